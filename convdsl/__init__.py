@@ -1,0 +1,21 @@
+"""convdsl: a compact language for neural-network architectures, and the tools
+to check, summarise, draw and export them.
+
+    >>> import convdsl
+    >>> net = convdsl.loads("input x: 3 x 32 x 32\\ny = x -> conv(16, 3, p=1) -> relu")
+    >>> analysis = net.analyze()
+    >>> analysis.params
+    448
+
+The library never prints and never exits: problems are Diagnostic data.
+"""
+from .diagnostics import Code, Diagnostic, Severity
+from .infer import Analysis, LayerInfo, analyze
+from .lower import InputSpec, Limits, Settings
+from .network import Network, load, loads
+from .source import Source, Span
+
+__version__ = "0.1.0"
+
+__all__ = ["load", "loads", "analyze", "Network", "Analysis", "LayerInfo", "Diagnostic", "Severity", "Code",
+           "Limits", "Settings", "InputSpec", "Source", "Span", "__version__"]

@@ -1,0 +1,149 @@
+"""Evaluation of argument arithmetic: integers, floats, booleans, strings, tuples."""
+from __future__ import annotations
+
+from . import diagnostics as codes
+from .source import Span
+from .syntax import BinOp, IfExpr, Literal, Name, TupleExpr, UnaryOp
+
+# Sizes beyond this are mistakes, and refusing them keeps arithmetic cheap.
+MAX_INT = 2**62
+
+
+class Symbol(str):
+    """A bare name that is not a constant: accepted where a word is expected (`padding=same`)."""
+
+    span: Span
+
+    def __new__(cls, text: str, span: Span):
+        obj = super().__new__(cls, text)
+        obj.span = span
+        return obj
+
+
+class EvalError(Exception):
+    def __init__(self, code, message: str, span: Span, label: str = "", help: str | None = None):
+        super().__init__(message)
+        self.code, self.message, self.span, self.label, self.help = code, message, span, label, help
+
+
+def _check_int(value, span):
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        raise EvalError(codes.INVALID_EXPRESSION, f"integer {_short(value)} is too large", span,
+                        "out of range", f"integers must stay within ±2^62")
+    return value
+
+
+def _short(value: int) -> str:
+    text = str(value)
+    return text if len(text) <= 24 else f"{text[:10]}...{text[-6:]} ({len(text)} digits)"
+
+
+def _number(value, span, what="a number"):
+    if isinstance(value, Symbol):
+        raise undefined(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise EvalError(codes.INVALID_EXPRESSION, f"expected {what}, got {describe(value)}", span, "not a number")
+    return value
+
+
+def undefined(symbol: Symbol, candidates=()) -> EvalError:
+    from .diagnostics import did_you_mean
+    return EvalError(codes.UNDEFINED_NAME, f"undefined name `{symbol}`", symbol.span, "not defined",
+                     did_you_mean(symbol, candidates))
+
+
+def describe(value) -> str:
+    if isinstance(value, Symbol):
+        return f"the name `{value}`"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return f"the integer {value}"
+    if isinstance(value, float):
+        return f"the number {value:g}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, tuple):
+        return f"a tuple of {len(value)}"
+    return type(value).__name__
+
+
+def evaluate(expr, env: dict):
+    """The value of an expression; undefined bare names become Symbols."""
+    if isinstance(expr, Literal):
+        return _check_int(expr.value, expr.span)
+    if isinstance(expr, Name):
+        if expr.id in env:
+            return env[expr.id]
+        return Symbol(expr.id, expr.span)
+    if isinstance(expr, TupleExpr):
+        return tuple(evaluate(item, env) for item in expr.items)
+    if isinstance(expr, IfExpr):
+        condition = evaluate(expr.condition, env)
+        return evaluate(expr.then if _truth(condition, expr.condition.span, env) else expr.otherwise, env)
+    if isinstance(expr, UnaryOp):
+        value = evaluate(expr.operand, env)
+        if expr.op == "not":
+            return not _truth(value, expr.operand.span, env)
+        value = _number(value, expr.operand.span)
+        return -value if expr.op == "-" else value
+    if isinstance(expr, BinOp):
+        return _binary(expr, env)
+    raise TypeError(expr)
+
+
+def _truth(value, span, env) -> bool:
+    if isinstance(value, Symbol):
+        raise undefined(value, env)
+    if not isinstance(value, bool):
+        raise EvalError(codes.INVALID_EXPRESSION, f"expected true or false, got {describe(value)}", span,
+                        "not a boolean", "compare it, e.g. `i == 0`")
+    return value
+
+
+def _binary(expr: BinOp, env):
+    op = expr.op
+    if op in ("and", "or"):
+        left = _truth(evaluate(expr.left, env), expr.left.span, env)
+        if (op == "and" and not left) or (op == "or" and left):
+            return left
+        return _truth(evaluate(expr.right, env), expr.right.span, env)
+    left, right = evaluate(expr.left, env), evaluate(expr.right, env)
+    if op in ("==", "!="):
+        for side in (left, right):
+            if isinstance(side, Symbol) and side not in ("same", "valid"):
+                raise undefined(side, env)
+        equal = left == right
+        return equal if op == "==" else not equal
+    left = _number(left, expr.left.span)
+    right = _number(right, expr.right.span)
+    if op == "<":
+        return left < right
+    if op == "<=":
+        return left <= right
+    if op == ">":
+        return left > right
+    if op == ">=":
+        return left >= right
+    if op == "+":
+        return _check_int(left + right, expr.span)
+    if op == "-":
+        return _check_int(left - right, expr.span)
+    if op == "*":
+        if isinstance(left, int) and isinstance(right, int) and left and right and \
+                abs(left).bit_length() + abs(right).bit_length() > 64:
+            raise EvalError(codes.INVALID_EXPRESSION, "the product is too large", expr.span, "out of range")
+        return _check_int(left * right, expr.span)
+    if right == 0:
+        raise EvalError(codes.INVALID_EXPRESSION, "division by zero", expr.right.span, "this is zero")
+    if op == "//":
+        return left // right
+    if op == "%":
+        return left % right
+    # `/`: exact for integers, so a size never silently becomes a fraction
+    if isinstance(left, int) and isinstance(right, int):
+        if left % right:
+            raise EvalError(codes.INVALID_EXPRESSION, f"{left} / {right} is not a whole number", expr.span,
+                            f"= {left / right:g}", f"use `//` to round down ({left // right})")
+        return left // right
+    return left / right

@@ -1,0 +1,306 @@
+"""Loads grammar/convdsl.lark once and turns text into a syntax tree or diagnostics."""
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from pathlib import Path
+
+from lark import Lark, Token, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from . import diagnostics as codes
+from .diagnostics import Diagnostic
+from .source import Source, Span
+from .syntax import Program, ToSyntax
+
+MAX_SYNTAX_ERRORS = 10
+
+
+def grammar_text() -> str:
+    """The grammar: shipped inside the wheel, or read from the source tree."""
+    packaged = resources.files("convdsl") / "grammar" / "convdsl.lark"
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    return (Path(__file__).resolve().parent.parent / "grammar" / "convdsl.lark").read_text(encoding="utf-8")
+
+
+class _ParenLines:
+    """Post-lexer: a line break inside parentheses does not end a statement."""
+
+    always_accept = ("_NL",)
+
+    def __init__(self):
+        self.open_parens: list[Token] = []  # of the parse under way, for error messages
+
+    def process(self, stream):
+        open_parens = self.open_parens = []
+        for token in stream:
+            if token.type == "LPAR":
+                open_parens.append(token)
+            elif token.type == "RPAR":
+                if open_parens:
+                    open_parens.pop()
+            elif token.type == "_NL" and open_parens:
+                continue
+            yield token
+
+
+@functools.lru_cache(maxsize=1)
+def parser() -> Lark:
+    return Lark(
+        grammar_text(),
+        parser="lalr",
+        lexer="contextual",
+        propagate_positions=True,
+        maybe_placeholders=True,
+        postlex=_ParenLines(),
+        cache=True,
+    )
+
+
+def parse(source: Source) -> tuple[Program | None, list[Diagnostic]]:
+    """Parse one file. On syntax errors, report up to MAX_SYNTAX_ERRORS of them.
+
+    After an error the statement that holds it is blanked out and the file is
+    parsed again, so later, independent mistakes are reported too.
+    """
+    text = source.text if source.text.endswith("\n") else source.text + "\n"
+    found: list[Diagnostic] = []
+    while True:
+        try:
+            tree = parser().parse(text)
+        except UnexpectedInput as error:
+            found.append(_describe(error, source, text))
+            resumed = _blank_statement(text, getattr(error, "pos_in_stream", None) or 0)
+            if resumed is None or len(found) >= MAX_SYNTAX_ERRORS:
+                return None, found
+            text = resumed
+            continue
+        if found:
+            return None, found
+        return ToSyntax(source.path).transform(tree), []
+
+
+def _blank_statement(text: str, offset: int) -> str | None:
+    """Replace the top-level statement around `offset` with spaces, keeping offsets.
+
+    A top-level statement starts at a line that begins in column 1 with a
+    letter; this is only used to resume after an error, so a heuristic is fine.
+    """
+    offset = min(offset, len(text) - 1)
+    start = text.rfind("\n", 0, offset + 1) + 1
+    while start > 0 and not _starts_statement(text, start):
+        start = text.rfind("\n", 0, start - 1) + 1
+    end = text.find("\n", offset)
+    while end != -1 and end + 1 < len(text) and not _starts_statement(text, end + 1):
+        end = text.find("\n", end + 1)
+    if end == -1 or end + 1 >= len(text):
+        return None
+    blanked = "".join(c if c in "\r\n" else " " for c in text[start:end])
+    return text[:start] + blanked + text[end:]
+
+
+def _starts_statement(text: str, start: int) -> bool:
+    return start < len(text) and (text[start].isalpha() or text[start] == "_")
+
+
+# Words for terminals, so messages never show Lark's names.
+_WORDS = {
+    "NAME": "a name",
+    "INT": "a number",
+    "FLOAT": "a number",
+    "STRING": "a string",
+    "COMPARE": "a comparison",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "LBRACE": "'{'",
+    "RBRACE": "'}'",
+    "COLON": "':'",
+    "COMMA": "','",
+    "EQUAL": "'='",
+    "STAR": "'*'",
+    "SLASH": "'/'",
+    "PLUS": "'+'",
+    "MINUS": "'-'",
+    "PERCENT": "'%'",
+    "_ARROW": "'->'",
+    "_NL": "the end of the line",
+    "$END": "the end of the file",
+}
+# Terminals not worth listing among the alternatives.
+_QUIET = {"COMPARE", "PLUS", "MINUS", "SLASH", "PERCENT", "STAR", "FLOAT"}
+_QUIET_LITERALS = {"//", "True", "False"}
+# Terminals that can start a value; when they fit, say "a value".
+_VALUE_START = {"NAME", "INT", "FLOAT", "STRING", "LPAR", "MINUS", "PLUS"}
+_VALUE_LITERALS = {"true", "True", "false", "False", "not"}
+
+
+def _word(terminal: str) -> str:
+    if terminal in _WORDS:
+        return _WORDS[terminal]
+    pattern = _literal(terminal)
+    return f"'{pattern}'" if pattern else terminal.lower()
+
+
+@functools.lru_cache(maxsize=None)
+def _literal(terminal: str) -> str | None:
+    for term in parser().terminals:
+        if term.name == terminal and term.pattern.type == "str":
+            return term.pattern.value
+    return None
+
+
+def _expected_words(expected: set[str], after: Token | None) -> list[str]:
+    if "_NL" in expected:
+        expected = expected - {"$END"}
+    prefix = []
+    value_starts = {t for t in expected if t in _VALUE_START or _literal(t) in _VALUE_LITERALS}
+    if {"INT", "STRING"} <= value_starts:
+        prefix = ["a value"]
+        expected = expected - value_starts
+    shown = prefix + [t for t in expected if t not in _QUIET and _literal(t) not in _QUIET_LITERALS]
+    if not shown:
+        shown = sorted(expected)
+    after_arrow = after is not None and after.type in ("_ARROW", "COLON")
+    words = []
+    for terminal in sorted(shown, key=lambda t: (t != "a value", t != "NAME", t == "_NL", t)):
+        if terminal == "a value":
+            words.append(terminal)
+            continue
+        word = "a layer name" if terminal == "NAME" and after_arrow else _word(terminal)
+        if word not in words:
+            words.append(word)
+    if len(words) > 6:
+        words = words[:6] + ["..."]
+    if len(words) == 1:
+        return words
+    return words
+
+
+def _join(words: list[str]) -> str:
+    if len(words) <= 1:
+        return "".join(words)
+    if words[-1] == "...":
+        return ", ".join(words[:-1]) + ", ..."
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _describe(error: UnexpectedInput, source: Source, text: str) -> Diagnostic:
+    if isinstance(error, UnexpectedCharacters):
+        offset = error.pos_in_stream
+        char = text[offset] if offset < len(text) else ""
+        span = source.span(offset, offset + 1)
+        label = f"unexpected character {char!r}"
+        help_ = _character_help(char, text, offset)
+        return Diagnostic(codes.SYNTAX_ERROR, span, f"unexpected character {char!r}", label, help_)
+    token: Token = error.token
+    expected = set(error.expected) if isinstance(error, UnexpectedToken) else set(getattr(error, "expected", ()) or ())
+    interactive = getattr(error, "interactive_parser", None)
+    if interactive is not None:
+        try:
+            # LALR lookahead sets are merged between states; ask what really fits here.
+            expected = set(interactive.accepts()) or expected
+        except Exception:  # noqa: BLE001 - a best-effort refinement of a message
+            pass
+    open_parens = parser().options.postlex.open_parens
+    if open_parens and token.type in ("_ARROW", "$END", "RBRACE") and "RPAR" in expected:
+        opened = open_parens[-1]
+        span = source.span(opened.start_pos, opened.start_pos + 1)
+        return Diagnostic(codes.SYNTAX_ERROR, span, "this '(' is never closed", "opened here",
+                          "add the missing ')'")
+    previous = getattr(error, "token_history", None)
+    previous = previous[-1] if previous else None
+    if isinstance(error, UnexpectedEOF) or token.type == "$END":
+        offset = len(source.text)
+        span = source.span(max(0, offset - 1), offset)
+        found = "the end of the file"
+    else:
+        start = token.start_pos or 0
+        if token.type in ("_NL", "_ARROW"):
+            # Point at the end of the line rather than at the blank space after it.
+            stripped = token.value.lstrip(" \t")
+            start = start + (len(token.value) - len(stripped))
+            if token.type == "_ARROW":
+                start = token.start_pos + token.value.index("->")
+        span = source.span(start, start + max(1, len(token.value.strip()) if token.type != "_NL" else 1))
+        found = _found(token)
+    message, help_ = _curated(token, expected, previous, text)
+    if message is None and token.type in ("_NL", "$END"):
+        before = text[:token.start_pos if token.type == "_NL" and token.start_pos is not None else len(text)]
+        if before.rstrip().endswith("->"):
+            message, help_ = "a chain cannot end with '->'", "add the next layer after '->', or remove the '->'"
+    if message is None:
+        message = f"expected {_join(_expected_words(expected, previous))}, found {found}"
+    return Diagnostic(codes.SYNTAX_ERROR, span, message, f"unexpected {found}", help_)
+
+
+def _found(token: Token) -> str:
+    if token.type == "_NL":
+        return "the end of the line"
+    if token.type == "NAME" or (token.value.isidentifier() and token.type != "$END"):
+        return f"name `{token.value}`"
+    if token.type in ("INT", "FLOAT"):
+        return f"number {token.value}"
+    if token.type == "_ARROW":
+        return "'->'"
+    return f"'{token.value}'"
+
+
+_KEYWORDS = ("network", "set", "const", "include", "input", "output", "block")
+
+
+def _line_of(text: str, token: Token) -> str:
+    start = text.rfind("\n", 0, token.start_pos or 0) + 1
+    end = text.find("\n", start)
+    return text[start:end if end != -1 else len(text)]
+
+
+def _curated(token: Token, expected: set[str], previous: Token | None, text: str) -> tuple[str | None, str | None]:
+    """Messages for the mistakes people actually make."""
+    kind = token.type
+    if kind == "EQUAL" and text[token.start_pos:token.start_pos + 2] == "=>":
+        return "layers in a chain are joined with '->', not '=>'", "write `a -> b`"
+    if (kind not in ("EQUAL", "COMMA") and "EQUAL" in expected and previous is not None
+            and previous.type == "NAME" and _line_of(text, previous).startswith(previous.value)):
+        import difflib
+        close = difflib.get_close_matches(previous.value, _KEYWORDS, n=1, cutoff=0.6)
+        if close:
+            return (f"unknown statement `{previous.value}`", f"did you mean `{close[0]}`?")
+    if kind == "_ARROW" and "EQUAL" in expected and previous is not None and previous.type == "NAME":
+        return ("a chain must be assigned to a name",
+                f"write `y = {previous.value} -> ...` and use `y` later (or `output y = ...`)")
+    if kind == "_NL" and "RPAR" in expected:
+        return "this '(' is never closed", "add the missing ')'"
+    if kind in ("$END",) and "RPAR" in expected:
+        return "a '(' is never closed before the end of the file", "add the missing ')'"
+    if kind == "$END" and "RBRACE" in expected:
+        return "a block's '{' is never closed", "add the missing '}'"
+    if "COLON" in expected and previous is not None and _line_of(text, previous).lstrip().startswith("input"):
+        return "an input needs ':' before its shape", f"write `input {previous.value}: 3 x 224 x 224`"
+    if kind == "NAME" and "EQUAL" in expected and previous is not None and previous.type == "NAME":
+        return (f"expected '=' or ',' after `{previous.value}`",
+                "a statement is `name = source -> layer -> ...`; a keyword such as `input` or `block` may be misspelled")
+    if kind == "COMMA" and "_ARROW" in expected and "RPAR" not in expected:
+        return "layers in a chain are joined with '->', not ','", "write `a -> b`"
+    if kind == "EQUAL" and previous is not None and previous.type == "NAME" and \
+            text[:previous.start_pos].rstrip().endswith("->"):
+        return ("the line before ends with '->', so this line continues its chain",
+                "remove the trailing '->' from the line before")
+    if kind in ("_NL", "$END") and previous is not None and previous.type == "_ARROW":
+        return "a chain cannot end with '->'", "add the next layer after '->', or remove the '->'"
+    if kind == "NAME" and "_ARROW" in expected:
+        return None, "layers in a chain are joined with '->'; is one missing?"
+    return None, None
+
+
+def _character_help(char: str, text: str, offset: int) -> str | None:
+    if char == ">" and offset > 0 and text[offset - 1] in "=-":
+        return "layers in a chain are joined with '->'"
+    if char == "=" and text[offset:offset + 2] == "=>":
+        return "layers in a chain are joined with '->', not '=>'"
+    if char == ";":
+        return "statements end at the end of a line; remove the ';'"
+    if char in "[]":
+        return "per-axis values are written `(3, 1)` or `3x1`"
+    if char == "\t":
+        return None
+    return None

@@ -1,0 +1,122 @@
+"""The catalogue's building blocks: argument specs, the LayerKind base, results."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Callable, ClassVar
+
+Shape = tuple  # (C, *spatial) without the batch dimension; None when unknown
+
+REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One argument a layer kind takes.
+
+    type is one of: int, ints (an int or one per spatial axis), padding (ints,
+    'same' or 'valid'), bool, float, floats, str (one of choices), dims (a tuple
+    of ints of any length), tensor (a tensor reference).
+    """
+
+    name: str
+    type: str
+    default: object = REQUIRED
+    aliases: tuple[str, ...] = ()
+    positional: bool = True
+    choices: tuple[str, ...] = ()
+    doc: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+@dataclass(frozen=True)
+class RF:
+    """How a layer changes the receptive field, per spatial axis.
+
+    Either windows: ((effective kernel, stride), ...) with stride a Fraction
+    (upsampling divides it), or whole=True: every output sees all of the input.
+    """
+
+    windows: tuple[tuple[int, Fraction], ...] = ()
+    whole: bool = False
+
+
+@dataclass
+class Inferred:
+    """What inference learns about one layer."""
+
+    outputs: tuple  # one Shape (or None) per output
+    params: int = 0
+    buffers: int = 0
+    macs: int = 0
+    rf: RF | None = None  # None: elementwise, the receptive field passes through
+
+
+class ShapeError(Exception):
+    """Raised by a kind's infer() for the one error that stops it."""
+
+    def __init__(self, code, message: str, label: str = "", help: str | None = None, arg: str | None = None):
+        super().__init__(message)
+        self.code, self.message, self.label, self.help, self.arg = code, message, label, help, arg
+
+
+class LayerKind:
+    """A kind of layer. Subclasses declare their arguments and shape rule."""
+
+    name: ClassVar[str]
+    aliases: ClassVar[tuple[str, ...]] = ()
+    family: ClassVar[str] = "other"  # colour group in diagrams
+    summary: ClassVar[str] = ""
+    args: ClassVar[tuple[Arg, ...]] = ()
+    rank: ClassVar[int | None] = None  # spatial rank this kind requires (conv2d: 2)
+    min_rank: ClassVar[int] = 0  # fewest spatial axes it works on
+    variadic: ClassVar[bool] = False  # positional arguments are tensors to merge
+    torch_name: ClassVar[str | None] = None
+
+    def output_count(self, args: dict) -> int:
+        return 1
+
+    def infer(self, args: dict, inputs: list[Shape], ctx: "InferContext") -> Inferred:
+        raise NotImplementedError
+
+    def describe(self, args: dict) -> str:
+        """Key hyper-parameters in a few characters, for diagrams."""
+        return ""
+
+
+@dataclass
+class InferContext:
+    """What a kind's infer() may use besides its arguments and input shapes."""
+
+    rounding: str  # pytorch | caffe | tensorflow
+    strict: bool
+    explicit: frozenset  # names of the arguments the user wrote
+    report: Callable  # report(code, message, label="", help=None, arg=None, severity=None)
+    next_kinds: tuple[str, ...] = ()  # kinds of the layers that consume this one's output
+    extra: dict = field(default_factory=dict)
+
+
+def per_axis(value, rank: int, name: str) -> tuple[int, ...]:
+    """Expand an int or a per-axis tuple to one value per spatial axis."""
+    if isinstance(value, tuple):
+        if len(value) != rank:
+            raise ShapeError(
+                None, f"`{name}` has {len(value)} values but the input has {rank} spatial "
+                f"ax{'is' if rank == 1 else 'es'}", f"{len(value)} values for {rank} axes",
+                f"give one value, or {rank} values", arg=name)
+        return value
+    return (value,) * rank
+
+
+def fmt_shape(shape) -> str:
+    return "unknown" if shape is None else " x ".join(str(d) for d in shape)
+
+
+def prod(values) -> int:
+    out = 1
+    for v in values:
+        out *= v
+    return out

@@ -1,0 +1,164 @@
+"""Convolution and transposed convolution, 1-D to 3-D."""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from .. import diagnostics as codes
+from .base import Arg, Inferred, LayerKind, RF, ShapeError, per_axis, prod
+from .window import Window, axis_word, check_division, conv_out, resolve_padding
+
+WINDOW_ARGS = (
+    Arg("kernel", "ints", aliases=("k", "kernel_size"), doc="kernel size, one value or one per axis"),
+    Arg("stride", "ints", 1, aliases=("s",)),
+    Arg("padding", "padding", 0, aliases=("p", "pad"), doc="a size, one per axis, 'same' or 'valid'"),
+    Arg("dilation", "ints", 1, aliases=("d",)),
+)
+
+
+def _channels(args, c_in, groups_arg="groups"):
+    declared = args.get("in_channels")
+    if declared is not None and declared != c_in:
+        raise ShapeError(codes.CHANNEL_MISMATCH, f"expected {declared} input channels, got {c_in}",
+                         f"declared in_channels={declared}", f"the input has {c_in} channels", arg="in_channels")
+    g = args["groups"]
+    if g < 1:
+        raise ShapeError(codes.ARGUMENT_TYPE, f"groups must be at least 1, got {g}", "groups", arg="groups")
+    c_out = args["out_channels"]
+    if c_out < 1:
+        raise ShapeError(codes.ARGUMENT_TYPE, f"out_channels must be at least 1, got {c_out}", "out_channels",
+                         arg="out_channels")
+    for what, c in (("input", c_in), ("output", c_out)):
+        if c % g:
+            raise ShapeError(codes.GROUPS_MISMATCH, f"groups={g} does not divide the {c} {what} channels",
+                             f"{c} % {g} = {c % g}",
+                             f"use a number of groups that divides both {c_in} and {c_out}", arg=groups_arg)
+
+
+class Conv(LayerKind):
+    name = "conv"
+    family = "conv"
+    summary = "convolution over 1, 2 or 3 spatial axes (taken from the input)"
+    min_rank = 1
+    args = (
+        Arg("out_channels", "int", aliases=("out", "channels", "c", "filters")),
+        *WINDOW_ARGS,
+        Arg("groups", "int", 1, aliases=("g",)),
+        Arg("bias", "bool", True),
+        Arg("in_channels", "int", None, positional=False, aliases=("in",)),
+        Arg("round", "str", None, positional=False, choices=("floor",),
+            doc="state floor rounding on purpose: the lint then accepts dropped rows"),
+    )
+
+    def describe(self, args):
+        k = args["kernel"]
+        ks = "x".join(map(str, k)) if isinstance(k, tuple) else f"{k}x{k}" if self.rank != 1 else str(k)
+        s = args["stride"]
+        stride = "" if s == 1 else "/" + ("x".join(map(str, s)) if isinstance(s, tuple) else str(s))
+        g = args["groups"]
+        groups = "" if g == 1 else f", g{g}"
+        return f"{ks}{stride}, {args['out_channels']}{groups}"
+
+    def infer(self, args, inputs, ctx):
+        (shape,) = inputs
+        c_in, *spatial = shape
+        rank = len(spatial)
+        _channels(args, c_in)
+        k = per_axis(args["kernel"], rank, "kernel")
+        s = per_axis(args["stride"], rank, "stride")
+        d = per_axis(args["dilation"], rank, "dilation")
+        for name, values in (("kernel", k), ("stride", s), ("dilation", d)):
+            if any(v < 1 for v in values):
+                raise ShapeError(codes.ARGUMENT_TYPE, f"{name} must be at least 1, got {args[name]}", name, arg=name)
+        pads = resolve_padding(args["padding"], spatial, k, s, d, ctx.rounding)
+        if any(b < 0 for b, _ in pads):
+            raise ShapeError(codes.ARGUMENT_TYPE, "padding cannot be negative", "negative padding", arg="padding")
+        windows = [Window(i, kk, ss, pb, pe, dd) for i, kk, ss, (pb, pe), dd in zip(spatial, k, s, pads, d)]
+        outs = []
+        for axis, w in enumerate(windows):
+            if w.numerator < 0:
+                raise ShapeError(
+                    codes.KERNEL_TOO_LARGE,
+                    f"kernel {w.span if w.dilation == 1 else f'{w.kernel} (extent {w.span} with dilation {w.dilation})'} "
+                    f"is larger than the padded input {axis_word(rank, axis)} {w.size + w.pad_begin + w.pad_end}",
+                    f"input {axis_word(rank, axis)} {w.size} + padding {w.pad_begin + w.pad_end}",
+                    "use a smaller kernel, more padding, or a larger input", arg="kernel")
+            outs.append(conv_out(w))
+        check_division(windows, outs, ctx, layer="convolution", rounding_stated=args.get("round"), pool=False)
+        _window_warnings(windows, args, ctx, rank)
+        c_out, g = args["out_channels"], args["groups"]
+        weight = c_out * (c_in // g) * prod(k)
+        bias = c_out if args["bias"] else 0
+        if args["bias"] and ctx.next_kinds and all(n in ("batchnorm", "bn") for n in ctx.next_kinds):
+            ctx.report(codes.REDUNDANT_BIAS,
+                       f"the convolution's bias is cancelled by the batch norm after it ({c_out} redundant parameters)",
+                       "bias=true by default", "add `bias=false`", arg="bias")
+        return Inferred(
+            outputs=((c_out, *outs),), params=weight + bias, macs=weight * prod(outs),
+            rf=RF(tuple((w.span, Fraction(w.stride)) for w in windows)),
+        )
+
+
+def _window_warnings(windows, args, ctx, rank):
+    for axis, w in enumerate(windows):
+        if w.kernel > 1 and w.stride > w.span:
+            ctx.report(codes.STRIDE_OVER_KERNEL,
+                       f"stride {w.stride} is larger than the kernel {w.span} along the {axis_word(rank, axis)}: "
+                       f"{w.stride - w.span} of every {w.stride} input rows are never read",
+                       "input skipped", f"use a kernel of at least {w.stride}, or a smaller stride", arg="stride")
+            break
+    if args.get("padding") == "same" and any(w.kernel % 2 == 0 for w in windows):
+        ctx.report(codes.EVEN_KERNEL_SAME, "'same' padding with an even kernel pads one more on the right/bottom",
+                   "asymmetric padding", "use an odd kernel, or pad explicitly", arg="padding")
+
+
+class ConvTranspose(LayerKind):
+    name = "conv_transpose"
+    aliases = ("deconv", "upconv", "convtranspose")
+    family = "conv"
+    summary = "transposed convolution (learned upsampling)"
+    min_rank = 1
+    args = (
+        Arg("out_channels", "int", aliases=("out", "channels", "c", "filters")),
+        Arg("kernel", "ints", aliases=("k", "kernel_size")),
+        Arg("stride", "ints", 1, aliases=("s",)),
+        Arg("padding", "ints", 0, aliases=("p", "pad")),
+        Arg("output_padding", "ints", 0, aliases=("op",)),
+        Arg("dilation", "ints", 1, aliases=("d",)),
+        Arg("groups", "int", 1, aliases=("g",)),
+        Arg("bias", "bool", True),
+        Arg("in_channels", "int", None, positional=False, aliases=("in",)),
+    )
+
+    describe = Conv.describe
+
+    def infer(self, args, inputs, ctx):
+        (shape,) = inputs
+        c_in, *spatial = shape
+        rank = len(spatial)
+        _channels(args, c_in)
+        k = per_axis(args["kernel"], rank, "kernel")
+        s = per_axis(args["stride"], rank, "stride")
+        p = per_axis(args["padding"], rank, "padding")
+        op = per_axis(args["output_padding"], rank, "output_padding")
+        d = per_axis(args["dilation"], rank, "dilation")
+        outs = []
+        for axis in range(rank):
+            if op[axis] >= s[axis] and op[axis] >= d[axis]:
+                raise ShapeError(
+                    codes.OUTPUT_PADDING,
+                    f"output_padding {op[axis]} must be smaller than the stride {s[axis]} or the dilation {d[axis]}",
+                    "output_padding too large", f"use output_padding < {max(s[axis], d[axis])}",
+                    arg="output_padding")
+            # (I - 1)s - 2p + d(k - 1) + output_padding + 1
+            out = (spatial[axis] - 1) * s[axis] - 2 * p[axis] + d[axis] * (k[axis] - 1) + op[axis] + 1
+            outs.append(out)
+        c_out, g = args["out_channels"], args["groups"]
+        weight = c_in * (c_out // g) * prod(k)
+        bias = c_out if args["bias"] else 0
+        if args["bias"] and ctx.next_kinds and all(n in ("batchnorm", "bn") for n in ctx.next_kinds):
+            ctx.report(codes.REDUNDANT_BIAS,
+                       f"the transposed convolution's bias is cancelled by the batch norm after it "
+                       f"({c_out} redundant parameters)", "bias=true by default", "add `bias=false`", arg="bias")
+        windows = tuple((-(-(d[a] * (k[a] - 1) + 1) // s[a]), Fraction(1, s[a])) for a in range(rank))
+        return Inferred(outputs=((c_out, *outs),), params=weight + bias, macs=weight * prod(spatial),
+                        rf=RF(windows))

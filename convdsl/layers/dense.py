@@ -1,0 +1,127 @@
+"""Linear layers and the layers that reshape a tensor without computing."""
+from __future__ import annotations
+
+from .. import diagnostics as codes
+from .base import Arg, Inferred, LayerKind, RF, ShapeError, fmt_shape, prod
+
+
+def _dim_index(dim: int, ndim: int, name: str) -> int:
+    """A PyTorch dim (counting the batch as 0) as an index into a shape without the batch."""
+    full = ndim + 1
+    d = dim + full if dim < 0 else dim
+    if not 1 <= d < full:
+        raise ShapeError(codes.ARGUMENT_TYPE,
+                         f"{name}={dim} is out of range for a tensor of {full} dimensions (with the batch)",
+                         f"{name}={dim}", f"use a dim from 1 to {full - 1} (0 is the batch)", arg=name)
+    return d - 1
+
+
+class Linear(LayerKind):
+    name = "linear"
+    aliases = ("fc", "dense")
+    family = "linear"
+    summary = "fully connected layer on the last axis"
+    args = (
+        Arg("out_features", "int", aliases=("out", "units", "features")),
+        Arg("bias", "bool", True),
+        Arg("in_features", "int", None, positional=False, aliases=("in",)),
+    )
+
+    def describe(self, args):
+        return str(args["out_features"])
+
+    def infer(self, args, inputs, ctx):
+        (shape,) = inputs
+        features = shape[-1]
+        declared = args.get("in_features")
+        if declared is not None and declared != features:
+            raise ShapeError(codes.LINEAR_MISMATCH, f"linear expects {declared} input features, got {features}",
+                             f"declared in_features={declared}",
+                             f"the input is {fmt_shape(shape)}" + ("; flatten it first" if len(shape) > 1 else ""),
+                             arg="in_features")
+        if len(shape) > 1 and declared is None:
+            ctx.report(codes.LINEAR_ON_SPATIAL,
+                       f"linear acts on the last axis only (size {features}) of a {fmt_shape(shape)} tensor",
+                       "not flattened", "add `flatten` before it, or `in_features=` to say this is meant")
+        out = args["out_features"]
+        if out < 1:
+            raise ShapeError(codes.ARGUMENT_TYPE, "out_features must be at least 1", "out_features",
+                             arg="out_features")
+        weight = features * out
+        rf = RF(whole=True) if len(shape) == 1 else None
+        return Inferred(outputs=((*shape[:-1], out),), params=weight + (out if args["bias"] else 0),
+                        macs=weight * prod(shape[:-1]), rf=rf)
+
+
+class Flatten(LayerKind):
+    name = "flatten"
+    family = "reshape"
+    summary = "merge axes into one (by default all but the batch)"
+    args = (Arg("start_dim", "int", 1), Arg("end_dim", "int", -1))
+
+    def infer(self, args, inputs, ctx):
+        (shape,) = inputs
+        start = _dim_index(args["start_dim"], len(shape), "start_dim")
+        end = _dim_index(args["end_dim"], len(shape), "end_dim")
+        if end < start:
+            raise ShapeError(codes.ARGUMENT_TYPE, "flatten's end_dim comes before its start_dim", "dims",
+                             arg="end_dim")
+        out = (*shape[:start], prod(shape[start:end + 1]), *shape[end + 1:])
+        return Inferred(outputs=(out,), rf=RF(whole=True) if start == 0 else None)
+
+
+class Reshape(LayerKind):
+    name = "reshape"
+    aliases = ("view",)
+    family = "reshape"
+    summary = "a new shape with the same number of elements (-1: inferred)"
+    args = (Arg("shape", "dims"),)
+
+    def describe(self, args):
+        return fmt_shape(args["shape"])
+
+    def infer(self, args, inputs, ctx):
+        (shape,) = inputs
+        target = list(args["shape"])
+        total = prod(shape)
+        if target.count(-1) > 1 or any(t < 1 and t != -1 for t in target):
+            raise ShapeError(codes.INVALID_RESHAPE, f"cannot reshape to {tuple(target)}",
+                             "sizes must be positive, with at most one -1", arg="shape")
+        if -1 in target:
+            known = prod(t for t in target if t != -1)
+            if total % known:
+                raise ShapeError(codes.INVALID_RESHAPE,
+                                 f"cannot reshape {fmt_shape(shape)} ({total} values) to {tuple(target)}",
+                                 f"{total} is not a multiple of {known}", arg="shape")
+            target[target.index(-1)] = total // known
+        if prod(target) != total:
+            raise ShapeError(codes.INVALID_RESHAPE,
+                             f"cannot reshape {fmt_shape(shape)} ({total} values) to "
+                             f"{fmt_shape(target)} ({prod(target)} values)", "sizes differ", arg="shape")
+        return Inferred(outputs=(tuple(target),), rf=RF(whole=True))
+
+
+class Identity(LayerKind):
+    name = "identity"
+    family = "other"
+    summary = "passes its input through"
+
+    def infer(self, args, inputs, ctx):
+        return Inferred(outputs=(inputs[0],))
+
+
+class Dropout(LayerKind):
+    name = "dropout"
+    aliases = ("dropout1d", "dropout2d", "dropout3d")
+    family = "regularization"
+    summary = "dropout (no effect on shapes)"
+    args = (Arg("p", "float", 0.5, aliases=("rate",)),)
+
+    def describe(self, args):
+        return f"p={args['p']:g}"
+
+    def infer(self, args, inputs, ctx):
+        if not 0 <= args["p"] <= 1:
+            raise ShapeError(codes.ARGUMENT_TYPE, f"dropout probability must be between 0 and 1, got {args['p']}",
+                             "p", arg="p")
+        return Inferred(outputs=(inputs[0],))

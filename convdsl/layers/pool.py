@@ -1,0 +1,136 @@
+"""Max and average pooling, adaptive and global pooling."""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from .. import diagnostics as codes
+from .base import Arg, Inferred, LayerKind, RF, ShapeError, per_axis
+from .window import Window, axis_word, check_division, pool_out, resolve_padding
+
+
+class _Pool(LayerKind):
+    family = "pool"
+    min_rank = 1
+    dilated = False
+    args = (
+        Arg("kernel", "ints", aliases=("k", "kernel_size")),
+        Arg("stride", "ints", None, aliases=("s",), doc="defaults to the kernel"),
+        Arg("padding", "padding", 0, aliases=("p", "pad")),
+        Arg("ceil", "bool", None, positional=False, aliases=("ceil_mode",),
+            doc="round the output size up; the default follows the file's rounding setting"),
+        Arg("round", "str", None, positional=False, choices=("floor", "ceil")),
+    )
+
+    def describe(self, args):
+        k = args["kernel"]
+        ks = "x".join(map(str, k)) if isinstance(k, tuple) else f"{k}x{k}" if self.rank != 1 else str(k)
+        s = args["stride"] if args["stride"] is not None else k
+        return ks + ("" if s == k else "/" + ("x".join(map(str, s)) if isinstance(s, tuple) else str(s)))
+
+    def infer(self, args, inputs, ctx):
+        (shape,) = inputs
+        c, *spatial = shape
+        rank = len(spatial)
+        k = per_axis(args["kernel"], rank, "kernel")
+        s = per_axis(args["stride"] if args["stride"] is not None else args["kernel"], rank, "stride")
+        d = per_axis(args.get("dilation", 1), rank, "dilation")
+        for name, values in (("kernel", k), ("stride", s), ("dilation", d)):
+            if any(v < 1 for v in values):
+                raise ShapeError(codes.ARGUMENT_TYPE, f"{name} must be at least 1", name, arg=name)
+        if args["padding"] == "same" and ctx.rounding != "tensorflow":
+            raise ShapeError(codes.ARGUMENT_TYPE, "PyTorch pooling has no padding='same'", "padding='same'",
+                             "give the padding as a number, or `set rounding = tensorflow`", arg="padding")
+        pads = resolve_padding(args["padding"], spatial, k, s, d, ctx.rounding)
+        stated = args.get("round")
+        if args.get("ceil") is not None:
+            stated = "ceil" if args["ceil"] else "floor"
+        ceil = stated == "ceil" if stated else ctx.rounding == "caffe"
+        windows, outs = [], []
+        for axis, (i, kk, ss, (pb, pe), dd) in enumerate(zip(spatial, k, s, pads, d)):
+            w = Window(i, kk, ss, pb, pe, dd)
+            if args["padding"] not in ("same", "valid") and 2 * pb > w.span:
+                raise ShapeError(codes.POOL_PADDING,
+                                 f"pooling padding {pb} is more than half the kernel {w.span}",
+                                 f"padding {pb} > {w.span}/2", f"use padding <= {w.span // 2}", arg="padding")
+            if w.numerator < 0:
+                raise ShapeError(codes.KERNEL_TOO_LARGE,
+                                 f"kernel {w.span} is larger than the padded input {axis_word(rank, axis)} "
+                                 f"{i + pb + pe}", f"input {axis_word(rank, axis)} {i}",
+                                 "use a smaller kernel or a larger input", arg="kernel")
+            windows.append(w)
+            outs.append(pool_out(w, ceil=ceil, rounding=ctx.rounding))
+        check_division(windows, outs, ctx, layer="pooling", rounding_stated="ceil" if ceil else stated, pool=True)
+        from .conv import _window_warnings
+        _window_warnings(windows, args, ctx, rank)
+        return Inferred(outputs=((c, *outs),), rf=RF(tuple((w.span, Fraction(w.stride)) for w in windows)))
+
+
+class MaxPool(_Pool):
+    name = "maxpool"
+    aliases = ("max_pool",)
+    summary = "max pooling"
+    args = _Pool.args[:3] + (Arg("dilation", "ints", 1, aliases=("d",)),) + _Pool.args[3:]
+
+
+class AvgPool(_Pool):
+    name = "avgpool"
+    aliases = ("avg_pool",)
+    summary = "average pooling"
+    args = _Pool.args + (Arg("count_include_pad", "bool", True, positional=False),)
+
+
+class _Adaptive(LayerKind):
+    family = "pool"
+    min_rank = 1
+    args = (Arg("output_size", "ints", aliases=("size", "out")),)
+
+    def describe(self, args):
+        o = args["output_size"]
+        return "x".join(map(str, o)) if isinstance(o, tuple) else str(o)
+
+    def infer(self, args, inputs, ctx):
+        (shape,) = inputs
+        c, *spatial = shape
+        outs = per_axis(args["output_size"], len(spatial), "output_size")
+        if any(o < 1 for o in outs):
+            raise ShapeError(codes.NON_POSITIVE_SIZE, "adaptive pooling needs output sizes of at least 1",
+                             "output_size", arg="output_size")
+        windows = []
+        for i, o in zip(spatial, outs):
+            if o == 1:
+                windows.append((i, Fraction(i)))
+            else:
+                windows.append((-(-i // o) + (1 if i % o else 0), Fraction(i, o)))
+        return Inferred(outputs=((c, *outs),), rf=RF(tuple(windows)))
+
+
+class AdaptiveAvgPool(_Adaptive):
+    name = "adaptive_avgpool"
+    summary = "average pooling to a fixed output size"
+
+
+class AdaptiveMaxPool(_Adaptive):
+    name = "adaptive_maxpool"
+    summary = "max pooling to a fixed output size"
+
+
+class _Global(LayerKind):
+    family = "pool"
+    min_rank = 1
+
+    def infer(self, args, inputs, ctx):
+        (shape,) = inputs
+        c, *spatial = shape
+        return Inferred(outputs=((c, *([1] * len(spatial))),), rf=RF(whole=True))
+
+
+class GlobalAvgPool(_Global):
+    name = "global_avgpool"
+    aliases = ("gap", "global_avg_pool")
+    summary = "average over all spatial positions (keeps 1x1)"
+
+
+class GlobalMaxPool(_Global):
+    name = "global_maxpool"
+    aliases = ("global_max_pool",)
+    summary = "maximum over all spatial positions (keeps 1x1)"

@@ -1,0 +1,154 @@
+"""Layers that change spatial size without a learned window: upsample, pixel
+shuffle, padding and cropping."""
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+from .. import diagnostics as codes
+from .base import Arg, Inferred, LayerKind, RF, ShapeError, fmt_shape, per_axis
+
+
+class Upsample(LayerKind):
+    name = "upsample"
+    aliases = ("interpolate", "resize")
+    family = "resample"
+    summary = "nearest or (bi/tri)linear upsampling by a scale factor or to a size"
+    min_rank = 1
+    args = (
+        Arg("scale_factor", "floats", None, aliases=("scale",)),
+        Arg("size", "ints", None, positional=False),
+        Arg("mode", "str", "nearest", positional=False,
+            choices=("nearest", "linear", "bilinear", "bicubic", "trilinear")),
+        Arg("align_corners", "bool", None, positional=False),
+    )
+
+    def describe(self, args):
+        if args["scale_factor"] is not None:
+            return f"x{args['scale_factor']:g}" if not isinstance(args["scale_factor"], tuple) else \
+                "x" + "x".join(f"{v:g}" for v in args["scale_factor"])
+        return "to " + fmt_shape(args["size"]) if isinstance(args["size"], tuple) else f"to {args['size']}"
+
+    def infer(self, args, inputs, ctx):
+        (shape,) = inputs
+        c, *spatial = shape
+        rank = len(spatial)
+        scale, size = args["scale_factor"], args["size"]
+        if (scale is None) == (size is None):
+            raise ShapeError(codes.MISSING_ARGUMENT, "upsample needs either scale_factor or size (not both)",
+                             "scale or size", "write `upsample(2)` or `upsample(size=(64, 64))`")
+        wanted = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}.get(args["mode"])
+        if wanted is not None and wanted != rank:
+            raise ShapeError(codes.RANK_MISMATCH, f"mode '{args['mode']}' needs {wanted} spatial axes, got {rank}",
+                             "mode", arg="mode")
+        if size is not None:
+            outs = per_axis(size, rank, "size")
+            factors = [Fraction(o, i) for o, i in zip(outs, spatial)]
+        else:
+            scales = per_axis(scale, rank, "scale_factor")
+            if any(s <= 0 for s in scales):
+                raise ShapeError(codes.ARGUMENT_TYPE, "scale_factor must be positive", "scale", arg="scale_factor")
+            # PyTorch: floor(input size * scale_factor)
+            outs = [math.floor(i * s) for i, s in zip(spatial, scales)]
+            factors = [Fraction(s).limit_denominator(1000) for s in scales]
+        if any(o < 1 for o in outs):
+            raise ShapeError(codes.NON_POSITIVE_SIZE, f"upsampling gives a size below 1: {tuple(outs)}", "size")
+        return Inferred(outputs=((c, *outs),), rf=RF(tuple((1, 1 / f) for f in factors)))
+
+
+class PixelShuffle(LayerKind):
+    name = "pixel_shuffle"
+    aliases = ("pixelshuffle", "depth_to_space")
+    family = "resample"
+    summary = "rearrange C*r^2 x H x W into C x rH x rW"
+    min_rank = 2
+    rank = 2
+    args = (Arg("upscale_factor", "int", aliases=("factor", "r")),)
+
+    def describe(self, args):
+        return f"x{args['upscale_factor']}"
+
+    def infer(self, args, inputs, ctx):
+        (shape,) = inputs
+        c, h, w = shape
+        r = args["upscale_factor"]
+        if r < 1 or c % (r * r):
+            raise ShapeError(codes.INVALID_RESHAPE, f"pixel_shuffle by {r} needs channels divisible by {r * r}, got {c}",
+                             f"{c} % {r * r} != 0", arg="upscale_factor")
+        return Inferred(outputs=((c // (r * r), h * r, w * r),), rf=RF(((1, Fraction(1, r)), (1, Fraction(1, r)))))
+
+
+class Pad(LayerKind):
+    name = "pad"
+    aliases = ("zeropad", "zero_pad", "constant_pad")
+    family = "resample"
+    summary = "pad with a constant; one size for all sides, or PyTorch's (left, right, top, bottom, ...) order"
+    min_rank = 1
+    args = (Arg("padding", "dims", aliases=("p",)), Arg("value", "float", 0.0, positional=False))
+
+    def describe(self, args):
+        p = args["padding"]
+        return f"{p[0]}" if len(p) == 1 else ",".join(map(str, p))
+
+    def infer(self, args, inputs, ctx):
+        (shape,) = inputs
+        c, *spatial = shape
+        p = args["padding"]
+        if len(p) == 1:
+            p = p * (2 * len(spatial))
+        if len(p) % 2 or len(p) // 2 > len(spatial):
+            raise ShapeError(codes.ARGUMENT_TYPE,
+                             f"padding needs one value or a (begin, end) pair per axis, last axis first; got {len(p)}",
+                             "padding", arg="padding")
+        out = list(spatial)
+        for pair in range(len(p) // 2):
+            axis = len(spatial) - 1 - pair  # PyTorch pads the last axis first
+            out[axis] += p[2 * pair] + p[2 * pair + 1]
+        if any(o < 1 for o in out):
+            raise ShapeError(codes.NON_POSITIVE_SIZE, f"padding leaves a size below 1: {tuple(out)}", "padding")
+        return Inferred(outputs=((c, *out),))
+
+
+class _Crop(LayerKind):
+    family = "resample"
+    min_rank = 1
+    args = (Arg("like", "tensor", None, doc="crop to this tensor's spatial size"),
+            Arg("size", "ints", None, positional=False))
+
+    def describe(self, args):
+        return f"like {args['like']}" if args["like"] is not None else f"to {args['size']}"
+
+    def target(self, args, inputs):
+        shape = inputs[0]
+        c, *spatial = shape
+        if (args["like"] is None) == (args["size"] is None):
+            raise ShapeError(codes.MISSING_ARGUMENT, f"{self.name} needs a tensor to match or a size (not both)",
+                             "like or size", f"write `{self.name}(skip)` or `{self.name}(size=(64, 64))`")
+        if args["like"] is not None:
+            other = inputs[1]
+            if len(other) != len(shape):
+                raise ShapeError(codes.RANK_MISMATCH,
+                                 f"cannot crop {fmt_shape(shape)} like {fmt_shape(other)}: ranks differ", "like")
+            return list(other[1:])
+        return list(per_axis(args["size"], len(spatial), "size"))
+
+    def infer(self, args, inputs, ctx):
+        shape = inputs[0]
+        c, *spatial = shape
+        target = self.target(args, inputs)
+        if any(t > s for t, s in zip(target, spatial)) or any(t < 1 for t in target):
+            raise ShapeError(codes.INVALID_RESHAPE,
+                             f"cannot crop {fmt_shape(shape)} to a spatial size of {fmt_shape(target)}",
+                             "crop larger than its input", "crop to a size no larger than the input")
+        return Inferred(outputs=((c, *target),))
+
+
+class Crop(_Crop):
+    name = "crop"
+    summary = "keep the top-left region of a given size (or of another tensor's size)"
+
+
+class CenterCrop(_Crop):
+    name = "center_crop"
+    aliases = ("centercrop",)
+    summary = "keep the central region of a given size (or of another tensor's size), as in U-Net"

@@ -1,0 +1,199 @@
+"""Sliding-window arithmetic: output sizes under each framework's rounding rules,
+and the non-integer-division lint.
+
+PyTorch (default), Caffe and TensorFlow rules follow the reference table in the
+project's shared reference notes; see tests/test_window.py for the vectors.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from .. import diagnostics as codes
+from .base import ShapeError
+
+AXIS_WORDS = {"L": "length", "D": "depth", "H": "height", "W": "width"}
+
+
+def axis_names(rank: int) -> tuple[str, ...]:
+    return {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}.get(rank, tuple(f"S{i}" for i in range(rank)))
+
+
+def axis_word(rank: int, axis: int) -> str:
+    name = axis_names(rank)[axis]
+    return AXIS_WORDS.get(name, f"axis {name}")
+
+
+@dataclass(frozen=True)
+class Window:
+    """One spatial axis of a convolution or pooling window."""
+
+    size: int  # input size I
+    kernel: int
+    stride: int
+    pad_begin: int
+    pad_end: int
+    dilation: int = 1
+
+    @property
+    def span(self) -> int:
+        """Effective kernel extent d(k-1) + 1."""
+        return self.dilation * (self.kernel - 1) + 1
+
+    @property
+    def numerator(self) -> int:
+        return self.size + self.pad_begin + self.pad_end - self.span
+
+    @property
+    def exact(self) -> bool:
+        return self.numerator % self.stride == 0
+
+    def ratio(self) -> Fraction:
+        return Fraction(self.numerator, self.stride) + 1
+
+    def floor_out(self) -> int:
+        return self.numerator // self.stride + 1
+
+    def lost_rows(self, out: int) -> int:
+        """Real input rows after the last window that no window covers.
+
+        Rows skipped because the stride jumps over them anyway (a 1x1 kernel
+        with stride 2) are intended subsampling, not loss.
+        """
+        last_covered = (out - 1) * self.stride + self.span - 1
+        last_real = self.pad_begin + self.size - 1
+        tail = last_real - last_covered
+        gap = max(0, self.stride - self.span)
+        return tail if tail > gap else 0
+
+    def arithmetic(self) -> str:
+        pads = self.pad_begin + self.pad_end
+        value = self.ratio()
+        shown = _decimal(value)
+        return f"({self.size} + {pads} - {self.span})/{self.stride} + 1 = {shown}"
+
+
+def _decimal(value: Fraction) -> str:
+    if value.denominator == 1:
+        return str(value.numerator)
+    text = f"{float(value):.3f}".rstrip("0")
+    return text
+
+
+def resolve_padding(padding, sizes, kernels, strides, dilations, rounding: str, *, transposed=False):
+    """Per-axis (begin, end) padding from an int, a tuple, 'same' or 'valid'."""
+    rank = len(sizes)
+    if padding == "valid":
+        return tuple((0, 0) for _ in range(rank))
+    if padding == "same":
+        pads = []
+        for size, k, s, d in zip(sizes, kernels, strides, dilations):
+            if rounding == "tensorflow":
+                out = -(-size // s)
+                total = max(0, (out - 1) * s + d * (k - 1) + 1 - size)
+            else:
+                if s != 1:
+                    raise ShapeError(
+                        codes.ARGUMENT_TYPE, "padding='same' needs stride 1 in PyTorch",
+                        f"stride {s} with padding='same'",
+                        "give the padding as a number, or use `set rounding = tensorflow` for TensorFlow's 'same'",
+                        arg="padding")
+                total = d * (k - 1)
+            pads.append((total // 2, total - total // 2))
+        return tuple(pads)
+    if isinstance(padding, tuple):
+        if len(padding) == 2 * rank and rank > 1:
+            # (begin, end) per axis is not PyTorch's convention for conv; accept only one per axis
+            pass
+        if len(padding) != rank:
+            raise ShapeError(
+                codes.ARGUMENT_TYPE, f"`padding` has {len(padding)} values but the input has {rank} spatial axes",
+                f"{len(padding)} values", f"give one value, or {rank} values", arg="padding")
+        return tuple((p, p) for p in padding)
+    return tuple((padding, padding) for _ in range(rank))
+
+
+def conv_out(w: Window) -> int:
+    """floor((I + 2p - d(k-1) - 1)/s) + 1: PyTorch, Caffe and TensorFlow agree for convolutions."""
+    return w.floor_out()
+
+
+def pool_out(w: Window, *, ceil: bool, rounding: str) -> int:
+    if rounding == "caffe":
+        if not ceil:
+            return w.floor_out()
+        # Caffe: ceil((I + 2p - k)/s) + 1, then clip only when there is padding.
+        out = -(-w.numerator // w.stride) + 1
+        if w.pad_begin > 0 and (out - 1) * w.stride >= w.size + w.pad_begin:
+            out -= 1
+        return out
+    if not ceil:
+        return w.floor_out()
+    # PyTorch ceil mode: the last window must start inside the input or the left padding.
+    out = -(-w.numerator // w.stride) + 1
+    if (out - 1) * w.stride >= w.size + w.pad_begin:
+        out -= 1
+    return out
+
+
+def check_division(windows, outs, ctx, *, layer: str, rounding_stated: str | None, pool: bool):
+    """The signature lint: report a rounded output size, once per layer.
+
+    Data loss (real rows no window covers) is an error unless the user wrote
+    floor on purpose; rounding that only drops padding is reported with --strict.
+    """
+    rank = len(windows)
+    for axis, (w, out) in enumerate(zip(windows, outs)):
+        if w.exact or out <= 0:
+            continue
+        ctx.extra.setdefault("rounded", {})[axis + 1] = f"{w.arithmetic()} -> {out}"
+    for axis, (w, out) in enumerate(zip(windows, outs)):
+        if w.exact or out <= 0 or rounding_stated == "ceil":
+            continue
+        lost = w.lost_rows(out)
+        word = axis_word(rank, axis)
+        rounded = "down" if out == w.floor_out() else "up"
+        if lost and rounding_stated != "floor":
+            rows = "row" if word != "width" else "column"
+            ctx.report(
+                codes.NON_INTEGER_DIVISION,
+                f"{layer} drops input {rows}s: output {word} {w.arithmetic()} is rounded {rounded} to {out}",
+                f"{lost} input {rows}{'s' if lost != 1 else ''} of {w.size} never covered",
+                _fix(w, pool=pool, axis_word=word),
+                arg="kernel",
+            )
+            return
+        if ctx.strict and rounding_stated is None:
+            ctx.report(
+                codes.INEXACT_DIVISION,
+                f"output {word} {w.arithmetic()} is rounded {rounded} to {out} (only padding is dropped)",
+                "inexact division",
+                _fix(w, pool=pool, axis_word=word),
+                arg="kernel",
+            )
+            return
+
+
+def _fix(w: Window, *, pool: bool, axis_word: str) -> str:
+    """Changes that make the division exact, smallest first."""
+    options = []
+    symmetric = w.pad_begin == w.pad_end
+    if symmetric:
+        for p in range(w.pad_begin + 1, w.pad_begin + w.stride + 1):
+            if (w.size + 2 * p - w.span) % w.stride == 0 and (not pool or 2 * p <= w.kernel):
+                options.append(f"padding={p}")
+                break
+    for k in (w.kernel + 1, w.kernel - 1, w.kernel + 2, w.kernel - 2):
+        if k >= 1:
+            span = w.dilation * (k - 1) + 1
+            if (w.size + w.pad_begin + w.pad_end - span) % w.stride == 0 and span <= w.size + w.pad_begin + w.pad_end:
+                options.append(f"kernel={k}")
+                break
+    if pool:
+        options.append("ceil=true")
+    remainder = w.numerator % w.stride
+    below, above = w.size - remainder, w.size - remainder + w.stride
+    sizes = f"an input {axis_word} of {below} or {above}" if below > 0 else f"an input {axis_word} of {above}"
+    if options:
+        return "make it exact with " + ", ".join(f"`{o}`" for o in options) + f", or use {sizes}"
+    return f"use {sizes}"

@@ -1,0 +1,860 @@
+"""Lowers the syntax tree to a networkx graph: one node per layer instance.
+
+Names are resolved here, blocks and repeats expanded, arguments bound to the
+layer catalogue, includes read, and cycles found. Tensors may be used before
+the line that defines them; every tensor is defined once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import networkx as nx
+
+from . import diagnostics as codes
+from .diagnostics import Diagnostic, did_you_mean
+from .evaluate import EvalError, Symbol, describe, evaluate, undefined
+from .layers import KINDS, REQUIRED, Arg, LayerKind
+from .source import Source, Span
+from .syntax import (Assign, BlockDef, Call, Chain, Constant, Group, Include, InputDecl, Labelled, Name,
+                     NetworkStmt, OutputDecl, Program, Repeat, Setting, When)
+
+ROUNDINGS = ("pytorch", "caffe", "tensorflow")
+LAYOUTS = ("NCHW", "NHWC")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds that keep a pathological file from exhausting time or memory."""
+
+    max_layers: int = 1_000_000
+    max_depth: int = 64  # blocks inside blocks, and groups inside groups
+    max_include_depth: int = 16
+    max_repeat: int = 1_000_000
+
+
+@dataclass(frozen=True)
+class Settings:
+    rounding: str = "pytorch"
+    layout: str = "NCHW"
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    name: str
+    dims: tuple  # (C, *spatial); an entry is an int, or a str for a symbolic size
+    axes: tuple[str, ...]  # a name per entry: C, then L | D H W | the file's own symbols
+    batch: int | str | None
+    span: Span
+
+
+class _Abort(Exception):
+    """A limit was hit: stop lowering, keep what was reported."""
+
+
+@dataclass(eq=False)
+class _Producer:
+    node: str
+    port: int
+
+
+@dataclass(eq=False)
+class _Deferred:
+    """A tensor used before (or without) its definition in `scope`."""
+
+    scope: "_TensorScope"
+    name: str
+    span: Span
+
+
+@dataclass(eq=False)
+class _TensorScope:
+    env: dict  # constants and block parameters
+    tensors: dict = field(default_factory=dict)  # name -> (value, span)
+    used: set = field(default_factory=set)
+    refs: list = field(default_factory=list)  # forward references to check at the end
+    warn_key: object = None  # block definition span: warn once per definition, not per use
+
+
+@dataclass(eq=False)
+class _NameScope:
+    prefix: str
+    positional: bool
+    block_path: tuple[str, ...]
+    taken: set = field(default_factory=set)
+    counts: dict = field(default_factory=dict)
+    position: int = 0
+    depth: int = 0
+
+    def child(self, local: str, *, positional: bool, block: str | None = None) -> "_NameScope":
+        path = self.block_path + ((block,) if block else ())
+        return _NameScope(self.prefix + local + ".", positional, path, depth=self.depth + 1)
+
+
+@dataclass(frozen=True)
+class _Block:
+    definition: BlockDef
+    env: dict  # the constants visible where it was defined
+
+
+class Lowering:
+    def __init__(self, sources: dict[str, Source], limits: Limits, reader):
+        self.sources = sources
+        self.limits = limits
+        self.read = reader  # path -> Source | Diagnostic
+        self.graph = nx.MultiDiGraph()
+        self.diagnostics: list[Diagnostic] = []
+        self.pending_edges: list[tuple] = []  # (value, node, port, span)
+        self.blocks: dict[str, _Block] = {}
+        self.block_stack: list[str] = []
+        self.settings = Settings()
+        self.network_name: str | None = None
+        self.inputs: dict[str, InputSpec] = {}
+        self.outputs: dict[str, tuple[object, Span]] = {}
+        self.warned: set = set()
+        self.layer_count = 0
+
+    # reporting --------------------------------------------------------------
+    def error(self, code, span, message, label="", help=None, notes=()):
+        self.diagnostics.append(Diagnostic(code, span, message, label, help, tuple(notes)))
+
+    def from_eval(self, err: EvalError):
+        self.error(err.code, err.span, err.message, err.label, err.help)
+
+    # program ----------------------------------------------------------------
+    def lower(self, program: Program) -> None:
+        env: dict = {}
+        try:
+            self._definitions(program, env, include_chain=(program.path,), top=True)
+            top = _TensorScope(env)
+            names = _NameScope("", False, ())
+            names.taken.update(self._labels(program.statements))
+            for stmt in program.statements:
+                if isinstance(stmt, InputDecl):
+                    self._input(stmt, top, names)
+            for stmt in program.statements:
+                if isinstance(stmt, (Assign, OutputDecl)):
+                    self._statement(stmt, top, names)
+            self._finish_scope(top)
+            if not self.inputs and not any(d.is_error for d in self.diagnostics):
+                self.error(codes.NO_INPUT, None, "the network declares no input", "",
+                           "declare one: `input image: 3 x 224 x 224`")
+            self._resolve_edges()
+            self._add_outputs(top)
+            self._check_cycles()
+        except _Abort:
+            pass
+
+    def _definitions(self, program: Program, env: dict, include_chain: tuple, top: bool) -> None:
+        """Settings, constants, includes and blocks: everything that is not dataflow."""
+        for stmt in program.statements:
+            if isinstance(stmt, Include):
+                self._include(stmt, env, include_chain)
+            elif isinstance(stmt, Constant):
+                if stmt.name.id in env:
+                    self.error(codes.DUPLICATE_DEFINITION, stmt.name.span,
+                               f"constant `{stmt.name.id}` is defined twice", "defined again here")
+                    continue
+                try:
+                    env[stmt.name.id] = self._value(stmt.value, env)
+                except EvalError as err:
+                    self.from_eval(err)
+            elif isinstance(stmt, BlockDef):
+                name = stmt.name.id
+                if name in self.blocks:
+                    first = self.blocks[name].definition.name.span
+                    self.error(codes.DUPLICATE_DEFINITION, stmt.name.span, f"block `{name}` is defined twice",
+                               "defined again here", notes=(f"first defined at {first.path}:{first.line}",))
+                    continue
+                if name in KINDS:
+                    self.error(codes.DUPLICATE_DEFINITION, stmt.name.span,
+                               f"block `{name}` has the name of a built-in layer kind", "hides a layer kind",
+                               f"rename the block, e.g. `my_{name}`")
+                    continue
+                self.blocks[name] = _Block(stmt, env)
+            elif not top:
+                self.error(codes.MISPLACED_STATEMENT, stmt.span,
+                           "an included file may only define blocks and constants, and include others",
+                           "not allowed in an included file", "move this statement to the main file")
+            elif isinstance(stmt, Setting):
+                self._setting(stmt)
+            elif isinstance(stmt, NetworkStmt):
+                if self.network_name is not None:
+                    self.error(codes.DUPLICATE_DEFINITION, stmt.span, "the network is named twice",
+                               "second `network` statement")
+                self.network_name = stmt.name.id
+
+    def _include(self, stmt: Include, env: dict, include_chain: tuple) -> None:
+        base = Path(include_chain[-1]).parent
+        path = str(base / stmt.path) if not Path(stmt.path).is_absolute() else stmt.path
+        resolved = str(Path(path).resolve()) if Path(path).exists() else path
+        if resolved in {str(Path(p).resolve()) for p in include_chain}:
+            self.error(codes.INCLUDE_ERROR, stmt.path_span, f"`{stmt.path}` includes itself",
+                       "include cycle", "remove this include",
+                       notes=(" -> ".join(Path(p).name for p in (*include_chain, path)),))
+            return
+        if len(include_chain) > self.limits.max_include_depth:
+            self.error(codes.LIMIT_EXCEEDED, stmt.path_span,
+                       f"includes are nested more than {self.limits.max_include_depth} deep", "too deep",
+                       "flatten the include structure, or raise the limit with --max-include-depth")
+            return
+        loaded = self.read(path)
+        if isinstance(loaded, Diagnostic):
+            self.error(codes.INCLUDE_ERROR, stmt.path_span, f"cannot include `{stmt.path}`: {loaded.message}",
+                       "included here", loaded.help)
+            return
+        from .grammar import parse
+        self.sources[loaded.path] = loaded
+        program, found = parse(loaded)
+        if found:
+            self.diagnostics.extend(found)
+            self.error(codes.INCLUDE_ERROR, stmt.path_span, f"`{stmt.path}` has syntax errors", "included here")
+            return
+        self._definitions(program, env, (*include_chain, loaded.path), top=False)
+
+    def _setting(self, stmt: Setting) -> None:
+        name, value = stmt.name.id, stmt.value.id.strip('"\'')
+        if name == "rounding":
+            if value.lower() not in ROUNDINGS:
+                self.error(codes.INVALID_SETTING, stmt.value.span, f"unknown rounding `{value}`", "not a rounding",
+                           "use one of: " + ", ".join(ROUNDINGS))
+                return
+            self.settings = Settings(value.lower(), self.settings.layout)
+        elif name == "layout":
+            if value.upper() not in LAYOUTS:
+                self.error(codes.INVALID_SETTING, stmt.value.span, f"unknown layout `{value}`", "not a layout",
+                           "use NCHW or NHWC")
+                return
+            self.settings = Settings(self.settings.rounding, value.upper())
+        else:
+            self.error(codes.INVALID_SETTING, stmt.name.span, f"unknown setting `{name}`", "not a setting",
+                       did_you_mean(name, ("rounding", "layout")) or "the settings are `rounding` and `layout`")
+
+    def _input(self, stmt: InputDecl, scope: _TensorScope, names: _NameScope) -> None:
+        name = stmt.name.id
+        if name in scope.tensors:
+            self.error(codes.DUPLICATE_DEFINITION, stmt.name.span, f"`{name}` is defined twice", "defined again here")
+            return
+        dims = []
+        ok = True
+        for dim in stmt.dims:
+            value = dim.value
+            if isinstance(value, str) and value in scope.env:
+                value = scope.env[value]
+            if isinstance(value, int) and not 1 <= value <= 2**40:
+                self.error(codes.INVALID_INPUT, dim.span, f"input size {value} is out of range",
+                           "sizes must be at least 1", None)
+                ok = False
+            dims.append(value)
+        if not 1 <= len(dims) <= 4:
+            self.error(codes.INVALID_INPUT, stmt.span, f"an input has 1 to 4 dimensions (C, then up to 3 spatial), "
+                       f"got {len(dims)}", f"{len(dims)} dimensions",
+                       "write C x L, C x H x W or C x D x H x W; give a batch with `, batch=8`")
+            ok = False
+        if dims and isinstance(dims[0], str):
+            self.error(codes.INVALID_INPUT, stmt.dims[0].span, "the channel count must be a number",
+                       "symbolic channels", "only spatial sizes may be symbolic")
+            ok = False
+        batch = None
+        for option in stmt.options:
+            if option.name.id != "batch":
+                self.error(codes.UNKNOWN_ARGUMENT, option.name.span, f"unknown input option `{option.name.id}`",
+                           "not an option", "the only option is `batch`")
+                continue
+            try:
+                batch = evaluate(option.value, scope.env)
+            except EvalError as err:
+                self.from_eval(err)
+                continue
+            if isinstance(batch, bool) or not isinstance(batch, (int, str)) or (isinstance(batch, int) and batch < 1):
+                self.error(codes.INVALID_INPUT, option.value.span, "batch must be a positive integer or a name",
+                           "batch")
+                batch = None
+        if not ok:
+            return
+        spatial = len(dims) - 1
+        default_axes = {0: (), 1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}[spatial]
+        axes = ("C",) + tuple(d if isinstance(d, str) else a for d, a in zip(dims[1:], default_axes))
+        self.inputs[name] = InputSpec(name, tuple(dims), axes, batch, stmt.span)
+        self.graph.add_node(name, kind="input", args={"shape": tuple(dims), "batch": batch}, span=stmt.span,
+                            block_path=(), label=name, written="input")
+        names.taken.add(name)
+        scope.tensors[name] = (_Producer(name, 0), stmt.name.span)
+
+    def _labels(self, statements) -> set:
+        """Explicit labels at the top of a scope, so automatic names avoid them."""
+        found = set()
+
+        def visit(element):
+            if isinstance(element, Labelled):
+                found.add(element.label.id)
+            elif isinstance(element, (Repeat, When)):
+                visit(element.element)
+            elif isinstance(element, Group):
+                for inner in element.chain.elements:
+                    visit(inner)
+
+        for stmt in statements:
+            chain = getattr(stmt, "chain", None)
+            if isinstance(chain, Chain) and not isinstance(stmt, BlockDef):
+                for element in chain.elements:
+                    visit(element)
+        return found
+
+    # statements -------------------------------------------------------------
+    def _statement(self, stmt, scope: _TensorScope, names: _NameScope) -> None:
+        if isinstance(stmt, OutputDecl):
+            if stmt.chain is not None:
+                self._assign(stmt.names, stmt.chain, scope, names)
+            for ident in stmt.names:
+                if ident.id in self.outputs:
+                    self.error(codes.DUPLICATE_DEFINITION, ident.span, f"output `{ident.id}` is declared twice",
+                               "declared again here")
+                    continue
+                self.outputs[ident.id] = (self._ref(ident.id, ident.span, scope), ident.span)
+        elif isinstance(stmt, Assign):
+            self._assign(stmt.targets, stmt.chain, scope, names)
+        else:
+            self.error(codes.MISPLACED_STATEMENT, stmt.span, "only assignments may appear inside a block",
+                       "not allowed here", "move it to the top level of the file")
+
+    def _assign(self, targets, chain: Chain, scope: _TensorScope, names: _NameScope) -> None:
+        values = self._chain(chain, scope, names, start=None)
+        if values is not None and len(values) != len(targets):
+            if len(values) > 1 or len(targets) > 1:
+                self.error(codes.WRONG_INPUT_COUNT, chain.span,
+                           f"this chain gives {len(values)} tensor{'s' if len(values) != 1 else ''} "
+                           f"but {len(targets)} name{'s are' if len(targets) != 1 else ' is'} assigned",
+                           "count differs", "assign one name per tensor: `a, b = x -> chunk(2)`")
+            values = None
+        for i, ident in enumerate(targets):
+            if ident.id in scope.tensors:
+                first = scope.tensors[ident.id][1]
+                self.error(codes.DUPLICATE_DEFINITION, ident.span, f"tensor `{ident.id}` is defined twice",
+                           "defined again here",
+                           "give the new tensor its own name; tensors are never reassigned",
+                           notes=(f"first defined at line {first.line}",))
+                continue
+            scope.tensors[ident.id] = (values[i] if values is not None else None, ident.span)
+
+    # chains -----------------------------------------------------------------
+    def _chain(self, chain: Chain, scope, names, start):
+        elements = chain.elements
+        if start is None:
+            first = elements[0]
+            if isinstance(first, Call) and not first.args and not first.kwargs and first.name.id not in KINDS:
+                current = [self._ref(first.name.id, first.name.span, scope)]
+            elif self._starts_merge(first):
+                current = self._element(first, None, scope, names)
+            else:
+                self.error(codes.WRONG_INPUT_COUNT, first.span, "a chain must start from a tensor",
+                           "no input for this layer",
+                           "write `y = x -> layer(...)`, or start with a merge such as `add(a, b)`")
+                current = None
+            elements = elements[1:]
+        else:
+            current = start
+        for element in elements:
+            current = self._element(element, current, scope, names)
+        return current
+
+    def _starts_merge(self, element) -> bool:
+        while isinstance(element, Labelled):
+            element = element.element
+        if not isinstance(element, Call):
+            return False
+        kind = KINDS.get(element.name.id)
+        return kind is not None and kind.variadic
+
+    def _single(self, current, element_span):
+        """The one tensor a layer consumes (None after an earlier error)."""
+        if current is None:
+            return None
+        if len(current) != 1:
+            self.error(codes.WRONG_INPUT_COUNT, element_span,
+                       f"the layer before gives {len(current)} tensors; a layer takes one",
+                       "several tensors in", "assign them first: `a, b = x -> chunk(2)`")
+            return None
+        return current[0]
+
+    def _element(self, element, current, scope, names, label=None):
+        if names.depth > self.limits.max_depth:
+            self.error(codes.LIMIT_EXCEEDED, element.span, f"nesting deeper than {self.limits.max_depth} levels",
+                       "too deep", "raise the limit with --max-depth")
+            raise _Abort
+        if isinstance(element, Labelled):
+            if label is not None:
+                self.error(codes.DUPLICATE_DEFINITION, element.label.span, "an element has two labels", "second label")
+            return self._element(element.element, current, scope, names, label=element.label)
+        if isinstance(element, When):
+            try:
+                condition = evaluate(element.condition, scope.env)
+            except EvalError as err:
+                self.from_eval(err)
+                return None
+            if isinstance(condition, Symbol):
+                self.from_eval(undefined(condition, scope.env))
+                return None
+            if not isinstance(condition, bool):
+                self.error(codes.ARGUMENT_TYPE, element.condition.span,
+                           f"a condition must be true or false, got {describe(condition)}", "not a boolean")
+                return None
+            return self._element(element.element, current, scope, names, label) if condition else current
+        if isinstance(element, (Group, Repeat)) and label is not None:
+            local = self._claim(names, label.id, label.span)
+            inner = names.child(local, positional=True)
+            return self._element(element, current, scope, inner)
+        if isinstance(element, Group):
+            return self._chain(element.chain, scope, names, start=current)
+        if isinstance(element, Repeat):
+            count = self._count(element, scope)
+            if count is None:
+                return None
+            for _ in range(count):
+                current = self._element(element.element, current, scope, names)
+            return current
+        return self._call(element, current, scope, names, label)
+
+    def _count(self, element: Repeat, scope):
+        try:
+            count = evaluate(element.count, scope.env)
+        except EvalError as err:
+            self.from_eval(err)
+            return None
+        if isinstance(count, Symbol):
+            self.from_eval(undefined(count, scope.env))
+            return None
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= self.limits.max_repeat:
+            self.error(codes.REPEAT_COUNT, element.count.span,
+                       f"a repeat count must be an integer from 1 to {self.limits.max_repeat}, got {describe(count)}",
+                       "repeat count", "use `if` to leave an element out" if count == 0 else None)
+            return None
+        return count
+
+    def _claim(self, names: _NameScope, local: str, span: Span) -> str:
+        labels = names.counts.setdefault("__labels__", set())
+        if local in labels:
+            self.error(codes.DUPLICATE_DEFINITION, span, f"`{names.prefix}{local}` is defined twice",
+                       "label used again",
+                       "labels are unique in their scope; inside a repeat, label the repeat instead: `a: (...) * 3`")
+        labels.add(local)
+        names.taken.add(local)
+        names.position += 1
+        return local
+
+    def _auto_name(self, names: _NameScope, written: str) -> str:
+        if names.positional:
+            while str(names.position) in names.taken:
+                names.position += 1
+            local = str(names.position)
+            names.position += 1
+            names.taken.add(local)
+            return local
+        n = names.counts.get(written, 0)
+        while True:
+            n += 1
+            local = f"{written}{n}"
+            if local not in names.taken:
+                break
+        names.counts[written] = n
+        names.taken.add(local)
+        return local
+
+    def _call(self, call: Call, current, scope, names, label):
+        name = call.name.id
+        if name in self.blocks:
+            return self._block(call, current, scope, names, label)
+        kind = KINDS.get(name)
+        if kind is None:
+            from .layers import canonical_kinds
+            help_ = did_you_mean(name, [*(k.name for k in canonical_kinds()), *self.blocks]) or \
+                did_you_mean(name, KINDS)
+            if name in scope.tensors:
+                help_ = f"`{name}` is a tensor; merge it with `add({name})` or `concat({name})`"
+            self.error(codes.UNKNOWN_LAYER, call.name.span, f"unknown layer `{name}`", "not a layer kind or block",
+                       help_)
+            return None
+        bound, tensors, spans, explicit = self._bind(kind, call, scope)
+        if bound is None:
+            return None
+        inputs = []
+        if current is not None or not kind.variadic:
+            inputs.append(self._single(current, call.span) if current is not None else None)
+        inputs.extend(tensors)
+        if kind.variadic and len(inputs) < 2:
+            self.error(codes.WRONG_INPUT_COUNT, call.span, f"{name} needs at least two tensors, got {len(inputs)}",
+                       "one tensor", f"write `{name}(a, b)`, or `x -> {name}(b)` to merge x with b")
+            return None
+        local = self._claim(names, label.id, label.span) if label is not None else self._auto_name(names, name)
+        node = names.prefix + local
+        self.layer_count += 1
+        if self.layer_count > self.limits.max_layers:
+            self.error(codes.LIMIT_EXCEEDED, call.span,
+                       f"the network expands to more than {self.limits.max_layers:,} layers", "limit reached here",
+                       "check the repeat counts, or raise the limit with --max-layers")
+            raise _Abort
+        self.graph.add_node(node, kind=kind.name, written=name, args=bound, span=call.span,
+                            block_path=names.block_path, label=local, arg_spans=spans, explicit=explicit,
+                            incomplete=any(v is None for v in inputs))
+        for port, value in enumerate(inputs):
+            if value is not None:
+                self.pending_edges.append((value, node, port, call.span))
+        return [_Producer(node, i) for i in range(kind.output_count(bound))]
+
+    # arguments --------------------------------------------------------------
+    def _bind(self, kind: LayerKind, call: Call, scope):
+        """Arguments bound to the kind's specs: (values, tensor inputs, spans, explicit names)."""
+        ok = True
+        given: dict[str, tuple] = {}  # spec name -> (expr, span)
+        tensors = []
+        positional = [a for a in kind.args if a.positional]
+        if kind.variadic:
+            for expr in call.args:
+                if not isinstance(expr, Name):
+                    self.error(codes.ARGUMENT_TYPE, expr.span, f"{call.name.id} takes tensor names, not values",
+                               "not a tensor name", f"name the tensor first: `t = ...` then `{call.name.id}(t)`")
+                    ok = False
+                    continue
+                tensors.append(self._ref(expr.id, expr.span, scope))
+        else:
+            for i, expr in enumerate(call.args):
+                if i >= len(positional):
+                    self.error(codes.TOO_MANY_ARGUMENTS, expr.span,
+                               f"{call.name.id} takes at most {len(positional)} positional argument"
+                               f"{'s' if len(positional) != 1 else ''}, got {len(call.args)}", "extra argument",
+                               _signature(call.name.id, kind.args))
+                    ok = False
+                    break
+                given[positional[i].name] = (expr, expr.span)
+        by_name = {}
+        for spec in kind.args:
+            for alias in (spec.name, *spec.aliases):
+                by_name[alias] = spec
+        for kw in call.kwargs:
+            spec = by_name.get(kw.name.id)
+            if spec is None:
+                self.error(codes.UNKNOWN_ARGUMENT, kw.name.span, f"{call.name.id} has no argument `{kw.name.id}`",
+                           "unknown argument",
+                           did_you_mean(kw.name.id, by_name) or _signature(call.name.id, kind.args))
+                ok = False
+                continue
+            if spec.name in given:
+                self.error(codes.DUPLICATE_DEFINITION, kw.name.span, f"argument `{spec.name}` is given twice",
+                           "given again here")
+                ok = False
+                continue
+            given[spec.name] = (kw.value, kw.span)
+        bound, spans = {}, {}
+        for spec in kind.args:
+            if spec.name not in given:
+                if spec.required:
+                    self.error(codes.MISSING_ARGUMENT, call.span,
+                               f"{call.name.id} needs `{spec.name}`", f"`{spec.name}` missing",
+                               _signature(call.name.id, kind.args))
+                    ok = False
+                bound[spec.name] = None if spec.required else spec.default
+                continue
+            expr, span = given[spec.name]
+            spans[spec.name] = span
+            if spec.type == "tensor":
+                if not isinstance(expr, Name):
+                    self.error(codes.ARGUMENT_TYPE, expr.span, f"`{spec.name}` takes a tensor name",
+                               "not a tensor name")
+                    ok = False
+                    continue
+                tensors.append(self._ref(expr.id, expr.span, scope))
+                bound[spec.name] = expr.id
+                continue
+            try:
+                bound[spec.name] = _coerce(spec, self._value(expr, scope.env), expr.span, scope.env)
+            except EvalError as err:
+                self.from_eval(err)
+                ok = False
+        if not ok:
+            return None, None, None, None
+        return bound, tensors, spans, frozenset(given)
+
+    def _value(self, expr, env):
+        return evaluate(expr, env)
+
+    # blocks -----------------------------------------------------------------
+    def _block(self, call: Call, current, scope, names, label):
+        block = self.blocks[call.name.id]
+        definition = block.definition
+        name = definition.name.id
+        if name in self.block_stack:
+            cycle = " -> ".join((*self.block_stack[self.block_stack.index(name):], name))
+            self.error(codes.RECURSIVE_BLOCK, call.name.span, f"block `{name}` uses itself", "recursive use",
+                       "a block cannot contain itself; unroll it with a repeat", notes=(f"through {cycle}",))
+            return None
+        if len(self.block_stack) >= self.limits.max_depth:
+            self.error(codes.LIMIT_EXCEEDED, call.span, f"blocks are nested more than {self.limits.max_depth} deep",
+                       "too deep", "raise the limit with --max-depth")
+            raise _Abort
+        if current is None:
+            self.error(codes.WRONG_INPUT_COUNT, call.span, f"block `{name}` needs an input tensor",
+                       "no input", f"write `y = x -> {name}(...)`")
+            return None
+        value = self._single(current, call.span)
+        env = dict(block.env)
+        tensors = {"in": (value, call.span)}
+        params = definition.params
+        ok = True
+        if len(call.args) > len(params):
+            self.error(codes.TOO_MANY_ARGUMENTS, call.args[len(params)].span,
+                       f"block `{name}` takes {len(params)} argument{'s' if len(params) != 1 else ''}, "
+                       f"got {len(call.args)}", "extra argument", _block_signature(definition))
+            ok = False
+        given = {}
+        for param, expr in zip(params, call.args):
+            given[param.name.id] = expr
+        known = {p.name.id for p in params}
+        for kw in call.kwargs:
+            if kw.name.id not in known:
+                self.error(codes.UNKNOWN_ARGUMENT, kw.name.span, f"block `{name}` has no parameter `{kw.name.id}`",
+                           "unknown parameter", did_you_mean(kw.name.id, known) or _block_signature(definition))
+                ok = False
+            elif kw.name.id in given:
+                self.error(codes.DUPLICATE_DEFINITION, kw.name.span, f"parameter `{kw.name.id}` is given twice",
+                           "given again here")
+                ok = False
+            else:
+                given[kw.name.id] = kw.value
+        for param in params:
+            pname = param.name.id
+            is_tensor = param.type is not None and param.type.id == "tensor"
+            if param.type is not None and not is_tensor:
+                self.error(codes.ARGUMENT_TYPE, param.type.span, f"unknown parameter type `{param.type.id}`",
+                           "not a type", "the only parameter type is `tensor`")
+                ok = False
+                continue
+            expr = given.get(pname)
+            if expr is None:
+                if param.default is None:
+                    self.error(codes.MISSING_ARGUMENT, call.span, f"block `{name}` needs `{pname}`",
+                               f"`{pname}` missing", _block_signature(definition))
+                    ok = False
+                    continue
+                if is_tensor:
+                    self.error(codes.ARGUMENT_TYPE, param.span, "a tensor parameter cannot have a default",
+                               "default")
+                    ok = False
+                    continue
+                try:
+                    env[pname] = self._value(param.default, env)
+                except EvalError as err:
+                    self.from_eval(err)
+                    ok = False
+                continue
+            if is_tensor:
+                if not isinstance(expr, Name):
+                    self.error(codes.ARGUMENT_TYPE, expr.span, f"`{pname}` takes a tensor name", "not a tensor name")
+                    ok = False
+                    continue
+                tensors[pname] = (self._ref(expr.id, expr.span, scope), expr.span)
+                continue
+            try:
+                value_ = self._value(expr, scope.env)
+            except EvalError as err:
+                self.from_eval(err)
+                ok = False
+                continue
+            if isinstance(value_, Symbol):
+                self.from_eval(undefined(value_, [*scope.env, *scope.tensors]))
+                ok = False
+                continue
+            env[pname] = value_
+        if not ok:
+            return None
+        local = self._claim(names, label.id, label.span) if label is not None else self._auto_name(names, name)
+        inner_names = names.child(local, positional=False, block=name)
+        inner = _TensorScope(env, warn_key=definition.span)
+        inner.tensors.update(tensors)
+        inner.used.add("in")
+        self.block_stack.append(name)
+        try:
+            if definition.chain is not None:
+                result = self._chain(definition.chain, inner, inner_names, start=[value])
+            else:
+                inner_names.taken.update(self._labels(definition.body))
+                for stmt in definition.body:
+                    self._statement(stmt, inner, inner_names)
+                if "out" not in inner.tensors:
+                    key = ("no-out", definition.span)
+                    if key not in self.warned:
+                        self.warned.add(key)
+                        self.error(codes.MISSING_OUTPUT, definition.name.span, f"block `{name}` never assigns `out`",
+                                   "no `out`", "end the block with `out = ...`")
+                    result = None
+                else:
+                    inner.used.add("out")
+                    result = [inner.tensors["out"][0]] if inner.tensors["out"][0] is not None else None
+                    if result and isinstance(result[0], _Deferred):
+                        result = None
+        finally:
+            self.block_stack.pop()
+        self._finish_scope(inner)
+        return result
+
+    # tensors ----------------------------------------------------------------
+    def _ref(self, name: str, span: Span, scope: _TensorScope):
+        if name in scope.tensors:
+            scope.used.add(name)
+            value = scope.tensors[name][0]
+            return value if value is not None else _Deferred(scope, name, span)
+        deferred = _Deferred(scope, name, span)
+        scope.refs.append(deferred)
+        return deferred
+
+    def _finish_scope(self, scope: _TensorScope) -> None:
+        for ref in scope.refs:
+            if ref.name in scope.tensors:
+                scope.used.add(ref.name)
+                continue
+            key = ("undefined", ref.span)
+            if key in self.warned:
+                continue
+            self.warned.add(key)
+            help_ = did_you_mean(ref.name, scope.tensors)
+            if ref.name in KINDS or ref.name in self.blocks:
+                help_ = f"`{ref.name}` is a layer; a chain starts from a tensor: `y = x -> {ref.name}`"
+            elif ref.name in scope.env:
+                help_ = f"`{ref.name}` is a constant, not a tensor"
+            self.error(codes.UNDEFINED_NAME, ref.span, f"undefined tensor `{ref.name}`", "not defined", help_)
+        for name, (value, span) in scope.tensors.items():
+            if name in scope.used or name.startswith("_") or name in self.outputs and scope.warn_key is None:
+                continue
+            if scope.warn_key is None and not self.outputs and name == next(reversed(scope.tensors)):
+                continue  # the last tensor is the output when none is declared
+            key = ("unused", span)
+            if key in self.warned:
+                continue
+            self.warned.add(key)
+            self.diagnostics.append(Diagnostic(
+                codes.UNUSED_TENSOR, span, f"tensor `{name}` is never used", "computed but unused",
+                f"use it, declare it with `output {name}`, or name it `_{name}`"))
+
+    def _resolve(self, value, seen=None):
+        """Follow forward references to a producer (None if undefined)."""
+        seen = seen or set()
+        while isinstance(value, _Deferred):
+            if id(value) in seen:
+                return None
+            seen.add(id(value))
+            entry = value.scope.tensors.get(value.name)
+            value = entry[0] if entry else None
+        return value
+
+    def _resolve_edges(self) -> None:
+        for value, node, port, span in self.pending_edges:
+            producer = self._resolve(value)
+            if producer is None:
+                self.graph.nodes[node]["incomplete"] = True
+                continue
+            self.graph.add_edge(producer.node, node, key=port, port=port, src_port=producer.port)
+
+    def _add_outputs(self, top: _TensorScope) -> None:
+        if not self.outputs and top.tensors:
+            last = next(reversed(top.tensors))
+            if last not in self.inputs:
+                self.outputs[last] = (top.tensors[last][0], top.tensors[last][1])
+        for name, (value, span) in self.outputs.items():
+            producer = self._resolve(value)
+            node = f"output:{name}"
+            self.graph.add_node(node, kind="output", args={}, span=span, block_path=(), label=name,
+                                written="output", incomplete=producer is None)
+            if producer is not None:
+                self.graph.add_edge(producer.node, node, key=0, port=0, src_port=producer.port)
+
+    def _check_cycles(self) -> None:
+        try:
+            cycle = nx.find_cycle(self.graph)
+        except nx.NetworkXNoCycle:
+            return
+        nodes = [edge[0] for edge in cycle]
+        span = self.graph.nodes[nodes[0]].get("span")
+        self.error(codes.CYCLE, span, "tensors depend on themselves",
+                   "part of a cycle", "a tensor cannot be computed from itself; break the loop",
+                   notes=("cycle: " + " -> ".join((*nodes, nodes[0])),))
+
+
+def _coerce(spec: Arg, value, span: Span, env):
+    """Check a value against an argument's type; return it in canonical form."""
+    t = spec.type
+
+    def fail(expected):
+        if isinstance(value, Symbol) and t not in ("str", "padding"):
+            raise undefined(value, env)
+        raise EvalError(codes.ARGUMENT_TYPE, f"`{spec.name}` must be {expected}, got {describe(value)}", span,
+                        f"expected {expected}")
+
+    def is_int(v):
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    if value is None:
+        return None
+    if t == "int":
+        return value if is_int(value) else fail("an integer")
+    if t == "ints":
+        if is_int(value):
+            return value
+        if isinstance(value, tuple) and value and all(is_int(v) for v in value):
+            return value
+        return fail("an integer or one per axis, e.g. `3` or `(3, 1)`")
+    if t == "padding":
+        if is_int(value) or (isinstance(value, tuple) and value and all(is_int(v) for v in value)):
+            return value
+        if isinstance(value, str) and value in ("same", "valid"):
+            return str(value)
+        if isinstance(value, Symbol):
+            raise EvalError(codes.ARGUMENT_TYPE, f"`{spec.name}` must be a size, 'same' or 'valid', got `{value}`",
+                            span, "unknown padding", did_you_mean(value, ("same", "valid")))
+        return fail("a size, one per axis, 'same' or 'valid'")
+    if t == "bool":
+        return value if isinstance(value, bool) else fail("true or false")
+    if t == "float":
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else fail("a number")
+    if t == "floats":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, tuple) and value and all(isinstance(v, (int, float)) for v in value):
+            return tuple(float(v) for v in value)
+        return fail("a number or one per axis")
+    if t == "dims":
+        if is_int(value):
+            return (value,)
+        if isinstance(value, tuple) and value and all(is_int(v) for v in value):
+            return value
+        return fail("a size or a tuple of sizes")
+    if t == "str":
+        if isinstance(value, str) and (not spec.choices or value in spec.choices):
+            return str(value)
+        if isinstance(value, str):
+            raise EvalError(codes.ARGUMENT_TYPE, f"`{spec.name}` must be one of {', '.join(spec.choices)}; "
+                            f"got `{value}`", span, "not a choice", did_you_mean(value, spec.choices))
+        return fail("one of " + ", ".join(spec.choices))
+    raise AssertionError(t)
+
+
+def _signature(name: str, args) -> str:
+    parts = []
+    for a in args:
+        text = a.name if a.required else f"{a.name}={_default(a.default)}"
+        parts.append(text if a.positional else text)
+    return f"usage: {name}({', '.join(parts)})"
+
+
+def _default(value) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _block_signature(definition: BlockDef) -> str:
+    parts = []
+    for p in definition.params:
+        text = p.name.id + (f": {p.type.id}" if p.type else "")
+        parts.append(text if p.default is None else f"{text}=...")
+    return f"usage: {definition.name.id}({', '.join(parts)})"

@@ -1,0 +1,110 @@
+"""Diagnostic reporters: rustc-style text, concise lines, JSON objects, GitHub annotations."""
+from __future__ import annotations
+
+from .diagnostics import Diagnostic, Severity
+from .source import Source
+
+_COLORS = {Severity.ERROR: "\033[1;31m", Severity.WARNING: "\033[1;33m", Severity.NOTE: "\033[1;36m"}
+_BOLD, _BLUE, _RESET = "\033[1m", "\033[1;34m", "\033[0m"
+
+
+def _paint(text: str, style: str, color: bool) -> str:
+    return f"{style}{text}{_RESET}" if color else text
+
+
+def text(diag: Diagnostic, sources: dict[str, Source], *, color: bool = False) -> str:
+    """The rustc layout: header, location, the source line, a caret under the span, help."""
+    level = diag.level
+    header = _paint(f"{level.value}[{diag.code.code}]", _COLORS[level], color) + \
+        _paint(f": {diag.message}", _BOLD, color)
+    lines = [header]
+    span = diag.span
+    if span is None:
+        for note in diag.notes:
+            lines.append(f"  = note: {note}")
+        if diag.help:
+            lines.append(f"  = help: {diag.help}")
+        return "\n".join(lines)
+    source = sources.get(span.path)
+    gutter = len(str(span.line))
+    pad = " " * gutter
+    bar = _paint("|", _BLUE, color)
+    lines.append(f"{pad}{_paint('-->', _BLUE, color)} {span.path}:{span.line}:{span.column}")
+    if source is not None:
+        code_line = source.line_text(span.line).expandtabs(1)
+        if len(code_line) > 200:  # keep one pathological line from flooding the terminal
+            start = max(0, span.column - 60)
+            code_line = ("..." if start else "") + code_line[start:start + 160] + "..."
+            column = span.column - start + (3 if start else 0)
+        else:
+            column = span.column
+        end = span.end_column if span.end_line == span.line else len(code_line) + 1
+        width = max(1, min(end, len(code_line) + 1) - column)
+        caret = " " * (column - 1) + "^" * width
+        lines.append(f"{pad} {bar}")
+        lines.append(f"{_paint(str(span.line), _BLUE, color)} {bar} {code_line}")
+        label = f" {diag.label}" if diag.label else ""
+        lines.append(f"{pad} {bar} " + _paint(caret + label, _COLORS[level], color))
+    for note in diag.notes:
+        lines.append(f"{pad} = note: {note}")
+    if diag.help:
+        lines.append(f"{pad} = {_paint('help', _BOLD, color)}: {diag.help}")
+    return "\n".join(lines)
+
+
+def concise(diag: Diagnostic) -> str:
+    span = diag.span
+    where = f"{span.path}:{span.line}:{span.column}" if span else "-"
+    help_ = f" (help: {diag.help})" if diag.help else ""
+    return f"{where}: {diag.level.value}[{diag.code.code}] {diag.code.name}: {diag.message}{help_}"
+
+
+def as_json(diag: Diagnostic, path: str) -> dict:
+    """The diagnostic object of the JSON output (a public interface: only add keys)."""
+    span = diag.span
+    return {
+        "code": diag.code.code,
+        "name": diag.code.name,
+        "severity": diag.level.value,
+        "message": diag.message,
+        "path": span.path if span else path,
+        "line": span.line if span else 1,
+        "column": span.column if span else 1,
+        "end_line": span.end_line if span else 1,
+        "end_column": span.end_column if span else 1,
+        "label": diag.label or None,
+        "help": diag.help,
+        "notes": list(diag.notes),
+    }
+
+
+def _escape_data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(value: str) -> str:
+    return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def github(diag: Diagnostic, path: str) -> str:
+    """A GitHub Actions workflow command, shown as an annotation on the pull request."""
+    command = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}[diag.level]
+    span = diag.span
+    props = [f"file={_escape_property(span.path if span else path)}"]
+    if span:
+        props += [f"line={span.line}", f"col={span.column}", f"endLine={span.end_line}",
+                  f"endColumn={span.end_column}"]
+    props.append(f"title={_escape_property(f'{diag.code.code} {diag.code.name}')}")
+    message = diag.message + (f"\nhelp: {diag.help}" if diag.help else "")
+    return f"::{command} {','.join(props)}::{_escape_data(message)}"
+
+
+def tally(diagnostics) -> str:
+    errors = sum(1 for d in diagnostics if d.level is Severity.ERROR)
+    warnings = sum(1 for d in diagnostics if d.level is Severity.WARNING)
+    parts = []
+    if errors:
+        parts.append(f"{errors} error{'s' if errors != 1 else ''}")
+    if warnings:
+        parts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
+    return " and ".join(parts)

@@ -1,0 +1,111 @@
+"""The summary: a torchinfo-style table, and the JSON contract scripts rely on."""
+from __future__ import annotations
+
+from .infer import BYTES_PER_VALUE, Analysis
+from .layers.base import prod
+from .report import as_json
+
+
+def display_shape(shape, layout: str = "NCHW") -> str:
+    if shape is None:
+        return "?"
+    dims = list(shape)
+    if layout == "NHWC" and len(dims) > 1:
+        dims = dims[1:] + dims[:1]
+    return " x ".join(str(d) for d in dims)
+
+
+def _json_shape(shape, batch, layout):
+    if shape is None:
+        return None
+    dims = list(shape)
+    if layout == "NHWC" and len(dims) > 1:
+        dims = dims[1:] + dims[:1]
+    return ([batch] if batch is not None else []) + dims
+
+
+def _count(n: int) -> str:
+    return f"{n:,}"
+
+
+def _human(n: float) -> str:
+    for unit, size in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if n >= size:
+            return f"{n / size:.2f} {unit}"
+    return str(int(n))
+
+
+def _batch(analysis: Analysis):
+    batches = {spec.batch for spec in analysis.network.inputs.values()}
+    return batches.pop() if len(batches) == 1 else None
+
+
+def to_json(analysis: Analysis) -> dict:
+    net = analysis.network
+    layout = net.settings.layout
+    batch = _batch(analysis)
+    layers = []
+    for info in analysis.layers.values():
+        layers.append({
+            "name": info.name,
+            "kind": info.kind,
+            "output_shape": _json_shape(info.output_shape, batch, layout),
+            "output_shapes": [_json_shape(s, batch, layout) for s in info.output_shapes],
+            "params": info.params,
+            "buffers": info.buffers,
+            "macs": info.macs,
+            "receptive_field": list(info.receptive_field) if info.receptive_field is not None else None,
+            "effective_stride": [float(j) if j.denominator != 1 else int(j) for j in info.effective_stride]
+            if info.effective_stride is not None else None,
+        })
+    return {
+        "network": net.name,
+        "path": net.path,
+        "rounding": net.settings.rounding,
+        "layout": layout,
+        "inputs": {name: _json_shape(spec.dims, spec.batch, layout) for name, spec in net.inputs.items()},
+        "outputs": {name: _json_shape(shape, batch, layout) for name, shape in analysis.output_shapes().items()},
+        "params": analysis.params,
+        "buffers": analysis.buffers,
+        "macs": analysis.macs,
+        "flops": analysis.flops,
+        "layers": layers,
+        "diagnostics": [as_json(d, net.path) for d in analysis.diagnostics],
+    }
+
+
+def table(analysis: Analysis) -> str:
+    net = analysis.network
+    layout = net.settings.layout
+    batch = _batch(analysis) or 1
+    rows = [("Layer", "Kind", "Output shape", "Params", "MACs", "RF")]
+    for info in analysis.layers.values():
+        rf = "x".join(map(str, info.receptive_field)) if info.receptive_field else "-"
+        shapes = ", ".join(display_shape(s, layout) for s in info.output_shapes)
+        rows.append((info.name, info.kind, shapes, _count(info.params) if info.params else "-",
+                     _count(info.macs) if info.macs else "-", rf))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    right = {3, 4}
+
+    def fmt(row):
+        return "  ".join(cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+
+    rule = "-" * len(fmt(rows[0]))
+    inputs = ", ".join(f"{name}: {display_shape(spec.dims, layout)}" for name, spec in net.inputs.items())
+    outputs = ", ".join(f"{name}: {display_shape(shape, layout)}" for name, shape in analysis.output_shapes().items())
+    input_values = sum(prod(d for d in spec.dims if isinstance(d, int)) for spec in net.inputs.values())
+    activations = sum(info.activations for info in analysis.layers.values())
+    mb = BYTES_PER_VALUE * batch / 1e6
+    lines = [f"{net.name} ({net.path})", f"inputs: {inputs}", f"outputs: {outputs}", "", fmt(rows[0]), rule]
+    lines += [fmt(r) for r in rows[1:]]
+    lines += [
+        rule,
+        f"Params:      {_count(analysis.params)} ({_human(analysis.params)})",
+        f"Buffers:     {_count(analysis.buffers)} (norm running statistics, not parameters)",
+        f"MACs:        {_count(analysis.macs * batch)} ({_human(analysis.macs * batch)}; FLOPs = 2 x MACs = "
+        f"{_human(2 * analysis.macs * batch)}) at batch {batch}",
+        f"Input size:  {input_values * mb:.2f} MB",
+        f"Activations: {activations * mb:.2f} MB (every layer's output, float32)",
+        f"Params size: {analysis.params * BYTES_PER_VALUE / 1e6:.2f} MB",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,377 @@
+"""The syntax tree: frozen dataclasses with spans, built from Lark's parse tree.
+
+No meaning here: names are not resolved and layer kinds are not looked up.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+from lark import Token, Transformer, v_args
+
+from .source import Span
+
+
+# Expressions --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Literal:
+    value: object  # int, float, bool or str
+    span: Span
+
+
+@dataclass(frozen=True)
+class Name:
+    id: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class TupleExpr:
+    items: tuple["Expr", ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class BinOp:
+    op: str  # + - * // / % == != < <= > >= and or
+    left: "Expr"
+    right: "Expr"
+    span: Span
+
+
+@dataclass(frozen=True)
+class UnaryOp:
+    op: str  # - + not
+    operand: "Expr"
+    span: Span
+
+
+@dataclass(frozen=True)
+class IfExpr:
+    condition: "Expr"
+    then: "Expr"
+    otherwise: "Expr"
+    span: Span
+
+
+Expr = Union[Literal, Name, TupleExpr, BinOp, UnaryOp, IfExpr]
+
+
+@dataclass(frozen=True)
+class Ident:
+    """A name as written, where it was written."""
+
+    id: str
+    span: Span
+
+
+# Chains -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Keyword:
+    name: Ident
+    value: Expr
+    span: Span
+
+
+@dataclass(frozen=True)
+class Call:
+    """`name` or `name(args...)`: a layer, a block, or (first in a chain) a tensor."""
+
+    name: Ident
+    args: tuple[Expr, ...]
+    kwargs: tuple[Keyword, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class Group:
+    """`( chain )`: with a label, a scope of its own (a Sequential)."""
+
+    chain: "Chain"
+    span: Span
+
+
+@dataclass(frozen=True)
+class Labelled:
+    label: Ident
+    element: "Element"
+    span: Span
+
+
+@dataclass(frozen=True)
+class Repeat:
+    element: "Element"
+    count: Expr
+    span: Span
+
+
+@dataclass(frozen=True)
+class When:
+    element: "Element"
+    condition: Expr
+    span: Span
+
+
+Element = Union[Call, Group, Labelled, Repeat, When]
+
+
+@dataclass(frozen=True)
+class Chain:
+    elements: tuple[Element, ...]
+    span: Span
+
+
+# Statements ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NetworkStmt:
+    name: Ident
+    span: Span
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: Ident
+    value: Ident
+    span: Span
+
+
+@dataclass(frozen=True)
+class Constant:
+    name: Ident
+    value: Expr
+    span: Span
+
+
+@dataclass(frozen=True)
+class Include:
+    path: str
+    path_span: Span
+    span: Span
+
+
+@dataclass(frozen=True)
+class Dim:
+    value: int | str  # a size, or a symbol such as H
+    span: Span
+
+
+@dataclass(frozen=True)
+class InputDecl:
+    name: Ident
+    dims: tuple[Dim, ...]
+    options: tuple[Keyword, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class OutputDecl:
+    names: tuple[Ident, ...]
+    chain: Chain | None  # `output y = x -> ...` declares and assigns at once
+    span: Span
+
+
+@dataclass(frozen=True)
+class Assign:
+    targets: tuple[Ident, ...]
+    chain: Chain
+    span: Span
+
+
+@dataclass(frozen=True)
+class Param:
+    name: Ident
+    type: Ident | None  # `skip: tensor` marks a tensor input
+    default: Expr | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class BlockDef:
+    name: Ident
+    params: tuple[Param, ...]
+    body: tuple["Statement", ...] | None  # `{ ... }` form
+    chain: Chain | None  # `= a -> b` form: a chain applied to the block's input
+    span: Span
+
+
+Statement = Union[NetworkStmt, Setting, Constant, Include, InputDecl, OutputDecl, Assign, BlockDef]
+
+
+@dataclass(frozen=True)
+class Program:
+    path: str
+    statements: tuple[Statement, ...]
+
+
+# Lark tree -> dataclasses -------------------------------------------------
+
+def _token_span(path: str, token: Token) -> Span:
+    return Span(path, token.line, token.column, token.end_line, token.end_column)
+
+
+def _unquote(text: str) -> str:
+    body = text[1:-1]
+    if "\\" not in body:
+        return body
+    out, chars = [], iter(body)
+    for ch in chars:
+        if ch == "\\":
+            nxt = next(chars, "")
+            out.append({"n": "\n", "t": "\t"}.get(nxt, nxt))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+@v_args(meta=True, inline=True)
+class ToSyntax(Transformer):
+    """Builds the frozen syntax tree bottom-up."""
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+
+    def _span(self, meta) -> Span:
+        return Span(self.path, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def _ident(self, token: Token) -> Ident:
+        return Ident(str(token), _token_span(self.path, token))
+
+    # statements
+    def start(self, meta, *statements):
+        return Program(self.path, tuple(statements))
+
+    def network(self, meta, name):
+        return NetworkStmt(self._ident(name), self._span(meta))
+
+    def setting(self, meta, name, value):
+        return Setting(self._ident(name), self._ident(value), self._span(meta))
+
+    def constant(self, meta, name, value):
+        return Constant(self._ident(name), value, self._span(meta))
+
+    def include(self, meta, path):
+        return Include(_unquote(str(path)), _token_span(self.path, path), self._span(meta))
+
+    def input_decl(self, meta, name, dims, *options):
+        return InputDecl(self._ident(name), dims, tuple(options), self._span(meta))
+
+    def shape(self, meta, *tokens):
+        return tuple(
+            Dim(int(t.replace("_", "")) if t.type == "INT" else str(t), _token_span(self.path, t))
+            for t in tokens
+        )
+
+    def output_names(self, meta, *names):
+        return OutputDecl(tuple(self._ident(n) for n in names), None, self._span(meta))
+
+    def output_assign(self, meta, name, chain):
+        return OutputDecl((self._ident(name),), chain, self._span(meta))
+
+    def assignment(self, meta, targets, chain):
+        return Assign(targets, chain, self._span(meta))
+
+    def targets(self, meta, *names):
+        return tuple(self._ident(n) for n in names)
+
+    def block_def(self, meta, name, params, body):
+        return BlockDef(self._ident(name), params or (), body, None, self._span(meta))
+
+    def block_seq(self, meta, name, params, chain):
+        return BlockDef(self._ident(name), params or (), None, chain, self._span(meta))
+
+    def block_body(self, meta, *statements):
+        return tuple(statements)
+
+    def params(self, meta, *params):
+        return tuple(params)
+
+    def param(self, meta, name, type_, default):
+        return Param(self._ident(name), self._ident(type_) if type_ is not None else None, default, self._span(meta))
+
+    # chains
+    def chain(self, meta, *elements):
+        return Chain(tuple(elements), self._span(meta))
+
+    def labelled(self, meta, label, element):
+        return Labelled(self._ident(label), element, self._span(meta))
+
+    def when(self, meta, element, condition):
+        return When(element, condition, self._span(meta))
+
+    def repeat(self, meta, element, count):
+        return Repeat(element, count, self._span(meta))
+
+    def group(self, meta, chain):
+        return Group(chain, self._span(meta))
+
+    def call(self, meta, name, arguments=None):
+        args = tuple(a for a in (arguments or ()) if not isinstance(a, Keyword))
+        kwargs = tuple(a for a in (arguments or ()) if isinstance(a, Keyword))
+        return Call(self._ident(name), args, kwargs, self._span(meta))
+
+    def arguments(self, meta, *items):
+        return tuple(items)
+
+    def kwarg(self, meta, name, value):
+        return Keyword(self._ident(name), value, self._span(meta))
+
+    # expressions
+    def int(self, meta, token):
+        return Literal(int(token.replace("_", "")), self._span(meta))
+
+    def float(self, meta, token):
+        return Literal(float(token.replace("_", "")), self._span(meta))
+
+    def string(self, meta, token):
+        return Literal(_unquote(str(token)), self._span(meta))
+
+    def true(self, meta):
+        return Literal(True, self._span(meta))
+
+    def false(self, meta):
+        return Literal(False, self._span(meta))
+
+    def name(self, meta, token):
+        return Name(str(token), self._span(meta))
+
+    def dims(self, meta, *tokens):
+        return TupleExpr(
+            tuple(Literal(int(t.replace("_", "")), _token_span(self.path, t)) for t in tokens),
+            self._span(meta),
+        )
+
+    def tuple(self, meta, *items):
+        return TupleExpr(tuple(items), self._span(meta))
+
+    def if_expr(self, meta, then, condition, otherwise):
+        return IfExpr(condition, then, otherwise, self._span(meta))
+
+    def _binary(op):
+        def build(self, meta, left, right):
+            return BinOp(op, left, right, self._span(meta))
+        return build
+
+    or_op = _binary("or")
+    and_op = _binary("and")
+    add_op = _binary("+")
+    sub_op = _binary("-")
+    mul_op = _binary("*")
+    floordiv_op = _binary("//")
+    div_op = _binary("/")
+    mod_op = _binary("%")
+
+    def compare(self, meta, left, op, right):
+        return BinOp(str(op), left, right, self._span(meta))
+
+    def not_op(self, meta, operand):
+        return UnaryOp("not", operand, self._span(meta))
+
+    def neg_op(self, meta, operand):
+        return UnaryOp("-", operand, self._span(meta))
+
+    def pos_op(self, meta, operand):
+        return UnaryOp("+", operand, self._span(meta))
