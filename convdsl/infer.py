@@ -265,7 +265,7 @@ def _dedupe(found: list[Diagnostic]) -> list[Diagnostic]:
     for index, extra in counts.items():
         d = out[index]
         out[index] = Diagnostic(d.code, d.span, d.message, d.label, d.help,
-                                (*d.notes, f"and {extra} more use{'s' if extra != 1 else ''} of the same block"),
+                                (*d.notes, f"the same in {extra} more layer{'s' if extra != 1 else ''} made from this line"),
                                 d.severity)
     return out
 

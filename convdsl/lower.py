@@ -136,7 +136,8 @@ class Lowering:
                 if isinstance(stmt, (Assign, OutputDecl)):
                     self._statement(stmt, top, names)
             self._finish_scope(top)
-            if not self.inputs and not any(d.is_error for d in self.diagnostics):
+            dataflow = any(isinstance(s, (Assign, OutputDecl)) for s in program.statements)
+            if dataflow and not self.inputs and not any(d.is_error for d in self.diagnostics):
                 self.error(codes.NO_INPUT, None, "the network declares no input", "",
                            "declare one: `input image: 3 x 224 x 224`")
             self._resolve_edges()
@@ -451,9 +452,10 @@ class Lowering:
             names.taken.add(local)
             return local
         n = names.counts.get(written, 0)
+        separator = "_" if written[-1].isdigit() else ""  # relu6_1, not relu61
         while True:
             n += 1
-            local = f"{written}{n}"
+            local = f"{written}{separator}{n}"
             if local not in names.taken:
                 break
         names.counts[written] = n
@@ -667,7 +669,8 @@ class Lowering:
         if not ok:
             return None
         local = self._claim(names, label.id, label.span) if label is not None else self._auto_name(names, name)
-        inner_names = names.child(local, positional=False, block=name)
+        # A block that is a chain is a Sequential: its layers are numbered 0, 1, 2...
+        inner_names = names.child(local, positional=definition.chain is not None, block=name)
         inner = _TensorScope(env, warn_key=definition.span)
         inner.tensors.update(tensors)
         inner.used.add("in")

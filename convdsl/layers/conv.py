@@ -88,14 +88,20 @@ class Conv(LayerKind):
         c_out, g = args["out_channels"], args["groups"]
         weight = c_out * (c_in // g) * prod(k)
         bias = c_out if args["bias"] else 0
-        if args["bias"] and ctx.next_kinds and all(n in ("batchnorm", "bn") for n in ctx.next_kinds):
+        if _bias_redundant(args, ctx):
             ctx.report(codes.REDUNDANT_BIAS,
                        f"the convolution's bias is cancelled by the batch norm after it ({c_out} redundant parameters)",
-                       "bias=true by default", "add `bias=false`", arg="bias")
+                       "bias=true by default", "add `bias=false`, or write `bias=true` to keep it", arg="bias")
         return Inferred(
             outputs=((c_out, *outs),), params=weight + bias, macs=weight * prod(outs),
             rf=RF(tuple((w.span, Fraction(w.stride)) for w in windows)),
         )
+
+
+def _bias_redundant(args, ctx) -> bool:
+    """A default bias right before batch norm; `bias=true` written out says it is meant."""
+    return (args["bias"] and "bias" not in ctx.explicit and bool(ctx.next_kinds)
+            and all(kind == "batchnorm" for kind in ctx.next_kinds))
 
 
 def _window_warnings(windows, args, ctx, rank):
@@ -155,10 +161,10 @@ class ConvTranspose(LayerKind):
         c_out, g = args["out_channels"], args["groups"]
         weight = c_in * (c_out // g) * prod(k)
         bias = c_out if args["bias"] else 0
-        if args["bias"] and ctx.next_kinds and all(n in ("batchnorm", "bn") for n in ctx.next_kinds):
+        if _bias_redundant(args, ctx):
             ctx.report(codes.REDUNDANT_BIAS,
                        f"the transposed convolution's bias is cancelled by the batch norm after it "
-                       f"({c_out} redundant parameters)", "bias=true by default", "add `bias=false`", arg="bias")
+                       f"({c_out} redundant parameters)", "bias=true by default", "add `bias=false`, or write `bias=true` to keep it", arg="bias")
         windows = tuple((-(-(d[a] * (k[a] - 1) + 1) // s[a]), Fraction(1, s[a])) for a in range(rank))
         return Inferred(outputs=((c_out, *outs),), params=weight + bias, macs=weight * prod(spatial),
                         rf=RF(windows))

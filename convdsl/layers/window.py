@@ -147,31 +147,36 @@ def check_division(windows, outs, ctx, *, layer: str, rounding_stated: str | Non
         if w.exact or out <= 0:
             continue
         ctx.extra.setdefault("rounded", {})[axis + 1] = f"{w.arithmetic()} -> {out}"
-    for axis, (w, out) in enumerate(zip(windows, outs)):
-        if w.exact or out <= 0 or rounding_stated == "ceil":
-            continue
+    pending = [(axis, w, out) for axis, (w, out) in enumerate(zip(windows, outs))
+               if not w.exact and out > 0 and rounding_stated != "ceil"]
+    lossy = [(axis, w, out) for axis, w, out in pending if w.lost_rows(out)]
+    if lossy and rounding_stated != "floor":
+        axis, w, out = lossy[0]
+        word = axis_word(rank, axis)
         lost = w.lost_rows(out)
+        rows = "column" if word == "width" else "row"
+        also = [axis_word(rank, a) for a, _, _ in lossy[1:]]
+        rounded = "down" if out == w.floor_out() else "up"
+        ctx.report(
+            codes.NON_INTEGER_DIVISION,
+            f"{layer} drops input {rows}s: output {word} {w.arithmetic()} is rounded {rounded} to {out}"
+            + (f" (the same for the {' and '.join(also)})" if also else ""),
+            f"{lost} input {rows}{'s' if lost != 1 else ''} of {w.size} never covered",
+            _fix(w, pool=pool, axis_word=word),
+            arg="kernel",
+        )
+        return
+    if ctx.strict and rounding_stated is None and pending:
+        axis, w, out = pending[0]
         word = axis_word(rank, axis)
         rounded = "down" if out == w.floor_out() else "up"
-        if lost and rounding_stated != "floor":
-            rows = "row" if word != "width" else "column"
-            ctx.report(
-                codes.NON_INTEGER_DIVISION,
-                f"{layer} drops input {rows}s: output {word} {w.arithmetic()} is rounded {rounded} to {out}",
-                f"{lost} input {rows}{'s' if lost != 1 else ''} of {w.size} never covered",
-                _fix(w, pool=pool, axis_word=word),
-                arg="kernel",
-            )
-            return
-        if ctx.strict and rounding_stated is None:
-            ctx.report(
-                codes.INEXACT_DIVISION,
-                f"output {word} {w.arithmetic()} is rounded {rounded} to {out} (only padding is dropped)",
-                "inexact division",
-                _fix(w, pool=pool, axis_word=word),
-                arg="kernel",
-            )
-            return
+        ctx.report(
+            codes.INEXACT_DIVISION,
+            f"output {word} {w.arithmetic()} is rounded {rounded} to {out} (only padding is dropped)",
+            "inexact division",
+            _fix(w, pool=pool, axis_word=word),
+            arg="kernel",
+        )
 
 
 def _fix(w: Window, *, pool: bool, axis_word: str) -> str:
