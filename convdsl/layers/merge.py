@@ -26,7 +26,14 @@ class _Broadcast(LayerKind):
 
     def infer(self, args, inputs, ctx):
         ndim = max(len(s) for s in inputs)
-        padded = [(1,) * (ndim - len(s)) + tuple(s) for s in inputs]
+        for shape in inputs:
+            if len(shape) != ndim:
+                # with the batch axis in front, a shorter tensor would be matched against the batch
+                raise ShapeError(codes.MERGE_MISMATCH,
+                                 f"{self.name} of tensors with different ranks: "
+                                 f"{fmt_shape(inputs[0])} and {fmt_shape(shape)}",
+                                 "ranks differ", "reshape the smaller one, e.g. `reshape(C, 1, 1)`")
+        padded = [tuple(s) for s in inputs]
         out = []
         for axis in range(ndim):
             sizes = [s[axis] for s in padded]
@@ -90,7 +97,7 @@ class Concat(LayerKind):
 class Chunk(LayerKind):
     name = "chunk"
     family = "merge"
-    summary = "split into n equal parts along an axis (several outputs)"
+    summary = "split into n parts along an axis, as torch.chunk (several outputs)"
     args = (Arg("chunks", "int", aliases=("n",)), Arg("dim", "int", 1, positional=False, aliases=("axis",)))
 
     def output_count(self, args):
@@ -99,14 +106,20 @@ class Chunk(LayerKind):
     def infer(self, args, inputs, ctx):
         (shape,) = inputs
         axis = _dim_index(args["dim"], len(shape), "dim")
-        n = args["chunks"]
-        if n < 1 or shape[axis] % n:
-            raise ShapeError(codes.INVALID_RESHAPE, f"cannot chunk {shape[axis]} into {n} equal parts",
-                             f"{shape[axis]} % {n} != 0", "use a number of chunks that divides the axis",
-                             arg="chunks")
-        part = list(shape)
-        part[axis] = shape[axis] // n
-        return Inferred(outputs=(tuple(part),) * n)
+        n, size = args["chunks"], shape[axis]
+        # torch.chunk: parts of ceil(size/n), the last one smaller; fewer than n parts if that runs out
+        step = -(-size // n) if n >= 1 else 0
+        sizes = [min(step, size - start) for start in range(0, size, step)] if step else []
+        if len(sizes) != n:
+            raise ShapeError(codes.INVALID_RESHAPE,
+                             f"chunk({n}) of {size} gives {len(sizes)} parts, not {n} (torch.chunk uses parts of "
+                             f"{step})", f"{len(sizes)} parts", "use split with explicit sizes", arg="chunks")
+        parts = []
+        for part_size in sizes:
+            part = list(shape)
+            part[axis] = part_size
+            parts.append(tuple(part))
+        return Inferred(outputs=tuple(parts))
 
 
 class Split(LayerKind):

@@ -48,17 +48,19 @@ class _Pool(LayerKind):
         windows, outs = [], []
         for axis, (i, kk, ss, (pb, pe), dd) in enumerate(zip(spatial, k, s, pads, d)):
             w = Window(i, kk, ss, pb, pe, dd)
-            if args["padding"] not in ("same", "valid") and 2 * pb > w.span:
+            # PyTorch limits the padding by the kernel itself, not by its dilated extent
+            if args["padding"] not in ("same", "valid") and 2 * pb > kk:
                 raise ShapeError(codes.POOL_PADDING,
-                                 f"pooling padding {pb} is more than half the kernel {w.span}",
-                                 f"padding {pb} > {w.span}/2", f"use padding <= {w.span // 2}", arg="padding")
-            if w.numerator < 0:
+                                 f"pooling padding {pb} is more than half the kernel {kk}",
+                                 f"padding {pb} > {kk}/2", f"use padding <= {kk // 2}", arg="padding")
+            out = pool_out(w, ceil=ceil, rounding=ctx.rounding)
+            if out < 1:  # ceil mode still gives one window where floor gives none
                 raise ShapeError(codes.KERNEL_TOO_LARGE,
                                  f"kernel {w.span} is larger than the padded input {axis_word(rank, axis)} "
                                  f"{i + pb + pe}", f"input {axis_word(rank, axis)} {i}",
-                                 "use a smaller kernel or a larger input", arg="kernel")
+                                 "use a smaller kernel, a larger input, or ceil=true", arg="kernel")
             windows.append(w)
-            outs.append(pool_out(w, ceil=ceil, rounding=ctx.rounding))
+            outs.append(out)
         check_division(windows, outs, ctx, layer="pooling", rounding_stated="ceil" if ceil else stated, pool=True)
         from .conv import _window_warnings
         _window_warnings(windows, args, ctx, rank)

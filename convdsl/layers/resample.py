@@ -37,6 +37,9 @@ class Upsample(LayerKind):
         if (scale is None) == (size is None):
             raise ShapeError(codes.MISSING_ARGUMENT, "upsample needs either scale_factor or size (not both)",
                              "scale or size", "write `upsample(2)` or `upsample(size=(64, 64))`")
+        if args["align_corners"] is not None and args["mode"] == "nearest":
+            raise ShapeError(codes.ARGUMENT_TYPE, "align_corners only applies to the interpolating modes",
+                             "mode is nearest", "remove align_corners, or use mode=bilinear", arg="align_corners")
         wanted = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}.get(args["mode"])
         if wanted is not None and wanted != rank:
             raise ShapeError(codes.RANK_MISMATCH, f"mode '{args['mode']}' needs {wanted} spatial axes, got {rank}",

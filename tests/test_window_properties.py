@@ -1,0 +1,149 @@
+"""Property tests: convdsl's output sizes for random sliding-window layers equal
+the shapes PyTorch actually produces.
+
+Only configurations torch accepts are compared (torch raising -> `assume`).
+convdsl may report its rounding lint (E101) for valid configurations; the
+shape is still read from the layer's output_shapes, and a missing shape there
+is a convdsl failure.
+"""
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Using padding='same' with even kernel lengths:UserWarning")  # torch's performance note
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import convdsl  # noqa: E402
+
+F = torch.nn.functional
+
+PROPERTY = settings(max_examples=250, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+
+size = st.integers(1, 64)
+
+
+def tup(values) -> str:
+    return "(" + ", ".join(str(v) for v in values) + ")"
+
+
+def convdsl_shape(input_shape, layer: str, rounding: str | None = None):
+    """The output shape convdsl infers for `layer` applied to an input of input_shape."""
+    source = (f"set rounding = {rounding}\n" if rounding else "") + \
+        f"input x: {' x '.join(map(str, input_shape))}\ny = x -> t: {layer}\n"
+    analysis = convdsl.loads(source).analyze()
+    info = analysis.layers.get("t")
+    assert info is not None, f"convdsl built no layer from:\n{source}{analysis.diagnostics}"
+    (shape,) = info.output_shapes
+    assert shape is not None, (f"convdsl gives no shape for a configuration torch accepts:\n{source}"
+                               + "\n".join(f"{d.code.code} {d.message}" for d in analysis.diagnostics))
+    return shape
+
+
+def torch_shape(fn, input_shape):
+    """torch's output shape without the batch, or None when torch rejects the configuration."""
+    try:
+        with torch.no_grad():
+            out = fn(torch.zeros((1, *input_shape)))
+    except (RuntimeError, ValueError):
+        return None
+    if out.numel() == 0:  # torch.conv_transpose returns an empty tensor for an output size of 0
+        return None
+    return tuple(out.shape[1:])
+
+
+@st.composite
+def channels(draw):
+    groups = draw(st.integers(1, 4))
+    return groups, groups * draw(st.integers(1, 3)), groups * draw(st.integers(1, 3))
+
+
+# -- convolution ------------------------------------------------------------------------------
+
+@PROPERTY
+@given(ch=channels(), length=size, k=st.integers(1, 7), s=st.integers(1, 4), d=st.integers(1, 3),
+       p=st.one_of(st.integers(0, 4), st.sampled_from(["same", "valid"])), bias=st.booleans())
+def test_conv1d_matches_torch(ch, length, k, s, d, p, bias):
+    g, c_in, c_out = ch
+    weight = torch.zeros(c_out, c_in // g, k)
+    expected = torch_shape(lambda x: F.conv1d(x, weight, None, s, p, d, g), (c_in, length))
+    assume(expected is not None)
+    padding = f'"{p}"' if isinstance(p, str) else p
+    layer = f"conv({c_out}, {k}, s={s}, p={padding}, d={d}, g={g}, bias={str(bias).lower()})"
+    assert convdsl_shape((c_in, length), layer) == expected
+
+
+@PROPERTY
+@given(ch=channels(), h=size, w=size, k=st.tuples(st.integers(1, 7), st.integers(1, 7)),
+       s=st.tuples(st.integers(1, 4), st.integers(1, 4)), d=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+       p=st.one_of(st.tuples(st.integers(0, 4), st.integers(0, 4)), st.sampled_from(["same", "valid"])))
+def test_conv2d_matches_torch(ch, h, w, k, s, d, p):
+    g, c_in, c_out = ch
+    weight = torch.zeros(c_out, c_in // g, *k)
+    expected = torch_shape(lambda x: F.conv2d(x, weight, None, s, p, d, g), (c_in, h, w))
+    assume(expected is not None)
+    padding = f'"{p}"' if isinstance(p, str) else tup(p)
+    layer = f"conv({c_out}, k={tup(k)}, s={tup(s)}, p={padding}, d={tup(d)}, g={g})"
+    assert convdsl_shape((c_in, h, w), layer) == expected
+
+
+# -- transposed convolution ---------------------------------------------------------------------
+
+@st.composite
+def transposed_axis(draw):
+    """(I, k, s, p, d, output_padding) for one axis, with output_padding < max(s, d) as torch requires."""
+    s, d = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    return (draw(st.integers(1, 32)), draw(st.integers(1, 5)), s, draw(st.integers(0, 3)), d,
+            draw(st.integers(0, max(s, d) - 1)))
+
+
+@PROPERTY
+@given(ch=channels(), axes=st.tuples(transposed_axis(), transposed_axis()))
+def test_conv_transpose2d_matches_torch(ch, axes):
+    g, c_in, c_out = ch
+    size_, k, s, p, d, op = (tuple(v) for v in zip(*axes))
+    weight = torch.zeros(c_in, c_out // g, *k)
+    expected = torch_shape(lambda x: F.conv_transpose2d(x, weight, None, s, p, op, g, d), (c_in, *size_))
+    assume(expected is not None)
+    layer = f"conv_transpose({c_out}, k={tup(k)}, s={tup(s)}, p={tup(p)}, op={tup(op)}, d={tup(d)}, g={g})"
+    assert convdsl_shape((c_in, *size_), layer) == expected
+
+
+# -- pooling ----------------------------------------------------------------------------------
+
+@st.composite
+def pool_axis(draw, dilated: bool):
+    """(I, k, s, p, d) for one axis with p <= k/2 as torch requires."""
+    k = draw(st.integers(1, 6))
+    return (draw(size), k, draw(st.integers(1, 4)), draw(st.integers(0, k // 2)),
+            draw(st.integers(1, 3)) if dilated else 1)
+
+
+@PROPERTY
+@given(c=st.integers(1, 4), axes=st.tuples(pool_axis(True), pool_axis(True)), ceil=st.booleans(),
+       default_stride=st.booleans())
+def test_maxpool2d_matches_torch(c, axes, ceil, default_stride):
+    size_, k, s, p, d = (tuple(v) for v in zip(*axes))
+    stride = k if default_stride else s
+    expected = torch_shape(lambda x: F.max_pool2d(x, k, stride, p, d, ceil_mode=ceil), (c, *size_))
+    assume(expected is not None)
+    layer = f"maxpool(k={tup(k)}, {'' if default_stride else f's={tup(s)}, '}p={tup(p)}, d={tup(d)}, " \
+            f"ceil={str(ceil).lower()})"
+    assert convdsl_shape((c, *size_), layer) == expected
+
+
+@PROPERTY
+@given(c=st.integers(1, 4), axes=st.tuples(pool_axis(False), pool_axis(False)), ceil=st.booleans(),
+       count_include_pad=st.booleans())
+def test_avgpool2d_matches_torch(c, axes, ceil, count_include_pad):
+    size_, k, s, p, _ = (tuple(v) for v in zip(*axes))
+    expected = torch_shape(lambda x: F.avg_pool2d(x, k, s, p, ceil_mode=ceil, count_include_pad=count_include_pad),
+                           (c, *size_))
+    assume(expected is not None)
+    layer = f"avgpool(k={tup(k)}, s={tup(s)}, p={tup(p)}, ceil={str(ceil).lower()}, " \
+            f"count_include_pad={str(count_include_pad).lower()})"
+    assert convdsl_shape((c, *size_), layer) == expected
