@@ -69,8 +69,16 @@ def parse(source: Source) -> tuple[Program | None, list[Diagnostic]]:
         try:
             tree = parser().parse(text)
         except UnexpectedInput as error:
-            found.append(_describe(error, source, text))
-            resumed = _blank_statement(text, getattr(error, "pos_in_stream", None) or 0)
+            offset = getattr(error, "pos_in_stream", None) or 0
+            arrow = _dangling_arrow(error, text)
+            if arrow is not None:
+                span = source.span(arrow, arrow + 2)
+                found.append(Diagnostic(codes.SYNTAX_ERROR, span, "a chain cannot end with '->'",
+                                        "nothing follows this arrow",
+                                        "add the next layer after '->', or remove the '->'"))
+            else:
+                found.append(_describe(error, source, text))
+            resumed = _blank_statement(text, offset, arrow)
             if resumed is None or len(found) >= MAX_SYNTAX_ERRORS:
                 return None, found
             text = resumed
@@ -80,14 +88,42 @@ def parse(source: Source) -> tuple[Program | None, list[Diagnostic]]:
         return ToSyntax(source.path).transform(tree), []
 
 
-def _blank_statement(text: str, offset: int) -> str | None:
+def _dangling_arrow(error: UnexpectedInput, text: str) -> int | None:
+    """The offset of a '->' that ends a line and swallowed the next statement, if that is what went wrong.
+
+    An arrow continues a chain over line breaks and comments, so `y = x -> a ->`
+    followed by `z = ...` reads `z` as a layer and fails at its '='.
+    """
+    token = getattr(error, "token", None)
+    history = getattr(error, "token_history", None) or []
+    if token is None or token.type not in ("EQUAL", "COMMA", "COLON") or not history:
+        return None
+    previous = history[-1]
+    if previous.type != "NAME" or previous.start_pos is None:
+        return None
+    before = text[:previous.start_pos]
+    lines = before.split("\n")
+    if len(lines) < 2 or lines[-1].strip():
+        return None  # the name is not at the start of its line
+    for index in range(len(lines) - 2, -1, -1):
+        code = lines[index].split("#", 1)[0].rstrip()
+        if code:
+            if not code.endswith("->"):
+                return None
+            return sum(len(line) + 1 for line in lines[:index]) + len(code) - 2
+    return None
+
+
+def _blank_statement(text: str, offset: int, start_at: int | None = None) -> str | None:
     """Replace the top-level statement around `offset` with spaces, keeping offsets.
 
     A top-level statement starts at a line that begins in column 1 with a
     letter; this is only used to resume after an error, so a heuristic is fine.
+    `start_at` moves the start back, to the statement that really holds the error.
     """
     offset = min(offset, len(text) - 1)
-    start = text.rfind("\n", 0, offset + 1) + 1
+    anchor = offset if start_at is None else min(start_at, offset)
+    start = text.rfind("\n", 0, anchor + 1) + 1
     while start > 0 and not _starts_statement(text, start):
         start = text.rfind("\n", 0, start - 1) + 1
     end = text.find("\n", offset)

@@ -125,7 +125,7 @@ class Lowering:
     def lower(self, program: Program) -> None:
         env: dict = {}
         try:
-            self._definitions(program, env, include_chain=(program.path,), top=True)
+            self._definitions(program, env, include_chain=(program.path,), top=True, origin=None)
             top = _TensorScope(env)
             names = _NameScope("", False, ())
             names.taken.update(self._labels(program.statements))
@@ -135,22 +135,29 @@ class Lowering:
             for stmt in program.statements:
                 if isinstance(stmt, (Assign, OutputDecl)):
                     self._statement(stmt, top, names)
+            if not self.inputs and top.refs:
+                # every undefined tensor follows from this one cause
+                first = top.refs[0]
+                top.refs = [r for r in top.refs if r.name in top.tensors]
+                self.error(codes.NO_INPUT, first.span, "the network declares no input",
+                           f"`{first.name}` is never declared",
+                           f"declare it: `input {first.name}: 3 x 224 x 224`")
             self._finish_scope(top)
-            dataflow = any(isinstance(s, (Assign, OutputDecl)) for s in program.statements)
-            if dataflow and not self.inputs and not any(d.is_error for d in self.diagnostics):
-                self.error(codes.NO_INPUT, None, "the network declares no input", "",
-                           "declare one: `input image: 3 x 224 x 224`")
             self._resolve_edges()
             self._add_outputs(top)
             self._check_cycles()
         except _Abort:
             pass
 
-    def _definitions(self, program: Program, env: dict, include_chain: tuple, top: bool) -> None:
-        """Settings, constants, includes and blocks: everything that is not dataflow."""
+    def _definitions(self, program: Program, env: dict, include_chain: tuple, top: bool, origin) -> None:
+        """Settings, constants, includes and blocks: everything that is not dataflow.
+
+        `origin` is the include statement of the checked file through which an
+        included file was reached: problems with includes are reported there.
+        """
         for stmt in program.statements:
             if isinstance(stmt, Include):
-                self._include(stmt, env, include_chain)
+                self._include(stmt, env, include_chain, origin or stmt)
             elif isinstance(stmt, Constant):
                 if stmt.name.id in env:
                     self.error(codes.DUPLICATE_DEFINITION, stmt.name.span,
@@ -185,33 +192,35 @@ class Lowering:
                                "second `network` statement")
                 self.network_name = stmt.name.id
 
-    def _include(self, stmt: Include, env: dict, include_chain: tuple) -> None:
+    def _include(self, stmt: Include, env: dict, include_chain: tuple, origin: Include) -> None:
         base = Path(include_chain[-1]).parent
         path = str(base / stmt.path) if not Path(stmt.path).is_absolute() else stmt.path
         resolved = str(Path(path).resolve()) if Path(path).exists() else path
+        where = () if origin is stmt else (f"at {stmt.path_span.path}:{stmt.path_span.line}",)
         if resolved in {str(Path(p).resolve()) for p in include_chain}:
-            self.error(codes.INCLUDE_ERROR, stmt.path_span, f"`{stmt.path}` includes itself",
-                       "include cycle", "remove this include",
-                       notes=(" -> ".join(Path(p).name for p in (*include_chain, path)),))
+            self.error(codes.INCLUDE_ERROR, origin.path_span, f"`{origin.path}` leads to an include cycle",
+                       "include cycle", "a file cannot include itself, directly or through others",
+                       notes=(" -> ".join(Path(p).name for p in (*include_chain, path)), *where))
             return
         if len(include_chain) > self.limits.max_include_depth:
-            self.error(codes.LIMIT_EXCEEDED, stmt.path_span,
+            self.error(codes.LIMIT_EXCEEDED, origin.path_span,
                        f"includes are nested more than {self.limits.max_include_depth} deep", "too deep",
-                       "flatten the include structure, or raise the limit with --max-include-depth")
+                       "flatten the include structure, or raise the limit with --max-include-depth", notes=where)
             return
         loaded = self.read(path)
         if isinstance(loaded, Diagnostic):
-            self.error(codes.INCLUDE_ERROR, stmt.path_span, f"cannot include `{stmt.path}`: {loaded.message}",
-                       "included here", loaded.help)
+            self.error(codes.INCLUDE_ERROR, origin.path_span, f"cannot include `{stmt.path}`: {loaded.message}",
+                       "included here", loaded.help, notes=where)
             return
         from .grammar import parse
         self.sources[loaded.path] = loaded
         program, found = parse(loaded)
         if found:
             self.diagnostics.extend(found)
-            self.error(codes.INCLUDE_ERROR, stmt.path_span, f"`{stmt.path}` has syntax errors", "included here")
+            self.error(codes.INCLUDE_ERROR, origin.path_span, f"`{stmt.path}` has syntax errors", "included here",
+                       notes=where)
             return
-        self._definitions(program, env, (*include_chain, loaded.path), top=False)
+        self._definitions(program, env, (*include_chain, loaded.path), top=False, origin=origin)
 
     def _setting(self, stmt: Setting) -> None:
         name, value = stmt.name.id, stmt.value.id.strip('"\'')
@@ -411,8 +420,18 @@ class Lowering:
             count = self._count(element, scope)
             if count is None:
                 return None
-            for _ in range(count):
+            before = self.layer_count
+            for index in range(count):
                 current = self._element(element.element, current, scope, names)
+                if index == 0:
+                    # Project the expansion from the first copy, so a huge count fails at once.
+                    projected = before + (self.layer_count - before) * count
+                    if projected > self.limits.max_layers:
+                        self.error(codes.LIMIT_EXCEEDED, element.span,
+                                   f"this repeat expands the network to {projected:,} layers, more than the "
+                                   f"limit of {self.limits.max_layers:,}", f"{count:,} copies",
+                                   "check the repeat count, or raise the limit with --max-layers")
+                        raise _Abort
             return current
         return self._call(element, current, scope, names, label)
 
@@ -438,6 +457,7 @@ class Lowering:
             self.error(codes.DUPLICATE_DEFINITION, span, f"`{names.prefix}{local}` is defined twice",
                        "label used again",
                        "labels are unique in their scope; inside a repeat, label the repeat instead: `a: (...) * 3`")
+            return self._auto_name(names, local)  # keep going without merging two layers into one node
         labels.add(local)
         names.taken.add(local)
         names.position += 1

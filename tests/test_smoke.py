@@ -25,3 +25,17 @@ def test_resnet50_matches_torchvision():
     assert (analysis.params, analysis.macs) == (25_557_032, 4_089_184_256)
     assert analysis.output_shapes() == {"logits": (1000,)}
     assert "layer1.0.conv1" in analysis.layers and "fc" in analysis.layers
+
+
+def test_merge_mismatch_traces_where_branches_diverged():
+    # 51 rows pooled by 2 (floor stated) give 25, upsampled x2 give 50; the skip still has 51.
+    net = convdsl.loads("input x: 8 x 51 x 51\n"
+                        "down = x -> maxpool(2, round=floor)\n"
+                        "up = down -> upsample(2)\n"
+                        "y = add(up, x)\n")
+    (diag,) = net.analyze().diagnostics
+    assert diag.code.code == "E107" and diag.span.line == 4
+    assert diag.notes == (
+        "input 1 height: 51 at `x` -> 25 at `maxpool1` ((51 + 0 - 2)/2 + 1 = 25.5 -> 25) -> 50 at `upsample1`",
+        "input 2 height: 51 at `x`",
+    )

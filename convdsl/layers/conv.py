@@ -112,7 +112,7 @@ def _window_warnings(windows, args, ctx, rank):
                        f"{w.stride - w.span} of every {w.stride} input rows are never read",
                        "input skipped", f"use a kernel of at least {w.stride}, or a smaller stride", arg="stride")
             break
-    if args.get("padding") == "same" and any(w.kernel % 2 == 0 for w in windows):
+    if args.get("padding") == "same" and any(w.kernel % 2 == 0 and w.pad_begin != w.pad_end for w in windows):
         ctx.report(codes.EVEN_KERNEL_SAME, "'same' padding with an even kernel pads one more on the right/bottom",
                    "asymmetric padding", "use an odd kernel, or pad explicitly", arg="padding")
 
