@@ -446,7 +446,7 @@ class Lowering:
             return None
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= self.limits.max_repeat:
             self.error(codes.REPEAT_COUNT, element.count.span,
-                       f"a repeat count must be an integer from 1 to {self.limits.max_repeat}, got {describe(count)}",
+                       f"a repeat count must be an integer from 1 to {self.limits.max_repeat:,}, got {describe(count)}",
                        "repeat count", "use `if` to leave an element out" if count == 0 else None)
             return None
         return count
@@ -541,9 +541,10 @@ class Lowering:
         else:
             for i, expr in enumerate(call.args):
                 if i >= len(positional):
+                    most = (f"takes no positional arguments" if not positional else
+                            f"takes at most {len(positional)} positional argument{'s' if len(positional) != 1 else ''}")
                     self.error(codes.TOO_MANY_ARGUMENTS, expr.span,
-                               f"{call.name.id} takes at most {len(positional)} positional argument"
-                               f"{'s' if len(positional) != 1 else ''}, got {len(call.args)}", "extra argument",
+                               f"{call.name.id} {most}, got {len(call.args)}", "extra argument",
                                _signature(call.name.id, kind.args))
                     ok = False
                     break
