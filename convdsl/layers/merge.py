@@ -94,6 +94,11 @@ class Concat(LayerKind):
         return Inferred(outputs=(tuple(out),))
 
 
+def _parts(shape, axis: int, sizes) -> tuple:
+    """The shapes of `shape` cut along `axis` into pieces of the given sizes."""
+    return tuple((*shape[:axis], size, *shape[axis + 1:]) for size in sizes)
+
+
 class Chunk(LayerKind):
     name = "chunk"
     family = "merge"
@@ -114,12 +119,7 @@ class Chunk(LayerKind):
             raise ShapeError(codes.INVALID_RESHAPE,
                              f"chunk({n}) of {size} gives {len(sizes)} parts, not {n} (torch.chunk uses parts of "
                              f"{step})", f"{len(sizes)} parts", "use split with explicit sizes", arg="chunks")
-        parts = []
-        for part_size in sizes:
-            part = list(shape)
-            part[axis] = part_size
-            parts.append(tuple(part))
-        return Inferred(outputs=tuple(parts))
+        return Inferred(outputs=_parts(shape, axis, sizes))
 
 
 class Split(LayerKind):
@@ -139,9 +139,4 @@ class Split(LayerKind):
             raise ShapeError(codes.INVALID_RESHAPE,
                              f"split sizes {tuple(sizes)} add up to {sum(sizes)}, but the axis has {shape[axis]}",
                              "sizes", "the sizes must add up to the axis", arg="sizes")
-        parts = []
-        for s in sizes:
-            part = list(shape)
-            part[axis] = s
-            parts.append(tuple(part))
-        return Inferred(outputs=tuple(parts))
+        return Inferred(outputs=_parts(shape, axis, sizes))
