@@ -207,8 +207,6 @@ def _expected_words(expected: set[str], after: Token | None) -> list[str]:
             words.append(word)
     if len(words) > 6:
         words = words[:6] + ["..."]
-    if len(words) == 1:
-        return words
     return words
 
 

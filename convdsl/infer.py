@@ -214,9 +214,9 @@ class _Inference:
             steps = []
             for producer, size, how in chain:
                 if producer in common:
-                    steps.append(f"{size} at `{_short(producer)}`")
+                    steps.append(f"{size} at `{producer}`")
                     break
-                steps.append(f"{size} at `{_short(producer)}`" + (f" ({how})" if how else ""))
+                steps.append(f"{size} at `{producer}`" + (f" ({how})" if how else ""))
             steps.reverse()
             word = axis_label(axis, len(self.shapes.get(sources[port]) or ()) or 1)
             notes.append(f"input {port + 1} {word}: " + " -> ".join(steps))
@@ -244,10 +244,6 @@ class _Inference:
             else:
                 collapsed.append(entry)
         return collapsed
-
-
-def _short(node: str) -> str:
-    return node
 
 
 def _dedupe(found: list[Diagnostic]) -> list[Diagnostic]:

@@ -102,9 +102,6 @@ def resolve_padding(padding, sizes, kernels, strides, dilations, rounding: str, 
             pads.append((total // 2, total - total // 2))
         return tuple(pads)
     if isinstance(padding, tuple):
-        if len(padding) == 2 * rank and rank > 1:
-            # (begin, end) per axis is not PyTorch's convention for conv; accept only one per axis
-            pass
         if len(padding) != rank:
             raise ShapeError(
                 codes.ARGUMENT_TYPE, f"`padding` has {len(padding)} values but the input has {rank} spatial axes",
