@@ -58,13 +58,20 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("file", metavar="FILE")
     summary.add_argument("--format", choices=("table", "json"), default="table")
     _add_common(summary)
+
+    sizes = commands.add_parser("sizes", help="which input sizes pass through the network without losing rows")
+    sizes.add_argument("file", metavar="FILE")
+    sizes.add_argument("--max", type=int, default=1024, metavar="N",
+                       help="sweep every size from 1 to N on each spatial axis (default 1024)")
+    sizes.add_argument("--format", choices=("text", "json"), default="text")
+    _add_common(sizes)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        return {"check": _check, "summary": _summary}[args.command](args)
+        return {"check": _check, "summary": _summary, "sizes": _sizes}[args.command](args)
     except SystemExit as exit_:
         return int(exit_.code or 0) if isinstance(exit_.code, int) else EXIT_USAGE
     except KeyboardInterrupt:
@@ -157,3 +164,29 @@ def _summary(args) -> int:
         for diag in analysis.diagnostics:
             print("\n" + report.text(diag, network.sources, color=color), file=sys.stderr)
     return EXIT_ERRORS if analysis.has_errors else EXIT_OK
+
+
+def _sizes(args) -> int:
+    from . import report, sizes_format
+    from .sizes import analyze_sizes
+
+    if not 1 <= args.max <= 1_000_000:
+        print(f"convdsl sizes: error: --max must be from 1 to 1,000,000, got {args.max}", file=sys.stderr)
+        return EXIT_USAGE
+    network = _load(args.file, args)
+    if _unreadable(network):
+        for diag in network.diagnostics:
+            print(report.text(diag, network.sources), file=sys.stderr)
+        return EXIT_USAGE
+    if network.has_errors:
+        for diag in network.diagnostics:
+            print(report.text(diag, network.sources), file=sys.stderr)
+    result = analyze_sizes(network, strict=args.strict, limit=args.max)
+    if args.format == "json":
+        json.dump(sizes_format.to_json(result), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(sizes_format.text(result))
+    failed = result.problem or any(
+        axis.declared_failure is not None or not axis.valid for axis in result.axes)
+    return EXIT_ERRORS if failed else EXIT_OK

@@ -71,6 +71,11 @@ POOL_PADDING = _code("E109", "pool-padding-too-large", E, "pooling padding large
 OUTPUT_PADDING = _code("E110", "output-padding-too-large", E, "output_padding not smaller than the stride or dilation")
 RANK_MISMATCH = _code("E111", "rank-mismatch", E, "a layer receives a tensor of the wrong rank")
 INVALID_RESHAPE = _code("E112", "invalid-reshape", E, "a reshape, split or crop that does not fit its input")
+NO_VALID_SIZE = _code("E113", "no-valid-size", E, "no value of a symbolic input size passes through the network")
+
+# Notes (N).
+SIZE_CONSTRAINT = _code("N001", "size-constraint", Severity.NOTE,
+                        "the sizes a symbolic input dimension may take")
 
 # Warnings (W).
 UNUSED_TENSOR = _code("W001", "unused-tensor", W, "a tensor is computed but never used")

@@ -4,15 +4,19 @@ mistake gives one diagnostic, not a cascade."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
+
+import networkx as nx
 
 from . import diagnostics as codes
 from .diagnostics import Diagnostic, Severity
 from .layers import KINDS, InferContext, ShapeError
 from .layers.base import fmt_shape, prod
 from .layers.merge import MergeError, axis_label
+from .layers.window import DivisionFix, axis_word
 from .network import Network, topological_order
+from .symbolic import Expr
 
 BYTES_PER_VALUE = 4  # float32
 
@@ -95,24 +99,140 @@ class _Inference:
         self.rounded: dict[str, dict[int, str]] = {}  # node -> shape axis -> arithmetic, for provenance
         self.layers: dict[str, LayerInfo] = {}
         self.found: list[Diagnostic] = []
+        self.symbolic = False  # inputs have named sizes, traced as expressions
+        self.sizes = None  # the sizes sweep behind symbolic inputs
+        self.divisions: list[tuple[int, str, DivisionFix]] = []  # (index in found, node, fix) of division errors
 
     def run(self) -> Analysis:
         graph = self.graph
         cyclic = any(d.code is codes.CYCLE for d in self.network.diagnostics)
+        sample = None if cyclic else self._symbolic_sample()
         for node in ([] if cyclic else topological_order(graph)):
             data = graph.nodes[node]
             kind = data["kind"]
             if kind == "input":
-                dims = data["args"]["shape"]
-                known = all(isinstance(d, int) for d in dims)
-                self.shapes[(node, 0)] = tuple(dims) if known else None
-                self.rf[(node, 0)] = tuple((Fraction(1), Fraction(1)) for _ in dims[1:]) if known else None
+                dims = _input_dims(data["args"]["shape"], sample, self.symbolic)
+                self.shapes[(node, 0)] = dims
+                self.rf[(node, 0)] = tuple((Fraction(1), Fraction(1)) for _ in dims[1:]) if dims else None
             elif kind == "output":
                 continue
             else:
                 self._layer(node, data)
+        if self.symbolic:
+            self._verify_expressions()
+        if self.divisions:
+            self._suggest_input_sizes()
         diagnostics = sorted((*self.network.diagnostics, *_dedupe(self.found)), key=Diagnostic.sort_key)
         return Analysis(self.network, self.layers, self.shapes, tuple(diagnostics), self.strict)
+
+    # symbolic input sizes -------------------------------------------------
+    def _symbolic_sample(self) -> dict[str, int] | None:
+        """Sizes for the input's symbols at which the network works; notes on what each symbol may be.
+
+        Shapes are then traced as expressions of the symbols (see symbolic.py). If
+        no size works, inference runs with plain numbers at a nominal size so its
+        errors say what goes wrong there.
+        """
+        inputs = self.network.inputs.values()
+        if not any(isinstance(d, str) for spec in inputs for d in spec.dims) or self.network.has_errors:
+            return None
+        from .sizes import analyze_sizes
+
+        report = analyze_sizes(self.network, strict=self.strict)
+        if report.problem:
+            return None
+        self.sizes = report
+        spans = {var.name: self.network.inputs[var.members[0][0]].span for var in (a.variable for a in report.axes)}
+        if not report.sample_found:
+            sample = {var.variable.name: report.sample[var.variable.name] for var in report.axes}
+            symbols = [a.variable for a in report.axes if a.variable.symbolic]
+            names = " and ".join(f"`{v.name}`" for v in symbols)
+            self.found.append(Diagnostic(
+                codes.NO_VALID_SIZE, spans[symbols[0].name],
+                f"no value of {names} from 1 to {report.limit} passes through the network",
+                "no size works",
+                "fix the errors reported for " + ", ".join(f"{v.name} = {sample[v.name]}" for v in symbols)))
+            return sample
+        self.symbolic = True
+        for axis in report.axes:
+            var = axis.variable
+            if not var.symbolic:
+                continue
+            from .sizes_format import compact
+            self.found.append(Diagnostic(
+                codes.SIZE_CONSTRAINT, spans[var.name],
+                f"`{var.name}` may be {axis.rule.text}",
+                f"{var.name}: {axis.rule.text}",
+                f"run `convdsl sizes` for the list and the rule on every axis",
+                (f"values from 1 to {report.limit}: {compact(axis.valid)}",) +
+                ((f"which values are valid depends on {', '.join(axis.coupled_with)}",) if axis.coupled_with else ())))
+        return report.sample
+
+    def _verify_expressions(self) -> None:
+        """Drop any traced expression that disagrees with the Probe at other accepted sizes."""
+        report = self.sizes
+        points = []
+        for axis in report.axes:
+            if not axis.variable.symbolic:
+                continue
+            valid = axis.valid
+            picks = sorted({valid[i * (len(valid) - 1) // 7] for i in range(8)}) if valid else []
+            points += [(axis.variable, n) for n in picks]
+        wrong: set[str] = set()
+        for var, n in points:
+            shapes: dict = {}
+            if report.sweeper.run(var, n) is not None:
+                continue
+            report.sweeper.probe.run(report.sweeper.dims({**report.sweeper.base, report.sweeper._key(var): n}), shapes)
+            env = {**report.sample, var.name: n}
+            for (node, port), shape in self.shapes.items():
+                if shape is None or node in wrong:
+                    continue
+                numeric = shapes.get((node, port))
+                if numeric is None or len(numeric) != len(shape) or any(
+                        (d.evaluate(env) if isinstance(d, Expr) else d) != m for d, m in zip(shape, numeric)):
+                    wrong.add(node)
+        for node in wrong:
+            info = self.layers.get(node)
+            for (owner, port) in list(self.shapes):
+                if owner == node:
+                    self.shapes[(owner, port)] = None
+            if info is not None:
+                self.layers[node] = replace(info, output_shapes=tuple(None for _ in info.output_shapes))
+
+    # nearest input sizes for division errors --------------------------------
+    def _suggest_input_sizes(self) -> None:
+        """Rewrite a division error's help with the nearest input sizes that pass the whole network."""
+        if self.network.has_errors or self.symbolic:
+            return
+        from .sizes import Sweeper, variables
+
+        sweeper = Sweeper(self.network, strict=self.strict, limit=256)
+        if not sweeper.probe.usable or not sweeper.choose_base():
+            return
+        order = list(self.network.inputs)
+        for index, node, fix in self.divisions:
+            ancestors = nx.ancestors(self.graph, node)
+            candidates = [v for v in sweeper.variables
+                          if any(name in ancestors and dim == fix.axis + 1 for name, dim in v.members)]
+            candidates.sort(key=lambda v: order.index(v.members[0][0]))
+            if not candidates:
+                continue
+            var = candidates[0]
+            below, above = sweeper.nearest(var, var.declared, reach=256)
+            sizes = [n for n in (below, above) if n is not None]
+            if not sizes:
+                continue
+            name, dim = var.members[0]
+            rank = len(self.network.inputs[name].dims) - 1
+            word = axis_word(rank, dim - 1) if var.name in ("L", "D", "H", "W") else f"`{var.name}`"
+            held = [f"{axis_word(rank, v.members[0][1] - 1) if v.name in ('L', 'D', 'H', 'W') else v.name} "
+                    f"{sweeper.base[sweeper._key(v)]}" for v in sweeper.variables
+                    if v is not var and sweeper.base[sweeper._key(v)] != v.declared]
+            text = (f"give `{name}` a {word} of {' or '.join(map(str, sizes))}, the nearest that divide evenly "
+                    f"through the whole network" + (f" (with a {', '.join(held)})" if held else ""))
+            old = self.found[index]
+            self.found[index] = replace(old, help=fix.help(text))
 
     def _inputs(self, node):
         edges = sorted(self.graph.in_edges(node, data=True), key=lambda e: e[2]["port"])
@@ -130,7 +250,10 @@ class _Inference:
         outputs = result.outputs if result is not None else unknown
         for port, shape in enumerate(outputs):
             self.shapes[(node, port)] = shape
-        rf = self._receptive_field(result, sources, shapes)
+        try:
+            rf = self._receptive_field(result, sources, shapes)
+        except TypeError:  # a receptive field over a symbolic size
+            rf = None
         for port in range(len(outputs)):
             self.rf[(node, port)] = rf
         self.layers[node] = LayerInfo(
@@ -149,22 +272,20 @@ class _Inference:
             notes = (f"in layer `{node}`",) if data["block_path"] else ()
             self.found.append(Diagnostic(code, span, message, label, help, notes, severity))
 
-        for shape in shapes[:1] if not kind.variadic else shapes:
-            spatial = len(shape) - 1
-            if (kind.rank is not None and spatial != kind.rank) or spatial < kind.min_rank:
-                want = kind.rank if kind.rank is not None else kind.min_rank
-                layout = {0: "C", 1: "C x L", 2: "C x H x W", 3: "C x D x H x W"}.get(want, "")
-                report(codes.RANK_MISMATCH,
-                       f"{data['written']} needs {'at least ' if kind.rank is None else ''}{want} spatial "
-                       f"ax{'is' if want == 1 else 'es'} ({layout}), got a {fmt_shape(shape)} tensor",
-                       f"{spatial} spatial ax{'is' if spatial == 1 else 'es'}",
-                       "flatten happens too early, or the layer's dimension is wrong" if spatial < want else None)
-                return None
+        problem = rank_problem(kind, data["written"], shapes)
+        if problem:
+            report(codes.RANK_MISMATCH, *problem)
+            return None
         next_kinds = tuple(self.graph.nodes[s]["kind"] for s in self.graph.successors(node)
                            if self.graph.nodes[s]["kind"] != "output")
         ctx = InferContext(self.rounding, self.strict, data.get("explicit", frozenset()), report, next_kinds)
+        before = len(self.found)
         try:
             result = kind.infer(data["args"], shapes, ctx)
+        except (TypeError, ValueError, ArithmeticError):
+            if not self.symbolic:
+                raise
+            return None  # a rule that cannot be written in the input's symbols: the shape stays unknown
         except MergeError as err:
             notes = self._provenance(node, sources, err.ports, err.axis)
             report(err.code, err.message, err.label, err.help)
@@ -176,6 +297,12 @@ class _Inference:
         except ShapeError as err:
             report(err.code or codes.ARGUMENT_TYPE, err.message, err.label, err.help, err.arg)
             return None
+        fix = ctx.extra.get("division")
+        if fix is not None:
+            index = next((i for i in range(len(self.found) - 1, before - 1, -1)
+                          if self.found[i].code in (codes.NON_INTEGER_DIVISION, codes.INEXACT_DIVISION)), None)
+            if index is not None:
+                self.divisions.append((index, node, fix))
         rounded = ctx.extra.get("rounded")
         if rounded:
             self.rounded[node] = rounded
@@ -244,6 +371,31 @@ class _Inference:
             else:
                 collapsed.append(entry)
         return collapsed
+
+
+def _input_dims(dims, sample, symbolic: bool):
+    """An input's shape: numbers, expressions of its symbols, or None when unknown."""
+    if all(isinstance(d, int) for d in dims):
+        return tuple(dims)
+    if sample is None:
+        return None
+    if symbolic:
+        return tuple(Expr.symbol(d, sample[d]) if isinstance(d, str) else d for d in dims)
+    return tuple(sample[d] if isinstance(d, str) else d for d in dims)
+
+
+def rank_problem(kind, written: str, shapes) -> tuple[str, str, str | None] | None:
+    """(message, label, help) when a layer gets a tensor of a rank it cannot take."""
+    for shape in shapes[:1] if not kind.variadic else shapes:
+        spatial = len(shape) - 1
+        if (kind.rank is not None and spatial != kind.rank) or spatial < kind.min_rank:
+            want = kind.rank if kind.rank is not None else kind.min_rank
+            layout = {0: "C", 1: "C x L", 2: "C x H x W", 3: "C x D x H x W"}.get(want, "")
+            return (f"{written} needs {'at least ' if kind.rank is None else ''}{want} spatial "
+                    f"ax{'is' if want == 1 else 'es'} ({layout}), got a {fmt_shape(shape)} tensor",
+                    f"{spatial} spatial ax{'is' if spatial == 1 else 'es'}",
+                    "flatten happens too early, or the layer's dimension is wrong" if spatial < want else None)
+    return None
 
 
 def _dedupe(found: list[Diagnostic]) -> list[Diagnostic]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from .infer import BYTES_PER_VALUE, Analysis
 from .layers.base import prod
 from .report import as_json
+from .symbolic import is_symbolic
 
 
 def display_shape(shape, layout: str = "NCHW") -> str:
@@ -18,17 +19,24 @@ def display_shape(shape, layout: str = "NCHW") -> str:
 def _json_shape(shape, batch, layout):
     if shape is None:
         return None
-    dims = list(shape)
+    dims = [_number(d) for d in shape]
     if layout == "NHWC" and len(dims) > 1:
         dims = dims[1:] + dims[:1]
     return ([batch] if batch is not None else []) + dims
 
 
-def _count(n: int) -> str:
-    return f"{n:,}"
+def _count(n) -> str:
+    return str(n) if is_symbolic(n) else f"{n:,}"
+
+
+def _number(n):
+    """For JSON: an int, or an expression of the input's symbols as a string."""
+    return str(n) if is_symbolic(n) else n
 
 
 def _human(n: float) -> str:
+    if is_symbolic(n):
+        return "depends on the input size"
     for unit, size in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("K", 1e3)):
         if n >= size:
             return f"{n / size:.2f} {unit}"
@@ -51,9 +59,9 @@ def to_json(analysis: Analysis) -> dict:
             "kind": info.kind,
             "output_shape": _json_shape(info.output_shape, batch, layout),
             "output_shapes": [_json_shape(s, batch, layout) for s in info.output_shapes],
-            "params": info.params,
-            "buffers": info.buffers,
-            "macs": info.macs,
+            "params": _number(info.params),
+            "buffers": _number(info.buffers),
+            "macs": _number(info.macs),
             "receptive_field": list(info.receptive_field) if info.receptive_field is not None else None,
             "effective_stride": [float(j) if j.denominator != 1 else int(j) for j in info.effective_stride]
             if info.effective_stride is not None else None,
@@ -65,10 +73,10 @@ def to_json(analysis: Analysis) -> dict:
         "layout": layout,
         "inputs": {name: _json_shape(spec.dims, spec.batch, layout) for name, spec in net.inputs.items()},
         "outputs": {name: _json_shape(shape, batch, layout) for name, shape in analysis.output_shapes().items()},
-        "params": analysis.params,
-        "buffers": analysis.buffers,
-        "macs": analysis.macs,
-        "flops": analysis.flops,
+        "params": _number(analysis.params),
+        "buffers": _number(analysis.buffers),
+        "macs": _number(analysis.macs),
+        "flops": _number(analysis.flops),
         "layers": layers,
         "diagnostics": [as_json(d, net.path) for d in analysis.diagnostics],
     }
@@ -96,6 +104,11 @@ def table(analysis: Analysis) -> str:
     input_values = sum(prod(d for d in spec.dims if isinstance(d, int)) for spec in net.inputs.values())
     activations = sum(info.activations for info in analysis.layers.values())
     mb = BYTES_PER_VALUE * batch / 1e6
+    symbolic = any(isinstance(d, str) for spec in net.inputs.values() for d in spec.dims)
+
+    def megabytes(values):
+        return "depends on the input size" if symbolic or is_symbolic(values) else f"{values * mb:.2f} MB"
+
     lines = [f"{net.name} ({net.path})", f"inputs: {inputs}", f"outputs: {outputs}", "", fmt(rows[0]), rule]
     lines += [fmt(r) for r in rows[1:]]
     lines += [
@@ -104,8 +117,8 @@ def table(analysis: Analysis) -> str:
         f"Buffers:     {_count(analysis.buffers)} (norm running statistics, not parameters)",
         f"MACs:        {_count(analysis.macs * batch)} ({_human(analysis.macs * batch)}; FLOPs = 2 x MACs = "
         f"{_human(2 * analysis.macs * batch)}) at batch {batch}",
-        f"Input size:  {input_values * mb:.2f} MB",
-        f"Activations: {activations * mb:.2f} MB (every layer's output, float32)",
+        f"Input size:  {megabytes(input_values)}",
+        f"Activations: {megabytes(activations)} (every layer's output, float32)",
         f"Params size: {analysis.params * BYTES_PER_VALUE / 1e6:.2f} MB",
     ]
     return "\n".join(lines)

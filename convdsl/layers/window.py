@@ -68,6 +68,8 @@ class Window:
 
     def arithmetic(self) -> str:
         pads = self.pad_begin + self.pad_end
+        if not isinstance(self.size, int):  # a symbolic size: the formula, no value
+            return f"({self.size} + {pads} - {self.span})/{self.stride} + 1"
         value = self.ratio()
         shown = _decimal(value)
         return f"({self.size} + {pads} - {self.span})/{self.stride} + 1 = {shown}"
@@ -154,6 +156,7 @@ def check_division(windows, outs, ctx, *, layer: str, rounding_stated: str | Non
         rows = "column" if word == "width" else "row"
         also = [axis_word(rank, a) for a, _, _ in lossy[1:]]
         rounded = "down" if out == w.floor_out() else "up"
+        ctx.extra["division"] = DivisionFix(axis, _options(w, pool=pool))
         ctx.report(
             codes.NON_INTEGER_DIVISION,
             f"{layer} drops input {rows}s: output {word} {w.arithmetic()} is rounded {rounded} to {out}"
@@ -167,6 +170,7 @@ def check_division(windows, outs, ctx, *, layer: str, rounding_stated: str | Non
         axis, w, out = pending[0]
         word = axis_word(rank, axis)
         rounded = "down" if out == w.floor_out() else "up"
+        ctx.extra["division"] = DivisionFix(axis, _options(w, pool=pool))
         ctx.report(
             codes.INEXACT_DIVISION,
             f"output {word} {w.arithmetic()} is rounded {rounded} to {out} (only padding is dropped)",
@@ -176,7 +180,20 @@ def check_division(windows, outs, ctx, *, layer: str, rounding_stated: str | Non
         )
 
 
-def _fix(w: Window, *, pool: bool, axis_word: str) -> str:
+@dataclass(frozen=True)
+class DivisionFix:
+    """What a division error can suggest besides input sizes: inference adds the network's nearest good sizes."""
+
+    axis: int  # spatial axis of the layer
+    options: tuple[str, ...]  # argument changes that make it exact, e.g. "padding=2"
+
+    def help(self, sizes: str) -> str:
+        if self.options:
+            return "make it exact with " + ", ".join(f"`{o}`" for o in self.options) + f", or {sizes}"
+        return sizes
+
+
+def _options(w: Window, *, pool: bool) -> tuple[str, ...]:
     """Changes that make the division exact, smallest first."""
     options = []
     symmetric = w.pad_begin == w.pad_end
@@ -193,9 +210,11 @@ def _fix(w: Window, *, pool: bool, axis_word: str) -> str:
                 break
     if pool:
         options.append("ceil=true")
+    return tuple(options)
+
+
+def _fix(w: Window, *, pool: bool, axis_word: str) -> str:
     remainder = w.numerator % w.stride
     below, above = w.size - remainder, w.size - remainder + w.stride
     sizes = f"an input {axis_word} of {below} or {above}" if below > 0 else f"an input {axis_word} of {above}"
-    if options:
-        return "make it exact with " + ", ".join(f"`{o}`" for o in options) + f", or use {sizes}"
-    return f"use {sizes}"
+    return DivisionFix(0, _options(w, pool=pool)).help(f"use {sizes}")

@@ -1,0 +1,137 @@
+"""Ask "does the network accept these input sizes?" many times, quickly.
+
+A Probe runs the catalogue's own shape rules (the same `LayerKind.infer` the
+full inference uses, so the two cannot disagree) but skips what a yes/no
+answer does not need: receptive fields, diagnostics objects, provenance. It
+stops at the first error. `convdsl sizes`, symbolic inputs and the "nearest
+input sizes" hint all sweep input sizes through it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .diagnostics import Severity
+from .infer import rank_problem
+from .layers import KINDS, InferContext, ShapeError
+from .network import Network, topological_order
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a size is rejected: the first layer that reports an error."""
+
+    node: str
+    code: str
+    message: str
+
+
+class _Stop(Exception):
+    def __init__(self, code: str, message: str):
+        self.code, self.message = code, message
+
+
+@dataclass(frozen=True)
+class _Step:
+    node: str
+    kind: object
+    args: dict
+    sources: tuple[tuple[str, int], ...]
+    ctx: InferContext
+    written: str
+    outputs: int
+    key: object  # equal for layers with equal kind and arguments, so their results can be shared
+
+
+def _hashable(value):
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    hash(value)
+    return value
+
+
+def _step_key(node, written, args, ctx):
+    try:
+        return (written, _hashable(args), ctx.explicit, ctx.next_kinds)
+    except TypeError:  # an argument that cannot be hashed: this layer is its own key
+        return node
+
+
+def _raise_on_error(code, message, label="", help=None, arg=None, severity=None):
+    if (severity or code.severity) is Severity.ERROR:
+        raise _Stop(code.code, message)
+
+
+class Probe:
+    """The network's shape rules as a function of its input shapes."""
+
+    def __init__(self, network: Network, *, strict: bool = False):
+        self.network = network
+        graph = network.graph
+        self.usable = not network.has_errors
+        self.steps: list[_Step] = []
+        for node in topological_order(graph):
+            data = graph.nodes[node]
+            if data["kind"] in ("input", "output"):
+                continue
+            if data.get("incomplete"):
+                self.usable = False
+            kind = KINDS[data["written"]]
+            edges = sorted(graph.in_edges(node, data=True), key=lambda e: e[2]["port"])
+            next_kinds = tuple(graph.nodes[s]["kind"] for s in graph.successors(node)
+                               if graph.nodes[s]["kind"] != "output")
+            ctx = InferContext(network.settings.rounding, strict, data.get("explicit", frozenset()),
+                               _raise_on_error, next_kinds)
+            self.steps.append(_Step(node, kind, data["args"], tuple((src, e["src_port"]) for src, _, e in edges),
+                                    ctx, data["written"], kind.output_count(data["args"]), _step_key(node, data["written"], data["args"], ctx)))
+        self._memo: dict[tuple, object] = {}
+        self.inputs = list(network.inputs)
+
+    def run(self, dims: dict[str, tuple], shapes: dict | None = None) -> Failure | None:
+        """None when every layer accepts `dims` (input name -> (C, *spatial)), else the first failure.
+
+        `shapes`, when given, receives every (node, port) -> shape computed.
+        """
+        shapes = {} if shapes is None else shapes
+        shapes.update({(name, 0): tuple(shape) for name, shape in dims.items()})
+        memo = self._memo
+        for step in self.steps:
+            inputs = [shapes[s] for s in step.sources]
+            if not inputs:
+                return Failure(step.node, "E018", "the layer has no input")
+            key = (step.key, *inputs)
+            known = memo.get(key)
+            if known is not None:
+                if isinstance(known, Failure):
+                    return Failure(step.node, known.code, known.message)
+                for port, shape in enumerate(known):
+                    shapes[(step.node, port)] = shape
+                continue
+            failure = self._step(step, inputs, shapes)
+            memo[key] = failure or tuple(shapes[(step.node, port)] for port in range(step.outputs))
+            # a failure is remembered without its node: the same layer elsewhere fails the same way
+            if failure:
+                return failure
+        return None
+
+    @staticmethod
+    def _step(step, inputs, shapes) -> Failure | None:
+        problem = rank_problem(step.kind, step.written, inputs)
+        if problem:
+            return Failure(step.node, "E111", problem[0])
+        step.ctx.extra.clear()
+        try:
+            result = step.kind.infer(step.args, inputs, step.ctx)
+        except _Stop as stop:
+            return Failure(step.node, stop.code, stop.message)
+        except ShapeError as err:
+            return Failure(step.node, err.code.code if err.code else "E008", err.message)
+        for port, shape in enumerate(result.outputs):
+            if shape is None or any(d < 1 for d in shape):
+                return Failure(step.node, "E105", "an output size is below 1")
+            shapes[(step.node, port)] = shape
+        return None
+
+    def accepts(self, dims: dict[str, tuple]) -> bool:
+        return self.run(dims) is None

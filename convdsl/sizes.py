@@ -1,0 +1,271 @@
+"""Which input sizes does a network accept?
+
+Every spatial axis of every input is swept from 1 to a maximum through a
+Probe (the catalogue's own shape rules), holding the other axes at their
+declared sizes. The valid sizes are then described by a rule a person can
+read ("multiples of 32 from 32", "16k + 12 for k >= 11"); the rule is derived
+from the swept list and re-checked against it, so it is never a guess.
+
+An axis is a *variable*: a numeric axis belongs to one input; a symbolic axis
+(`input x: 3 x H x W`) is shared by every input that names the same symbol, and
+the sweep moves all of them together.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .network import Network
+from .probe import Failure, Probe
+
+DEFAULT_MAX = 1024
+NOMINAL = 224  # where a symbolic size is sampled when it has no declared value
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str  # the axis name (H, W, L, D) or the file's own symbol
+    members: tuple[tuple[str, int], ...]  # (input name, index into its dims) this variable sets
+    declared: int | None  # None for a symbolic size
+
+    @property
+    def symbolic(self) -> bool:
+        return self.declared is None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The valid sizes in 1..limit: a finite prefix, then n >= start with n % period in residues."""
+
+    text: str
+    period: int | None
+    residues: tuple[int, ...]
+    start: int | None
+    extra: tuple[int, ...]  # valid sizes below `start` outside the periodic pattern
+
+    def contains(self, n: int) -> bool:
+        if n in self.extra:
+            return True
+        return self.period is not None and n >= self.start and n % self.period in self.residues
+
+
+@dataclass
+class AxisSizes:
+    variable: Variable
+    valid: list[int]  # ascending, within 1..limit
+    rule: Rule
+    below: int | None  # nearest valid size below the declared one
+    above: int | None
+    declared_failure: Failure | None  # why the declared size fails, if it does
+    coupled_with: tuple[str, ...] = ()  # other axes whose size changes which sizes are valid here
+    sampled_at: dict[str, int] = field(default_factory=dict)  # other variables held away from their declared size
+
+
+@dataclass
+class SizesReport:
+    network: Network
+    strict: bool
+    limit: int
+    axes: list[AxisSizes]
+    problem: str | None = None  # why nothing could be swept (errors that do not depend on sizes)
+    sample: dict[str, int] = field(default_factory=dict)  # variable name -> a size where everything works
+    sample_found: bool = True  # False: no joint size works; `sample` is then only nominal
+    sweeper: "Sweeper | None" = None
+
+
+def variables(network: Network) -> list[Variable]:
+    """The spatial axes of the inputs, symbolic ones merged by name."""
+    found: dict[str, Variable] = {}
+    out: list[Variable] = []
+    for name, spec in network.inputs.items():
+        for index in range(1, len(spec.dims)):
+            dim, axis = spec.dims[index], spec.axes[index]
+            if isinstance(dim, str):
+                key = f"symbol:{dim}"
+                if key in found:
+                    merged = Variable(dim, found[key].members + ((name, index),), None)
+                    out[out.index(found[key])] = merged
+                    found[key] = merged
+                    continue
+                found[key] = Variable(dim, ((name, index),), None)
+                out.append(found[key])
+            else:
+                out.append(Variable(axis, ((name, index),), dim))
+    return out
+
+
+class Sweeper:
+    """Input dims for any assignment of the variables, and the probe to test them."""
+
+    def __init__(self, network: Network, *, strict: bool = False, limit: int = DEFAULT_MAX):
+        self.network = network
+        self.probe = Probe(network, strict=strict)
+        self.limit = limit
+        self.variables = variables(network)
+        self.base: dict[str, int] = {}
+
+    def dims(self, values: dict[str, int]) -> dict[str, tuple]:
+        out = {name: list(spec.dims) for name, spec in self.network.inputs.items()}
+        for var in self.variables:
+            value = values.get(self._key(var))
+            if value is None:
+                value = var.declared
+            for name, index in var.members:
+                out[name][index] = value
+        return {name: tuple(dims) for name, dims in out.items()}
+
+    @staticmethod
+    def _key(var: Variable) -> str:
+        return f"{var.members[0][0]}.{var.members[0][1]}"
+
+    def run(self, var: Variable | None = None, size: int | None = None) -> Failure | None:
+        values = dict(self.base)
+        if var is not None:
+            values[self._key(var)] = size
+        return self.probe.run(self.dims(values))
+
+    def choose_base(self) -> bool:
+        """Sizes for every variable at which the whole network works, as close to the declared ones as possible.
+
+        Each axis is swept with the others held here. When the declared sizes
+        themselves fail (or are symbolic), all variables move together, by the
+        same offset from their declared (or nominal) size, to the nearest point that works.
+        """
+        start = {self._key(v): v.declared if v.declared is not None else NOMINAL for v in self.variables}
+        for offset in sorted(range(-self.limit, self.limit + 1), key=lambda d: (abs(d), d)):
+            values = {key: n + offset for key, n in start.items()}
+            if min(values.values()) < 1:
+                continue
+            if self.probe.run(self.dims(values)) is None:
+                self.base = values
+                return True
+        self.base = start
+        return False
+
+    def sweep(self, var: Variable, upto: int) -> list[int]:
+        return [n for n in range(1, upto + 1) if self.run(var, n) is None]
+
+    def nearest(self, var: Variable, size: int, *, reach: int | None = None) -> tuple[int | None, int | None]:
+        """The closest valid sizes strictly below and above `size`."""
+        reach = reach or max(self.limit, 2 * size)
+        below = next((n for n in range(size - 1, 0, -1) if self.run(var, n) is None), None)
+        above = next((n for n in range(size + 1, size + reach + 1) if self.run(var, n) is None), None)
+        return below, above
+
+
+def analyze_sizes(network: Network, *, strict: bool = False, limit: int = DEFAULT_MAX) -> SizesReport:
+    sweeper = Sweeper(network, strict=strict, limit=limit)
+    if not sweeper.probe.usable:
+        return SizesReport(network, strict, limit, [], "the network has errors that do not depend on input sizes")
+    if not sweeper.variables:
+        return SizesReport(network, strict, limit, [], "the inputs have no spatial axes")
+    found = sweeper.choose_base()
+    sample = {v.name: sweeper.base[Sweeper._key(v)] for v in sweeper.variables}
+    axes = []
+    for var in sweeper.variables:
+        upto = max(limit, var.declared or 0)
+        swept = sweeper.sweep(var, upto)
+        valid = [n for n in swept if n <= limit]
+        declared_failure = below = above = None
+        if var.declared is not None:
+            declared_failure = sweeper.run(var, var.declared)
+            below = max((n for n in swept if n < var.declared), default=None)
+            above = min((n for n in swept if n > var.declared), default=None)
+            if above is None:
+                _, above = sweeper.nearest(var, upto, reach=upto)
+        others = {v.name: sweeper.base[Sweeper._key(v)] for v in sweeper.variables
+                  if v is not var and sweeper.base.get(Sweeper._key(v), v.declared) != v.declared}
+        axes.append(AxisSizes(var, valid, derive_rule(valid, limit), below, above, declared_failure,
+                              _coupled(sweeper, var, valid), others))
+    return SizesReport(network, strict, limit, axes, None, sample, found, sweeper)
+
+
+def _coupled(sweeper: Sweeper, var: Variable, valid: list[int]) -> tuple[str, ...]:
+    """Other variables that change this one's valid sizes, found by re-testing at other sizes of theirs.
+
+    Axes only interact through layers that mix them (a flatten into a reshape,
+    say), which is rare; a sample of sizes around every change from valid to
+    invalid, re-tested at two other sizes of each other variable, finds it.
+    """
+    valid_set = set(valid)
+    edges = sorted({n for n in range(1, sweeper.limit + 1) if (n in valid_set) != (n - 1 in valid_set)})
+    sample = sorted({m for n in edges[:24] for m in (n - 1, n) if 1 <= m <= sweeper.limit}
+                    | set(range(1, sweeper.limit + 1, max(1, sweeper.limit // 16))))
+    coupled = []
+    for other in sweeper.variables:
+        if other is var:
+            continue
+        key = Sweeper._key(other)
+        current = sweeper.base.get(key, other.declared)
+        alternatives = [n for n in (current + 1, current * 2, max(1, current // 2), current + 32) if n != current]
+        base = dict(sweeper.base)
+        for alt in alternatives[:3]:
+            if sweeper.probe.run(sweeper.dims({**base, key: alt})) is not None:
+                continue  # the other axis is invalid there; nothing to compare
+            sweeper.base = {**base, key: alt}
+            differs = any((sweeper.run(var, n) is None) != (n in valid_set) for n in sample)
+            sweeper.base = base
+            if differs:
+                coupled.append(other.name)
+                break
+    return tuple(coupled)
+
+
+def derive_rule(valid: list[int], limit: int) -> Rule:
+    """The shortest periodic description of `valid` within 1..limit, checked against it."""
+    members = set(valid)
+    if not members:
+        return Rule(f"none from 1 to {limit}", None, (), None, ())
+    rule = _periodic(members, limit) or Rule(_listing(valid), None, (), None, tuple(valid))
+    assert all(rule.contains(n) == (n in members) for n in range(1, limit + 1)), (rule, valid)
+    return rule
+
+
+def _periodic(members: set[int], limit: int) -> Rule | None:
+    for period in range(1, limit // 3 + 1):
+        # the pattern must hold from `start` on and be seen at least three times
+        mismatch = max((n for n in range(1, limit - period + 1) if (n in members) != (n + period in members)),
+                       default=0)
+        start = mismatch + 1
+        if limit - start + 1 < 3 * period:
+            continue
+        tail = [n for n in range(start, limit + 1) if n in members]
+        if not tail:
+            continue
+        start = tail[0]
+        residues = tuple(sorted({n % period for n in tail}))
+        extra = tuple(sorted(n for n in members if n < start))
+        return Rule(_text(period, residues, start, extra), period, residues, start, extra)
+    return None
+
+
+def _text(period: int, residues: tuple[int, ...], start: int, extra: tuple[int, ...]) -> str:
+    if period == 1:
+        text = "every size" if start == 1 else f"every size from {start}"
+    elif len(residues) == 1:
+        r = residues[0]
+        if r == 0:
+            text = f"multiples of {period} from {start}"
+        else:
+            text = f"{period}k + {r} for k >= {(start - r) // period}"
+    else:
+        excluded = [r for r in range(period) if r not in residues]
+        if len(excluded) < len(residues):
+            text = f"every size from {start} except n = {_residues(excluded)} (mod {period})"
+        else:
+            text = f"n = {_residues(residues)} (mod {period}) from {start}"
+    if extra:
+        text += f"; also {_listing(list(extra))}"
+    return text
+
+
+def _residues(values) -> str:
+    values = list(values)
+    return values and (", ".join(map(str, values[:-1])) + (" or " if len(values) > 1 else "") + str(values[-1]))
+
+
+def _listing(values: list[int]) -> str:
+    if len(values) == 1:
+        return f"only {values[0]}"
+    if len(values) <= 8:
+        return ", ".join(map(str, values[:-1])) + f" and {values[-1]}"
+    return ", ".join(map(str, values[:4])) + f", ... ({len(values)} sizes)"

@@ -1,0 +1,264 @@
+"""Sizes as expressions of the input's symbols: `floor((H + 1)/2)`.
+
+An Expr is an integer-valued expression over named sizes, kept in a normal
+form (a constant plus integer multiples of atoms: symbols, floor divisions,
+products) so equal expressions print alike and `floor((floor(x/2) + c)/2)`
+folds into one floor.
+
+It also carries `value`: what it equals at one sample size the network
+accepts. The catalogue's shape rules run unchanged on Exprs; where a rule
+compares sizes (`if numerator % stride == 0`), the comparison is decided at the
+sample. Inference checks every expression it keeps against the Probe at other
+accepted sizes (see infer.py), so a branch that goes the other way elsewhere
+cannot leave a wrong expression behind.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Symbol:
+    name: str
+    value: int = field(compare=False)  # the sample size
+
+    def text(self) -> str:
+        return self.name
+
+    def evaluate(self, env: dict[str, int]) -> int:
+        return env[self.name]
+
+
+@dataclass(frozen=True)
+class Floor:
+    numerator: "Expr"
+    divisor: int
+
+    def text(self) -> str:
+        return f"floor({_grouped(self.numerator)}/{self.divisor})"
+
+    def evaluate(self, env) -> int:
+        return self.numerator.evaluate(env) // self.divisor
+
+    @property
+    def value(self) -> int:
+        return self.numerator.value // self.divisor
+
+
+@dataclass(frozen=True)
+class Product:
+    factors: tuple["Expr", ...]
+
+    def text(self) -> str:
+        return "*".join(f"({f})" if f.terms and (len(f.terms) > 1 or f.constant) else str(f) for f in self.factors)
+
+    def evaluate(self, env) -> int:
+        out = 1
+        for f in self.factors:
+            out *= f.evaluate(env)
+        return out
+
+    @property
+    def value(self) -> int:
+        out = 1
+        for f in self.factors:
+            out *= f.value
+        return out
+
+
+def _sort_key(atom) -> tuple:
+    order = {Symbol: 0, Floor: 1, Product: 2}[type(atom)]
+    return (order, atom.text())
+
+
+class Expr:
+    """constant + sum(coefficient * atom), with its value at the sample size."""
+
+    __slots__ = ("terms", "constant", "value")
+
+    def __init__(self, terms: tuple, constant: int = 0):
+        self.terms = terms  # ((atom, coefficient), ...) sorted, coefficients non-zero
+        self.constant = constant
+        self.value = constant + sum(c * atom.value for atom, c in terms)
+
+    @classmethod
+    def symbol(cls, name: str, value: int) -> "Expr":
+        return cls(((Symbol(name, value), 1),))
+
+    @staticmethod
+    def make(terms: dict, constant: int):
+        kept = tuple(sorted(((a, c) for a, c in terms.items() if c), key=lambda t: _sort_key(t[0])))
+        return Expr(kept, constant) if kept else constant
+
+    # arithmetic ------------------------------------------------------------
+    def __add__(self, other):
+        if isinstance(other, Expr):
+            terms = dict(self.terms)
+            for atom, c in other.terms:
+                terms[atom] = terms.get(atom, 0) + c
+            return Expr.make(terms, self.constant + other.constant)
+        if isinstance(other, int) and not isinstance(other, bool):
+            return Expr(self.terms, self.constant + other)
+        return NotImplemented
+
+    __radd__ = __add__
+
+    def __neg__(self):
+        return Expr(tuple((a, -c) for a, c in self.terms), -self.constant)
+
+    def __sub__(self, other):
+        if isinstance(other, (Expr, int)) and not isinstance(other, bool):
+            return self + (-other)
+        return NotImplemented
+
+    def __rsub__(self, other):
+        if isinstance(other, int) and not isinstance(other, bool):
+            return (-self) + other
+        return NotImplemented
+
+    def __mul__(self, other):
+        if isinstance(other, bool):
+            return NotImplemented
+        if isinstance(other, int):
+            if other == 0:
+                return 0
+            return Expr(tuple((a, c * other) for a, c in self.terms), self.constant * other)
+        if isinstance(other, Expr):
+            factors = []
+            for f in (self, other):
+                factors.extend(f.terms[0][0].factors if _is_bare_product(f) else (f,))
+            factors.sort(key=str)
+            return Expr(((Product(tuple(factors)), 1),))
+        return NotImplemented
+
+    __rmul__ = __mul__
+
+    def __floordiv__(self, divisor):
+        if not isinstance(divisor, int) or isinstance(divisor, bool) or divisor == 0:
+            return NotImplemented
+        if divisor < 0:
+            return (-self) // (-divisor)
+        if divisor == 1:
+            return self
+        # self = divisor*whole + rest, with rest's coefficients and constant in [0, divisor)
+        whole, rest = {}, {}
+        for atom, c in self.terms:
+            q = c // divisor if c >= 0 else -(-c // divisor)  # towards zero: -H stays whole, for ceil()
+            r = c - q * divisor
+            if q:
+                whole[atom] = q
+            if r:
+                rest[atom] = r
+        q, r = divmod(self.constant, divisor)
+        if not rest:
+            return Expr.make(whole, q)
+        inner = Expr.make(rest, r)
+        if all(c < 0 for c in rest.values()):
+            # floor(-y/d) = -floor((y + d - 1)/d): keep every floor's numerator positive, so ceilings fold too
+            return Expr.make(whole, q) - ((-inner) + (divisor - 1)) // divisor
+        folded = _fold(inner, divisor)
+        if folded is None:
+            folded = Expr(((Floor(inner, divisor), 1),))
+        return Expr.make(whole, q) + folded
+
+    def __mod__(self, divisor):
+        if not isinstance(divisor, int) or isinstance(divisor, bool) or divisor == 0:
+            return NotImplemented
+        return self - (self // divisor) * divisor
+
+    def __pow__(self, other):
+        return NotImplemented
+
+    # comparisons are decided at the sample size ---------------------------
+    def _v(self, other):
+        return other.value if isinstance(other, Expr) else other
+
+    def __eq__(self, other):
+        if isinstance(other, (Expr, int)):
+            return self.value == self._v(other)
+        return NotImplemented
+
+    def __ne__(self, other):
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    def __lt__(self, other):
+        return self.value < self._v(other)
+
+    def __le__(self, other):
+        return self.value <= self._v(other)
+
+    def __gt__(self, other):
+        return self.value > self._v(other)
+
+    def __ge__(self, other):
+        return self.value >= self._v(other)
+
+    def __hash__(self):
+        return hash(self.value)
+
+    def __bool__(self):
+        return self.value != 0
+
+    def __str__(self) -> str:
+        parts = []
+        for atom, c in self.terms:
+            text = atom.text()
+            if c == 1:
+                parts.append(("+", text))
+            elif c == -1:
+                parts.append(("-", text))
+            else:
+                parts.append(("-" if c < 0 else "+", f"{abs(c)}*{text}"))
+        if self.constant:
+            parts.append(("-" if self.constant < 0 else "+", str(abs(self.constant))))
+        first_sign, first = parts[0]
+        out = ("-" if first_sign == "-" else "") + first
+        for sign, text in parts[1:]:
+            out += f" {sign} {text}"
+        return out
+
+    __repr__ = __str__
+
+    def __format__(self, spec: str) -> str:
+        return str(self)
+
+    def evaluate(self, env: dict[str, int]) -> int:
+        return self.constant + sum(c * atom.evaluate(env) for atom, c in self.terms)
+
+    def symbols(self) -> set[str]:
+        found = set()
+        for atom, _ in self.terms:
+            _collect(atom, found)
+        return found
+
+
+def _grouped(e) -> str:
+    simple = not isinstance(e, Expr) or (len(e.terms) == 1 and not e.constant and e.terms[0][1] == 1)
+    return str(e) if simple else f"({e})"
+
+
+def _collect(atom, found):
+    if isinstance(atom, Symbol):
+        found.add(atom.name)
+    elif isinstance(atom, Floor):
+        found |= atom.numerator.symbols()
+    else:
+        for f in atom.factors:
+            found |= f.symbols()
+
+
+def _is_bare_product(e: Expr) -> bool:
+    return len(e.terms) == 1 and e.constant == 0 and e.terms[0][1] == 1 and isinstance(e.terms[0][0], Product)
+
+
+def _fold(inner: Expr, divisor: int):
+    """floor((floor(x/a) + c)/b) = floor((x + a*c)/(a*b)) for integers; None when inner is not of that form."""
+    if len(inner.terms) == 1 and inner.terms[0][1] == 1 and isinstance(inner.terms[0][0], Floor):
+        atom = inner.terms[0][0]
+        return (atom.numerator + atom.divisor * inner.constant) // (atom.divisor * divisor)
+    return None
+
+
+def is_symbolic(value) -> bool:
+    return isinstance(value, Expr)
