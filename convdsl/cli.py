@@ -6,7 +6,6 @@ unreadable file, 3 an internal error (a bug in convdsl; please report it).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -15,6 +14,9 @@ from .diagnostics import Severity
 from .lower import Limits
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+# convdsl.render's formats, written out so that building the parser imports no renderer
+_RENDER_FORMATS = ("svg", "pdf", "png", "dot")
+_EXTENSIONS = {".svg": "svg", ".pdf": "pdf", ".png": "png", ".dot": "dot", ".gv": "dot"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,13 +67,45 @@ def build_parser() -> argparse.ArgumentParser:
                        help="sweep every size from 1 to N on each spatial axis (default 1024)")
     sizes.add_argument("--format", choices=("text", "json"), default="text")
     _add_common(sizes)
+
+    render = commands.add_parser("render", help="draw the network as SVG, PDF, PNG or Graphviz DOT")
+    render.add_argument("file", metavar="FILE")
+    render.add_argument("-o", "--output", required=True, metavar="OUT",
+                        help="the file to write, in the format its extension names (.svg, .pdf, .png, .dot); "
+                             "`-` writes to standard output")
+    render.add_argument("--format", choices=_RENDER_FORMATS, help="the format, whatever OUT's extension")
+    render.add_argument("--style", choices=("default", "paper"), default="default",
+                        help="default (coloured by layer family) or paper (greyscale, serif, compact)")
+    render.add_argument("--direction", choices=("TB", "LR"), default="TB", type=str.upper,
+                        help="TB: top to bottom (default); LR: left to right")
+    render.add_argument("--collapse", action="store_true",
+                        help="draw each block instance, and each repeat, as one box with its totals")
+    render.add_argument("--depth", type=int, metavar="N",
+                        help="open N levels of blocks and labelled groups and fold the deeper ones")
+    _add_common(render)
+
+    export = commands.add_parser("export", help="write the network as a PyTorch module (Python source)")
+    export.add_argument("file", metavar="FILE")
+    export.add_argument("--to", choices=("pytorch",), default="pytorch", help="the framework (default pytorch)")
+    export.add_argument("-o", "--output", default="-", metavar="OUT",
+                        help="the .py file to write; `-` (the default) writes to standard output")
+    _add_common(export)
+
+    verify = commands.add_parser("verify", help="run the PyTorch export and compare it with convdsl, layer by layer "
+                                                "(needs torch)")
+    verify.add_argument("file", metavar="FILE")
+    verify.add_argument("--batch", type=int, metavar="N", help="the batch to run (default: the input's, else 1)")
+    verify.add_argument("--device", default="cpu", metavar="DEVICE",
+                        help="cpu (default), cuda, or meta: shapes and counts only, without computing")
+    _add_common(verify)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        return {"check": _check, "summary": _summary, "sizes": _sizes}[args.command](args)
+        return {"check": _check, "summary": _summary, "sizes": _sizes, "render": _render,
+                "export": _export, "verify": _verify}[args.command](args)
     except SystemExit as exit_:
         return int(exit_.code or 0) if isinstance(exit_.code, int) else EXIT_USAGE
     except KeyboardInterrupt:
@@ -81,10 +115,15 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # noqa: BLE001 - a bug must not show users a traceback
         if os.environ.get("CONVDSL_DEBUG"):
             raise
-        print(f"convdsl: internal error: {type(err).__name__}: {err}\n"
-              "this is a bug in convdsl; set CONVDSL_DEBUG=1 for the traceback and please report it",
-              file=sys.stderr)
+        _internal_error(err)
         return EXIT_INTERNAL
+
+
+def _internal_error(err: Exception, path: str | None = None) -> None:
+    where = f" while checking {path}" if path else ""
+    print(f"convdsl: internal error{where}: {type(err).__name__}: {err}\n"
+          "this is a bug in convdsl; set CONVDSL_DEBUG=1 for the traceback and please report it",
+          file=sys.stderr)
 
 
 def _use_color(choice: str, stream) -> bool:
@@ -108,29 +147,42 @@ def _check(args) -> int:
     from . import report
 
     color = _use_color(args.color, sys.stdout)
-    results = []
+    results = []  # (path, network, diagnostics), in the order given
+    crashed = []  # (path, the internal error that stopped its check)
     worst = EXIT_OK
     for path in args.files:
-        network = _load(path, args)
-        if _unreadable(network):
-            diagnostics = network.diagnostics
-            worst = EXIT_USAGE
-        else:
-            diagnostics = network.analyze(strict=args.strict).diagnostics
-            if any(d.is_error for d in diagnostics) and worst == EXIT_OK:
-                worst = EXIT_ERRORS
+        try:
+            network = _load(path, args)
+            if _unreadable(network):
+                diagnostics, code = network.diagnostics, EXIT_USAGE
+            else:
+                diagnostics = network.analyze(strict=args.strict).diagnostics
+                code = EXIT_ERRORS if any(d.is_error for d in diagnostics) else EXIT_OK
+        except Exception as err:  # noqa: BLE001 - a bug met in one file must not stop the others being checked
+            if os.environ.get("CONVDSL_DEBUG"):
+                raise
+            _internal_error(err, path)
+            crashed.append((path, f"{type(err).__name__}: {err}"))
+            results.append((path, None, ()))
+            worst = EXIT_INTERNAL
+            continue
+        worst = max(worst, code)
         results.append((path, network, diagnostics))
     out = sys.stdout
     if args.format == "json":
+        errors = iter(error for _, error in crashed)
         files = [{"path": path, "network": net.name, "diagnostics": [report.as_json(d, path) for d in diags]}
+                 if net is not None else
+                 {"path": path, "network": None, "diagnostics": [], "internal_error": next(errors)}
                  for path, net, diags in results]
         every = [d for _, _, diags in results for d in diags]
+        import json  # only for --format json: one import less on the common path
         json.dump({"files": files, "errors": sum(d.level is Severity.ERROR for d in every),
                    "warnings": sum(d.level is Severity.WARNING for d in every)}, out, indent=2)
         out.write("\n")
         return worst
     for path, network, diagnostics in results:
-        for diag in diagnostics:
+        for diag in diagnostics:  # none where the check crashed
             if args.format == "text":
                 out.write(report.text(diag, network.sources, color=color) + "\n\n")
             elif args.format == "concise":
@@ -139,9 +191,13 @@ def _check(args) -> int:
                 out.write(report.github(diag, path) + "\n")
     if args.format in ("text", "concise"):
         every = [d for _, _, diags in results for d in diags]
-        checked = f"{len(results)} file{'s' if len(results) != 1 else ''}"
+        count = len(results) - len(crashed)
+        checked = f"{count} file{'s' if count != 1 else ''}"
         tally = report.tally(every)
         print(f"checked {checked}: {tally}" if tally else f"checked {checked}: no problems", file=sys.stderr)
+        if crashed:
+            print("not checked because of an internal error: " + ", ".join(path for path, _ in crashed),
+                  file=sys.stderr)
     return worst
 
 
@@ -156,6 +212,7 @@ def _summary(args) -> int:
         return EXIT_USAGE
     analysis = network.analyze(strict=args.strict)
     if args.format == "json":
+        import json
         json.dump(to_json(analysis), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
@@ -183,6 +240,7 @@ def _sizes(args) -> int:
             print(report.text(diag, network.sources), file=sys.stderr)
     result = analyze_sizes(network, strict=args.strict, limit=args.max)
     if args.format == "json":
+        import json
         json.dump(sizes_format.to_json(result), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
@@ -190,3 +248,132 @@ def _sizes(args) -> int:
     failed = result.problem or any(
         axis.declared_failure is not None or not axis.valid for axis in result.axes)
     return EXIT_ERRORS if failed else EXIT_OK
+
+
+def _render(args) -> int:
+    from pathlib import Path
+
+    from . import report
+    from .output import OutputError, write_atomic
+    from .render import FormatUnavailable, RenderError, backend_for, render
+
+    def usage(message: str) -> int:
+        print(f"convdsl render: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+
+    to_stdout = args.output == "-"
+    fmt = args.format or _EXTENSIONS.get(Path(args.output).suffix.lower())
+    if fmt is None:
+        return usage("give --format with -o -" if to_stdout else
+                     f"cannot tell the format from `{args.output}`: name it .svg, .pdf, .png or .dot, or give --format")
+    if args.depth is not None and args.depth < 0:
+        return usage(f"--depth must be 0 or more, got {args.depth}")
+    if to_stdout and fmt in ("pdf", "png") and sys.stdout.isatty():
+        return usage(f"refusing to write {fmt.upper()} to a terminal; give a file name with -o")
+    try:
+        backend_for(fmt)  # an impossible format fails before the network is read
+        network = _load(args.file, args)
+        if _unreadable(network):
+            for diag in network.diagnostics:
+                print(report.text(diag, network.sources), file=sys.stderr)
+            return EXIT_USAGE
+        analysis = network.analyze(strict=args.strict)
+        if len(analysis.layers) > 1000 and not args.collapse and args.depth is None and fmt != "dot":
+            print(f"convdsl render: drawing all {len(analysis.layers):,} layers takes a while; "
+                  "--collapse or --depth N draws a shorter figure", file=sys.stderr)
+        data = render(analysis, fmt, style=args.style, direction=args.direction, collapse=args.collapse,
+                      depth=args.depth)
+    except FormatUnavailable as err:
+        return usage(str(err))
+    except RenderError as err:
+        print(f"convdsl: internal error: Graphviz could not draw the diagram: {err}\n"
+              "this is a bug in convdsl; please report it with the .dot file (`--format dot`)", file=sys.stderr)
+        return EXIT_INTERNAL
+    if to_stdout:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        try:
+            write_atomic(args.output, data, inputs=[args.file, *network.sources])
+        except OutputError as err:
+            return usage(str(err))
+    color = _use_color("auto", sys.stderr)
+    for diag in analysis.diagnostics:
+        print(report.text(diag, network.sources, color=color) + "\n", file=sys.stderr)
+    if not to_stdout:
+        errors = sum(d.is_error for d in analysis.diagnostics)
+        drawn = f" ({errors} error{'s' if errors != 1 else ''} drawn in red)" if errors else ""
+        print(f"wrote {args.output}{drawn}", file=sys.stderr)
+    return EXIT_ERRORS if analysis.has_errors else EXIT_OK
+
+
+def _export_input(args):
+    """The analysis to export, or an exit code after printing why there is none."""
+    from . import report
+
+    network = _load(args.file, args)
+    if _unreadable(network):
+        for diag in network.diagnostics:
+            print(report.text(diag, network.sources), file=sys.stderr)
+        return network, EXIT_USAGE
+    analysis = network.analyze(strict=args.strict)
+    color = _use_color("auto", sys.stderr)
+    for diag in analysis.diagnostics:
+        print(report.text(diag, network.sources, color=color) + "\n", file=sys.stderr)
+    return analysis, EXIT_ERRORS if analysis.has_errors else None
+
+
+def _export(args) -> int:
+    from . import report
+    from .export import export_pytorch
+    from .output import OutputError, write_atomic
+
+    analysis, failed = _export_input(args)
+    if failed is not None:
+        if failed == EXIT_ERRORS:
+            print("convdsl export: nothing written: fix the errors first", file=sys.stderr)
+        return failed
+    result = export_pytorch(analysis, source_label=args.file)
+    if result.source is None:
+        for diag in result.diagnostics:
+            print(report.text(diag, analysis.network.sources, color=_use_color("auto", sys.stderr)) + "\n",
+                  file=sys.stderr)
+        print("convdsl export: nothing written", file=sys.stderr)
+        return EXIT_ERRORS
+    if args.output == "-":
+        sys.stdout.write(result.source)
+        sys.stdout.flush()
+        return EXIT_OK
+    try:
+        write_atomic(args.output, result.source, inputs=[args.file, *analysis.network.sources])
+    except OutputError as err:
+        print(f"convdsl export: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"wrote {args.output} (class {result.class_name})", file=sys.stderr)
+    return EXIT_OK
+
+
+def _verify(args) -> int:
+    from . import report
+    from .export.verify import INSTALL, TorchMissing, import_torch, verify
+
+    try:
+        import_torch()  # say how to get torch before reading anything
+    except TorchMissing:
+        print(f"convdsl verify: error: this needs PyTorch, which is not installed: {INSTALL}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.batch is not None and args.batch < 1:
+        print(f"convdsl verify: error: --batch must be at least 1, got {args.batch}", file=sys.stderr)
+        return EXIT_USAGE
+    analysis, failed = _export_input(args)
+    if failed is not None:
+        return failed
+    result = verify(analysis, batch=args.batch, device=args.device)
+    if result.export.source is None:
+        for diag in result.export.diagnostics:
+            print(report.text(diag, analysis.network.sources, color=_use_color("auto", sys.stderr)) + "\n",
+                  file=sys.stderr)
+        print("convdsl verify: the network cannot be exported", file=sys.stderr)
+        return EXIT_ERRORS
+    print(result.report())
+    return EXIT_OK if result.ok else EXIT_ERRORS

@@ -77,6 +77,9 @@ NO_VALID_SIZE = _code("E113", "no-valid-size", E, "no value of a symbolic input 
 SIZE_CONSTRAINT = _code("N001", "size-constraint", Severity.NOTE,
                         "the sizes a symbolic input dimension may take")
 
+# Export (E3xx): found by `convdsl export` and `convdsl verify`, not by `check`.
+EXPORT_UNSUPPORTED = _code("E301", "export-unsupported", E, "a layer PyTorch cannot compute the way convdsl does")
+
 # Warnings (W).
 UNUSED_TENSOR = _code("W001", "unused-tensor", W, "a tensor is computed but never used")
 REDUNDANT_BIAS = _code("W101", "redundant-bias", W, "a convolution's bias is cancelled by the batch norm after it")

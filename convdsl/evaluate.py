@@ -1,6 +1,8 @@
 """Evaluation of argument arithmetic: integers, floats, booleans, strings, tuples."""
 from __future__ import annotations
 
+import math
+
 from . import diagnostics as codes
 from .source import Span
 from .syntax import BinOp, IfExpr, Literal, Name, TupleExpr, UnaryOp
@@ -26,10 +28,16 @@ class EvalError(Exception):
         self.code, self.message, self.span, self.label, self.help = code, message, span, label, help
 
 
-def _check_int(value, span):
+def _in_range(value, span):
+    """The value, if it is a size convdsl can work with: an int within ±2^62, or a finite float."""
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
         raise EvalError(codes.INVALID_EXPRESSION, f"integer {_short(value)} is too large", span,
                         "out of range", f"integers must stay within ±2^62")
+    if isinstance(value, float) and not math.isfinite(value):
+        # `1e400`, `1e308 * 10` or `1e400 - 1e400`: an infinite size would crash the layers that round it
+        raise EvalError(codes.INVALID_EXPRESSION,
+                        "this number is too large" if not math.isnan(value) else "this is not a number",
+                        span, "out of range", "numbers must stay within ±1.8e308")
     return value
 
 
@@ -70,19 +78,28 @@ def describe(value) -> str:
 
 def evaluate(expr, env: dict):
     """The value of an expression; undefined bare names become Symbols."""
+    try:
+        return _evaluate(expr, env)
+    except RecursionError:
+        # The parser bounds parentheses; a chain of thousands of operators can still be this deep.
+        raise EvalError(codes.INVALID_EXPRESSION, "this expression is too long to evaluate", expr.span,
+                        "too many operators", "split it into constants: `const a = ...`") from None
+
+
+def _evaluate(expr, env: dict):
     if isinstance(expr, Literal):
-        return _check_int(expr.value, expr.span)
+        return _in_range(expr.value, expr.span)
     if isinstance(expr, Name):
         if expr.id in env:
             return env[expr.id]
         return Symbol(expr.id, expr.span)
     if isinstance(expr, TupleExpr):
-        return tuple(evaluate(item, env) for item in expr.items)
+        return tuple(_evaluate(item, env) for item in expr.items)
     if isinstance(expr, IfExpr):
-        condition = evaluate(expr.condition, env)
-        return evaluate(expr.then if _truth(condition, expr.condition.span, env) else expr.otherwise, env)
+        condition = _evaluate(expr.condition, env)
+        return _evaluate(expr.then if _truth(condition, expr.condition.span, env) else expr.otherwise, env)
     if isinstance(expr, UnaryOp):
-        value = evaluate(expr.operand, env)
+        value = _evaluate(expr.operand, env)
         if expr.op == "not":
             return not _truth(value, expr.operand.span, env)
         value = _number(value, expr.operand.span)
@@ -104,11 +121,11 @@ def _truth(value, span, env) -> bool:
 def _binary(expr: BinOp, env):
     op = expr.op
     if op in ("and", "or"):
-        left = _truth(evaluate(expr.left, env), expr.left.span, env)
+        left = _truth(_evaluate(expr.left, env), expr.left.span, env)
         if (op == "and" and not left) or (op == "or" and left):
             return left
-        return _truth(evaluate(expr.right, env), expr.right.span, env)
-    left, right = evaluate(expr.left, env), evaluate(expr.right, env)
+        return _truth(_evaluate(expr.right, env), expr.right.span, env)
+    left, right = _evaluate(expr.left, env), _evaluate(expr.right, env)
     if op in ("==", "!="):
         for side in (left, right):
             if isinstance(side, Symbol) and side not in ("same", "valid"):
@@ -126,24 +143,24 @@ def _binary(expr: BinOp, env):
     if op == ">=":
         return left >= right
     if op == "+":
-        return _check_int(left + right, expr.span)
+        return _in_range(left + right, expr.span)
     if op == "-":
-        return _check_int(left - right, expr.span)
+        return _in_range(left - right, expr.span)
     if op == "*":
         if isinstance(left, int) and isinstance(right, int) and left and right and \
                 abs(left).bit_length() + abs(right).bit_length() > 64:
             raise EvalError(codes.INVALID_EXPRESSION, "the product is too large", expr.span, "out of range")
-        return _check_int(left * right, expr.span)
+        return _in_range(left * right, expr.span)
     if right == 0:
         raise EvalError(codes.INVALID_EXPRESSION, "division by zero", expr.right.span, "this is zero")
     if op == "//":
-        return left // right
+        return _in_range(left // right, expr.span)
     if op == "%":
-        return left % right
+        return _in_range(left % right, expr.span)
     # `/`: exact for integers, so a size never silently becomes a fraction
     if isinstance(left, int) and isinstance(right, int):
         if left % right:
             raise EvalError(codes.INVALID_EXPRESSION, f"{left} / {right} is not a whole number", expr.span,
                             f"= {left / right:g}", f"use `//` to round down ({left // right})")
         return left // right
-    return left / right
+    return _in_range(left / right, expr.span)

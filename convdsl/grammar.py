@@ -2,25 +2,46 @@
 from __future__ import annotations
 
 import functools
-from importlib import resources
-from pathlib import Path
+import os
 
 from lark import Lark, Token, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import VisitError
 
 from . import diagnostics as codes
 from .diagnostics import Diagnostic
 from .source import Source, Span
-from .syntax import Program, ToSyntax
+from .syntax import NumberTooLong, Program, ToSyntax
 
 MAX_SYNTAX_ERRORS = 10
+# Parentheses inside parentheses. Lowering recurses once per level, so a bound keeps
+# a pathological file (10,000 '(') from exhausting Python's stack; real files nest a few.
+MAX_NESTING = 100
+# After the first syntax error the file is parsed again to find the next one. A parse
+# costs as much as the text before its error, so past this many characters re-parsed
+# the first errors are reported alone: a 10 MB file costs one parse, not ten.
+RETRY_BUDGET = 1_000_000
+
+
+class _TooDeep(Exception):
+    """Raised by the post-lexer at the '(' that opens one level too many."""
+
+    def __init__(self, token: Token):
+        super().__init__("parentheses nested too deeply")
+        self.token = token
 
 
 def grammar_text() -> str:
     """The grammar: shipped inside the wheel, or read from the source tree."""
-    packaged = resources.files("convdsl") / "grammar" / "convdsl.lark"
-    if packaged.is_file():
-        return packaged.read_text(encoding="utf-8")
-    return (Path(__file__).resolve().parent.parent / "grammar" / "convdsl.lark").read_text(encoding="utf-8")
+    here = os.path.dirname(os.path.abspath(__file__))
+    for path in (os.path.join(here, "grammar", "convdsl.lark"),  # installed: the wheel puts it here
+                 os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "grammar",
+                              "convdsl.lark")):  # the source tree
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as handle:
+                return handle.read()
+    from importlib import resources  # a package that is not a plain directory (a zip)
+
+    return (resources.files("convdsl") / "grammar" / "convdsl.lark").read_text(encoding="utf-8")
 
 
 class _ParenLines:
@@ -36,6 +57,8 @@ class _ParenLines:
         for token in stream:
             if token.type == "LPAR":
                 open_parens.append(token)
+                if len(open_parens) > MAX_NESTING:
+                    raise _TooDeep(token)
             elif token.type == "RPAR":
                 if open_parens:
                     open_parens.pop()
@@ -44,9 +67,37 @@ class _ParenLines:
             yield token
 
 
+class _Lark(Lark):
+    """Lark, without the position bookkeeping that cannot move a position.
+
+    A rule such as `?sum: product` hands its one child up unchanged, and
+    propagate_positions then copies that child's positions onto itself: most
+    reductions in an argument list are such rules, and the copying was a third
+    of parsing. Only rules whose one symbol is a rule of its own, with nothing
+    filtered out and no alias, lose it, so every position is as before.
+    """
+
+    def _prepare_callbacks(self) -> None:
+        super()._prepare_callbacks()
+        try:
+            from lark.grammar import NonTerminal, Rule
+            from lark.parse_tree_builder import ExpandSingleChild, PropagatePositions
+        except ImportError:  # another Lark: keep its callbacks as they are
+            return
+        callbacks = getattr(self, "_callbacks", None)
+        if not isinstance(callbacks, dict):
+            return
+        for rule, callback in callbacks.items():
+            if (isinstance(rule, Rule) and type(callback) is PropagatePositions
+                    and type(callback.node_builder) is ExpandSingleChild and not rule.alias
+                    and len(rule.expansion) == 1 and isinstance(rule.expansion[0], NonTerminal)
+                    and not rule.expansion[0].name.startswith("_")):
+                callbacks[rule] = callback.node_builder
+
+
 @functools.lru_cache(maxsize=1)
 def parser() -> Lark:
-    return Lark(
+    return _Lark(
         grammar_text(),
         parser="lalr",
         lexer="contextual",
@@ -65,9 +116,17 @@ def parse(source: Source) -> tuple[Program | None, list[Diagnostic]]:
     """
     text = source.text if source.text.endswith("\n") else source.text + "\n"
     found: list[Diagnostic] = []
+    scanned = 0
     while True:
         try:
             tree = parser().parse(text)
+        except _TooDeep as deep:
+            start = deep.token.start_pos
+            found.append(Diagnostic(codes.LIMIT_EXCEEDED, source.span(start, start + 1),
+                                    f"parentheses are nested more than {MAX_NESTING} deep", "too deep",
+                                    f"{MAX_NESTING} levels is a fixed limit; assign an inner part to a tensor, "
+                                    "or make it a constant or a block"))
+            return None, found
         except UnexpectedInput as error:
             offset = getattr(error, "pos_in_stream", None) or 0
             arrow = _dangling_arrow(error, text)
@@ -79,13 +138,22 @@ def parse(source: Source) -> tuple[Program | None, list[Diagnostic]]:
             else:
                 found.append(_describe(error, source, text))
             resumed = _blank_statement(text, offset, arrow)
-            if resumed is None or len(found) >= MAX_SYNTAX_ERRORS:
+            scanned += offset
+            if resumed is None or len(found) >= MAX_SYNTAX_ERRORS or scanned > RETRY_BUDGET:
                 return None, found
             text = resumed
             continue
         if found:
             return None, found
-        return ToSyntax(source.path).transform(tree), []
+        try:
+            return ToSyntax(source.path).transform(tree), []
+        except VisitError as error:
+            if not isinstance(error.orig_exc, NumberTooLong):
+                raise
+            too_long = error.orig_exc
+            return None, [Diagnostic(codes.INVALID_EXPRESSION, too_long.span,
+                                     f"an integer with {too_long.digits:,} digits is too large", "out of range",
+                                     "integers must stay within ±2^62")]
 
 
 def _dangling_arrow(error: UnexpectedInput, text: str) -> int | None:
@@ -98,8 +166,8 @@ def _dangling_arrow(error: UnexpectedInput, text: str) -> int | None:
     history = getattr(error, "token_history", None) or []
     if token is None or token.type not in ("EQUAL", "COMMA", "COLON") or not history:
         return None
-    previous = history[-1]
-    if previous.type != "NAME" or previous.start_pos is None:
+    previous = history[-1]  # None when the error is at the first token of the file
+    if previous is None or previous.type != "NAME" or previous.start_pos is None:
         return None
     before = text[:previous.start_pos]
     lines = before.split("\n")

@@ -7,16 +7,14 @@ import math
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
-import networkx as nx
-
 from . import diagnostics as codes
 from .diagnostics import Diagnostic, Severity
 from .layers import KINDS, InferContext, ShapeError
 from .layers.base import fmt_shape, prod
 from .layers.merge import MergeError, axis_label
 from .layers.window import DivisionFix, axis_word
-from .network import Network, topological_order
-from .symbolic import Expr
+from .network import Network, gc_paused, topological_order
+from .symbolic import Expr, simplify_on
 
 BYTES_PER_VALUE = 4  # float32
 
@@ -75,7 +73,7 @@ class Analysis:
         return {name: spec.dims for name, spec in self.network.inputs.items()}
 
     def output_shapes(self) -> dict[str, tuple | None]:
-        graph = self.network.graph
+        graph = self.network.layer_graph
         out = {}
         for name in self.network.outputs:
             node = f"output:{name}"
@@ -84,14 +82,17 @@ class Analysis:
         return out
 
 
-def analyze(network: Network, *, strict: bool = False) -> Analysis:
-    return _Inference(network, strict).run()
+def analyze(network: Network, *, strict: bool = False, size_hints: bool = True) -> Analysis:
+    """size_hints: a division error's help names the nearest input sizes that work (a short sweep)."""
+    with gc_paused():
+        return _Inference(network, strict, size_hints).run()
 
 
 class _Inference:
-    def __init__(self, network: Network, strict: bool):
+    def __init__(self, network: Network, strict: bool, size_hints: bool = True):
+        self.size_hints = size_hints
         self.network = network
-        self.graph = network.graph
+        self.graph = network.layer_graph
         self.strict = strict
         self.rounding = network.settings.rounding
         self.shapes: dict[tuple[str, int], tuple | None] = {}
@@ -113,14 +114,14 @@ class _Inference:
             if kind == "input":
                 dims = _input_dims(data["args"]["shape"], sample, self.symbolic)
                 self.shapes[(node, 0)] = dims
-                self.rf[(node, 0)] = tuple((Fraction(1), Fraction(1)) for _ in dims[1:]) if dims else None
+                self.rf[(node, 0)] = tuple((1, 1) for _ in dims[1:]) if dims else None  # ints: see _receptive_field
             elif kind == "output":
                 continue
             else:
                 self._layer(node, data)
         if self.symbolic:
             self._verify_expressions()
-        if self.divisions:
+        if self.divisions and self.size_hints:
             self._suggest_input_sizes()
         diagnostics = sorted((*self.network.diagnostics, *_dedupe(self.found)), key=Diagnostic.sort_key)
         return Analysis(self.network, self.layers, self.shapes, tuple(diagnostics), self.strict)
@@ -199,6 +200,28 @@ class _Inference:
                     self.shapes[(owner, port)] = None
             if info is not None:
                 self.layers[node] = replace(info, output_shapes=tuple(None for _ in info.output_shapes))
+        self._simplify_expressions()
+
+    def _simplify_expressions(self) -> None:
+        """Where a symbol may only take sizes at which a floor never rounds, drop the floor: (H + 4)/16."""
+        accepted = {axis.variable.name: axis.valid for axis in self.sizes.axes
+                    if axis.variable.symbolic and not axis.coupled_with}
+
+        def simpler(shape):
+            if shape is None:
+                return None
+            out = []
+            for d in shape:
+                names = d.symbols() if isinstance(d, Expr) else set()
+                out.append(simplify_on(d, next(iter(names)), accepted[next(iter(names))])
+                           if len(names) == 1 and next(iter(names)) in accepted else d)
+            return tuple(out)
+
+        for key, shape in self.shapes.items():
+            self.shapes[key] = simpler(shape)
+        for name, info in self.layers.items():
+            self.layers[name] = replace(info, input_shapes=tuple(simpler(s) for s in info.input_shapes),
+                                        output_shapes=tuple(simpler(s) for s in info.output_shapes))
 
     # nearest input sizes for division errors --------------------------------
     def _suggest_input_sizes(self) -> None:
@@ -212,7 +235,7 @@ class _Inference:
             return
         order = list(self.network.inputs)
         for index, node, fix in self.divisions:
-            ancestors = nx.ancestors(self.graph, node)
+            ancestors = self.graph.ancestors(node)
             candidates = [v for v in sweeper.variables
                           if any(name in ancestors and dim == fix.axis + 1 for name, dim in v.members)]
             candidates.sort(key=lambda v: order.index(v.members[0][0]))
@@ -226,16 +249,22 @@ class _Inference:
             name, dim = var.members[0]
             rank = len(self.network.inputs[name].dims) - 1
             word = axis_word(rank, dim - 1) if var.name in ("L", "D", "H", "W") else f"`{var.name}`"
-            held = [f"{axis_word(rank, v.members[0][1] - 1) if v.name in ('L', 'D', 'H', 'W') else v.name} "
-                    f"{sweeper.base[sweeper._key(v)]}" for v in sweeper.variables
+            # each held size is named by the rank of its own input, which may differ from var's
+            held = [f"{axis_word(self._rank(v.members[0][0]), v.members[0][1] - 1) if v.name in ('L', 'D', 'H', 'W') else v.name} "
+                    f"of {sweeper.base[sweeper._key(v)]}" for v in sweeper.variables
                     if v is not var and sweeper.base[sweeper._key(v)] != v.declared]
             text = (f"give `{name}` a {word} of {' or '.join(map(str, sizes))}, the nearest that divide evenly "
                     f"through the whole network" + (f" (with a {', '.join(held)})" if held else ""))
             old = self.found[index]
             self.found[index] = replace(old, help=fix.help(text))
 
+    def _rank(self, input_name: str) -> int:
+        return len(self.network.inputs[input_name].dims) - 1
+
     def _inputs(self, node):
-        edges = sorted(self.graph.in_edges(node, data=True), key=lambda e: e[2]["port"])
+        edges = self.graph.in_edges(node, data=True)
+        if len(edges) > 1:
+            edges.sort(key=lambda e: e[2]["port"])
         return [(src, data["src_port"]) for src, _, data in edges]
 
     def _layer(self, node: str, data: dict) -> None:
@@ -243,7 +272,7 @@ class _Inference:
         sources = self._inputs(node)
         shapes = [self.shapes.get(s) for s in sources]
         outputs_count = kind.output_count(data["args"])
-        unknown = tuple(None for _ in range(outputs_count))
+        unknown = (None,) * outputs_count
         result = None
         if not data.get("incomplete") and all(s is not None for s in shapes) and shapes:
             result = self._infer(node, data, kind, shapes, sources)
@@ -261,7 +290,7 @@ class _Inference:
             params=result.params if result else 0, buffers=result.buffers if result else 0,
             macs=result.macs if result else 0,
             receptive_field=tuple(math.ceil(r) for r, _ in rf) if rf is not None else None,
-            effective_stride=tuple(j for _, j in rf) if rf is not None else None,
+            effective_stride=tuple(Fraction(j) for _, j in rf) if rf is not None else None,
         )
 
     def _infer(self, node, data, kind, shapes, sources):
@@ -314,6 +343,11 @@ class _Inference:
         return result
 
     def _receptive_field(self, result, sources, shapes):
+        """Per spatial axis (receptive field, effective stride) of the output.
+
+        Whole numbers are kept as ints, Fractions only where upsampling makes
+        them fractional: Fraction arithmetic was a third of inference.
+        """
         states = [self.rf.get(s) for s in sources]
         if result is None or not states or any(s is None for s in states):
             return None
@@ -326,10 +360,12 @@ class _Inference:
             spatial = shapes[0][1:]
             if len(spatial) != len(state):
                 return state
+            if not all(isinstance(size, int) for size in spatial):
+                return None  # the whole of a symbolic size: no number to give
             return tuple((r + (size - 1) * j, j * size) for (r, j), size in zip(state, spatial))
         if len(rf.windows) != len(state):
             return state
-        return tuple((r + (k - 1) * j, j * s) for (r, j), (k, s) in zip(state, rf.windows))
+        return tuple((r + (k - 1) * j, j * _whole(s)) for (r, j), (k, s) in zip(state, rf.windows))
 
     def _provenance(self, node, sources, ports, axis) -> tuple[str, ...]:
         """Where two merged branches' sizes on `axis` came apart, back to a common tensor."""
@@ -396,6 +432,13 @@ def rank_problem(kind, written: str, shapes) -> tuple[str, str, str | None] | No
                     f"{spatial} spatial ax{'is' if spatial == 1 else 'es'}",
                     "flatten happens too early, or the layer's dimension is wrong" if spatial < want else None)
     return None
+
+
+def _whole(value):
+    """An integral Fraction as an int (ints multiply many times faster); anything else as it is."""
+    if type(value) is Fraction and value.denominator == 1:
+        return value.numerator
+    return value
 
 
 def _dedupe(found: list[Diagnostic]) -> list[Diagnostic]:

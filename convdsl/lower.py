@@ -1,4 +1,4 @@
-"""Lowers the syntax tree to a networkx graph: one node per layer instance.
+"""Lowers the syntax tree to a graph: one node per layer instance.
 
 Names are resolved here, blocks and repeats expanded, arguments bound to the
 layer catalogue, includes read, and cycles found. Tensors may be used before
@@ -6,14 +6,14 @@ the line that defines them; every tensor is defined once.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import networkx as nx
 
 from . import diagnostics as codes
 from .diagnostics import Diagnostic, did_you_mean
 from .evaluate import EvalError, Symbol, describe, evaluate, undefined
+from .layergraph import LayerGraph
 from .layers import KINDS, REQUIRED, Arg, LayerKind
 from .source import Source, Span
 from .syntax import (Assign, BlockDef, Call, Chain, Constant, Group, Include, InputDecl, Labelled, Name,
@@ -27,7 +27,8 @@ LAYOUTS = ("NCHW", "NHWC")
 class Limits:
     """Bounds that keep a pathological file from exhausting time or memory."""
 
-    max_layers: int = 1_000_000
+    # 100,000 layers take seconds and a few hundred MB to check; a million, minutes and gigabytes.
+    max_layers: int = 100_000
     max_depth: int = 64  # blocks inside blocks, and groups inside groups
     max_include_depth: int = 16
     max_repeat: int = 1_000_000
@@ -46,6 +47,41 @@ class InputSpec:
     axes: tuple[str, ...]  # a name per entry: C, then L | D H W | the file's own symbols
     batch: int | str | None
     span: Span
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A block instance, labelled group or repeat copy a layer was made in.
+
+    Diagrams draw blocks and groups as clusters, and fold a block or all the
+    copies of a repeat into one node; a layer's `scopes` lists them outermost first.
+    """
+
+    id: str  # blocks and groups: their name prefix (`layer1.0`); repeats: `#N`, shared by its copies
+    kind: str  # block | group | repeat
+    name: str = ""  # the block's name or the group's label
+    args: tuple = ()  # a block's arguments as given: (keyword or None if positional, value)
+    index: int = 0  # a repeat: this copy's index, of `count`
+    count: int = 1
+
+
+@dataclass(eq=False)
+class Site:
+    """Where layers were made: the network's top level, or one block instance.
+
+    Each layer node's `site` is the innermost one. The PyTorch export reads them
+    to write one class per block definition: the definition, each instance's
+    arguments and the tensors it received.
+    """
+
+    prefix: str  # the instance's name prefix (`layer1.0.`); "" at the top level
+    definition: object  # the BlockDef; the Program at the top level
+    env: dict  # constants visible there and, in a block, its parameters' values
+    call: object = None  # the Call that made a block instance
+    block_path: tuple = ()  # the blocks it is nested in, its own last
+    parent: "Site | None" = None
+    inputs: dict = field(default_factory=dict)  # `in` and tensor parameters -> (node, port), once resolved
+    blocks: dict = field(default_factory=dict)  # top level: every block definition, by name
 
 
 class _Abort(Exception):
@@ -102,7 +138,7 @@ class Lowering:
         self.sources = sources
         self.limits = limits
         self.read = reader  # path -> Source | Diagnostic
-        self.graph = nx.MultiDiGraph()
+        self.graph = LayerGraph()
         self.diagnostics: list[Diagnostic] = []
         self.pending_edges: list[tuple] = []  # (value, node, port, span)
         self.blocks: dict[str, _Block] = {}
@@ -113,6 +149,22 @@ class Lowering:
         self.outputs: dict[str, tuple[object, Span]] = {}
         self.warned: set = set()
         self.layer_count = 0
+        # How many times what is being expanded now will be copied in all: the product of the counts of the
+        # enclosing repeats that are expanding their first copy. A repeat's projection multiplies by it, so
+        # `(relu * 1000) * 1000 * 1000` fails after one layer, not after the million of its first copy.
+        self.first_copies = 1
+        self.scopes: list[Scope] = []  # the scopes being lowered, outermost first
+        self.repeats = 0  # repeats expanded so far: gives each its id
+        self.site = Site("", None, {}, blocks=self.blocks)  # where layers are being made
+        self.sites: list[Site] = [self.site]
+
+    @contextmanager
+    def _scope(self, scope: Scope):
+        self.scopes.append(scope)
+        try:
+            yield
+        finally:
+            self.scopes.pop()
 
     # reporting --------------------------------------------------------------
     def error(self, code, span, message, label="", help=None, notes=()):
@@ -123,7 +175,11 @@ class Lowering:
 
     # program ----------------------------------------------------------------
     def lower(self, program: Program) -> None:
+        if not program.statements:
+            self._empty(program)
+            return
         env: dict = {}
+        self.site.definition, self.site.env = program, env
         try:
             self._definitions(program, env, include_chain=(program.path,), top=True, origin=None)
             top = _TensorScope(env)
@@ -134,7 +190,7 @@ class Lowering:
                     self._input(stmt, top, names)
             for stmt in program.statements:
                 if isinstance(stmt, (Assign, OutputDecl)):
-                    self._statement(stmt, top, names)
+                    self._top_statement(stmt, top, names)
             if not self.inputs and top.refs:
                 # every undefined tensor follows from this one cause
                 first = top.refs[0]
@@ -144,10 +200,32 @@ class Lowering:
                            f"declare it: `input {first.name}: 3 x 224 x 224`")
             self._finish_scope(top)
             self._resolve_edges()
+            for site in self.sites[1:]:
+                site.inputs = {name: (p.node, p.port) if (p := self._resolve(value)) else None
+                               for name, value in site.inputs.items()}
             self._add_outputs(top)
             self._check_cycles()
         except _Abort:
             pass
+
+    def _empty(self, program: Program) -> None:
+        """A file with nothing in it is a mistake (a wrong path, a save that failed), not a clean network."""
+        source = self.sources.get(program.path)
+        blank = source is None or not source.text.strip()
+        self.error(codes.NO_INPUT, Span(program.path, 1, 1, 1, 1),
+                   "the file is empty" if blank else "the file has only comments",
+                   "no statements", "declare an input and a chain: `input x: 3 x 32 x 32` and `y = x -> conv(16, 3)`")
+
+    def _top_statement(self, stmt, scope: _TensorScope, names: _NameScope) -> None:
+        """A top-level statement. Expansion recurses per level of blocks and groups; with --max-depth
+        raised far enough, Python's stack runs out first, and that is reported, not raised."""
+        try:
+            self._statement(stmt, scope, names)
+        except RecursionError:
+            self.error(codes.LIMIT_EXCEEDED, stmt.span, "this statement nests blocks and groups too deeply to expand",
+                       "too deep", f"flatten the nesting, or lower --max-depth (now {self.limits.max_depth}; "
+                       f"the default is {Limits().max_depth})")
+            raise _Abort from None
 
     def _definitions(self, program: Program, env: dict, include_chain: tuple, top: bool, origin) -> None:
         """Settings, constants, includes and blocks: everything that is not dataflow.
@@ -195,9 +273,9 @@ class Lowering:
     def _include(self, stmt: Include, env: dict, include_chain: tuple, origin: Include) -> None:
         base = Path(include_chain[-1]).parent
         path = str(base / stmt.path) if not Path(stmt.path).is_absolute() else stmt.path
-        resolved = str(Path(path).resolve()) if Path(path).exists() else path
+        resolved = _real_path(path) if _exists(path) else path
         where = () if origin is stmt else (f"at {stmt.path_span.path}:{stmt.path_span.line}",)
-        if resolved in {str(Path(p).resolve()) for p in include_chain}:
+        if resolved in {_real_path(p) for p in include_chain}:
             self.error(codes.INCLUDE_ERROR, origin.path_span, f"`{origin.path}` leads to an include cycle",
                        "include cycle", "a file cannot include itself, directly or through others",
                        notes=(" -> ".join(Path(p).name for p in (*include_chain, path)), *where))
@@ -413,23 +491,39 @@ class Lowering:
         if isinstance(element, (Group, Repeat)) and label is not None:
             local = self._claim(names, label.id, label.span)
             inner = names.child(local, positional=True)
-            return self._element(element, current, scope, inner)
+            with self._scope(Scope(names.prefix + local, "group", local)):
+                return self._element(element, current, scope, inner)
         if isinstance(element, Group):
+            if current is None:
+                # An error upstream: the group's layers are still checked, with an unknown input
+                # (_chain would take a missing start for the start of a statement).
+                for inner in element.chain.elements:
+                    current = self._element(inner, current, scope, names)
+                return current
             return self._chain(element.chain, scope, names, start=current)
         if isinstance(element, Repeat):
             count = self._count(element, scope)
             if count is None:
                 return None
             before = self.layer_count
+            self.repeats += 1
+            repeat_id = f"#{self.repeats}"
+            enclosing = self.first_copies
             for index in range(count):
-                current = self._element(element.element, current, scope, names)
+                self.first_copies = enclosing * count if index == 0 else enclosing
+                try:
+                    with self._scope(Scope(repeat_id, "repeat", index=index, count=count)):
+                        current = self._element(element.element, current, scope, names)
+                finally:
+                    self.first_copies = enclosing
                 if index == 0:
                     # Project the expansion from the first copy, so a huge count fails at once.
-                    projected = before + (self.layer_count - before) * count
+                    projected = before + (self.layer_count - before) * count * enclosing
                     if projected > self.limits.max_layers:
                         self.error(codes.LIMIT_EXCEEDED, element.span,
-                                   f"this repeat expands the network to {projected:,} layers, more than the "
-                                   f"limit of {self.limits.max_layers:,}", f"{count:,} copies",
+                                   f"this repeat expands the network to {'at least ' if enclosing > 1 else ''}"
+                                   f"{projected:,} layers, more than the limit of {self.limits.max_layers:,}",
+                                   f"{count:,} copies",
                                    "check the repeat count, or raise the limit with --max-layers")
                         raise _Abort
             return current
@@ -516,7 +610,8 @@ class Lowering:
                        "check the repeat counts, or raise the limit with --max-layers")
             raise _Abort
         self.graph.add_node(node, kind=kind.name, written=name, args=bound, span=call.span,
-                            block_path=names.block_path, label=local, arg_spans=spans, explicit=explicit,
+                            block_path=names.block_path, scopes=tuple(self.scopes), label=local, arg_spans=spans,
+                            explicit=explicit, site=self.site,
                             incomplete=any(v is None for v in inputs))
         for port, value in enumerate(inputs):
             if value is not None:
@@ -529,7 +624,7 @@ class Lowering:
         ok = True
         given: dict[str, tuple] = {}  # spec name -> (expr, span)
         tensors = []
-        positional = [a for a in kind.args if a.positional]
+        positional, by_name = _argument_tables(kind)
         if kind.variadic:
             for expr in call.args:
                 if not isinstance(expr, Name):
@@ -549,10 +644,6 @@ class Lowering:
                     ok = False
                     break
                 given[positional[i].name] = (expr, expr.span)
-        by_name = {}
-        for spec in kind.args:
-            for alias in (spec.name, *spec.aliases):
-                by_name[alias] = spec
         for kw in call.kwargs:
             spec = by_name.get(kw.name.id)
             if spec is None:
@@ -615,8 +706,8 @@ class Lowering:
                        "too deep", "raise the limit with --max-depth")
             raise _Abort
         if current is None:
-            self.error(codes.WRONG_INPUT_COUNT, call.span, f"block `{name}` needs an input tensor",
-                       "no input", f"write `y = x -> {name}(...)`")
+            # An error before this block was reported already (a chain that starts without a tensor is
+            # reported by _chain); saying the block has no input would only repeat it, once per copy.
             return None
         value = self._single(current, call.span)
         env = dict(block.env)
@@ -696,6 +787,12 @@ class Lowering:
         inner.tensors.update(tensors)
         inner.used.add("in")
         self.block_stack.append(name)
+        shown = tuple((None if i < len(call.args) else pname, given[pname].id if pname in tensors else env[pname])
+                      for i, pname in enumerate(given))
+        self.scopes.append(Scope(names.prefix + local, "block", name, shown))
+        self.site = Site(inner_names.prefix, definition, env, call, inner_names.block_path, self.site,
+                         {tensor: value for tensor, (value, _) in tensors.items()})
+        self.sites.append(self.site)
         try:
             if definition.chain is not None:
                 result = self._chain(definition.chain, inner, inner_names, start=[value])
@@ -717,6 +814,8 @@ class Lowering:
                         result = None
         finally:
             self.block_stack.pop()
+            self.scopes.pop()
+            self.site = self.site.parent
         self._finish_scope(inner)
         return result
 
@@ -791,8 +890,12 @@ class Lowering:
                 self.graph.add_edge(producer.node, node, key=0, port=0, src_port=producer.port)
 
     def _check_cycles(self) -> None:
+        if self.graph.topological_order() is not None:
+            return
+        import networkx as nx  # only when there is a cycle: name the one networkx finds, as always
+
         try:
-            cycle = nx.find_cycle(self.graph)
+            cycle = nx.find_cycle(self.graph.to_networkx())
         except nx.NetworkXNoCycle:
             return
         nodes = [edge[0] for edge in cycle]
@@ -800,6 +903,36 @@ class Lowering:
         self.error(codes.CYCLE, span, "tensors depend on themselves",
                    "part of a cycle", "a tensor cannot be computed from itself; break the loop",
                    notes=("cycle: " + " -> ".join((*nodes, nodes[0])),))
+
+
+_ARGUMENT_TABLES: dict = {}
+
+
+def _argument_tables(kind: LayerKind) -> tuple[list, dict]:
+    """A kind's positional argument specs, and its specs by name and alias; made once per kind."""
+    tables = _ARGUMENT_TABLES.get(kind)
+    if tables is None:
+        by_name = {}
+        for spec in kind.args:
+            for alias in (spec.name, *spec.aliases):
+                by_name[alias] = spec
+        tables = _ARGUMENT_TABLES[kind] = ([a for a in kind.args if a.positional], by_name)
+    return tables
+
+
+def _exists(path: str) -> bool:
+    try:
+        return Path(path).exists()
+    except (OSError, ValueError):  # a name too long for the system, or with a NUL byte: reading it says why
+        return False
+
+
+def _real_path(path: str) -> str:
+    """The path resolved, to know a file however it is named; as written if the system cannot resolve it."""
+    try:
+        return str(Path(path).resolve())
+    except (OSError, ValueError):
+        return path
 
 
 def _coerce(spec: Arg, value, span: Span, env):

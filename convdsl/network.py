@@ -1,18 +1,21 @@
 """The public entry points: load a file or a string into a Network."""
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import networkx as nx
 
 from . import diagnostics as codes
 from .diagnostics import Diagnostic
 from .grammar import parse
+from .layergraph import LayerGraph
 from .lower import InputSpec, Limits, Lowering, Settings
 from .source import Source
 
-MAX_FILE_BYTES = 64 * 1024 * 1024
+# Checking costs time and memory in proportion to the text (a dense 10 MB network: minutes and
+# about 2 GB); a larger file is refused at once rather than checked for a quarter of an hour.
+MAX_FILE_BYTES = 10 * 1024 * 1024
 
 
 @dataclass
@@ -21,14 +24,19 @@ class Network:
 
     graph is a networkx MultiDiGraph. Nodes are layer instances named by their
     path (`layer1.0.conv1`), inputs by their own name and outputs `output:NAME`;
-    node data: kind, args (bound arguments), span, block_path, label. An edge
+    node data: kind, args (bound arguments), span, block_path, scopes (the
+    lower.Scope block instances, groups and repeat copies it is in), label. An edge
     carries one tensor into input `port` of its target from output `src_port`
     of its source.
+
+    layer_graph is the same graph as convdsl's own LayerGraph, which has the
+    networkx calls convdsl uses; `graph` is made from it on first use (a copy),
+    so that checking never imports networkx.
     """
 
     name: str
     path: str
-    graph: nx.MultiDiGraph
+    layer_graph: LayerGraph
     inputs: dict[str, InputSpec]
     outputs: tuple[str, ...]
     settings: Settings
@@ -36,12 +44,21 @@ class Network:
     sources: dict[str, Source] = field(repr=False)
 
     @property
+    def graph(self):
+        """The layer graph as a networkx MultiDiGraph, made on first use."""
+        graph = self.__dict__.get("_networkx_graph")
+        if graph is None:
+            graph = self.__dict__["_networkx_graph"] = self.layer_graph.to_networkx()
+        return graph
+
+    @property
     def has_errors(self) -> bool:
         return any(d.is_error for d in self.diagnostics)
 
     def layers(self) -> list[str]:
         """Layer nodes in a deterministic topological order."""
-        return [n for n in topological_order(self.graph) if self.graph.nodes[n]["kind"] not in ("input", "output")]
+        nodes = self.layer_graph.nodes
+        return [n for n in topological_order(self.layer_graph) if nodes[n]["kind"] not in ("input", "output")]
 
     def analyze(self, *, strict: bool = False):
         """Shapes, parameters, MACs, receptive fields and shape diagnostics."""
@@ -50,14 +67,43 @@ class Network:
 
     def _repr_svg_(self):  # Jupyter shows the diagram inline
         try:
-            from .render import render_svg
+            from .render import FormatUnavailable, render_svg
         except ImportError:
             return None
-        return render_svg(self.analyze())
+        try:
+            return render_svg(self.analyze())
+        except FormatUnavailable:  # no Graphviz of either kind here: Jupyter shows the text instead
+            return None
 
 
-def topological_order(graph: nx.MultiDiGraph) -> list[str]:
-    """Insertion order where it is already topological (the usual case), else a stable sort."""
+@contextmanager
+def gc_paused():
+    """Pause the cyclic garbage collector while a network is built or analysed.
+
+    Both allocate many small objects and no reference cycles worth collecting;
+    with the collector on, it walks every live object again and again, and a
+    20,000-layer network takes twice as long.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def topological_order(graph) -> list[str]:
+    """Insertion order where it is already topological (the usual case), else a stable sort.
+
+    graph: a LayerGraph, or a networkx MultiDiGraph. With a cycle, the insertion order.
+    """
+    if isinstance(graph, LayerGraph):
+        order = graph.topological_order()
+        return order if order is not None else list(graph.nodes)
+    import networkx as nx
+
     order = {node: i for i, node in enumerate(graph.nodes)}
     try:
         return list(nx.lexicographical_topological_sort(graph, key=order.__getitem__))
@@ -77,9 +123,12 @@ def read_source(path: str | Path) -> Source | Diagnostic:
         return Diagnostic(codes.UNREADABLE_FILE, None, f"{path}: no such file", help="check the path")
     except OSError as err:
         return Diagnostic(codes.UNREADABLE_FILE, None, f"{path}: {err.strerror or err}")
+    except ValueError:  # open() refuses a name with a NUL byte in it
+        return Diagnostic(codes.UNREADABLE_FILE, None, f"{path!r}: a file name cannot contain a NUL byte")
     if len(data) > MAX_FILE_BYTES:
-        return Diagnostic(codes.UNREADABLE_FILE, None, f"{path}: larger than {MAX_FILE_BYTES // 2**20} MiB",
-                          help="split the network into included files")
+        return Diagnostic(codes.UNREADABLE_FILE, None,
+                          f"{path}: larger than the limit of {MAX_FILE_BYTES // 2**20} MiB for one file",
+                          help="split the network into included files (each may be this large)")
     return decode(path, data)
 
 
@@ -111,10 +160,15 @@ def loads(text: str, path: str = "<string>", *, limits: Limits = Limits()) -> Ne
 
 
 def _empty(path: str, diagnostics) -> Network:
-    return Network(Path(path).stem, path, nx.MultiDiGraph(), {}, (), Settings(), tuple(diagnostics), {})
+    return Network(Path(path).stem, path, LayerGraph(), {}, (), Settings(), tuple(diagnostics), {})
 
 
 def _build(source: Source, limits: Limits) -> Network:
+    with gc_paused():
+        return _build_network(source, limits)
+
+
+def _build_network(source: Source, limits: Limits) -> Network:
     sources = {source.path: source}
     program, found = parse(source)
     if program is None:
@@ -123,7 +177,10 @@ def _build(source: Source, limits: Limits) -> Network:
         return network
     lowering = Lowering(sources, limits, read_source)
     lowering.lower(program)
-    diagnostics = sorted(lowering.diagnostics, key=Diagnostic.sort_key)
+    # The copies of a repeat repeat its mistakes word for word: each is reported once.
+    diagnostics = sorted(dict.fromkeys(lowering.diagnostics), key=Diagnostic.sort_key)
     name = lowering.network_name or Path(source.path).stem
-    return Network(name, source.path, lowering.graph, lowering.inputs, tuple(lowering.outputs),
+    # Lowering stopped by a limit declares outputs it never made nodes for; only those made are outputs.
+    outputs = tuple(out for out in lowering.outputs if f"output:{out}" in lowering.graph)
+    return Network(name, source.path, lowering.graph, lowering.inputs, outputs,
                    lowering.settings, tuple(diagnostics), sources)

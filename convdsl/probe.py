@@ -8,7 +8,7 @@ input sizes" hint all sweep input sizes through it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .diagnostics import Severity
 from .infer import rank_problem
@@ -68,7 +68,7 @@ class Probe:
 
     def __init__(self, network: Network, *, strict: bool = False):
         self.network = network
-        graph = network.graph
+        graph = network.layer_graph
         self.usable = not network.has_errors
         self.steps: list[_Step] = []
         for node in topological_order(graph):
@@ -86,6 +86,9 @@ class Probe:
             self.steps.append(_Step(node, kind, data["args"], tuple((src, e["src_port"]) for src, _, e in edges),
                                     ctx, data["written"], kind.output_count(data["args"]), _step_key(node, data["written"], data["args"], ctx)))
         self._memo: dict[tuple, object] = {}
+        # equal keys become one small int, so memo lookups do not re-hash argument tuples
+        ids: dict = {}
+        self.steps = [replace(step, key=ids.setdefault(step.key, len(ids))) for step in self.steps]
         self.inputs = list(network.inputs)
 
     def run(self, dims: dict[str, tuple], shapes: dict | None = None) -> Failure | None:

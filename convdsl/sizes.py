@@ -58,6 +58,7 @@ class AxisSizes:
     declared_failure: Failure | None  # why the declared size fails, if it does
     coupled_with: tuple[str, ...] = ()  # other axes whose size changes which sizes are valid here
     sampled_at: dict[str, int] = field(default_factory=dict)  # other variables held away from their declared size
+    declared_others: dict[str, int | None] = field(default_factory=dict)  # the other variables' declared sizes
 
 
 @dataclass
@@ -175,38 +176,44 @@ def analyze_sizes(network: Network, *, strict: bool = False, limit: int = DEFAUL
         others = {v.name: sweeper.base[Sweeper._key(v)] for v in sweeper.variables
                   if v is not var and sweeper.base.get(Sweeper._key(v), v.declared) != v.declared}
         axes.append(AxisSizes(var, valid, derive_rule(valid, limit), below, above, declared_failure,
-                              _coupled(sweeper, var, valid), others))
+                              _coupled(sweeper, var, valid), others,
+                              {v.name: v.declared for v in sweeper.variables if v is not var}))
     return SizesReport(network, strict, limit, axes, None, sample, found, sweeper)
 
 
 def _coupled(sweeper: Sweeper, var: Variable, valid: list[int]) -> tuple[str, ...]:
     """Other variables that change this one's valid sizes, found by re-testing at other sizes of theirs.
 
-    Axes only interact through layers that mix them (a flatten into a reshape,
-    say), which is rare; a sample of sizes around every change from valid to
-    invalid, re-tested at two other sizes of each other variable, finds it.
+    If the axes are independent, the valid (this, other) pairs are a product:
+    at any other size of the other axis, this axis accepts either exactly the
+    same sizes or none. Axes only interact through layers that mix them (a
+    reshape to a fixed size, say), which is rare; re-testing a sample (small
+    sizes, sizes around every change from valid to invalid, a spread) at a few
+    other sizes of each other variable finds it.
     """
+    limit = sweeper.limit
     valid_set = set(valid)
-    edges = sorted({n for n in range(1, sweeper.limit + 1) if (n in valid_set) != (n - 1 in valid_set)})
-    sample = sorted({m for n in edges[:24] for m in (n - 1, n) if 1 <= m <= sweeper.limit}
-                    | set(range(1, sweeper.limit + 1, max(1, sweeper.limit // 16))))
+    edges = sorted(n for n in range(1, limit + 1) if (n in valid_set) != (n - 1 in valid_set))
+    sample = sorted({m for n in edges[:24] for m in (n - 1, n) if 1 <= m <= limit}
+                    | set(range(1, min(limit, 64) + 1)) | set(range(1, limit + 1, max(1, limit // 16))))
     coupled = []
     for other in sweeper.variables:
         if other is var:
             continue
         key = Sweeper._key(other)
         current = sweeper.base.get(key, other.declared)
-        alternatives = [n for n in (current + 1, current * 2, max(1, current // 2), current + 32) if n != current]
+        alternatives = sorted({n for n in (current - 1, current + 1, current * 2, current // 2)
+                               if n >= 1 and n != current})
         base = dict(sweeper.base)
-        for alt in alternatives[:3]:
-            if sweeper.probe.run(sweeper.dims({**base, key: alt})) is not None:
-                continue  # the other axis is invalid there; nothing to compare
-            sweeper.base = {**base, key: alt}
-            differs = any((sweeper.run(var, n) is None) != (n in valid_set) for n in sample)
+        try:
+            for alt in alternatives:
+                sweeper.base = {**base, key: alt}
+                here = {n for n in sample if sweeper.run(var, n) is None}
+                if here and here != {n for n in sample if n in valid_set}:
+                    coupled.append(other.name)
+                    break
+        finally:
             sweeper.base = base
-            if differs:
-                coupled.append(other.name)
-                break
     return tuple(coupled)
 
 
@@ -254,7 +261,7 @@ def _text(period: int, residues: tuple[int, ...], start: int, extra: tuple[int, 
         else:
             text = f"n = {_residues(residues)} (mod {period}) from {start}"
     if extra:
-        text += f"; also {_listing(list(extra))}"
+        text += "; also " + (str(extra[0]) if len(extra) == 1 else _listing(list(extra)))
     return text
 
 

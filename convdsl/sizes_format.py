@@ -63,7 +63,9 @@ def _axis_lines(axis: AxisSizes) -> list[str]:
         lines.append(f"{pad}valid: {compact(axis.valid)} ({len(axis.valid)} size{'s' if len(axis.valid) != 1 else ''})")
     held = ", ".join(f"{k} = {v}" for k, v in axis.sampled_at.items())
     if axis.coupled_with:
-        lines.append(f"{pad}depends on {', '.join(axis.coupled_with)}: swept with {held}")
+        at = {**{name: value for name, value in axis.declared_others.items()}, **axis.sampled_at}
+        shown = ", ".join(f"{k} = {at[k]}" for k in axis.coupled_with if k in at)
+        lines.append(f"{pad}depends on {', '.join(axis.coupled_with)}: these are the sizes with {shown}")
     elif held:
         lines.append(f"{pad}(swept with {held})")
     return lines

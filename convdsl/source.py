@@ -51,6 +51,9 @@ class Source:
         return line, offset - self._line_starts[line - 1] + 1
 
     def span(self, start: int, end: int) -> Span:
+        # The parser sees the text with a line break added at the end; a span on
+        # that break would point past the file, so it ends where the file does.
+        start = min(start, len(self.text))
         line, column = self.position(start)
-        end_line, end_column = self.position(max(start, end))
+        end_line, end_column = self.position(min(max(start, end), len(self.text)))
         return Span(self.path, line, column, end_line, end_column)

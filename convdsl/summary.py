@@ -4,7 +4,7 @@ from __future__ import annotations
 from .infer import BYTES_PER_VALUE, Analysis
 from .layers.base import prod
 from .report import as_json
-from .symbolic import is_symbolic
+from .symbolic import is_sum, is_symbolic
 
 
 def display_shape(shape, layout: str = "NCHW") -> str:
@@ -13,7 +13,8 @@ def display_shape(shape, layout: str = "NCHW") -> str:
     dims = list(shape)
     if layout == "NHWC" and len(dims) > 1:
         dims = dims[1:] + dims[:1]
-    return " x ".join(str(d) for d in dims)
+    # an expression with spaces in it is bracketed, so `x` still separates the axes
+    return " x ".join(f"({d})" if is_sum(d) else str(d) for d in dims)
 
 
 def _json_shape(shape, batch, layout):
@@ -102,9 +103,9 @@ def table(analysis: Analysis) -> str:
     inputs = ", ".join(f"{name}: {display_shape(spec.dims, layout)}" for name, spec in net.inputs.items())
     outputs = ", ".join(f"{name}: {display_shape(shape, layout)}" for name, shape in analysis.output_shapes().items())
     input_values = sum(prod(d for d in spec.dims if isinstance(d, int)) for spec in net.inputs.values())
-    activations = sum(info.activations for info in analysis.layers.values())
     mb = BYTES_PER_VALUE * batch / 1e6
     symbolic = any(isinstance(d, str) for spec in net.inputs.values() for d in spec.dims)
+    activations = 0 if symbolic else sum(info.activations for info in analysis.layers.values())
 
     def megabytes(values):
         return "depends on the input size" if symbolic or is_symbolic(values) else f"{values * mb:.2f} MB"

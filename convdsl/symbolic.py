@@ -119,6 +119,8 @@ class Expr:
     def __mul__(self, other):
         if isinstance(other, bool):
             return NotImplemented
+        if isinstance(other, float) and other.is_integer():  # an upsampling factor written 2.0
+            other = int(other)
         if isinstance(other, int):
             if other == 0:
                 return 0
@@ -168,6 +170,9 @@ class Expr:
 
     def __pow__(self, other):
         return NotImplemented
+
+    def __floor__(self):  # already an integer
+        return self
 
     # comparisons are decided at the sample size ---------------------------
     def _v(self, other):
@@ -260,5 +265,83 @@ def _fold(inner: Expr, divisor: int):
     return None
 
 
+class Exact:
+    """(numerator)/divisor where the division is known to be exact at every accepted size.
+
+    Inference rewrites `floor((H + 4)/16)` as `(H + 4)/16` when H may only be
+    16k + 12: the floor never rounds there, and the plain fraction reads better.
+    """
+
+    __slots__ = ("numerator", "divisor", "value")
+
+    def __init__(self, numerator, divisor: int):
+        self.numerator, self.divisor = numerator, divisor
+        value = numerator.value if isinstance(numerator, Expr) else numerator
+        self.value = value // divisor
+
+    def evaluate(self, env: dict[str, int]) -> int:
+        top = self.numerator.evaluate(env) if isinstance(self.numerator, Expr) else self.numerator
+        return top // self.divisor
+
+    def __str__(self) -> str:
+        if self.divisor == 1:
+            return str(self.numerator)
+        return f"{_grouped(self.numerator)}/{self.divisor}"
+
+    __repr__ = __str__
+
+    def __format__(self, spec: str) -> str:
+        return str(self)
+
+
+def simplify_on(expr: Expr, symbol: str, accepted: list[int]):
+    """expr as (a*symbol + b)/d if that equals it at every accepted size of `symbol`, else expr itself."""
+    if not isinstance(expr, Expr) or expr.symbols() != {symbol} or len(accepted) < 2:
+        return expr
+    from fractions import Fraction
+
+    x0, x1 = accepted[0], accepted[-1]
+    y0, y1 = expr.evaluate({symbol: x0}), expr.evaluate({symbol: x1})
+    slope = Fraction(y1 - y0, x1 - x0)
+    intercept = y0 - slope * x0
+    if any(slope * x + intercept != expr.evaluate({symbol: x}) for x in accepted):
+        return expr
+    divisor = slope.denominator * intercept.denominator // _gcd(slope.denominator, intercept.denominator)
+    a, b = int(slope * divisor), int(intercept * divisor)
+    numerator = Expr.symbol(symbol, expr.value) * a + b if a else b
+    if isinstance(numerator, Expr):
+        numerator = _resample(numerator, symbol, expr, divisor)
+    simpler = numerator if divisor == 1 else Exact(numerator, divisor)
+    return simpler if len(str(simpler)) <= len(str(expr)) else expr
+
+
+def _resample(numerator: Expr, symbol: str, expr: Expr, divisor: int) -> Expr:
+    # the symbol's sample value makes `numerator` equal divisor * expr at the sample
+    sample = next(atom.value for atom in _symbols_in(expr) if atom.name == symbol)
+    return Expr(tuple((Symbol(a.name, sample) if isinstance(a, Symbol) else a, c) for a, c in numerator.terms),
+                numerator.constant)
+
+
+def _symbols_in(expr: Expr):
+    for atom, _ in expr.terms:
+        if isinstance(atom, Symbol):
+            yield atom
+        elif isinstance(atom, Floor):
+            yield from _symbols_in(atom.numerator)
+        else:
+            for f in atom.factors:
+                yield from _symbols_in(f)
+
+
+def _gcd(a: int, b: int) -> int:
+    import math
+    return math.gcd(a, b)
+
+
+def is_sum(value) -> bool:
+    """Whether printing `value` next to other axes needs brackets: `64 x (H - 2) x W`."""
+    return isinstance(value, Expr) and len(value.terms) + (value.constant != 0) > 1
+
+
 def is_symbolic(value) -> bool:
-    return isinstance(value, Expr)
+    return isinstance(value, (Expr, Exact))

@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
-from lark import Token, Transformer, v_args
+from lark import Token, Transformer, Tree, v_args
+from lark.exceptions import GrammarError, VisitError
 
 from .source import Span
 
@@ -208,6 +209,25 @@ class Program:
 
 # Lark tree -> dataclasses -------------------------------------------------
 
+# Far beyond any size (2^62 has 19 digits), far below the 4,300 digits Python refuses to convert.
+MAX_DIGITS = 1000
+
+
+class NumberTooLong(Exception):
+    """An integer literal too long to convert; the parser reports it as a diagnostic."""
+
+    def __init__(self, span: Span, digits: int):
+        super().__init__(f"an integer with {digits} digits")
+        self.span, self.digits = span, digits
+
+
+def _integer(token: Token, span: Span) -> int:
+    digits = token.replace("_", "")
+    if len(digits) > MAX_DIGITS:
+        raise NumberTooLong(span, len(digits))
+    return int(digits)
+
+
 def _token_span(path: str, token: Token) -> Span:
     return Span(path, token.line, token.column, token.end_line, token.end_column)
 
@@ -233,6 +253,40 @@ class ToSyntax(Transformer):
     def __init__(self, path: str):
         super().__init__()
         self.path = path
+
+    def transform(self, tree):
+        """Lark's Transformer.transform, the same results, errors and fallbacks, without recursion.
+
+        Lark looks each rule's method up and wraps it anew at every node, which
+        was half the cost of parsing; and its recursion is limited by the
+        nesting of the text. Here each rule's plain function is called directly.
+        """
+        callbacks = _callbacks()
+        if callbacks is None:
+            return super().transform(tree)
+        stack = [(tree, iter(tree.children), [])]
+        while True:
+            node, pending, done = stack[-1]
+            for child in pending:
+                if isinstance(child, Tree):
+                    stack.append((child, iter(child.children), []))
+                    break
+                done.append(child)
+            else:
+                stack.pop()
+                function = callbacks.get(node.data)
+                if function is None:
+                    result = self.__default__(node.data, done, node.meta)
+                else:
+                    try:
+                        result = function(self, node.meta, *done)
+                    except GrammarError:
+                        raise
+                    except Exception as e:
+                        raise VisitError(node.data, node, e)
+                if not stack:
+                    return result
+                stack[-1][2].append(result)
 
     def _span(self, meta) -> Span:
         return Span(self.path, meta.line, meta.column, meta.end_line, meta.end_column)
@@ -261,7 +315,7 @@ class ToSyntax(Transformer):
 
     def shape(self, meta, *tokens):
         return tuple(
-            Dim(int(t.replace("_", "")) if t.type == "INT" else str(t), _token_span(self.path, t))
+            Dim(_integer(t, _token_span(self.path, t)) if t.type == "INT" else str(t), _token_span(self.path, t))
             for t in tokens
         )
 
@@ -321,7 +375,7 @@ class ToSyntax(Transformer):
 
     # expressions
     def int(self, meta, token):
-        return Literal(int(token.replace("_", "")), self._span(meta))
+        return Literal(_integer(token, self._span(meta)), self._span(meta))
 
     def float(self, meta, token):
         return Literal(float(token.replace("_", "")), self._span(meta))
@@ -340,7 +394,7 @@ class ToSyntax(Transformer):
 
     def dims(self, meta, *tokens):
         return TupleExpr(
-            tuple(Literal(int(t.replace("_", "")), _token_span(self.path, t)) for t in tokens),
+            tuple(Literal(_integer(t, _token_span(self.path, t)), _token_span(self.path, t)) for t in tokens),
             self._span(meta),
         )
 
@@ -375,3 +429,22 @@ class ToSyntax(Transformer):
 
     def pos_op(self, meta, operand):
         return UnaryOp("+", operand, self._span(meta))
+
+
+_CALLBACKS: dict | None = None
+
+
+def _callbacks() -> dict | None:
+    """Rule name -> ToSyntax's plain function (self, meta, *children); None if Lark wraps methods differently."""
+    global _CALLBACKS
+    if _CALLBACKS is None:
+        table = {}
+        for name, value in vars(ToSyntax).items():
+            if name.startswith("_") or name == "transform" or not callable(value):
+                continue
+            base = getattr(value, "base_func", None)
+            if base is None:
+                return None
+            table[name] = base
+        _CALLBACKS = table
+    return _CALLBACKS

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .. import diagnostics as codes
+from ..export.ops import Module
 from .base import Arg, Inferred, LayerKind, ShapeError
 from .dense import _dim_index
 
@@ -11,6 +12,16 @@ class _Activation(LayerKind):
 
     def infer(self, args, inputs, ctx):
         return Inferred(outputs=(inputs[0],))
+
+    def describe(self, args):
+        # the arguments that differ from their defaults (leaky_relu's slope, softmax's dim)
+        shown = []
+        for arg in self.args:
+            value = args.get(arg.name, arg.default)
+            if arg.name != "inplace" and value != arg.default:
+                name = min((arg.name, *arg.aliases), key=len)
+                shown.append(f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}")
+        return ", ".join(shown)
 
 
 def _activation(name, summary, torch_name, args=(), aliases=()):
@@ -47,6 +58,9 @@ class Softmax(_Activation):
     def infer(self, args, inputs, ctx):
         _dim_index(args["dim"], len(inputs[0]), "dim")
         return Inferred(outputs=(inputs[0],))
+
+    def to_torch(self, args, inputs, ctx):
+        return Module(f"nn.{self.torch_name}", kwargs=(("dim", args["dim"]),))  # PyTorch's default dim is implicit
 
 
 class LogSoftmax(Softmax):

@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Callable, ClassVar
 
+from ..export.ops import Module, Unsupported, keyword_args
+
 Shape = tuple  # (C, *spatial) without the batch dimension; None when unknown
 
 REQUIRED = object()
@@ -85,6 +87,19 @@ class LayerKind:
     def describe(self, args: dict) -> str:
         """Key hyper-parameters in a few characters, for diagrams."""
         return ""
+
+    def to_torch(self, args: dict, inputs: list, ctx):
+        """This layer in PyTorch: an export.ops.Module to construct, or a Function for forward.
+
+        args: argument name -> export.pyexpr.Py; inputs: per input tensor, its
+        (channels, *spatial) as Py; ctx: an export.ops.TorchContext. Raises
+        Unsupported where PyTorch cannot compute what convdsl does. The default
+        is the module nn.<torch_name> with every argument that differs from its
+        default, by keyword: the catalogue's arguments have PyTorch's names.
+        """
+        if self.torch_name is None:
+            raise Unsupported(f"`{self.name}` has no PyTorch equivalent")
+        return Module(f"nn.{self.torch_name}", kwargs=keyword_args(self.args, args))
 
 
 @dataclass

@@ -4,6 +4,8 @@ from __future__ import annotations
 from fractions import Fraction
 
 from .. import diagnostics as codes
+from ..export.ops import Module, keyword_args, rank_of, text_of
+from ..export.pyexpr import Lit
 from .base import Arg, Inferred, LayerKind, RF, ShapeError, per_axis, prod
 from .window import Window, axis_word, check_division, conv_out, resolve_padding
 
@@ -56,7 +58,9 @@ class Conv(LayerKind):
         stride = "" if s == 1 else "/" + ("x".join(map(str, s)) if isinstance(s, tuple) else str(s))
         g = args["groups"]
         groups = "" if g == 1 else f", g{g}"
-        return f"{ks}{stride}, {args['out_channels']}{groups}"
+        d = args["dilation"]
+        dilation = "" if d == 1 else ", d" + ("x".join(map(str, d)) if isinstance(d, tuple) else str(d))
+        return f"{ks}{stride}, {args['out_channels']}{groups}{dilation}"
 
     def infer(self, args, inputs, ctx):
         (shape,) = inputs
@@ -96,6 +100,40 @@ class Conv(LayerKind):
             outputs=((c_out, *outs),), params=weight + bias, macs=weight * prod(outs),
             rf=RF(tuple((w.span, Fraction(w.stride)) for w in windows)),
         )
+
+    def to_torch(self, args, inputs, ctx):
+        shape = inputs[0]
+        rank = rank_of(shape)
+        padding, pad = args["padding"], None
+        if text_of(padding, ctx) == "same" and ctx.rounding == "tensorflow":
+            padding, pad = tensorflow_same(padding, shape, args["kernel"].known(), args["stride"].known(),
+                                           args["dilation"].known())
+        kwargs = keyword_args(self.args, {**args, "padding": padding},
+                              skip=("out_channels", "kernel", "in_channels", "round"))
+        return Module(f"nn.Conv{rank}d", (shape[0], args["out_channels"], args["kernel"]), kwargs,
+                      channels=args["out_channels"], pad=pad)
+
+
+def tensorflow_same(padding, shape, kernel, stride, dilation=1, *, limit=None):
+    """TensorFlow's 'same' as PyTorch padding: (module padding, F.pad before it or None).
+
+    With stride 1 it is PyTorch's own 'same'; with a stride it pads for
+    ceil(I / s) outputs, one more at the end where the total is odd, which only
+    an explicit F.pad can do. limit: the most padding the module takes per side
+    (pooling: half the kernel).
+    """
+    rank = rank_of(shape)
+    kernel, stride, dilation = (per_axis(v, rank, n) for v, n in ((kernel, "kernel"), (stride, "stride"),
+                                                                  (dilation, "dilation")))
+    if all(s == 1 for s in stride) and limit is None:
+        return padding, None
+    sizes = [size.known() for size in shape[1:]]
+    pads = resolve_padding("same", sizes, kernel, stride, dilation, "tensorflow")
+    fits = limit is None or all(begin <= most for (begin, _), most in zip(pads, per_axis(limit, rank, "padding")))
+    if fits and all(begin == end for begin, end in pads):
+        begins = tuple(begin for begin, _ in pads)
+        return Lit(begins[0] if len(set(begins)) == 1 else begins), None
+    return Lit(0), Lit(tuple(p for begin, end in reversed(pads) for p in (begin, end)))
 
 
 def _bias_redundant(args, ctx) -> bool:
@@ -147,6 +185,12 @@ class ConvTranspose(LayerKind):
         p = per_axis(args["padding"], rank, "padding")
         op = per_axis(args["output_padding"], rank, "output_padding")
         d = per_axis(args["dilation"], rank, "dilation")
+        for name, values in (("kernel", k), ("stride", s), ("dilation", d)):
+            if any(v < 1 for v in values):
+                raise ShapeError(codes.ARGUMENT_TYPE, f"{name} must be at least 1, got {args[name]}", name, arg=name)
+        for name, values in (("padding", p), ("output_padding", op)):
+            if any(v < 0 for v in values):
+                raise ShapeError(codes.ARGUMENT_TYPE, f"{name} cannot be negative", f"negative {name}", arg=name)
         outs = []
         for axis in range(rank):
             if op[axis] >= s[axis] and op[axis] >= d[axis]:
@@ -168,3 +212,9 @@ class ConvTranspose(LayerKind):
         windows = tuple((-(-(d[a] * (k[a] - 1) + 1) // s[a]), Fraction(1, s[a])) for a in range(rank))
         return Inferred(outputs=((c_out, *outs),), params=weight + bias, macs=weight * prod(spatial),
                         rf=RF(windows))
+
+    def to_torch(self, args, inputs, ctx):
+        shape = inputs[0]
+        kwargs = keyword_args(self.args, args, skip=("out_channels", "kernel", "in_channels"))
+        return Module(f"nn.ConvTranspose{rank_of(shape)}d", (shape[0], args["out_channels"], args["kernel"]),
+                      kwargs, channels=args["out_channels"])

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from .. import diagnostics as codes
+from ..export.ops import Function, Module, keyword_args, rank_of
+from ..export.pyexpr import Lit, product
 from .base import Arg, Inferred, LayerKind, RF, ShapeError, fmt_shape, prod
 
 
@@ -52,12 +54,23 @@ class Linear(LayerKind):
         return Inferred(outputs=((*shape[:-1], out),), params=weight + (out if args["bias"] else 0),
                         macs=weight * prod(shape[:-1]), rf=rf)
 
+    def to_torch(self, args, inputs, ctx):
+        shape = inputs[0]
+        kwargs = keyword_args(self.args, args, skip=("out_features", "in_features"))
+        vector = rank_of(shape) == 0  # (C,): the features are the channels
+        return Module("nn.Linear", (shape[-1], args["out_features"]), kwargs,
+                      channels=args["out_features"] if vector else None)
+
 
 class Flatten(LayerKind):
     name = "flatten"
     family = "reshape"
     summary = "merge axes into one (by default all but the batch)"
     args = (Arg("start_dim", "int", 1), Arg("end_dim", "int", -1))
+
+    def describe(self, args):
+        start, end = args["start_dim"], args["end_dim"]
+        return "" if (start, end) == (1, -1) else f"dims {start} to {end}"
 
     def infer(self, args, inputs, ctx):
         (shape,) = inputs
@@ -68,6 +81,13 @@ class Flatten(LayerKind):
                              arg="end_dim")
         out = (*shape[:start], prod(shape[start:end + 1]), *shape[end + 1:])
         return Inferred(outputs=(out,), rf=RF(whole=True) if start == 0 else None)
+
+    def to_torch(self, args, inputs, ctx):
+        shape = inputs[0]
+        start = _dim_index(args["start_dim"].known(), len(shape), "start_dim")
+        end = _dim_index(args["end_dim"].known(), len(shape), "end_dim")
+        channels = product(shape[start:end + 1]) if start == 0 else None
+        return Module("nn.Flatten", kwargs=keyword_args(self.args, args), channels=channels)
 
 
 class Reshape(LayerKind):
@@ -100,11 +120,21 @@ class Reshape(LayerKind):
                              f"{fmt_shape(target)} ({prod(target)} values)", "sizes differ", arg="shape")
         return Inferred(outputs=(tuple(target),), rf=RF(whole=True))
 
+    def to_torch(self, args, inputs, ctx):
+        target = args["shape"]
+        first = target.items[0] if hasattr(target, "items") else Lit(target.known()[0])
+        channels = None if first.is_(-1) else first
+        if rank_of(inputs[0]) == 0:  # (N, C) to (N, *shape): a module, so it can sit in a Sequential
+            return Module("nn.Unflatten", (Lit(1), target), channels=channels)
+        dims = ", ".join(str(d) for d in target.known())
+        return Function(lambda xs: f"{xs[0]}.reshape({xs[0]}.shape[0], {dims})", channels=(channels,))
+
 
 class Identity(LayerKind):
     name = "identity"
     family = "other"
     summary = "passes its input through"
+    torch_name = "Identity"
 
     def infer(self, args, inputs, ctx):
         return Inferred(outputs=(inputs[0],))
@@ -119,6 +149,10 @@ class Dropout(LayerKind):
 
     def describe(self, args):
         return f"p={args['p']:g}"
+
+    def to_torch(self, args, inputs, ctx):
+        suffix = ctx.written[-2:] if ctx.written[-2:] in ("1d", "2d", "3d") else ""  # dropout2d drops channels
+        return Module(f"nn.Dropout{suffix}", kwargs=keyword_args(self.args, args))
 
     def infer(self, args, inputs, ctx):
         if not 0 <= args["p"] <= 1:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from .. import diagnostics as codes
+from ..export.ops import Function, NotGeneric
+from ..export.pyexpr import Lit
 from .base import Arg, Inferred, LayerKind, ShapeError, fmt_shape
 from .dense import _dim_index
 from .window import axis_word
@@ -18,6 +20,11 @@ class MergeError(ShapeError):
 def axis_label(index: int, ndim: int) -> str:
     """'channels', 'height', ... for an index into a shape without the batch."""
     return "channels" if index == 0 else axis_word(ndim - 1, index - 1)
+
+
+def _dim(args) -> str:
+    """`dim=2` for diagrams, nothing for the channels (dim 1, the default)."""
+    return "" if args["dim"] == 1 else f"dim={args['dim']}"
 
 
 class _Broadcast(LayerKind):
@@ -55,11 +62,17 @@ class Add(_Broadcast):
     aliases = ("sum",)
     summary = "elementwise sum (with broadcasting), e.g. a residual connection"
 
+    def to_torch(self, args, inputs, ctx):
+        return Function(lambda xs: " + ".join(xs))
+
 
 class Mul(_Broadcast):
     name = "mul"
     aliases = ("multiply",)
     summary = "elementwise product (with broadcasting), e.g. squeeze-and-excitation"
+
+    def to_torch(self, args, inputs, ctx):
+        return Function(lambda xs: " * ".join(xs))
 
 
 class Concat(LayerKind):
@@ -69,6 +82,9 @@ class Concat(LayerKind):
     variadic = True
     summary = "join tensors along an axis (dim counts the batch as 0; default 1, the channels)"
     args = (Arg("dim", "int", 1, positional=False, aliases=("axis",)),)
+
+    def describe(self, args):
+        return _dim(args)
 
     def infer(self, args, inputs, ctx):
         ndim = len(inputs[0])
@@ -93,10 +109,24 @@ class Concat(LayerKind):
         out[axis] = sum(s[axis] for s in inputs)
         return Inferred(outputs=(tuple(out),))
 
+    def to_torch(self, args, inputs, ctx):
+        dim = args["dim"].known()
+        channels = None
+        if _dim_index(dim, len(inputs[0]), "dim") == 0:
+            channels = inputs[0][0]
+            for shape in inputs[1:]:
+                channels = channels + shape[0]
+        return Function(lambda xs: f"torch.cat([{', '.join(xs)}], dim={dim})", channels=(channels,))
+
 
 def _parts(shape, axis: int, sizes) -> tuple:
     """The shapes of `shape` cut along `axis` into pieces of the given sizes."""
     return tuple((*shape[:axis], size, *shape[axis + 1:]) for size in sizes)
+
+
+# Each part of a chunk is a tensor of its own, and lowering makes one output per part before
+# shapes are known: `chunk(10**9)` must fail at once, not allocate a billion outputs.
+MAX_CHUNKS = 4096
 
 
 class Chunk(LayerKind):
@@ -105,13 +135,19 @@ class Chunk(LayerKind):
     summary = "split into n parts along an axis, as torch.chunk (several outputs)"
     args = (Arg("chunks", "int", aliases=("n",)), Arg("dim", "int", 1, positional=False, aliases=("axis",)))
 
+    def describe(self, args):
+        return ", ".join(part for part in (str(args["chunks"]), _dim(args)) if part)
+
     def output_count(self, args):
-        return max(1, args["chunks"])
+        return args["chunks"] if 1 <= args["chunks"] <= MAX_CHUNKS else 1  # infer() reports the bad count
 
     def infer(self, args, inputs, ctx):
         (shape,) = inputs
         axis = _dim_index(args["dim"], len(shape), "dim")
         n, size = args["chunks"], shape[axis]
+        if not 1 <= n <= MAX_CHUNKS:
+            raise ShapeError(codes.ARGUMENT_TYPE, f"chunks must be from 1 to {MAX_CHUNKS:,}, got {n}",
+                             "number of parts", arg="chunks")
         # torch.chunk: parts of ceil(size/n), the last one smaller; fewer than n parts if that runs out
         step = -(-size // n) if n >= 1 else 0
         sizes = [min(step, size - start) for start in range(0, size, step)] if step else []
@@ -121,12 +157,29 @@ class Chunk(LayerKind):
                              f"{step})", f"{len(sizes)} parts", "use split with explicit sizes", arg="chunks")
         return Inferred(outputs=_parts(shape, axis, sizes))
 
+    def to_torch(self, args, inputs, ctx):
+        n, dim = args["chunks"].known(), args["dim"].known()
+        channels = (None,) * n
+        if _dim_index(dim, len(inputs[0]), "dim") == 0:
+            c = inputs[0][0]
+            if c.static:
+                step = -(-c.known() // n)
+                channels = tuple(Lit(min(step, c.known() - start)) for start in range(0, c.known(), step))
+            elif all(c.sample(i) % n == 0 for i in ctx.uses):
+                channels = (c // n,) * n
+            else:
+                raise NotGeneric(f"chunk({n}) splits {c.src()} channels unevenly in some uses")
+        return Function(lambda xs: f"{xs[0]}.chunk({n}, dim={dim})", outputs=n, channels=channels)
+
 
 class Split(LayerKind):
     name = "split"
     family = "merge"
     summary = "split into parts of given sizes along an axis (several outputs)"
     args = (Arg("sizes", "dims"), Arg("dim", "int", 1, positional=False, aliases=("axis",)))
+
+    def describe(self, args):
+        return ", ".join(part for part in ("/".join(map(str, args["sizes"])), _dim(args)) if part)
 
     def output_count(self, args):
         return max(1, len(args["sizes"]))
@@ -140,3 +193,9 @@ class Split(LayerKind):
                              f"split sizes {tuple(sizes)} add up to {sum(sizes)}, but the axis has {shape[axis]}",
                              "sizes", "the sizes must add up to the axis", arg="sizes")
         return Inferred(outputs=_parts(shape, axis, sizes))
+
+    def to_torch(self, args, inputs, ctx):
+        sizes, dim = args["sizes"].known(), args["dim"].known()
+        channels = tuple(map(Lit, sizes)) if _dim_index(dim, len(inputs[0]), "dim") == 0 else (None,) * len(sizes)
+        return Function(lambda xs: f"{xs[0]}.split({Lit(list(sizes)).src()}, dim={dim})", outputs=len(sizes),
+                        channels=channels)

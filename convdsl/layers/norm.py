@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from .. import diagnostics as codes
+from ..export.ops import Module, Unsupported, keyword_args, rank_of
+from ..export.pyexpr import Lit, tup
 from .base import Arg, Inferred, LayerKind, ShapeError, prod
 
 _COMMON = (Arg("eps", "float", 1e-5, positional=False), Arg("affine", "bool", True, positional=False))
@@ -31,6 +33,11 @@ class BatchNorm(LayerKind):
         buffers = 2 * c + 1 if args["track_running_stats"] else 0
         return Inferred(outputs=(shape,), params=2 * c if args["affine"] else 0, buffers=buffers)
 
+    def to_torch(self, args, inputs, ctx):
+        shape = inputs[0]
+        rank = max(1, rank_of(shape))  # BatchNorm1d takes (N, C) and (N, C, L)
+        return Module(f"nn.BatchNorm{rank}d", (shape[0],), keyword_args(self.args, args, skip=("num_features",)))
+
 
 class GroupNorm(LayerKind):
     name = "groupnorm"
@@ -54,6 +61,10 @@ class GroupNorm(LayerKind):
                              arg="groups")
         return Inferred(outputs=(shape,), params=2 * c if args["affine"] else 0)
 
+    def to_torch(self, args, inputs, ctx):
+        kwargs = keyword_args(self.args, args, skip=("groups", "num_features"))
+        return Module("nn.GroupNorm", (args["groups"], inputs[0][0]), kwargs)
+
 
 class LayerNorm(LayerKind):
     name = "layernorm"
@@ -63,6 +74,10 @@ class LayerNorm(LayerKind):
     args = (Arg("normalized_shape", "dims", None, aliases=("shape",)), *_COMMON[:1],
             Arg("elementwise_affine", "bool", True, positional=False, aliases=("affine",)),
             Arg("bias", "bool", True, positional=False))
+
+    def describe(self, args):
+        shape = args["normalized_shape"]
+        return "" if shape is None else "over " + " x ".join(map(str, shape))
 
     def infer(self, args, inputs, ctx):
         (shape,) = inputs
@@ -76,6 +91,15 @@ class LayerNorm(LayerKind):
         n = prod(normalized)
         params = (n + (n if args["bias"] else 0)) if args["elementwise_affine"] else 0
         return Inferred(outputs=(shape,), params=params)
+
+    def to_torch(self, args, inputs, ctx):
+        normalized = args["normalized_shape"]
+        if normalized.is_(None):  # by default, all axes but the batch
+            normalized = tup(inputs[0])
+        if normalized.static and len(normalized.known()) == 1:
+            normalized = Lit(normalized.known()[0])
+        kwargs = keyword_args(self.args, args, skip=("normalized_shape",))
+        return Module("nn.LayerNorm", (normalized,), kwargs)
 
 
 class InstanceNorm(LayerKind):
@@ -94,3 +118,12 @@ class InstanceNorm(LayerKind):
         _check_declared(args, c)
         return Inferred(outputs=(shape,), params=2 * c if args["affine"] else 0,
                         buffers=2 * c + 1 if args["track_running_stats"] else 0)
+
+    def to_torch(self, args, inputs, ctx):
+        shape = inputs[0]
+        if not args["track_running_stats"].known() and all(size.static and size.known() == 1 for size in shape[1:]):
+            # it would normalise each value by itself; PyTorch refuses to, even in eval mode
+            raise Unsupported("PyTorch's instance norm needs more than one position per channel, and gets "
+                              f"{' x '.join('1' for _ in shape[1:])}", "normalise before the pooling that makes it 1 x 1")
+        kwargs = keyword_args(self.args, args, skip=("num_features",))
+        return Module(f"nn.InstanceNorm{rank_of(shape)}d", (shape[0],), kwargs)

@@ -4,6 +4,8 @@ from __future__ import annotations
 from fractions import Fraction
 
 from .. import diagnostics as codes
+from ..export.ops import Module, Unsupported, rank_of, text_of
+from ..export.pyexpr import Lit
 from .base import Arg, Inferred, LayerKind, RF, ShapeError, per_axis
 from .window import Window, axis_word, check_division, pool_out, resolve_padding
 
@@ -66,11 +68,67 @@ class _Pool(LayerKind):
         _window_warnings(windows, args, ctx, rank)
         return Inferred(outputs=((c, *outs),), rf=RF(tuple((w.span, Fraction(w.stride)) for w in windows)))
 
+    def to_torch(self, args, inputs, ctx):
+        from .conv import tensorflow_same
+
+        shape = inputs[0]
+        rank = rank_of(shape)
+        stated = args["round"].known()
+        if args["ceil"].known() is not None:
+            stated = "ceil" if args["ceil"].known() else "floor"
+        ceil = stated == "ceil" if stated else ctx.rounding == "caffe"
+        kernel, stride, padding, pad, pad_value = args["kernel"], args["stride"], args["padding"], None, None
+        word = text_of(padding, ctx)
+        if word == "valid":
+            padding = Lit(0)
+        elif word == "same":  # TensorFlow's, the only 'same' pooling inference accepts
+            padding, pad = tensorflow_same(padding, shape, kernel.known(),
+                                           (stride if not stride.is_(None) else kernel).known(),
+                                           args["dilation"].known() if "dilation" in args else 1,
+                                           limit=tuple(k // 2 for k in per_axis(kernel.known(), rank, "kernel")))
+            if pad is not None and self.torch_base == "MaxPool":
+                pad_value = Lit(float("-inf"))  # TensorFlow's max pooling never picks padding
+            elif pad is not None and args["count_include_pad"].is_(False):
+                raise Unsupported("average pooling with uneven 'same' padding that is not counted",
+                                  "PyTorch counts explicit padding in the average; use count_include_pad=true")
+        if ceil and ctx.rounding == "caffe":
+            _check_caffe_ceil(args, shape, padding)
+        if self.torch_base == "AvgPool" and rank == 3 and all(size.static for size in shape[1:]):
+            kernels = per_axis(kernel.known(), rank, "kernel")
+            if any(size.known() < k for size, k in zip(shape[1:], kernels)):
+                raise Unsupported("PyTorch's 3-D average pooling refuses an input smaller than its kernel, "
+                                  "padding or not", "use a smaller kernel, or pad the input with `pad` first")
+        kwargs = [(name, value) for name, value in (("stride", stride), ("padding", padding)) if not value.is_(
+            None if name == "stride" else 0)]
+        if "dilation" in args and not args["dilation"].is_(1):
+            kwargs.append(("dilation", args["dilation"]))
+        if ceil:
+            kwargs.append(("ceil_mode", Lit(True)))
+        if "count_include_pad" in args and not args["count_include_pad"].is_(True):
+            kwargs.append(("count_include_pad", args["count_include_pad"]))
+        return Module(f"nn.{self.torch_base}{rank}d", (kernel,), kwargs, pad=pad, pad_value=pad_value)
+
+
+def _check_caffe_ceil(args, shape, padding):
+    """Caffe's ceil rounding clips the last window only where there is padding; PyTorch's always."""
+    rank = rank_of(shape)
+    kernel = per_axis(args["kernel"].known(), rank, "kernel")
+    stride = per_axis(args["stride"].known() or args["kernel"].known(), rank, "stride")
+    pads = per_axis(padding.known(), rank, "padding")
+    for size, k, s, p in zip(shape[1:], kernel, stride, pads):
+        window = Window(size.known(), k, s, p, p, 1)
+        caffe, torch = pool_out(window, ceil=True, rounding="caffe"), pool_out(window, ceil=True, rounding="pytorch")
+        if caffe != torch:
+            raise Unsupported(f"Caffe's rounding gives {caffe} outputs here, PyTorch's ceil_mode {torch}",
+                              "PyTorch drops a last window that starts past the input; pad the input explicitly "
+                              "with `pad`, or use a kernel at least as large as the stride")
+
 
 class MaxPool(_Pool):
     name = "maxpool"
     aliases = ("max_pool",)
     summary = "max pooling"
+    torch_base = "MaxPool"
     args = _Pool.args[:3] + (Arg("dilation", "ints", 1, aliases=("d",)),) + _Pool.args[3:]
 
 
@@ -78,6 +136,7 @@ class AvgPool(_Pool):
     name = "avgpool"
     aliases = ("avg_pool",)
     summary = "average pooling"
+    torch_base = "AvgPool"
     args = _Pool.args + (Arg("count_include_pad", "bool", True, positional=False),)
 
 
@@ -97,6 +156,8 @@ class _Adaptive(LayerKind):
         if any(o < 1 for o in outs):
             raise ShapeError(codes.NON_POSITIVE_SIZE, "adaptive pooling needs output sizes of at least 1",
                              "output_size", arg="output_size")
+        if not all(type(i) is int for i in spatial):  # symbolic sizes: the window is not a fixed size
+            return Inferred(outputs=((c, *outs),), rf=RF(whole=True))
         windows = []
         for i, o in zip(spatial, outs):
             if o == 1:
@@ -105,15 +166,20 @@ class _Adaptive(LayerKind):
                 windows.append((-(-i // o) + (1 if i % o else 0), Fraction(i, o)))
         return Inferred(outputs=((c, *outs),), rf=RF(tuple(windows)))
 
+    def to_torch(self, args, inputs, ctx):
+        return Module(f"nn.{self.torch_base}{rank_of(inputs[0])}d", (args["output_size"],))
+
 
 class AdaptiveAvgPool(_Adaptive):
     name = "adaptive_avgpool"
     summary = "average pooling to a fixed output size"
+    torch_base = "AdaptiveAvgPool"
 
 
 class AdaptiveMaxPool(_Adaptive):
     name = "adaptive_maxpool"
     summary = "max pooling to a fixed output size"
+    torch_base = "AdaptiveMaxPool"
 
 
 class _Global(LayerKind):
@@ -125,14 +191,19 @@ class _Global(LayerKind):
         c, *spatial = shape
         return Inferred(outputs=((c, *([1] * len(spatial))),), rf=RF(whole=True))
 
+    def to_torch(self, args, inputs, ctx):
+        return Module(f"nn.{self.torch_base}{rank_of(inputs[0])}d", (Lit(1),))
+
 
 class GlobalAvgPool(_Global):
     name = "global_avgpool"
     aliases = ("gap", "global_avg_pool")
     summary = "average over all spatial positions (keeps 1x1)"
+    torch_base = "AdaptiveAvgPool"
 
 
 class GlobalMaxPool(_Global):
     name = "global_maxpool"
     aliases = ("global_max_pool",)
     summary = "maximum over all spatial positions (keeps 1x1)"
+    torch_base = "AdaptiveMaxPool"

@@ -6,6 +6,8 @@ import math
 from fractions import Fraction
 
 from .. import diagnostics as codes
+from ..export.ops import Function, Module, rank_of
+from ..export.pyexpr import Lit, Tup, tup
 from .base import Arg, Inferred, LayerKind, RF, ShapeError, fmt_shape, per_axis
 
 
@@ -14,6 +16,7 @@ class Upsample(LayerKind):
     aliases = ("interpolate", "resize")
     family = "resample"
     summary = "nearest or (bi/tri)linear upsampling by a scale factor or to a size"
+    torch_name = "Upsample"
     min_rank = 1
     args = (
         Arg("scale_factor", "floats", None, aliases=("scale",)),
@@ -24,10 +27,11 @@ class Upsample(LayerKind):
     )
 
     def describe(self, args):
+        mode = "" if args["mode"] == "nearest" else f" {args['mode']}"
         if args["scale_factor"] is not None:
-            return f"x{args['scale_factor']:g}" if not isinstance(args["scale_factor"], tuple) else \
-                "x" + "x".join(f"{v:g}" for v in args["scale_factor"])
-        return "to " + fmt_shape(args["size"]) if isinstance(args["size"], tuple) else f"to {args['size']}"
+            return (f"x{args['scale_factor']:g}" if not isinstance(args["scale_factor"], tuple) else
+                    "x" + "x".join(f"{v:g}" for v in args["scale_factor"])) + mode
+        return ("to " + fmt_shape(args["size"]) if isinstance(args["size"], tuple) else f"to {args['size']}") + mode
 
     def infer(self, args, inputs, ctx):
         (shape,) = inputs
@@ -46,7 +50,8 @@ class Upsample(LayerKind):
                              "mode", arg="mode")
         if size is not None:
             outs = per_axis(size, rank, "size")
-            factors = [Fraction(o, i) for o, i in zip(outs, spatial)]
+            # a symbolic input size has no fixed factor: the receptive field is then unknown
+            factors = [Fraction(o, i) for o, i in zip(outs, spatial)] if all(type(i) is int for i in spatial) else None
         else:
             scales = per_axis(scale, rank, "scale_factor")
             if any(s <= 0 for s in scales):
@@ -56,7 +61,7 @@ class Upsample(LayerKind):
             factors = [Fraction(s).limit_denominator(1000) for s in scales]
         if any(o < 1 for o in outs):
             raise ShapeError(codes.NON_POSITIVE_SIZE, f"upsampling gives a size below 1: {tuple(outs)}", "size")
-        return Inferred(outputs=((c, *outs),), rf=RF(tuple((1, 1 / f) for f in factors)))
+        return Inferred(outputs=((c, *outs),), rf=RF(tuple((1, 1 / f) for f in factors)) if factors else None)
 
 
 class PixelShuffle(LayerKind):
@@ -79,6 +84,10 @@ class PixelShuffle(LayerKind):
             raise ShapeError(codes.INVALID_RESHAPE, f"pixel_shuffle by {r} needs channels divisible by {r * r}, got {c}",
                              f"{c} % {r * r} != 0", arg="upscale_factor")
         return Inferred(outputs=((c // (r * r), h * r, w * r),), rf=RF(((1, Fraction(1, r)), (1, Fraction(1, r)))))
+
+    def to_torch(self, args, inputs, ctx):
+        r = args["upscale_factor"]
+        return Module("nn.PixelShuffle", (r,), channels=inputs[0][0] // (r * r))
 
 
 class Pad(LayerKind):
@@ -111,6 +120,16 @@ class Pad(LayerKind):
             raise ShapeError(codes.NON_POSITIVE_SIZE, f"padding leaves a size below 1: {tuple(out)}", "padding")
         return Inferred(outputs=((c, *out),))
 
+    def to_torch(self, args, inputs, ctx):
+        rank = rank_of(inputs[0])
+        padding = args["padding"]
+        items = list(padding.items) if isinstance(padding, Tup) else [Lit(v) for v in padding.known()]
+        # one size for every side, else (begin, end) pairs from the last axis; the module takes all pairs
+        pads = items[0] if len(items) == 1 else tup(items + [Lit(0)] * (2 * rank - len(items)))
+        if args["value"].is_(0.0):
+            return Module(f"nn.ZeroPad{rank}d", (pads,))
+        return Module(f"nn.ConstantPad{rank}d", (pads, args["value"]))
+
 
 class _Crop(LayerKind):
     family = "resample"
@@ -119,7 +138,9 @@ class _Crop(LayerKind):
             Arg("size", "ints", None, positional=False))
 
     def describe(self, args):
-        return f"like {args['like']}" if args["like"] is not None else f"to {args['size']}"
+        size = args["size"]
+        return f"like {args['like']}" if args["like"] is not None else \
+            "to " + (fmt_shape(size) if isinstance(size, tuple) else str(size))
 
     def target(self, args, inputs):
         shape = inputs[0]
@@ -144,6 +165,13 @@ class _Crop(LayerKind):
                              f"cannot crop {fmt_shape(shape)} to a spatial size of {fmt_shape(target)}",
                              "crop larger than its input", "crop to a size no larger than the input")
         return Inferred(outputs=((c, *target),))
+
+    def to_torch(self, args, inputs, ctx):
+        helper = self.name  # crop and center_crop are functions in the exported file (export/helpers.py)
+        if not args["like"].is_(None):
+            return Function(lambda xs: f"{helper}({xs[0]}, {xs[1]}.shape[2:])", helpers=(helper,))
+        size = per_axis(args["size"].known(), rank_of(inputs[0]), "size")
+        return Function(lambda xs: f"{helper}({xs[0]}, {Lit(tuple(size)).src()})", helpers=(helper,))
 
 
 class Crop(_Crop):

@@ -1,0 +1,556 @@
+"""Writes one class: the network's top level, or a block definition for its uses.
+
+The walk follows the definition's syntax the way lowering did (conditions,
+repeats, groups, labels), and takes each layer's name, arguments and shapes
+from what lowering and inference made of it in every place the class stands
+for. A block class is generic: arguments stay expressions over its
+constructor's parameters, and every expression is checked against each use.
+Where that cannot be done (a repeat count that is a parameter, a size that
+differs between uses) the walk raises NotGeneric and the block is written out
+per use instead (export/model.py).
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+from ..layers import KINDS
+from ..layers.base import fmt_shape
+from ..syntax import Assign, BlockDef, Call, Group, Labelled, OutputDecl, Repeat, When
+from .chains import dependency_order, targets_of, tensor_args, written_args
+from .classtext import ClassText
+from .code import Assign as Line, Ctor, If, ModRef, Return, forward_lines
+from .names import MODULE_ATTRIBUTES, Namespace, module_name
+from .ops import Function, TorchContext, Unsupported
+from .pyexpr import Lit, NotGeneric, Py, Unknown, Var, binary, cond, same, tup
+from .scope import INIT_RESERVED, FORWARD_RESERVED, Child, ClassCode, Container, Cx, FlagRef, Param, Tensor
+from .translate import names_in, translate, value_of
+
+
+class ClassWriter:
+    """Writes one class for some uses (Sites) of a definition; generic=False fixes every parameter."""
+
+    def __init__(self, job, definition, sites, *, name: str, generic: bool):
+        self.job = job
+        self.definition = definition
+        self.places = [job.index.place(s) for s in sites]
+        self.sites = list(sites)
+        self.generic = generic
+        self.block = isinstance(definition, BlockDef)
+        self.every = tuple(range(len(sites)))
+        self.taken = defaultdict(int)  # (use, span, nodes|blocks) -> how many were taken
+        self.root = Container(positional=self.block and definition.chain is not None)
+        self.scope: dict[str, Tensor] = {}
+        self.locals = Namespace(FORWARD_RESERVED | job.class_names)
+        self.init_names = Namespace(INIT_RESERVED | job.class_names)
+        self.params: dict[str, Py] = {}
+        self.channels: dict[str, Py] = {}
+        self.signature: list[Param] = []
+        self.forward: list = []
+        self.variables: dict[str, str] = {}  # tensor -> its forward variable
+        self.code = ClassCode(name, "nn.Module", self.signature, [], None, (), Lit(0), definition)
+
+    # entry -----------------------------------------------------------------------
+    def write(self) -> ClassCode:
+        if self.block:
+            self._block_signature()
+            statements = [] if self.definition.chain is not None else self.definition.body
+        else:
+            statements = self.definition.statements
+            for name, spec in self.job.network.inputs.items():
+                self.scope[name] = Tensor(self.locals.claim(name), Lit(spec.dims[0]))
+            self.code.inputs = tuple(self.job.network.inputs)
+        chains = [s for s in statements if isinstance(s, (Assign, OutputDecl)) and s.chain is not None]
+        for stmt in chains:
+            for target in targets_of(stmt):  # the file's tensor names first, then the names the export invents
+                self.variables[target] = self.locals.claim(target)
+        if self.block:
+            self._block_inputs()
+        if self.block and self.definition.chain is not None:
+            var = self.scope["in"].expr
+            cx = Cx(self.root, (), self.every, None, self.forward, [var])
+            flow = self._chain(self.definition.chain, [self.scope["in"]], cx)
+            returns = [flow[0]]
+        else:
+            for stmt in dependency_order(chains, set(self.scope)):
+                self._statement(stmt)
+            outputs = ["out"] if self.block else list(self.job.network.outputs)
+            returns = [self.scope[name] for name in outputs]
+        self.code.out_channels = returns[0].channels if returns else Lit(0)
+        self._finish(returns)
+        return self.code
+
+    def _block_signature(self):
+        """Channel counts first (`in`'s, then each tensor parameter's), then the block's own parameters."""
+        d = self.definition
+        own = {p.name.id: self.init_names.claim(p.name.id) for p in d.params if p.type is None and self.generic}
+        self._channels_param("in")
+        for p in d.params:
+            if p.type is not None:
+                self._channels_param(p.name.id)
+        defaulted = False
+        for p in d.params:
+            if p.type is not None:
+                continue
+            values = tuple(site.env[p.name.id] for site in self.sites)
+            default = None
+            if p.default is not None:
+                if names_in(p.default) & {q.name.id for q in d.params}:
+                    raise NotGeneric(f"the default of `{p.name.id}` depends on another parameter")
+                default = value_of(p.default, self.job.blocks[d.name.id].env)
+            if self.generic:
+                py_name = own[p.name.id]
+                self.params[p.name.id] = Var(py_name, values)
+                self.signature.append(Param(py_name, None if p.default is None else Lit(default).src(),
+                                            source=p.name.id, keyword_only=defaulted and p.default is None))
+                defaulted = defaulted or p.default is not None
+            else:
+                if any(not same(v, values[0]) for v in values):
+                    raise RuntimeError(f"export: `{p.name.id}` differs between the uses of one class")
+                self.params[p.name.id] = Lit(values[0])
+
+    def _channels_param(self, tensor):
+        """The channel count a block receives with `in` or a tensor parameter: a constructor parameter."""
+        samples = tuple(self._channels_at(site, tensor) for site in self.sites)
+        if self.generic:
+            name = self.init_names.claim("in_channels" if tensor == "in" else f"{tensor}_channels")
+            self.signature.append(Param(name, tensor=tensor))
+            self.channels[tensor] = Var(name, samples)
+        else:
+            self.channels[tensor] = Lit(samples[0])
+
+    def _block_inputs(self):
+        tensors = ["in"] + [p.name.id for p in self.definition.params if p.type is not None]
+        self.code.inputs = tuple(tensors)
+        for tensor in tensors:
+            if tensor == "in":  # `x`, as in most hand-written modules, unless the block has its own `x`
+                name = "x" if "x" not in self.locals.taken else self.locals.claim("in_")
+            else:
+                name = self.locals.claim(tensor)
+            self.locals.reserve(name)
+            self.scope[tensor] = Tensor(name, self.channels[tensor])
+
+    def _channels_at(self, site, tensor):
+        producer = site.inputs.get(tensor)
+        shape = self.job.analysis.shapes.get(producer) if producer else None
+        return shape[0] if shape else None
+
+    # statements and chains -----------------------------------------------------------
+    def _statement(self, stmt):
+        names = targets_of(stmt)
+        variables = [self.variables[n] for n in names]
+        cx = Cx(self.root, (), self.every, None, self.forward, variables)
+        flow = self._chain(stmt.chain, None, cx)
+        if flow is None or len(flow) != len(names):
+            raise NotGeneric("a chain gives a different number of tensors than it assigns")
+        for name, tensor in zip(names, flow):
+            self.scope[name] = tensor
+
+    def _chain(self, chain, start, cx):
+        elements = chain.elements
+        flow = start
+        if start is None:
+            first = elements[0]
+            if isinstance(first, Call) and not first.args and not first.kwargs and first.name.id not in KINDS:
+                flow = [self._tensor(first.name.id)]
+                elements = elements[1:]
+        for element in elements:
+            flow = self._element(element, flow, cx)
+        return flow
+
+    def _tensor(self, name) -> Tensor:
+        if name not in self.scope:
+            raise NotGeneric(f"tensor `{name}` is used before it is computed")
+        return self.scope[name]
+
+    def _element(self, element, flow, cx, label=None):
+        if isinstance(element, Labelled):
+            return self._element(element.element, flow, cx, element.label.id)
+        if isinstance(element, When):
+            return self._when(element, flow, cx, label)
+        if isinstance(element, (Group, Repeat)) and label is not None:
+            return self._group(element, flow, cx, label)
+        if isinstance(element, Group):
+            return self._chain(element.chain, flow, cx)
+        if isinstance(element, Repeat):
+            count = self._static(element.count, cx, "a repeat count")
+            for _ in range(count):
+                flow = self._element(element.element, flow, cx)
+            return flow
+        if element.name.id in self.job.blocks:
+            return self._block_call(element, flow, cx, label)
+        return self._layer(element, flow, cx)
+
+    def _static(self, expr, cx, what):
+        value = translate(expr, self.params, self._env(), cx.uses)
+        if not value.static:
+            raise NotGeneric(f"{what} depends on `{value.src()}`")
+        return value.known()
+
+    def _env(self):
+        return self.sites[0].env
+
+    # conditions and groups ------------------------------------------------------------
+    def _when(self, element, flow, cx, label):
+        condition = translate(element.condition, self.params, self._env(), cx.uses)
+        if condition.static:
+            return self._element(element.element, flow, cx, label) if condition.known() else flow
+        true = tuple(i for i in cx.uses if condition.sample(i))
+        if not true:
+            raise NotGeneric(f"`{condition.src()}` is false wherever the block is used")
+        container = cx.container
+        if container.positional and (label is not None or container.labelled):
+            raise NotGeneric("a condition in a group with named layers")
+        both = condition if cx.cond is None else binary("and", cx.cond, condition)
+        inner = Cx(container, cx.path, true, both, [], cx.targets)
+        before = len(container.children)
+        result = self._element(element.element, flow, inner, label)
+        if flow is None or result is None or len(result) != len(flow) or len(flow) != 1:
+            raise NotGeneric("a condition around a layer that changes how many tensors flow")
+        if not container.positional:  # a class body: forward tests the condition too
+            added = container.children[before:]
+            modules = [c for c in added if not c.functional]
+            if modules:
+                test = [ModRef(cx.path + (modules[0].key,)), " is not None"]
+            else:
+                flag = Child("use_" + added[0].key, flag=condition, cond=None)
+                container.children.append(flag)
+                test = [FlagRef(flag)]
+            target = cx.targets[0]
+            if flow[0].expr != target:
+                cx.sink.append(Line([target], [flow[0].expr]))
+            cx.sink.append(If(test, inner.sink))
+        channels = self._phi(condition, flow[0].channels, result[0].channels, true, cx.uses)
+        return [Tensor(cx.targets[0] if not container.positional else result[0].expr, channels)]
+
+    def _phi(self, condition, before: Py, after: Py, true, uses) -> Py:
+        """The channels after a conditional layer, as one expression for every use."""
+        def fits(candidate):
+            try:
+                return all(same(candidate.sample(i), (after if i in true else before).sample(i)) for i in uses)
+            except NotGeneric:
+                return False
+        for candidate in (after, before):
+            if fits(candidate):
+                return candidate
+        return cond(condition, after, before)
+
+    def _group(self, element, flow, cx, label):
+        inner = Container(positional=True)
+        child = Child(label, container=inner, cond=cx.cond)
+        self._place_child(cx, child, [label] * len(cx.uses))
+        inner_cx = Cx(inner, cx.path + (label,), cx.uses, None, [], cx.targets)
+        single = flow is not None and len(flow) == 1
+        result = self._element(element, flow, inner_cx)
+        inner.pure = inner.pure and single and result is not None and len(result) == 1
+        if inner.pure:  # a Sequential: one module on the tensor flowing through
+            target = cx.targets[0]
+            cx.sink.append(Line([target], [ModRef(cx.path + (label,)), f"({flow[0].expr})"],
+                                self._comment_group(inner_cx, flow)))
+            return [Tensor(target, result[0].channels)]
+        cx.container.pure = False
+        cx.sink.extend(inner_cx.sink)
+        return result
+
+    def _comment_group(self, cx, flow):
+        """At the top level, the shape a labelled group gives, where it differs from what it takes."""
+        if self.block:
+            return ""
+        prefix = ".".join(cx.path) + "."
+        inside = [n for n in self.job.graph.nodes if n.startswith(prefix)]
+        shape = self.job.index.leaving_shape(inside, self.job.analysis)
+        first = self.job.analysis.layers.get(inside[0]) if inside else None
+        before = first.input_shapes[0] if first and first.input_shapes else None
+        return fmt_shape(shape) if shape is not None and shape != before else ""
+
+    def _place_child(self, cx, child, keys):
+        """Add a child; check its name in every use is the one this class gives it."""
+        container = cx.container
+        if container.positional:
+            for use, key in zip(cx.uses, keys):
+                if key.isdigit() and int(key) != container.positions[use]:
+                    raise NotGeneric("positions in a group differ between uses")
+                container.positions[use] += 1
+            if not child.key.isdigit():
+                container.labelled = True
+        elif len(set(keys)) != 1:
+            raise NotGeneric(f"a layer is named {' or '.join(sorted(set(keys)))} in different uses")
+        if cx.cond is not None:
+            child.cond = cx.cond
+            container.dynamic = True
+        container.children.append(child)
+
+    def _keys(self, cx, names) -> list[str]:
+        """The local names (`conv1`, `0`) of what one call made, from the full names in each use."""
+        prefix = "".join(part + "." for part in cx.path)
+        keys = []
+        for use, name in zip(cx.uses, names):
+            relative = name[len(self.places[use].prefix):]
+            if not relative.startswith(prefix) or "." in relative[len(prefix):]:
+                raise RuntimeError(f"export: `{name}` is not where the walk expects it ({prefix})")
+            keys.append(relative[len(prefix):])
+        return keys
+
+    def _take(self, cx, span, what):
+        found = []
+        for use in cx.uses:
+            place = self.places[use]
+            made = (place.nodes if what == "nodes" else place.children).get(span, [])
+            index = self.taken[(use, span, what)]
+            if index >= len(made):
+                raise RuntimeError(f"export: lowering made fewer layers at {span.path}:{span.line} than expected")
+            self.taken[(use, span, what)] += 1
+            found.append(made[index])
+        return found
+
+    # layers ---------------------------------------------------------------------------
+    def _layer(self, call, flow, cx):
+        name = call.name.id
+        kind = KINDS[name]
+        nodes = self._take(cx, call.span, "nodes")
+        keys = self._keys(cx, nodes)
+        graph = self.job.graph
+        tensors = list(flow) if flow is not None else []
+        if flow is not None and len(flow) != 1:
+            raise NotGeneric("a layer after several tensors")
+        tensors += [self._tensor(n) for n in tensor_args(kind, call)]
+        args = self._arguments(kind, call, [graph.nodes[n]["args"] for n in nodes], cx)
+        ctx = TorchContext(self.job.rounding, graph.nodes[nodes[0]]["written"], cx.uses)
+        try:
+            if any(None in self.job.analysis.layers[n].input_shapes for n in nodes):
+                raise Unsupported("convdsl could not infer the shape it receives")
+            op = kind.to_torch(args, self._input_shapes(nodes, tensors, cx), ctx)
+        except NotGeneric as err:
+            if self.generic:
+                raise
+            op = self._unsupported(nodes, kind, Unsupported(str(err)))  # one use, so nothing to share: a limit
+        except Unsupported as err:
+            op = self._unsupported(nodes, kind, err)
+        if isinstance(op, Function):
+            child = Child(keys[0], functional=True)
+            self._place_child(cx, child, keys)
+            cx.container.pure = False
+            self.code.functional.update(nodes)
+            self.code.helpers.update(op.helpers)
+            value = [op.render([t.expr for t in tensors])]
+            wanted = op.channels or (None,) * op.outputs
+        else:
+            ctor = Ctor(op.ctor, [a.src() for a in op.args], [(k, v.src()) for k, v in op.kwargs])
+            child = Child(keys[0], ctor=ctor)
+            self._place_child(cx, child, keys)
+            inputs = [t.expr for t in tensors]
+            if op.pad is not None:
+                value_arg = "" if op.pad_value is None else f", value={op.pad_value.src()}"
+                inputs[0] = f"F.pad({inputs[0]}, {op.pad.src()}{value_arg})"
+                self.code.helpers.add("F")
+                self.code.prepadded.update(nodes)
+            if len(tensors) != 1 or op.pad is not None or flow is None:
+                cx.container.pure = False
+            value = [ModRef(cx.path + (keys[0],)), f"({', '.join(inputs)})"]
+            wanted = (op.channels,)
+        outputs = len(wanted)
+        channels = [self._resolve_channels(w, tensors, nodes, port, cx) for port, w in enumerate(wanted)]
+        targets = cx.targets[:outputs] if outputs > 1 else cx.targets[:1]
+        if len(targets) != outputs:
+            raise NotGeneric("a layer gives more tensors than the chain assigns")
+        cx.sink.append(Line(targets, value, self._shape_comment(nodes, port_count=outputs)))
+        return [Tensor(t, c) for t, c in zip(targets, channels)]
+
+    def _unsupported(self, nodes, kind, err):
+        """Report the layer, and carry on as if it passed its input through, to find any other."""
+        self.job.unsupported(nodes[0], err)
+        count = kind.output_count(self.job.graph.nodes[nodes[0]]["args"])
+        return Function(lambda xs: ", ".join(xs[:1] * count), outputs=count)
+
+    def _arguments(self, kind, call, bound, cx) -> dict:
+        """Each argument as a Python expression: the written expression, checked against every use."""
+        written = written_args(kind, call)
+        out = {}
+        for spec in kind.args:
+            values = [b.get(spec.name) for b in bound]
+            expr = written.get(spec.name)
+            if spec.type == "tensor" or expr is None or not names_in(expr) & self.params.keys():
+                if any(not same(v, values[0]) for v in values):
+                    raise NotGeneric(f"`{spec.name}` differs between uses")
+                out[spec.name] = Lit(values[0])
+                continue
+            value = translate(expr, self.params, self._env(), cx.uses)
+            if spec.type == "dims" and not isinstance(value.sample(cx.uses[0]), tuple):
+                value = tup([value])  # convdsl reads `4` as `(4,)` here
+            for use, v in zip(cx.uses, values):
+                if not same(value.sample(use), v):
+                    raise NotGeneric(f"`{value.src()}` does not give `{spec.name}` in every use")
+            out[spec.name] = value
+        return out
+
+    def _input_shapes(self, nodes, tensors, cx) -> list:
+        layers = self.job.analysis.layers
+        shapes = []
+        for port, tensor in enumerate(tensors):
+            per_use = [layers[n].input_shapes[port] if n in layers and port < len(layers[n].input_shapes) else None
+                       for n in nodes]
+            for use, shape in zip(cx.uses, per_use):
+                if shape is not None and not same(tensor.channels.sample(use), shape[0]):
+                    raise RuntimeError(f"export: channels of `{nodes[0]}`'s input: "
+                                       f"{tensor.channels.src()} is not {shape[0]}")
+            rank = {len(s) for s in per_use if s is not None}
+            if len(rank) != 1:
+                raise NotGeneric("a layer receives tensors of different ranks in different uses")
+            spatial = []
+            for axis in range(1, rank.pop()):
+                sizes = {s[axis] for s in per_use}
+                if len(sizes) == 1 and isinstance(next(iter(sizes)), int):
+                    spatial.append(Lit(sizes.pop()))
+                elif any(not isinstance(size, int) for size in sizes):
+                    spatial.append(Unknown(f"it needs a number for the symbolic input size `{sizes.pop()}`"))
+                else:
+                    spatial.append(Unknown(f"`{nodes[0]}` needs the size of its input, which differs between uses"))
+            shapes.append((tensor.channels, *spatial))
+        return shapes
+
+    def _resolve_channels(self, wanted, tensors, nodes, port, cx) -> Py:
+        """An expression for the channels of output `port`, true in every use."""
+        layers = self.job.analysis.layers
+        actual = []
+        for n in nodes:
+            shapes = layers[n].output_shapes if n in layers else ()
+            actual.append(shapes[port][0] if port < len(shapes) and shapes[port] is not None else None)
+        candidates = ([wanted] if wanted is not None else []) + [t.channels for t in tensors]
+        why = None
+        for candidate in candidates:
+            try:
+                if all(a is None or same(candidate.sample(use), a) for use, a in zip(cx.uses, actual)):
+                    return candidate
+            except NotGeneric as err:
+                why = why or str(err)
+        known = {a for a in actual if a is not None}
+        if len(known) == 1 and None not in actual:
+            return Lit(known.pop())
+        raise NotGeneric(why or f"no expression gives the channels of `{nodes[0]}` in every use")
+
+    def _shape_comment(self, nodes, port_count):
+        """At the top level, the output shape where a line changes it (a reader's bearings)."""
+        if self.block or port_count != 1:
+            return ""
+        info = self.job.analysis.layers.get(nodes[0])
+        if info is None or not info.output_shapes or info.output_shapes[0] is None:
+            return ""
+        out, ins = info.output_shapes[0], info.input_shapes
+        if ins and ins[0] is not None and tuple(ins[0]) == tuple(out):
+            return ""
+        return fmt_shape(out)
+
+    # blocks -----------------------------------------------------------------------------
+    def _block_call(self, call, flow, cx, label):
+        children = self._take(cx, call.span, "blocks")
+        keys = self._keys(cx, [site.prefix[:-1] for site in children])
+        callee = {id(self.job.class_for(site)): self.job.class_for(site) for site in children}
+        if len(callee) != 1:
+            raise NotGeneric(f"`{call.name.id}` is written as different classes in different uses")
+        (code,) = callee.values()
+        if flow is None or len(flow) != 1:
+            raise NotGeneric("a block after several tensors")
+        definition = self.job.blocks[call.name.id].definition
+        params = list(definition.params)
+        given = {}
+        for index, expr in enumerate(call.args):
+            given[params[index].name.id] = (expr, True)
+        for kw in call.kwargs:
+            given[kw.name.id] = (kw.value, False)
+        tensors = {"in": flow[0]}
+        for p in params:  # a tensor parameter: forward takes it, the constructor its channels
+            if p.type is not None and p.name.id in given:
+                tensors[p.name.id] = self._tensor(given[p.name.id][0].id)
+        mapping = {}
+        args, kwargs, in_order = [], [], True
+        for tensor, value in tensors.items():
+            param = code.param(tensor=tensor)
+            if param is not None:
+                mapping[param.name] = value.channels
+                if param.used:
+                    args.append(value.channels.src())
+        for p in params:
+            pname = p.name.id
+            param = code.param(source=pname)
+            if p.type is not None:
+                continue
+            if pname not in given:
+                in_order = False
+                if param is not None:
+                    mapping[param.name] = Lit(children[0].env[pname])
+                continue
+            expr, positional = given[pname]
+            value = self._block_argument(expr, pname, children, cx)
+            if param is None:  # a block written out per use has no parameters
+                continue
+            mapping[param.name] = value
+            if positional and in_order and not param.keyword_only:
+                args.append(value.src())
+            else:
+                in_order = False
+                kwargs.append((param.name, value.src()))
+        child = Child(keys[0], ctor=Ctor(code.name, args, kwargs))
+        self._place_child(cx, child, keys)
+        inputs = [tensors[t].expr for t in code.inputs if t in tensors]
+        if len(inputs) > 1:
+            cx.container.pure = False
+        target = cx.targets[0]
+        cx.sink.append(Line([target], [ModRef(cx.path + (keys[0],)), f"({', '.join(inputs)})"],
+                            self._block_comment(children)))
+        channels = code.out_channels.substitute(mapping)
+        if channels.variables() - self._constructor_names():
+            raise NotGeneric(f"the channels `{call.name.id}` gives are not known here")
+        return [Tensor(target, channels)]
+
+    def _constructor_names(self):
+        return {p.name for p in self.signature}
+
+    def _block_comment(self, children):
+        if self.block:
+            return ""
+        site = children[0]
+        shape = self.job.index.output_shape(site, self.job.analysis)
+        before = self.job.analysis.shapes.get(site.inputs.get("in"))
+        return fmt_shape(shape) if shape is not None and shape != before else ""
+
+    def _block_argument(self, expr, pname, children, cx) -> Py:
+        if not names_in(expr) & self.params.keys():
+            values = [site.env[pname] for site in children]
+            if any(not same(v, values[0]) for v in values):
+                raise NotGeneric(f"`{pname}` differs between uses")
+            return Lit(values[0])
+        value = translate(expr, self.params, self._env(), cx.uses)
+        for use, site in zip(cx.uses, children):
+            if not same(value.sample(use), site.env[pname]):
+                raise NotGeneric(f"`{value.src()}` does not give `{pname}` in every use")
+        return value
+
+    # the class ----------------------------------------------------------------------------
+    def _finish(self, returns):
+        code = self.code
+        root = self.root
+        indent = "        "
+        flags = Namespace({module_name(c.key) for c in root.children if c.flag is None} | MODULE_ATTRIBUTES)
+        for c in root.children:
+            if c.flag is not None:
+                c.key = flags.claim(c.key)
+        text = ClassText(code.base, self.init_names)
+        code.init = text.init(root, indent)
+        code.base = text.base
+        joined = "\n".join(code.init)
+        for param in self.signature:  # a channel count no layer uses is left out of the signature
+            if param.tensor is not None:
+                param.used = re.search(rf"\b{param.name}\b", joined) is not None
+        if code.base == "nn.Sequential":
+            code.forward = None
+            return
+        body = list(self.forward)
+        ret = [t.expr for t in returns]
+        last = body[-1] if body else None
+        if len(ret) == 1 and isinstance(last, Line) and last.targets == ret:
+            body[-1] = Return(last.value, last.comment)  # `y = f(y)` then `return y`: return f(y)
+        else:
+            body.append(Return([", ".join(ret)]))
+        lines = forward_lines(body, text.resolver(), indent)
+        args = ", ".join(["self", *(self.scope[t].expr for t in code.inputs)])
+        code.forward = [f"    def forward({args}):", *lines]

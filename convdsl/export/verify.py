@@ -1,0 +1,256 @@
+"""The harness: run the exported PyTorch module and hold it against convdsl's own inference.
+
+Export, import the generated file, build the network's class without
+arguments, run one forward pass (eval mode, no gradients) on random inputs of
+the declared shapes, and compare, layer by layer: the output shapes and
+parameter and buffer counts of every layer that is a module (through hooks),
+the shapes reaching every module (which checks the merges and crops written
+as expressions in forward), the outputs, the totals and the state_dict keys.
+Needs torch; convdsl's other commands never import it.
+"""
+from __future__ import annotations
+
+import importlib.util
+import tempfile
+import uuid
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..layers.base import fmt_shape
+from .model import Export, export
+from .sites import layer_graph
+
+INSTALL = "pip install 'convdsl[torch]'"
+
+
+class TorchMissing(Exception):
+    """torch is not installed."""
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    layer: str  # a layer's name, or `model` for totals and `output NAME` for outputs
+    what: str
+    torch: str
+    convdsl: str
+
+    def __str__(self):
+        return f"{self.layer}: {self.what}: torch {self.torch}, convdsl {self.convdsl}"
+
+
+@dataclass
+class Verification:
+    network: str
+    export: Export
+    mismatches: list = field(default_factory=list)
+    hooked: int = 0  # layers compared through hooks on their modules
+    through: int = 0  # layers written as expressions, compared through the inputs of the modules they feed
+    expression_kinds: tuple = ()  # their kinds (add, concat, ...)
+    unchecked: list = field(default_factory=list)  # expressions feeding only other expressions
+    params: int = 0
+    buffers: int = 0
+    outputs: dict = field(default_factory=dict)  # output name -> shape (batch first)
+    error: str | None = None  # the generated code failed to import, build or run
+
+    @property
+    def ok(self) -> bool:
+        return self.export.source is not None and self.error is None and not self.mismatches
+
+    def report(self) -> str:
+        if self.error is not None:
+            return f"{self.network}: the exported module failed: {self.error}"
+        if self.mismatches:
+            count = len(self.mismatches)
+            head = f"{self.network}: {count} disagreement{'s' if count != 1 else ''} between the PyTorch export " \
+                   "and convdsl"
+            return "\n".join([head, *(f"  {m}" for m in self.mismatches)])
+        layers = f"{self.hooked + self.through} layers agree: {self.hooked} modules through hooks"
+        if self.through:
+            layers += (f", {self.through} expressions in forward ({', '.join(self.expression_kinds)}) "
+                       "through what they feed")
+        outputs = ", ".join(f"{name} {' x '.join(map(str, shape))}" for name, shape in self.outputs.items())
+        lines = [
+            f"{self.network}: the PyTorch export agrees with convdsl",
+            f"  {layers}",
+            f"  parameters {self.params:,}, buffers {self.buffers:,}",
+            f"  outputs    {outputs or 'none'}",
+        ]
+        if self.unchecked:
+            lines.append(f"  not compared: {', '.join(self.unchecked)} (they feed nothing that is)")
+        return "\n".join(lines)
+
+
+def verify(analysis, *, batch: int | None = None, device: str = "cpu") -> Verification:
+    """Export the analysed network and check the PyTorch module against the analysis.
+
+    batch: the batch to run (default: the input's declared batch, else 1).
+    device: where to build and run it; "meta" checks shapes and counts without
+    computing anything (no weights are initialised), which is fast for large networks.
+    """
+    torch = import_torch()
+    network = analysis.network
+    exported = export(analysis)
+    result = Verification(network.name, exported)
+    if exported.source is None:
+        return result
+    sizes = {}
+    for name, spec in network.inputs.items():
+        if not all(isinstance(d, int) for d in spec.dims):
+            result.error = f"input `{name}` has symbolic sizes; give numbers to run the model"
+            return result
+        sizes[name] = ((batch or (spec.batch if isinstance(spec.batch, int) else 1)), *spec.dims)
+    with tempfile.TemporaryDirectory(prefix="convdsl-verify-") as folder:
+        try:
+            with torch.device(device):
+                model = _build(exported, Path(folder))
+        except Exception as err:  # noqa: BLE001 - any failure of generated code is a finding to report
+            result.error = f"building {exported.class_name}(): {type(err).__name__}: {err}"
+            return result
+        seen = _hook(model, analysis, exported, result)
+        inputs = [torch.randn(shape, device=device) for shape in sizes.values()]
+        try:
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Using padding='same' with even kernel")  # a speed note
+                outputs = model(*inputs)
+        except Exception as err:  # noqa: BLE001
+            result.error = f"forward: {type(err).__name__}: {err}"
+            return result
+    _compare(model, analysis, exported, result, seen, outputs)
+    return result
+
+
+def import_torch():
+    """torch, without its note that numpy is missing (convdsl does not need numpy)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
+        try:
+            import torch
+        except ImportError:
+            raise TorchMissing(f"verify needs PyTorch: {INSTALL}") from None
+    return torch
+
+
+def _build(exported: Export, folder: Path):
+    """Import the generated file as a fresh module (never added to sys.modules) and build the model."""
+    name = f"convdsl_export_{uuid.uuid4().hex}"
+    path = folder / f"{name}.py"
+    path.write_text(exported.source, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = getattr(module, exported.class_name)()
+    return model.eval()
+
+
+def _shape(value):
+    return tuple(value.shape) if hasattr(value, "shape") else None
+
+
+def _hook(model, analysis, exported, result) -> dict:
+    """Hooks on every layer's module: what it received and gave, per call."""
+    seen: dict[str, list] = {}
+    for node in analysis.layers:
+        path = exported.module_path(node)
+        if path is None:
+            continue
+        try:
+            module = model.get_submodule(path)
+        except AttributeError:
+            result.mismatches.append(Mismatch(node, "module", "missing", f"`{path}`"))
+            continue
+
+        def after(module, args, output, node=node):
+            outputs = output if isinstance(output, (tuple, list)) else (output,)
+            seen.setdefault(node, []).append(([_shape(a) for a in args], [_shape(o) for o in outputs]))
+
+        module.register_forward_hook(after)
+    return seen
+
+
+def _compare(model, analysis, exported, result, seen, outputs):
+    graph = layer_graph(analysis.network)
+    miss = result.mismatches.append
+    fed = set()  # layers whose output a hooked module received
+    for node, info in analysis.layers.items():
+        path = exported.module_path(node)
+        if path is None:
+            continue
+        calls = seen.get(node, [])
+        if any(m.layer == node and m.what == "module" for m in result.mismatches):
+            continue
+        if len(calls) != 1:
+            miss(Mismatch(node, "calls", str(len(calls)), "1"))
+            continue
+        result.hooked += 1
+        (ins, outs) = calls[0]
+        got = tuple(s[1:] if s else None for s in outs)
+        if got != tuple(info.output_shapes):
+            miss(Mismatch(node, "output shape", _shapes(got), _shapes(info.output_shapes)))
+        module = model.get_submodule(path)
+        params = sum(p.numel() for p in module.parameters())
+        buffers = sum(b.numel() for b in module.buffers())
+        if params != info.params:
+            miss(Mismatch(node, "parameters", f"{params:,}", f"{info.params:,}"))
+        if buffers != info.buffers:
+            miss(Mismatch(node, "buffers", f"{buffers:,}", f"{info.buffers:,}"))
+        if node in exported.prepadded:
+            continue  # it receives the input after F.pad, which convdsl counts as part of the layer
+        for port, (shape, expected) in enumerate(zip(ins, info.input_shapes)):
+            if (shape[1:] if shape else None) != tuple(expected):
+                miss(Mismatch(node, f"input {port + 1} shape", _shapes([shape[1:] if shape else None]),
+                              _shapes([expected])))
+        fed.update(source for source, _ in graph.in_edges(node))
+    out_shapes = analysis.output_shapes()
+    values = outputs if isinstance(outputs, (tuple, list)) else () if outputs is None else (outputs,)
+    for (name, expected), value in zip(out_shapes.items(), values):
+        shape = _shape(value)
+        result.outputs[name] = shape
+        if shape is None or tuple(shape[1:]) != tuple(expected):
+            miss(Mismatch(f"output {name}", "shape", _shapes([shape[1:] if shape else None]), _shapes([expected])))
+        for source, _ in graph.in_edges(f"output:{name}"):
+            fed.add(source)
+    if len(values) != len(out_shapes):
+        miss(Mismatch("model", "outputs", str(len(values)), str(len(out_shapes))))
+    for node in analysis.layers:
+        if exported.module_path(node) is None:
+            if node in fed:
+                result.through += 1
+            else:
+                result.unchecked.append(node)
+    _through_expressions(analysis, exported, result, graph, fed)
+    result.expression_kinds = tuple(sorted({info.kind for node, info in analysis.layers.items()
+                                            if exported.module_path(node) is None and node not in result.unchecked}))
+    result.params = sum(p.numel() for p in model.parameters())
+    result.buffers = sum(b.numel() for b in model.buffers())
+    if result.params != analysis.params:
+        miss(Mismatch("model", "parameters", f"{result.params:,}", f"{analysis.params:,}"))
+    if result.buffers != analysis.buffers:
+        miss(Mismatch("model", "buffers", f"{result.buffers:,}", f"{analysis.buffers:,}"))
+    owners = {key.rsplit(".", 1)[0] for key in model.state_dict()}
+    expected = {exported.module_path(n) for n, info in analysis.layers.items() if info.params or info.buffers}
+    for path in sorted(owners - expected):
+        miss(Mismatch(path, "state_dict", "has weights", "no layer of that name with weights"))
+    for path in sorted(expected - owners):
+        miss(Mismatch(path, "state_dict", "no weights", "a layer with weights"))
+
+
+def _through_expressions(analysis, exported, result, graph, fed):
+    """An expression feeding only expressions (add then concat) is checked through the one it feeds."""
+    changed = True
+    while changed and result.unchecked:
+        changed = False
+        for node in list(result.unchecked):
+            successors = set(graph.successors(node))
+            if successors and all(s in fed or s.startswith("output:") for s in successors):
+                result.unchecked.remove(node)
+                result.through += 1
+                fed.add(node)
+                changed = True
+
+
+def _shapes(shapes) -> str:
+    return ", ".join(fmt_shape(s) for s in shapes) if shapes else "none"
+
+
+__all__ = ["INSTALL", "Mismatch", "TorchMissing", "Verification", "import_torch", "verify"]

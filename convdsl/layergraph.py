@@ -1,0 +1,124 @@
+"""The layer graph while checking: a small directed multigraph, so `convdsl check` never imports networkx.
+
+Importing networkx costs more than everything else `check` does (it imports
+all its algorithms eagerly), so lowering and inference use this class, which
+has the few networkx calls they need with networkx's meaning and order.
+`Network.graph` turns it into a real networkx MultiDiGraph on first use.
+"""
+from __future__ import annotations
+
+import heapq
+
+
+class LayerGraph:
+    """Nodes with data dicts in insertion order; keyed parallel edges with data dicts.
+
+    The subset of networkx.MultiDiGraph used by convdsl: add_node, add_edge,
+    nodes[n], in_edges(n, data=True), successors(n); iteration orders as in
+    networkx (nodes and edges in insertion order, grouped by neighbour).
+    """
+
+    __slots__ = ("nodes", "_pred", "_succ", "_edges")
+
+    def __init__(self):
+        self.nodes: dict[str, dict] = {}
+        self._pred: dict[str, dict[str, dict]] = {}  # v -> u -> key -> data
+        self._succ: dict[str, dict[str, dict]] = {}  # u -> v -> key -> data
+        self._edges: list[tuple] = []  # (u, v, key, data) in insertion order
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def __iter__(self):
+        return iter(self.nodes)
+
+    def __contains__(self, node) -> bool:
+        return node in self.nodes
+
+    def add_node(self, node, **attr) -> None:
+        data = self.nodes.get(node)
+        if data is None:
+            self.nodes[node] = attr
+            self._pred[node] = {}
+            self._succ[node] = {}
+        else:
+            data.update(attr)
+
+    def add_edge(self, u, v, key=None, **attr) -> None:
+        for node in (u, v):
+            if node not in self.nodes:
+                self.add_node(node)
+        keys = self._succ[u].get(v)
+        if keys is None:
+            keys = self._succ[u][v] = {}
+            self._pred[v][u] = keys
+        if key is None:
+            key = len(keys)
+            while key in keys:
+                key += 1
+        data = keys.get(key)
+        if data is None:
+            keys[key] = attr
+            self._edges.append((u, v, key, attr))
+        else:
+            data.update(attr)
+
+    def in_edges(self, node, data: bool = False) -> list[tuple]:
+        """Edges into `node`; none for a node not in the graph, as in networkx."""
+        pred = self._pred.get(node, {})
+        if data:
+            return [(u, node, d) for u, keys in pred.items() for d in keys.values()]
+        return [(u, node) for u, keys in pred.items() for _ in keys]
+
+    def successors(self, node):
+        return iter(self._succ[node])
+
+    def predecessors(self, node):
+        return iter(self._pred[node])
+
+    def ancestors(self, node) -> set:
+        """Every node with a path to `node` (networkx.ancestors)."""
+        seen: set = set()
+        stack = [node]
+        while stack:
+            for u in self._pred[stack.pop()]:
+                if u not in seen:
+                    seen.add(u)
+                    stack.append(u)
+        seen.discard(node)
+        return seen
+
+    def topological_order(self) -> list | None:
+        """Nodes so that every edge points forward, smallest insertion index first; None if there is a cycle.
+
+        The same order as networkx's lexicographical_topological_sort keyed by
+        insertion order. Where the insertion order is already topological (the
+        usual case) that is the insertion order itself.
+        """
+        index = {node: i for i, node in enumerate(self.nodes)}
+        if all(index[u] < index[v] for u, v, _, _ in self._edges):
+            return list(self.nodes)
+        indegree = {node: 0 for node in self.nodes}
+        for _, v, _, _ in self._edges:
+            indegree[v] += 1
+        ready = [index[node] for node, degree in indegree.items() if degree == 0]
+        heapq.heapify(ready)
+        names = list(self.nodes)
+        order = []
+        while ready:
+            node = names[heapq.heappop(ready)]
+            order.append(node)
+            for v, keys in self._succ[node].items():
+                indegree[v] -= len(keys)
+                if indegree[v] == 0:
+                    heapq.heappush(ready, index[v])
+        return order if len(order) == len(names) else None
+
+    def to_networkx(self):
+        """The same graph as a networkx MultiDiGraph (a copy)."""
+        import networkx as nx
+
+        graph = nx.MultiDiGraph()
+        graph.add_nodes_from((node, dict(data)) for node, data in self.nodes.items())
+        graph.add_edges_from((u, v, key, dict(data)) for u, v, key, data in self._edges)
+        return graph

@@ -1,0 +1,224 @@
+"""What a diagram shows, before any drawing syntax: boxes, clusters and the
+tensors between them, built from an Analysis with folded scopes and errors in place."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..infer import Analysis, LayerInfo
+from ..layers import KINDS
+from ..lower import Scope
+from ..network import topological_order
+from . import text
+from .fold import Folding
+from .problems import Problems, locate
+
+
+@dataclass(frozen=True)
+class Box:
+    """One node of the drawing: a layer, an input or output, or a folded block, group or repeat."""
+
+    id: str
+    role: str  # input | output | layer | block | group | repeat
+    heading: str
+    lines: tuple[str, ...]  # below the heading
+    family: str  # colour group: a LayerKind.family, or io | block
+    tooltip: str
+    errors: tuple[str, ...]  # lines of the error messages drawn in it
+    cluster: str | None  # the innermost cluster it is drawn in
+
+
+@dataclass(frozen=True)
+class Cluster:
+    id: str
+    title: str
+    role: str  # block | group
+    parent: str | None
+
+
+@dataclass(frozen=True)
+class Link:
+    """A tensor from one box to another."""
+
+    tail: str
+    head: str
+    label: str  # its shape, `?` when unknown
+    state: str  # ok | error (into a failing layer) | unknown (after one)
+
+
+@dataclass(frozen=True)
+class Diagram:
+    name: str
+    totals: str
+    boxes: tuple[Box, ...]
+    clusters: tuple[Cluster, ...]
+    links: tuple[Link, ...]
+    loose: tuple[str, ...]  # lines of the errors tied to no layer
+
+
+def build(analysis: Analysis, folding: Folding = Folding()) -> Diagram:
+    return _Builder(analysis, folding).build()
+
+
+class _Builder:
+    def __init__(self, analysis: Analysis, folding: Folding):
+        self.analysis = analysis
+        self.graph = analysis.network.layer_graph  # not `.graph`: drawing needs no networkx
+        self.layout = analysis.network.settings.layout
+        self.folding = folding
+        self.problems: Problems = locate(analysis)
+        self.key_of: dict[str, str] = {}  # graph node -> box key (a node name or a scope id)
+        self.members: dict[str, list[str]] = {}  # box key -> graph nodes, in order
+        self.folded: dict[str, tuple[Scope, int]] = {}  # box key -> (scope, its index in the members' scopes)
+        self.cluster_of: dict[str, str | None] = {}  # box key -> cluster scope id
+        self.clusters: dict[str, tuple[Scope, str | None]] = {}  # scope id -> (scope, parent id)
+
+    def build(self) -> Diagram:
+        for node in topological_order(self.graph):
+            self._place(node)
+        ids = {key: f"n{i}" for i, key in enumerate(self.members)}
+        cluster_ids = {key: f"cluster_{i}" for i, key in enumerate(self.clusters)}
+        boxes = tuple(self._box(key, ids[key], cluster_ids) for key in self.members)
+        clusters = tuple(Cluster(cluster_ids[key], self._cluster_title(scope, parent), scope.kind,
+                                 cluster_ids[parent] if parent else None)
+                         for key, (scope, parent) in self.clusters.items())
+        loose = tuple(line for d in self.problems.loose
+                      for line in text.wrap(_message(d) + (f" ({_where(d)})" if d.span else ""), 60))
+        return Diagram(self.analysis.network.name, self._totals(), boxes, clusters, self._links(ids), loose)
+
+    # grouping ---------------------------------------------------------------
+    def _place(self, node: str) -> None:
+        data = self.graph.nodes[node]
+        scopes: tuple[Scope, ...] = data.get("scopes", ())
+        at = self.folding.fold_at(scopes) if data["kind"] not in ("input", "output") else None
+        key = node if at is None else scopes[at].id
+        if at is not None:
+            self.folded.setdefault(key, (scopes[at], at))
+        parent = None
+        for scope in scopes[:at]:
+            if scope.kind == "repeat":
+                continue
+            self.clusters.setdefault(scope.id, (scope, parent))
+            parent = scope.id
+        self.key_of[node] = key
+        self.members.setdefault(key, []).append(node)
+        self.cluster_of.setdefault(key, parent)
+
+    # boxes ------------------------------------------------------------------
+    def _box(self, key: str, box_id: str, cluster_ids: dict) -> Box:
+        cluster = self.cluster_of[key]
+        where = cluster_ids[cluster] if cluster else None
+        messages = dict.fromkeys(_message(d) for n in self.members[key] for d in self.problems.by_node.get(n, ()))
+        errors = tuple(line for message in messages for line in text.wrap(message))
+        if key in self.folded:
+            scope, at = self.folded[key]
+            role, heading, lines, family, tooltip = self._folded(key, scope, at)
+        else:
+            role, heading, lines, family, tooltip = self._single(key, cluster is not None)
+        return Box(box_id, role, heading, lines, family, tooltip, errors, where)
+
+    def _single(self, node: str, in_cluster: bool):
+        data = self.graph.nodes[node]
+        kind = data["kind"]
+        if kind == "input":
+            spec = self.analysis.network.inputs[node]
+            batch = f", batch {spec.batch}" if spec.batch is not None else ""
+            return "input", node, (text.shape(spec.dims, self.layout) + batch,), "io", f"input {node}"
+        if kind == "output":
+            name = data["label"]
+            edges = self.graph.in_edges(node, data=True)
+            shape = self.analysis.shapes.get((edges[0][0], edges[0][2]["src_port"])) if edges else None
+            return "output", name, (text.shape(shape, self.layout),), "io", f"output {name}"
+        info = self._info(node)
+        shown = data["label"] if in_cluster else node
+        if not text.telling(data["label"], data["written"]):
+            shown = ""  # the heading says it all; the full name is in the tooltip
+        params = f"{text.count(info.params)} params" if info.params else ""
+        line = " · ".join(part for part in (shown, params) if part)
+        family = KINDS[data["written"]].family
+        return "layer", text.heading(data["written"], data["args"]), _nonempty(line), family, f"{node} ({kind})"
+
+    def _folded(self, key: str, scope: Scope, at: int):
+        nodes = self.members[key]
+        infos = [self._info(n) for n in nodes]
+        stats = " · ".join(part for part in (
+            f"{text.count(sum(i.params for i in infos))} params" if any(i.params for i in infos) else "",
+            f"{text.count(sum(i.macs for i in infos))} MACs" if any(i.macs for i in infos) else "") if part)
+        # a folded box names its layers in full: `layer2.0`, not the `0` a cluster title would explain
+        if scope.kind == "block":
+            return "block", text.call(scope.name, scope.args), _nonempty(scope.id, stats), "block", scope.id
+        if scope.kind == "group":
+            count = f"{len(nodes)} layer{'s' if len(nodes) != 1 else ''}"
+            return "group", scope.id, _nonempty(count, stats), "block", scope.id
+        return self._repeat(scope, at, nodes, stats)
+
+    def _info(self, node: str) -> LayerInfo:
+        """What inference learnt about a layer; nothing when it could not run (a cycle)."""
+        info = self.analysis.layers.get(node)
+        return info if info is not None else LayerInfo(node, self.graph.nodes[node]["kind"], (), (), 0, 0, 0, None, None)
+
+    def _repeat(self, scope: Scope, at: int, nodes: list[str], stats: str):
+        def copy(index):
+            return [n for n in nodes if self.graph.nodes[n]["scopes"][at].index == index]
+
+        first, last = copy(0), copy(scope.count - 1)
+        inner = {self.graph.nodes[n]["scopes"][at + 1:at + 2] for n in first}
+        family = "block"
+        if len(inner) == 1 and (only := next(iter(inner))) and only[0].kind == "block":
+            # each copy is one block instance: name the block and the instances
+            block = only[0]
+            what = text.call(block.name, block.args)
+            first_name, last_name = block.id, self.graph.nodes[last[0]]["scopes"][at + 1].id if last else block.id
+        else:
+            data = [self.graph.nodes[n] for n in first]
+            if len(first) == 1:
+                what = text.heading(data[0]["written"], data[0]["args"])
+                family = KINDS[data[0]["written"]].family
+            elif len(first) <= 4:
+                what = "(" + " → ".join(text.heading(d["written"], d["args"]) for d in data) + ")"
+            else:
+                what = f"({len(first)} layers)"
+            first_name, last_name = first[0], (last or first)[-1]
+        names = text.span_of_names(first_name, last_name)
+        return "repeat", f"{what} ×{scope.count}", _nonempty(names, stats), family, names
+
+    def _cluster_title(self, scope: Scope, parent: str | None) -> str:
+        shown = scope.id.rpartition(".")[2] if parent else scope.id
+        return f"{shown}: {text.call(scope.name, scope.args)}" if scope.kind == "block" else shown
+
+    # links ------------------------------------------------------------------
+    def _links(self, ids: dict[str, str]) -> tuple[Link, ...]:
+        order = {key: i for i, key in enumerate(self.members)}
+        position = {node: i for i, node in enumerate(self.key_of)}
+        found: dict[tuple, Link] = {}
+        edges = ((tail, head, data) for node in self.key_of for tail, head, data in self.graph.in_edges(node, data=True))
+        for tail, head, data in edges:
+            a, b = self.key_of[tail], self.key_of[head]
+            if a == b:
+                continue
+            # one line per tensor into a box, though a folded box may use it twice
+            key = (order[a], order[b], position[tail], data["src_port"])
+            if key in found:
+                continue
+            dims = self.analysis.shapes.get((tail, data["src_port"]))
+            into_error = head in self.problems.failed or head in self.problems.by_node
+            state = "error" if into_error else "unknown" if dims is None else "ok"
+            found[key] = Link(ids[a], ids[b], text.shape(dims, self.layout), state)
+        return tuple(found[key] for key in sorted(found))
+
+    def _totals(self) -> str:
+        a = self.analysis
+        return f"{text.count(a.params)} params · {text.count(a.macs)} MACs"
+
+
+def _nonempty(*lines: str) -> tuple[str, ...]:
+    return tuple(line for line in lines if line)
+
+
+def _message(diag) -> str:
+    return f"{diag.code.code}: {diag.message}"
+
+
+def _where(diag) -> str:
+    span = diag.span
+    return f"{Path(span.path).name}:{span.line}:{span.column}"

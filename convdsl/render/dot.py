@@ -1,0 +1,191 @@
+"""Writes a Diagram as DOT text, in the same bytes for the same diagram.
+
+Identifiers are generated (`n3`, `cluster_1`, `j2a`), never taken from the
+file; every attribute value goes through quoting.quote(); no attribute that
+makes Graphviz read a file (`image`, `shapefile`, `fontpath`, `imagepath`)
+is ever written.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .diagram import Box, Cluster, Diagram, Link
+from .quoting import attrs, label, quote
+from .styles import Style
+from .wrap import Wrapping
+
+DIRECTIONS = ("TB", "LR")
+
+
+@dataclass
+class _Part:
+    """What one column draws inside a group: unit ids and the parts of nested groups, in order."""
+
+    items: list = field(default_factory=list)
+    parts: dict = field(default_factory=dict)  # group id -> _Part, also listed in items
+
+
+def write(diagram: Diagram, style: Style, wrapping: Wrapping, *, direction: str = "TB") -> str:
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
+    return _Writer(diagram, style, wrapping).write(direction)
+
+
+class _Writer:
+    def __init__(self, diagram: Diagram, style: Style, wrapping: Wrapping):
+        self.diagram, self.style, self.wrapping = diagram, style, wrapping
+        self.boxes = {box.id: box for box in diagram.boxes}
+        self.clusters = {cluster.id: cluster for cluster in diagram.clusters}
+        self.inside: dict[str | None, list[str]] = {}  # cluster -> its boxes, then its clusters, in order
+        for box in diagram.boxes:
+            self.inside.setdefault(box.cluster, []).append(box.id)
+        for cluster in diagram.clusters:
+            self.inside.setdefault(cluster.parent, []).append(cluster.id)
+        self.beside: dict[str, list[str]] = {}  # box -> connector nodes drawn next to it
+        self.out: list[str] = []
+
+    def write(self, direction: str) -> str:
+        style, out = self.style, self.out
+        graph = dict(rankdir=direction, newrank="true", fontname=style.font, fontsize=float(style.font_size + 2),
+                     fontcolor=style.text, nodesep=style.nodesep, ranksep=style.ranksep, bgcolor="white",
+                     pad="0.2")
+        if style.title:
+            graph.update(label=label([self.diagram.name, self.diagram.totals]), labelloc="t", labeljust="c")
+        out.append("digraph network {")
+        out.append(f"  graph {attrs(**graph)};")
+        out.append("  node " + attrs(shape="box", style="rounded,filled", fontname=style.font,
+                                     fontsize=float(style.font_size), fontcolor=style.text, color=style.line,
+                                     penwidth=0.8, margin=style.margin, height=0.3, width=0.4) + ";")
+        out.append("  edge " + attrs(fontname=style.font, fontsize=float(style.edge_font_size),
+                                     fontcolor=style.edge_text, color=style.edge, arrowsize=0.6, penwidth=0.8) + ";")
+        if self.diagram.loose:
+            out.append("  errors " + attrs(shape="note", style="filled", fillcolor=style.error_fill,
+                                           color=style.error, fontcolor=style.error,
+                                           label=label(self.diagram.loose)) + ";")
+        edges = self._edges()
+        cut = len(self.wrapping.columns) > 1
+        columns = list(enumerate(self.wrapping.columns))
+        if direction == "LR":
+            columns.reverse()  # Graphviz turns written-first-is-left into written-first-is-bottom
+        for index, column in columns:
+            if cut:
+                # Graphviz keeps top-level clusters in the order they are written:
+                # a borderless one per column puts the columns left to right
+                out.append(f"  subgraph cluster_column_{index} {{")
+                out.append('    graph [label="", peripheries=0, margin="4"];')
+            self._part(self._column(column), index, "    " if cut else "  ")
+            if cut:
+                out.append("  }")
+        if cut:  # the columns start on one rank
+            out.append("  { rank=same; " + " ".join(self.wrapping.tops) + " }")
+        out += [f"  {edge};" for edge in edges]
+        out.append("}")
+        return "\n".join(out) + "\n"
+
+    # nodes ------------------------------------------------------------------
+    def _column(self, units) -> _Part:
+        """A column's units inside the parts of the groups they belong to."""
+        top = _Part()
+        for unit in units:
+            groups, at = [], (self.boxes[unit].cluster if unit in self.boxes else self.clusters[unit].parent)
+            while at is not None:
+                groups.append(at)
+                at = self.clusters[at].parent
+            part = top
+            for group in reversed(groups):
+                if group not in part.parts:
+                    part.parts[group] = _Part()
+                    part.items.append(group)
+                part = part.parts[group]
+            part.items.append(unit)
+        return top
+
+    def _part(self, part: _Part, column: int, indent: str) -> None:
+        for item in part.items:
+            if item in part.parts:
+                # a group cut by columns is drawn in parts, one in each column it reaches
+                self._cluster(self.clusters[item], f"{item}_{column}", indent,
+                              lambda inner: self._part(part.parts[item], column, inner))
+            elif item in self.boxes:
+                self._box(item, indent)
+            else:
+                self._whole(item, indent)
+
+    def _whole(self, cluster_id: str, indent: str) -> None:
+        def body(inner):
+            for item in self.inside.get(cluster_id, ()):
+                self._box(item, inner) if item in self.boxes else self._whole(item, inner)
+
+        self._cluster(self.clusters[cluster_id], cluster_id, indent, body)
+
+    def _cluster(self, cluster: Cluster, name: str, indent: str, body) -> None:
+        style = self.style
+        self.out.append(f"{indent}subgraph {name} {{")
+        self.out.append(f"{indent}  graph " + attrs(label=quote(cluster.title), style="rounded,filled",
+                                                    color=style.cluster_line, fillcolor=style.cluster_fill,
+                                                    fontcolor=style.cluster_text, fontsize=float(style.font_size),
+                                                    labeljust="l", penwidth=0.8, peripheries=1, margin=8.0)
+                        + ";")
+        body(indent + "  ")
+        self.out.append(f"{indent}}}")
+
+    def _box(self, box_id: str, indent: str) -> None:
+        box: Box = self.boxes[box_id]
+        style = self.style
+        values = dict(label=label((box.heading, *box.lines, *box.errors)),
+                      fillcolor=style.fills.get(box.family, style.fills["other"]), tooltip=box.tooltip)
+        if box.role in ("input", "output"):
+            values.update(fontcolor=style.io_text, penwidth=1.4)
+        elif box.role in ("block", "group", "repeat"):
+            values.update(peripheries=2 if box.role == "repeat" else None, penwidth=1.2)
+        if box.errors:
+            values.update(color=style.error, fillcolor=style.error_fill, fontcolor=style.text, penwidth=2.0)
+        self.out.append(f"{indent}{box_id} {attrs(**values)};")
+        self.out += [f"{indent}{node};" for node in self.beside.get(box_id, ())]
+
+    # edges ------------------------------------------------------------------
+    def _edges(self) -> list[str]:
+        """Links as DOT edges. A link from one column to another ends at a numbered
+        connector under its tail and starts again from the same number above its
+        head, as a flowchart continues on another page, instead of a line across the drawing."""
+        column = self.wrapping.column_of
+        cut = len(self.wrapping.columns) > 1
+        jumps: dict[tuple, str] = {}  # (tail, shape) -> connector number: one per tensor
+        entries: dict[tuple, str] = {}  # (number, column) -> where the tensor comes back in that column
+        inputs: dict[str, int] = {}
+        for link in self.diagram.links:
+            inputs[link.head] = inputs.get(link.head, 0) + 1
+        edges = []
+        for link in self.diagram.links:
+            if not cut or column[link.tail] == column[link.head]:
+                # a layer with one input sits right under it, not halfway down to the merge it feeds
+                weight = 2 if inputs[link.head] == 1 else None
+                edges.append(f"{link.tail} -> {link.head} {self._link(link, weight=weight)}")
+                continue
+            key = (link.tail, link.label)
+            if key not in jumps:
+                jumps[key] = number = str(len(jumps) + 1)
+                self.beside.setdefault(link.tail, []).append(f"j{number}a {self._connector(number)}")
+                edges.append(f"{link.tail} -> j{number}a {self._link(link)}")
+            number = jumps[key]
+            place = (number, column[link.head])
+            if place not in entries:
+                entries[place] = f"j{number}b{column[link.head]}"
+                self.beside.setdefault(link.head, []).append(f"{entries[place]} {self._connector(number)}")
+            edges.append(f"{entries[place]} -> {link.head} {self._link(link, shape=False)}".rstrip())
+        return edges
+
+    def _connector(self, number: str) -> str:
+        style = self.style
+        return attrs(label=number, shape="circle", style="filled", fillcolor="white", width=0.28, height=0.28,
+                     fixedsize="true", margin="0", fontsize=float(style.edge_font_size), fontcolor=style.edge_text,
+                     color=style.edge)
+
+    def _link(self, link: Link, *, shape: bool = True, weight: int | None = None) -> str:
+        style = self.style
+        values = dict(label=link.label if shape else None, weight=weight)
+        if link.state == "error":
+            values.update(color=style.error, fontcolor=style.error, penwidth=1.6)
+        elif link.state == "unknown":
+            values.update(style="dashed", color=style.cluster_line, fontcolor=style.cluster_line)
+        return attrs(**values) if any(v is not None for v in values.values()) else ""

@@ -1,0 +1,66 @@
+"""LayerGraph answers as networkx does: the checking path uses it so that it never imports networkx."""
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+
+import networkx as nx
+import pytest
+
+import convdsl
+from convdsl.layergraph import LayerGraph
+
+from conftest import EXAMPLES
+
+
+def _random_pair(seed):
+    rng = random.Random(seed)
+    names = [f"n{i}" for i in range(rng.randint(1, 12))]
+    inserted = names[:]
+    rng.shuffle(inserted)  # forward references: insertion order is not always topological
+    ours, theirs = LayerGraph(), nx.MultiDiGraph()
+    for graph in (ours, theirs):
+        for name in inserted:
+            graph.add_node(name, kind="x")
+    for _ in range(rng.randint(0, 20) if len(names) > 1 else 0):
+        i, j = sorted(rng.sample(range(len(names)), 2))
+        u, v = (names[j], names[i]) if seed % 5 == 0 and rng.random() < 0.1 else (names[i], names[j])  # cycles
+        key = rng.randint(0, 2)
+        for graph in (ours, theirs):
+            graph.add_edge(u, v, key=key, port=key)
+    return names, ours, theirs
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_same_answers_as_networkx(seed):
+    names, ours, theirs = _random_pair(seed)
+    index = {n: i for i, n in enumerate(theirs.nodes)}
+    try:
+        expected = list(nx.lexicographical_topological_sort(theirs, key=index.__getitem__))
+    except nx.NetworkXUnfeasible:
+        expected = None
+    assert ours.topological_order() == expected
+    for name in names:
+        assert ours.in_edges(name, data=True) == list(theirs.in_edges(name, data=True))
+        assert list(ours.successors(name)) == list(theirs.successors(name))
+        assert ours.ancestors(name) == nx.ancestors(theirs, name)
+    assert ours.in_edges("missing", data=True) == list(theirs.in_edges("missing", data=True)) == []
+    copy = ours.to_networkx()
+    assert list(copy.nodes(data=True)) == list(theirs.nodes(data=True))
+    assert list(copy.edges(keys=True, data=True)) == list(theirs.edges(keys=True, data=True))
+
+
+def test_network_graph_is_networkx():
+    net = convdsl.load(EXAMPLES / "resnet50.cdsl")
+    assert isinstance(net.graph, nx.MultiDiGraph) and net.graph is net.graph
+    assert list(net.graph.nodes) == list(net.layer_graph.nodes)
+    assert net.graph.number_of_edges() == len(net.layer_graph._edges)
+
+
+def test_check_does_not_import_networkx():
+    code = ("import sys, convdsl.cli; code = convdsl.cli.main(['check', sys.argv[1]]); "
+            "print(sorted(m for m in ('networkx', 'torch', 'numpy', 'graphviz') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code, str(EXAMPLES / "resnet50.cdsl")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr
