@@ -71,6 +71,8 @@ POOL_PADDING = _code("E109", "pool-padding-too-large", E, "pooling padding large
 OUTPUT_PADDING = _code("E110", "output-padding-too-large", E, "output_padding not smaller than the stride or dilation")
 RANK_MISMATCH = _code("E111", "rank-mismatch", E, "a layer receives a tensor of the wrong rank")
 INVALID_RESHAPE = _code("E112", "invalid-reshape", E, "a reshape, split or crop that does not fit its input")
+SINGLE_VALUE_NORM = _code("E114", "single-value-norm", E,
+                          "a normalisation over one value per group: its output is a constant")
 NO_VALID_SIZE = _code("E113", "no-valid-size", E, "no value of a symbolic input size passes through the network")
 
 # Notes (N).

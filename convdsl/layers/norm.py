@@ -9,6 +9,15 @@ from .base import Arg, Inferred, LayerKind, ShapeError, prod
 _COMMON = (Arg("eps", "float", 1e-5, positional=False), Arg("affine", "bool", True, positional=False))
 
 
+def _check_single_value(kind: str, values: int, per: str, fix: str) -> None:
+    """Normalising one value gives (x - x)/sigma = 0: the output is its bias whatever the input."""
+    if values == 1:
+        raise ShapeError(codes.SINGLE_VALUE_NORM,
+                         f"{kind} normalises a single value per {per}: every output is 0 before the affine "
+                         "shift, whatever the input (and PyTorch refuses it when training)",
+                         f"1 value per {per}", fix)
+
+
 def _check_declared(args, c):
     declared = args.get("num_features")
     if declared is not None and declared != c:
@@ -59,6 +68,8 @@ class GroupNorm(LayerKind):
             raise ShapeError(codes.GROUPS_MISMATCH, f"groups={g} does not divide the {c} channels",
                              f"{c} % {g} = {c % g if g else c}", "use a number of groups that divides the channels",
                              arg="groups")
+        _check_single_value("groupnorm", c // g * prod(shape[1:]), "group",
+                            "use fewer groups, or normalise before the pooling that makes it 1 x 1")
         return Inferred(outputs=(shape,), params=2 * c if args["affine"] else 0)
 
     def to_torch(self, args, inputs, ctx):
@@ -116,6 +127,9 @@ class InstanceNorm(LayerKind):
         (shape,) = inputs
         c = shape[0]
         _check_declared(args, c)
+        if not args["track_running_stats"]:
+            _check_single_value("instancenorm", prod(shape[1:]), "channel",
+                                "normalise before the pooling that makes it 1 x 1, or use batchnorm")
         return Inferred(outputs=(shape,), params=2 * c if args["affine"] else 0,
                         buffers=2 * c + 1 if args["track_running_stats"] else 0)
 
