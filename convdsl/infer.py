@@ -29,7 +29,7 @@ class LayerInfo:
     buffers: int
     macs: int
     receptive_field: tuple[int, ...] | None  # per spatial axis of the network input
-    effective_stride: tuple[Fraction, ...] | None
+    effective_stride: tuple[int | Fraction, ...] | None  # an int where whole, a Fraction after upsampling
 
     @property
     def output_shape(self):
@@ -290,7 +290,7 @@ class _Inference:
             params=result.params if result else 0, buffers=result.buffers if result else 0,
             macs=result.macs if result else 0,
             receptive_field=tuple(math.ceil(r) for r, _ in rf) if rf is not None else None,
-            effective_stride=tuple(Fraction(j) for _, j in rf) if rf is not None else None,
+            effective_stride=tuple(j if type(j) is int else Fraction(j) for _, j in rf) if rf is not None else None,
         )
 
     def _infer(self, node, data, kind, shapes, sources):

@@ -38,11 +38,11 @@ class Arg:
 class RF:
     """How a layer changes the receptive field, per spatial axis.
 
-    Either windows: ((effective kernel, stride), ...) with stride a Fraction
+    Either windows: ((effective kernel, stride), ...) with stride an int, or a Fraction
     (upsampling divides it), or whole=True: every output sees all of the input.
     """
 
-    windows: tuple[tuple[int, Fraction], ...] = ()
+    windows: tuple[tuple[int, int | Fraction], ...] = ()
     whole: bool = False
 
 

@@ -98,7 +98,7 @@ class Conv(LayerKind):
                        "bias=true by default", "add `bias=false`, or write `bias=true` to keep it", arg="bias")
         return Inferred(
             outputs=((c_out, *outs),), params=weight + bias, macs=weight * prod(outs),
-            rf=RF(tuple((w.span, Fraction(w.stride)) for w in windows)),
+            rf=RF(tuple((w.span, w.stride) for w in windows)),
         )
 
     def to_torch(self, args, inputs, ctx):

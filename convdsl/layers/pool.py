@@ -66,7 +66,7 @@ class _Pool(LayerKind):
         check_division(windows, outs, ctx, layer="pooling", rounding_stated="ceil" if ceil else stated, pool=True)
         from .conv import _window_warnings
         _window_warnings(windows, args, ctx, rank)
-        return Inferred(outputs=((c, *outs),), rf=RF(tuple((w.span, Fraction(w.stride)) for w in windows)))
+        return Inferred(outputs=((c, *outs),), rf=RF(tuple((w.span, w.stride) for w in windows)))
 
     def to_torch(self, args, inputs, ctx):
         from .conv import tensorflow_same
@@ -161,7 +161,7 @@ class _Adaptive(LayerKind):
         windows = []
         for i, o in zip(spatial, outs):
             if o == 1:
-                windows.append((i, Fraction(i)))
+                windows.append((i, i))
             else:
                 windows.append((-(-i // o) + (1 if i % o else 0), Fraction(i, o)))
         return Inferred(outputs=((c, *outs),), rf=RF(tuple(windows)))
