@@ -179,7 +179,7 @@ def child_stages(kind: str, n: int, reps: int) -> dict:
     from convdsl.source import Source
 
     parser()  # "once the parser is built"
-    baseline_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    imports_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if kind == "chain":
         source = Source(f"chain{n}.cdsl", chain_text(n))
     else:
@@ -210,7 +210,7 @@ def child_stages(kind: str, n: int, reps: int) -> dict:
         stages["load+analyze"] = statistics.median(whole)
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"kind": kind, "n": n, "layers": layers, "reps": reps, "stages": stages,
-            "peak_rss_mib": peak_kib / 1024, "baseline_rss_mib": baseline_kib / 1024}
+            "peak_rss_mib": peak_kib / 1024, "rss_after_imports_mib": imports_kib / 1024}
 
 
 def run_child(args: list[str], timeout: float, pythonpath: str | None = None) -> dict:

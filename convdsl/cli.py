@@ -29,16 +29,27 @@ def _limits(args) -> Limits:
     return Limits(max_layers=args.max_layers, max_depth=args.max_depth, max_include_depth=args.max_include_depth)
 
 
+def _positive(text: str) -> int:
+    """A limit: a whole number of at least 1 (argparse turns the ValueError into a usage error)."""
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+_positive.__name__ = "positive integer"  # argparse names the type in its message
+
+
 def _add_common(parser):
     parser.add_argument("--strict", action="store_true",
                         help="every rounded output size is an error, even where only padding is dropped")
     limits = parser.add_argument_group("limits")
     defaults = Limits()
-    limits.add_argument("--max-layers", type=int, default=defaults.max_layers, metavar="N",
+    limits.add_argument("--max-layers", type=_positive, default=defaults.max_layers, metavar="N",
                         help=f"most layers after blocks and repeats are expanded (default {defaults.max_layers:,})")
-    limits.add_argument("--max-depth", type=int, default=defaults.max_depth, metavar="N",
+    limits.add_argument("--max-depth", type=_positive, default=defaults.max_depth, metavar="N",
                         help=f"deepest nesting of blocks and groups (default {defaults.max_depth})")
-    limits.add_argument("--max-include-depth", type=int, default=defaults.max_include_depth, metavar="N",
+    limits.add_argument("--max-include-depth", type=_positive, default=defaults.max_include_depth, metavar="N",
                         help=f"deepest chain of includes (default {defaults.max_include_depth})")
 
 

@@ -133,6 +133,9 @@ def did_you_mean(name: str, candidates) -> str | None:
     """A help line naming the closest candidate, if one is close enough."""
     import difflib
 
+    if len(name) > 100:  # nothing that long is a typo of a name; difflib would index all of it (400 MB for 10 MB)
+        return None
+
     matches = difflib.get_close_matches(name, sorted(set(candidates)), n=3, cutoff=0.6)
     if not matches:
         lowered = {c.lower(): c for c in candidates}

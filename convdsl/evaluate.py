@@ -78,6 +78,8 @@ def describe(value) -> str:
 
 def evaluate(expr, env: dict):
     """The value of an expression; undefined bare names become Symbols."""
+    if type(expr) is Literal:  # the usual argument, and no recursion to guard
+        return _in_range(expr.value, expr.span)
     try:
         return _evaluate(expr, env)
     except RecursionError:

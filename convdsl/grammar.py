@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 
 from lark import Lark, Token, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.exceptions import VisitError
@@ -20,6 +21,22 @@ MAX_NESTING = 100
 # costs as much as the text before its error, so past this many characters re-parsed
 # the first errors are reported alone: a 10 MB file costs one parse, not ten.
 RETRY_BUDGET = 1_000_000
+
+
+# A comment, or a string, whose '#' does not start one.
+_COMMENT_OR_STRING = re.compile(r"""#[^\n]*|"[^"\\\n]*(?:\\.[^"\\\n]*)*"|'[^'\\\n]*(?:\\.[^'\\\n]*)*'""")
+
+
+def _blank_comments(text: str) -> str:
+    """The text with each comment replaced by spaces, so offsets, lines and columns stay the same.
+
+    The grammar allows comments wherever a line ends; but a line break token
+    that takes in a million comment lines costs the regex engine a record per
+    line (gigabytes), where a run of spaces and line breaks costs nothing.
+    """
+    if "#" not in text:
+        return text
+    return _COMMENT_OR_STRING.sub(lambda m: " " * len(m.group()) if m.group()[0] == "#" else m.group(), text)
 
 
 class _TooDeep(Exception):
@@ -95,17 +112,50 @@ class _Lark(Lark):
                 callbacks[rule] = callback.node_builder
 
 
+def _cache_file(text: str) -> str | bool:
+    """Where Lark keeps the compiled grammar: a file in the user's own cache directory.
+
+    Building the parser from it takes ~10 ms instead of ~150 ms. Lark's own
+    default (cache=True) is a predictable name in the shared temporary
+    directory, where another user could leave a pickle for us to load; it is
+    used only when there is no usable cache directory.
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    if not os.path.isabs(base):
+        return True
+    directory = os.path.join(base, "convdsl")
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+    except OSError:
+        return True
+    if not os.access(directory, os.W_OK | os.X_OK):
+        return True
+    import hashlib
+    import sys
+
+    from lark import __version__ as lark_version
+
+    key = hashlib.sha256(f"{text}\0{lark_version}\0{sys.version_info[:2]}".encode()).hexdigest()[:16]
+    return os.path.join(directory, f"grammar-{key}.lark")
+
+
 @functools.lru_cache(maxsize=1)
 def parser() -> Lark:
-    return _Lark(
-        grammar_text(),
-        parser="lalr",
-        lexer="contextual",
-        propagate_positions=True,
-        maybe_placeholders=True,
-        postlex=_ParenLines(),
-        cache=True,
-    )
+    text = grammar_text()
+    options = dict(parser="lalr", lexer="contextual", propagate_positions=True, maybe_placeholders=True,
+                   postlex=_ParenLines())
+    try:
+        return _Lark(text, cache=_cache_file(text), **options)
+    except OSError:  # not even a temporary directory to cache in
+        return _Lark(text, cache=False, **options)
+
+
+@functools.lru_cache(maxsize=1)
+def _fast_parser():
+    """The same parse without Lark's tree, for files without errors (convdsl/fastparse.py); None if unavailable."""
+    from .fastparse import fast_parser
+
+    return fast_parser(parser(), MAX_NESTING)
 
 
 def parse(source: Source) -> tuple[Program | None, list[Diagnostic]]:
@@ -114,7 +164,13 @@ def parse(source: Source) -> tuple[Program | None, list[Diagnostic]]:
     After an error the statement that holds it is blanked out and the file is
     parsed again, so later, independent mistakes are reported too.
     """
-    text = source.text if source.text.endswith("\n") else source.text + "\n"
+    text = _blank_comments(source.text if source.text.endswith("\n") else source.text + "\n")
+    fast = _fast_parser()
+    if fast is not None:
+        try:
+            return fast.parse(text, source.path), []
+        except Exception:  # noqa: BLE001 - not a plain valid file (or a surprise): Lark's parse below decides
+            pass
     found: list[Diagnostic] = []
     scanned = 0
     while True:
@@ -304,7 +360,10 @@ def _describe(error: UnexpectedInput, source: Source, text: str) -> Diagnostic:
         except Exception:  # noqa: BLE001 - a best-effort refinement of a message
             pass
     open_parens = parser().options.postlex.open_parens
-    if open_parens and token.type in ("_ARROW", "$END", "RBRACE") and "RPAR" in expected:
+    # A name in column 1 of a later line is the next statement: the '(' before it was left open
+    # (line breaks inside parentheses are not ends of statements, so the parser read on).
+    next_statement = token.column == 1 and open_parens and token.line > open_parens[-1].line
+    if open_parens and (token.type in ("_ARROW", "$END", "RBRACE") or next_statement) and "RPAR" in expected:
         opened = open_parens[-1]
         span = source.span(opened.start_pos, opened.start_pos + 1)
         return Diagnostic(codes.SYNTAX_ERROR, span, "this '(' is never closed", "opened here",

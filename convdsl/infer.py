@@ -9,6 +9,7 @@ from fractions import Fraction
 
 from . import diagnostics as codes
 from .diagnostics import Diagnostic, Severity
+from .evaluate import MAX_INT
 from .layers import KINDS, InferContext, ShapeError
 from .layers.base import fmt_shape, prod
 from .layers.merge import MergeError, axis_label
@@ -17,6 +18,7 @@ from .network import Network, gc_paused, topological_order
 from .symbolic import Expr, simplify_on
 
 BYTES_PER_VALUE = 4  # float32
+_NONE = frozenset()
 
 
 @dataclass(frozen=True)
@@ -263,8 +265,10 @@ class _Inference:
 
     def _inputs(self, node):
         edges = self.graph.in_edges(node, data=True)
-        if len(edges) > 1:
-            edges.sort(key=lambda e: e[2]["port"])
+        if len(edges) == 1:
+            src, _, data = edges[0]
+            return [(src, data["src_port"])]
+        edges.sort(key=lambda e: e[2]["port"])
         return [(src, data["src_port"]) for src, _, data in edges]
 
     def _layer(self, node: str, data: dict) -> None:
@@ -274,24 +278,21 @@ class _Inference:
         outputs_count = kind.output_count(data["args"])
         unknown = (None,) * outputs_count
         result = None
-        if not data.get("incomplete") and all(s is not None for s in shapes) and shapes:
+        if shapes and None not in shapes and not data.get("incomplete"):
             result = self._infer(node, data, kind, shapes, sources)
         outputs = result.outputs if result is not None else unknown
-        for port, shape in enumerate(outputs):
-            self.shapes[(node, port)] = shape
         try:
             rf = self._receptive_field(result, sources, shapes)
         except TypeError:  # a receptive field over a symbolic size
             rf = None
-        for port in range(len(outputs)):
+        for port, shape in enumerate(outputs):
+            self.shapes[(node, port)] = shape
             self.rf[(node, port)] = rf
-        self.layers[node] = LayerInfo(
-            name=node, kind=kind.name, input_shapes=tuple(shapes), output_shapes=tuple(outputs),
-            params=result.params if result else 0, buffers=result.buffers if result else 0,
-            macs=result.macs if result else 0,
-            receptive_field=tuple(math.ceil(r) for r, _ in rf) if rf is not None else None,
-            effective_stride=tuple(j if type(j) is int else Fraction(j) for _, j in rf) if rf is not None else None,
-        )
+        field = tuple([math.ceil(r) for r, _ in rf]) if rf is not None else None
+        stride = tuple([j if type(j) is int else Fraction(j) for _, j in rf]) if rf is not None else None
+        # LayerInfo's fields in order: by keyword, a frozen dataclass takes three times as long to make
+        self.layers[node] = LayerInfo(node, kind.name, tuple(shapes), tuple(outputs), result.params if result else 0,
+                                      result.buffers if result else 0, result.macs if result else 0, field, stride)
 
     def _infer(self, node, data, kind, shapes, sources):
         spans = data.get("arg_spans", {})
@@ -305,9 +306,10 @@ class _Inference:
         if problem:
             report(codes.RANK_MISMATCH, *problem)
             return None
-        next_kinds = tuple(self.graph.nodes[s]["kind"] for s in self.graph.successors(node)
-                           if self.graph.nodes[s]["kind"] != "output")
-        ctx = InferContext(self.rounding, self.strict, data.get("explicit", frozenset()), report, next_kinds)
+        nodes = self.graph.nodes
+        next_kinds = tuple([next_kind for s in self.graph.successors(node)
+                            if (next_kind := nodes[s]["kind"]) != "output"])
+        ctx = InferContext(self.rounding, self.strict, data.get("explicit", _NONE), report, next_kinds)
         before = len(self.found)
         try:
             result = kind.infer(data["args"], shapes, ctx)
@@ -336,9 +338,17 @@ class _Inference:
         if rounded:
             self.rounded[node] = rounded
         for shape in result.outputs:
-            if shape is not None and any(d < 1 for d in shape):
+            if shape is None or _plain(shape):  # the usual case: nothing below applies
+                continue
+            if any(d < 1 for d in shape):
                 report(codes.NON_POSITIVE_SIZE, f"the output shape {fmt_shape(shape)} has a size below 1",
                        "empty output", "the input is too small for this layer")
+                return None
+            if shape is not None and any(isinstance(d, int) and d > MAX_INT for d in shape):
+                # `upsample(scale=1e300)`: no tensor is this large, and counts built on it overflow a float
+                largest = max(d for d in shape if isinstance(d, int))
+                report(codes.ARGUMENT_TYPE, f"an output size of {largest:.3g} is beyond any tensor",
+                       "too large", "an argument of this layer is far too large")
                 return None
         return result
 
@@ -348,8 +358,10 @@ class _Inference:
         Whole numbers are kept as ints, Fractions only where upsampling makes
         them fractional: Fraction arithmetic was a third of inference.
         """
+        if result is None or not sources:
+            return None
         states = [self.rf.get(s) for s in sources]
-        if result is None or not states or any(s is None for s in states):
+        if None in states:
             return None
         # merges: the widest view of their inputs
         state = tuple(max(axis) for axis in zip(*states)) if len(states) > 1 else states[0]
@@ -365,7 +377,8 @@ class _Inference:
             return tuple((r + (size - 1) * j, j * size) for (r, j), size in zip(state, spatial))
         if len(rf.windows) != len(state):
             return state
-        return tuple((r + (k - 1) * j, j * _whole(s)) for (r, j), (k, s) in zip(state, rf.windows))
+        return tuple([(r + (k - 1) * j, j * (s if type(s) is int else _whole(s)))
+                      for (r, j), (k, s) in zip(state, rf.windows)])
 
     def _provenance(self, node, sources, ports, axis) -> tuple[str, ...]:
         """Where two merged branches' sizes on `axis` came apart, back to a common tensor."""
@@ -432,6 +445,14 @@ def rank_problem(kind, written: str, shapes) -> tuple[str, str, str | None] | No
                     f"{spatial} spatial ax{'is' if spatial == 1 else 'es'}",
                     "flatten happens too early, or the layer's dimension is wrong" if spatial < want else None)
     return None
+
+
+def _plain(shape) -> bool:
+    """Every size from 1 to MAX_INT: a shape the checks after a kind's infer() have nothing to say about."""
+    try:
+        return 1 <= min(shape) and max(shape) <= MAX_INT
+    except (TypeError, ValueError):  # sizes that do not compare, or none at all: the checks decide
+        return False
 
 
 def _whole(value):

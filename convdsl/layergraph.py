@@ -45,9 +45,10 @@ class LayerGraph:
             data.update(attr)
 
     def add_edge(self, u, v, key=None, **attr) -> None:
-        for node in (u, v):
-            if node not in self.nodes:
-                self.add_node(node)
+        if u not in self.nodes:
+            self.add_node(u)
+        if v not in self.nodes:
+            self.add_node(v)
         keys = self._succ[u].get(v)
         if keys is None:
             keys = self._succ[u][v] = {}
@@ -65,7 +66,9 @@ class LayerGraph:
 
     def in_edges(self, node, data: bool = False) -> list[tuple]:
         """Edges into `node`; none for a node not in the graph, as in networkx."""
-        pred = self._pred.get(node, {})
+        pred = self._pred.get(node)
+        if not pred:
+            return []
         if data:
             return [(u, node, d) for u, keys in pred.items() for d in keys.values()]
         return [(u, node) for u, keys in pred.items() for _ in keys]

@@ -148,6 +148,7 @@ class Lowering:
         self.inputs: dict[str, InputSpec] = {}
         self.outputs: dict[str, tuple[object, Span]] = {}
         self.warned: set = set()
+        self.block_labels: dict[str, set] = {}  # block name -> the labels in its body, found at its first use
         self.layer_count = 0
         # How many times what is being expanded now will be copied in all: the product of the counts of the
         # enclosing repeats that are expanding their first copy. A repeat's projection multiplies by it, so
@@ -257,6 +258,18 @@ class Lowering:
                                f"block `{name}` has the name of a built-in layer kind", "hides a layer kind",
                                f"rename the block, e.g. `my_{name}`")
                     continue
+                seen_params = set()
+                for param in stmt.params:
+                    if param.name.id in ("in", "out"):
+                        self.error(codes.DUPLICATE_DEFINITION, param.name.span,
+                                   f"a block parameter cannot be named `{param.name.id}`",
+                                   f"`{param.name.id}` is the block's {param.name.id}put tensor",
+                                   "rename the parameter")
+                    elif param.name.id in seen_params:
+                        self.error(codes.DUPLICATE_DEFINITION, param.name.span,
+                                   f"parameter `{param.name.id}` is defined twice", "defined again here",
+                                   "give each parameter its own name")
+                    seen_params.add(param.name.id)
                 self.blocks[name] = _Block(stmt, env)
             elif not top:
                 self.error(codes.MISPLACED_STATEMENT, stmt.span,
@@ -329,6 +342,11 @@ class Lowering:
             value = dim.value
             if isinstance(value, str) and value in scope.env:
                 value = scope.env[value]
+                if isinstance(value, bool) or not isinstance(value, int):  # `const c = 0x1` is a tuple
+                    self.error(codes.INVALID_INPUT, dim.span,
+                               f"input size `{dim.value}` is {describe(value)}, not a whole number", "not a size")
+                    ok = False
+                    continue
             if isinstance(value, int) and not 1 <= value <= 2**40:
                 self.error(codes.INVALID_INPUT, dim.span, f"input size {value} is out of range",
                            "sizes must be at least 1", None)
@@ -470,6 +488,8 @@ class Lowering:
             self.error(codes.LIMIT_EXCEEDED, element.span, f"nesting deeper than {self.limits.max_depth} levels",
                        "too deep", "raise the limit with --max-depth")
             raise _Abort
+        if isinstance(element, Call):  # the usual element: first
+            return self._call(element, current, scope, names, label)
         if isinstance(element, Labelled):
             if label is not None:
                 self.error(codes.DUPLICATE_DEFINITION, element.label.span, "an element has two labels", "second label")
@@ -526,6 +546,10 @@ class Lowering:
                                    f"{count:,} copies",
                                    "check the repeat count, or raise the limit with --max-layers")
                         raise _Abort
+                    if self.layer_count == before:
+                        # A copy that makes no layer passes its input on, or a fixed tensor, or fails: every
+                        # copy would give the same, and a million failing copies would take minutes to say so.
+                        break
             return current
         return self._call(element, current, scope, names, label)
 
@@ -612,7 +636,7 @@ class Lowering:
         self.graph.add_node(node, kind=kind.name, written=name, args=bound, span=call.span,
                             block_path=names.block_path, scopes=tuple(self.scopes), label=local, arg_spans=spans,
                             explicit=explicit, site=self.site,
-                            incomplete=any(v is None for v in inputs))
+                            incomplete=None in inputs)
         for port, value in enumerate(inputs):
             if value is not None:
                 self.pending_edges.append((value, node, port, call.span))
@@ -624,7 +648,7 @@ class Lowering:
         ok = True
         given: dict[str, tuple] = {}  # spec name -> (expr, span)
         tensors = []
-        positional, by_name = _argument_tables(kind)
+        positional, by_name, specs = _argument_tables(kind)
         if kind.variadic:
             for expr in call.args:
                 if not isinstance(expr, Name):
@@ -659,17 +683,17 @@ class Lowering:
                 continue
             given[spec.name] = (kw.value, kw.span)
         bound, spans = {}, {}
-        for spec in kind.args:
-            if spec.name not in given:
-                if spec.required:
+        for name, spec, required, default in specs:
+            if name not in given:
+                if required:
                     self.error(codes.MISSING_ARGUMENT, call.span,
                                f"{call.name.id} needs `{spec.name}`", f"`{spec.name}` missing",
                                _signature(call.name.id, kind.args))
                     ok = False
-                bound[spec.name] = None if spec.required else spec.default
+                bound[name] = default
                 continue
-            expr, span = given[spec.name]
-            spans[spec.name] = span
+            expr, span = given[name]
+            spans[name] = span
             if spec.type == "tensor":
                 if not isinstance(expr, Name):
                     self.error(codes.ARGUMENT_TYPE, expr.span, f"`{spec.name}` takes a tensor name",
@@ -680,7 +704,7 @@ class Lowering:
                 bound[spec.name] = expr.id
                 continue
             try:
-                bound[spec.name] = _coerce(spec, self._value(expr, scope.env), expr.span, scope.env)
+                bound[name] = _coerce(spec, self._value(expr, scope.env), expr.span, scope.env)
             except EvalError as err:
                 self.from_eval(err)
                 ok = False
@@ -787,7 +811,9 @@ class Lowering:
         inner.tensors.update(tensors)
         inner.used.add("in")
         self.block_stack.append(name)
-        shown = tuple((None if i < len(call.args) else pname, given[pname].id if pname in tensors else env[pname])
+        # a parameter named `in` is a number in env, not the tensor `in` (reported at the definition)
+        shown = tuple((None if i < len(call.args) else pname,
+                       given[pname].id if pname in tensors and isinstance(given[pname], Name) else env[pname])
                       for i, pname in enumerate(given))
         self.scopes.append(Scope(names.prefix + local, "block", name, shown))
         self.site = Site(inner_names.prefix, definition, env, call, inner_names.block_path, self.site,
@@ -797,7 +823,10 @@ class Lowering:
             if definition.chain is not None:
                 result = self._chain(definition.chain, inner, inner_names, start=[value])
             else:
-                inner_names.taken.update(self._labels(definition.body))
+                labels = self.block_labels.get(name)
+                if labels is None:
+                    labels = self.block_labels[name] = self._labels(definition.body)
+                inner_names.taken.update(labels)
                 for stmt in definition.body:
                     self._statement(stmt, inner, inner_names)
                 if "out" not in inner.tensors:
@@ -860,13 +889,27 @@ class Lowering:
     def _resolve(self, value, seen=None):
         """Follow forward references to a producer (None if undefined)."""
         seen = seen or set()
+        names = []
         while isinstance(value, _Deferred):
             if id(value) in seen:
+                self._alias_cycle(value, names)
                 return None
             seen.add(id(value))
+            names.append(value.name)
             entry = value.scope.tensors.get(value.name)
             value = entry[0] if entry else None
         return value
+
+    def _alias_cycle(self, value: _Deferred, names: list[str]) -> None:
+        """`t = t`, or `a = b` and `b = a`: names for each other and for no layer, so no graph cycle to find."""
+        key = ("alias-cycle", value.span)
+        if key in self.warned:
+            return
+        self.warned.add(key)
+        loop = names[names.index(value.name):] + [value.name]
+        self.error(codes.CYCLE, value.span, "tensors depend on themselves", "defined from itself",
+                   "a tensor cannot be computed from itself; break the loop",
+                   notes=("cycle: " + " -> ".join(f"`{n}`" for n in loop),))
 
     def _resolve_edges(self) -> None:
         for value, node, port, span in self.pending_edges:
@@ -908,15 +951,17 @@ class Lowering:
 _ARGUMENT_TABLES: dict = {}
 
 
-def _argument_tables(kind: LayerKind) -> tuple[list, dict]:
-    """A kind's positional argument specs, and its specs by name and alias; made once per kind."""
+def _argument_tables(kind: LayerKind) -> tuple[list, dict, tuple]:
+    """A kind's positional argument specs, its specs by name and alias, and (name, spec, required, value if
+    not given) for each; made once per kind."""
     tables = _ARGUMENT_TABLES.get(kind)
     if tables is None:
         by_name = {}
         for spec in kind.args:
             for alias in (spec.name, *spec.aliases):
                 by_name[alias] = spec
-        tables = _ARGUMENT_TABLES[kind] = ([a for a in kind.args if a.positional], by_name)
+        specs = tuple((spec.name, spec, spec.required, None if spec.required else spec.default) for spec in kind.args)
+        tables = _ARGUMENT_TABLES[kind] = ([a for a in kind.args if a.positional], by_name, specs)
     return tables
 
 
@@ -938,6 +983,8 @@ def _real_path(path: str) -> str:
 def _coerce(spec: Arg, value, span: Span, env):
     """Check a value against an argument's type; return it in canonical form."""
     t = spec.type
+    if type(value) is int and t in ("int", "ints", "padding"):  # the usual argument, as it is
+        return value
 
     def fail(expected):
         if isinstance(value, Symbol) and t not in ("str", "padding"):

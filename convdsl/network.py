@@ -16,6 +16,7 @@ from .source import Source
 # Checking costs time and memory in proportion to the text (a dense 10 MB network: minutes and
 # about 2 GB); a larger file is refused at once rather than checked for a quarter of an hour.
 MAX_FILE_BYTES = 10 * 1024 * 1024
+_FIRST_READ = 1 << 16
 
 
 @dataclass
@@ -116,7 +117,10 @@ def read_source(path: str | Path) -> Source | Diagnostic:
     path = str(path)
     try:
         with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
+            # read(n) sets n bytes aside first: ask for the whole limit only if the file is not small
+            data = handle.read(_FIRST_READ)
+            if len(data) == _FIRST_READ:
+                data += handle.read(MAX_FILE_BYTES + 1 - _FIRST_READ)
     except IsADirectoryError:
         return Diagnostic(codes.UNREADABLE_FILE, None, f"{path}: is a directory", help="give a .cdsl file")
     except FileNotFoundError:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import bisect
+from array import array
 from dataclasses import dataclass, field
 
 
@@ -26,16 +27,17 @@ class Source:
 
     path: str
     text: str
-    _line_starts: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    _line_starts: array = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        starts = [0]
+        # 8 bytes a line: a file of ten million blank lines must not take ten million int objects
+        starts = array("q", [0])
         find = self.text.find
         index = find("\n")
         while index != -1:
             starts.append(index + 1)
             index = find("\n", index + 1)
-        object.__setattr__(self, "_line_starts", tuple(starts))
+        object.__setattr__(self, "_line_starts", starts)
 
     def line_text(self, line: int) -> str:
         """The text of a 1-based line, without its line break."""

@@ -87,6 +87,9 @@ def table(analysis: Analysis) -> str:
     net = analysis.network
     layout = net.settings.layout
     batch = _batch(analysis) or 1
+    shown_batch = str(batch)
+    if not isinstance(batch, int):  # a named batch (`batch=N`): the totals are per sample
+        shown_batch, batch = f"1 (per sample; the batch is `{batch}`)", 1
     rows = [("Layer", "Kind", "Output shape", "Params", "MACs", "RF")]
     for info in analysis.layers.values():
         rf = "x".join(map(str, info.receptive_field)) if info.receptive_field else "-"
@@ -117,9 +120,11 @@ def table(analysis: Analysis) -> str:
         f"Params:      {_count(analysis.params)} ({_human(analysis.params)})",
         f"Buffers:     {_count(analysis.buffers)} (norm running statistics, not parameters)",
         f"MACs:        {_count(analysis.macs * batch)} ({_human(analysis.macs * batch)}; FLOPs = 2 x MACs = "
-        f"{_human(2 * analysis.macs * batch)}) at batch {batch}",
+        f"{_human(2 * analysis.macs * batch)}) at batch {shown_batch}",
         f"Input size:  {megabytes(input_values)}",
         f"Activations: {megabytes(activations)} (every layer's output, float32)",
-        f"Params size: {analysis.params * BYTES_PER_VALUE / 1e6:.2f} MB",
+        # a linear layer after flattening a symbolic size has a symbolic number of parameters
+        "Params size: " + ("depends on the input size" if is_symbolic(analysis.params)
+                           else f"{analysis.params * BYTES_PER_VALUE / 1e6:.2f} MB"),
     ]
     return "\n".join(lines)

@@ -375,7 +375,8 @@ class ToSyntax(Transformer):
 
     # expressions
     def int(self, meta, token):
-        return Literal(_integer(token, self._span(meta)), self._span(meta))
+        span = self._span(meta)
+        return Literal(_integer(token, span), span)
 
     def float(self, meta, token):
         return Literal(float(token.replace("_", "")), self._span(meta))

@@ -22,7 +22,7 @@ from .classtext import ClassText
 from .code import Assign as Line, Ctor, If, ModRef, Return, forward_lines
 from .names import MODULE_ATTRIBUTES, Namespace, module_name
 from .ops import Function, TorchContext, Unsupported
-from .pyexpr import Lit, NotGeneric, Py, Unknown, Var, binary, cond, same, tup
+from .pyexpr import Lit, NotGeneric, Py, SymbolicValue, Unknown, Var, binary, cond, same, tup
 from .scope import INIT_RESERVED, FORWARD_RESERVED, Child, ClassCode, Container, Cx, FlagRef, Param, Tensor
 from .translate import names_in, translate, value_of
 
@@ -94,7 +94,9 @@ class ClassWriter:
                 continue
             values = tuple(site.env[p.name.id] for site in self.sites)
             default = None
-            if p.default is not None:
+            # a class written per use takes no arguments, so it has no defaults to write (nor to evaluate:
+            # a default no use needs may not evaluate at all)
+            if p.default is not None and self.generic:
                 if names_in(p.default) & {q.name.id for q in d.params}:
                     raise NotGeneric(f"the default of `{p.name.id}` depends on another parameter")
                 default = value_of(p.default, self.job.blocks[d.name.id].env)
@@ -320,6 +322,13 @@ class ClassWriter:
             if any(None in self.job.analysis.layers[n].input_shapes for n in nodes):
                 raise Unsupported("convdsl could not infer the shape it receives")
             op = kind.to_torch(args, self._input_shapes(nodes, tensors, cx), ctx)
+            if not isinstance(op, Function):
+                try:  # each is written below; a size that depends on a symbolic input size has no literal
+                    for arg in (*op.args, *(value for _, value in op.kwargs)):
+                        arg.src()
+                except SymbolicValue as err:
+                    raise Unsupported(f"{err}; PyTorch needs a number here",
+                                      "declare the input with numbers to export it") from None
         except NotGeneric as err:
             if self.generic:
                 raise

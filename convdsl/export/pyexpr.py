@@ -26,6 +26,11 @@ _BINARY = {
 }
 
 
+class SymbolicValue(TypeError):
+    """A constructor argument that depends on a symbolic input size (a Linear's in_features after
+    flattening H x W): there is no number to write, so the layer cannot be exported."""
+
+
 class NotGeneric(Exception):
     """The code for a block would depend on something its instances do not share.
 
@@ -56,6 +61,10 @@ def literal(value) -> str:
         return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
     if isinstance(value, list):
         return f"[{', '.join(literal(v) for v in value)}]"
+    from ..symbolic import is_symbolic
+
+    if is_symbolic(value):
+        raise SymbolicValue(f"`{value}` depends on a symbolic input size")
     raise TypeError(f"no literal for {type(value).__name__}")
 
 

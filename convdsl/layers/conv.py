@@ -71,7 +71,7 @@ class Conv(LayerKind):
         s = per_axis(args["stride"], rank, "stride")
         d = per_axis(args["dilation"], rank, "dilation")
         for name, values in (("kernel", k), ("stride", s), ("dilation", d)):
-            if any(v < 1 for v in values):
+            if values and min(values) < 1:
                 raise ShapeError(codes.ARGUMENT_TYPE, f"{name} must be at least 1, got {args[name]}", name, arg=name)
         pads = resolve_padding(args["padding"], spatial, k, s, d, ctx.rounding)
         if any(b < 0 for b, _ in pads):
@@ -98,7 +98,7 @@ class Conv(LayerKind):
                        "bias=true by default", "add `bias=false`, or write `bias=true` to keep it", arg="bias")
         return Inferred(
             outputs=((c_out, *outs),), params=weight + bias, macs=weight * prod(outs),
-            rf=RF(tuple((w.span, w.stride) for w in windows)),
+            rf=RF(tuple([(w.span, w.stride) for w in windows])),
         )
 
     def to_torch(self, args, inputs, ctx):

@@ -70,16 +70,17 @@ class Window:
         pads = self.pad_begin + self.pad_end
         if not isinstance(self.size, int):  # a symbolic size: the formula, no value
             return f"({self.size} + {pads} - {self.span})/{self.stride} + 1"
-        value = self.ratio()
-        shown = _decimal(value)
+        shown = _decimal(self.numerator, self.stride)
         return f"({self.size} + {pads} - {self.span})/{self.stride} + 1 = {shown}"
 
 
-def _decimal(value: Fraction) -> str:
-    if value.denominator == 1:
-        return str(value.numerator)
-    text = f"{float(value):.3f}".rstrip("0")
-    return text
+def _decimal(numerator: int, stride: int) -> str:
+    """numerator/stride + 1 (Window.ratio) as shown: whole, or to 3 places; in ints, as Fractions are slow."""
+    whole, rest = divmod(numerator, stride)
+    if rest == 0:
+        return str(whole + 1)
+    # the float of the exact ratio, as float(Fraction) gives it: int / int is correctly rounded
+    return f"{(numerator + stride) / stride:.3f}".rstrip("0")
 
 
 def resolve_padding(padding, sizes, kernels, strides, dilations, rounding: str, *, transposed=False):
@@ -109,7 +110,7 @@ def resolve_padding(padding, sizes, kernels, strides, dilations, rounding: str, 
                 codes.ARGUMENT_TYPE, f"`padding` has {len(padding)} values but the input has {rank} spatial axes",
                 f"{len(padding)} values", f"give one value, or {rank} values", arg="padding")
         return tuple((p, p) for p in padding)
-    return tuple((padding, padding) for _ in range(rank))
+    return ((padding, padding),) * rank
 
 
 def conv_out(w: Window) -> int:
@@ -142,12 +143,12 @@ def check_division(windows, outs, ctx, *, layer: str, rounding_stated: str | Non
     floor on purpose; rounding that only drops padding is reported with --strict.
     """
     rank = len(windows)
-    for axis, (w, out) in enumerate(zip(windows, outs)):
-        if w.exact or out <= 0:
-            continue
+    inexact = [(axis, w, out) for axis, (w, out) in enumerate(zip(windows, outs)) if not w.exact and out > 0]
+    if not inexact:  # the usual case: every axis divides evenly
+        return
+    for axis, w, out in inexact:
         ctx.extra.setdefault("rounded", {})[axis + 1] = f"{w.arithmetic()} -> {out}"
-    pending = [(axis, w, out) for axis, (w, out) in enumerate(zip(windows, outs))
-               if not w.exact and out > 0 and rounding_stated != "ceil"]
+    pending = inexact if rounding_stated != "ceil" else []
     lossy = [(axis, w, out) for axis, w, out in pending if w.lost_rows(out)]
     if lossy and rounding_stated != "floor":
         axis, w, out = lossy[0]

@@ -18,6 +18,9 @@ CORPUS = tuple(sorted([*(ROOT / "examples").glob("*.cdsl"), *(ROOT / "tests" / "
                        *(ROOT / "tests" / "golden").glob("*.cdsl")], key=str))
 # Generated programs are loaded as if they sat in examples/, so an include a mutation adds can resolve.
 GENERATED_PATH = str(ROOT / "examples" / "generated.cdsl")
+# File names a network takes its default name from: quotes, markup, escapes, code, line breaks.
+HOSTILE_STEMS = ('we"ird\\N <b>&amp;{x}', "net'); import os; ('", '"""; print(1); """', "line\nbreak", "tab\there",
+                 "ünïcødé ✓ 中文", "]; evil [image=passwd", "-rf --output=x", " spaced ", "class")
 CATEGORIES = ("generated", "near_valid", "mutated")
 
 
@@ -35,7 +38,9 @@ def make(case_id: str) -> Case:
     category, number = case_id.split(":")
     index = int(number)
     if category == "generated":
-        return Case(case_id, generate(index).encode("utf-8"), GENERATED_PATH, consistency=True,
+        # one program in three uses hostile names; one in ten also comes from a hostile file name
+        path = GENERATED_PATH if index % 10 else str(ROOT / "examples" / f"{HOSTILE_STEMS[index // 10 % 10]}.cdsl")
+        return Case(case_id, generate(index, hostile=index % 3 == 0).encode("utf-8"), path, consistency=True,
                     reload=index % 8 == 0)
     rng = random.Random(case_id)
     if category == "near_valid":

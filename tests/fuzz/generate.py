@@ -11,8 +11,16 @@ comments, continuation lines, parentheses across lines, tabs, CRLF and a BOM.
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 
+# Names that mean something to the generators' targets: Python keywords, builtins and torch's names
+# (the PyTorch export), DOT keywords and Graphviz's escapes' letters (the diagram). The language
+# allows every one of them as a tensor, label, block, input or network name.
+HOSTILE_NAMES = ("class", "def", "import", "lambda", "return", "self", "super", "torch", "nn", "F", "forward",
+                 "__init__", "__class__", "__dict__", "None", "print", "exec", "eval", "os", "sys", "node",
+                 "edge", "graph", "digraph", "subgraph", "strict", "cluster_0", "_", "__", "N", "G", "L", "T",
+                 "training", "state_dict", "to", "cuda", "parameters", "modules", "add_module", "x_", "Sequential")
 ACTIVATIONS = ("relu", "relu6", "gelu", "silu", "sigmoid", "tanh", "hardswish", "hardsigmoid", "elu", "identity",
                "leaky_relu(0.1)", "gelu(approximate='tanh')", "relu(inplace=true)", "dropout(0.1)", "dropout(p=0.25)")
 FEATURE_ONLY = ("softmax", "log_softmax(dim=1)")
@@ -40,8 +48,9 @@ class Block:
 class ProgramGenerator:
     """One program per call to program(); all choices come from `rng`."""
 
-    def __init__(self, rng: random.Random):
+    def __init__(self, rng: random.Random, *, hostile: bool = False):
         self.rng = rng
+        self.hostile = hostile  # names drawn from HOSTILE_NAMES where the program allows any name
 
     # the program --------------------------------------------------------------
     def program(self) -> str:
@@ -52,8 +61,10 @@ class ProgramGenerator:
         self.used: set[str] = set()
         self.constants: dict[str, object] = {}
         self.blocks: list[Block] = []
-        if rng.random() < 0.3:
-            self.lines.append(f"network {self._ident('net')}")
+        self.pool = list(HOSTILE_NAMES) if self.hostile else []
+        rng.shuffle(self.pool)
+        if rng.random() < (0.8 if self.hostile else 0.3):
+            self.lines.append(f"network {self._name(self._ident('net'))}")
         if rng.random() < 0.3:
             self.lines.append(f"set rounding = {rng.choice(['pytorch', 'caffe', 'tensorflow'])}")
         if rng.random() < 0.15:
@@ -67,6 +78,12 @@ class ProgramGenerator:
             self._statement()
         self._outputs()
         return self._layout("\n".join(self.lines) + "\n")
+
+    def _name(self, usual: str) -> str:
+        """A hostile name, each used once, while they last and the dice say so; else the usual one."""
+        if self.pool and self.rng.random() < 0.7:
+            return self.pool.pop()
+        return usual
 
     def _ident(self, stem: str) -> str:
         return f"{stem}{self.rng.randint(0, 99)}" if self.rng.random() < 0.5 else stem
@@ -116,7 +133,7 @@ class ProgramGenerator:
     # blocks ---------------------------------------------------------------------
     def _block(self) -> None:
         rng = self.rng
-        name = f"blk{len(self.blocks)}_{rng.randint(0, 9)}"
+        name = self._name(f"blk{len(self.blocks)}_{rng.randint(0, 9)}")
         shape = rng.choice(("cbr", "res", "branch", "stack", "gate"))
         if shape == "cbr":
             text = f"block {name}(c, k=3) = conv(c, k, p=k // 2, bias=false) -> bn -> relu"
@@ -151,7 +168,7 @@ class ProgramGenerator:
     # inputs ---------------------------------------------------------------------
     def _input(self) -> None:
         rng = self.rng
-        name = f"x{len(self.tensors)}" if rng.random() < 0.7 else rng.choice(("image", "tokens", "volume"))
+        name = self._name(f"x{len(self.tensors)}" if rng.random() < 0.7 else rng.choice(("image", "tokens", "volume")))
         if any(t.name == name for t in self.tensors):
             name = f"in{len(self.tensors)}"
         rank = rng.choice((1, 2, 2, 2, 2, 3))
@@ -174,7 +191,7 @@ class ProgramGenerator:
         if roll < 0.2 and source.channels % 2 == 0 and source.channels >= 2:
             self._chunk(source)
             return
-        name = f"t{len(self.tensors)}"
+        name = self._name(f"t{len(self.tensors)}")
         elements, result = self._chain(source, rng.randint(1, 6))
         self.used.add(source.name)
         self.lines.append(f"{name} = {source.name}" + self._join(elements))
@@ -194,11 +211,11 @@ class ProgramGenerator:
     def _merge(self, source: Tensor) -> None:
         rng = self.rng
         left, left_t = self._chain(source, rng.randint(1, 2), keep_shape=True)
-        a, b = f"t{len(self.tensors)}a", f"t{len(self.tensors)}b"
+        a, b = self._name(f"t{len(self.tensors)}a"), self._name(f"t{len(self.tensors)}b")
         self.lines.append(f"{a} = {source.name}" + self._join(left))
         self.lines.append(f"{b} = {source.name} -> {rng.choice(ACTIVATIONS)}")
         kind = rng.choice(("add", "mul", "concat", "arrow"))
-        name = f"t{len(self.tensors)}"
+        name = self._name(f"t{len(self.tensors)}")
         channels = left_t.channels
         if kind == "concat" and left_t.spatial is not None:
             self.lines.append(f"{name} = concat({a}, {b})")
@@ -211,9 +228,9 @@ class ProgramGenerator:
         self.tensors.append(Tensor(name, channels, left_t.spatial, left_t.exact and source.exact))
 
     def _chunk(self, source: Tensor) -> None:
-        a, b = f"t{len(self.tensors)}p", f"t{len(self.tensors)}q"
+        a, b = self._name(f"t{len(self.tensors)}p"), self._name(f"t{len(self.tensors)}q")
         self.lines.append(f"{a}, {b} = {source.name} -> chunk(2)")
-        name = f"t{len(self.tensors)}"
+        name = self._name(f"t{len(self.tensors)}")
         self.lines.append(f"{name} = {a} -> mul({b})" if self.rng.random() < 0.5 else f"{name} = add({a}, {b})")
         self.used.update((source.name, a, b))
         self.tensors.append(Tensor(name, source.channels // 2, source.spatial, source.exact))
@@ -271,7 +288,7 @@ class ProgramGenerator:
 
     def _label(self) -> str:
         self.labels += 1
-        return f"stage{self.labels}: "
+        return f"{self._name(f'stage{self.labels}')}: "
 
     def _block_call(self, t: Tensor, keep_shape: bool) -> tuple[str, Tensor]:
         rng = self.rng
@@ -371,7 +388,7 @@ class ProgramGenerator:
         if rng.random() < 0.1:
             text = text.replace("    ", "\t")
         if rng.random() < 0.1:
-            text = text.replace(" -> ", " \\\n    -> ", 1)  # a backslash continuation
+            text = re.sub(r"(?<=\S) -> ", " \\\n    -> ", text, count=1)  # a backslash continuation
         if rng.random() < 0.1:
             text = text.replace("\n", "\r\n")
         if rng.random() < 0.05:
@@ -381,6 +398,6 @@ class ProgramGenerator:
         return text
 
 
-def generate(seed: int) -> str:
+def generate(seed: int, *, hostile: bool = False) -> str:
     """The program of one seed: the same text on every machine and run."""
-    return ProgramGenerator(random.Random(seed)).program()
+    return ProgramGenerator(random.Random(seed), hostile=hostile).program()

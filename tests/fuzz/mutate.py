@@ -66,7 +66,7 @@ def _token_mutation(kind: str):
 
 # Values at the edges of what an argument accepts: where argument checks are missing, layers divide by
 # zero, allocate an output per part, or round an infinity.
-EDGE_NUMBERS = [b"0", b"-1", b"-0", b"0.0", b"-0.5", b"1e400", b"1e-400", b"4097", b"65536", b"1000000",
+EDGE_NUMBERS = [b"0", b"-1", b"-0", b"0.0", b"-0.5", b"1e400", b"1e-400", b"1e300", b"1e18", b"4097", b"65536", b"1000000",
                 b"4611686018427387905", b"99999999999999999999", b"0x1", b"1_000", b"3.0"]
 
 

@@ -5,14 +5,17 @@ diagnostics: it never raises, never hangs. Every diagnostic has a registered
 code, a non-empty message free of parser internals, and a span inside the
 file it names. A program's results are JSON-native and deterministic: the
 summary JSON survives json.dumps/json.loads unchanged, and loading and
-analysing it again gives the same JSON. The CLI never exits 3 and never shows
-a traceback.
+analysing it again gives the same JSON. The generators (the DOT diagram, the
+PyTorch export) keep every name from the file inert. The CLI never exits 3
+and never shows a traceback.
 """
 from __future__ import annotations
 
+import ast
 import contextlib
 import io
 import json
+import re
 import signal
 import traceback
 from dataclasses import dataclass
@@ -20,13 +23,22 @@ from dataclasses import dataclass
 import convdsl
 from convdsl import cli, report
 from convdsl.diagnostics import Diagnostic, lookup
+from convdsl.export import export_pytorch
+from convdsl.lower import Limits
 from convdsl.network import decode
+from convdsl.render import to_dot
 from convdsl.summary import table, to_json
 
-# A case taking longer than this is a hang: the largest generated case takes well under a second.
-CASE_SECONDS = 20
+# A case taking longer than this is a hang: the largest takes a few seconds on a busy machine.
+CASE_SECONDS = 60
+# Lower than the default: a mutation that multiplies a repeat count reaches the limit in a
+# fraction of the time, and the limit's own code runs more often. test_bad_input.py tests the default.
+LIMITS = Limits(max_layers=20_000)
 # Words from the parser or from Python that must never reach a user.
 LEAKS = ("Token(", "Tree(", "__ANON", "$END", "<lark", "Traceback", "object at 0x")
+# DOT attributes that make Graphviz read a file: never written by convdsl, so never injectable.
+FILE_ATTRIBUTES = re.compile(r"\b(image|imagepath|fontpath|shapefile|URL|href)\s*=")
+QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
 class Failure(AssertionError):
@@ -89,7 +101,7 @@ def _check(data: bytes, path: str, consistency: bool, reload: bool) -> Outcome:
         if source.code.code != "E001":
             raise Failure(f"an undecodable file gave {source.code.code}, not E001")
         return Outcome("unreadable", ("E001",))
-    network = convdsl.loads(source.text, path)
+    network = convdsl.loads(source.text, path, limits=LIMITS)
     for diag in network.diagnostics:
         check_diagnostic(diag, network.sources)
     analysis = network.analyze()
@@ -108,12 +120,39 @@ def _check(data: bytes, path: str, consistency: bool, reload: bool) -> Outcome:
     _check_totals(summary)
     if consistency:
         table(analysis)
+        check_generators(analysis, path)
         if to_json(network.analyze()) != summary:
             raise Failure("analysing the same network twice gives different results")
-    if reload and to_json(convdsl.loads(source.text, path).analyze()) != summary:
+    if reload and to_json(convdsl.loads(source.text, path, limits=LIMITS).analyze()) != summary:
         raise Failure("loading the same text twice gives different results")
     codes = tuple(d.code.code for d in analysis.diagnostics)
     return Outcome("errors" if analysis.has_errors else "clean", codes)
+
+
+def check_generators(analysis, path: str) -> None:
+    """The diagram and the PyTorch export of any analysis: made without an exception, and inert.
+
+    Names in the file are hostile (see HOSTILE_NAMES, HOSTILE_STEMS): outside its quoted strings the
+    DOT text must hold no markup and no attribute that reads a file, with braces balanced; the
+    exported Python must parse, import nothing but torch, and compile.
+    """
+    bare = QUOTED.sub('""', to_dot(analysis))
+    if "<" in bare or bare.count("{") != bare.count("}") or FILE_ATTRIBUTES.search(bare):
+        raise Failure("a name escaped its quotes in the DOT text", bare[:3000])
+    if analysis.has_errors:
+        return
+    source = export_pytorch(analysis, source_label=path).source
+    if source is None:
+        return  # a layer PyTorch cannot compute: said in the export's diagnostics
+    try:
+        tree = ast.parse(source)
+        compile(tree, "exported.py", "exec")
+    except SyntaxError as err:
+        raise Failure("the exported Python does not compile", f"{err}\n{source[:3000]}") from None
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    if not imported <= {"torch", "torch.nn", "torch.nn.functional", "__future__"}:
+        raise Failure("the exported Python imports more than torch", ", ".join(sorted(imported)))
 
 
 def _check_totals(summary: dict) -> None:
@@ -154,7 +193,7 @@ def check_cli(path: str, command: list[str]) -> int:
     """Run the CLI in-process on a file; it may exit 0, 1 or 2, and never show a traceback."""
     out, err = io.StringIO(), io.StringIO()
     with deadline(CASE_SECONDS), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli.main([*command, path])
+        code = cli.main([*command, "--max-layers", str(LIMITS.max_layers), path])
     stderr = err.getvalue()
     if code not in (0, 1, 2):
         raise Failure(f"`convdsl {' '.join(command)}` exited {code}", stderr[-2000:])

@@ -17,14 +17,17 @@ from . import mutate
 from .cases import ROOT, Case, make
 from .oracle import Failure, check_case, check_cli
 
-# The commands a sample of the cases also goes through, in turn.
+# The commands a sample of the cases also goes through, in turn; {out} is a file in the sandbox.
 CLI_COMMANDS = (
     ["check", "--format", "json"],
     ["check"],
     ["summary", "--format", "json"],
+    ["render", "--format", "dot", "-o", "{out}"],
     ["check", "--format", "github", "--strict"],
     ["summary"],
+    ["export", "-o", "{out}"],
     ["check", "--format", "concise"],
+    ["sizes", "--max", "48", "--format", "json"],
 )
 SHRINK_ATTEMPTS = 400
 
@@ -92,6 +95,17 @@ class CliSandbox:
         target.write_bytes(case.data)
         return str(target)
 
+    def run(self, case: Case, template: list[str]) -> None:
+        """The command on the case; a generator's output must then be whole or absent, with no temporary file."""
+        out = self.directory / "out put é"
+        out.unlink(missing_ok=True)
+        code = check_cli(self.write(case), [str(out) if part == "{out}" else part for part in template])
+        left = [p.name for p in self.directory.iterdir() if p.name.endswith(".tmp")]
+        if left:
+            raise Failure(f"`convdsl {template[0]}` left a temporary file behind", ", ".join(left))
+        if "{out}" in template and code == 0 and not out.is_file():
+            raise Failure(f"`convdsl {template[0]}` exited 0 without writing its output")
+
 
 def run(case_ids, stats: Stats, *, cli_every: int = 0, sandbox: CliSandbox | None = None,
         max_found: int = 20) -> Stats:
@@ -106,9 +120,8 @@ def run(case_ids, stats: Stats, *, cli_every: int = 0, sandbox: CliSandbox | Non
             stats.outcomes[outcome.kind] += 1
             stats.codes.update(outcome.codes)
             if cli_every and sandbox is not None and n % cli_every == 0:
-                command = CLI_COMMANDS[(n // cli_every) % len(CLI_COMMANDS)]
                 stats.cli_runs += 1
-                check_cli(sandbox.write(case), command)
+                sandbox.run(case, CLI_COMMANDS[(n // cli_every) % len(CLI_COMMANDS)])
         except Failure as failure:
             stats.slowest = max(stats.slowest, (time.perf_counter() - began, case_id))
             stats.found.append(_shrink(case, failure))

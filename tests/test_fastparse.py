@@ -1,0 +1,78 @@
+"""The fast parser (convdsl/fastparse.py) builds the very tree Lark's parse and ToSyntax build, spans and all."""
+from __future__ import annotations
+
+import pytest
+from conftest import ROOT
+
+from convdsl import grammar
+from convdsl.network import decode
+from convdsl.source import Source
+from convdsl.syntax import ToSyntax
+from fuzz.generate import generate
+
+FILES = sorted({*ROOT.glob("examples/*.cdsl"), *ROOT.glob("tests/fixtures/**/*.cdsl"),
+                *ROOT.glob("tests/golden/*.cdsl")}, key=str)
+
+
+def _text(source: Source) -> str:
+    return grammar._blank_comments(source.text if source.text.endswith("\n") else source.text + "\n")
+
+
+def _by_lark(source: Source):
+    """The tree as grammar.parse made it before the fast parser: Lark's tree through ToSyntax; None on an error."""
+    try:
+        return ToSyntax(source.path).transform(grammar.parser().parse(_text(source)))
+    except Exception:  # noqa: BLE001 - any error: the fast parser must give up too
+        return None
+
+
+def _by_fast(source: Source):
+    """The fast parser's tree; None where it gives up (grammar.parse then asks Lark, whatever the exception)."""
+    try:
+        return grammar._fast_parser().parse(_text(source), source.path)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _sources():
+    for path in FILES:
+        source = decode(str(path), path.read_bytes())
+        if isinstance(source, Source):
+            yield path.relative_to(ROOT).as_posix(), source
+    for seed in range(300):
+        yield f"generated:{seed}", Source("generated.cdsl", generate(seed, hostile=seed % 3 == 0))
+
+
+CASES = list(_sources())
+
+
+@pytest.mark.parametrize("name, source", CASES, ids=[name for name, _ in CASES])
+def test_same_tree_as_lark(name, source):
+    expected = _by_lark(source)
+    found = _by_fast(source)
+    if expected is None:
+        assert found is None  # a file with a syntax error is Lark's to report
+    else:
+        assert repr(found) == repr(expected)
+
+
+def test_the_fast_parser_is_used():
+    """Without this, a fast parser that always gave up would pass every other test, only slowly."""
+    assert grammar._fast_parser() is not None
+    source = decode(str(ROOT / "examples" / "resnet50.cdsl"), (ROOT / "examples" / "resnet50.cdsl").read_bytes())
+    assert _by_fast(source) is not None
+
+
+@pytest.mark.parametrize("text", [
+    "input x: 3 x 8 x 8\ny = x -> conv(4, 3\n",  # a '(' never closed
+    "input x: 3 x 8 x 8\ny = x -> relu ->\n",  # a chain ending with '->'
+    "input x: 3 x 8 x 8\ny = x -> conv(" + "(" * 200 + "1" + ")" * 200 + ")\n",  # nested too deeply
+    "input x: 3 x 8 x 8\ny = x -> conv(1" + "0" * 2000 + ")\n",  # a number too long
+    "input x: 3 x 8 x 8\ny = x -> relu; z = y\n",  # an unexpected character
+])
+def test_errors_are_left_to_lark(text):
+    source = Source("bad.cdsl", text)
+    with pytest.raises(Exception):  # noqa: B017 - _GiveUp, or the error ToSyntax raises (a number too long)
+        grammar._fast_parser().parse(_text(source), source.path)
+    program, found = grammar.parse(source)
+    assert program is None and found

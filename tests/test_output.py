@@ -1,0 +1,211 @@
+"""convdsl.output.write_atomic, which every generator writes through, and the CLI's use of it.
+
+All or nothing: a failure at any moment leaves the old file (or none) and no
+temporary file; an input is never overwritten, however it is named; a name
+the system refuses is an OutputError (exit 2 from the CLI), never a crash.
+"""
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from convdsl import cli
+from convdsl.output import OutputError, write_atomic
+
+NET = "input x: 3 x 8 x 8\noutput y = x -> conv(4, 3, p=1)\n"
+
+
+def entries(folder) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_writes_bytes_and_text(tmp_path):
+    write_atomic(tmp_path / "a.bin", b"\x00\xff")
+    write_atomic(str(tmp_path / "b.txt"), "ünïcødé\n")
+    assert (tmp_path / "a.bin").read_bytes() == b"\x00\xff"
+    assert (tmp_path / "b.txt").read_bytes() == "ünïcødé\n".encode("utf-8")
+    assert entries(tmp_path) == ["a.bin", "b.txt"]
+
+
+def test_replaces_a_file_whole(tmp_path):
+    target = tmp_path / "out.svg"
+    target.write_text("old " * 1000)
+    write_atomic(target, "new")
+    assert target.read_text() == "new" and entries(tmp_path) == ["out.svg"]
+
+
+def test_a_relative_name_in_the_current_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_atomic("plain.dot", "digraph {}")
+    assert (tmp_path / "plain.dot").read_text() == "digraph {}"
+
+
+@pytest.mark.parametrize("stage", ["write", "fsync", "chmod", "replace"])
+@pytest.mark.parametrize("error", [OSError(28, "No space left on device"), KeyboardInterrupt(), RuntimeError("bug")],
+                         ids=["disk full", "interrupt", "bug"])
+def test_a_failure_at_any_stage_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch, stage, error):
+    target = tmp_path / "out.svg"
+    target.write_text("old")
+
+    def fail(*args, **kwargs):
+        raise error
+
+    if stage == "write":
+        real_fdopen = os.fdopen
+
+        class Failing:
+            def __init__(self, handle):
+                self.handle = handle
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                self.handle.close()
+
+            def write(self, data):
+                self.handle.write(data[: len(data) // 2])  # half of it reaches the disk, then it fails
+                raise error
+
+        monkeypatch.setattr(os, "fdopen", lambda fd, mode: Failing(real_fdopen(fd, mode)))
+    else:
+        monkeypatch.setattr(os, stage, fail)
+    expected = OutputError if isinstance(error, OSError) else type(error)
+    with pytest.raises(expected) as raised:
+        write_atomic(target, "new content " * 100)
+    if expected is OutputError:
+        assert "No space left on device" in str(raised.value)
+    monkeypatch.undo()
+    assert target.read_text() == "old"
+    assert entries(tmp_path) == ["out.svg"]
+
+
+def test_no_file_at_all_after_a_failure_on_a_new_name(tmp_path, monkeypatch):
+    monkeypatch.setattr(os, "replace", lambda *a: (_ for _ in ()).throw(OSError(5, "Input/output error")))
+    with pytest.raises(OutputError, match="Input/output error"):
+        write_atomic(tmp_path / "new.svg", "x")
+    monkeypatch.undo()
+    assert entries(tmp_path) == []
+
+
+def test_refuses_to_overwrite_an_input_however_it_is_named(tmp_path, monkeypatch):
+    source = tmp_path / "net.cdsl"
+    source.write_text(NET)
+    (tmp_path / "sub").mkdir()
+    os.symlink(source, tmp_path / "link.cdsl")
+    os.link(source, tmp_path / "hard.cdsl")
+    monkeypatch.chdir(tmp_path)
+    for name in (source, "net.cdsl", "./net.cdsl", "sub/../net.cdsl", tmp_path / "link.cdsl", "hard.cdsl"):
+        with pytest.raises(OutputError, match="refusing to overwrite the input file"):
+            write_atomic(name, "clobbered", inputs=[str(source)])
+    with pytest.raises(OutputError, match="refusing to overwrite the input file"):
+        write_atomic(source, "clobbered", inputs=["link.cdsl"])  # the input named through a link
+    assert source.read_text() == NET
+
+
+@pytest.mark.parametrize("name, words", [
+    ("", "is a directory"),
+    ("missing/out.svg", "does not exist"),
+    ("a\0b.svg", "NUL byte"),
+    ("n" * 300 + ".svg", "File name too long"),
+], ids=["a directory", "a missing folder", "nul byte", "too long"])
+def test_unusable_names_are_output_errors(tmp_path, name, words):
+    with pytest.raises(OutputError, match=words):
+        write_atomic(f"{tmp_path}/{name}", "x")
+    assert entries(tmp_path) == []
+
+
+def test_a_name_near_the_systems_limit_still_works(tmp_path):
+    target = tmp_path / ("n" * 250 + ".svg")
+    write_atomic(target, "x")
+    assert target.read_text() == "x" and entries(tmp_path) == [target.name]
+
+
+def test_permissions_new_files_follow_the_umask_replaced_files_keep_theirs(tmp_path):
+    previous = os.umask(0o027)
+    try:
+        write_atomic(tmp_path / "new.svg", "x")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "new.svg").stat().st_mode) == 0o640
+    kept = tmp_path / "kept.py"
+    kept.write_text("old")
+    kept.chmod(0o600)
+    write_atomic(kept, "new")
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600 and kept.read_text() == "new"
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes anywhere")
+def test_a_read_only_folder_is_an_output_error(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(OutputError, match="cannot write in"):
+            write_atomic(folder / "out.svg", "x")
+    finally:
+        folder.chmod(0o700)
+
+
+# The CLI's generators: render and export --------------------------------------------
+
+@pytest.fixture
+def net(tmp_path):
+    path = tmp_path / "net.cdsl"
+    path.write_text(NET)
+    return path
+
+
+GENERATORS = {
+    "render": lambda src, out: ["render", str(src), "-o", str(out), "--format", "dot"],
+    "export": lambda src, out: ["export", str(src), "-o", str(out)],
+}
+
+
+@pytest.mark.parametrize("generator", GENERATORS)
+def test_cli_generators_leave_the_old_output_when_they_fail(net, tmp_path, monkeypatch, capsys, generator):
+    """A bug in the middle of generating, and a disk that fills while writing: the old output stays."""
+    import convdsl.export
+    import convdsl.render
+
+    out = tmp_path / "out.txt"
+    out.write_text("old output")
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("a bug half way through")
+
+    monkeypatch.setattr(convdsl.render, "to_dot", crash)
+    monkeypatch.setattr(convdsl.export, "export_pytorch", crash)
+    assert cli.main(GENERATORS[generator](net, out)) == 3
+    assert "internal error" in capsys.readouterr().err
+    monkeypatch.undo()
+    assert out.read_text() == "old output" and entries(tmp_path) == ["net.cdsl", "out.txt"]
+
+    monkeypatch.setattr(os, "replace", lambda *a: (_ for _ in ()).throw(OSError(28, "No space left on device")))
+    assert cli.main(GENERATORS[generator](net, out)) == 2
+    assert "No space left on device" in capsys.readouterr().err
+    monkeypatch.undo()
+    assert out.read_text() == "old output" and entries(tmp_path) == ["net.cdsl", "out.txt"]
+
+    assert cli.main(GENERATORS[generator](net, out)) == 0
+    assert out.read_text() != "old output" and entries(tmp_path) == ["net.cdsl", "out.txt"]
+
+
+@pytest.mark.parametrize("generator", GENERATORS)
+@pytest.mark.parametrize("target", ["the file", "an include", "a link to it", "a bad name", "a directory"])
+def test_cli_generators_refuse_unusable_outputs_with_exit_2(tmp_path, capsys, generator, target):
+    lib = tmp_path / "lib.cdsl"
+    lib.write_text("block cbr(c) = conv(c, 3, p=1, bias=false) -> bn -> relu\n")
+    net = tmp_path / "net.cdsl"
+    net.write_text('include "lib.cdsl"\n' + NET.replace("conv(4, 3, p=1)", "cbr(4)"))
+    os.symlink(net, tmp_path / "link.py")
+    before = {p: p.read_bytes() for p in (lib, net)}
+    out = {"the file": net, "an include": lib, "a link to it": tmp_path / "link.py",
+           "a bad name": tmp_path / ("n" * 300), "a directory": tmp_path}[target]
+    code = cli.main(GENERATORS[generator](net, out))
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and "internal error" not in err, err
+    assert {p: p.read_bytes() for p in (lib, net)} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
