@@ -18,6 +18,7 @@ from .network import Network, gc_paused, topological_order
 from .symbolic import Expr, simplify_on
 
 BYTES_PER_VALUE = 4  # float32
+SWEEP_BUDGET = 200_000  # layer evaluations analyze() may spend on size sweeps (symbolic sizes, size hints)
 _NONE = frozenset()
 
 
@@ -141,7 +142,9 @@ class _Inference:
             return None
         from .sizes import analyze_sizes
 
-        report = analyze_sizes(self.network, strict=self.strict)
+        # a work budget: every swept size runs the whole network once
+        layers = max(1, sum(1 for data in self.graph.nodes.values() if data["kind"] not in ("input", "output")))
+        report = analyze_sizes(self.network, strict=self.strict, limit=max(32, min(1024, SWEEP_BUDGET // layers)))
         if report.problem:
             return None
         self.sizes = report
@@ -232,7 +235,11 @@ class _Inference:
             return
         from .sizes import Sweeper, variables
 
-        sweeper = Sweeper(self.network, strict=self.strict, limit=256)
+        layers = max(1, sum(1 for data in self.graph.nodes.values() if data["kind"] not in ("input", "output")))
+        reach = min(256, SWEEP_BUDGET // layers)
+        if reach < 8:  # too large a network for a quick sweep: `convdsl sizes` still answers
+            return
+        sweeper = Sweeper(self.network, strict=self.strict, limit=reach)
         if not sweeper.probe.usable or not sweeper.choose_base():
             return
         order = list(self.network.inputs)
@@ -244,7 +251,7 @@ class _Inference:
             if not candidates:
                 continue
             var = candidates[0]
-            below, above = sweeper.nearest(var, var.declared, reach=256)
+            below, above = sweeper.nearest(var, var.declared, reach=reach)
             sizes = [n for n in (below, above) if n is not None]
             if not sizes:
                 continue

@@ -148,7 +148,7 @@ class Sweeper:
     def nearest(self, var: Variable, size: int, *, reach: int | None = None) -> tuple[int | None, int | None]:
         """The closest valid sizes strictly below and above `size`."""
         reach = reach or max(self.limit, 2 * size)
-        below = next((n for n in range(size - 1, 0, -1) if self.run(var, n) is None), None)
+        below = next((n for n in range(size - 1, max(0, size - reach - 1), -1) if self.run(var, n) is None), None)
         above = next((n for n in range(size + 1, size + reach + 1) if self.run(var, n) is None), None)
         return below, above
 
@@ -163,16 +163,18 @@ def analyze_sizes(network: Network, *, strict: bool = False, limit: int = DEFAUL
     sample = {v.name: sweeper.base[Sweeper._key(v)] for v in sweeper.variables}
     axes = []
     for var in sweeper.variables:
-        upto = max(limit, var.declared or 0)
-        swept = sweeper.sweep(var, upto)
-        valid = [n for n in swept if n <= limit]
+        swept = valid = sweeper.sweep(var, limit)
         declared_failure = below = above = None
         if var.declared is not None:
             declared_failure = sweeper.run(var, var.declared)
             below = max((n for n in swept if n < var.declared), default=None)
             above = min((n for n in swept if n > var.declared), default=None)
-            if above is None:
-                _, above = sweeper.nearest(var, upto, reach=upto)
+            if above is None or var.declared > limit:
+                # Beyond the sweep only the declared size's neighbourhood is searched: sweeping every
+                # size up to a declared width of 10^6 took minutes (and up to 2^40, forever).
+                near_below, above = sweeper.nearest(var, max(var.declared, limit), reach=limit)
+                if var.declared > limit and near_below is not None:
+                    below = near_below
         others = {v.name: sweeper.base[Sweeper._key(v)] for v in sweeper.variables
                   if v is not var and sweeper.base.get(Sweeper._key(v), v.declared) != v.declared}
         axes.append(AxisSizes(var, valid, derive_rule(valid, limit), below, above, declared_failure,

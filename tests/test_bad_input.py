@@ -193,6 +193,16 @@ def test_a_dense_10_mb_network_is_checked_in_bounded_time_and_memory(tmp_path, s
     assert elapsed < 600 and memory < 4096
 
 
+@pytest.mark.parametrize("shape", ["3 x 1000001 x 64", "3 x H x 1099511627775"])
+def test_huge_declared_sizes_are_checked_and_swept_at_once(tmp_path, capsys, shape):
+    path = tmp_path / "wide.cdsl"
+    path.write_text(f"input x: {shape}\ny = x -> maxpool(2) -> maxpool(2)\n")
+    started = time.perf_counter()
+    assert run_cli(capsys, "check", path)[0] == 1
+    assert run_cli(capsys, "sizes", path)[0] == 1
+    assert time.perf_counter() - started < 20
+
+
 def test_a_file_over_the_size_limit_is_refused_at_once(tmp_path, capsys):
     from convdsl.network import MAX_FILE_BYTES
 

@@ -125,6 +125,8 @@ FOUND = {
         "input volume: 4 x 16, batch=crop\ny = volume -> conv(8, 3)\n", ()),
     "an input size from a constant that is a tuple (a non-JSON value)": (
         "const nz = 0x1\ninput z: nz x 1\nimage = z -> relu\n", ("E014", "E020")),
+    "a symbolic height beside a declared width of a million (a hang: the size sweep went up to it)": (
+        "input x: 3 x H x 1000000\na = x -> conv(8, 3)\nb = x -> conv(8, 4)\ny = add(a, b)\n", ("E113", "E107")),
     "a tensor defined as itself (no error, then NotGeneric from the export)": (
         "input x: 3 x 8 x 8\ny = x -> relu\nt = t\n", ("W001", "E010")),
     "two tensors defined as each other": ("input x: 3 x 8 x 8\na = b\nb = a\n", ("W001", "E010")),

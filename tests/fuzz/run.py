@@ -30,6 +30,7 @@ CLI_COMMANDS = (
     ["sizes", "--max", "48", "--format", "json"],
 )
 SHRINK_ATTEMPTS = 400
+SHRINK_SECONDS = 60  # a case that hangs is not shrunk at all: every attempt would take the whole deadline
 
 
 @dataclass
@@ -158,6 +159,9 @@ def _shrink(case: Case, failure: Failure) -> Found:
     """Delete lines, then tokens, while the input still fails for the same reason (API failures only)."""
     data = case.data
     attempts = 0
+    if failure.reason.startswith("hang"):
+        return Found(case.id, failure.reason, case.mutations, data, str(failure))
+    give_up = time.perf_counter() + SHRINK_SECONDS
 
     def still_fails(candidate: bytes) -> bool:
         nonlocal attempts
@@ -171,7 +175,7 @@ def _shrink(case: Case, failure: Failure) -> Found:
     for split, join in ((lambda d: d.split(b"\n"), b"\n".join), (mutate.tokens, b"".join)):
         parts = split(data)
         i = len(parts) - 1
-        while i >= 0 and attempts < SHRINK_ATTEMPTS:
+        while i >= 0 and attempts < SHRINK_ATTEMPTS and time.perf_counter() < give_up:
             candidate = join(parts[:i] + parts[i + 1:])
             if still_fails(candidate):
                 parts = parts[:i] + parts[i + 1:]
