@@ -150,6 +150,17 @@ def _load(path: str, args):
     return load(path, limits=_limits(args))
 
 
+def _load_usable(path: str, args):
+    """The network, or None after printing why the file cannot be used at all (the caller exits 2)."""
+    network = _load(path, args)
+    if _unreadable(network):
+        from . import report
+        for diag in network.diagnostics:
+            print(report.text(diag, network.sources), file=sys.stderr)
+        return None
+    return network
+
+
 def _unreadable(network) -> bool:
     return not network.sources and any(d.code.code == "E001" for d in network.diagnostics)
 
@@ -216,10 +227,8 @@ def _summary(args) -> int:
     from .summary import table, to_json
     from . import report
 
-    network = _load(args.file, args)
-    if _unreadable(network):
-        for diag in network.diagnostics:
-            print(report.text(diag, network.sources), file=sys.stderr)
+    network = _load_usable(args.file, args)
+    if network is None:
         return EXIT_USAGE
     analysis = network.analyze(strict=args.strict)
     if args.format == "json":
@@ -241,10 +250,8 @@ def _sizes(args) -> int:
     if not 1 <= args.max <= 1_000_000:
         print(f"convdsl sizes: error: --max must be from 1 to 1,000,000, got {args.max}", file=sys.stderr)
         return EXIT_USAGE
-    network = _load(args.file, args)
-    if _unreadable(network):
-        for diag in network.diagnostics:
-            print(report.text(diag, network.sources), file=sys.stderr)
+    network = _load_usable(args.file, args)
+    if network is None:
         return EXIT_USAGE
     if network.has_errors:
         for diag in network.diagnostics:
@@ -283,10 +290,8 @@ def _render(args) -> int:
         return usage(f"refusing to write {fmt.upper()} to a terminal; give a file name with -o")
     try:
         backend_for(fmt)  # an impossible format fails before the network is read
-        network = _load(args.file, args)
-        if _unreadable(network):
-            for diag in network.diagnostics:
-                print(report.text(diag, network.sources), file=sys.stderr)
+        network = _load_usable(args.file, args)
+        if network is None:
             return EXIT_USAGE
         analysis = network.analyze(strict=args.strict)
         if len(analysis.layers) > 1000 and not args.collapse and args.depth is None and fmt != "dot":
@@ -322,10 +327,8 @@ def _export_input(args):
     """The analysis to export, or an exit code after printing why there is none."""
     from . import report
 
-    network = _load(args.file, args)
-    if _unreadable(network):
-        for diag in network.diagnostics:
-            print(report.text(diag, network.sources), file=sys.stderr)
+    network = _load_usable(args.file, args)
+    if network is None:
         return network, EXIT_USAGE
     analysis = network.analyze(strict=args.strict)
     color = _use_color("auto", sys.stderr)
