@@ -129,6 +129,10 @@ class _Inference:
         diagnostics = sorted((*self.network.diagnostics, *_dedupe(self.found)), key=Diagnostic.sort_key)
         return Analysis(self.network, self.layers, self.shapes, tuple(diagnostics), self.strict)
 
+    def _layer_count(self) -> int:
+        """Layers in the graph (at least 1): what one swept size costs, for the sweeps' work budget."""
+        return max(1, sum(1 for data in self.graph.nodes.values() if data["kind"] not in ("input", "output")))
+
     # symbolic input sizes -------------------------------------------------
     def _symbolic_sample(self) -> dict[str, int] | None:
         """Sizes for the input's symbols at which the network works; notes on what each symbol may be.
@@ -143,8 +147,8 @@ class _Inference:
         from .sizes import analyze_sizes
 
         # a work budget: every swept size runs the whole network once
-        layers = max(1, sum(1 for data in self.graph.nodes.values() if data["kind"] not in ("input", "output")))
-        report = analyze_sizes(self.network, strict=self.strict, limit=max(32, min(1024, SWEEP_BUDGET // layers)))
+        report = analyze_sizes(self.network, strict=self.strict,
+                               limit=max(32, min(1024, SWEEP_BUDGET // self._layer_count())))
         if report.problem:
             return None
         self.sizes = report
@@ -235,8 +239,7 @@ class _Inference:
             return
         from .sizes import Sweeper, variables
 
-        layers = max(1, sum(1 for data in self.graph.nodes.values() if data["kind"] not in ("input", "output")))
-        reach = min(256, SWEEP_BUDGET // layers)
+        reach = min(256, SWEEP_BUDGET // self._layer_count())
         if reach < 8:  # too large a network for a quick sweep: `convdsl sizes` still answers
             return
         sweeper = Sweeper(self.network, strict=self.strict, limit=reach)
