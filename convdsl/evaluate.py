@@ -32,7 +32,7 @@ def _in_range(value, span):
     """The value, if it is a size convdsl can work with: an int within ±2^62, or a finite float."""
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
         raise EvalError(codes.INVALID_EXPRESSION, f"integer {_short(value)} is too large", span,
-                        "out of range", f"integers must stay within ±2^62")
+                        "out of range", "integers must stay within ±2^62")
     if isinstance(value, float) and not math.isfinite(value):
         # `1e400`, `1e308 * 10` or `1e400 - 1e400`: an infinite size would crash the layers that round it
         raise EvalError(codes.INVALID_EXPRESSION,

@@ -1,42 +1,23 @@
-"""Loads grammar/convdsl.lark once and turns text into a syntax tree or diagnostics."""
+"""Lark's parser for the grammar: it parses the files the fast parser gives up on and describes their
+syntax errors, and its tables are what the fast parser runs on (frontend.py, fastparse.py)."""
 from __future__ import annotations
 
 import functools
 import os
-import re
 
-from lark import Lark, Token, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-from lark.exceptions import VisitError
+from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from . import diagnostics as codes
 from .diagnostics import Diagnostic
-from .source import Source, Span
-from .syntax import NumberTooLong, Program, ToSyntax
+from .frontend import MAX_NESTING, grammar_text
+from .source import Source
+from .syntax import NumberTooLong, Program, ToSyntax, builder_functions
 
 MAX_SYNTAX_ERRORS = 10
-# Parentheses inside parentheses. Lowering recurses once per level, so a bound keeps
-# a pathological file (10,000 '(') from exhausting Python's stack; real files nest a few.
-MAX_NESTING = 100
 # After the first syntax error the file is parsed again to find the next one. A parse
 # costs as much as the text before its error, so past this many characters re-parsed
 # the first errors are reported alone: a 10 MB file costs one parse, not ten.
 RETRY_BUDGET = 1_000_000
-
-
-# A comment, or a string, whose '#' does not start one.
-_COMMENT_OR_STRING = re.compile(r"""#[^\n]*|"[^"\\\n]*(?:\\.[^"\\\n]*)*"|'[^'\\\n]*(?:\\.[^'\\\n]*)*'""")
-
-
-def _blank_comments(text: str) -> str:
-    """The text with each comment replaced by spaces, so offsets, lines and columns stay the same.
-
-    The grammar allows comments wherever a line ends; but a line break token
-    that takes in a million comment lines costs the regex engine a record per
-    line (gigabytes), where a run of spaces and line breaks costs nothing.
-    """
-    if "#" not in text:
-        return text
-    return _COMMENT_OR_STRING.sub(lambda m: " " * len(m.group()) if m.group()[0] == "#" else m.group(), text)
 
 
 class _TooDeep(Exception):
@@ -45,20 +26,6 @@ class _TooDeep(Exception):
     def __init__(self, token: Token):
         super().__init__("parentheses nested too deeply")
         self.token = token
-
-
-def grammar_text() -> str:
-    """The grammar: shipped inside the wheel, or read from the source tree."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    for path in (os.path.join(here, "grammar", "convdsl.lark"),  # installed: the wheel puts it here
-                 os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "grammar",
-                              "convdsl.lark")):  # the source tree
-        if os.path.isfile(path):
-            with open(path, encoding="utf-8") as handle:
-                return handle.read()
-    from importlib import resources  # a package that is not a plain directory (a zip)
-
-    return (resources.files("convdsl") / "grammar" / "convdsl.lark").read_text(encoding="utf-8")
 
 
 class _ParenLines:
@@ -113,22 +80,17 @@ class _Lark(Lark):
 
 
 def _cache_file(text: str) -> str | bool:
-    """Where Lark keeps the compiled grammar: a file in the user's own cache directory.
+    """Where Lark keeps the compiled grammar: a file in convdsl's cache directory (cache.py).
 
     Building the parser from it takes ~10 ms instead of ~150 ms. Lark's own
     default (cache=True) is a predictable name in the shared temporary
     directory, where another user could leave a pickle for us to load; it is
     used only when there is no usable cache directory.
     """
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    if not os.path.isabs(base):
-        return True
-    directory = os.path.join(base, "convdsl")
-    try:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-    except OSError:
-        return True
-    if not os.access(directory, os.W_OK | os.X_OK):
+    from .cache import cache_dir
+
+    directory = cache_dir()
+    if directory is None:
         return True
     import hashlib
     import sys
@@ -150,27 +112,13 @@ def parser() -> Lark:
         return _Lark(text, cache=False, **options)
 
 
-@functools.lru_cache(maxsize=1)
-def _fast_parser():
-    """The same parse without Lark's tree, for files without errors (convdsl/fastparse.py); None if unavailable."""
-    from .fastparse import fast_parser
-
-    return fast_parser(parser(), MAX_NESTING)
-
-
-def parse(source: Source) -> tuple[Program | None, list[Diagnostic]]:
-    """Parse one file. On syntax errors, report up to MAX_SYNTAX_ERRORS of them.
+def parse_with_lark(source: Source, text: str) -> tuple[Program | None, list[Diagnostic]]:
+    """Parse one file with Lark (text: frontend.prepared_text). On syntax errors, report up to
+    MAX_SYNTAX_ERRORS of them.
 
     After an error the statement that holds it is blanked out and the file is
     parsed again, so later, independent mistakes are reported too.
     """
-    text = _blank_comments(source.text if source.text.endswith("\n") else source.text + "\n")
-    fast = _fast_parser()
-    if fast is not None:
-        try:
-            return fast.parse(text, source.path), []
-        except Exception:  # noqa: BLE001 - not a plain valid file (or a surprise): Lark's parse below decides
-            pass
     found: list[Diagnostic] = []
     scanned = 0
     while True:
@@ -202,14 +150,33 @@ def parse(source: Source) -> tuple[Program | None, list[Diagnostic]]:
         if found:
             return None, found
         try:
-            return ToSyntax(source.path).transform(tree), []
-        except VisitError as error:
-            if not isinstance(error.orig_exc, NumberTooLong):
-                raise
-            too_long = error.orig_exc
+            return to_syntax(tree, source.path), []
+        except NumberTooLong as too_long:
             return None, [Diagnostic(codes.INVALID_EXPRESSION, too_long.span,
                                      f"an integer with {too_long.digits:,} digits is too large", "out of range",
                                      "integers must stay within ±2^62")]
+
+
+def to_syntax(tree: Tree, path: str):
+    """The syntax tree of Lark's parse tree: ToSyntax's function for each rule, bottom-up, without recursion
+    (so deep nesting does not depend on Python's recursion limit)."""
+    builder = ToSyntax(path)
+    functions = builder_functions()
+    stack = [(tree, iter(tree.children), [])]
+    while True:
+        node, pending, done = stack[-1]
+        for child in pending:
+            if isinstance(child, Tree):
+                stack.append((child, iter(child.children), []))
+                break
+            done.append(child)
+        else:
+            stack.pop()
+            function = functions.get(node.data)
+            result = Tree(node.data, done, node.meta) if function is None else function(builder, node.meta, *done)
+            if not stack:
+                return result
+            stack[-1][2].append(result)
 
 
 def _dangling_arrow(error: UnexpectedInput, text: str) -> int | None:

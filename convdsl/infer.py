@@ -173,7 +173,7 @@ class _Inference:
                 codes.SIZE_CONSTRAINT, spans[var.name],
                 f"`{var.name}` may be {axis.rule.text}",
                 f"{var.name}: {axis.rule.text}",
-                f"run `convdsl sizes` for the list and the rule on every axis",
+                "run `convdsl sizes` for the list and the rule on every axis",
                 (f"values from 1 to {report.limit}: {compact(axis.valid)}",) +
                 ((f"which values are valid depends on {', '.join(axis.coupled_with)}",) if axis.coupled_with else ())))
         return report.sample
@@ -237,7 +237,7 @@ class _Inference:
         """Rewrite a division error's help with the nearest input sizes that pass the whole network."""
         if self.network.has_errors or self.symbolic:
             return
-        from .sizes import Sweeper, variables
+        from .sizes import Sweeper
 
         reach = min(256, SWEEP_BUDGET // self._layer_count())
         if reach < 8:  # too large a network for a quick sweep: `convdsl sizes` still answers

@@ -14,7 +14,7 @@ from . import diagnostics as codes
 from .diagnostics import Diagnostic, did_you_mean
 from .evaluate import EvalError, Symbol, describe, evaluate, undefined
 from .layergraph import LayerGraph
-from .layers import KINDS, REQUIRED, Arg, LayerKind
+from .layers import KINDS, Arg, LayerKind
 from .source import Source, Span
 from .syntax import (Assign, BlockDef, Call, Chain, Constant, Group, Include, InputDecl, Labelled, Name,
                      NetworkStmt, OutputDecl, Program, Repeat, Setting, When)
@@ -303,7 +303,7 @@ class Lowering:
             self.error(codes.INCLUDE_ERROR, origin.path_span, f"cannot include `{stmt.path}`: {loaded.message}",
                        "included here", loaded.help, notes=where)
             return
-        from .grammar import parse
+        from .frontend import parse
         self.sources[loaded.path] = loaded
         program, found = parse(loaded)
         if found:
@@ -660,7 +660,7 @@ class Lowering:
         else:
             for i, expr in enumerate(call.args):
                 if i >= len(positional):
-                    most = (f"takes no positional arguments" if not positional else
+                    most = ("takes no positional arguments" if not positional else
                             f"takes at most {len(positional)} positional argument{'s' if len(positional) != 1 else ''}")
                     self.error(codes.TOO_MANY_ARGUMENTS, expr.span,
                                f"{call.name.id} {most}, got {len(call.args)}", "extra argument",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from . import diagnostics as codes
 from .diagnostics import Diagnostic
-from .grammar import parse
+from .frontend import parse
 from .layergraph import LayerGraph
 from .lower import InputSpec, Limits, Lowering, Settings
 from .source import Source

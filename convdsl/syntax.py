@@ -1,14 +1,12 @@
-"""The syntax tree: frozen dataclasses with spans, built from Lark's parse tree.
+"""The syntax tree: frozen dataclasses with spans, and ToSyntax, which builds them rule by rule.
 
 No meaning here: names are not resolved and layer kinds are not looked up.
+Nothing here imports Lark: the parser for valid files (fastparse.py) runs without it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Union
-
-from lark import Token, Transformer, Tree, v_args
-from lark.exceptions import GrammarError, VisitError
 
 from .source import Span
 
@@ -207,7 +205,7 @@ class Program:
     statements: tuple[Statement, ...]
 
 
-# Lark tree -> dataclasses -------------------------------------------------
+# grammar rules -> dataclasses -------------------------------------------------
 
 # Far beyond any size (2^62 has 19 digits), far below the 4,300 digits Python refuses to convert.
 MAX_DIGITS = 1000
@@ -221,14 +219,15 @@ class NumberTooLong(Exception):
         self.span, self.digits = span, digits
 
 
-def _integer(token: Token, span: Span) -> int:
+def _integer(token: str, span: Span) -> int:
     digits = token.replace("_", "")
     if len(digits) > MAX_DIGITS:
         raise NumberTooLong(span, len(digits))
     return int(digits)
 
 
-def _token_span(path: str, token: Token) -> Span:
+def _token_span(path: str, token) -> Span:
+    """token: a Token of Lark or of fastparse (a str with type, line, column, end_line, end_column)."""
     return Span(path, token.line, token.column, token.end_line, token.end_column)
 
 
@@ -246,52 +245,17 @@ def _unquote(text: str) -> str:
     return "".join(out)
 
 
-@v_args(meta=True, inline=True)
-class ToSyntax(Transformer):
-    """Builds the frozen syntax tree bottom-up."""
+class ToSyntax:
+    """Builds the frozen syntax tree bottom-up: one function per grammar rule, called with the rule's
+    position (`meta`) and its kept children, by the fast parser or by grammar.py's walk of Lark's tree."""
 
     def __init__(self, path: str):
-        super().__init__()
         self.path = path
-
-    def transform(self, tree):
-        """Lark's Transformer.transform, the same results, errors and fallbacks, without recursion.
-
-        Lark looks each rule's method up and wraps it anew at every node, which
-        was half the cost of parsing; and its recursion is limited by the
-        nesting of the text. Here each rule's plain function is called directly.
-        """
-        callbacks = _callbacks()
-        if callbacks is None:
-            return super().transform(tree)
-        stack = [(tree, iter(tree.children), [])]
-        while True:
-            node, pending, done = stack[-1]
-            for child in pending:
-                if isinstance(child, Tree):
-                    stack.append((child, iter(child.children), []))
-                    break
-                done.append(child)
-            else:
-                stack.pop()
-                function = callbacks.get(node.data)
-                if function is None:
-                    result = self.__default__(node.data, done, node.meta)
-                else:
-                    try:
-                        result = function(self, node.meta, *done)
-                    except GrammarError:
-                        raise
-                    except Exception as e:
-                        raise VisitError(node.data, node, e)
-                if not stack:
-                    return result
-                stack[-1][2].append(result)
 
     def _span(self, meta) -> Span:
         return Span(self.path, meta.line, meta.column, meta.end_line, meta.end_column)
 
-    def _ident(self, token: Token) -> Ident:
+    def _ident(self, token) -> Ident:
         return Ident(str(token), _token_span(self.path, token))
 
     # statements
@@ -432,20 +396,13 @@ class ToSyntax(Transformer):
         return UnaryOp("+", operand, self._span(meta))
 
 
-_CALLBACKS: dict | None = None
+_FUNCTIONS: dict | None = None
 
 
-def _callbacks() -> dict | None:
-    """Rule name -> ToSyntax's plain function (self, meta, *children); None if Lark wraps methods differently."""
-    global _CALLBACKS
-    if _CALLBACKS is None:
-        table = {}
-        for name, value in vars(ToSyntax).items():
-            if name.startswith("_") or name == "transform" or not callable(value):
-                continue
-            base = getattr(value, "base_func", None)
-            if base is None:
-                return None
-            table[name] = base
-        _CALLBACKS = table
-    return _CALLBACKS
+def builder_functions() -> dict:
+    """Rule name -> ToSyntax's function for it, (self, meta, *children)."""
+    global _FUNCTIONS
+    if _FUNCTIONS is None:
+        _FUNCTIONS = {name: value for name, value in vars(ToSyntax).items()
+                      if not name.startswith("_") and callable(value)}
+    return _FUNCTIONS

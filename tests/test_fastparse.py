@@ -4,10 +4,9 @@ from __future__ import annotations
 import pytest
 from conftest import ROOT
 
-from convdsl import grammar
+from convdsl import frontend, grammar
 from convdsl.network import decode
 from convdsl.source import Source
-from convdsl.syntax import ToSyntax
 from fuzz.generate import generate
 
 FILES = sorted({*ROOT.glob("examples/*.cdsl"), *ROOT.glob("tests/fixtures/**/*.cdsl"),
@@ -15,21 +14,21 @@ FILES = sorted({*ROOT.glob("examples/*.cdsl"), *ROOT.glob("tests/fixtures/**/*.c
 
 
 def _text(source: Source) -> str:
-    return grammar._blank_comments(source.text if source.text.endswith("\n") else source.text + "\n")
+    return frontend.prepared_text(source)
 
 
 def _by_lark(source: Source):
-    """The tree as grammar.parse made it before the fast parser: Lark's tree through ToSyntax; None on an error."""
+    """The tree as Lark's parse makes it: Lark's tree through ToSyntax; None on an error."""
     try:
-        return ToSyntax(source.path).transform(grammar.parser().parse(_text(source)))
+        return grammar.to_syntax(grammar.parser().parse(_text(source)), source.path)
     except Exception:  # noqa: BLE001 - any error: the fast parser must give up too
         return None
 
 
 def _by_fast(source: Source):
-    """The fast parser's tree; None where it gives up (grammar.parse then asks Lark, whatever the exception)."""
+    """The fast parser's tree; None where it gives up (frontend.parse then asks Lark, whatever the exception)."""
     try:
-        return grammar._fast_parser().parse(_text(source), source.path)
+        return frontend.fast_parser().parse(_text(source), source.path)
     except Exception:  # noqa: BLE001
         return None
 
@@ -58,7 +57,7 @@ def test_same_tree_as_lark(name, source):
 
 def test_the_fast_parser_is_used():
     """Without this, a fast parser that always gave up would pass every other test, only slowly."""
-    assert grammar._fast_parser() is not None
+    assert frontend.fast_parser() is not None
     source = decode(str(ROOT / "examples" / "resnet50.cdsl"), (ROOT / "examples" / "resnet50.cdsl").read_bytes())
     assert _by_fast(source) is not None
 
@@ -73,6 +72,6 @@ def test_the_fast_parser_is_used():
 def test_errors_are_left_to_lark(text):
     source = Source("bad.cdsl", text)
     with pytest.raises(Exception):  # noqa: B017 - _GiveUp, or the error ToSyntax raises (a number too long)
-        grammar._fast_parser().parse(_text(source), source.path)
-    program, found = grammar.parse(source)
+        frontend.fast_parser().parse(_text(source), source.path)
+    program, found = frontend.parse(source)
     assert program is None and found

@@ -1,9 +1,8 @@
 """Elementwise activations: no parameters, shapes pass through."""
 from __future__ import annotations
 
-from .. import diagnostics as codes
 from ..export.ops import Module
-from .base import Arg, Inferred, LayerKind, ShapeError
+from .base import Arg, Inferred, LayerKind
 from .dense import _dim_index
 
 

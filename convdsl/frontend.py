@@ -1,0 +1,93 @@
+"""Text to syntax tree: the table-driven parser for files without errors, Lark for the others.
+
+A valid file is parsed by fastparse with tables kept in the user's cache, so
+checking it never imports Lark. A file the fast parser gives up on (a syntax
+error, nesting too deep, a number too long) goes to grammar.py, where Lark
+parses it and every syntax error is described; the tables themselves are taken
+from Lark the first time, and again whenever the grammar changes.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import re
+
+from .diagnostics import Diagnostic
+from .source import Source
+from .syntax import Program
+
+# Parentheses inside parentheses. Lowering recurses once per level, so a bound keeps
+# a pathological file (10,000 '(') from exhausting Python's stack; real files nest a few.
+MAX_NESTING = 100
+
+# A comment, or a string, whose '#' does not start one.
+_COMMENT_OR_STRING = re.compile(r"""#[^\n]*|"[^"\\\n]*(?:\\.[^"\\\n]*)*"|'[^'\\\n]*(?:\\.[^'\\\n]*)*'""")
+
+
+def parse(source: Source) -> tuple[Program | None, list[Diagnostic]]:
+    """Parse one file: its syntax tree, or None and its syntax errors (up to grammar.MAX_SYNTAX_ERRORS)."""
+    text = prepared_text(source)
+    fast = fast_parser()
+    if fast is not None:
+        try:
+            return fast.parse(text, source.path), []
+        except Exception:  # noqa: BLE001 - not a plain valid file (or a surprise): Lark's parse decides
+            pass
+    from .grammar import parse_with_lark
+
+    return parse_with_lark(source, text)
+
+
+def prepared_text(source: Source) -> str:
+    """The text as both parsers read it: comments blanked, ending with a line break."""
+    return blank_comments(source.text if source.text.endswith("\n") else source.text + "\n")
+
+
+def blank_comments(text: str) -> str:
+    """The text with each comment replaced by spaces, so offsets, lines and columns stay the same.
+
+    The grammar allows comments wherever a line ends; but a line break token
+    that takes in a million comment lines costs the regex engine a record per
+    line (gigabytes), where a run of spaces and line breaks costs nothing.
+    """
+    if "#" not in text:
+        return text
+    return _COMMENT_OR_STRING.sub(lambda m: " " * len(m.group()) if m.group()[0] == "#" else m.group(), text)
+
+
+def grammar_text() -> str:
+    """The grammar: shipped inside the wheel, or read from the source tree."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for path in (os.path.join(here, "grammar", "convdsl.lark"),  # installed: the wheel puts it here
+                 os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "grammar",
+                              "convdsl.lark")):  # the source tree
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as handle:
+                return handle.read()
+    from importlib import resources  # a package that is not a plain directory (a zip)
+
+    return (resources.files("convdsl") / "grammar" / "convdsl.lark").read_text(encoding="utf-8")
+
+
+@functools.lru_cache(maxsize=1)
+def fast_parser():
+    """The fast parser, from cached tables or from Lark's; None where Lark's tables cannot be read."""
+    from . import cache
+    from .fastparse import FORMAT, FastParser, GiveUp, Tables, parse_tables
+
+    grammar = grammar_text()
+    data = cache.read_tables(grammar, FORMAT)
+    if data is not None:
+        try:
+            return FastParser(Tables.from_data(data), MAX_NESTING)
+        except (ValueError, TypeError, IndexError, KeyError, re.error):  # a damaged file: made again below
+            pass
+    from .grammar import parser
+
+    try:
+        tables = parse_tables(parser())
+        fast = FastParser(tables, MAX_NESTING)
+    except GiveUp:  # a Lark laid out differently: Lark parses everything
+        return None
+    cache.write_tables(grammar, FORMAT, tables.to_data())
+    return fast
