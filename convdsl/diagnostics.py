@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 
+from .records import frozen
 from .source import Span
 
 
@@ -13,7 +13,7 @@ class Severity(enum.Enum):
     NOTE = "note"
 
 
-@dataclass(frozen=True)
+@frozen
 class Code:
     """A kind of finding: a stable code, a kebab-case name and what it means."""
 
@@ -102,7 +102,7 @@ def lookup(code_or_name: str) -> Code:
     raise KeyError(code_or_name)
 
 
-@dataclass(frozen=True)
+@frozen
 class Diagnostic:
     """One finding: what, where, why, and how to fix it."""
 

@@ -15,6 +15,7 @@ from .layers.base import fmt_shape, prod
 from .layers.merge import MergeError, axis_label
 from .layers.window import DivisionFix, axis_word
 from .network import Network, gc_paused, topological_order
+from .records import frozen
 from .symbolic import Expr, simplify_on
 
 BYTES_PER_VALUE = 4  # float32
@@ -22,7 +23,7 @@ SWEEP_BUDGET = 200_000  # layer evaluations analyze() may spend on size sweeps (
 _NONE = frozenset()
 
 
-@dataclass(frozen=True)
+@frozen
 class LayerInfo:
     name: str
     kind: str
@@ -106,11 +107,13 @@ class _Inference:
         self.symbolic = False  # inputs have named sizes, traced as expressions
         self.sizes = None  # the sizes sweep behind symbolic inputs
         self.divisions: list[tuple[int, str, DivisionFix]] = []  # (index in found, node, fix) of division errors
+        self.inferred: dict[tuple, object] = {}  # results shared by equal layers: see _layer
 
     def run(self) -> Analysis:
         graph = self.graph
         cyclic = any(d.code is codes.CYCLE for d in self.network.diagnostics)
         sample = None if cyclic else self._symbolic_sample()
+        self._wire()
         for node in ([] if cyclic else topological_order(graph)):
             data = graph.nodes[node]
             kind = data["kind"]
@@ -273,24 +276,41 @@ class _Inference:
     def _rank(self, input_name: str) -> int:
         return len(self.network.inputs[input_name].dims) - 1
 
+    def _wire(self) -> None:
+        """Each node's inputs by port, (source, its output port), and the kinds of the layers it feeds:
+        in one pass over the edges, rather than a graph query per node."""
+        nodes = self.graph.nodes
+        inputs: dict = {}
+        consumers: dict = {}
+        for u, v, data in self.graph.edges(data=True):
+            inputs.setdefault(v, []).append((data["port"], u, data["src_port"]))
+            if nodes[v]["kind"] != "output":
+                consumers.setdefault(u, {})[v] = None  # distinct layers, in the order networkx's successors gives
+        self.sources = {v: [(u, port) for _, u, port in (edges if len(edges) == 1 else sorted(edges))]
+                        for v, edges in inputs.items()}
+        self.next_kinds = {u: tuple([nodes[v]["kind"] for v in targets]) for u, targets in consumers.items()}
+
     def _inputs(self, node):
-        edges = self.graph.in_edges(node, data=True)
-        if len(edges) == 1:
-            src, _, data = edges[0]
-            return [(src, data["src_port"])]
-        edges.sort(key=lambda e: e[2]["port"])
-        return [(src, data["src_port"]) for src, _, data in edges]
+        return self.sources.get(node, [])
 
     def _layer(self, node: str, data: dict) -> None:
         kind = KINDS[data["written"]]
         sources = self._inputs(node)
         shapes = [self.shapes.get(s) for s in sources]
-        outputs_count = kind.output_count(data["args"])
-        unknown = (None,) * outputs_count
         result = None
         if shapes and None not in shapes and not data.get("incomplete"):
-            result = self._infer(node, data, kind, shapes, sources)
-        outputs = result.outputs if result is not None else unknown
+            next_kinds = self.next_kinds.get(node, ())
+            # Lowering gives the layers of equal calls one `args` (lower.Lowering._bind): with equal inputs
+            # and consumers they infer alike. Only a result that reported nothing is shared.
+            key = (id(data["args"]), data["written"], next_kinds, *shapes) if not self.symbolic else None
+            result = self.inferred.get(key) if key is not None else None
+            if result is None:
+                reported, divisions = len(self.found), len(self.divisions)
+                result = self._infer(node, data, kind, shapes, sources, next_kinds)
+                if (key is not None and result is not None and len(self.found) == reported
+                        and len(self.divisions) == divisions and node not in self.rounded):
+                    self.inferred[key] = result
+        outputs = result.outputs if result is not None else (None,) * kind.output_count(data["args"])
         try:
             rf = self._receptive_field(result, sources, shapes)
         except TypeError:  # a receptive field over a symbolic size
@@ -304,7 +324,7 @@ class _Inference:
         self.layers[node] = LayerInfo(node, kind.name, tuple(shapes), tuple(outputs), result.params if result else 0,
                                       result.buffers if result else 0, result.macs if result else 0, field, stride)
 
-    def _infer(self, node, data, kind, shapes, sources):
+    def _infer(self, node, data, kind, shapes, sources, next_kinds):
         spans = data.get("arg_spans", {})
 
         def report(code, message, label="", help=None, arg=None, severity=None):
@@ -316,9 +336,6 @@ class _Inference:
         if problem:
             report(codes.RANK_MISMATCH, *problem)
             return None
-        nodes = self.graph.nodes
-        next_kinds = tuple([next_kind for s in self.graph.successors(node)
-                            if (next_kind := nodes[s]["kind"]) != "output"])
         ctx = InferContext(self.rounding, self.strict, data.get("explicit", _NONE), report, next_kinds)
         before = len(self.found)
         try:

@@ -73,6 +73,13 @@ class LayerGraph:
             return [(u, node, d) for u, keys in pred.items() for d in keys.values()]
         return [(u, node) for u, keys in pred.items() for _ in keys]
 
+    def edges(self, data: bool = False):
+        """Every edge, (u, v) or (u, v, data), grouped by source as networkx gives them."""
+        for u, targets in self._succ.items():
+            for v, keys in targets.items():
+                for d in keys.values():
+                    yield (u, v, d) if data else (u, v)
+
     def successors(self, node):
         return iter(self._succ[node])
 

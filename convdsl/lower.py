@@ -15,15 +15,16 @@ from .diagnostics import Diagnostic, did_you_mean
 from .evaluate import EvalError, Symbol, describe, evaluate, undefined
 from .layergraph import LayerGraph
 from .layers import KINDS, Arg, LayerKind
+from .records import frozen
 from .source import Source, Span
-from .syntax import (Assign, BlockDef, Call, Chain, Constant, Group, Include, InputDecl, Labelled, Name,
-                     NetworkStmt, OutputDecl, Program, Repeat, Setting, When)
+from .syntax import (Assign, BinOp, BlockDef, Call, Chain, Constant, Group, IfExpr, Include, InputDecl, Labelled,
+                     Literal, Name, NetworkStmt, OutputDecl, Program, Repeat, Setting, TupleExpr, UnaryOp, When)
 
 ROUNDINGS = ("pytorch", "caffe", "tensorflow")
 LAYOUTS = ("NCHW", "NHWC")
 
 
-@dataclass(frozen=True)
+@frozen
 class Limits:
     """Bounds that keep a pathological file from exhausting time or memory."""
 
@@ -34,13 +35,13 @@ class Limits:
     max_repeat: int = 1_000_000
 
 
-@dataclass(frozen=True)
+@frozen
 class Settings:
     rounding: str = "pytorch"
     layout: str = "NCHW"
 
 
-@dataclass(frozen=True)
+@frozen
 class InputSpec:
     name: str
     dims: tuple  # (C, *spatial); an entry is an int, or a str for a symbolic size
@@ -49,7 +50,7 @@ class InputSpec:
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class Scope:
     """A block instance, labelled group or repeat copy a layer was made in.
 
@@ -127,7 +128,7 @@ class _NameScope:
         return _NameScope(self.prefix + local + ".", positional, path, depth=self.depth + 1)
 
 
-@dataclass(frozen=True)
+@frozen
 class _Block:
     definition: BlockDef
     env: dict  # the constants visible where it was defined
@@ -158,6 +159,10 @@ class Lowering:
         self.repeats = 0  # repeats expanded so far: gives each its id
         self.site = Site("", None, {}, blocks=self.blocks)  # where layers are being made
         self.sites: list[Site] = [self.site]
+        # Bound arguments, shared by the layers that a call makes with the same values in its names
+        # (every instance of a block called with the same arguments): see _bind.
+        self.bound: dict[tuple, tuple] = {}
+        self.call_names: dict[int, tuple | None] = {}  # id(call) -> the names its arguments read
 
     @contextmanager
     def _scope(self, scope: Scope):
@@ -644,7 +649,29 @@ class Lowering:
 
     # arguments --------------------------------------------------------------
     def _bind(self, kind: LayerKind, call: Call, scope):
-        """Arguments bound to the kind's specs: (values, tensor inputs, spans, explicit names)."""
+        """Arguments bound to the kind's specs: (values, tensor inputs, spans, explicit names).
+
+        A call binds the same way wherever the names its arguments read have the same
+        values: the copies of a block made with the same arguments share one result
+        (never to be changed: it is each node's `args`), so they are bound once, and
+        inference can tell equal layers by the identity of their `args`.
+        """
+        names = self.call_names.get(id(call), _UNKNOWN)
+        if names is _UNKNOWN:  # call is part of the syntax tree, alive while lowering: its id stays its own
+            names = self.call_names[id(call)] = _names_read(kind, call)
+        key = _binding_key(call, names, scope.env) if names is not None else None
+        if key is None:
+            return self._bind_now(kind, call, scope)
+        known = self.bound.get(key)
+        if known is None:
+            reported = len(self.diagnostics)
+            known = self._bind_now(kind, call, scope)
+            if known[0] is None or len(self.diagnostics) != reported:
+                return known  # a failure, or a diagnostic: said again for every copy, as before
+            self.bound[key] = known
+        return known
+
+    def _bind_now(self, kind: LayerKind, call: Call, scope):
         ok = True
         given: dict[str, tuple] = {}  # spec name -> (expr, span)
         tensors = []
@@ -963,6 +990,52 @@ def _argument_tables(kind: LayerKind) -> tuple[list, dict, tuple]:
         specs = tuple((spec.name, spec, spec.required, None if spec.required else spec.default) for spec in kind.args)
         tables = _ARGUMENT_TABLES[kind] = ([a for a in kind.args if a.positional], by_name, specs)
     return tables
+
+
+_UNKNOWN = object()
+_ABSENT = object()
+
+
+def _names_read(kind: LayerKind, call: Call) -> tuple | None:
+    """The names a call's argument values read; None where its binding depends on more (tensor arguments)."""
+    if kind.variadic or any(spec.type == "tensor" for spec in kind.args):
+        return None
+    names: set = set()
+    pending = [*call.args, *(kw.value for kw in call.kwargs)]
+    while pending:
+        expr = pending.pop()
+        if isinstance(expr, Name):
+            names.add(expr.id)
+        elif isinstance(expr, TupleExpr):
+            pending.extend(expr.items)
+        elif isinstance(expr, BinOp):
+            pending += (expr.left, expr.right)
+        elif isinstance(expr, UnaryOp):
+            pending.append(expr.operand)
+        elif isinstance(expr, IfExpr):
+            pending += (expr.condition, expr.then, expr.otherwise)
+        elif not isinstance(expr, Literal):
+            return None
+    return tuple(sorted(names))
+
+
+def _binding_key(call: Call, names: tuple, env: dict) -> tuple | None:
+    """(id(call), the values of its names), or None for a value that does not key safely.
+
+    Ints and strings stand for themselves; a bool, float or None is tagged with its
+    type (True == 1 == 1.0 as keys, but not as arguments); anything else is not keyed.
+    """
+    key = [id(call)]
+    for name in names:
+        value = env.get(name, _ABSENT)
+        kind = type(value)
+        if kind is int or kind is str:
+            key.append(value)
+        elif kind is bool or kind is float or value is None or value is _ABSENT:
+            key.append((kind, value))
+        else:
+            return None
+    return tuple(key)
 
 
 def _exists(path: str) -> bool:

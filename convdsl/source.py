@@ -5,8 +5,10 @@ import bisect
 from array import array
 from dataclasses import dataclass, field
 
+from .records import frozen
 
-@dataclass(frozen=True)
+
+@frozen
 class Span:
     """A 1-based, end-exclusive region of one source file."""
 

@@ -5,33 +5,33 @@ Nothing here imports Lark: the parser for valid files (fastparse.py) runs withou
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Union
 
+from .records import frozen
 from .source import Span
 
 
 # Expressions --------------------------------------------------------------
 
-@dataclass(frozen=True)
+@frozen
 class Literal:
     value: object  # int, float, bool or str
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class Name:
     id: str
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class TupleExpr:
     items: tuple["Expr", ...]
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class BinOp:
     op: str  # + - * // / % == != < <= > >= and or
     left: "Expr"
@@ -39,14 +39,14 @@ class BinOp:
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class UnaryOp:
     op: str  # - + not
     operand: "Expr"
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class IfExpr:
     condition: "Expr"
     then: "Expr"
@@ -57,7 +57,7 @@ class IfExpr:
 Expr = Union[Literal, Name, TupleExpr, BinOp, UnaryOp, IfExpr]
 
 
-@dataclass(frozen=True)
+@frozen
 class Ident:
     """A name as written, where it was written."""
 
@@ -67,14 +67,14 @@ class Ident:
 
 # Chains -------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@frozen
 class Keyword:
     name: Ident
     value: Expr
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class Call:
     """`name` or `name(args...)`: a layer, a block, or (first in a chain) a tensor."""
 
@@ -84,7 +84,7 @@ class Call:
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class Group:
     """`( chain )`: with a label, a scope of its own (a Sequential)."""
 
@@ -92,21 +92,21 @@ class Group:
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class Labelled:
     label: Ident
     element: "Element"
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class Repeat:
     element: "Element"
     count: Expr
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class When:
     element: "Element"
     condition: Expr
@@ -116,7 +116,7 @@ class When:
 Element = Union[Call, Group, Labelled, Repeat, When]
 
 
-@dataclass(frozen=True)
+@frozen
 class Chain:
     elements: tuple[Element, ...]
     span: Span
@@ -124,40 +124,40 @@ class Chain:
 
 # Statements ---------------------------------------------------------------
 
-@dataclass(frozen=True)
+@frozen
 class NetworkStmt:
     name: Ident
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class Setting:
     name: Ident
     value: Ident
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class Constant:
     name: Ident
     value: Expr
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class Include:
     path: str
     path_span: Span
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class Dim:
     value: int | str  # a size, or a symbol such as H
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class InputDecl:
     name: Ident
     dims: tuple[Dim, ...]
@@ -165,21 +165,21 @@ class InputDecl:
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class OutputDecl:
     names: tuple[Ident, ...]
     chain: Chain | None  # `output y = x -> ...` declares and assigns at once
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class Assign:
     targets: tuple[Ident, ...]
     chain: Chain
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class Param:
     name: Ident
     type: Ident | None  # `skip: tensor` marks a tensor input
@@ -187,7 +187,7 @@ class Param:
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class BlockDef:
     name: Ident
     params: tuple[Param, ...]
@@ -199,7 +199,7 @@ class BlockDef:
 Statement = Union[NetworkStmt, Setting, Constant, Include, InputDecl, OutputDecl, Assign, BlockDef]
 
 
-@dataclass(frozen=True)
+@frozen
 class Program:
     path: str
     statements: tuple[Statement, ...]

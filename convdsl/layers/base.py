@@ -6,13 +6,14 @@ from fractions import Fraction
 from typing import Callable, ClassVar
 
 from ..export.ops import Module, Unsupported, keyword_args
+from ..records import frozen
 
 Shape = tuple  # (C, *spatial) without the batch dimension; None when unknown
 
 REQUIRED = object()
 
 
-@dataclass(frozen=True)
+@frozen
 class Arg:
     """One argument a layer kind takes.
 
@@ -34,7 +35,7 @@ class Arg:
         return self.default is REQUIRED
 
 
-@dataclass(frozen=True)
+@frozen
 class RF:
     """How a layer changes the receptive field, per spatial axis.
 

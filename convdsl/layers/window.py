@@ -6,10 +6,10 @@ project's shared reference notes; see tests/test_window.py for the vectors.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
 
 from .. import diagnostics as codes
+from ..records import frozen
 from .base import ShapeError
 
 AXIS_WORDS = {"L": "length", "D": "depth", "H": "height", "W": "width"}
@@ -24,7 +24,7 @@ def axis_word(rank: int, axis: int) -> str:
     return AXIS_WORDS.get(name, f"axis {name}")
 
 
-@dataclass(frozen=True)
+@frozen
 class Window:
     """One spatial axis of a convolution or pooling window."""
 
@@ -181,7 +181,7 @@ def check_division(windows, outs, ctx, *, layer: str, rounding_stated: str | Non
         )
 
 
-@dataclass(frozen=True)
+@frozen
 class DivisionFix:
     """What a division error can suggest besides input sizes: inference adds the network's nearest good sizes."""
 
