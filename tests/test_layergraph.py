@@ -46,6 +46,8 @@ def test_same_answers_as_networkx(seed):
         assert list(ours.successors(name)) == list(theirs.successors(name))
         assert ours.ancestors(name) == nx.ancestors(theirs, name)
     assert ours.in_edges("missing", data=True) == list(theirs.in_edges("missing", data=True)) == []
+    assert list(ours.edges(data=True)) == list(theirs.edges(data=True))
+    assert list(ours.edges()) == list(theirs.edges())
     copy = ours.to_networkx()
     assert list(copy.nodes(data=True)) == list(theirs.nodes(data=True))
     assert list(copy.edges(keys=True, data=True)) == list(theirs.edges(keys=True, data=True))
