@@ -7,7 +7,9 @@ unless CONVDSL_REQUIRE_DOT=1 (set by .ci/run once it has installed Graphviz).
 """
 from __future__ import annotations
 
+import math
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -23,6 +25,7 @@ from convdsl import cli
 from convdsl.diagnostics import Diagnostic, UNKNOWN_LAYER
 from convdsl.render import FORMATS, FormatUnavailable, RenderError, backends, render, render_svg, to_dot, wasm
 from convdsl.render import text as words
+from convdsl.render import wrap
 from convdsl.render.diagram import build
 from convdsl.render.fold import Folding
 from convdsl.render.quoting import quote
@@ -569,3 +572,61 @@ def test_counts(n, shown):
                                                   ("fc", "linear", True), ("downsample", "conv", True)])
 def test_telling_names(name, written, shown):
     assert words.telling(name, written) is shown
+
+
+# wrapping ----------------------------------------------------------------------------------
+
+def _cut_by_bisection(units, parts, whole_groups, height):
+    """wrap's cut as first written: a full greedy pass at each of 30 bisection steps."""
+    order = sorted(units, key=lambda u: u.start)
+
+    def greedy(most):
+        columns, current, top, bottom = [], [], 0.0, 0.0
+        for unit in order:
+            ends = unit.start + unit.height
+            allowed = not whole_groups or unit.group is None or unit.group != current[-1].group if current else True
+            if current and allowed and unit.start >= bottom - 1e-9 and ends - top > most:
+                columns.append(current)
+                current, top = [], unit.start
+            current.append(unit)
+            bottom = max(bottom, ends)
+        return columns + [current]
+
+    low, high = 0.0, height
+    for _ in range(30):
+        middle = (low + high) / 2
+        if len(greedy(middle)) <= parts:
+            high = middle
+        else:
+            low = middle
+    return greedy(high)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_cuts_as_a_full_bisection_makes_them(seed):
+    """The cutter skips greedy runs and bisects within one: its columns must be exactly
+    those of a greedy run at every bisection step, rounding included."""
+    rng = random.Random(seed)
+    for _ in range(20):
+        units, at = [], 0.0
+        for i in range(rng.randint(1, 100)):
+            height = 1.0 if rng.random() < 0.6 else rng.choice([rng.randint(1, 8) + 0.45 * rng.randint(1, 3),
+                                                                 rng.uniform(0.45, 9.0)])
+            start = units[-1].start + rng.choice([0.0, 0.45, rng.uniform(0, 2)]) if units and rng.random() < 0.2 \
+                else at + (0.45 if rng.random() < 0.1 else 0.0)
+            group = rng.choice([None, "g1", "g2", "g3"]) if rng.random() < 0.5 else None
+            units.append(wrap._Unit(f"u{i}", start, height, rng.choice([1.0, 1.15, 2.3]), group))
+            at = max(at, start + height)
+        order = sorted(units, key=lambda u: u.start)
+        # besides the drawing's height, ones that put the first middle on (or an ulp off)
+        # a column's height, where `end - top > most` and `end > top + most` may disagree
+        heights = [wrap._height(units)]
+        for _ in range(3):
+            i, j = sorted(rng.sample(range(len(order)), 2)) if len(order) > 1 else (0, 0)
+            middle = order[j].start + order[j].height - order[i].start
+            heights.append(2 * math.nextafter(middle, rng.choice([-math.inf, middle, math.inf])))
+        for whole_groups in (False, True):
+            for height in heights:
+                cut = wrap._cutter(order, height, whole_groups=whole_groups)
+                for parts in (n for n in wrap._COLUMN_COUNTS if n <= len(units)):
+                    assert wrap._slices(order, cut(parts)) == _cut_by_bisection(units, parts, whole_groups, height)

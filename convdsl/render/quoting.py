@@ -24,8 +24,11 @@ def quote(text: str) -> Quoted:
     lines); text that is not valid UTF-8 (a lone surrogate from an
     undecodable file name) is replaced.
     """
-    text = text.encode("utf-8", "replace").decode("utf-8")
-    text = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
+    # Printable text (almost all) has none of those characters: no Cc, Zl, Zp nor lone
+    # surrogate is printable. Checking that first saves a look-up per character.
+    if not text.isprintable():
+        text = text.encode("utf-8", "replace").decode("utf-8")
+        text = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
     return Quoted('"' + text.replace("&", "&amp;").replace("\\", "\\\\").replace('"', '\\"') + '"')
 
 

@@ -12,8 +12,11 @@ the one place Graphviz keeps clusters in the order they are written.
 """
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field
+from itertools import accumulate
+from operator import itemgetter
 
 from .diagram import Diagram
 
@@ -50,24 +53,34 @@ def plan(diagram: Diagram, direction: str) -> Wrapping:
     if not units:
         return Wrapping(((),))
     rank_unit, cross_unit = _UNITS[direction]
-    if _extent(units)[0] * rank_unit <= _LONGEST_UNCUT[direction]:
+    total = _height(units)
+    if total * rank_unit <= _LONGEST_UNCUT[direction]:
         return Wrapping((tuple(u.id for u in units),), {box.id: 0 for box in diagram.boxes}, ())
+    order = sorted(units, key=lambda u: u.start)
+    bottoms = [u.start + u.height for u in order]
+    cut_free, cut_whole = _cutter(order, total, whole_groups=False), _cutter(order, total, whole_groups=True)
+
+    def height_of(bounds):  # the tallest column's; a column's top is its first unit's start
+        return max(max(bottoms[a:b]) - order[a].start for a, b in zip(bounds, bounds[1:]))
+
     best = None
     for parts in (n for n in _COLUMN_COUNTS if n <= len(units)):
-        columns = _cut(units, parts, whole_groups=False)
-        height = max(_extent(column)[0] for column in columns)
-        whole = _cut(units, parts, whole_groups=True)
-        if max(_extent(column)[0] for column in whole) <= _SPLIT_GROUP * height:
-            columns, height = whole, max(_extent(column)[0] for column in whole)
-        width = sum(_extent(column)[1] for column in columns)
+        bounds = cut_free(parts)
+        height = height_of(bounds)
+        whole = cut_whole(parts)
+        # the same cuts would pass the test below anyway: no column is taller
+        if whole != bounds and height_of(whole) <= _SPLIT_GROUP * height:
+            bounds, height = whole, height_of(whole)
+        columns = _slices(order, bounds)
+        width = sum(_width(column) for column in columns)
         along, across = height * rank_unit, width * cross_unit
         aspect = along / across if direction == "TB" else across / along  # the drawing's height / width
         score = abs(math.log(aspect / _TARGET[direction]))
         if best is None or score < best[0] - 1e-9:
             best = (score, columns)
     columns = best[1]
-    order = {unit.id: i for i, unit in enumerate(units)}
-    columns = [sorted(column, key=lambda u: order[u.id]) for column in columns]  # drawing order within a column
+    drawn = {unit.id: i for i, unit in enumerate(units)}
+    columns = [sorted(column, key=lambda u: drawn[u.id]) for column in columns]  # drawing order within a column
     column_of = _columns(diagram, columns)
     tops = {}
     for box in diagram.boxes:
@@ -148,43 +161,95 @@ def _before(diagram: Diagram, clusters) -> dict:
 
 
 def _extent(units) -> tuple[float, float]:
-    """Height, and the widest band of units side by side (a sweep over their vertical extents)."""
-    events = []
-    for unit in units:
-        events += [(unit.start, 1, unit.width), (unit.start + unit.height, 0, -unit.width)]
+    """Height, and the widest band of units side by side."""
+    return _height(units), _width(units)
+
+
+def _height(units) -> float:
+    return max(u.start + u.height for u in units) - min(u.start for u in units)
+
+
+def _width(units) -> float:
+    """The widest band of units side by side: a sweep over their vertical extents."""
+    events = [(u.start, 1, u.width) for u in units]
+    events += [(u.start + u.height, 0, -u.width) for u in units]
     events.sort()
-    width = current = 0.0
-    for _, _, delta in events:
-        current += delta
-        width = max(width, current)
-    return max(u.start + u.height for u in units) - min(u.start for u in units), width
+    return max(accumulate(map(itemgetter(2), events), initial=0.0))  # the running sum of the changes
 
 
-def _cut(units: list[_Unit], parts: int, *, whole_groups: bool) -> list[list[_Unit]]:
-    """At most `parts` columns of consecutive units, as even in height as can be,
-    cut only where nothing above reaches below (and, with whole_groups, not inside a group)."""
-    order = sorted(units, key=lambda u: u.start)
+def _cutter(order: list[_Unit], height: float, *, whole_groups: bool):
+    """A function of `parts`: where to cut `order` (the units by start; `height` their
+    extent's) into at most that many columns of consecutive units, as even in height
+    as can be, only where nothing above reaches below (and, with whole_groups, not
+    inside a group). The cuts come as bounds: 0, the index in `order` where each
+    later column begins, and len(order)."""
+    # Where a column may begin does not depend on the height sought: before a unit
+    # that nothing above reaches past (and, with whole_groups, that does not go on
+    # the group of the unit above it). The first unit only ever starts the first column.
+    cuts, ends, bottom = [], [], 0.0
+    for index, unit in enumerate(order):
+        if index and unit.start >= bottom - 1e-9 and (
+                not whole_groups or unit.group is None or unit.group != order[index - 1].group):
+            cuts.append(index)
+            ends.append(unit.start + unit.height)
+        bottom = max(bottom, unit.start + unit.height)
 
-    def greedy(most: float) -> list[list[_Unit]]:
-        columns, current, top, bottom = [], [], 0.0, 0.0
-        for unit in order:
-            ends = unit.start + unit.height
-            allowed = not whole_groups or unit.group is None or unit.group != current[-1].group if current else True
-            if current and allowed and unit.start >= bottom - 1e-9 and ends - top > most:
-                columns.append(current)
-                current, top = [], unit.start
-            current.append(unit)
-            bottom = max(bottom, ends)
-        return columns + [current]
+    def first_past(at: int, top: float, most: float) -> int:
+        """The first possible cut from `at` whose unit would end more than `most` below
+        `top`, or len(cuts). Every unit is at least _PAD[0] tall, so the possible cuts'
+        ends only grow down the drawing: bisection by `end > top + most`, which rounding
+        may put an index off the exact test, then that test."""
+        k = bisect.bisect_right(ends, top + most, at)
+        while k > at and ends[k - 1] - top > most:
+            k -= 1
+        while k < len(ends) and not ends[k] - top > most:
+            k += 1
+        return k
 
-    low, high = 0.0, _extent(units)[0]
-    for _ in range(30):  # the least column height that needs no more than `parts` columns
-        middle = (low + high) / 2
-        if len(greedy(middle)) <= parts:
-            high = middle
-        else:
-            low = middle
-    return greedy(high)
+    def greedy(most: float, limit: int) -> tuple[list[int], float, float]:
+        """The indices in `order` where columns begin after the first, taking units
+        until one that may begin a column would reach more than `most` below the
+        column's top, given up once there are `limit` of them; and the heights
+        [same_from, same_below) for which every choice made would be the same."""
+        starts, top, at, same_from, same_below = [], 0.0, 0, -math.inf, math.inf
+        while len(starts) < limit:
+            k = first_past(at, top, most)
+            if k > at:  # the possible cuts passed over end no further than this below the top
+                same_from = max(same_from, ends[k - 1] - top)
+            if k == len(cuts):
+                break
+            same_below = min(same_below, ends[k] - top)
+            starts.append(cuts[k])
+            top, at = order[cuts[k]].start, k + 1
+        return starts, same_from, same_below
+
+    def cut(parts: int) -> list[int]:
+        # The same bisection as running greedy() at every middle, with fewer runs: the
+        # number of columns only falls as the height allowed grows (a taller column
+        # never ends before a lower one that starts with it), so a run that fits says
+        # every height from its `same_from` fits, and one that does not, that none
+        # below its `same_below` does; a middle so answered needs no run.
+        low, high = 0.0, height
+        fits_from, fails_below = math.inf, -math.inf
+        for _ in range(30):  # the least column height that needs no more than `parts` columns
+            middle = (low + high) / 2
+            if fails_below <= middle < fits_from:
+                starts, same_from, same_below = greedy(middle, parts)
+                if len(starts) < parts:
+                    fits_from = same_from
+                else:
+                    fails_below = same_below
+            if middle >= fits_from:
+                high = middle
+            else:
+                low = middle
+        return [0, *greedy(high, len(order))[0], len(order)]
+
+    return cut
+
+
+def _slices(order: list[_Unit], bounds: list[int]) -> list[list[_Unit]]:
+    return [order[a:b] for a, b in zip(bounds, bounds[1:])]
 
 
 def _columns(diagram: Diagram, columns) -> dict[str, int]:
