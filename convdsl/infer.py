@@ -280,6 +280,13 @@ class _Inference:
         """Each node's inputs by port, (source, its output port), and the kinds of the layers it feeds:
         in one pass over the edges, rather than a graph query per node."""
         nodes = self.graph.nodes
+        # args dicts that more than one layer has: only their results are worth keeping (see _layer)
+        seen: set = set()
+        self.shared: set = set()
+        for data in nodes.values():
+            if "args" in data:
+                args = id(data["args"])
+                (self.shared if args in seen else seen).add(args)
         inputs: dict = {}
         consumers: dict = {}
         for u, v, data in self.graph.edges(data=True):
@@ -302,7 +309,8 @@ class _Inference:
             next_kinds = self.next_kinds.get(node, ())
             # Lowering gives the layers of equal calls one `args` (lower.Lowering._bind): with equal inputs
             # and consumers they infer alike. Only a result that reported nothing is shared.
-            key = (id(data["args"]), data["written"], next_kinds, *shapes) if not self.symbolic else None
+            args = id(data["args"])
+            key = (args, data["written"], next_kinds, *shapes) if args in self.shared and not self.symbolic else None
             result = self.inferred.get(key) if key is not None else None
             if result is None:
                 reported, divisions = len(self.found), len(self.divisions)

@@ -157,6 +157,7 @@ class Lowering:
         self.first_copies = 1
         self.scopes: list[Scope] = []  # the scopes being lowered, outermost first
         self.repeats = 0  # repeats expanded so far: gives each its id
+        self.repeating = 0  # copies of repeats being expanded now (nested ones included)
         self.site = Site("", None, {}, blocks=self.blocks)  # where layers are being made
         self.sites: list[Site] = [self.site]
         # Bound arguments, shared by the layers that a call makes with the same values in its names
@@ -536,11 +537,13 @@ class Lowering:
             enclosing = self.first_copies
             for index in range(count):
                 self.first_copies = enclosing * count if index == 0 else enclosing
+                self.repeating += 1
                 try:
                     with self._scope(Scope(repeat_id, "repeat", index=index, count=count)):
                         current = self._element(element.element, current, scope, names)
                 finally:
                     self.first_copies = enclosing
+                    self.repeating -= 1
                 if index == 0:
                     # Project the expansion from the first copy, so a huge count fails at once.
                     projected = before + (self.layer_count - before) * count * enclosing
@@ -656,6 +659,9 @@ class Lowering:
         (never to be changed: it is each node's `args`), so they are bound once, and
         inference can tell equal layers by the identity of their `args`.
         """
+        if not self.block_stack and not self.repeating:
+            # Lowered once: nothing to share, and remembering every call of a long network costs memory.
+            return self._bind_now(kind, call, scope)
         names = self.call_names.get(id(call), _UNKNOWN)
         if names is _UNKNOWN:  # call is part of the syntax tree, alive while lowering: its id stays its own
             names = self.call_names[id(call)] = _names_read(kind, call)

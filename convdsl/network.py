@@ -79,11 +79,13 @@ class Network:
 
 @contextmanager
 def gc_paused():
-    """Pause the cyclic garbage collector while a network is built or analysed.
+    """Pause the cyclic garbage collector while a network is built, analysed, summarised or drawn.
 
-    Both allocate many small objects and no reference cycles worth collecting;
-    with the collector on, it walks every live object again and again, and a
-    20,000-layer network takes twice as long.
+    Each allocates many small objects and no reference cycles worth collecting;
+    with the collector on, it walks every live object again and again: a
+    20,000-layer network took twice as long to build, and the summary of a
+    100,000-layer one spent 2.7 of its 3.4 s in the collector. Nests; usable as
+    a decorator.
     """
     if not gc.isenabled():
         yield

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .infer import BYTES_PER_VALUE, Analysis
 from .layers.base import prod
+from .network import gc_paused
 from .report import as_json
 from .symbolic import is_sum, is_symbolic
 
@@ -49,6 +50,7 @@ def _batch(analysis: Analysis):
     return batches.pop() if len(batches) == 1 else None
 
 
+@gc_paused()  # many small objects and no cycles: see network.gc_paused
 def to_json(analysis: Analysis) -> dict:
     net = analysis.network
     layout = net.settings.layout
@@ -83,6 +85,7 @@ def to_json(analysis: Analysis) -> dict:
     }
 
 
+@gc_paused()
 def table(analysis: Analysis) -> str:
     net = analysis.network
     layout = net.settings.layout

@@ -8,6 +8,7 @@ are loaded by the first render that needs them.
 """
 from __future__ import annotations
 
+from ..network import gc_paused
 from .backends import FORMATS, FormatUnavailable, RenderError, backend_for, produce
 from .diagram import build
 from .dot import DIRECTIONS, write
@@ -31,8 +32,9 @@ def to_dot(analysis, *, style: str = "default", direction: str = "TB", collapse:
         raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
     if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 0):
         raise ValueError(f"depth must be a whole number from 0, not {depth!r}")
-    diagram = build(analysis, Folding(collapse=bool(collapse), depth=depth))
-    return write(diagram, STYLES[style], plan(diagram, direction), direction=direction)
+    with gc_paused():  # many small objects and no cycles: see network.gc_paused
+        diagram = build(analysis, Folding(collapse=bool(collapse), depth=depth))
+        return write(diagram, STYLES[style], plan(diagram, direction), direction=direction)
 
 
 def render(analysis, fmt: str, **options) -> bytes:
