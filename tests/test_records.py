@@ -1,4 +1,4 @@
-"""records.frozen: a frozen dataclass in every respect but how __init__ stores the fields."""
+"""records.frozen: a frozen dataclass with slots in every respect but how __init__ stores the fields."""
 from __future__ import annotations
 
 import dataclasses
@@ -27,6 +27,7 @@ def test_behaves_as_a_frozen_dataclass():
         del p.y
     assert dataclasses.replace(p, y=3) == Point(1, 3)
     assert Point(x=4, tags=("a",)).tags == ("a",)
+    assert not hasattr(p, "__dict__") and Point.__slots__ == ("x", "y", "tags")
     with pytest.raises(TypeError):
         Point()  # x is required
     with pytest.raises(TypeError):
