@@ -29,10 +29,29 @@ def cache_dir() -> str | None:
     return directory
 
 
+def _lark_identity() -> str:
+    """Which Lark would be imported, without importing it: its file, size and time of change.
+
+    The tables are Lark's work; a Lark installed, upgraded or in another virtual
+    environment makes them again rather than use another Lark's.
+    """
+    from importlib.machinery import PathFinder
+
+    spec = PathFinder.find_spec("lark")
+    if spec is None or not spec.origin:
+        return "no lark"
+    try:
+        stat = os.stat(spec.origin)
+    except OSError:
+        return spec.origin
+    return f"{spec.origin}\0{stat.st_size}\0{stat.st_mtime_ns}"
+
+
 def _tables_file(directory: str, grammar: str, format_: int) -> str:
-    # Named by what the tables depend on, so that two versions of convdsl, or of Python, never take
-    # each other's; the file holds the grammar too, and is only used when that matches exactly.
-    key = binascii.crc32(f"{format_}\0{sys.version_info[:2]}\0{grammar}".encode())
+    # Named by what the tables depend on, so that two versions of convdsl, of Lark or of Python never
+    # take each other's; the file holds the grammar too, and is only used when that matches exactly.
+    identity = f"{format_}\0{sys.version_info[:2]}\0{_lark_identity()}\0{grammar}"
+    key = binascii.crc32(identity.encode("utf-8", "surrogateescape"))
     return os.path.join(directory, f"parser-{format_}-{sys.version_info[0]}{sys.version_info[1]}-{key:08x}.marshal")
 
 

@@ -84,6 +84,10 @@ def test_tables_are_read_only_for_the_same_grammar(tmp_path, monkeypatch):
     assert cache.read_tables(grammar, FORMAT) == (FORMAT, "anything")
     assert cache.read_tables(grammar + "\n// changed\n", FORMAT) is None
     assert cache.read_tables(grammar, FORMAT + 1) is None
+    monkeypatch.setattr(cache, "_lark_identity", lambda: "another Lark")  # upgraded, or another environment's
+    assert cache.read_tables(grammar, FORMAT) is None
+    monkeypatch.undo()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     (path,) = _tables_files(tmp_path)
     assert path.stat().st_mode & 0o077 == 0  # private to the user
     assert not [p for p in (tmp_path / "convdsl").iterdir() if p.name.endswith(".tmp")]
