@@ -100,6 +100,8 @@ class _Inference:
         self.strict = strict
         self.rounding = network.settings.rounding
         self.shapes: dict[tuple[str, int], tuple | None] = {}
+        # (node, port) -> (per spatial axis (receptive field, jump), receptive field, effective stride):
+        # the last two as LayerInfo shows them, made once and passed on through elementwise layers
         self.rf: dict[tuple[str, int], tuple | None] = {}
         self.rounded: dict[str, dict[int, str]] = {}  # node -> shape axis -> arithmetic, for provenance
         self.layers: dict[str, LayerInfo] = {}
@@ -120,7 +122,7 @@ class _Inference:
             if kind == "input":
                 dims = _input_dims(data["args"]["shape"], sample, self.symbolic)
                 self.shapes[(node, 0)] = dims
-                self.rf[(node, 0)] = tuple((1, 1) for _ in dims[1:]) if dims else None  # ints: see _receptive_field
+                self.rf[(node, 0)] = _field(tuple((1, 1) for _ in dims[1:])) if dims else None  # ints: see _receptive_field
             elif kind == "output":
                 continue
             else:
@@ -326,8 +328,7 @@ class _Inference:
         for port, shape in enumerate(outputs):
             self.shapes[(node, port)] = shape
             self.rf[(node, port)] = rf
-        field = tuple([math.ceil(r) for r, _ in rf]) if rf is not None else None
-        stride = tuple([j if type(j) is int else Fraction(j) for _, j in rf]) if rf is not None else None
+        field, stride = (rf[1], rf[2]) if rf is not None else (None, None)
         # LayerInfo's fields in order: by keyword, a frozen dataclass takes three times as long to make
         self.layers[node] = LayerInfo(node, kind.name, tuple(shapes), tuple(outputs), result.params if result else 0,
                                       result.buffers if result else 0, result.macs if result else 0, field, stride)
@@ -388,32 +389,34 @@ class _Inference:
         return result
 
     def _receptive_field(self, result, sources, shapes):
-        """Per spatial axis (receptive field, effective stride) of the output.
+        """The output's receptive field, as kept in self.rf: see _field.
 
         Whole numbers are kept as ints, Fractions only where upsampling makes
         them fractional: Fraction arithmetic was a third of inference.
         """
         if result is None or not sources:
             return None
-        states = [self.rf.get(s) for s in sources]
-        if None in states:
+        fields = [self.rf.get(s) for s in sources]
+        if None in fields:
             return None
-        # merges: the widest view of their inputs
-        state = tuple(max(axis) for axis in zip(*states)) if len(states) > 1 else states[0]
+        if len(fields) > 1:  # merges: the widest view of their inputs
+            before = None
+            state = tuple(max(axis) for axis in zip(*(f[0] for f in fields)))
+        else:
+            before = fields[0]
+            state = before[0]
         rf = result.rf
-        if rf is None:
-            return state
-        if rf.whole:
-            spatial = shapes[0][1:]
-            if len(spatial) != len(state):
-                return state
-            if not all(isinstance(size, int) for size in spatial):
-                return None  # the whole of a symbolic size: no number to give
-            return tuple((r + (size - 1) * j, j * size) for (r, j), size in zip(state, spatial))
-        if len(rf.windows) != len(state):
-            return state
-        return tuple([(r + (k - 1) * j, j * (s if type(s) is int else _whole(s)))
-                      for (r, j), (k, s) in zip(state, rf.windows)])
+        if rf is not None:
+            if rf.whole:
+                spatial = shapes[0][1:]
+                if len(spatial) == len(state):
+                    if not all(isinstance(size, int) for size in spatial):
+                        return None  # the whole of a symbolic size: no number to give
+                    return _field(tuple((r + (size - 1) * j, j * size) for (r, j), size in zip(state, spatial)))
+            elif len(rf.windows) == len(state):
+                return _field(tuple([(r + (k - 1) * j, j * (s if type(s) is int else _whole(s)))
+                                     for (r, j), (k, s) in zip(state, rf.windows)]))
+        return before if before is not None else _field(state)  # elementwise: the input's, as it is
 
     def _provenance(self, node, sources, ports, axis) -> tuple[str, ...]:
         """Where two merged branches' sizes on `axis` came apart, back to a common tensor."""
@@ -488,6 +491,13 @@ def _plain(shape) -> bool:
         return 1 <= min(shape) and max(shape) <= MAX_INT
     except (TypeError, ValueError):  # sizes that do not compare, or none at all: the checks decide
         return False
+
+
+def _field(state: tuple) -> tuple:
+    """(state, receptive field, effective stride): state per spatial axis (receptive field, jump),
+    then each as LayerInfo gives it (the field rounded up where upsampling made it fractional)."""
+    return (state, tuple([math.ceil(r) for r, _ in state]),
+            tuple([j if type(j) is int else Fraction(j) for _, j in state]))
 
 
 def _whole(value):
