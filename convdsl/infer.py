@@ -110,6 +110,9 @@ class _Inference:
         self.sizes = None  # the sizes sweep behind symbolic inputs
         self.divisions: list[tuple[int, str, DivisionFix]] = []  # (index in found, node, fix) of division errors
         self.inferred: dict[tuple, object] = {}  # results shared by equal layers: see _layer
+        self.shared: set[int] = set()  # ids of the args dicts several layers have (_wire)
+        self.sources: dict[str, list] = {}  # node -> its inputs by port, (source, output port) (_wire)
+        self.next_kinds: dict[str, tuple] = {}  # node -> the kinds of the layers it feeds (_wire)
 
     def run(self) -> Analysis:
         graph = self.graph
@@ -279,25 +282,15 @@ class _Inference:
         return len(self.network.inputs[input_name].dims) - 1
 
     def _wire(self) -> None:
-        """Each node's inputs by port, (source, its output port), and the kinds of the layers it feeds:
-        in one pass over the edges, rather than a graph query per node."""
-        nodes = self.graph.nodes
+        self.sources, self.next_kinds = wiring(self.graph)
         # args dicts that more than one layer has: only their results are worth keeping (see _layer)
         seen: set = set()
-        self.shared: set = set()
-        for data in nodes.values():
+        for data in self.graph.nodes.values():
             if "args" in data:
                 args = id(data["args"])
-                (self.shared if args in seen else seen).add(args)
-        inputs: dict = {}
-        consumers: dict = {}
-        for u, v, data in self.graph.edges(data=True):
-            inputs.setdefault(v, []).append((data["port"], u, data["src_port"]))
-            if nodes[v]["kind"] != "output":
-                consumers.setdefault(u, {})[v] = None  # distinct layers, in the order networkx's successors gives
-        self.sources = {v: [(u, port) for _, u, port in (edges if len(edges) == 1 else sorted(edges))]
-                        for v, edges in inputs.items()}
-        self.next_kinds = {u: tuple([nodes[v]["kind"] for v in targets]) for u, targets in consumers.items()}
+                if args in seen:
+                    self.shared.add(args)
+                seen.add(args)
 
     def _inputs(self, node):
         return self.sources.get(node, [])
@@ -329,7 +322,7 @@ class _Inference:
             self.shapes[(node, port)] = shape
             self.rf[(node, port)] = rf
         field, stride = (rf[1], rf[2]) if rf is not None else (None, None)
-        # LayerInfo's fields in order: by keyword, a frozen dataclass takes three times as long to make
+        # LayerInfo's fields in order, not by keyword: this runs once per layer, and keywords cost more
         self.layers[node] = LayerInfo(node, kind.name, tuple(shapes), tuple(outputs), result.params if result else 0,
                                       result.buffers if result else 0, result.macs if result else 0, field, stride)
 
@@ -469,6 +462,23 @@ def _input_dims(dims, sample, symbolic: bool):
     if symbolic:
         return tuple(Expr.symbol(d, sample[d]) if isinstance(d, str) else d for d in dims)
     return tuple(sample[d] if isinstance(d, str) else d for d in dims)
+
+
+def wiring(graph) -> tuple[dict, dict]:
+    """Each node's inputs by port, [(source, its output port)], and the kinds of the layers it feeds
+    (distinct layers, in the order of graph.successors; outputs left out): in one pass over the edges,
+    rather than a graph query per node."""
+    nodes = graph.nodes
+    inputs: dict = {}
+    consumers: dict = {}
+    for u, v, data in graph.edges(data=True):
+        inputs.setdefault(v, []).append((data["port"], u, data["src_port"]))
+        if nodes[v]["kind"] != "output":
+            consumers.setdefault(u, {})[v] = None
+    sources = {v: [(u, port) for _, u, port in (edges if len(edges) == 1 else sorted(edges))]
+               for v, edges in inputs.items()}
+    next_kinds = {u: tuple([nodes[v]["kind"] for v in targets]) for u, targets in consumers.items()}
+    return sources, next_kinds
 
 
 def rank_problem(kind, written: str, shapes) -> tuple[str, str, str | None] | None:

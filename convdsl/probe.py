@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from .diagnostics import Severity
-from .infer import rank_problem
+from .infer import rank_problem, wiring
 from .layers import KINDS, InferContext, ShapeError
 from .network import Network, topological_order
 
@@ -71,6 +71,7 @@ class Probe:
         graph = network.layer_graph
         self.usable = not network.has_errors
         self.steps: list[_Step] = []
+        sources, consumers = wiring(graph)
         for node in topological_order(graph):
             data = graph.nodes[node]
             if data["kind"] in ("input", "output"):
@@ -78,13 +79,10 @@ class Probe:
             if data.get("incomplete"):
                 self.usable = False
             kind = KINDS[data["written"]]
-            edges = sorted(graph.in_edges(node, data=True), key=lambda e: e[2]["port"])
-            next_kinds = tuple(graph.nodes[s]["kind"] for s in graph.successors(node)
-                               if graph.nodes[s]["kind"] != "output")
             ctx = InferContext(network.settings.rounding, strict, data.get("explicit", frozenset()),
-                               _raise_on_error, next_kinds)
-            self.steps.append(_Step(node, kind, data["args"], tuple((src, e["src_port"]) for src, _, e in edges),
-                                    ctx, data["written"], kind.output_count(data["args"]), _step_key(node, data["written"], data["args"], ctx)))
+                               _raise_on_error, consumers.get(node, ()))
+            self.steps.append(_Step(node, kind, data["args"], tuple(sources.get(node, ())), ctx, data["written"],
+                                    kind.output_count(data["args"]), _step_key(node, data["written"], data["args"], ctx)))
         self._memo: dict[tuple, object] = {}
         # equal keys become one small int, so memo lookups do not re-hash argument tuples
         ids: dict = {}
