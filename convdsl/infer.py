@@ -16,7 +16,6 @@ from .layers.merge import MergeError, axis_label
 from .layers.window import DivisionFix, axis_word
 from .network import Network, gc_paused, topological_order
 from .records import frozen
-from .symbolic import Expr, simplify_on
 
 BYTES_PER_VALUE = 4  # float32
 SWEEP_BUDGET = 200_000  # layer evaluations analyze() may spend on size sweeps (symbolic sizes, size hints)
@@ -188,6 +187,8 @@ class _Inference:
 
     def _verify_expressions(self) -> None:
         """Drop any traced expression that disagrees with the Probe at other accepted sizes."""
+        from .symbolic import Expr  # only for symbolic sizes: checking plain ones never imports it
+
         report = self.sizes
         points = []
         for axis in report.axes:
@@ -221,6 +222,8 @@ class _Inference:
 
     def _simplify_expressions(self) -> None:
         """Where a symbol may only take sizes at which a floor never rounds, drop the floor: (H + 4)/16."""
+        from .symbolic import Expr, simplify_on
+
         accepted = {axis.variable.name: axis.valid for axis in self.sizes.axes
                     if axis.variable.symbolic and not axis.coupled_with}
 
@@ -460,6 +463,8 @@ def _input_dims(dims, sample, symbolic: bool):
     if sample is None:
         return None
     if symbolic:
+        from .symbolic import Expr
+
         return tuple(Expr.symbol(d, sample[d]) if isinstance(d, str) else d for d in dims)
     return tuple(sample[d] if isinstance(d, str) else d for d in dims)
 

@@ -2,6 +2,9 @@
 
 No meaning here: names are not resolved and layer kinds are not looked up.
 Nothing here imports Lark: the parser for valid files (fastparse.py) runs without it.
+Nodes compare by identity, as Python's ast nodes do (a call's binding is keyed by
+it, lower.Lowering._bind); not generating __eq__ and __hash__ for 25 classes
+saves a cold start 3 ms.
 """
 from __future__ import annotations
 
@@ -13,25 +16,25 @@ from .source import Span
 
 # Expressions --------------------------------------------------------------
 
-@frozen
+@frozen(eq=False)
 class Literal:
     value: object  # int, float, bool or str
     span: Span
 
 
-@frozen
+@frozen(eq=False)
 class Name:
     id: str
     span: Span
 
 
-@frozen
+@frozen(eq=False)
 class TupleExpr:
     items: tuple["Expr", ...]
     span: Span
 
 
-@frozen
+@frozen(eq=False)
 class BinOp:
     op: str  # + - * // / % == != < <= > >= and or
     left: "Expr"
@@ -39,14 +42,14 @@ class BinOp:
     span: Span
 
 
-@frozen
+@frozen(eq=False)
 class UnaryOp:
     op: str  # - + not
     operand: "Expr"
     span: Span
 
 
-@frozen
+@frozen(eq=False)
 class IfExpr:
     condition: "Expr"
     then: "Expr"
@@ -57,7 +60,7 @@ class IfExpr:
 Expr = Union[Literal, Name, TupleExpr, BinOp, UnaryOp, IfExpr]
 
 
-@frozen
+@frozen(eq=False)
 class Ident:
     """A name as written, where it was written."""
 
@@ -67,14 +70,14 @@ class Ident:
 
 # Chains -------------------------------------------------------------------
 
-@frozen
+@frozen(eq=False)
 class Keyword:
     name: Ident
     value: Expr
     span: Span
 
 
-@frozen
+@frozen(eq=False)
 class Call:
     """`name` or `name(args...)`: a layer, a block, or (first in a chain) a tensor."""
 
@@ -84,7 +87,7 @@ class Call:
     span: Span
 
 
-@frozen
+@frozen(eq=False)
 class Group:
     """`( chain )`: with a label, a scope of its own (a Sequential)."""
 
@@ -92,21 +95,21 @@ class Group:
     span: Span
 
 
-@frozen
+@frozen(eq=False)
 class Labelled:
     label: Ident
     element: "Element"
     span: Span
 
 
-@frozen
+@frozen(eq=False)
 class Repeat:
     element: "Element"
     count: Expr
     span: Span
 
 
-@frozen
+@frozen(eq=False)
 class When:
     element: "Element"
     condition: Expr
@@ -116,7 +119,7 @@ class When:
 Element = Union[Call, Group, Labelled, Repeat, When]
 
 
-@frozen
+@frozen(eq=False)
 class Chain:
     elements: tuple[Element, ...]
     span: Span
@@ -124,40 +127,40 @@ class Chain:
 
 # Statements ---------------------------------------------------------------
 
-@frozen
+@frozen(eq=False)
 class NetworkStmt:
     name: Ident
     span: Span
 
 
-@frozen
+@frozen(eq=False)
 class Setting:
     name: Ident
     value: Ident
     span: Span
 
 
-@frozen
+@frozen(eq=False)
 class Constant:
     name: Ident
     value: Expr
     span: Span
 
 
-@frozen
+@frozen(eq=False)
 class Include:
     path: str
     path_span: Span
     span: Span
 
 
-@frozen
+@frozen(eq=False)
 class Dim:
     value: int | str  # a size, or a symbol such as H
     span: Span
 
 
-@frozen
+@frozen(eq=False)
 class InputDecl:
     name: Ident
     dims: tuple[Dim, ...]
@@ -165,21 +168,21 @@ class InputDecl:
     span: Span
 
 
-@frozen
+@frozen(eq=False)
 class OutputDecl:
     names: tuple[Ident, ...]
     chain: Chain | None  # `output y = x -> ...` declares and assigns at once
     span: Span
 
 
-@frozen
+@frozen(eq=False)
 class Assign:
     targets: tuple[Ident, ...]
     chain: Chain
     span: Span
 
 
-@frozen
+@frozen(eq=False)
 class Param:
     name: Ident
     type: Ident | None  # `skip: tensor` marks a tensor input
@@ -187,7 +190,7 @@ class Param:
     span: Span
 
 
-@frozen
+@frozen(eq=False)
 class BlockDef:
     name: Ident
     params: tuple[Param, ...]
@@ -199,7 +202,7 @@ class BlockDef:
 Statement = Union[NetworkStmt, Setting, Constant, Include, InputDecl, OutputDecl, Assign, BlockDef]
 
 
-@frozen
+@frozen(eq=False)
 class Program:
     path: str
     statements: tuple[Statement, ...]
