@@ -97,3 +97,26 @@ def write_tables(grammar: str, format_: int, data) -> None:
             os.unlink(temporary)
         except OSError:
             pass
+        return
+    prune(directory, "parser-", ".marshal", keep=path)
+
+
+KEPT_FILES = 16  # files of each kind kept: one per Lark, Python and grammar in use (environments, versions)
+
+
+def prune(directory: str, prefix: str, suffix: str, keep: str) -> None:
+    """Remove all but the KEPT_FILES most recently written files of one kind (and `keep`), so the
+    cache stays small however many environments come and go; one that still needs its file makes
+    it again, once."""
+    try:
+        found = [(entry.stat().st_mtime_ns, entry.path) for entry in os.scandir(directory)
+                 if entry.name.startswith(prefix) and entry.name.endswith(suffix) and entry.is_file()]
+    except OSError:
+        return
+    found.sort(reverse=True)
+    for _, path in found[KEPT_FILES:]:
+        if path != keep:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass

@@ -87,7 +87,7 @@ def _cache_file(text: str) -> str | bool:
     directory, where another user could leave a pickle for us to load; it is
     used only when there is no usable cache directory.
     """
-    from .cache import cache_dir
+    from .cache import cache_dir, prune
 
     directory = cache_dir()
     if directory is None:
@@ -98,7 +98,9 @@ def _cache_file(text: str) -> str | bool:
     from lark import __version__ as lark_version
 
     key = hashlib.sha256(f"{text}\0{lark_version}\0{sys.version_info[:2]}".encode()).hexdigest()[:16]
-    return os.path.join(directory, f"grammar-{key}.lark")
+    path = os.path.join(directory, f"grammar-{key}.lark")
+    prune(directory, "grammar-", ".lark", keep=path)
+    return path
 
 
 @functools.lru_cache(maxsize=1)

@@ -98,3 +98,21 @@ def test_tables_are_read_only_for_the_same_grammar(tmp_path, monkeypatch):
 def test_damaged_tables_are_refused(data):
     with pytest.raises(ValueError):
         Tables.from_data(data)
+
+
+def test_the_cache_keeps_a_bounded_number_of_table_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    directory = tmp_path / "convdsl"
+    directory.mkdir()
+    for i in range(cache.KEPT_FILES + 5):  # files of other environments, oldest first
+        old = directory / f"parser-{FORMAT}-311-{i:08x}.marshal"
+        old.write_bytes(b"")
+        os.utime(old, ns=(i * 10**9, i * 10**9))
+    (directory / "grammar-0123.lark").write_bytes(b"")  # not a table file: left alone
+    cache.write_tables(frontend.grammar_text(), FORMAT, (FORMAT, "anything"))
+    left = _tables_files(tmp_path)
+    assert len(left) == cache.KEPT_FILES
+    assert cache.read_tables(frontend.grammar_text(), FORMAT) == (FORMAT, "anything")  # the new one stays
+    assert (directory / f"parser-{FORMAT}-311-{cache.KEPT_FILES + 4:08x}.marshal") in left  # the newest old ones
+    assert (directory / f"parser-{FORMAT}-311-{0:08x}.marshal") not in left
+    assert (directory / "grammar-0123.lark").exists()
