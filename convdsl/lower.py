@@ -163,6 +163,7 @@ class Lowering:
         # Bound arguments, shared by the layers that a call makes with the same values in its names
         # (every instance of a block called with the same arguments): see _bind.
         self.bound: dict[tuple, tuple] = {}
+        self.args: dict[tuple, dict] = {}  # (kind, explicit, values) -> the one args dict for them: _equal_args
         self.call_names: dict[int, tuple | None] = {}  # id(call) -> the names its arguments read
 
     @contextmanager
@@ -660,22 +661,36 @@ class Lowering:
         inference can tell equal layers by the identity of their `args`.
         """
         if not self.block_stack and not self.repeating:
-            # Lowered once: nothing to share, and remembering every call of a long network costs memory.
-            return self._bind_now(kind, call, scope)
+            # Lowered once: nothing to remember of the call, and remembering every call of a long
+            # network costs memory.
+            return self._equal_args(kind, self._bind_now(kind, call, scope))
         names = self.call_names.get(id(call), _UNKNOWN)
         if names is _UNKNOWN:  # call is part of the syntax tree, alive while lowering: its id stays its own
             names = self.call_names[id(call)] = _names_read(kind, call)
         key = _binding_key(call, names, scope.env) if names is not None else None
         if key is None:
-            return self._bind_now(kind, call, scope)
+            return self._equal_args(kind, self._bind_now(kind, call, scope))
         known = self.bound.get(key)
         if known is None:
             reported = len(self.diagnostics)
-            known = self._bind_now(kind, call, scope)
+            known = self._equal_args(kind, self._bind_now(kind, call, scope))
             if known[0] is None or len(self.diagnostics) != reported:
                 return known  # a failure, or a diagnostic: said again for every copy, as before
             self.bound[key] = known
         return known
+
+    def _equal_args(self, kind: LayerKind, binding: tuple) -> tuple:
+        """The binding with one `args` dict for all layers of a kind with equal values and equally
+        written arguments (`relu`, every `bn` before a 3x3 convolution...), wherever they were called."""
+        args, tensors, spans, explicit = binding
+        if args is None:
+            return binding
+        try:  # types too: True == 1 == 1.0 as keys, not as arguments
+            key = (kind.name, explicit, *[(name, type(value), value) for name, value in args.items()])
+            shared = self.args.setdefault(key, args)
+        except TypeError:  # a value that cannot be a key
+            return binding
+        return binding if shared is args else (shared, tensors, spans, explicit)
 
     def _bind_now(self, kind: LayerKind, call: Call, scope):
         ok = True

@@ -106,3 +106,18 @@ def test_what_a_layer_feeds_is_part_of_what_is_shared():
             "c = x -> c3: conv(8, 3, p=1) -> bn\n")
     found = [d.message for d in convdsl.loads(text).analyze().diagnostics if d.code.name == "redundant-bias"]
     assert len(found) == 2
+
+
+def test_layers_share_arguments_by_value_and_by_what_was_written():
+    """Equal values share one args dict across calls; an argument written out is part of what is equal."""
+    text = ("input x: 8 x 16 x 16\n"
+            "a = x -> c1: conv(8, 3, p=1) -> n1: bn\n"
+            "b = x -> c2: conv(8, 3, padding=1) -> n2: bn\n"
+            "c = x -> c3: conv(8, 3, p=1, bias=true) -> n3: bn\n")
+    net = convdsl.loads(text)
+    assert _args(net, "c1") is _args(net, "c2")  # the same values, written with an alias
+    assert _args(net, "c3") is not _args(net, "c1") and _args(net, "c3") == _args(net, "c1")
+    assert _args(net, "n1") is _args(net, "n2") is _args(net, "n3")
+    found = [d for d in net.analyze().diagnostics if d.code.name == "redundant-bias"]
+    # `bias=true` written out says the bias is meant: c3 does not warn, although its values are c1's
+    assert sorted(d.span.line for d in found) == [2, 3]
