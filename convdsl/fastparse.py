@@ -95,55 +95,50 @@ class Tables:
 def parse_tables(lark) -> Tables:
     """The tables of a Lark parser; GiveUp where it is not set up as this module expects."""
     try:
-        return _Extract(lark).tables()
+        return _tables(lark)
     except (AttributeError, KeyError, TypeError) as error:  # another Lark, laid out differently
         raise GiveUp(str(error)) from error
 
 
-class _Extract:
-    def __init__(self, lark):
-        self.lark = lark
-
-    def tables(self) -> Tables:
-        lark = self.lark
-        frontend = lark.parser
-        parse_table = frontend.parser.parser.parse_table
-        lexer = frontend.lexer.lexer  # PostLexConnector -> ContextualLexer
-        if (type(lexer).__name__ != "ContextualLexer" or not lark.options.maybe_placeholders
-                or not lark.options.propagate_positions
-                or type(frontend.lexer.postlexer).__name__ != "_ParenLines"):
-            raise GiveUp("not the parser this module reads")
-        states = parse_table.states
-        if sorted(states) != list(range(len(states))):
-            raise GiveUp("states are not numbered 0..n-1")
-        rule_numbers: dict = {}
-        rules: list[tuple] = []
-        kept: set[str] = set()
-        table = []
-        for state in range(len(states)):
-            row = {}
-            for symbol, (action, arg) in states[state].items():
-                if action.name == "Shift":
-                    row[str(symbol)] = arg  # plain str: a Lark that built its grammar just now gives Tokens
-                else:
-                    number = rule_numbers.get(id(arg))
-                    if number is None:
-                        number = rule_numbers[id(arg)] = len(rules)
-                        rules.append(_rule(arg, kept))
-                    row[str(symbol)] = ~number
-            table.append(row)
-        lexer_numbers: dict = {}
-        lexers: list[tuple] = []
-        lexer_of = []
-        for state in range(len(states)):
-            basic = lexer.lexers[state]
-            number = lexer_numbers.get(id(basic))
-            if number is None:
-                number = lexer_numbers[id(basic)] = len(lexers)
-                lexers.append(_lexer(basic))
-            lexer_of.append(number)
-        return Tables(int(parse_table.start_states["start"]), int(parse_table.end_states["start"]), tuple(table),
-                      tuple(rules), frozenset(kept), tuple(lexer_of), tuple(lexers))
+def _tables(lark) -> Tables:
+    frontend = lark.parser
+    parse_table = frontend.parser.parser.parse_table
+    lexer = frontend.lexer.lexer  # PostLexConnector -> ContextualLexer
+    if (type(lexer).__name__ != "ContextualLexer" or not lark.options.maybe_placeholders
+            or not lark.options.propagate_positions
+            or type(frontend.lexer.postlexer).__name__ != "_ParenLines"):
+        raise GiveUp("not the parser this module reads")
+    states = parse_table.states
+    if sorted(states) != list(range(len(states))):
+        raise GiveUp("states are not numbered 0..n-1")
+    rule_numbers: dict = {}
+    rules: list[tuple] = []
+    kept: set[str] = set()
+    table = []
+    for state in range(len(states)):
+        row = {}
+        for symbol, (action, arg) in states[state].items():
+            if action.name == "Shift":
+                row[str(symbol)] = arg  # plain str: a Lark that built its grammar just now gives Tokens
+            else:
+                number = rule_numbers.get(id(arg))
+                if number is None:
+                    number = rule_numbers[id(arg)] = len(rules)
+                    rules.append(_rule(arg, kept))
+                row[str(symbol)] = ~number
+        table.append(row)
+    lexer_numbers: dict = {}
+    lexers: list[tuple] = []
+    lexer_of = []
+    for state in range(len(states)):
+        basic = lexer.lexers[state]
+        number = lexer_numbers.get(id(basic))
+        if number is None:
+            number = lexer_numbers[id(basic)] = len(lexers)
+            lexers.append(_lexer(basic))
+        lexer_of.append(number)
+    return Tables(int(parse_table.start_states["start"]), int(parse_table.end_states["start"]), tuple(table),
+                  tuple(rules), frozenset(kept), tuple(lexer_of), tuple(lexers))
 
 
 def _patterns(scanner) -> tuple:
