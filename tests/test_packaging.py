@@ -2,6 +2,7 @@
 environment, and check an example from outside the source tree."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -30,6 +31,8 @@ def test_wheel_contains_grammar(wheel):
 
 
 def test_installed_wheel_checks_an_example(wheel, tmp_path):
+    # The fresh environment must see only the installed wheel, not a source tree on PYTHONPATH.
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env_dir = tmp_path / "env"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
@@ -39,10 +42,11 @@ def test_installed_wheel_checks_an_example(wheel, tmp_path):
     for name in ("resnet50.cdsl", "resnet_blocks.cdsl"):
         shutil.copy(EXAMPLES / name, work / name)
     result = subprocess.run([str(env_dir / "bin" / "convdsl"), "check", "resnet50.cdsl"], cwd=work,
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=120, env=clean)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no problems" in result.stderr
     # the installed package reads its own grammar, not the source tree's
     where = subprocess.run([str(python), "-c", "import convdsl.grammar as g, pathlib; "
-                            "print(pathlib.Path(g.__file__).parent)"], cwd=work, capture_output=True, text=True)
+                            "print(pathlib.Path(g.__file__).parent)"], cwd=work, capture_output=True, text=True,
+                           env=clean)
     assert str(ROOT) not in where.stdout
