@@ -113,6 +113,16 @@ class Diagnostic:
     help: str | None = None
     notes: tuple[str, ...] = ()
     severity: Severity | None = None  # overrides the code's default (e.g. --strict)
+    fixes: tuple = ()  # fixes.Fix, each checked by fixcheck.py before it is offered
+
+    @property
+    def help_text(self) -> str | None:
+        """The help as a user reads it: the fixes in words, then the diagnostic's own advice."""
+        if not self.fixes:
+            return self.help
+        from .fixes import help_text
+
+        return help_text(self)
 
     @property
     def level(self) -> Severity:

@@ -10,10 +10,11 @@ from fractions import Fraction
 from . import diagnostics as codes
 from .diagnostics import Diagnostic, Severity
 from .evaluate import MAX_INT
+from .fixes import Edit, Fix, set_argument
 from .layers import KINDS, InferContext, ShapeError
 from .layers.base import fmt_shape, prod
 from .layers.merge import MergeError, axis_label
-from .layers.window import DivisionFix, axis_word
+from .layers.window import axis_word
 from .network import Network, gc_paused, topological_order
 from .records import frozen
 
@@ -107,7 +108,7 @@ class _Inference:
         self.found: list[Diagnostic] = []
         self.symbolic = False  # inputs have named sizes, traced as expressions
         self.sizes = None  # the sizes sweep behind symbolic inputs
-        self.divisions: list[tuple[int, str, DivisionFix]] = []  # (index in found, node, fix) of division errors
+        self.divisions: list[tuple[int, str, int]] = []  # (index in found, node, spatial axis): size errors
         self.inferred: dict[tuple, object] = {}  # results shared by equal layers: see _layer
         self.shared: set[int] = set()  # ids of the args dicts several layers have (_wire)
         self.sources: dict[str, list] = {}  # node -> its inputs by port, (source, output port) (_wire)
@@ -134,7 +135,12 @@ class _Inference:
         if self.divisions and self.size_hints:
             self._suggest_input_sizes()
         diagnostics = sorted((*self.network.diagnostics, *_dedupe(self.found)), key=Diagnostic.sort_key)
-        return Analysis(self.network, self.layers, self.shapes, tuple(diagnostics), self.strict)
+        analysis = Analysis(self.network, self.layers, self.shapes, tuple(diagnostics), self.strict)
+        if self.size_hints and any(d.fixes for d in diagnostics):
+            from .fixcheck import keep_working_fixes
+
+            analysis.diagnostics = keep_working_fixes(analysis, budget=SWEEP_BUDGET // 4)
+        return analysis
 
     def _layer_count(self) -> int:
         """Layers in the graph (at least 1): what one swept size costs, for the sweeps' work budget."""
@@ -257,10 +263,10 @@ class _Inference:
         if not sweeper.probe.usable or not sweeper.choose_base():
             return
         order = list(self.network.inputs)
-        for index, node, fix in self.divisions:
+        for index, node, axis in self.divisions:
             ancestors = self.graph.ancestors(node)
             candidates = [v for v in sweeper.variables
-                          if any(name in ancestors and dim == fix.axis + 1 for name, dim in v.members)]
+                          if any(name in ancestors and dim == axis + 1 for name, dim in v.members)]
             candidates.sort(key=lambda v: order.index(v.members[0][0]))
             if not candidates:
                 continue
@@ -276,10 +282,30 @@ class _Inference:
             held = [f"{axis_word(self._rank(v.members[0][0]), v.members[0][1] - 1) if v.name in ('L', 'D', 'H', 'W') else v.name} "
                     f"of {sweeper.base[sweeper._key(v)]}" for v in sweeper.variables
                     if v is not var and sweeper.base[sweeper._key(v)] != v.declared]
-            text = (f"give `{name}` a {word} of {' or '.join(map(str, sizes))}, the nearest that divide evenly "
-                    f"through the whole network" + (f" (with a {', '.join(held)})" if held else ""))
-            old = self.found[index]
-            self.found[index] = replace(old, help=fix.help(text))
+            moved = [(v, sweeper.base[sweeper._key(v)]) for v in sweeper.variables
+                      if v is not var and sweeper.base[sweeper._key(v)] != v.declared]
+            fixes = []
+            for size in sizes:
+                edits = self._size_edits([(var, size), *moved])
+                if edits is None:
+                    break
+                fixes.append(Fix(f"give `{name}` a {word} of {size}" + (f" (with a {', '.join(held)})" if held else ""),
+                                 edits))
+            else:
+                old = self.found[index]
+                # the network's sizes replace the layer's own (`help`), which only this layer needs
+                self.found[index] = replace(old, fixes=(*old.fixes, *fixes), help=None if fixes else old.help)
+
+    def _size_edits(self, sizes) -> tuple | None:
+        """The edits of the input declarations that give each variable its size; None where one is not a number."""
+        edits = []
+        for var, size in sizes:
+            for name, dim in var.members:
+                spec = self.network.inputs[name]
+                if dim >= len(spec.dim_spans) or not isinstance(spec.dims[dim], int):
+                    return None
+                edits.append(Edit(spec.dim_spans[dim], str(size)))
+        return tuple(edits)
 
     def _rank(self, input_name: str) -> int:
         return len(self.network.inputs[input_name].dims) - 1
@@ -332,17 +358,21 @@ class _Inference:
     def _infer(self, node, data, kind, shapes, sources, next_kinds):
         spans = data.get("arg_spans", {})
 
-        def report(code, message, label="", help=None, arg=None, severity=None):
+        def report(code, message, label="", help=None, arg=None, severity=None, fixes=(), axis=None):
             span = spans.get(arg, data["span"]) if arg else data["span"]
             notes = (f"in layer `{node}`",) if data["block_path"] else ()
-            self.found.append(Diagnostic(code, span, message, label, help, notes, severity))
+            if axis is not None:
+                self.divisions.append((len(self.found), node, axis))
+            self.found.append(Diagnostic(code, span, message, label, help, notes, severity, tuple(fixes)))
+
+        def fix(description, changes):
+            return argument_fix(self.network.sources, data, description, changes)
 
         problem = rank_problem(kind, data["written"], shapes)
         if problem:
             report(codes.RANK_MISMATCH, *problem)
             return None
-        ctx = InferContext(self.rounding, self.strict, data.get("explicit", _NONE), report, next_kinds)
-        before = len(self.found)
+        ctx = InferContext(self.rounding, self.strict, data.get("explicit", _NONE), report, next_kinds, fix=fix)
         try:
             result = kind.infer(data["args"], shapes, ctx)
         except (TypeError, ValueError, ArithmeticError):
@@ -354,18 +384,11 @@ class _Inference:
             report(err.code, err.message, err.label, err.help)
             if notes:
                 last = self.found.pop()
-                self.found.append(Diagnostic(last.code, last.span, last.message, last.label, last.help,
-                                             (*last.notes, *notes), last.severity))
+                self.found.append(replace(last, notes=(*last.notes, *notes)))
             return None
         except ShapeError as err:
             report(err.code or codes.ARGUMENT_TYPE, err.message, err.label, err.help, err.arg)
             return None
-        fix = ctx.extra.get("division")
-        if fix is not None:
-            index = next((i for i in range(len(self.found) - 1, before - 1, -1)
-                          if self.found[i].code in (codes.NON_INTEGER_DIVISION, codes.INEXACT_DIVISION)), None)
-            if index is not None:
-                self.divisions.append((index, node, fix))
         rounded = ctx.extra.get("rounded")
         if rounded:
             self.rounded[node] = rounded
@@ -456,6 +479,32 @@ class _Inference:
         return collapsed
 
 
+def argument_fix(sources, data: dict, description: str, changes: dict[str, str]) -> Fix | None:
+    """A fix that gives a layer's call new argument values (text), as edits of the call where it is written.
+
+    Arguments the call does not write are added together, as keywords in one edit.
+    """
+    span = data["span"]
+    source = sources.get(span.path)
+    written = data.get("arg_spans", {})
+    edits, added = [], []
+    for name, value in changes.items():
+        if name in written:
+            edit = set_argument(source, span, written[name], name, value)
+            if edit is None:
+                return None
+            edits.append(edit)
+        else:
+            added.append(f"{name}={value}")
+    if added:
+        first, _, rest = added[0].partition("=")
+        edit = set_argument(source, span, None, first, ", ".join([rest, *added[1:]]))
+        if edit is None:
+            return None
+        edits.append(edit)
+    return Fix(description, tuple(edits))
+
+
 def _input_dims(dims, sample, symbolic: bool):
     """An input's shape: numbers, expressions of its symbols, or None when unknown."""
     if all(isinstance(d, int) for d in dims):
@@ -536,9 +585,8 @@ def _dedupe(found: list[Diagnostic]) -> list[Diagnostic]:
         out.append(diag)
     for index, extra in counts.items():
         d = out[index]
-        out[index] = Diagnostic(d.code, d.span, d.message, d.label, d.help,
-                                (*d.notes, f"the same in {extra} more layer{'s' if extra != 1 else ''} made from this line"),
-                                d.severity)
+        out[index] = replace(d, notes=(*d.notes, f"the same in {extra} more layer{'s' if extra != 1 else ''} "
+                                                    "made from this line"))
     return out
 
 

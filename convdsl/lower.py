@@ -48,6 +48,7 @@ class InputSpec:
     axes: tuple[str, ...]  # a name per entry: C, then L | D H W | the file's own symbols
     batch: int | str | None
     span: Span
+    dim_spans: tuple[Span, ...] = ()  # where each of dims is written: a size fix edits it
 
 
 @frozen
@@ -388,7 +389,7 @@ class Lowering:
         spatial = len(dims) - 1
         default_axes = {0: (), 1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}[spatial]
         axes = ("C",) + tuple(d if isinstance(d, str) else a for d, a in zip(dims[1:], default_axes))
-        self.inputs[name] = InputSpec(name, tuple(dims), axes, batch, stmt.span)
+        self.inputs[name] = InputSpec(name, tuple(dims), axes, batch, stmt.span, tuple(d.span for d in stmt.dims))
         self.graph.add_node(name, kind="input", args={"shape": tuple(dims), "batch": batch}, span=stmt.span,
                             block_path=(), label=name, written="input")
         names.taken.add(name)

@@ -165,23 +165,37 @@ def loads(text: str, path: str = "<string>", *, limits: Limits = Limits()) -> Ne
     return _build(Source(path, text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")), limits)
 
 
+def rebuild(network: Network, texts: dict[str, str], *, limits: Limits = Limits()) -> Network:
+    """The network again with some of its files' texts replaced (path -> text): how a fix is tried."""
+    sources = {path: Source(path, text) for path, text in texts.items()}
+
+    def read(path):
+        path = str(path)
+        return sources.get(path) or network.sources.get(path) or read_source(path)
+
+    main = sources.get(network.path) or network.sources.get(network.path)
+    if main is None:
+        return network
+    return _build(main, limits, read)
+
+
 def _empty(path: str, diagnostics) -> Network:
     return Network(Path(path).stem, path, LayerGraph(), {}, (), Settings(), tuple(diagnostics), {})
 
 
-def _build(source: Source, limits: Limits) -> Network:
+def _build(source: Source, limits: Limits, reader=read_source) -> Network:
     with gc_paused():
-        return _build_network(source, limits)
+        return _build_network(source, limits, reader)
 
 
-def _build_network(source: Source, limits: Limits) -> Network:
+def _build_network(source: Source, limits: Limits, reader=read_source) -> Network:
     sources = {source.path: source}
     program, found = parse(source)
     if program is None:
         network = _empty(source.path, found)
         network.sources.update(sources)
         return network
-    lowering = Lowering(sources, limits, read_source)
+    lowering = Lowering(sources, limits, reader)
     lowering.lower(program)
     # The copies of a repeat repeat its mistakes word for word: each is reported once.
     diagnostics = sorted(dict.fromkeys(lowering.diagnostics), key=Diagnostic.sort_key)

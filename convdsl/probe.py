@@ -58,7 +58,7 @@ def _step_key(node, written, args, ctx):
         return node
 
 
-def _raise_on_error(code, message, label="", help=None, arg=None, severity=None):
+def _raise_on_error(code, message, label="", help=None, arg=None, severity=None, fixes=(), axis=None):
     if (severity or code.severity) is Severity.ERROR:
         raise _Stop(code.code, message)
 

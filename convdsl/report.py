@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .diagnostics import Diagnostic, Severity
+from .fixes import as_json as fix_json
 from .source import Source
 
 _COLORS = {Severity.ERROR: "\033[1;31m", Severity.WARNING: "\033[1;33m", Severity.NOTE: "\033[1;36m"}
@@ -22,8 +23,8 @@ def text(diag: Diagnostic, sources: dict[str, Source], *, color: bool = False) -
     if span is None:
         for note in diag.notes:
             lines.append(f"  = note: {note}")
-        if diag.help:
-            lines.append(f"  = help: {diag.help}")
+        if diag.help_text:
+            lines.append(f"  = help: {diag.help_text}")
         return "\n".join(lines)
     source = sources.get(span.path)
     gutter = len(str(span.line))
@@ -47,15 +48,15 @@ def text(diag: Diagnostic, sources: dict[str, Source], *, color: bool = False) -
         lines.append(f"{pad} {bar} " + _paint(caret + label, _COLORS[level], color))
     for note in diag.notes:
         lines.append(f"{pad} = note: {note}")
-    if diag.help:
-        lines.append(f"{pad} = {_paint('help', _BOLD, color)}: {diag.help}")
+    if diag.help_text:
+        lines.append(f"{pad} = {_paint('help', _BOLD, color)}: {diag.help_text}")
     return "\n".join(lines)
 
 
 def concise(diag: Diagnostic) -> str:
     span = diag.span
     where = f"{span.path}:{span.line}:{span.column}" if span else "-"
-    help_ = f" (help: {diag.help})" if diag.help else ""
+    help_ = f" (help: {diag.help_text})" if diag.help_text else ""
     return f"{where}: {diag.level.value}[{diag.code.code}] {diag.code.name}: {diag.message}{help_}"
 
 
@@ -73,8 +74,9 @@ def as_json(diag: Diagnostic, path: str) -> dict:
         "end_line": span.end_line if span else 1,
         "end_column": span.end_column if span else 1,
         "label": diag.label or None,
-        "help": diag.help,
+        "help": diag.help_text,
         "notes": list(diag.notes),
+        "fixes": [fix_json(f) for f in diag.fixes],
     }
 
 
@@ -95,7 +97,7 @@ def github(diag: Diagnostic, path: str) -> str:
         props += [f"line={span.line}", f"col={span.column}", f"endLine={span.end_line}",
                   f"endColumn={span.end_column}"]
     props.append(f"title={_escape_property(f'{diag.code.code} {diag.code.name}')}")
-    message = diag.message + (f"\nhelp: {diag.help}" if diag.help else "")
+    message = diag.message + (f"\nhelp: {diag.help_text}" if diag.help_text else "")
     return f"::{command} {','.join(props)}::{_escape_data(message)}"
 
 

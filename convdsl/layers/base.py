@@ -110,9 +110,13 @@ class InferContext:
     rounding: str  # pytorch | caffe | tensorflow
     strict: bool
     explicit: frozenset  # names of the arguments the user wrote
-    report: Callable  # report(code, message, label="", help=None, arg=None, severity=None)
+    # report(code, message, label="", help=None, arg=None, severity=None, fixes=(), axis=None): `axis`, a
+    # spatial axis whose size is at fault, asks inference to add the nearest input sizes that work as fixes
+    report: Callable
     next_kinds: tuple[str, ...] = ()  # kinds of the layers that consume this one's output
     extra: dict = field(default_factory=dict)
+    # fix(description, {argument: value as text}) -> fixes.Fix | None: edits of this layer's call
+    fix: Callable | None = None
 
 
 def per_axis(value, rank: int, name: str) -> tuple[int, ...]:

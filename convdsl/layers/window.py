@@ -141,6 +141,8 @@ def check_division(windows, outs, ctx, *, layer: str, rounding_stated: str | Non
 
     Data loss (real rows no window covers) is an error unless the user wrote
     floor on purpose; rounding that only drops padding is reported with --strict.
+    The fixes offered are checked by running inference again with each applied
+    (fixcheck.py); inference adds the nearest input sizes that work (`axis=`).
     """
     rank = len(windows)
     inexact = [(axis, w, out) for axis, (w, out) in enumerate(zip(windows, outs)) if not w.exact and out > 0]
@@ -157,65 +159,85 @@ def check_division(windows, outs, ctx, *, layer: str, rounding_stated: str | Non
         rows = "column" if word == "width" else "row"
         also = [axis_word(rank, a) for a, _, _ in lossy[1:]]
         rounded = "down" if out == w.floor_out() else "up"
-        ctx.extra["division"] = DivisionFix(axis, _options(w, pool=pool))
         ctx.report(
             codes.NON_INTEGER_DIVISION,
             f"{layer} drops input {rows}s: output {word} {w.arithmetic()} is rounded {rounded} to {out}"
             + (f" (the same for the {' and '.join(also)})" if also else ""),
             f"{lost} input {rows}{'s' if lost != 1 else ''} of {w.size} never covered",
-            _fix(w, pool=pool, axis_word=word),
+            _local_sizes(w, word),
             arg="kernel",
+            fixes=division_fixes(windows, [a for a, _, _ in lossy], ctx, pool=pool, drops=True),
+            axis=axis,
         )
         return
     if ctx.strict and rounding_stated is None and pending:
         axis, w, out = pending[0]
         word = axis_word(rank, axis)
         rounded = "down" if out == w.floor_out() else "up"
-        ctx.extra["division"] = DivisionFix(axis, _options(w, pool=pool))
         ctx.report(
             codes.INEXACT_DIVISION,
             f"output {word} {w.arithmetic()} is rounded {rounded} to {out} (only padding is dropped)",
             "inexact division",
-            _fix(w, pool=pool, axis_word=word),
+            _local_sizes(w, word),
             arg="kernel",
+            fixes=division_fixes(windows, [a for a, _, _ in pending], ctx, pool=pool, drops=False),
+            axis=axis,
         )
 
 
-@frozen
-class DivisionFix:
-    """What a division error can suggest besides input sizes: inference adds the network's nearest good sizes."""
+def division_fixes(windows, axes, ctx, *, pool: bool, drops: bool) -> tuple:
+    """Argument changes that may make the division exact on `axes` (each is checked before it is offered).
 
-    axis: int  # spatial axis of the layer
-    options: tuple[str, ...]  # argument changes that make it exact, e.g. "padding=2"
-
-    def help(self, sizes: str) -> str:
-        if self.options:
-            return "make it exact with " + ", ".join(f"`{o}`" for o in self.options) + f", or {sizes}"
-        return sizes
-
-
-def _options(w: Window, *, pool: bool) -> tuple[str, ...]:
-    """Changes that make the division exact, smallest first."""
-    options = []
-    symmetric = w.pad_begin == w.pad_end
-    if symmetric:
-        for p in range(w.pad_begin + 1, w.pad_begin + w.stride + 1):
-            if (w.size + 2 * p - w.span) % w.stride == 0 and (not pool or 2 * p <= w.kernel):
-                options.append(f"padding={p}")
-                break
-    for k in (w.kernel + 1, w.kernel - 1, w.kernel + 2, w.kernel - 2):
-        if k >= 1:
+    A change of padding or kernel is made on every inexact axis at once, keeping the
+    others' values; a pooling's stride that follows its kernel is then written out,
+    so that the kernel changes and the stride does not.
+    """
+    if ctx.fix is None:
+        return ()
+    fixes = []
+    explicit = ctx.explicit
+    if all(w.pad_begin == w.pad_end for w in windows):
+        pads = {}
+        for axis in axes:
+            w = windows[axis]
+            pads[axis] = next((p for p in range(w.pad_begin + 1, w.pad_begin + w.stride + 1)
+                               if (w.size + 2 * p - w.span) % w.stride == 0), None)
+        if None not in pads.values():
+            value = _per_axis_text([pads.get(a, w.pad_begin) for a, w in enumerate(windows)])
+            fixes.append(ctx.fix(f"use `padding={value}`", {"padding": value}))
+    for delta in (1, -1, 2, -2):
+        kernels = {}
+        for axis in axes:
+            w = windows[axis]
+            k = w.kernel + delta
             span = w.dilation * (k - 1) + 1
-            if (w.size + w.pad_begin + w.pad_end - span) % w.stride == 0 and span <= w.size + w.pad_begin + w.pad_end:
-                options.append(f"kernel={k}")
-                break
+            total = w.size + w.pad_begin + w.pad_end
+            kernels[axis] = k if k >= 1 and span <= total and (total - span) % w.stride == 0 else None
+        if None in kernels.values():
+            continue
+        value = _per_axis_text([kernels.get(a, w.kernel) for a, w in enumerate(windows)])
+        changes = {"kernel": value}
+        words = f"use `kernel={value}`"
+        if pool and "stride" not in explicit:  # a pooling's stride is its kernel unless written
+            stride = _per_axis_text([w.stride for w in windows])
+            changes["stride"] = stride
+            words = f"use `kernel={value}, stride={stride}`"
+        fixes.append(ctx.fix(words, changes))
+        break
     if pool:
-        options.append("ceil=true")
-    return tuple(options)
+        fixes.append(ctx.fix("use `ceil=true`", {"ceil": "true"}))
+    fixes.append(ctx.fix("write `round=floor` to drop " + ("them" if drops else "the padding") + " on purpose "
+                         "(what PyTorch does)", {"round": "floor"}))
+    return tuple(f for f in fixes if f is not None)
 
 
-def _fix(w: Window, *, pool: bool, axis_word: str) -> str:
+def _per_axis_text(values) -> str:
+    return str(values[0]) if len(set(values)) == 1 else "(" + ", ".join(map(str, values)) + ")"
+
+
+def _local_sizes(w: Window, axis_word: str) -> str:
+    """The layer's own input sizes that divide evenly: advice where the network's cannot be found."""
     remainder = w.numerator % w.stride
     below, above = w.size - remainder, w.size - remainder + w.stride
-    sizes = f"an input {axis_word} of {below} or {above}" if below > 0 else f"an input {axis_word} of {above}"
-    return DivisionFix(0, _options(w, pool=pool)).help(f"use {sizes}")
+    sizes = f"{below} or {above}" if below > 0 else f"{above}"
+    return f"this layer divides evenly with an input {axis_word} of {sizes}"
