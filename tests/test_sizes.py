@@ -194,8 +194,11 @@ def test_division_error_help_names_the_nearest_input_sizes(tmp_path):
                     "y = x -> maxpool(2)\n")
     (diag,) = convdsl.load(path).analyze().diagnostics
     assert diag.code.code == "E101"
-    assert "give `image` a height of 225 or 229, the nearest that divide evenly through the whole network" in diag.help
-    assert "`ceil=true`" in diag.help
+    # the nearest sizes are those `convdsl sizes` finds for this file (4k + 1: 225 and 229, see above)
+    words = [fix.description for fix in diag.fixes]
+    assert "give `image` a height of 225 (with a width of 225)" in words
+    assert "give `image` a height of 229 (with a width of 225)" in words
+    assert "use `ceil=true`" in words and "`ceil=true`" in diag.help_text
 
 
 def test_sizes_usage_errors(tmp_path, capsys):
