@@ -3,9 +3,11 @@ syntax errors, and its tables are what the fast parser runs on (frontend.py, fas
 from __future__ import annotations
 
 import functools
-import os
+import marshal
 
 from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.grammar import Rule
+from lark.lexer import TerminalDef
 
 from . import diagnostics as codes
 from .diagnostics import Diagnostic
@@ -79,39 +81,47 @@ class _Lark(Lark):
                 callbacks[rule] = callback.node_builder
 
 
-def _cache_file(text: str) -> str | bool:
-    """Where Lark keeps the compiled grammar: a file in convdsl's cache directory (cache.py).
+LARK_FORMAT = 1  # of the saved Lark data: a file written in another format is not read
 
-    Building the parser from it takes ~10 ms instead of ~150 ms. Lark's own
-    default (cache=True) is a predictable name in the shared temporary
-    directory, where another user could leave a pickle for us to load; it is
-    used only when there is no usable cache directory.
-    """
-    from .cache import cache_dir, prune
 
-    directory = cache_dir()
-    if directory is None:
-        return True
-    import hashlib
-    import sys
+def _lark_file(text: str) -> str:
+    from .cache import keyed_name
 
-    from lark import __version__ as lark_version
-
-    key = hashlib.sha256(f"{text}\0{lark_version}\0{sys.version_info[:2]}".encode()).hexdigest()[:16]
-    path = os.path.join(directory, f"grammar-{key}.lark")
-    prune(directory, "grammar-", ".lark", keep=path)
-    return path
+    return keyed_name("grammar-", LARK_FORMAT, text, ".marshal")
 
 
 @functools.lru_cache(maxsize=1)
 def parser() -> Lark:
+    """Lark's parser for the grammar: rebuilt from the user's cache (~10 ms) or compiled (~150 ms) and saved.
+
+    Never Lark's own cache (`cache=True`): that is a pickle, which runs code when read, at a predictable
+    name in the shared temporary directory when no path is given. Lark's serialised form is plain data
+    (dicts, lists, strings, numbers), so it is kept as marshal data in convdsl's private cache directory
+    (cache.py), and read back only if it still is plain data.
+    """
+    from . import cache
+
     text = grammar_text()
-    options = dict(parser="lalr", lexer="contextual", propagate_positions=True, maybe_placeholders=True,
-                   postlex=_ParenLines())
+    postlex = _ParenLines()
+    options = dict(parser="lalr", lexer="contextual", propagate_positions=True, maybe_placeholders=True)
+    name = _lark_file(text)
+    saved = cache.load_plain(cache.read(name))
+    if type(saved) is tuple and len(saved) == 3 and saved[0] == text:
+        try:
+            return _Lark._load_from_dict(saved[1], saved[2], postlex=postlex, propagate_positions=True)
+        except Exception:  # noqa: BLE001 - damaged or from another Lark: compiled again below
+            pass
+    lark = _Lark(text, postlex=postlex, **options)
     try:
-        return _Lark(text, cache=_cache_file(text), **options)
-    except OSError:  # not even a temporary directory to cache in
-        return _Lark(text, cache=False, **options)
+        from lark.lark import _LOAD_ALLOWED_OPTIONS
+
+        data, memo = lark.memo_serialize([TerminalDef, Rule])
+        data["options"] = {k: v for k, v in data["options"].items() if k not in _LOAD_ALLOWED_OPTIONS}
+        payload = marshal.dumps((text, data, memo))
+    except (ImportError, ValueError, AttributeError, TypeError):  # not plain data in this Lark: not kept
+        return lark
+    cache.write(name, payload, prune=("grammar-", ".marshal"))
+    return lark
 
 
 def parse_with_lark(source: Source, text: str) -> tuple[Program | None, list[Diagnostic]]:

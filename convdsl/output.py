@@ -3,9 +3,12 @@
 Every generator (render, export) writes through write_atomic, so a crash, a
 full disk or an interrupt leaves either the old file or the new one, never a
 half-written one, and a mistyped `-o` cannot destroy the source it was made from.
+A target that exists and is not a regular file (`/dev/null`, the link
+`/dev/stdout`, a FIFO) is written into, never replaced; a block device is refused.
 """
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import tempfile
@@ -31,12 +34,21 @@ def write_atomic(path: str | os.PathLike, data: bytes | str, *, inputs: Iterable
     made from), is a directory, or cannot be written.
     """
     target = Path(path)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
+        if "\0" in str(target):  # pathlib's checks answer False for it rather than say so
+            raise ValueError("it contains a NUL byte")
+        special = _special(target)
+        if special is not None:
+            _refuse_inputs(target, inputs)
+            _write_into(target, special, payload)
+            return
+        if target.is_symlink():  # the link stays; the file it names is replaced
+            target = Path(os.path.realpath(target))
         directory = _writable_place(target, inputs)
     except (OSError, ValueError) as err:  # the system refuses the name: too long, or a NUL byte in it
         reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
         raise OutputError(f"{target!s}: not a usable file name: {reason}") from None
-    payload = data.encode("utf-8") if isinstance(data, str) else data
     mode = _mode_for(target)
     try:
         # The temporary name is cut short, so that a target name near the system's limit still fits.
@@ -60,13 +72,54 @@ def write_atomic(path: str | os.PathLike, data: bytes | str, *, inputs: Iterable
         raise
 
 
-def _writable_place(target: Path, inputs) -> Path:
-    """The directory to write target in, after refusing an input, a directory or a missing folder."""
-    if "\0" in str(target):  # pathlib's checks answer False for it rather than say so
-        raise ValueError("it contains a NUL byte")
+def _special(target: Path) -> os.stat_result | None:
+    """What target is when it exists and is not a regular file or a directory (a device, a FIFO, ...).
+
+    Those are written into, never replaced: renaming a file over `/dev/null` (as root) or over the
+    link `/dev/stdout` would destroy it.
+    """
+    try:
+        info = os.stat(target)  # through links: /dev/stdout is a link to what standard output is
+    except OSError:
+        return None
+    if stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode):
+        return None
+    return info
+
+
+def _write_into(target: Path, info: os.stat_result, payload: bytes) -> None:
+    """Write into a character device or a FIFO; refuse a block device or a socket."""
+    if not (stat.S_ISCHR(info.st_mode) or stat.S_ISFIFO(info.st_mode)):
+        what = "a block device" if stat.S_ISBLK(info.st_mode) else "not a regular file"
+        raise OutputError(f"{target}: is {what}; refusing to write to it, give a file name")
+    try:
+        # Non-blocking open: a FIFO that no process reads fails at once (ENXIO) instead of waiting forever.
+        fd = os.open(target, os.O_WRONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as err:
+        if err.errno == errno.ENXIO:
+            raise OutputError(f"{target}: no process is reading this FIFO") from None
+        raise OutputError(f"{target}: cannot write: {err.strerror or err}") from None
+    try:
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        view = memoryview(payload)
+        while view:
+            view = view[os.write(fd, view):]
+    except OSError as err:
+        raise OutputError(f"{target}: cannot write: {err.strerror or err}") from None
+    finally:
+        os.close(fd)
+
+
+def _refuse_inputs(target: Path, inputs) -> None:
     for source in inputs:
         if _same_file(target, Path(source)) or target.resolve() == Path(source).resolve():
             raise OutputError(f"{target}: refusing to overwrite the input file; choose another output name")
+
+
+def _writable_place(target: Path, inputs) -> Path:
+    """The directory to write target in, after refusing an input, a directory or a missing folder."""
+    _refuse_inputs(target, inputs)
     if target.is_dir():
         raise OutputError(f"{target}: is a directory; give a file name")
     directory = target.parent if str(target.parent) else Path(".")

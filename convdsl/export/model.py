@@ -155,11 +155,17 @@ def _per_use(job, name, sites, base, names, why) -> list:
 
 # the file ------------------------------------------------------------------------------
 
+HEADER = "# -*- coding: utf-8 -*-"  # line 1 of every export
+
 def _file(job, blocks, top_code, top, label) -> str:
     network = job.network
     used = set().union(*(c.helpers for c in blocks), top_code.helpers if top_code else set())
-    title = f"PyTorch model for `{_clean(network.name)}`, exported by convdsl {__version__} from {_safe(label)}."
-    lines = [f"# {line}" for line in _wrap(title, WIDTH - 2)]
+    # Lines 1 and 2 are fixed text: Python obeys a `coding[:=]` declaration in either, so a name or path
+    # there (`coding=utf-7.cdsl`) could decide how the rest of the file is read, and in UTF-7 `+AAo-` is a
+    # line break. With the encoding declared first, no later text can be taken for one.
+    title = f"Network `{_clean(network.name)}`, from {_safe(label)}."
+    lines = [HEADER, f"# PyTorch model exported by convdsl {__version__}."]
+    lines += [f"# {line}" for line in _wrap(title, WIDTH - 2)]
     description = _leading_comments(network.sources.get(network.path))
     if description:
         lines += ["#"] + [f"# {text}" if text else "#" for text in description]
@@ -178,7 +184,7 @@ def _file(job, blocks, top_code, top, label) -> str:
 def _class(code, comments, docstring: list | None = None) -> list[str]:
     lines = [f"# {c}" if c else "#" for c in comments]
     if code.note:
-        lines += [f"# {line}" for line in _wrap(code.note, WIDTH - 2)]
+        lines += [f"# {line}" for line in _wrap(_clean(code.note), WIDTH - 2)]
     lines.append(f"class {code.name}({code.base}):")
     if docstring:
         lines += _docstring_lines(docstring) + [""]

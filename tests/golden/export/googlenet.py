@@ -1,4 +1,6 @@
-# PyTorch model for `googlenet`, exported by convdsl 0.1.0 from examples/googlenet.cdsl.
+# -*- coding: utf-8 -*-
+# PyTorch model exported by convdsl 0.1.0.
+# Network `googlenet`, from examples/googlenet.cdsl.
 #
 # GoogLeNet (Inception v1), as torchvision defines it, without the auxiliary heads.
 # Szegedy et al., "Going Deeper with Convolutions", CVPR 2015 (arXiv:1409.4842).

@@ -1,4 +1,6 @@
-# PyTorch model for `mobilenet_v2`, exported by convdsl 0.1.0 from examples/mobilenet_v2.cdsl.
+# -*- coding: utf-8 -*-
+# PyTorch model exported by convdsl 0.1.0.
+# Network `mobilenet_v2`, from examples/mobilenet_v2.cdsl.
 #
 # MobileNetV2, as torchvision defines it (width 1.0).
 # Sandler et al., "MobileNetV2: Inverted Residuals and Linear Bottlenecks", CVPR 2018

@@ -1,4 +1,6 @@
-# PyTorch model for `resnet50`, exported by convdsl 0.1.0 from examples/resnet50.cdsl.
+# -*- coding: utf-8 -*-
+# PyTorch model exported by convdsl 0.1.0.
+# Network `resnet50`, from examples/resnet50.cdsl.
 #
 # ResNet-50 (v1.5, stride on the 3x3 convolution), as torchvision defines it.
 # He et al., "Deep Residual Learning for Image Recognition", CVPR 2016.

@@ -1,4 +1,6 @@
-# PyTorch model for `unet`, exported by convdsl 0.1.0 from examples/unet.cdsl.
+# -*- coding: utf-8 -*-
+# PyTorch model exported by convdsl 0.1.0.
+# Network `unet`, from examples/unet.cdsl.
 #
 # U-Net, exactly as in Fig. 1 of the paper: unpadded 3x3 convolutions, so the
 # 572x572 input tile gives a 388x388 segmentation map, and each skip connection
