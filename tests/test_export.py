@@ -129,9 +129,11 @@ def test_exported_file_reads_like_hand_written_code(path):
     exported = export_pytorch(analysis, source_label=str(path.relative_to(ROOT)))
     source = exported.source
     lines = source.splitlines()
-    header = " ".join(line[2:] for line in lines[:2])  # the first comment names the source and the version
-    assert lines[0].startswith("# PyTorch model for") and str(path.relative_to(ROOT)) in header
-    assert f"convdsl {convdsl.__version__}" in header
+    # two fixed lines (the encoding, then the version: no name or path there), then the network and its source
+    assert lines[0] == "# -*- coding: utf-8 -*-"
+    assert lines[1] == f"# PyTorch model exported by convdsl {convdsl.__version__}."
+    header = " ".join(line[2:] for line in lines[2:4])
+    assert lines[2].startswith("# Network `") and str(path.relative_to(ROOT)) in header
     tree = ast.parse(source)
     assert _imports(tree) <= {"torch", "torch.nn", "torch.nn.functional"}
     assert max(len(line) for line in lines if not line.startswith("#")) <= 100  # comments are the file's own
