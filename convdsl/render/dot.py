@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from . import measure
 from .diagram import Box, Cluster, Diagram, Link
 from .quoting import attrs, label, quote
 from .styles import Style
@@ -46,21 +47,24 @@ class _Writer:
 
     def write(self, direction: str) -> str:
         style, out = self.style, self.out
-        graph = dict(rankdir=direction, newrank="true", fontname=style.font, fontsize=float(style.font_size + 2),
+        graph = dict(rankdir=direction, newrank="true", fontname=style.fonts, fontsize=float(style.font_size + 2),
                      fontcolor=style.text, nodesep=style.nodesep, ranksep=style.ranksep, bgcolor="white",
                      pad="0.2")
         if style.title:
-            graph.update(label=label([self.diagram.name, self.diagram.totals]), labelloc="t", labeljust="c")
+            title = (self.diagram.name, self.diagram.totals)
+            graph.update(label=label([measure.centred(line, style.font_size + 2) for line in title]),
+                         labelloc="t", labeljust="c")
         out.append("digraph network {")
         out.append(f"  graph {attrs(**graph)};")
-        out.append("  node " + attrs(shape="box", style="rounded,filled", fontname=style.font,
+        out.append("  node " + attrs(shape="box", style="rounded,filled", fontname=style.fonts,
                                      fontsize=float(style.font_size), fontcolor=style.text, color=style.line,
                                      penwidth=0.8, margin=style.margin, height=0.3, width=0.4) + ";")
-        out.append("  edge " + attrs(fontname=style.font, fontsize=float(style.edge_font_size),
+        out.append("  edge " + attrs(fontname=style.fonts, fontsize=float(style.edge_font_size),
                                      fontcolor=style.edge_text, color=style.edge, arrowsize=0.6, penwidth=0.8) + ";")
         if self.diagram.loose:
             out.append("  errors " + attrs(shape="note", style="filled", fillcolor=style.error_fill,
                                            color=style.error, fontcolor=style.error,
+                                           width=self._width(self.diagram.loose, 0.3),
                                            label=label(self.diagram.loose)) + ";")
         edges = self._edges()
         cut = len(self.wrapping.columns) > 1
@@ -121,7 +125,9 @@ class _Writer:
     def _cluster(self, cluster: Cluster, name: str, indent: str, body) -> None:
         style = self.style
         self.out.append(f"{indent}subgraph {name} {{")
-        self.out.append(f"{indent}  graph " + attrs(label=quote(cluster.title), style="rounded,filled",
+        # centred in the room it needs in a wide font, which Graphviz puts at the cluster's left
+        title = measure.centred(cluster.title, style.font_size)
+        self.out.append(f"{indent}  graph " + attrs(label=quote(title), style="rounded,filled",
                                                     color=style.cluster_line, fillcolor=style.cluster_fill,
                                                     fontcolor=style.cluster_text, fontsize=float(style.font_size),
                                                     labeljust="l", penwidth=0.8, peripheries=1, margin=8.0)
@@ -132,7 +138,8 @@ class _Writer:
     def _box(self, box_id: str, indent: str) -> None:
         box: Box = self.boxes[box_id]
         style = self.style
-        values = dict(label=label((box.heading, *box.lines, *box.errors)),
+        lines = (box.heading, *box.lines, *box.errors)
+        values = dict(label=label(lines), width=self._width(lines),
                       fillcolor=style.fills.get(box.family, style.fills["other"]), tooltip=box.tooltip)
         if box.role in ("input", "output"):
             values.update(fontcolor=style.io_text, penwidth=1.4)
@@ -142,6 +149,13 @@ class _Writer:
             values.update(color=style.error, fillcolor=style.error_fill, fontcolor=style.text, penwidth=2.0)
         self.out.append(f"{indent}{box_id} {attrs(**values)};")
         self.out += [f"{indent}{node};" for node in self.beside.get(box_id, ())]
+
+    def _width(self, lines, margin: float | None = None) -> float:
+        """A box's least width in inches: its widest line in a wide font, and its margins."""
+        if margin is None:
+            margin = float(self.style.margin.split(",")[0])
+        widest = max(measure.width(line, self.style.font_size) for line in lines)
+        return round(widest / 72 + 2 * margin + 0.02, 3)  # 0.02: the rounded corners' pen
 
     # edges ------------------------------------------------------------------
     def _edges(self) -> list[str]:
@@ -183,7 +197,9 @@ class _Writer:
 
     def _link(self, link: Link, *, shape: bool = True, weight: int | None = None) -> str:
         style = self.style
-        values = dict(label=link.label if shape else None, weight=weight)
+        # spaced so that the line beside it clears the text in a wide font
+        text = measure.centred(link.label, style.edge_font_size, gap=2.0) if shape else None
+        values = dict(label=text, weight=weight)
         if link.state == "error":
             values.update(color=style.error, fontcolor=style.error, penwidth=1.6)
         elif link.state == "unknown":

@@ -1,5 +1,9 @@
 """The two looks of a diagram: `default` (coloured by layer family) and `paper`
-(greyscale, serif, compact). Sizes are in points; no size is ever shrunk to fit."""
+(greyscale, serif, compact). Sizes are in points; no size is ever shrunk to fit.
+
+Fonts are given as a fallback list; every label is given the room it takes in
+the widest common substitute (see measure.py), so it fits whichever font the
+viewer draws it in."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -8,7 +12,8 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class Style:
     name: str
-    font: str  # one Graphviz estimates metrics for without the font files (Helvetica, Times, Courier)
+    font: str  # the font the figure is meant in (Helvetica, Times)
+    fonts: str  # what a viewer without `font` should use, in order: the SVG's font-family list
     font_size: float  # at least 10, so text is legible at 100% zoom
     edge_font_size: float
     fills: dict[str, str] = field(hash=False)  # LayerKind.family, or io | block -> fill colour
@@ -29,7 +34,7 @@ class Style:
 
 
 DEFAULT = Style(
-    name="default", font="Helvetica", font_size=11, edge_font_size=10,
+    name="default", font="Helvetica", fonts="Helvetica,Arial,sans-serif", font_size=11, edge_font_size=10,
     fills={
         "conv": "#cfe0f3", "pool": "#d4ecd0", "linear": "#fbdcbf", "norm": "#fbf1c4",
         "activation": "#f4dbe7", "merge": "#e0dcef", "resample": "#cdeae6", "reshape": "#e8e8e8",
@@ -39,7 +44,7 @@ DEFAULT = Style(
 )
 
 PAPER = Style(
-    name="paper", font="Times", font_size=10, edge_font_size=10,
+    name="paper", font="Times", fonts="Times,Times New Roman,serif", font_size=10, edge_font_size=10,
     fills={
         "conv": "#dcdcdc", "pool": "#f0f0f0", "linear": "#c8c8c8", "norm": "#ffffff",
         "activation": "#ffffff", "merge": "#ffffff", "resample": "#f0f0f0", "reshape": "#ffffff",
