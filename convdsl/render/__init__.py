@@ -1,20 +1,29 @@
-"""Diagrams of a network: DOT text, and SVG, PDF or PNG drawn by Graphviz.
+"""Diagrams of a network, in every format and style of the registry (render/registry.py).
 
     from convdsl.render import render, to_dot
     svg = render(net.analyze(), "svg", style="paper", collapse=True)
 
-Importing this package loads no Graphviz and no WebAssembly runtime; they
-are loaded by the first render that needs them.
+Importing this package loads only the registry: no writer, no Graphviz and
+no WebAssembly runtime; they are loaded by the first render that needs them.
 """
 from __future__ import annotations
 
-from ..network import gc_paused
-from .backends import FORMATS, FormatUnavailable, RenderError, backend_for, produce
-from .diagram import build
-from .dot import DIRECTIONS, write
-from .fold import Folding
-from .styles import STYLES
-from .wrap import plan
+from .registry import DIRECTIONS, FormatUnavailable, RenderError, options, writer
+from .registry import FORMATS as _FORMATS
+from .registry import STYLES as _STYLES
+
+FORMATS = tuple(_FORMATS)  # names, in the registry's order
+STYLES = tuple(_STYLES)
+
+
+def make_diagram(analysis, opts):
+    """The format-neutral Diagram of an analysis, folded and labelled as the options say."""
+    from ..network import gc_paused
+    from .diagram import build
+    from .fold import Folding
+
+    with gc_paused():  # many small objects and no cycles: see network.gc_paused
+        return build(analysis, Folding(collapse=bool(opts.collapse), depth=opts.depth))
 
 
 def to_dot(analysis, *, style: str = "default", direction: str = "TB", collapse: bool = False,
@@ -26,31 +35,39 @@ def to_dot(analysis, *, style: str = "default", direction: str = "TB", collapse:
     instance and each repeat as one node; depth: open only this many levels of
     blocks and labelled groups, folding deeper ones.
     """
-    if style not in STYLES:
-        raise ValueError(f"style must be one of {', '.join(STYLES)}, not {style!r}")
-    if direction not in DIRECTIONS:
-        raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
-    if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 0):
-        raise ValueError(f"depth must be a whole number from 0, not {depth!r}")
-    with gc_paused():  # many small objects and no cycles: see network.gc_paused
-        diagram = build(analysis, Folding(collapse=bool(collapse), depth=depth))
-        return write(diagram, STYLES[style], plan(diagram, direction), direction=direction)
+    opts = options(style=style, direction=direction, collapse=collapse, depth=depth)
+    if _STYLES[style].figure != "graph":
+        raise ValueError(f"DOT draws the graph styles ({', '.join(_graph_styles())}), not {style!r}")
+    from . import graphviz
+
+    return graphviz.dot_text(make_diagram(analysis, opts), opts)
 
 
-def render(analysis, fmt: str, **options) -> bytes:
-    """The diagram in `fmt` (svg, pdf, png or dot); options as for to_dot.
+def _graph_styles() -> list[str]:
+    return [name for name, style in _STYLES.items() if style.figure == "graph"]
 
-    Raises FormatUnavailable when this machine cannot make the format (the
-    message says what to install), RenderError when Graphviz fails.
+
+def render(analysis, fmt: str, **given) -> bytes:
+    """The diagram in `fmt`, a name in FORMATS; options as for to_dot, and any style in STYLES
+    that the format draws.
+
+    Raises FormatUnavailable when this machine cannot make the format or the
+    format has no such style (the message says what to do), RenderError when
+    the writer fails (a bug in convdsl), ValueError for a bad option.
     """
-    backend_for(fmt)  # fail before the work when the format is impossible
-    return produce(to_dot(analysis, **options), fmt)
+    opts = options(**given)
+    module = writer(fmt, opts.style)  # fail before the work when the format is impossible
+    from ..network import gc_paused
+
+    made = make_diagram(analysis, opts)
+    with gc_paused():
+        return module.write(made, fmt, opts)
 
 
-def render_svg(analysis, **options) -> str:
+def render_svg(analysis, **given) -> str:
     """The diagram as SVG text (what Jupyter shows for a Network)."""
-    return render(analysis, "svg", **options).decode("utf-8")
+    return render(analysis, "svg", **given).decode("utf-8")
 
 
-__all__ = ["FORMATS", "DIRECTIONS", "STYLES", "FormatUnavailable", "RenderError", "backend_for", "render",
+__all__ = ["FORMATS", "DIRECTIONS", "STYLES", "FormatUnavailable", "RenderError", "make_diagram", "render",
            "render_svg", "to_dot"]

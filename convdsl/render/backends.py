@@ -14,18 +14,11 @@ import shutil
 import subprocess
 
 from . import wasm
+from .registry import FormatUnavailable, RenderError
 
-FORMATS = ("svg", "pdf", "png", "dot")
+FORMATS = ("svg", "pdf", "png", "dot")  # what Graphviz makes here (the registry says which formats use it)
 PNG_DPI = 144  # twice Graphviz's 72: sharp on high-density screens and in print previews
 _INSTALL = "install Graphviz (`apt-get install graphviz`, `brew install graphviz`, or https://graphviz.org/download/)"
-
-
-class RenderError(Exception):
-    """Graphviz failed on a diagram convdsl wrote (a bug in convdsl)."""
-
-
-class FormatUnavailable(Exception):
-    """The format cannot be made on this machine; the message says how to get it."""
 
 
 def dot_program() -> str | None:
