@@ -176,7 +176,7 @@ def test_cli_generators_leave_the_old_output_when_they_fail(net, tmp_path, monke
     def crash(*args, **kwargs):
         raise RuntimeError("a bug half way through")
 
-    monkeypatch.setattr(convdsl.render, "to_dot", crash)
+    monkeypatch.setattr(convdsl.render, "make_diagram", crash)  # every format goes through it
     monkeypatch.setattr(convdsl.export, "export_pytorch", crash)
     assert cli.main(GENERATORS[generator](net, out)) == 3
     assert "internal error" in capsys.readouterr().err
