@@ -130,8 +130,11 @@ def _render_module():
 
 
 def _staged(source, limits):
-    """network._build, one stage at a time: [(stage, seconds)], analysis."""
-    from convdsl import network as network_module
+    """loading._build (network._build before it), one stage at a time: [(stage, seconds)], analysis."""
+    try:
+        from convdsl import loading as network_module
+    except ImportError:  # a baseline from before loading.py
+        from convdsl import network as network_module
     from convdsl import summary
     try:
         from convdsl.frontend import parse
@@ -140,9 +143,12 @@ def _staged(source, limits):
     from convdsl.infer import analyze
 
     try:
-        from convdsl.network import gc_paused  # as network._build runs the parse
+        from convdsl.walk import gc_paused  # as loading._build runs the parse
     except ImportError:
-        from contextlib import nullcontext as gc_paused
+        try:
+            from convdsl.network import gc_paused
+        except ImportError:
+            from contextlib import nullcontext as gc_paused
     times = []
     t0 = time.perf_counter()
     with gc_paused():
@@ -186,8 +192,12 @@ def child_stages(kind: str, n: int, reps: int) -> dict:
     import resource
 
     import convdsl
-    from convdsl.lower import Limits
-    from convdsl.network import read_source
+    try:
+        from convdsl.loading import read_source
+        from convdsl.model import Limits
+    except ImportError:  # a baseline from before loading.py and model.py
+        from convdsl.lower import Limits
+        from convdsl.network import read_source
     from convdsl.source import Source
 
     _build_parser()  # "once the parser is built"

@@ -10,9 +10,10 @@ to check, summarise, draw and export them.
 The library never prints and never exits: problems are Diagnostic data.
 """
 from .diagnostics import Code, Diagnostic, Severity
-from .infer import Analysis, LayerInfo, analyze
-from .lower import InputSpec, Limits, Settings
-from .network import Network, load, loads
+from .infer import analyze
+from .loading import load, loads
+from .model import Analysis, InputSpec, LayerInfo, Limits, Settings
+from .network import Network
 from .source import Source, Span
 
 __version__ = "0.1.0"

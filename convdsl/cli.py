@@ -11,7 +11,7 @@ import sys
 
 from . import __version__
 from .diagnostics import Severity
-from .lower import Limits
+from .model import Limits
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -148,7 +148,7 @@ def _use_color(choice: str, stream) -> bool:
 
 
 def _load(path: str, args):
-    from .network import load
+    from .loading import load
     return load(path, limits=_limits(args))
 
 
@@ -226,8 +226,8 @@ def _check(args) -> int:
 
 
 def _summary(args) -> int:
-    from .summary import table, to_json
     from . import report
+    from .summary import table, to_json
 
     network = _load_usable(args.file, args)
     if network is None:

@@ -13,8 +13,13 @@ from dataclasses import replace
 from .fixes import EditError, apply
 
 
-def keep_working_fixes(analysis, *, budget: int) -> tuple:
-    """The analysis's diagnostics, each with only the fixes that were checked and work."""
+def keep_working_fixes(analysis, *, budget: int, reanalyze) -> tuple:
+    """The analysis's diagnostics, each with only the fixes that were checked and work.
+
+    reanalyze(network) -> Analysis infers a rebuilt network (without size hints): the caller's own
+    inference, handed in, since inference is what calls this module. A network is rebuilt by its
+    own `rebuild`; one without (not built from text) keeps no fix, as none can be checked.
+    """
     network = analysis.network
     layers = max(1, sum(1 for data in network.layer_graph.nodes.values() if data["kind"] not in ("input", "output")))
     checks = budget // layers
@@ -30,7 +35,7 @@ def keep_working_fixes(analysis, *, budget: int) -> tuple:
             if checks <= 0:
                 break
             checks -= 1
-            verdict = check(analysis, fix, diag, errors, outputs)
+            verdict = check(analysis, fix, diag, errors, outputs, reanalyze)
             if verdict is not None:
                 kept.append(replace(fix, also=verdict) if verdict else fix)
         out.append(replace(diag, fixes=tuple(kept)))
@@ -47,20 +52,18 @@ def _key(diag):
     return (diag.code.code, span.path if span else None, span.line if span else None)
 
 
-def check(analysis, fix, diag, errors: Counter, outputs: dict) -> str | None:
+def check(analysis, fix, diag, errors: Counter, outputs: dict, reanalyze) -> str | None:
     """None if the fix does not work; else what else it changes ("" for nothing)."""
-    from .infer import analyze
-    from .network import rebuild
-
     network = analysis.network
+    if network.rebuild is None:
+        return None
     try:
         texts = apply(network.sources, fix.edits)
     except EditError:
         return None
     if any("\n" in e.text for e in fix.edits):
         return None
-    fixed = rebuild(network, texts)
-    after = analyze(fixed, strict=analysis.strict, size_hints=False)
+    after = reanalyze(network.rebuild(network, texts))
     remaining = _errors(after.diagnostics)
     expected = errors.copy()
     if diag.is_error:

@@ -9,16 +9,12 @@ from Lark the first time, and again whenever the grammar changes.
 from __future__ import annotations
 
 import functools
-import os
 import re
 
 from .diagnostics import Diagnostic
+from .grammarfile import MAX_NESTING, grammar_text
 from .source import Source
 from .syntax import Program
-
-# Parentheses inside parentheses. Lowering recurses once per level, so a bound keeps
-# a pathological file (10,000 '(') from exhausting Python's stack; real files nest a few.
-MAX_NESTING = 100
 
 # A comment, or a string, whose '#' does not start one.
 _COMMENT_OR_STRING = re.compile(r"""#[^\n]*|"[^"\\\n]*(?:\\.[^"\\\n]*)*"|'[^'\\\n]*(?:\\.[^'\\\n]*)*'""")
@@ -53,20 +49,6 @@ def blank_comments(text: str) -> str:
     if "#" not in text:
         return text
     return _COMMENT_OR_STRING.sub(lambda m: " " * len(m.group()) if m.group()[0] == "#" else m.group(), text)
-
-
-def grammar_text() -> str:
-    """The grammar: shipped inside the wheel, or read from the source tree."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    for path in (os.path.join(here, "grammar", "convdsl.lark"),  # installed: the wheel puts it here
-                 os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "grammar",
-                              "convdsl.lark")):  # the source tree
-        if os.path.isfile(path):
-            with open(path, encoding="utf-8") as handle:
-                return handle.read()
-    from importlib import resources  # a package that is not a plain directory (a zip)
-
-    return (resources.files("convdsl") / "grammar" / "convdsl.lark").read_text(encoding="utf-8")
 
 
 @functools.lru_cache(maxsize=1)

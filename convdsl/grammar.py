@@ -11,7 +11,7 @@ from lark.lexer import TerminalDef
 
 from . import diagnostics as codes
 from .diagnostics import Diagnostic
-from .frontend import MAX_NESTING, grammar_text
+from .grammarfile import MAX_NESTING, grammar_text
 from .source import Source
 from .syntax import NumberTooLong, Program, ToSyntax, builder_functions
 

@@ -4,96 +4,30 @@ mistake gives one diagnostic, not a cascade."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from fractions import Fraction
 
 from . import diagnostics as codes
-from .diagnostics import Diagnostic, Severity
+from .diagnostics import Diagnostic
 from .evaluate import MAX_INT
-from .fixes import Edit, Fix, set_argument
+from .fixes import Fix, set_argument
 from .layers import KINDS, InferContext, ShapeError
-from .layers.base import fmt_shape, prod
+from .layers.base import fmt_shape
 from .layers.merge import MergeError, axis_label
-from .layers.window import axis_word
-from .network import Network, gc_paused, topological_order
-from .records import frozen
+from .model import SWEEP_BUDGET, Analysis, LayerInfo
+from .walk import gc_paused, rank_problem, topological_order, wiring
 
-BYTES_PER_VALUE = 4  # float32
-SWEEP_BUDGET = 200_000  # layer evaluations analyze() may spend on size sweeps (symbolic sizes, size hints)
 _NONE = frozenset()
 
 
-@frozen
-class LayerInfo:
-    name: str
-    kind: str
-    input_shapes: tuple
-    output_shapes: tuple  # one per output; None where unknown
-    params: int
-    buffers: int
-    macs: int
-    receptive_field: tuple[int, ...] | None  # per spatial axis of the network input
-    effective_stride: tuple[int | Fraction, ...] | None  # an int where whole, a Fraction after upsampling
-
-    @property
-    def output_shape(self):
-        return self.output_shapes[0] if self.output_shapes else None
-
-    @property
-    def activations(self) -> int:
-        """Values this layer writes (batch of 1)."""
-        return sum(prod(s) for s in self.output_shapes if s is not None)
-
-
-@dataclass
-class Analysis:
-    network: Network
-    layers: dict[str, LayerInfo]
-    shapes: dict[tuple[str, int], tuple | None]  # (node, output port) -> shape
-    diagnostics: tuple[Diagnostic, ...]
-    strict: bool
-
-    @property
-    def params(self) -> int:
-        return sum(info.params for info in self.layers.values())
-
-    @property
-    def buffers(self) -> int:
-        return sum(info.buffers for info in self.layers.values())
-
-    @property
-    def macs(self) -> int:
-        return sum(info.macs for info in self.layers.values())
-
-    @property
-    def flops(self) -> int:
-        return 2 * self.macs
-
-    @property
-    def has_errors(self) -> bool:
-        return any(d.is_error for d in self.diagnostics)
-
-    def input_shapes(self) -> dict[str, tuple]:
-        return {name: spec.dims for name, spec in self.network.inputs.items()}
-
-    def output_shapes(self) -> dict[str, tuple | None]:
-        graph = self.network.layer_graph
-        out = {}
-        for name in self.network.outputs:
-            node = f"output:{name}"
-            edges = list(graph.in_edges(node, data=True))
-            out[name] = self.shapes.get((edges[0][0], edges[0][2]["src_port"])) if edges else None
-        return out
-
-
-def analyze(network: Network, *, strict: bool = False, size_hints: bool = True) -> Analysis:
+def analyze(network, *, strict: bool = False, size_hints: bool = True) -> Analysis:
     """size_hints: a division error's help names the nearest input sizes that work (a short sweep)."""
     with gc_paused():
         return _Inference(network, strict, size_hints).run()
 
 
 class _Inference:
-    def __init__(self, network: Network, strict: bool, size_hints: bool = True):
+    def __init__(self, network, strict: bool, size_hints: bool = True):
         self.size_hints = size_hints
         self.network = network
         self.graph = network.layer_graph
@@ -117,7 +51,11 @@ class _Inference:
     def run(self) -> Analysis:
         graph = self.graph
         cyclic = any(d.code is codes.CYCLE for d in self.network.diagnostics)
-        sample = None if cyclic else self._symbolic_sample()
+        sample = None
+        if not cyclic and self._has_symbols():
+            from .sizehints import symbolic_sample  # the sweeps: only for a network with symbolic sizes
+
+            sample = symbolic_sample(self)
         self._wire()
         for node in ([] if cyclic else topological_order(graph)):
             data = graph.nodes[node]
@@ -131,184 +69,32 @@ class _Inference:
             else:
                 self._layer(node, data)
         if self.symbolic:
-            self._verify_expressions()
-        if self.divisions and self.size_hints:
-            self._suggest_input_sizes()
+            from .sizehints import verify_expressions
+
+            verify_expressions(self)
+        if self.divisions and self.size_hints and not self.network.has_errors:
+            from .sizehints import suggest_input_sizes
+
+            suggest_input_sizes(self)
         diagnostics = sorted((*self.network.diagnostics, *_dedupe(self.found)), key=Diagnostic.sort_key)
         analysis = Analysis(self.network, self.layers, self.shapes, tuple(diagnostics), self.strict)
         if self.size_hints and any(d.fixes for d in diagnostics):
             from .fixcheck import keep_working_fixes
 
-            analysis.diagnostics = keep_working_fixes(analysis, budget=SWEEP_BUDGET // 4)
+            strict = self.strict
+            analysis.diagnostics = keep_working_fixes(
+                analysis, budget=SWEEP_BUDGET // 4,
+                reanalyze=lambda network: analyze(network, strict=strict, size_hints=False))
         return analysis
+
+    def _has_symbols(self) -> bool:
+        """An input with a named size, in a network lowered without errors: the case for a sweep."""
+        return (any(isinstance(d, str) for spec in self.network.inputs.values() for d in spec.dims)
+                and not self.network.has_errors)
 
     def _layer_count(self) -> int:
         """Layers in the graph (at least 1): what one swept size costs, for the sweeps' work budget."""
         return max(1, sum(1 for data in self.graph.nodes.values() if data["kind"] not in ("input", "output")))
-
-    # symbolic input sizes -------------------------------------------------
-    def _symbolic_sample(self) -> dict[str, int] | None:
-        """Sizes for the input's symbols at which the network works; notes on what each symbol may be.
-
-        Shapes are then traced as expressions of the symbols (see symbolic.py). If
-        no size works, inference runs with plain numbers at a nominal size so its
-        errors say what goes wrong there.
-        """
-        inputs = self.network.inputs.values()
-        if not any(isinstance(d, str) for spec in inputs for d in spec.dims) or self.network.has_errors:
-            return None
-        from .sizes import analyze_sizes
-
-        # a work budget: every swept size runs the whole network once
-        report = analyze_sizes(self.network, strict=self.strict,
-                               limit=max(32, min(1024, SWEEP_BUDGET // self._layer_count())))
-        if report.problem:
-            return None
-        self.sizes = report
-        spans = {var.name: self.network.inputs[var.members[0][0]].span for var in (a.variable for a in report.axes)}
-        if not report.sample_found:
-            sample = {var.variable.name: report.sample[var.variable.name] for var in report.axes}
-            symbols = [a.variable for a in report.axes if a.variable.symbolic]
-            names = " and ".join(f"`{v.name}`" for v in symbols)
-            self.found.append(Diagnostic(
-                codes.NO_VALID_SIZE, spans[symbols[0].name],
-                f"no value of {names} from 1 to {report.limit} passes through the network",
-                "no size works",
-                "fix the errors reported for " + ", ".join(f"{v.name} = {sample[v.name]}" for v in symbols)))
-            return sample
-        self.symbolic = True
-        for axis in report.axes:
-            var = axis.variable
-            if not var.symbolic:
-                continue
-            from .sizes_format import compact
-            self.found.append(Diagnostic(
-                codes.SIZE_CONSTRAINT, spans[var.name],
-                f"`{var.name}` may be {axis.rule.text}",
-                f"{var.name}: {axis.rule.text}",
-                "run `convdsl sizes` for the list and the rule on every axis",
-                (f"values from 1 to {report.limit}: {compact(axis.valid)}",) +
-                ((f"which values are valid depends on {', '.join(axis.coupled_with)}",) if axis.coupled_with else ())))
-        return report.sample
-
-    def _verify_expressions(self) -> None:
-        """Drop any traced expression that disagrees with the Probe at other accepted sizes."""
-        from .symbolic import Expr  # only for symbolic sizes: checking plain ones never imports it
-
-        report = self.sizes
-        points = []
-        for axis in report.axes:
-            if not axis.variable.symbolic:
-                continue
-            valid = axis.valid
-            picks = sorted({valid[i * (len(valid) - 1) // 7] for i in range(8)}) if valid else []
-            points += [(axis.variable, n) for n in picks]
-        wrong: set[str] = set()
-        for var, n in points:
-            shapes: dict = {}
-            if report.sweeper.run(var, n) is not None:
-                continue
-            report.sweeper.probe.run(report.sweeper.dims({**report.sweeper.base, report.sweeper._key(var): n}), shapes)
-            env = {**report.sample, var.name: n}
-            for (node, port), shape in self.shapes.items():
-                if shape is None or node in wrong:
-                    continue
-                numeric = shapes.get((node, port))
-                if numeric is None or len(numeric) != len(shape) or any(
-                        (d.evaluate(env) if isinstance(d, Expr) else d) != m for d, m in zip(shape, numeric)):
-                    wrong.add(node)
-        for node in wrong:
-            info = self.layers.get(node)
-            for (owner, port) in list(self.shapes):
-                if owner == node:
-                    self.shapes[(owner, port)] = None
-            if info is not None:
-                self.layers[node] = replace(info, output_shapes=tuple(None for _ in info.output_shapes))
-        self._simplify_expressions()
-
-    def _simplify_expressions(self) -> None:
-        """Where a symbol may only take sizes at which a floor never rounds, drop the floor: (H + 4)/16."""
-        from .symbolic import Expr, simplify_on
-
-        accepted = {axis.variable.name: axis.valid for axis in self.sizes.axes
-                    if axis.variable.symbolic and not axis.coupled_with}
-
-        def simpler(shape):
-            if shape is None:
-                return None
-            out = []
-            for d in shape:
-                names = d.symbols() if isinstance(d, Expr) else set()
-                out.append(simplify_on(d, next(iter(names)), accepted[next(iter(names))])
-                           if len(names) == 1 and next(iter(names)) in accepted else d)
-            return tuple(out)
-
-        for key, shape in self.shapes.items():
-            self.shapes[key] = simpler(shape)
-        for name, info in self.layers.items():
-            self.layers[name] = replace(info, input_shapes=tuple(simpler(s) for s in info.input_shapes),
-                                        output_shapes=tuple(simpler(s) for s in info.output_shapes))
-
-    # nearest input sizes for division errors --------------------------------
-    def _suggest_input_sizes(self) -> None:
-        """Rewrite a division error's help with the nearest input sizes that pass the whole network."""
-        if self.network.has_errors or self.symbolic:
-            return
-        from .sizes import Sweeper
-
-        reach = min(256, SWEEP_BUDGET // self._layer_count())
-        if reach < 8:  # too large a network for a quick sweep: `convdsl sizes` still answers
-            return
-        sweeper = Sweeper(self.network, strict=self.strict, limit=reach)
-        if not sweeper.probe.usable or not sweeper.choose_base():
-            return
-        order = list(self.network.inputs)
-        for index, node, axis in self.divisions:
-            ancestors = self.graph.ancestors(node)
-            candidates = [v for v in sweeper.variables
-                          if any(name in ancestors and dim == axis + 1 for name, dim in v.members)]
-            candidates.sort(key=lambda v: order.index(v.members[0][0]))
-            if not candidates:
-                continue
-            var = candidates[0]
-            below, above = sweeper.nearest(var, var.declared, reach=reach)
-            sizes = [n for n in (below, above) if n is not None]
-            if not sizes:
-                continue
-            name, dim = var.members[0]
-            rank = len(self.network.inputs[name].dims) - 1
-            word = axis_word(rank, dim - 1) if var.name in ("L", "D", "H", "W") else f"`{var.name}`"
-            # each held size is named by the rank of its own input, which may differ from var's
-            held = [f"{axis_word(self._rank(v.members[0][0]), v.members[0][1] - 1) if v.name in ('L', 'D', 'H', 'W') else v.name} "
-                    f"of {sweeper.base[sweeper._key(v)]}" for v in sweeper.variables
-                    if v is not var and sweeper.base[sweeper._key(v)] != v.declared]
-            moved = [(v, sweeper.base[sweeper._key(v)]) for v in sweeper.variables
-                      if v is not var and sweeper.base[sweeper._key(v)] != v.declared]
-            fixes = []
-            for size in sizes:
-                edits = self._size_edits([(var, size), *moved])
-                if edits is None:
-                    break
-                fixes.append(Fix(f"give `{name}` a {word} of {size}" + (f" (with a {', '.join(held)})" if held else ""),
-                                 edits))
-            else:
-                old = self.found[index]
-                # the network's sizes replace the layer's own (`help`), which only this layer needs
-                self.found[index] = replace(old, fixes=(*old.fixes, *fixes), help=None if fixes else old.help)
-
-    def _size_edits(self, sizes) -> tuple | None:
-        """The edits of the input declarations that give each variable its size; None where one is not a number."""
-        edits = []
-        for var, size in sizes:
-            for name, dim in var.members:
-                spec = self.network.inputs[name]
-                if dim >= len(spec.dim_spans) or not isinstance(spec.dims[dim], int):
-                    return None
-                edits.append(Edit(spec.dim_spans[dim], str(size)))
-        return tuple(edits)
-
-    def _rank(self, input_name: str) -> int:
-        return len(self.network.inputs[input_name].dims) - 1
 
     def _wire(self) -> None:
         self.sources, self.next_kinds = wiring(self.graph)
@@ -518,37 +304,6 @@ def _input_dims(dims, sample, symbolic: bool):
     return tuple(sample[d] if isinstance(d, str) else d for d in dims)
 
 
-def wiring(graph) -> tuple[dict, dict]:
-    """Each node's inputs by port, [(source, its output port)], and the kinds of the layers it feeds
-    (distinct layers, in the order of graph.successors; outputs left out): in one pass over the edges,
-    rather than a graph query per node."""
-    nodes = graph.nodes
-    inputs: dict = {}
-    consumers: dict = {}
-    for u, v, data in graph.edges(data=True):
-        inputs.setdefault(v, []).append((data["port"], u, data["src_port"]))
-        if nodes[v]["kind"] != "output":
-            consumers.setdefault(u, {})[v] = None
-    sources = {v: [(u, port) for _, u, port in (edges if len(edges) == 1 else sorted(edges))]
-               for v, edges in inputs.items()}
-    next_kinds = {u: tuple([nodes[v]["kind"] for v in targets]) for u, targets in consumers.items()}
-    return sources, next_kinds
-
-
-def rank_problem(kind, written: str, shapes) -> tuple[str, str, str | None] | None:
-    """(message, label, help) when a layer gets a tensor of a rank it cannot take."""
-    for shape in shapes[:1] if not kind.variadic else shapes:
-        spatial = len(shape) - 1
-        if (kind.rank is not None and spatial != kind.rank) or spatial < kind.min_rank:
-            want = kind.rank if kind.rank is not None else kind.min_rank
-            layout = {0: "C", 1: "C x L", 2: "C x H x W", 3: "C x D x H x W"}.get(want, "")
-            return (f"{written} needs {'at least ' if kind.rank is None else ''}{want} spatial "
-                    f"ax{'is' if want == 1 else 'es'} ({layout}), got a {fmt_shape(shape)} tensor",
-                    f"{spatial} spatial ax{'is' if spatial == 1 else 'es'}",
-                    "flatten happens too early, or the layer's dimension is wrong" if spatial < want else None)
-    return None
-
-
 def _plain(shape) -> bool:
     """Every size from 1 to MAX_INT: a shape the checks after a kind's infer() have nothing to say about."""
     try:
@@ -590,4 +345,4 @@ def _dedupe(found: list[Diagnostic]) -> list[Diagnostic]:
     return out
 
 
-__all__ = ["Analysis", "LayerInfo", "analyze", "Severity"]
+__all__ = ["analyze"]

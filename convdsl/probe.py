@@ -9,11 +9,14 @@ input sizes" hint all sweep input sizes through it.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from .diagnostics import Severity
-from .infer import rank_problem, wiring
 from .layers import KINDS, InferContext, ShapeError
-from .network import Network, topological_order
+from .walk import rank_problem, topological_order, wiring
+
+if TYPE_CHECKING:  # for annotations only: the Network sits above this module
+    from .network import Network
 
 
 @dataclass(frozen=True)

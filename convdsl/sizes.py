@@ -13,9 +13,12 @@ the sweep moves all of them together.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from .network import Network
 from .probe import Failure, Probe
+
+if TYPE_CHECKING:  # for annotations only: the Network sits above this module
+    from .network import Network
 
 DEFAULT_MAX = 1024
 NOMINAL = 224  # where a symbolic size is sampled when it has no declared value

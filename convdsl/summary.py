@@ -1,11 +1,11 @@
 """The summary: a torchinfo-style table, and the JSON contract scripts rely on."""
 from __future__ import annotations
 
-from .infer import BYTES_PER_VALUE, Analysis
 from .layers.base import prod
-from .network import gc_paused
+from .model import BYTES_PER_VALUE, Analysis
 from .report import as_json
 from .symbolic import is_sum, is_symbolic
+from .walk import gc_paused
 
 
 def display_shape(shape, layout: str = "NCHW") -> str:

@@ -20,7 +20,7 @@ import pytest
 
 import convdsl
 from convdsl import cli, report
-from convdsl.lower import Limits
+from convdsl.model import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
 SOAK = bool(os.environ.get("CONVDSL_FUZZ_SOAK"))
@@ -204,7 +204,7 @@ def test_huge_declared_sizes_are_checked_and_swept_at_once(tmp_path, capsys, sha
 
 
 def test_a_file_over_the_size_limit_is_refused_at_once(tmp_path, capsys):
-    from convdsl.network import MAX_FILE_BYTES
+    from convdsl.loading import MAX_FILE_BYTES
 
     path = tmp_path / "huge.cdsl"
     path.write_bytes(b"# " + b"x" * MAX_FILE_BYTES)
@@ -573,19 +573,19 @@ def test_one_bad_file_does_not_stop_the_others(tmp_path, capsys):
 
 
 def test_an_internal_error_in_one_file_does_not_stop_the_others(tmp_path, capsys, monkeypatch):
-    import convdsl.network
+    import convdsl.loading
 
     first, broken, last = (tmp_path / f"{name}.cdsl" for name in ("first", "broken", "last"))
     for path in (first, broken, last):
         path.write_text(NET + "y = x -> maxpool(3)\n")
-    real = convdsl.network.load
+    real = convdsl.loading.load
 
     def load(path, **kwargs):
         if str(path).endswith("broken.cdsl"):
             raise KeyError("a bug")
         return real(path, **kwargs)
 
-    monkeypatch.setattr(convdsl.network, "load", load)
+    monkeypatch.setattr(convdsl.loading, "load", load)
     code = cli.main(["check", "--format", "concise", str(first), str(broken), str(last)])
     out, err = capsys.readouterr()
     assert code == 3

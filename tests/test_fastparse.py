@@ -5,7 +5,7 @@ import pytest
 from conftest import ROOT
 
 from convdsl import frontend, grammar
-from convdsl.network import decode
+from convdsl.loading import decode
 from convdsl.source import Source
 from fuzz.generate import generate
 

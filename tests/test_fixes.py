@@ -48,7 +48,7 @@ def test_help_is_made_from_the_fixes():
 
 
 def _apply_fix(network, fix) -> convdsl.Analysis:
-    from convdsl.network import rebuild
+    from convdsl.loading import rebuild
 
     return rebuild(network, apply(network.sources, fix.edits)).analyze()
 

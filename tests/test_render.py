@@ -337,7 +337,7 @@ def hostile_network():
     """A network built through the API whose node names, scope names, block
     arguments, network name and messages are all hostile text."""
     from convdsl.layergraph import LayerGraph
-    from convdsl.lower import InputSpec, Scope, Settings
+    from convdsl.model import InputSpec, Scope, Settings
     from convdsl.network import Network
     from convdsl.source import Source, Span
 

@@ -1,5 +1,5 @@
 """Equal layers share work: lowering binds a call once per set of argument values, and inference
-infers layers with the same `args`, inputs and consumers once (lower.Lowering._bind, infer._Inference._layer).
+infers layers with the same `args`, inputs and consumers once (lower.binding.Binding._bind, infer._Inference._layer).
 
 The sharing must not change any result: every example, fixture and generated
 network is analysed with it and without it, and must give the same layers and
@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT
 
 import convdsl
-from convdsl import lower
+from convdsl.lower import binding
 from convdsl.infer import analyze
 from fuzz.generate import generate
 
@@ -20,12 +20,12 @@ FILES = sorted({*ROOT.glob("examples/*.cdsl"), *ROOT.glob("tests/fixtures/**/*.c
 
 def _unshared(load):
     """The network as it would be without sharing: every call bound anew, every node its own `args`."""
-    original = lower._binding_key
-    lower._binding_key = lambda call, names, env: None
+    original = binding._binding_key
+    binding._binding_key = lambda call, names, env: None
     try:
         network = load()
     finally:
-        lower._binding_key = original
+        binding._binding_key = original
     for data in network.layer_graph.nodes.values():
         if "args" in data:
             data["args"] = dict(data["args"])

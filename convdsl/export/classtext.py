@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .code import Ctor, Dict, flat, layout
 from .names import attribute_syntax, module_name
-from .pyexpr import NotGeneric, quote
+from ..layers.pyexpr import NotGeneric, quote
 from .scope import FlagRef
 
 

@@ -21,8 +21,8 @@ from .chains import dependency_order, targets_of, tensor_args, written_args
 from .classtext import ClassText
 from .code import Assign as Line, Ctor, If, ModRef, Return, forward_lines
 from .names import MODULE_ATTRIBUTES, Namespace, module_name
-from .ops import Function, TorchContext, Unsupported
-from .pyexpr import Lit, NotGeneric, Py, SymbolicValue, Unknown, Var, binary, cond, same, tup
+from ..layers.ops import Function, TorchContext, Unsupported
+from ..layers.pyexpr import Lit, NotGeneric, Py, SymbolicValue, Unknown, Var, binary, cond, same, tup
 from .scope import INIT_RESERVED, FORWARD_RESERVED, Child, ClassCode, Container, Cx, FlagRef, Param, Tensor
 from .translate import names_in, translate, value_of
 

@@ -18,8 +18,8 @@ from . import helpers
 from .code import INDENT, WIDTH
 from .compiler import ClassWriter
 from .names import BUILTINS, MODULE_NAMES, Namespace, class_name, module_path
-from .ops import Unsupported
-from .pyexpr import NotGeneric
+from ..layers.ops import Unsupported
+from ..layers.pyexpr import NotGeneric
 from .sites import SiteIndex, layer_graph
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from .pyexpr import Py
+from ..layers.pyexpr import Py
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from ..lower import Site
+from ..model import Site
 
 
 @dataclass(eq=False)

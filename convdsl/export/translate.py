@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..evaluate import EvalError, Symbol, evaluate
 from ..syntax import BinOp, IfExpr, Literal, Name, TupleExpr, UnaryOp
-from .pyexpr import Lit, NotGeneric, Py, binary, cond, tup, unary
+from ..layers.pyexpr import Lit, NotGeneric, Py, binary, cond, tup, unary
 
 
 def names_in(expr) -> set[str]:

@@ -1,7 +1,7 @@
 """Elementwise activations: no parameters, shapes pass through."""
 from __future__ import annotations
 
-from ..export.ops import Module
+from .ops import Module
 from .base import Arg, Inferred, LayerKind
 from .dense import _dim_index
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Callable, ClassVar
 
-from ..export.ops import Module, Unsupported, keyword_args
+from .ops import Module, Unsupported, keyword_args
 from ..records import frozen
 
 Shape = tuple  # (C, *spatial) without the batch dimension; None when unknown
@@ -90,10 +90,10 @@ class LayerKind:
         return ""
 
     def to_torch(self, args: dict, inputs: list, ctx):
-        """This layer in PyTorch: an export.ops.Module to construct, or a Function for forward.
+        """This layer in PyTorch: a layers.ops.Module to construct, or a Function for forward.
 
-        args: argument name -> export.pyexpr.Py; inputs: per input tensor, its
-        (channels, *spatial) as Py; ctx: an export.ops.TorchContext. Raises
+        args: argument name -> layers.pyexpr.Py; inputs: per input tensor, its
+        (channels, *spatial) as Py; ctx: a layers.ops.TorchContext. Raises
         Unsupported where PyTorch cannot compute what convdsl does. The default
         is the module nn.<torch_name> with every argument that differs from its
         default, by keyword: the catalogue's arguments have PyTorch's names.

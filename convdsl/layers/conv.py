@@ -4,8 +4,8 @@ from __future__ import annotations
 from fractions import Fraction
 
 from .. import diagnostics as codes
-from ..export.ops import Module, keyword_args, rank_of, text_of
-from ..export.pyexpr import Lit
+from .ops import Module, keyword_args, rank_of, text_of
+from .pyexpr import Lit
 from .base import Arg, Inferred, LayerKind, RF, ShapeError, per_axis, prod
 from .window import Window, axis_word, check_division, conv_out, resolve_padding
 

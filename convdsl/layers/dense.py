@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from .. import diagnostics as codes
-from ..export.ops import Function, Module, keyword_args, rank_of
-from ..export.pyexpr import Lit, product
+from .ops import Function, Module, keyword_args, rank_of
+from .pyexpr import Lit, product
 from .base import Arg, Inferred, LayerKind, RF, ShapeError, fmt_shape, prod
 
 

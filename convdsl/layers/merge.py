@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from .. import diagnostics as codes
-from ..export.ops import Function, NotGeneric
-from ..export.pyexpr import Lit
+from .ops import Function, NotGeneric
+from .pyexpr import Lit
 from .base import Arg, Inferred, LayerKind, ShapeError, fmt_shape
 from .dense import _dim_index
 from .window import axis_word

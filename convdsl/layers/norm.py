@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from .. import diagnostics as codes
-from ..export.ops import Module, Unsupported, keyword_args, rank_of
-from ..export.pyexpr import Lit, tup
+from .ops import Module, Unsupported, keyword_args, rank_of
+from .pyexpr import Lit, tup
 from .base import Arg, Inferred, LayerKind, ShapeError, prod
 
 _COMMON = (Arg("eps", "float", 1e-5, positional=False), Arg("affine", "bool", True, positional=False))

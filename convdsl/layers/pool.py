@@ -4,8 +4,8 @@ from __future__ import annotations
 from fractions import Fraction
 
 from .. import diagnostics as codes
-from ..export.ops import Module, Unsupported, rank_of, text_of
-from ..export.pyexpr import Lit
+from .ops import Module, Unsupported, rank_of, text_of
+from .pyexpr import Lit
 from .base import Arg, Inferred, LayerKind, RF, ShapeError, per_axis
 from .window import Window, axis_word, check_division, pool_out, resolve_padding
 

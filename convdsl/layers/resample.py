@@ -6,8 +6,8 @@ import math
 from fractions import Fraction
 
 from .. import diagnostics as codes
-from ..export.ops import Function, Module, rank_of
-from ..export.pyexpr import Lit, Tup, tup
+from .ops import Function, Module, rank_of
+from .pyexpr import Lit, Tup, tup
 from .base import Arg, Inferred, LayerKind, RF, ShapeError, fmt_shape, per_axis
 
 

@@ -18,7 +18,7 @@ STYLES = tuple(_STYLES)
 
 def make_diagram(analysis, opts):
     """The format-neutral Diagram of an analysis, folded and labelled as the options say."""
-    from ..network import gc_paused
+    from ..walk import gc_paused
     from .diagram import build
     from .fold import Folding
 
@@ -57,7 +57,7 @@ def render(analysis, fmt: str, **given) -> bytes:
     """
     opts = options(**given)
     module = writer(fmt, opts.style)  # fail before the work when the format is impossible
-    from ..network import gc_paused
+    from ..walk import gc_paused
 
     made = make_diagram(analysis, opts)
     with gc_paused():

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..infer import Analysis, LayerInfo
 from ..layers import KINDS
-from ..lower import Scope
-from ..network import topological_order
+from ..model import Analysis, LayerInfo, Scope
+from ..walk import topological_order
 from . import text
 from .fold import Folding
 from .problems import Problems, locate

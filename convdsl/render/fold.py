@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..lower import Scope
+from ..model import Scope
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..diagnostics import Diagnostic
-from ..infer import Analysis
+from ..model import Analysis
 from ..source import Span
 
 

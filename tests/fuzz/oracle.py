@@ -24,8 +24,8 @@ import convdsl
 from convdsl import cli, report
 from convdsl.diagnostics import Diagnostic, lookup
 from convdsl.export import export_pytorch
-from convdsl.lower import Limits
-from convdsl.network import decode
+from convdsl.model import Limits
+from convdsl.loading import decode
 from convdsl.render import to_dot
 from convdsl.summary import table, to_json
 

@@ -1,141 +1,35 @@
-"""Lowers the syntax tree to a graph: one node per layer instance.
-
-Names are resolved here, blocks and repeats expanded, arguments bound to the
-layer catalogue, includes read, and cycles found. Tensors may be used before
-the line that defines them; every tensor is defined once.
-"""
+"""Lowering's walk: the program's statements, chains, repeats and blocks, into a LayerGraph."""
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
 
-from . import diagnostics as codes
-from .diagnostics import Diagnostic, did_you_mean
-from .evaluate import EvalError, Symbol, describe, evaluate, undefined
-from .layergraph import LayerGraph
-from .layers import KINDS, Arg, LayerKind
-from .records import frozen
-from .source import Source, Span
-from .syntax import (Assign, BinOp, BlockDef, Call, Chain, Constant, Group, IfExpr, Include, InputDecl, Labelled,
-                     Literal, Name, NetworkStmt, OutputDecl, Program, Repeat, Setting, TupleExpr, UnaryOp, When)
-
-ROUNDINGS = ("pytorch", "caffe", "tensorflow")
-LAYOUTS = ("NCHW", "NHWC")
-
-
-@frozen
-class Limits:
-    """Bounds that keep a pathological file from exhausting time or memory."""
-
-    # 100,000 layers take seconds and a few hundred MB to check; a million, minutes and gigabytes.
-    max_layers: int = 100_000
-    max_depth: int = 64  # blocks inside blocks, and groups inside groups
-    max_include_depth: int = 16
-    max_repeat: int = 1_000_000
-
-
-@frozen
-class Settings:
-    rounding: str = "pytorch"
-    layout: str = "NCHW"
+from .. import diagnostics as codes
+from ..diagnostics import Diagnostic, did_you_mean
+from ..evaluate import EvalError, Symbol, describe, evaluate, undefined
+from ..layergraph import LayerGraph
+from ..layers import KINDS
+from ..model import InputSpec, Limits, Scope, Settings, Site
+from ..source import Source, Span
+from ..syntax import (
+    Assign,
+    Call,
+    Chain,
+    Group,
+    InputDecl,
+    Labelled,
+    Name,
+    OutputDecl,
+    Program,
+    Repeat,
+    When,
+)
+from .binding import Binding, _block_signature
+from .includes import Includes
+from .naming import Naming, _NameScope
+from .state import _Abort, _Block, _Deferred, _Producer, _TensorScope
 
 
-@frozen
-class InputSpec:
-    name: str
-    dims: tuple  # (C, *spatial); an entry is an int, or a str for a symbolic size
-    axes: tuple[str, ...]  # a name per entry: C, then L | D H W | the file's own symbols
-    batch: int | str | None
-    span: Span
-    dim_spans: tuple[Span, ...] = ()  # where each of dims is written: a size fix edits it
-
-
-@frozen
-class Scope:
-    """A block instance, labelled group or repeat copy a layer was made in.
-
-    Diagrams draw blocks and groups as clusters, and fold a block or all the
-    copies of a repeat into one node; a layer's `scopes` lists them outermost first.
-    """
-
-    id: str  # blocks and groups: their name prefix (`layer1.0`); repeats: `#N`, shared by its copies
-    kind: str  # block | group | repeat
-    name: str = ""  # the block's name or the group's label
-    args: tuple = ()  # a block's arguments as given: (keyword or None if positional, value)
-    index: int = 0  # a repeat: this copy's index, of `count`
-    count: int = 1
-
-
-@dataclass(eq=False)
-class Site:
-    """Where layers were made: the network's top level, or one block instance.
-
-    Each layer node's `site` is the innermost one. The PyTorch export reads them
-    to write one class per block definition: the definition, each instance's
-    arguments and the tensors it received.
-    """
-
-    prefix: str  # the instance's name prefix (`layer1.0.`); "" at the top level
-    definition: object  # the BlockDef; the Program at the top level
-    env: dict  # constants visible there and, in a block, its parameters' values
-    call: object = None  # the Call that made a block instance
-    block_path: tuple = ()  # the blocks it is nested in, its own last
-    parent: "Site | None" = None
-    inputs: dict = field(default_factory=dict)  # `in` and tensor parameters -> (node, port), once resolved
-    blocks: dict = field(default_factory=dict)  # top level: every block definition, by name
-
-
-class _Abort(Exception):
-    """A limit was hit: stop lowering, keep what was reported."""
-
-
-@dataclass(eq=False)
-class _Producer:
-    node: str
-    port: int
-
-
-@dataclass(eq=False)
-class _Deferred:
-    """A tensor used before (or without) its definition in `scope`."""
-
-    scope: "_TensorScope"
-    name: str
-    span: Span
-
-
-@dataclass(eq=False)
-class _TensorScope:
-    env: dict  # constants and block parameters
-    tensors: dict = field(default_factory=dict)  # name -> (value, span)
-    used: set = field(default_factory=set)
-    refs: list = field(default_factory=list)  # forward references to check at the end
-    warn_key: object = None  # block definition span: warn once per definition, not per use
-
-
-@dataclass(eq=False)
-class _NameScope:
-    prefix: str
-    positional: bool
-    block_path: tuple[str, ...]
-    taken: set = field(default_factory=set)
-    counts: dict = field(default_factory=dict)
-    position: int = 0
-    depth: int = 0
-
-    def child(self, local: str, *, positional: bool, block: str | None = None) -> "_NameScope":
-        path = self.block_path + ((block,) if block else ())
-        return _NameScope(self.prefix + local + ".", positional, path, depth=self.depth + 1)
-
-
-@frozen
-class _Block:
-    definition: BlockDef
-    env: dict  # the constants visible where it was defined
-
-
-class Lowering:
+class Lowering(Includes, Naming, Binding):
     def __init__(self, sources: dict[str, Source], limits: Limits, reader):
         self.sources = sources
         self.limits = limits
@@ -236,109 +130,6 @@ class Lowering:
                        f"the default is {Limits().max_depth})")
             raise _Abort from None
 
-    def _definitions(self, program: Program, env: dict, include_chain: tuple, top: bool, origin) -> None:
-        """Settings, constants, includes and blocks: everything that is not dataflow.
-
-        `origin` is the include statement of the checked file through which an
-        included file was reached: problems with includes are reported there.
-        """
-        for stmt in program.statements:
-            if isinstance(stmt, Include):
-                self._include(stmt, env, include_chain, origin or stmt)
-            elif isinstance(stmt, Constant):
-                if stmt.name.id in env:
-                    self.error(codes.DUPLICATE_DEFINITION, stmt.name.span,
-                               f"constant `{stmt.name.id}` is defined twice", "defined again here")
-                    continue
-                try:
-                    env[stmt.name.id] = self._value(stmt.value, env)
-                except EvalError as err:
-                    self.from_eval(err)
-            elif isinstance(stmt, BlockDef):
-                name = stmt.name.id
-                if name in self.blocks:
-                    first = self.blocks[name].definition.name.span
-                    self.error(codes.DUPLICATE_DEFINITION, stmt.name.span, f"block `{name}` is defined twice",
-                               "defined again here", notes=(f"first defined at {first.path}:{first.line}",))
-                    continue
-                if name in KINDS:
-                    self.error(codes.DUPLICATE_DEFINITION, stmt.name.span,
-                               f"block `{name}` has the name of a built-in layer kind", "hides a layer kind",
-                               f"rename the block, e.g. `my_{name}`")
-                    continue
-                seen_params = set()
-                for param in stmt.params:
-                    if param.name.id in ("in", "out"):
-                        self.error(codes.DUPLICATE_DEFINITION, param.name.span,
-                                   f"a block parameter cannot be named `{param.name.id}`",
-                                   f"`{param.name.id}` is the block's {param.name.id}put tensor",
-                                   "rename the parameter")
-                    elif param.name.id in seen_params:
-                        self.error(codes.DUPLICATE_DEFINITION, param.name.span,
-                                   f"parameter `{param.name.id}` is defined twice", "defined again here",
-                                   "give each parameter its own name")
-                    seen_params.add(param.name.id)
-                self.blocks[name] = _Block(stmt, env)
-            elif not top:
-                self.error(codes.MISPLACED_STATEMENT, stmt.span,
-                           "an included file may only define blocks and constants, and include others",
-                           "not allowed in an included file", "move this statement to the main file")
-            elif isinstance(stmt, Setting):
-                self._setting(stmt)
-            elif isinstance(stmt, NetworkStmt):
-                if self.network_name is not None:
-                    self.error(codes.DUPLICATE_DEFINITION, stmt.span, "the network is named twice",
-                               "second `network` statement")
-                self.network_name = stmt.name.id
-
-    def _include(self, stmt: Include, env: dict, include_chain: tuple, origin: Include) -> None:
-        base = Path(include_chain[-1]).parent
-        path = str(base / stmt.path) if not Path(stmt.path).is_absolute() else stmt.path
-        resolved = _real_path(path) if _exists(path) else path
-        where = () if origin is stmt else (f"at {stmt.path_span.path}:{stmt.path_span.line}",)
-        if resolved in {_real_path(p) for p in include_chain}:
-            self.error(codes.INCLUDE_ERROR, origin.path_span, f"`{origin.path}` leads to an include cycle",
-                       "include cycle", "a file cannot include itself, directly or through others",
-                       notes=(" -> ".join(Path(p).name for p in (*include_chain, path)), *where))
-            return
-        if len(include_chain) > self.limits.max_include_depth:
-            self.error(codes.LIMIT_EXCEEDED, origin.path_span,
-                       f"includes are nested more than {self.limits.max_include_depth} deep", "too deep",
-                       "flatten the include structure, or raise the limit with --max-include-depth", notes=where)
-            return
-        loaded = self.read(path)
-        if isinstance(loaded, Diagnostic):
-            self.error(codes.INCLUDE_ERROR, origin.path_span, f"cannot include `{stmt.path}`: {loaded.message}",
-                       "included here", loaded.help, notes=where)
-            return
-        from .frontend import parse
-        self.sources[loaded.path] = loaded
-        program, found = parse(loaded)
-        if found:
-            self.diagnostics.extend(found)
-            self.error(codes.INCLUDE_ERROR, origin.path_span, f"`{stmt.path}` has syntax errors", "included here",
-                       notes=where)
-            return
-        self._definitions(program, env, (*include_chain, loaded.path), top=False, origin=origin)
-
-    def _setting(self, stmt: Setting) -> None:
-        name, value = stmt.name.id, stmt.value.id.strip('"\'')
-        if name == "rounding":
-            if value.lower() not in ROUNDINGS:
-                self.error(codes.INVALID_SETTING, stmt.value.span, f"unknown rounding `{value}`", "not a rounding",
-                           "use one of: " + ", ".join(ROUNDINGS))
-                return
-            self.settings = Settings(value.lower(), self.settings.layout)
-        elif name == "layout":
-            if value.upper() not in LAYOUTS:
-                self.error(codes.INVALID_SETTING, stmt.value.span, f"unknown layout `{value}`", "not a layout",
-                           "use NCHW or NHWC")
-                return
-            self.settings = Settings(self.settings.rounding, value.upper())
-        else:
-            self.error(codes.INVALID_SETTING, stmt.name.span, f"unknown setting `{name}`", "not a setting",
-                       did_you_mean(name, ("rounding", "layout")) or "the settings are `rounding` and `layout`")
-
     def _input(self, stmt: InputDecl, scope: _TensorScope, names: _NameScope) -> None:
         name = stmt.name.id
         if name in scope.tensors:
@@ -394,26 +185,6 @@ class Lowering:
                             block_path=(), label=name, written="input")
         names.taken.add(name)
         scope.tensors[name] = (_Producer(name, 0), stmt.name.span)
-
-    def _labels(self, statements) -> set:
-        """Explicit labels at the top of a scope, so automatic names avoid them."""
-        found = set()
-
-        def visit(element):
-            if isinstance(element, Labelled):
-                found.add(element.label.id)
-            elif isinstance(element, (Repeat, When)):
-                visit(element.element)
-            elif isinstance(element, Group):
-                for inner in element.chain.elements:
-                    visit(inner)
-
-        for stmt in statements:
-            chain = getattr(stmt, "chain", None)
-            if isinstance(chain, Chain) and not isinstance(stmt, BlockDef):
-                for element in chain.elements:
-                    visit(element)
-        return found
 
     # statements -------------------------------------------------------------
     def _statement(self, stmt, scope: _TensorScope, names: _NameScope) -> None:
@@ -579,44 +350,13 @@ class Lowering:
             return None
         return count
 
-    def _claim(self, names: _NameScope, local: str, span: Span) -> str:
-        labels = names.counts.setdefault("__labels__", set())
-        if local in labels:
-            self.error(codes.DUPLICATE_DEFINITION, span, f"`{names.prefix}{local}` is defined twice",
-                       "label used again",
-                       "labels are unique in their scope; inside a repeat, label the repeat instead: `a: (...) * 3`")
-            return self._auto_name(names, local)  # keep going without merging two layers into one node
-        labels.add(local)
-        names.taken.add(local)
-        names.position += 1
-        return local
-
-    def _auto_name(self, names: _NameScope, written: str) -> str:
-        if names.positional:
-            while str(names.position) in names.taken:
-                names.position += 1
-            local = str(names.position)
-            names.position += 1
-            names.taken.add(local)
-            return local
-        n = names.counts.get(written, 0)
-        separator = "_" if written[-1].isdigit() else ""  # relu6_1, not relu61
-        while True:
-            n += 1
-            local = f"{written}{separator}{n}"
-            if local not in names.taken:
-                break
-        names.counts[written] = n
-        names.taken.add(local)
-        return local
-
     def _call(self, call: Call, current, scope, names, label):
         name = call.name.id
         if name in self.blocks:
             return self._block(call, current, scope, names, label)
         kind = KINDS.get(name)
         if kind is None:
-            from .layers import canonical_kinds
+            from ..layers import canonical_kinds
             help_ = did_you_mean(name, [*(k.name for k in canonical_kinds()), *self.blocks]) or \
                 did_you_mean(name, KINDS)
             if name in scope.tensors:
@@ -651,118 +391,6 @@ class Lowering:
             if value is not None:
                 self.pending_edges.append((value, node, port, call.span))
         return [_Producer(node, i) for i in range(kind.output_count(bound))]
-
-    # arguments --------------------------------------------------------------
-    def _bind(self, kind: LayerKind, call: Call, scope):
-        """Arguments bound to the kind's specs: (values, tensor inputs, spans, explicit names).
-
-        A call binds the same way wherever the names its arguments read have the same
-        values: the copies of a block made with the same arguments share one result
-        (never to be changed: it is each node's `args`), so they are bound once, and
-        inference can tell equal layers by the identity of their `args`.
-        """
-        if not self.block_stack and not self.repeating:
-            # Lowered once: nothing to remember of the call, and remembering every call of a long
-            # network costs memory.
-            return self._equal_args(kind, self._bind_now(kind, call, scope))
-        names = self.call_names.get(id(call), _UNKNOWN)
-        if names is _UNKNOWN:  # call is part of the syntax tree, alive while lowering: its id stays its own
-            names = self.call_names[id(call)] = _names_read(kind, call)
-        key = _binding_key(call, names, scope.env) if names is not None else None
-        if key is None:
-            return self._equal_args(kind, self._bind_now(kind, call, scope))
-        known = self.bound.get(key)
-        if known is None:
-            reported = len(self.diagnostics)
-            known = self._equal_args(kind, self._bind_now(kind, call, scope))
-            if known[0] is None or len(self.diagnostics) != reported:
-                return known  # a failure, or a diagnostic: said again for every copy, as before
-            self.bound[key] = known
-        return known
-
-    def _equal_args(self, kind: LayerKind, binding: tuple) -> tuple:
-        """The binding with one `args` dict for all layers of a kind with equal values and equally
-        written arguments (`relu`, every `bn` before a 3x3 convolution...), wherever they were called."""
-        args, tensors, spans, explicit = binding
-        if args is None:
-            return binding
-        try:  # types too: True == 1 == 1.0 as keys, not as arguments
-            key = (kind.name, explicit, *[(name, type(value), value) for name, value in args.items()])
-            shared = self.args.setdefault(key, args)
-        except TypeError:  # a value that cannot be a key
-            return binding
-        return binding if shared is args else (shared, tensors, spans, explicit)
-
-    def _bind_now(self, kind: LayerKind, call: Call, scope):
-        ok = True
-        given: dict[str, tuple] = {}  # spec name -> (expr, span)
-        tensors = []
-        positional, by_name, specs = _argument_tables(kind)
-        if kind.variadic:
-            for expr in call.args:
-                if not isinstance(expr, Name):
-                    self.error(codes.ARGUMENT_TYPE, expr.span, f"{call.name.id} takes tensor names, not values",
-                               "not a tensor name", f"name the tensor first: `t = ...` then `{call.name.id}(t)`")
-                    ok = False
-                    continue
-                tensors.append(self._ref(expr.id, expr.span, scope))
-        else:
-            for i, expr in enumerate(call.args):
-                if i >= len(positional):
-                    most = ("takes no positional arguments" if not positional else
-                            f"takes at most {len(positional)} positional argument{'s' if len(positional) != 1 else ''}")
-                    self.error(codes.TOO_MANY_ARGUMENTS, expr.span,
-                               f"{call.name.id} {most}, got {len(call.args)}", "extra argument",
-                               _signature(call.name.id, kind.args))
-                    ok = False
-                    break
-                given[positional[i].name] = (expr, expr.span)
-        for kw in call.kwargs:
-            spec = by_name.get(kw.name.id)
-            if spec is None:
-                self.error(codes.UNKNOWN_ARGUMENT, kw.name.span, f"{call.name.id} has no argument `{kw.name.id}`",
-                           "unknown argument",
-                           did_you_mean(kw.name.id, by_name) or _signature(call.name.id, kind.args))
-                ok = False
-                continue
-            if spec.name in given:
-                self.error(codes.DUPLICATE_DEFINITION, kw.name.span, f"argument `{spec.name}` is given twice",
-                           "given again here")
-                ok = False
-                continue
-            given[spec.name] = (kw.value, kw.span)
-        bound, spans = {}, {}
-        for name, spec, required, default in specs:
-            if name not in given:
-                if required:
-                    self.error(codes.MISSING_ARGUMENT, call.span,
-                               f"{call.name.id} needs `{spec.name}`", f"`{spec.name}` missing",
-                               _signature(call.name.id, kind.args))
-                    ok = False
-                bound[name] = default
-                continue
-            expr, span = given[name]
-            spans[name] = span
-            if spec.type == "tensor":
-                if not isinstance(expr, Name):
-                    self.error(codes.ARGUMENT_TYPE, expr.span, f"`{spec.name}` takes a tensor name",
-                               "not a tensor name")
-                    ok = False
-                    continue
-                tensors.append(self._ref(expr.id, expr.span, scope))
-                bound[spec.name] = expr.id
-                continue
-            try:
-                bound[name] = _coerce(spec, self._value(expr, scope.env), expr.span, scope.env)
-            except EvalError as err:
-                self.from_eval(err)
-                ok = False
-        if not ok:
-            return None, None, None, None
-        return bound, tensors, spans, frozenset(given)
-
-    def _value(self, expr, env):
-        return evaluate(expr, env)
 
     # blocks -----------------------------------------------------------------
     def _block(self, call: Call, current, scope, names, label):
@@ -995,165 +623,3 @@ class Lowering:
         self.error(codes.CYCLE, span, "tensors depend on themselves",
                    "part of a cycle", "a tensor cannot be computed from itself; break the loop",
                    notes=("cycle: " + " -> ".join((*nodes, nodes[0])),))
-
-
-_ARGUMENT_TABLES: dict = {}
-
-
-def _argument_tables(kind: LayerKind) -> tuple[list, dict, tuple]:
-    """A kind's positional argument specs, its specs by name and alias, and (name, spec, required, value if
-    not given) for each; made once per kind."""
-    tables = _ARGUMENT_TABLES.get(kind)
-    if tables is None:
-        by_name = {}
-        for spec in kind.args:
-            for alias in (spec.name, *spec.aliases):
-                by_name[alias] = spec
-        specs = tuple((spec.name, spec, spec.required, None if spec.required else spec.default) for spec in kind.args)
-        tables = _ARGUMENT_TABLES[kind] = ([a for a in kind.args if a.positional], by_name, specs)
-    return tables
-
-
-_UNKNOWN = object()
-_ABSENT = object()
-
-
-def _names_read(kind: LayerKind, call: Call) -> tuple | None:
-    """The names a call's argument values read; None where its binding depends on more (tensor arguments)."""
-    if kind.variadic or any(spec.type == "tensor" for spec in kind.args):
-        return None
-    names: set = set()
-    pending = [*call.args, *(kw.value for kw in call.kwargs)]
-    while pending:
-        expr = pending.pop()
-        if isinstance(expr, Name):
-            names.add(expr.id)
-        elif isinstance(expr, TupleExpr):
-            pending.extend(expr.items)
-        elif isinstance(expr, BinOp):
-            pending += (expr.left, expr.right)
-        elif isinstance(expr, UnaryOp):
-            pending.append(expr.operand)
-        elif isinstance(expr, IfExpr):
-            pending += (expr.condition, expr.then, expr.otherwise)
-        elif not isinstance(expr, Literal):
-            return None
-    return tuple(sorted(names))
-
-
-def _binding_key(call: Call, names: tuple, env: dict) -> tuple | None:
-    """(id(call), the values of its names), or None for a value that does not key safely.
-
-    Ints and strings stand for themselves; a bool, float or None is tagged with its
-    type (True == 1 == 1.0 as keys, but not as arguments); anything else is not keyed.
-    """
-    key = [id(call)]
-    for name in names:
-        value = env.get(name, _ABSENT)
-        kind = type(value)
-        if kind is int or kind is str:
-            key.append(value)
-        elif kind is bool or kind is float or value is None or value is _ABSENT:
-            key.append((kind, value))
-        else:
-            return None
-    return tuple(key)
-
-
-def _exists(path: str) -> bool:
-    try:
-        return Path(path).exists()
-    except (OSError, ValueError):  # a name too long for the system, or with a NUL byte: reading it says why
-        return False
-
-
-def _real_path(path: str) -> str:
-    """The path resolved, to know a file however it is named; as written if the system cannot resolve it."""
-    try:
-        return str(Path(path).resolve())
-    except (OSError, ValueError):
-        return path
-
-
-def _coerce(spec: Arg, value, span: Span, env):
-    """Check a value against an argument's type; return it in canonical form."""
-    t = spec.type
-    if type(value) is int and t in ("int", "ints", "padding"):  # the usual argument, as it is
-        return value
-
-    def fail(expected):
-        if isinstance(value, Symbol) and t not in ("str", "padding"):
-            raise undefined(value, env)
-        raise EvalError(codes.ARGUMENT_TYPE, f"`{spec.name}` must be {expected}, got {describe(value)}", span,
-                        f"expected {expected}")
-
-    def is_int(v):
-        return isinstance(v, int) and not isinstance(v, bool)
-
-    if value is None:
-        return None
-    if t == "int":
-        return value if is_int(value) else fail("an integer")
-    if t == "ints":
-        if is_int(value):
-            return value
-        if isinstance(value, tuple) and value and all(is_int(v) for v in value):
-            return value
-        return fail("an integer or one per axis, e.g. `3` or `(3, 1)`")
-    if t == "padding":
-        if is_int(value) or (isinstance(value, tuple) and value and all(is_int(v) for v in value)):
-            return value
-        if isinstance(value, str) and value in ("same", "valid"):
-            return str(value)
-        if isinstance(value, Symbol):
-            raise EvalError(codes.ARGUMENT_TYPE, f"`{spec.name}` must be a size, 'same' or 'valid', got `{value}`",
-                            span, "unknown padding", did_you_mean(value, ("same", "valid")))
-        return fail("a size, one per axis, 'same' or 'valid'")
-    if t == "bool":
-        return value if isinstance(value, bool) else fail("true or false")
-    if t == "float":
-        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else fail("a number")
-    if t == "floats":
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, tuple) and value and all(isinstance(v, (int, float)) for v in value):
-            return tuple(float(v) for v in value)
-        return fail("a number or one per axis")
-    if t == "dims":
-        if is_int(value):
-            return (value,)
-        if isinstance(value, tuple) and value and all(is_int(v) for v in value):
-            return value
-        return fail("a size or a tuple of sizes")
-    if t == "str":
-        if isinstance(value, str) and (not spec.choices or value in spec.choices):
-            return str(value)
-        if isinstance(value, str):
-            raise EvalError(codes.ARGUMENT_TYPE, f"`{spec.name}` must be one of {', '.join(spec.choices)}; "
-                            f"got `{value}`", span, "not a choice", did_you_mean(value, spec.choices))
-        return fail("one of " + ", ".join(spec.choices))
-    raise AssertionError(t)
-
-
-def _signature(name: str, args) -> str:
-    parts = []
-    for a in args:
-        text = a.name if a.required else f"{a.name}={_default(a.default)}"
-        parts.append(text if a.positional else text)
-    return f"usage: {name}({', '.join(parts)})"
-
-
-def _default(value) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _block_signature(definition: BlockDef) -> str:
-    parts = []
-    for p in definition.params:
-        text = p.name.id + (f": {p.type.id}" if p.type else "")
-        parts.append(text if p.default is None else f"{text}=...")
-    return f"usage: {definition.name.id}({', '.join(parts)})"

@@ -1,0 +1,150 @@
+"""The network's data model: what lowering (or a builder) makes and every consumer reads.
+
+Settings, limits and inputs; the scopes and sites layers were made in; the
+per-layer results of inference and the Analysis that gathers them. Plain
+records, no behaviour beyond reading themselves: everything else in convdsl
+depends on this module, and it depends on nothing above the catalogue.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+from .diagnostics import Diagnostic
+from .layers.base import prod
+from .records import frozen
+from .source import Span
+
+if TYPE_CHECKING:  # for the annotation only: the Network sits above this module
+    from .network import Network
+
+ROUNDINGS = ("pytorch", "caffe", "tensorflow")
+LAYOUTS = ("NCHW", "NHWC")
+BYTES_PER_VALUE = 4  # float32
+SWEEP_BUDGET = 200_000  # layer evaluations analyze() may spend on size sweeps (symbolic sizes, size hints)
+
+
+@frozen
+class Limits:
+    """Bounds that keep a pathological file from exhausting time or memory."""
+
+    # 100,000 layers take seconds and a few hundred MB to check; a million, minutes and gigabytes.
+    max_layers: int = 100_000
+    max_depth: int = 64  # blocks inside blocks, and groups inside groups
+    max_include_depth: int = 16
+    max_repeat: int = 1_000_000
+
+
+@frozen
+class Settings:
+    rounding: str = "pytorch"
+    layout: str = "NCHW"
+
+
+@frozen
+class InputSpec:
+    name: str
+    dims: tuple  # (C, *spatial); an entry is an int, or a str for a symbolic size
+    axes: tuple[str, ...]  # a name per entry: C, then L | D H W | the file's own symbols
+    batch: int | str | None
+    span: Span
+    dim_spans: tuple[Span, ...] = ()  # where each of dims is written: a size fix edits it
+
+
+@frozen
+class Scope:
+    """A block instance, labelled group or repeat copy a layer was made in.
+
+    Diagrams draw blocks and groups as clusters, and fold a block or all the
+    copies of a repeat into one node; a layer's `scopes` lists them outermost first.
+    """
+
+    id: str  # blocks and groups: their name prefix (`layer1.0`); repeats: `#N`, shared by its copies
+    kind: str  # block | group | repeat
+    name: str = ""  # the block's name or the group's label
+    args: tuple = ()  # a block's arguments as given: (keyword or None if positional, value)
+    index: int = 0  # a repeat: this copy's index, of `count`
+    count: int = 1
+
+
+@dataclass(eq=False)
+class Site:
+    """Where layers were made: the network's top level, or one block instance.
+
+    Each layer node's `site` is the innermost one. The PyTorch export reads them
+    to write one class per block definition: the definition, each instance's
+    arguments and the tensors it received.
+    """
+
+    prefix: str  # the instance's name prefix (`layer1.0.`); "" at the top level
+    definition: object  # the BlockDef; the Program at the top level
+    env: dict  # constants visible there and, in a block, its parameters' values
+    call: object = None  # the Call that made a block instance
+    block_path: tuple = ()  # the blocks it is nested in, its own last
+    parent: "Site | None" = None
+    inputs: dict = field(default_factory=dict)  # `in` and tensor parameters -> (node, port), once resolved
+    blocks: dict = field(default_factory=dict)  # top level: every block definition, by name
+
+
+@frozen
+class LayerInfo:
+    name: str
+    kind: str
+    input_shapes: tuple
+    output_shapes: tuple  # one per output; None where unknown
+    params: int
+    buffers: int
+    macs: int
+    receptive_field: tuple[int, ...] | None  # per spatial axis of the network input
+    effective_stride: tuple[int | Fraction, ...] | None  # an int where whole, a Fraction after upsampling
+
+    @property
+    def output_shape(self):
+        return self.output_shapes[0] if self.output_shapes else None
+
+    @property
+    def activations(self) -> int:
+        """Values this layer writes (batch of 1)."""
+        return sum(prod(s) for s in self.output_shapes if s is not None)
+
+
+@dataclass
+class Analysis:
+    network: Network
+    layers: dict[str, LayerInfo]
+    shapes: dict[tuple[str, int], tuple | None]  # (node, output port) -> shape
+    diagnostics: tuple[Diagnostic, ...]
+    strict: bool
+
+    @property
+    def params(self) -> int:
+        return sum(info.params for info in self.layers.values())
+
+    @property
+    def buffers(self) -> int:
+        return sum(info.buffers for info in self.layers.values())
+
+    @property
+    def macs(self) -> int:
+        return sum(info.macs for info in self.layers.values())
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.is_error for d in self.diagnostics)
+
+    def input_shapes(self) -> dict[str, tuple]:
+        return {name: spec.dims for name, spec in self.network.inputs.items()}
+
+    def output_shapes(self) -> dict[str, tuple | None]:
+        graph = self.network.layer_graph
+        out = {}
+        for name in self.network.outputs:
+            node = f"output:{name}"
+            edges = list(graph.in_edges(node, data=True))
+            out[name] = self.shapes.get((edges[0][0], edges[0][2]["src_port"])) if edges else None
+        return out
