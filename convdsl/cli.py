@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="text (default: source line and caret), concise (one line each), json, github "
                             "(GitHub Actions annotations)")
     check.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    check.add_argument("--select", default="", metavar="CODES",
+                       help="report only these codes, names or code prefixes, comma-separated (e.g. E,W101); "
+                            "replaces `select` of [tool.convdsl] in pyproject.toml")
+    check.add_argument("--ignore", default="", metavar="CODES",
+                       help="do not report these codes, names or prefixes (e.g. W101,unused-tensor); "
+                            "added to `ignore` of [tool.convdsl]")
     _add_common(check)
 
     summary = commands.add_parser("summary", help="a table of shapes, parameters, MACs and receptive fields")
@@ -111,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--device", default="cpu", metavar="DEVICE",
                         help="cpu (default), cuda, or meta: shapes and counts only, without computing")
     _add_common(verify)
+
+    commands.add_parser("lsp", help="run the language server (LSP over stdin and stdout) for editors; "
+                                    "needs pip install 'convdsl[lsp]'")
     return parser
 
 
@@ -118,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return {"check": _check, "summary": _summary, "sizes": _sizes, "render": _render,
-                "export": _export, "verify": _verify}[args.command](args)
+                "export": _export, "verify": _verify, "lsp": _lsp}[args.command](args)
     except SystemExit as exit_:
         return int(exit_.code or 0) if isinstance(exit_.code, int) else EXIT_USAGE
     except KeyboardInterrupt:
@@ -167,20 +176,40 @@ def _unreadable(network) -> bool:
     return not network.sources and any(d.code.code == "E001" for d in network.diagnostics)
 
 
+def _selection(path: str, args, configs: dict):
+    """The codes to report for one file: its pyproject.toml's [tool.convdsl], then the command line's."""
+    from . import suppress
+
+    folder = os.path.dirname(os.path.abspath(path))
+    base = configs.get(folder)
+    if base is None:
+        base = configs[folder] = suppress.load_config(path)
+    select = suppress.normalise(suppress.parse_list(args.select), "--select")
+    ignore = suppress.normalise(suppress.parse_list(args.ignore), "--ignore")
+    return base.merged(select, ignore)
+
+
 def _check(args) -> int:
     from . import report
+    from .suppress import SelectionError, apply as suppressed
 
     color = _use_color(args.color, sys.stdout)
+    configs: dict = {}  # folder -> the [tool.convdsl] selection that governs its files
     results = []  # (path, network, diagnostics), in the order given
     crashed = []  # (path, the internal error that stopped its check)
     worst = EXIT_OK
     for path in args.files:
         try:
+            try:
+                selection = _selection(path, args, configs)
+            except SelectionError as err:
+                print(f"convdsl check: error: {err}", file=sys.stderr)
+                return EXIT_USAGE
             network = _load(path, args)
             if _unreadable(network):
                 diagnostics, code = network.diagnostics, EXIT_USAGE
             else:
-                diagnostics = network.analyze(strict=args.strict).diagnostics
+                diagnostics = suppressed(network.analyze(strict=args.strict).diagnostics, network.sources, selection)
                 code = EXIT_ERRORS if any(d.is_error for d in diagnostics) else EXIT_OK
         except Exception as err:  # noqa: BLE001 - a bug met in one file must not stop the others being checked
             if os.environ.get("CONVDSL_DEBUG"):
@@ -371,6 +400,12 @@ def _export(args) -> int:
         return EXIT_USAGE
     print(f"wrote {args.output} (class {result.class_name})", file=sys.stderr)
     return EXIT_OK
+
+
+def _lsp(args) -> int:
+    from .lsp import main as serve
+
+    return serve()
 
 
 def _verify(args) -> int:

@@ -30,7 +30,15 @@ FORMAT = 1  # of Tables.to_data: a cache written in another format is not read
 
 
 class GiveUp(Exception):
-    """Not the usual case (or tables this module cannot use): let Lark parse the file."""
+    """Not the usual case (or tables this module cannot use): let Lark parse the file.
+
+    offset: where a syntax error is (the start of the token that does not fit, or of the character no
+    terminal matches), for error recovery (recover.py); None when the parse stopped for another reason.
+    """
+
+    def __init__(self, *args, offset: int | None = None):
+        super().__init__(*args)
+        self.offset = offset
 
 
 class Token(str):
@@ -270,7 +278,7 @@ class FastParser:
                 match, ignored, multiline, keywords = lexers[state] or self._lexer(state)
                 found = match(text, pos)
                 if found is None:
-                    raise GiveUp  # an unexpected character
+                    raise GiveUp(offset=pos)  # an unexpected character
                 value = found.group(0)
                 kind = found.lastgroup
                 start_line, column = line, pos - line_start + 1
@@ -311,7 +319,7 @@ class FastParser:
                 try:
                     action = table[state][kind]
                 except KeyError:
-                    raise GiveUp from None  # a syntax error
+                    raise GiveUp(offset=size if at_end else pos - len(value)) from None  # a syntax error
                 if action >= 0:
                     if at_end:
                         raise GiveUp

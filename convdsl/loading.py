@@ -100,6 +100,15 @@ def _build_network(source: Source, limits: Limits, reader=read_source) -> Networ
         network = _empty(source.path, found)
         network.sources.update(sources)
         return network
+    return lower_program(source, program, limits, reader)[0]
+
+
+def lower_program(source: Source, program, limits: Limits, reader) -> tuple[Network, Lowering]:
+    """The network of a parsed file, and the Lowering that made it (an editor's position index reads it).
+
+    reader: path -> Source | Diagnostic, for included files (read_source, or an editor's open buffers).
+    """
+    sources = {source.path: source}
     lowering = Lowering(sources, limits, reader)
     lowering.lower(program)
     # The copies of a repeat repeat its mistakes word for word: each is reported once.
@@ -108,4 +117,4 @@ def _build_network(source: Source, limits: Limits, reader=read_source) -> Networ
     # Lowering stopped by a limit declares outputs it never made nodes for; only those made are outputs.
     outputs = tuple(out for out in lowering.outputs if f"output:{out}" in lowering.graph)
     return Network(name, source.path, lowering.graph, lowering.inputs, outputs,
-                   lowering.settings, tuple(diagnostics), sources, rebuild=rebuild)
+                   lowering.settings, tuple(diagnostics), sources, rebuild=rebuild), lowering

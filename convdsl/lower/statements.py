@@ -60,6 +60,9 @@ class Lowering(Includes, Naming, Binding):
         self.bound: dict[tuple, tuple] = {}
         self.args: dict[tuple, dict] = {}  # (kind, explicit, values) -> the one args dict for them: _equal_args
         self.call_names: dict[int, tuple | None] = {}  # id(call) -> the names its arguments read
+        # The tensor scopes made, for an editor's position index (positions.py): the top level's, then each
+        # block instance's with its Site. Tensors map a name to (value, span); _resolve gives the producer.
+        self.tensor_scopes: list[tuple[Site, _TensorScope]] = []
 
     @contextmanager
     def _scope(self, scope: Scope):
@@ -86,6 +89,7 @@ class Lowering(Includes, Naming, Binding):
         try:
             self._definitions(program, env, include_chain=(program.path,), top=True, origin=None)
             top = _TensorScope(env)
+            self.tensor_scopes.append((self.site, top))
             names = _NameScope("", False, ())
             names.taken.update(self._labels(program.statements))
             for stmt in program.statements:
@@ -496,6 +500,7 @@ class Lowering(Includes, Naming, Binding):
         self.site = Site(inner_names.prefix, definition, env, call, inner_names.block_path, self.site,
                          {tensor: value for tensor, (value, _) in tensors.items()})
         self.sites.append(self.site)
+        self.tensor_scopes.append((self.site, inner))
         try:
             if definition.chain is not None:
                 result = self._chain(definition.chain, inner, inner_names, start=[value])

@@ -1,0 +1,165 @@
+"""Completion: what may be written at the cursor, from the text before it and the position index.
+
+- after `->` or `:` in a chain (or at the start of a layer name): layer kinds (with their arguments, defaults
+  and docs from the catalogue) and blocks (with their parameters);
+- inside a call's parentheses: its keyword arguments (not yet given), tensors, constants and parameters;
+- at the start of a chain (`y = `) and in merges: tensors;
+- after `set `: the settings, and after `set name =`: their values;
+- at the start of a line: the statement keywords.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .. import positions as P
+from ..layers import KINDS, canonical_kinds
+from ..layers.base import REQUIRED
+from ..lower import LAYOUTS, ROUNDINGS
+from .hover import _arg_doc, _literal
+from .snapshot import Snapshot
+
+SETTINGS = {"rounding": ROUNDINGS, "layout": LAYOUTS}
+STATEMENTS = ("network", "set", "const", "include", "input", "output", "block")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    label: str
+    kind: str  # layer | block | argument | tensor | constant | param | setting | value | keyword
+    detail: str = ""
+    doc: str = ""
+    insert: str | None = None  # snippet text (LSP snippet syntax), else the label
+
+
+def complete(snapshot: Snapshot, line: int, column: int) -> list[Candidate]:
+    text = snapshot.source.line_text(line)[:column - 1]
+    before = _text_before(snapshot, line, column)
+    set_match = re.match(r"\s*set\s+(\w*)$", text)
+    if set_match:
+        return [Candidate(name, "setting", " | ".join(values)) for name, values in SETTINGS.items()]
+    value_match = re.match(r"\s*set\s+(\w+)\s*=\s*\w*$", text)
+    if value_match:
+        return [Candidate(v, "value", f"set {value_match.group(1)}") for v in SETTINGS.get(value_match.group(1), ())]
+    if re.match(r"\s*\w*$", text) and not _continues(before):
+        scope = _scope_at(snapshot, line, column)
+        return [Candidate(k, "keyword") for k in STATEMENTS] + _tensors(snapshot, scope)
+    call = _open_call(before)
+    scope = _scope_at(snapshot, line, column)
+    if call is not None:
+        name, given = call
+        return _arguments(snapshot, name, given) + _tensors(snapshot, scope) + _values(snapshot, scope)
+    stripped = before.rstrip()
+    last_word = re.search(r"(\w*)$", before).group(1)
+    ahead = before[:len(before) - len(last_word)].rstrip()
+    if ahead.endswith("->") or ahead.endswith(":"):
+        return _layers(snapshot)
+    if ahead.endswith("=") and not ahead.endswith("=="):
+        return _tensors(snapshot, scope) + [c for c in _layers(snapshot) if KINDS.get(c.label) is not None
+                                            and KINDS[c.label].variadic]
+    if stripped.endswith("->"):
+        return _layers(snapshot)
+    return _layers(snapshot) + _tensors(snapshot, scope)
+
+
+def _text_before(snapshot: Snapshot, line: int, column: int) -> str:
+    from .convert import offset_of
+
+    offset = offset_of(snapshot.source, line, column)
+    return snapshot.source.text[max(0, offset - 2000):offset]
+
+
+def _continues(before: str) -> bool:
+    """The line being typed continues a chain: the line before ends with '->', or a '(' is open."""
+    head, _, _ = before.rpartition("\n")
+    return head.rstrip().endswith("->") or _open_call(before) is not None
+
+
+def _open_call(before: str) -> tuple[str, set[str]] | None:
+    """The call whose parentheses the cursor is in: its name, and the keywords already given."""
+    depth = 0
+    for i in range(len(before) - 1, -1, -1):
+        c = before[i]
+        if c == ")":
+            depth += 1
+        elif c == "(":
+            if depth == 0:
+                match = re.search(r"([A-Za-z_]\w*)\s*$", before[:i])
+                if match is None:
+                    return None  # a group or a tuple: no call
+                inside = before[i + 1:]
+                return match.group(1), set(re.findall(r"([A-Za-z_]\w*)\s*=(?!=)", inside))
+            depth -= 1
+    return None
+
+
+def _scope_at(snapshot: Snapshot, line: int, column: int) -> str:
+    for definition in snapshot.index.blocks.values():
+        span = definition.span
+        if span.path == snapshot.path and (span.line, span.column) <= (line, column) <= (span.end_line,
+                                                                                          span.end_column):
+            return definition.name.id
+    return ""
+
+
+def _layers(snapshot: Snapshot) -> list[Candidate]:
+    out = []
+    for kind in canonical_kinds():
+        required = [a for a in kind.args if a.required and a.positional]
+        snippet = kind.name if not required else \
+            kind.name + "(" + ", ".join(f"${{{i + 1}:{a.name}}}" for i, a in enumerate(required)) + ")"
+        signature = ", ".join(a.name if a.required else f"{a.name}={_literal(a.default)}" for a in kind.args)
+        doc = (kind.summary + "\n\n" if kind.summary else "") + "\n".join(f"- {_arg_doc(a)}" for a in kind.args)
+        out.append(Candidate(kind.name, "layer", f"{kind.name}({signature})", doc, snippet))
+        for alias in kind.aliases:
+            out.append(Candidate(alias, "layer", f"alias of {kind.name}", doc, snippet.replace(kind.name, alias, 1)))
+    for name, block in snapshot.index.blocks.items():
+        required = [p for p in block.params if p.default is None]
+        snippet = name if not required else \
+            name + "(" + ", ".join(f"${{{i + 1}:{p.name.id}}}" for i, p in enumerate(required)) + ")"
+        params = ", ".join(p.name.id + (f": {p.type.id}" if p.type else "") + ("=..." if p.default else "")
+                           for p in block.params)
+        out.append(Candidate(name, "block", f"block {name}({params})",
+                             f"defined at {block.name.span.path.rsplit('/', 1)[-1]}:{block.name.span.line}", snippet))
+    return out
+
+
+def _arguments(snapshot: Snapshot, name: str, given: set[str]) -> list[Candidate]:
+    kind = KINDS.get(name)
+    if kind is not None:
+        taken = set()
+        for spec in kind.args:
+            if given & {spec.name, *spec.aliases}:
+                taken.add(spec.name)
+        return [Candidate(f"{spec.name}=", "argument",
+                          f"{spec.type}" + ("" if spec.default is REQUIRED else f" = {_literal(spec.default)}"),
+                          _arg_doc(spec), f"{spec.name}=$0")
+                for spec in kind.args if spec.name not in taken]
+    block = snapshot.index.blocks.get(name)
+    if block is not None:
+        return [Candidate(f"{p.name.id}=", "argument", (p.type.id if p.type else "") +
+                          (" (has a default)" if p.default else " (required)"), "", f"{p.name.id}=$0")
+                for p in block.params if p.name.id not in given]
+    return []
+
+
+def _tensors(snapshot: Snapshot, scope: str) -> list[Candidate]:
+    out = {}
+    for items in snapshot.index.items.values():
+        for item in items:
+            if item.kind == P.TENSOR and item.role == P.DEFINITION and item.scope == scope:
+                values = snapshot.tensor_values(scope, item.name)
+                shape = snapshot.shape_of(values[0][1]) if values and not scope else None
+                out[item.name] = Candidate(item.name, "tensor", " x ".join(map(str, shape)) if shape else "tensor")
+    if scope:
+        out.setdefault("in", Candidate("in", "tensor", "the block's input"))
+    return list(out.values())
+
+
+def _values(snapshot: Snapshot, scope: str) -> list[Candidate]:
+    out = [Candidate(name, "constant", "const") for name in snapshot.index.constants]
+    block = snapshot.index.blocks.get(scope)
+    if block is not None:
+        out += [Candidate(p.name.id, "param", f"parameter of {scope}") for p in block.params if p.type is None]
+    out += [Candidate(word, "value") for word in ("true", "false")]
+    return out

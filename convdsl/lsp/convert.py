@@ -1,0 +1,85 @@
+"""Between convdsl's spans (1-based lines, columns in characters) and LSP ranges (0-based, UTF-16 units)."""
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from lsprotocol import types
+
+from ..diagnostics import Diagnostic, Severity
+from ..source import Source, Span
+
+SEVERITY = {Severity.ERROR: types.DiagnosticSeverity.Error, Severity.WARNING: types.DiagnosticSeverity.Warning,
+            Severity.NOTE: types.DiagnosticSeverity.Information}
+
+
+def uri_to_path(uri: str) -> str:
+    parsed = urlparse(uri)
+    if parsed.scheme != "file":
+        return uri  # an untitled buffer: its URI names it
+    return unquote(parsed.path)
+
+
+def path_to_uri(path: str) -> str:
+    try:
+        return Path(path).absolute().as_uri()
+    except ValueError:  # not an absolute path after all (an untitled buffer's name)
+        return path
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2 if not text.isascii() else len(text)
+
+
+def to_position(source: Source | None, line: int, column: int) -> types.Position:
+    """The LSP position of a 1-based line and character column."""
+    if source is None:
+        return types.Position(max(0, line - 1), max(0, column - 1))
+    text = source.line_text(line)
+    return types.Position(max(0, line - 1), _utf16(text[:max(0, column - 1)]))
+
+
+def to_range(source: Source | None, span: Span | None) -> types.Range:
+    if span is None:
+        return types.Range(types.Position(0, 0), types.Position(0, 0))
+    return types.Range(to_position(source, span.line, span.column),
+                       to_position(source, span.end_line, span.end_column))
+
+
+def from_position(source: Source, position: types.Position) -> tuple[int, int]:
+    """1-based line and character column of an LSP position (UTF-16 units on its line)."""
+    line = position.line + 1
+    text = source.line_text(line)
+    if text.isascii():
+        return line, min(position.character, len(text)) + 1
+    units = 0
+    for index, char in enumerate(text):
+        if units >= position.character:
+            return line, index + 1
+        units += 2 if ord(char) > 0xFFFF else 1
+    return line, len(text) + 1
+
+
+def offset_of(source: Source, line: int, column: int) -> int:
+    return source._line_starts[line - 1] + column - 1 if line - 1 < len(source._line_starts) else len(source.text)
+
+
+def diagnostic(diag: Diagnostic, sources: dict[str, Source], data: object = None) -> types.Diagnostic:
+    """The LSP diagnostic: code, range, severity and message as `check --format json` has them; the label,
+    notes and help as related information at the same place (editors show them under the message)."""
+    span = diag.span
+    source = sources.get(span.path) if span is not None else None
+    where = to_range(source, span)
+    related = []
+    if span is not None:
+        location = types.Location(path_to_uri(span.path), where)
+        if diag.label:
+            related.append(types.DiagnosticRelatedInformation(location, diag.label))
+        for note in diag.notes:
+            related.append(types.DiagnosticRelatedInformation(location, f"note: {note}"))
+        if diag.help:
+            related.append(types.DiagnosticRelatedInformation(location, f"help: {diag.help}"))
+    return types.Diagnostic(
+        range=where, message=diag.message, severity=SEVERITY[diag.level], code=diag.code.code, source="convdsl",
+        related_information=related or None, data=data,
+        tags=[types.DiagnosticTag.Unnecessary] if diag.code.code == "W001" else None)

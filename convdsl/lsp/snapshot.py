@@ -1,0 +1,176 @@
+"""One analysed version of a document: its diagnostics, network, analysis and position index.
+
+Diagnostics are those of `convdsl check` for the same text (the same parse,
+lowering, inference and suppressions). Features are served from a parse that
+recovers from syntax errors (recover.py), so a half-typed line leaves the rest
+of the file with its shapes and definitions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import positions
+from ..diagnostics import Diagnostic
+from ..frontend import parse
+from ..infer import Analysis, analyze
+from ..lower import Limits
+from ..network import Network, gc_paused, lower_program
+from ..recover import parse_recovering
+from ..source import Source, Span
+from ..suppress import Selection, apply as apply_suppressions
+
+
+@dataclass
+class Snapshot:
+    path: str
+    version: int | None
+    source: Source
+    diagnostics: tuple[Diagnostic, ...]  # what `check` reports, suppressions applied
+    network: Network | None
+    analysis: Analysis | None
+    index: positions.Index
+    broken: tuple[Span, ...] = ()  # the text left out by error recovery
+    lowering: object = None
+    _nodes_by_span: dict | None = field(default=None, repr=False)
+    _block_nodes: dict | None = field(default=None, repr=False)
+    _tensors: dict | None = field(default=None, repr=False)
+    _sizes: object = field(default=False, repr=False)
+
+    def sizes_report(self):
+        """`convdsl sizes` for this version (None while the network has errors), swept once, on first use,
+        within the work budget analyze() gives its own sweeps."""
+        if self._sizes is False:
+            self._sizes = None
+            network = self.network
+            if network is not None and not network.has_errors and not self.broken and network.inputs:
+                from ..infer import SWEEP_BUDGET
+                from ..sizes import analyze_sizes
+
+                layers = max(1, len(self.analysis.layers) if self.analysis is not None else 1)
+                self._sizes = analyze_sizes(network, limit=max(32, min(1024, SWEEP_BUDGET // layers)))
+        return self._sizes
+
+    # layers -----------------------------------------------------------------
+    def nodes_at(self, span: Span) -> list[str]:
+        """The layer nodes a call (written at span) made: one, or one per block instance or repeat copy."""
+        if self._nodes_by_span is None:
+            found: dict = {}
+            if self.network is not None:
+                for node, data in self.network.layer_graph.nodes.items():
+                    if data.get("kind") not in ("input", "output") and data.get("span") is not None:
+                        found.setdefault(data["span"], []).append(node)
+            self._nodes_by_span = found
+        return self._nodes_by_span.get(span, [])
+
+    def block_nodes(self, span: Span) -> list[list[str]]:
+        """Per instance made by the block call written at span, the layer nodes inside it."""
+        if self._block_nodes is None:
+            found: dict = {}
+            if self.network is not None:
+                for node, data in self.network.layer_graph.nodes.items():
+                    site = data.get("site")
+                    while site is not None and site.call is not None:
+                        found.setdefault(site.call.span, {}).setdefault(id(site), []).append(node)
+                        site = site.parent
+            self._block_nodes = {span: list(instances.values()) for span, instances in found.items()}
+        return self._block_nodes.get(span, [])
+
+    # tensors ----------------------------------------------------------------
+    def tensor_values(self, scope: str, name: str) -> list[tuple[str, tuple[str, int] | None]]:
+        """(instance prefix, (node, port) or None) for a tensor: one at the top level, one per block instance."""
+        if self._tensors is None:
+            found: dict = {}
+            lowering = self.lowering
+            if lowering is not None:
+                for site, tensor_scope in lowering.tensor_scopes:
+                    block = site.definition.name.id if site.call is not None else ""
+                    for tensor, (value, _) in tensor_scope.tensors.items():
+                        producer = lowering._resolve(value)
+                        where = (producer.node, producer.port) if producer is not None else None
+                        found.setdefault((block, tensor), []).append((site.prefix, where))
+            self._tensors = found
+        return self._tensors.get((scope, name), [])
+
+    def shape_of(self, where: tuple[str, int] | None):
+        if where is None or self.analysis is None:
+            return None
+        return self.analysis.shapes.get(where)
+
+
+def read_through(open_documents: dict[str, str]):
+    """A reader for includes that prefers the editor's unsaved text of a file to what is on disk."""
+    from ..network import decode, read_source
+
+    def read(path: str):
+        key = _real(path)
+        text = open_documents.get(key)
+        if text is not None:
+            return decode(path, text.encode("utf-8"))
+        return read_source(path)
+    return read
+
+
+def _real(path: str) -> str:
+    try:
+        return str(Path(path).resolve())
+    except (OSError, ValueError):
+        return path
+
+
+def build(path: str, text: str, *, version: int | None = None, reader=None, limits: Limits = Limits(),
+          strict: bool = False, selection: Selection | None = None) -> Snapshot:
+    """Analyse one document's text as `check` would, and index it."""
+    from ..network import read_source
+
+    reader = reader or read_source
+    source = Source(path, text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff"))
+    with gc_paused():
+        program, found = parse(source)
+        broken: tuple = ()
+        if program is None:
+            recovered = parse_recovering(source)
+            program, broken = recovered.program, recovered.broken
+            diagnostics = tuple(sorted(found, key=Diagnostic.sort_key))
+            network = analysis = lowering = None
+            if program is not None:
+                network, lowering = lower_program(source, program, limits, reader)
+                analysis = analyze(network, strict=strict, size_hints=False)
+        else:
+            network, lowering = lower_program(source, program, limits, reader)
+            analysis = analyze(network, strict=strict)
+            diagnostics = analysis.diagnostics
+        sources = network.sources if network is not None else {path: source}
+        diagnostics = tuple(apply_suppressions(diagnostics, sources, selection))
+        programs = {path: program} if program is not None else {}
+        includes = {}
+        if lowering is not None:
+            programs.update(_included_programs(sources, path))
+            includes = _include_targets(programs)
+        index = positions.build(programs, includes)
+    return Snapshot(path, version, source, diagnostics, network, analysis, index, broken, lowering)
+
+
+def _included_programs(sources: dict[str, Source], main: str) -> dict:
+    """The syntax trees of the included files the network read (recovered where they have errors)."""
+    out = {}
+    for path, source in sources.items():
+        if path == main:
+            continue
+        recovered = parse_recovering(source)
+        if recovered.program is not None:
+            out[path] = recovered.program
+    return out
+
+
+def _include_targets(programs: dict) -> dict:
+    """(including file, path as written) -> the file path it names, as Lowering resolves it."""
+    from ..syntax import Include
+
+    out = {}
+    for path, program in programs.items():
+        for stmt in program.statements:
+            if isinstance(stmt, Include):
+                target = Path(stmt.path) if Path(stmt.path).is_absolute() else Path(path).parent / stmt.path
+                out[(path, stmt.path)] = str(target)
+    return out
