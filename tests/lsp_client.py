@@ -30,6 +30,7 @@ class LspClient:
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
         self.versions: dict[str, int] = {}
+        self.passed_over: list[dict] = []  # notifications diagnostics() read while waiting for another
 
     # framing -----------------------------------------------------------------
     def _send(self, message: dict) -> None:
@@ -102,11 +103,18 @@ class LspClient:
         deadline = time.monotonic() + timeout
         while True:
             message = self.notifications.get(timeout=max(0.01, deadline - time.monotonic()))
-            if message.get("method") != "textDocument/publishDiagnostics":
-                continue
-            params = message["params"]
-            if params["uri"] == uri and (version is None or params.get("version") == version):
+            params = message.get("params") or {}
+            if message.get("method") == "textDocument/publishDiagnostics" and params["uri"] == uri and (
+                    version is None or params.get("version") == version):
                 return params["diagnostics"]
+            self.passed_over.append(message)
+
+    def published(self, uri: str, timeout: float = 30.0) -> list:
+        """The latest diagnostics published for uri, among those passed over and those to come."""
+        for message in reversed(self.passed_over):
+            if message.get("method") == "textDocument/publishDiagnostics" and message["params"]["uri"] == uri:
+                return message["params"]["diagnostics"]
+        return self.diagnostics(uri, timeout=timeout)
 
     def at(self, method: str, uri: str, line: int, character: int, **extra):
         return self.request(method, {"textDocument": {"uri": uri}, "position": {"line": line,

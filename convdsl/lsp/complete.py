@@ -66,7 +66,11 @@ def _text_before(snapshot: Snapshot, line: int, column: int) -> str:
     from .convert import offset_of
 
     offset = offset_of(snapshot.source, line, column)
-    return snapshot.source.text[max(0, offset - 2000):offset]
+    before = snapshot.source.text[max(0, offset - 2000):offset]
+    # from the start of the statement being typed: a line that starts with a name in column 1 (or in a block)
+    # starts one, even after a '(' left open above it
+    starts = [m.end() for m in re.finditer(r"\n(?=[ \t]*[A-Za-z_]\w*(?:[ \t]*,[ \t]*\w+)*[ \t]*=[^=])", before)]
+    return before[starts[-1] - 1:] if starts else before
 
 
 def _continues(before: str) -> bool:

@@ -32,6 +32,8 @@ def hover(snapshot: Snapshot, line: int, column: int) -> tuple[str, P.Item] | No
 
 def _describe(snapshot: Snapshot, item: P.Item, line: int, column: int) -> str | None:
     if item.kind == P.TENSOR:
+        if item.role == P.DEFINITION and type(item.node).__name__ == "InputDecl":
+            return _input(snapshot, item) or _tensor(snapshot, item)
         return _tensor(snapshot, item)
     if item.kind == P.ARGUMENT:
         return _argument(snapshot, item)
