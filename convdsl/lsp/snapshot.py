@@ -151,15 +151,26 @@ def build(path: str, text: str, *, version: int | None = None, reader=None, limi
     return Snapshot(path, version, source, diagnostics, network, analysis, index, broken, lowering)
 
 
+_PARSED: dict[tuple[str, str], object] = {}  # (path, text) -> its syntax tree, for included files
+_PARSED_KEEP = 64
+
+
 def _included_programs(sources: dict[str, Source], main: str) -> dict:
-    """The syntax trees of the included files the network read (recovered where they have errors)."""
+    """The syntax trees of the included files the network read (recovered where they have errors); a file
+    that has not changed since the last edit is not parsed again."""
     out = {}
     for path, source in sources.items():
         if path == main:
             continue
-        recovered = parse_recovering(source)
-        if recovered.program is not None:
-            out[path] = recovered.program
+        key = (path, source.text)
+        program = _PARSED.get(key)
+        if program is None:
+            program = parse_recovering(source).program
+            if len(_PARSED) >= _PARSED_KEEP:
+                _PARSED.pop(next(iter(_PARSED)))
+            _PARSED[key] = program
+        if program is not None:
+            out[path] = program
     return out
 
 

@@ -1,0 +1,79 @@
+"""The language server's latency, as an editor sees it (issue 20's targets).
+
+Starts `convdsl lsp` as a subprocess, opens benchmarks/resnet152.cdsl (ResNet-152
+written with blocks) and measures, over stdio:
+- didChange -> publishDiagnostics: the time from sending an edit to receiving the
+  diagnostics of that version (the edit alternates a conv's channel count, so each
+  version really is analysed again); target p95 <= 20 ms;
+- hover on a layer, a block call and a tensor (the snapshot is current); target p95 <= 5 ms.
+
+    python benchmarks/lsp_latency.py [--edits 200] [--hovers 300]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+from lsp_client import LspClient  # noqa: E402
+
+FILE = HERE / "resnet152.cdsl"
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--edits", type=int, default=200)
+    parser.add_argument("--hovers", type=int, default=300)
+    args = parser.parse_args()
+    client = LspClient()
+    try:
+        client.initialize()
+        text = FILE.read_text()
+        uri = client.open(FILE, text)
+        client.diagnostics(uri, 1, timeout=60)
+        changes = []
+        line = text.splitlines().index(next(t for t in text.splitlines() if "conv1: conv(64" in t))
+        column = text.splitlines()[line].index("conv(64") + len("conv(")
+        for i in range(args.edits):
+            channels = "64" if i % 2 else "65"  # the same length: a one-range incremental edit
+            start = time.perf_counter()
+            version = client.change(uri, channels, {"start": {"line": line, "character": column},
+                                                    "end": {"line": line, "character": column + 2}})
+            client.diagnostics(uri, version, timeout=60)
+            changes.append((time.perf_counter() - start) * 1000)
+        if args.edits % 2:  # leave the file as it was
+            client.diagnostics(uri, client.change(uri, text), timeout=60)
+        lines = text.splitlines()
+        places = [(line, lines[line].index("conv(64") + 1),  # a layer
+                  (lines.index(next(t for t in lines if "bottleneck(256) * 35" in t)),
+                   lines[lines.index(next(t for t in lines if "bottleneck(256) * 35" in t))].index("bottleneck(256)") + 2),
+                  (lines.index(next(t for t in lines if t.startswith("features"))), 2)]  # a tensor
+        hovers = []
+        for i in range(args.hovers):
+            where = places[i % len(places)]
+            start = time.perf_counter()
+            result = client.at("textDocument/hover", uri, *where)
+            hovers.append((time.perf_counter() - start) * 1000)
+            assert result is not None, where
+    finally:
+        client.close()
+    for name, values, target in (("didChange -> publishDiagnostics", changes, 20.0), ("hover", hovers, 5.0)):
+        p50, p95 = percentile(values, 50), percentile(values, 95)
+        verdict = "PASS" if p95 <= target else "FAIL"
+        print(f"{name:32} n={len(values):4}  p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  max {max(values):7.2f} ms  "
+              f"(target p95 <= {target:g} ms) {verdict}")
+    print(f"mean didChange {statistics.mean(changes):.2f} ms, mean hover {statistics.mean(hovers):.2f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
