@@ -16,8 +16,29 @@ from dataclasses import dataclass, field
 
 from .layers import KINDS
 from .source import Span
-from .syntax import (Assign, BinOp, BlockDef, Call, Chain, Constant, Group, IfExpr, Include, InputDecl, Keyword,
-                     Labelled, Name, NetworkStmt, OutputDecl, Program, Repeat, Setting, TupleExpr, UnaryOp, When)
+from .syntax import (
+    Assign,
+    BinOp,
+    BlockDef,
+    Call,
+    Chain,
+    Constant,
+    Group,
+    IfExpr,
+    Include,
+    InputDecl,
+    Keyword,
+    Labelled,
+    Name,
+    NetworkStmt,
+    OutputDecl,
+    Program,
+    Repeat,
+    Setting,
+    TupleExpr,
+    UnaryOp,
+    When,
+)
 
 # Kinds of Item.
 LAYER = "layer"  # a call of a layer kind: node is the Call
@@ -76,7 +97,7 @@ class Index:
         if item.role == DEFINITION and item.key not in self.definitions:
             self.definitions[item.key] = item
 
-    def finish(self) -> "Index":
+    def finish(self) -> Index:
         for path, items in self.items.items():
             items.sort(key=lambda i: (i.span.line, i.span.column))
             self._starts[path] = [(i.span.line, i.span.column) for i in items]

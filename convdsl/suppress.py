@@ -39,7 +39,7 @@ class Selection:
             return False
         return not any(_matches(code, s) for s in self.ignore)
 
-    def merged(self, select=(), ignore=()) -> "Selection":
+    def merged(self, select=(), ignore=()) -> Selection:
         """This selection with the command line's on top: its --select replaces, its --ignore adds."""
         return Selection(tuple(select) or self.select, (*self.ignore, *ignore), self.origin)
 

@@ -16,7 +16,7 @@ import pytest
 
 pytest.importorskip("pygls")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lsp_client import ROOT, LspClient, LspError  # noqa: E402
+from lsp_client import ROOT, LspClient, LspError
 
 EXAMPLES = ROOT / "examples"
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -61,7 +61,7 @@ def _open(client, path: Path, text: str | None = None):
 def _check_json(paths) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     run = subprocess.run([sys.executable, "-m", "convdsl", "check", "--format", "json", *map(str, paths)],
-                         capture_output=True, text=True, env=env, cwd=str(ROOT))
+                         capture_output=True, text=True, env=env, cwd=str(ROOT), check=False)
     return {str(Path(ROOT, f["path"]).resolve()): f["diagnostics"] for f in json.loads(run.stdout)["files"]}
 
 
@@ -69,7 +69,7 @@ def test_diagnostics_are_those_of_check_on_every_example_and_fixture(client):
     expected = _check_json(ALL_FILES)
     assert any(expected.values()), "the fixtures have diagnostics to compare"
     for path in ALL_FILES:
-        uri, published = _open(client, path)
+        _, published = _open(client, path)
         mine = sorted((d["code"], d["severity"], d["message"], d["range"]["start"]["line"] + 1,
                        d["range"]["start"]["character"] + 1, d["range"]["end"]["line"] + 1,
                        d["range"]["end"]["character"] + 1) for d in published)
@@ -88,7 +88,7 @@ def test_errors_in_an_included_file_are_published_for_that_file(client, tmp_path
     library = tmp_path / "lib.cdsl"
     library.write_text("block b(c) = conv(c, 3) ->\nconst k = 3\n")
     main = tmp_path / "main.cdsl"
-    uri, published = _open(client, main, 'include "lib.cdsl"\ninput x: 3 x 8 x 8\ny = x -> relu\n')
+    _, published = _open(client, main, 'include "lib.cdsl"\ninput x: 3 x 8 x 8\ny = x -> relu\n')
     assert [d["code"] for d in published] == ["E016"]  # the include, reported at the include statement
     codes = [d["code"] for d in client.published(library.resolve().as_uri(), timeout=10)]
     assert codes == ["E002"]
@@ -328,7 +328,7 @@ def test_inline_and_pyproject_suppressions_are_honoured(tmp_path):
     c = LspClient()
     try:
         c.initialize()
-        uri, published = _open(c, path)
+        _, published = _open(c, path)
     finally:
         c.close()
     assert [(d["code"], d["range"]["start"]["line"]) for d in published] == [("W101", 2)]

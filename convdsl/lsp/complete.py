@@ -52,7 +52,7 @@ def complete(snapshot: Snapshot, line: int, column: int) -> list[Candidate]:
     stripped = before.rstrip()
     last_word = re.search(r"(\w*)$", before).group(1)
     ahead = before[:len(before) - len(last_word)].rstrip()
-    if ahead.endswith("->") or ahead.endswith(":"):
+    if ahead.endswith(("->", ":")):
         return _layers(snapshot)
     if ahead.endswith("=") and not ahead.endswith("=="):
         return _tensors(snapshot, scope) + [c for c in _layers(snapshot) if KINDS.get(c.label) is not None

@@ -11,7 +11,7 @@ def available() -> bool:
 
 
 def _formatter():
-    import convdsl.fmt as fmt
+    from convdsl import fmt
 
     return getattr(fmt, "format_text", None)
 

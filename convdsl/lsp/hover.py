@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .. import positions as P
 from ..layers import KINDS
-from ..layers.base import Arg, REQUIRED
+from ..layers.base import REQUIRED, Arg
 from ..layers.window import Window, axis_names, resolve_padding
 from ..summary import display_shape
 from ..syntax import Call
@@ -229,8 +229,9 @@ def _block_call(snapshot: Snapshot, item: P.Item) -> str | None:
     layers = [analysis.layers[n] for nodes in instances for n in nodes if n in analysis.layers]
     params = sum(i.params for i in layers)
     macs = sum(i.macs for i in layers)
-    lines = [head, "", f"{len(instances)} instance{'s' if len(instances) != 1 else ''}, {len(layers):,} layers, "
-             f"{_count(params)} params, {_count(macs)} MACs"]
+    plural = "s" if len(instances) != 1 else ""
+    totals = f"{len(instances)} instance{plural}, {len(layers):,} layers, {_count(params)} params, {_count(macs)} MACs"
+    lines = [head, "", totals]
     first = instances[0]
     first_info = [analysis.layers[n] for n in first if n in analysis.layers]
     if first_info:

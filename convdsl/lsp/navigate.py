@@ -5,7 +5,7 @@ import re
 
 from .. import positions as P
 from ..source import Span
-from ..syntax import Assign, BlockDef, Call, Chain, Group, Labelled, OutputDecl, Repeat, When
+from ..syntax import Assign, OutputDecl
 from .snapshot import Snapshot
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -80,7 +80,7 @@ def symbols(snapshot: Snapshot):
             detail = "input " + (" x ".join(map(str, shape.dims)) if shape is not None else "")
             out.append((item.name, detail, "input", item.span, item.node.name.span, []))
         elif item.kind == P.TENSOR and item.node is not None and not item.scope:
-            if isinstance(item.node, type(None)) or type(item.node).__name__ == "InputDecl":
+            if (item.node is None) or type(item.node).__name__ == "InputDecl":
                 continue
             values = snapshot.tensor_values("", item.name)
             shape = snapshot.shape_of(values[0][1]) if values else None
@@ -121,7 +121,7 @@ def inlay_hints(snapshot: Snapshot, first_line: int, last_line: int) -> list[tup
         shape = _shape_after(snapshot, item)
         if shape is not None:
             out.append((span.end_line, span.end_column, shape))
-    return _only_chain_ends(snapshot, out, first_line, last_line)
+    return _only_chain_ends(out)
 
 
 def _shape_after(snapshot: Snapshot, item: P.Item) -> str | None:
@@ -160,28 +160,11 @@ def _last_layer(snapshot: Snapshot, nodes: list[str]) -> str:
     return nodes[-1]
 
 
-def _only_chain_ends(snapshot: Snapshot, hints: list, first_line: int, last_line: int) -> list:
-    """Keep hints at the ends of elements that are followed by '->' or end a chain (not inside a group
-    at the same place as the group's own hint)."""
+def _only_chain_ends(hints: list) -> list:
+    """One hint per place (a labelled group's last layer and the group can end at the same column)."""
     seen = {}
     for line, column, label in hints:
-        seen[(line, column)] = label  # a group's last element and the group end differ by the ')'
+        seen[(line, column)] = label
     return [(line, column, label) for (line, column), label in sorted(seen.items())]
 
 
-def chain_calls(chain: Chain):
-    """Every Call of a chain, groups opened."""
-    pending = list(chain.elements)
-    while pending:
-        element = pending.pop(0)
-        if isinstance(element, Call):
-            yield element
-        elif isinstance(element, Labelled):
-            pending.insert(0, element.element)
-        elif isinstance(element, (Repeat, When)):
-            pending.insert(0, element.element)
-        elif isinstance(element, Group):
-            pending[0:0] = list(element.chain.elements)
-
-
-__all__ = ["definition", "references", "rename", "symbols", "inlay_hints", "BlockDef"]

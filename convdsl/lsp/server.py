@@ -235,8 +235,8 @@ def make_server() -> ConvdslServer:
             ls.schedule(doc, force=True)
         try:
             ls.workspace_inlay_hint_refresh(None)
-        except Exception:  # noqa: BLE001 - a client that cannot refresh asks again on its own
-            pass
+        except Exception as err:  # noqa: BLE001 - a client that cannot refresh asks again on its own
+            log.debug("inlay hint refresh: %r", err)
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: ConvdslServer, params: types.DidOpenTextDocumentParams):

@@ -18,7 +18,8 @@ from ..lower import Limits
 from ..network import Network, gc_paused, lower_program
 from ..recover import parse_recovering
 from ..source import Source, Span
-from ..suppress import Selection, apply as apply_suppressions
+from ..suppress import Selection
+from ..suppress import apply as apply_suppressions
 
 
 @dataclass
@@ -118,12 +119,13 @@ def _real(path: str) -> str:
         return path
 
 
-def build(path: str, text: str, *, version: int | None = None, reader=None, limits: Limits = Limits(),
+def build(path: str, text: str, *, version: int | None = None, reader=None, limits: Limits | None = None,
           strict: bool = False, selection: Selection | None = None) -> Snapshot:
     """Analyse one document's text as `check` would, and index it."""
     from ..network import read_source
 
     reader = reader or read_source
+    limits = limits or Limits()
     source = Source(path, text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff"))
     with gc_paused():
         program, found = parse(source)
