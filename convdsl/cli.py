@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--select", default="", metavar="CODES",
                        help="report only these codes, names or code prefixes, comma-separated (e.g. E,W101); "
                             "replaces `select` of [tool.convdsl] in pyproject.toml")
+    check.add_argument("--fix", action="store_true",
+                       help="apply the first fix each diagnostic offers (the one its help names first), then "
+                            "report what is left")
     check.add_argument("--ignore", default="", metavar="CODES",
                        help="do not report these codes, names or prefixes (e.g. W101,unused-tensor); "
                             "added to `ignore` of [tool.convdsl]")
@@ -189,6 +192,32 @@ def _selection(path: str, args, configs: dict):
     return base.merged(select, ignore)
 
 
+def _fix(path: str, network, diagnostics, args):
+    """Apply the fixes the diagnostics offer and load the file again: the new network, the same one when
+    nothing could be applied, or None after saying why a file could not be written."""
+    from .autofix import plan
+    from .output import OutputError, write_atomic
+
+    chosen = plan(diagnostics, network.sources)
+    if not chosen.texts:
+        return network
+    for target, text in chosen.texts.items():
+        try:
+            write_atomic(target, text)
+        except OutputError as err:
+            print(f"convdsl check: error: cannot apply fixes: {err}", file=sys.stderr)
+            return None
+    count = len(chosen.applied)
+    files = ", ".join(chosen.texts)
+    print(f"fixed {count} problem{'s' if count != 1 else ''} in {files}: " +
+          "; ".join(f"{d.code.code} at line {d.span.line}: {fix.description}" for d, fix in chosen.applied),
+          file=sys.stderr)
+    if chosen.left:
+        print(f"{len(chosen.left)} more fix{'es' if len(chosen.left) != 1 else ''} overlap these: run "
+              "`convdsl check --fix` again", file=sys.stderr)
+    return _load(path, args)
+
+
 def _check(args) -> int:
     from . import report
     from .suppress import SelectionError, apply as suppressed
@@ -210,6 +239,14 @@ def _check(args) -> int:
                 diagnostics, code = network.diagnostics, EXIT_USAGE
             else:
                 diagnostics = suppressed(network.analyze(strict=args.strict).diagnostics, network.sources, selection)
+                if args.fix and any(getattr(d, "fixes", ()) for d in diagnostics):
+                    fixed = _fix(path, network, diagnostics, args)
+                    if fixed is None:
+                        return EXIT_USAGE
+                    if fixed is not network:
+                        network = fixed
+                        diagnostics = suppressed(network.analyze(strict=args.strict).diagnostics, network.sources,
+                                                 selection)
                 code = EXIT_ERRORS if any(d.is_error for d in diagnostics) else EXIT_OK
         except Exception as err:  # noqa: BLE001 - a bug met in one file must not stop the others being checked
             if os.environ.get("CONVDSL_DEBUG"):

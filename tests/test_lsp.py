@@ -334,3 +334,98 @@ def test_inline_and_pyproject_suppressions_are_honoured(tmp_path):
     assert [(d["code"], d["range"]["start"]["line"]) for d in published] == [("W101", 2)]
     checked = _check_json([path])[str(path.resolve())]
     assert [(d["code"], d["line"]) for d in checked] == [("W101", 3)]
+
+
+# quick fixes and formatting ------------------------------------------------------------------------
+
+def test_code_actions_are_the_fixes_of_the_diagnostics(client):
+    path = FIXTURES / "diagnostics" / "non_integer_division.cdsl"
+    text = path.read_text()
+    uri, published = _open(client, path)
+    expected = next(d for d in _check_json([path])[str(path.resolve())] if d["code"] == "E101")
+    assert expected["fixes"], "the analysis offers fixes for this division"
+    line = expected["line"] - 1
+    actions = client.request("textDocument/codeAction", {
+        "textDocument": {"uri": uri},
+        "range": {"start": {"line": line, "character": 0}, "end": {"line": line, "character": 0}},
+        "context": {"diagnostics": [d for d in published if d["code"] == "E101"]}})
+    ours = [a for a in actions if a["title"].startswith("E101")]
+    assert len(ours) == len(expected["fixes"])
+    assert ours[0]["isPreferred"] and ours[0]["kind"] == "quickfix"
+    for action, fix in zip(ours, expected["fixes"]):
+        assert fix["description"] in action["title"]
+        edits = action["edit"]["changes"][uri]
+        assert [(e["range"]["start"]["line"] + 1, e["range"]["start"]["character"] + 1, e["newText"]) for e in edits] \
+            == [(e["line"], e["column"], e["text"]) for e in fix["edits"]]
+    # applying the first one as an editor does leaves no E101
+    lines = text.split("\n")
+    for edit in sorted(ours[0]["edit"]["changes"][uri], key=lambda e: (e["range"]["start"]["line"],
+                                                                      e["range"]["start"]["character"]),
+                       reverse=True):
+        start, end = edit["range"]["start"], edit["range"]["end"]
+        assert start["line"] == end["line"]
+        row = lines[start["line"]]
+        lines[start["line"]] = row[:start["character"]] + edit["newText"] + row[end["character"]:]
+    version = client.change(uri, "\n".join(lines))
+    assert "E101" not in [d["code"] for d in client.diagnostics(uri, version)]
+
+
+def test_check_fix_applies_the_same_edits(tmp_path):
+    source = FIXTURES / "diagnostics" / "non_integer_division.cdsl"
+    path = tmp_path / "net.cdsl"
+    path.write_text(source.read_text())
+    first = next(d for d in _check_json([path])[str(path.resolve())] if d["code"] == "E101")["fixes"][0]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    run = subprocess.run([sys.executable, "-m", "convdsl", "check", "--fix", str(path)], capture_output=True,
+                         text=True, env=env, check=False)
+    assert "fixed 1 problem" in run.stderr
+    lines = source.read_text().split("\n")
+    for edit in reversed(first["edits"]):  # written here by hand from the JSON's edits, in reverse order
+        row = lines[edit["line"] - 1]
+        lines[edit["line"] - 1] = row[:edit["column"] - 1] + edit["text"] + row[edit["end_column"] - 1:]
+    assert path.read_text() == "\n".join(lines)
+    assert "E101" not in run.stdout
+
+
+def test_formatting_answers_with_the_formatter(client, tmp_path):
+    fmt = pytest.importorskip("convdsl.fmt")
+    path = tmp_path / "messy.cdsl"
+    text = "input x:3 x 32 x 32\ny = x->conv(8,3,p=1)   ->  relu\n"
+    uri, _ = _open(client, path, text)
+    edits = client.request("textDocument/formatting", {"textDocument": {"uri": uri},
+                                                        "options": {"tabSize": 4, "insertSpaces": True}})
+    assert len(edits) == 1 and edits[0]["newText"] == fmt.format_text(text, path=str(path))
+    assert edits[0]["newText"] != text
+
+
+def test_a_burst_of_edits_is_analysed_once_for_the_newest_text(client):
+    """Stale work is dropped: edits sent faster than they can be analysed do not each get diagnostics, and
+    the diagnostics published last are those of the last edit."""
+    path = ROOT / "benchmarks" / "resnet152.cdsl"
+    text = path.read_text()
+    uri, _ = _open(client, path)
+    client.passed_over.clear()
+    for i in range(30):
+        version = client.change(uri, text + f"\nunused{i} = image -> relu\n")
+    final = client.diagnostics(uri, version)
+    assert [d["message"] for d in final] == ["tensor `unused29` is never used"]
+    published = [m for m in client.passed_over if m.get("method") == "textDocument/publishDiagnostics"
+                 and m["params"]["uri"] == uri]
+    assert len(published) < 29  # analyses of texts already replaced were not published
+    assert "**2048 x 7 x 7**" in _hover(client, uri, text, "features =")
+
+
+def test_notes_that_name_layers_or_places_point_there(client):
+    path = FIXTURES / "diagnostics" / "merge_mismatch.cdsl"
+    text = path.read_text()
+    _, published = _open(client, path)
+    merge = next(d for d in published if d["code"] == "E107")
+    trace = [r for r in merge["relatedInformation"] if "28 at `conv1`" in r["message"]]
+    conv_line = _find(text, "conv(")[0]
+    assert conv_line in {r["location"]["range"]["start"]["line"] for r in trace}  # the layer that rounded
+    path = FIXTURES / "diagnostics" / "duplicate_definition.cdsl"
+    text = path.read_text()
+    _, published = _open(client, path)
+    twice = next(d for d in published if d["message"] == "block `cbr` is defined twice")
+    [first] = [r for r in twice["relatedInformation"] if "first defined" in r["message"]]
+    assert first["location"]["range"]["start"]["line"] == _find(text, "block cbr")[0]

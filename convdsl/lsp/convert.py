@@ -1,6 +1,7 @@
 """Between convdsl's spans (1-based lines, columns in characters) and LSP ranges (0-based, UTF-16 units)."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -64,9 +65,38 @@ def offset_of(source: Source, line: int, column: int) -> int:
     return source._line_starts[line - 1] + column - 1 if line - 1 < len(source._line_starts) else len(source.text)
 
 
-def diagnostic(diag: Diagnostic, sources: dict[str, Source], data: object = None) -> types.Diagnostic:
+_NAMED = re.compile(r"`([^`\s]+)`")
+_AT = re.compile(r"\bat (?:line (\d+)\b|(\S+):(\d+)\b)")
+
+
+def _note_locations(note: str, span: Span, sources: dict[str, Source], locate) -> list[types.Location]:
+    """Where a note points: the layers it names in backticks (a branch trace names each step), or a
+    `first defined at file:line` / `at line N` place."""
+    found = []
+    for name in _NAMED.findall(note):
+        target = locate(name) if locate is not None else None
+        if target is not None:
+            found.append(types.Location(path_to_uri(target.path), to_range(sources.get(target.path), target)))
+    for match in _AT.finditer(note):
+        line, path, other = match.groups()
+        if line:
+            target_path, number = span.path, int(line)
+        else:
+            target_path = next((p for p in sources if p == path or p.endswith("/" + path)), None)
+            number = int(other)
+            if target_path is None:
+                continue
+        source = sources.get(target_path)
+        found.append(types.Location(path_to_uri(target_path), types.Range(
+            types.Position(number - 1, 0),
+            types.Position(number - 1, _utf16(source.line_text(number)) if source is not None else 0))))
+    return found
+
+
+def diagnostic(diag: Diagnostic, sources: dict[str, Source], data: object = None, locate=None) -> types.Diagnostic:
     """The LSP diagnostic: code, range, severity and message as `check --format json` has them; the label,
-    notes and help as related information at the same place (editors show them under the message)."""
+    notes and help as related information (editors show them under the message): a note that names layers
+    or a place is shown there, the others at the diagnostic. locate: a layer's name -> its span, or None."""
     span = diag.span
     source = sources.get(span.path) if span is not None else None
     where = to_range(source, span)
@@ -76,9 +106,11 @@ def diagnostic(diag: Diagnostic, sources: dict[str, Source], data: object = None
         if diag.label:
             related.append(types.DiagnosticRelatedInformation(location, diag.label))
         for note in diag.notes:
-            related.append(types.DiagnosticRelatedInformation(location, f"note: {note}"))
-        if diag.help:
-            related.append(types.DiagnosticRelatedInformation(location, f"help: {diag.help}"))
+            places = _note_locations(note, span, sources, locate) or [location]
+            related += [types.DiagnosticRelatedInformation(place, f"note: {note}") for place in places]
+        help_ = getattr(diag, "help_text", diag.help)
+        if help_:
+            related.append(types.DiagnosticRelatedInformation(location, f"help: {help_}"))
     return types.Diagnostic(
         range=where, message=diag.message, severity=SEVERITY[diag.level], code=diag.code.code, source="convdsl",
         related_information=related or None, data=data,

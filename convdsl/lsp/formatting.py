@@ -1,27 +1,33 @@
-"""Formatting requests, answered by convdsl's formatter (convdsl.fmt) as one edit of the whole text."""
+"""Formatting requests, answered by convdsl's formatter (convdsl.fmt.format_text) as one edit of the whole text."""
 from __future__ import annotations
 
 import importlib.util
+import logging
 
 from lsprotocol import types
 
+log = logging.getLogger(__name__)
+
 
 def available() -> bool:
-    return importlib.util.find_spec("convdsl.fmt") is not None and _formatter() is not None
-
-
-def _formatter():
-    from convdsl import fmt
-
-    return getattr(fmt, "format_text", None)
+    """Whether this convdsl has the formatter (the server offers formatting only then)."""
+    try:
+        return importlib.util.find_spec("convdsl.fmt") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def format_document(text: str, path: str) -> list[types.TextEdit] | None:
-    """The edit that replaces the text with its formatted form; none when it is formatted already or cannot
-    be formatted (a syntax error: the diagnostics say where)."""
+    """The edit that replaces the text with its formatted form: none when it is formatted already, None when
+    it cannot be formatted (a syntax error: the diagnostics say where)."""
+    from ..fmt import FormatError, format_text
+
     try:
-        formatted = _formatter()(text)
-    except Exception:  # noqa: BLE001 - text the formatter refuses (a syntax error) is left as it is
+        formatted = format_text(text, path=path)
+    except FormatError:
+        return None
+    except Exception as err:  # noqa: BLE001 - a formatter bug must not take the server down; the text stays
+        log.error("formatting %s failed: %r", path, err)
         return None
     if formatted == text:
         return []

@@ -148,10 +148,16 @@ class ConvdslServer(LanguageServer):
         snapshot = doc.snapshot
         sources = snapshot.network.sources if snapshot.network is not None else {doc.path: snapshot.source}
         by_uri: dict[str, list] = {doc.uri: []}
+        nodes = snapshot.network.layer_graph.nodes if snapshot.network is not None else {}
+
+        def locate(name: str):
+            data = nodes.get(name) if name in nodes else None
+            return data.get("span") if data is not None else None
+
         for diag in snapshot.diagnostics:
             path = diag.span.path if diag.span is not None else doc.path
             uri = doc.uri if path == doc.path else convert.path_to_uri(path)
-            by_uri.setdefault(uri, []).append(convert.diagnostic(diag, sources, _fix_data(diag)))
+            by_uri.setdefault(uri, []).append(convert.diagnostic(diag, sources, _fix_data(diag), locate))
         # this document's diagnostics in other files replace what it published there before
         for uri in set(by_uri) | {u for u, by in self.published.items() if doc.uri in by}:
             self.published.setdefault(uri, {})[doc.uri] = by_uri.get(uri, [])
