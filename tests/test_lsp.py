@@ -429,3 +429,18 @@ def test_notes_that_name_layers_or_places_point_there(client):
     twice = next(d for d in published if d["message"] == "block `cbr` is defined twice")
     [first] = [r for r in twice["relatedInformation"] if "first defined" in r["message"]]
     assert first["location"]["range"]["start"]["line"] == _find(text, "block cbr")[0]
+
+
+def test_a_block_library_is_answered_from_a_file_that_includes_it(client):
+    network = EXAMPLES / "resnet50.cdsl"
+    library = EXAMPLES / "resnet_blocks.cdsl"
+    text = library.read_text()
+    _open(client, network)
+    uri, published = _open(client, library)
+    shown = _hover(client, uri, text, "conv(c * 4, 1, bias=false) -> bn3", shift=1)
+    # resnet50 calls bottleneck 16 times; the first (layer1.0) expands 64 channels to 256 at 56 x 56
+    assert "layer1.0.conv3" in shown and "**256 x 56 x 56**" in shown and "15 more" in shown
+    line, character = _find(text, "skip)", 1)  # in bottleneck: its own `skip`, not basic's
+    [target] = client.at("textDocument/definition", uri, line, character + 1)
+    assert target["uri"] == library.resolve().as_uri()
+    assert target["range"]["start"]["line"] == _find(text, "skip = in", 1)[0]

@@ -1,6 +1,7 @@
 """Between convdsl's spans (1-based lines, columns in characters) and LSP ranges (0-based, UTF-16 units)."""
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -22,8 +23,10 @@ def uri_to_path(uri: str) -> str:
 
 
 def path_to_uri(path: str) -> str:
+    """The file URI of a path, with `..` and `.` taken out (an include written `../lib.cdsl` names the same
+    document the editor has open)."""
     try:
-        return Path(path).absolute().as_uri()
+        return Path(os.path.abspath(path)).as_uri()
     except ValueError:  # not an absolute path after all (an untitled buffer's name)
         return path
 

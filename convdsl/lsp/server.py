@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -129,6 +129,26 @@ class ConvdslServer(LanguageServer):
         if not doc.running:
             self.schedule(doc)
         return await waiter
+
+    async def view(self, uri: str) -> Snapshot | None:
+        """The snapshot to answer a request about a document from: its own, or, for a file of blocks and
+        constants that makes no layers itself, that of an open file which includes it (seen from there, its
+        blocks have instances with shapes)."""
+        snapshot = await self.current(uri)
+        if snapshot is None or (snapshot.analysis is not None and snapshot.analysis.layers):
+            return snapshot
+        real = _real(snapshot.path)
+        for other in list(self.documents.values()):
+            if other.uri == uri or other.snapshot is None or other.snapshot.network is None:
+                continue
+            path = next((p for p in other.snapshot.network.sources if p != other.path and _real(p) == real), None)
+            if path is None:
+                continue
+            including = await self.current(other.uri)
+            if including is None or including.network is None or path not in including.network.sources:
+                continue
+            return replace(including, path=path, source=including.network.sources[path])
+        return snapshot
 
     def selection_for(self, path: str) -> Selection:
         import os
@@ -263,7 +283,7 @@ def make_server() -> ConvdslServer:
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     async def on_hover(ls: ConvdslServer, params: types.HoverParams):
-        snapshot = await ls.current(params.text_document.uri)
+        snapshot = await ls.view(params.text_document.uri)
         if snapshot is None:
             return None
         found = hover.hover(snapshot, *_position(snapshot, params.position))
@@ -277,7 +297,7 @@ def make_server() -> ConvdslServer:
     async def on_inlay_hint(ls: ConvdslServer, params: types.InlayHintParams):
         if not ls.options.inlay_hints:
             return []
-        snapshot = await ls.current(params.text_document.uri)
+        snapshot = await ls.view(params.text_document.uri)
         if snapshot is None:
             return []
         first, last = params.range.start.line + 1, params.range.end.line + 1
@@ -287,7 +307,7 @@ def make_server() -> ConvdslServer:
 
     @server.feature(types.TEXT_DOCUMENT_DEFINITION)
     async def on_definition(ls: ConvdslServer, params: types.DefinitionParams):
-        snapshot = await ls.current(params.text_document.uri)
+        snapshot = await ls.view(params.text_document.uri)
         if snapshot is None:
             return None
         spans = navigate.definition(snapshot, *_position(snapshot, params.position))
@@ -295,7 +315,7 @@ def make_server() -> ConvdslServer:
 
     @server.feature(types.TEXT_DOCUMENT_REFERENCES)
     async def on_references(ls: ConvdslServer, params: types.ReferenceParams):
-        snapshot = await ls.current(params.text_document.uri)
+        snapshot = await ls.view(params.text_document.uri)
         if snapshot is None:
             return None
         spans = navigate.references(snapshot, *_position(snapshot, params.position),
@@ -304,7 +324,7 @@ def make_server() -> ConvdslServer:
 
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
     async def on_symbols(ls: ConvdslServer, params: types.DocumentSymbolParams):
-        snapshot = await ls.current(params.text_document.uri)
+        snapshot = await ls.view(params.text_document.uri)
         if snapshot is None:
             return []
 
@@ -318,7 +338,7 @@ def make_server() -> ConvdslServer:
 
     @server.feature(types.TEXT_DOCUMENT_PREPARE_RENAME)
     async def on_prepare_rename(ls: ConvdslServer, params: types.PrepareRenameParams):
-        snapshot = await ls.current(params.text_document.uri)
+        snapshot = await ls.view(params.text_document.uri)
         if snapshot is None:
             return None
         item = navigate.rename_target(snapshot, *_position(snapshot, params.position))
@@ -328,7 +348,7 @@ def make_server() -> ConvdslServer:
 
     @server.feature(types.TEXT_DOCUMENT_RENAME)
     async def on_rename(ls: ConvdslServer, params: types.RenameParams):
-        snapshot = await ls.current(params.text_document.uri)
+        snapshot = await ls.view(params.text_document.uri)
         if snapshot is None:
             return None
         found = navigate.rename(snapshot, *_position(snapshot, params.position), params.new_name)
@@ -345,7 +365,7 @@ def make_server() -> ConvdslServer:
     @server.feature(types.TEXT_DOCUMENT_COMPLETION,
                     types.CompletionOptions(trigger_characters=[">", "(", ",", ":", " ", "="]))
     async def on_completion(ls: ConvdslServer, params: types.CompletionParams):
-        snapshot = await ls.current(params.text_document.uri)
+        snapshot = await ls.view(params.text_document.uri)
         if snapshot is None:
             return None
         candidates = complete.complete(snapshot, *_position(snapshot, params.position))
