@@ -9,6 +9,8 @@ column stays where it was).
 
 After each syntax error the smallest repair that lets the parse get past it is
 kept, tried in this order:
+0. where the error is a ')' or ',' in a call, leave out only the argument before
+   it (`conv(8, 3, p=)` is read as `conv(8, 3)`);
 1. cut the chain at the last '->' before the error, to the end of that arrow's
    line (the layers before a half-typed one keep their shapes), closing the
    parentheses the cut leaves open;
@@ -186,6 +188,14 @@ def _candidates(text: str, offset: int):
     """(start, end, fill) repairs for a syntax error at offset, smallest first."""
     opened, at_line = _depths(text, offset)
     statement = _logical_start(text, offset, at_line)
+    if opened and offset < len(text) and text[offset] in "),":
+        # a broken argument (`p=` before ')' or ','): only it is left out, the call keeps its others
+        inner = opened[-1]
+        comma = text.rfind(",", inner, offset)
+        if comma != -1 and "\n" not in text[comma:offset]:
+            yield comma, offset, ""
+        elif comma == -1 and "\n" not in text[inner:offset]:
+            yield inner + 1, offset + (text[offset] == ","), ""
     arrow = text.rfind("->", statement, offset)
     if arrow != -1:
         still_open = [p for p in opened if p < arrow]

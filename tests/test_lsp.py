@@ -436,7 +436,7 @@ def test_a_block_library_is_answered_from_a_file_that_includes_it(client):
     library = EXAMPLES / "resnet_blocks.cdsl"
     text = library.read_text()
     _open(client, network)
-    uri, published = _open(client, library)
+    uri, _ = _open(client, library)
     shown = _hover(client, uri, text, "conv(c * 4, 1, bias=false) -> bn3", shift=1)
     # resnet50 calls bottleneck 16 times; the first (layer1.0) expands 64 channels to 256 at 56 x 56
     assert "layer1.0.conv3" in shown and "**256 x 56 x 56**" in shown and "15 more" in shown

@@ -41,6 +41,8 @@ CASES = [
     ("y = x -> s: (conv(8, 3) -> relu -> \n   conv(4,3) -> ) -> relu\nz = y -> relu\n",
      {"y": ["x", "conv", "relu", "conv"], "z": ["y", "relu"]}),
     ("y = x -> relu -> ", {"y": ["x", "relu"]}),
+    ("y = x -> conv(8, 3, p=) -> relu\nz = y -> relu\n", {"y": ["x", "conv", "relu"], "z": ["y", "relu"]}),
+    ("y = x -> conv(p=, 8, 3) -> relu\n", {"y": ["x", "conv", "relu"]}),
     ("y = x -> relu\nz = y -> => relu\nw = y -> relu\n", {"y": ["x", "relu"], "z": ["y"], "w": ["y", "relu"]}),
 ]
 

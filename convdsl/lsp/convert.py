@@ -25,6 +25,9 @@ def uri_to_path(uri: str) -> str:
 def path_to_uri(path: str) -> str:
     """The file URI of a path, with `..` and `.` taken out (an include written `../lib.cdsl` names the same
     document the editor has open)."""
+    scheme = path.split(":", 1)[0] if ":" in path.split("/", 1)[0] else ""
+    if len(scheme) > 1:  # already a URI (an untitled buffer's `untitled:Untitled-1`); `C:` is a drive
+        return path
     try:
         return Path(os.path.abspath(path)).as_uri()
     except ValueError:  # not an absolute path after all (an untitled buffer's name)

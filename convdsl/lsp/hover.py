@@ -21,6 +21,13 @@ def _shape(snapshot: Snapshot, shape) -> str:
     return display_shape(shape, layout)
 
 
+def needs_sizes(snapshot: Snapshot, line: int, column: int) -> bool:
+    """Whether a hover here shows an input's valid sizes (a sweep, worth running off the event loop)."""
+    item = snapshot.index.first_at(snapshot.path, line, column)
+    return item is not None and (item.kind == P.INPUT or item.kind == P.TENSOR and item.role == P.DEFINITION
+                                 and type(item.node).__name__ == "InputDecl")
+
+
 def hover(snapshot: Snapshot, line: int, column: int) -> tuple[str, P.Item] | None:
     items = snapshot.index.at(snapshot.path, line, column)
     for item in items:

@@ -286,7 +286,10 @@ def make_server() -> ConvdslServer:
         snapshot = await ls.view(params.text_document.uri)
         if snapshot is None:
             return None
-        found = hover.hover(snapshot, *_position(snapshot, params.position))
+        where = _position(snapshot, params.position)
+        if hover.needs_sizes(snapshot, *where):  # the sweep runs in the worker, never on the event loop
+            await asyncio.get_running_loop().run_in_executor(ls.worker, snapshot.sizes_report)
+        found = hover.hover(snapshot, *where)
         if found is None:
             return None
         text, item = found
