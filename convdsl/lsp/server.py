@@ -64,11 +64,15 @@ class ConvdslServer(LanguageServer):
             doc = self.documents[uri] = Document(uri, convert.uri_to_path(uri))
         doc.text, doc.version = text, version
         self.schedule(doc)
-        # files that include this one see its new text
+        # files that include this one see its new text; so do files whose includes failed (it may be the one)
         real = _real(doc.path)
         for other in self.documents.values():
-            if other is not doc and other.snapshot is not None and other.snapshot.network is not None and any(
-                    _real(p) == real for p in other.snapshot.network.sources if p != other.path):
+            snapshot = other.snapshot
+            if other is doc or snapshot is None:
+                continue
+            if snapshot.network is not None and any(_real(p) == real for p in snapshot.network.sources
+                                                    if p != other.path) \
+                    or any(d.code.code == "E016" for d in snapshot.diagnostics):
                 self.schedule(other, force=True)
 
     def schedule(self, doc: Document, force: bool = False) -> None:
@@ -245,18 +249,34 @@ def make_server() -> ConvdslServer:
         if isinstance(settings.get("strict"), bool):
             server.options.strict = settings["strict"]
 
+    async def pull_options(ls: ConvdslServer) -> None:
+        """Ask a client that keeps settings (VS Code's `convdsl.*`) for them."""
+        capabilities = ls.client_capabilities
+        if capabilities is None or capabilities.workspace is None or not capabilities.workspace.configuration:
+            return
+        try:
+            answer = await ls.workspace_configuration_async(
+                types.ConfigurationParams(items=[types.ConfigurationItem(section="convdsl")]))
+        except Exception as err:  # noqa: BLE001 - a client that cannot say keeps the defaults
+            log.debug("workspace/configuration: %r", err)
+            return
+        if answer and isinstance(answer[0], dict):
+            read_options(answer[0])
+
     @server.feature(types.INITIALIZED)
-    def initialized(ls: ConvdslServer, params: types.InitializedParams):
-        options = getattr(ls.protocol, "_initialization_options", None)
-        read_options(options)
+    async def initialized(ls: ConvdslServer, params: types.InitializedParams):
+        await pull_options(ls)
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: ConvdslServer, params: types.InitializeParams):
         read_options(params.initialization_options)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
-    def configuration(ls: ConvdslServer, params: types.DidChangeConfigurationParams):
-        read_options(params.settings)
+    async def configuration(ls: ConvdslServer, params: types.DidChangeConfigurationParams):
+        if isinstance(params.settings, dict) and params.settings:
+            read_options(params.settings)
+        else:  # the new settings are to be asked for (the pull model)
+            await pull_options(ls)
         for doc in ls.documents.values():
             ls.schedule(doc, force=True)
         try:
