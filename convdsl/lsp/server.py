@@ -142,6 +142,7 @@ class ConvdslServer(LanguageServer):
         if snapshot is None or (snapshot.analysis is not None and snapshot.analysis.layers):
             return snapshot
         real = _real(snapshot.path)
+        best, most = snapshot, 0
         for other in list(self.documents.values()):
             if other.uri == uri or other.snapshot is None or other.snapshot.network is None:
                 continue
@@ -151,8 +152,13 @@ class ConvdslServer(LanguageServer):
             including = await self.current(other.uri)
             if including is None or including.network is None or path not in including.network.sources:
                 continue
-            return replace(including, path=path, source=including.network.sources[path])
-        return snapshot
+            # the file that makes the most layers from this one's text (one that includes it and calls nothing
+            # from it has nothing to show)
+            made = sum(1 for data in including.network.layer_graph.nodes.values()
+                       if data.get("span") is not None and data["span"].path == path)
+            if made > most:
+                best, most = replace(including, path=path, source=including.network.sources[path]), made
+        return best
 
     def selection_for(self, path: str) -> Selection:
         import os
