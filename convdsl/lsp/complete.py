@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from .. import positions as P
 from ..layers import KINDS, canonical_kinds
 from ..layers.base import REQUIRED
-from ..lower import LAYOUTS, ROUNDINGS
+from ..model import LAYOUTS, ROUNDINGS
 from .hover import _arg_doc, _literal
 from .snapshot import Snapshot
 

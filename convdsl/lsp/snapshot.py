@@ -13,13 +13,15 @@ from pathlib import Path
 from .. import positions
 from ..diagnostics import Diagnostic
 from ..frontend import parse
-from ..infer import Analysis, analyze
-from ..lower import Limits
-from ..network import Network, gc_paused, lower_program
+from ..infer import analyze
+from ..loading import lower_program
+from ..model import Analysis, Limits
+from ..network import Network
 from ..recover import parse_recovering
 from ..source import Source, Span
 from ..suppress import Selection
 from ..suppress import apply as apply_suppressions
+from ..walk import gc_paused
 
 
 @dataclass
@@ -45,7 +47,7 @@ class Snapshot:
             self._sizes = None
             network = self.network
             if network is not None and not network.has_errors and not self.broken and network.inputs:
-                from ..infer import SWEEP_BUDGET
+                from ..model import SWEEP_BUDGET
                 from ..sizes import analyze_sizes
 
                 layers = max(1, len(self.analysis.layers) if self.analysis is not None else 1)
@@ -101,7 +103,7 @@ class Snapshot:
 
 def read_through(open_documents: dict[str, str]):
     """A reader for includes that prefers the editor's unsaved text of a file to what is on disk."""
-    from ..network import decode, read_source
+    from ..loading import decode, read_source
 
     def read(path: str):
         key = _real(path)
@@ -122,7 +124,7 @@ def _real(path: str) -> str:
 def build(path: str, text: str, *, version: int | None = None, reader=None, limits: Limits | None = None,
           strict: bool = False, selection: Selection | None = None) -> Snapshot:
     """Analyse one document's text as `check` would, and index it."""
-    from ..network import read_source
+    from ..loading import read_source
 
     reader = reader or read_source
     limits = limits or Limits()
