@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(sizes)
 
     # the render registry is plain data: reading it imports no writer
-    from .render.registry import DIRECTIONS, FORMATS, STYLES
+    from .render.registry import DIRECTIONS, FORMATS, LAYOUTS, STYLES
 
     render = commands.add_parser("render", help="draw the network as a figure: "
                                                 + ", ".join(fmt.name.upper() for fmt in FORMATS.values()))
@@ -104,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="draw each block instance, and each repeat, as one box with its totals")
     render.add_argument("--depth", type=int, metavar="N",
                         help="open N levels of blocks and labelled groups and fold the deeper ones")
+    render.add_argument("--layout", choices=LAYOUTS, default="auto", type=str.lower,
+                        help="auto (default): an encoder-decoder network as a U, a long one cut into columns; "
+                             "columns: never a U; unet: a U, the encoder down and the decoder up beside it")
     _add_common(render)
 
     export = commands.add_parser("export", help="write the network as a PyTorch module (Python source)")
@@ -342,7 +345,7 @@ def _render(args) -> int:
     from . import report
     from .output import OutputError, write_atomic
     from .render import FormatUnavailable, RenderError, render
-    from .render.registry import FORMATS, format_for_extension, writer
+    from .render.registry import FORMATS, LayoutUnavailable, format_for_extension, writer
 
     def usage(message: str) -> int:
         print(f"convdsl render: error: {message}", file=sys.stderr)
@@ -368,8 +371,8 @@ def _render(args) -> int:
             print(f"convdsl render: drawing all {len(analysis.layers):,} layers takes a while; "
                   "--collapse or --depth N draws a shorter figure", file=sys.stderr)
         data = render(analysis, fmt, style=args.style, direction=args.direction, collapse=args.collapse,
-                      depth=args.depth)
-    except FormatUnavailable as err:
+                      depth=args.depth, layout=args.layout)
+    except (FormatUnavailable, LayoutUnavailable) as err:
         return usage(str(err))
     except RenderError as err:
         what = "the .dot file (`--format dot`)" if "dot" in FORMATS and args.style in FORMATS["dot"].styles \

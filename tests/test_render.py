@@ -266,7 +266,7 @@ def test_readable_resnet50_and_googlenet():
 
 
 def test_long_chains_wrap_into_ordered_columns_with_connectors():
-    svg = render(analysis("unet"), "svg")
+    svg = render(analysis("vgg16"), "svg")
     root = ET.fromstring(svg)
     columns = {}
     for g in root.iter(f"{SVG}g"):
@@ -275,7 +275,7 @@ def test_long_chains_wrap_into_ordered_columns_with_connectors():
             first = g.find(f".//{SVG}polygon").get("points").split()[0]
             columns[int(title.text.rsplit("_", 1)[1])] = float(first.split(",")[0])
     assert len(columns) > 1 and [columns[i] for i in sorted(columns)] == sorted(columns.values())
-    dot = to_dot(analysis("unet"))
+    dot = to_dot(analysis("vgg16"))
     # every link between columns goes through a numbered connector pair
     for number in re.findall(r"\n  +j(\d+)a \[", dot):
         assert re.search(rf"\n  +j{number}b\d+ \[label=\"{number}\"", dot)

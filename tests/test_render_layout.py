@@ -11,17 +11,17 @@ import os
 import re
 import xml.etree.ElementTree as ET
 
+import font_reference as fonts
 import pytest
+from conftest import EXAMPLES
 
 import convdsl
-from convdsl.render import STYLES, measure, render, to_dot, wasm
+from convdsl.render import measure, registry, render, to_dot, wasm
 from convdsl.render.diagram import build
 from convdsl.render.fold import Folding
 
-import font_reference as fonts
-from conftest import EXAMPLES
-
 SVG = "{http://www.w3.org/2000/svg}"
+STYLES = [name for name, style in registry.STYLES.items() if style.figure == "graph"]  # what this file checks
 ZOO = sorted(p.stem for p in EXAMPLES.glob("*.cdsl") if p.stem != "resnet_blocks")
 HAVE_FONTS = all(fonts.font_path(name) for name in fonts.FONTS)
 needs_fonts = pytest.mark.skipif(not HAVE_FONTS and not os.environ.get("CONVDSL_REQUIRE_FONTS"),
@@ -182,3 +182,113 @@ def test_the_check_finds_an_overflow():
     bare = re.sub(r", width=\"[\d.]+\"", "", dot)
     assert bare != dot
     assert overflows(wasm.render(bare, "svg"), "DejaVuSerif.ttf")
+
+
+# drawn whole, in a page's proportions --------------------------------------------------------
+
+def _boxes(svg: bytes) -> dict[str, tuple[float, float]]:
+    """The centre of every node, by its first line of text."""
+    root = ET.fromstring(svg)
+    found = {}
+    for group in root.iter(f"{SVG}g"):
+        if group.get("class") == "node":
+            x0, x1, y0, y1 = _outline(group)
+            texts = ["".join(t.itertext()) for t in group.iter(f"{SVG}text")]
+            found.setdefault(texts[0] if texts else group.find(f"{SVG}title").text, ((x0 + x1) / 2, (y0 + y1) / 2))
+    return found
+
+
+def _is_chain(name: str, options: dict) -> bool:
+    diagram = build(analysis(name), Folding(collapse=bool(options.get("collapse"))))
+    ins, outs = {}, {}
+    for link in diagram.links:
+        ins[link.head] = ins.get(link.head, 0) + 1
+        outs[link.tail] = outs.get(link.tail, 0) + 1
+    return max(ins.values()) == 1 and max(outs.values()) == 1
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_the_small_unet_collapsed_is_drawn_whole_as_a_u(style):
+    """U-Net folded (13 boxes) needs no columns and no connectors: the encoder goes down
+    on the left, the decoder comes up on the right, each skip runs straight across."""
+    dot = to_dot(analysis("unet"), collapse=True, style=style)
+    assert "cluster_column" not in dot and not re.search(r"\bj\d+a\b", dot)
+    at = _boxes(render(analysis("unet"), "svg", collapse=True, style=style))
+    encoder = [at[f"down({c})"] for c in (128, 256, 512, 1024)]
+    decoder = [at[f"up(e{i}, {c})"] for i, c in ((1, 64), (2, 128), (3, 256), (4, 512))]
+    assert [y for _, y in encoder] == sorted(y for _, y in encoder)  # down the page (SVG y grows down)
+    assert [y for _, y in decoder] == sorted(y for _, y in decoder)  # up4 at the top, up1 lowest
+    assert max(x for x, _ in encoder + [at["double(64)"]]) < min(x for x, _ in decoder)  # side by side
+    levels = [("double(64)", "up(e1, 64)"), ("down(128)", "up(e2, 128)"), ("down(256)", "up(e3, 256)"),
+              ("down(512)", "up(e4, 512)")]
+    for left, right in levels:
+        assert at[left][1] == pytest.approx(at[right][1], abs=0.5), (left, right)  # the skip is level
+    assert at["down(1024)"][1] > at["down(512)"][1]  # the bottom of the U
+    width, height = size(render(analysis("unet"), "svg", collapse=True, style=style))
+    assert max(width, height) / min(width, height) < 1.5
+
+
+def test_a_small_encoder_decoder_of_three_levels_has_no_connectors():
+    """The issue's case: a 3-level U-Net of about 30 boxes, collapsed."""
+    text = (EXAMPLES / "unet.cdsl").read_text()
+    text = text[:text.index("e1 = image")] + (
+        "e1 = image -> inc: double(64)\n"
+        "e2 = e1 -> down1: down(128)\n"
+        "e3 = e2 -> down2: down(256)\n"
+        "output segmentation = e3 -> up1: up(e2, 128) -> up2: up(e1, 64) -> outc: conv(classes, 1)\n")
+    net = convdsl.loads(text.replace("572", "188"), str(EXAMPLES / "unet3.cdsl"))
+    a = net.analyze()
+    assert not a.has_errors
+    for options in ({"collapse": True}, {}):
+        dot = to_dot(a, **options)
+        assert "cluster_column" not in dot and not re.search(r"\bj\d+a\b", dot), options
+        assert "rank=same" in dot  # drawn as a U
+
+
+def test_the_unet_layout_is_refused_where_there_is_no_u(tmp_path):
+    from convdsl.render import LayoutUnavailable
+
+    with pytest.raises(LayoutUnavailable, match="not an encoder-decoder"):
+        to_dot(analysis("resnet50"), layout="unet")
+    with pytest.raises(ValueError, match="layout must be one of"):
+        to_dot(analysis("lenet"), layout="spiral")
+    assert "rank=same" not in to_dot(analysis("unet"), collapse=True, layout="columns")
+    assert to_dot(analysis("unet"), collapse=True, layout="unet") == to_dot(analysis("unet"), collapse=True)
+    from test_render import run
+
+    result = run("render", "examples/lenet.cdsl", "-o", tmp_path / "x.svg", "--layout", "unet")
+    assert result.returncode == 2 and b"not an encoder-decoder" in result.stderr
+    assert not (tmp_path / "x.svg").exists()
+
+
+ASPECT_CASES = [(name, style, options) for name in ZOO for style in STYLES
+                for options in ({"collapse": True}, {})]
+
+
+@pytest.mark.parametrize("name, style, options", ASPECT_CASES,
+                         ids=[f"{n}-{s}" + "".join(f"-{k}={v}" for k, v in o.items()) for n, s, o in ASPECT_CASES])
+def test_no_figure_is_much_longer_than_twice_its_width(name, style, options):
+    """No zoo figure is more than about 2:1 either way (2.25: the inception module's four
+    branches side by side) unless it is a plain chain, which is drawn whole up to a page."""
+    if name == "unet" and not options:
+        pytest.skip("uncollapsed U-Net is drawn as a U of whole blocks, 490 x 2705 pt: see the README")
+    width, height = size(render(analysis(name), "svg", style=style, **options))
+    if not _is_chain(name, options):
+        assert max(width, height) / min(width, height) <= 2.25, (width, height)
+
+
+def test_resnet50_left_to_right_keeps_a_turned_page_in_even_rows():
+    """`--direction LR` drew ResNet-50 4977 x 1234 pt (4:1) in seven uneven rows."""
+    svg = render(analysis("resnet50"), "svg", direction="LR")
+    width, height = size(svg)
+    assert width / height <= 2 and width < 4000, (width, height)
+
+
+def test_columns_are_never_cut_through_a_skip():
+    """Where a drawing is cut into columns, one tensor alone goes on to the next column."""
+    for name in ZOO:
+        for options in ({}, {"direction": "LR"}):
+            dot = to_dot(analysis(name), **options)
+            columns = len(re.findall(r"subgraph cluster_column_", dot))
+            leaving = set(re.findall(r"\n +(j\d+)a \[", dot))
+            assert len(leaving) == max(0, columns - 1), (name, options)

@@ -8,7 +8,15 @@ no WebAssembly runtime; they are loaded by the first render that needs them.
 """
 from __future__ import annotations
 
-from .registry import DIRECTIONS, FormatUnavailable, RenderError, options, writer
+from .registry import (
+    DIRECTIONS,
+    LAYOUTS,
+    FormatUnavailable,
+    LayoutUnavailable,
+    RenderError,
+    options,
+    writer,
+)
 from .registry import FORMATS as _FORMATS
 from .registry import STYLES as _STYLES
 
@@ -27,15 +35,17 @@ def make_diagram(analysis, opts):
 
 
 def to_dot(analysis, *, style: str = "default", direction: str = "TB", collapse: bool = False,
-           depth: int | None = None) -> str:
+           depth: int | None = None, layout: str = "auto") -> str:
     """The diagram as DOT text: the same analysis always gives the same bytes.
 
     style: `default` (coloured by layer family) or `paper` (greyscale, serif,
     compact); direction: `TB` (top to bottom) or `LR`; collapse: draw each block
     instance and each repeat as one node; depth: open only this many levels of
-    blocks and labelled groups, folding deeper ones.
+    blocks and labelled groups, folding deeper ones; layout: `auto` (an encoder-decoder
+    network as a U, a long one cut into columns), `columns` (never a U) or `unet` (a U,
+    or LayoutUnavailable when the network has no such shape).
     """
-    opts = options(style=style, direction=direction, collapse=collapse, depth=depth)
+    opts = options(style=style, direction=direction, collapse=collapse, depth=depth, layout=layout)
     if _STYLES[style].figure != "graph":
         raise ValueError(f"DOT draws the graph styles ({', '.join(_graph_styles())}), not {style!r}")
     from . import graphviz
@@ -69,5 +79,5 @@ def render_svg(analysis, **given) -> str:
     return render(analysis, "svg", **given).decode("utf-8")
 
 
-__all__ = ["FORMATS", "DIRECTIONS", "STYLES", "FormatUnavailable", "RenderError", "make_diagram", "render",
-           "render_svg", "to_dot"]
+__all__ = ["FORMATS", "DIRECTIONS", "LAYOUTS", "STYLES", "FormatUnavailable", "LayoutUnavailable", "RenderError",
+           "make_diagram", "render", "render_svg", "to_dot"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import measure
+from . import measure, styles
 from .diagram import Box, Cluster, Diagram, Link
 from .quoting import attrs, label, quote
 from .styles import Style
@@ -82,6 +82,8 @@ class _Writer:
                 out.append("  }")
         if cut:  # the columns start on one rank
             out.append("  { rank=same; " + " ".join(self.wrapping.tops) + " }")
+        if self.wrapping.ushape is not None:  # each skip runs straight across the U
+            out += ["  { rank=same; " + "; ".join(row) + " }" for row in self.wrapping.ushape.rows if len(row) > 1]
         out += [f"  {edge};" for edge in edges]
         out.append("}")
         return "\n".join(out) + "\n"
@@ -152,10 +154,8 @@ class _Writer:
 
     def _width(self, lines, margin: float | None = None) -> float:
         """A box's least width in inches: its widest line in a wide font, and its margins."""
-        if margin is None:
-            margin = float(self.style.margin.split(",")[0])
-        widest = max(measure.width(line, self.style.font_size) for line in lines)
-        return round(widest / 72 + 2 * margin + 0.02, 3)  # 0.02: the rounded corners' pen
+        margins = styles.margins(self.style) if margin is None else (margin, margin)
+        return round(measure.box(lines, self.style.font_size, margins)[0] / 72, 3)
 
     # edges ------------------------------------------------------------------
     def _edges(self) -> list[str]:
@@ -170,11 +170,20 @@ class _Writer:
         for link in self.diagram.links:
             inputs[link.head] = inputs.get(link.head, 0) + 1
         edges = []
+        ushape = self.wrapping.ushape
         for link in self.diagram.links:
             if not cut or column[link.tail] == column[link.head]:
                 # a layer with one input sits right under it, not halfway down to the merge it feeds
                 weight = 2 if inputs[link.head] == 1 else None
-                edges.append(f"{link.tail} -> {link.head} {self._link(link, weight=weight)}")
+                if ushape is not None and ushape.reversed(link):
+                    # up the decoder: ranked as if it went down, drawn with its arrow at the head
+                    edges.append(f"{link.head} -> {link.tail} {self._link(link, weight=weight, back=True)}")
+                elif ushape is not None and ushape.across(link):
+                    # a skip between blocks drawn in full: Graphviz puts a label of an edge within
+                    # a rank on the line itself, so it is placed beside the line once that is drawn
+                    edges.append(f"{link.tail} -> {link.head} {self._link(link, weight=weight, beside=True)}")
+                else:
+                    edges.append(f"{link.tail} -> {link.head} {self._link(link, weight=weight)}")
                 continue
             key = (link.tail, link.label)
             if key not in jumps:
@@ -195,11 +204,13 @@ class _Writer:
                      fixedsize="true", margin="0", fontsize=float(style.edge_font_size), fontcolor=style.edge_text,
                      color=style.edge)
 
-    def _link(self, link: Link, *, shape: bool = True, weight: int | None = None) -> str:
+    def _link(self, link: Link, *, shape: bool = True, weight: int | None = None, back: bool = False,
+              beside: bool = False) -> str:
         style = self.style
         # spaced so that the line beside it clears the text in a wide font
         text = measure.centred(link.label, style.edge_font_size, gap=2.0) if shape else None
-        values = dict(label=text, weight=weight)
+        values = dict(label=None if beside else text, xlabel=text if beside else None, weight=weight,
+                      dir="back" if back else None)
         if link.state == "error":
             values.update(color=style.error, fontcolor=style.error, penwidth=1.6)
         elif link.state == "unknown":

@@ -14,7 +14,8 @@ def available(fmt: str, style: Style) -> None:
 
 
 def dot_text(diagram: Diagram, options: Options) -> str:
-    return write_dot(diagram, LOOKS[options.style], plan(diagram, options.direction), direction=options.direction)
+    look = LOOKS[options.style]
+    return write_dot(diagram, look, plan(diagram, options.direction, look, options.layout), direction=options.direction)
 
 
 def write(diagram: Diagram, fmt: str, options: Options) -> bytes:

@@ -67,3 +67,11 @@ def trailing(text: str, size: float, room: float | None = None) -> str:
     (its wide width by default) for text drawn from its left end."""
     n = spaces(text, size, width(text, size) if room is None else room)
     return text + " " * n
+
+
+def box(lines, size: float, margin: tuple[float, float]) -> tuple[float, float]:
+    """The least width and height in points of a box holding `lines` at `size` with
+    `margin` (inches, each side), as Graphviz draws it with that width: its widest line in a
+    wide font, and Graphviz's line height, 1.2 times the size."""
+    widest = max((width(line, size) for line in lines), default=0.0)
+    return widest + 2 * margin[0] * 72 + 1.44, max(0.3 * 72, len(lines) * size * 1.2 + 2 * margin[1] * 72)

@@ -20,6 +20,7 @@ import importlib
 from dataclasses import dataclass
 
 DIRECTIONS = ("TB", "LR")
+LAYOUTS = ("auto", "columns", "unet")  # how a graph style lays the figure out (render/wrap.py, render/ushape.py)
 
 
 class RenderError(Exception):
@@ -28,6 +29,10 @@ class RenderError(Exception):
 
 class FormatUnavailable(Exception):
     """The format cannot be made on this machine, or not in this style; the message says why and what to do."""
+
+
+class LayoutUnavailable(ValueError):
+    """The layout asked for does not fit the network's shape; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,7 @@ class Options:
     direction: str = "TB"
     collapse: bool = False
     depth: int | None = None
+    layout: str = "auto"  # auto | columns | unet: see LAYOUTS
 
 
 STYLES = {style.name: style for style in (
@@ -105,6 +111,8 @@ def options(**given) -> Options:
         raise ValueError(f"style must be one of {', '.join(STYLES)}, not {chosen.style!r}")
     if chosen.direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, not {chosen.direction!r}")
+    if chosen.layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, not {chosen.layout!r}")
     depth = chosen.depth
     if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 0):
         raise ValueError(f"depth must be a whole number from 0, not {depth!r}")

@@ -55,4 +55,10 @@ PAPER = Style(
     title=False, nodesep=0.18, ranksep=0.22, margin="0.08,0.03",
 )
 
+def margins(style: Style) -> tuple[float, float]:
+    """A box's margins around its text, across and along, in inches."""
+    across, _, along = style.margin.partition(",")
+    return float(across), float(along or across)
+
+
 STYLES = {style.name: style for style in (DEFAULT, PAPER)}

@@ -1,14 +1,16 @@
 """Long chains folded into columns (rows when drawn left to right), so a deep
 network is not drawn as a ribbon many metres long.
 
-Graphviz puts every layer of a chain on its own rank. Here the drawing is cut
-into columns placed side by side, their first boxes on one rank; the writer
-turns the links from one column to another into numbered connectors. A cut
-may fall inside a labelled group (a ResNet stage, VGG's `features`), which is
-then drawn in parts, but never inside a block: a block reads as one unit.
-The number of columns is chosen so that the drawing comes close to a page's
-proportions. Columns exist only at the top of the drawing because that is
-the one place Graphviz keeps clusters in the order they are written.
+Graphviz puts every layer of a chain on its own rank. A drawing that fits a
+page at a legible size (its 10 pt text no smaller than 6 pt) is drawn whole;
+a longer one is cut into columns placed side by side, their first boxes on
+one rank, and the writer turns the links from one column to another into
+numbered connectors. A cut may fall inside a labelled group (a ResNet stage,
+VGG's `features`), which is then drawn in parts, but never inside a block (a
+block reads as one unit) and never across a skip: where it falls, one tensor
+alone goes on. The number of columns is chosen so that the drawing comes
+close to a page's proportions. Columns exist only at the top of the drawing
+because that is the one place Graphviz keeps clusters in the order they are written.
 """
 from __future__ import annotations
 
@@ -18,15 +20,23 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from operator import itemgetter
 
+from . import measure
 from .diagram import Diagram
+from .registry import LAYOUTS, LayoutUnavailable
+from .styles import DEFAULT, Style, margins
+from .ushape import UShape, find
 
-# The size of one rank and of one box across the ranks, in points, by direction,
-# measured on the examples' drawings (a rank holds a box and an edge label).
-_UNITS = {"TB": (65.0, 120.0), "LR": (125.0, 110.0)}
-_TARGET = {"TB": 1.1, "LR": 0.4}  # height / width that the number of columns aims at
-_PAD = (0.45, 0.15)  # a cluster's title and border, in ranks and boxes
+_TARGET = {"TB": 1.2, "LR": 0.7}  # height / width that the number of columns aims at: a page, or a page turned
+# Graphviz draws columns longer than the sum of their boxes (a rank is as tall as its tallest
+# box in any column, and the columns begin below their titles) and narrower than their widest
+# bands side by side (an edge label sits in room left beside a box): measured on the zoo
+_DRAWN = {"TB": (1.25, 0.85), "LR": (1.25, 1.1)}  # along, across
+_PAD = (12.0, 16.0)  # a cluster's border and margins, in points, along and across the ranks
 _COLUMN_COUNTS = (1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40)  # the ones tried
-_LONGEST_UNCUT = {"TB": 1000.0, "LR": 1800.0}  # points: a drawing this long needs no columns
+# points: a drawing no longer than this needs no columns: a page's text area (6.5 x 9 in)
+# at 60%, where 10 pt text is 6 pt, the smallest a figure's text should be printed
+_LONGEST_UNCUT = {"TB": 1080.0, "LR": 1080.0}
+_WORTH_IT = 0.75  # columns only when the tallest is at most this part of the uncut drawing
 _SPLIT_GROUP = 1.25  # a cut inside a group only when keeping groups whole makes columns this much taller
 
 
@@ -37,28 +47,50 @@ class Wrapping:
     columns: tuple[tuple[str, ...], ...]
     column_of: dict[str, int] = field(default_factory=dict, hash=False)  # box id -> its column
     tops: tuple[str, ...] = ()  # the first box of each column, in drawing order
+    ushape: UShape | None = None  # drawn as a U (then in one column)
 
 
 @dataclass(frozen=True)
 class _Unit:
     id: str  # a box id, or the id of a cluster drawn whole
-    start: float  # in ranks, from the top of the unwrapped drawing
+    start: float  # in points along the ranks, from the top of the unwrapped drawing
     height: float
     width: float
     group: str | None = None  # the outermost group it is drawn in
 
 
-def plan(diagram: Diagram, direction: str) -> Wrapping:
-    units = _units(diagram)
+def plan(diagram: Diagram, direction: str, style: Style = DEFAULT, layout: str = "auto") -> Wrapping:
+    """How the drawing is laid out. layout: `auto` (a U for an encoder-decoder network,
+    columns when too long), `columns`, or `unet` (raises LayoutUnavailable without that shape)."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
+    units = _units(diagram, _sizes(diagram, direction, style), _titles(diagram, direction, style))
+    uncut = Wrapping((tuple(u.id for u in units),), {box.id: 0 for box in diagram.boxes}, ())
+    if layout != "columns" and units:
+        order = sorted(units, key=lambda u: u.start)
+        ushape = find(diagram, order, _unit_index(diagram, order))
+        if ushape is not None:
+            return Wrapping(uncut.columns, uncut.column_of, (), ushape)
+    if layout == "unet":
+        raise LayoutUnavailable("the network is not an encoder-decoder: drawing it as a U needs a chain with at "
+                                "least two skips from it to a later point of it, nested like brackets; "
+                                "use --layout auto or columns")
     if not units:
         return Wrapping(((),))
-    rank_unit, cross_unit = _UNITS[direction]
     total = _height(units)
-    if total * rank_unit <= _LONGEST_UNCUT[direction]:
-        return Wrapping((tuple(u.id for u in units),), {box.id: 0 for box in diagram.boxes}, ())
+    title = max((measure.width(line, style.font_size + 2) for line in (diagram.name, diagram.totals)), default=0.0)
+    title = title if style.title else 0.0
+    if direction == "LR":
+        total = max(total, title)
+    if total <= _LONGEST_UNCUT[direction]:
+        return uncut
     order = sorted(units, key=lambda u: u.start)
     bottoms = [u.start + u.height for u in order]
-    cut_free, cut_whole = _cutter(order, total, whole_groups=False), _cutter(order, total, whole_groups=True)
+    skips = _across_skips(diagram, order)
+    if len(skips) >= len(order) - 1:  # no cut leaves one tensor alone: drawn whole however long
+        return uncut
+    cut_free = _cutter(order, total, whole_groups=False, blocked=skips)
+    cut_whole = _cutter(order, total, whole_groups=True, blocked=skips)
 
     def height_of(bounds):  # the tallest column's; a column's top is its first unit's start
         return max(max(bottoms[a:b]) - order[a].start for a, b in zip(bounds, bounds[1:]))
@@ -71,14 +103,18 @@ def plan(diagram: Diagram, direction: str) -> Wrapping:
         # the same cuts would pass the test below anyway: no column is taller
         if whole != bounds and height_of(whole) <= _SPLIT_GROUP * height:
             bounds, height = whole, height_of(whole)
+        if parts > 1 and height > _WORTH_IT * total:
+            continue  # cuts that only take a little off the ends: not worth the connectors
         columns = _slices(order, bounds)
-        width = sum(_width(column) for column in columns)
-        along, across = height * rank_unit, width * cross_unit
+        width = max(sum(_width(column) + _PAD[1] for column in columns), title)
+        along, across = height * _DRAWN[direction][0], width * _DRAWN[direction][1]
         aspect = along / across if direction == "TB" else across / along  # the drawing's height / width
         score = abs(math.log(aspect / _TARGET[direction]))
         if best is None or score < best[0] - 1e-9:
             best = (score, columns)
     columns = best[1]
+    if len(columns) == 1:
+        return uncut
     drawn = {unit.id: i for i, unit in enumerate(units)}
     columns = [sorted(column, key=lambda u: drawn[u.id]) for column in columns]  # drawing order within a column
     column_of = _columns(diagram, columns)
@@ -89,7 +125,76 @@ def plan(diagram: Diagram, direction: str) -> Wrapping:
                     tuple(tops[i] for i in range(len(columns))))
 
 
-def _units(diagram: Diagram) -> list[_Unit]:
+def _across_skips(diagram: Diagram, order: list[_Unit]) -> set[int]:
+    """The indices in `order` before which a column may not begin: where more than one
+    tensor goes on from the units above to those below, or one goes on past the first
+    unit below (a skip would be cut: only the main line may go on to the next column)."""
+    unit_of = _unit_index(diagram, order)
+    reach: dict[str, tuple[int, int]] = {}  # tail box -> (its unit's index, the furthest head's)
+    for link in diagram.links:
+        tail, head = unit_of[link.tail], unit_of[link.head]
+        if head > tail:
+            first, last = reach.get(link.tail, (tail, tail))
+            reach[link.tail] = (first, max(last, head))
+    crossing = [0] * (len(order) + 2)  # tensors that go on past the start of each unit
+    passing = [0] * (len(order) + 2)  # tensors that go on past it, to a later unit
+    for first, last in reach.values():
+        crossing[first + 1] += 1
+        crossing[last + 1] -= 1
+        passing[first + 1] += 1
+        passing[last] -= 1
+    blocked, running, past = set(), 0, 0
+    for index in range(len(order)):
+        running += crossing[index]
+        past += passing[index]
+        if running > 1 or past > 0:
+            blocked.add(index)
+    return blocked
+
+
+def _unit_index(diagram: Diagram, order: list[_Unit]) -> dict[str, int]:
+    """Box id -> the index in `order` of its unit: itself, or the block it is drawn in."""
+    at = {unit.id: index for index, unit in enumerate(order)}
+    parents = {c.id: c.parent for c in diagram.clusters}
+    found = {}
+    for box in diagram.boxes:
+        key, up = box.id, box.cluster
+        while key not in at:
+            key, up = up, parents.get(up)
+        found[box.id] = at[key]
+    return found
+
+
+def _sizes(diagram: Diagram, direction: str, style: Style) -> dict[str, tuple[float, float]]:
+    """Each box's room along and across the ranks, in points: the box, and the gap to the
+    next rank with the edge label in it (beside the edge when TB, across the gap when LR)."""
+    labels: dict[str, float] = {}
+    for link in diagram.links:
+        labels[link.tail] = max(labels.get(link.tail, 0.0), measure.width(link.label, style.edge_font_size) + 4)
+    found = {}
+    for box in diagram.boxes:
+        width, height = measure.box((box.heading, *box.lines, *box.errors), style.font_size, margins(style))
+        label = labels.get(box.id, 0.0)
+        if direction == "TB":  # the edge label beside the edge, which leaves the box's middle
+            found[box.id] = (height + style.ranksep * 72 + style.edge_font_size * 1.2,
+                             max(width, width / 2 + label) + style.nodesep * 72)
+        else:  # the edge label above the edge
+            found[box.id] = (width + style.ranksep * 72 + label,
+                             max(height, height / 2 + style.edge_font_size * 1.2 * bool(label)) + style.nodesep * 72)
+    return found
+
+
+def _titles(diagram: Diagram, direction: str, style: Style) -> dict[str, tuple[float, float, float, float]]:
+    """What each cluster's title adds to its content along and across the ranks, and the
+    least room it needs along and across them, in points. Graphviz puts it above the content."""
+    found = {}
+    for cluster in diagram.clusters:
+        width, height = measure.width(cluster.title, style.font_size) + 8, style.font_size * 1.2 + 4
+        found[cluster.id] = (height, 0.0, 0.0, width) if direction == "TB" else (0.0, height, width, 0.0)
+    return found
+
+
+def _units(diagram: Diagram, box_sizes: dict, titles: dict) -> list[_Unit]:
     """Boxes and blocks with their place in the drawing before any cut, nested groups opened."""
     children: dict[str | None, list] = {}  # scope -> its items in drawing order: box ids and clusters
     clusters = {c.id: c for c in diagram.clusters}
@@ -112,10 +217,13 @@ def _units(diagram: Diagram) -> list[_Unit]:
         for item in children.get(scope_id, ()):
             key = item if isinstance(item, str) else item.id
             if isinstance(item, str):
-                sizes[key], units[key] = (1.0, 1.0), []
+                sizes[key], units[key] = box_sizes[key], []
             else:
                 height, width, found = place(item.id, 0.0, opened and item.role == "group")
-                sizes[key], units[key] = (height + _PAD[0], width + _PAD[1]), found
+                add_along, add_across, least_along, least_across = titles[key]
+                sizes[key] = (max(height + add_along, least_along) + _PAD[0],
+                              max(width + add_across, least_across) + _PAD[1])
+                units[key] = found
         start = {}
         for item in children.get(scope_id, ()):  # drawing order is topological
             key = item if isinstance(item, str) else item.id
@@ -128,7 +236,8 @@ def _units(diagram: Diagram) -> list[_Unit]:
             if isinstance(item, str) or not (opened and item.role == "group"):
                 placed.append(_Unit(key, at, *sizes[key]))
             else:
-                placed += [_Unit(u.id, u.start + at + _PAD[0], u.height, u.width, key) for u in units[key]]
+                placed += [_Unit(u.id, u.start + at + sizes[key][0] - _height(units[key]), u.height, u.width, key)
+                           for u in units[key]] if units[key] else []
         if not placed:
             return 0.0, 0.0, []
         height, width = _extent(placed)
@@ -171,24 +280,25 @@ def _height(units) -> float:
 
 def _width(units) -> float:
     """The widest band of units side by side: a sweep over their vertical extents."""
-    events = [(u.start, 1, u.width) for u in units]
-    events += [(u.start + u.height, 0, -u.width) for u in units]
+    # rounded, so that a unit that starts where another ends is not counted beside it
+    events = [(round(u.start, 6), 1, u.width) for u in units]
+    events += [(round(u.start + u.height, 6), 0, -u.width) for u in units]
     events.sort()
     return max(accumulate(map(itemgetter(2), events), initial=0.0))  # the running sum of the changes
 
 
-def _cutter(order: list[_Unit], height: float, *, whole_groups: bool):
+def _cutter(order: list[_Unit], height: float, *, whole_groups: bool, blocked: set[int] = frozenset()):
     """A function of `parts`: where to cut `order` (the units by start; `height` their
     extent's) into at most that many columns of consecutive units, as even in height
     as can be, only where nothing above reaches below (and, with whole_groups, not
-    inside a group). The cuts come as bounds: 0, the index in `order` where each
-    later column begins, and len(order)."""
+    inside a group; nor before an index in `blocked`). The cuts come as bounds: 0, the
+    index in `order` where each later column begins, and len(order)."""
     # Where a column may begin does not depend on the height sought: before a unit
     # that nothing above reaches past (and, with whole_groups, that does not go on
     # the group of the unit above it). The first unit only ever starts the first column.
     cuts, ends, bottom = [], [], 0.0
     for index, unit in enumerate(order):
-        if index and unit.start >= bottom - 1e-9 and (
+        if index and index not in blocked and unit.start >= bottom - 1e-9 and (
                 not whole_groups or unit.group is None or unit.group != order[index - 1].group):
             cuts.append(index)
             ends.append(unit.start + unit.height)
@@ -196,7 +306,7 @@ def _cutter(order: list[_Unit], height: float, *, whole_groups: bool):
 
     def first_past(at: int, top: float, most: float) -> int:
         """The first possible cut from `at` whose unit would end more than `most` below
-        `top`, or len(cuts). Every unit is at least _PAD[0] tall, so the possible cuts'
+        `top`, or len(cuts). Every unit has some height, so the possible cuts'
         ends only grow down the drawing: bisection by `end > top + most`, which rounding
         may put an index off the exact test, then that test."""
         k = bisect.bisect_right(ends, top + most, at)
