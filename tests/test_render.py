@@ -99,8 +99,13 @@ def test_every_example_renders_svg_with_every_layer(name):
     svg = render(a, "svg")
     texts = Counter(svg_texts(svg))
     graph = a.network.layer_graph
-    wanted = Counter(words.heading(d["written"], d["args"]) for n, d in graph.nodes.items()
-                     if d["kind"] not in ("input", "output"))
+    def heading(node, data):  # a crop to another tensor's size names that size, not the tensor's local name
+        args = data["args"]
+        if args.get("like"):
+            args = {**args, "like": "×".join(map(str, a.layers[node].input_shapes[1]))}
+        return words.heading(data["written"], args)
+
+    wanted = Counter(heading(n, d) for n, d in graph.nodes.items() if d["kind"] not in ("input", "output"))
     assert wanted and not wanted - texts, wanted - texts
     for name_ in a.network.inputs:
         assert name_ in texts

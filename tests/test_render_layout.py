@@ -292,3 +292,30 @@ def test_columns_are_never_cut_through_a_skip():
             columns = len(re.findall(r"subgraph cluster_column_", dot))
             leaving = set(re.findall(r"\n +(j\d+)a \[", dot))
             assert len(leaving) == max(0, columns - 1), (name, options)
+
+
+# words ------------------------------------------------------------------------------------------------
+
+def test_a_symbolic_networks_title_is_short():
+    """The title of a network with a symbolic input size named its whole MAC expression
+    (`1728*floor((H + 1)/2)*floor((W + 1)/2) + ... MACs`); it now says what the MACs depend on."""
+    net = convdsl.loads("input image: 3 x H x W\noutput y = image -> conv(64, 3, s=2, p=1) -> relu -> maxpool(2)"
+                        " -> conv(128, 3, p=1) -> adaptive_avgpool(1) -> flatten -> linear(10)\n", "sym.cdsl")
+    a = net.analyze()
+    assert "floor" in str(a.macs)  # the expression is long
+    for options in ({}, {"collapse": True}):
+        dot = to_dot(a, **options)
+        title = re.search(r'label="([^"]*)", labelloc="t"', dot).group(1)
+        assert "MACs depend on H, W" in title and "floor" not in title
+    short = convdsl.loads("input x: 3 x H x 8\noutput y = x -> conv(4, 1)\n", "short.cdsl").analyze()
+    assert re.search(r"\d+\*H MACs", to_dot(short))  # a short expression is shown as it is
+
+
+def test_a_crop_to_another_tensor_names_its_size_not_a_local_name():
+    """U-Net's `skip -> center_crop(x)` drew `center_crop like x`, x being a name inside the block."""
+    a = analysis("unet")
+    headings = {box.heading for box in build(a).boxes}
+    assert "center_crop like x" not in headings
+    crop = a.layers["up1.center_crop1"]
+    assert f"center_crop like {crop.input_shapes[1][0]}×{crop.input_shapes[1][1]}×{crop.input_shapes[1][2]}" \
+        in headings

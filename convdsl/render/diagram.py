@@ -135,14 +135,28 @@ class _Builder:
         params = f"{text.count(info.params)} params" if info.params else ""
         line = " · ".join(part for part in (shown, params) if part)
         family = KINDS[data["written"]].family
-        return "layer", text.heading(data["written"], data["args"]), _nonempty(line), family, f"{node} ({kind})"
+        return "layer", text.heading(data["written"], self._shown_args(data, info)), _nonempty(line), family, \
+            f"{node} ({kind})"
+
+    def _shown_args(self, data: dict, info: LayerInfo) -> dict:
+        """A layer's arguments with each tensor it refers to (`center_crop(x)`) given as that
+        tensor's shape: its name is local to a block and drawn nowhere."""
+        args = data["args"]
+        refs = [arg.name for arg in KINDS[data["written"]].args if arg.type == "tensor" and args.get(arg.name)]
+        if not refs:
+            return args
+        shown = dict(args)
+        for index, name in enumerate(refs, start=1):  # inputs: the main one, then the references in order
+            if index < len(info.input_shapes) and info.input_shapes[index] is not None:
+                shown[name] = text.shape(info.input_shapes[index], self.layout)
+        return shown
 
     def _folded(self, key: str, scope: Scope, at: int):
         nodes = self.members[key]
         infos = [self._info(n) for n in nodes]
         stats = " · ".join(part for part in (
             f"{text.count(sum(i.params for i in infos))} params" if any(i.params for i in infos) else "",
-            f"{text.count(sum(i.macs for i in infos))} MACs" if any(i.macs for i in infos) else "") if part)
+            text.macs(sum(i.macs for i in infos)) if any(i.macs for i in infos) else "") if part)
         # a folded box names its layers in full: `layer2.0`, not the `0` a cluster title would explain
         if scope.kind == "block":
             return "block", text.call(scope.name, scope.args), _nonempty(scope.id, stats), "block", scope.id
@@ -207,7 +221,7 @@ class _Builder:
 
     def _totals(self) -> str:
         a = self.analysis
-        return f"{text.count(a.params)} params · {text.count(a.macs)} MACs"
+        return f"{text.count(a.params)} params · {text.macs(a.macs)}"
 
 
 def _nonempty(*lines: str) -> tuple[str, ...]:

@@ -11,6 +11,9 @@ from ..summary import display_shape
 _TIMES = re.compile(r"(?<=\d)x(?=\d)|(?<=\d) x (?=\d)|(?<![\w.])x(?=\d)")
 
 
+_SHORT_EXPRESSION = 24  # characters
+
+
 def count(n: int) -> str:
     """A count to three significant figures: 512, 9.41K, 147K, 2.36M, 25.6M, 4.09G.
 
@@ -24,6 +27,19 @@ def count(n: int) -> str:
             value = rounded / size
             return (f"{value:.3g}" if value < 1000 else f"{value:.0f}") + unit
     return str(n)
+
+
+def macs(n) -> str:
+    """A MAC count as a diagram shows it: `4.09G MACs`. One that depends on a symbolic input
+    size is shown as its expression when that is short (`3456*H*W MACs`), else by the sizes it
+    depends on (`MACs depend on H, W`): a long expression would be the widest line of the figure."""
+    if isinstance(n, int):
+        return f"{count(n)} MACs"
+    written = str(n)
+    symbols = sorted(n.symbols()) if hasattr(n, "symbols") else []
+    if len(written) <= _SHORT_EXPRESSION or not symbols:
+        return f"{written} MACs"
+    return f"MACs depend on {', '.join(symbols)}"
 
 
 def shape(dims, layout: str) -> str:
