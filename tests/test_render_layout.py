@@ -319,3 +319,43 @@ def test_a_crop_to_another_tensor_names_its_size_not_a_local_name():
     crop = a.layers["up1.center_crop1"]
     assert f"center_crop like {crop.input_shapes[1][0]}×{crop.input_shapes[1][1]}×{crop.input_shapes[1][2]}" \
         in headings
+
+
+@pytest.mark.parametrize("last, is_u", [("d = c -> add(b)\ne = d -> add(a)", True),
+                                        ("d = c -> add(a)\ne = d -> add(b)", False),
+                                        ("d = c -> add(b)\ne = d", False)],
+                         ids=["nested", "crossing", "one-skip"])
+def test_a_u_needs_two_skips_nested_like_brackets(last, is_u):
+    from convdsl.render import LayoutUnavailable
+
+    text = ("input x: 4 x 8 x 8\na = x -> conv(4, 1)\nb = a -> conv(4, 1)\nc = b -> conv(4, 1)\n"
+            f"{last}\noutput y = e -> conv(2, 1)\n")
+    a = convdsl.loads(text, "u.cdsl").analyze()
+    assert not a.has_errors
+    if is_u:
+        dot = to_dot(a, layout="unet")
+        assert dot == to_dot(a) and 'dir="back"' in dot and "rank=same" in dot
+    else:
+        with pytest.raises(LayoutUnavailable):
+            to_dot(a, layout="unet")
+        assert 'dir="back"' not in to_dot(a)
+
+
+FIXTURES = sorted((EXAMPLES.parent / "tests" / "fixtures").rglob("*.cdsl"))
+
+
+def test_every_fixture_is_drawn_or_refused_in_every_layout():
+    """Cycles, errors, symbolic sizes and syntax errors: each layout draws the network, or
+    (unet) says it has no U; never a crash."""
+    from convdsl.render import LayoutUnavailable
+
+    for path in FIXTURES:
+        a = convdsl.load(path).analyze()
+        for layout in ("auto", "columns", "unet"):
+            for direction in ("TB", "LR"):
+                try:
+                    dot = to_dot(a, layout=layout, direction=direction, collapse=layout == "columns")
+                except LayoutUnavailable:
+                    assert layout == "unet"
+                    continue
+                assert dot.startswith("digraph network {"), path
