@@ -271,7 +271,7 @@ def test_no_figure_is_much_longer_than_twice_its_width(name, style, options):
     """No zoo figure is more than about 2:1 either way (2.25: the inception module's four
     branches side by side) unless it is a plain chain, which is drawn whole up to a page."""
     if name == "unet" and not options:
-        pytest.skip("uncollapsed U-Net is drawn as a U of whole blocks, 490 x 2705 pt: see the README")
+        pytest.skip("uncollapsed U-Net is drawn as a U of whole blocks, 558 x 2705 pt: see the README")
     width, height = size(render(analysis(name), "svg", style=style, **options))
     if not _is_chain(name, options):
         assert max(width, height) / min(width, height) <= 2.25, (width, height)
