@@ -21,7 +21,7 @@ def keep_working_fixes(analysis, *, budget: int, reanalyze) -> tuple:
     own `rebuild`; one without (not built from text) keeps no fix, as none can be checked.
     """
     network = analysis.network
-    layers = max(1, sum(1 for data in network.layer_graph.nodes.values() if data["kind"] not in ("input", "output")))
+    layers = max(1, sum(1 for data in network.layer_graph.nodes.values() if data.kind not in ("input", "output")))
     checks = budget // layers
     errors = _errors(analysis.diagnostics)
     outputs = analysis.output_shapes()

@@ -17,7 +17,6 @@ from .layers.merge import MergeError, axis_label
 from .model import SWEEP_BUDGET, Analysis, LayerInfo
 from .walk import gc_paused, rank_problem, topological_order, wiring
 
-_NONE = frozenset()
 
 
 def analyze(network, *, strict: bool = False, size_hints: bool = True) -> Analysis:
@@ -59,9 +58,9 @@ class _Inference:
         self._wire()
         for node in ([] if cyclic else topological_order(graph)):
             data = graph.nodes[node]
-            kind = data["kind"]
+            kind = data.kind
             if kind == "input":
-                dims = _input_dims(data["args"]["shape"], sample, self.symbolic)
+                dims = _input_dims(data.args["shape"], sample, self.symbolic)
                 self.shapes[(node, 0)] = dims
                 self.rf[(node, 0)] = _field(tuple((1, 1) for _ in dims[1:])) if dims else None  # ints: see _receptive_field
             elif kind == "output":
@@ -94,7 +93,7 @@ class _Inference:
 
     def _layer_count(self) -> int:
         """Layers in the graph (at least 1): what one swept size costs, for the sweeps' work budget."""
-        return max(1, sum(1 for data in self.graph.nodes.values() if data["kind"] not in ("input", "output")))
+        return max(1, sum(1 for data in self.graph.nodes.values() if data.kind not in ("input", "output")))
 
     def _wire(self) -> None:
         self.sources, self.next_kinds = wiring(self.graph)
@@ -102,7 +101,7 @@ class _Inference:
         seen: set = set()
         for data in self.graph.nodes.values():
             if "args" in data:
-                args = id(data["args"])
+                args = id(data.args)
                 if args in seen:
                     self.shared.add(args)
                 seen.add(args)
@@ -111,16 +110,16 @@ class _Inference:
         return self.sources.get(node, [])
 
     def _layer(self, node: str, data: dict) -> None:
-        kind = KINDS[data["written"]]
+        kind = KINDS[data.written]
         sources = self._inputs(node)
         shapes = [self.shapes.get(s) for s in sources]
         result = None
-        if shapes and None not in shapes and not data.get("incomplete"):
+        if shapes and None not in shapes and not data.incomplete:
             next_kinds = self.next_kinds.get(node, ())
             # Lowering gives the layers of equal calls one `args` (lower.Lowering._bind): with equal inputs
             # and consumers they infer alike. Only a result that reported nothing is shared.
-            args = id(data["args"])
-            key = (args, data["written"], next_kinds, *shapes) if args in self.shared and not self.symbolic else None
+            args = id(data.args)
+            key = (args, data.written, next_kinds, *shapes) if args in self.shared and not self.symbolic else None
             result = self.inferred.get(key) if key is not None else None
             if result is None:
                 reported, divisions = len(self.found), len(self.divisions)
@@ -128,7 +127,7 @@ class _Inference:
                 if (key is not None and result is not None and len(self.found) == reported
                         and len(self.divisions) == divisions and node not in self.rounded):
                     self.inferred[key] = result
-        outputs = result.outputs if result is not None else (None,) * kind.output_count(data["args"])
+        outputs = result.outputs if result is not None else (None,) * kind.output_count(data.args)
         try:
             rf = self._receptive_field(result, sources, shapes)
         except TypeError:  # a receptive field over a symbolic size
@@ -142,11 +141,11 @@ class _Inference:
                                       result.buffers if result else 0, result.macs if result else 0, field, stride)
 
     def _infer(self, node, data, kind, shapes, sources, next_kinds):
-        spans = data.get("arg_spans", {})
+        spans = data.arg_spans
 
         def report(code, message, label="", help=None, arg=None, severity=None, fixes=(), axis=None):
-            span = spans.get(arg, data["span"]) if arg else data["span"]
-            notes = (f"in layer `{node}`",) if data["block_path"] else ()
+            span = spans.get(arg, data.span) if arg else data.span
+            notes = (f"in layer `{node}`",) if data.block_path else ()
             if axis is not None:
                 self.divisions.append((len(self.found), node, axis))
             self.found.append(Diagnostic(code, span, message, label, help, notes, severity, tuple(fixes)))
@@ -154,13 +153,13 @@ class _Inference:
         def fix(description, changes):
             return argument_fix(self.network.sources, data, description, changes)
 
-        problem = rank_problem(kind, data["written"], shapes)
+        problem = rank_problem(kind, data.written, shapes)
         if problem:
             report(codes.RANK_MISMATCH, *problem)
             return None
-        ctx = InferContext(self.rounding, self.strict, data.get("explicit", _NONE), report, next_kinds, fix=fix)
+        ctx = InferContext(self.rounding, self.strict, data.explicit, report, next_kinds, fix=fix)
         try:
-            result = kind.infer(data["args"], shapes, ctx)
+            result = kind.infer(data.args, shapes, ctx)
         except (TypeError, ValueError, ArithmeticError):
             if not self.symbolic:
                 raise
@@ -251,7 +250,7 @@ class _Inference:
                 break
             how = self.rounded.get(node, {}).get(axis)
             out.append((node, shape[axis], how))
-            preds = self._inputs(node) if self.graph.nodes[node]["kind"] != "input" else []
+            preds = self._inputs(node) if self.graph.nodes[node].kind != "input" else []
             if not preds:
                 break
             node, port = preds[0]
@@ -270,9 +269,11 @@ def argument_fix(sources, data: dict, description: str, changes: dict[str, str])
 
     Arguments the call does not write are added together, as keywords in one edit.
     """
-    span = data["span"]
-    source = sources.get(span.path)
-    written = data.get("arg_spans", {})
+    span = data.span
+    source = sources.get(span.path) if span is not None else None
+    if source is None:  # a layer built without a place in a text (convdsl.build): nothing to edit
+        return None
+    written = data.arg_spans
     edits, added = [], []
     for name, value in changes.items():
         if name in written:

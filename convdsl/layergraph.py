@@ -44,6 +44,13 @@ class LayerGraph:
         else:
             data.update(attr)
 
+    def add(self, node, data) -> None:
+        """Add a node with its data (a model.LayerNode), or replace the data of one already here."""
+        if node not in self.nodes:
+            self._pred[node] = {}
+            self._succ[node] = {}
+        self.nodes[node] = data
+
     def add_edge(self, u, v, key=None, **attr) -> None:
         if u not in self.nodes:
             self.add_node(u)

@@ -7,6 +7,7 @@ from . import diagnostics as codes
 from .diagnostics import Diagnostic
 from .frontend import parse
 from .layergraph import LayerGraph
+from .build import NetworkBuilder
 from .lower import Lowering
 from .model import Limits, Settings
 from .network import Network
@@ -109,12 +110,11 @@ def lower_program(source: Source, program, limits: Limits, reader) -> tuple[Netw
     reader: path -> Source | Diagnostic, for included files (read_source, or an editor's open buffers).
     """
     sources = {source.path: source}
-    lowering = Lowering(sources, limits, reader)
+    builder = NetworkBuilder(source.path, sources=sources, limits=limits)
+    lowering = Lowering(sources, limits, reader, builder)
     lowering.lower(program)
-    # The copies of a repeat repeat its mistakes word for word: each is reported once.
-    diagnostics = sorted(dict.fromkeys(lowering.diagnostics), key=Diagnostic.sort_key)
-    name = lowering.network_name or Path(source.path).stem
-    # Lowering stopped by a limit declares outputs it never made nodes for; only those made are outputs.
-    outputs = tuple(out for out in lowering.outputs if f"output:{out}" in lowering.graph)
-    return Network(name, source.path, lowering.graph, lowering.inputs, outputs,
-                   lowering.settings, tuple(diagnostics), sources, rebuild=rebuild), lowering
+    builder.name = lowering.network_name
+    builder.settings = lowering.settings
+    network = builder.network()
+    network.rebuild = rebuild
+    return network, lowering

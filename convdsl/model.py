@@ -7,6 +7,7 @@ depends on this module, and it depends on nothing above the catalogue.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING
@@ -85,6 +86,90 @@ class Site:
     parent: "Site | None" = None
     inputs: dict = field(default_factory=dict)  # `in` and tensor parameters -> (node, port), once resolved
     blocks: dict = field(default_factory=dict)  # top level: every block definition, by name
+
+
+@frozen
+class TensorRef:
+    """A tensor in the graph: output `port` of `node`. `name` is what the network calls it, if anything
+    (the `.cdsl` tensor's name, an importer's blob name); str() gives it, or the node's name."""
+
+    node: str
+    port: int = 0
+    name: str | None = dataclasses.field(default=None, compare=False)
+
+    def __str__(self) -> str:
+        return self.name or (self.node if self.port == 0 else f"{self.node}:{self.port}")
+
+
+_LAYER_KEYS = ("kind", "written", "args", "span", "block_path", "scopes", "label", "arg_spans", "explicit", "site",
+               "incomplete")
+_INPUT_KEYS = ("kind", "args", "span", "block_path", "label", "written")
+_OUTPUT_KEYS = (*_INPUT_KEYS, "incomplete")
+_NO_NAMES = frozenset()
+
+
+class LayerNode:
+    """One node of the layer graph: a layer instance, a network input (kind `input`) or an output (`output`).
+
+    kind: the catalogue's name for the layer's kind; written: the name the call used
+    (`bn` for batchnorm); args: its bound arguments by spec name, defaults filled in
+    (one dict may be shared by equal layers: never change it); span: where it was
+    made, in whichever file made it (a .cdsl file, or an importer's YAML or
+    prototxt); label: its own name inside its scope (`conv1`); block_path: the
+    blocks it is nested in, outermost first; scopes: the model.Scope block
+    instances, groups and repeat copies it is in; site: the model.Site it was made
+    in (None where the builder made it without one); arg_spans: where each given
+    argument is written; explicit: the names of the arguments given, not defaulted;
+    incomplete: one of its inputs is missing (an error was reported upstream).
+
+    Reads (and writes) as a mapping too (`node["kind"]`, `node.get("site")`): the
+    form `Network.graph`'s networkx nodes carry (`as_dict`), and the form the node
+    data had before it was a record. convdsl's own code reads the attributes.
+    """
+
+    __slots__ = _LAYER_KEYS
+
+    def __init__(self, kind: str, written: str, args: dict, span, label: str = "", block_path: tuple = (),
+                 scopes: tuple = (), site=None, arg_spans: dict | None = None, explicit: frozenset = _NO_NAMES,
+                 incomplete: bool = False):
+        self.kind = kind
+        self.written = written
+        self.args = args
+        self.span = span
+        self.label = label
+        self.block_path = block_path
+        self.scopes = scopes
+        self.site = site
+        self.arg_spans = arg_spans if arg_spans is not None else {}
+        self.explicit = explicit
+        self.incomplete = incomplete
+
+    def keys(self) -> tuple[str, ...]:
+        """The keys the mapping form has: an input has no scopes, site, argument spans or incompleteness."""
+        kind = self.kind
+        return _INPUT_KEYS if kind == "input" else _OUTPUT_KEYS if kind == "output" else _LAYER_KEYS
+
+    def __getitem__(self, key: str):
+        if key not in self.keys():
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __setitem__(self, key: str, value) -> None:
+        if key not in self.keys():
+            raise KeyError(key)
+        setattr(self, key, value)
+
+    def get(self, key: str, default=None):
+        return getattr(self, key) if key in self.keys() else default
+
+    def __contains__(self, key) -> bool:
+        return key in self.keys()
+
+    def as_dict(self) -> dict:
+        return {key: getattr(self, key) for key in self.keys()}
+
+    def __repr__(self) -> str:
+        return f"LayerNode({self.kind!r}, {self.label!r}, {self.args!r})"
 
 
 @frozen

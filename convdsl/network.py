@@ -54,7 +54,7 @@ class Network:
     def layers(self) -> list[str]:
         """Layer nodes in a deterministic topological order."""
         nodes = self.layer_graph.nodes
-        return [n for n in topological_order(self.layer_graph) if nodes[n]["kind"] not in ("input", "output")]
+        return [n for n in topological_order(self.layer_graph) if nodes[n].kind not in ("input", "output")]
 
     def analyze(self, *, strict: bool = False):
         """Shapes, parameters, MACs, receptive fields and shape diagnostics."""

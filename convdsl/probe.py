@@ -77,15 +77,15 @@ class Probe:
         sources, consumers = wiring(graph)
         for node in topological_order(graph):
             data = graph.nodes[node]
-            if data["kind"] in ("input", "output"):
+            if data.kind in ("input", "output"):
                 continue
-            if data.get("incomplete"):
+            if data.incomplete:
                 self.usable = False
-            kind = KINDS[data["written"]]
-            ctx = InferContext(network.settings.rounding, strict, data.get("explicit", frozenset()),
+            kind = KINDS[data.written]
+            ctx = InferContext(network.settings.rounding, strict, data.explicit,
                                _raise_on_error, consumers.get(node, ()))
-            self.steps.append(_Step(node, kind, data["args"], tuple(sources.get(node, ())), ctx, data["written"],
-                                    kind.output_count(data["args"]), _step_key(node, data["written"], data["args"], ctx)))
+            self.steps.append(_Step(node, kind, data.args, tuple(sources.get(node, ())), ctx, data.written,
+                                    kind.output_count(data.args), _step_key(node, data.written, data.args, ctx)))
         self._memo: dict[tuple, object] = {}
         # equal keys become one small int, so memo lookups do not re-hash argument tuples
         ids: dict = {}

@@ -55,11 +55,11 @@ def wiring(graph) -> tuple[dict, dict]:
     consumers: dict = {}
     for u, v, data in graph.edges(data=True):
         inputs.setdefault(v, []).append((data["port"], u, data["src_port"]))
-        if nodes[v]["kind"] != "output":
+        if nodes[v].kind != "output":
             consumers.setdefault(u, {})[v] = None
     sources = {v: [(u, port) for _, u, port in (edges if len(edges) == 1 else sorted(edges))]
                for v, edges in inputs.items()}
-    next_kinds = {u: tuple([nodes[v]["kind"] for v in targets]) for u, targets in consumers.items()}
+    next_kinds = {u: tuple([nodes[v].kind for v in targets]) for u, targets in consumers.items()}
     return sources, next_kinds
 
 

@@ -341,9 +341,8 @@ def test_quote_round_trips_any_text(hostile):
 def hostile_network():
     """A network built through the API whose node names, scope names, block
     arguments, network name and messages are all hostile text."""
-    from convdsl.layergraph import LayerGraph
-    from convdsl.model import InputSpec, Scope, Settings
-    from convdsl.network import Network
+    from convdsl.build import NetworkBuilder
+    from convdsl.model import Scope
     from convdsl.source import Source, Span
 
     text = "input x: 3 x 16 x 16\n" + "y = x -> conv(4, 3)\n" * 3
@@ -353,23 +352,15 @@ def hostile_network():
     inp, out = names[0], names[1]
     block = Scope(names[2], "block", names[3], ((None, names[4]), (names[5], (names[6], True, 1.5))))
     group = Scope(names[7], "group", names[8])
-    graph = LayerGraph()
-    graph.add_node(inp, kind="input", written="input", args={"shape": (3, 16, 16), "batch": None}, span=span,
-                   block_path=(), label=inp)
-    previous = inp
+    builder = NetworkBuilder(path, name='net"work\\N <b>{x}</b>\nname', sources={path: Source(path, text)})
+    previous = builder.input(inp, (3, 16, 16), span=span)
     for index, name in enumerate(names[9:]):
         scopes = (group, block) if index % 3 == 1 else (group,) if index % 3 == 2 else ()
-        graph.add_node(name, kind="conv", written="conv", span=Span(path, 2, 10 + index, 2, 11 + index),
-                       args={"out_channels": 4, "kernel": 3, "stride": 1, "padding": 1, "dilation": 1, "groups": 1,
-                             "bias": True, "in_channels": None, "round": None},
-                       block_path=(), scopes=scopes, label=name)
-        graph.add_edge(previous, name, key=0, port=0, src_port=0)
-        previous = name
-    graph.add_node(f"output:{out}", kind="output", written="output", args={}, span=span, block_path=(), label=out)
-    graph.add_edge(previous, f"output:{out}", key=0, port=0, src_port=0)
-    net = Network('net"work\\N <b>{x}</b>\nname', path, graph,
-                  {inp: InputSpec(inp, (3, 16, 16), ("C", "H", "W"), None, span)}, (out,), Settings(), (),
-                  {path: Source(path, text)})
+        (previous,) = builder.layer("conv", [previous], 4, 3, padding=1, name=name, label=name, scopes=scopes,
+                                    span=Span(path, 2, 10 + index, 2, 11 + index))
+    builder.output(out, previous, span=span)
+    net = builder.network()
+    assert not net.diagnostics
     a = net.analyze()
     a.diagnostics = (*a.diagnostics,
                      Diagnostic(UNKNOWN_LAYER, Span(path, 2, 12, 2, 13), 'unknown `"]; evil [label="x"` <b>\\N</b>\n'),

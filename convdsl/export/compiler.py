@@ -316,7 +316,7 @@ class ClassWriter:
         if flow is not None and len(flow) != 1:
             raise NotGeneric("a layer after several tensors")
         tensors += [self._tensor(n) for n in tensor_args(kind, call)]
-        args = self._arguments(kind, call, [graph.nodes[n]["args"] for n in nodes], cx)
+        args = self._arguments(kind, call, [graph.nodes[n].args for n in nodes], cx)
         ctx = TorchContext(self.job.rounding, graph.nodes[nodes[0]]["written"], cx.uses)
         try:
             if any(None in self.job.analysis.layers[n].input_shapes for n in nodes):

@@ -59,9 +59,9 @@ class _Job:
     def unsupported(self, node: str, err: Unsupported):
         data = self.graph.nodes[node]
         message = f"`{data['written']}` cannot be exported to PyTorch: {err.message}"
-        notes = (f"in layer `{node}`",) if data.get("block_path") else ()
-        diagnostic = Diagnostic(codes.EXPORT_UNSUPPORTED, data["span"], message, "not exportable", err.help, notes)
-        self.problems.setdefault((data["span"], message), diagnostic)
+        notes = (f"in layer `{node}`",) if data.block_path else ()
+        diagnostic = Diagnostic(codes.EXPORT_UNSUPPORTED, data.span, message, "not exportable", err.help, notes)
+        self.problems.setdefault((data.span, message), diagnostic)
 
 
 def export(analysis, *, source_label: str | None = None) -> Export:

@@ -35,8 +35,8 @@ class SiteIndex:
         self.places: dict[int, Place] = {}
         self.root: Site | None = None
         for node, data in graph.nodes.items():
-            site = data.get("site")
-            if data["kind"] in ("input", "output") or site is None:
+            site = data.site
+            if data.kind in ("input", "output") or site is None:
                 continue
             chain = []
             while site is not None and id(site) not in self.places:
@@ -48,7 +48,7 @@ class SiteIndex:
                     self.root = new
                 else:
                     self.places[id(new.parent)].children[new.call.span].append(new)
-            self.places[id(data["site"])].nodes[data["span"]].append(node)
+            self.places[id(data.site)].nodes[data.span].append(node)
 
     def place(self, site: Site) -> Place:
         return self.places[id(site)]

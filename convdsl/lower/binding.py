@@ -1,11 +1,9 @@
-"""A call's arguments bound to its kind's specs: matched, evaluated, checked and coerced."""
+"""A call's arguments bound to its kind's specs (through arguments.py), once per set of values they read."""
 from __future__ import annotations
 
-from .. import diagnostics as codes
-from ..diagnostics import did_you_mean
-from ..evaluate import EvalError, Symbol, describe, evaluate, undefined
-from ..layers import Arg, LayerKind
-from ..source import Span
+from ..arguments import Argument
+from ..evaluate import evaluate
+from ..layers import LayerKind
 from ..syntax import BinOp, BlockDef, Call, IfExpr, Literal, Name, TupleExpr, UnaryOp
 
 
@@ -23,122 +21,46 @@ class Binding:
         if not self.block_stack and not self.repeating:
             # Lowered once: nothing to remember of the call, and remembering every call of a long
             # network costs memory.
-            return self._equal_args(kind, self._bind_now(kind, call, scope))
+            return self._shared(kind, self._bind_now(kind, call, scope))
         names = self.call_names.get(id(call), _UNKNOWN)
         if names is _UNKNOWN:  # call is part of the syntax tree, alive while lowering: its id stays its own
             names = self.call_names[id(call)] = _names_read(kind, call)
         key = _binding_key(call, names, scope.env) if names is not None else None
         if key is None:
-            return self._equal_args(kind, self._bind_now(kind, call, scope))
+            return self._shared(kind, self._bind_now(kind, call, scope))
         known = self.bound.get(key)
         if known is None:
             reported = len(self.diagnostics)
-            known = self._equal_args(kind, self._bind_now(kind, call, scope))
+            known = self._shared(kind, self._bind_now(kind, call, scope))
             if known[0] is None or len(self.diagnostics) != reported:
                 return known  # a failure, or a diagnostic: said again for every copy, as before
             self.bound[key] = known
         return known
 
-    def _equal_args(self, kind: LayerKind, binding: tuple) -> tuple:
-        """The binding with one `args` dict for all layers of a kind with equal values and equally
-        written arguments (`relu`, every `bn` before a 3x3 convolution...), wherever they were called."""
+    def _shared(self, kind: LayerKind, binding: tuple) -> tuple:
+        """The binding with the builder's one `args` dict for equal values (NetworkBuilder.share_args)."""
         args, tensors, spans, explicit = binding
         if args is None:
             return binding
-        try:  # types too: True == 1 == 1.0 as keys, not as arguments
-            key = (kind.name, explicit, *[(name, type(value), value) for name, value in args.items()])
-            shared = self.args.setdefault(key, args)
-        except TypeError:  # a value that cannot be a key
-            return binding
+        shared = self.builder.share_args(kind, args, explicit)
         return binding if shared is args else (shared, tensors, spans, explicit)
 
     def _bind_now(self, kind: LayerKind, call: Call, scope):
-        ok = True
-        given: dict[str, tuple] = {}  # spec name -> (expr, span)
-        tensors = []
-        positional, by_name, specs = _argument_tables(kind)
-        if kind.variadic:
-            for expr in call.args:
-                if not isinstance(expr, Name):
-                    self.error(codes.ARGUMENT_TYPE, expr.span, f"{call.name.id} takes tensor names, not values",
-                               "not a tensor name", f"name the tensor first: `t = ...` then `{call.name.id}(t)`")
-                    ok = False
-                    continue
-                tensors.append(self._ref(expr.id, expr.span, scope))
-        else:
-            for i, expr in enumerate(call.args):
-                if i >= len(positional):
-                    most = ("takes no positional arguments" if not positional else
-                            f"takes at most {len(positional)} positional argument{'s' if len(positional) != 1 else ''}")
-                    self.error(codes.TOO_MANY_ARGUMENTS, expr.span,
-                               f"{call.name.id} {most}, got {len(call.args)}", "extra argument",
-                               _signature(call.name.id, kind.args))
-                    ok = False
-                    break
-                given[positional[i].name] = (expr, expr.span)
-        for kw in call.kwargs:
-            spec = by_name.get(kw.name.id)
-            if spec is None:
-                self.error(codes.UNKNOWN_ARGUMENT, kw.name.span, f"{call.name.id} has no argument `{kw.name.id}`",
-                           "unknown argument",
-                           did_you_mean(kw.name.id, by_name) or _signature(call.name.id, kind.args))
-                ok = False
-                continue
-            if spec.name in given:
-                self.error(codes.DUPLICATE_DEFINITION, kw.name.span, f"argument `{spec.name}` is given twice",
-                           "given again here")
-                ok = False
-                continue
-            given[spec.name] = (kw.value, kw.span)
-        bound, spans = {}, {}
-        for name, spec, required, default in specs:
-            if name not in given:
-                if required:
-                    self.error(codes.MISSING_ARGUMENT, call.span,
-                               f"{call.name.id} needs `{spec.name}`", f"`{spec.name}` missing",
-                               _signature(call.name.id, kind.args))
-                    ok = False
-                bound[name] = default
-                continue
-            expr, span = given[name]
-            spans[name] = span
-            if spec.type == "tensor":
-                if not isinstance(expr, Name):
-                    self.error(codes.ARGUMENT_TYPE, expr.span, f"`{spec.name}` takes a tensor name",
-                               "not a tensor name")
-                    ok = False
-                    continue
-                tensors.append(self._ref(expr.id, expr.span, scope))
-                bound[spec.name] = expr.id
-                continue
-            try:
-                bound[name] = _coerce(spec, self._value(expr, scope.env), expr.span, scope.env)
-            except EvalError as err:
-                self.from_eval(err)
-                ok = False
-        if not ok:
-            return None, None, None, None
-        return bound, tensors, spans, frozenset(given)
+        """The call's arguments checked through the catalogue, as the builder checks an importer's (arguments.py)."""
+        positional = [Argument(expr, expr.span) for expr in call.args]
+        keywords = [Argument(kw.value, kw.span, kw.value.span, kw.name.id, kw.name.span) for kw in call.kwargs]
+        env = scope.env
+
+        def tensor_of(item):
+            expr = item.value
+            return (self._ref(expr.id, expr.span, scope), expr.id) if isinstance(expr, Name) else None
+
+        return self.builder.bind(kind, call.name.id, call.span, positional, keywords, env=env,
+                                 report_eval=self.from_eval, value_of=lambda item: self._value(item.value, env),
+                                 tensor_of=tensor_of)
 
     def _value(self, expr, env):
         return evaluate(expr, env)
-
-
-_ARGUMENT_TABLES: dict = {}
-
-
-def _argument_tables(kind: LayerKind) -> tuple[list, dict, tuple]:
-    """A kind's positional argument specs, its specs by name and alias, and (name, spec, required, value if
-    not given) for each; made once per kind."""
-    tables = _ARGUMENT_TABLES.get(kind)
-    if tables is None:
-        by_name = {}
-        for spec in kind.args:
-            for alias in (spec.name, *spec.aliases):
-                by_name[alias] = spec
-        specs = tuple((spec.name, spec, spec.required, None if spec.required else spec.default) for spec in kind.args)
-        tables = _ARGUMENT_TABLES[kind] = ([a for a in kind.args if a.positional], by_name, specs)
-    return tables
 
 
 _UNKNOWN = object()
@@ -185,82 +107,6 @@ def _binding_key(call: Call, names: tuple, env: dict) -> tuple | None:
         else:
             return None
     return tuple(key)
-
-
-def _coerce(spec: Arg, value, span: Span, env):
-    """Check a value against an argument's type; return it in canonical form."""
-    t = spec.type
-    if type(value) is int and t in ("int", "ints", "padding"):  # the usual argument, as it is
-        return value
-
-    def fail(expected):
-        if isinstance(value, Symbol) and t not in ("str", "padding"):
-            raise undefined(value, env)
-        raise EvalError(codes.ARGUMENT_TYPE, f"`{spec.name}` must be {expected}, got {describe(value)}", span,
-                        f"expected {expected}")
-
-    def is_int(v):
-        return isinstance(v, int) and not isinstance(v, bool)
-
-    if value is None:
-        return None
-    if t == "int":
-        return value if is_int(value) else fail("an integer")
-    if t == "ints":
-        if is_int(value):
-            return value
-        if isinstance(value, tuple) and value and all(is_int(v) for v in value):
-            return value
-        return fail("an integer or one per axis, e.g. `3` or `(3, 1)`")
-    if t == "padding":
-        if is_int(value) or (isinstance(value, tuple) and value and all(is_int(v) for v in value)):
-            return value
-        if isinstance(value, str) and value in ("same", "valid"):
-            return str(value)
-        if isinstance(value, Symbol):
-            raise EvalError(codes.ARGUMENT_TYPE, f"`{spec.name}` must be a size, 'same' or 'valid', got `{value}`",
-                            span, "unknown padding", did_you_mean(value, ("same", "valid")))
-        return fail("a size, one per axis, 'same' or 'valid'")
-    if t == "bool":
-        return value if isinstance(value, bool) else fail("true or false")
-    if t == "float":
-        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else fail("a number")
-    if t == "floats":
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, tuple) and value and all(isinstance(v, (int, float)) for v in value):
-            return tuple(float(v) for v in value)
-        return fail("a number or one per axis")
-    if t == "dims":
-        if is_int(value):
-            return (value,)
-        if isinstance(value, tuple) and value and all(is_int(v) for v in value):
-            return value
-        return fail("a size or a tuple of sizes")
-    if t == "str":
-        if isinstance(value, str) and (not spec.choices or value in spec.choices):
-            return str(value)
-        if isinstance(value, str):
-            raise EvalError(codes.ARGUMENT_TYPE, f"`{spec.name}` must be one of {', '.join(spec.choices)}; "
-                            f"got `{value}`", span, "not a choice", did_you_mean(value, spec.choices))
-        return fail("one of " + ", ".join(spec.choices))
-    raise AssertionError(t)
-
-
-def _signature(name: str, args) -> str:
-    parts = []
-    for a in args:
-        text = a.name if a.required else f"{a.name}={_default(a.default)}"
-        parts.append(text if a.positional else text)
-    return f"usage: {name}({', '.join(parts)})"
-
-
-def _default(value) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _block_signature(definition: BlockDef) -> str:

@@ -13,12 +13,6 @@ class _Abort(Exception):
 
 
 @dataclass(eq=False)
-class _Producer:
-    node: str
-    port: int
-
-
-@dataclass(eq=False)
 class _Deferred:
     """A tensor used before (or without) its definition in `scope`."""
 

@@ -6,9 +6,9 @@ from contextlib import contextmanager
 from .. import diagnostics as codes
 from ..diagnostics import Diagnostic, did_you_mean
 from ..evaluate import EvalError, Symbol, describe, evaluate, undefined
-from ..layergraph import LayerGraph
+from ..build import NetworkBuilder
 from ..layers import KINDS
-from ..model import InputSpec, Limits, Scope, Settings, Site
+from ..model import InputSpec, LayerNode, Limits, Scope, Settings, Site, TensorRef
 from ..source import Source, Span
 from ..syntax import (
     Assign,
@@ -26,26 +26,27 @@ from ..syntax import (
 from .binding import Binding, _block_signature
 from .includes import Includes
 from .naming import Naming, _NameScope
-from .state import _Abort, _Block, _Deferred, _Producer, _TensorScope
+from .state import _Abort, _Block, _Deferred, _TensorScope
 
 
 class Lowering(Includes, Naming, Binding):
-    def __init__(self, sources: dict[str, Source], limits: Limits, reader):
+    def __init__(self, sources: dict[str, Source], limits: Limits, reader, builder: NetworkBuilder | None = None):
         self.sources = sources
         self.limits = limits
         self.read = reader  # path -> Source | Diagnostic
-        self.graph = LayerGraph()
-        self.diagnostics: list[Diagnostic] = []
+        # the graph, inputs and diagnostics are the builder's: lowering makes every node through it
+        self.builder = builder if builder is not None else NetworkBuilder(sources=sources, limits=limits)
+        self.graph = self.builder.graph
+        self.diagnostics: list[Diagnostic] = self.builder.diagnostics
         self.pending_edges: list[tuple] = []  # (value, node, port, span)
         self.blocks: dict[str, _Block] = {}
         self.block_stack: list[str] = []
         self.settings = Settings()
         self.network_name: str | None = None
-        self.inputs: dict[str, InputSpec] = {}
-        self.outputs: dict[str, tuple[object, Span]] = {}
+        self.inputs: dict[str, InputSpec] = self.builder.inputs
+        self.outputs: dict[str, tuple[object, Span]] = {}  # declared, with the tensors they name (resolved last)
         self.warned: set = set()
         self.block_labels: dict[str, set] = {}  # block name -> the labels in its body, found at its first use
-        self.layer_count = 0
         # How many times what is being expanded now will be copied in all: the product of the counts of the
         # enclosing repeats that are expanding their first copy. A repeat's projection multiplies by it, so
         # `(relu * 1000) * 1000 * 1000` fails after one layer, not after the million of its first copy.
@@ -58,7 +59,6 @@ class Lowering(Includes, Naming, Binding):
         # Bound arguments, shared by the layers that a call makes with the same values in its names
         # (every instance of a block called with the same arguments): see _bind.
         self.bound: dict[tuple, tuple] = {}
-        self.args: dict[tuple, dict] = {}  # (kind, explicit, values) -> the one args dict for them: _equal_args
         self.call_names: dict[int, tuple | None] = {}  # id(call) -> the names its arguments read
         # The tensor scopes made, for an editor's position index (positions.py): the top level's, then each
         # block instance's with its Site. Tensors map a name to (value, span); _resolve gives the producer.
@@ -184,11 +184,9 @@ class Lowering(Includes, Naming, Binding):
         spatial = len(dims) - 1
         default_axes = {0: (), 1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}[spatial]
         axes = ("C",) + tuple(d if isinstance(d, str) else a for d, a in zip(dims[1:], default_axes))
-        self.inputs[name] = InputSpec(name, tuple(dims), axes, batch, stmt.span, tuple(d.span for d in stmt.dims))
-        self.graph.add_node(name, kind="input", args={"shape": tuple(dims), "batch": batch}, span=stmt.span,
-                            block_path=(), label=name, written="input")
+        self.builder.add_input(InputSpec(name, tuple(dims), axes, batch, stmt.span, tuple(d.span for d in stmt.dims)))
         names.taken.add(name)
-        scope.tensors[name] = (_Producer(name, 0), stmt.name.span)
+        scope.tensors[name] = (TensorRef(name, 0), stmt.name.span)
 
     # statements -------------------------------------------------------------
     def _statement(self, stmt, scope: _TensorScope, names: _NameScope) -> None:
@@ -308,7 +306,7 @@ class Lowering(Includes, Naming, Binding):
             count = self._count(element, scope)
             if count is None:
                 return None
-            before = self.layer_count
+            before = self.builder.layer_count
             self.repeats += 1
             repeat_id = f"#{self.repeats}"
             enclosing = self.first_copies
@@ -323,7 +321,7 @@ class Lowering(Includes, Naming, Binding):
                     self.repeating -= 1
                 if index == 0:
                     # Project the expansion from the first copy, so a huge count fails at once.
-                    projected = before + (self.layer_count - before) * count * enclosing
+                    projected = before + (self.builder.layer_count - before) * count * enclosing
                     if projected > self.limits.max_layers:
                         self.error(codes.LIMIT_EXCEEDED, element.span,
                                    f"this repeat expands the network to {'at least ' if enclosing > 1 else ''}"
@@ -331,7 +329,7 @@ class Lowering(Includes, Naming, Binding):
                                    f"{count:,} copies",
                                    "check the repeat count, or raise the limit with --max-layers")
                         raise _Abort
-                    if self.layer_count == before:
+                    if self.builder.layer_count == before:
                         # A copy that makes no layer passes its input on, or a fixed tensor, or fails: every
                         # copy would give the same, and a million failing copies would take minutes to say so.
                         break
@@ -381,20 +379,14 @@ class Lowering(Includes, Naming, Binding):
             return None
         local = self._claim(names, label.id, label.span) if label is not None else self._auto_name(names, name)
         node = names.prefix + local
-        self.layer_count += 1
-        if self.layer_count > self.limits.max_layers:
-            self.error(codes.LIMIT_EXCEEDED, call.span,
-                       f"the network expands to more than {self.limits.max_layers:,} layers", "limit reached here",
-                       "check the repeat counts, or raise the limit with --max-layers")
+        if not self.builder.count_layer(call.span):
             raise _Abort
-        self.graph.add_node(node, kind=kind.name, written=name, args=bound, span=call.span,
-                            block_path=names.block_path, scopes=tuple(self.scopes), label=local, arg_spans=spans,
-                            explicit=explicit, site=self.site,
-                            incomplete=None in inputs)
+        self.builder.add_layer(node, LayerNode(kind.name, name, bound, call.span, local, names.block_path,
+                                               tuple(self.scopes), self.site, spans, explicit, None in inputs))
         for port, value in enumerate(inputs):
             if value is not None:
                 self.pending_edges.append((value, node, port, call.span))
-        return [_Producer(node, i) for i in range(kind.output_count(bound))]
+        return [TensorRef(node, i) for i in range(kind.output_count(bound))]
 
     # blocks -----------------------------------------------------------------
     def _block(self, call: Call, current, scope, names, label):
@@ -597,9 +589,9 @@ class Lowering(Includes, Naming, Binding):
         for value, node, port, span in self.pending_edges:
             producer = self._resolve(value)
             if producer is None:
-                self.graph.nodes[node]["incomplete"] = True
+                self.graph.nodes[node].incomplete = True
                 continue
-            self.graph.add_edge(producer.node, node, key=port, port=port, src_port=producer.port)
+            self.builder.connect(producer, node, port)
 
     def _add_outputs(self, top: _TensorScope) -> None:
         if not self.outputs and top.tensors:
@@ -607,24 +599,7 @@ class Lowering(Includes, Naming, Binding):
             if last not in self.inputs:
                 self.outputs[last] = (top.tensors[last][0], top.tensors[last][1])
         for name, (value, span) in self.outputs.items():
-            producer = self._resolve(value)
-            node = f"output:{name}"
-            self.graph.add_node(node, kind="output", args={}, span=span, block_path=(), label=name,
-                                written="output", incomplete=producer is None)
-            if producer is not None:
-                self.graph.add_edge(producer.node, node, key=0, port=0, src_port=producer.port)
+            self.builder.add_output(name, self._resolve(value), span)
 
     def _check_cycles(self) -> None:
-        if self.graph.topological_order() is not None:
-            return
-        import networkx as nx  # only when there is a cycle: name the one networkx finds, as always
-
-        try:
-            cycle = nx.find_cycle(self.graph.to_networkx())
-        except nx.NetworkXNoCycle:
-            return
-        nodes = [edge[0] for edge in cycle]
-        span = self.graph.nodes[nodes[0]].get("span")
-        self.error(codes.CYCLE, span, "tensors depend on themselves",
-                   "part of a cycle", "a tensor cannot be computed from itself; break the loop",
-                   notes=("cycle: " + " -> ".join((*nodes, nodes[0])),))
+        self.builder.check_cycles()
