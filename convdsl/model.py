@@ -74,18 +74,21 @@ class Site:
     """Where layers were made: the network's top level, or one block instance.
 
     Each layer node's `site` is the innermost one. The PyTorch export reads them
-    to write one class per block definition: the definition, each instance's
-    arguments and the tensors it received.
+    to write one class per block definition: the definition (definition.py's
+    records, from the top level's `definitions`), each instance's arguments and
+    the tensors it received.
     """
 
     prefix: str  # the instance's name prefix (`layer1.0.`); "" at the top level
-    definition: object  # the BlockDef; the Program at the top level
+    block: str | None  # the name of the block definition it is an instance of; None at the top level
     env: dict  # constants visible there and, in a block, its parameters' values
-    call: object = None  # the Call that made a block instance
+    call_span: Span | None = None  # where the use of the block that made the instance is written
     block_path: tuple = ()  # the blocks it is nested in, its own last
     parent: "Site | None" = None
     inputs: dict = field(default_factory=dict)  # `in` and tensor parameters -> (node, port), once resolved
-    blocks: dict = field(default_factory=dict)  # top level: every block definition, by name
+    # top level: the network's definitions, read on request: top() -> definition.Definition, block(name),
+    # names() (lower.record.Records); None for a network built without any (convdsl.build)
+    definitions: object = None
 
 
 @frozen

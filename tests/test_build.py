@@ -185,3 +185,41 @@ def test_a_network_without_text_still_gets_its_diagnostics_but_no_text_fix():
     analysis = b.network().analyze()
     (found,) = [d for d in analysis.diagnostics if d.is_error or d.code.code.startswith("W")]
     assert found.span is None and found.fixes == ()
+
+
+def _built_for_export():
+    b = NetworkBuilder("m.yaml")
+    x = b.input("x", (3, 32, 32))
+    (y,) = b.layer("conv", [x], 16, 3, padding=1, name="stem")
+    (z,) = b.layer("relu", [y])
+    (a, c) = b.layer("chunk", [z], 2)
+    (s,) = b.layer("add", [a, c])
+    (d,) = b.layer("crop", [s], like=TensorRef("x", 0, "x"))
+    b.output("z", d)
+    b.output("y", y)
+    return b.network().analyze()
+
+
+def test_a_network_built_without_definitions_exports_from_its_graph():
+    exported = export_pytorch(_built_for_export())
+    assert exported.source is not None and not exported.diagnostics
+    assert "self.stem = nn.Conv2d(3, 16, 3, padding=1)" in exported.source
+    assert "return crop1, stem" in exported.source
+
+
+def test_the_graph_export_computes_what_convdsl_says():
+    pytest.importorskip("torch")
+    from convdsl.export.verify import verify
+
+    result = verify(_built_for_export())
+    assert result.ok, result.report()
+
+
+def test_a_dotted_layer_name_without_definitions_is_refused_not_flattened():
+    b = NetworkBuilder("m.yaml")
+    x = b.input("x", (3, 8, 8))
+    (y,) = b.layer("relu", [x], name="stem.act")
+    b.output("y", y)
+    exported = export_pytorch(b.network().analyze())
+    assert exported.source is None
+    assert [d.code for d in exported.diagnostics] == [codes.EXPORT_UNSUPPORTED]

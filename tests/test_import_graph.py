@@ -132,3 +132,23 @@ def test_the_model_and_the_catalogue_sit_below_their_consumers():
     for consumer in ("convdsl.lower", "convdsl.infer", "convdsl.render", "convdsl.export", "convdsl.network"):
         assert consumer not in below_model
     assert not {m for m in reach("convdsl.layers") if m.startswith(("convdsl.export", "convdsl.render"))}
+
+
+EXPRESSIONS = {"BinOp", "IfExpr", "Literal", "Name", "TupleExpr", "UnaryOp"}  # syntax.py's expression nodes
+
+
+def test_export_reads_no_statement_of_the_syntax_tree():
+    """Export writes from what lowering made (the graph, its sites, definition.py's records); of the syntax
+    tree it may keep only argument expressions, so that `padding=k // 2` stays readable."""
+    taken = {}
+    for path in sorted((PACKAGE / "export").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[-1] == "syntax":
+                taken[path.name] = {alias.name for alias in node.names}
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.endswith(".syntax") for a in node.names), path.name
+    assert taken  # translate.py keeps expressions: the check sees the imports it is about
+    for module, names in taken.items():
+        assert names <= EXPRESSIONS, f"export/{module} reads {sorted(names - EXPRESSIONS)} of the syntax tree"
+    graph = import_graph()
+    assert "convdsl.lower" not in graph["convdsl.export.compiler"]

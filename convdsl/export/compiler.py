@@ -1,9 +1,9 @@
 """Writes one class: the network's top level, or a block definition for its uses.
 
-The walk follows the definition's syntax the way lowering did (conditions,
-repeats, groups, labels), and takes each layer's name, arguments and shapes
-from what lowering and inference made of it in every place the class stands
-for. A block class is generic: arguments stay expressions over its
+The walk follows the definition as lowering recorded it (definition.py: flows
+of layers, block uses, conditions, repeats, groups, labels), and takes each
+layer's name, arguments and shapes from what lowering and inference made of it
+in every place the class stands for (the graph's nodes and sites). A block class is generic: arguments stay expressions over its
 constructor's parameters, and every expression is checked against each use.
 Where that cannot be done (a repeat count that is a parameter, a size that
 differs between uses) the walk raises NotGeneric and the block is written out
@@ -16,8 +16,8 @@ from collections import defaultdict
 
 from ..layers import KINDS
 from ..layers.base import fmt_shape
-from ..syntax import Assign, BlockDef, Call, Group, Labelled, OutputDecl, Repeat, When
-from .chains import dependency_order, targets_of, tensor_args, written_args
+from ..definition import BlockStep, GroupStep, LabelStep, RepeatStep, WhenStep
+from .chains import dependency_order
 from .classtext import ClassText
 from .code import Assign as Line, Ctor, If, ModRef, Return, forward_lines
 from .names import MODULE_ATTRIBUTES, Namespace, module_name
@@ -36,7 +36,7 @@ class ClassWriter:
         self.places = [job.index.place(s) for s in sites]
         self.sites = list(sites)
         self.generic = generic
-        self.block = isinstance(definition, BlockDef)
+        self.block = definition.name is not None
         self.every = tuple(range(len(sites)))
         self.taken = defaultdict(int)  # (use, span, nodes|blocks) -> how many were taken
         self.root = Container(positional=self.block and definition.chain is not None)
@@ -54,15 +54,14 @@ class ClassWriter:
     def write(self) -> ClassCode:
         if self.block:
             self._block_signature()
-            statements = [] if self.definition.chain is not None else self.definition.body
+            flows = () if self.definition.chain is not None else self.definition.flows
         else:
-            statements = self.definition.statements
+            flows = self.definition.flows
             for name, spec in self.job.network.inputs.items():
                 self.scope[name] = Tensor(self.locals.claim(name), Lit(spec.dims[0]))
             self.code.inputs = tuple(self.job.network.inputs)
-        chains = [s for s in statements if isinstance(s, (Assign, OutputDecl)) and s.chain is not None]
-        for stmt in chains:
-            for target in targets_of(stmt):  # the file's tensor names first, then the names the export invents
+        for flow in flows:
+            for target in flow.targets:  # the file's tensor names first, then the names the export invents
                 self.variables[target] = self.locals.claim(target)
         if self.block:
             self._block_inputs()
@@ -72,8 +71,8 @@ class ClassWriter:
             flow = self._chain(self.definition.chain, [self.scope["in"]], cx)
             returns = [flow[0]]
         else:
-            for stmt in dependency_order(chains, set(self.scope)):
-                self._statement(stmt)
+            for flow in dependency_order(flows, set(self.scope)):
+                self._statement(flow)
             outputs = ["out"] if self.block else list(self.job.network.outputs)
             returns = [self.scope[name] for name in outputs]
         self.code.out_channels = returns[0].channels if returns else Lit(0)
@@ -83,33 +82,33 @@ class ClassWriter:
     def _block_signature(self):
         """Channel counts first (`in`'s, then each tensor parameter's), then the block's own parameters."""
         d = self.definition
-        own = {p.name.id: self.init_names.claim(p.name.id) for p in d.params if p.type is None and self.generic}
+        own = {p.name: self.init_names.claim(p.name) for p in d.params if not p.tensor and self.generic}
         self._channels_param("in")
         for p in d.params:
-            if p.type is not None:
-                self._channels_param(p.name.id)
+            if p.tensor:
+                self._channels_param(p.name)
         defaulted = False
         for p in d.params:
-            if p.type is not None:
+            if p.tensor:
                 continue
-            values = tuple(site.env[p.name.id] for site in self.sites)
+            values = tuple(site.env[p.name] for site in self.sites)
             default = None
             # a class written per use takes no arguments, so it has no defaults to write (nor to evaluate:
             # a default no use needs may not evaluate at all)
             if p.default is not None and self.generic:
-                if names_in(p.default) & {q.name.id for q in d.params}:
-                    raise NotGeneric(f"the default of `{p.name.id}` depends on another parameter")
-                default = value_of(p.default, self.job.blocks[d.name.id].env)
+                if names_in(p.default) & {q.name for q in d.params}:
+                    raise NotGeneric(f"the default of `{p.name}` depends on another parameter")
+                default = value_of(p.default, d.env)
             if self.generic:
-                py_name = own[p.name.id]
-                self.params[p.name.id] = Var(py_name, values)
+                py_name = own[p.name]
+                self.params[p.name] = Var(py_name, values)
                 self.signature.append(Param(py_name, None if p.default is None else Lit(default).src(),
-                                            source=p.name.id, keyword_only=defaulted and p.default is None))
+                                            source=p.name, keyword_only=defaulted and p.default is None))
                 defaulted = defaulted or p.default is not None
             else:
                 if any(not same(v, values[0]) for v in values):
-                    raise RuntimeError(f"export: `{p.name.id}` differs between the uses of one class")
-                self.params[p.name.id] = Lit(values[0])
+                    raise RuntimeError(f"export: `{p.name}` differs between the uses of one class")
+                self.params[p.name] = Lit(values[0])
 
     def _channels_param(self, tensor):
         """The channel count a block receives with `in` or a tensor parameter: a constructor parameter."""
@@ -122,7 +121,7 @@ class ClassWriter:
             self.channels[tensor] = Lit(samples[0])
 
     def _block_inputs(self):
-        tensors = ["in"] + [p.name.id for p in self.definition.params if p.type is not None]
+        tensors = ["in"] + [p.name for p in self.definition.params if p.tensor]
         self.code.inputs = tuple(tensors)
         for tensor in tensors:
             if tensor == "in":  # `x`, as in most hand-written modules, unless the block has its own `x`
@@ -138,26 +137,21 @@ class ClassWriter:
         return shape[0] if shape else None
 
     # statements and chains -----------------------------------------------------------
-    def _statement(self, stmt):
-        names = targets_of(stmt)
+    def _statement(self, statement):
+        names = statement.targets
         variables = [self.variables[n] for n in names]
         cx = Cx(self.root, (), self.every, None, self.forward, variables)
-        flow = self._chain(stmt.chain, None, cx)
+        start = [self._tensor(statement.source)] if statement.source is not None else None
+        flow = self._chain(statement.steps, start, cx)
         if flow is None or len(flow) != len(names):
             raise NotGeneric("a chain gives a different number of tensors than it assigns")
         for name, tensor in zip(names, flow):
             self.scope[name] = tensor
 
-    def _chain(self, chain, start, cx):
-        elements = chain.elements
+    def _chain(self, steps, start, cx):
         flow = start
-        if start is None:
-            first = elements[0]
-            if isinstance(first, Call) and not first.args and not first.kwargs and first.name.id not in KINDS:
-                flow = [self._tensor(first.name.id)]
-                elements = elements[1:]
-        for element in elements:
-            flow = self._element(element, flow, cx)
+        for step in steps:
+            flow = self._element(step, flow, cx)
         return flow
 
     def _tensor(self, name) -> Tensor:
@@ -165,23 +159,23 @@ class ClassWriter:
             raise NotGeneric(f"tensor `{name}` is used before it is computed")
         return self.scope[name]
 
-    def _element(self, element, flow, cx, label=None):
-        if isinstance(element, Labelled):
-            return self._element(element.element, flow, cx, element.label.id)
-        if isinstance(element, When):
-            return self._when(element, flow, cx, label)
-        if isinstance(element, (Group, Repeat)) and label is not None:
-            return self._group(element, flow, cx, label)
-        if isinstance(element, Group):
-            return self._chain(element.chain, flow, cx)
-        if isinstance(element, Repeat):
-            count = self._static(element.count, cx, "a repeat count")
+    def _element(self, step, flow, cx, label=None):
+        if isinstance(step, LabelStep):
+            return self._element(step.step, flow, cx, step.label)
+        if isinstance(step, WhenStep):
+            return self._when(step, flow, cx, label)
+        if isinstance(step, (GroupStep, RepeatStep)) and label is not None:
+            return self._group(step, flow, cx, label)
+        if isinstance(step, GroupStep):
+            return self._chain(step.steps, flow, cx)
+        if isinstance(step, RepeatStep):
+            count = self._static(step.count, cx, "a repeat count")
             for _ in range(count):
-                flow = self._element(element.element, flow, cx)
+                flow = self._element(step.step, flow, cx)
             return flow
-        if element.name.id in self.job.blocks:
-            return self._block_call(element, flow, cx, label)
-        return self._layer(element, flow, cx)
+        if isinstance(step, BlockStep):
+            return self._block_call(step, flow, cx, label)
+        return self._layer(step, flow, cx)
 
     def _static(self, expr, cx, what):
         value = translate(expr, self.params, self._env(), cx.uses)
@@ -196,7 +190,7 @@ class ClassWriter:
     def _when(self, element, flow, cx, label):
         condition = translate(element.condition, self.params, self._env(), cx.uses)
         if condition.static:
-            return self._element(element.element, flow, cx, label) if condition.known() else flow
+            return self._element(element.step, flow, cx, label) if condition.known() else flow
         true = tuple(i for i in cx.uses if condition.sample(i))
         if not true:
             raise NotGeneric(f"`{condition.src()}` is false wherever the block is used")
@@ -206,7 +200,7 @@ class ClassWriter:
         both = condition if cx.cond is None else binary("and", cx.cond, condition)
         inner = Cx(container, cx.path, true, both, [], cx.targets)
         before = len(container.children)
-        result = self._element(element.element, flow, inner, label)
+        result = self._element(element.step, flow, inner, label)
         if flow is None or result is None or len(result) != len(flow) or len(flow) != 1:
             raise NotGeneric("a condition around a layer that changes how many tensors flow")
         if not container.positional:  # a class body: forward tests the condition too
@@ -306,17 +300,16 @@ class ClassWriter:
         return found
 
     # layers ---------------------------------------------------------------------------
-    def _layer(self, call, flow, cx):
-        name = call.name.id
-        kind = KINDS[name]
-        nodes = self._take(cx, call.span, "nodes")
+    def _layer(self, step, flow, cx):
+        kind = KINDS[step.kind]
+        nodes = [step.node] * len(cx.uses) if step.node is not None else self._take(cx, step.span, "nodes")
         keys = self._keys(cx, nodes)
         graph = self.job.graph
         tensors = list(flow) if flow is not None else []
         if flow is not None and len(flow) != 1:
             raise NotGeneric("a layer after several tensors")
-        tensors += [self._tensor(n) for n in tensor_args(kind, call)]
-        args = self._arguments(kind, call, [graph.nodes[n].args for n in nodes], cx)
+        tensors += [self._tensor(n) for n in step.tensors]
+        args = self._arguments(kind, step, [graph.nodes[n].args for n in nodes], cx)
         ctx = TorchContext(self.job.rounding, graph.nodes[nodes[0]]["written"], cx.uses)
         try:
             if any(None in self.job.analysis.layers[n].input_shapes for n in nodes):
@@ -371,9 +364,9 @@ class ClassWriter:
         count = kind.output_count(self.job.graph.nodes[nodes[0]]["args"])
         return Function(lambda xs: ", ".join(xs[:1] * count), outputs=count)
 
-    def _arguments(self, kind, call, bound, cx) -> dict:
+    def _arguments(self, kind, step, bound, cx) -> dict:
         """Each argument as a Python expression: the written expression, checked against every use."""
-        written = written_args(kind, call)
+        written = step.args
         out = {}
         for spec in kind.args:
             values = [b.get(spec.name) for b in bound]
@@ -450,26 +443,21 @@ class ClassWriter:
         return fmt_shape(out)
 
     # blocks -----------------------------------------------------------------------------
-    def _block_call(self, call, flow, cx, label):
-        children = self._take(cx, call.span, "blocks")
+    def _block_call(self, step, flow, cx, label):
+        children = self._take(cx, step.span, "blocks")
         keys = self._keys(cx, [site.prefix[:-1] for site in children])
         callee = {id(self.job.class_for(site)): self.job.class_for(site) for site in children}
         if len(callee) != 1:
-            raise NotGeneric(f"`{call.name.id}` is written as different classes in different uses")
+            raise NotGeneric(f"`{step.block}` is written as different classes in different uses")
         (code,) = callee.values()
         if flow is None or len(flow) != 1:
             raise NotGeneric("a block after several tensors")
-        definition = self.job.blocks[call.name.id].definition
-        params = list(definition.params)
-        given = {}
-        for index, expr in enumerate(call.args):
-            given[params[index].name.id] = (expr, True)
-        for kw in call.kwargs:
-            given[kw.name.id] = (kw.value, False)
+        params = list(self.job.blocks[step.block].params)
+        given = {pname: (expr, positional) for pname, expr, positional in step.args}
         tensors = {"in": flow[0]}
         for p in params:  # a tensor parameter: forward takes it, the constructor its channels
-            if p.type is not None and p.name.id in given:
-                tensors[p.name.id] = self._tensor(given[p.name.id][0].id)
+            if p.tensor and p.name in given:
+                tensors[p.name] = self._tensor(given[p.name][0].id)
         mapping = {}
         args, kwargs, in_order = [], [], True
         for tensor, value in tensors.items():
@@ -479,9 +467,9 @@ class ClassWriter:
                 if param.used:
                     args.append(value.channels.src())
         for p in params:
-            pname = p.name.id
+            pname = p.name
             param = code.param(source=pname)
-            if p.type is not None:
+            if p.tensor:
                 continue
             if pname not in given:
                 in_order = False
@@ -508,7 +496,7 @@ class ClassWriter:
                             self._block_comment(children)))
         channels = code.out_channels.substitute(mapping)
         if channels.variables() - self._constructor_names():
-            raise NotGeneric(f"the channels `{call.name.id}` gives are not known here")
+            raise NotGeneric(f"the channels `{step.block}` gives are not known here")
         return [Tensor(target, channels)]
 
     def _constructor_names(self):

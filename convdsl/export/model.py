@@ -20,6 +20,8 @@ from .compiler import ClassWriter
 from .names import BUILTINS, MODULE_NAMES, Namespace, class_name, module_path
 from ..layers.ops import Unsupported
 from ..layers.pyexpr import NotGeneric
+from ..model import Site
+from .flat import graph_definition
 from .sites import SiteIndex, layer_graph
 
 
@@ -47,11 +49,29 @@ class _Job:
         self.graph = layer_graph(self.network)
         self.index = SiteIndex(self.graph)
         self.rounding = self.network.settings.rounding
-        root = self.index.root
-        self.blocks = root.blocks if root is not None else {}
         self.classes: dict[int, object] = {}  # id(Site) -> ClassCode
         self.problems: dict[tuple, Diagnostic] = {}
         self.class_names: set[str] = set()
+        root = self.index.root
+        records = root.definitions if root is not None else None
+        # the definitions as lowering recorded them (definition.py): the top level, and each block by name
+        self.top = records.top() if records is not None else None
+        self.blocks = {name: records.block(name) for name in records.names()} if records is not None else {}
+        layers = [n for n, data in self.graph.nodes.items() if data.kind not in ("input", "output")]
+        if records is None and layers:
+            # built in Python (convdsl.build) without definitions: the top level is read from the graph
+            self.top, why = graph_definition(self.graph, self.network.outputs)
+            if why is not None:
+                self.problem(why)
+            else:
+                self.index.add_root(Site("", None, {}))
+        elif any(self.graph.nodes[n].site is None for n in layers):
+            self.problem("some layers were built with a site and some without; give every layer one, or none")
+
+    def problem(self, message: str) -> None:
+        diagnostic = Diagnostic(codes.EXPORT_UNSUPPORTED, None, f"the network cannot be exported to PyTorch: {message}",
+                                "not exportable")
+        self.problems.setdefault((None, message), diagnostic)
 
     def class_for(self, site):
         return self.classes[id(site)]
@@ -79,8 +99,8 @@ def export(analysis, *, source_label: str | None = None) -> Export:
     written = []
     for name, sites in definitions.items():
         written += _write_block(job, name, sites, bases[name], names)
-    if job.index.root is not None:
-        top_code = ClassWriter(job, job.index.root.definition, [job.index.root], name=top, generic=False).write()
+    if job.index.root is not None and not job.problems:
+        top_code = ClassWriter(job, job.top, [job.index.root], name=top, generic=False).write()
     else:
         top_code = None
     if job.problems:
@@ -115,7 +135,7 @@ def _definitions(job) -> dict:
     for site in job.index.sites():
         if site.parent is None:
             continue
-        name = site.definition.name.id
+        name = site.block
         uses.setdefault(name, []).append(site)
         depth[name] = max(depth.get(name, 0), len(site.block_path))
     # a block used inside another is always deeper than every use of the other that contains it
@@ -124,7 +144,7 @@ def _definitions(job) -> dict:
 
 
 def _write_block(job, name, sites, base, names) -> list:
-    definition = job.blocks[name].definition
+    definition = job.blocks[name]
     try:
         code = ClassWriter(job, definition, sites, name=base, generic=True).write()
     except NotGeneric as why:
@@ -138,14 +158,14 @@ def _per_use(job, name, sites, base, names, why) -> list:
     """The block written once per distinct use (arguments and input shapes), when one class cannot serve all."""
     groups: dict[str, list] = {}
     for site in sites:
-        params = [p.name.id for p in site.definition.params if p.type is None]
+        params = [p.name for p in job.blocks[site.block].params if not p.tensor]
         key = repr(([site.env[p] for p in params],
                     [job.analysis.shapes.get(site.inputs.get(t)) for t in sorted(site.inputs)]))
         groups.setdefault(key, []).append(site)
     out = []
     for index, group in enumerate(groups.values()):
         class_ = base if index == 0 else names.take(base)
-        code = ClassWriter(job, group[0].definition, group, name=class_, generic=False).write()
+        code = ClassWriter(job, job.blocks[group[0].block], group, name=class_, generic=False).write()
         code.note = f"`{name}` is written out for each way it is used: {why}"
         for site in group:
             job.classes[id(site)] = code

@@ -47,8 +47,13 @@ class SiteIndex:
                 if new.parent is None:
                     self.root = new
                 else:
-                    self.places[id(new.parent)].children[new.call.span].append(new)
+                    self.places[id(new.parent)].children[new.call_span].append(new)
             self.places[id(data.site)].nodes[data.span].append(node)
+
+    def add_root(self, site: Site) -> None:
+        """A top level for a network whose layers have no site (export/flat.py): its steps name their nodes."""
+        self.places[id(site)] = Place(site)
+        self.root = site
 
     def place(self, site: Site) -> Place:
         return self.places[id(site)]

@@ -26,6 +26,7 @@ from ..syntax import (
 from .binding import Binding, _block_signature
 from .includes import Includes
 from .naming import Naming, _NameScope
+from .record import Records
 from .state import _Abort, _Block, _Deferred, _TensorScope
 
 
@@ -54,7 +55,7 @@ class Lowering(Includes, Naming, Binding):
         self.scopes: list[Scope] = []  # the scopes being lowered, outermost first
         self.repeats = 0  # repeats expanded so far: gives each its id
         self.repeating = 0  # copies of repeats being expanded now (nested ones included)
-        self.site = Site("", None, {}, blocks=self.blocks)  # where layers are being made
+        self.site = Site("", None, {})  # where layers are being made
         self.sites: list[Site] = [self.site]
         # Bound arguments, shared by the layers that a call makes with the same values in its names
         # (every instance of a block called with the same arguments): see _bind.
@@ -85,7 +86,8 @@ class Lowering(Includes, Naming, Binding):
             self._empty(program)
             return
         env: dict = {}
-        self.site.definition, self.site.env = program, env
+        self.site.env = env
+        self.site.definitions = Records(program, self.blocks, env)
         try:
             self._definitions(program, env, include_chain=(program.path,), top=True, origin=None)
             top = _TensorScope(env)
@@ -489,7 +491,7 @@ class Lowering(Includes, Naming, Binding):
                        given[pname].id if pname in tensors and isinstance(given[pname], Name) else env[pname])
                       for i, pname in enumerate(given))
         self.scopes.append(Scope(names.prefix + local, "block", name, shown))
-        self.site = Site(inner_names.prefix, definition, env, call, inner_names.block_path, self.site,
+        self.site = Site(inner_names.prefix, name, env, call.span, inner_names.block_path, self.site,
                          {tensor: value for tensor, (value, _) in tensors.items()})
         self.sites.append(self.site)
         self.tensor_scopes.append((self.site, inner))

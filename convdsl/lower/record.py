@@ -1,0 +1,121 @@
+"""The syntax tree's definitions read into definition.py's records, for export (and whoever else writes code).
+
+Read once per definition, on first request: checking a file never pays for it.
+"""
+from __future__ import annotations
+
+from ..definition import BlockStep, Definition, Flow, GroupStep, LabelStep, LayerStep, Param, RepeatStep, WhenStep
+from ..layers import KINDS
+from ..syntax import Assign, BlockDef, Call, Group, Labelled, Name, OutputDecl, Repeat, When
+
+
+class Records:
+    """The definitions of one lowering: the top level's and each block's, made when first asked for."""
+
+    def __init__(self, program, blocks: dict, env: dict):
+        self._program = program
+        self._blocks = blocks  # name -> lower.state._Block (the BlockDef and the constants visible there)
+        self._env = env
+        self._made: dict[int, Definition] = {}
+
+    def top(self) -> Definition:
+        return self._read(self._program, None)
+
+    def block(self, name: str) -> Definition:
+        block = self._blocks[name]
+        return self._read(block.definition, block.env)
+
+    def names(self) -> list[str]:
+        return list(self._blocks)
+
+    def _read(self, syntax, env) -> Definition:
+        made = self._made.get(id(syntax))
+        if made is None:
+            made = self._made[id(syntax)] = _definition(syntax, env if env is not None else self._env, self._blocks)
+        return made
+
+
+def _definition(syntax, env: dict, blocks: dict) -> Definition:
+    if isinstance(syntax, BlockDef):
+        params = tuple(Param(p.name.id, p.type is not None, p.default) for p in syntax.params)
+        if syntax.chain is not None:
+            return Definition(syntax.name.id, params, _steps(syntax.chain.elements, blocks), (), env, syntax.span)
+        return Definition(syntax.name.id, params, None, _flows(syntax.body, blocks), env, syntax.span)
+    return Definition(None, (), None, _flows(syntax.statements, blocks), env, None)
+
+
+def _flows(statements, blocks: dict) -> tuple:
+    flows = []
+    for stmt in statements:
+        if isinstance(stmt, Assign):
+            targets = stmt.targets
+        elif isinstance(stmt, OutputDecl) and stmt.chain is not None:
+            targets = stmt.names
+        else:
+            continue
+        elements = stmt.chain.elements
+        first = elements[0]
+        source = None
+        # as lowering reads a chain: a bare name that is no layer kind starts it from that tensor
+        if isinstance(first, Call) and not first.args and not first.kwargs and first.name.id not in KINDS:
+            source, elements = first.name.id, elements[1:]
+        reads = frozenset().union(*(_names(e) for e in stmt.chain.elements))
+        flows.append(Flow(tuple(t.id for t in targets), source, _steps(elements, blocks), reads))
+    return tuple(flows)
+
+
+def _steps(elements, blocks: dict) -> tuple:
+    return tuple(_step(element, blocks) for element in elements)
+
+
+def _step(element, blocks: dict):
+    if isinstance(element, Call):
+        name = element.name.id
+        if name in blocks:
+            params = [p.name.id for p in blocks[name].definition.params]
+            args = [(param, expr, True) for param, expr in zip(params, element.args)]
+            args += [(kw.name.id, kw.value, False) for kw in element.kwargs]
+            return BlockStep(name, tuple(args), element.span)
+        kind = KINDS[name]  # lowering reported any other name; export never reads a network with errors
+        written = _written_args(kind, element)
+        if kind.variadic:
+            tensors = tuple(expr.id for expr in element.args if isinstance(expr, Name))
+        else:
+            tensors = tuple(written[spec.name].id for spec in kind.args
+                            if spec.type == "tensor" and isinstance(written.get(spec.name), Name))
+        return LayerStep(name, written, tensors, element.span)
+    if isinstance(element, Labelled):
+        return LabelStep(element.label.id, _step(element.element, blocks), element.span)
+    if isinstance(element, When):
+        return WhenStep(_step(element.element, blocks), element.condition, element.span)
+    if isinstance(element, Repeat):
+        return RepeatStep(_step(element.element, blocks), element.count, element.span)
+    if isinstance(element, Group):
+        return GroupStep(_steps(element.chain.elements, blocks), element.span)
+    raise TypeError(element)
+
+
+def _written_args(kind, call: Call) -> dict:
+    """The argument expressions a call writes, by the kind's argument names (aliases resolved)."""
+    written = {}
+    if not kind.variadic:
+        positional = [a for a in kind.args if a.positional]
+        written = {spec.name: expr for spec, expr in zip(positional, call.args)}
+    by_name = {alias: spec.name for spec in kind.args for alias in (spec.name, *spec.aliases)}
+    for kw in call.kwargs:
+        if kw.name.id in by_name:  # an unknown one was reported; export never reads a network with errors
+            written[by_name[kw.name.id]] = kw.value
+    return written
+
+
+def _names(element) -> set[str]:
+    """The names an element reads: what orders flows (a tensor defined later in the file may be read)."""
+    if isinstance(element, (Labelled, When, Repeat)):
+        return _names(element.element)
+    if isinstance(element, Group):
+        return set().union(*(_names(e) for e in element.chain.elements))
+    names = {element.name.id} if not element.args and not element.kwargs else set()
+    for expr in (*element.args, *(kw.value for kw in element.kwargs)):
+        if isinstance(expr, Name):
+            names.add(expr.id)
+    return names
