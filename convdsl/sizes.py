@@ -132,15 +132,30 @@ class Sweeper:
 
         Each axis is swept with the others held here. When the declared sizes
         themselves fail (or are symbolic), all variables move together, by the
-        same offset from their declared (or nominal) size, to the nearest point that works.
+        same offset from their declared (or nominal) size, to the nearest point that
+        works. Where no one offset serves every axis (63 x 64 through layers that
+        need even sizes: -1 makes 62 x 63, +1 makes 64 x 65), each variable moves on
+        its own, to the size nearest its start at which the network takes that size on
+        every axis, and the sizes so found are checked together.
         """
         start = {self._key(v): v.declared if v.declared is not None else NOMINAL for v in self.variables}
-        for offset in sorted(range(-self.limit, self.limit + 1), key=lambda d: (abs(d), d)):
+        offsets = sorted(range(-self.limit, self.limit + 1), key=lambda d: (abs(d), d))
+        for offset in offsets:
             values = {key: n + offset for key, n in start.items()}
             if min(values.values()) < 1:
                 continue
             if self.probe.run(self.dims(values)) is None:
                 self.base = values
+                return True
+        own = {}
+        for key, n in start.items():
+            own[key] = next((n + d for d in offsets if n + d >= 1 and
+                             self.probe.run(self.dims(dict.fromkeys(start, n + d))) is None), None)
+            if own[key] is None:
+                break
+        else:
+            if self.probe.run(self.dims(own)) is None:
+                self.base = own
                 return True
         self.base = start
         return False

@@ -201,6 +201,21 @@ def test_division_error_help_names_the_nearest_input_sizes(tmp_path):
     assert "use `ceil=true`" in words and "`ceil=true`" in diag.help_text
 
 
+def test_nearest_sizes_when_no_one_offset_serves_both_axes(tmp_path):
+    """227 x 226 through the tour network, whose sizes are 4k + 1 on each axis (see above): no offset moves
+    both to 4k + 1 at once (it would be 2 mod 4 and 3 mod 4), so each axis moves on its own: both to 225."""
+    path = tmp_path / "tour.cdsl"
+    path.write_text("input image: 3 x 227 x 226\n"
+                    "x = image -> conv(64, 3, s=2, bias=false) -> bn -> relu\n"
+                    "y = x -> maxpool(2)\n")
+    diagnostics = convdsl.load(path).analyze().diagnostics
+    words = [fix.description for d in diagnostics for fix in d.fixes]
+    assert "give `image` a height of 225 (with a width of 225)" in words
+    assert "give `image` a height of 229 (with a width of 225)" in words
+    assert "give `image` a width of 225 (with a height of 225)" in words
+    assert not any("input height of 112" in (d.help_text or "") for d in diagnostics)  # the layer's own sizes
+
+
 def test_sizes_usage_errors(tmp_path, capsys):
     assert cli.main(["sizes", str(tmp_path / "missing.cdsl")]) == 2
     assert cli.main(["sizes", str(EXAMPLES / "lenet.cdsl"), "--max", "0"]) == 2
