@@ -116,7 +116,7 @@ class _Inference:
         result = None
         if shapes and None not in shapes and not data.incomplete:
             next_kinds = self.next_kinds.get(node, ())
-            # Lowering gives the layers of equal calls one `args` (lower.Lowering._bind): with equal inputs
+            # Lowering gives the layers of equal calls one `args` (lower.binding, build.share_args): with equal inputs
             # and consumers they infer alike. Only a result that reported nothing is shared.
             args = id(data.args)
             key = (args, data.written, next_kinds, *shapes) if args in self.shared and not self.symbolic else None

@@ -13,18 +13,16 @@ from .walk import topological_order
 
 @dataclass
 class Network:
-    """A parsed network: the graph of layer instances and what was found wrong.
+    """A network, loaded from a file or built in Python (convdsl.build): the graph of layer instances and
+    what was found wrong.
 
-    graph is a networkx MultiDiGraph. Nodes are layer instances named by their
-    path (`layer1.0.conv1`), inputs by their own name and outputs `output:NAME`;
-    node data: kind, args (bound arguments), span, block_path, scopes (the
-    lower.Scope block instances, groups and repeat copies it is in), label. An edge
-    carries one tensor into input `port` of its target from output `src_port`
-    of its source.
-
-    layer_graph is the same graph as convdsl's own LayerGraph, which has the
-    networkx calls convdsl uses; `graph` is made from it on first use (a copy),
-    so that checking never imports networkx.
+    layer_graph is convdsl's own LayerGraph: nodes are layer instances named by
+    their path (`layer1.0.conv1`), inputs by their own name and outputs
+    `output:NAME`, each with its model.LayerNode (kind, args, span, block_path,
+    scopes, site, label...). An edge carries one tensor into input `port` of its
+    target from output `src_port` of its source. `graph` is the same as a networkx
+    MultiDiGraph with the node data as dicts, made on first use (a copy), so that
+    checking never imports networkx.
     """
 
     name: str

@@ -9,7 +9,7 @@ It also carries `value`: what it equals at one sample size the network
 accepts. The catalogue's shape rules run unchanged on Exprs; where a rule
 compares sizes (`if numerator % stride == 0`), the comparison is decided at the
 sample. Inference checks every expression it keeps against the Probe at other
-accepted sizes (see infer.py), so a branch that goes the other way elsewhere
+accepted sizes (see sizehints.py), so a branch that goes the other way elsewhere
 cannot leave a wrong expression behind.
 """
 from __future__ import annotations

@@ -3,7 +3,7 @@
 No meaning here: names are not resolved and layer kinds are not looked up.
 Nothing here imports Lark: the parser for valid files (fastparse.py) runs without it.
 Nodes compare by identity, as Python's ast nodes do (a call's binding is keyed by
-it, lower.Lowering._bind); not generating __eq__ and __hash__ for 25 classes
+it, lower.binding.Binding._bind); not generating __eq__ and __hash__ for 25 classes
 saves a cold start 3 ms.
 """
 from __future__ import annotations
