@@ -125,7 +125,7 @@ def suggest_input_sizes(inference) -> None:
     if reach < 8:  # too large a network for a quick sweep: `convdsl sizes` still answers
         return
     sweeper = Sweeper(inference.network, strict=inference.strict, limit=reach)
-    if not sweeper.probe.usable or not sweeper.choose_base():
+    if not sweeper.probe.usable or not sweeper.choose_base(each_axis=True):
         return
     order = list(inference.network.inputs)
     for index, node, axis in inference.divisions:

@@ -127,16 +127,18 @@ class Sweeper:
             values[self._key(var)] = size
         return self.probe.run(self.dims(values))
 
-    def choose_base(self) -> bool:
+    def choose_base(self, *, each_axis: bool = False) -> bool:
         """Sizes for every variable at which the whole network works, as close to the declared ones as possible.
 
         Each axis is swept with the others held here. When the declared sizes
         themselves fail (or are symbolic), all variables move together, by the
         same offset from their declared (or nominal) size, to the nearest point that
-        works. Where no one offset serves every axis (63 x 64 through layers that
-        need even sizes: -1 makes 62 x 63, +1 makes 64 x 65), each variable moves on
-        its own, to the size nearest its start at which the network takes that size on
-        every axis, and the sizes so found are checked together.
+        works. With each_axis (the nearest-size fix, which names a size per axis),
+        where no one offset serves every axis (63 x 64 through layers that need even
+        sizes: -1 makes 62 x 63, +1 makes 64 x 65), each variable moves on its own, to
+        the size nearest its start at which the network takes that size on every axis,
+        and the sizes so found are checked together. (`convdsl sizes` and symbolic
+        sizes keep to the common offset: their sample stands for the declared shape.)
         """
         start = {self._key(v): v.declared if v.declared is not None else NOMINAL for v in self.variables}
         offsets = sorted(range(-self.limit, self.limit + 1), key=lambda d: (abs(d), d))
@@ -147,18 +149,19 @@ class Sweeper:
             if self.probe.run(self.dims(values)) is None:
                 self.base = values
                 return True
+        own = self._each_axis(start, offsets) if each_axis else None
+        self.base = own if own is not None else start
+        return own is not None
+
+    def _each_axis(self, start: dict, offsets: list) -> dict | None:
+        """Each variable at the size nearest its start that works on every axis, if together they work."""
         own = {}
         for key, n in start.items():
-            own[key] = next((n + d for d in offsets if n + d >= 1 and
-                             self.probe.run(self.dims(dict.fromkeys(start, n + d))) is None), None)
+            own[key] = next((n + d for d in offsets
+                             if n + d >= 1 and self.probe.run(self.dims(dict.fromkeys(start, n + d))) is None), None)
             if own[key] is None:
-                break
-        else:
-            if self.probe.run(self.dims(own)) is None:
-                self.base = own
-                return True
-        self.base = start
-        return False
+                return None
+        return own if self.probe.run(self.dims(own)) is None else None
 
     def sweep(self, var: Variable, upto: int) -> list[int]:
         return [n for n in range(1, upto + 1) if self.run(var, n) is None]
