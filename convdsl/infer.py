@@ -18,7 +18,6 @@ from .model import SWEEP_BUDGET, Analysis, LayerInfo
 from .walk import gc_paused, rank_problem, topological_order, wiring
 
 
-
 def analyze(network, *, strict: bool = False, size_hints: bool = True) -> Analysis:
     """size_hints: a division error's help names the nearest input sizes that work (a short sweep)."""
     with gc_paused():
@@ -52,7 +51,9 @@ class _Inference:
         cyclic = any(d.code is codes.CYCLE for d in self.network.diagnostics)
         sample = None
         if not cyclic and self._has_symbols():
-            from .sizehints import symbolic_sample  # the sweeps: only for a network with symbolic sizes
+            from .sizehints import (
+                symbolic_sample,  # the sweeps: only for a network with symbolic sizes
+            )
 
             sample = symbolic_sample(self)
         self._wire()

@@ -4,10 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import diagnostics as codes
+from .build import NetworkBuilder
 from .diagnostics import Diagnostic
 from .frontend import parse
 from .layergraph import LayerGraph
-from .build import NetworkBuilder
 from .lower import Lowering
 from .model import Limits, Settings
 from .network import Network

@@ -14,16 +14,38 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
+from ..definition import BlockStep, GroupStep, LabelStep, RepeatStep, WhenStep
 from ..layers import KINDS
 from ..layers.base import fmt_shape
-from ..definition import BlockStep, GroupStep, LabelStep, RepeatStep, WhenStep
+from ..layers.ops import Function, TorchContext, Unsupported
+from ..layers.pyexpr import (
+    Lit,
+    NotGeneric,
+    Py,
+    SymbolicValue,
+    Unknown,
+    Var,
+    binary,
+    cond,
+    same,
+    tup,
+)
 from .chains import dependency_order
 from .classtext import ClassText
-from .code import Assign as Line, Ctor, If, ModRef, Return, forward_lines
+from .code import Assign as Line
+from .code import Ctor, If, ModRef, Return, forward_lines
 from .names import MODULE_ATTRIBUTES, Namespace, module_name
-from ..layers.ops import Function, TorchContext, Unsupported
-from ..layers.pyexpr import Lit, NotGeneric, Py, SymbolicValue, Unknown, Var, binary, cond, same, tup
-from .scope import INIT_RESERVED, FORWARD_RESERVED, Child, ClassCode, Container, Cx, FlagRef, Param, Tensor
+from .scope import (
+    FORWARD_RESERVED,
+    INIT_RESERVED,
+    Child,
+    ClassCode,
+    Container,
+    Cx,
+    FlagRef,
+    Param,
+    Tensor,
+)
 from .translate import names_in, translate, value_of
 
 

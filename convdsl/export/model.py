@@ -14,14 +14,14 @@ from pathlib import Path
 from .. import __version__
 from .. import diagnostics as codes
 from ..diagnostics import Diagnostic
-from . import helpers
-from .code import INDENT, WIDTH
-from .compiler import ClassWriter
-from .names import BUILTINS, MODULE_NAMES, Namespace, class_name, module_path
 from ..layers.ops import Unsupported
 from ..layers.pyexpr import NotGeneric
 from ..model import Site
+from . import helpers
+from .code import INDENT, WIDTH
+from .compiler import ClassWriter
 from .flat import graph_definition
+from .names import BUILTINS, MODULE_NAMES, Namespace, class_name, module_path
 from .sites import SiteIndex, layer_graph
 
 

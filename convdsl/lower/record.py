@@ -1,41 +1,36 @@
 """The syntax tree's definitions read into definition.py's records, for export (and whoever else writes code).
 
-Read once per definition, on first request: checking a file never pays for it.
+Read once per definition, on first request (state.Records): checking a file never imports this module.
 """
 from __future__ import annotations
 
-from ..definition import BlockStep, Definition, Flow, GroupStep, LabelStep, LayerStep, Param, RepeatStep, WhenStep
+from ..definition import (
+    BlockStep,
+    Definition,
+    Flow,
+    GroupStep,
+    LabelStep,
+    LayerStep,
+    Param,
+    RepeatStep,
+    WhenStep,
+)
 from ..layers import KINDS
-from ..syntax import Assign, BlockDef, Call, Group, Labelled, Name, OutputDecl, Repeat, When
+from ..syntax import (
+    Assign,
+    BlockDef,
+    Call,
+    Group,
+    Labelled,
+    Name,
+    OutputDecl,
+    Repeat,
+    When,
+)
 
 
-class Records:
-    """The definitions of one lowering: the top level's and each block's, made when first asked for."""
-
-    def __init__(self, program, blocks: dict, env: dict):
-        self._program = program
-        self._blocks = blocks  # name -> lower.state._Block (the BlockDef and the constants visible there)
-        self._env = env
-        self._made: dict[int, Definition] = {}
-
-    def top(self) -> Definition:
-        return self._read(self._program, None)
-
-    def block(self, name: str) -> Definition:
-        block = self._blocks[name]
-        return self._read(block.definition, block.env)
-
-    def names(self) -> list[str]:
-        return list(self._blocks)
-
-    def _read(self, syntax, env) -> Definition:
-        made = self._made.get(id(syntax))
-        if made is None:
-            made = self._made[id(syntax)] = _definition(syntax, env if env is not None else self._env, self._blocks)
-        return made
-
-
-def _definition(syntax, env: dict, blocks: dict) -> Definition:
+def definition_of(syntax, env: dict, blocks: dict) -> Definition:
+    """A BlockDef, or the Program's top level, as a definition.Definition."""
     if isinstance(syntax, BlockDef):
         params = tuple(Param(p.name.id, p.type is not None, p.default) for p in syntax.params)
         if syntax.chain is not None:

@@ -34,3 +34,34 @@ class _TensorScope:
 class _Block:
     definition: BlockDef
     env: dict  # the constants visible where it was defined
+
+
+class Records:
+    """The definitions of one lowering (definition.Definition): the top level's and each block's, read from the
+    syntax tree when first asked for (record.py)."""
+
+    def __init__(self, program, blocks: dict, env: dict):
+        self._program = program
+        self._blocks = blocks  # name -> lower.state._Block (the BlockDef and the constants visible there)
+        self._env = env
+        self._made: dict[int, object] = {}  # id(syntax) -> definition.Definition
+
+    def top(self):
+        return self._read(self._program, None)
+
+    def block(self, name: str):
+        block = self._blocks[name]
+        return self._read(block.definition, block.env)
+
+    def names(self) -> list[str]:
+        return list(self._blocks)
+
+    def _read(self, syntax, env):
+        made = self._made.get(id(syntax))
+        if made is None:
+            from .record import (
+                definition_of,  # only export reads definitions: checking never imports it
+            )
+
+            made = self._made[id(syntax)] = definition_of(syntax, env if env is not None else self._env, self._blocks)
+        return made

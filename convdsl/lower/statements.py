@@ -4,9 +4,9 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from .. import diagnostics as codes
+from ..build import NetworkBuilder
 from ..diagnostics import Diagnostic, did_you_mean
 from ..evaluate import EvalError, Symbol, describe, evaluate, undefined
-from ..build import NetworkBuilder
 from ..layers import KINDS
 from ..model import InputSpec, LayerNode, Limits, Scope, Settings, Site, TensorRef
 from ..source import Source, Span
@@ -26,8 +26,7 @@ from ..syntax import (
 from .binding import Binding, _block_signature
 from .includes import Includes
 from .naming import Naming, _NameScope
-from .record import Records
-from .state import _Abort, _Block, _Deferred, _TensorScope
+from .state import Records, _Abort, _Block, _Deferred, _TensorScope
 
 
 class Lowering(Includes, Naming, Binding):
