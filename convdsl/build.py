@@ -102,6 +102,9 @@ class NetworkBuilder:
         if bound is None:
             return None
         flowing = list(inputs)
+        for tensor in flowing:
+            if not isinstance(tensor, TensorRef):  # a mistake in the calling code, not in a model: raised
+                raise TypeError(f"layer inputs are TensorRefs (what input() and layer() return), got {tensor!r}")
         if found.variadic:
             flowing += tensors
             if len(flowing) < 2:
@@ -146,7 +149,9 @@ class NetworkBuilder:
         self.add_output(name, tensor, span)
 
     def network(self) -> Network:
-        """The Network: the graph, inputs, outputs and settings, and every diagnostic once, in order."""
+        """The Network: the graph, inputs, outputs and settings, and every diagnostic once, in order.
+
+        Call it once, when every layer is added: the network shares the builder's graph."""
         # The copies of a repeat repeat its mistakes word for word: each is reported once.
         diagnostics = sorted(dict.fromkeys(self.diagnostics), key=Diagnostic.sort_key)
         # Lowering stopped by a limit declares outputs it never made nodes for; only those made are outputs.

@@ -223,3 +223,10 @@ def test_a_dotted_layer_name_without_definitions_is_refused_not_flattened():
     exported = export_pytorch(b.network().analyze())
     assert exported.source is None
     assert [d.code for d in exported.diagnostics] == [codes.EXPORT_UNSUPPORTED]
+
+
+def test_an_input_that_is_not_a_tensor_is_a_mistake_in_the_calling_code():
+    b = NetworkBuilder()
+    b.input("x", (3, 8, 8))
+    with pytest.raises(TypeError, match="TensorRef"):
+        b.layer("relu", ["x"])
