@@ -73,8 +73,8 @@ class Snapshot:
             if self.network is not None:
                 for node, data in self.network.layer_graph.nodes.items():
                     site = data.get("site")
-                    while site is not None and site.call is not None:
-                        found.setdefault(site.call.span, {}).setdefault(id(site), []).append(node)
+                    while site is not None and site.call_span is not None:
+                        found.setdefault(site.call_span, {}).setdefault(id(site), []).append(node)
                         site = site.parent
             self._block_nodes = {span: list(instances.values()) for span, instances in found.items()}
         return self._block_nodes.get(span, [])
@@ -87,7 +87,7 @@ class Snapshot:
             lowering = self.lowering
             if lowering is not None:
                 for site, tensor_scope in lowering.tensor_scopes:
-                    block = site.definition.name.id if site.call is not None else ""
+                    block = site.block or ""
                     for tensor, (value, _) in tensor_scope.tensors.items():
                         producer = lowering._resolve(value)
                         where = (producer.node, producer.port) if producer is not None else None
