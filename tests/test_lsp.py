@@ -229,6 +229,16 @@ def test_rename_a_tensor_and_a_block(client):
         client.at("textDocument/rename", uri, line, character + 1, newName="conv")  # a layer kind
     with pytest.raises(LspError):
         client.at("textDocument/rename", uri, line, character + 1, newName="2x")
+    # a block defined in an included file: renamed there and at every call
+    path = EXAMPLES / "resnet50.cdsl"
+    text = path.read_text()
+    uri, _ = _open(client, path)
+    line, character = _find(text, "bottleneck(64, down")
+    edit = client.at("textDocument/rename", uri, line, character + 1, newName="residual")
+    library = (EXAMPLES / "resnet_blocks.cdsl").resolve().as_uri()
+    assert len(edit["changes"][uri]) == text.count("bottleneck(")
+    assert [e["range"]["start"]["line"] for e in edit["changes"][library]] == \
+        [_find((EXAMPLES / "resnet_blocks.cdsl").read_text(), "bottleneck(c")[0]]
 
 
 # completion ------------------------------------------------------------------------------------
