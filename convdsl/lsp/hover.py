@@ -67,6 +67,14 @@ def _describe(snapshot: Snapshot, item: P.Item, line: int, column: int) -> str |
         return f"includes `{item.target or item.name}`"
     if item.kind == P.LABEL:
         return _label(snapshot, item)
+    if item.kind == P.SETTING:
+        from ..model import LAYOUTS, ROUNDINGS
+
+        choices = {"rounding": ROUNDINGS, "layout": LAYOUTS}.get(item.name)
+        if choices is None:
+            return None
+        what = {"rounding": "each framework's output-size rules", "layout": "how shapes are displayed"}[item.name]
+        return f"setting `{item.name}` ({what}): one of {', '.join(f'`{c}`' for c in choices)}"
     return None
 
 
