@@ -88,8 +88,8 @@ def main() -> int:
                                  ("in-process snapshot (server)", snapshot, None)):
         p50, p95 = percentile(values, 50), percentile(values, 95)
         verdict = "" if target is None else f"(target p95 <= {target:g} ms) " + ("PASS" if p95 <= target else "FAIL")
-        print(f"{name:32} n={len(values):4}  p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  max {max(values):7.2f} ms  "
-              f"{verdict}")
+        print(f"{name:32} n={len(values):4}  min {min(values):6.2f}  p50 {p50:6.2f}  p95 {p95:6.2f}  "
+              f"max {max(values):7.2f} ms  {verdict}")
     print(f"mean didChange {statistics.mean(changes):.2f} ms, mean hover {statistics.mean(hovers):.2f} ms; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     return 0
