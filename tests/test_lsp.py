@@ -455,3 +455,12 @@ def test_a_block_library_is_answered_from_a_file_that_includes_it(client):
     [target] = client.at("textDocument/definition", uri, line, character + 1)
     assert target["uri"] == library.resolve().as_uri()
     assert target["range"]["start"]["line"] == _find(text, "skip = in", 1)[0]
+
+
+def test_text_that_check_would_not_read_is_reported_as_check_reports_the_file(client, tmp_path):
+    path = tmp_path / "binary.cdsl"
+    path.write_bytes(b"input x: 3 x 8 x 8\n\x00\x01\n")
+    _, published = _open(client, path, path.read_bytes().decode("utf-8"))
+    expected = _check_json([path])[str(path.resolve())]
+    assert [(d["code"], d["message"]) for d in published] == [(d["code"], d["message"]) for d in expected]
+    assert published[0]["code"] == "E001"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import diagnostics as codes
 from .. import positions
 from ..diagnostics import Diagnostic
 from ..frontend import parse
@@ -124,11 +125,19 @@ def _real(path: str) -> str:
 def build(path: str, text: str, *, version: int | None = None, reader=None, limits: Limits | None = None,
           strict: bool = False, selection: Selection | None = None) -> Snapshot:
     """Analyse one document's text as `check` would, and index it."""
-    from ..loading import read_source
+    from ..loading import MAX_FILE_BYTES, decode, read_source
 
     reader = reader or read_source
     limits = limits or Limits()
-    source = Source(path, text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff"))
+    # the editor's text is judged as `check` judges the file's bytes: too large, binary, not UTF-8
+    data = text.encode("utf-8", "surrogatepass")
+    loaded = decode(path, data) if len(data) <= MAX_FILE_BYTES else Diagnostic(
+        codes.UNREADABLE_FILE, None, f"{path}: larger than the limit of {MAX_FILE_BYTES // 2**20} MiB for one file",
+        help="split the network into included files (each may be this large)")
+    if isinstance(loaded, Diagnostic):
+        source = Source(path, "")
+        return Snapshot(path, version, source, (loaded,), None, None, positions.build({}), ())
+    source = loaded
     with gc_paused():
         program, found = parse(source)
         broken: tuple = ()
