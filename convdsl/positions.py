@@ -111,7 +111,8 @@ class Index:
         stop = bisect.bisect_right(self._starts[path], (line, column))
         found = [i for i in items[:stop] if _contains(i.span, line, column) and (kinds is None or i.kind in kinds)]
         # nested items (an argument inside a call inside a group) start later and are smaller
-        found.sort(key=lambda i: (_size(i.span), -i.span.line, -i.span.column))
+        # at one place a name (a constant passed as an argument) comes before the argument it fills
+        found.sort(key=lambda i: (_size(i.span), -i.span.line, -i.span.column, i.kind == ARGUMENT))
         return found
 
     def first_at(self, path: str, line: int, column: int, kinds=None) -> Item | None:

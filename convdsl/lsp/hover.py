@@ -30,9 +30,15 @@ def needs_sizes(snapshot: Snapshot, line: int, column: int) -> bool:
 
 def hover(snapshot: Snapshot, line: int, column: int) -> tuple[str, P.Item] | None:
     items = snapshot.index.at(snapshot.path, line, column)
-    for item in items:
+    for number, item in enumerate(items):
         text = _describe(snapshot, item, line, column)
         if text:
+            # a name that is an argument: what it names, then the argument it fills
+            filled = next((i for i in items[number + 1:] if i.kind == P.ARGUMENT and i.span == item.span), None)
+            if filled is not None and item.kind != P.ARGUMENT:
+                more = _describe(snapshot, filled, line, column)
+                if more:
+                    text += "\n\n---\n\n" + more
             return text, item
     return None
 
