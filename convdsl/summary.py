@@ -121,7 +121,7 @@ def table(analysis: Analysis) -> str:
     lines += [
         rule,
         f"Params:      {_count(analysis.params)} ({_human(analysis.params)})",
-        f"Buffers:     {_count(analysis.buffers)} (norm running statistics, not parameters)",
+        f"Buffers:     {_count(analysis.buffers)} (running statistics and index tables, not parameters)",
         f"MACs:        {_count(analysis.macs * batch)} ({_human(analysis.macs * batch)}; FLOPs = 2 x MACs = "
         f"{_human(2 * analysis.macs * batch)}) at batch {shown_batch}",
         f"Input size:  {megabytes(input_values)}",

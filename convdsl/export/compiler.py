@@ -371,7 +371,8 @@ class ClassWriter:
             if len(tensors) != 1 or op.pad is not None or flow is None:
                 cx.container.pure = False
             value = [ModRef(cx.path + (keys[0],)), f"({', '.join(inputs)})"]
-            wanted = (op.channels,)
+            self.code.helpers.update(op.helpers)
+            wanted = op.channels if op.outputs > 1 else (op.channels,)
         outputs = len(wanted)
         channels = [self._resolve_channels(w, tensors, nodes, port, cx) for port, w in enumerate(wanted)]
         targets = cx.targets[:outputs] if outputs > 1 else cx.targets[:1]

@@ -2,7 +2,11 @@
 
 PyTorch has no crop layer; these follow torchvision.transforms.functional
 (center_crop's rounding included), which convdsl's crop kinds are checked
-against in tests/test_catalogue_vs_torch.py.
+against in tests/test_catalogue_vs_torch.py. The classes are the modules of
+modern kinds PyTorch has no single module for, written as torchvision writes
+them (Swin's window attention, ConvNeXt's LayerNorm2d) or as thin batch-first
+wrappers of PyTorch's own (attention, LSTM, GRU), so parameter names and counts
+are PyTorch's.
 """
 from __future__ import annotations
 
@@ -21,6 +25,170 @@ def center_crop(x, size):
         start = int(round((length - wanted) / 2.0))
         index.append(slice(start, start + wanted))
     return x[tuple(index)]
+''',
+    "Attention": '''
+class Attention(nn.MultiheadAttention):
+    """nn.MultiheadAttention on batch-first tokens: self-attention, or cross-attention with a memory."""
+
+    def __init__(self, embed_dim, num_heads, kdim=None, vdim=None, bias=True, causal=False, dropout=0.0):
+        super().__init__(embed_dim, num_heads, dropout=dropout, bias=bias, kdim=kdim, vdim=vdim, batch_first=True)
+        self.causal = causal
+
+    def forward(self, x, memory=None):
+        kv = x if memory is None else memory
+        mask = None
+        if self.causal:  # True where a query may not look: the keys after it
+            mask = torch.ones(x.shape[1], kv.shape[1], dtype=torch.bool, device=x.device).triu(1)
+        return super().forward(x, kv, kv, need_weights=False, attn_mask=mask)[0]
+''',
+    "GroupedQueryAttention": '''
+class GroupedQueryAttention(nn.Module):
+    """Multi-head attention with fewer key/value heads than query heads (grouped-query attention)."""
+
+    def __init__(self, embed_dim, num_heads, kv_heads, kdim=None, bias=True, causal=False, dropout=0.0):
+        super().__init__()
+        kdim = embed_dim if kdim is None else kdim
+        head_dim = embed_dim // num_heads
+        self.num_heads, self.kv_heads, self.causal, self.dropout = num_heads, kv_heads, causal, dropout
+        self.q_proj = nn.Linear(embed_dim, embed_dim, bias=bias)
+        self.k_proj = nn.Linear(kdim, head_dim * kv_heads, bias=bias)
+        self.v_proj = nn.Linear(kdim, head_dim * kv_heads, bias=bias)
+        self.out_proj = nn.Linear(embed_dim, embed_dim, bias=bias)
+
+    def forward(self, x, memory=None):
+        kv = x if memory is None else memory
+        n, lq, lk = x.shape[0], x.shape[1], kv.shape[1]
+        q = self.q_proj(x).view(n, lq, self.num_heads, -1).transpose(1, 2)
+        k = self.k_proj(kv).view(n, lk, self.kv_heads, -1).transpose(1, 2)
+        v = self.v_proj(kv).view(n, lk, self.kv_heads, -1).transpose(1, 2)
+        y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0,
+                                           is_causal=self.causal, enable_gqa=True)
+        return self.out_proj(y.transpose(1, 2).reshape(n, lq, -1))
+''',
+    "ShiftedWindowAttention": '''
+class ShiftedWindowAttention(nn.Module):
+    """Swin's (shifted) window attention on (N, H, W, C), as torchvision's ShiftedWindowAttention."""
+
+    def __init__(self, dim, window_size, shift_size, num_heads, qkv_bias=True, proj_bias=True):
+        super().__init__()
+        pair = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v, v)  # noqa: E731
+        self.window_size, self.shift_size, self.num_heads = pair(window_size), pair(shift_size), num_heads
+        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim, bias=proj_bias)
+        wh, ww = self.window_size
+        self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * wh - 1) * (2 * ww - 1), num_heads))
+        nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
+        coords = torch.stack(torch.meshgrid(torch.arange(wh), torch.arange(ww), indexing="ij")).flatten(1)
+        relative = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0).contiguous()
+        relative[:, :, 0] += wh - 1
+        relative[:, :, 1] += ww - 1
+        relative[:, :, 0] *= 2 * ww - 1
+        self.register_buffer("relative_position_index", relative.sum(-1).flatten())
+
+    def forward(self, x):
+        n, h, w, c = x.shape
+        (wh, ww), (sh, sw), heads = self.window_size, self.shift_size, self.num_heads
+        x = F.pad(x, (0, 0, 0, (ww - w % ww) % ww, 0, (wh - h % wh) % wh))
+        ph, pw = x.shape[1], x.shape[2]
+        sh, sw = (0 if wh >= ph else sh), (0 if ww >= pw else sw)  # one window: nothing to shift
+        if sh or sw:
+            x = torch.roll(x, shifts=(-sh, -sw), dims=(1, 2))
+        windows, tokens = (ph // wh) * (pw // ww), wh * ww
+        x = x.view(n, ph // wh, wh, pw // ww, ww, c).permute(0, 1, 3, 2, 4, 5).reshape(n * windows, tokens, c)
+        qkv = self.qkv(x).reshape(n * windows, tokens, 3, heads, c // heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0] * (c // heads) ** -0.5, qkv[1], qkv[2]
+        attn = q.matmul(k.transpose(-2, -1))
+        bias = self.relative_position_bias_table[self.relative_position_index].view(tokens, tokens, -1)
+        attn = attn + bias.permute(2, 0, 1).unsqueeze(0)
+        if sh or sw:
+            mask = x.new_zeros((ph, pw))
+            count = 0
+            for hs in ((0, -wh), (-wh, -sh), (-sh, None)):
+                for ws in ((0, -ww), (-ww, -sw), (-sw, None)):
+                    mask[hs[0]:hs[1], ws[0]:ws[1]] = count
+                    count += 1
+            mask = mask.view(ph // wh, wh, pw // ww, ww).permute(0, 2, 1, 3).reshape(windows, tokens)
+            mask = mask.unsqueeze(1) - mask.unsqueeze(2)
+            mask = mask.masked_fill(mask != 0, -100.0).masked_fill(mask == 0, 0.0)
+            attn = attn.view(n, windows, heads, tokens, tokens) + mask.unsqueeze(1).unsqueeze(0)
+            attn = attn.view(-1, heads, tokens, tokens)
+        x = attn.softmax(dim=-1).matmul(v).transpose(1, 2).reshape(n * windows, tokens, c)
+        x = self.proj(x)
+        x = x.view(n, ph // wh, pw // ww, wh, ww, c).permute(0, 1, 3, 2, 4, 5).reshape(n, ph, pw, c)
+        if sh or sw:
+            x = torch.roll(x, shifts=(sh, sw), dims=(1, 2))
+        return x[:, :h, :w, :].contiguous()
+''',
+    "PatchMerging": '''
+class PatchMerging(nn.Module):
+    """Swin's patch merging on (N, H, W, C), as torchvision's PatchMerging."""
+
+    def __init__(self, dim, eps=1e-5):
+        super().__init__()
+        self.reduction = nn.Linear(4 * dim, 2 * dim, bias=False)
+        self.norm = nn.LayerNorm(4 * dim, eps=eps)
+
+    def forward(self, x):
+        h, w = x.shape[-3], x.shape[-2]
+        x = F.pad(x, (0, 0, 0, w % 2, 0, h % 2))
+        x = torch.cat([x[..., 0::2, 0::2, :], x[..., 1::2, 0::2, :], x[..., 0::2, 1::2, :], x[..., 1::2, 1::2, :]], -1)
+        return self.reduction(self.norm(x))
+''',
+    "LayerNorm2d": '''
+class LayerNorm2d(nn.LayerNorm):
+    """Layer normalisation over the channels (dim 1) at each position, as torchvision's ConvNeXt LayerNorm2d."""
+
+    def forward(self, x):
+        return super().forward(x.movedim(1, -1)).movedim(-1, 1)
+''',
+    "LayerScale": '''
+class LayerScale(nn.Module):
+    """A learned scale per entry of one axis (ConvNeXt's and CaiT's layer scale)."""
+
+    def __init__(self, size, init, trailing=0):
+        super().__init__()
+        self.gamma = nn.Parameter(torch.full((size,) + (1,) * trailing, float(init)))
+
+    def forward(self, x):
+        return x * self.gamma
+''',
+    "StochasticDepth": '''
+class StochasticDepth(nn.Module):
+    """Drops the whole branch per sample ("row") or for the batch, as torchvision's; identity in eval."""
+
+    def __init__(self, p, mode="row"):
+        super().__init__()
+        self.p, self.mode = p, mode
+
+    def forward(self, x):
+        if not self.training or self.p == 0.0:
+            return x
+        keep = 1.0 - self.p
+        shape = [x.shape[0]] + [1] * (x.dim() - 1) if self.mode == "row" else [1] * x.dim()
+        noise = torch.empty(shape, dtype=x.dtype, device=x.device).bernoulli_(keep)
+        return x * (noise / keep if keep > 0.0 else noise)
+''',
+    "LSTM": '''
+class LSTM(nn.LSTM):
+    """nn.LSTM on batch-first sequences, giving (sequence, h, c), each with the batch first."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, batch_first=True, **kwargs)
+
+    def forward(self, x):
+        y, (h, c) = super().forward(x)
+        return y, h.transpose(0, 1), c.transpose(0, 1)
+''',
+    "GRU": '''
+class GRU(nn.GRU):
+    """nn.GRU on batch-first sequences, giving (sequence, h), each with the batch first."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, batch_first=True, **kwargs)
+
+    def forward(self, x):
+        y, h = super().forward(x)
+        return y, h.transpose(0, 1)
 ''',
 }
 

@@ -10,9 +10,10 @@ from .base import REQUIRED, Arg, Inferred, InferContext, LayerKind, RF, ShapeErr
 from .conv import Conv, ConvTranspose
 from .dense import Dropout, Flatten, Identity, Linear, Reshape
 from .merge import Add, Chunk, Concat, Mul, Split
-from .norm import BatchNorm, GroupNorm, InstanceNorm, LayerNorm
+from .norm import BatchNorm, GroupNorm, InstanceNorm, LayerNorm, LayerNorm2d
 from .pool import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, GlobalAvgPool, GlobalMaxPool, MaxPool
 from .resample import CenterCrop, Crop, Pad, PixelShuffle, Upsample
+from . import attention, recurrent, residual, tokens
 
 
 def _ranked(base: type, rank: int, torch_name: str) -> type:
@@ -32,10 +33,11 @@ _TORCH_RANKED = {
 _KINDS: list[type] = [
     Conv, ConvTranspose, MaxPool, AvgPool, AdaptiveAvgPool, AdaptiveMaxPool, GlobalAvgPool, GlobalMaxPool,
     Linear, Flatten, Reshape, Identity, Dropout,
-    BatchNorm, GroupNorm, LayerNorm, InstanceNorm,
+    BatchNorm, GroupNorm, LayerNorm, LayerNorm2d, InstanceNorm,
     *ACTIVATIONS, Softmax, LogSoftmax,
     Upsample, PixelShuffle, Pad, Crop, CenterCrop,
     Add, Mul, Concat, Chunk, Split,
+    *tokens.KINDS, *attention.KINDS, *residual.KINDS, *recurrent.KINDS,
 ]
 for _base, _torch in _TORCH_RANKED.items():
     _KINDS.extend(_ranked(_base, r, _torch.format(r)) for r in (1, 2, 3))

@@ -141,3 +141,23 @@ class InstanceNorm(LayerKind):
                               f"{' x '.join('1' for _ in shape[1:])}", "normalise before the pooling that makes it 1 x 1")
         kwargs = keyword_args(self.args, args, skip=("num_features",))
         return Module(f"nn.InstanceNorm{rank_of(shape)}d", (shape[0],), kwargs)
+
+
+class LayerNorm2d(LayerKind):
+    name = "layernorm2d"
+    aliases = ("layer_norm2d", "ln2d")
+    family = "norm"
+    summary = "layer normalisation over the channels of C x H x W at each position (ConvNeXt's LayerNorm2d)"
+    min_rank = 1
+    args = (Arg("eps", "float", 1e-5, positional=False),
+            Arg("elementwise_affine", "bool", True, positional=False, aliases=("affine",)),
+            Arg("bias", "bool", True, positional=False))
+
+    def infer(self, args, inputs, ctx):
+        (shape,) = inputs
+        c = shape[0]
+        params = (c + (c if args["bias"] else 0)) if args["elementwise_affine"] else 0
+        return Inferred(outputs=(shape,), params=params)
+
+    def to_torch(self, args, inputs, ctx):
+        return Module("LayerNorm2d", (inputs[0][0],), keyword_args(self.args, args), helpers=("LayerNorm2d",))

@@ -37,7 +37,9 @@ class Module:
 
     pad: an F.pad applied to the input first, in F.pad's order (last axis
     first), for padding the module itself cannot express; pad_value its value.
-    channels: the output's channels, where they are not the input's.
+    channels: the output's channels, where they are not the input's (with
+    several outputs, a tuple of them). helpers: the classes from
+    convdsl/export/helpers.py the file must define (ctor is one of them).
     """
 
     ctor: str
@@ -46,6 +48,8 @@ class Module:
     channels: Py | None = None
     pad: Py | None = None
     pad_value: Py | None = None
+    outputs: int = 1
+    helpers: tuple[str, ...] = ()
 
     def __post_init__(self):
         object.__setattr__(self, "args", tuple(as_py(a) for a in self.args))

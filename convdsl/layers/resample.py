@@ -22,7 +22,7 @@ class Upsample(LayerKind):
         Arg("scale_factor", "floats", None, aliases=("scale",)),
         Arg("size", "ints", None, positional=False),
         Arg("mode", "str", "nearest", positional=False,
-            choices=("nearest", "linear", "bilinear", "bicubic", "trilinear")),
+            choices=("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear")),
         Arg("align_corners", "bool", None, positional=False),
     )
 
@@ -41,7 +41,7 @@ class Upsample(LayerKind):
         if (scale is None) == (size is None):
             raise ShapeError(codes.MISSING_ARGUMENT, "upsample needs either scale_factor or size (not both)",
                              "scale or size", "write `upsample(2)` or `upsample(size=(64, 64))`")
-        if args["align_corners"] is not None and args["mode"] == "nearest":
+        if args["align_corners"] is not None and args["mode"] in ("nearest", "nearest-exact"):
             raise ShapeError(codes.ARGUMENT_TYPE, "align_corners only applies to the interpolating modes",
                              "mode is nearest", "remove align_corners, or use mode=bilinear", arg="align_corners")
         wanted = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}.get(args["mode"])
