@@ -504,7 +504,29 @@ class _Ids(nn.Module):
         return self.embedding((x.abs() * 1000).long() % self.embedding.num_embeddings)
 
 
+class _ClassToken(nn.Module):
+    def __init__(self, dim, tokens=1):
+        super().__init__()
+        self.class_token = nn.Parameter(torch.zeros(1, tokens, dim))
+
+    def forward(self, x):  # torchvision's VisionTransformer.forward
+        return torch.cat([self.class_token.expand(x.shape[0], -1, -1), x], dim=1)
+
+
+class _PositionEmbedding(nn.Module):
+    def __init__(self, length, dim):
+        super().__init__()
+        self.pos_embedding = nn.Parameter(torch.zeros(1, length, dim))
+
+    def forward(self, x):  # torchvision's Encoder.forward
+        return x + self.pos_embedding
+
+
 MODERN = [
+    # learned tensors of ViT
+    C("class_token", (196, 32), "class_token", lambda: _ClassToken(32)),
+    C("class_token-two", (10, 8), "class_token(2)", lambda: _ClassToken(8, 2)),
+    C("position_embedding", (197, 32), "position_embedding(197)", lambda: _PositionEmbedding(197, 32)),
     # moving axes
     C("permute-nchw-to-nhwc", (8, 5, 6), "permute(0, 2, 3, 1)", fn(lambda x: x.permute(0, 2, 3, 1), "permute")),
     C("permute-dims-keyword", (5, 6, 8), "permute(dims=(0, 3, 1, 2))", fn(lambda x: x.permute(0, 3, 1, 2), "permute")),

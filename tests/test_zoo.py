@@ -29,6 +29,12 @@ PUBLISHED = [
     ("googlenet", 6_624_904, 1_498_376_192, (1000,)),
     ("unet", 31_030_658, 150_428_424_448, (2, 388, 388)),
     ("dcgan_generator", 3_576_704, 104_628_224, (3, 64, 64)),
+    # torchvision 0.29 `_meta` (num_params; _ops in GMACs with the attention matmuls, torchvision's
+    # convention): vit_b_16 17.564, swin_t 4.491, convnext_tiny 4.456; the exact integers are worked
+    # out from the layer shapes in tests/test_transformer_zoo.py against plain-torch definitions.
+    ("vit_b_16", 86_567_656, 17_563_828_224, (1000,)),
+    ("swin_t", 28_288_354, 4_490_566_656, (1000,)),
+    ("convnext_tiny", 28_589_128, 4_455_531_264, (1000,)),
 ]
 
 ALL_EXAMPLES = sorted(p.name for p in EXAMPLES.glob("*.cdsl"))

@@ -168,6 +168,28 @@ class StochasticDepth(nn.Module):
         noise = torch.empty(shape, dtype=x.dtype, device=x.device).bernoulli_(keep)
         return x * (noise / keep if keep > 0.0 else noise)
 ''',
+    "ClassToken": '''
+class ClassToken(nn.Module):
+    """Learned tokens put before the sequence (ViT's class token)."""
+
+    def __init__(self, dim, tokens=1):
+        super().__init__()
+        self.token = nn.Parameter(torch.zeros(1, tokens, dim))
+
+    def forward(self, x):
+        return torch.cat([self.token.expand(x.shape[0], -1, -1), x], dim=1)
+''',
+    "PositionEmbedding": '''
+class PositionEmbedding(nn.Module):
+    """A learned tensor added to the tokens (absolute position embedding)."""
+
+    def __init__(self, length, dim):
+        super().__init__()
+        self.embedding = nn.Parameter(torch.empty(1, length, dim).normal_(std=0.02))
+
+    def forward(self, x):
+        return x + self.embedding
+''',
     "LSTM": '''
 class LSTM(nn.LSTM):
     """nn.LSTM on batch-first sequences, giving (sequence, h, c), each with the batch first."""

@@ -268,6 +268,63 @@ class Embedding(LayerKind):
         return Module("nn.Embedding", (args["num_embeddings"], args["embedding_dim"]), kwargs)
 
 
-KINDS = (Permute, Transpose, Unflatten, Select, Roll, PixelUnshuffle, ChannelShuffle, Embedding)
+class ClassToken(LayerKind):
+    name = "class_token"
+    aliases = ("cls_token",)
+    family = "linear"
+    summary = "learned tokens put before an L x D sequence (ViT's class token): L + n x D"
+    args = (Arg("tokens", "int", 1, aliases=("n",)),)
+
+    def describe(self, args):
+        return "" if args["tokens"] == 1 else f"{args['tokens']} tokens"
+
+    def infer(self, args, inputs, ctx):
+        (shape,) = inputs
+        if len(shape) != 2:
+            raise ShapeError(codes.RANK_MISMATCH, f"class_token takes L x D tokens, got a {fmt_shape(shape)} tensor",
+                             f"{len(shape)} axes", "make tokens first, e.g. `flatten(2) -> transpose(1, 2)`")
+        n = args["tokens"]
+        if n < 1:
+            raise ShapeError(codes.ARGUMENT_TYPE, "class_token needs at least 1 token", "tokens", arg="tokens")
+        return Inferred(outputs=((shape[0] + n, shape[1]),), params=n * shape[1])
+
+    def to_torch(self, args, inputs, ctx):
+        return Module("ClassToken", (inputs[0][-1], args["tokens"]), channels=inputs[0][0] + args["tokens"],
+                      helpers=("ClassToken",))
+
+
+class PositionEmbedding(LayerKind):
+    name = "position_embedding"
+    aliases = ("pos_embedding",)
+    family = "linear"
+    summary = ("a learned L x D tensor added to L x D tokens (ViT's and GPT-2's absolute positions); "
+               "the input must have exactly `length` tokens")
+    args = (Arg("length", "int", aliases=("positions", "max_length")),)
+
+    def describe(self, args):
+        return f"{args['length']} positions"
+
+    def infer(self, args, inputs, ctx):
+        (shape,) = inputs
+        if len(shape) != 2:
+            raise ShapeError(codes.RANK_MISMATCH,
+                             f"position_embedding takes L x D tokens, got a {fmt_shape(shape)} tensor",
+                             f"{len(shape)} axes", "make tokens first, e.g. `flatten(2) -> transpose(1, 2)`")
+        length = args["length"]
+        if length < 1:
+            raise ShapeError(codes.ARGUMENT_TYPE, "position_embedding needs at least 1 position", "length",
+                             arg="length")
+        if shape[0] != length:
+            raise ShapeError(codes.MERGE_MISMATCH,
+                             f"the position embedding has {length} positions, the input {shape[0]} tokens",
+                             f"{shape[0]} vs {length}",
+                             "give the input the size the embedding was made for, or change `length`", arg="length")
+        return Inferred(outputs=(shape,), params=length * shape[1])
+
+    def to_torch(self, args, inputs, ctx):
+        return Module("PositionEmbedding", (args["length"], inputs[0][-1]), helpers=("PositionEmbedding",))
+
+
+KINDS = (ClassToken, PositionEmbedding, Permute, Transpose, Unflatten, Select, Roll, PixelUnshuffle, ChannelShuffle, Embedding)
 
 __all__ = ["KINDS"]
