@@ -28,10 +28,12 @@ def center_crop(x, size):
 ''',
     "Attention": '''
 class Attention(nn.MultiheadAttention):
-    """nn.MultiheadAttention on batch-first tokens: self-attention, or cross-attention with a memory."""
+    """nn.MultiheadAttention on batch-first tokens: self-attention, or cross-attention."""
 
-    def __init__(self, embed_dim, num_heads, kdim=None, vdim=None, bias=True, causal=False, dropout=0.0):
-        super().__init__(embed_dim, num_heads, dropout=dropout, bias=bias, kdim=kdim, vdim=vdim, batch_first=True)
+    def __init__(self, embed_dim, num_heads, kdim=None, vdim=None, bias=True, causal=False,
+                 dropout=0.0):
+        super().__init__(embed_dim, num_heads, dropout=dropout, bias=bias, kdim=kdim, vdim=vdim,
+                         batch_first=True)
         self.causal = causal
 
     def forward(self, x, memory=None):
@@ -43,13 +45,15 @@ class Attention(nn.MultiheadAttention):
 ''',
     "GroupedQueryAttention": '''
 class GroupedQueryAttention(nn.Module):
-    """Multi-head attention with fewer key/value heads than query heads (grouped-query attention)."""
+    """Multi-head attention with fewer key/value heads than query heads (grouped-query)."""
 
-    def __init__(self, embed_dim, num_heads, kv_heads, kdim=None, bias=True, causal=False, dropout=0.0):
+    def __init__(self, embed_dim, num_heads, kv_heads, kdim=None, bias=True, causal=False,
+                 dropout=0.0):
         super().__init__()
         kdim = embed_dim if kdim is None else kdim
         head_dim = embed_dim // num_heads
-        self.num_heads, self.kv_heads, self.causal, self.dropout = num_heads, kv_heads, causal, dropout
+        self.num_heads, self.kv_heads = num_heads, kv_heads
+        self.causal, self.dropout = causal, dropout
         self.q_proj = nn.Linear(embed_dim, embed_dim, bias=bias)
         self.k_proj = nn.Linear(kdim, head_dim * kv_heads, bias=bias)
         self.v_proj = nn.Linear(kdim, head_dim * kv_heads, bias=bias)
@@ -61,24 +65,28 @@ class GroupedQueryAttention(nn.Module):
         q = self.q_proj(x).view(n, lq, self.num_heads, -1).transpose(1, 2)
         k = self.k_proj(kv).view(n, lk, self.kv_heads, -1).transpose(1, 2)
         v = self.v_proj(kv).view(n, lk, self.kv_heads, -1).transpose(1, 2)
-        y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0,
-                                           is_causal=self.causal, enable_gqa=True)
+        p = self.dropout if self.training else 0.0
+        y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=self.causal,
+                                           enable_gqa=True)
         return self.out_proj(y.transpose(1, 2).reshape(n, lq, -1))
 ''',
     "ShiftedWindowAttention": '''
 class ShiftedWindowAttention(nn.Module):
-    """Swin's (shifted) window attention on (N, H, W, C), as torchvision's ShiftedWindowAttention."""
+    """Swin's (shifted) window attention on (N, H, W, C), as torchvision's."""
 
     def __init__(self, dim, window_size, shift_size, num_heads, qkv_bias=True, proj_bias=True):
         super().__init__()
         pair = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v, v)  # noqa: E731
-        self.window_size, self.shift_size, self.num_heads = pair(window_size), pair(shift_size), num_heads
+        self.window_size, self.shift_size = pair(window_size), pair(shift_size)
+        self.num_heads = num_heads
         self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim, bias=proj_bias)
         wh, ww = self.window_size
-        self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * wh - 1) * (2 * ww - 1), num_heads))
+        table = torch.zeros((2 * wh - 1) * (2 * ww - 1), num_heads)
+        self.relative_position_bias_table = nn.Parameter(table)
         nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
-        coords = torch.stack(torch.meshgrid(torch.arange(wh), torch.arange(ww), indexing="ij")).flatten(1)
+        grid = torch.meshgrid(torch.arange(wh), torch.arange(ww), indexing="ij")
+        coords = torch.stack(grid).flatten(1)
         relative = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0).contiguous()
         relative[:, :, 0] += wh - 1
         relative[:, :, 1] += ww - 1
@@ -94,11 +102,13 @@ class ShiftedWindowAttention(nn.Module):
         if sh or sw:
             x = torch.roll(x, shifts=(-sh, -sw), dims=(1, 2))
         windows, tokens = (ph // wh) * (pw // ww), wh * ww
-        x = x.view(n, ph // wh, wh, pw // ww, ww, c).permute(0, 1, 3, 2, 4, 5).reshape(n * windows, tokens, c)
+        x = x.view(n, ph // wh, wh, pw // ww, ww, c).permute(0, 1, 3, 2, 4, 5)
+        x = x.reshape(n * windows, tokens, c)
         qkv = self.qkv(x).reshape(n * windows, tokens, 3, heads, c // heads).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0] * (c // heads) ** -0.5, qkv[1], qkv[2]
         attn = q.matmul(k.transpose(-2, -1))
-        bias = self.relative_position_bias_table[self.relative_position_index].view(tokens, tokens, -1)
+        bias = self.relative_position_bias_table[self.relative_position_index]
+        bias = bias.view(tokens, tokens, -1)
         attn = attn + bias.permute(2, 0, 1).unsqueeze(0)
         if sh or sw:
             mask = x.new_zeros((ph, pw))
@@ -107,7 +117,8 @@ class ShiftedWindowAttention(nn.Module):
                 for ws in ((0, -ww), (-ww, -sw), (-sw, None)):
                     mask[hs[0]:hs[1], ws[0]:ws[1]] = count
                     count += 1
-            mask = mask.view(ph // wh, wh, pw // ww, ww).permute(0, 2, 1, 3).reshape(windows, tokens)
+            mask = mask.view(ph // wh, wh, pw // ww, ww).permute(0, 2, 1, 3)
+            mask = mask.reshape(windows, tokens)
             mask = mask.unsqueeze(1) - mask.unsqueeze(2)
             mask = mask.masked_fill(mask != 0, -100.0).masked_fill(mask == 0, 0.0)
             attn = attn.view(n, windows, heads, tokens, tokens) + mask.unsqueeze(1).unsqueeze(0)
@@ -131,12 +142,14 @@ class PatchMerging(nn.Module):
     def forward(self, x):
         h, w = x.shape[-3], x.shape[-2]
         x = F.pad(x, (0, 0, 0, w % 2, 0, h % 2))
-        x = torch.cat([x[..., 0::2, 0::2, :], x[..., 1::2, 0::2, :], x[..., 0::2, 1::2, :], x[..., 1::2, 1::2, :]], -1)
+        # torchvision's x0, x1, x2, x3
+        parts = [x[..., i::2, j::2, :] for j in (0, 1) for i in (0, 1)]
+        x = torch.cat(parts, -1)
         return self.reduction(self.norm(x))
 ''',
     "LayerNorm2d": '''
 class LayerNorm2d(nn.LayerNorm):
-    """Layer normalisation over the channels (dim 1) at each position, as torchvision's ConvNeXt LayerNorm2d."""
+    """Layer normalisation over the channels (dim 1) at each position (ConvNeXt's LayerNorm2d)."""
 
     def forward(self, x):
         return super().forward(x.movedim(1, -1)).movedim(-1, 1)
@@ -154,7 +167,7 @@ class LayerScale(nn.Module):
 ''',
     "StochasticDepth": '''
 class StochasticDepth(nn.Module):
-    """Drops the whole branch per sample ("row") or for the batch, as torchvision's; identity in eval."""
+    """Drops the branch per sample ("row") or for the batch, as torchvision's; identity in eval."""
 
     def __init__(self, p, mode="row"):
         super().__init__()
