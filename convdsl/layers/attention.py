@@ -10,7 +10,7 @@ the relative-position bias and masks are not multiply-accumulates of a weight).
 from __future__ import annotations
 
 from .. import diagnostics as codes
-from ..export.ops import Function, Module
+from .ops import Function, Module
 from .base import Arg, Inferred, LayerKind, ShapeError, fmt_shape, prod
 
 

@@ -10,8 +10,8 @@ times the sequence length. Elementwise gate arithmetic is not counted.
 from __future__ import annotations
 
 from .. import diagnostics as codes
-from ..export.ops import Module
-from ..export.pyexpr import Lit
+from .ops import Module
+from .pyexpr import Lit
 from .base import Arg, Inferred, LayerKind, ShapeError, fmt_shape
 
 _COMMON = (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import diagnostics as codes
-from ..export.ops import Module
+from .ops import Module
 from .base import Arg, Inferred, LayerKind, ShapeError
 from .dense import _dim_index
 

@@ -7,8 +7,8 @@ Dims are PyTorch's, counting the batch as 0 (as flatten's and chunk's are), so
 from __future__ import annotations
 
 from .. import diagnostics as codes
-from ..export.ops import Function, Module
-from ..export.pyexpr import Lit
+from .ops import Function, Module
+from .pyexpr import Lit
 from .base import RF, Arg, Inferred, LayerKind, ShapeError, prod
 from .dense import _dim_index
 
