@@ -124,6 +124,8 @@ def table(analysis: Analysis) -> str:
         f"Buffers:     {_count(analysis.buffers)} (running statistics and index tables, not parameters)",
         f"MACs:        {_count(analysis.macs * batch)} ({_human(analysis.macs * batch)}; FLOPs = 2 x MACs = "
         f"{_human(2 * analysis.macs * batch)}) at batch {shown_batch}",
+        *(["             attention: its projections, plus q.k^T and attn.v (torchvision's convention)"]
+          if any(info.kind in ("attention", "window_attention") for info in analysis.layers.values()) else []),
         f"Input size:  {megabytes(input_values)}",
         f"Activations: {megabytes(activations)} (every layer's output, float32)",
         # a linear layer after flattening a symbolic size has a symbolic number of parameters

@@ -52,7 +52,7 @@ def _export(text: str, path: str = "net.cdsl"):
 
 # Billions of MACs on a CPU: the harness builds these on torch's meta device, which checks every shape and
 # count without computing (resnet50 also runs for real in the test after this one).
-HEAVY = {"unet", "vgg16", "vgg16_bn", "googlenet", "resnet50"}
+HEAVY = {"unet", "vgg16", "vgg16_bn", "googlenet", "resnet50", "gpt2_small"}
 
 
 @needs_torch

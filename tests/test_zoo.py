@@ -81,3 +81,22 @@ def test_torchvision_parameter_names():
         assert name in layers
     mobilenet = convdsl.load(EXAMPLES / "mobilenet_v2.cdsl").analyze().layers
     assert "features.0.0" in mobilenet and "features.1.conv.0.0" in mobilenet
+
+
+def test_gpt2_small_by_hand():
+    # Hugging Face GPT2LMHeadModel (n_layer 12, n_embd 768, n_head 12, n_positions 1024, vocab 50,257):
+    # wte 50,257*768 + wpe 1,024*768, then per block ln_1 2*768, c_attn 768*2304 + 2304,
+    # c_proj 768*768 + 768, ln_2 2*768, c_fc 768*3072 + 3072, mlp c_proj 3072*768 + 768, and ln_f 2*768;
+    # lm_head shares wte's weight.
+    block = 2 * 768 + 768 * 2304 + 2304 + 768 * 768 + 768 + 2 * 768 + 768 * 3072 + 3072 + 3072 * 768 + 768
+    params = 50_257 * 768 + 1_024 * 768 + 12 * block + 2 * 768
+    assert params == 124_439_808
+    # MACs at a context of L = 1024 (torchvision's convention): per block the four attention
+    # projections 4*L*768^2, q.k^T and attn.v 2*L^2*768, the MLP 2*L*768*3072; the head L*768*50,257.
+    L = 1024
+    macs = 12 * (4 * L * 768 ** 2 + 2 * L * L * 768 + 2 * L * 768 * 3072) + L * 768 * 50_257
+    analysis = convdsl.load(EXAMPLES / "gpt2_small.cdsl").analyze()
+    assert (analysis.params, analysis.macs) == (params, macs)
+    assert analysis.layers["lm_head"].params == 0  # tied: counted once, at wte
+    (shape,) = analysis.output_shapes().values()
+    assert shape == (1024, 50_257)

@@ -34,7 +34,7 @@ from .chains import dependency_order
 from .classtext import ClassText
 from .code import Assign as Line
 from .code import Ctor, If, ModRef, Return, forward_lines
-from .names import MODULE_ATTRIBUTES, Namespace, module_name
+from .names import MODULE_ATTRIBUTES, Namespace, module_name, module_path
 from .scope import (
     FORWARD_RESERVED,
     INIT_RESERVED,
@@ -332,7 +332,7 @@ class ClassWriter:
             raise NotGeneric("a layer after several tensors")
         tensors += [self._tensor(n) for n in step.tensors]
         args = self._arguments(kind, step, [graph.nodes[n].args for n in nodes], cx)
-        ctx = TorchContext(self.job.rounding, graph.nodes[nodes[0]]["written"], cx.uses)
+        ctx = TorchContext(self.job.rounding, graph.nodes[nodes[0]]["written"], cx.uses, module_path)
         try:
             if any(None in self.job.analysis.layers[n].input_shapes for n in nodes):
                 raise Unsupported("convdsl could not infer the shape it receives")

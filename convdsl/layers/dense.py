@@ -1,8 +1,10 @@
 """Linear layers and the layers that reshape a tensor without computing."""
 from __future__ import annotations
 
+import keyword
+
 from .. import diagnostics as codes
-from .ops import Function, Module, keyword_args, rank_of
+from .ops import Function, Module, Unsupported, keyword_args, rank_of
 from .pyexpr import Lit, product
 from .base import Arg, Inferred, LayerKind, RF, ShapeError, fmt_shape, prod
 
@@ -27,6 +29,8 @@ class Linear(LayerKind):
         Arg("out_features", "int", aliases=("out", "units", "features")),
         Arg("bias", "bool", True),
         Arg("in_features", "int", None, positional=False, aliases=("in",)),
+        Arg("tie", "str", None, positional=False,
+            doc="the label of an embedding or linear layer whose weight this one shares (a tied head)"),
     )
 
     def describe(self, args):
@@ -56,7 +60,21 @@ class Linear(LayerKind):
 
     def to_torch(self, args, inputs, ctx):
         shape = inputs[0]
-        kwargs = keyword_args(self.args, args, skip=("out_features", "in_features"))
+        if not args["tie"].is_(None):
+            # the shared weight is read from the other layer: inference allows `tie` only between
+            # layers of the network itself, so it is an attribute of `self` under its own name
+            if not args["bias"].is_(False):
+                raise Unsupported("a tied linear layer with a bias of its own is not exported",
+                                  "write `bias=false`, as tied heads have")
+            source = args["tie"].known()
+            path = ctx.module_path(source) if isinstance(source, str) and source.isidentifier() else ""
+            if not path.isidentifier() or keyword.iskeyword(path) or path.startswith("__"):
+                # `class` is added with add_module, and is no attribute syntax; a mangled `__x` neither
+                raise Unsupported(f"the tied layer `{source}` has a name that is not a Python attribute",
+                                  "rename the layer it shares its weight with")
+            return Function(lambda xs: f"F.linear({xs[0]}, self.{path}.weight)",
+                            channels=(args["out_features"] if rank_of(shape) == 0 else None,), helpers=("F",))
+        kwargs = keyword_args(self.args, args, skip=("out_features", "in_features", "tie"))
         vector = rank_of(shape) == 0  # (C,): the features are the channels
         return Module("nn.Linear", (shape[-1], args["out_features"]), kwargs,
                       channels=args["out_features"] if vector else None)

@@ -29,6 +29,9 @@ class TorchContext:
     rounding: str  # the file's rounding setting: pytorch | caffe | tensorflow
     written: str  # the kind's name as written (`dropout2d`, `conv`)
     uses: tuple[int, ...] = (0,)  # the instances this layer is made in, for Py.sample
+    # a layer's name as an attribute path of the exported model (`forward` -> `forward_`), for a layer
+    # that reads another's weight (`tie=`); the export's own naming, passed in so the catalogue needs no export
+    module_path: Callable[[str], str] = str
 
 
 @dataclass(frozen=True)
