@@ -44,7 +44,7 @@ def estimate(text: str, size: float) -> float:
     total = 0.0
     for c in text:
         code = ord(c)
-        total += _ESTIMATE[code - 0x20] if 0x20 <= code <= 0x7E else fontwidths.GRAPHVIZ_OTHER * len(c.encode())
+        total += _ESTIMATE[code - 0x20] if 0x20 <= code <= 0x7E else fontwidths.GRAPHVIZ_OTHER * len(c.encode("utf-8", "replace"))
     return total * size / 1000
 
 
