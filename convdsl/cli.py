@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--layout", choices=LAYOUTS, default="auto", type=str.lower,
                         help="auto (default): an encoder-decoder network as a U, a long one cut into columns; "
                              "columns: never a U; unet: a U, the encoder down and the decoder up beside it")
+    render.add_argument("--label", metavar="TEMPLATE",
+                        help="what each box says, in every style: fields {kind} {name} {out} {in} {params} {macs}, "
+                             "\\n for a new line; e.g. \"{kind}\\n{out} · {macs}\"")
     _add_common(render)
 
     export = commands.add_parser("export", help="write the network as a PyTorch module (Python source)")
@@ -359,6 +362,13 @@ def _render(args) -> int:
                      f"cannot tell the format from `{args.output}`: name it {names}, or give --format")
     if args.depth is not None and args.depth < 0:
         return usage(f"--depth must be 0 or more, got {args.depth}")
+    if args.label is not None:
+        from .render.labels import TemplateError, parse
+
+        try:
+            parse(args.label)
+        except TemplateError as err:
+            return usage(f"--label: {err}")
     if to_stdout and FORMATS[fmt].binary and sys.stdout.isatty():
         return usage(f"refusing to write {fmt.upper()} to a terminal; give a file name with -o")
     try:
@@ -371,7 +381,7 @@ def _render(args) -> int:
             print(f"convdsl render: drawing all {len(analysis.layers):,} layers takes a while; "
                   "--collapse or --depth N draws a shorter figure", file=sys.stderr)
         data = render(analysis, fmt, style=args.style, direction=args.direction, collapse=args.collapse,
-                      depth=args.depth, layout=args.layout)
+                      depth=args.depth, layout=args.layout, label=args.label)
     except (FormatUnavailable, LayoutUnavailable) as err:
         return usage(str(err))
     except RenderError as err:

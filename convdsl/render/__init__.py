@@ -31,11 +31,16 @@ def make_diagram(analysis, opts):
     from .fold import Folding
 
     with gc_paused():  # many small objects and no cycles: see network.gc_paused
-        return build(analysis, Folding(collapse=bool(opts.collapse), depth=opts.depth))
+        made = build(analysis, Folding(collapse=bool(opts.collapse), depth=opts.depth))
+    if opts.label is not None:
+        from . import labels
+
+        made = labels.apply(made, opts.label)
+    return made
 
 
 def to_dot(analysis, *, style: str = "default", direction: str = "TB", collapse: bool = False,
-           depth: int | None = None, layout: str = "auto") -> str:
+           depth: int | None = None, layout: str = "auto", label: str | None = None) -> str:
     """The diagram as DOT text: the same analysis always gives the same bytes.
 
     style: `default` (coloured by layer family) or `paper` (greyscale, serif,
@@ -43,9 +48,10 @@ def to_dot(analysis, *, style: str = "default", direction: str = "TB", collapse:
     instance and each repeat as one node; depth: open only this many levels of
     blocks and labelled groups, folding deeper ones; layout: `auto` (an encoder-decoder
     network as a U, a long one cut into columns), `columns` (never a U) or `unet` (a U,
-    or LayoutUnavailable when the network has no such shape).
+    or LayoutUnavailable when the network has no such shape); label: a template of
+    what each box says (render/labels.py: `"{kind}\\n{out}"`).
     """
-    opts = options(style=style, direction=direction, collapse=collapse, depth=depth, layout=layout)
+    opts = options(style=style, direction=direction, collapse=collapse, depth=depth, layout=layout, label=label)
     if _STYLES[style].figure != "graph":
         raise ValueError(f"DOT draws the graph styles ({', '.join(_graph_styles())}), not {style!r}")
     from . import graphviz
@@ -66,6 +72,10 @@ def render(analysis, fmt: str, **given) -> bytes:
     the writer fails (a bug in convdsl), ValueError for a bad option.
     """
     opts = options(**given)
+    if opts.label is not None:
+        from .labels import parse
+
+        parse(opts.label)  # a bad template fails before the work (TemplateError is a ValueError)
     module = writer(fmt, opts.style)  # fail before the work when the format is impossible
     from ..walk import gc_paused
 

@@ -16,7 +16,8 @@ import subprocess
 from . import wasm
 from .registry import FormatUnavailable, RenderError
 
-FORMATS = ("svg", "pdf", "png", "dot")  # what Graphviz makes here (the registry says which formats use it)
+# what Graphviz makes here (the registry says which formats use it); json0 is the bare layout, for TikZ
+FORMATS = ("svg", "pdf", "png", "dot", "json0")
 PNG_DPI = 144  # twice Graphviz's 72: sharp on high-density screens and in print previews
 _INSTALL = "install Graphviz (`apt-get install graphviz`, `brew install graphviz`, or https://graphviz.org/download/)"
 

@@ -25,6 +25,15 @@ class Box:
     tooltip: str
     errors: tuple[str, ...]  # lines of the error messages drawn in it
     cluster: str | None  # the innermost cluster it is drawn in
+    # what labels and the blocks style are made of (labels.py, blocks.py)
+    name: str = ""  # the layer's full name, the folded scope's id, or the input's or output's name
+    kind: str = ""  # the kind as written (`conv`), the block's name, or the role
+    out: str = ""  # the shape of the tensor it makes, as shown (`64×56×56`); `?` when unknown
+    dims: tuple | None = None  # that shape, channels first, without the batch; None when unknown
+    ins: tuple[str, ...] = ()  # the shapes of the tensors into it, as shown
+    params: int | str = 0  # an expression's text when the count is symbolic
+    macs: int | str = 0
+    count: int = 1  # copies, for a folded repeat
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,7 @@ class Link:
     head: str
     label: str  # its shape, `?` when unknown
     state: str  # ok | error (into a failing layer) | unknown (after one)
+    dims: tuple | None = None  # its shape, channels first, without the batch
 
 
 @dataclass(frozen=True)
@@ -114,7 +124,40 @@ class _Builder:
             role, heading, lines, family, tooltip = self._folded(key, scope, at)
         else:
             role, heading, lines, family, tooltip = self._single(key, cluster is not None)
-        return Box(box_id, role, heading, lines, family, tooltip, errors, where)
+        return Box(box_id, role, heading, lines, family, tooltip, errors, where, **self._facts(key, role))
+
+    def _facts(self, key: str, role: str) -> dict:
+        """Name, kind, shapes and counts of a box, for labels and the blocks style."""
+        nodes = self.members[key]
+        inside = set(nodes)
+        layout = self.layout
+        ins = [self.analysis.shapes.get((tail, data["src_port"]))
+               for node in nodes for tail, _, data in self.graph.in_edges(node, data=True) if tail not in inside]
+        if role == "input":
+            dims = self.analysis.network.inputs[key].dims
+            return {"name": key, "kind": "input", "out": text.shape(dims, layout), "dims": dims}
+        if role == "output":
+            dims = ins[0] if ins else None
+            return {"name": self.graph.nodes[key]["label"], "kind": "output", "out": text.shape(dims, layout),
+                    "dims": dims, "ins": (text.shape(dims, layout),)}
+        # the tensor it makes: the first one that leaves it (the last member's, for a folded box)
+        leaving = [node for node in nodes if any(h not in inside for h in self.graph.successors(node))]
+        last = (leaving or nodes)[-1]
+        info = self._info(last)
+        dims = info.output_shapes[0] if info.output_shapes else None
+        infos = [self._info(n) for n in nodes]
+        params = sum(i.params for i in infos) if len(infos) > 1 else infos[0].params
+        macs = sum(i.macs for i in infos) if len(infos) > 1 else infos[0].macs
+        if key in self.folded:
+            scope = self.folded[key][0]
+            name, kind, count = scope.id, scope.name or scope.kind, scope.count if scope.kind == "repeat" else 1
+            if scope.kind == "repeat":
+                name = text.span_of_names(nodes[0], nodes[-1])
+        else:
+            name, kind, count = key, self.graph.nodes[key]["written"], 1
+        return {"name": name, "kind": kind, "out": text.shape(dims, layout), "dims": dims,
+                "ins": tuple(text.shape(d, layout) for d in dict.fromkeys(ins)), "params": params, "macs": macs,
+                "count": count}
 
     def _single(self, node: str, in_cluster: bool):
         data = self.graph.nodes[node]
@@ -216,7 +259,7 @@ class _Builder:
             dims = self.analysis.shapes.get((tail, data["src_port"]))
             into_error = head in self.problems.failed or head in self.problems.by_node
             state = "error" if into_error else "unknown" if dims is None else "ok"
-            found[key] = Link(ids[a], ids[b], text.shape(dims, self.layout), state)
+            found[key] = Link(ids[a], ids[b], text.shape(dims, self.layout), state, dims)
         return tuple(found[key] for key in sorted(found))
 
     def _totals(self) -> str:

@@ -72,11 +72,14 @@ class Options:
     collapse: bool = False
     depth: int | None = None
     layout: str = "auto"  # auto | columns | unet: see LAYOUTS
+    label: str | None = None  # a label template (render/labels.py); None: each style's own labels
 
 
 STYLES = {style.name: style for style in (
     Style("default", "graph", "boxes and arrows, coloured by layer family"),
     Style("paper", "graph", "boxes and arrows, greyscale, serif and compact"),
+    Style("blocks", "blocks", "each layer or folded block a 3-D box sized by its output tensor, "
+                              "skip connections as arcs (the AlexNet, VGG and U-Net papers' figures)"),
 )}
 
 _GRAPHVIZ = "convdsl.render.graphviz"
@@ -84,11 +87,21 @@ _INSTALL_GRAPHVIZ = "the Graphviz program `dot` (`apt-get install graphviz`, `br
 
 FORMATS = {fmt.name: fmt for fmt in (
     Format("svg", (".svg",), "a vector image for the web, slides and most editors",
-           "nothing (Graphviz compiled to WebAssembly, run in-process)", (("graph", _GRAPHVIZ),)),
+           "nothing (graph styles: Graphviz compiled to WebAssembly, run in-process; blocks: drawn by convdsl)",
+           (("graph", _GRAPHVIZ), ("blocks", "convdsl.render.blocks_svg"))),
     Format("pdf", (".pdf",), "a vector document", _INSTALL_GRAPHVIZ, (("graph", _GRAPHVIZ),), binary=True),
     Format("png", (".png",), "a bitmap at 144 dpi", _INSTALL_GRAPHVIZ, (("graph", _GRAPHVIZ),), binary=True),
     Format("dot", (".dot", ".gv"), "the Graphviz source, to edit or lay out yourself", "nothing",
            (("graph", _GRAPHVIZ),)),
+    Format("tex", (".tex",), "a standalone LaTeX document of one TikZ picture, for pdflatex",
+           "nothing to write it (graph styles: Graphviz's layout, from the WebAssembly build or `dot`); "
+           "TeX Live's latex-base, latex-extra and pictures to compile it",
+           (("graph", "convdsl.render.tikz"), ("blocks", "convdsl.render.tikz"))),
+    Format("tikz", (".tikz",), "just the tikzpicture, to \\input into a paper (needs \\usepackage{tikz}), "
+                               "set in the paper's own fonts", "as .tex",
+           (("graph", "convdsl.render.tikz"), ("blocks", "convdsl.render.tikz"))),
+    Format("mmd", (".mmd",), "a Mermaid flowchart, which GitHub, GitLab and documentation sites draw from a "
+                             "```mermaid block in Markdown", "nothing", (("graph", "convdsl.render.mermaid"),)),
 )}
 
 
@@ -116,6 +129,8 @@ def options(**given) -> Options:
     depth = chosen.depth
     if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 0):
         raise ValueError(f"depth must be a whole number from 0, not {depth!r}")
+    if chosen.label is not None and not isinstance(chosen.label, str):
+        raise ValueError(f"label must be a template string, not {chosen.label!r}")
     return chosen
 
 
