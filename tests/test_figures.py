@@ -232,7 +232,7 @@ def hostile_analysis():
     """A network built through the API whose layer, block, input, output and network names are the
     attacks above (the language itself allows only identifiers)."""
     from convdsl.layergraph import LayerGraph
-    from convdsl.lower import InputSpec, Scope, Settings
+    from convdsl.model import InputSpec, Scope, Settings
     from convdsl.network import Network
     from convdsl.source import Source, Span
 
