@@ -3,11 +3,14 @@ Mermaid, and label templates; and the registry they are all listed in.
 
 Goldens are never created by a test: a missing one fails. To write one after
 reviewing the output, name it: CONVDSL_UPDATE_FIGURE=unet.blocks.svg pytest tests/test_figures.py
-TikZ is compiled with pdflatex when it is installed; CONVDSL_REQUIRE_TEX=1 (set by .ci/run once it has
+Mermaid is checked by its own parser when the Mermaid CLI is installed (CONVDSL_MMDC="mmdc -p puppeteer.json"
+names it) and by a grammar-level check always. TikZ is compiled with pdflatex when it is installed;
+CONVDSL_REQUIRE_TEX=1 (set by .ci/run once it has
 installed TeX Live) turns a missing pdflatex into a failure instead of a skip.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
@@ -426,3 +429,61 @@ def test_cli_label(tmp_path):
     assert '"conv 5×5, 6 118K MACs"' in out.read_text()
     result = run("render", "examples/lenet.cdsl", "--label", "{kind.__init__}", "-o", out)
     assert result.returncode == 2 and b"unknown label field" in result.stderr and b"Traceback" not in result.stderr
+
+
+# Mermaid's own parser -------------------------------------------------------------------------
+
+def _mmdc() -> list[str] | None:
+    """The Mermaid CLI (`@mermaid-js/mermaid-cli`, which drives a headless Chromium), if installed:
+    CONVDSL_MMDC names the command (and any arguments, such as `-p puppeteer.json`), else `mmdc` on PATH."""
+    import shlex
+
+    if os.environ.get("CONVDSL_MMDC"):
+        return shlex.split(os.environ["CONVDSL_MMDC"])
+    found = shutil.which("mmdc")
+    return [found] if found else None
+
+
+@pytest.mark.skipif(_mmdc() is None and not os.environ.get("CONVDSL_REQUIRE_MERMAID"),
+                    reason="the Mermaid CLI is not installed (npm install @mermaid-js/mermaid-cli; set CONVDSL_MMDC)")
+def test_mermaid_itself_draws_every_example(tmp_path):
+    """Every zoo network, folded and not, and the hostile network, drawn by Mermaid's own parser and
+    renderer: one Markdown file of charts, one run of the CLI (it stops at the first chart it cannot parse)."""
+    charts = [render(analysis(name), "mmd", **options).decode() for name in ALL_EXAMPLES
+              for options in ({}, {"collapse": True, "direction": "LR"})]
+    charts.append(render(hostile_analysis(), "mmd").decode())
+    charts.append(render(convdsl.load(Path(__file__).parent / "golden" / "mistakes.cdsl").analyze(), "mmd").decode())
+    source = tmp_path / "charts.md"
+    source.write_text("".join(f"```mermaid\n{chart}```\n\n" for chart in charts))
+    result = subprocess.run([*_mmdc(), "-i", str(source), "-o", str(tmp_path / "out.md"), "-q"],
+                            capture_output=True, text=True, timeout=900, check=False)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    drawn = sorted(tmp_path.glob("out-*.svg"), key=lambda p: int(p.stem.split("-")[1]))
+    assert len(drawn) == len(charts)
+    hostile = drawn[-2].read_text()
+    assert "<script" not in hostile and "&lt;/script&gt;" in hostile
+
+
+# labels fit in the blocks style ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ALL_EXAMPLES)
+def test_blocks_labels_do_not_overlap_in_dejavu(name):
+    """Each label measured in the wider of DejaVu Sans and Serif (the fallback a viewer without the named
+    font draws) stays clear of the labels beside it."""
+    from convdsl.render import measure
+    from convdsl.render.figure import Text
+
+    for options in ({}, {"collapse": True}):
+        figure = blocks.layout(make_diagram(analysis(name), registry.options(**options)))
+        spans: dict[float, list[tuple[float, float, str]]] = {}
+        for shape in figure.shapes:
+            if isinstance(shape, Text) and shape.anchor == "middle":
+                for index, line in enumerate(shape.lines):
+                    y = round(shape.at[1] + index * shape.size * shape.line_gap, 1)
+                    half = measure.width(line, shape.size) / 2
+                    spans.setdefault(y, []).append((shape.at[0] - half, shape.at[0] + half, line))
+        for row in spans.values():
+            row.sort()
+            for (_, right, a), (left, _, b) in itertools.pairwise(row):
+                assert right <= left, (name, options, a, b)
+        assert figure.width >= max(r for row in spans.values() for _, r, _ in row)

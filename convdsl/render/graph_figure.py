@@ -23,7 +23,9 @@ def available() -> None:
 
 
 def _dot_lines(text: str) -> tuple[str, ...]:
-    """A label as DOT holds it (`\\n` between lines, `\\\\` for a backslash, `&amp;`) back to its lines."""
+    """A label as DOT holds it (`\\n` between lines, `\\\\` for a backslash, `&amp;`) back to its lines,
+    without the spaces the graph style pads labels with to make Graphviz reserve room (TeX centres
+    the text itself, and would draw them)."""
     lines, current, i = [], [], 0
     while i < len(text):
         c = text[i]
@@ -39,7 +41,7 @@ def _dot_lines(text: str) -> tuple[str, ...]:
         current.append(c)
         i += 1
     lines.append("".join(current))
-    return tuple(line.replace("&amp;", "&") for line in lines)
+    return tuple(line.replace("&amp;", "&").strip(" ") for line in lines)
 
 
 def _floats(text: str) -> list[float]:
