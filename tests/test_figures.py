@@ -487,3 +487,14 @@ def test_blocks_labels_do_not_overlap_in_dejavu(name):
             for (_, right, a), (left, _, b) in itertools.pairwise(row):
                 assert right <= left, (name, options, a, b)
         assert figure.width >= max(r for row in spans.values() for _, r, _ in row)
+
+
+def test_a_figure_too_large_for_tex_says_how_to_fold_it(tmp_path):
+    path = tmp_path / "long.cdsl"
+    path.write_text("input x: 3 x 32 x 32\noutput y = x -> conv(8, 3, p=1) * 300\n")
+    a = convdsl.load(path).analyze()
+    with pytest.raises(FormatUnavailable, match="TeX cannot draw beyond 16,000 pt.*--collapse"):
+        render(a, "tex", style="blocks")
+    assert render(a, "tex", style="blocks", collapse=True).startswith(b"\\documentclass")
+    result = run("render", path, "--style", "blocks", "-o", tmp_path / "long.tex")
+    assert result.returncode == 2 and b"--collapse" in result.stderr and not (tmp_path / "long.tex").exists()

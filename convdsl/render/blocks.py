@@ -153,7 +153,8 @@ class _Layout:
         for u in order:
             self.units[u].rank = max((self.units[p].rank + 1 for p in preds[u]), default=0)
         # the spine: the longest path, followed back from its end
-        end = max(order, key=lambda u: (self.units[u].rank, -order.index(u)))
+        position = {u: i for i, u in enumerate(order)}
+        end = max(order, key=lambda u: (self.units[u].rank, -position[u]))
         spine = [end]
         while preds[spine[-1]]:
             rank = self.units[spine[-1]].rank
@@ -163,6 +164,9 @@ class _Layout:
 
     def _rows(self, spine: list[str]) -> None:
         on_spine = set(spine)
+        heads: dict[str, list[str]] = {}
+        for a, b in self.edges:
+            heads.setdefault(a, []).append(b)
         taken: dict[int, set[int]] = {}  # rank -> rows used there
         for unit_id in self.units:
             unit = self.units[unit_id]
@@ -178,8 +182,8 @@ class _Layout:
                 unit.row = row
             taken.setdefault(unit.rank, set()).add(unit.row)
             # a long edge from here keeps its row free in the columns it crosses
-            for a, b in self.edges:
-                if a == unit_id and unit.row:
+            if unit.row:
+                for b in heads.get(unit_id, ()):
                     for rank in range(unit.rank + 1, self._rank_of(b)):
                         taken.setdefault(rank, set()).add(unit.row)
         self.on_spine = on_spine

@@ -13,7 +13,9 @@ from __future__ import annotations
 from .diagram import Diagram
 from .figure import Circle, Figure, Path, Polygon, Text
 from .quoting import latex_text
-from .registry import Options, Style
+from .registry import FormatUnavailable, Options, Style
+
+TEX_LIMIT = 16000.0  # points: TeX's lengths end at 16383.99998 pt, and TikZ computes every coordinate as one
 
 STANDALONE = ("\\documentclass[border=4pt]{standalone}\n"
               "\\usepackage{tikz}\n"
@@ -39,6 +41,10 @@ def write(diagram: Diagram, fmt: str, options: Options) -> bytes:
 
         figure = graph_figure.layout(diagram, options)
         family = "\\rmfamily" if styles.STYLES[options.style].font == "Times" else "\\sffamily"
+    if max(figure.width, figure.height) > TEX_LIMIT:
+        raise FormatUnavailable(f"the figure is {figure.width:,.0f} x {figure.height:,.0f} pt, and TeX cannot draw "
+                                f"beyond {TEX_LIMIT:,.0f} pt (about 5.6 m); fold it with --collapse or --depth N, "
+                                "or write .svg")
     picture = picture_text(figure, family)
     if fmt == "tex":
         return (STANDALONE + picture + "\\end{document}\n").encode("ascii")
