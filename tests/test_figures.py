@@ -498,3 +498,15 @@ def test_a_figure_too_large_for_tex_says_how_to_fold_it(tmp_path):
     assert render(a, "tex", style="blocks", collapse=True).startswith(b"\\documentclass")
     result = run("render", path, "--style", "blocks", "-o", tmp_path / "long.tex")
     assert result.returncode == 2 and b"--collapse" in result.stderr and not (tmp_path / "long.tex").exists()
+
+
+def test_blocks_need_no_graphviz(monkeypatch):
+    from convdsl.render import wasm
+
+    monkeypatch.setattr(wasm, "available", lambda: False)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(FormatUnavailable):
+        render(analysis("lenet"), "svg")  # the graph style needs a Graphviz
+    for fmt in ("svg", "tex", "tikz"):
+        assert render(analysis("lenet"), fmt, style="blocks")
+    assert render(analysis("lenet"), "mmd")
