@@ -232,11 +232,10 @@ def test_mermaid_text_cannot_end_the_label(text):
 
 
 def hostile_analysis():
-    """A network built through the API whose layer, block, input, output and network names are the
-    attacks above (the language itself allows only identifiers)."""
-    from convdsl.layergraph import LayerGraph
-    from convdsl.model import InputSpec, Scope, Settings
-    from convdsl.network import Network
+    """A network built through the public builder whose layer, block, input, output and network names
+    are the attacks above (the language itself allows only identifiers)."""
+    from convdsl.build import NetworkBuilder
+    from convdsl.model import Scope
     from convdsl.source import Source, Span
 
     path, text = "hostile.cdsl", "input x: 3 x 16 x 16\n" + "y = x -> conv(4, 3)\n" * 3
@@ -244,23 +243,13 @@ def hostile_analysis():
     names = [f"{h}·{i}" for i, h in enumerate(HOSTILE * 2)]
     inp, out = names[0], names[1]
     block = Scope(names[2], "block", names[3], ((None, names[4]), (names[5], 2)))
-    graph = LayerGraph()
-    graph.add_node(inp, kind="input", written="input", args={"shape": (3, 16, 16), "batch": None}, span=span,
-                   block_path=(), label=inp)
-    previous = inp
+    builder = NetworkBuilder(path, name=HOSTILE[1] + HOSTILE[2], sources={path: Source(path, text)})
+    previous = builder.input(inp, (3, 16, 16), span=span)
     for index, name in enumerate(names[6:]):
-        graph.add_node(name, kind="conv", written="conv", span=Span(path, 2, 10 + index, 2, 11 + index),
-                       args={"out_channels": 4, "kernel": 3, "stride": 1, "padding": 1, "dilation": 1, "groups": 1,
-                             "bias": True, "in_channels": None, "round": None},
-                       block_path=(), scopes=(block,) if index % 2 else (), label=name)
-        graph.add_edge(previous, name, key=0, port=0, src_port=0)
-        previous = name
-    graph.add_node(f"output:{out}", kind="output", written="output", args={}, span=span, block_path=(), label=out)
-    graph.add_edge(previous, f"output:{out}", key=0, port=0, src_port=0)
-    net = Network(HOSTILE[1] + HOSTILE[2], path, graph,
-                  {inp: InputSpec(inp, (3, 16, 16), ("C", "H", "W"), None, span)}, (out,), Settings(), (),
-                  {path: Source(path, text)})
-    return net.analyze()
+        (previous,) = builder.layer("conv", [previous], 4, 3, padding=1, name=name, label=name,
+                                    scopes=(block,) if index % 2 else (), span=Span(path, 2, 10 + index, 2, 11 + index))
+    builder.output(out, previous, span=span)
+    return builder.network().analyze()
 
 
 def test_hostile_names_stay_text_in_every_format():
