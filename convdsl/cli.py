@@ -23,7 +23,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _limits(args) -> Limits:
-    return Limits(max_layers=args.max_layers, max_depth=args.max_depth, max_include_depth=args.max_include_depth)
+    return Limits(max_layers=args.max_layers, max_depth=args.max_depth, max_include_depth=args.max_include_depth,
+                  include_path=tuple(args.include_path or ()))
 
 
 def _positive(text: str) -> int:
@@ -48,6 +49,9 @@ def _add_common(parser):
                         help=f"deepest nesting of blocks and groups (default {defaults.max_depth})")
     limits.add_argument("--max-include-depth", type=_positive, default=defaults.max_include_depth, metavar="N",
                         help=f"deepest chain of includes (default {defaults.max_include_depth})")
+    parser.add_argument("--include-path", action="append", metavar="DIR",
+                        help="a folder outside the project that includes may read (and are looked for in); "
+                             "may be given more than once")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,6 +137,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = (_safe_stream(stream) for stream in streams)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def _safe_stream(stream):
+    """The stream, writing control characters from files as escapes (printable.py) and characters its
+    encoding lacks (PYTHONIOENCODING=ascii) as backslash escapes, rather than failing."""
+    from .printable import EscapingStream
+
+    if stream is None:
+        return stream
+    try:
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+    except (ValueError, OSError, AttributeError):
+        pass
+    return EscapingStream(stream)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return {"check": _check, "summary": _summary, "sizes": _sizes, "render": _render,
@@ -458,6 +486,31 @@ def _lsp(args) -> int:
     return serve()
 
 
+MAX_VERIFY_BATCH = 65_536  # verify runs real tensors of this batch: more is a mistake, not a check
+
+
+def _device_problem(device: str) -> str | None:
+    """Why torch cannot run on `device` here (unknown, or not in this build or machine), or None."""
+    from .export.verify import import_torch
+
+    torch = import_torch()
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, ValueError, TypeError) as err:
+        return f"not a device torch knows ({str(err).splitlines()[0] if str(err) else 'unknown'}); " \
+               "use cpu, cuda or meta"
+    if kind in ("cpu", "meta"):
+        return None
+    backend = getattr(torch.backends, kind, None) if kind == "mps" else getattr(torch, kind, None)
+    available = getattr(backend, "is_available", None)
+    try:
+        if available is None or not available():
+            return f"{kind} is not available in this PyTorch or on this machine; use cpu or meta"
+    except Exception as err:  # noqa: BLE001 - a backend that fails to answer is not available
+        return f"{kind} is not available: {err}"
+    return None
+
+
 def _verify(args) -> int:
     from . import report
     from .export.verify import INSTALL, TorchMissing, import_torch, verify
@@ -467,8 +520,13 @@ def _verify(args) -> int:
     except TorchMissing:
         print(f"convdsl verify: error: this needs PyTorch, which is not installed: {INSTALL}", file=sys.stderr)
         return EXIT_USAGE
-    if args.batch is not None and args.batch < 1:
-        print(f"convdsl verify: error: --batch must be at least 1, got {args.batch}", file=sys.stderr)
+    if args.batch is not None and not 1 <= args.batch <= MAX_VERIFY_BATCH:
+        print(f"convdsl verify: error: --batch must be from 1 to {MAX_VERIFY_BATCH:,}, got {args.batch}",
+              file=sys.stderr)
+        return EXIT_USAGE
+    unusable = _device_problem(args.device)
+    if unusable:
+        print(f"convdsl verify: error: --device {args.device}: {unusable}", file=sys.stderr)
         return EXIT_USAGE
     analysis, failed = _export_input(args)
     if failed is not None:

@@ -62,6 +62,11 @@ class _Inference:
             kind = data.kind
             if kind == "input":
                 dims = _input_dims(data.args["shape"], sample, self.symbolic)
+                if dims and all(type(d) is int for d in dims) and math.prod(dims) >= MAX_COUNT:
+                    self.found.append(Diagnostic(
+                        codes.LIMIT_EXCEEDED, data.span, f"input `{node}` has {math.prod(dims):.3g} elements, "
+                        "beyond the limit of 2^53", "too large", "tensors must stay below 2^53 elements"))
+                    dims = None
                 self.shapes[(node, 0)] = dims
                 self.rf[(node, 0)] = _field(tuple((1, 1) for _ in dims[1:])) if dims else None  # ints: see _receptive_field
             elif kind == "output":
@@ -75,6 +80,9 @@ class _Inference:
             from .sizehints import verify_expressions
 
             verify_expressions(self)
+        total = _totals_problem(self.network, self.layers)
+        if total is not None:
+            self.found.append(total)
         if self.divisions and self.size_hints and not self.network.has_errors:
             from .sizehints import suggest_input_sizes
 
@@ -207,7 +215,18 @@ class _Inference:
         ctx = InferContext(self.rounding, self.strict, data.explicit, report, next_kinds, fix=fix)
         try:
             result = kind.infer(data.args, shapes, ctx)
-        except (TypeError, ValueError, ArithmeticError):
+        except ArithmeticError as err:
+            if type(err).__name__ != "ExpressionTooLarge":  # symbolic.py's: not imported for plain sizes
+                if not self.symbolic:
+                    raise
+                return None  # a rule that cannot be written in the input's symbols: the shape stays unknown
+            from .symbolic import MAX_EXPRESSION_SIZE
+            report(codes.LIMIT_EXCEEDED, f"this layer's output size, as an expression of the input's symbols, "
+                   f"would have more than {MAX_EXPRESSION_SIZE:,} terms", "expression too large",
+                   "give the input a number for that axis (`convdsl sizes` lists the sizes that work), or "
+                   "split the network")
+            return None
+        except (TypeError, ValueError):
             if not self.symbolic:
                 raise
             return None  # a rule that cannot be written in the input's symbols: the shape stays unknown
@@ -237,6 +256,11 @@ class _Inference:
                 report(codes.ARGUMENT_TYPE, f"an output size of {largest:.3g} is beyond any tensor",
                        "too large", "an argument of this layer is far too large")
                 return None
+        over = _beyond_counts(result)
+        if over:
+            report(codes.LIMIT_EXCEEDED, over, "too large", "an argument of this layer is far too large: tensors "
+                   "and counts must stay below 2^53, so that every JSON reader gets them exactly")
+            return None
         return result
 
     def _receptive_field(self, result, sources, shapes):
@@ -350,6 +374,50 @@ def _input_dims(dims, sample, symbolic: bool):
 
         return tuple(Expr.symbol(d, sample[d]) if isinstance(d, str) else d for d in dims)
     return tuple(sample[d] if isinstance(d, str) else d for d in dims)
+
+
+MAX_COUNT = 2**53  # elements of a tensor, parameters, FLOPs: exact in a double, so in every JSON reader
+
+
+def _beyond_counts(result) -> str | None:
+    """What of a layer's result reaches MAX_COUNT: its parameters, buffers, FLOPs or an output's elements."""
+    for what, value in (("parameters", result.params), ("buffers", result.buffers), ("FLOPs", 2 * result.macs)):
+        if type(value) is int and value >= MAX_COUNT:
+            return f"{value:.3g} {what}, beyond the limit of 2^53"
+    for shape in result.outputs:
+        if shape is not None and all(type(d) is int for d in shape):
+            elements = math.prod(shape)
+            if elements >= MAX_COUNT:
+                return f"an output of {elements:.3g} elements, beyond the limit of 2^53"
+    return None
+
+
+def _totals_problem(network, layers) -> Diagnostic | None:
+    """The network's total parameters, buffers or FLOPs reaching MAX_COUNT, at the layer that takes them there.
+
+    That layer and the ones after it then count nothing, as a layer with an error does, so every total
+    stays below the limit too.
+    """
+    params = buffers = macs = 0
+    names = list(layers)
+    for index, node in enumerate(names):
+        info = layers[node]
+        if type(info.params) is int and type(info.macs) is int and type(info.buffers) is int:
+            params += info.params
+            buffers += info.buffers
+            macs += info.macs
+        if max(params, buffers, 2 * macs) >= MAX_COUNT:  # FLOPs, reported too, are twice the MACs
+            what = "parameters" if params >= MAX_COUNT else "buffers" if buffers >= MAX_COUNT else "FLOPs"
+            for later in names[index:]:
+                old = layers[later]
+                layers[later] = LayerInfo(old.name, old.kind, old.input_shapes, old.output_shapes, 0, 0, 0,
+                                          old.receptive_field, old.effective_stride)
+            data = network.layer_graph.nodes[node]
+            return Diagnostic(codes.LIMIT_EXCEEDED, data.span,
+                              f"the network's {what} reach {max(params, buffers, 2 * macs):.3g} here, beyond the "
+                              "limit of 2^53", "too large",
+                              "counts must stay below 2^53, so that every JSON reader gets them exactly")
+    return None
 
 
 def _plain(shape) -> bool:

@@ -1,6 +1,9 @@
 """The public entry points: load a file or a string into a Network."""
 from __future__ import annotations
 
+import codecs
+import os
+import stat
 from pathlib import Path
 
 from . import diagnostics as codes
@@ -20,11 +23,21 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 _FIRST_READ = 1 << 16
 
 
-def read_source(path: str | Path) -> Source | Diagnostic:
-    """Read a file as UTF-8 text, or say why it cannot be read."""
+def read_source(path: str | Path, *, regular_only: bool = False) -> Source | Diagnostic:
+    """Read a file as UTF-8 text, or say why it cannot be read.
+
+    regular_only: refuse anything but a regular file (for includes: a FIFO would block forever and
+    `/dev/stdin` would read standard input); it is opened without blocking, then looked at.
+    """
     path = str(path)
     try:
-        with open(path, "rb") as handle:
+        flags = os.O_RDONLY | (getattr(os, "O_NONBLOCK", 0) if regular_only else 0)
+        with open(path, "rb", opener=lambda name, _: os.open(name, flags)) as handle:
+            if regular_only and not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return Diagnostic(codes.UNREADABLE_FILE, None, f"{path}: not a regular file",
+                                  help="only regular files can be included (not a FIFO, a device or a socket)")
+            if regular_only and hasattr(os, "set_blocking"):
+                os.set_blocking(handle.fileno(), True)
             # read(n) sets n bytes aside first: ask for the whole limit only if the file is not small
             data = handle.read(_FIRST_READ)
             if len(data) == _FIRST_READ:
@@ -44,8 +57,33 @@ def read_source(path: str | Path) -> Source | Diagnostic:
     return decode(path, data)
 
 
+def read_included(path: str | Path) -> Source | Diagnostic:
+    """Read an included file: a regular file only."""
+    return read_source(path, regular_only=True)
+
+
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),  # before UTF-16: FF FE 00 00
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
 def decode(path: str, data: bytes) -> Source | Diagnostic:
+    for bom, codec in _BOMS:
+        if data.startswith(bom):  # a byte-order mark says which: Windows editors save "Unicode" as UTF-16
+            try:
+                text = data.decode(codec)
+            except UnicodeDecodeError as err:
+                return Diagnostic(codes.UNREADABLE_FILE, None,
+                                  f"{path}: begins as {codec.upper()} text but is not valid {codec.upper()} "
+                                  f"(at byte {err.start})", help="save the file as UTF-8")
+            if "\x00" in text:
+                break
+            return Source(path, text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n"))
     if b"\x00" in data:
+        if len(data) >= 4 and min(data[0::2].count(0), data[1::2].count(0)) == 0 \
+                and max(data[0::2].count(0), data[1::2].count(0)) >= len(data) // 4:
+            return Diagnostic(codes.UNREADABLE_FILE, None,
+                              f"{path}: looks like UTF-16 text without a byte-order mark",
+                              help="save the file as UTF-8 (or as UTF-16 with a byte-order mark)")
         return Diagnostic(codes.UNREADABLE_FILE, None, f"{path}: a binary file, not convdsl text",
                           help="convdsl files are UTF-8 text")
     try:
@@ -77,7 +115,7 @@ def rebuild(network: Network, texts: dict[str, str], *, limits: Limits = Limits(
 
     def read(path):
         path = str(path)
-        return sources.get(path) or network.sources.get(path) or read_source(path)
+        return sources.get(path) or network.sources.get(path) or read_included(path)
 
     main = sources.get(network.path) or network.sources.get(network.path)
     if main is None:
@@ -89,12 +127,12 @@ def _empty(path: str, diagnostics) -> Network:
     return Network(Path(path).stem, path, LayerGraph(), {}, (), Settings(), tuple(diagnostics), {})
 
 
-def _build(source: Source, limits: Limits, reader=read_source) -> Network:
+def _build(source: Source, limits: Limits, reader=read_included) -> Network:
     with gc_paused():
         return _build_network(source, limits, reader)
 
 
-def _build_network(source: Source, limits: Limits, reader=read_source) -> Network:
+def _build_network(source: Source, limits: Limits, reader=read_included) -> Network:
     sources = {source.path: source}
     program, found = parse(source)
     if program is None:

@@ -35,6 +35,8 @@ class Limits:
     max_depth: int = 64  # blocks inside blocks, and groups inside groups
     max_include_depth: int = 16
     max_repeat: int = 1_000_000
+    # Folders besides the project that includes may read (--include-path): see include_policy.py.
+    include_path: tuple = ()
 
 
 @frozen

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .diagnostics import Diagnostic, Severity
 from .fixes import as_json as fix_json
+from .printable import printable
 from .source import Source
 
 _COLORS = {Severity.ERROR: "\033[1;31m", Severity.WARNING: "\033[1;33m", Severity.NOTE: "\033[1;36m"}
@@ -15,22 +16,24 @@ def _paint(text: str, style: str, color: bool) -> str:
 
 def text(diag: Diagnostic, sources: dict[str, Source], *, color: bool = False) -> str:
     """The rustc layout: header, location, the source line, a caret under the span, help."""
+    # Every piece that may hold text from a file (names, strings, paths, the source line) is made
+    # printable before colour is added: a file cannot send the terminal an escape sequence.
     level = diag.level
     header = _paint(f"{level.value}[{diag.code.code}]", _COLORS[level], color) + \
-        _paint(f": {diag.message}", _BOLD, color)
+        _paint(f": {printable(diag.message)}", _BOLD, color)
     lines = [header]
     span = diag.span
     if span is None:
         for note in diag.notes:
-            lines.append(f"  = note: {note}")
+            lines.append(f"  = note: {printable(note)}")
         if diag.help_text:
-            lines.append(f"  = help: {diag.help_text}")
+            lines.append(f"  = help: {printable(diag.help_text)}")
         return "\n".join(lines)
     source = sources.get(span.path)
     gutter = len(str(span.line))
     pad = " " * gutter
     bar = _paint("|", _BLUE, color)
-    lines.append(f"{pad}{_paint('-->', _BLUE, color)} {span.path}:{span.line}:{span.column}")
+    lines.append(f"{pad}{_paint('-->', _BLUE, color)} {printable(span.path)}:{span.line}:{span.column}")
     if source is not None:
         code_line = source.line_text(span.line).expandtabs(1)
         if len(code_line) > 200:  # keep one pathological line from flooding the terminal
@@ -40,16 +43,20 @@ def text(diag: Diagnostic, sources: dict[str, Source], *, color: bool = False) -
         else:
             column = span.column
         end = span.end_column if span.end_line == span.line else len(code_line) + 1
-        width = max(1, min(end, len(code_line) + 1) - column)
+        end = min(end, len(code_line) + 1)
+        if not code_line.isprintable():  # escapes are wider than what they stand for: move the caret too
+            column, end = len(printable(code_line[:column - 1])) + 1, len(printable(code_line[:end - 1])) + 1
+            code_line = printable(code_line)
+        width = max(1, end - column)
         caret = " " * (column - 1) + "^" * width
         lines.append(f"{pad} {bar}")
         lines.append(f"{_paint(str(span.line), _BLUE, color)} {bar} {code_line}")
-        label = f" {diag.label}" if diag.label else ""
+        label = f" {printable(diag.label)}" if diag.label else ""
         lines.append(f"{pad} {bar} " + _paint(caret + label, _COLORS[level], color))
     for note in diag.notes:
-        lines.append(f"{pad} = note: {note}")
+        lines.append(f"{pad} = note: {printable(note)}")
     if diag.help_text:
-        lines.append(f"{pad} = {_paint('help', _BOLD, color)}: {diag.help_text}")
+        lines.append(f"{pad} = {_paint('help', _BOLD, color)}: {printable(diag.help_text)}")
     return "\n".join(lines)
 
 
@@ -57,7 +64,7 @@ def concise(diag: Diagnostic) -> str:
     span = diag.span
     where = f"{span.path}:{span.line}:{span.column}" if span else "-"
     help_ = f" (help: {diag.help_text})" if diag.help_text else ""
-    return f"{where}: {diag.level.value}[{diag.code.code}] {diag.code.name}: {diag.message}{help_}"
+    return printable(f"{where}: {diag.level.value}[{diag.code.code}] {diag.code.name}: {diag.message}{help_}")
 
 
 def as_json(diag: Diagnostic, path: str) -> dict:
@@ -81,6 +88,8 @@ def as_json(diag: Diagnostic, path: str) -> dict:
 
 
 def _escape_data(value: str) -> str:
+    # line breaks are the command's own syntax (%0A); other control characters are made visible
+    value = "\n".join(printable(line) for line in value.replace("\r", "").split("\n"))
     return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 

@@ -14,7 +14,7 @@ from .diagnostics import Diagnostic
 from .fixes import Edit, Fix
 from .layers.window import axis_word
 from .model import SWEEP_BUDGET
-from .sizes import Sweeper, analyze_sizes
+from .sizes import SweepBudget, Sweeper, analyze_sizes
 from .sizes_format import compact
 from .symbolic import Expr, simplify_on
 
@@ -124,7 +124,14 @@ def suggest_input_sizes(inference) -> None:
     reach = min(256, SWEEP_BUDGET // inference._layer_count())
     if reach < 8:  # too large a network for a quick sweep: `convdsl sizes` still answers
         return
-    sweeper = Sweeper(inference.network, strict=inference.strict, limit=reach)
+    sweeper = Sweeper(inference.network, strict=inference.strict, limit=reach, budget=4 * SWEEP_BUDGET)
+    try:
+        _suggest_with(inference, sweeper, reach)
+    except SweepBudget:  # a hint, not a finding: without it the layer's own help stays
+        return
+
+
+def _suggest_with(inference, sweeper, reach) -> None:
     if not sweeper.probe.usable or not sweeper.choose_base(each_axis=True):
         return
     order = list(inference.network.inputs)

@@ -22,6 +22,18 @@ if TYPE_CHECKING:  # for annotations only: the Network sits above this module
 
 DEFAULT_MAX = 1024
 NOMINAL = 224  # where a symbolic size is sampled when it has no declared value
+# The work one analysis may spend, in layers run by the Probe (each size tried runs every layer once,
+# plus one for the try itself). About 3 s and 150 MB at most: ResNet-50 at --max 1024 takes a sixth of it.
+BUDGET = 3_000_000
+LONGEST_PERIOD = 4096  # rules repeat with at most this period; longer patterns are listed
+
+
+class SweepBudget(Exception):
+    """A sweep would run more layers than its budget allows."""
+
+    def __init__(self, budget: int, cost: int):
+        super().__init__(f"budget of {budget:,} layer runs")
+        self.budget, self.cost = budget, cost
 
 
 @dataclass(frozen=True)
@@ -100,12 +112,25 @@ def variables(network: Network) -> list[Variable]:
 class Sweeper:
     """Input dims for any assignment of the variables, and the probe to test them."""
 
-    def __init__(self, network: Network, *, strict: bool = False, limit: int = DEFAULT_MAX):
+    def __init__(self, network: Network, *, strict: bool = False, limit: int = DEFAULT_MAX, budget: int = BUDGET):
         self.network = network
         self.probe = Probe(network, strict=strict)
         self.limit = limit
         self.variables = variables(network)
         self.base: dict[str, int] = {}
+        self.budget = budget
+        # One size tried: the layers run, the shapes each reads (they key the Probe's memo) and the input
+        # shapes made for it.
+        self.cost = 1 + len(self.probe.steps) + sum(len(step.sources) for step in self.probe.steps) \
+            + len(self.variables)
+        self.spent = 0
+
+    def _probe(self, dims) -> Failure | None:
+        """The Probe's answer, counted against the budget (which also bounds the Probe's memo)."""
+        self.spent += self.cost
+        if self.spent > self.budget:
+            raise SweepBudget(self.budget, self.cost)
+        return self.probe.run(dims)
 
     def dims(self, values: dict[str, int]) -> dict[str, tuple]:
         out = {name: list(spec.dims) for name, spec in self.network.inputs.items()}
@@ -125,7 +150,7 @@ class Sweeper:
         values = dict(self.base)
         if var is not None:
             values[self._key(var)] = size
-        return self.probe.run(self.dims(values))
+        return self._probe(self.dims(values))
 
     def choose_base(self, *, each_axis: bool = False) -> bool:
         """Sizes for every variable at which the whole network works, as close to the declared ones as possible.
@@ -146,7 +171,7 @@ class Sweeper:
             values = {key: n + offset for key, n in start.items()}
             if min(values.values()) < 1:
                 continue
-            if self.probe.run(self.dims(values)) is None:
+            if self._probe(self.dims(values)) is None:
                 self.base = values
                 return True
         own = self._each_axis(start, offsets) if each_axis else None
@@ -174,12 +199,45 @@ class Sweeper:
         return below, above
 
 
-def analyze_sizes(network: Network, *, strict: bool = False, limit: int = DEFAULT_MAX) -> SizesReport:
-    sweeper = Sweeper(network, strict=strict, limit=limit)
+def analyze_sizes(network: Network, *, strict: bool = False, limit: int = DEFAULT_MAX,
+                  budget: int = BUDGET) -> SizesReport:
+    """Every spatial axis swept from 1 to limit; within `budget` layer runs, else a report of the limit."""
+    sweeper = Sweeper(network, strict=strict, limit=limit, budget=budget)
     if not sweeper.probe.usable:
         return SizesReport(network, strict, limit, [], "the network has errors that do not depend on input sizes")
     if not sweeper.variables:
         return SizesReport(network, strict, limit, [], "the inputs have no spatial axes")
+    # The sweeps alone cost this much: refuse at once what cannot finish within the budget.
+    needed = sweeper.cost * len(sweeper.variables) * limit
+    if needed > budget:
+        return SizesReport(network, strict, limit, [], _over_budget(sweeper, budget, needed))
+    try:
+        return _analyze(network, sweeper, strict, limit)
+    except SweepBudget:
+        return SizesReport(network, strict, limit, [], _over_budget(sweeper, budget, None))
+
+
+def _over_budget(sweeper: Sweeper, budget: int, needed: int | None) -> str:
+    axes, layers = len(sweeper.variables), len(sweeper.probe.steps)
+    what = f"needs {needed:,}" if needed else "ran out of its budget"
+    message = (f"sweeping {axes} ax{'es' if axes != 1 else 'is'} of {layers:,} layer{'s' if layers != 1 else ''} "
+               f"from 1 to {sweeper.limit:,} {what} (each size tried costs {sweeper.cost:,}: a run per layer, "
+               f"input and axis), beyond the limit of {budget:,}")
+    fits = next((m for m in (1024, 512, 256, 128, 64, 32, 16) if m < sweeper.limit
+                 and sweeper.cost * _runs(axes, m) <= budget), None)
+    if fits is not None:
+        return f"{message}; try --max {fits}"
+    return f"{message}; with {axes} axes, checking how each pair interacts is too much: use fewer inputs"
+
+
+def _runs(axes: int, limit: int) -> int:
+    """Sizes tried, at most, for `axes` variables swept to `limit`: the sweeps, the search for a base and
+    the pairwise coupling checks (see _coupled)."""
+    sample = min(limit, 64) + 48 + 16
+    return axes * limit + 2 * limit + 1 + axes * (axes - 1) * 4 * sample
+
+
+def _analyze(network: Network, sweeper: Sweeper, strict: bool, limit: int) -> SizesReport:
     found = sweeper.choose_base()
     sample = {v.name: sweeper.base[Sweeper._key(v)] for v in sweeper.variables}
     axes = []
@@ -251,16 +309,21 @@ def derive_rule(valid: list[int], limit: int) -> Rule:
 
 
 def _periodic(members: set[int], limit: int) -> Rule | None:
-    for period in range(1, limit // 3 + 1):
+    # Sizes as the bits of one integer: comparing the pattern with itself shifted by a period is a shift and
+    # an exclusive or, not a loop over every size (--max 1,000,000 tried a third of a million periods).
+    bits = 0
+    for n in members:
+        bits |= 1 << n
+    for period in range(1, min(limit // 3, LONGEST_PERIOD) + 1):
         # the pattern must hold from `start` on and be seen at least three times
-        mismatch = max((n for n in range(1, limit - period + 1) if (n in members) != (n + period in members)),
-                       default=0)
+        differ = (bits ^ (bits >> period)) & ((1 << (limit - period + 1)) - 2)  # n in 1..limit-period
+        mismatch = differ.bit_length() - 1 if differ else 0
         start = mismatch + 1
         if limit - start + 1 < 3 * period:
             continue
-        tail = [n for n in range(start, limit + 1) if n in members]
-        if not tail:
+        if not bits >> start:
             continue
+        tail = [n for n in range(start, limit + 1) if n in members]
         start = tail[0]
         residues = tuple(sorted({n % period for n in tail}))
         extra = tuple(sorted(n for n in members if n < start))

@@ -16,6 +16,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# Atoms in an expression, counting a shared one each time it is used (what printing and evaluating it cost).
+# `(conv(3, 3, s=2, p=1) -> upsample(scale=3)) * 22` doubles its expression at every step: past this bound
+# the shape is not traced as an expression, and the layer says so.
+MAX_EXPRESSION_SIZE = 2_000
+
+
+class ExpressionTooLarge(ArithmeticError):
+    """An expression would grow past MAX_EXPRESSION_SIZE atoms."""
+
 
 @dataclass(frozen=True)
 class Symbol:
@@ -37,6 +46,10 @@ class Floor:
     def text(self) -> str:
         return f"floor({_grouped(self.numerator)}/{self.divisor})"
 
+    @property
+    def size(self) -> int:
+        return self.numerator.size + 1
+
     def evaluate(self, env) -> int:
         return self.numerator.evaluate(env) // self.divisor
 
@@ -48,6 +61,10 @@ class Floor:
 @dataclass(frozen=True)
 class Product:
     factors: tuple["Expr", ...]
+
+    @property
+    def size(self) -> int:
+        return 1 + sum(f.size for f in self.factors)
 
     def text(self) -> str:
         return "*".join(f"({f})" if f.terms and (len(f.terms) > 1 or f.constant) else str(f) for f in self.factors)
@@ -74,12 +91,18 @@ def _sort_key(atom) -> tuple:
 class Expr:
     """constant + sum(coefficient * atom), with its value at the sample size."""
 
-    __slots__ = ("terms", "constant", "value")
+    __slots__ = ("terms", "constant", "value", "size")
 
     def __init__(self, terms: tuple, constant: int = 0):
         self.terms = terms  # ((atom, coefficient), ...) sorted, coefficients non-zero
         self.constant = constant
         self.value = constant + sum(c * atom.value for atom, c in terms)
+        size = 1
+        for atom, _ in terms:
+            size += 1 if type(atom) is Symbol else atom.size
+        if size > MAX_EXPRESSION_SIZE:
+            raise ExpressionTooLarge(size)
+        self.size = size
 
     @classmethod
     def symbol(cls, name: str, value: int) -> "Expr":

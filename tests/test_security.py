@@ -255,3 +255,391 @@ def test_a_fifo_no_one_reads_is_an_error_not_a_hang(tmp_path, net):
     assert result.returncode == 2
     assert b"no process is reading" in result.stderr
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+# 4-7. exhaustion: each bomb ends within its budget, with an error naming the limit (memory: test_resources.py) -
+
+def block_bomb(levels: int) -> str:
+    lines = ["input x: 3 x 8 x 8", "block b0() = relu if false"]
+    lines += [f"block b{i}() = b{i - 1}() -> b{i - 1}()" for i in range(1, levels + 1)]
+    return "\n".join([*lines, f"output y = x -> b{levels}()"]) + "\n"
+
+
+def symbolic_growth(repeats: int) -> str:
+    return f"input x: 3 x H x 8\noutput y = x -> (conv(3, 3, s=2, p=1) -> upsample(scale=3)) * {repeats}\n"
+
+
+def include_fan_out(folder: Path, files: int = 10, fan: int = 4) -> Path:
+    for i in range(files):
+        (folder / f"f{i}.cdsl").write_text(f'include "f{i + 1}.cdsl"\n' * fan + f"const c{i} = {i}\n")
+    (folder / f"f{files}.cdsl").write_text("block leaf() = relu\n")
+    main = folder / "fan.cdsl"
+    main.write_text('include "f0.cdsl"\ninput x: 3 x 8 x 8\noutput y = x -> leaf()\n')
+    return main
+
+
+def concat_inputs(count: int) -> str:
+    lines = [f"input x{i}: 3 x 32 x 32" for i in range(count)]
+    return "\n".join([*lines, f"output y = concat({', '.join(f'x{i}' for i in range(count))}) -> conv(8, 3)"]) + "\n"
+
+
+@pytest.mark.parametrize("levels", [20, 60])
+def test_a_block_bomb_stops_at_the_step_budget(levels):
+    import convdsl
+    from convdsl.lower import Limits
+
+    diagnostics = convdsl.loads(block_bomb(levels)).analyze().diagnostics
+    (limit,) = [d for d in diagnostics if d.code.code == "E019"]
+    assert "steps" in limit.message and "--max-layers" in limit.help
+    # the budget follows --max-layers: a smaller limit stops it sooner, with the number it used
+    small = convdsl.loads(block_bomb(levels), limits=Limits(max_layers=10)).analyze().diagnostics
+    assert any(d.code.code == "E019" and "10,020 steps" in d.message for d in small)
+
+
+def test_expansions_that_make_layers_are_not_cut_short():
+    import convdsl
+
+    text = "input x: 3 x 8 x 8\nblock b(c) = conv(c, 3, p=1) -> relu\noutput y = x -> s: (b(4) -> b(4)) * 20000\n"
+    analysis = convdsl.loads(text).analyze()
+    assert not analysis.has_errors and len(analysis.layers) == 80_000
+
+
+def test_symbolic_growth_stops_at_the_expression_size_limit():
+    import convdsl
+    from convdsl.symbolic import MAX_EXPRESSION_SIZE
+
+    diagnostics = convdsl.loads(symbolic_growth(22)).analyze().diagnostics
+    (limit,) = [d for d in diagnostics if d.code.code == "E019"]
+    assert f"{MAX_EXPRESSION_SIZE:,} terms" in limit.message
+    assert not [d for d in convdsl.loads(symbolic_growth(3)).analyze().diagnostics if d.is_error]
+
+
+def test_each_included_file_is_read_once(tmp_path, monkeypatch):
+    import convdsl
+    from convdsl import loading
+
+    main = include_fan_out(tmp_path)
+    reads = []
+    real = loading.read_source
+    monkeypatch.setattr(loading, "read_source", lambda path, **kw: reads.append(path) or real(path, **kw))
+    analysis = convdsl.load(main).analyze()
+    assert not analysis.diagnostics, [d.message for d in analysis.diagnostics]
+    assert len(reads) == 1 + 11  # the main file, then f0 ... f10 once each (4^10 includes as written)
+
+
+def test_included_text_has_a_total_budget(tmp_path, monkeypatch):
+    import convdsl
+    from convdsl import include_policy as includes
+
+    monkeypatch.setattr(includes, "MAX_INCLUDED_FILES", 5)
+    main = include_fan_out(tmp_path)
+    (limit,) = [d for d in convdsl.load(main).analyze().diagnostics if d.code.code == "E019"]
+    assert "more than 5 files are included" in limit.message
+    monkeypatch.setattr(includes, "MAX_INCLUDED_FILES", 1000)
+    monkeypatch.setattr(includes, "MAX_INCLUDED_BYTES", 100)
+    (limit,) = [d for d in convdsl.load(main).analyze().diagnostics if d.code.code == "E019"]
+    assert "MiB" in limit.message
+
+
+@pytest.mark.parametrize("case", ["20 inputs", "50 inputs", "resnet50 --max 1000000", "unet --max 1000000",
+                                  "lenet --max 1000000"])
+def test_sizes_stays_within_its_budget(tmp_path, case):
+    from convdsl import sizes
+
+    if "inputs" in case:
+        path = tmp_path / "cat.cdsl"
+        path.write_text(concat_inputs(int(case.split()[0])))
+        args = [path]
+    else:
+        name, _, limit = case.split()
+        args = [EXAMPLES / f"{name}.cdsl", "--max", limit]
+    result = run("sizes", *args, "--format", "json", timeout=120)
+    assert result.returncode in (0, 1), result.stderr
+    report = json.loads(result.stdout)
+    if report["problem"]:
+        assert f"{sizes.BUDGET:,}" in report["problem"]
+    else:
+        assert report["inputs"]
+
+
+def test_the_size_rule_is_found_for_a_million_sizes_without_a_quadratic_search():
+    from convdsl.sizes import derive_rule
+
+    valid = list(range(12, 1_000_001, 16))
+    rule = derive_rule(valid, 1_000_000)
+    assert rule.text == "16k + 12 for k >= 0"
+
+
+# 8. only regular files are included ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["fifo", "/dev/stdin", "/dev/zero"])
+def test_only_regular_files_are_included(tmp_path, kind):
+    if kind == "fifo":
+        os.mkfifo(tmp_path / "lib.cdsl")
+        target, extra = "lib.cdsl", []
+    else:
+        target, extra = kind, ["--include-path", "/dev", "--include-path", "/proc"]
+    main = tmp_path / "main.cdsl"
+    main.write_text(f'include "{target}"\n' + NET)
+    result = run("check", main, *extra, stdin=subprocess.PIPE, timeout=60)  # stdin open, never written
+    assert result.returncode == 1
+    assert b"E016" in result.stdout and (b"not a regular file" in result.stdout or b"outside" in result.stdout)
+
+
+# 13. includes stay inside the project -------------------------------------------------------------------------
+
+@pytest.fixture
+def project(tmp_path):
+    """A project (it has pyproject.toml) with a secret beside it, outside."""
+    root = tmp_path / "project"
+    (root / "nets").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("")
+    (root / "lib").mkdir()
+    (root / "lib" / "blocks.cdsl").write_text("block cbr(c) = conv(c, 3, p=1) -> relu\n")
+    (tmp_path / ".env").write_text("SECRET_TOKEN=hunter2\n")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "blocks.cdsl").write_text("block far(c) = conv(c, 1)\n")
+    return root
+
+
+@pytest.mark.parametrize("include", ["/etc/passwd", "../../.env", "{tmp}/.env", "link.cdsl", "../../outside/blocks.cdsl"])
+def test_an_include_outside_the_project_is_refused_without_showing_the_file(project, include):
+    main = project / "nets" / "net.cdsl"
+    (project / "nets" / "link.cdsl").symlink_to(project.parent / ".env")  # a link inside, to a file outside
+    main.write_text(f'include "{include.format(tmp=project.parent)}"\n' + NET)
+    result = run("check", main)
+    assert result.returncode == 1
+    assert b"outside the project" in result.stdout and b"--include-path" in result.stdout
+    assert b"hunter2" not in result.stdout + result.stderr and b"root:" not in result.stdout + result.stderr
+
+
+def test_includes_inside_the_project_work_from_any_folder_of_it(project):
+    main = project / "nets" / "net.cdsl"
+    main.write_text(f'include "../lib/blocks.cdsl"\ninclude "{project}/lib/blocks.cdsl"\n'
+                    "input x: 3 x 8 x 8\noutput y = x -> cbr(4)\n")
+    result = run("check", main)
+    assert result.returncode == 0, result.stdout
+
+
+def test_include_path_allows_another_folder_and_is_searched(project):
+    main = project / "nets" / "net.cdsl"
+    main.write_text('include "blocks.cdsl"\ninput x: 3 x 8 x 8\noutput y = x -> far(4)\n')
+    assert run("check", main).returncode == 1  # not beside the file, and not allowed
+    result = run("check", main, "--include-path", project.parent / "outside")
+    assert result.returncode == 0, result.stdout
+
+
+def test_without_a_project_marker_the_checked_files_folder_is_the_root(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "lib.cdsl").write_text("block b(c) = relu\n")
+    main = tmp_path / "a" / "net.cdsl"
+    main.write_text('include "../lib.cdsl"\n' + NET)
+    if any((parent / marker).exists() for parent in tmp_path.parents for marker in (".git", "pyproject.toml")):
+        pytest.skip("the temporary directory is inside a project")
+    assert b"outside the project" in run("check", main).stdout
+
+
+# 10. control characters from a file never reach the terminal ------------------------------------------------
+
+ESCAPES = "\x1b]52;c;aGVsbG8=\x07\x1b]0;title\x07\x1b[2J\x1b[1A\u202e\x9b31m"
+
+
+def _raw_controls(data: bytes) -> list[str]:
+    text = data.decode("utf-8", "replace")
+    text = __import__("re").sub(r"\x1b\[[0-9;]*m", "", text)  # convdsl's own colours, with --color always
+    return [c for c in text if (ord(c) < 32 and c not in "\n\t") or 0x7f <= ord(c) <= 0x9f or c == "\u202e"]
+
+
+@pytest.mark.parametrize("command", [("check",), ("check", "--format", "concise"), ("check", "--format", "github"),
+                                     ("check", "--color", "always"), ("summary",), ("sizes",),
+                                     ("export",), ("render", "--format", "dot", "-o", "/dev/null")])
+def test_escape_sequences_in_names_strings_and_paths_are_shown_escaped(tmp_path, command):
+    name = f"net{ESCAPES}.cdsl".replace("/", "")
+    path = tmp_path / name
+    path.write_text(f'input x: 3 x 8 x 8\noutput y = x -> conv(4, 3, padding="{ESCAPES}") -> maxpool(3)\n'
+                    f"# {ESCAPES}\n")
+    result = run(*command, name, cwd=tmp_path)
+    assert result.returncode in (0, 1), result.stderr
+    assert _raw_controls(result.stdout) == [] and _raw_controls(result.stderr) == []
+    if command[0] == "check":
+        assert b"\\x1b]52" in result.stdout  # shown, as an escape
+
+
+def test_the_caret_stays_under_an_escaped_string():
+    from convdsl import report
+    import convdsl
+
+    net = convdsl.loads('input x: 3 x 8 x 8\noutput y = x -> conv(4, 3, padding="\x1b[2J")\n', "a.cdsl")
+    diag = next(d for d in net.analyze().diagnostics if d.is_error)
+    lines = report.text(diag, net.sources).splitlines()
+    code, caret = lines[3], lines[4]
+    start = code.index('"\\x1b')
+    assert caret.index("^") == start and caret.count("^") == len('"\\x1b[2J"')
+
+
+# 11. SVG stays well-formed XML whatever a name or string holds ---------------------------------------------
+
+@pytest.mark.parametrize("text", ["\uffff", "\ufffe", "\x0c\x1b", "\udcff", "\ufdd0", "a]]>b", "--", "\U0010ffff"])
+def test_svg_is_well_formed_xml_for_any_text(tmp_path, text):
+    from xml.dom import minidom
+
+    pytest.importorskip("wasmtime")
+    name = f"n{text}.cdsl" if "\udcff" not in text else "nosurrogate.cdsl"
+    source = f'input x: 3 x 8 x 8\noutput y = x -> conv(4, 3, padding="{text}")\n'
+    (tmp_path / name).write_bytes(source.encode("utf-8", "surrogateescape" if "\udcff" in text else "strict")
+                                  if "\udcff" not in text else source.replace(text, "\\xff").encode())
+    result = run("render", name, "-o", "out.svg", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr  # the padding is an error, drawn in red
+    minidom.parse(str(tmp_path / "out.svg"))
+
+
+def test_the_dot_quoting_replaces_noncharacters():
+    from convdsl.render.quoting import quote
+
+    for char in ("\uffff", "\ufffe", "\ufdd0", "\U0001fffe"):
+        assert char not in quote(f"a{char}b")
+
+
+# 12. a parameter named `__k` (Python would mangle it inside a class) ----------------------------------------
+
+MANGLED = ("input x: 3 x 8 x 8\nblock b(__k, _b__c=2) = conv(__k, 3, p=1) -> conv(_b__c, 1)\n"
+           "block r(c, __s: tensor) {\n  __m = in -> __a: conv(c, 3, p=1)\n  out = add(__m, __s)\n}\n"
+           "__t = x -> b(4) -> b(__k=5)\noutput y = __t -> __lab: r(2, __s=__t)\n")
+
+
+def test_names_python_would_mangle_export_and_verify(tmp_path):
+    import convdsl
+    from convdsl.export import export_pytorch
+
+    exported = export_pytorch(convdsl.loads(MANGLED).analyze())
+    tree = ast.parse(exported.source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg):
+            assert not (node.arg.startswith("__") and not node.arg.endswith("__")), node.arg
+        if isinstance(node, ast.keyword) and node.arg:
+            assert not (node.arg.startswith("__") and not node.arg.endswith("__")), node.arg
+    pytest.importorskip("torch")
+    (tmp_path / "m.cdsl").write_text(MANGLED)
+    result = run("verify", "m.cdsl", cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# 14. export of a chunk of a symbolic size -------------------------------------------------------------------
+
+@pytest.mark.parametrize("tail", ["", " -> linear(10)"])
+def test_export_of_a_symbolic_chunk_is_a_diagnostic_not_a_crash(tmp_path, tail):
+    (tmp_path / "c.cdsl").write_text(f"input x: 3 x H x W\nu, v = x -> flatten -> chunk(2)\n"
+                                     f"output y = concat(u, v){tail}\n")
+    result = run("export", "c.cdsl", cwd=tmp_path)
+    assert result.returncode == 1 and b"E301" in result.stderr and b"internal error" not in result.stderr
+
+
+# 15. verify's usage errors -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("option", [("--device", "cuda"), ("--device", "mps"), ("--device", "nonsense"),
+                                    ("--batch", "99999999999"), ("--batch", "0")])
+def test_verify_refuses_an_unusable_device_or_batch(option):
+    torch = pytest.importorskip("torch")
+    if option[1] == "cuda" and torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    result = run("verify", EXAMPLES / "lenet.cdsl", *option)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert option[0].encode() in result.stderr and b"Traceback" not in result.stderr
+
+
+# 16. an output encoding without the characters degrades to escapes -------------------------------------------
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+@pytest.mark.parametrize("command", [("check",), ("summary",), ("check", "--format", "concise"), ("sizes",)])
+def test_a_narrow_output_encoding_escapes_instead_of_crashing(tmp_path, encoding, command):
+    (tmp_path / "ünï ✓.cdsl").write_text('input x: 3 x 8 x 8\noutput y = x -> conv(4, 3, padding="héllo ✓ 🙂")\n')
+    result = run(*command, "ünï ✓.cdsl", cwd=tmp_path, env={"PYTHONIOENCODING": encoding})
+    assert result.returncode == 1, result.stderr
+    assert b"Traceback" not in result.stderr and b"internal error" not in result.stderr
+    assert b"\\u2713" in result.stdout + result.stderr
+
+
+# 17. render without a writable cache ------------------------------------------------------------------------
+
+def test_render_works_when_no_file_can_grow(tmp_path):
+    pytest.importorskip("wasmtime")
+    limit = "import resource; resource.setrlimit(resource.RLIMIT_FSIZE, (100 * 1024, 100 * 1024))"
+    code = f"{limit}; import sys, convdsl.cli; sys.exit(convdsl.cli.main(sys.argv[1:]))"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    result = subprocess.run([sys.executable, "-c", code, "render", str(EXAMPLES / "lenet.cdsl"), "-o",
+                             str(tmp_path / "out.svg")], capture_output=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out.svg").read_bytes().startswith(b"<?xml")
+
+
+def test_wasmtimes_code_cache_is_kept_only_in_the_private_directory(tmp_path, monkeypatch):
+    from convdsl.render import wasm
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    settings = wasm._cache_config()
+    assert settings == str(tmp_path / "convdsl" / "wasmtime-cache.toml")
+    assert str(tmp_path / "convdsl" / "wasmtime") in Path(settings).read_text()
+    (tmp_path / "convdsl").chmod(0o777)  # another user could plant compiled code here now
+    assert wasm._cache_config() is None
+
+
+# 18. every tensor and count stays below 2^53 ----------------------------------------------------------------
+
+HUGE = 2**62
+
+
+@pytest.mark.parametrize("text, words", [
+    (f"output y = x -> conv({HUGE}, 3)", "parameters"),
+    (f"output y = x -> conv({HUGE}, 3) -> conv({HUGE}, 3)", "parameters"),
+    (f"output y = x -> adaptive_maxpool({HUGE})", "elements"),
+    (f"output y = x -> upsample(size={HUGE})", "elements"),
+    (f"output y = x -> conv({2**26}, 1) -> conv({2**26}, 1)", "FLOPs"),
+    ("block b() = conv(8, 1) -> conv(4611686018, 1) -> conv(8, 1)\noutput y = x -> b() * 5000", "the network's"),
+])
+def test_counts_beyond_2_53_are_errors(text, words):
+    import convdsl
+
+    analysis = convdsl.loads("input x: 3 x 8 x 8\n" + text + "\n").analyze()
+    limits = [d for d in analysis.diagnostics if d.code.code == "E019"]
+    assert limits and words in limits[0].message and "2^53" in limits[0].message
+    from convdsl.summary import to_json
+
+    def numbers(value):
+        if isinstance(value, dict):
+            for v in value.values():
+                yield from numbers(v)
+        elif isinstance(value, list):
+            for v in value:
+                yield from numbers(v)
+        elif type(value) is int:
+            yield value
+
+    assert all(abs(n) < 2**53 for n in numbers(to_json(analysis)))
+
+
+def test_an_input_beyond_2_53_elements_is_an_error():
+    import convdsl
+
+    diagnostics = convdsl.loads(f"input x: 3 x {2**40} x {2**40}\noutput y = x -> relu\n").analyze().diagnostics
+    assert any(d.code.code == "E019" and "2^53" in d.message for d in diagnostics)
+
+
+# 19. UTF-16 and UTF-32 files ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be-bom", "utf-32", "utf-8-sig"])
+def test_files_with_a_byte_order_mark_are_read(tmp_path, encoding):
+    text = (EXAMPLES / "lenet.cdsl").read_text()
+    data = b"\xfe\xff" + text.encode("utf-16-be") if encoding == "utf-16-be-bom" else text.encode(encoding)
+    (tmp_path / "lenet.cdsl").write_bytes(data)
+    result = run("summary", "--format", "json", "lenet.cdsl", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["params"] == 61_706
+
+
+def test_utf16_without_a_mark_is_named():
+    from convdsl.loading import decode
+
+    found = decode("x.cdsl", "input x: 3 x 8 x 8\n".encode("utf-16-le"))
+    assert "UTF-16" in found.message and "byte-order mark" in found.message
+    found = decode("x.cdsl", b"\xff\xfea")
+    assert "not valid UTF-16" in found.message

@@ -86,6 +86,12 @@ class Namespace:
         name = wanted if wanted.isidentifier() else "_" + wanted
         if is_dunder(name):  # `__import__` would read as Python's own
             name = name.strip("_") + "_"
+        elif name.startswith("__") and not name.endswith("__"):
+            # Inside a class Python renames it (`__k` becomes `_B__k`), so a keyword argument `__k=5`
+            # written in another class would name a parameter that does not exist.
+            name = name.lstrip("_") + "_"
+            if not name.isidentifier():
+                name = "_" + name
         while keyword.iskeyword(name) or name in self.taken:
             name += "_"
         self.taken.add(name)

@@ -108,7 +108,11 @@ def verify(analysis, *, batch: int | None = None, device: str = "cpu") -> Verifi
             result.error = f"building {exported.class_name}(): {type(err).__name__}: {err}"
             return result
         seen = _hook(model, analysis, exported, result)
-        inputs = [_random_input(torch, analysis, name, shape, device) for name, shape in sizes.items()]
+        try:
+            inputs = [_random_input(torch, analysis, name, shape, device) for name, shape in sizes.items()]
+        except (RuntimeError, MemoryError, ValueError) as err:  # a batch too large for this machine
+            result.error = f"making the inputs: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+            return result
         try:
             with torch.no_grad(), warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message="Using padding='same' with even kernel")  # a speed note

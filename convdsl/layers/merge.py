@@ -162,7 +162,9 @@ class Chunk(LayerKind):
         channels = (None,) * n
         if _dim_index(dim, len(inputs[0]), "dim") == 0:
             c = inputs[0][0]
-            if c.static:
+            if c.static and not isinstance(c.known(), int):
+                pass  # a count that depends on a symbolic input size: the parts' counts are not numbers either
+            elif c.static:
                 step = -(-c.known() // n)
                 channels = tuple(Lit(min(step, c.known() - start)) for start in range(0, c.known(), step))
             elif all(c.sample(i) % n == 0 for i in ctx.uses):

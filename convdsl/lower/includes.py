@@ -9,7 +9,7 @@ from ..evaluate import EvalError
 from ..layers import KINDS
 from ..model import LAYOUTS, ROUNDINGS, Settings
 from ..syntax import BlockDef, Constant, Include, NetworkStmt, Program, Setting
-from .state import _Block
+from .state import _Abort, _Block
 
 
 class Includes:
@@ -71,8 +71,10 @@ class Includes:
                 self.network_name = stmt.name.id
 
     def _include(self, stmt: Include, env: dict, include_chain: tuple, origin: Include) -> None:
-        base = Path(include_chain[-1]).parent
-        path = str(base / stmt.path) if not Path(stmt.path).is_absolute() else stmt.path
+        if self.includes is None:
+            from ..include_policy import IncludePolicy
+            self.includes = IncludePolicy(include_chain[0], self.limits.include_path)
+        path = self.includes.locate(stmt.path, include_chain[-1])
         resolved = _real_path(path) if _exists(path) else path
         where = () if origin is stmt else (f"at {stmt.path_span.path}:{stmt.path_span.line}",)
         if resolved in {_real_path(p) for p in include_chain}:
@@ -85,7 +87,23 @@ class Includes:
                        f"includes are nested more than {self.limits.max_include_depth} deep", "too deep",
                        "flatten the include structure, or raise the limit with --max-include-depth", notes=where)
             return
+        outside = self.includes.outside(path)
+        if outside is not None:
+            self.error(codes.INCLUDE_ERROR, origin.path_span, f"cannot include `{stmt.path}`: {outside}",
+                       "outside the project", "includes stay inside the project (the folder holding .git or "
+                       "pyproject.toml, else the checked file's folder); allow another folder with "
+                       "--include-path DIR", notes=where)
+            return
+        if self.includes.already(path):
+            return  # its blocks and constants are defined already: a file is read once however often included
         loaded = self.read(path)
+        if not isinstance(loaded, Diagnostic):
+            over = self.includes.admit(path, len(loaded.text))
+            if over is not None:
+                self.error(codes.LIMIT_EXCEEDED, origin.path_span, f"cannot include `{stmt.path}`: {over}",
+                           "include budget exceeded", "include fewer or smaller files; the limit is fixed",
+                           notes=where)
+                raise _Abort
         if isinstance(loaded, Diagnostic):
             self.error(codes.INCLUDE_ERROR, origin.path_span, f"cannot include `{stmt.path}`: {loaded.message}",
                        "included here", loaded.help, notes=where)

@@ -29,6 +29,11 @@ from .naming import Naming, _NameScope
 from .state import Records, _Abort, _Block, _Deferred, _TensorScope
 
 
+# Expansion steps allowed per layer allowed: nesting makes a few per layer (a call in a group in a block in a
+# repeat), and expansions that make no layer (a condition that is false) cost work too.
+STEPS_PER_LAYER = 2
+
+
 class Lowering(Includes, Naming, Binding, Blocks):
     def __init__(self, sources: dict[str, Source], limits: Limits, reader, builder: NetworkBuilder | None = None):
         self.sources = sources
@@ -63,6 +68,9 @@ class Lowering(Includes, Naming, Binding, Blocks):
         # The tensor scopes made, for an editor's position index (positions.py): the top level's, then each
         # block instance's with its Site. Tensors map a name to (value, span); _resolve gives the producer.
         self.tensor_scopes: list[tuple[Site, _TensorScope]] = []
+        self.includes = None  # include_policy.IncludePolicy, made at the first include
+        self.steps = 0  # elements expanded so far, against step_budget
+        self.step_budget = STEPS_PER_LAYER * limits.max_layers + 10_000
 
     @contextmanager
     def _scope(self, scope: Scope):
@@ -266,6 +274,16 @@ class Lowering(Includes, Naming, Binding, Blocks):
         return current[0]
 
     def _element(self, element, current, scope, names, label=None):
+        # Every expansion costs work, whether or not it makes a layer: a block used twice by a block used
+        # twice ... (`relu if false` at the bottom) makes no layer and 2^depth expansions.
+        self.steps += not isinstance(element, Labelled)  # a label is part of what it labels
+        if self.steps > self.step_budget:
+            self.error(codes.LIMIT_EXCEEDED, element.span,
+                       f"expanding the network takes more than {self.step_budget:,} steps (each call, group, "
+                       "condition and repeat copy, in every block instance, even where it makes no layer)",
+                       "limit reached here", "blocks that call blocks multiply: check the nesting, or raise "
+                       f"the limit with --max-layers (it allows {STEPS_PER_LAYER} steps per layer, and 10,000 more)")
+            raise _Abort
         if names.depth > self.limits.max_depth:
             self.error(codes.LIMIT_EXCEEDED, element.span, f"nesting deeper than {self.limits.max_depth} levels",
                        "too deep", "raise the limit with --max-depth")

@@ -22,14 +22,23 @@ def quote(text: str) -> Quoted:
     `&lt;` even in plain labels and tooltips; line breaks and other control
     characters become spaces (labels put their own breaks between escaped
     lines); text that is not valid UTF-8 (a lone surrogate from an
-    undecodable file name) is replaced.
+    undecodable file name), and the noncharacters XML forbids (U+FFFE,
+    U+FFFF), are replaced.
     """
     # Printable text (almost all) has none of those characters: no Cc, Zl, Zp nor lone
     # surrogate is printable. Checking that first saves a look-up per character.
     if not text.isprintable():
         text = text.encode("utf-8", "replace").decode("utf-8")
-        text = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
+        text = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else
+                       "\ufffd" if _noncharacter(c) else c for c in text)
     return Quoted('"' + text.replace("&", "&amp;").replace("\\", "\\\\").replace('"', '\\"') + '"')
+
+
+def _noncharacter(c: str) -> bool:
+    """U+FFFE, U+FFFF (which XML 1.0 forbids: the SVG would not be well-formed) and the other
+    noncharacters (U+FDD0-U+FDEF, the last two of every plane), which no text should carry."""
+    code = ord(c)
+    return 0xFDD0 <= code <= 0xFDEF or code & 0xFFFE == 0xFFFE
 
 
 def label(lines) -> Quoted:
