@@ -286,7 +286,7 @@ def concat_inputs(count: int) -> str:
 @pytest.mark.parametrize("levels", [20, 60])
 def test_a_block_bomb_stops_at_the_step_budget(levels):
     import convdsl
-    from convdsl.lower import Limits
+    from convdsl.model import Limits
 
     diagnostics = convdsl.loads(block_bomb(levels)).analyze().diagnostics
     (limit,) = [d for d in diagnostics if d.code.code == "E019"]
