@@ -250,8 +250,9 @@ def _labels(client, uri, line, character):
 
 def test_completion_of_layers_arguments_blocks_tensors_and_settings(client, tmp_path):
     path = tmp_path / "typing.cdsl"
-    text = ('include "%s"\nset rounding = caffe\ninput x: 3 x 32 x 32\ny = x -> conv(8, 3, \nz = x -> \n'
-            % (EXAMPLES / "resnet_blocks.cdsl"))
+    # includes stay inside the project (SECURITY.md): the library sits beside the file
+    (tmp_path / "resnet_blocks.cdsl").write_text((EXAMPLES / "resnet_blocks.cdsl").read_text())
+    text = 'include "resnet_blocks.cdsl"\nset rounding = caffe\ninput x: 3 x 32 x 32\ny = x -> conv(8, 3, \nz = x -> \n'
     uri, _ = _open(client, path, text)
     after_arrow = _labels(client, uri, 4, len("z = x -> "))
     assert "conv" in after_arrow and "bottleneck" in after_arrow and "maxpool" in after_arrow

@@ -104,14 +104,14 @@ class Snapshot:
 
 def read_through(open_documents: dict[str, str]):
     """A reader for includes that prefers the editor's unsaved text of a file to what is on disk."""
-    from ..loading import decode, read_source
+    from ..loading import decode, read_included
 
     def read(path: str):
         key = _real(path)
         text = open_documents.get(key)
         if text is not None:
             return decode(path, text.encode("utf-8"))
-        return read_source(path)
+        return read_included(path)  # a regular file only, as check reads includes
     return read
 
 
@@ -125,9 +125,9 @@ def _real(path: str) -> str:
 def build(path: str, text: str, *, version: int | None = None, reader=None, limits: Limits | None = None,
           strict: bool = False, selection: Selection | None = None) -> Snapshot:
     """Analyse one document's text as `check` would, and index it."""
-    from ..loading import MAX_FILE_BYTES, decode, read_source
+    from ..loading import MAX_FILE_BYTES, decode, read_included
 
-    reader = reader or read_source
+    reader = reader or read_included
     limits = limits or Limits()
     # the editor's text is judged as `check` judges the file's bytes: too large, binary, not UTF-8
     data = text.encode("utf-8", "surrogatepass")
