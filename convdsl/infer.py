@@ -276,7 +276,7 @@ class _Inference:
             return None
         if len(fields) > 1:  # merges: the widest view of their inputs
             before = None
-            state = tuple(max(axis) for axis in zip(*(f[0] for f in fields)))
+            state = _merged_field(fields, shapes, result.outputs[0])
         else:
             before = fields[0]
             state = before[0]
@@ -426,6 +426,24 @@ def _plain(shape) -> bool:
         return 1 <= min(shape) and max(shape) <= MAX_INT
     except (TypeError, ValueError):  # sizes that do not compare, or none at all: the checks decide
         return False
+
+
+def _merged_field(fields, shapes, output) -> tuple:
+    """Per spatial axis (receptive field, jump) of a merge's output.
+
+    Each output position sees every input's field; but an input broadcast along an
+    axis (size 1 there, a squeeze-and-excitation gate) is the same value at every
+    position, so its jump (a global pool's: the whole input) moves nothing: the jump
+    is the other inputs'. The widest field wins either way.
+    """
+    state = []
+    for axis, per_input in enumerate(zip(*(f[0] for f in fields))):
+        size = output[axis + 1] if output is not None and axis + 1 < len(output) else None
+        moving = [rj for rj, shape in zip(per_input, shapes)
+                  if not (size != 1 and axis + 1 < len(shape) and shape[axis + 1] == 1 and type(size) is int)]
+        jumps = [j for _, j in (moving or per_input)]
+        state.append((max(r for r, _ in per_input), max(jumps)))
+    return tuple(state)
 
 
 def _field(state: tuple) -> tuple:

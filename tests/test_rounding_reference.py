@@ -165,3 +165,53 @@ def test_dilated_conv(vector, out, rounding):
     h, k, d, p = vector
     assert conv_out(h, k, p=p, d=d) == out
     assert shape_of(f"conv(8, {k}, d={d}, p={p})", h, rounding) == out
+
+
+def caffe_pool_2d(h, w, kh, kw, sh, sw, ph, pw):
+    """BVLC caffe src/caffe/layers/pooling_layer.cpp, Reshape():
+        pooled_height_ = ceil((height_ + 2 * pad_h_ - kernel_h_) / stride_h_) + 1  (and the same for w)
+        if (pad_h_ || pad_w_) {
+          if ((pooled_height_ - 1) * stride_h_ >= height_ + pad_h_) --pooled_height_;
+          if ((pooled_width_ - 1) * stride_w_ >= width_ + pad_w_) --pooled_width_;
+        }
+    Padding on either axis clips both."""
+    out_h = ceil_div(h + 2 * ph - kh, sh) + 1
+    out_w = ceil_div(w + 2 * pw - kw, sw) + 1
+    if ph or pw:
+        if (out_h - 1) * sh >= h + ph:
+            out_h -= 1
+        if (out_w - 1) * sw >= w + pw:
+            out_w -= 1
+    return out_h, out_w
+
+
+def test_caffe_pool_padding_on_one_axis_clips_both():
+    # the issue's case: 1 x 2 x 1, kernel (1, 2), stride (2, 1), padding (0, 1).
+    # height: ceil((2 + 0 - 1)/2) + 1 = 2; padded layer, (2 - 1) * 2 = 2 >= 2 + 0: clipped to 1.
+    # width: ceil((1 + 2 - 2)/1) + 1 = 2; (2 - 1) * 1 = 1 >= 1 + 1? no: 2.
+    assert caffe_pool_2d(2, 1, 1, 2, 2, 1, 0, 1) == (1, 2)
+    analysis = convdsl.loads("set rounding = caffe\ninput x: 1 x 2 x 1\n"
+                             "y = x -> t: maxpool((1, 2), s=(2, 1), padding=(0, 1))\n").analyze()
+    assert analysis.layers["t"].output_shape == (1, 1, 2)
+
+
+def test_caffe_pool_generated_with_one_axis_padding():
+    import random
+
+    rng = random.Random(15)
+    checked = 0
+    for _ in range(400):
+        h, w = rng.randint(1, 20), rng.randint(1, 20)
+        kh, kw = rng.randint(1, 5), rng.randint(1, 5)
+        sh, sw = rng.randint(1, 4), rng.randint(1, 4)
+        # one axis padded, the other not, in either order; padding at most half the kernel (E109)
+        ph, pw = rng.choice([(rng.randint(0, kh // 2), 0), (0, rng.randint(0, kw // 2))])
+        if h + 2 * ph < kh or w + 2 * pw < kw:
+            continue
+        expected = caffe_pool_2d(h, w, kh, kw, sh, sw, ph, pw)
+        analysis = convdsl.loads(f"set rounding = caffe\ninput x: 2 x {h} x {w}\n"
+                                 f"y = x -> t: avgpool(({kh}, {kw}), s=({sh}, {sw}), p=({ph}, {pw}))\n").analyze()
+        shape = analysis.layers["t"].output_shape
+        assert shape is not None and shape[1:] == expected, (h, w, kh, kw, sh, sw, ph, pw)
+        checked += 1
+    assert checked > 200

@@ -48,6 +48,7 @@ class _Pool(LayerKind):
             stated = "ceil" if args["ceil"] else "floor"
         ceil = stated == "ceil" if stated else ctx.rounding == "caffe"
         windows, outs = [], []
+        padded = any(pb or pe for pb, pe in pads)
         for axis, (i, kk, ss, (pb, pe), dd) in enumerate(zip(spatial, k, s, pads, d)):
             w = Window(i, kk, ss, pb, pe, dd)
             # PyTorch limits the padding by the kernel itself, not by its dilated extent
@@ -55,7 +56,7 @@ class _Pool(LayerKind):
                 raise ShapeError(codes.POOL_PADDING,
                                  f"pooling padding {pb} is more than half the kernel {kk}",
                                  f"padding {pb} > {kk}/2", f"use padding <= {kk // 2}", arg="padding")
-            out = pool_out(w, ceil=ceil, rounding=ctx.rounding)
+            out = pool_out(w, ceil=ceil, rounding=ctx.rounding, padded=padded)
             if out < 1:  # ceil mode still gives one window where floor gives none
                 raise ShapeError(codes.KERNEL_TOO_LARGE,
                                  f"kernel {w.span} is larger than the padded input {axis_word(rank, axis)} "
@@ -115,9 +116,11 @@ def _check_caffe_ceil(args, shape, padding):
     kernel = per_axis(args["kernel"].known(), rank, "kernel")
     stride = per_axis(args["stride"].known() or args["kernel"].known(), rank, "stride")
     pads = per_axis(padding.known(), rank, "padding")
+    padded = any(pads)
     for size, k, s, p in zip(shape[1:], kernel, stride, pads):
         window = Window(size.known(), k, s, p, p, 1)
-        caffe, torch = pool_out(window, ceil=True, rounding="caffe"), pool_out(window, ceil=True, rounding="pytorch")
+        caffe = pool_out(window, ceil=True, rounding="caffe", padded=padded)
+        torch = pool_out(window, ceil=True, rounding="pytorch")
         if caffe != torch:
             raise Unsupported(f"Caffe's rounding gives {caffe} outputs here, PyTorch's ceil_mode {torch}",
                               "PyTorch drops a last window that starts past the input; pad the input explicitly "

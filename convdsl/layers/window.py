@@ -118,13 +118,17 @@ def conv_out(w: Window) -> int:
     return w.floor_out()
 
 
-def pool_out(w: Window, *, ceil: bool, rounding: str) -> int:
+def pool_out(w: Window, *, ceil: bool, rounding: str, padded: bool | None = None) -> int:
+    """padded: whether the layer pads any axis (Caffe clips every axis then); by default, this one."""
     if rounding == "caffe":
         if not ceil:
             return w.floor_out()
-        # Caffe: ceil((I + 2p - k)/s) + 1, then clip only when there is padding.
+        # Caffe: ceil((I + 2p - k)/s) + 1, then clip only when the layer has padding: BVLC's
+        # pooling_layer.cpp tests `if (pad_h_ || pad_w_)`, so padding on one axis clips them all.
         out = -(-w.numerator // w.stride) + 1
-        if w.pad_begin > 0 and (out - 1) * w.stride >= w.size + w.pad_begin:
+        if padded is None:
+            padded = w.pad_begin > 0 or w.pad_end > 0
+        if padded and (out - 1) * w.stride >= w.size + w.pad_begin:
             out -= 1
         return out
     if not ceil:

@@ -1,0 +1,159 @@
+"""Receptive fields and effective strides against PyTorch's gradients.
+
+Truth: the input positions with a non-zero gradient of one output element, with
+every weight 1, no bias and a positive input, so that nothing cancels. Along one
+axis, an output element whose field lies inside the input (not clipped at either
+edge) sees exactly `receptive field` rows, and the next element's field starts
+`effective stride` rows later; a field that reaches both edges for every element
+means the output sees the whole input, which the receptive field must then cover.
+Networks are generated at random (convolutions with stride, padding and dilation,
+average pooling, residual adds, squeeze-and-excitation gates: broadcast merges).
+"""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+import convdsl  # noqa: E402
+
+
+class Gate(nn.Module):
+    """x * mean(x) over the spatial axes: a squeeze-and-excitation gate without its layers."""
+
+    def __init__(self, detach: bool):
+        super().__init__()
+        self.pool, self.detach = nn.AdaptiveAvgPool2d(1), detach
+
+    def forward(self, x):
+        s = self.pool(x)
+        return x * (s.detach() if self.detach else s)
+
+
+class Residual(nn.Module):
+    def __init__(self, body):
+        super().__init__()
+        self.body = body
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+def _ones(module):
+    for p in module.parameters():
+        torch.nn.init.ones_(p)
+    return module
+
+
+def generate(rng: random.Random):
+    """(convdsl text, torch module, torch module with the gates' gradient cut, input size)."""
+    size = rng.randint(12, 28)
+    lines = [f"input x: 1 x {size} x {size}"]
+    mods, plain = [], []
+    current = "x"
+    for i in range(rng.randint(1, 4)):
+        choice = rng.choice(["conv", "conv", "pool", "gate", "residual"])
+        name = f"t{i}"
+        if choice == "conv":
+            k, s, d = rng.randint(1, 4), rng.randint(1, 3), rng.randint(1, 2)
+            p = rng.randint(0, k // 2 * d)
+            lines.append(f"{name} = {current} -> conv(1, {k}, s={s}, p={p}, d={d}, bias=false)")
+            mods.append(_ones(nn.Conv2d(1, 1, k, s, p, d, bias=False)))
+            plain.append(mods[-1])
+        elif choice == "pool":
+            k, s = rng.randint(1, 3), rng.randint(1, 3)
+            p = rng.randint(0, k // 2)
+            lines.append(f"{name} = {current} -> avgpool({k}, s={s}, p={p})")
+            mods.append(nn.AvgPool2d(k, s, p))
+            plain.append(mods[-1])
+        elif choice == "gate":
+            lines.append(f"{name}gate = {current} -> adaptive_avgpool(1)")
+            lines.append(f"{name} = mul({current}, {name}gate)")
+            mods.append(Gate(False))
+            plain.append(Gate(True))
+        else:
+            lines.append(f"{name}b = {current} -> conv(1, 3, p=1, bias=false)")
+            lines.append(f"{name} = add({current}, {name}b)")
+            body = _ones(nn.Conv2d(1, 1, 3, 1, 1, bias=False))
+            mods.append(Residual(body))
+            plain.append(Residual(body))
+        current = name
+    lines.append(f"output y = {current} -> out: identity")
+    return "\n".join(lines) + "\n", nn.Sequential(*mods), nn.Sequential(*plain), size
+
+
+def _fields(model, size):
+    """Per output row o (at the middle column): (first, last) input row with a non-zero gradient."""
+    x = (torch.rand(1, 1, size, size, dtype=torch.float64) + 0.5).requires_grad_()
+    model = model.double()
+    y = model(x)
+    rows = []
+    col = y.shape[3] // 2
+    for o in range(y.shape[2]):
+        (grad,) = torch.autograd.grad(y[0, 0, o, col], x, retain_graph=True)
+        hit = (grad[0, 0].abs() > 0).any(dim=1).nonzero().flatten().tolist()
+        rows.append((hit[0], hit[-1]))
+    return rows
+
+
+def _check_bound(rows, size, rf):
+    """At the declared size: no element sees more than the field; if all see everything, the field covers it."""
+    for lo, hi in rows:
+        assert hi - lo + 1 <= rf
+    if all(lo == 0 and hi == size - 1 for lo, hi in rows):
+        assert rf >= size
+
+
+def _check_interior(rows, size, rf, stride, *, exact_field: bool):
+    """On an input large enough that some elements' fields are a whole field away from both edges
+    (so that neither padding nor a dilation's skipped rows at an edge can clip them)."""
+    inside = [(o, lo, hi) for o, (lo, hi) in enumerate(rows) if lo >= rf and hi <= size - 1 - rf]
+    assert len(inside) >= 2
+    for o, lo, hi in inside:
+        if exact_field:
+            assert hi - lo + 1 == rf, (o, lo, hi, rf)
+    for (o1, lo1, _), (o2, lo2, _) in zip(inside, inside[1:]):
+        if o2 == o1 + 1:
+            assert lo2 - lo1 == stride
+
+
+def test_squeeze_and_excitation_keeps_the_main_branch_stride():
+    # the issue's case: conv 3x3/2 (pad 1), a global-pool gate, conv 3x3/1 (pad 1), on 8 x 32 x 32.
+    # By hand: conv1 field 3, jump 2; the gate sees all of conv1's 16 positions: 3 + 15 * 2 = 33 rows,
+    # the whole padded input; conv2 adds (3 - 1) * 2 = 4: field 37, jump 2 (the main branch's).
+    text = ("input x: 1 x 32 x 32\na = x -> conv(1, 3, s=2, p=1, bias=false)\ns = a -> adaptive_avgpool(1)\n"
+            "y = mul(a, s) -> c2: conv(1, 3, p=1, bias=false)\n")
+    info = convdsl.loads(text).analyze().layers["c2"]
+    assert info.effective_stride == (2, 2)
+    assert info.receptive_field == (37, 37)
+    conv1, conv2 = _ones(nn.Conv2d(1, 1, 3, 2, 1, bias=False)), _ones(nn.Conv2d(1, 1, 3, 1, 1, bias=False))
+    # through the gate every output sees the whole input ...
+    rows = _fields(nn.Sequential(conv1, Gate(False), conv2), 32)
+    assert all(r == (0, 31) for r in rows)
+    _check_bound(rows, 32, 37)
+    # ... and through the main branch alone, the field moves 2 rows per output row (3 + 2 * 2 = 7 rows)
+    main = _fields(nn.Sequential(conv1, Gate(True), conv2), 64)
+    _check_interior(main, 64, 7, 2, exact_field=True)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_generated_networks_match_gradients(seed):
+    rng = random.Random(seed)
+    text, model, plain, size = generate(rng)
+    analysis = convdsl.loads(text).analyze()
+    info = analysis.layers["out"]
+    if info.receptive_field is None:
+        pytest.skip("the generated network does not fit its input")
+    rf, stride = info.receptive_field[0], info.effective_stride[0]
+    try:
+        rows = _fields(model, size)
+    except RuntimeError:
+        pytest.fail(f"torch refuses a network convdsl accepts:\n{text}")
+    _check_bound(rows, size, rf)
+    # fields and strides of windows do not depend on the input size: measured on a larger input,
+    # through the branches that are not gates (a gate's field is the whole input, at any size)
+    large = 3 * rf + 4 * stride + 8
+    _check_interior(_fields(plain, large), large, rf, stride, exact_field="gate" not in text)
