@@ -15,7 +15,7 @@ from .layers import KINDS, InferContext, ShapeError
 from .layers.base import fmt_shape
 from .layers.merge import MergeError, axis_label
 from .model import SWEEP_BUDGET, Analysis, LayerInfo
-from .walk import gc_paused, rank_problem, topological_order, wiring
+from .walk import declared_batch, gc_paused, rank_problem, topological_order, wiring
 
 
 def analyze(network, *, strict: bool = False, size_hints: bool = True) -> Analysis:
@@ -31,6 +31,7 @@ class _Inference:
         self.graph = network.layer_graph
         self.strict = strict
         self.rounding = network.settings.rounding
+        self.batch = declared_batch(network)
         self.shapes: dict[tuple[str, int], tuple | None] = {}
         # (node, port) -> (per spatial axis (receptive field, jump), receptive field, effective stride):
         # the last two as LayerInfo shows them, made once and passed on through elementwise layers
@@ -212,7 +213,8 @@ class _Inference:
         if problem:
             report(codes.RANK_MISMATCH, *problem)
             return None
-        ctx = InferContext(self.rounding, self.strict, data.explicit, report, next_kinds, fix=fix)
+        ctx = InferContext(self.rounding, self.strict, data.explicit, report, next_kinds, fix=fix,
+                           batch=self.batch)
         try:
             result = kind.infer(data.args, shapes, ctx)
         except ArithmeticError as err:

@@ -75,3 +75,13 @@ def rank_problem(kind, written: str, shapes) -> tuple[str, str, str | None] | No
                     f"{spatial} spatial ax{'is' if spatial == 1 else 'es'}",
                     "flatten happens too early, or the layer's dimension is wrong" if spatial < want else None)
     return None
+
+
+def declared_batch(network) -> int | None:
+    """The batch every input declares (1 when none does); None when one is a name, or they differ."""
+    batches = {spec.batch for spec in network.inputs.values()}
+    batches.discard(None)
+    if not batches:
+        return 1
+    (batch,) = batches if len(batches) == 1 else (None,)
+    return batch if isinstance(batch, int) else None

@@ -670,6 +670,19 @@ REJECTED = [
     M("add-mismatch", {"a": (8, 4, 4), "b": (8, 4, 5)}, "y = t: add(a, b)", fn(torch.add, "add")),
     M("concat-mismatch", {"a": (8, 4, 4), "b": (8, 5, 4)}, "y = t: concat(a, b)",
       fn(lambda a, b: torch.cat([a, b], dim=1), "cat")),
+    # torch's avg_pool3d: "input image smaller than kernel size", however much padding there is
+    C("avgpool3d-input-smaller-than-kernel", (1, 1, 1, 1), "avgpool(2, p=1)", lambda: nn.AvgPool3d(2, padding=1)),
+    C("avgpool3d-one-axis-smaller-than-kernel", (1, 1, 3, 3), "avgpool((2, 1, 1), s=1, p=(1, 0, 0))",
+      lambda: nn.AvgPool3d((2, 1, 1), 1, (1, 0, 0))),
+    # without running statistics batch norm uses the batch's even in eval mode: one value per channel at
+    # batch 1 (convdsl's batch when none is declared; the oracle's batch is 2, so x[:1])
+    C("batchnorm-no-running-stats-one-value", (4, 1, 1), "bn(track_running_stats=false)",
+      fn(lambda x: nn.BatchNorm2d(4, track_running_stats=False).eval()(x[:1]), "bn")),
+    C("batchnorm1d-no-running-stats-one-value", (4,), "bn(track_running_stats=false)",
+      fn(lambda x: nn.BatchNorm1d(4, track_running_stats=False).eval()(x[:1]), "bn")),
+    # negative padding cuts before it pads: 1 - 2 < 0 ("narrow(): length must be non-negative")
+    C("pad-negative-beyond-input", (1, 1), "pad((2, -2))", fn(lambda x: F.pad(x, (2, -2)), "pad")),
+    C("pad-negative-beyond-input-height", (1, 2, 5), "pad((0, 0, -3, 3))", fn(lambda x: F.pad(x, (0, 0, -3, 3)), "pad")),
 ]
 
 

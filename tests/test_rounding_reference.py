@@ -215,3 +215,20 @@ def test_caffe_pool_generated_with_one_axis_padding():
         assert shape is not None and shape[1:] == expected, (h, w, kh, kw, sh, sw, ph, pw)
         checked += 1
     assert checked > 200
+
+
+@pytest.mark.parametrize("text, lost", [
+    # stride 2, dilation 2, kernel 2 on 6 rows: windows at 0 and 2 read rows {0, 2} and {2, 4}. Row 5 is
+    # odd: no window at any length reads an odd row, so nothing is lost (it was reported).
+    ("input x: 1 x 6\ny = x -> conv(1, 2, s=2, d=2)\n", 0),
+    # stride 2, dilation 3, kernel 2, padding 1 on 3 rows (padded 0..4, real 1..3): one window, (5 - 4)/2 + 1
+    # = 1.5 -> 1, reading padded rows 0 and 3. A second window would read 2 and 5: padded row 2 (a real row)
+    # is lost; padded row 1 is read by no window at any length. One row lost (it was not reported).
+    ("input x: 1 x 3\ny = x -> conv(1, 2, s=2, d=3, p=1)\n", 1),
+])
+def test_dilated_windows_lose_the_rows_their_taps_would_read(text, lost):
+    analysis = convdsl.loads(text).analyze()
+    found = [d for d in analysis.diagnostics if d.code.code == "E101"]
+    assert len(found) == (1 if lost else 0)
+    if lost:
+        assert found[0].label.startswith(f"{lost} input row of")

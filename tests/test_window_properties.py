@@ -147,3 +147,67 @@ def test_avgpool2d_matches_torch(c, axes, ceil, count_include_pad):
     layer = f"avgpool(k={tup(k)}, s={tup(s)}, p={tup(p)}, ceil={str(ceil).lower()}, " \
             f"count_include_pad={str(count_include_pad).lower()})"
     assert convdsl_shape((c, *size_), layer) == expected
+
+
+# -- the lint: rows lost, decided by the taps a dilated window reads --------------------------
+
+def _rows_read(size, k, s, p, d, extra=0):
+    """The input rows (of the first `size`) with a non-zero gradient of some output of a 1-D convolution
+    with weights 1 on a positive input of size + extra rows: the rows the layer reads."""
+    x = (torch.rand(1, 1, size + extra, dtype=torch.float64) + 0.5).requires_grad_()
+    weight = torch.ones(1, 1, k, dtype=torch.float64)
+    y = F.conv1d(x, weight, None, s, p, d)
+    if y.numel() == 0:
+        return None
+    y.sum().backward()
+    return {i for i in range(size) if x.grad[0, 0, i] != 0}
+
+
+@PROPERTY
+@given(length=st.integers(1, 40), k=st.integers(1, 5), s=st.integers(1, 4), d=st.integers(1, 4),
+       p=st.integers(0, 4))
+def test_lost_rows_lint_matches_the_rows_torch_reads(length, k, s, d, p):
+    """E101 exactly when a real row is not read here but would be read were the input longer (more
+    windows): rows the layer never reads at any length (between the taps of a dilated or strided
+    window) are subsampling, not loss."""
+    try:
+        read = _rows_read(length, k, s, p, d)
+    except RuntimeError:
+        read = None
+    assume(read is not None)
+    # the lint is about rounding: (I + 2p - d(k-1) - 1)/s not whole. (At an exact size a dilated window can
+    # still skip a real row, e.g. 1 row, k=2, d=2, p=1 reads only padding: not a rounding, not this lint.)
+    assume((length + 2 * p - d * (k - 1) - 1) % s != 0)
+    longer = _rows_read(length, k, s, p, d, extra=d * (k - 1) + 2 * s + 1)
+    lost = longer - read
+    analysis = convdsl.loads(f"input x: 1 x {length}\ny = x -> t: conv(1, {k}, s={s}, p={p}, d={d})\n").analyze()
+    reported = {dg.code.code for dg in analysis.diagnostics}
+    assert ("E101" in reported) == bool(lost), (length, k, s, p, d, sorted(lost))
+    if lost:
+        (dg,) = [dg for dg in analysis.diagnostics if dg.code.code == "E101"]
+        assert dg.label.startswith(f"{len(lost)} input row")
+
+
+# -- inputs smaller than their kernels ---------------------------------------------------------
+
+@PROPERTY
+@given(c=st.integers(1, 3), axes=st.tuples(*(st.tuples(st.integers(1, 4), st.integers(1, 4), st.integers(1, 3),
+                                                       st.integers(0, 2)),) * 3), ceil=st.booleans())
+def test_avgpool3d_on_small_inputs_agrees_with_torch(c, axes, ceil):
+    """Sizes as small as the kernel or smaller: convdsl refuses exactly what torch refuses, else agrees."""
+    size_, k, s, p = (tuple(v) for v in zip(*axes))
+    assume(all(2 * pp <= kk for pp, kk in zip(p, k)))  # E109, torch's own padding rule, is tested elsewhere
+    expected = torch_shape(lambda x: F.avg_pool3d(x, k, s, p, ceil_mode=ceil), (c, *size_))
+    source = f"input x: {c} x {' x '.join(map(str, size_))}\ny = x -> t: avgpool(k={tup(k)}, s={tup(s)}, " \
+             f"p={tup(p)}, ceil={str(ceil).lower()})\n"
+    (shape,) = convdsl.loads(source).analyze().layers["t"].output_shapes
+    assert shape == expected, source
+
+
+@PROPERTY
+@given(size_=st.integers(1, 6), pads=st.tuples(st.integers(-7, 4), st.integers(-7, 4)))
+def test_negative_padding_agrees_with_torch(size_, pads):
+    expected = torch_shape(lambda x: F.pad(x, pads), (2, size_))
+    source = f"input x: 2 x {size_}\ny = x -> t: pad({tup(pads)})\n"
+    (shape,) = convdsl.loads(source).analyze().layers["t"].output_shapes
+    assert shape == expected, source

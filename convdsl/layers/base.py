@@ -117,6 +117,7 @@ class InferContext:
     extra: dict = field(default_factory=dict)
     # fix(description, {argument: value as text}) -> fixes.Fix | None: edits of this layer's call
     fix: Callable | None = None
+    batch: int | None = 1  # the inputs' declared batch (1 when none is declared; None when it is a name)
 
 
 def per_axis(value, rank: int, name: str) -> tuple[int, ...]:

@@ -38,6 +38,12 @@ class BatchNorm(LayerKind):
         (shape,) = inputs
         c = shape[0]
         _check_declared(args, c)
+        if not args["track_running_stats"] and ctx.batch is not None:
+            # without running statistics PyTorch normalises by the batch's even in eval mode, and refuses
+            # one value per channel ("Expected more than 1 value per channel when training")
+            _check_single_value("batchnorm without running statistics", ctx.batch * prod(shape[1:]), "channel",
+                                "declare a batch of 2 or more (`, batch=8`), keep track_running_stats, "
+                                "or normalise before the pooling that makes it 1 x 1")
         # running_mean, running_var and num_batches_tracked are buffers, not parameters
         buffers = 2 * c + 1 if args["track_running_stats"] else 0
         return Inferred(outputs=(shape,), params=2 * c if args["affine"] else 0, buffers=buffers)

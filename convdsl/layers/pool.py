@@ -47,6 +47,14 @@ class _Pool(LayerKind):
         if args.get("ceil") is not None:
             stated = "ceil" if args["ceil"] else "floor"
         ceil = stated == "ceil" if stated else ctx.rounding == "caffe"
+        if self.torch_base == "AvgPool" and rank == 3 and any(i < kk for i, kk in zip(spatial, k)):
+            # PyTorch's avg_pool3d: "input image smaller than kernel size", padding or not
+            axis = next(a for a, (i, kk) in enumerate(zip(spatial, k)) if i < kk)
+            raise ShapeError(codes.KERNEL_TOO_LARGE,
+                             f"3-D average pooling needs an input at least as large as its kernel, padding or not: "
+                             f"{axis_word(rank, axis)} {spatial[axis]} < kernel {k[axis]}",
+                             f"input {axis_word(rank, axis)} {spatial[axis]}",
+                             "use a smaller kernel, or pad the input with `pad` first", arg="kernel")
         windows, outs = [], []
         padded = any(pb or pe for pb, pe in pads)
         for axis, (i, kk, ss, (pb, pe), dd) in enumerate(zip(spatial, k, s, pads, d)):

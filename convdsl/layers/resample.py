@@ -115,6 +115,11 @@ class Pad(LayerKind):
         out = list(spatial)
         for pair in range(len(p) // 2):
             axis = len(spatial) - 1 - pair  # PyTorch pads the last axis first
+            removed = -min(0, p[2 * pair]) - min(0, p[2 * pair + 1])
+            if removed > out[axis]:  # PyTorch cuts before it pads: "narrow(): length must be non-negative"
+                raise ShapeError(codes.INVALID_RESHAPE,
+                                 f"negative padding removes {removed} from an axis of size {out[axis]}",
+                                 f"{out[axis]} - {removed} < 0", "remove at most the size of the axis", arg="padding")
             out[axis] += p[2 * pair] + p[2 * pair + 1]
         if any(o < 1 for o in out):
             raise ShapeError(codes.NON_POSITIVE_SIZE, f"padding leaves a size below 1: {tuple(out)}", "padding")

@@ -55,16 +55,36 @@ class Window:
         return self.numerator // self.stride + 1
 
     def lost_rows(self, out: int) -> int:
-        """Real input rows after the last window that no window covers.
+        """Real input rows that more windows would read but the `out` windows there are do not.
 
-        Rows skipped because the stride jumps over them anyway (a 1x1 kernel
-        with stride 2) are intended subsampling, not loss.
+        A window reads the rows its taps fall on (every `dilation`-th from its start), so
+        rows no window of any count reads (a 1x1 kernel with stride 2; stride 2 with
+        dilation 2 reads only even rows) are intended subsampling, not loss. Counted in
+        padded coordinates: row r is read by window o through tap t when r = o*s + t*d.
         """
-        last_covered = (out - 1) * self.stride + self.span - 1
-        last_real = self.pad_begin + self.size - 1
-        tail = last_real - last_covered
-        gap = max(0, self.stride - self.span)
-        return tail if tail > gap else 0
+        s, d, k = self.stride, self.dilation, self.kernel
+        first_real, last_real = self.pad_begin, self.pad_begin + self.size - 1
+        if not all(isinstance(v, int) for v in (self.size, out)):  # a symbolic size: the last window's tail
+            tail = last_real - ((out - 1) * s + self.span - 1)
+            return tail if tail > max(0, s - self.span) else 0
+        # a row before out*s is read by a window before `out` whenever it is read at all
+        low = max(out * s, first_real)
+        if low > last_real:
+            return 0
+        if (last_real - low + 1) * k > 1_000_000:  # a huge dilated kernel: count only past the last window
+            return max(0, last_real - ((out - 1) * s + self.span - 1))
+        lost = 0
+        for r in range(low, last_real + 1):
+            read_later = read_now = False
+            for t in range(min(k, r // d + 1)):
+                o, rest = divmod(r - t * d, s)
+                if rest == 0:
+                    if o < out:
+                        read_now = True
+                        break
+                    read_later = True
+            lost += read_later and not read_now
+        return lost
 
     def arithmetic(self) -> str:
         pads = self.pad_begin + self.pad_end
@@ -180,7 +200,7 @@ def check_division(windows, outs, ctx, *, layer: str, rounding_stated: str | Non
         rounded = "down" if out == w.floor_out() else "up"
         ctx.report(
             codes.INEXACT_DIVISION,
-            f"output {word} {w.arithmetic()} is rounded {rounded} to {out} (only padding is dropped)",
+            f"output {word} {w.arithmetic()} is rounded {rounded} to {out} (no input row it would read is dropped)",
             "inexact division",
             _local_sizes(w, word),
             arg="kernel",
