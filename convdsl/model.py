@@ -227,6 +227,13 @@ class Analysis:
     def has_errors(self) -> bool:
         return any(d.is_error for d in self.diagnostics)
 
+    @property
+    def partial(self) -> bool:
+        """Totals that leave layers out: a layer whose shape is unknown after an error, or layers the
+        network lacks because it could not be built (a rounding lint alone leaves every shape known)."""
+        return self.network.has_errors or any(
+            None in info.output_shapes or not info.output_shapes for info in self.layers.values())
+
     def input_shapes(self) -> dict[str, tuple]:
         return {name: spec.dims for name, spec in self.network.inputs.items()}
 

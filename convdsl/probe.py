@@ -82,19 +82,11 @@ class Probe:
                 continue
             if data.incomplete:
                 self.usable = False
-<<<<<<< HEAD
             kind = KINDS[data.written]
             ctx = InferContext(network.settings.rounding, strict, data.explicit,
-                               _raise_on_error, consumers.get(node, ()))
+                               _raise_on_error, consumers.get(node, ()), batch=batch)
             self.steps.append(_Step(node, kind, data.args, tuple(sources.get(node, ())), ctx, data.written,
                                     kind.output_count(data.args), _step_key(node, data.written, data.args, ctx)))
-=======
-            kind = KINDS[data["written"]]
-            ctx = InferContext(network.settings.rounding, strict, data.get("explicit", frozenset()),
-                               _raise_on_error, consumers.get(node, ()), batch=batch)
-            self.steps.append(_Step(node, kind, data["args"], tuple(sources.get(node, ())), ctx, data["written"],
-                                    kind.output_count(data["args"]), _step_key(node, data["written"], data["args"], ctx)))
->>>>>>> 53c5fa7 (Errors PyTorch raises: 3-D average pooling on an input smaller than its kernel, batch norm without running statistics on one value per channel, negative padding beyond the input; the lint decides lost rows by the taps a dilated window reads)
         self._memo: dict[tuple, object] = {}
         # equal keys become one small int, so memo lookups do not re-hash argument tuples
         ids: dict = {}

@@ -50,6 +50,14 @@ def _batch(analysis: Analysis):
     return batches.pop() if len(batches) == 1 else None
 
 
+def _times(value, batch):
+    """A per-sample figure at the declared batch (an int batch only: a named one leaves it per sample)."""
+    return value * batch if isinstance(batch, int) else value
+
+
+_PARTIAL = "partial: layers after an error are not counted"
+
+
 @gc_paused()  # many small objects and no cycles: see network.gc_paused
 def to_json(analysis: Analysis) -> dict:
     net = analysis.network
@@ -64,7 +72,7 @@ def to_json(analysis: Analysis) -> dict:
             "output_shapes": [_json_shape(s, batch, layout) for s in info.output_shapes],
             "params": _number(info.params),
             "buffers": _number(info.buffers),
-            "macs": _number(info.macs),
+            "macs": _number(_times(info.macs, batch)),
             "receptive_field": list(info.receptive_field) if info.receptive_field is not None else None,
             "effective_stride": [float(j) if j.denominator != 1 else int(j) for j in info.effective_stride]
             if info.effective_stride is not None else None,
@@ -76,10 +84,12 @@ def to_json(analysis: Analysis) -> dict:
         "layout": layout,
         "inputs": {name: _json_shape(spec.dims, spec.batch, layout) for name, spec in net.inputs.items()},
         "outputs": {name: _json_shape(shape, batch, layout) for name, shape in analysis.output_shapes().items()},
+        "batch": batch if isinstance(batch, int) else 1,
         "params": _number(analysis.params),
         "buffers": _number(analysis.buffers),
-        "macs": _number(analysis.macs),
-        "flops": _number(analysis.flops),
+        "macs": _number(_times(analysis.macs, batch)),
+        "flops": _number(_times(analysis.flops, batch)),
+        "partial": analysis.partial,
         "layers": layers,
         "diagnostics": [as_json(d, net.path) for d in analysis.diagnostics],
     }
@@ -93,12 +103,18 @@ def table(analysis: Analysis) -> str:
     shown_batch = str(batch)
     if not isinstance(batch, int):  # a named batch (`batch=N`): the totals are per sample
         shown_batch, batch = f"1 (per sample; the batch is `{batch}`)", 1
+    declared = isinstance(_batch(analysis), int)  # shapes then show the batch, as JSON's do
+
+    def shown(shape):
+        text = display_shape(shape, layout)
+        return f"{batch} x {text}" if declared and shape is not None else text
+
     rows = [("Layer", "Kind", "Output shape", "Params", "MACs", "RF")]
     for info in analysis.layers.values():
         rf = "x".join(map(str, info.receptive_field)) if info.receptive_field else "-"
-        shapes = ", ".join(display_shape(s, layout) for s in info.output_shapes)
+        shapes = ", ".join(shown(s) for s in info.output_shapes)
         rows.append((info.name, info.kind, shapes, _count(info.params) if info.params else "-",
-                     _count(info.macs) if info.macs else "-", rf))
+                     _count(info.macs * batch) if info.macs else "-", rf))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     right = {3, 4}
 
@@ -106,8 +122,8 @@ def table(analysis: Analysis) -> str:
         return "  ".join(cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
 
     rule = "-" * len(fmt(rows[0]))
-    inputs = ", ".join(f"{name}: {display_shape(spec.dims, layout)}" for name, spec in net.inputs.items())
-    outputs = ", ".join(f"{name}: {display_shape(shape, layout)}" for name, shape in analysis.output_shapes().items())
+    inputs = ", ".join(f"{name}: {shown(spec.dims)}" for name, spec in net.inputs.items())
+    outputs = ", ".join(f"{name}: {shown(shape)}" for name, shape in analysis.output_shapes().items())
     input_values = sum(prod(d for d in spec.dims if isinstance(d, int)) for spec in net.inputs.values())
     mb = BYTES_PER_VALUE * batch / 1e6
     symbolic = any(isinstance(d, str) for spec in net.inputs.values() for d in spec.dims)
@@ -118,12 +134,13 @@ def table(analysis: Analysis) -> str:
 
     lines = [f"{net.name} ({net.path})", f"inputs: {inputs}", f"outputs: {outputs}", "", fmt(rows[0]), rule]
     lines += [fmt(r) for r in rows[1:]]
+    partial = f"; {_PARTIAL}" if analysis.partial else ""
     lines += [
         rule,
-        f"Params:      {_count(analysis.params)} ({_human(analysis.params)})",
+        f"Params:      {_count(analysis.params)} ({_human(analysis.params)}{partial})",
         f"Buffers:     {_count(analysis.buffers)} (running statistics and index tables, not parameters)",
         f"MACs:        {_count(analysis.macs * batch)} ({_human(analysis.macs * batch)}; FLOPs = 2 x MACs = "
-        f"{_human(2 * analysis.macs * batch)}) at batch {shown_batch}",
+        f"{_human(2 * analysis.macs * batch)}{partial}) at batch {shown_batch}",
         *(["             attention: its projections, plus q.k^T and attn.v (torchvision's convention)"]
           if any(info.kind in ("attention", "window_attention") for info in analysis.layers.values()) else []),
         f"Input size:  {megabytes(input_values)}",

@@ -264,7 +264,8 @@ class _Builder:
 
     def _totals(self) -> str:
         a = self.analysis
-        return f"{text.count(a.params)} params · {text.macs(a.macs)}"
+        partial = " (partial: layers after an error are not counted)" if a.partial else ""
+        return f"{text.count(a.params)} params · {text.macs(a.macs)}{partial}"
 
 
 def _nonempty(*lines: str) -> tuple[str, ...]:
