@@ -133,6 +133,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("lsp", help="run the language server (LSP over stdin and stdout) for editors; "
                                     "needs pip install 'convdsl[lsp]'")
+
+    fmt = commands.add_parser("fmt", help="rewrite files in the canonical layout (comments and meaning kept)")
+    fmt.add_argument("files", nargs="+", metavar="FILE",
+                     help="files, or directories to search for .cdsl files; `-` reads standard input and "
+                          "writes the result to standard output")
+    fmt.add_argument("--check", action="store_true",
+                     help="write nothing; exit 1 if a file would change")
+    fmt.add_argument("--diff", action="store_true",
+                     help="write nothing; print a unified diff of each change and exit 1 if a file would change")
+    fmt.add_argument("--line-length", type=_positive, default=100, metavar="N",
+                     help="the width chains are broken at (default 100, at least 20)")
     return parser
 
 
@@ -164,7 +175,7 @@ def _main(argv: list[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return {"check": _check, "summary": _summary, "sizes": _sizes, "render": _render,
-                "export": _export, "verify": _verify, "lsp": _lsp}[args.command](args)
+                "export": _export, "verify": _verify, "lsp": _lsp, "fmt": _fmt}[args.command](args)
     except SystemExit as exit_:
         return int(exit_.code or 0) if isinstance(exit_.code, int) else EXIT_USAGE
     except KeyboardInterrupt:
@@ -540,3 +551,117 @@ def _verify(args) -> int:
         return EXIT_ERRORS
     print(result.report())
     return EXIT_OK if result.ok else EXIT_ERRORS
+
+
+def _fmt(args) -> int:
+    """Format files in place (or check them, or show the diffs); `-` filters standard input to standard output."""
+    if "-" in args.files and len(args.files) > 1:
+        print("convdsl fmt: error: `-` (standard input) cannot be given with other files", file=sys.stderr)
+        return EXIT_USAGE
+    if args.line_length < 20:
+        print(f"convdsl fmt: error: --line-length must be at least 20, got {args.line_length}", file=sys.stderr)
+        return EXIT_USAGE
+    paths = _fmt_paths(args.files)
+    dry = args.check or args.diff
+    changed, unchanged, failed, worst = [], 0, [], EXIT_OK
+    for path in paths:
+        try:
+            code, new_text = _fmt_one(path, args)
+        except Exception as err:  # noqa: BLE001 - a bug met in one file must not stop the others
+            if os.environ.get("CONVDSL_DEBUG"):
+                raise
+            _internal_error(err, path)
+            code, new_text = EXIT_INTERNAL, None
+        worst = max(worst, code)
+        if code != EXIT_OK:
+            failed.append(path)
+        elif new_text is None:
+            unchanged += 1
+        else:
+            changed.append(path)
+            if args.check and not args.diff:
+                print(f"would reformat {path}", file=sys.stderr)
+    if paths != ["-"] or failed or dry:
+        def files(n: int) -> str:
+            return f"{n} file{'s' if n != 1 else ''}"
+
+        parts = []
+        if changed:
+            parts.append(f"{files(len(changed))} {'would be reformatted' if dry else 'reformatted'}")
+        if unchanged or not (changed or failed):
+            parts.append(f"{files(unchanged)} {'already formatted' if dry else 'left unchanged'}")
+        if failed:
+            parts.append(f"{files(len(failed))} could not be formatted")
+        if paths != ["-"] or failed:
+            print(", ".join(parts), file=sys.stderr)
+    if dry and changed:
+        worst = max(worst, EXIT_ERRORS)
+    return worst
+
+
+def _fmt_paths(given: list[str]) -> list[str]:
+    """The files to format: each given file, and the .cdsl files under each given directory (not hidden ones)."""
+    from pathlib import Path
+
+    paths = []
+    for name in given:
+        if name != "-" and os.path.isdir(name):
+            found = sorted(p for p in Path(name).rglob("*.cdsl")
+                           if p.is_file() and not any(part.startswith(".") for part in p.relative_to(name).parts))
+            paths.extend(str(p) for p in found)
+        else:
+            paths.append(name)
+    return paths
+
+
+def _fmt_one(path: str, args) -> tuple[int, str | None]:
+    """Format one file (or standard input): its exit code, and its new text if it changed."""
+    import difflib
+
+    from . import report
+    from .fmt import FormatError, format_text
+    from .network import MAX_FILE_BYTES, decode, read_source
+    from .output import OutputError, write_atomic
+
+    if path == "-":
+        data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            print(f"convdsl fmt: error: standard input is larger than the limit of {MAX_FILE_BYTES // 2**20} MiB",
+                  file=sys.stderr)
+            return EXIT_USAGE, None
+        source = decode("<stdin>", data)
+    else:
+        source = read_source(path)
+        data = None
+    if not hasattr(source, "text"):  # a Diagnostic: unreadable, too large, binary, not UTF-8
+        print(report.text(source, {}), file=sys.stderr)
+        return EXIT_USAGE, None
+    if data is None:
+        with open(path, "rb") as handle:  # as it is on disk: line endings and a byte-order mark are kept
+            data = handle.read(MAX_FILE_BYTES + 1)
+    text = data.decode("utf-8")
+    try:
+        new_text = format_text(text, path=source.path, line_length=args.line_length)
+    except FormatError as err:
+        color = _use_color("auto", sys.stderr)
+        for diag in err.diagnostics:
+            print(report.text(diag, {source.path: source}, color=color) + "\n", file=sys.stderr)
+        print(f"convdsl fmt: {source.path} not formatted: fix the errors first", file=sys.stderr)
+        return EXIT_ERRORS, None
+    if path == "-" and not args.check and not args.diff:
+        sys.stdout.write(new_text)
+        sys.stdout.flush()
+    if new_text == text:
+        return EXIT_OK, None
+    if args.diff:
+        label = source.path
+        sys.stdout.writelines(difflib.unified_diff(text.splitlines(True), new_text.splitlines(True),
+                                                   f"{label}\t(original)", f"{label}\t(formatted)"))
+        sys.stdout.flush()
+    elif not args.check and path != "-":
+        try:
+            write_atomic(path, new_text.encode("utf-8"))
+        except OutputError as err:
+            print(f"convdsl fmt: error: {err}", file=sys.stderr)
+            return EXIT_USAGE, None
+    return EXIT_OK, new_text

@@ -1,0 +1,311 @@
+"""`convdsl fmt` and convdsl.fmt.format_text: the layout written out by hand, meaning and comments kept,
+idempotence, and the command line (check, diff, standard input, atomic writes, files with errors)."""
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES, ROOT
+from fuzz.generate import generate
+
+import convdsl
+from convdsl.fmt import FormatError, format_text
+from convdsl.summary import to_json
+
+FIXTURES = sorted((ROOT / "tests" / "fixtures").rglob("*.cdsl"))
+FILES = sorted(EXAMPLES.glob("*.cdsl")) + FIXTURES
+
+
+def _id(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+def meaning(text: str, path: str) -> dict:
+    """What a file means: the summary JSON and the diagnostics, without source positions."""
+    network = convdsl.loads(text, path)
+    analysis = network.analyze()
+    summary = to_json(analysis)
+    summary.pop("diagnostics", None)
+    diagnostics = sorted((d.code.code, d.message, d.help or "") for d in analysis.diagnostics)
+    graph = network.layer_graph
+    edges = sorted(map(repr, graph.edges(data=True))) if hasattr(graph, "edges") else []
+    nodes = {name: (data.get("kind"), repr(data.get("args"))) for name, data in graph.nodes.items()}
+    return {"summary": summary, "diagnostics": diagnostics, "nodes": nodes, "edges": edges}
+
+
+def comments_of(text: str) -> list[str]:
+    """Every comment, by a character scan written for this test (strings hold no comments)."""
+    found, index, quote = [], 0, None
+    while index < len(text):
+        char = text[index]
+        if quote:
+            if char == "\\":
+                index += 1
+            elif char == quote:
+                quote = None
+        elif char in "\"'":
+            quote = char
+        elif char == "#":
+            end = text.find("\n", index)
+            end = len(text) if end == -1 else end
+            found.append(text[index:end].rstrip())
+            index = end
+        index += 1
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# The style, case by case (expected layouts written by hand from README's "Formatting").
+
+CASES = {
+    "spacing": (
+        "input x:3x32x32\ny=x->conv(8,3,s = 2,p=1)->relu\n",
+        "input x: 3 x 32 x 32\ny = x -> conv(8, 3, s=2, p=1) -> relu\n",
+    ),
+    "expressions": (
+        "const a=-1\nconst b=(a+2)*3//2%5\nconst c=a if not b==1 and a>=0 or true else - a\n",
+        "const a = -1\nconst b = (a + 2) * 3 // 2 % 5\nconst c = a if not b == 1 and a >= 0 or true else -a\n",
+    ),
+    "per-axis values": (
+        "input x: 3 x 32 x 32\ny = x -> conv(8, k = 3 x 1, s=(2,1)) -> maxpool(2x2)\n",
+        "input x: 3 x 32 x 32\ny = x -> conv(8, k=3x1, s=(2, 1)) -> maxpool(2x2)\n",
+    ),
+    "blocks: defaults, annotated parameters, body, blank lines around": (
+        "input x: 3 x 8 x 8\nblock b(skip:tensor,c=2,k : tensor=x){out=in->add(skip)}\ny=x->b(x)\n",
+        "input x: 3 x 8 x 8\n\nblock b(skip: tensor, c=2, k: tensor = x) {\n    out = in -> add(skip)\n}\n\n"
+        "y = x -> b(x)\n",
+    ),
+    "blank lines: at most one, none at the start, end or inside a body": (
+        "\n\n\nnetwork n\n\n\n\ninput x: 3 x 8 x 8\nblock b() {\n\n    a = in\n\n\n    out = a\n\n}\n\n\n",
+        "network n\n\ninput x: 3 x 8 x 8\n\nblock b() {\n    a = in\n\n    out = a\n}\n",
+    ),
+    "statements keep their own lines; backslash continuations are joined": (
+        "input x: 3 x \\\n  8 x 8\noutput y, z\ny = x \\\n  -> relu\n",
+        "input x: 3 x 8 x 8\noutput y, z\ny = x -> relu\n",
+    ),
+    "a chain breaks where the source broke it, always before the arrow": (
+        "y = x ->\n  a -> b\n     -> c\n",
+        "y = x\n    -> a -> b\n    -> c\n",
+    ),
+    "a long chain breaks before the arrow that would pass 100 columns": (
+        "y = x -> " + " -> ".join(f"layer{i}: conv(64, 3, p=1)" for i in range(5)) + "\n",
+        "y = x -> layer0: conv(64, 3, p=1) -> layer1: conv(64, 3, p=1) -> layer2: conv(64, 3, p=1)\n"
+        "    -> layer3: conv(64, 3, p=1) -> layer4: conv(64, 3, p=1)\n",
+    ),
+    "a group that spans lines opens at the end of its line and closes on its own": (
+        "y = x -> g: (a\n -> b) * 2 -> c\n",
+        "y = x -> g: (\n    a\n    -> b\n) * 2 -> c\n",
+    ),
+    "nested groups, and a group after a break": (
+        "y = x\n  -> outer: (a -> inner: (\nb -> c)\n  -> d)\n  -> e\n",
+        "y = x\n    -> outer: (\n        a -> inner: (\n            b -> c\n        )\n        -> d\n    )\n    -> e\n",
+    ),
+    "a group too long for its line goes to a line of its own, and is spread": (
+        "y = x -> g: (" + " -> ".join("conv(64, 3, p=1, bias=false)" for _ in range(4)) + ")\n",
+        "y = x\n    -> g: (\n" + "        conv(64, 3, p=1, bias=false) -> conv(64, 3, p=1, bias=false)"
+        " -> conv(64, 3, p=1, bias=false)\n        -> conv(64, 3, p=1, bias=false)\n    )\n",
+    ),
+    "comments: own lines keep their place, code comments align per paragraph": (
+        "# head\n\n\n# about x\ninput x: 3 x 8 x 8 # shape\nconst a = 1    # one\n\nconst bb = 22 #two\n# end\n",
+        "# head\n\n# about x\ninput x: 3 x 8 x 8  # shape\nconst a = 1         # one\n\nconst bb = 22  #two\n"
+        "# end\n",
+    ),
+    "comments inside a chain, a group and arguments": (
+        "y = x # a\n  # b\n  -> c ( 1, # d\n 2) -> # e\n  f\nz = (\n  # g\n  y -> h  # i\n  # j\n)\n",
+        "y = x        # a\n    # b\n    -> c(1,  # d\n        2)\n    ->       # e\n    f\nz = (\n    # g\n"
+        "    y -> h   # i\n    # j\n)\n",
+    ),
+    "a comment between blocks goes after the blank line": (
+        "block a() = relu\n# about b\nblock b() {\n    out = in\n}\n# after\nconst x = 1\n",
+        "block a() = relu\n\n# about b\nblock b() {\n    out = in\n}\n\n# after\nconst x = 1\n",
+    ),
+    "comment text is kept, trailing blanks are not": (
+        "#!no space   \n#   indented words\t\ninput x: 3 x 8 x 8\n",
+        "#!no space\n#   indented words\ninput x: 3 x 8 x 8\n",
+    ),
+    "strings and their '#' are kept as written": (
+        "y = x -> conv(8, 3, padding = \"same # not a comment\", p='a\\'b') # real\n",
+        "y = x -> conv(8, 3, padding=\"same # not a comment\", p='a\\'b')  # real\n",
+    ),
+    "tabs and settings": (
+        "set\tlayout=NHWC\n\tinput x:\t8 x 8 x 3\n",
+        "set layout = NHWC\ninput x: 8 x 8 x 3\n",
+    ),
+    "empty and comment-only files": ("", ""),
+    "only comments": ("  # a\n\n\n# b", "# a\n\n# b\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_layout(name):
+    given, expected = CASES[name]
+    assert format_text(given) == expected
+    assert format_text(expected) == expected
+
+
+def test_line_endings_and_byte_order_mark_are_kept():
+    assert format_text("input x:3x8x8\r\ny=x->relu\r\n") == "input x: 3 x 8 x 8\r\ny = x -> relu\r\n"
+    assert format_text("\ufeffinput x:3x8x8\n") == "\ufeffinput x: 3 x 8 x 8\n"
+    assert format_text("input x:3x8x8") == "input x: 3 x 8 x 8\n"
+
+
+def test_line_length_is_a_parameter():
+    text = "y = x -> conv(64, 3) -> relu -> conv(64, 3) -> relu\n"
+    assert format_text(text, line_length=30) == "y = x -> conv(64, 3) -> relu\n    -> conv(64, 3) -> relu\n"
+    with pytest.raises(ValueError):
+        format_text(text, line_length=5)
+
+
+# ---------------------------------------------------------------------------------------------
+# Meaning, comments and idempotence on every file the repository has, and on generated programs.
+
+@pytest.mark.parametrize("path", FILES, ids=_id)
+def test_keeps_meaning_and_comments_and_is_idempotent(path):
+    text = path.read_text(encoding="utf-8")
+    try:
+        formatted = format_text(text, path=str(path))
+    except FormatError as err:
+        assert "syntax_error" in path.name, err.diagnostics
+        assert all(d.code.code == "E002" for d in err.diagnostics)
+        return
+    assert format_text(formatted, path=str(path)) == formatted
+    assert comments_of(formatted) == comments_of(text)
+    assert meaning(formatted, str(path)) == meaning(text, str(path))
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.cdsl")), ids=_id)
+def test_examples_are_formatted(path):
+    text = path.read_text(encoding="utf-8")
+    assert format_text(text, path=str(path)) == text, f"run `convdsl fmt {_id(path)}`"
+
+
+@pytest.mark.parametrize("seed", range(0, 160, 2))
+def test_generated_programs(seed):
+    for hostile in (False, True):
+        text = generate(seed, hostile=hostile)
+        formatted = format_text(text)
+        assert format_text(formatted) == formatted
+        assert comments_of(formatted) == comments_of(text.replace("\r\n", "\n").lstrip("\ufeff"))
+        assert meaning(formatted, "<generated>") == meaning(text, "<generated>")
+        assert "\t" not in formatted.replace("\\t", "")
+
+
+def test_every_grammar_rule_has_a_layout():
+    """A new rule in grammar/convdsl.lark must be given a place in convdsl/fmt/layout.py (RULES)."""
+    from convdsl.fmt import cst
+    from convdsl.fmt.layout import RULES
+
+    names = set()
+    for rule in cst.parser().rules:
+        origin = str(rule.origin.name)
+        if not origin.startswith("_"):
+            names.add(origin)
+        if rule.alias:
+            names.add(str(rule.alias))
+    assert names - RULES == set(), "rules the formatter has no layout for"
+
+
+# ---------------------------------------------------------------------------------------------
+# Refusals and limits.
+
+@pytest.mark.parametrize("text", ["y = x -> (\n", "input x 3 x 8\n", "y = x => relu\n", "y = x -> a ->\n"])
+def test_syntax_errors_are_refused_with_the_diagnostic(text):
+    with pytest.raises(FormatError) as caught:
+        format_text(text, path="bad.cdsl")
+    (first, *_) = caught.value.diagnostics
+    assert first.code.code == "E002" and first.span.path == "bad.cdsl"
+
+
+def test_hostile_depths_and_lengths():
+    deep = "y = x -> " + "(" * 40 + "relu" + ")" * 40 + "\n"
+    assert format_text(deep) == deep
+    deepest = format_text("y = x -> " + "(" * 100 + "relu" + ")" * 100 + "\n")  # the limit: spread, one per line
+    assert format_text(deepest) == deepest and deepest.count("\n") == 202
+    with pytest.raises(FormatError) as caught:
+        format_text("y = x -> " + "(" * 101 + "relu" + ")" * 101 + "\n")
+    assert caught.value.diagnostics[0].code.code == "E019"
+    long_sum = "const a = " + " + ".join(["1"] * 5_000) + "\n"
+    assert format_text(long_sum) == long_sum  # expressions are laid out without recursion
+    blocks = "".join(f"{'    ' * i}block b{i}() {{\n" for i in range(200)) + "".join(
+        f"{'    ' * i}}}\n" for i in reversed(range(200)))
+    with pytest.raises(FormatError) as caught:
+        format_text(blocks)
+    assert caught.value.diagnostics[0].code.code == "E019"
+    many = "".join(f"t{i:04d} = x -> relu  # {i}\n" for i in range(5000))
+    assert format_text(many) == many
+
+
+# ---------------------------------------------------------------------------------------------
+# The command line.
+
+def run(*args, cwd=ROOT, stdin=None):
+    env = {**os.environ, "NO_COLOR": "1"}
+    return subprocess.run([sys.executable, "-m", "convdsl", "fmt", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, env=env, timeout=120, input=stdin)
+
+
+UGLY = "input x:3x8x8\ny=x->relu # why\n"
+PRETTY = "input x: 3 x 8 x 8\ny = x -> relu  # why\n"
+
+
+def test_cli_formats_in_place_atomically(tmp_path):
+    path = tmp_path / "a.cdsl"
+    path.write_text(UGLY)
+    path.chmod(0o640)
+    (tmp_path / "b.cdsl").write_text(PRETTY)
+    result = run(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert path.read_text() == PRETTY
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.cdsl", "b.cdsl"]  # no temporary file left
+    assert "1 file reformatted, 1 file left unchanged" in result.stderr
+
+
+def test_cli_check_and_diff_write_nothing(tmp_path):
+    path = tmp_path / "a.cdsl"
+    path.write_text(UGLY)
+    result = run("--check", path)
+    assert result.returncode == 1 and f"would reformat {path}" in result.stderr
+    assert path.read_text() == UGLY
+    result = run("--diff", path)
+    assert result.returncode == 1 and path.read_text() == UGLY
+    assert f"--- {path}\t(original)\n+++ {path}\t(formatted)\n" in result.stdout
+    assert "\n-y=x->relu # why\n" in result.stdout and "\n+y = x -> relu  # why\n" in result.stdout
+    path.write_text(PRETTY)
+    assert run("--check", path).returncode == 0
+    result = run("--diff", path)
+    assert result.returncode == 0 and result.stdout == ""
+
+
+def test_cli_standard_input():
+    result = run("-", stdin=UGLY)
+    assert result.returncode == 0 and result.stdout == PRETTY
+    result = run("--check", "-", stdin=UGLY)
+    assert result.returncode == 1 and result.stdout == ""
+    result = run("--check", "-", stdin=PRETTY)
+    assert result.returncode == 0
+
+
+def test_cli_refuses_a_file_with_errors_and_leaves_it(tmp_path):
+    path = tmp_path / "bad.cdsl"
+    path.write_text("input x:3x8x8\ny = x -> (relu\n")
+    before = path.stat().st_mtime_ns
+    result = run(path)
+    assert result.returncode == 1
+    assert "error[E002]" in result.stderr and f"{path}:2:" in result.stderr
+    assert "not formatted" in result.stderr
+    assert path.stat().st_mtime_ns == before and path.read_text() == "input x:3x8x8\ny = x -> (relu\n"
+    result = run("-", stdin="y = (\n")
+    assert result.returncode == 1 and result.stdout == ""
+
+
+def test_cli_unreadable_and_usage(tmp_path):
+    assert run(tmp_path / "missing.cdsl").returncode == 2
+    (tmp_path / "bin.cdsl").write_bytes(b"\x00\x01")
+    assert run(tmp_path / "bin.cdsl").returncode == 2
+    assert run("-", tmp_path / "bin.cdsl").returncode == 2
+    assert run("--line-length", "10", "-", stdin=UGLY).returncode == 2
