@@ -50,3 +50,25 @@ def test_installed_wheel_checks_an_example(wheel, tmp_path):
                             "print(pathlib.Path(g.__file__).parent)"], cwd=work, capture_output=True, text=True,
                            env=clean)
     assert str(ROOT) not in where.stdout
+
+
+def test_installed_wheel_registers_the_pygments_lexer(wheel, tmp_path):
+    """`pip install convdsl[highlight]` gives `pygmentize -l convdsl` through the entry point."""
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env_dir = tmp_path / "env"
+    venv.create(env_dir, with_pip=True)
+    python = env_dir / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "-q", f"convdsl[highlight] @ {wheel.as_uri()}"],
+                   check=True, timeout=600, env=clean)
+    entry_points = next(n for n in zipfile.ZipFile(wheel).namelist() if n.endswith("entry_points.txt"))
+    assert "convdsl = convdsl.highlight:ConvdslLexer" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    result = subprocess.run([str(env_dir / "bin" / "pygmentize"), "-l", "convdsl", "-f", "raw",
+                             str(EXAMPLES / "resnet50.cdsl")], capture_output=True, text=True, timeout=120,
+                            env=clean, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Token.Keyword.Declaration\t'network'" in result.stdout
+    assert "Token.Name.Builtin\t'conv'" in result.stdout
+    assert "Token.Error" not in result.stdout
+    guessed = subprocess.run([str(env_dir / "bin" / "pygmentize"), "-N", "model.cdsl"], capture_output=True,
+                             text=True, timeout=120, env=clean, cwd=tmp_path)
+    assert guessed.stdout.strip() == "convdsl"
