@@ -567,6 +567,8 @@ def _fmt(args) -> int:
     for path in paths:
         try:
             code, new_text = _fmt_one(path, args)
+        except BrokenPipeError:  # the reader of the diff went away (`| head`): main() ends quietly
+            raise
         except Exception as err:  # noqa: BLE001 - a bug met in one file must not stop the others
             if os.environ.get("CONVDSL_DEBUG"):
                 raise
