@@ -84,10 +84,10 @@ class _Lark(Lark):
 LARK_FORMAT = 1  # of the saved Lark data: a file written in another format is not read
 
 
-def _lark_file(text: str) -> str:
+def _lark_file(text: str, prefix: str = "grammar-") -> str:
     from .cache import keyed_name
 
-    return keyed_name("grammar-", LARK_FORMAT, text, ".marshal")
+    return keyed_name(prefix, LARK_FORMAT, text, ".marshal")
 
 
 @functools.lru_cache(maxsize=1)
@@ -99,16 +99,24 @@ def parser() -> Lark:
     (dicts, lists, strings, numbers), so it is kept as marshal data in convdsl's private cache directory
     (cache.py), and read back only if it still is plain data.
     """
+    return cached_lark("grammar-", propagate_positions=True)
+
+
+def cached_lark(prefix: str, *, propagate_positions: bool = False, keep_all_tokens: bool = False) -> Lark:
+    """A Lark (LALR, contextual lexer, placeholders, the parenthesis post-lexer) for the grammar, kept in the
+    cache as plain data under files named `prefix...` (see parser(); the formatter keeps every token)."""
     from . import cache
 
     text = grammar_text()
     postlex = _ParenLines()
-    options = dict(parser="lalr", lexer="contextual", propagate_positions=True, maybe_placeholders=True)
-    name = _lark_file(text)
+    options = dict(parser="lalr", lexer="contextual", propagate_positions=propagate_positions,
+                   maybe_placeholders=True, keep_all_tokens=keep_all_tokens)
+    name = _lark_file(text, prefix)
     saved = cache.load_plain(cache.read(name))
     if type(saved) is tuple and len(saved) == 3 and saved[0] == text:
         try:
-            return _Lark._load_from_dict(saved[1], saved[2], postlex=postlex, propagate_positions=True)
+            return _Lark._load_from_dict(saved[1], saved[2], postlex=postlex,
+                                         propagate_positions=propagate_positions)
         except Exception:  # noqa: BLE001 - damaged or from another Lark: compiled again below
             pass
     lark = _Lark(text, postlex=postlex, **options)
@@ -120,7 +128,7 @@ def parser() -> Lark:
         payload = marshal.dumps((text, data, memo))
     except (ImportError, ValueError, AttributeError, TypeError):  # not plain data in this Lark: not kept
         return lark
-    cache.write(name, payload, prune=("grammar-", ".marshal"))
+    cache.write(name, payload, prune=(prefix, ".marshal"))
     return lark
 
 

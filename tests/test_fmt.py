@@ -313,3 +313,29 @@ def test_cli_unreadable_and_usage(tmp_path):
     assert run(tmp_path / "bin.cdsl").returncode == 2
     assert run("-", tmp_path / "bin.cdsl").returncode == 2
     assert run("--line-length", "10", "-", stdin=UGLY).returncode == 2
+
+
+@pytest.mark.parametrize("case", range(40))
+def test_comments_anywhere_a_line_may_end(case):
+    """Comments added at the end of random lines, and on lines of their own between random lines, of
+    the examples, fixtures and generated programs: kept, in order, with the meaning and idempotence."""
+    import random
+
+    rng = random.Random(case)
+    sources = [p for p in FILES if "syntax_error" not in p.name]
+    text = (rng.choice(sources).read_text(encoding="utf-8") if case % 2 else
+            generate(case, hostile=True).replace("\r\n", "\n").lstrip("\ufeff"))
+    lines = text.split("\n")
+    out = []
+    for index, line in enumerate(lines):
+        after_continuation = index > 0 and lines[index - 1].rstrip().endswith("\\")
+        if not after_continuation and rng.random() < 0.3:
+            out.append(" " * rng.randint(0, 9) + f"# own {index}")
+        if line.strip() and not line.rstrip().endswith("\\") and rng.random() < 0.4:
+            line += " " * rng.randint(0, 3) + f"# after {index}"
+        out.append(line)
+    commented = "\n".join(out)
+    formatted = format_text(commented)
+    assert comments_of(formatted) == comments_of(commented)
+    assert format_text(formatted) == formatted
+    assert meaning(formatted, "<commented>") == meaning(commented, "<commented>")

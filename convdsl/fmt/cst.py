@@ -12,8 +12,6 @@ from __future__ import annotations
 import functools
 import threading
 
-from ..frontend import grammar_text
-
 # Lark's postlexer keeps per-parse state (the open parentheses), so one parse at a time.
 _LOCK = threading.Lock()
 
@@ -24,19 +22,10 @@ class NestingTooDeep(Exception):
 
 @functools.lru_cache(maxsize=1)
 def parser():
-    """Lark, keeping every token; its compiled grammar is cached next to grammar.py's."""
-    from lark import Lark
+    """Lark, keeping every token; kept in convdsl's cache as plain data, as grammar.parser() is."""
+    from ..grammar import cached_lark
 
-    from ..grammar import _cache_file, _ParenLines
-
-    text = grammar_text()
-    options = dict(parser="lalr", lexer="contextual", keep_all_tokens=True, maybe_placeholders=True,
-                   postlex=_ParenLines())
-    try:
-        # A key of its own: Lark keeps one parser per cache file, and grammar.py's has other options.
-        return Lark(text, cache=_cache_file(text + "\0convdsl.fmt keep_all_tokens"), **options)
-    except OSError:
-        return Lark(text, cache=False, **options)
+    return cached_lark("fmtgrammar-", keep_all_tokens=True)
 
 
 def parse(prepared: str):
