@@ -662,7 +662,8 @@ def _fmt_one(path: str, args) -> tuple[int, str | None]:
         sys.stdout.flush()
     elif not args.check and path != "-":
         try:
-            write_atomic(path, new_text.encode("utf-8"))
+            # through a symbolic link to the file it names: the link stays a link
+            write_atomic(os.path.realpath(path), new_text.encode("utf-8"))
         except OutputError as err:
             print(f"convdsl fmt: error: {err}", file=sys.stderr)
             return EXIT_USAGE, None

@@ -269,6 +269,15 @@ def test_cli_formats_in_place_atomically(tmp_path):
     assert "1 file reformatted, 1 file left unchanged" in result.stderr
 
 
+def test_cli_writes_through_a_symbolic_link(tmp_path):
+    real = tmp_path / "real.cdsl"
+    real.write_text(UGLY)
+    link = tmp_path / "link.cdsl"
+    link.symlink_to(real)
+    assert run(link).returncode == 0
+    assert link.is_symlink() and real.read_text() == PRETTY
+
+
 def test_cli_check_and_diff_write_nothing(tmp_path):
     path = tmp_path / "a.cdsl"
     path.write_text(UGLY)
