@@ -18,11 +18,11 @@ from conftest import EXAMPLES, ROOT
 from fuzz.generate import generate
 
 pygments = pytest.importorskip("pygments")
-from pygments.token import Comment, Error, Keyword, Name, Number, Operator, String  # noqa: E402
+from pygments.token import Comment, Error, Keyword, Name, Number, Operator, String
 
-from convdsl.highlight import ConvdslLexer  # noqa: E402
-from convdsl.highlight import textmate, vocabulary  # noqa: E402
-from convdsl.layers import KINDS  # noqa: E402
+from convdsl.highlight import ConvdslLexer
+from convdsl.highlight import textmate, vocabulary
+from convdsl.layers import KINDS
 
 FILES = sorted(EXAMPLES.glob("*.cdsl")) + sorted((ROOT / "tests" / "fixtures").rglob("*.cdsl"))
 VSCODE = ROOT / "editors" / "vscode"
@@ -139,7 +139,7 @@ def test_extension_grammar_tests_and_package(tmp_path):
 
 def test_extension_grammar_tests_fail_on_a_wrong_scope(tmp_path):
     """The grammar tests can fail: a wrong expectation is reported."""
-    npm = _npm()
+    _npm()
     if not (VSCODE / "node_modules" / ".bin" / "vscode-tmgrammar-test").exists():
         pytest.skip("run test_extension_grammar_tests_and_package first (npm ci)")
     wrong = tmp_path / "wrong.cdsl"
