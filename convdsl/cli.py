@@ -622,7 +622,7 @@ def _fmt_one(path: str, args) -> tuple[int, str | None]:
 
     from . import report
     from .fmt import FormatError, format_text
-    from .network import MAX_FILE_BYTES, decode, read_source
+    from .loading import MAX_FILE_BYTES, decode, read_source
     from .output import OutputError, write_atomic
 
     if path == "-":

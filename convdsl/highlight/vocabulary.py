@@ -25,7 +25,7 @@ TYPE_NAMES = ("tensor",)  # a block parameter's type: `skip: tensor`
 @functools.lru_cache(maxsize=1)
 def grammar_words() -> tuple[str, ...]:
     """Every word literal of grammar/convdsl.lark, sorted."""
-    from ..frontend import grammar_text
+    from ..grammarfile import grammar_text
 
     text = re.sub(r"//[^\n]*", "", grammar_text())
     return tuple(sorted(set(re.findall(r'"([A-Za-z_][A-Za-z0-9_]*)"', text))))
