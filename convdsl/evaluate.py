@@ -28,6 +28,20 @@ class EvalError(Exception):
         self.code, self.message, self.span, self.label, self.help = code, message, span, label, help
 
 
+class AlreadyReported(EvalError):
+    """An expression reads a constant whose own definition failed: that failure is the one to report."""
+
+
+class _Failed:
+    """The value of a constant whose definition failed (and was reported): reading it reports nothing more."""
+
+    def __repr__(self) -> str:
+        return "FAILED"
+
+
+FAILED = _Failed()
+
+
 def _in_range(value, span):
     """The value, if it is a size convdsl can work with: an int within ±2^62, or a finite float."""
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
@@ -93,7 +107,10 @@ def _evaluate(expr, env: dict):
         return _in_range(expr.value, expr.span)
     if isinstance(expr, Name):
         if expr.id in env:
-            return env[expr.id]
+            value = env[expr.id]
+            if value is FAILED:
+                raise AlreadyReported(codes.UNDEFINED_NAME, f"`{expr.id}` failed where it is defined", expr.span)
+            return value
         return Symbol(expr.id, expr.span)
     if isinstance(expr, TupleExpr):
         return tuple(_evaluate(item, env) for item in expr.items)

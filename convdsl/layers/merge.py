@@ -36,10 +36,14 @@ class _Broadcast(LayerKind):
         for shape in inputs:
             if len(shape) != ndim:
                 # with the batch axis in front, a shorter tensor would be matched against the batch
+                wider = next(s for s in inputs if len(s) == ndim)
+                fitted = tuple(shape) + (1,) * (ndim - len(shape))  # its own sizes first, then 1s to broadcast
                 raise ShapeError(codes.MERGE_MISMATCH,
                                  f"{self.name} of tensors with different ranks: "
-                                 f"{fmt_shape(inputs[0])} and {fmt_shape(shape)}",
-                                 "ranks differ", "reshape the smaller one, e.g. `reshape(C, 1, 1)`")
+                                 f"{fmt_shape(wider)} and {fmt_shape(shape)}",
+                                 "ranks differ",
+                                 f"reshape the {fmt_shape(shape)} tensor to {len(fitted)} axes first: "
+                                 f"`-> reshape(({', '.join(map(str, fitted))}))`")
         padded = [tuple(s) for s in inputs]
         out = []
         for axis in range(ndim):

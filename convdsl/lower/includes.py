@@ -5,7 +5,7 @@ from pathlib import Path
 
 from .. import diagnostics as codes
 from ..diagnostics import Diagnostic, did_you_mean
-from ..evaluate import EvalError
+from ..evaluate import FAILED, EvalError
 from ..layers import KINDS
 from ..model import LAYOUTS, ROUNDINGS, Settings
 from ..syntax import BlockDef, Constant, Include, NetworkStmt, Program, Setting
@@ -33,6 +33,7 @@ class Includes:
                     env[stmt.name.id] = self._value(stmt.value, env)
                 except EvalError as err:
                     self.from_eval(err)
+                    env[stmt.name.id] = FAILED  # its uses say nothing more: this error is their cause
             elif isinstance(stmt, BlockDef):
                 name = stmt.name.id
                 if name in self.blocks:

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from .. import diagnostics as codes
 from ..build import NetworkBuilder
 from ..diagnostics import Diagnostic, did_you_mean
-from ..evaluate import EvalError, Symbol, describe, evaluate, undefined
+from ..evaluate import FAILED, AlreadyReported, EvalError, Symbol, describe, evaluate, undefined
 from ..layers import KINDS
 from ..model import InputSpec, LayerNode, Limits, Scope, Settings, Site, TensorRef
 from ..source import Source, Span
@@ -14,6 +14,7 @@ from ..syntax import (
     Assign,
     Call,
     Chain,
+    Constant,
     Group,
     InputDecl,
     Labelled,
@@ -85,6 +86,8 @@ class Lowering(Includes, Naming, Binding, Blocks):
         self.diagnostics.append(Diagnostic(code, span, message, label, help, tuple(notes)))
 
     def from_eval(self, err: EvalError):
+        if isinstance(err, AlreadyReported):  # one failed constant is reported once, where it is defined
+            return
         self.error(err.code, err.span, err.message, err.label, err.help)
 
     # program ----------------------------------------------------------------
@@ -154,6 +157,9 @@ class Lowering(Includes, Naming, Binding, Blocks):
             value = dim.value
             if isinstance(value, str) and value in scope.env:
                 value = scope.env[value]
+                if value is FAILED:  # reported where the constant is defined
+                    ok = False
+                    continue
                 if isinstance(value, bool) or not isinstance(value, int):  # `const c = 0x1` is a tuple
                     self.error(codes.INVALID_INPUT, dim.span,
                                f"input size `{dim.value}` is {describe(value)}, not a whole number", "not a size")
@@ -189,6 +195,8 @@ class Lowering(Includes, Naming, Binding, Blocks):
                            "batch")
                 batch = None
         if not ok:
+            # a tensor with no value: its uses say nothing more (E020 or E003 would only repeat this error)
+            scope.tensors[name] = (None, stmt.name.span)
             return
         spatial = len(dims) - 1
         default_axes = {0: (), 1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}[spatial]
@@ -210,9 +218,31 @@ class Lowering(Includes, Naming, Binding, Blocks):
                 self.outputs[ident.id] = (self._ref(ident.id, ident.span, scope), ident.span)
         elif isinstance(stmt, Assign):
             self._assign(stmt.targets, stmt.chain, scope, names)
+        elif isinstance(stmt, Constant) and self.block_stack:
+            # its uses in the block would each be "undefined": this error is the one cause
+            scope.env[stmt.name.id] = FAILED
+            params = self.blocks[self.block_stack[-1]].definition.params
+            names_read = _names_in(stmt.value)
+            read = {n for n in names_read if n in {p.name.id for p in params} or scope.env.get(n) is FAILED}
+            if read:
+                help_ = (f"a constant cannot use the block's parameters or constants "
+                         f"({', '.join(f'`{n}`' for n in sorted(read))}); "
+                         f"make it a parameter whose default uses them, after them in the block's parameter list: "
+                         f"`{stmt.name.id}={self._text(stmt.value.span)}`")
+            else:
+                help_ = "move it to the top level of the file"
+            self.error(codes.MISPLACED_STATEMENT, stmt.span, "only assignments may appear inside a block",
+                       "not allowed here", help_)
         else:
             self.error(codes.MISPLACED_STATEMENT, stmt.span, "only assignments may appear inside a block",
                        "not allowed here", "move it to the top level of the file")
+
+    def _text(self, span: Span) -> str:
+        """The source text of a one-line span (for help that quotes the file), else `...`."""
+        source = self.sources.get(span.path)
+        if source is None or span.line != span.end_line:
+            return "..."
+        return source.line_text(span.line)[span.column - 1:span.end_column - 1]
 
     def _assign(self, targets, chain: Chain, scope: _TensorScope, names: _NameScope) -> None:
         values = self._chain(chain, scope, names, start=None)
@@ -242,6 +272,12 @@ class Lowering(Includes, Naming, Binding, Blocks):
                 current = [self._ref(first.name.id, first.name.span, scope)]
             elif self._starts_merge(first):
                 current = self._element(first, None, scope, names)
+            elif self._unknown_merge(first):
+                # `matmul(a, b)`: a layer that does not exist, written as a merge. Say that (E005), and count
+                # its tensors as used, rather than "a chain must start from a tensor" and two unused tensors.
+                for arg in first.args:
+                    self._ref(arg.id, arg.span, scope)
+                current = self._element(first, None, scope, names)
             else:
                 self.error(codes.WRONG_INPUT_COUNT, first.span, "a chain must start from a tensor",
                            "no input for this layer",
@@ -253,6 +289,11 @@ class Lowering(Includes, Naming, Binding, Blocks):
         for element in elements:
             current = self._element(element, current, scope, names)
         return current
+
+    def _unknown_merge(self, element) -> bool:
+        """A call of no layer kind or block whose positional arguments are all names."""
+        return (isinstance(element, Call) and element.name.id not in KINDS and element.name.id not in self.blocks
+                and bool(element.args) and all(isinstance(arg, Name) for arg in element.args))
 
     def _starts_merge(self, element) -> bool:
         while isinstance(element, Labelled):
@@ -488,3 +529,17 @@ class Lowering(Includes, Naming, Binding, Blocks):
 
     def _check_cycles(self) -> None:
         self.builder.check_cycles()
+
+
+def _names_in(expr) -> set[str]:
+    """The names an expression reads."""
+    if isinstance(expr, Name):
+        return {expr.id}
+    found: set[str] = set()
+    for child in (getattr(expr, attr, None) for attr in ("left", "right", "operand", "condition", "then",
+                                                        "otherwise")):
+        if child is not None:
+            found |= _names_in(child)
+    for item in getattr(expr, "items", ()):
+        found |= _names_in(item)
+    return found

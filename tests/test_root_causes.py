@@ -1,0 +1,50 @@
+"""One mistake, one error, with a help that works: the cases the trust review found."""
+from __future__ import annotations
+
+import re
+
+import convdsl
+
+
+def _codes(text: str) -> list[tuple[int, str]]:
+    return [(d.span.line if d.span else 0, d.code.code) for d in convdsl.loads(text).analyze().diagnostics]
+
+
+def test_reshape_help_is_a_working_call():
+    text = "input x: 32 x 8 x 8\nv = x -> global_avgpool -> flatten\ny = mul(x, v)\n"
+    (diag,) = convdsl.loads(text).analyze().diagnostics
+    assert diag.code.code == "E107"
+    call = re.search(r"`-> (reshape\(.*\))`", diag.help).group(1)
+    # the flattened gate has 32 values; (32, 1, 1) broadcasts against 32 x 8 x 8
+    assert call == "reshape((32, 1, 1))"
+    fixed = convdsl.loads(text.replace("-> flatten", f"-> flatten -> {call}")).analyze()
+    assert not fixed.diagnostics
+    assert fixed.output_shapes()["y"] == (32, 8, 8)
+
+
+def test_an_unknown_layer_written_as_a_merge_is_unknown():
+    text = "input a: 4 x 8\ninput b: 4 x 8\ny = matmul(a, b)\n"
+    assert _codes(text) == [(3, "E005")]  # not E018 "a chain must start from a tensor", not W001 for a and b
+
+
+def test_a_block_constant_is_reported_once_with_a_fix_that_is_possible():
+    text = ("block b(c) {\n    const w = c * 2\n    out = in -> conv(w, 3)\n}\n"
+            "input x: 3 x 8 x 8\ny = x -> b(4)\n")
+    diags = convdsl.loads(text).analyze().diagnostics
+    assert [(d.span.line, d.code.code) for d in diags] == [(2, "E021")]  # no E003 for `w` on line 3
+    assert "top level" not in diags[0].help  # `c` exists only inside the block
+    # the help's form works: a parameter whose default uses an earlier one
+    assert "`w=c * 2`" in diags[0].help
+    fixed = convdsl.loads("block b(c, w=c * 2) {\n    out = in -> conv(w, 3)\n}\n"
+                          "input x: 3 x 8 x 8\ny = x -> b(4)\n").analyze()
+    assert not fixed.diagnostics and fixed.output_shapes()["y"] == (8, 6, 6)
+
+
+def test_a_failed_constant_does_not_fail_every_later_one():
+    text = "const a = 1 // 0\nconst b = a * 2\nconst c = b * 2\ninput x: 3 x 8 x 8\ny = x -> conv(c, 3)\n"
+    assert _codes(text) == [(1, "E013")]
+
+
+def test_a_failed_input_is_not_also_a_missing_input():
+    text = "input x: 3 x 0 x 8\ny = x -> conv(4, 3)\n"
+    assert _codes(text) == [(1, "E014")]  # not E020 "the network declares no input"
