@@ -88,6 +88,10 @@ REDUNDANT_BIAS = _code("W101", "redundant-bias", W, "a convolution's bias is can
 STRIDE_OVER_KERNEL = _code("W102", "stride-over-kernel", W, "a stride larger than the kernel skips input")
 EVEN_KERNEL_SAME = _code("W103", "even-kernel-same", W, "'same' padding with an even kernel pads asymmetrically")
 LINEAR_ON_SPATIAL = _code("W104", "linear-on-spatial", W, "a linear layer applied to an unflattened tensor")
+PYTORCH_ORDER = _code("W105", "pytorch-argument-order", W,
+                      "arguments that look like PyTorch's order, which starts with the input size convdsl infers")
+IMPLICIT_AXES = _code("W106", "implicit-normalized-axes", W,
+                      "a layer norm over every axis but the batch, by default, on a tensor with spatial axes")
 
 
 def registry() -> tuple[Code, ...]:

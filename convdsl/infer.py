@@ -10,11 +10,12 @@ from fractions import Fraction
 from . import diagnostics as codes
 from .diagnostics import Diagnostic
 from .evaluate import MAX_INT
-from .fixes import Fix, set_argument
+from .fixes import Edit, Fix, set_argument
 from .layers import KINDS, InferContext, ShapeError
 from .layers.base import fmt_shape
 from .layers.merge import MergeError, axis_label
 from .model import SWEEP_BUDGET, Analysis, LayerInfo
+from .source import Span
 from .walk import declared_batch, gc_paused, rank_problem, topological_order, wiring
 
 
@@ -349,7 +350,16 @@ def argument_fix(sources, data: dict, description: str, changes: dict[str, str])
     written = data.arg_spans
     edits, added = [], []
     for name, value in changes.items():
-        if name in written:
+        if value is None:  # remove a written argument, up to the next one (a positional one shifts the rest)
+            if name not in written:
+                return None
+            start = written[name]
+            later = sorted((s for s in written.values() if (s.line, s.column) > (start.line, start.column)),
+                           key=lambda s: (s.line, s.column))
+            if not later:
+                return None
+            edits.append(Edit(Span(span.path, start.line, start.column, later[0].line, later[0].column), ""))
+        elif name in written:
             edit = set_argument(source, span, written[name], name, value)
             if edit is None:
                 return None

@@ -48,3 +48,52 @@ def test_a_failed_constant_does_not_fail_every_later_one():
 def test_a_failed_input_is_not_also_a_missing_input():
     text = "input x: 3 x 0 x 8\ny = x -> conv(4, 3)\n"
     assert _codes(text) == [(1, "E014")]  # not E020 "the network declares no input"
+
+
+def _fixed(text: str, code: str):
+    from convdsl.fixes import apply
+    from convdsl.loading import rebuild
+
+    network = convdsl.loads(text, "t.cdsl")
+    (diag,) = [d for d in network.analyze().diagnostics if d.code.code == code]
+    (fix,) = diag.fixes
+    return rebuild(network, apply(network.sources, fix.edits)).analyze()
+
+
+def test_pytorch_conv_order_is_recognised_and_its_fix_is_pytorchs_layer():
+    import pytest
+
+    torch = pytest.importorskip("torch")
+    text = "input x: 3 x 32 x 32\ny = x -> conv2d(3, 16, 3)\n"
+    after = _fixed(text, "W105")
+    assert not after.diagnostics
+    expected = torch.nn.Conv2d(3, 16, 3)
+    assert after.output_shapes()["y"] == tuple(expected(torch.zeros(1, 3, 32, 32)).shape[1:])
+    assert after.params == sum(p.numel() for p in expected.parameters())
+
+
+def test_pytorch_linear_order_is_recognised_and_its_fix_is_pytorchs_layer():
+    import pytest
+
+    torch = pytest.importorskip("torch")
+    text = "input x: 100\ny = x -> linear(100, 10)\n"
+    diags = convdsl.loads(text).analyze().diagnostics
+    assert [d.code.code for d in diags] == ["E008"] and "PyTorch's order" in diags[0].message
+    after = _fixed(text, "E008")
+    expected = torch.nn.Linear(100, 10)
+    assert not after.diagnostics
+    assert after.output_shapes()["y"] == (10,)
+    assert after.params == sum(p.numel() for p in expected.parameters())
+
+
+def test_bare_layernorm_says_what_it_normalises():
+    import pytest
+
+    torch = pytest.importorskip("torch")
+    text = "input x: 4 x 256 x 256\ny = x -> t: layernorm\n"
+    analysis = convdsl.loads(text).analyze()
+    (diag,) = analysis.diagnostics
+    assert diag.code.code == "W106"
+    # what it is: torch's LayerNorm over (4, 256, 256), 2 x 262,144 parameters
+    assert analysis.params == sum(p.numel() for p in torch.nn.LayerNorm((4, 256, 256)).parameters()) == 524_288
+    assert not _fixed(text, "W106").diagnostics

@@ -78,6 +78,9 @@ class LayerKind:
     min_rank: ClassVar[int] = 0  # fewest spatial axes it works on
     variadic: ClassVar[bool] = False  # positional arguments are tensors to merge
     torch_name: ClassVar[str | None] = None
+    # PyTorch's first positional argument where it is an input size convdsl infers (Linear's in_features): a
+    # call whose second value is a number where this kind takes a boolean was written in PyTorch's order
+    torch_input_size: ClassVar[str | None] = None
 
     def output_count(self, args: dict) -> int:
         return 1

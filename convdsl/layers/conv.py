@@ -17,6 +17,23 @@ WINDOW_ARGS = (
 )
 
 
+def _pytorch_order(name, args, c_in, ctx) -> None:
+    """`conv(3, 16, 3)` on 3 channels is PyTorch's Conv2d(in_channels=3, out_channels=16, kernel_size=3), and
+    convdsl's 3 output channels with a 16x16 kernel at stride 3. The sign: the first value is the input's
+    channel count and the kernel is 8 or more (a channel count, seldom a kernel)."""
+    kernel = args["kernel"]
+    if ({"out_channels", "kernel", "stride"} <= ctx.explicit and args["out_channels"] == c_in
+            and isinstance(kernel, int) and kernel >= 8 and args.get("in_channels") is None):
+        fix = ctx.fix(f"drop the first argument, PyTorch's in_channels ({c_in})", {"out_channels": None}) \
+            if ctx.fix else None
+        ctx.report(codes.PYTORCH_ORDER,
+                   f"this reads as {c_in} output channels, a {kernel}-wide kernel and stride {args['stride']}: "
+                   f"PyTorch's order (in_channels, out_channels, kernel_size)?",
+                   f"{c_in} = the input's channels",
+                   "convdsl infers the input channels from the tensor; its arguments start with out_channels",
+                   arg="out_channels", fixes=(fix,) if fix else ())
+
+
 def _channels(args, c_in, groups_arg="groups"):
     declared = args.get("in_channels")
     if declared is not None and declared != c_in:
@@ -66,6 +83,7 @@ class Conv(LayerKind):
         (shape,) = inputs
         c_in, *spatial = shape
         rank = len(spatial)
+        _pytorch_order(self.name, args, c_in, ctx)
         _channels(args, c_in)
         k = per_axis(args["kernel"], rank, "kernel")
         s = per_axis(args["stride"], rank, "stride")

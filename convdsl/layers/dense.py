@@ -25,6 +25,7 @@ class Linear(LayerKind):
     aliases = ("fc", "dense")
     family = "linear"
     summary = "fully connected layer on the last axis"
+    torch_input_size = "in_features"
     args = (
         Arg("out_features", "int", aliases=("out", "units", "features")),
         Arg("bias", "bool", True),

@@ -4,7 +4,7 @@ from __future__ import annotations
 from .. import diagnostics as codes
 from .ops import Module, Unsupported, keyword_args, rank_of
 from .pyexpr import Lit, tup
-from .base import Arg, Inferred, LayerKind, ShapeError, prod
+from .base import Arg, Inferred, LayerKind, ShapeError, fmt_shape, prod
 
 _COMMON = (Arg("eps", "float", 1e-5, positional=False), Arg("affine", "bool", True, positional=False))
 
@@ -101,6 +101,17 @@ class LayerNorm(LayerKind):
         normalized = args["normalized_shape"]
         if normalized is None:
             normalized = tuple(shape)
+            if len(shape) > 1 and args["elementwise_affine"]:
+                # PyTorch has no default: nn.LayerNorm(C) on N x C x H x W normalises W alone. Say what this is.
+                sizes = ", ".join(map(str, shape))
+                fix = ctx.fix(f"write `normalized_shape=({sizes})` to say it is meant",
+                              {"normalized_shape": f"({sizes})"}) if ctx.fix else None
+                ctx.report(codes.IMPLICIT_AXES,
+                           f"layernorm normalises all of {fmt_shape(shape)} by default, with a weight"
+                           f"{' and a bias' if args['bias'] else ''} for each of its {prod(shape):,} values",
+                           f"{prod(shape) * (2 if args['bias'] else 1):,} parameters",
+                           "`groupnorm(1)` normalises the same values with one weight and bias per channel",
+                           fixes=(fix,) if fix else ())
         if tuple(shape[len(shape) - len(normalized):]) != tuple(normalized) or len(normalized) > len(shape):
             raise ShapeError(codes.INVALID_RESHAPE,
                              f"layernorm over {tuple(normalized)} does not match the input's last axes {tuple(shape)}",

@@ -1,9 +1,13 @@
 """A call's arguments bound to its kind's specs (through arguments.py), once per set of values they read."""
 from __future__ import annotations
 
-from ..arguments import Argument
-from ..evaluate import evaluate
+from .. import diagnostics as codes
+from ..arguments import Argument, argument_tables
+from ..diagnostics import Diagnostic
+from ..evaluate import EvalError, evaluate
+from ..fixes import Edit, Fix
 from ..layers import LayerKind
+from ..source import Span
 from ..syntax import BinOp, BlockDef, Call, IfExpr, Literal, Name, TupleExpr, UnaryOp
 
 
@@ -50,6 +54,9 @@ class Binding:
         positional = [Argument(expr, expr.span) for expr in call.args]
         keywords = [Argument(kw.value, kw.span, kw.value.span, kw.name.id, kw.name.span) for kw in call.kwargs]
         env = scope.env
+        if (kind.torch_input_size and not kind.variadic
+                and self._pytorch_order(kind, call, argument_tables(kind)[0], scope)):
+            return None, None, None, None
 
         def tensor_of(item):
             expr = item.value
@@ -58,6 +65,29 @@ class Binding:
         return self.builder.bind(kind, call.name.id, call.span, positional, keywords, env=env,
                                  report_eval=self.from_eval, value_of=lambda item: self._value(item.value, env),
                                  tensor_of=tensor_of)
+
+    def _pytorch_order(self, kind: LayerKind, call: Call, positional, scope) -> bool:
+        """`linear(100, 10)`: PyTorch's nn.Linear(in_features, out_features), where convdsl reads 10 as the bias.
+        Reported (E008) with the call in convdsl's order as a fix; True if so."""
+        if len(call.args) < 2 or len(positional) < 2 or positional[1].type != "bool":
+            return False
+        try:
+            values = [self._value(expr, scope.env) for expr in call.args[:2]]
+        except EvalError:
+            return False
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            return False
+        first, second = call.args[0].span, call.args[1].span
+        fix = Fix(f"drop the first argument, PyTorch's {kind.torch_input_size} ({values[0]})",
+                  (Edit(Span(first.path, first.line, first.column, second.line, second.column), ""),))
+        self.diagnostics.append(Diagnostic(
+            codes.ARGUMENT_TYPE, second, f"`{positional[1].name}` must be true or false, got {values[1]}: "
+            f"`{call.name.id}({values[0]}, {values[1]})` looks like PyTorch's order ({kind.torch_input_size}, "
+            f"{positional[0].name})",
+            "a number where a boolean goes",
+            f"convdsl infers {kind.torch_input_size} from the tensor; its arguments start with {positional[0].name}",
+            fixes=(fix,)))
+        return True
 
     def _value(self, expr, env):
         return evaluate(expr, env)

@@ -18,6 +18,7 @@ from ..syntax import (
     Group,
     InputDecl,
     Labelled,
+    Name,
     OutputDecl,
     Program,
     Repeat,
@@ -197,6 +198,7 @@ class Lowering(Includes, Naming, Binding, Blocks):
         if not ok:
             # a tensor with no value: its uses say nothing more (E020 or E003 would only repeat this error)
             scope.tensors[name] = (None, stmt.name.span)
+            scope.used.add(name)
             return
         spatial = len(dims) - 1
         default_axes = {0: (), 1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}[spatial]
