@@ -51,9 +51,11 @@ def symbolic_sample(inference) -> dict[str, int] | None:
         var = axis.variable
         if not var.symbolic:
             continue
+        when = "".join(f" when {other} = {report.sample[other]}" for other in axis.coupled_with[:1]
+                       if other in report.sample)
         inference.found.append(Diagnostic(
             codes.SIZE_CONSTRAINT, spans[var.name],
-            f"`{var.name}` may be {axis.rule.text}",
+            f"`{var.name}` may be {axis.rule.text}{when}",
             f"{var.name}: {axis.rule.text}",
             "run `convdsl sizes` for the list and the rule on every axis",
             (f"values from 1 to {report.limit}: {compact(axis.valid)}",) +
@@ -115,6 +117,25 @@ def simplify_expressions(inference) -> None:
     for name, info in inference.layers.items():
         inference.layers[name] = replace(info, input_shapes=tuple(simpler(s) for s in info.input_shapes),
                                     output_shapes=tuple(simpler(s) for s in info.output_shapes))
+    simplify_counts(inference, accepted)
+
+
+def simplify_counts(inference, accepted) -> None:
+    """MACs and parameters as polynomials in the symbols where every symbolic count is one at the
+    accepted sizes (then totals are too): all of them, or none, so that they still add up."""
+    from .symbolic import fit_polynomial
+
+    fitted = {}
+    for name, info in inference.layers.items():
+        for field_ in ("macs", "params"):
+            value = getattr(info, field_)
+            if isinstance(value, Expr):
+                poly = fit_polynomial(value, accepted)
+                if poly is None:
+                    return
+                fitted[(name, field_)] = poly
+    for (name, field_), poly in fitted.items():
+        inference.layers[name] = replace(inference.layers[name], **{field_: poly})
 
 
 def suggest_input_sizes(inference) -> None:

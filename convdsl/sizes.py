@@ -156,20 +156,39 @@ class Sweeper:
         """Sizes for every variable at which the whole network works, as close to the declared ones as possible.
 
         Each axis is swept with the others held here. When the declared sizes
-        themselves fail (or are symbolic), all variables move together, by the
-        same offset from their declared (or nominal) size, to the nearest point that
-        works. With each_axis (the nearest-size fix, which names a size per axis),
-        where no one offset serves every axis (63 x 64 through layers that need even
-        sizes: -1 makes 62 x 63, +1 makes 64 x 65), each variable moves on its own, to
-        the size nearest its start at which the network takes that size on every axis,
-        and the sizes so found are checked together. (`convdsl sizes` and symbolic
-        sizes keep to the common offset: their sample stands for the declared shape.)
+        themselves fail (or are symbolic), the nearest point that works is searched
+        axis by axis: points in order of their distance from the declared (or
+        nominal) sizes, a declared size counting twice a symbolic one (which is
+        free to move), so `3 x H x 33` keeps its 33 and finds an odd H (issue 15).
+        Moving every axis by one shared offset finds no point at all when the axes
+        need different parities (63 x 64 through layers that need even sizes: -1
+        makes 62 x 63, +1 makes 64 x 65). The search has a budget of points; past
+        it, the shared offsets are tried. With each_axis (the nearest-size fix,
+        which names a size per axis), if that fails too, each variable moves on its
+        own, to the size nearest its start at which the network takes that size on
+        every axis, and the sizes so found are checked together.
         """
         start = {self._key(v): v.declared if v.declared is not None else NOMINAL for v in self.variables}
+        weights = {self._key(v): 2 if v.declared is not None else 1 for v in self.variables}
+        points = max(256, 8 * self.limit)
+        for cost in range(0, 2 * self.limit * max(1, len(start)) + 1):
+            for moves in _offsets(list(weights.items()), cost, self.limit):
+                values = {key: n + moves.get(key, 0) for key, n in start.items()}
+                if min(values.values(), default=1) < 1:
+                    continue
+                points -= 1
+                if self._probe(self.dims(values)) is None:
+                    self.base = values
+                    return True
+                if points <= 0:
+                    break
+            if points <= 0:
+                break
         offsets = sorted(range(-self.limit, self.limit + 1), key=lambda d: (abs(d), d))
-        for offset in offsets:
+        # a search that ran to its end has tried every shared offset already
+        for offset in offsets if points <= 0 else ():
             values = {key: n + offset for key, n in start.items()}
-            if min(values.values()) < 1:
+            if min(values.values(), default=1) < 1:
                 continue
             if self._probe(self.dims(values)) is None:
                 self.base = values
@@ -197,6 +216,23 @@ class Sweeper:
         below = next((n for n in range(size - 1, max(0, size - reach - 1), -1) if self.run(var, n) is None), None)
         above = next((n for n in range(size + 1, size + reach + 1) if self.run(var, n) is None), None)
         return below, above
+
+
+def _offsets(weighted: list, cost: int, limit: int):
+    """Every {key: offset} with sum(weight * |offset|) == cost and each |offset| <= limit, smaller moves of
+    earlier keys first."""
+    if not weighted:
+        if cost == 0:
+            yield {}
+        return
+    (key, weight), rest = weighted[0], weighted[1:]
+    for size in range(0, min(limit, cost // weight) + 1):
+        for tail in _offsets(rest, cost - size * weight, limit):
+            if size == 0:
+                yield tail
+            else:
+                yield {key: -size, **tail}
+                yield {key: size, **tail}
 
 
 def analyze_sizes(network: Network, *, strict: bool = False, limit: int = DEFAULT_MAX,
@@ -289,8 +325,13 @@ def _coupled(sweeper: Sweeper, var: Variable, valid: list[int]) -> tuple[str, ..
         try:
             for alt in alternatives:
                 sweeper.base = {**base, key: alt}
-                here = {n for n in sample if sweeper.run(var, n) is None}
-                if here and here != {n for n in sample if n in valid_set}:
+                # where a layer ties the axes together (a reshape to H*W = 50176, a concat along one of them),
+                # this axis's valid sizes move with the other's: scaled by alt/current, or shifted by the
+                # difference; those are sampled too, so that "none here" is not a valid size missed
+                moved = {m for v in valid[:32] for m in (v * current // alt, v + current - alt, v - current + alt)
+                         if 1 <= m <= limit}
+                here = {n for n in sorted(set(sample) | moved) if sweeper.run(var, n) is None}
+                if here and here != {n for n in sorted(set(sample) | moved) if n in valid_set}:
                     coupled.append(other.name)
                     break
         finally:

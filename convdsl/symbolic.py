@@ -14,7 +14,9 @@ cannot leave a wrong expression behind.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 # Atoms in an expression, counting a shared one each time it is used (what printing and evaluating it cost).
 # `(conv(3, 3, s=2, p=1) -> upsample(scale=3)) * 22` doubles its expression at every step: past this bound
@@ -367,4 +369,170 @@ def is_sum(value) -> bool:
 
 
 def is_symbolic(value) -> bool:
-    return isinstance(value, (Expr, Exact))
+    return isinstance(value, (Expr, Exact, Poly))
+
+
+class Poly:
+    """A count (MACs, parameters) as a polynomial in the input's symbols, found where the traced
+    expression with its floors equals one at every accepted size: `18432*(H - 4)*(W - 4)` rather
+    than `294912*2*floor(H/8)*2*floor(W/8)`. Sums of them (totals) stay polynomials."""
+
+    __slots__ = ("terms",)
+
+    def __init__(self, terms: dict):
+        # monomial (sorted tuple of (symbol, power)) -> Fraction; no zero coefficients
+        self.terms = {m: c for m, c in terms.items() if c}
+
+    def _add(self, other):
+        if isinstance(other, int) and not isinstance(other, bool):
+            other = Poly({(): Fraction(other)})
+        if not isinstance(other, Poly):
+            return NotImplemented
+        out = dict(self.terms)
+        for m, c in other.terms.items():
+            out[m] = out.get(m, 0) + c
+        return Poly(out)
+
+    __add__ = __radd__ = _add
+
+    def __mul__(self, other):
+        if isinstance(other, int) and not isinstance(other, bool):
+            return Poly({m: c * other for m, c in self.terms.items()})
+        return NotImplemented
+
+    __rmul__ = __mul__
+
+    def __bool__(self):
+        return bool(self.terms)
+
+    def evaluate(self, env: dict[str, int]) -> int:
+        total = Fraction(0)
+        for monomial, c in self.terms.items():
+            value = c
+            for name, power in monomial:
+                value *= env[name] ** power
+            total += value
+        return int(total)
+
+    def symbols(self) -> set[str]:
+        return {name for monomial in self.terms for name, _ in monomial}
+
+    def __format__(self, spec: str) -> str:
+        return str(self)
+
+    def __str__(self) -> str:
+        factored = self._factored()
+        expanded = self._expanded()
+        return factored if factored is not None and len(factored) <= len(expanded) else expanded
+
+    def _expanded(self) -> str:
+        if not self.terms:
+            return "0"
+        denominator = 1
+        for c in self.terms.values():
+            denominator = denominator * c.denominator // math.gcd(denominator, c.denominator)
+        parts = []
+        for monomial in sorted(self.terms, key=lambda m: (-sum(p for _, p in m), m)):
+            c = self.terms[monomial] * denominator
+            names = "*".join(name if power == 1 else f"{name}^{power}" for name, power in monomial)
+            magnitude = abs(int(c))
+            word = names if magnitude == 1 and names else (f"{magnitude}*{names}" if names else str(magnitude))
+            parts.append(("- " if c < 0 else "+ ") + word)
+        text = " ".join(parts)
+        text = text[2:] if text.startswith("+ ") else "-" + text[2:]
+        return text if denominator == 1 else f"({text})/{denominator}"
+
+    def _factored(self) -> str | None:
+        """k*(A + a)*(B + b)*... when the polynomial is a product of one linear factor per symbol."""
+        names = sorted(self.symbols())
+        if not names or any(p != 1 for m in self.terms for _, p in m):
+            return None
+        top = tuple((n, 1) for n in names)
+        k = self.terms.get(top)
+        if k is None:
+            return None
+        shifts = {}
+        for n in names:  # the coefficient of the product without n, over k: n's shift
+            without = tuple((m, 1) for m in names if m != n)
+            shifts[n] = self.terms.get(without, Fraction(0)) / k
+        # check: expanding k * prod(n + shift) gives every term
+        expected = {(): k}
+        for n in names:
+            grown = {}
+            for m, c in expected.items():
+                grown[tuple(sorted((*m, (n, 1))))] = grown.get(tuple(sorted((*m, (n, 1)))), 0) + c
+                grown[m] = grown.get(m, 0) + c * shifts[n]
+            expected = grown
+        if Poly(expected).terms != self.terms:
+            return None
+        factors = []
+        denominator = k.denominator
+        for n in names:
+            s = shifts[n]
+            if s.denominator != 1:  # (n + p/q) = (q*n + p)/q
+                denominator *= s.denominator
+                inner = f"{s.denominator}*{n} {'+' if s > 0 else '-'} {abs(s.numerator)}"
+            else:
+                inner = n if s == 0 else f"{n} {'+' if s > 0 else '-'} {abs(int(s))}"
+            factors.append(inner if s == 0 else f"({inner})")
+        numerator = k.numerator
+        text = "*".join(([str(numerator)] if numerator != 1 else []) + factors)
+        if numerator == -1:
+            text = "-" + text
+        return text if denominator == 1 else f"{text}/{denominator}"
+
+
+def fit_polynomial(expr, accepted: dict[str, list[int]], *, degree: int = 2):
+    """`expr` (an Expr or Exact of the symbols) as a Poly if one of degree <= `degree` in each symbol equals
+    it at every accepted size tried (a grid of up to 6 accepted sizes per symbol), else None."""
+    import itertools
+
+    names = sorted(expr.symbols() if hasattr(expr, "symbols") else ())
+    if not names or len(names) > 3 or any(len(accepted.get(n, ())) < degree + 2 for n in names):
+        return None
+    points = {n: _spread(accepted[n], degree + 1) for n in names}
+    monomials = [tuple((n, p) for n, p in zip(names, powers) if p)
+                 for powers in itertools.product(range(degree + 1), repeat=len(names))]
+    rows, values = [], []
+    for point in itertools.product(*(points[n] for n in names)):
+        env = dict(zip(names, point))
+        rows.append([Fraction(math.prod(env[n] ** p for n, p in m)) for m in monomials])
+        values.append(Fraction(expr.evaluate(env)))
+    solution = _solve(rows, values)
+    if solution is None:
+        return None
+    poly = Poly(dict(zip(monomials, solution)))
+    checks = {n: _spread(accepted[n], 6) for n in names}
+    for point in itertools.product(*(checks[n] for n in names)):
+        env = dict(zip(names, point))
+        if poly.evaluate(env) != expr.evaluate(env):
+            return None
+        if Fraction(sum(c * math.prod(env[n] ** p for n, p in m) for m, c in poly.terms.items())).denominator != 1:
+            return None
+    return poly
+
+
+def _spread(values: list[int], count: int) -> list[int]:
+    if len(values) <= count:
+        return list(values)
+    return sorted({values[i * (len(values) - 1) // (count - 1)] for i in range(count)})
+
+
+def _solve(rows, values):
+    """Gaussian elimination over Fractions; None when the system is singular."""
+    n = len(rows[0])
+    matrix = [row[:] + [v] for row, v in zip(rows, values)]
+    if len(matrix) != n:
+        return None
+    for col in range(n):
+        pivot = next((r for r in range(col, n) if matrix[r][col] != 0), None)
+        if pivot is None:
+            return None
+        matrix[col], matrix[pivot] = matrix[pivot], matrix[col]
+        lead = matrix[col][col]
+        matrix[col] = [x / lead for x in matrix[col]]
+        for r in range(n):
+            if r != col and matrix[r][col] != 0:
+                factor = matrix[r][col]
+                matrix[r] = [a - factor * b for a, b in zip(matrix[r], matrix[col])]
+    return [matrix[r][n] for r in range(n)]
