@@ -206,10 +206,14 @@ class NetworkBuilder:
         """Feed output `tensor.port` of `tensor.node` into input `port` of `node`."""
         self.graph.add_edge(tensor.node, node, key=port, port=port, src_port=tensor.port)
 
-    def add_output(self, name: str, tensor: TensorRef | None, span) -> None:
+    def add_output(self, name: str, tensor: TensorRef | None, span, *, shape: tuple | None = None,
+                   dim_spans: tuple = ()) -> None:
+        """An output named `name`; with `shape`, the shape it must have (checked by inference, E115), its sizes
+        written at dim_spans."""
         node = f"output:{name}"
         self.outputs[name] = span
-        self.graph.add(node, LayerNode("output", "output", {}, span, name, incomplete=tensor is None))
+        self.graph.add(node, LayerNode("output", "output", {"shape": shape} if shape is not None else {}, span, name,
+                                       incomplete=tensor is None, dim_spans=dim_spans))
         if tensor is not None:
             self.connect(tensor, node, 0)
 

@@ -73,6 +73,7 @@ RANK_MISMATCH = _code("E111", "rank-mismatch", E, "a layer receives a tensor of 
 INVALID_RESHAPE = _code("E112", "invalid-reshape", E, "a reshape, split or crop that does not fit its input")
 SINGLE_VALUE_NORM = _code("E114", "single-value-norm", E,
                           "a normalisation over one value per group: its output is a constant")
+OUTPUT_SHAPE = _code("E115", "output-shape-mismatch", E, "an output's shape differs from the shape it declares")
 NO_VALID_SIZE = _code("E113", "no-valid-size", E, "no value of a symbolic input size passes through the network")
 
 # Notes (N).

@@ -14,7 +14,7 @@ from .fixes import Edit, Fix, set_argument
 from .layers import KINDS, InferContext, ShapeError
 from .layers.base import fmt_shape
 from .layers.merge import MergeError, axis_label
-from .model import SWEEP_BUDGET, Analysis, LayerInfo
+from .model import SWEEP_BUDGET, Analysis, LayerInfo, LayerNode
 from .source import Span
 from .walk import declared_batch, gc_paused, rank_problem, topological_order, wiring
 
@@ -72,6 +72,8 @@ class _Inference:
                 self.shapes[(node, 0)] = dims
                 self.rf[(node, 0)] = _field(tuple((1, 1) for _ in dims[1:])) if dims else None  # ints: see _receptive_field
             elif kind == "output":
+                if "shape" in data.args:
+                    self._check_output(node, data)
                 continue
             else:
                 self._layer(node, data)
@@ -265,6 +267,84 @@ class _Inference:
                    "and counts must stay below 2^53, so that every JSON reader gets them exactly")
             return None
         return result
+
+    def _check_output(self, node: str, data: LayerNode) -> None:
+        """`output y: 3 x 64 x 64 = ...`: the shape the network gives must be the one declared (E115).
+
+        Fixes tried: output_padding on the transposed convolutions before it (the usual
+        cause in a decoder: each rounds its size down by up to stride - 1), and the
+        declaration itself changed to what the network gives."""
+        sources = self._inputs(node)
+        if not sources:
+            return
+        actual = self.shapes.get(sources[0])
+        declared = data.args["shape"]
+        if actual is None:
+            return
+        env = self.sizes.sample if self.sizes is not None else {}
+        from .symbolic import is_symbolic
+
+        def value(d):
+            if isinstance(d, str):
+                return env.get(d)
+            return d.evaluate(env) if is_symbolic(d) else d
+
+        if len(actual) == len(declared) and all(value(a) == value(d) for a, d in zip(actual, declared)):
+            return
+        name = data.label
+        shown = " x ".join(map(str, actual))
+        fixes = self._output_padding_fixes(sources[0], actual, declared, value)
+        spans = data.dim_spans
+        if len(actual) == len(declared) and spans and all(isinstance(a, int) for a in actual):
+            edit = Edit(spans[0].to(spans[-1]), shown)
+            fixes.append(Fix(f"declare `{name}` as {shown}", (edit,)))
+        span = spans[0].to(spans[-1]) if spans else data.span
+        self.found.append(Diagnostic(
+            codes.OUTPUT_SHAPE, span,
+            f"output `{name}` is {shown}, not the declared {' x '.join(map(str, declared))}",
+            f"the network gives {shown}", None, (), None, tuple(f for f in fixes if f is not None)))
+
+    def _output_padding_fixes(self, source, actual, declared, value) -> list:
+        """output_padding on the transposed convolutions on the way to an output that is too small: on the
+        last of them, or the same on each (every one rounds down by up to its stride - 1). Each is tried."""
+        if len(actual) != len(declared):
+            return []
+        short = [value(d) - value(a) if isinstance(value(d), int) and isinstance(value(a), int) else None
+                 for a, d in zip(actual[1:], declared[1:])]
+        if any(s is None or s < 0 for s in short) or not any(short):
+            return []
+        node, chain = source[0], []  # the transposed convolutions along the first inputs, back from the output
+        for _ in range(10_000):
+            data = self.graph.nodes[node]
+            if data.kind == "conv_transpose":
+                chain.append(node)
+            inputs = self._inputs(node) if data.kind != "input" else []
+            if not inputs:
+                break
+            node = inputs[0][0]
+        fixes = []
+        for p in range(1, 8):
+            for members in ([chain[0]], chain) if len(chain) > 1 else ([chain[0]],) if chain else ():
+                calls = {}
+                for member in members:  # one edit per call written (a block's call makes several layers)
+                    data = self.graph.nodes[member]
+                    stride = data.args.get("stride", 1)
+                    if p < min(stride if isinstance(stride, tuple) else (stride,)):
+                        calls.setdefault(data.span, data)
+                if len(calls) != len({self.graph.nodes[m].span for m in members}):
+                    continue
+                edits = []
+                for data in calls.values():
+                    fix = argument_fix(self.network.sources, data, "", {"output_padding": str(p)})
+                    if fix is None:
+                        break
+                    edits.extend(fix.edits)
+                else:
+                    where = f"on `{members[0]}`" if len(members) == 1 else "on each transposed convolution"
+                    fixes.append(Fix(f"use `output_padding={p}` {where}", tuple(edits)))
+            if len(fixes) >= 4:
+                break
+        return fixes
 
     def _receptive_field(self, result, sources, shapes):
         """The output's receptive field, as kept in self.rf: see _field.

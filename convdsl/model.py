@@ -109,7 +109,7 @@ class TensorRef:
 _LAYER_KEYS = ("kind", "written", "args", "span", "block_path", "scopes", "label", "arg_spans", "explicit", "site",
                "incomplete")
 _INPUT_KEYS = ("kind", "args", "span", "block_path", "label", "written")
-_OUTPUT_KEYS = (*_INPUT_KEYS, "incomplete")
+_OUTPUT_KEYS = (*_INPUT_KEYS, "incomplete", "dim_spans")
 _NO_NAMES = frozenset()
 
 
@@ -125,18 +125,20 @@ class LayerNode:
     instances, groups and repeat copies it is in; site: the model.Site it was made
     in (None where the builder made it without one); arg_spans: where each given
     argument is written; explicit: the names of the arguments given, not defaulted;
-    incomplete: one of its inputs is missing (an error was reported upstream).
+    incomplete: one of its inputs is missing (an error was reported upstream);
+    dim_spans: an output's declared sizes, where each is written (`output y: 3 x 64
+    x 64`; the sizes themselves are its args["shape"]).
 
     Reads (and writes) as a mapping too (`node["kind"]`, `node.get("site")`): the
     form `Network.graph`'s networkx nodes carry (`as_dict`), and the form the node
     data had before it was a record. convdsl's own code reads the attributes.
     """
 
-    __slots__ = _LAYER_KEYS
+    __slots__ = (*_LAYER_KEYS, "dim_spans")
 
     def __init__(self, kind: str, written: str, args: dict, span, label: str = "", block_path: tuple = (),
                  scopes: tuple = (), site=None, arg_spans: dict | None = None, explicit: frozenset = _NO_NAMES,
-                 incomplete: bool = False):
+                 incomplete: bool = False, dim_spans: tuple = ()):
         self.kind = kind
         self.written = written
         self.args = args
@@ -148,6 +150,7 @@ class LayerNode:
         self.arg_spans = arg_spans if arg_spans is not None else {}
         self.explicit = explicit
         self.incomplete = incomplete
+        self.dim_spans = dim_spans
 
     def keys(self) -> tuple[str, ...]:
         """The keys the mapping form has: an input has no scopes, site, argument spans or incompleteness."""

@@ -173,6 +173,7 @@ class OutputDecl:
     names: tuple[Ident, ...]
     chain: Chain | None  # `output y = x -> ...` declares and assigns at once
     span: Span
+    shape: tuple[Dim, ...] = ()  # `output y: 3 x 64 x 64 ...`: the shape it must have, checked
 
 
 @frozen(eq=False)
@@ -291,6 +292,9 @@ class ToSyntax:
 
     def output_assign(self, meta, name, chain):
         return OutputDecl((self._ident(name),), chain, self._span(meta))
+
+    def output_shaped(self, meta, name, dims, chain=None):
+        return OutputDecl((self._ident(name),), chain, self._span(meta), dims)
 
     def assignment(self, meta, targets, chain):
         return Assign(targets, chain, self._span(meta))

@@ -97,3 +97,46 @@ def test_bare_layernorm_says_what_it_normalises():
     # what it is: torch's LayerNorm over (4, 256, 256), 2 x 262,144 parameters
     assert analysis.params == sum(p.numel() for p in torch.nn.LayerNorm((4, 256, 256)).parameters()) == 524_288
     assert not _fixed(text, "W106").diagnostics
+
+
+AUTOENCODER = """input img: 3 x 64 x 64
+z = img -> conv(16, 3, s=2, p=1) -> relu -> conv(32, 3, s=2, p=1) -> relu
+output recon: 3 x 64 x 64 = z -> conv_transpose(16, 3, s=2, p=1) -> relu -> conv_transpose(3, 3, s=2, p=1)
+"""
+
+
+def test_a_declared_output_shape_is_checked_and_output_padding_fixes_it():
+    import pytest
+
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    encoder = nn.Sequential(nn.Conv2d(3, 16, 3, 2, 1), nn.ReLU(), nn.Conv2d(16, 32, 3, 2, 1), nn.ReLU())
+    z = encoder(torch.zeros(1, 3, 64, 64))
+    plain = nn.Sequential(nn.ConvTranspose2d(32, 16, 3, 2, 1), nn.ReLU(), nn.ConvTranspose2d(16, 3, 3, 2, 1))
+    padded = nn.Sequential(nn.ConvTranspose2d(32, 16, 3, 2, 1, output_padding=1), nn.ReLU(),
+                           nn.ConvTranspose2d(16, 3, 3, 2, 1, output_padding=1))
+    assert tuple(plain(z).shape[1:]) == (3, 61, 61) and tuple(padded(z).shape[1:]) == (3, 64, 64)
+    analysis = convdsl.loads(AUTOENCODER, "ae.cdsl").analyze()
+    (diag,) = analysis.diagnostics
+    assert diag.code.code == "E115" and "3 x 61 x 61" in diag.message
+    words = [f.description for f in diag.fixes]
+    assert "use `output_padding=1` on each transposed convolution" in words
+    after = _apply(AUTOENCODER, diag.fixes[words.index("use `output_padding=1` on each transposed convolution")])
+    assert not after.diagnostics and after.output_shapes()["recon"] == (3, 64, 64)
+
+
+def test_old_output_forms_still_work_and_a_wrong_channel_count_is_caught():
+    text = "input x: 3 x 8 x 8\ny = x -> conv(4, 3)\noutput y: 5 x 6 x 6\n"
+    (diag,) = convdsl.loads(text).analyze().diagnostics
+    assert diag.code.code == "E115"  # conv(4, 3) on 8 x 8: 4 x 6 x 6
+    assert [f.description for f in diag.fixes] == ["declare `y` as 4 x 6 x 6"]
+    assert not convdsl.loads("input x: 3 x 8 x 8\noutput y = x -> conv(4, 3)\n").analyze().diagnostics
+    assert not convdsl.loads("input x: 3 x 8 x 8\ny = x -> conv(4, 3)\noutput y\n").analyze().diagnostics
+
+
+def _apply(text, fix):
+    from convdsl.fixes import apply
+    from convdsl.network import rebuild
+
+    network = convdsl.loads(text, "ae.cdsl")
+    return rebuild(network, apply(network.sources, fix.edits)).analyze()

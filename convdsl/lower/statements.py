@@ -52,6 +52,7 @@ class Lowering(Includes, Naming, Binding, Blocks):
         self.network_name: str | None = None
         self.inputs: dict[str, InputSpec] = self.builder.inputs
         self.outputs: dict[str, tuple[object, Span]] = {}  # declared, with the tensors they name (resolved last)
+        self.output_shapes: dict[str, tuple] = {}  # output -> (declared sizes, their spans): `output y: 3 x 8 x 8`
         self.warned: set = set()
         self.block_labels: dict[str, set] = {}  # block name -> the labels in its body, found at its first use
         # How many times what is being expanded now will be copied in all: the product of the counts of the
@@ -218,6 +219,10 @@ class Lowering(Includes, Naming, Binding, Blocks):
                                "declared again here")
                     continue
                 self.outputs[ident.id] = (self._ref(ident.id, ident.span, scope), ident.span)
+                if stmt.shape:
+                    declared = self._declared_shape(stmt.shape, scope)
+                    if declared is not None:
+                        self.output_shapes[ident.id] = declared
         elif isinstance(stmt, Assign):
             self._assign(stmt.targets, stmt.chain, scope, names)
         elif isinstance(stmt, Constant) and self.block_stack:
@@ -521,13 +526,31 @@ class Lowering(Includes, Naming, Binding, Blocks):
                 continue
             self.builder.connect(producer, node, port)
 
+    def _declared_shape(self, dims, scope) -> tuple | None:
+        """`output y: 3 x 64 x 64`: (sizes, their spans); a size is a number, a constant, or an input's symbol."""
+        values = []
+        for dim in dims:
+            value = dim.value
+            if isinstance(value, str) and value in scope.env:
+                value = scope.env[value]
+                if value is FAILED:
+                    return None
+            if isinstance(value, bool) or not isinstance(value, (int, str)) or (isinstance(value, int) and value < 1):
+                self.error(codes.INVALID_INPUT, dim.span, f"an output size must be a whole number of at least 1, "
+                           f"got {describe(value)}", "not a size")
+                return None
+            values.append(value)
+        return tuple(values), tuple(d.span for d in dims)
+
     def _add_outputs(self, top: _TensorScope) -> None:
         if not self.outputs and top.tensors:
             last = next(reversed(top.tensors))
             if last not in self.inputs:
                 self.outputs[last] = (top.tensors[last][0], top.tensors[last][1])
         for name, (value, span) in self.outputs.items():
-            self.builder.add_output(name, self._resolve(value), span)
+            declared = self.output_shapes.get(name)
+            self.builder.add_output(name, self._resolve(value), span, shape=declared[0] if declared else None,
+                                    dim_spans=declared[1] if declared else ())
 
     def _check_cycles(self) -> None:
         self.builder.check_cycles()
