@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--ignore", default="", metavar="CODES",
                        help="do not report these codes, names or prefixes (e.g. W101,unused-tensor); "
                             "added to `ignore` of [tool.convdsl]")
+    check.add_argument("--dependents", action="store_true",
+                       help="also check every .cdsl file under the current directory that includes one of FILE, "
+                            "directly or through others (what the pre-commit hook does)")
     _add_common(check)
 
     summary = commands.add_parser("summary", help="a table of shapes, parameters, MACs and receptive fields")
@@ -272,7 +275,13 @@ def _check(args) -> int:
     results = []  # (path, network, diagnostics), in the order given
     crashed = []  # (path, the internal error that stopped its check)
     worst = EXIT_OK
-    for path in args.files:
+    paths = list(args.files)
+    if args.dependents:
+        from .dependents import find_dependents
+
+        given = {os.path.realpath(p) for p in paths}
+        paths += [p for p in find_dependents(paths) if os.path.realpath(p) not in given]
+    for path in paths:
         try:
             try:
                 selection = _selection(path, args, configs)
