@@ -132,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--batch", type=int, metavar="N", help="the batch to run (default: the input's, else 1)")
     verify.add_argument("--device", default="cpu", metavar="DEVICE",
                         help="cpu (default), cuda, or meta: shapes and counts only, without computing")
+    verify.add_argument("--size", action="append", default=[], metavar="NAME=N",
+                        help="a number for a symbolic input size (`--size H=224 --size W=320`), to run the model at")
     _add_common(verify)
 
     commands.add_parser("lsp", help="run the language server (LSP over stdin and stdout) for editors; "
@@ -456,18 +458,45 @@ def _render(args) -> int:
     return EXIT_ERRORS if analysis.has_errors else EXIT_OK
 
 
-def _export_input(args):
-    """The analysis to export, or an exit code after printing why there is none."""
+def _export_input(args, sizes=None):
+    """The analysis to export, or an exit code after printing why there is none.
+
+    sizes: numbers for symbolic input sizes (verify --size), written into the input declarations."""
     from . import report
 
     network = _load_usable(args.file, args)
     if network is None:
         return network, EXIT_USAGE
+    if sizes:
+        network = _with_sizes(network, sizes, _limits(args))
+        if network is None:
+            return None, EXIT_USAGE
     analysis = network.analyze(strict=args.strict)
     color = _use_color("auto", sys.stderr)
     for diag in analysis.diagnostics:
         print(report.text(diag, network.sources, color=color) + "\n", file=sys.stderr)
     return analysis, EXIT_ERRORS if analysis.has_errors else None
+
+
+def _with_sizes(network, sizes: dict, limits):
+    """The network with its input declarations' symbols replaced by numbers; None (said why) if one is not used."""
+    from .fixes import Edit, apply
+    from .loading import rebuild
+
+    edits, used = [], set()
+    for spec in network.inputs.values():
+        for dim, span in zip(spec.dims, spec.dim_spans):
+            if isinstance(dim, str) and dim in sizes:
+                edits.append(Edit(span, str(sizes[dim])))
+                used.add(dim)
+    unknown = sorted(set(sizes) - used)
+    if unknown:
+        symbols = sorted({d for spec in network.inputs.values() for d in spec.dims if isinstance(d, str)})
+        print(f"convdsl verify: error: no input has a symbolic size `{unknown[0]}`"
+              + (f"; its symbols are {', '.join(symbols)}" if symbols else "; its sizes are all numbers"),
+              file=sys.stderr)
+        return None
+    return rebuild(network, apply(network.sources, edits), limits=limits)
 
 
 def _export(args) -> int:
@@ -548,7 +577,15 @@ def _verify(args) -> int:
     if unusable:
         print(f"convdsl verify: error: --device {args.device}: {unusable}", file=sys.stderr)
         return EXIT_USAGE
-    analysis, failed = _export_input(args)
+    sizes = {}
+    for item in args.size:
+        name, _, value = item.partition("=")
+        if not name.strip() or not value.strip().isdigit() or int(value) < 1:
+            print(f"convdsl verify: error: --size takes NAME=N with N a whole number of at least 1, got {item!r}",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        sizes[name.strip()] = int(value)
+    analysis, failed = _export_input(args, sizes)
     if failed is not None:
         return failed
     result = verify(analysis, batch=args.batch, device=args.device)

@@ -58,7 +58,9 @@ def symbolic_sample(inference) -> dict[str, int] | None:
             f"`{var.name}` may be {axis.rule.text}{when}",
             f"{var.name}: {axis.rule.text}",
             "run `convdsl sizes` for the list and the rule on every axis",
-            (f"values from 1 to {report.limit}: {compact(axis.valid)}",) +
+            (f"values from 1 to {report.limit}: {compact(axis.valid)}"
+             + (" (a shorter sweep than `convdsl sizes` makes, for a network this large)"
+                if report.limit < 1024 else ""),) +
             ((f"which values are valid depends on {', '.join(axis.coupled_with)}",) if axis.coupled_with else ())))
     return report.sample
 

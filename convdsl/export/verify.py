@@ -97,7 +97,8 @@ def verify(analysis, *, batch: int | None = None, device: str = "cpu") -> Verifi
     sizes = {}
     for name, spec in network.inputs.items():
         if not all(isinstance(d, int) for d in spec.dims):
-            result.error = f"input `{name}` has symbolic sizes; give numbers to run the model"
+            symbols = " ".join(f"--size {d}=N" for d in spec.dims if isinstance(d, str))
+            result.error = f"input `{name}` has symbolic sizes; give numbers to run the model at: {symbols}"
             return result
         sizes[name] = ((batch or (spec.batch if isinstance(spec.batch, int) else 1)), *spec.dims)
     with tempfile.TemporaryDirectory(prefix="convdsl-verify-") as folder:
