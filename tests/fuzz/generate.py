@@ -214,10 +214,16 @@ class ProgramGenerator:
         a, b = self._name(f"t{len(self.tensors)}a"), self._name(f"t{len(self.tensors)}b")
         self.lines.append(f"{a} = {source.name}" + self._join(left))
         self.lines.append(f"{b} = {source.name} -> {rng.choice(ACTIVATIONS)}")
-        kind = rng.choice(("add", "mul", "concat", "arrow"))
+        kind = rng.choice(("add", "mul", "concat", "arrow", "gate"))
         name = self._name(f"t{len(self.tensors)}")
         channels = left_t.channels
-        if kind == "concat" and left_t.spatial is not None:
+        if kind == "gate" and left_t.spatial is not None:
+            # a squeeze-and-excitation gate: a broadcast merge (its receptive field is the whole input)
+            g = self._name(f"t{len(self.tensors)}g")
+            self.lines.append(f"{g} = {a} -> adaptive_avgpool(1) -> sigmoid")
+            self.lines.append(f"{name} = mul({a}, {g})")
+            self.used.add(g)
+        elif kind == "concat" and left_t.spatial is not None:
             self.lines.append(f"{name} = concat({a}, {b})")
             channels = left_t.channels + source.channels
         elif kind == "arrow":
@@ -367,7 +373,12 @@ class ProgramGenerator:
         # layers whose shape the generator does not follow: later layers may disagree with them
         text = rng.choice(("pad(1)", "crop(size=2)", "center_crop(size=4)", "upsample(size=7)", "flatten(2)",
                            "reshape((4, -1))", "maxpool(3, s=2, round=floor)", "avgpool(2, ceil=true)",
-                           "conv(8, 3, d=2, p=2)", "layernorm"))
+                           "conv(8, 3, d=2, p=2)", "layernorm",
+                           # what the trust review found wrong: padding on one axis (Caffe clips both),
+                           # kernels larger than small inputs, strided dilated windows, negative padding
+                           "maxpool((1, 2), s=(2, 1), p=(0, 1))", "avgpool(5, p=2)", "avgpool(2, p=1)",
+                           "conv(4, 2, s=2, d=2)", "conv(4, 2, s=2, d=3, p=1)", "pad((3, -3))",
+                           "bn(track_running_stats=false)"))
         return text, Tensor(t.name, c, spatial, False)
 
     def _feature_layer(self, t: Tensor, keep_shape: bool) -> tuple[str, Tensor]:
