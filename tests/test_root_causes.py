@@ -136,7 +136,7 @@ def test_old_output_forms_still_work_and_a_wrong_channel_count_is_caught():
 
 def _apply(text, fix):
     from convdsl.fixes import apply
-    from convdsl.network import rebuild
+    from convdsl.loading import rebuild
 
     network = convdsl.loads(text, "ae.cdsl")
     return rebuild(network, apply(network.sources, fix.edits)).analyze()
