@@ -3,7 +3,8 @@ built and inferred again, and the fix is kept only if its error is gone and no n
 appeared. A fix that changes an output's shape says so ("also changes output `y` to ...").
 
 Each check re-reads the network (parse, lowering, inference without size hints), so the
-checks share a work budget counted in layers inferred; fixes beyond it are not offered.
+checks share a work budget counted in layers inferred (or, for a long text with few layers,
+in its characters / 200); fixes beyond it are not offered.
 """
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ def keep_working_fixes(analysis, *, budget: int, reanalyze) -> tuple:
     """
     network = analysis.network
     layers = max(1, sum(1 for data in network.layer_graph.nodes.values() if data.kind not in ("input", "output")))
-    checks = budget // layers
+    # a check reads all the text again too: a file of many statements and few layers costs by its size
+    text = sum(len(source.text) for source in network.sources.values())
+    checks = budget // max(layers, text // 200)
     errors = _errors(analysis.diagnostics)
     outputs = analysis.output_shapes()
     out = []
