@@ -420,6 +420,9 @@ class Poly:
     def __format__(self, spec: str) -> str:
         return str(self)
 
+    def __repr__(self) -> str:  # as the count reads: reprs are compared (test_sharing) and shown in records
+        return str(self)
+
     def __str__(self) -> str:
         factored = self._factored()
         expanded = self._expanded()
