@@ -64,6 +64,10 @@ def comments_of(text: str) -> list[str]:
 # The style, case by case (expected layouts written by hand from README's "Formatting").
 
 CASES = {
+    "declared output shapes": (
+        "input x:3x8x8\noutput y:3x8x8=x->relu\nz=x->relu\noutput z :3x8x8\n",
+        "input x: 3 x 8 x 8\noutput y: 3 x 8 x 8 = x -> relu\nz = x -> relu\noutput z: 3 x 8 x 8\n",
+    ),
     "spacing": (
         "input x:3x32x32\ny=x->conv(8,3,s = 2,p=1)->relu\n",
         "input x: 3 x 32 x 32\ny = x -> conv(8, 3, s=2, p=1) -> relu\n",

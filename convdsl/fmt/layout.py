@@ -40,6 +40,7 @@ MAX_DEPTH = 150
 STRUCTURAL = {"start", "block_body", "chain", "group", "arguments", "params"}
 # Statements (children of `start` and `block_body`).
 STATEMENTS = {"network", "setting", "constant", "include", "input_decl", "output_names", "output_assign",
+              "output_shaped",
               "assignment", "block_def", "block_seq"}
 # Rules laid out as a run of tokens (the spacing below decides each blank).
 TOKEN_RUNS = {"shape", "targets", "labelled", "when", "repeat", "call", "kwarg", "param", "if_expr", "or_op",
