@@ -29,6 +29,7 @@ module compiles it from source, on every run.
 `--quick` is a short run for development (fewer repeats and rounds). Nothing
 here is part of the tests; no test asserts a time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,7 +52,7 @@ CONV_PARAMS = 8 * 8 * 9 + 8  # conv(8, 3) with bias, on 8 channels
 
 # The PyTorch route: ResNet-50 (torchvision's v1.5 layout) in plain torch, since
 # there is no CPU build of torchvision here, summarised by torchinfo.
-TORCHINFO_SCRIPT = '''
+TORCHINFO_SCRIPT = """
 import torch, torchinfo
 from torch import nn
 
@@ -100,27 +101,35 @@ class ResNet50(nn.Module):
 stats = torchinfo.summary(ResNet50(), (1, 3, 224, 224), verbose=0)
 print(stats)
 assert stats.total_params == 25_557_032, stats.total_params
-'''
+"""
 
-RENDER_SCRIPT = '''
+RENDER_SCRIPT = """
 import sys
 import convdsl
 from convdsl.render import render
 data = render(convdsl.load(sys.argv[1]).analyze(), "svg")
 assert data.lstrip().startswith((b"<?xml", b"<svg")), data[:80]
 sys.stdout.buffer.write(data)
-'''
+"""
 
 
 # -- synthetic networks ------------------------------------------------------
 
+
 def chain_text(n: int) -> str:
     """A chain of n layers (n even), conv and relu in turn, that keeps its shape: 3x3, padding 1, 8 x 16 x 16."""
-    return "".join([f"network chain{n}\n", "input x: 8 x 16 x 16\n", "output y = x\n",
-                    "    -> conv(8, 3, p=1) -> relu\n" * (n // 2)])
+    return "".join(
+        [
+            f"network chain{n}\n",
+            "input x: 8 x 16 x 16\n",
+            "output y = x\n",
+            "    -> conv(8, 3, p=1) -> relu\n" * (n // 2),
+        ]
+    )
 
 
 # -- in a child process: stage timings -----------------------------------------
+
 
 def _render_module():
     try:
@@ -136,6 +145,7 @@ def _staged(source, limits):
     except ImportError:  # a baseline from before loading.py
         from convdsl import network as network_module
     from convdsl import summary
+
     try:
         from convdsl.frontend import parse
     except ImportError:  # a baseline from before frontend.py
@@ -183,6 +193,7 @@ def _build_parser() -> None:
         from convdsl.frontend import fast_parser
     except ImportError:  # a baseline from before frontend.py
         from convdsl.grammar import parser
+
         parser()
         return
     fast_parser()
@@ -192,6 +203,7 @@ def child_stages(kind: str, n: int, reps: int) -> dict:
     import resource
 
     import convdsl
+
     try:
         from convdsl.loading import read_source
         from convdsl.model import Limits
@@ -231,15 +243,28 @@ def child_stages(kind: str, n: int, reps: int) -> dict:
             whole.append(time.perf_counter() - t0)
         stages["load+analyze"] = statistics.median(whole)
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"kind": kind, "n": n, "layers": layers, "reps": reps, "stages": stages,
-            "peak_rss_mib": peak_kib / 1024, "rss_after_imports_mib": imports_kib / 1024}
+    return {
+        "kind": kind,
+        "n": n,
+        "layers": layers,
+        "reps": reps,
+        "stages": stages,
+        "peak_rss_mib": peak_kib / 1024,
+        "rss_after_imports_mib": imports_kib / 1024,
+    }
 
 
 def run_child(args: list[str], timeout: float, pythonpath: str | None = None) -> dict:
     env = _child_env(pythonpath)
     try:
-        proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", *args], cwd=ROOT,
-                              capture_output=True, text=True, env=env, timeout=timeout)
+        proc = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), "--child", *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+        )
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:.0f} s"}
     if proc.returncode != 0:
@@ -249,6 +274,7 @@ def run_child(args: list[str], timeout: float, pythonpath: str | None = None) ->
 
 
 # -- cold processes ------------------------------------------------------------
+
 
 def _child_env(pythonpath: str | None = None) -> dict:
     env = dict(os.environ)
@@ -290,8 +316,10 @@ def cold_commands(tmp: Path, baseline: str | None) -> tuple[dict[str, tuple], di
     commands[FLOOR] = ([python, "-c", "import lark, networkx"], env)
     missing = [m for m in ("torch", "torchinfo", "numpy") if not _have(m)]
     if missing:
-        skipped[TORCHINFO] = (f"{', '.join(missing)} not installed: install the bench extra "
-                              "(pip install -e '.[bench]') to compare with the PyTorch route")
+        skipped[TORCHINFO] = (
+            f"{', '.join(missing)} not installed: install the bench extra "
+            "(pip install -e '.[bench]') to compare with the PyTorch route"
+        )
     else:
         path = tmp / "torchinfo_resnet50.py"
         path.write_text(TORCHINFO_SCRIPT)
@@ -313,15 +341,18 @@ def _timed(argv: list[str], env: dict, cwd: Path) -> tuple[float, int, float]:
     up to 50 ms apart, which would round every time up to the next poll.
     """
     t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
     return elapsed, proc.returncode, usage.ru_maxrss / 1024
 
 
-def run_cold(commands: dict[str, tuple], rounds: int, cwd: Path) -> tuple[dict[str, list[float]], dict[str, float], dict]:
+def run_cold(
+    commands: dict[str, tuple], rounds: int, cwd: Path
+) -> tuple[dict[str, list[float]], dict[str, float], dict]:
     """Each command once untimed, then `rounds` rounds of all of them. cwd: outside the checkout, so that
     `python -m convdsl` imports the installed convdsl (or --baseline's), not ./convdsl."""
     failed: dict[str, str] = {}
@@ -350,6 +381,7 @@ def paired_ratio(a: list[float], b: list[float]) -> float:
 
 # -- fitting and printing --------------------------------------------------------
 
+
 def fit_exponent(points: list[tuple[int, float]]) -> float:
     xs = [math.log(n) for n, _ in points]
     ys = [math.log(t) for _, t in points]
@@ -370,8 +402,10 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} "
-            f"{platform.release()}, {time.strftime('%Y-%m-%d')}")
+    return (
+        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} "
+        f"{platform.release()}, {time.strftime('%Y-%m-%d')}"
+    )
 
 
 def print_table(header: tuple, rows: list[tuple], right=frozenset()) -> None:
@@ -379,8 +413,11 @@ def print_table(header: tuple, rows: list[tuple], right=frozenset()) -> None:
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
 
     def line(row):
-        return "| " + " | ".join(c.rjust(w) if i in right else c.ljust(w)
-                                 for i, (c, w) in enumerate(zip(row, widths))) + " |"
+        return (
+            "| "
+            + " | ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
+            + " |"
+        )
 
     print(line(cells[0]))
     print("|" + "|".join(("-" * (w + 1) + ":") if i in right else "-" * (w + 2) for i, w in enumerate(widths)) + "|")
@@ -389,6 +426,7 @@ def print_table(header: tuple, rows: list[tuple], right=frozenset()) -> None:
 
 
 # -- one side: this checkout, or --baseline ---------------------------------------
+
 
 def measure_stages(sizes, quick: bool, pythonpath: str | None, title: str) -> dict:
     """Stage timings for every chain size and for ResNet-50, each in its own process."""
@@ -406,11 +444,24 @@ def measure_stages(sizes, quick: bool, pythonpath: str | None, title: str) -> di
         data["total"] = sum(st.values())
         data["check"] = st["parse"] + st["graph"] + st["inference"]
         side["points"].append((n, data["total"]))
-        rows.append((f"{n:,}", ms(st["parse"]), ms(st["graph"]), ms(st["inference"]), ms(st["summary"]),
-                     ms(st["dot"]) if "dot" in st else "n/a", ms(data["check"]), ms(data["total"]),
-                     f"{data['peak_rss_mib']:,.0f} MiB"))
-    print_table(("N layers", "parse", "graph", "inference", "summary", "DOT", "check (p+g+i)", "total",
-                 "peak RSS"), rows, right=set(range(9)))
+        rows.append(
+            (
+                f"{n:,}",
+                ms(st["parse"]),
+                ms(st["graph"]),
+                ms(st["inference"]),
+                ms(st["summary"]),
+                ms(st["dot"]) if "dot" in st else "n/a",
+                ms(data["check"]),
+                ms(data["total"]),
+                f"{data['peak_rss_mib']:,.0f} MiB",
+            )
+        )
+    print_table(
+        ("N layers", "parse", "graph", "inference", "summary", "DOT", "check (p+g+i)", "total", "peak RSS"),
+        rows,
+        right=set(range(9)),
+    )
     if not any("dot" in (d.get("stages") or {}) for d in side["sizes"].values()):
         print("DOT: not available (convdsl.render does not exist here)")
     points = side["points"]
@@ -419,14 +470,18 @@ def measure_stages(sizes, quick: bool, pythonpath: str | None, title: str) -> di
     per_layer = ", ".join(f"N={n:,}: {t / n * 1e6:.1f} us" for n, t in points)
     checks = [(n, d["check"]) for n, d in side["sizes"].items() if "check" in d]
     check_exponent = fit_exponent(checks) if len(checks) >= 2 else float("nan")
-    print(f"fitted exponent of total time vs N: {side['exponent']:.3f} (of check alone: {check_exponent:.3f}); "
-          f"total per layer: {per_layer}")
+    print(
+        f"fitted exponent of total time vs N: {side['exponent']:.3f} (of check alone: {check_exponent:.3f}); "
+        f"total per layer: {per_layer}"
+    )
     resnet = side["resnet50"] = run_child(["resnet", "0", "11" if quick else "51"], timeout=600, pythonpath=pythonpath)
     if "error" in resnet:
         print(f"ResNet-50 in-process: {resnet['error']}")
     else:
-        print(f"ResNet-50 in-process, parser built ({resnet['layers']} layers, median of {resnet['reps']}): "
-              + ", ".join(f"{k} {ms(v)}" for k, v in resnet["stages"].items()))
+        print(
+            f"ResNet-50 in-process, parser built ({resnet['layers']} layers, median of {resnet['reps']}): "
+            + ", ".join(f"{k} {ms(v)}" for k, v in resnet["stages"].items())
+        )
     return side
 
 
@@ -454,20 +509,27 @@ def targets(side: dict, times: dict, peak: dict, skipped: dict, sizes, prefix: s
     resnet = side["resnet50"]
     if "error" not in resnet:
         t = resnet["stages"]["load+analyze"]
-        target("ResNet-50 in-process analysis (load: parse, graph; inference), parser built: <= 5 ms", ms(t),
-               t <= 0.005)
+        target(
+            "ResNet-50 in-process analysis (load: parse, graph; inference), parser built: <= 5 ms", ms(t), t <= 0.005
+        )
     else:
         target("ResNet-50 in-process analysis: <= 5 ms", resnet["error"], False)
-    target(f"scaling exponent of total time, N = {', '.join(f'{n:,}' for n in sizes)}: < 1.1",
-           f"{side['exponent']:.3f}" + ("" if side["complete"] else " (sizes missing)"),
-           side["exponent"] < 1.1 and side["complete"])
+    target(
+        f"scaling exponent of total time, N = {', '.join(f'{n:,}' for n in sizes)}: < 1.1",
+        f"{side['exponent']:.3f}" + ("" if side["complete"] else " (sizes missing)"),
+        side["exponent"] < 1.1 and side["complete"],
+    )
     ten = side["sizes"].get(10_000)
     if ten and "error" not in ten:
-        target("10,000-layer chain checked in-process (parse+graph+inference): < 1 s", ms(ten["check"]),
-               ten["check"] < 1)
+        target(
+            "10,000-layer chain checked in-process (parse+graph+inference): < 1 s", ms(ten["check"]), ten["check"] < 1
+        )
     else:
-        target("10,000-layer chain checked in-process: < 1 s", (ten or {}).get("error", "not run"),
-               None if not ten else False)
+        target(
+            "10,000-layer chain checked in-process: < 1 s",
+            (ten or {}).get("error", "not run"),
+            None if not ten else False,
+        )
     if prefix:
         target("render ResNet-50 to SVG, cold: < 1 s", "not measured for the baseline", None)
     elif RENDER in times:
@@ -477,11 +539,17 @@ def targets(side: dict, times: dict, peak: dict, skipped: dict, sizes, prefix: s
         target("render ResNet-50 to SVG, cold: < 1 s", skipped.get(RENDER, "not available"), None)
     big = side["sizes"].get(100_000)
     if big and "error" not in big:
-        target("peak memory, 100,000-layer chain (ru_maxrss of its process): < 1 GB",
-               f"{big['peak_rss_mib']:,.0f} MiB", big["peak_rss_mib"] * 2**20 < 1e9)
+        target(
+            "peak memory, 100,000-layer chain (ru_maxrss of its process): < 1 GB",
+            f"{big['peak_rss_mib']:,.0f} MiB",
+            big["peak_rss_mib"] * 2**20 < 1e9,
+        )
     else:
-        target("peak memory, 100,000-layer chain: < 1 GB", (big or {}).get("error", "not run (--quick)"),
-               None if not big else False)
+        target(
+            "peak memory, 100,000-layer chain: < 1 GB",
+            (big or {}).get("error", "not run (--quick)"),
+            None if not big else False,
+        )
     return out
 
 
@@ -490,9 +558,12 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="fewer repeats and rounds, sizes up to 10,000")
     ap.add_argument("--rounds", type=int, help="cold-process rounds (default 21, --quick 5)")
     ap.add_argument("--sizes", type=lambda s: tuple(int(x) for x in s.split(",")), help="chain sizes, e.g. 100,1000")
-    ap.add_argument("--baseline", metavar="DIR",
-                    help="also measure the convdsl source tree in DIR (e.g. `git archive` of an older commit), "
-                         "side by side: a before/after column in every table")
+    ap.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="also measure the convdsl source tree in DIR (e.g. `git archive` of an older commit), "
+        "side by side: a before/after column in every table",
+    )
     ap.add_argument("--no-stages", action="store_true", help="only the cold processes")
     ap.add_argument("--json", metavar="PATH", help="also write every measurement as JSON")
     ap.add_argument("--child", nargs=3, metavar=("KIND", "N", "REPS"), help=argparse.SUPPRESS)
@@ -510,8 +581,13 @@ def main(argv=None) -> int:
         print("note: PYTHONDONTWRITEBYTECODE is set here; it is removed for the child processes (see the docstring)")
     results: dict = {"machine": machine()}
 
-    empty = {"sizes": {}, "points": [], "exponent": float("nan"), "complete": False,
-             "resnet50": {"error": "not run (--no-stages)"}}
+    empty = {
+        "sizes": {},
+        "points": [],
+        "exponent": float("nan"),
+        "complete": False,
+        "resnet50": {"error": "not run (--no-stages)"},
+    }
     sides = {}
     if not args.no_stages:
         if baseline:
@@ -528,8 +604,9 @@ def main(argv=None) -> int:
     rows = []
     for name, values in times.items():
         ratio = f"{paired_ratio(values, times[FLOOR]):.2f}x" if FLOOR in times else "-"
-        rows.append((name, ms(statistics.median(values)), ms(min(values)), ms(max(values)), ratio,
-                     f"{peak[name]:,.0f} MiB"))
+        rows.append(
+            (name, ms(statistics.median(values)), ms(min(values)), ms(max(values)), ratio, f"{peak[name]:,.0f} MiB")
+        )
     print_table(("command", "median", "min", "max", "vs floor", "peak RSS"), rows, right={1, 2, 3, 4, 5})
     for name, why in skipped.items():
         print(f"{name}: skipped, {why}")
@@ -540,8 +617,10 @@ def main(argv=None) -> int:
     if baseline:
         before = targets(sides.get("baseline", empty), times, peak, skipped, sizes, prefix="baseline ")
         results["baseline_targets"] = before
-        print_table(("target", "baseline", "", "this checkout", "result"),
-                    [(t, b, br, c, cr) for (t, b, br), (_, c, cr) in zip(before, current)])
+        print_table(
+            ("target", "baseline", "", "this checkout", "result"),
+            [(t, b, br, c, cr) for (t, b, br), (_, c, cr) in zip(before, current)],
+        )
     else:
         print_table(("target", "measured", "result"), current)
     if args.json:

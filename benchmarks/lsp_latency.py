@@ -12,6 +12,7 @@ written with blocks) and measures, over stdio:
 
     python benchmarks/lsp_latency.py [--edits 200] [--hovers 300]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,17 +50,24 @@ def main() -> int:
         for i in range(args.edits):
             channels = "64" if i % 2 else "65"  # the same length: a one-range incremental edit
             start = time.perf_counter()
-            version = client.change(uri, channels, {"start": {"line": line, "character": column},
-                                                    "end": {"line": line, "character": column + 2}})
+            version = client.change(
+                uri,
+                channels,
+                {"start": {"line": line, "character": column}, "end": {"line": line, "character": column + 2}},
+            )
             client.diagnostics(uri, version, timeout=60)
             changes.append((time.perf_counter() - start) * 1000)
         if args.edits % 2:  # leave the file as it was
             client.diagnostics(uri, client.change(uri, text), timeout=60)
         lines = text.splitlines()
-        places = [(line, lines[line].index("conv(64") + 1),  # a layer
-                  (lines.index(next(t for t in lines if "bottleneck(256) * 35" in t)),
-                   lines[lines.index(next(t for t in lines if "bottleneck(256) * 35" in t))].index("bottleneck(256)") + 2),
-                  (lines.index(next(t for t in lines if t.startswith("features"))), 2)]  # a tensor
+        places = [
+            (line, lines[line].index("conv(64") + 1),  # a layer
+            (
+                lines.index(next(t for t in lines if "bottleneck(256) * 35" in t)),
+                lines[lines.index(next(t for t in lines if "bottleneck(256) * 35" in t))].index("bottleneck(256)") + 2,
+            ),
+            (lines.index(next(t for t in lines if t.startswith("features"))), 2),
+        ]  # a tensor
         hovers = []
         for i in range(args.hovers):
             where = places[i % len(places)]
@@ -83,15 +91,22 @@ def main() -> int:
         start = time.perf_counter()
         build(path, text)
         snapshot.append((time.perf_counter() - start) * 1000)
-    for name, values, target in (("didChange -> publishDiagnostics", changes, 20.0), ("hover", hovers, 5.0),
-                                 ("in-process analysis alone", alone, None),
-                                 ("in-process snapshot (server)", snapshot, None)):
+    for name, values, target in (
+        ("didChange -> publishDiagnostics", changes, 20.0),
+        ("hover", hovers, 5.0),
+        ("in-process analysis alone", alone, None),
+        ("in-process snapshot (server)", snapshot, None),
+    ):
         p50, p95 = percentile(values, 50), percentile(values, 95)
         verdict = "" if target is None else f"(target p95 <= {target:g} ms) " + ("PASS" if p95 <= target else "FAIL")
-        print(f"{name:32} n={len(values):4}  min {min(values):6.2f}  p50 {p50:6.2f}  p95 {p95:6.2f}  "
-              f"max {max(values):7.2f} ms  {verdict}")
-    print(f"mean didChange {statistics.mean(changes):.2f} ms, mean hover {statistics.mean(hovers):.2f} ms; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        print(
+            f"{name:32} n={len(values):4}  min {min(values):6.2f}  p50 {p50:6.2f}  p95 {p95:6.2f}  "
+            f"max {max(values):7.2f} ms  {verdict}"
+        )
+    print(
+        f"mean didChange {statistics.mean(changes):.2f} ms, mean hover {statistics.mean(hovers):.2f} ms; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
     return 0
 
 

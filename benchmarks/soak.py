@@ -11,6 +11,7 @@ each, and stops early after --max-found failures. Each failure is printed
 shrunk to a small input, with the id that makes it again. Exit status: 0
 when nothing failed, 1 otherwise.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,16 +22,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from fuzz.cases import CATEGORIES, ids, make  # noqa: E402 - after the path is set
-from fuzz.oracle import Failure, check_case  # noqa: E402
-from fuzz.run import Stats, run_parallel  # noqa: E402
+from fuzz.cases import CATEGORIES, ids, make
+from fuzz.oracle import Failure, check_case
+from fuzz.run import Stats, run_parallel
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=1_000_000, help="cases in all (default 1,000,000)")
     parser.add_argument("--start", type=int, default=1_000_000, help="first case number (default 1,000,000)")
-    parser.add_argument("--categories", default=",".join(CATEGORIES), help="comma-separated, of: " + ", ".join(CATEGORIES))
+    parser.add_argument(
+        "--categories", default=",".join(CATEGORIES), help="comma-separated, of: " + ", ".join(CATEGORIES)
+    )
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--round", type=int, default=10_000, help="cases per category per round (default 10,000)")
     parser.add_argument("--cli-every", type=int, default=100, help="one case in N also through the CLI (0: none)")
@@ -49,9 +52,14 @@ def main(argv=None) -> int:
         for offset in range(0, per_category, args.round):
             for category in categories:
                 count = min(args.round, per_category - offset)
-                run_parallel(list(ids(category, args.start + offset, count)), stats, workers=args.workers,
-                             cli_every=args.cli_every, directory=Path(directory) / f"{category} {offset}",
-                             max_found=args.max_found)
+                run_parallel(
+                    list(ids(category, args.start + offset, count)),
+                    stats,
+                    workers=args.workers,
+                    cli_every=args.cli_every,
+                    directory=Path(directory) / f"{category} {offset}",
+                    max_found=args.max_found,
+                )
             print(stats.summary(), flush=True)
             if len(stats.found) >= args.max_found:
                 break

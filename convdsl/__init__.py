@@ -9,6 +9,7 @@ to check, summarise, draw and export them.
 
 The library never prints and never exits: problems are Diagnostic data.
 """
+
 from .diagnostics import Code, Diagnostic, Severity
 from .infer import analyze
 from .loading import load, loads
@@ -18,5 +19,20 @@ from .source import Source, Span
 
 __version__ = "0.1.0"
 
-__all__ = ["load", "loads", "analyze", "Network", "Analysis", "LayerInfo", "Diagnostic", "Severity", "Code",
-           "Limits", "Settings", "InputSpec", "Source", "Span", "__version__"]
+__all__ = [
+    "Analysis",
+    "Code",
+    "Diagnostic",
+    "InputSpec",
+    "LayerInfo",
+    "Limits",
+    "Network",
+    "Settings",
+    "Severity",
+    "Source",
+    "Span",
+    "__version__",
+    "analyze",
+    "load",
+    "loads",
+]

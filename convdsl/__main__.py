@@ -1,4 +1,5 @@
 """`python -m convdsl`."""
+
 import sys
 
 from .cli import main

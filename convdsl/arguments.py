@@ -5,6 +5,7 @@ The one place a call's arguments are checked, whoever makes the call: lowering
 builder (an importer's values, given as they are). Both get the same
 diagnostics, reported through the caller's `report`.
 """
+
 from __future__ import annotations
 
 from . import diagnostics as codes
@@ -31,8 +32,9 @@ class Argument:
     name_span: Span | None = None
 
 
-def bind(kind: LayerKind, written: str, call_span, positional, keywords, *, env, report, report_eval, value_of,
-         tensor_of):
+def bind(
+    kind: LayerKind, written: str, call_span, positional, keywords, *, env, report, report_eval, value_of, tensor_of
+):
     """(bound values by spec name, tensor inputs, spans of the given arguments, names given), or four Nones
     after reporting why not.
 
@@ -48,31 +50,54 @@ def bind(kind: LayerKind, written: str, call_span, positional, keywords, *, env,
         for item in positional:
             found = tensor_of(item)
             if found is None:
-                report(codes.ARGUMENT_TYPE, _value_span(item), f"{written} takes tensor names, not values",
-                       "not a tensor name", f"name the tensor first: `t = ...` then `{written}(t)`")
+                report(
+                    codes.ARGUMENT_TYPE,
+                    _value_span(item),
+                    f"{written} takes tensor names, not values",
+                    "not a tensor name",
+                    f"name the tensor first: `t = ...` then `{written}(t)`",
+                )
                 ok = False
                 continue
             tensors.append(found[0])
     else:
         for i, item in enumerate(positional):
             if i >= len(by_position):
-                most = ("takes no positional arguments" if not by_position else
-                        f"takes at most {len(by_position)} positional argument{'s' if len(by_position) != 1 else ''}")
-                report(codes.TOO_MANY_ARGUMENTS, _value_span(item), f"{written} {most}, got {len(positional)}",
-                       "extra argument", signature(written, kind.args))
+                most = (
+                    "takes no positional arguments"
+                    if not by_position
+                    else f"takes at most {len(by_position)} positional argument{'s' if len(by_position) != 1 else ''}"
+                )
+                report(
+                    codes.TOO_MANY_ARGUMENTS,
+                    _value_span(item),
+                    f"{written} {most}, got {len(positional)}",
+                    "extra argument",
+                    signature(written, kind.args),
+                )
                 ok = False
                 break
             given[by_position[i].name] = item
     for item in keywords:
         spec = by_name.get(item.name)
         if spec is None:
-            report(codes.UNKNOWN_ARGUMENT, item.name_span, f"{written} has no argument `{item.name}`",
-                   "unknown argument", did_you_mean(item.name, by_name) or signature(written, kind.args))
+            report(
+                codes.UNKNOWN_ARGUMENT,
+                item.name_span,
+                f"{written} has no argument `{item.name}`",
+                "unknown argument",
+                did_you_mean(item.name, by_name) or signature(written, kind.args),
+            )
             ok = False
             continue
         if spec.name in given:
-            report(codes.DUPLICATE_DEFINITION, item.name_span, f"argument `{spec.name}` is given twice",
-                   "given again here", None)
+            report(
+                codes.DUPLICATE_DEFINITION,
+                item.name_span,
+                f"argument `{spec.name}` is given twice",
+                "given again here",
+                None,
+            )
             ok = False
             continue
         given[spec.name] = item
@@ -81,8 +106,13 @@ def bind(kind: LayerKind, written: str, call_span, positional, keywords, *, env,
         item = given.get(name)
         if item is None:
             if required:
-                report(codes.MISSING_ARGUMENT, call_span, f"{written} needs `{spec.name}`", f"`{spec.name}` missing",
-                       signature(written, kind.args))
+                report(
+                    codes.MISSING_ARGUMENT,
+                    call_span,
+                    f"{written} needs `{spec.name}`",
+                    f"`{spec.name}` missing",
+                    signature(written, kind.args),
+                )
                 ok = False
             bound[name] = default
             continue
@@ -90,8 +120,13 @@ def bind(kind: LayerKind, written: str, call_span, positional, keywords, *, env,
         if spec.type == "tensor":
             found = tensor_of(item)
             if found is None:
-                report(codes.ARGUMENT_TYPE, _value_span(item), f"`{spec.name}` takes a tensor name",
-                       "not a tensor name", None)
+                report(
+                    codes.ARGUMENT_TYPE,
+                    _value_span(item),
+                    f"`{spec.name}` takes a tensor name",
+                    "not a tensor name",
+                    None,
+                )
                 ok = False
                 continue
             tensors.append(found[0])
@@ -137,8 +172,12 @@ def coerce(spec: Arg, value, span: Span, env):
     def fail(expected):
         if isinstance(value, Symbol) and t not in ("str", "padding"):
             raise undefined(value, env)
-        raise EvalError(codes.ARGUMENT_TYPE, f"`{spec.name}` must be {expected}, got {describe(value)}", span,
-                        f"expected {expected}")
+        raise EvalError(
+            codes.ARGUMENT_TYPE,
+            f"`{spec.name}` must be {expected}, got {describe(value)}",
+            span,
+            f"expected {expected}",
+        )
 
     def is_int(v):
         return isinstance(v, int) and not isinstance(v, bool)
@@ -159,8 +198,13 @@ def coerce(spec: Arg, value, span: Span, env):
         if isinstance(value, str) and value in ("same", "valid"):
             return str(value)
         if isinstance(value, Symbol):
-            raise EvalError(codes.ARGUMENT_TYPE, f"`{spec.name}` must be a size, 'same' or 'valid', got `{value}`",
-                            span, "unknown padding", did_you_mean(value, ("same", "valid")))
+            raise EvalError(
+                codes.ARGUMENT_TYPE,
+                f"`{spec.name}` must be a size, 'same' or 'valid', got `{value}`",
+                span,
+                "unknown padding",
+                did_you_mean(value, ("same", "valid")),
+            )
         return fail("a size, one per axis, 'same' or 'valid'")
     if t == "bool":
         return value if isinstance(value, bool) else fail("true or false")
@@ -182,8 +226,13 @@ def coerce(spec: Arg, value, span: Span, env):
         if isinstance(value, str) and (not spec.choices or value in spec.choices):
             return str(value)
         if isinstance(value, str):
-            raise EvalError(codes.ARGUMENT_TYPE, f"`{spec.name}` must be one of {', '.join(spec.choices)}; "
-                            f"got `{value}`", span, "not a choice", did_you_mean(value, spec.choices))
+            raise EvalError(
+                codes.ARGUMENT_TYPE,
+                f"`{spec.name}` must be one of {', '.join(spec.choices)}; got `{value}`",
+                span,
+                "not a choice",
+                did_you_mean(value, spec.choices),
+            )
         return fail("one of " + ", ".join(spec.choices))
     raise AssertionError(t)
 
@@ -192,7 +241,7 @@ def signature(name: str, args) -> str:
     parts = []
     for a in args:
         text = a.name if a.required else f"{a.name}={default_text(a.default)}"
-        parts.append(text if a.positional else text)
+        parts.append(text)
     return f"usage: {name}({', '.join(parts)})"
 
 

@@ -5,6 +5,7 @@ has its first one applied: the one its help names first and an editor marks as
 preferred. A fix whose edits overlap those of a fix already chosen is left for
 the next run, so that every edit applies to the text it was made for.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,8 +31,14 @@ def plan(diagnostics, sources: dict[str, Source]) -> Plan:
             continue
         fix = fixes[0]
         try:
-            ranges = [(e.span.path, offset(sources[e.span.path], e.span.line, e.span.column),
-                       offset(sources[e.span.path], e.span.end_line, e.span.end_column)) for e in fix.edits]
+            ranges = [
+                (
+                    e.span.path,
+                    offset(sources[e.span.path], e.span.line, e.span.column),
+                    offset(sources[e.span.path], e.span.end_line, e.span.end_column),
+                )
+                for e in fix.edits
+            ]
         except (KeyError, EditError):
             left.append(diag)
             continue
@@ -48,4 +55,4 @@ def plan(diagnostics, sources: dict[str, Source]) -> Plan:
 def _overlaps(start: int, end: int, other: tuple[int, int]) -> bool:
     """Two edits that touch the same characters, or insert at the same place (their order would be a guess)."""
     a, b = other
-    return start < b and a < end or start == a or (start == end and a < start < b) or (a == b and start < a < end)
+    return (start < b and a < end) or start == a or (start == end and a < start < b) or (a == b and start < a < end)

@@ -18,6 +18,7 @@ the caller's own file, YAML or prototxt; None where there is none).
     >>> b.network().analyze().params
     448
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -45,8 +46,15 @@ class NetworkBuilder:
     max_layers bounds how many layers may be added.
     """
 
-    def __init__(self, path: str = "<builder>", *, name: str | None = None, sources: dict[str, Source] | None = None,
-                 settings: Settings = Settings(), limits: Limits = Limits()):
+    def __init__(
+        self,
+        path: str = "<builder>",
+        *,
+        name: str | None = None,
+        sources: dict[str, Source] | None = None,
+        settings: Settings = Settings(),
+        limits: Limits = Limits(),
+    ):
         self.path = path
         self.name = name
         self.sources: dict[str, Source] = sources if sources is not None else {}
@@ -61,14 +69,20 @@ class NetworkBuilder:
         self._counts: dict[str, int] = {}  # automatic names: how many of each written kind so far
 
     # the public steps -------------------------------------------------------------------------
-    def input(self, name: str, dims, *, span: Span | None = None, batch: int | str | None = None,
-              dim_spans: tuple = ()) -> TensorRef | None:
+    def input(
+        self, name: str, dims, *, span: Span | None = None, batch: int | str | None = None, dim_spans: tuple = ()
+    ) -> TensorRef | None:
         """A network input of shape (C, *spatial): an int per axis, or a name for a symbolic spatial size."""
         dims = tuple(dims)
         problem = _input_problem(dims)
         if problem is not None:
-            self.error(codes.INVALID_INPUT, span, f"input `{name}`: {problem}", "not a valid shape",
-                       "give C, then up to 3 spatial sizes: an integer from 1, or a name for a symbolic size")
+            self.error(
+                codes.INVALID_INPUT,
+                span,
+                f"input `{name}`: {problem}",
+                "not a valid shape",
+                "give C, then up to 3 spatial sizes: an integer from 1, or a name for a symbolic size",
+            )
             return None
         if name in self.graph:
             self.error(codes.DUPLICATE_DEFINITION, span, f"`{name}` is defined twice", "defined again here")
@@ -77,9 +91,19 @@ class NetworkBuilder:
         self.add_input(InputSpec(name, dims, axes, batch, span, tuple(dim_spans)))
         return TensorRef(name, 0, name)
 
-    def layer(self, kind: str, inputs=(), *args, name: str | None = None, label: str | None = None,
-              span: Span | None = None, scopes: tuple = (), site=None, block_path: tuple = (),
-              **kwargs) -> tuple[TensorRef, ...] | None:
+    def layer(
+        self,
+        kind: str,
+        inputs=(),
+        *args,
+        name: str | None = None,
+        label: str | None = None,
+        span: Span | None = None,
+        scopes: tuple = (),
+        site=None,
+        block_path: tuple = (),
+        **kwargs,
+    ) -> tuple[TensorRef, ...] | None:
         """A layer of `kind` (a catalogue name or alias) on `inputs`, with arguments as a `.cdsl` call takes them.
 
         inputs: the tensors flowing in: one, or for a merge (add, concat...) two or more;
@@ -92,12 +116,21 @@ class NetworkBuilder:
         """
         found = KINDS.get(kind)
         if found is None:
-            self.error(codes.UNKNOWN_LAYER, span, f"unknown layer `{kind}`", "not a layer kind",
-                       did_you_mean(kind, [k.name for k in canonical_kinds()]) or did_you_mean(kind, KINDS))
+            self.error(
+                codes.UNKNOWN_LAYER,
+                span,
+                f"unknown layer `{kind}`",
+                "not a layer kind",
+                did_you_mean(kind, [k.name for k in canonical_kinds()]) or did_you_mean(kind, KINDS),
+            )
             return None
         positional = [a if isinstance(a, Argument) else Argument(a, span) for a in args]
-        keywords = [Argument(a.value, a.span, a.value_span, key, a.name_span or a.span) if isinstance(a, Argument)
-                    else Argument(a, span, None, key, span) for key, a in kwargs.items()]
+        keywords = [
+            Argument(a.value, a.span, a.value_span, key, a.name_span or a.span)
+            if isinstance(a, Argument)
+            else Argument(a, span, None, key, span)
+            for key, a in kwargs.items()
+        ]
         bound, tensors, spans, explicit = self.bind(found, kind, span, positional, keywords)
         if bound is None:
             return None
@@ -108,27 +141,52 @@ class NetworkBuilder:
         if found.variadic:
             flowing += tensors
             if len(flowing) < 2:
-                self.error(codes.WRONG_INPUT_COUNT, span, f"{kind} needs at least two tensors, got {len(flowing)}",
-                           "one tensor", f"give `{kind}` two or more inputs")
+                self.error(
+                    codes.WRONG_INPUT_COUNT,
+                    span,
+                    f"{kind} needs at least two tensors, got {len(flowing)}",
+                    "one tensor",
+                    f"give `{kind}` two or more inputs",
+                )
                 return None
         elif len(flowing) != 1:
-            self.error(codes.WRONG_INPUT_COUNT, span, f"{kind} takes one input tensor, got {len(flowing)}",
-                       f"{len(flowing)} tensors in", "give it one input; merge several with add or concat first")
+            self.error(
+                codes.WRONG_INPUT_COUNT,
+                span,
+                f"{kind} takes one input tensor, got {len(flowing)}",
+                f"{len(flowing)} tensors in",
+                "give it one input; merge several with add or concat first",
+            )
             return None
         else:
             flowing += tensors
         if name is None:
             name = self._auto_name(kind)
         elif name in self.graph:
-            self.error(codes.DUPLICATE_DEFINITION, span, f"`{name}` is defined twice", "defined again here",
-                       "give every layer its own name")
+            self.error(
+                codes.DUPLICATE_DEFINITION,
+                span,
+                f"`{name}` is defined twice",
+                "defined again here",
+                "give every layer its own name",
+            )
             return None
         if not self.count_layer(span):
             return None
         if label is None:
             label = name.rsplit(".", 1)[-1]
-        node = LayerNode(found.name, kind, self.share_args(found, bound, explicit), span, label, tuple(block_path),
-                         tuple(scopes), site, spans, explicit)
+        node = LayerNode(
+            found.name,
+            kind,
+            self.share_args(found, bound, explicit),
+            span,
+            label,
+            tuple(block_path),
+            tuple(scopes),
+            site,
+            spans,
+            explicit,
+        )
         self.add_layer(name, node)
         for port, tensor in enumerate(flowing):
             if tensor.node not in self.graph:
@@ -157,23 +215,44 @@ class NetworkBuilder:
         # Lowering stopped by a limit declares outputs it never made nodes for; only those made are outputs.
         outputs = tuple(out for out in self.outputs if f"output:{out}" in self.graph)
         name = self.name or Path(self.path).stem
-        return Network(name, self.path, self.graph, self.inputs, outputs, self.settings, tuple(diagnostics),
-                       self.sources)
+        return Network(
+            name, self.path, self.graph, self.inputs, outputs, self.settings, tuple(diagnostics), self.sources
+        )
 
     # the steps they are made of (lowering takes these, as it resolves tensors after making layers) ----
     def error(self, code, span, message, label="", help=None, notes=()) -> None:
         self.diagnostics.append(Diagnostic(code, span, message, label, help, tuple(notes)))
 
-    def bind(self, kind: LayerKind, written: str, call_span, positional, keywords, *, env=None, value_of=None,
-             tensor_of=None, report_eval=None):
+    def bind(
+        self,
+        kind: LayerKind,
+        written: str,
+        call_span,
+        positional,
+        keywords,
+        *,
+        env=None,
+        value_of=None,
+        tensor_of=None,
+        report_eval=None,
+    ):
         """A call's arguments checked and bound (arguments.bind): (values, tensors, spans, explicit) or Nones.
 
         By default arguments are values as they are and tensors are TensorRefs; lowering
         passes its own value_of (evaluate an expression) and tensor_of (resolve a name).
         """
-        return bind(kind, written, call_span, positional, keywords, env=env if env is not None else {},
-                    report=self.error, report_eval=report_eval or self._report_eval,
-                    value_of=value_of or _value_as_given, tensor_of=tensor_of or _tensor_as_given)
+        return bind(
+            kind,
+            written,
+            call_span,
+            positional,
+            keywords,
+            env=env if env is not None else {},
+            report=self.error,
+            report_eval=report_eval or self._report_eval,
+            value_of=value_of or _value_as_given,
+            tensor_of=tensor_of or _tensor_as_given,
+        )
 
     def share_args(self, kind: LayerKind, args: dict, explicit: frozenset) -> dict:
         """One `args` dict for all layers of a kind with equal values and equally written arguments (`relu`,
@@ -188,16 +267,21 @@ class NetworkBuilder:
         """Count one more layer; False (and reported) past limits.max_layers."""
         self.layer_count += 1
         if self.layer_count > self.limits.max_layers:
-            self.error(codes.LIMIT_EXCEEDED, span,
-                       f"the network expands to more than {self.limits.max_layers:,} layers", "limit reached here",
-                       "check the repeat counts, or raise the limit with --max-layers")
+            self.error(
+                codes.LIMIT_EXCEEDED,
+                span,
+                f"the network expands to more than {self.limits.max_layers:,} layers",
+                "limit reached here",
+                "check the repeat counts, or raise the limit with --max-layers",
+            )
             return False
         return True
 
     def add_input(self, spec: InputSpec) -> None:
         self.inputs[spec.name] = spec
-        self.graph.add(spec.name, LayerNode("input", "input", {"shape": spec.dims, "batch": spec.batch},
-                                                 spec.span, spec.name))
+        self.graph.add(
+            spec.name, LayerNode("input", "input", {"shape": spec.dims, "batch": spec.batch}, spec.span, spec.name)
+        )
 
     def add_layer(self, name: str, node: LayerNode) -> None:
         self.graph.add(name, node)
@@ -206,14 +290,25 @@ class NetworkBuilder:
         """Feed output `tensor.port` of `tensor.node` into input `port` of `node`."""
         self.graph.add_edge(tensor.node, node, key=port, port=port, src_port=tensor.port)
 
-    def add_output(self, name: str, tensor: TensorRef | None, span, *, shape: tuple | None = None,
-                   dim_spans: tuple = ()) -> None:
+    def add_output(
+        self, name: str, tensor: TensorRef | None, span, *, shape: tuple | None = None, dim_spans: tuple = ()
+    ) -> None:
         """An output named `name`; with `shape`, the shape it must have (checked by inference, E115), its sizes
         written at dim_spans."""
         node = f"output:{name}"
         self.outputs[name] = span
-        self.graph.add(node, LayerNode("output", "output", {"shape": shape} if shape is not None else {}, span, name,
-                                       incomplete=tensor is None, dim_spans=dim_spans))
+        self.graph.add(
+            node,
+            LayerNode(
+                "output",
+                "output",
+                {"shape": shape} if shape is not None else {},
+                span,
+                name,
+                incomplete=tensor is None,
+                dim_spans=dim_spans,
+            ),
+        )
         if tensor is not None:
             self.connect(tensor, node, 0)
 
@@ -229,9 +324,14 @@ class NetworkBuilder:
             return
         nodes = [edge[0] for edge in cycle]
         span = self.graph.nodes[nodes[0]].span
-        self.error(codes.CYCLE, span, "tensors depend on themselves",
-                   "part of a cycle", "a tensor cannot be computed from itself; break the loop",
-                   notes=("cycle: " + " -> ".join((*nodes, nodes[0])),))
+        self.error(
+            codes.CYCLE,
+            span,
+            "tensors depend on themselves",
+            "part of a cycle",
+            "a tensor cannot be computed from itself; break the loop",
+            notes=("cycle: " + " -> ".join((*nodes, nodes[0])),),
+        )
 
     def _report_eval(self, err) -> None:
         self.error(err.code, err.span, err.message, err.label, err.help)

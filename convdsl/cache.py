@@ -10,6 +10,7 @@ without following symbolic links, and only a regular file of this user is
 read. Files hold marshal data (plain values), never pickles. Everything here is
 best effort: without a usable directory convdsl only runs slower.
 """
+
 from __future__ import annotations
 
 import binascii
@@ -90,8 +91,7 @@ class _Directory:
         with os.fdopen(fd, "rb") as handle:
             info = os.fstat(fd)
             uid = _uid()
-            if not stat.S_ISREG(info.st_mode) or (uid is not None and info.st_uid != uid) \
-                    or info.st_size > MAX_FILE:
+            if not stat.S_ISREG(info.st_mode) or (uid is not None and info.st_uid != uid) or info.st_size > MAX_FILE:
                 return None
             return handle.read(MAX_FILE + 1)
 
@@ -99,8 +99,12 @@ class _Directory:
         """Write a file whole: a new private file (never through a link), then a rename over the old one."""
         temporary = f".{name}.{os.getpid()}.tmp"
         try:
-            fd = os.open(self._name(temporary), os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC,
-                         0o600, **self._at(temporary))
+            fd = os.open(
+                self._name(temporary),
+                os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC,
+                0o600,
+                **self._at(temporary),
+            )
         except OSError:  # not writable, or another writer in this process: it will save the same
             return False
         try:
@@ -126,8 +130,11 @@ class _Directory:
             found = []
             with os.scandir(self.fd if os.scandir in os.supports_fd else self.path) as entries:
                 for entry in entries:
-                    if entry.name.startswith(prefix) and entry.name.endswith(suffix) \
-                            and entry.is_file(follow_symlinks=False):
+                    if (
+                        entry.name.startswith(prefix)
+                        and entry.name.endswith(suffix)
+                        and entry.is_file(follow_symlinks=False)
+                    ):
                         found.append((entry.stat(follow_symlinks=False).st_mtime_ns, entry.name))
         except OSError:
             return

@@ -3,6 +3,7 @@
 Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage error or
 unreadable file, 3 an internal error (a bug in convdsl; please report it).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _limits(args) -> Limits:
-    return Limits(max_layers=args.max_layers, max_depth=args.max_depth, max_include_depth=args.max_include_depth,
-                  include_path=tuple(args.include_path or ()))
+    return Limits(
+        max_layers=args.max_layers,
+        max_depth=args.max_depth,
+        max_include_depth=args.max_include_depth,
+        include_path=tuple(args.include_path or ()),
+    )
 
 
 def _positive(text: str) -> int:
@@ -39,19 +44,40 @@ _positive.__name__ = "positive integer"  # argparse names the type in its messag
 
 
 def _add_common(parser):
-    parser.add_argument("--strict", action="store_true",
-                        help="every rounded output size is an error, even where only padding is dropped")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="every rounded output size is an error, even where only padding is dropped",
+    )
     limits = parser.add_argument_group("limits")
     defaults = Limits()
-    limits.add_argument("--max-layers", type=_positive, default=defaults.max_layers, metavar="N",
-                        help=f"most layers after blocks and repeats are expanded (default {defaults.max_layers:,})")
-    limits.add_argument("--max-depth", type=_positive, default=defaults.max_depth, metavar="N",
-                        help=f"deepest nesting of blocks and groups (default {defaults.max_depth})")
-    limits.add_argument("--max-include-depth", type=_positive, default=defaults.max_include_depth, metavar="N",
-                        help=f"deepest chain of includes (default {defaults.max_include_depth})")
-    parser.add_argument("--include-path", action="append", metavar="DIR",
-                        help="a folder outside the project that includes may read (and are looked for in); "
-                             "may be given more than once")
+    limits.add_argument(
+        "--max-layers",
+        type=_positive,
+        default=defaults.max_layers,
+        metavar="N",
+        help=f"most layers after blocks and repeats are expanded (default {defaults.max_layers:,})",
+    )
+    limits.add_argument(
+        "--max-depth",
+        type=_positive,
+        default=defaults.max_depth,
+        metavar="N",
+        help=f"deepest nesting of blocks and groups (default {defaults.max_depth})",
+    )
+    limits.add_argument(
+        "--max-include-depth",
+        type=_positive,
+        default=defaults.max_include_depth,
+        metavar="N",
+        help=f"deepest chain of includes (default {defaults.max_include_depth})",
+    )
+    parser.add_argument(
+        "--include-path",
+        action="append",
+        metavar="DIR",
+        help="a folder outside the project that includes may read (and are looked for in); may be given more than once",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,22 +88,39 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="report every mistake in one or more files")
     check.add_argument("files", nargs="+", metavar="FILE")
-    check.add_argument("--format", choices=("text", "concise", "json", "github"), default="text",
-                       help="text (default: source line and caret), concise (one line each), json, github "
-                            "(GitHub Actions annotations)")
+    check.add_argument(
+        "--format",
+        choices=("text", "concise", "json", "github"),
+        default="text",
+        help="text (default: source line and caret), concise (one line each), json, github "
+        "(GitHub Actions annotations)",
+    )
     check.add_argument("--color", choices=("auto", "always", "never"), default="auto")
-    check.add_argument("--select", default="", metavar="CODES",
-                       help="report only these codes, names or code prefixes, comma-separated (e.g. E,W101); "
-                            "replaces `select` of [tool.convdsl] in pyproject.toml")
-    check.add_argument("--fix", action="store_true",
-                       help="apply the first fix each diagnostic offers (the one its help names first), then "
-                            "report what is left")
-    check.add_argument("--ignore", default="", metavar="CODES",
-                       help="do not report these codes, names or prefixes (e.g. W101,unused-tensor); "
-                            "added to `ignore` of [tool.convdsl]")
-    check.add_argument("--dependents", action="store_true",
-                       help="also check every .cdsl file under the current directory that includes one of FILE, "
-                            "directly or through others (what the pre-commit hook does)")
+    check.add_argument(
+        "--select",
+        default="",
+        metavar="CODES",
+        help="report only these codes, names or code prefixes, comma-separated (e.g. E,W101); "
+        "replaces `select` of [tool.convdsl] in pyproject.toml",
+    )
+    check.add_argument(
+        "--fix",
+        action="store_true",
+        help="apply the first fix each diagnostic offers (the one its help names first), then report what is left",
+    )
+    check.add_argument(
+        "--ignore",
+        default="",
+        metavar="CODES",
+        help="do not report these codes, names or prefixes (e.g. W101,unused-tensor); "
+        "added to `ignore` of [tool.convdsl]",
+    )
+    check.add_argument(
+        "--dependents",
+        action="store_true",
+        help="also check every .cdsl file under the current directory that includes one of FILE, "
+        "directly or through others (what the pre-commit hook does)",
+    )
     _add_common(check)
 
     summary = commands.add_parser("summary", help="a table of shapes, parameters, MACs and receptive fields")
@@ -87,68 +130,124 @@ def build_parser() -> argparse.ArgumentParser:
 
     sizes = commands.add_parser("sizes", help="which input sizes pass through the network without losing rows")
     sizes.add_argument("file", metavar="FILE")
-    sizes.add_argument("--max", type=int, default=1024, metavar="N",
-                       help="sweep every size from 1 to N on each spatial axis (default 1024)")
+    sizes.add_argument(
+        "--max",
+        type=int,
+        default=1024,
+        metavar="N",
+        help="sweep every size from 1 to N on each spatial axis (default 1024)",
+    )
     sizes.add_argument("--format", choices=("text", "json"), default="text")
     _add_common(sizes)
 
     # the render registry is plain data: reading it imports no writer
     from .render.registry import DIRECTIONS, FORMATS, LAYOUTS, STYLES
 
-    render = commands.add_parser("render", help="draw the network as a figure: "
-                                                + ", ".join(fmt.name.upper() for fmt in FORMATS.values()))
+    render = commands.add_parser(
+        "render", help="draw the network as a figure: " + ", ".join(fmt.name.upper() for fmt in FORMATS.values())
+    )
     render.add_argument("file", metavar="FILE")
     extensions = ", ".join(ext for fmt in FORMATS.values() for ext in fmt.extensions)
-    render.add_argument("-o", "--output", required=True, metavar="OUT",
-                        help=f"the file to write, in the format its extension names ({extensions}); "
-                             "`-` writes to standard output")
+    render.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT",
+        help=f"the file to write, in the format its extension names ({extensions}); `-` writes to standard output",
+    )
     render.add_argument("--format", choices=tuple(FORMATS), help="the format, whatever OUT's extension")
-    render.add_argument("--style", choices=tuple(STYLES), default="default",
-                        help="; ".join(f"{style.name}: {style.description}" for style in STYLES.values()))
-    render.add_argument("--direction", choices=DIRECTIONS, default="TB", type=str.upper,
-                        help="TB: top to bottom (default); LR: left to right")
-    render.add_argument("--collapse", action="store_true",
-                        help="draw each block instance, and each repeat, as one box with its totals")
-    render.add_argument("--depth", type=int, metavar="N",
-                        help="open N levels of blocks and labelled groups and fold the deeper ones")
-    render.add_argument("--layout", choices=LAYOUTS, default="auto", type=str.lower,
-                        help="auto (default): an encoder-decoder network as a U, a long one cut into columns; "
-                             "columns: never a U; unet: a U, the encoder down and the decoder up beside it")
-    render.add_argument("--label", metavar="TEMPLATE",
-                        help="what each box says, in every style: fields {kind} {name} {out} {in} {params} {macs}, "
-                             "\\n for a new line; e.g. \"{kind}\\n{out} · {macs}\"")
+    render.add_argument(
+        "--style",
+        choices=tuple(STYLES),
+        default="default",
+        help="; ".join(f"{style.name}: {style.description}" for style in STYLES.values()),
+    )
+    render.add_argument(
+        "--direction",
+        choices=DIRECTIONS,
+        default="TB",
+        type=str.upper,
+        help="TB: top to bottom (default); LR: left to right",
+    )
+    render.add_argument(
+        "--collapse", action="store_true", help="draw each block instance, and each repeat, as one box with its totals"
+    )
+    render.add_argument(
+        "--depth", type=int, metavar="N", help="open N levels of blocks and labelled groups and fold the deeper ones"
+    )
+    render.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        default="auto",
+        type=str.lower,
+        help="auto (default): an encoder-decoder network as a U, a long one cut into columns; "
+        "columns: never a U; unet: a U, the encoder down and the decoder up beside it",
+    )
+    render.add_argument(
+        "--label",
+        metavar="TEMPLATE",
+        help="what each box says, in every style: fields {kind} {name} {out} {in} {params} {macs}, "
+        '\\n for a new line; e.g. "{kind}\\n{out} · {macs}"',
+    )
     _add_common(render)
 
     export = commands.add_parser("export", help="write the network as a PyTorch module (Python source)")
     export.add_argument("file", metavar="FILE")
     export.add_argument("--to", choices=("pytorch",), default="pytorch", help="the framework (default pytorch)")
-    export.add_argument("-o", "--output", default="-", metavar="OUT",
-                        help="the .py file to write; `-` (the default) writes to standard output")
+    export.add_argument(
+        "-o",
+        "--output",
+        default="-",
+        metavar="OUT",
+        help="the .py file to write; `-` (the default) writes to standard output",
+    )
     _add_common(export)
 
-    verify = commands.add_parser("verify", help="run the PyTorch export and compare it with convdsl, layer by layer "
-                                                "(needs torch)")
+    verify = commands.add_parser(
+        "verify", help="run the PyTorch export and compare it with convdsl, layer by layer (needs torch)"
+    )
     verify.add_argument("file", metavar="FILE")
     verify.add_argument("--batch", type=int, metavar="N", help="the batch to run (default: the input's, else 1)")
-    verify.add_argument("--device", default="cpu", metavar="DEVICE",
-                        help="cpu (default), cuda, or meta: shapes and counts only, without computing")
-    verify.add_argument("--size", action="append", default=[], metavar="NAME=N",
-                        help="a number for a symbolic input size (`--size H=224 --size W=320`), to run the model at")
+    verify.add_argument(
+        "--device",
+        default="cpu",
+        metavar="DEVICE",
+        help="cpu (default), cuda, or meta: shapes and counts only, without computing",
+    )
+    verify.add_argument(
+        "--size",
+        action="append",
+        default=[],
+        metavar="NAME=N",
+        help="a number for a symbolic input size (`--size H=224 --size W=320`), to run the model at",
+    )
     _add_common(verify)
 
-    commands.add_parser("lsp", help="run the language server (LSP over stdin and stdout) for editors; "
-                                    "needs pip install 'convdsl[lsp]'")
+    commands.add_parser(
+        "lsp", help="run the language server (LSP over stdin and stdout) for editors; needs pip install 'convdsl[lsp]'"
+    )
 
     fmt = commands.add_parser("fmt", help="rewrite files in the canonical layout (comments and meaning kept)")
-    fmt.add_argument("files", nargs="+", metavar="FILE",
-                     help="files, or directories to search for .cdsl files; `-` reads standard input and "
-                          "writes the result to standard output")
-    fmt.add_argument("--check", action="store_true",
-                     help="write nothing; exit 1 if a file would change")
-    fmt.add_argument("--diff", action="store_true",
-                     help="write nothing; print a unified diff of each change and exit 1 if a file would change")
-    fmt.add_argument("--line-length", type=_positive, default=100, metavar="N",
-                     help="the width chains are broken at (default 100, at least 20)")
+    fmt.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="files, or directories to search for .cdsl files; `-` reads standard input and "
+        "writes the result to standard output",
+    )
+    fmt.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file would change")
+    fmt.add_argument(
+        "--diff",
+        action="store_true",
+        help="write nothing; print a unified diff of each change and exit 1 if a file would change",
+    )
+    fmt.add_argument(
+        "--line-length",
+        type=_positive,
+        default=100,
+        metavar="N",
+        help="the width chains are broken at (default 100, at least 20)",
+    )
     return parser
 
 
@@ -179,15 +278,23 @@ def _safe_stream(stream):
 def _main(argv: list[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        return {"check": _check, "summary": _summary, "sizes": _sizes, "render": _render,
-                "export": _export, "verify": _verify, "lsp": _lsp, "fmt": _fmt}[args.command](args)
+        return {
+            "check": _check,
+            "summary": _summary,
+            "sizes": _sizes,
+            "render": _render,
+            "export": _export,
+            "verify": _verify,
+            "lsp": _lsp,
+            "fmt": _fmt,
+        }[args.command](args)
     except SystemExit as exit_:
         return int(exit_.code or 0) if isinstance(exit_.code, int) else EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return EXIT_OK
-    except Exception as err:  # noqa: BLE001 - a bug must not show users a traceback
+    except Exception as err:
         if os.environ.get("CONVDSL_DEBUG"):
             raise
         _internal_error(err)
@@ -196,9 +303,11 @@ def _main(argv: list[str] | None) -> int:
 
 def _internal_error(err: Exception, path: str | None = None) -> None:
     where = f" while checking {path}" if path else ""
-    print(f"convdsl: internal error{where}: {type(err).__name__}: {err}\n"
-          "this is a bug in convdsl; set CONVDSL_DEBUG=1 for the traceback and please report it",
-          file=sys.stderr)
+    print(
+        f"convdsl: internal error{where}: {type(err).__name__}: {err}\n"
+        "this is a bug in convdsl; set CONVDSL_DEBUG=1 for the traceback and please report it",
+        file=sys.stderr,
+    )
 
 
 def _use_color(choice: str, stream) -> bool:
@@ -211,6 +320,7 @@ def _use_color(choice: str, stream) -> bool:
 
 def _load(path: str, args):
     from .loading import load
+
     return load(path, limits=_limits(args))
 
 
@@ -219,6 +329,7 @@ def _load_usable(path: str, args):
     network = _load(path, args)
     if _unreadable(network):
         from . import report
+
         for diag in network.diagnostics:
             print(report.text(diag, network.sources), file=sys.stderr)
         return None
@@ -259,12 +370,17 @@ def _fix(path: str, network, diagnostics, args):
             return None
     count = len(chosen.applied)
     files = ", ".join(chosen.texts)
-    print(f"fixed {count} problem{'s' if count != 1 else ''} in {files}: " +
-          "; ".join(f"{d.code.code} at line {d.span.line}: {fix.description}" for d, fix in chosen.applied),
-          file=sys.stderr)
+    print(
+        f"fixed {count} problem{'s' if count != 1 else ''} in {files}: "
+        + "; ".join(f"{d.code.code} at line {d.span.line}: {fix.description}" for d, fix in chosen.applied),
+        file=sys.stderr,
+    )
     if chosen.left:
-        print(f"{len(chosen.left)} more fix{'es' if len(chosen.left) != 1 else ''} overlap these: run "
-              "`convdsl check --fix` again", file=sys.stderr)
+        print(
+            f"{len(chosen.left)} more fix{'es' if len(chosen.left) != 1 else ''} overlap these: run "
+            "`convdsl check --fix` again",
+            file=sys.stderr,
+        )
     return _load(path, args)
 
 
@@ -301,10 +417,11 @@ def _check(args) -> int:
                         return EXIT_USAGE
                     if fixed is not network:
                         network = fixed
-                        diagnostics = suppressed(network.analyze(strict=args.strict).diagnostics, network.sources,
-                                                 selection)
+                        diagnostics = suppressed(
+                            network.analyze(strict=args.strict).diagnostics, network.sources, selection
+                        )
                 code = EXIT_ERRORS if any(d.is_error for d in diagnostics) else EXIT_OK
-        except Exception as err:  # noqa: BLE001 - a bug met in one file must not stop the others being checked
+        except Exception as err:
             if os.environ.get("CONVDSL_DEBUG"):
                 raise
             _internal_error(err, path)
@@ -317,14 +434,24 @@ def _check(args) -> int:
     out = sys.stdout
     if args.format == "json":
         errors = iter(error for _, error in crashed)
-        files = [{"path": path, "network": net.name, "diagnostics": [report.as_json(d, path) for d in diags]}
-                 if net is not None else
-                 {"path": path, "network": None, "diagnostics": [], "internal_error": next(errors)}
-                 for path, net, diags in results]
+        files = [
+            {"path": path, "network": net.name, "diagnostics": [report.as_json(d, path) for d in diags]}
+            if net is not None
+            else {"path": path, "network": None, "diagnostics": [], "internal_error": next(errors)}
+            for path, net, diags in results
+        ]
         every = [d for _, _, diags in results for d in diags]
         import json  # only for --format json: one import less on the common path
-        json.dump({"files": files, "errors": sum(d.level is Severity.ERROR for d in every),
-                   "warnings": sum(d.level is Severity.WARNING for d in every)}, out, indent=2)
+
+        json.dump(
+            {
+                "files": files,
+                "errors": sum(d.level is Severity.ERROR for d in every),
+                "warnings": sum(d.level is Severity.WARNING for d in every),
+            },
+            out,
+            indent=2,
+        )
         out.write("\n")
         return worst
     for path, network, diagnostics in results:
@@ -342,8 +469,9 @@ def _check(args) -> int:
         tally = report.tally(every)
         print(f"checked {checked}: {tally}" if tally else f"checked {checked}: no problems", file=sys.stderr)
         if crashed:
-            print("not checked because of an internal error: " + ", ".join(path for path, _ in crashed),
-                  file=sys.stderr)
+            print(
+                "not checked because of an internal error: " + ", ".join(path for path, _ in crashed), file=sys.stderr
+            )
     return worst
 
 
@@ -357,6 +485,7 @@ def _summary(args) -> int:
     analysis = network.analyze(strict=args.strict)
     if args.format == "json":
         import json
+
         json.dump(to_json(analysis), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
@@ -383,12 +512,12 @@ def _sizes(args) -> int:
     result = analyze_sizes(network, strict=args.strict, limit=args.max)
     if args.format == "json":
         import json
+
         json.dump(sizes_format.to_json(result), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         print(sizes_format.text(result))
-    failed = result.problem or any(
-        axis.declared_failure is not None or not axis.valid for axis in result.axes)
+    failed = result.problem or any(axis.declared_failure is not None or not axis.valid for axis in result.axes)
     return EXIT_ERRORS if failed else EXIT_OK
 
 
@@ -408,8 +537,11 @@ def _render(args) -> int:
     fmt = args.format or format_for_extension(Path(args.output).suffix)
     if fmt is None:
         names = ", ".join(fmt.extensions[0] for fmt in FORMATS.values())
-        return usage("give --format with -o -" if to_stdout else
-                     f"cannot tell the format from `{args.output}`: name it {names}, or give --format")
+        return usage(
+            "give --format with -o -"
+            if to_stdout
+            else f"cannot tell the format from `{args.output}`: name it {names}, or give --format"
+        )
     if args.depth is not None and args.depth < 0:
         return usage(f"--depth must be 0 or more, got {args.depth}")
     if args.label is not None:
@@ -428,17 +560,34 @@ def _render(args) -> int:
             return EXIT_USAGE
         analysis = network.analyze(strict=args.strict)
         if len(analysis.layers) > 1000 and not args.collapse and args.depth is None and fmt != "dot":
-            print(f"convdsl render: drawing all {len(analysis.layers):,} layers takes a while; "
-                  "--collapse or --depth N draws a shorter figure", file=sys.stderr)
-        data = render(analysis, fmt, style=args.style, direction=args.direction, collapse=args.collapse,
-                      depth=args.depth, layout=args.layout, label=args.label)
+            print(
+                f"convdsl render: drawing all {len(analysis.layers):,} layers takes a while; "
+                "--collapse or --depth N draws a shorter figure",
+                file=sys.stderr,
+            )
+        data = render(
+            analysis,
+            fmt,
+            style=args.style,
+            direction=args.direction,
+            collapse=args.collapse,
+            depth=args.depth,
+            layout=args.layout,
+            label=args.label,
+        )
     except (FormatUnavailable, LayoutUnavailable) as err:
         return usage(str(err))
     except RenderError as err:
-        what = "the .dot file (`--format dot`)" if "dot" in FORMATS and args.style in FORMATS["dot"].styles \
+        what = (
+            "the .dot file (`--format dot`)"
+            if "dot" in FORMATS and args.style in FORMATS["dot"].styles
             else "the network file and the command"
-        print(f"convdsl: internal error: could not draw the diagram: {err}\n"
-              f"this is a bug in convdsl; please report it with {what}", file=sys.stderr)
+        )
+        print(
+            f"convdsl: internal error: could not draw the diagram: {err}\n"
+            f"this is a bug in convdsl; please report it with {what}",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL
     if to_stdout:
         sys.stdout.buffer.write(data)
@@ -492,9 +641,11 @@ def _with_sizes(network, sizes: dict, limits):
     unknown = sorted(set(sizes) - used)
     if unknown:
         symbols = sorted({d for spec in network.inputs.values() for d in spec.dims if isinstance(d, str)})
-        print(f"convdsl verify: error: no input has a symbolic size `{unknown[0]}`"
-              + (f"; its symbols are {', '.join(symbols)}" if symbols else "; its sizes are all numbers"),
-              file=sys.stderr)
+        print(
+            f"convdsl verify: error: no input has a symbolic size `{unknown[0]}`"
+            + (f"; its symbols are {', '.join(symbols)}" if symbols else "; its sizes are all numbers"),
+            file=sys.stderr,
+        )
         return None
     return rebuild(network, apply(network.sources, edits), limits=limits)
 
@@ -512,8 +663,10 @@ def _export(args) -> int:
     result = export_pytorch(analysis, source_label=args.file)
     if result.source is None:
         for diag in result.diagnostics:
-            print(report.text(diag, analysis.network.sources, color=_use_color("auto", sys.stderr)) + "\n",
-                  file=sys.stderr)
+            print(
+                report.text(diag, analysis.network.sources, color=_use_color("auto", sys.stderr)) + "\n",
+                file=sys.stderr,
+            )
         print("convdsl export: nothing written", file=sys.stderr)
         return EXIT_ERRORS
     if args.output == "-":
@@ -546,8 +699,9 @@ def _device_problem(device: str) -> str | None:
     try:
         kind = torch.device(device).type
     except (RuntimeError, ValueError, TypeError) as err:
-        return f"not a device torch knows ({str(err).splitlines()[0] if str(err) else 'unknown'}); " \
-               "use cpu, cuda or meta"
+        return (
+            f"not a device torch knows ({str(err).splitlines()[0] if str(err) else 'unknown'}); use cpu, cuda or meta"
+        )
     if kind in ("cpu", "meta"):
         return None
     backend = getattr(torch.backends, kind, None) if kind == "mps" else getattr(torch, kind, None)
@@ -555,7 +709,7 @@ def _device_problem(device: str) -> str | None:
     try:
         if available is None or not available():
             return f"{kind} is not available in this PyTorch or on this machine; use cpu or meta"
-    except Exception as err:  # noqa: BLE001 - a backend that fails to answer is not available
+    except Exception as err:
         return f"{kind} is not available: {err}"
     return None
 
@@ -570,8 +724,9 @@ def _verify(args) -> int:
         print(f"convdsl verify: error: this needs PyTorch, which is not installed: {INSTALL}", file=sys.stderr)
         return EXIT_USAGE
     if args.batch is not None and not 1 <= args.batch <= MAX_VERIFY_BATCH:
-        print(f"convdsl verify: error: --batch must be from 1 to {MAX_VERIFY_BATCH:,}, got {args.batch}",
-              file=sys.stderr)
+        print(
+            f"convdsl verify: error: --batch must be from 1 to {MAX_VERIFY_BATCH:,}, got {args.batch}", file=sys.stderr
+        )
         return EXIT_USAGE
     unusable = _device_problem(args.device)
     if unusable:
@@ -581,8 +736,10 @@ def _verify(args) -> int:
     for item in args.size:
         name, _, value = item.partition("=")
         if not name.strip() or not value.strip().isdigit() or int(value) < 1:
-            print(f"convdsl verify: error: --size takes NAME=N with N a whole number of at least 1, got {item!r}",
-                  file=sys.stderr)
+            print(
+                f"convdsl verify: error: --size takes NAME=N with N a whole number of at least 1, got {item!r}",
+                file=sys.stderr,
+            )
             return EXIT_USAGE
         sizes[name.strip()] = int(value)
     analysis, failed = _export_input(args, sizes)
@@ -591,8 +748,10 @@ def _verify(args) -> int:
     result = verify(analysis, batch=args.batch, device=args.device)
     if result.export.source is None:
         for diag in result.export.diagnostics:
-            print(report.text(diag, analysis.network.sources, color=_use_color("auto", sys.stderr)) + "\n",
-                  file=sys.stderr)
+            print(
+                report.text(diag, analysis.network.sources, color=_use_color("auto", sys.stderr)) + "\n",
+                file=sys.stderr,
+            )
         print("convdsl verify: the network cannot be exported", file=sys.stderr)
         return EXIT_ERRORS
     print(result.report())
@@ -615,7 +774,7 @@ def _fmt(args) -> int:
             code, new_text = _fmt_one(path, args)
         except BrokenPipeError:  # the reader of the diff went away (`| head`): main() ends quietly
             raise
-        except Exception as err:  # noqa: BLE001 - a bug met in one file must not stop the others
+        except Exception as err:
             if os.environ.get("CONVDSL_DEBUG"):
                 raise
             _internal_error(err, path)
@@ -630,6 +789,7 @@ def _fmt(args) -> int:
             if args.check and not args.diff:
                 print(f"would reformat {path}", file=sys.stderr)
     if paths != ["-"] or failed or dry:
+
         def files(n: int) -> str:
             return f"{n} file{'s' if n != 1 else ''}"
 
@@ -654,8 +814,11 @@ def _fmt_paths(given: list[str]) -> list[str]:
     paths = []
     for name in given:
         if name != "-" and os.path.isdir(name):
-            found = sorted(p for p in Path(name).rglob("*.cdsl")
-                           if p.is_file() and not any(part.startswith(".") for part in p.relative_to(name).parts))
+            found = sorted(
+                p
+                for p in Path(name).rglob("*.cdsl")
+                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(name).parts)
+            )
             paths.extend(str(p) for p in found)
         else:
             paths.append(name)
@@ -674,8 +837,10 @@ def _fmt_one(path: str, args) -> tuple[int, str | None]:
     if path == "-":
         data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
         if len(data) > MAX_FILE_BYTES:
-            print(f"convdsl fmt: error: standard input is larger than the limit of {MAX_FILE_BYTES // 2**20} MiB",
-                  file=sys.stderr)
+            print(
+                f"convdsl fmt: error: standard input is larger than the limit of {MAX_FILE_BYTES // 2**20} MiB",
+                file=sys.stderr,
+            )
             return EXIT_USAGE, None
         source = decode("<stdin>", data)
     else:
@@ -703,8 +868,11 @@ def _fmt_one(path: str, args) -> tuple[int, str | None]:
         return EXIT_OK, None
     if args.diff:
         label = source.path
-        sys.stdout.writelines(difflib.unified_diff(text.splitlines(True), new_text.splitlines(True),
-                                                   f"{label}\t(original)", f"{label}\t(formatted)"))
+        sys.stdout.writelines(
+            difflib.unified_diff(
+                text.splitlines(True), new_text.splitlines(True), f"{label}\t(original)", f"{label}\t(formatted)"
+            )
+        )
         sys.stdout.flush()
     elif not args.check and path != "-":
         try:

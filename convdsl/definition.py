@@ -9,6 +9,7 @@ and its sites, never the syntax tree's statements. A step's `span` is the span
 of what made it: the key to the nodes (model.LayerNode.span) and block instances
 (model.Site.call_span) it made in each place.
 """
+
 from __future__ import annotations
 
 from .records import frozen

@@ -6,6 +6,7 @@ includes it may now be broken. `convdsl check --dependents` checks those too.
 Include statements are found by a plain scan of each .cdsl file's lines (no parse),
 so that a tree of many files costs little; files that cannot be read are skipped.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Diagnostics as data: the code registry and the immutable Diagnostic."""
+
 from __future__ import annotations
 
 import enum
@@ -59,9 +60,13 @@ NO_INPUT = _code("E020", "no-input", E, "the network declares no input")
 MISPLACED_STATEMENT = _code("E021", "misplaced-statement", E, "a statement where it is not allowed")
 
 # Shapes (E1xx).
-NON_INTEGER_DIVISION = _code("E101", "non-integer-division", E, "an output size is rounded and real input rows are dropped")
+NON_INTEGER_DIVISION = _code(
+    "E101", "non-integer-division", E, "an output size is rounded and real input rows are dropped"
+)
 INEXACT_DIVISION = _code("E102", "inexact-division", E, "an output size is rounded (only with --strict)")
-CHANNEL_MISMATCH = _code("E103", "channel-mismatch", E, "a layer's declared input channels differ from what it receives")
+CHANNEL_MISMATCH = _code(
+    "E103", "channel-mismatch", E, "a layer's declared input channels differ from what it receives"
+)
 GROUPS_MISMATCH = _code("E104", "groups-mismatch", E, "groups do not divide the channels")
 NON_POSITIVE_SIZE = _code("E105", "non-positive-size", E, "an output size is zero or negative")
 KERNEL_TOO_LARGE = _code("E106", "kernel-too-large", E, "a kernel is larger than its padded input")
@@ -71,14 +76,14 @@ POOL_PADDING = _code("E109", "pool-padding-too-large", E, "pooling padding large
 OUTPUT_PADDING = _code("E110", "output-padding-too-large", E, "output_padding not smaller than the stride or dilation")
 RANK_MISMATCH = _code("E111", "rank-mismatch", E, "a layer receives a tensor of the wrong rank")
 INVALID_RESHAPE = _code("E112", "invalid-reshape", E, "a reshape, split or crop that does not fit its input")
-SINGLE_VALUE_NORM = _code("E114", "single-value-norm", E,
-                          "a normalisation over one value per group: its output is a constant")
+SINGLE_VALUE_NORM = _code(
+    "E114", "single-value-norm", E, "a normalisation over one value per group: its output is a constant"
+)
 OUTPUT_SHAPE = _code("E115", "output-shape-mismatch", E, "an output's shape differs from the shape it declares")
 NO_VALID_SIZE = _code("E113", "no-valid-size", E, "no value of a symbolic input size passes through the network")
 
 # Notes (N).
-SIZE_CONSTRAINT = _code("N001", "size-constraint", Severity.NOTE,
-                        "the sizes a symbolic input dimension may take")
+SIZE_CONSTRAINT = _code("N001", "size-constraint", Severity.NOTE, "the sizes a symbolic input dimension may take")
 
 # Export (E3xx): found by `convdsl export` and `convdsl verify`, not by `check`.
 EXPORT_UNSUPPORTED = _code("E301", "export-unsupported", E, "a layer PyTorch cannot compute the way convdsl does")
@@ -89,10 +94,18 @@ REDUNDANT_BIAS = _code("W101", "redundant-bias", W, "a convolution's bias is can
 STRIDE_OVER_KERNEL = _code("W102", "stride-over-kernel", W, "a stride larger than the kernel skips input")
 EVEN_KERNEL_SAME = _code("W103", "even-kernel-same", W, "'same' padding with an even kernel pads asymmetrically")
 LINEAR_ON_SPATIAL = _code("W104", "linear-on-spatial", W, "a linear layer applied to an unflattened tensor")
-PYTORCH_ORDER = _code("W105", "pytorch-argument-order", W,
-                      "arguments that look like PyTorch's order, which starts with the input size convdsl infers")
-IMPLICIT_AXES = _code("W106", "implicit-normalized-axes", W,
-                      "a layer norm over every axis but the batch, by default, on a tensor with spatial axes")
+PYTORCH_ORDER = _code(
+    "W105",
+    "pytorch-argument-order",
+    W,
+    "arguments that look like PyTorch's order, which starts with the input size convdsl infers",
+)
+IMPLICIT_AXES = _code(
+    "W106",
+    "implicit-normalized-axes",
+    W,
+    "a layer norm over every axis but the batch, by default, on a tensor with spatial axes",
+)
 
 
 def registry() -> tuple[Code, ...]:

@@ -1,4 +1,5 @@
 """Evaluation of argument arithmetic: integers, floats, booleans, strings, tuples."""
+
 from __future__ import annotations
 
 import math
@@ -45,13 +46,22 @@ FAILED = _Failed()
 def _in_range(value, span):
     """The value, if it is a size convdsl can work with: an int within ±2^62, or a finite float."""
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
-        raise EvalError(codes.INVALID_EXPRESSION, f"integer {_short(value)} is too large", span,
-                        "out of range", "integers must stay within ±2^62")
+        raise EvalError(
+            codes.INVALID_EXPRESSION,
+            f"integer {_short(value)} is too large",
+            span,
+            "out of range",
+            "integers must stay within ±2^62",
+        )
     if isinstance(value, float) and not math.isfinite(value):
         # `1e400`, `1e308 * 10` or `1e400 - 1e400`: an infinite size would crash the layers that round it
-        raise EvalError(codes.INVALID_EXPRESSION,
-                        "this number is too large" if not math.isnan(value) else "this is not a number",
-                        span, "out of range", "numbers must stay within ±1.8e308")
+        raise EvalError(
+            codes.INVALID_EXPRESSION,
+            "this number is too large" if not math.isnan(value) else "this is not a number",
+            span,
+            "out of range",
+            "numbers must stay within ±1.8e308",
+        )
     return value
 
 
@@ -70,8 +80,10 @@ def _number(value, span, what="a number"):
 
 def undefined(symbol: Symbol, candidates=()) -> EvalError:
     from .diagnostics import did_you_mean
-    return EvalError(codes.UNDEFINED_NAME, f"undefined name `{symbol}`", symbol.span, "not defined",
-                     did_you_mean(symbol, candidates))
+
+    return EvalError(
+        codes.UNDEFINED_NAME, f"undefined name `{symbol}`", symbol.span, "not defined", did_you_mean(symbol, candidates)
+    )
 
 
 def describe(value) -> str:
@@ -98,8 +110,13 @@ def evaluate(expr, env: dict):
         return _evaluate(expr, env)
     except RecursionError:
         # The parser bounds parentheses; a chain of thousands of operators can still be this deep.
-        raise EvalError(codes.INVALID_EXPRESSION, "this expression is too long to evaluate", expr.span,
-                        "too many operators", "split it into constants: `const a = ...`") from None
+        raise EvalError(
+            codes.INVALID_EXPRESSION,
+            "this expression is too long to evaluate",
+            expr.span,
+            "too many operators",
+            "split it into constants: `const a = ...`",
+        ) from None
 
 
 def _evaluate(expr, env: dict):
@@ -132,8 +149,13 @@ def _truth(value, span, env) -> bool:
     if isinstance(value, Symbol):
         raise undefined(value, env)
     if not isinstance(value, bool):
-        raise EvalError(codes.INVALID_EXPRESSION, f"expected true or false, got {describe(value)}", span,
-                        "not a boolean", "compare it, e.g. `i == 0`")
+        raise EvalError(
+            codes.INVALID_EXPRESSION,
+            f"expected true or false, got {describe(value)}",
+            span,
+            "not a boolean",
+            "compare it, e.g. `i == 0`",
+        )
     return value
 
 
@@ -166,8 +188,13 @@ def _binary(expr: BinOp, env):
     if op == "-":
         return _in_range(left - right, expr.span)
     if op == "*":
-        if isinstance(left, int) and isinstance(right, int) and left and right and \
-                abs(left).bit_length() + abs(right).bit_length() > 64:
+        if (
+            isinstance(left, int)
+            and isinstance(right, int)
+            and left
+            and right
+            and abs(left).bit_length() + abs(right).bit_length() > 64
+        ):
             raise EvalError(codes.INVALID_EXPRESSION, "the product is too large", expr.span, "out of range")
         return _in_range(left * right, expr.span)
     if right == 0:
@@ -179,7 +206,12 @@ def _binary(expr: BinOp, env):
     # `/`: exact for integers, so a size never silently becomes a fraction
     if isinstance(left, int) and isinstance(right, int):
         if left % right:
-            raise EvalError(codes.INVALID_EXPRESSION, f"{left} / {right} is not a whole number", expr.span,
-                            f"= {left / right:g}", f"use `//` to round down ({left // right})")
+            raise EvalError(
+                codes.INVALID_EXPRESSION,
+                f"{left} / {right} is not a whole number",
+                expr.span,
+                f"= {left / right:g}",
+                f"use `//` to round down ({left // right})",
+            )
         return left // right
     return _in_range(left / right, expr.span)

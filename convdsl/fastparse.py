@@ -18,6 +18,7 @@ syntax error, parentheses nested too deep, a number too long) it gives up, and
 Lark parses the file (grammar.py), so errors and their messages come from one
 place.
 """
+
 from __future__ import annotations
 
 import re
@@ -79,22 +80,30 @@ class Tables:
     lexers: tuple
 
     def to_data(self) -> tuple:
-        return (FORMAT, self.start_state, self.end_state, self.table, self.rules, self.kept, self.lexer_of,
-                self.lexers)
+        return (FORMAT, self.start_state, self.end_state, self.table, self.rules, self.kept, self.lexer_of, self.lexers)
 
     @classmethod
-    def from_data(cls, data) -> "Tables":
+    def from_data(cls, data) -> Tables:
         """The tables from to_data's tuple; ValueError if it is not one (a damaged or foreign cache file)."""
         if type(data) is not tuple or len(data) != 8 or data[0] != FORMAT:
             raise ValueError("not convdsl parse tables of this format")
         _, start, end, table, rules, kept, lexer_of, lexers = data
-        ok = (type(start) is int and type(end) is int and type(table) is tuple and type(rules) is tuple
-              and type(kept) is frozenset and type(lexer_of) is tuple and type(lexers) is tuple
-              and len(lexer_of) == len(table) and all(type(row) is dict for row in table)
-              and all(type(rule) is tuple and len(rule) == 8 for rule in rules)
-              and all(type(i) is int and 0 <= i < len(lexers) for i in lexer_of)
-              and all(type(lexer) is tuple and len(lexer) == 4 for lexer in lexers)
-              and 0 <= start < len(table) and 0 <= end < len(table))
+        ok = (
+            type(start) is int
+            and type(end) is int
+            and type(table) is tuple
+            and type(rules) is tuple
+            and type(kept) is frozenset
+            and type(lexer_of) is tuple
+            and type(lexers) is tuple
+            and len(lexer_of) == len(table)
+            and all(type(row) is dict for row in table)
+            and all(type(rule) is tuple and len(rule) == 8 for rule in rules)
+            and all(type(i) is int and 0 <= i < len(lexers) for i in lexer_of)
+            and all(type(lexer) is tuple and len(lexer) == 4 for lexer in lexers)
+            and 0 <= start < len(table)
+            and 0 <= end < len(table)
+        )
         if not ok:
             raise ValueError("damaged parse tables")
         return cls(start, end, table, rules, kept, lexer_of, lexers)
@@ -112,9 +121,12 @@ def _tables(lark) -> Tables:
     frontend = lark.parser
     parse_table = frontend.parser.parser.parse_table
     lexer = frontend.lexer.lexer  # PostLexConnector -> ContextualLexer
-    if (type(lexer).__name__ != "ContextualLexer" or not lark.options.maybe_placeholders
-            or not lark.options.propagate_positions
-            or type(frontend.lexer.postlexer).__name__ != "_ParenLines"):
+    if (
+        type(lexer).__name__ != "ContextualLexer"
+        or not lark.options.maybe_placeholders
+        or not lark.options.propagate_positions
+        or type(frontend.lexer.postlexer).__name__ != "_ParenLines"
+    ):
         raise GiveUp("not the parser this module reads")
     states = parse_table.states
     if sorted(states) != list(range(len(states))):
@@ -145,8 +157,15 @@ def _tables(lark) -> Tables:
             number = lexer_numbers[id(basic)] = len(lexers)
             lexers.append(_lexer(basic))
         lexer_of.append(number)
-    return Tables(int(parse_table.start_states["start"]), int(parse_table.end_states["start"]), tuple(table),
-                  tuple(rules), frozenset(kept), tuple(lexer_of), tuple(lexers))
+    return Tables(
+        int(parse_table.start_states["start"]),
+        int(parse_table.end_states["start"]),
+        tuple(table),
+        tuple(rules),
+        frozenset(kept),
+        tuple(lexer_of),
+        tuple(lexers),
+    )
 
 
 def _patterns(scanner) -> tuple:
@@ -163,8 +182,12 @@ def _lexer(basic) -> tuple:
         if type(callback).__name__ != "UnlessCallback":
             raise GiveUp("a lexer callback this module does not know")
         keywords[str(terminal)] = _patterns(callback.scanner)
-    return (patterns, tuple(sorted(map(str, basic.ignore_types))), tuple(sorted(map(str, basic.newline_types))),
-            keywords)
+    return (
+        patterns,
+        tuple(sorted(map(str, basic.ignore_types))),
+        tuple(sorted(map(str, basic.newline_types))),
+        keywords,
+    )
 
 
 def _rule(rule, kept: set) -> tuple:
@@ -217,6 +240,7 @@ def _keyword(patterns):
             if found:
                 return found.lastgroup
         return None
+
     return retype
 
 
@@ -248,14 +272,20 @@ class FastParser:
             if len(matchers) == 1:
                 match = matchers[0]
             else:  # Python's limit on groups split the terminals over several patterns: the first that matches
+
                 def match(text, pos):
                     for one in matchers:
                         found = one(text, pos)
                         if found:
                             return found
                     return None
-            made = self.compiled[index] = (match, frozenset(ignored), frozenset(multiline),
-                                           {terminal: _keyword(p) for terminal, p in keywords.items()})
+
+            made = self.compiled[index] = (
+                match,
+                frozenset(ignored),
+                frozenset(multiline),
+                {terminal: _keyword(p) for terminal, p in keywords.items()},
+            )
         self.lexers[state] = made
         return made
 
@@ -305,8 +335,9 @@ class FastParser:
                 where = (start_line, column, line, end_column)
                 if kind in kept:
                     token = Token(value)
-                    token.__dict__.update(type=kind, line=start_line, column=column, end_line=line,
-                                          end_column=end_column)
+                    token.__dict__.update(
+                        type=kind, line=start_line, column=column, end_line=line, end_column=end_column
+                    )
                 else:
                     token = None
             elif at_end:
@@ -404,4 +435,3 @@ class _Syntax(ToSyntax):
 
     def _span(self, meta) -> Span:
         return Span(self.path, meta[0], meta[1], meta[2], meta[3])
-

@@ -6,6 +6,7 @@ Each check re-reads the network (parse, lowering, inference without size hints),
 checks share a work budget counted in layers inferred (or, for a long text with few layers,
 in its characters / 200); fixes beyond it are not offered.
 """
+
 from __future__ import annotations
 
 from collections import Counter

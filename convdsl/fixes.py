@@ -6,6 +6,7 @@ can show it, an editor can apply it as a code action, and fixcheck.py can apply
 it and run inference again: only a fix that removes its error without making a
 new one is offered.
 """
+
 from __future__ import annotations
 
 import re
@@ -51,10 +52,21 @@ def help_text(diag) -> str | None:
 
 
 def as_json(fix: Fix) -> dict:
-    return {"description": fix.description, "also": fix.also or None,
-            "edits": [{"path": e.span.path, "line": e.span.line, "column": e.span.column,
-                       "end_line": e.span.end_line, "end_column": e.span.end_column, "text": e.text}
-                      for e in fix.edits]}
+    return {
+        "description": fix.description,
+        "also": fix.also or None,
+        "edits": [
+            {
+                "path": e.span.path,
+                "line": e.span.line,
+                "column": e.span.column,
+                "end_line": e.span.end_line,
+                "end_column": e.span.end_column,
+                "text": e.text,
+            }
+            for e in fix.edits
+        ],
+    }
 
 
 class EditError(ValueError):
@@ -72,9 +84,13 @@ def apply(sources: dict[str, Source], edits) -> dict[str, str]:
         if source is None:
             raise EditError(f"no text for {path}")
         text = source.text
-        placed = sorted(((offset(source, e.span.line, e.span.column), offset(source, e.span.end_line,
-                                                                               e.span.end_column), e.text)
-                         for e in file_edits), reverse=True)
+        placed = sorted(
+            (
+                (offset(source, e.span.line, e.span.column), offset(source, e.span.end_line, e.span.end_column), e.text)
+                for e in file_edits
+            ),
+            reverse=True,
+        )
         previous = len(text) + 1
         for start, end, replacement in placed:
             if end > previous or end < start:
@@ -98,7 +114,7 @@ def offset(source: Source, line: int, column: int) -> int:
 
 
 def text_of(source: Source, span: Span) -> str:
-    return source.text[offset(source, span.line, span.column):offset(source, span.end_line, span.end_column)]
+    return source.text[offset(source, span.line, span.column) : offset(source, span.end_line, span.end_column)]
 
 
 _KEYWORD = re.compile(r"\s*([A-Za-z_][A-Za-z_0-9]*)\s*=(?!=)")
@@ -124,7 +140,7 @@ def set_argument(source: Source | None, call: Span, written: Span | None, name: 
         return None
     end = Span(call.path, call.end_line, call.end_column, call.end_line, call.end_column)
     if whole.endswith(")"):
-        inner = whole[whole.index("(") + 1:-1] if "(" in whole else ""
+        inner = whole[whole.index("(") + 1 : -1] if "(" in whole else ""
         before = Span(call.path, call.end_line, call.end_column - 1, call.end_line, call.end_column - 1)
         return Edit(before, f"{', ' if inner.strip() else ''}{name}={value}")
     return Edit(end, f"({name}={value})")

@@ -6,6 +6,7 @@ error, nesting too deep, a number too long) goes to grammar.py, where Lark
 parses it and every syntax error is described; the tables themselves are taken
 from Lark the first time, and again whenever the grammar changes.
 """
+
 from __future__ import annotations
 
 import functools
@@ -27,7 +28,7 @@ def parse(source: Source) -> tuple[Program | None, list[Diagnostic]]:
     if fast is not None:
         try:
             return fast.parse(text, source.path), []
-        except Exception:  # noqa: BLE001 - not a plain valid file (or a surprise): Lark's parse decides
+        except Exception:
             pass
     from .grammar import parse_with_lark
 

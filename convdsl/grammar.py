@@ -1,5 +1,6 @@
 """Lark's parser for the grammar: it parses the files the fast parser gives up on and describes their
 syntax errors, and its tables are what the fast parser runs on (frontend.py, fastparse.py)."""
+
 from __future__ import annotations
 
 import functools
@@ -74,10 +75,15 @@ class _Lark(Lark):
         if not isinstance(callbacks, dict):
             return
         for rule, callback in callbacks.items():
-            if (isinstance(rule, Rule) and type(callback) is PropagatePositions
-                    and type(callback.node_builder) is ExpandSingleChild and not rule.alias
-                    and len(rule.expansion) == 1 and isinstance(rule.expansion[0], NonTerminal)
-                    and not rule.expansion[0].name.startswith("_")):
+            if (
+                isinstance(rule, Rule)
+                and type(callback) is PropagatePositions
+                and type(callback.node_builder) is ExpandSingleChild
+                and not rule.alias
+                and len(rule.expansion) == 1
+                and isinstance(rule.expansion[0], NonTerminal)
+                and not rule.expansion[0].name.startswith("_")
+            ):
                 callbacks[rule] = callback.node_builder
 
 
@@ -109,15 +115,19 @@ def cached_lark(prefix: str, *, propagate_positions: bool = False, keep_all_toke
 
     text = grammar_text()
     postlex = _ParenLines()
-    options = dict(parser="lalr", lexer="contextual", propagate_positions=propagate_positions,
-                   maybe_placeholders=True, keep_all_tokens=keep_all_tokens)
+    options = dict(
+        parser="lalr",
+        lexer="contextual",
+        propagate_positions=propagate_positions,
+        maybe_placeholders=True,
+        keep_all_tokens=keep_all_tokens,
+    )
     name = _lark_file(text, prefix)
     saved = cache.load_plain(cache.read(name))
     if type(saved) is tuple and len(saved) == 3 and saved[0] == text:
         try:
-            return _Lark._load_from_dict(saved[1], saved[2], postlex=postlex,
-                                         propagate_positions=propagate_positions)
-        except Exception:  # noqa: BLE001 - damaged or from another Lark: compiled again below
+            return _Lark._load_from_dict(saved[1], saved[2], postlex=postlex, propagate_positions=propagate_positions)
+        except Exception:
             pass
     lark = _Lark(text, postlex=postlex, **options)
     try:
@@ -146,19 +156,31 @@ def parse_with_lark(source: Source, text: str) -> tuple[Program | None, list[Dia
             tree = parser().parse(text)
         except _TooDeep as deep:
             start = deep.token.start_pos
-            found.append(Diagnostic(codes.LIMIT_EXCEEDED, source.span(start, start + 1),
-                                    f"parentheses are nested more than {MAX_NESTING} deep", "too deep",
-                                    f"{MAX_NESTING} levels is a fixed limit; assign an inner part to a tensor, "
-                                    "or make it a constant or a block"))
+            found.append(
+                Diagnostic(
+                    codes.LIMIT_EXCEEDED,
+                    source.span(start, start + 1),
+                    f"parentheses are nested more than {MAX_NESTING} deep",
+                    "too deep",
+                    f"{MAX_NESTING} levels is a fixed limit; assign an inner part to a tensor, "
+                    "or make it a constant or a block",
+                )
+            )
             return None, found
         except UnexpectedInput as error:
             offset = getattr(error, "pos_in_stream", None) or 0
             arrow = _dangling_arrow(error, text)
             if arrow is not None:
                 span = source.span(arrow, arrow + 2)
-                found.append(Diagnostic(codes.SYNTAX_ERROR, span, "a chain cannot end with '->'",
-                                        "nothing follows this arrow",
-                                        "add the next layer after '->', or remove the '->'"))
+                found.append(
+                    Diagnostic(
+                        codes.SYNTAX_ERROR,
+                        span,
+                        "a chain cannot end with '->'",
+                        "nothing follows this arrow",
+                        "add the next layer after '->', or remove the '->'",
+                    )
+                )
             else:
                 found.append(_describe(error, source, text))
             resumed = _blank_statement(text, offset, arrow)
@@ -172,9 +194,15 @@ def parse_with_lark(source: Source, text: str) -> tuple[Program | None, list[Dia
         try:
             return to_syntax(tree, source.path), []
         except NumberTooLong as too_long:
-            return None, [Diagnostic(codes.INVALID_EXPRESSION, too_long.span,
-                                     f"an integer with {too_long.digits:,} digits is too large", "out of range",
-                                     "integers must stay within ±2^62")]
+            return None, [
+                Diagnostic(
+                    codes.INVALID_EXPRESSION,
+                    too_long.span,
+                    f"an integer with {too_long.digits:,} digits is too large",
+                    "out of range",
+                    "integers must stay within ±2^62",
+                )
+            ]
 
 
 def to_syntax(tree: Tree, path: str):
@@ -212,7 +240,7 @@ def _dangling_arrow(error: UnexpectedInput, text: str) -> int | None:
     previous = history[-1]  # None when the error is at the first token of the file
     if previous is None or previous.type != "NAME" or previous.start_pos is None:
         return None
-    before = text[:previous.start_pos]
+    before = text[: previous.start_pos]
     lines = before.split("\n")
     if len(lines) < 2 or lines[-1].strip():
         return None  # the name is not at the start of its line
@@ -288,7 +316,7 @@ def _word(terminal: str) -> str:
     return f"'{pattern}'" if pattern else terminal.lower()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _literal(terminal: str) -> str | None:
     for term in parser().terminals:
         if term.name == terminal and term.pattern.type == "str":
@@ -344,7 +372,7 @@ def _describe(error: UnexpectedInput, source: Source, text: str) -> Diagnostic:
         try:
             # LALR lookahead sets are merged between states; ask what really fits here.
             expected = set(interactive.accepts()) or expected
-        except Exception:  # noqa: BLE001 - a best-effort refinement of a message
+        except Exception:
             pass
     open_parens = parser().options.postlex.open_parens
     # A name in column 1 of a later line is the next statement: the '(' before it was left open
@@ -353,8 +381,7 @@ def _describe(error: UnexpectedInput, source: Source, text: str) -> Diagnostic:
     if open_parens and (token.type in ("_ARROW", "$END", "RBRACE") or next_statement) and "RPAR" in expected:
         opened = open_parens[-1]
         span = source.span(opened.start_pos, opened.start_pos + 1)
-        return Diagnostic(codes.SYNTAX_ERROR, span, "this '(' is never closed", "opened here",
-                          "add the missing ')'")
+        return Diagnostic(codes.SYNTAX_ERROR, span, "this '(' is never closed", "opened here", "add the missing ')'")
     previous = getattr(error, "token_history", None)
     previous = previous[-1] if previous else None
     if isinstance(error, UnexpectedEOF) or token.type == "$END":
@@ -373,7 +400,7 @@ def _describe(error: UnexpectedInput, source: Source, text: str) -> Diagnostic:
         found = _found(token)
     message, help_ = _curated(token, expected, previous, text)
     if message is None and token.type in ("_NL", "$END"):
-        before = text[:token.start_pos if token.type == "_NL" and token.start_pos is not None else len(text)]
+        before = text[: token.start_pos if token.type == "_NL" and token.start_pos is not None else len(text)]
         if before.rstrip().endswith("->"):
             message, help_ = "a chain cannot end with '->'", "add the next layer after '->', or remove the '->'"
     if message is None:
@@ -399,23 +426,31 @@ _KEYWORDS = ("network", "set", "const", "include", "input", "output", "block")
 def _line_of(text: str, token: Token) -> str:
     start = text.rfind("\n", 0, token.start_pos or 0) + 1
     end = text.find("\n", start)
-    return text[start:end if end != -1 else len(text)]
+    return text[start : end if end != -1 else len(text)]
 
 
 def _curated(token: Token, expected: set[str], previous: Token | None, text: str) -> tuple[str | None, str | None]:
     """Messages for the mistakes people actually make."""
     kind = token.type
-    if kind == "EQUAL" and text[token.start_pos:token.start_pos + 2] == "=>":
+    if kind == "EQUAL" and text[token.start_pos : token.start_pos + 2] == "=>":
         return "layers in a chain are joined with '->', not '=>'", "write `a -> b`"
-    if (kind not in ("EQUAL", "COMMA") and "EQUAL" in expected and previous is not None
-            and previous.type == "NAME" and _line_of(text, previous).startswith(previous.value)):
+    if (
+        kind not in ("EQUAL", "COMMA")
+        and "EQUAL" in expected
+        and previous is not None
+        and previous.type == "NAME"
+        and _line_of(text, previous).startswith(previous.value)
+    ):
         import difflib
+
         close = difflib.get_close_matches(previous.value, _KEYWORDS, n=1, cutoff=0.6)
         if close:
             return (f"unknown statement `{previous.value}`", f"did you mean `{close[0]}`?")
     if kind == "_ARROW" and "EQUAL" in expected and previous is not None and previous.type == "NAME":
-        return ("a chain must be assigned to a name",
-                f"write `y = {previous.value} -> ...` and use `y` later (or `output y = ...`)")
+        return (
+            "a chain must be assigned to a name",
+            f"write `y = {previous.value} -> ...` and use `y` later (or `output y = ...`)",
+        )
     if kind == "_NL" and "RPAR" in expected:
         return "this '(' is never closed", "add the missing ')'"
     if kind in ("$END",) and "RPAR" in expected:
@@ -425,14 +460,22 @@ def _curated(token: Token, expected: set[str], previous: Token | None, text: str
     if "COLON" in expected and previous is not None and _line_of(text, previous).lstrip().startswith("input"):
         return "an input needs ':' before its shape", f"write `input {previous.value}: 3 x 224 x 224`"
     if kind == "NAME" and "EQUAL" in expected and previous is not None and previous.type == "NAME":
-        return (f"expected '=' or ',' after `{previous.value}`",
-                "a statement is `name = source -> layer -> ...`; a keyword such as `input` or `block` may be misspelled")
+        return (
+            f"expected '=' or ',' after `{previous.value}`",
+            "a statement is `name = source -> layer -> ...`; a keyword such as `input` or `block` may be misspelled",
+        )
     if kind == "COMMA" and "_ARROW" in expected and "RPAR" not in expected:
         return "layers in a chain are joined with '->', not ','", "write `a -> b`"
-    if kind == "EQUAL" and previous is not None and previous.type == "NAME" and \
-            text[:previous.start_pos].rstrip().endswith("->"):
-        return ("the line before ends with '->', so this line continues its chain",
-                "remove the trailing '->' from the line before")
+    if (
+        kind == "EQUAL"
+        and previous is not None
+        and previous.type == "NAME"
+        and text[: previous.start_pos].rstrip().endswith("->")
+    ):
+        return (
+            "the line before ends with '->', so this line continues its chain",
+            "remove the trailing '->' from the line before",
+        )
     if kind in ("_NL", "$END") and previous is not None and previous.type == "_ARROW":
         return "a chain cannot end with '->'", "add the next layer after '->', or remove the '->'"
     if kind == "NAME" and "_ARROW" in expected:
@@ -443,7 +486,7 @@ def _curated(token: Token, expected: set[str], previous: Token | None, text: str
 def _character_help(char: str, text: str, offset: int) -> str | None:
     if char == ">" and offset > 0 and text[offset - 1] in "=-":
         return "layers in a chain are joined with '->'"
-    if char == "=" and text[offset:offset + 2] == "=>":
+    if char == "=" and text[offset : offset + 2] == "=>":
         return "layers in a chain are joined with '->', not '=>'"
     if char == ";":
         return "statements end at the end of a line; remove the ';'"

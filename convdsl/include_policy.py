@@ -11,6 +11,7 @@ FIFO would block forever, `/dev/stdin` would read standard input); a file
 included again (a diamond, or a fan-out) is not read again; and the included
 text as a whole has a budget, like the one file.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,6 +1,7 @@
 """Shape inference: walks the graph once, asks the catalogue about each layer,
 and returns an Analysis. After an error a layer's outputs are unknown, so one
 mistake gives one diagnostic, not a cascade."""
+
 from __future__ import annotations
 
 import math
@@ -59,26 +60,33 @@ class _Inference:
 
             sample = symbolic_sample(self)
         self._wire()
-        for node in ([] if cyclic else topological_order(graph)):
+        for node in [] if cyclic else topological_order(graph):
             data = graph.nodes[node]
             kind = data.kind
             if kind == "input":
                 dims = _input_dims(data.args["shape"], sample, self.symbolic)
                 if dims and all(type(d) is int for d in dims) and math.prod(dims) >= MAX_COUNT:
-                    self.found.append(Diagnostic(
-                        codes.LIMIT_EXCEEDED, data.span, f"input `{node}` has {math.prod(dims):.3g} elements, "
-                        "beyond the limit of 2^53", "too large", "tensors must stay below 2^53 elements"))
+                    self.found.append(
+                        Diagnostic(
+                            codes.LIMIT_EXCEEDED,
+                            data.span,
+                            f"input `{node}` has {math.prod(dims):.3g} elements, beyond the limit of 2^53",
+                            "too large",
+                            "tensors must stay below 2^53 elements",
+                        )
+                    )
                     dims = None
                 self.shapes[(node, 0)] = dims
-                self.rf[(node, 0)] = _field(tuple((1, 1) for _ in dims[1:])) if dims else None  # ints: see _receptive_field
+                self.rf[(node, 0)] = (
+                    _field(tuple((1, 1) for _ in dims[1:])) if dims else None
+                )  # ints: see _receptive_field
             elif kind == "output":
                 if "shape" in data.args:
                     self._check_output(node, data)
                 continue
             else:
                 self._layer(node, data)
-        if any(data.get("kind") == "linear" and data["args"].get("tie") is not None
-               for data in graph.nodes.values()):
+        if any(data.get("kind") == "linear" and data["args"].get("tie") is not None for data in graph.nodes.values()):
             self._tie()
         if self.symbolic:
             from .sizehints import verify_expressions
@@ -98,8 +106,10 @@ class _Inference:
 
             strict = self.strict
             analysis.diagnostics = keep_working_fixes(
-                analysis, budget=SWEEP_BUDGET // 4,
-                reanalyze=lambda network: analyze(network, strict=strict, size_hints=False))
+                analysis,
+                budget=SWEEP_BUDGET // 4,
+                reanalyze=lambda network: analyze(network, strict=strict, size_hints=False),
+            )
         return analysis
 
     def _tie(self) -> None:
@@ -119,14 +129,22 @@ class _Inference:
             elif label == node:
                 problem = "a layer cannot share its own weight"
             elif target.get("kind") not in ("embedding", "linear"):
-                problem = f"`{label}` is a {target.get('kind')} layer; `tie` shares an embedding's or linear layer's weight"
+                problem = (
+                    f"`{label}` is a {target.get('kind')} layer; `tie` shares an embedding's or linear layer's weight"
+                )
             elif data["block_path"] or target["block_path"] or "." in node:
                 problem = "`tie` works between layers of the network itself, outside blocks and groups"
             if problem is not None:
-                self.found.append(Diagnostic(
-                    codes.ARGUMENT_TYPE, span, problem, "not a layer to share",
-                    "label the embedding (`wte: embedding(50257, 768)`) and tie to its label, both outside blocks "
-                    "and groups"))
+                self.found.append(
+                    Diagnostic(
+                        codes.ARGUMENT_TYPE,
+                        span,
+                        problem,
+                        "not a layer to share",
+                        "label the embedding (`wte: embedding(50257, 768)`) and tie to its label, both outside blocks "
+                        "and groups",
+                    )
+                )
                 continue
             shared = self.layers.get(label)
             if shared is None or shared.output_shapes[0] is None:
@@ -138,17 +156,24 @@ class _Inference:
             else:
                 weight = (target["args"]["out_features"], shared.input_shapes[0][-1])
             if weight != (out, features):
-                self.found.append(Diagnostic(
-                    codes.LINEAR_MISMATCH, span,
-                    f"`{node}` needs a {out} x {features} weight, `{label}`'s is {weight[0]} x {weight[1]}",
-                    f"{weight[0]} x {weight[1]}", f"tie it to a layer with {out} rows of {features}"))
+                self.found.append(
+                    Diagnostic(
+                        codes.LINEAR_MISMATCH,
+                        span,
+                        f"`{node}` needs a {out} x {features} weight, `{label}`'s is {weight[0]} x {weight[1]}",
+                        f"{weight[0]} x {weight[1]}",
+                        f"tie it to a layer with {out} rows of {features}",
+                    )
+                )
                 continue
             self.layers[node] = replace(info, params=info.params - out * features)
 
     def _has_symbols(self) -> bool:
         """An input with a named size, in a network lowered without errors: the case for a sweep."""
-        return (any(isinstance(d, str) for spec in self.network.inputs.values() for d in spec.dims)
-                and not self.network.has_errors)
+        return (
+            any(isinstance(d, str) for spec in self.network.inputs.values() for d in spec.dims)
+            and not self.network.has_errors
+        )
 
     def _layer_count(self) -> int:
         """Layers in the graph (at least 1): what one swept size costs, for the sweeps' work budget."""
@@ -183,8 +208,13 @@ class _Inference:
             if result is None:
                 reported, divisions = len(self.found), len(self.divisions)
                 result = self._infer(node, data, kind, shapes, sources, next_kinds)
-                if (key is not None and result is not None and len(self.found) == reported
-                        and len(self.divisions) == divisions and node not in self.rounded):
+                if (
+                    key is not None
+                    and result is not None
+                    and len(self.found) == reported
+                    and len(self.divisions) == divisions
+                    and node not in self.rounded
+                ):
                     self.inferred[key] = result
         outputs = result.outputs if result is not None else (None,) * kind.output_count(data.args)
         try:
@@ -196,8 +226,17 @@ class _Inference:
             self.rf[(node, port)] = rf
         field, stride = (rf[1], rf[2]) if rf is not None else (None, None)
         # LayerInfo's fields in order, not by keyword: this runs once per layer, and keywords cost more
-        self.layers[node] = LayerInfo(node, kind.name, tuple(shapes), tuple(outputs), result.params if result else 0,
-                                      result.buffers if result else 0, result.macs if result else 0, field, stride)
+        self.layers[node] = LayerInfo(
+            node,
+            kind.name,
+            tuple(shapes),
+            tuple(outputs),
+            result.params if result else 0,
+            result.buffers if result else 0,
+            result.macs if result else 0,
+            field,
+            stride,
+        )
 
     def _infer(self, node, data, kind, shapes, sources, next_kinds):
         spans = data.arg_spans
@@ -216,8 +255,7 @@ class _Inference:
         if problem:
             report(codes.RANK_MISMATCH, *problem)
             return None
-        ctx = InferContext(self.rounding, self.strict, data.explicit, report, next_kinds, fix=fix,
-                           batch=self.batch)
+        ctx = InferContext(self.rounding, self.strict, data.explicit, report, next_kinds, fix=fix, batch=self.batch)
         try:
             result = kind.infer(data.args, shapes, ctx)
         except ArithmeticError as err:
@@ -226,10 +264,15 @@ class _Inference:
                     raise
                 return None  # a rule that cannot be written in the input's symbols: the shape stays unknown
             from .symbolic import MAX_EXPRESSION_SIZE
-            report(codes.LIMIT_EXCEEDED, f"this layer's output size, as an expression of the input's symbols, "
-                   f"would have more than {MAX_EXPRESSION_SIZE:,} terms", "expression too large",
-                   "give the input a number for that axis (`convdsl sizes` lists the sizes that work), or "
-                   "split the network")
+
+            report(
+                codes.LIMIT_EXCEEDED,
+                f"this layer's output size, as an expression of the input's symbols, "
+                f"would have more than {MAX_EXPRESSION_SIZE:,} terms",
+                "expression too large",
+                "give the input a number for that axis (`convdsl sizes` lists the sizes that work), or "
+                "split the network",
+            )
             return None
         except (TypeError, ValueError):
             if not self.symbolic:
@@ -252,19 +295,32 @@ class _Inference:
             if shape is None or _plain(shape):  # the usual case: nothing below applies
                 continue
             if any(d < 1 for d in shape):
-                report(codes.NON_POSITIVE_SIZE, f"the output shape {fmt_shape(shape)} has a size below 1",
-                       "empty output", "the input is too small for this layer")
+                report(
+                    codes.NON_POSITIVE_SIZE,
+                    f"the output shape {fmt_shape(shape)} has a size below 1",
+                    "empty output",
+                    "the input is too small for this layer",
+                )
                 return None
             if shape is not None and any(isinstance(d, int) and d > MAX_INT for d in shape):
                 # `upsample(scale=1e300)`: no tensor is this large, and counts built on it overflow a float
                 largest = max(d for d in shape if isinstance(d, int))
-                report(codes.ARGUMENT_TYPE, f"an output size of {largest:.3g} is beyond any tensor",
-                       "too large", "an argument of this layer is far too large")
+                report(
+                    codes.ARGUMENT_TYPE,
+                    f"an output size of {largest:.3g} is beyond any tensor",
+                    "too large",
+                    "an argument of this layer is far too large",
+                )
                 return None
         over = _beyond_counts(result)
         if over:
-            report(codes.LIMIT_EXCEEDED, over, "too large", "an argument of this layer is far too large: tensors "
-                   "and counts must stay below 2^53, so that every JSON reader gets them exactly")
+            report(
+                codes.LIMIT_EXCEEDED,
+                over,
+                "too large",
+                "an argument of this layer is far too large: tensors "
+                "and counts must stay below 2^53, so that every JSON reader gets them exactly",
+            )
             return None
         return result
 
@@ -299,18 +355,28 @@ class _Inference:
             edit = Edit(spans[0].to(spans[-1]), shown)
             fixes.append(Fix(f"declare `{name}` as {shown}", (edit,)))
         span = spans[0].to(spans[-1]) if spans else data.span
-        self.found.append(Diagnostic(
-            codes.OUTPUT_SHAPE, span,
-            f"output `{name}` is {shown}, not the declared {' x '.join(map(str, declared))}",
-            f"the network gives {shown}", None, (), None, tuple(f for f in fixes if f is not None)))
+        self.found.append(
+            Diagnostic(
+                codes.OUTPUT_SHAPE,
+                span,
+                f"output `{name}` is {shown}, not the declared {' x '.join(map(str, declared))}",
+                f"the network gives {shown}",
+                None,
+                (),
+                None,
+                tuple(f for f in fixes if f is not None),
+            )
+        )
 
     def _output_padding_fixes(self, source, actual, declared, value) -> list:
         """output_padding on the transposed convolutions on the way to an output that is too small: on the
         last of them, or the same on each (every one rounds down by up to its stride - 1). Each is tried."""
         if len(actual) != len(declared):
             return []
-        short = [value(d) - value(a) if isinstance(value(d), int) and isinstance(value(a), int) else None
-                 for a, d in zip(actual[1:], declared[1:])]
+        short = [
+            value(d) - value(a) if isinstance(value(d), int) and isinstance(value(a), int) else None
+            for a, d in zip(actual[1:], declared[1:])
+        ]
         if any(s is None or s < 0 for s in short) or not any(short):
             return []
         node, chain = source[0], []  # the transposed convolutions along the first inputs, back from the output
@@ -372,8 +438,14 @@ class _Inference:
                         return None  # the whole of a symbolic size: no number to give
                     return _field(tuple((r + (size - 1) * j, j * size) for (r, j), size in zip(state, spatial)))
             elif len(rf.windows) == len(state):
-                return _field(tuple([(r + (k - 1) * j, j * (s if type(s) is int else _whole(s)))
-                                     for (r, j), (k, s) in zip(state, rf.windows)]))
+                return _field(
+                    tuple(
+                        [
+                            (r + (k - 1) * j, j * (s if type(s) is int else _whole(s)))
+                            for (r, j), (k, s) in zip(state, rf.windows)
+                        ]
+                    )
+                )
         return before if before is not None else _field(state)  # elementwise: the input's, as it is
 
     def _provenance(self, node, sources, ports, axis) -> tuple[str, ...]:
@@ -434,8 +506,10 @@ def argument_fix(sources, data: dict, description: str, changes: dict[str, str])
             if name not in written:
                 return None
             start = written[name]
-            later = sorted((s for s in written.values() if (s.line, s.column) > (start.line, start.column)),
-                           key=lambda s: (s.line, s.column))
+            later = sorted(
+                (s for s in written.values() if (s.line, s.column) > (start.line, start.column)),
+                key=lambda s: (s.line, s.column),
+            )
             if not later:
                 return None
             edits.append(Edit(Span(span.path, start.line, start.column, later[0].line, later[0].column), ""))
@@ -502,20 +576,32 @@ def _totals_problem(network, layers) -> Diagnostic | None:
             what = "parameters" if params >= MAX_COUNT else "buffers" if buffers >= MAX_COUNT else "FLOPs"
             for later in names[index:]:
                 old = layers[later]
-                layers[later] = LayerInfo(old.name, old.kind, old.input_shapes, old.output_shapes, 0, 0, 0,
-                                          old.receptive_field, old.effective_stride)
+                layers[later] = LayerInfo(
+                    old.name,
+                    old.kind,
+                    old.input_shapes,
+                    old.output_shapes,
+                    0,
+                    0,
+                    0,
+                    old.receptive_field,
+                    old.effective_stride,
+                )
             data = network.layer_graph.nodes[node]
-            return Diagnostic(codes.LIMIT_EXCEEDED, data.span,
-                              f"the network's {what} reach {max(params, buffers, 2 * macs):.3g} here, beyond the "
-                              "limit of 2^53", "too large",
-                              "counts must stay below 2^53, so that every JSON reader gets them exactly")
+            return Diagnostic(
+                codes.LIMIT_EXCEEDED,
+                data.span,
+                f"the network's {what} reach {max(params, buffers, 2 * macs):.3g} here, beyond the limit of 2^53",
+                "too large",
+                "counts must stay below 2^53, so that every JSON reader gets them exactly",
+            )
     return None
 
 
 def _plain(shape) -> bool:
     """Every size from 1 to MAX_INT: a shape the checks after a kind's infer() have nothing to say about."""
     try:
-        return 1 <= min(shape) and max(shape) <= MAX_INT
+        return min(shape) >= 1 and max(shape) <= MAX_INT
     except (TypeError, ValueError):  # sizes that do not compare, or none at all: the checks decide
         return False
 
@@ -531,8 +617,11 @@ def _merged_field(fields, shapes, output) -> tuple:
     state = []
     for axis, per_input in enumerate(zip(*(f[0] for f in fields))):
         size = output[axis + 1] if output is not None and axis + 1 < len(output) else None
-        moving = [rj for rj, shape in zip(per_input, shapes)
-                  if not (size != 1 and axis + 1 < len(shape) and shape[axis + 1] == 1 and type(size) is int)]
+        moving = [
+            rj
+            for rj, shape in zip(per_input, shapes)
+            if not (size != 1 and axis + 1 < len(shape) and shape[axis + 1] == 1 and type(size) is int)
+        ]
         jumps = [j for _, j in (moving or per_input)]
         state.append((max(r for r, _ in per_input), max(jumps)))
     return tuple(state)
@@ -541,8 +630,11 @@ def _merged_field(fields, shapes, output) -> tuple:
 def _field(state: tuple) -> tuple:
     """(state, receptive field, effective stride): state per spatial axis (receptive field, jump),
     then each as LayerInfo gives it (the field rounded up where upsampling made it fractional)."""
-    return (state, tuple([math.ceil(r) for r, _ in state]),
-            tuple([j if type(j) is int else Fraction(j) for _, j in state]))
+    return (
+        state,
+        tuple([math.ceil(r) for r, _ in state]),
+        tuple([j if type(j) is int else Fraction(j) for _, j in state]),
+    )
 
 
 def _whole(value):
@@ -566,8 +658,9 @@ def _dedupe(found: list[Diagnostic]) -> list[Diagnostic]:
         out.append(diag)
     for index, extra in counts.items():
         d = out[index]
-        out[index] = replace(d, notes=(*d.notes, f"the same in {extra} more layer{'s' if extra != 1 else ''} "
-                                                    "made from this line"))
+        out[index] = replace(
+            d, notes=(*d.notes, f"the same in {extra} more layer{'s' if extra != 1 else ''} made from this line")
+        )
     return out
 
 

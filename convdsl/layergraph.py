@@ -5,6 +5,7 @@ all its algorithms eagerly), so lowering and inference use this class, which
 has the few networkx calls they need with networkx's meaning and order.
 `Network.graph` turns it into a real networkx MultiDiGraph on first use.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -18,7 +19,7 @@ class LayerGraph:
     networkx (nodes and edges in insertion order, grouped by neighbour).
     """
 
-    __slots__ = ("nodes", "_pred", "_succ", "_edges")
+    __slots__ = ("_edges", "_pred", "_succ", "nodes")
 
     def __init__(self):
         self.nodes: dict[str, dict] = {}

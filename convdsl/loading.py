@@ -1,4 +1,5 @@
 """The public entry points: load a file or a string into a Network."""
+
 from __future__ import annotations
 
 import codecs
@@ -34,8 +35,12 @@ def read_source(path: str | Path, *, regular_only: bool = False) -> Source | Dia
         flags = os.O_RDONLY | (getattr(os, "O_NONBLOCK", 0) if regular_only else 0)
         with open(path, "rb", opener=lambda name, _: os.open(name, flags)) as handle:
             if regular_only and not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                return Diagnostic(codes.UNREADABLE_FILE, None, f"{path}: not a regular file",
-                                  help="only regular files can be included (not a FIFO, a device or a socket)")
+                return Diagnostic(
+                    codes.UNREADABLE_FILE,
+                    None,
+                    f"{path}: not a regular file",
+                    help="only regular files can be included (not a FIFO, a device or a socket)",
+                )
             if regular_only and hasattr(os, "set_blocking"):
                 os.set_blocking(handle.fileno(), True)
             # read(n) sets n bytes aside first: ask for the whole limit only if the file is not small
@@ -51,9 +56,12 @@ def read_source(path: str | Path, *, regular_only: bool = False) -> Source | Dia
     except ValueError:  # open() refuses a name with a NUL byte in it
         return Diagnostic(codes.UNREADABLE_FILE, None, f"{path!r}: a file name cannot contain a NUL byte")
     if len(data) > MAX_FILE_BYTES:
-        return Diagnostic(codes.UNREADABLE_FILE, None,
-                          f"{path}: larger than the limit of {MAX_FILE_BYTES // 2**20} MiB for one file",
-                          help="split the network into included files (each may be this large)")
+        return Diagnostic(
+            codes.UNREADABLE_FILE,
+            None,
+            f"{path}: larger than the limit of {MAX_FILE_BYTES // 2**20} MiB for one file",
+            help="split the network into included files (each may be this large)",
+        )
     return decode(path, data)
 
 
@@ -62,8 +70,12 @@ def read_included(path: str | Path) -> Source | Diagnostic:
     return read_source(path, regular_only=True)
 
 
-_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),  # before UTF-16: FF FE 00 00
-         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),  # before UTF-16: FF FE 00 00
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 
 def decode(path: str, data: bytes) -> Source | Diagnostic:
@@ -72,27 +84,40 @@ def decode(path: str, data: bytes) -> Source | Diagnostic:
             try:
                 text = data.decode(codec)
             except UnicodeDecodeError as err:
-                return Diagnostic(codes.UNREADABLE_FILE, None,
-                                  f"{path}: begins as {codec.upper()} text but is not valid {codec.upper()} "
-                                  f"(at byte {err.start})", help="save the file as UTF-8")
+                return Diagnostic(
+                    codes.UNREADABLE_FILE,
+                    None,
+                    f"{path}: begins as {codec.upper()} text but is not valid {codec.upper()} (at byte {err.start})",
+                    help="save the file as UTF-8",
+                )
             if "\x00" in text:
                 break
             return Source(path, text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n"))
     if b"\x00" in data:
-        if len(data) >= 4 and min(data[0::2].count(0), data[1::2].count(0)) == 0 \
-                and max(data[0::2].count(0), data[1::2].count(0)) >= len(data) // 4:
-            return Diagnostic(codes.UNREADABLE_FILE, None,
-                              f"{path}: looks like UTF-16 text without a byte-order mark",
-                              help="save the file as UTF-8 (or as UTF-16 with a byte-order mark)")
-        return Diagnostic(codes.UNREADABLE_FILE, None, f"{path}: a binary file, not convdsl text",
-                          help="convdsl files are UTF-8 text")
+        if (
+            len(data) >= 4
+            and min(data[0::2].count(0), data[1::2].count(0)) == 0
+            and max(data[0::2].count(0), data[1::2].count(0)) >= len(data) // 4
+        ):
+            return Diagnostic(
+                codes.UNREADABLE_FILE,
+                None,
+                f"{path}: looks like UTF-16 text without a byte-order mark",
+                help="save the file as UTF-8 (or as UTF-16 with a byte-order mark)",
+            )
+        return Diagnostic(
+            codes.UNREADABLE_FILE, None, f"{path}: a binary file, not convdsl text", help="convdsl files are UTF-8 text"
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        line = data[:err.start].count(b"\n") + 1
-        return Diagnostic(codes.UNREADABLE_FILE, None,
-                          f"{path}: not valid UTF-8 (byte 0x{data[err.start]:02x} on line {line})",
-                          help="save the file as UTF-8")
+        line = data[: err.start].count(b"\n") + 1
+        return Diagnostic(
+            codes.UNREADABLE_FILE,
+            None,
+            f"{path}: not valid UTF-8 (byte 0x{data[err.start]:02x} on line {line})",
+            help="save the file as UTF-8",
+        )
     return Source(path, text.replace("\r\n", "\n").replace("\r", "\n"))
 
 

@@ -5,6 +5,7 @@ per-layer results of inference and the Analysis that gathers them. Plain
 records, no behaviour beyond reading themselves: everything else in convdsl
 depends on this module, and it depends on nothing above the catalogue.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -86,7 +87,7 @@ class Site:
     env: dict  # constants visible there and, in a block, its parameters' values
     call_span: Span | None = None  # where the use of the block that made the instance is written
     block_path: tuple = ()  # the blocks it is nested in, its own last
-    parent: "Site | None" = None
+    parent: Site | None = None
     inputs: dict = field(default_factory=dict)  # `in` and tensor parameters -> (node, port), once resolved
     # top level: the network's definitions, read on request: top() -> definition.Definition, block(name),
     # names() (lower.record.Records); None for a network built without any (convdsl.build)
@@ -106,8 +107,19 @@ class TensorRef:
         return self.name or (self.node if self.port == 0 else f"{self.node}:{self.port}")
 
 
-_LAYER_KEYS = ("kind", "written", "args", "span", "block_path", "scopes", "label", "arg_spans", "explicit", "site",
-               "incomplete")
+_LAYER_KEYS = (
+    "kind",
+    "written",
+    "args",
+    "span",
+    "block_path",
+    "scopes",
+    "label",
+    "arg_spans",
+    "explicit",
+    "site",
+    "incomplete",
+)
 _INPUT_KEYS = ("kind", "args", "span", "block_path", "label", "written")
 _OUTPUT_KEYS = (*_INPUT_KEYS, "incomplete", "dim_spans")
 _NO_NAMES = frozenset()
@@ -136,9 +148,21 @@ class LayerNode:
 
     __slots__ = (*_LAYER_KEYS, "dim_spans")
 
-    def __init__(self, kind: str, written: str, args: dict, span, label: str = "", block_path: tuple = (),
-                 scopes: tuple = (), site=None, arg_spans: dict | None = None, explicit: frozenset = _NO_NAMES,
-                 incomplete: bool = False, dim_spans: tuple = ()):
+    def __init__(
+        self,
+        kind: str,
+        written: str,
+        args: dict,
+        span,
+        label: str = "",
+        block_path: tuple = (),
+        scopes: tuple = (),
+        site=None,
+        arg_spans: dict | None = None,
+        explicit: frozenset = _NO_NAMES,
+        incomplete: bool = False,
+        dim_spans: tuple = (),
+    ):
         self.kind = kind
         self.written = written
         self.args = args
@@ -235,7 +259,8 @@ class Analysis:
         """Totals that leave layers out: a layer whose shape is unknown after an error, or layers the
         network lacks because it could not be built (a rounding lint alone leaves every shape known)."""
         return self.network.has_errors or any(
-            None in info.output_shapes or not info.output_shapes for info in self.layers.values())
+            None in info.output_shapes or not info.output_shapes for info in self.layers.values()
+        )
 
     def input_shapes(self) -> dict[str, tuple]:
         return {name: spec.dims for name, spec in self.network.inputs.items()}

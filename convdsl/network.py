@@ -1,8 +1,9 @@
 """The Network: the graph of layer instances lowering (or a builder) made, and what was found wrong."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 from .diagnostics import Diagnostic
 from .layergraph import LayerGraph
@@ -57,6 +58,7 @@ class Network:
     def analyze(self, *, strict: bool = False):
         """Shapes, parameters, MACs, receptive fields and shape diagnostics."""
         from .infer import analyze
+
         return analyze(self, strict=strict)
 
     def _repr_svg_(self):  # Jupyter shows the diagram inline

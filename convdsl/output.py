@@ -6,6 +6,7 @@ half-written one, and a mistyped `-o` cannot destroy the source it was made from
 A target that exists and is not a regular file (`/dev/null`, the link
 `/dev/stdout`, a FIFO) is written into, never replaced; a block device is refused.
 """
+
 from __future__ import annotations
 
 import errno
@@ -13,7 +14,7 @@ import os
 import stat
 import tempfile
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable
 
 
 class OutputError(Exception):
@@ -104,7 +105,7 @@ def _write_into(target: Path, info: os.stat_result, payload: bytes) -> None:
             os.set_blocking(fd, True)
         view = memoryview(payload)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
     except OSError as err:
         raise OutputError(f"{target}: cannot write: {err.strerror or err}") from None
     finally:

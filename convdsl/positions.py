@@ -9,6 +9,7 @@ An Item is one piece of text that means something. Names that refer to the
 same thing share a Symbol key: (kind, scope, name), with scope "" for the top
 level and the block's name inside a block body.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -264,13 +265,14 @@ class _Walker:
             positional = [a for a in kind.args if a.positional]
             for spec, expr in zip(positional, call.args):
                 self.argument(call, spec.name, expr, expr.span, spec.type == "tensor")
-            for expr in call.args[len(positional):]:
+            for expr in call.args[len(positional) :]:
                 self.expr(expr)
         by_name = {alias: spec for spec in kind.args for alias in (spec.name, *spec.aliases)}
         for kw in call.kwargs:
             spec = by_name.get(kw.name.id)
-            self.argument(call, spec.name if spec else kw.name.id, kw.value, kw.span,
-                          spec is not None and spec.type == "tensor")
+            self.argument(
+                call, spec.name if spec else kw.name.id, kw.value, kw.span, spec is not None and spec.type == "tensor"
+            )
 
     def argument(self, call: Call, name: str, expr, span: Span, tensor: bool) -> None:
         self.add(span, ARGUMENT, name, self.scope, node=call)

@@ -6,6 +6,7 @@ forges a line of output, a right-to-left override that shows code other than it
 is, or a lone surrogate (an undecodable byte of a file name) that no encoder
 accepts. Each of those is written as `\\xNN` or `\\uNNNN` instead.
 """
+
 from __future__ import annotations
 
 import re

@@ -6,6 +6,7 @@ answer does not need: receptive fields, diagnostics objects, provenance. It
 stops at the first error. `convdsl sizes`, symbolic inputs and the "nearest
 input sizes" hint all sweep input sizes through it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -83,10 +84,21 @@ class Probe:
             if data.incomplete:
                 self.usable = False
             kind = KINDS[data.written]
-            ctx = InferContext(network.settings.rounding, strict, data.explicit,
-                               _raise_on_error, consumers.get(node, ()), batch=batch)
-            self.steps.append(_Step(node, kind, data.args, tuple(sources.get(node, ())), ctx, data.written,
-                                    kind.output_count(data.args), _step_key(node, data.written, data.args, ctx)))
+            ctx = InferContext(
+                network.settings.rounding, strict, data.explicit, _raise_on_error, consumers.get(node, ()), batch=batch
+            )
+            self.steps.append(
+                _Step(
+                    node,
+                    kind,
+                    data.args,
+                    tuple(sources.get(node, ())),
+                    ctx,
+                    data.written,
+                    kind.output_count(data.args),
+                    _step_key(node, data.written, data.args, ctx),
+                )
+            )
         self._memo: dict[tuple, object] = {}
         # equal keys become one small int, so memo lookups do not re-hash argument tuples
         ids: dict = {}

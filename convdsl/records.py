@@ -9,6 +9,7 @@ results). Slots also make each record about half the size (80 bytes rather
 than 152 for a span), which a 100,000-layer network feels. Everything else --
 eq, hash, repr, replace(), FrozenInstanceError on assignment -- is dataclass's own.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -18,10 +19,12 @@ from dataclasses import MISSING
 def frozen(cls=None, /, **options):
     """Use as @frozen or @frozen(eq=False, ...), for classes of plain fields (no default_factory,
     no init=False field, no __post_init__): anything else is a TypeError at import."""
+
     def wrap(cls):
         cls = dataclasses.dataclass(cls, frozen=True, init=False, slots=True, **options)
         cls.__init__ = _slot_init(cls)
         return cls
+
     return wrap if cls is None else wrap(cls)
 
 
@@ -39,7 +42,7 @@ def _slot_init(cls):
             params.append(f"{f.name}=_default_{f.name}")
     body = "".join(f"\n    _set_{f.name}(self, {f.name})" for f in fields) or "\n    pass"
     source = f"def __init__(self, {', '.join(params)}):{body}\n"
-    exec(source, namespace)  # noqa: S102 - our own text, as dataclasses itself makes __init__
+    exec(source, namespace)
     init = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     return init

@@ -21,6 +21,7 @@ kept, tried in this order:
 A repair "gets past" the error when the next parse succeeds or fails after the
 blanked text. Valid files never come here: their parse is frontend.parse's.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -86,7 +87,7 @@ def _try_parse(text: str, path: str) -> Program:
         raise _Failed(getattr(error, "pos_in_stream", None) or 0) from None
     except NumberTooLong as error:
         raise _Failed(_offset_of(text, error.span.line, error.span.column)) from None
-    except Exception:  # noqa: BLE001 - nesting too deep, or another refusal: not repairable here
+    except Exception:
         raise _Failed(None) from None
 
 
@@ -129,7 +130,7 @@ def _repair(source: Source, text: str) -> tuple[Program | None, list[Span]]:
 def _blank(text: str, start: int, end: int, fill: str = "") -> str:
     """Replace text[start:end] with `fill` then spaces, keeping line breaks (and so every position)."""
     blanked = [c if c == "\n" else " " for c in text[start:end]]
-    for i, c in enumerate(fill[:len(blanked)]):
+    for i, c in enumerate(fill[: len(blanked)]):
         if blanked[i] == " ":
             blanked[i] = c
     return text[:start] + "".join(blanked) + text[end:]
@@ -172,14 +173,18 @@ def _logical_start(text: str, offset: int, at_line: dict[int, int]) -> int:
     start = _line_start(text, offset)
     while start > 0:
         previous = _line_start(text, start - 1)
-        above = text[previous:start - 1].rstrip()
-        if at_line.get(start, 0) > 0 or text[start:_line_end(text, start)].lstrip().startswith("->") \
-                or above.endswith("->") or not text[start:_line_end(text, start)].strip():
+        above = text[previous : start - 1].rstrip()
+        if (
+            at_line.get(start, 0) > 0
+            or text[start : _line_end(text, start)].lstrip().startswith("->")
+            or above.endswith("->")
+            or not text[start : _line_end(text, start)].strip()
+        ):
             start = previous
             continue
         break
     # leading blank lines belong to no statement
-    while start < offset and not text[start:_line_end(text, start)].strip():
+    while start < offset and not text[start : _line_end(text, start)].strip():
         start = _line_end(text, start) + 1
     return min(start, offset)
 

@@ -1,4 +1,5 @@
 """Diagnostic reporters: rustc-style text, concise lines, JSON objects, GitHub annotations."""
+
 from __future__ import annotations
 
 from .diagnostics import Diagnostic, Severity
@@ -19,8 +20,9 @@ def text(diag: Diagnostic, sources: dict[str, Source], *, color: bool = False) -
     # Every piece that may hold text from a file (names, strings, paths, the source line) is made
     # printable before colour is added: a file cannot send the terminal an escape sequence.
     level = diag.level
-    header = _paint(f"{level.value}[{diag.code.code}]", _COLORS[level], color) + \
-        _paint(f": {printable(diag.message)}", _BOLD, color)
+    header = _paint(f"{level.value}[{diag.code.code}]", _COLORS[level], color) + _paint(
+        f": {printable(diag.message)}", _BOLD, color
+    )
     lines = [header]
     span = diag.span
     if span is None:
@@ -38,14 +40,14 @@ def text(diag: Diagnostic, sources: dict[str, Source], *, color: bool = False) -
         code_line = source.line_text(span.line).expandtabs(1)
         if len(code_line) > 200:  # keep one pathological line from flooding the terminal
             start = max(0, span.column - 60)
-            code_line = ("..." if start else "") + code_line[start:start + 160] + "..."
+            code_line = ("..." if start else "") + code_line[start : start + 160] + "..."
             column = span.column - start + (3 if start else 0)
         else:
             column = span.column
         end = span.end_column if span.end_line == span.line else len(code_line) + 1
         end = min(end, len(code_line) + 1)
         if not code_line.isprintable():  # escapes are wider than what they stand for: move the caret too
-            column, end = len(printable(code_line[:column - 1])) + 1, len(printable(code_line[:end - 1])) + 1
+            column, end = len(printable(code_line[: column - 1])) + 1, len(printable(code_line[: end - 1])) + 1
             code_line = printable(code_line)
         width = max(1, end - column)
         caret = " " * (column - 1) + "^" * width
@@ -103,8 +105,7 @@ def github(diag: Diagnostic, path: str) -> str:
     span = diag.span
     props = [f"file={_escape_property(span.path if span else path)}"]
     if span:
-        props += [f"line={span.line}", f"col={span.column}", f"endLine={span.end_line}",
-                  f"endColumn={span.end_column}"]
+        props += [f"line={span.line}", f"col={span.column}", f"endLine={span.end_line}", f"endColumn={span.end_column}"]
     props.append(f"title={_escape_property(f'{diag.code.code} {diag.code.name}')}")
     message = diag.message + (f"\nhelp: {diag.help_text}" if diag.help_text else "")
     return f"::{command} {','.join(props)}::{_escape_data(message)}"

@@ -5,6 +5,7 @@ infer.py imports this module only when a network has symbolic sizes or a divisio
 plain file imports neither the sweeps nor the symbolic algebra. Each function takes the inference under
 way (infer._Inference) and reads or amends what it found.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -30,8 +31,9 @@ def symbolic_sample(inference) -> dict[str, int] | None:
     if not any(isinstance(d, str) for spec in inputs for d in spec.dims) or inference.network.has_errors:
         return None
     # a work budget: every swept size runs the whole network once
-    report = analyze_sizes(inference.network, strict=inference.strict,
-                           limit=max(32, min(1024, SWEEP_BUDGET // inference._layer_count())))
+    report = analyze_sizes(
+        inference.network, strict=inference.strict, limit=max(32, min(1024, SWEEP_BUDGET // inference._layer_count()))
+    )
     if report.problem:
         return None
     inference.sizes = report
@@ -40,28 +42,42 @@ def symbolic_sample(inference) -> dict[str, int] | None:
         sample = {var.variable.name: report.sample[var.variable.name] for var in report.axes}
         symbols = [a.variable for a in report.axes if a.variable.symbolic]
         names = " and ".join(f"`{v.name}`" for v in symbols)
-        inference.found.append(Diagnostic(
-            codes.NO_VALID_SIZE, spans[symbols[0].name],
-            f"no value of {names} from 1 to {report.limit} passes through the network",
-            "no size works",
-            "fix the errors reported for " + ", ".join(f"{v.name} = {sample[v.name]}" for v in symbols)))
+        inference.found.append(
+            Diagnostic(
+                codes.NO_VALID_SIZE,
+                spans[symbols[0].name],
+                f"no value of {names} from 1 to {report.limit} passes through the network",
+                "no size works",
+                "fix the errors reported for " + ", ".join(f"{v.name} = {sample[v.name]}" for v in symbols),
+            )
+        )
         return sample
     inference.symbolic = True
     for axis in report.axes:
         var = axis.variable
         if not var.symbolic:
             continue
-        when = "".join(f" when {other} = {report.sample[other]}" for other in axis.coupled_with[:1]
-                       if other in report.sample)
-        inference.found.append(Diagnostic(
-            codes.SIZE_CONSTRAINT, spans[var.name],
-            f"`{var.name}` may be {axis.rule.text}{when}",
-            f"{var.name}: {axis.rule.text}",
-            "run `convdsl sizes` for the list and the rule on every axis",
-            (f"values from 1 to {report.limit}: {compact(axis.valid)}"
-             + (" (a shorter sweep than `convdsl sizes` makes, for a network this large)"
-                if report.limit < 1024 else ""),) +
-            ((f"which values are valid depends on {', '.join(axis.coupled_with)}",) if axis.coupled_with else ())))
+        when = "".join(
+            f" when {other} = {report.sample[other]}" for other in axis.coupled_with[:1] if other in report.sample
+        )
+        inference.found.append(
+            Diagnostic(
+                codes.SIZE_CONSTRAINT,
+                spans[var.name],
+                f"`{var.name}` may be {axis.rule.text}{when}",
+                f"{var.name}: {axis.rule.text}",
+                "run `convdsl sizes` for the list and the rule on every axis",
+                (
+                    f"values from 1 to {report.limit}: {compact(axis.valid)}"
+                    + (
+                        " (a shorter sweep than `convdsl sizes` makes, for a network this large)"
+                        if report.limit < 1024
+                        else ""
+                    ),
+                )
+                + ((f"which values are valid depends on {', '.join(axis.coupled_with)}",) if axis.coupled_with else ()),
+            )
+        )
     return report.sample
 
 
@@ -86,12 +102,15 @@ def verify_expressions(inference) -> None:
             if shape is None or node in wrong:
                 continue
             numeric = shapes.get((node, port))
-            if numeric is None or len(numeric) != len(shape) or any(
-                    (d.evaluate(env) if isinstance(d, Expr) else d) != m for d, m in zip(shape, numeric)):
+            if (
+                numeric is None
+                or len(numeric) != len(shape)
+                or any((d.evaluate(env) if isinstance(d, Expr) else d) != m for d, m in zip(shape, numeric))
+            ):
                 wrong.add(node)
     for node in wrong:
         info = inference.layers.get(node)
-        for (owner, port) in list(inference.shapes):
+        for owner, port in list(inference.shapes):
             if owner == node:
                 inference.shapes[(owner, port)] = None
         if info is not None:
@@ -101,8 +120,11 @@ def verify_expressions(inference) -> None:
 
 def simplify_expressions(inference) -> None:
     """Where a symbol may only take sizes at which a floor never rounds, drop the floor: (H + 4)/16."""
-    accepted = {axis.variable.name: axis.valid for axis in inference.sizes.axes
-                if axis.variable.symbolic and not axis.coupled_with}
+    accepted = {
+        axis.variable.name: axis.valid
+        for axis in inference.sizes.axes
+        if axis.variable.symbolic and not axis.coupled_with
+    }
 
     def simpler(shape):
         if shape is None:
@@ -110,15 +132,21 @@ def simplify_expressions(inference) -> None:
         out = []
         for d in shape:
             names = d.symbols() if isinstance(d, Expr) else set()
-            out.append(simplify_on(d, next(iter(names)), accepted[next(iter(names))])
-                       if len(names) == 1 and next(iter(names)) in accepted else d)
+            out.append(
+                simplify_on(d, next(iter(names)), accepted[next(iter(names))])
+                if len(names) == 1 and next(iter(names)) in accepted
+                else d
+            )
         return tuple(out)
 
     for key, shape in inference.shapes.items():
         inference.shapes[key] = simpler(shape)
     for name, info in inference.layers.items():
-        inference.layers[name] = replace(info, input_shapes=tuple(simpler(s) for s in info.input_shapes),
-                                    output_shapes=tuple(simpler(s) for s in info.output_shapes))
+        inference.layers[name] = replace(
+            info,
+            input_shapes=tuple(simpler(s) for s in info.input_shapes),
+            output_shapes=tuple(simpler(s) for s in info.output_shapes),
+        )
     simplify_counts(inference, accepted)
 
 
@@ -160,8 +188,9 @@ def _suggest_with(inference, sweeper, reach) -> None:
     order = list(inference.network.inputs)
     for index, node, axis in inference.divisions:
         ancestors = inference.graph.ancestors(node)
-        candidates = [v for v in sweeper.variables
-                      if any(name in ancestors and dim == axis + 1 for name, dim in v.members)]
+        candidates = [
+            v for v in sweeper.variables if any(name in ancestors and dim == axis + 1 for name, dim in v.members)
+        ]
         candidates.sort(key=lambda v: order.index(v.members[0][0]))
         if not candidates:
             continue
@@ -174,18 +203,25 @@ def _suggest_with(inference, sweeper, reach) -> None:
         rank = len(inference.network.inputs[name].dims) - 1
         word = axis_word(rank, dim - 1) if var.name in ("L", "D", "H", "W") else f"`{var.name}`"
         # each held size is named by the rank of its own input, which may differ from var's
-        held = [f"{axis_word(_rank(inference, v.members[0][0]), v.members[0][1] - 1) if v.name in ('L', 'D', 'H', 'W') else v.name} "
-                f"of {sweeper.base[sweeper._key(v)]}" for v in sweeper.variables
-                if v is not var and sweeper.base[sweeper._key(v)] != v.declared]
-        moved = [(v, sweeper.base[sweeper._key(v)]) for v in sweeper.variables
-                 if v is not var and sweeper.base[sweeper._key(v)] != v.declared]
+        held = [
+            f"{axis_word(_rank(inference, v.members[0][0]), v.members[0][1] - 1) if v.name in ('L', 'D', 'H', 'W') else v.name} "
+            f"of {sweeper.base[sweeper._key(v)]}"
+            for v in sweeper.variables
+            if v is not var and sweeper.base[sweeper._key(v)] != v.declared
+        ]
+        moved = [
+            (v, sweeper.base[sweeper._key(v)])
+            for v in sweeper.variables
+            if v is not var and sweeper.base[sweeper._key(v)] != v.declared
+        ]
         fixes = []
         for size in sizes:
             edits = _size_edits(inference, [(var, size), *moved])
             if edits is None:
                 break
-            fixes.append(Fix(f"give `{name}` a {word} of {size}" + (f" (with a {', '.join(held)})" if held else ""),
-                             edits))
+            fixes.append(
+                Fix(f"give `{name}` a {word} of {size}" + (f" (with a {', '.join(held)})" if held else ""), edits)
+            )
         else:
             old = inference.found[index]
             # the network's sizes replace the layer's own (`help`), which only this layer needs

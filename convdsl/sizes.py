@@ -10,6 +10,7 @@ An axis is a *variable*: a numeric axis belongs to one input; a symbolic axis
 (`input x: 3 x H x W`) is shared by every input that names the same symbol, and
 the sweep moves all of them together.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -85,7 +86,7 @@ class SizesReport:
     problem: str | None = None  # why nothing could be swept (errors that do not depend on sizes)
     sample: dict[str, int] = field(default_factory=dict)  # variable name -> a size where everything works
     sample_found: bool = True  # False: no joint size works; `sample` is then only nominal
-    sweeper: "Sweeper | None" = None
+    sweeper: Sweeper | None = None
 
 
 def variables(network: Network) -> list[Variable]:
@@ -121,8 +122,9 @@ class Sweeper:
         self.budget = budget
         # One size tried: the layers run, the shapes each reads (they key the Probe's memo) and the input
         # shapes made for it.
-        self.cost = 1 + len(self.probe.steps) + sum(len(step.sources) for step in self.probe.steps) \
-            + len(self.variables)
+        self.cost = (
+            1 + len(self.probe.steps) + sum(len(step.sources) for step in self.probe.steps) + len(self.variables)
+        )
         self.spent = 0
 
     def _probe(self, dims) -> Failure | None:
@@ -201,8 +203,14 @@ class Sweeper:
         """Each variable at the size nearest its start that works on every axis, if together they work."""
         own = {}
         for key, n in start.items():
-            own[key] = next((n + d for d in offsets
-                             if n + d >= 1 and self.probe.run(self.dims(dict.fromkeys(start, n + d))) is None), None)
+            own[key] = next(
+                (
+                    n + d
+                    for d in offsets
+                    if n + d >= 1 and self.probe.run(self.dims(dict.fromkeys(start, n + d))) is None
+                ),
+                None,
+            )
             if own[key] is None:
                 return None
         return own if self.probe.run(self.dims(own)) is None else None
@@ -235,8 +243,9 @@ def _offsets(weighted: list, cost: int, limit: int):
                 yield {key: size, **tail}
 
 
-def analyze_sizes(network: Network, *, strict: bool = False, limit: int = DEFAULT_MAX,
-                  budget: int = BUDGET) -> SizesReport:
+def analyze_sizes(
+    network: Network, *, strict: bool = False, limit: int = DEFAULT_MAX, budget: int = BUDGET
+) -> SizesReport:
     """Every spatial axis swept from 1 to limit; within `budget` layer runs, else a report of the limit."""
     sweeper = Sweeper(network, strict=strict, limit=limit, budget=budget)
     if not sweeper.probe.usable:
@@ -256,11 +265,15 @@ def analyze_sizes(network: Network, *, strict: bool = False, limit: int = DEFAUL
 def _over_budget(sweeper: Sweeper, budget: int, needed: int | None) -> str:
     axes, layers = len(sweeper.variables), len(sweeper.probe.steps)
     what = f"needs {needed:,}" if needed else "ran out of its budget"
-    message = (f"sweeping {axes} ax{'es' if axes != 1 else 'is'} of {layers:,} layer{'s' if layers != 1 else ''} "
-               f"from 1 to {sweeper.limit:,} {what} (each size tried costs {sweeper.cost:,}: a run per layer, "
-               f"input and axis), beyond the limit of {budget:,}")
-    fits = next((m for m in (1024, 512, 256, 128, 64, 32, 16) if m < sweeper.limit
-                 and sweeper.cost * _runs(axes, m) <= budget), None)
+    message = (
+        f"sweeping {axes} ax{'es' if axes != 1 else 'is'} of {layers:,} layer{'s' if layers != 1 else ''} "
+        f"from 1 to {sweeper.limit:,} {what} (each size tried costs {sweeper.cost:,}: a run per layer, "
+        f"input and axis), beyond the limit of {budget:,}"
+    )
+    fits = next(
+        (m for m in (1024, 512, 256, 128, 64, 32, 16) if m < sweeper.limit and sweeper.cost * _runs(axes, m) <= budget),
+        None,
+    )
     if fits is not None:
         return f"{message}; try --max {fits}"
     return f"{message}; with {axes} axes, checking how each pair interacts is too much: use fewer inputs"
@@ -290,11 +303,24 @@ def _analyze(network: Network, sweeper: Sweeper, strict: bool, limit: int) -> Si
                 near_below, above = sweeper.nearest(var, max(var.declared, limit), reach=limit)
                 if var.declared > limit and near_below is not None:
                     below = near_below
-        others = {v.name: sweeper.base[Sweeper._key(v)] for v in sweeper.variables
-                  if v is not var and sweeper.base.get(Sweeper._key(v), v.declared) != v.declared}
-        axes.append(AxisSizes(var, valid, derive_rule(valid, limit), below, above, declared_failure,
-                              _coupled(sweeper, var, valid), others,
-                              {v.name: v.declared for v in sweeper.variables if v is not var}))
+        others = {
+            v.name: sweeper.base[Sweeper._key(v)]
+            for v in sweeper.variables
+            if v is not var and sweeper.base.get(Sweeper._key(v), v.declared) != v.declared
+        }
+        axes.append(
+            AxisSizes(
+                var,
+                valid,
+                derive_rule(valid, limit),
+                below,
+                above,
+                declared_failure,
+                _coupled(sweeper, var, valid),
+                others,
+                {v.name: v.declared for v in sweeper.variables if v is not var},
+            )
+        )
     return SizesReport(network, strict, limit, axes, None, sample, found, sweeper)
 
 
@@ -311,16 +337,20 @@ def _coupled(sweeper: Sweeper, var: Variable, valid: list[int]) -> tuple[str, ..
     limit = sweeper.limit
     valid_set = set(valid)
     edges = sorted(n for n in range(1, limit + 1) if (n in valid_set) != (n - 1 in valid_set))
-    sample = sorted({m for n in edges[:24] for m in (n - 1, n) if 1 <= m <= limit}
-                    | set(range(1, min(limit, 64) + 1)) | set(range(1, limit + 1, max(1, limit // 16))))
+    sample = sorted(
+        {m for n in edges[:24] for m in (n - 1, n) if 1 <= m <= limit}
+        | set(range(1, min(limit, 64) + 1))
+        | set(range(1, limit + 1, max(1, limit // 16)))
+    )
     coupled = []
     for other in sweeper.variables:
         if other is var:
             continue
         key = Sweeper._key(other)
         current = sweeper.base.get(key, other.declared)
-        alternatives = sorted({n for n in (current - 1, current + 1, current * 2, current // 2)
-                               if n >= 1 and n != current})
+        alternatives = sorted(
+            {n for n in (current - 1, current + 1, current * 2, current // 2) if n >= 1 and n != current}
+        )
         base = dict(sweeper.base)
         try:
             for alt in alternatives:
@@ -328,8 +358,12 @@ def _coupled(sweeper: Sweeper, var: Variable, valid: list[int]) -> tuple[str, ..
                 # where a layer ties the axes together (a reshape to H*W = 50176, a concat along one of them),
                 # this axis's valid sizes move with the other's: scaled by alt/current, or shifted by the
                 # difference; those are sampled too, so that "none here" is not a valid size missed
-                moved = {m for v in valid[:32] for m in (v * current // alt, v + current - alt, v - current + alt)
-                         if 1 <= m <= limit}
+                moved = {
+                    m
+                    for v in valid[:32]
+                    for m in (v * current // alt, v + current - alt, v - current + alt)
+                    if 1 <= m <= limit
+                }
                 here = {n for n in sorted(set(sample) | moved) if sweeper.run(var, n) is None}
                 if here and here != {n for n in sorted(set(sample) | moved) if n in valid_set}:
                     coupled.append(other.name)

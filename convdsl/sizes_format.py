@@ -1,4 +1,5 @@
 """`convdsl sizes` output: a readable text report and the JSON contract."""
+
 from __future__ import annotations
 
 from .sizes import AxisSizes, SizesReport
@@ -21,7 +22,7 @@ def compact(values: list[int], *, width: int = 12) -> str:
         parts.append(str(values[i]))
         i += 1
     if len(parts) > width:
-        parts = parts[:width - 3] + ["..."] + parts[-2:]
+        parts = parts[: width - 3] + ["..."] + parts[-2:]
     return ", ".join(parts)
 
 
@@ -86,12 +87,19 @@ def to_json(report: SizesReport) -> dict:
                 "nearest": {"below": axis.below, "above": axis.above},
                 "declared": var.declared,
                 "declared_valid": None if var.declared is None else failure is None,
-                "declared_failure": None if failure is None else
-                {"layer": failure.node, "code": failure.code, "message": failure.message},
+                "declared_failure": None
+                if failure is None
+                else {"layer": failure.node, "code": failure.code, "message": failure.message},
                 "symbolic": var.symbolic,
                 "coupled_with": list(axis.coupled_with),
                 "swept_with": axis.sampled_at,
             }
         inputs[name] = {"axes": axes}
-    return {"network": net.name, "path": net.path, "strict": report.strict, "max": report.limit,
-            "problem": report.problem, "inputs": inputs}
+    return {
+        "network": net.name,
+        "path": net.path,
+        "strict": report.strict,
+        "max": report.limit,
+        "problem": report.problem,
+        "inputs": inputs,
+    }

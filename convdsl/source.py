@@ -1,4 +1,5 @@
 """Source text and spans: where in which file a piece of syntax came from."""
+
 from __future__ import annotations
 
 import bisect
@@ -18,7 +19,7 @@ class Span:
     end_line: int
     end_column: int
 
-    def to(self, other: "Span") -> "Span":
+    def to(self, other: Span) -> Span:
         """The span from the start of this one to the end of `other`."""
         return Span(self.path, self.line, self.column, other.end_line, other.end_column)
 

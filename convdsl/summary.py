@@ -1,4 +1,5 @@
 """The summary: a torchinfo-style table, and the JSON contract scripts rely on."""
+
 from __future__ import annotations
 
 from .layers.base import prod
@@ -65,18 +66,21 @@ def to_json(analysis: Analysis) -> dict:
     batch = _batch(analysis)
     layers = []
     for info in analysis.layers.values():
-        layers.append({
-            "name": info.name,
-            "kind": info.kind,
-            "output_shape": _json_shape(info.output_shape, batch, layout),
-            "output_shapes": [_json_shape(s, batch, layout) for s in info.output_shapes],
-            "params": _number(info.params),
-            "buffers": _number(info.buffers),
-            "macs": _number(_times(info.macs, batch)),
-            "receptive_field": list(info.receptive_field) if info.receptive_field is not None else None,
-            "effective_stride": [float(j) if j.denominator != 1 else int(j) for j in info.effective_stride]
-            if info.effective_stride is not None else None,
-        })
+        layers.append(
+            {
+                "name": info.name,
+                "kind": info.kind,
+                "output_shape": _json_shape(info.output_shape, batch, layout),
+                "output_shapes": [_json_shape(s, batch, layout) for s in info.output_shapes],
+                "params": _number(info.params),
+                "buffers": _number(info.buffers),
+                "macs": _number(_times(info.macs, batch)),
+                "receptive_field": list(info.receptive_field) if info.receptive_field is not None else None,
+                "effective_stride": [float(j) if j.denominator != 1 else int(j) for j in info.effective_stride]
+                if info.effective_stride is not None
+                else None,
+            }
+        )
     return {
         "network": net.name,
         "path": net.path,
@@ -113,8 +117,16 @@ def table(analysis: Analysis) -> str:
     for info in analysis.layers.values():
         rf = "x".join(map(str, info.receptive_field)) if info.receptive_field else "-"
         shapes = ", ".join(shown(s) for s in info.output_shapes)
-        rows.append((info.name, info.kind, shapes, _count(info.params) if info.params else "-",
-                     _count(info.macs * batch) if info.macs else "-", rf))
+        rows.append(
+            (
+                info.name,
+                info.kind,
+                shapes,
+                _count(info.params) if info.params else "-",
+                _count(info.macs * batch) if info.macs else "-",
+                rf,
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     right = {3, 4}
 
@@ -141,12 +153,19 @@ def table(analysis: Analysis) -> str:
         f"Buffers:     {_count(analysis.buffers)} (running statistics and index tables, not parameters)",
         f"MACs:        {_count(analysis.macs * batch)} ({_human(analysis.macs * batch)}; FLOPs = 2 x MACs = "
         f"{_human(2 * analysis.macs * batch)}{partial}) at batch {shown_batch}",
-        *(["             attention: its projections, plus q.k^T and attn.v (torchvision's convention)"]
-          if any(info.kind in ("attention", "window_attention") for info in analysis.layers.values()) else []),
+        *(
+            ["             attention: its projections, plus q.k^T and attn.v (torchvision's convention)"]
+            if any(info.kind in ("attention", "window_attention") for info in analysis.layers.values())
+            else []
+        ),
         f"Input size:  {megabytes(input_values)}",
         f"Activations: {megabytes(activations)} (every layer's output, float32)",
         # a linear layer after flattening a symbolic size has a symbolic number of parameters
-        "Params size: " + ("depends on the input size" if is_symbolic(analysis.params)
-                           else f"{analysis.params * BYTES_PER_VALUE / 1e6:.2f} MB"),
+        "Params size: "
+        + (
+            "depends on the input size"
+            if is_symbolic(analysis.params)
+            else f"{analysis.params * BYTES_PER_VALUE / 1e6:.2f} MB"
+        ),
     ]
     return "\n".join(lines)

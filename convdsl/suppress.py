@@ -7,6 +7,7 @@ by commas; names work too) silences those codes on its own line, where a
 diagnostic's span starts. Syntax errors and unreadable files (E001, E002) are
 never silenced: there is nothing else to show for such a file.
 """
+
 from __future__ import annotations
 
 import os
@@ -60,7 +61,7 @@ def normalise(entries, where: str) -> tuple[str, ...]:
         upper = entry.upper()
         if entry in names:
             out.append(names[entry])
-        elif upper in codes or any(code.startswith(upper) for code in codes) and re.fullmatch(r"[EWN]\d*", upper):
+        elif upper in codes or (any(code.startswith(upper) for code in codes) and re.fullmatch(r"[EWN]\d*", upper)):
             out.append(upper)
         else:
             raise SelectionError(f"{where}: `{entry}` is not a diagnostic code or name (e.g. W101 or redundant-bias)")
@@ -157,14 +158,15 @@ def load_config(path: str) -> Selection:
         raise SelectionError(f"{config}: [tool.convdsl] must be a table")
     unknown = sorted(set(table) - {"select", "ignore"})
     if unknown:
-        raise SelectionError(f"{config}: [tool.convdsl] has no setting `{unknown[0]}` (the settings are select and "
-                             "ignore)")
+        raise SelectionError(
+            f"{config}: [tool.convdsl] has no setting `{unknown[0]}` (the settings are select and ignore)"
+        )
     lists = {}
     for key in ("select", "ignore"):
         value = table.get(key, [])
         if isinstance(value, str):
             value = parse_list(value)
         if not isinstance(value, list):
-            raise SelectionError(f"{config}: [tool.convdsl] {key} must be a list of codes, e.g. [\"W101\"]")
+            raise SelectionError(f'{config}: [tool.convdsl] {key} must be a list of codes, e.g. ["W101"]')
         lists[key] = normalise(value, f"{config}: [tool.convdsl] {key}")
     return Selection(lists["select"], lists["ignore"], str(config))

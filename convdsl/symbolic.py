@@ -12,6 +12,7 @@ sample. Inference checks every expression it keeps against the Probe at other
 accepted sizes (see sizehints.py), so a branch that goes the other way elsewhere
 cannot leave a wrong expression behind.
 """
+
 from __future__ import annotations
 
 import math
@@ -42,7 +43,7 @@ class Symbol:
 
 @dataclass(frozen=True)
 class Floor:
-    numerator: "Expr"
+    numerator: Expr
     divisor: int
 
     def text(self) -> str:
@@ -62,7 +63,7 @@ class Floor:
 
 @dataclass(frozen=True)
 class Product:
-    factors: tuple["Expr", ...]
+    factors: tuple[Expr, ...]
 
     @property
     def size(self) -> int:
@@ -93,7 +94,7 @@ def _sort_key(atom) -> tuple:
 class Expr:
     """constant + sum(coefficient * atom), with its value at the sample size."""
 
-    __slots__ = ("terms", "constant", "value", "size")
+    __slots__ = ("constant", "size", "terms", "value")
 
     def __init__(self, terms: tuple, constant: int = 0):
         self.terms = terms  # ((atom, coefficient), ...) sorted, coefficients non-zero
@@ -107,7 +108,7 @@ class Expr:
         self.size = size
 
     @classmethod
-    def symbol(cls, name: str, value: int) -> "Expr":
+    def symbol(cls, name: str, value: int) -> Expr:
         return cls(((Symbol(name, value), 1),))
 
     @staticmethod
@@ -297,7 +298,7 @@ class Exact:
     16k + 12: the floor never rounds there, and the plain fraction reads better.
     """
 
-    __slots__ = ("numerator", "divisor", "value")
+    __slots__ = ("divisor", "numerator", "value")
 
     def __init__(self, numerator, divisor: int):
         self.numerator, self.divisor = numerator, divisor
@@ -343,8 +344,10 @@ def simplify_on(expr: Expr, symbol: str, accepted: list[int]):
 def _resample(numerator: Expr, symbol: str, expr: Expr, divisor: int) -> Expr:
     # the symbol's sample value makes `numerator` equal divisor * expr at the sample
     sample = next(atom.value for atom in _symbols_in(expr) if atom.name == symbol)
-    return Expr(tuple((Symbol(a.name, sample) if isinstance(a, Symbol) else a, c) for a, c in numerator.terms),
-                numerator.constant)
+    return Expr(
+        tuple((Symbol(a.name, sample) if isinstance(a, Symbol) else a, c) for a, c in numerator.terms),
+        numerator.constant,
+    )
 
 
 def _symbols_in(expr: Expr):
@@ -360,6 +363,7 @@ def _symbols_in(expr: Expr):
 
 def _gcd(a: int, b: int) -> int:
     import math
+
     return math.gcd(a, b)
 
 
@@ -494,8 +498,10 @@ def fit_polynomial(expr, accepted: dict[str, list[int]], *, degree: int = 2):
     if not names or len(names) > 3 or any(len(accepted.get(n, ())) < degree + 2 for n in names):
         return None
     points = {n: _spread(accepted[n], degree + 1) for n in names}
-    monomials = [tuple((n, p) for n, p in zip(names, powers) if p)
-                 for powers in itertools.product(range(degree + 1), repeat=len(names))]
+    monomials = [
+        tuple((n, p) for n, p in zip(names, powers) if p)
+        for powers in itertools.product(range(degree + 1), repeat=len(names))
+    ]
     rows, values = [], []
     for point in itertools.product(*(points[n] for n in names)):
         env = dict(zip(names, point))

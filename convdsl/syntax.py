@@ -6,6 +6,7 @@ Nodes compare by identity, as Python's ast nodes do (a call's binding is keyed b
 it, lower.binding.Binding._bind); not generating __eq__ and __hash__ for 25 classes
 saves a cold start 3 ms.
 """
+
 from __future__ import annotations
 
 from typing import Union
@@ -15,6 +16,7 @@ from .source import Span
 
 
 # Expressions --------------------------------------------------------------
+
 
 @frozen(eq=False)
 class Literal:
@@ -30,30 +32,30 @@ class Name:
 
 @frozen(eq=False)
 class TupleExpr:
-    items: tuple["Expr", ...]
+    items: tuple[Expr, ...]
     span: Span
 
 
 @frozen(eq=False)
 class BinOp:
     op: str  # + - * // / % == != < <= > >= and or
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
     span: Span
 
 
 @frozen(eq=False)
 class UnaryOp:
     op: str  # - + not
-    operand: "Expr"
+    operand: Expr
     span: Span
 
 
 @frozen(eq=False)
 class IfExpr:
-    condition: "Expr"
-    then: "Expr"
-    otherwise: "Expr"
+    condition: Expr
+    then: Expr
+    otherwise: Expr
     span: Span
 
 
@@ -69,6 +71,7 @@ class Ident:
 
 
 # Chains -------------------------------------------------------------------
+
 
 @frozen(eq=False)
 class Keyword:
@@ -91,27 +94,27 @@ class Call:
 class Group:
     """`( chain )`: with a label, a scope of its own (a Sequential)."""
 
-    chain: "Chain"
+    chain: Chain
     span: Span
 
 
 @frozen(eq=False)
 class Labelled:
     label: Ident
-    element: "Element"
+    element: Element
     span: Span
 
 
 @frozen(eq=False)
 class Repeat:
-    element: "Element"
+    element: Element
     count: Expr
     span: Span
 
 
 @frozen(eq=False)
 class When:
-    element: "Element"
+    element: Element
     condition: Expr
     span: Span
 
@@ -126,6 +129,7 @@ class Chain:
 
 
 # Statements ---------------------------------------------------------------
+
 
 @frozen(eq=False)
 class NetworkStmt:
@@ -195,7 +199,7 @@ class Param:
 class BlockDef:
     name: Ident
     params: tuple[Param, ...]
-    body: tuple["Statement", ...] | None  # `{ ... }` form
+    body: tuple[Statement, ...] | None  # `{ ... }` form
     chain: Chain | None  # `= a -> b` form: a chain applied to the block's input
     span: Span
 
@@ -379,6 +383,7 @@ class ToSyntax:
     def _binary(op):
         def build(self, meta, left, right):
             return BinOp(op, left, right, self._span(meta))
+
         return build
 
     or_op = _binary("or")
@@ -410,6 +415,7 @@ def builder_functions() -> dict:
     """Rule name -> ToSyntax's function for it, (self, meta, *children)."""
     global _FUNCTIONS
     if _FUNCTIONS is None:
-        _FUNCTIONS = {name: value for name, value in vars(ToSyntax).items()
-                      if not name.startswith("_") and callable(value)}
+        _FUNCTIONS = {
+            name: value for name, value in vars(ToSyntax).items() if not name.startswith("_") and callable(value)
+        }
     return _FUNCTIONS

@@ -1,5 +1,6 @@
 """What every walk over the layer graph shares: the order, each node's inputs and consumers, the rank
 check both inference and the Probe make, and the garbage collector paused while a network is walked."""
+
 from __future__ import annotations
 
 import gc
@@ -57,8 +58,9 @@ def wiring(graph) -> tuple[dict, dict]:
         inputs.setdefault(v, []).append((data["port"], u, data["src_port"]))
         if nodes[v].kind != "output":
             consumers.setdefault(u, {})[v] = None
-    sources = {v: [(u, port) for _, u, port in (edges if len(edges) == 1 else sorted(edges))]
-               for v, edges in inputs.items()}
+    sources = {
+        v: [(u, port) for _, u, port in (edges if len(edges) == 1 else sorted(edges))] for v, edges in inputs.items()
+    }
     next_kinds = {u: tuple([nodes[v].kind for v in targets]) for u, targets in consumers.items()}
     return sources, next_kinds
 
@@ -70,10 +72,12 @@ def rank_problem(kind, written: str, shapes) -> tuple[str, str, str | None] | No
         if (kind.rank is not None and spatial != kind.rank) or spatial < kind.min_rank:
             want = kind.rank if kind.rank is not None else kind.min_rank
             layout = {0: "C", 1: "C x L", 2: "C x H x W", 3: "C x D x H x W"}.get(want, "")
-            return (f"{written} needs {'at least ' if kind.rank is None else ''}{want} spatial "
-                    f"ax{'is' if want == 1 else 'es'} ({layout}), got a {fmt_shape(shape)} tensor",
-                    f"{spatial} spatial ax{'is' if spatial == 1 else 'es'}",
-                    "flatten happens too early, or the layer's dimension is wrong" if spatial < want else None)
+            return (
+                f"{written} needs {'at least ' if kind.rank is None else ''}{want} spatial "
+                f"ax{'is' if want == 1 else 'es'} ({layout}), got a {fmt_shape(shape)} tensor",
+                f"{spatial} spatial ax{'is' if spatial == 1 else 'es'}",
+                "flatten happens too early, or the layer's dimension is wrong" if spatial < want else None,
+            )
     return None
 
 

@@ -1,6 +1,7 @@
 """A small LSP client over stdio, as an editor talks to `convdsl lsp`: for the end-to-end tests and the
 latency benchmark. JSON-RPC with Content-Length framing; a reader thread sorts what the server sends
 into responses (by id), notifications, and requests from the server (answered with null)."""
+
 from __future__ import annotations
 
 import json
@@ -20,9 +21,14 @@ class LspClient:
         environment = dict(os.environ)
         environment["PYTHONPATH"] = str(ROOT) + os.pathsep + environment.get("PYTHONPATH", "")
         environment.update(env or {})
-        self.process = subprocess.Popen([sys.executable, "-m", "convdsl", "lsp"], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment,
-                                        cwd=cwd or str(ROOT))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "convdsl", "lsp"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=environment,
+            cwd=cwd or str(ROOT),
+        )
         self.next_id = 0
         self.responses: dict[int, queue.Queue] = {}
         self.notifications: queue.Queue = queue.Queue()
@@ -77,8 +83,15 @@ class LspClient:
         self._send({"jsonrpc": "2.0", "method": method, "params": params})
 
     def initialize(self, options: dict | None = None) -> dict:
-        result = self.request("initialize", {"processId": os.getpid(), "rootUri": ROOT.as_uri(),
-                                             "capabilities": {}, "initializationOptions": options or {}})
+        result = self.request(
+            "initialize",
+            {
+                "processId": os.getpid(),
+                "rootUri": ROOT.as_uri(),
+                "capabilities": {},
+                "initializationOptions": options or {},
+            },
+        )
         self.notify("initialized", {})
         return result
 
@@ -87,15 +100,18 @@ class LspClient:
         uri = path.as_uri()
         text = path.read_text(encoding="utf-8") if text is None else text
         self.versions[uri] = 1
-        self.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "convdsl", "version": 1,
-                                                              "text": text}})
+        self.notify(
+            "textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "convdsl", "version": 1, "text": text}}
+        )
         return uri
 
     def change(self, uri: str, text: str, range_: dict | None = None) -> int:
         self.versions[uri] += 1
         change = {"text": text} if range_ is None else {"range": range_, "text": text}
-        self.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": self.versions[uri]},
-                                               "contentChanges": [change]})
+        self.notify(
+            "textDocument/didChange",
+            {"textDocument": {"uri": uri, "version": self.versions[uri]}, "contentChanges": [change]},
+        )
         return self.versions[uri]
 
     def diagnostics(self, uri: str, version: int | None = None, timeout: float = 30.0) -> list:
@@ -104,8 +120,11 @@ class LspClient:
         while True:
             message = self.notifications.get(timeout=max(0.01, deadline - time.monotonic()))
             params = message.get("params") or {}
-            if message.get("method") == "textDocument/publishDiagnostics" and params["uri"] == uri and (
-                    version is None or params.get("version") == version):
+            if (
+                message.get("method") == "textDocument/publishDiagnostics"
+                and params["uri"] == uri
+                and (version is None or params.get("version") == version)
+            ):
                 return params["diagnostics"]
             self.passed_over.append(message)
 
@@ -117,15 +136,16 @@ class LspClient:
         return self.diagnostics(uri, timeout=timeout)
 
     def at(self, method: str, uri: str, line: int, character: int, **extra):
-        return self.request(method, {"textDocument": {"uri": uri}, "position": {"line": line,
-                                                                                  "character": character}, **extra})
+        return self.request(
+            method, {"textDocument": {"uri": uri}, "position": {"line": line, "character": character}, **extra}
+        )
 
     def close(self) -> None:
         try:
             self.request("shutdown", None, timeout=10)
             self.notify("exit", None)
             self.process.wait(timeout=10)
-        except Exception:  # noqa: BLE001 - a server that does not stop is stopped
+        except Exception:
             self.process.kill()
             self.process.wait()
         for stream in (self.process.stdin, self.process.stdout, self.process.stderr):

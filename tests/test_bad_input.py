@@ -7,6 +7,7 @@ in-process for speed, under a deadline; the 10 MB files run in a child
 process so their time and memory can be measured. The dense 10 MB networks
 take minutes: they run with CONVDSL_FUZZ_SOAK set.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,10 @@ def codes(text: str, *, limits: Limits = Limits(), path: str = "<string>") -> li
 
 
 def spans(text: str) -> list[tuple]:
-    return [(d.code.code, d.span.line, d.span.column, d.span.end_line, d.span.end_column)
-            for d in convdsl.loads(text).analyze().diagnostics]
+    return [
+        (d.code.code, d.span.line, d.span.column, d.span.end_line, d.span.end_column)
+        for d in convdsl.loads(text).analyze().diagnostics
+    ]
 
 
 def run_cli(capsys, *argv) -> tuple[int, str, str]:
@@ -45,8 +48,12 @@ def run_cli(capsys, *argv) -> tuple[int, str, str]:
 
 # Empty, binary, non-UTF-8 -------------------------------------------------
 
-@pytest.mark.parametrize("content", [b"", b"\n\n  \n", b"# only a comment\n", b"\xef\xbb\xbf"],
-                         ids=["empty", "blank lines", "comments", "only a BOM"])
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"\n\n  \n", b"# only a comment\n", b"\xef\xbb\xbf"],
+    ids=["empty", "blank lines", "comments", "only a BOM"],
+)
 def test_a_file_with_no_statements_is_an_error(tmp_path, capsys, content):
     path = tmp_path / "empty.cdsl"
     path.write_bytes(content)
@@ -56,12 +63,16 @@ def test_a_file_with_no_statements_is_an_error(tmp_path, capsys, content):
     assert code == 1 and "E020" in out
 
 
-@pytest.mark.parametrize("content, words", [
-    (b"input x: 3 x 8 x 8\x00\ny = x -> relu\n", "binary"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
-    (b"input x: 3 x 8 x 8\n# caf\xe9 (latin-1)\ny = x -> relu\n", "not valid UTF-8 (byte 0xe9 on line 2)"),
-    ("input x".encode("utf-16-le"), "looks like UTF-16 text without a byte-order mark"),  # with one it is read
-], ids=["nul byte", "png", "latin-1", "utf-16"])
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (b"input x: 3 x 8 x 8\x00\ny = x -> relu\n", "binary"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+        (b"input x: 3 x 8 x 8\n# caf\xe9 (latin-1)\ny = x -> relu\n", "not valid UTF-8 (byte 0xe9 on line 2)"),
+        ("input x".encode("utf-16-le"), "looks like UTF-16 text without a byte-order mark"),  # with one it is read
+    ],
+    ids=["nul byte", "png", "latin-1", "utf-16"],
+)
 def test_binary_and_non_utf8_files_exit_2(tmp_path, capsys, content, words):
     path = tmp_path / "bad.cdsl"
     path.write_bytes(content)
@@ -78,13 +89,17 @@ def test_binary_and_non_utf8_files_exit_2(tmp_path, capsys, content, words):
 MISTAKE = "input x: 3 x 8 x 8\ny = x -> maxpool(3)\n"  # E101 at 2:18
 
 
-@pytest.mark.parametrize("text", [
-    MISTAKE.replace("\n", "\r\n"),
-    MISTAKE.replace("\n", "\r"),
-    "\ufeff" + MISTAKE,
-    "\ufeff" + MISTAKE.replace("\n", "\r\n"),
-    MISTAKE.rstrip("\n"),
-], ids=["crlf", "cr", "bom", "bom crlf", "no final newline"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        MISTAKE.replace("\n", "\r\n"),
+        MISTAKE.replace("\n", "\r"),
+        "\ufeff" + MISTAKE,
+        "\ufeff" + MISTAKE.replace("\n", "\r\n"),
+        MISTAKE.rstrip("\n"),
+    ],
+    ids=["crlf", "cr", "bom", "bom crlf", "no final newline"],
+)
 def test_line_endings_and_bom_do_not_move_diagnostics(text):
     assert spans(text) == spans(MISTAKE) == [("E101", 2, 18, 2, 19)]
 
@@ -120,8 +135,13 @@ print(f"\\n@@ {code} {time.perf_counter() - started:.2f} {resource.getrusage(res
 
 def measure(path: Path, *args: str, timeout: float = 300) -> tuple[int, float, float, str]:
     """`convdsl check` in a child process: exit code, seconds, peak memory in MB, stdout."""
-    result = subprocess.run([sys.executable, "-c", MEASURE, "check", "--format", "concise", *args, str(path)],
-                            capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-c", MEASURE, "check", "--format", "concise", *args, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+    )
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr[-3000:]
     code, seconds, rss = result.stderr.rsplit("@@ ", 1)[1].split()
     return int(code), float(seconds), int(rss) / 1024, result.stdout
@@ -241,19 +261,34 @@ def test_syntax_errors_at_the_end_of_a_large_file_cost_one_parse():
 
 # Unterminated constructs --------------------------------------------------
 
-@pytest.mark.parametrize("text, message", [
-    (NET + "y = x -> conv(8, 3\n", "never closed"),
-    (NET + "y = x -> conv(8, 3, p=(1, 1)\nz = y\n", "never closed"),
-    (NET + "y = x -> (relu -> relu\n", "never closed"),
-    ('include "lib.cdsl\n' + NET, "unexpected character '\"'"),
-    (NET + "y = x -> gelu(approximate='tanh)\n", "unexpected character \"'\""),
-    ("block b(c) {\n    out = in -> relu\n" + NET, "never closed"),
-    ("block b(c) {\n", "never closed"),
-    (NET + "y = x ->\n", "cannot end with '->'"),
-    ("input x: 3 x\n", "expected"),
-    ("block b(c\n", "never closed"),
-], ids=["call", "call before another line", "group", "string", "single-quoted string", "block", "block at the end",
-        "arrow", "shape", "parameters"])
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (NET + "y = x -> conv(8, 3\n", "never closed"),
+        (NET + "y = x -> conv(8, 3, p=(1, 1)\nz = y\n", "never closed"),
+        (NET + "y = x -> (relu -> relu\n", "never closed"),
+        ('include "lib.cdsl\n' + NET, "unexpected character '\"'"),
+        (NET + "y = x -> gelu(approximate='tanh)\n", 'unexpected character "\'"'),
+        ("block b(c) {\n    out = in -> relu\n" + NET, "never closed"),
+        ("block b(c) {\n", "never closed"),
+        (NET + "y = x ->\n", "cannot end with '->'"),
+        ("input x: 3 x\n", "expected"),
+        ("block b(c\n", "never closed"),
+    ],
+    ids=[
+        "call",
+        "call before another line",
+        "group",
+        "string",
+        "single-quoted string",
+        "block",
+        "block at the end",
+        "arrow",
+        "shape",
+        "parameters",
+    ],
+)
 def test_unterminated_constructs(text, message):
     analysis = convdsl.loads(text).analyze()
     assert [d.code.code for d in analysis.diagnostics][:1] == ["E002"]
@@ -262,83 +297,150 @@ def test_unterminated_constructs(text, message):
 
 # Numbers ------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, code, words", [
-    (NET + "y = x -> conv(" + "9" * 300 + ", 3)\n", "E013", "(300 digits) is too large"),
-    (NET + "y = x -> conv(" + "9" * 5000 + ", 3)\n", "E013", "5,000 digits"),
-    (NET + "y = x -> conv(8, " + "1" * 5000 + "x3)\n", "E013", "5,000 digits"),
-    ("input x: 3 x " + "9" * 5000 + " x 8\ny = x -> relu\n", "E013", "5,000 digits"),
-    ("input x: 3 x " + "9" * 300 + " x 8\ny = x -> relu\n", "E014", "out of range"),
-    (NET + "y = x -> relu * " + "9" * 300 + "\n", "E013", "too large"),
-    (NET + "const big = 4611686018427387904 * 2\ny = x -> conv(big, 3)\n", "E013", "too large"),
-    (NET + "y = x -> dropout(1e400)\n", "E013", "too large"),
-    (NET + "y = x -> upsample(scale=1e308 * 10)\n", "E013", "too large"),
-    (NET + "y = x -> upsample(scale=1e308 // 1e-308)\n", "E013", "too large"),
-], ids=["300 digits", "5000 digits", "5000 digits in 3x1", "5000 digits in a shape", "300 digits in a shape",
-        "repeat count", "product", "float literal", "float product", "float floor division"])
+
+@pytest.mark.parametrize(
+    "text, code, words",
+    [
+        (NET + "y = x -> conv(" + "9" * 300 + ", 3)\n", "E013", "(300 digits) is too large"),
+        (NET + "y = x -> conv(" + "9" * 5000 + ", 3)\n", "E013", "5,000 digits"),
+        (NET + "y = x -> conv(8, " + "1" * 5000 + "x3)\n", "E013", "5,000 digits"),
+        ("input x: 3 x " + "9" * 5000 + " x 8\ny = x -> relu\n", "E013", "5,000 digits"),
+        ("input x: 3 x " + "9" * 300 + " x 8\ny = x -> relu\n", "E014", "out of range"),
+        (NET + "y = x -> relu * " + "9" * 300 + "\n", "E013", "too large"),
+        (NET + "const big = 4611686018427387904 * 2\ny = x -> conv(big, 3)\n", "E013", "too large"),
+        (NET + "y = x -> dropout(1e400)\n", "E013", "too large"),
+        (NET + "y = x -> upsample(scale=1e308 * 10)\n", "E013", "too large"),
+        (NET + "y = x -> upsample(scale=1e308 // 1e-308)\n", "E013", "too large"),
+    ],
+    ids=[
+        "300 digits",
+        "5000 digits",
+        "5000 digits in 3x1",
+        "5000 digits in a shape",
+        "300 digits in a shape",
+        "repeat count",
+        "product",
+        "float literal",
+        "float product",
+        "float floor division",
+    ],
+)
 def test_huge_numbers(text, code, words):
     diags = convdsl.loads(text).analyze().diagnostics
     assert diags and diags[0].code.code == code and words in diags[0].message, [d.message for d in diags]
 
 
-@pytest.mark.parametrize("layer, code", [
-    ("conv(0, 3)", "E008"), ("conv(-4, 3)", "E008"), ("conv(4, 0)", "E008"), ("conv(4, 3, s=0)", "E008"),
-    ("conv(4, 3, s=-1)", "E008"), ("conv(4, 3, p=-1)", "E008"), ("conv(4, 3, d=0)", "E008"),
-    ("conv(4, 3, g=0)", "E008"), ("conv_transpose(4, 3, s=0)", "E008"), ("conv_transpose(4, 0)", "E008"),
-    ("conv_transpose(4, 3, p=-1)", "E008"), ("conv_transpose(4, 3, op=-1)", "E008"),
-    ("conv_transpose(4, 3, d=0)", "E008"), ("maxpool(0)", "E008"), ("maxpool(2, s=0)", "E008"),
-    ("avgpool(-2)", "E008"), ("flatten -> linear(0)", "E008"), ("flatten -> linear(-3)", "E008"),
-    ("upsample(0)", "E008"), ("upsample(-2)", "E008"), ("upsample(size=0)", "E105"), ("pixel_shuffle(0)", "E112"),
-    ("chunk(0)", "E008"), ("chunk(-1)", "E008"), ("chunk(100000000)", "E008"), ("reshape((0, -1))", "E112"),
-    ("groupnorm(0)", "E104"), ("adaptive_avgpool(0)", "E105"), ("adaptive_avgpool(-1)", "E105"),
-    # on 8 x 8: -5 on each side removes 10 rows of 8 (torch: "narrow(): length must be non-negative");
-    # -4 removes all 8, leaving a size of 0
-    ("pad(-5)", "E112"), ("pad(-4)", "E105"), ("crop(size=0)", "E112"), ("center_crop(size=-1)", "E112"), ("dropout(-0.5)", "E008"),
-    ("relu * 0", "E012"), ("relu * (0 - 1)", "E012"), ("relu * (1 - 1)", "E012"),
-    # and sizes too large for any tensor
-    # (the first upsample by 1e17 already makes a tensor beyond 2^53 elements: E019 names that limit)
-    ("upsample(scale=1e300)", "E008"), ("upsample(scale=1e17) -> upsample(scale=1e17)", "E019"),
-    ("pad(4611686018427387904)", "E008"), ("conv_transpose(8, 3, s=4611686018427387904)", "E008"),
-], ids=str)
+@pytest.mark.parametrize(
+    "layer, code",
+    [
+        ("conv(0, 3)", "E008"),
+        ("conv(-4, 3)", "E008"),
+        ("conv(4, 0)", "E008"),
+        ("conv(4, 3, s=0)", "E008"),
+        ("conv(4, 3, s=-1)", "E008"),
+        ("conv(4, 3, p=-1)", "E008"),
+        ("conv(4, 3, d=0)", "E008"),
+        ("conv(4, 3, g=0)", "E008"),
+        ("conv_transpose(4, 3, s=0)", "E008"),
+        ("conv_transpose(4, 0)", "E008"),
+        ("conv_transpose(4, 3, p=-1)", "E008"),
+        ("conv_transpose(4, 3, op=-1)", "E008"),
+        ("conv_transpose(4, 3, d=0)", "E008"),
+        ("maxpool(0)", "E008"),
+        ("maxpool(2, s=0)", "E008"),
+        ("avgpool(-2)", "E008"),
+        ("flatten -> linear(0)", "E008"),
+        ("flatten -> linear(-3)", "E008"),
+        ("upsample(0)", "E008"),
+        ("upsample(-2)", "E008"),
+        ("upsample(size=0)", "E105"),
+        ("pixel_shuffle(0)", "E112"),
+        ("chunk(0)", "E008"),
+        ("chunk(-1)", "E008"),
+        ("chunk(100000000)", "E008"),
+        ("reshape((0, -1))", "E112"),
+        ("groupnorm(0)", "E104"),
+        ("adaptive_avgpool(0)", "E105"),
+        ("adaptive_avgpool(-1)", "E105"),
+        # on 8 x 8: -5 on each side removes 10 rows of 8 (torch: "narrow(): length must be non-negative");
+        # -4 removes all 8, leaving a size of 0
+        ("pad(-5)", "E112"),
+        ("pad(-4)", "E105"),
+        ("crop(size=0)", "E112"),
+        ("center_crop(size=-1)", "E112"),
+        ("dropout(-0.5)", "E008"),
+        ("relu * 0", "E012"),
+        ("relu * (0 - 1)", "E012"),
+        ("relu * (1 - 1)", "E012"),
+        # and sizes too large for any tensor
+        # (the first upsample by 1e17 already makes a tensor beyond 2^53 elements: E019 names that limit)
+        ("upsample(scale=1e300)", "E008"),
+        ("upsample(scale=1e17) -> upsample(scale=1e17)", "E019"),
+        ("pad(4611686018427387904)", "E008"),
+        ("conv_transpose(8, 3, s=4611686018427387904)", "E008"),
+    ],
+    ids=str,
+)
 def test_zero_and_negative_sizes(layer, code):
     assert codes(NET + f"y = x -> {layer}\n") == [code]
 
 
-@pytest.mark.parametrize("dims, code", [("0 x 8 x 8", "E014"), ("3 x 0 x 8", "E014"), ("3 x 8 x 8, batch=0", "E014"),
-                                         ("3 x 8 x 8, batch=-1", "E014"), ("3 x zero x 8", "E014"),
-                                         ("3 x pair x 8", "E014"), ("3 x yes x 8", "E014"), ("3 x half x 8", "E014")])
+@pytest.mark.parametrize(
+    "dims, code",
+    [
+        ("0 x 8 x 8", "E014"),
+        ("3 x 0 x 8", "E014"),
+        ("3 x 8 x 8, batch=0", "E014"),
+        ("3 x 8 x 8, batch=-1", "E014"),
+        ("3 x zero x 8", "E014"),
+        ("3 x pair x 8", "E014"),
+        ("3 x yes x 8", "E014"),
+        ("3 x half x 8", "E014"),
+    ],
+)
 def test_zero_and_negative_input_sizes(dims, code):
     constants = "const zero = 0\nconst pair = 4x4\nconst yes = true\nconst half = 0.5\n"
     assert code in codes(constants + f"input x: {dims}\ny = x -> relu\n")
 
 
-@pytest.mark.parametrize("expression", ["4 // 0", "4 % 0", "4 / 0", "4.0 / 0.0", "4 // (2 - 2)", "7 % -0.0",
-                                        "8 // (1 if false else 0)"])
+@pytest.mark.parametrize(
+    "expression", ["4 // 0", "4 % 0", "4 / 0", "4.0 / 0.0", "4 // (2 - 2)", "7 % -0.0", "8 // (1 if false else 0)"]
+)
 def test_division_by_zero_in_arguments(expression):
     (diag,) = convdsl.loads(NET + f"y = x -> conv({expression}, 3)\n").analyze().diagnostics
     assert diag.code.code == "E013" and diag.message == "division by zero"
 
 
-@pytest.mark.parametrize("text", [
-    NET + "const c = 1 // 0\ny = x -> conv(8, 3)\n",
-    NET + "y = x -> relu * (2 // 0)\n",
-    "block b(c, k=3 // 0) = conv(c, k)\n" + NET + "y = x -> b(8)\n",
-    NET + "y = x -> relu if 1 // 0 == 1\n",
-], ids=["constant", "repeat count", "block default", "condition"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        NET + "const c = 1 // 0\ny = x -> conv(8, 3)\n",
+        NET + "y = x -> relu * (2 // 0)\n",
+        "block b(c, k=3 // 0) = conv(c, k)\n" + NET + "y = x -> b(8)\n",
+        NET + "y = x -> relu if 1 // 0 == 1\n",
+    ],
+    ids=["constant", "repeat count", "block default", "condition"],
+)
 def test_division_by_zero_anywhere(text):
     assert "E013" in codes(text)
 
 
 # Deep nesting --------------------------------------------------------------
 
-@pytest.mark.parametrize("text, code, words", [
-    (NET + "y = x -> " + "(" * 10_000 + "relu" + ")" * 10_000 + "\n", "E019", "nested more than 100 deep"),
-    (NET + "y = x -> conv(" + "(" * 10_000 + "3" + ")" * 10_000 + ", 3)\n", "E019", "nested more than 100 deep"),
-    (NET + "y = x -> reshape(" + "(1, " * 10_000 + "1" + ")" * 10_000 + ")\n", "E019", "nested more than 100 deep"),
-    (NET + "y = x -> conv(" + " + ".join(["1"] * 10_000) + ", 3)\n", "E013", "too long to evaluate"),
-    (NET + "y = x -> conv(" + "-" * 10_000 + "3, 3)\n", "E013", "too long to evaluate"),
-    (NET + "y = x -> relu if " + "not " * 10_000 + "true\n", "E013", "too long to evaluate"),
-    (NET + "y = x -> " + "g: (" * 70 + "relu" + ")" * 70 + "\n", "E019", "--max-depth"),
-], ids=["groups", "expression", "tuples", "sum", "negations", "nots", "labelled groups"])
+
+@pytest.mark.parametrize(
+    "text, code, words",
+    [
+        (NET + "y = x -> " + "(" * 10_000 + "relu" + ")" * 10_000 + "\n", "E019", "nested more than 100 deep"),
+        (NET + "y = x -> conv(" + "(" * 10_000 + "3" + ")" * 10_000 + ", 3)\n", "E019", "nested more than 100 deep"),
+        (NET + "y = x -> reshape(" + "(1, " * 10_000 + "1" + ")" * 10_000 + ")\n", "E019", "nested more than 100 deep"),
+        (NET + "y = x -> conv(" + " + ".join(["1"] * 10_000) + ", 3)\n", "E013", "too long to evaluate"),
+        (NET + "y = x -> conv(" + "-" * 10_000 + "3, 3)\n", "E013", "too long to evaluate"),
+        (NET + "y = x -> relu if " + "not " * 10_000 + "true\n", "E013", "too long to evaluate"),
+        (NET + "y = x -> " + "g: (" * 70 + "relu" + ")" * 70 + "\n", "E019", "--max-depth"),
+    ],
+    ids=["groups", "expression", "tuples", "sum", "negations", "nots", "labelled groups"],
+)
 def test_deep_nesting(text, code, words):
     diags = convdsl.loads(text).analyze().diagnostics
     assert [d.code.code for d in diags] == [code]
@@ -362,35 +464,48 @@ def test_blocks_nested_past_pythons_stack_are_reported_not_raised():
 def test_block_definitions_nested_deeply():
     text = "".join(f"block b{i}(c) {{\n" for i in range(2_000)) + "}\n" * 2_000 + NET + "y = x -> relu\n"
     assert codes(text) == []  # an unused block is not expanded, however it is nested
-    used = "block a(c) {\n    block b(c) {\n        out = in\n    }\n    out = in -> relu\n}\n" + NET + "y = x -> a(3)\n"
+    used = (
+        "block a(c) {\n    block b(c) {\n        out = in\n    }\n    out = in -> relu\n}\n" + NET + "y = x -> a(3)\n"
+    )
     assert codes(used) == ["E021"]
 
 
 # Recursion -----------------------------------------------------------------
 
-@pytest.mark.parametrize("blocks", [
-    "block a(c) = a(c)\n",
-    "block a(c) {\n    out = in -> relu -> a(c)\n}\n",
-    "block a(c) = b(c)\nblock b(c) = a(c)\n",
-    "block a(c) = b(c)\nblock b(c) = d(c)\nblock d(c) {\n    out = in -> a(c)\n}\n",
-    "block a(c) = (relu -> a(c)) * 3\n",
-    "block a(c) = relu -> (conv(c, 1) -> a(c)) if true\n",
-], ids=["direct", "body", "mutual", "three", "in a repeat", "in a condition"])
+
+@pytest.mark.parametrize(
+    "blocks",
+    [
+        "block a(c) = a(c)\n",
+        "block a(c) {\n    out = in -> relu -> a(c)\n}\n",
+        "block a(c) = b(c)\nblock b(c) = a(c)\n",
+        "block a(c) = b(c)\nblock b(c) = d(c)\nblock d(c) {\n    out = in -> a(c)\n}\n",
+        "block a(c) = (relu -> a(c)) * 3\n",
+        "block a(c) = relu -> (conv(c, 1) -> a(c)) if true\n",
+    ],
+    ids=["direct", "body", "mutual", "three", "in a repeat", "in a condition"],
+)
 def test_a_block_that_uses_itself(blocks):
     assert codes(blocks + NET + "y = x -> a(3)\n") == ["E011"]
 
 
-@pytest.mark.parametrize("text, expected", [
-    (NET + "y = x -> relu\nt = t\n", ["W001", "E010"]),
-    (NET + "a = b\nb = a\n", ["W001", "E010"]),
-    (NET + "a = b -> relu\nb = a -> relu\n", ["W001", "E010"]),
-], ids=["itself", "each other", "through layers"])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (NET + "y = x -> relu\nt = t\n", ["W001", "E010"]),
+        (NET + "a = b\nb = a\n", ["W001", "E010"]),
+        (NET + "a = b -> relu\nb = a -> relu\n", ["W001", "E010"]),
+    ],
+    ids=["itself", "each other", "through layers"],
+)
 def test_a_tensor_that_depends_on_itself(text, expected):
     assert codes(text) == expected
 
 
-@pytest.mark.parametrize("params, message", [("c, in", "cannot be named `in`"), ("out, c", "cannot be named `out`"),
-                                             ("c, k, c", "`c` is defined twice")])
+@pytest.mark.parametrize(
+    "params, message",
+    [("c, in", "cannot be named `in`"), ("out, c", "cannot be named `out`"), ("c, k, c", "`c` is defined twice")],
+)
 def test_block_parameters_that_clash(params, message):
     text = f"block b({params}) = relu\n" + NET + "y = x -> b(1, 2, 3)\n"
     diags = [d for d in convdsl.loads(text).analyze().diagnostics if d.code.code == "E004"]
@@ -399,8 +514,11 @@ def test_block_parameters_that_clash(params, message):
 
 # Expansion -----------------------------------------------------------------
 
-@pytest.mark.parametrize("chain", ["relu * 1000000", "(relu * 1000) * 1000", "(((relu * 100) * 100) * 100) * 100",
-                                   "(conv(3, 3, p=1) * 1000) * 1001"])
+
+@pytest.mark.parametrize(
+    "chain",
+    ["relu * 1000000", "(relu * 1000) * 1000", "(((relu * 100) * 100) * 100) * 100", "(conv(3, 3, p=1) * 1000) * 1001"],
+)
 def test_repeats_that_expand_to_millions_fail_at_once(chain):
     started = time.perf_counter()
     (diag,) = convdsl.loads(NET + f"y = x -> {chain}\n").analyze().diagnostics
@@ -408,11 +526,14 @@ def test_repeats_that_expand_to_millions_fail_at_once(chain):
     assert time.perf_counter() - started < 5
 
 
-@pytest.mark.parametrize("chain, code", [
-    ("(conv(1e-400, 3) * 1000) * 1001", "E008"),  # found by the soak run: a minute of identical errors
-    ("((foo) * 1000) * 1000", "E005"),
-    ("(relu if false) * 1000000", None),
-])
+@pytest.mark.parametrize(
+    "chain, code",
+    [
+        ("(conv(1e-400, 3) * 1000) * 1001", "E008"),  # found by the soak run: a minute of identical errors
+        ("((foo) * 1000) * 1000", "E005"),
+        ("(relu if false) * 1000000", None),
+    ],
+)
 def test_a_repeat_whose_copies_make_no_layer_stops_after_one(chain, code):
     started = time.perf_counter()
     assert codes(NET + f"y = x -> {chain}\n") == ([code] if code else [])
@@ -445,6 +566,7 @@ def test_limits_must_be_positive_integers(capsys, tmp_path, option, value):
 
 
 # Includes ------------------------------------------------------------------
+
 
 def test_include_problems(tmp_path):
     (tmp_path / "self.cdsl").write_text('include "self.cdsl"\n' + NET + "y = x -> relu\n")
@@ -539,8 +661,11 @@ CLASSES = {
 
 
 @pytest.mark.parametrize("name", CLASSES)
-@pytest.mark.parametrize("command", [["check", "--format", "concise"], ["summary"], ["render", "--format", "dot"]],
-                         ids=["check", "summary", "render"])
+@pytest.mark.parametrize(
+    "command",
+    [["check", "--format", "concise"], ["summary"], ["render", "--format", "dot"]],
+    ids=["check", "summary", "render"],
+)
 def test_every_class_through_the_cli(tmp_path, capsys, name, command):
     from fuzz.oracle import deadline
 
@@ -555,6 +680,7 @@ def test_every_class_through_the_cli(tmp_path, capsys, name, command):
 
 
 # Several files ---------------------------------------------------------------
+
 
 def test_one_bad_file_does_not_stop_the_others(tmp_path, capsys):
     good = tmp_path / "good.cdsl"
@@ -605,6 +731,7 @@ def test_the_cli_as_a_process_shows_no_traceback(tmp_path):
     bad = tmp_path / "bad file ü.cdsl"
     bad.write_bytes(b"input x: 3 x 8 x 8\ny = x -> " + b"(" * 5000 + b"\xff")
     for args in (["check", str(bad)], ["summary", str(bad)], ["check", "--max-layers", "x", str(bad)]):
-        result = subprocess.run([sys.executable, "-m", "convdsl", *args], capture_output=True, text=True,
-                                timeout=120, cwd=ROOT)
+        result = subprocess.run(
+            [sys.executable, "-m", "convdsl", *args], capture_output=True, text=True, timeout=120, cwd=ROOT
+        )
         assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr

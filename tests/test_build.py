@@ -1,4 +1,5 @@
 """The public builder (convdsl/build.py): the same Network lowering makes, and the same checks as `.cdsl`."""
+
 from __future__ import annotations
 
 import pytest
@@ -35,16 +36,28 @@ def rebuilt(network) -> convdsl.Network:
             builder.output(data.label, tensors[0] if tensors else None, span=data.span)
             continue
         tensor_args = [name for name in data.explicit if _spec(data.written, name).type == "tensor"]
-        flowing = tensors[:len(tensors) - len(tensor_args)]
+        flowing = tensors[: len(tensors) - len(tensor_args)]
         kwargs = {}
         for name in data.explicit:
             value = data.args[name]
             if name in tensor_args:
-                value = TensorRef(tensors[len(flowing) + tensor_args.index(name)].node,
-                                  tensors[len(flowing) + tensor_args.index(name)].port, value)
+                value = TensorRef(
+                    tensors[len(flowing) + tensor_args.index(name)].node,
+                    tensors[len(flowing) + tensor_args.index(name)].port,
+                    value,
+                )
             kwargs[name] = Argument(value, data.arg_spans.get(name))
-        outputs = builder.layer(data.written, flowing, name=node, label=data.label, span=data.span,
-                                scopes=data.scopes, site=data.site, block_path=data.block_path, **kwargs)
+        outputs = builder.layer(
+            data.written,
+            flowing,
+            name=node,
+            label=data.label,
+            span=data.span,
+            scopes=data.scopes,
+            site=data.site,
+            block_path=data.block_path,
+            **kwargs,
+        )
         assert outputs is not None, builder.diagnostics
     return builder.network()
 
@@ -64,7 +77,9 @@ def test_each_zoo_network_built_through_the_builder_analyses_and_exports_alike(p
     for node, data in network.layer_graph.nodes.items():
         other = again.layer_graph.nodes[node]
         assert other.as_dict() == data.as_dict(), node
-    assert sorted(again.layer_graph.edges(data=True), key=repr) == sorted(network.layer_graph.edges(data=True), key=repr)
+    assert sorted(again.layer_graph.edges(data=True), key=repr) == sorted(
+        network.layer_graph.edges(data=True), key=repr
+    )
     first, second = network.analyze(), again.analyze()
     assert second.layers == first.layers and second.shapes == first.shapes
     assert (second.params, second.macs) == (first.params, first.macs)
@@ -116,15 +131,19 @@ def _built_diagnostics(kind, *args, **kwargs):
     return [(d.code, d.message, d.help) for d in b.network().diagnostics]
 
 
-@pytest.mark.parametrize("call, kind, args, kwargs", [
-    ("conv(16, 3, 1, 0, 1, 1, true, 3, 4)", "conv", (16, 3, 1, 0, 1, 1, True, 3, 4), {}),
-    ("conv(16, 3, strid=2)", "conv", (16, 3), {"strid": 2}),
-    ("conv(16)", "conv", (16,), {}),
-    ("conv(16, 3, stride=1.5)", "conv", (16, 3), {"stride": 1.5}),
-    ("conv(16, 3, padding='sme')", "conv", (16, 3), {"padding": "sme"}),
-    ("upsample(scale=true)", "upsample", (), {"scale": True}),
-    ("maxpool(2, stride=(1, 2, 3, 0.5))", "maxpool", (2,), {"stride": (1, 2, 3, 0.5)}),
-], ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    "call, kind, args, kwargs",
+    [
+        ("conv(16, 3, 1, 0, 1, 1, true, 3, 4)", "conv", (16, 3, 1, 0, 1, 1, True, 3, 4), {}),
+        ("conv(16, 3, strid=2)", "conv", (16, 3), {"strid": 2}),
+        ("conv(16)", "conv", (16,), {}),
+        ("conv(16, 3, stride=1.5)", "conv", (16, 3), {"stride": 1.5}),
+        ("conv(16, 3, padding='sme')", "conv", (16, 3), {"padding": "sme"}),
+        ("upsample(scale=true)", "upsample", (), {"scale": True}),
+        ("maxpool(2, stride=(1, 2, 3, 0.5))", "maxpool", (2,), {"stride": (1, 2, 3, 0.5)}),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
 def test_arguments_are_checked_as_a_cdsl_call_is(call, kind, args, kwargs):
     expected = _cdsl_diagnostics(call)
     assert expected, call  # each of these is a mistake in .cdsl
@@ -174,7 +193,6 @@ def test_the_limit_on_layers_holds_while_building():
         made += 1
     assert made == 3
     assert [d.code for d in b.network().diagnostics] == [codes.LIMIT_EXCEEDED]
-
 
 
 def test_a_network_without_text_still_gets_its_diagnostics_but_no_text_fix():

@@ -2,6 +2,7 @@
 
 Set CONVDSL_UPDATE_GOLDEN=1 to rewrite the golden files, then review the diff.
 """
+
 from __future__ import annotations
 
 import json
@@ -10,17 +11,22 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
-from conftest import EXAMPLES, ROOT
+from conftest import ROOT
 
 GOLDEN = Path(__file__).parent / "golden"
 
 
 def run(*args, cwd=ROOT):
     env = {**os.environ, "NO_COLOR": "1"}
-    return subprocess.run([sys.executable, "-m", "convdsl", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "convdsl", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+    )
 
 
 def golden(name: str, actual: str):
@@ -52,8 +58,7 @@ def test_check_json_golden_and_contract():
     codes = [d["code"] for d in file["diagnostics"]]
     assert codes == ["E101", "E104", "E005"]
     for diag in file["diagnostics"]:
-        assert set(diag) >= {"code", "name", "severity", "message", "line", "column", "end_line", "end_column",
-                             "help"}
+        assert set(diag) >= {"code", "name", "severity", "message", "line", "column", "end_line", "end_column", "help"}
         assert diag["severity"] in ("error", "warning", "note")
     assert data["errors"] == 3 and data["warnings"] == 0
     golden("mistakes.check.json", result.stdout)
@@ -71,8 +76,14 @@ def test_check_concise_and_github():
 
 
 def test_several_files_are_all_checked():
-    result = run("check", "--format", "concise", "tests/golden/mistakes.cdsl", "examples/resnet18.cdsl",
-                 "tests/golden/mistakes.cdsl")
+    result = run(
+        "check",
+        "--format",
+        "concise",
+        "tests/golden/mistakes.cdsl",
+        "examples/resnet18.cdsl",
+        "tests/golden/mistakes.cdsl",
+    )
     assert result.returncode == 1
     assert result.stdout.count("E101") == 2
 
@@ -105,8 +116,15 @@ def test_summary_json_contract():
     # torchvision 0.29 resnet18 _meta: 11,689,512 params, 1.814 GMACs
     assert (data["params"], data["macs"]) == (11_689_512, 1_814_073_344)
     first = data["layers"][0]
-    assert first == {**first, "name": "conv1", "kind": "conv", "output_shape": [64, 112, 112],
-                     "params": 64 * 3 * 7 * 7, "macs": 64 * 3 * 7 * 7 * 112 * 112, "receptive_field": [7, 7]}
+    assert first == {
+        **first,
+        "name": "conv1",
+        "kind": "conv",
+        "output_shape": [64, 112, 112],
+        "params": 64 * 3 * 7 * 7,
+        "macs": 64 * 3 * 7 * 7 * 112 * 112,
+        "receptive_field": [7, 7],
+    }
     assert sum(layer["params"] for layer in data["layers"]) == data["params"]
     assert sum(layer["macs"] for layer in data["layers"]) == data["macs"]
     assert data["diagnostics"] == []

@@ -1,4 +1,5 @@
 """check --dependents, the pre-commit hook's mode, and the version/changelog scheme its `rev:` names."""
+
 from __future__ import annotations
 
 import re
@@ -17,9 +18,13 @@ MIDDLE = 'include "lib/blocks.cdsl"\nblock again(c) = bad(c)\n'
 
 
 def _check(tmp_path, *args):
-    return subprocess.run([sys.executable, "-m", "convdsl", "check", "--format", "concise", *args],
-                          cwd=tmp_path, capture_output=True, text=True,
-                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    return subprocess.run(
+        [sys.executable, "-m", "convdsl", "check", "--format", "concise", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
 
 
 def test_a_changed_file_of_blocks_checks_the_networks_that_include_it(tmp_path):

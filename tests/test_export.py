@@ -7,6 +7,7 @@ stays optional: only `verify` imports it.
 
 Set CONVDSL_UPDATE_GOLDEN=1 to rewrite the golden exports, then review the diff.
 """
+
 from __future__ import annotations
 
 import ast
@@ -106,11 +107,19 @@ def test_resnet50_has_torchvision_counts_names_and_logits():
     weighted = {name for name, info in analysis.layers.items() if info.params or info.buffers}
     assert owners == weighted  # every key is a convdsl layer name plus a suffix
     assert all(key.rsplit(".", 1)[1] in suffixes for key in keys)
-    assert {"conv1.weight", "layer1.0.conv1.weight", "layer1.0.downsample.0.weight",
-            "layer1.0.downsample.1.running_mean", "layer4.2.bn3.bias", "fc.weight", "fc.bias"} <= keys
+    assert {
+        "conv1.weight",
+        "layer1.0.conv1.weight",
+        "layer1.0.downsample.0.weight",
+        "layer1.0.downsample.1.running_mean",
+        "layer4.2.bn3.bias",
+        "fc.weight",
+        "fc.bias",
+    } <= keys
 
 
 # the text -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", ["resnet50", "unet", "mobilenet_v2", "googlenet"])
 def test_export_golden(name):
@@ -140,8 +149,11 @@ def test_exported_file_reads_like_hand_written_code(path):
     classes = [node for node in tree.body if isinstance(node, ast.ClassDef)]
     network = classes[-1]  # the network's class comes last, and takes no arguments
     assert network.name == exported.class_name
-    init = next(n for n in network.body if isinstance(n, ast.FunctionDef) and n.name == "__init__") \
-        if any(isinstance(n, ast.FunctionDef) and n.name == "__init__" for n in network.body) else None
+    init = (
+        next(n for n in network.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")
+        if any(isinstance(n, ast.FunctionDef) and n.name == "__init__" for n in network.body)
+        else None
+    )
     assert init is None or [a.arg for a in init.args.args] == ["self"]
 
 
@@ -208,7 +220,7 @@ def test_a_file_with_errors_is_not_exported():
 
 # names that must not become code -----------------------------------------------------------
 
-HOSTILE = r'''# hostile: keywords, nn.Module attributes, dunders, the names the export itself uses
+HOSTILE = r"""# hostile: keywords, nn.Module attributes, dunders, the names the export itself uses
 network __import__
 const nn = 2
 block lambda(self, torch=1, super="x\"\"\"y'z\\w\n)", in_channels=3) {
@@ -221,7 +233,7 @@ input self: 3 x 16 x 16
 input torch: 8 x 16 x 16
 getattr = self -> eval: lambda(8) -> forward_: relu
 output float = getattr -> def: none(torch) -> append: (relu -> relu) -> center_crop(torch)
-'''
+"""
 
 ALLOWED_FREE = {"super", "getattr", "setattr", "float", "int", "round", "slice", "tuple", "zip", "len"}
 
@@ -263,7 +275,7 @@ def test_hostile_names_and_strings_stay_inert():
     assert _free_names(tree) <= ALLOWED_FREE
     assert "import os" not in [line.strip() for line in source.splitlines()]
     strings = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
-    assert "x\"\"\"y'z\\w\n)" in strings  # the block's string default: one literal, as written
+    assert 'x"""y\'z\\w\n)' in strings  # the block's string default: one literal, as written
     assert 'self.add_module("class", ' in source  # a keyword keeps its exact name, so its state_dict key
     assert "self.forward_ = nn.BatchNorm2d" in source  # nn.Module's own attribute: renamed, and said so
     assert "# `forward` in the .cdsl file: nn.Module reserves that name" in source
@@ -298,18 +310,22 @@ sys.meta_path.insert(0, _NoTorch())
 
 def _python(code: str, *args, cwd=ROOT):
     env = {**os.environ, "NO_COLOR": "1"}
-    return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=120
+    )
 
 
 def test_check_summary_and_export_never_import_torch(tmp_path):
-    code = BLOCK_TORCH + """
+    code = (
+        BLOCK_TORCH
+        + """
 from convdsl.cli import main
 out = sys.argv[1]
 codes = [main(["check", "examples/resnet50.cdsl"]), main(["summary", "examples/unet.cdsl"]),
          main(["export", "examples/resnet50.cdsl", "-o", out])]
 print("torch" in sys.modules, codes, file=sys.stderr)
 """
+    )
     result = _python(code, tmp_path / "resnet50.py")
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip().endswith("False [0, 0, 0]"), result.stderr
@@ -324,8 +340,14 @@ def test_verify_without_torch_says_how_to_install():
 
 def _cli(*args, cwd=ROOT):
     env = {**os.environ, "NO_COLOR": "1"}
-    return subprocess.run([sys.executable, "-m", "convdsl", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "convdsl", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+    )
 
 
 def test_cli_export_to_a_file_and_to_stdout(tmp_path):
@@ -380,8 +402,13 @@ def test_verify_lists_disagreements(monkeypatch):
 
     def wrong(analysis, **options):
         exported = real(analysis, **options)
-        object.__setattr__(exported, "source", exported.source.replace("nn.Linear(120, 84)", "nn.Linear(120, 85)")
-                           .replace("nn.Linear(84, 10)", "nn.Linear(85, 10)"))
+        object.__setattr__(
+            exported,
+            "source",
+            exported.source.replace("nn.Linear(120, 84)", "nn.Linear(120, 85)").replace(
+                "nn.Linear(84, 10)", "nn.Linear(85, 10)"
+            ),
+        )
         return exported
 
     monkeypatch.setattr(verify, "export", wrong)

@@ -1,4 +1,5 @@
 """The fast parser (convdsl/fastparse.py) builds the very tree Lark's parse and ToSyntax build, spans and all."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,8 +10,9 @@ from convdsl.loading import decode
 from convdsl.source import Source
 from fuzz.generate import generate
 
-FILES = sorted({*ROOT.glob("examples/*.cdsl"), *ROOT.glob("tests/fixtures/**/*.cdsl"),
-                *ROOT.glob("tests/golden/*.cdsl")}, key=str)
+FILES = sorted(
+    {*ROOT.glob("examples/*.cdsl"), *ROOT.glob("tests/fixtures/**/*.cdsl"), *ROOT.glob("tests/golden/*.cdsl")}, key=str
+)
 
 
 def _text(source: Source) -> str:
@@ -21,7 +23,7 @@ def _by_lark(source: Source):
     """The tree as Lark's parse makes it: Lark's tree through ToSyntax; None on an error."""
     try:
         return grammar.to_syntax(grammar.parser().parse(_text(source)), source.path)
-    except Exception:  # noqa: BLE001 - any error: the fast parser must give up too
+    except Exception:
         return None
 
 
@@ -29,7 +31,7 @@ def _by_fast(source: Source):
     """The fast parser's tree; None where it gives up (frontend.parse then asks Lark, whatever the exception)."""
     try:
         return frontend.fast_parser().parse(_text(source), source.path)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return None
 
 
@@ -62,13 +64,16 @@ def test_the_fast_parser_is_used():
     assert _by_fast(source) is not None
 
 
-@pytest.mark.parametrize("text", [
-    "input x: 3 x 8 x 8\ny = x -> conv(4, 3\n",  # a '(' never closed
-    "input x: 3 x 8 x 8\ny = x -> relu ->\n",  # a chain ending with '->'
-    "input x: 3 x 8 x 8\ny = x -> conv(" + "(" * 200 + "1" + ")" * 200 + ")\n",  # nested too deeply
-    "input x: 3 x 8 x 8\ny = x -> conv(1" + "0" * 2000 + ")\n",  # a number too long
-    "input x: 3 x 8 x 8\ny = x -> relu; z = y\n",  # an unexpected character
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "input x: 3 x 8 x 8\ny = x -> conv(4, 3\n",  # a '(' never closed
+        "input x: 3 x 8 x 8\ny = x -> relu ->\n",  # a chain ending with '->'
+        "input x: 3 x 8 x 8\ny = x -> conv(" + "(" * 200 + "1" + ")" * 200 + ")\n",  # nested too deeply
+        "input x: 3 x 8 x 8\ny = x -> conv(1" + "0" * 2000 + ")\n",  # a number too long
+        "input x: 3 x 8 x 8\ny = x -> relu; z = y\n",  # an unexpected character
+    ],
+)
 def test_errors_are_left_to_lark(text):
     source = Source("bad.cdsl", text)
     with pytest.raises(Exception):  # noqa: B017 - _GiveUp, or the error ToSyntax raises (a number too long)

@@ -8,6 +8,7 @@ names it) and by a grammar-level check always. TikZ is compiled with pdflatex wh
 CONVDSL_REQUIRE_TEX=1 (set by .ci/run once it has
 installed TeX Live) turns a missing pdflatex into a failure instead of a skip.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -39,9 +40,10 @@ FIGURES = Path(__file__).parent / "golden" / "figures"
 ALL_EXAMPLES = sorted(p.stem for p in EXAMPLES.glob("*.cdsl") if p.stem != "resnet_blocks")
 SVG = "{http://www.w3.org/2000/svg}"
 HAVE_TEX = shutil.which("pdflatex") is not None
-needs_tex = pytest.mark.skipif(not HAVE_TEX and not os.environ.get("CONVDSL_REQUIRE_TEX"),
-                               reason="pdflatex is not installed (apt-get install texlive-latex-base "
-                                      "texlive-latex-extra texlive-pictures)")
+needs_tex = pytest.mark.skipif(
+    not HAVE_TEX and not os.environ.get("CONVDSL_REQUIRE_TEX"),
+    reason="pdflatex is not installed (apt-get install texlive-latex-base texlive-latex-extra texlive-pictures)",
+)
 
 
 def analysis(name: str):
@@ -50,8 +52,9 @@ def analysis(name: str):
 
 def run(*args, cwd=ROOT):
     env = {**os.environ, "NO_COLOR": "1"}
-    return subprocess.run([sys.executable, "-m", "convdsl", *map(str, args)], capture_output=True, cwd=cwd,
-                          env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "convdsl", *map(str, args)], capture_output=True, cwd=cwd, env=env, timeout=300
+    )
 
 
 def golden(name: str, actual: bytes):
@@ -60,8 +63,9 @@ def golden(name: str, actual: bytes):
         path.parent.mkdir(exist_ok=True)
         path.write_bytes(actual)
     if not path.exists():
-        pytest.fail(f"no golden {path.relative_to(ROOT)}; review the output, then write it with "
-                    f"CONVDSL_UPDATE_FIGURE={name}")
+        pytest.fail(
+            f"no golden {path.relative_to(ROOT)}; review the output, then write it with CONVDSL_UPDATE_FIGURE={name}"
+        )
     assert actual == path.read_bytes(), f"{name} changed; if that is intended, CONVDSL_UPDATE_FIGURE={name}"
 
 
@@ -73,6 +77,7 @@ def svg_texts(svg: bytes) -> list[str]:
 
 
 # the registry ----------------------------------------------------------------------------
+
 
 def test_every_format_draws_its_styles_and_refuses_the_others():
     a = analysis("lenet")
@@ -93,8 +98,9 @@ def test_cli_refuses_a_style_the_format_cannot_draw(tmp_path):
     assert b"svg, tex, tikz" in result.stderr and not (tmp_path / "x.dot").exists()
 
 
-@pytest.mark.parametrize("ext, start", [(".svg", b"<?xml"), (".tex", b"\\documentclass"),
-                                        (".tikz", b"% "), (".mmd", b"%% ")])
+@pytest.mark.parametrize(
+    "ext, start", [(".svg", b"<?xml"), (".tex", b"\\documentclass"), (".tikz", b"% "), (".mmd", b"%% ")]
+)
 def test_cli_writes_each_new_format_from_its_extension(tmp_path, ext, start):
     out = tmp_path / f"fig{ext}"
     style = ["--style", "blocks"] if ext != ".mmd" else []
@@ -130,16 +136,27 @@ def test_docs_blocks_figures_are_current(path):
 
 
 def test_figures_are_the_same_bytes_in_other_processes():
-    script = ("import sys, convdsl; from convdsl.render import render; "
-              "a = convdsl.load('examples/googlenet.cdsl').analyze(); "
-              "sys.stdout.buffer.write(render(a, 'svg', style='blocks') + render(a, 'tex', style='blocks') "
-              "+ render(a, 'mmd') + render(a, 'tikz', style='paper'))")
-    outputs = [subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, check=True,
-                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")]
+    script = (
+        "import sys, convdsl; from convdsl.render import render; "
+        "a = convdsl.load('examples/googlenet.cdsl').analyze(); "
+        "sys.stdout.buffer.write(render(a, 'svg', style='blocks') + render(a, 'tex', style='blocks') "
+        "+ render(a, 'mmd') + render(a, 'tikz', style='paper'))"
+    )
+    outputs = [
+        subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2")
+    ]
     assert outputs[0] == outputs[1] and len(outputs[0]) > 10_000
 
 
 # the blocks style --------------------------------------------------------------------------------
+
 
 def test_box_sizes_follow_the_stated_scales():
     # by hand: 6 pt for an axis of 1, plus 12 pt per doubling of a spatial size, 5 pt per doubling of channels
@@ -157,8 +174,16 @@ def test_blocks_of_unet_show_every_size_from_inference_and_four_skip_arcs():
     figure = blocks.layout(diagram)
     texts = [line for shape in figure.shapes if hasattr(shape, "lines") for line in shape.lines]
     # the sizes of the paper's Fig. 1, which inference computes
-    for shape in ("64×568×568", "128×280×280", "256×136×136", "512×64×64", "1024×28×28", "512×52×52",
-                  "64×388×388", "2×388×388"):
+    for shape in (
+        "64×568×568",
+        "128×280×280",
+        "256×136×136",
+        "512×64×64",
+        "1024×28×28",
+        "512×52×52",
+        "64×388×388",
+        "2×388×388",
+    ):
         assert shape in texts, shape
     arcs = [s for s in figure.shapes if isinstance(s, Line) and s.stroke == blocks.GREY]
     assert len(arcs) == 4  # e1..e4 to up4..up1
@@ -200,9 +225,19 @@ def test_blocks_draw_errors_in_red():
 
 # hostile text -----------------------------------------------------------------------------------
 
-HOSTILE = ['</text><script>alert(1)</script>', '\\input{/etc/passwd}', '\\write18{touch pwned}', '^^5cinput',
-           '"]; click n0 call evil()', "a\u0000b\u2028c\ud800", "%% not a comment", "{}$&#_~<>|`'\"",
-           "x -->|y| z", "end", "é漢字🙂"]
+HOSTILE = [
+    "</text><script>alert(1)</script>",
+    "\\input{/etc/passwd}",
+    "\\write18{touch pwned}",
+    "^^5cinput",
+    '"]; click n0 call evil()',
+    "a\u0000b\u2028c\ud800",
+    "%% not a comment",
+    "{}$&#_~<>|`'\"",
+    "x -->|y| z",
+    "end",
+    "é漢字🙂",
+]
 
 
 @pytest.mark.parametrize("text", HOSTILE)
@@ -218,9 +253,33 @@ def test_latex_text_runs_no_command(text):
     assert escaped.isascii()
     # every backslash starts one of the commands that print a character
     commands = set(re.findall(r"\\([A-Za-z]+|.)", escaped))
-    assert commands <= {"textbackslash", "{", "}", "$", "&", "#", "%", "_", "textasciicircum", "textasciitilde",
-                        "textless", "textgreater", "textbar", "texttt", "char", "ensuremath", "times", "cdot", "ldots", "rightarrow", "|", "div",
-                        "le", "ge", "pm"}, commands
+    assert commands <= {
+        "textbackslash",
+        "{",
+        "}",
+        "$",
+        "&",
+        "#",
+        "%",
+        "_",
+        "textasciicircum",
+        "textasciitilde",
+        "textless",
+        "textgreater",
+        "textbar",
+        "texttt",
+        "char",
+        "ensuremath",
+        "times",
+        "cdot",
+        "ldots",
+        "rightarrow",
+        "|",
+        "div",
+        "le",
+        "ge",
+        "pm",
+    }, commands
     assert "^^" not in escaped and "\n" not in escaped
 
 
@@ -246,8 +305,17 @@ def hostile_analysis():
     builder = NetworkBuilder(path, name=HOSTILE[1] + HOSTILE[2], sources={path: Source(path, text)})
     previous = builder.input(inp, (3, 16, 16), span=span)
     for index, name in enumerate(names[6:]):
-        (previous,) = builder.layer("conv", [previous], 4, 3, padding=1, name=name, label=name,
-                                    scopes=(block,) if index % 2 else (), span=Span(path, 2, 10 + index, 2, 11 + index))
+        (previous,) = builder.layer(
+            "conv",
+            [previous],
+            4,
+            3,
+            padding=1,
+            name=name,
+            label=name,
+            scopes=(block,) if index % 2 else (),
+            span=Span(path, 2, 10 + index, 2, 11 + index),
+        )
     builder.output(out, previous, span=span)
     return builder.network().analyze()
 
@@ -278,16 +346,25 @@ def test_hostile_names_compile_to_literal_text(tmp_path):
         compiled = _pdflatex(tex)
         assert compiled.returncode == 0, compiled.stdout[-2000:]
         assert not (tmp_path / "pwned").exists() and not (ROOT / "pwned").exists()
-        text = subprocess.run(["pdftotext", str(tex.with_suffix(".pdf")), "-"], capture_output=True, text=True
-                              ).stdout if shutil.which("pdftotext") else "write18"
+        text = (
+            subprocess.run(["pdftotext", str(tex.with_suffix(".pdf")), "-"], capture_output=True, text=True).stdout
+            if shutil.which("pdftotext")
+            else "write18"
+        )
         assert "write18" in text
 
 
 # TikZ -----------------------------------------------------------------------------------------------
 
+
 def _pdflatex(tex: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
-                           tex.name], cwd=tex.parent, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", tex.name],
+        cwd=tex.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @needs_tex
@@ -307,9 +384,11 @@ def test_every_example_compiles_with_pdflatex(tmp_path, name):
 def test_the_tikz_picture_inputs_into_a_paper(tmp_path):
     (tmp_path / "fig.tikz").write_bytes(render(analysis("inception_module"), "tikz", style="blocks"))
     paper = tmp_path / "paper.tex"
-    paper.write_text("\\documentclass{article}\n\\usepackage{tikz}\n\\begin{document}\n"
-                     "\\begin{figure}\\centering\\resizebox{\\linewidth}{!}{\\input{fig.tikz}}"
-                     "\\caption{Inception.}\\end{figure}\n\\end{document}\n")
+    paper.write_text(
+        "\\documentclass{article}\n\\usepackage{tikz}\n\\begin{document}\n"
+        "\\begin{figure}\\centering\\resizebox{\\linewidth}{!}{\\input{fig.tikz}}"
+        "\\caption{Inception.}\\end{figure}\n\\end{document}\n"
+    )
     result = _pdflatex(paper)
     assert result.returncode == 0, result.stdout[-3000:]
 
@@ -387,15 +466,21 @@ def test_mermaid_shows_blocks_as_subgraphs_and_shapes_on_edges():
 
 # labels ----------------------------------------------------------------------------------------------------
 
+
 def test_label_templates():
     template = labels.parse("{kind}\\n{out} · {macs}")
     values = {"kind": "conv 3×3, 64", "out": "64×56×56", "macs": "118M MACs", "params": ""}
     assert labels.fill(template, values) == ("conv 3×3, 64", "64×56×56 · 118M MACs")
     assert labels.fill(template, {**values, "macs": ""}) == ("conv 3×3, 64", "64×56×56")
     assert labels.fill(labels.parse("{params}\n{{literal}}: {name}"), {"name": "fc"}) == ("{literal}: fc",)
-    for bad, message in (("{kind.__class__}", "unknown label field"), ("{0}", "unknown label field"),
-                         ("{kind", "unknown label field"), ("kind}", "without its"), ("plain", "names no field"),
-                         ("{kind}" * 200, "at most")):
+    for bad, message in (
+        ("{kind.__class__}", "unknown label field"),
+        ("{0}", "unknown label field"),
+        ("{kind", "unknown label field"),
+        ("kind}", "without its"),
+        ("plain", "names no field"),
+        ("{kind}" * 200, "at most"),
+    ):
         with pytest.raises(labels.TemplateError, match=message):
             labels.parse(bad)
 
@@ -422,6 +507,7 @@ def test_cli_label(tmp_path):
 
 # Mermaid's own parser -------------------------------------------------------------------------
 
+
 def _mmdc() -> list[str] | None:
     """The Mermaid CLI (`@mermaid-js/mermaid-cli`, which drives a headless Chromium), if installed:
     CONVDSL_MMDC names the command (and any arguments, such as `-p puppeteer.json`), else `mmdc` on PATH."""
@@ -433,19 +519,29 @@ def _mmdc() -> list[str] | None:
     return [found] if found else None
 
 
-@pytest.mark.skipif(_mmdc() is None and not os.environ.get("CONVDSL_REQUIRE_MERMAID"),
-                    reason="the Mermaid CLI is not installed (npm install @mermaid-js/mermaid-cli; set CONVDSL_MMDC)")
+@pytest.mark.skipif(
+    _mmdc() is None and not os.environ.get("CONVDSL_REQUIRE_MERMAID"),
+    reason="the Mermaid CLI is not installed (npm install @mermaid-js/mermaid-cli; set CONVDSL_MMDC)",
+)
 def test_mermaid_itself_draws_every_example(tmp_path):
     """Every zoo network, folded and not, and the hostile network, drawn by Mermaid's own parser and
     renderer: one Markdown file of charts, one run of the CLI (it stops at the first chart it cannot parse)."""
-    charts = [render(analysis(name), "mmd", **options).decode() for name in ALL_EXAMPLES
-              for options in ({}, {"collapse": True, "direction": "LR"})]
+    charts = [
+        render(analysis(name), "mmd", **options).decode()
+        for name in ALL_EXAMPLES
+        for options in ({}, {"collapse": True, "direction": "LR"})
+    ]
     charts.append(render(hostile_analysis(), "mmd").decode())
     charts.append(render(convdsl.load(Path(__file__).parent / "golden" / "mistakes.cdsl").analyze(), "mmd").decode())
     source = tmp_path / "charts.md"
     source.write_text("".join(f"```mermaid\n{chart}```\n\n" for chart in charts))
-    result = subprocess.run([*_mmdc(), "-i", str(source), "-o", str(tmp_path / "out.md"), "-q"],
-                            capture_output=True, text=True, timeout=900, check=False)
+    result = subprocess.run(
+        [*_mmdc(), "-i", str(source), "-o", str(tmp_path / "out.md"), "-q"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     drawn = sorted(tmp_path.glob("out-*.svg"), key=lambda p: int(p.stem.split("-")[1]))
     assert len(drawn) == len(charts)
@@ -454,6 +550,7 @@ def test_mermaid_itself_draws_every_example(tmp_path):
 
 
 # labels fit in the blocks style ----------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", ALL_EXAMPLES)
 def test_blocks_labels_do_not_overlap_in_dejavu(name):

@@ -2,6 +2,7 @@
 
 Expectations come from hand arithmetic written out here, or from PyTorch.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,13 +19,16 @@ def _span(source: Source, text: str) -> Span:
     return source.span(start, start + len(text))
 
 
-@pytest.mark.parametrize("call, written, name, value, expected", [
-    ("maxpool(2, s=2)", "s=2", "stride", "1", "maxpool(2, s=1)"),        # a keyword keeps its spelling
-    ("maxpool(2, s=2)", "2", "kernel", "3", "maxpool(3, s=2)"),          # a positional value is replaced
-    ("maxpool(2)", None, "ceil", "true", "maxpool(2, ceil=true)"),       # a new keyword is added
-    ("maxpool()", None, "kernel", "2", "maxpool(kernel=2)"),
-    ("bn", None, "eps", "0.1", "bn(eps=0.1)"),                           # parentheses where there were none
-])
+@pytest.mark.parametrize(
+    "call, written, name, value, expected",
+    [
+        ("maxpool(2, s=2)", "s=2", "stride", "1", "maxpool(2, s=1)"),  # a keyword keeps its spelling
+        ("maxpool(2, s=2)", "2", "kernel", "3", "maxpool(3, s=2)"),  # a positional value is replaced
+        ("maxpool(2)", None, "ceil", "true", "maxpool(2, ceil=true)"),  # a new keyword is added
+        ("maxpool()", None, "kernel", "2", "maxpool(kernel=2)"),
+        ("bn", None, "eps", "0.1", "bn(eps=0.1)"),  # parentheses where there were none
+    ],
+)
 def test_set_argument(call, written, name, value, expected):
     source = Source("f.cdsl", f"y = x -> {call}\n")
     edit = set_argument(source, _span(source, call), _span(source, written) if written else None, name, value)
@@ -111,13 +115,28 @@ def test_json_diagnostics_carry_their_fixes(tmp_path):
 
     path = tmp_path / "t.cdsl"
     path.write_text("input x: 4 x 113 x 113\ny = x -> maxpool(2)\n")
-    result = subprocess.run([sys.executable, "-m", "convdsl", "check", "--format", "json", str(path)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "convdsl", "check", "--format", "json", str(path)], capture_output=True, text=True
+    )
     (diag,) = json.loads(result.stdout)["files"][0]["diagnostics"]
-    assert {"code", "name", "severity", "message", "path", "line", "column", "end_line", "end_column", "label",
-            "help", "notes", "fixes"} <= set(diag)
+    assert {
+        "code",
+        "name",
+        "severity",
+        "message",
+        "path",
+        "line",
+        "column",
+        "end_line",
+        "end_column",
+        "label",
+        "help",
+        "notes",
+        "fixes",
+    } <= set(diag)
     ceil = next(f for f in diag["fixes"] if f["description"] == "use `ceil=true`")
     # ceil: (113 - 2)/2 = 55.5 rounds up to 56, + 1 = 57
     assert ceil["also"] == "also changes output `y` to 4 x 57 x 57"
-    assert ceil["edits"] == [{"path": str(path), "line": 2, "column": 19, "end_line": 2, "end_column": 19,
-                              "text": ", ceil=true"}]
+    assert ceil["edits"] == [
+        {"path": str(path), "line": 2, "column": 19, "end_line": 2, "end_column": 19, "text": ", ceil=true"}
+    ]

@@ -6,6 +6,7 @@ ends in `_strict.cdsl` is checked with --strict. Feature fixtures must be
 clean and may state their totals with `# params: N` and `# macs: N` lines
 (computed by hand in the fixture's comments).
 """
+
 from __future__ import annotations
 
 import re
@@ -48,6 +49,7 @@ def test_diagnostic_fixture(path: Path):
     diagnostics = analysis.diagnostics
     if path.stem.startswith("export_"):  # what only the PyTorch export finds (E3xx)
         from convdsl.export import export_pytorch
+
         diagnostics += export_pytorch(analysis).diagnostics
     found = {(d.span.line, d.code.code) for d in diagnostics if d.span and d.span.path == str(path)}
     expected = _expected(text)

@@ -1,5 +1,6 @@
 """`convdsl fmt` and convdsl.fmt.format_text: the layout written out by hand, meaning and comments kept,
 idempotence, and the command line (check, diff, standard input, atomic writes, files with errors)."""
+
 from __future__ import annotations
 
 import os
@@ -117,8 +118,7 @@ CASES = {
     ),
     "comments: own lines keep their place, code comments align per paragraph": (
         "# head\n\n\n# about x\ninput x: 3 x 8 x 8 # shape\nconst a = 1    # one\n\nconst bb = 22 #two\n# end\n",
-        "# head\n\n# about x\ninput x: 3 x 8 x 8  # shape\nconst a = 1         # one\n\nconst bb = 22  #two\n"
-        "# end\n",
+        "# head\n\n# about x\ninput x: 3 x 8 x 8  # shape\nconst a = 1         # one\n\nconst bb = 22  #two\n# end\n",
     ),
     "comments inside a chain, a group and arguments": (
         "y = x # a\n  # b\n  -> c ( 1, # d\n 2) -> # e\n  f\nz = (\n  # g\n  y -> h  # i\n  # j\n)\n",
@@ -169,6 +169,7 @@ def test_line_length_is_a_parameter():
 # ---------------------------------------------------------------------------------------------
 # Meaning, comments and idempotence on every file the repository has, and on generated programs.
 
+
 @pytest.mark.parametrize("path", FILES, ids=_id)
 def test_keeps_meaning_and_comments_and_is_idempotent(path):
     text = path.read_text(encoding="utf-8")
@@ -214,11 +215,13 @@ def test_every_grammar_rule_has_a_layout():
             names.add(str(rule.alias))
     assert names - RULES == set(), (
         "grammar rules convdsl/fmt/layout.py does not know: add each to STATEMENTS (a statement) or TOKEN_RUNS "
-        "(laid out as its tokens with the spacing rules), or give it a method of its own, and add a case to CASES")
+        "(laid out as its tokens with the spacing rules), or give it a method of its own, and add a case to CASES"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # Refusals and limits.
+
 
 @pytest.mark.parametrize("text", ["y = x -> (\n", "input x 3 x 8\n", "y = x => relu\n", "y = x -> a ->\n"])
 def test_syntax_errors_are_refused_with_the_diagnostic(text):
@@ -239,7 +242,8 @@ def test_hostile_depths_and_lengths():
     long_sum = "const a = " + " + ".join(["1"] * 5_000) + "\n"
     assert format_text(long_sum) == long_sum  # expressions are laid out without recursion
     blocks = "".join(f"{'    ' * i}block b{i}() {{\n" for i in range(200)) + "".join(
-        f"{'    ' * i}}}\n" for i in reversed(range(200)))
+        f"{'    ' * i}}}\n" for i in reversed(range(200))
+    )
     with pytest.raises(FormatError) as caught:
         format_text(blocks)
     assert caught.value.diagnostics[0].code.code == "E019"
@@ -250,10 +254,18 @@ def test_hostile_depths_and_lengths():
 # ---------------------------------------------------------------------------------------------
 # The command line.
 
+
 def run(*args, cwd=ROOT, stdin=None):
     env = {**os.environ, "NO_COLOR": "1"}
-    return subprocess.run([sys.executable, "-m", "convdsl", "fmt", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, env=env, timeout=120, input=stdin)
+    return subprocess.run(
+        [sys.executable, "-m", "convdsl", "fmt", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+        input=stdin,
+    )
 
 
 UGLY = "input x:3x8x8\ny=x->relu # why\n"
@@ -336,8 +348,11 @@ def test_comments_anywhere_a_line_may_end(case):
 
     rng = random.Random(case)
     sources = [p for p in FILES if "syntax_error" not in p.name]
-    text = (rng.choice(sources).read_text(encoding="utf-8") if case % 2 else
-            generate(case, hostile=True).replace("\r\n", "\n").lstrip("\ufeff"))
+    text = (
+        rng.choice(sources).read_text(encoding="utf-8")
+        if case % 2
+        else generate(case, hostile=True).replace("\r\n", "\n").lstrip("\ufeff")
+    )
     lines = text.split("\n")
     out = []
     for index, line in enumerate(lines):

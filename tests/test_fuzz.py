@@ -16,6 +16,7 @@ The cases are split over two worker processes (CONVDSL_FUZZ_WORKERS=N to
 change). CONVDSL_FUZZ_SOAK=N runs N times as many cases (new ids);
 benchmarks/soak.py runs any number and replays a failing id.
 """
+
 from __future__ import annotations
 
 import os
@@ -85,14 +86,56 @@ def test_generated_programs_are_mostly_clean():
 
 def test_generated_programs_use_the_whole_language():
     texts = "\n".join(generate(seed, hostile=seed % 3 == 0) for seed in range(400))
-    for construct in ("network ", "set rounding", "set layout", "const ", "block ", ") {", ") = ", "input ",
-                      ", batch=", "output ", ": (", " * ", " if ", "add(", "concat(", "mul(", "chunk(2)", "\n    -> ",
-                      "\t", "\r\n", "\ufeff", "\\\n", "#", "conv_transpose", "pixel_shuffle", "upsample", "linear",
-                      "flatten", "groupnorm", "3x1", "p=same", "//", " / ",
-                      # broadcast merges, one-axis padding (Caffe), dilated strides, small inputs, negative pads
-                      "adaptive_avgpool(1) -> sigmoid", "p=(0, 1)", "d=3", "avgpool(5, p=2)", "pad((3, -3))",
-                      # hostile names for the generators: Python, torch and DOT words
-                      "class", "__init__", "forward", "self", "torch", "digraph", "subgraph", "node"):
+    for construct in (
+        "network ",
+        "set rounding",
+        "set layout",
+        "const ",
+        "block ",
+        ") {",
+        ") = ",
+        "input ",
+        ", batch=",
+        "output ",
+        ": (",
+        " * ",
+        " if ",
+        "add(",
+        "concat(",
+        "mul(",
+        "chunk(2)",
+        "\n    -> ",
+        "\t",
+        "\r\n",
+        "\ufeff",
+        "\\\n",
+        "#",
+        "conv_transpose",
+        "pixel_shuffle",
+        "upsample",
+        "linear",
+        "flatten",
+        "groupnorm",
+        "3x1",
+        "p=same",
+        "//",
+        " / ",
+        # broadcast merges, one-axis padding (Caffe), dilated strides, small inputs, negative pads
+        "adaptive_avgpool(1) -> sigmoid",
+        "p=(0, 1)",
+        "d=3",
+        "avgpool(5, p=2)",
+        "pad((3, -3))",
+        # hostile names for the generators: Python, torch and DOT words
+        "class",
+        "__init__",
+        "forward",
+        "self",
+        "torch",
+        "digraph",
+        "subgraph",
+        "node",
+    ):
         assert construct in texts, construct
 
 
@@ -108,39 +151,61 @@ FOUND = {
     "help naming a size of another input (IndexError)": (
         "input x0: 8 x 16\ninput x1: 3 x 32 x 16\n"
         "t4 = x0 -> conv_transpose(8, 2, s=2) -> maxpool(3, s=2, round=floor) -> avgpool(2)\nt5 = x1 -> relu\n",
-        ("W001", "E101")),
+        ("W001", "E101"),
+    ),
     "a span past the end of a file without a final line break": ("out", ("E002",)),
     "a syntax error at the first token (AttributeError)": (",", ("E002",)),
     "the receptive field of a whole symbolic size (TypeError)": (
         "input x: 3 x output\ny = features -> gap -> flatten -> fc(10)\nfeatures = x -> conv(16, 3, p=1) -> relu",
-        ("N001", "W001")),
+        ("N001", "W001"),
+    ),
     "outputs declared before a limit stopped lowering (KeyError)": (
-        "output z\ny = x -> (conv(8, 3, p=1) * 1000) * 1001", ("E019",)),
+        "output z\ny = x -> (conv(8, 3, p=1) * 1000) * 1001",
+        ("E019",),
+    ),
     "a symbolic number of parameters, in the summary table and the export (TypeError)": (
         "input x: 3 x H x 32, batch=8\nlogits = x -> conv(16, 3, p=1) -> relu -> maxpool(2) -> flatten -> fc(10)",
-        ("N001",)),
+        ("N001",),
+    ),
     "a million copies of a failing layer (a hang)": (
-        "input x: 8 x 16 x 16\ny = x -> (conv(1e-400, 3, p=1) * 1000) * 1001", ("E008",)),
+        "input x: 8 x 16 x 16\ny = x -> (conv(1e-400, 3, p=1) * 1000) * 1001",
+        ("E008",),
+    ),
     "a size beyond a float in the summary table (OverflowError)": (
-        "input x: 3 x 8 x 8\ny = x -> upsample(scale=1e300)\n", ("E008",)),
+        "input x: 3 x 8 x 8\ny = x -> upsample(scale=1e300)\n",
+        ("E008",),
+    ),
     "a batch given as a name, in the summary table (TypeError)": (
-        "input volume: 4 x 16, batch=crop\ny = volume -> conv(8, 3)\n", ()),
+        "input volume: 4 x 16, batch=crop\ny = volume -> conv(8, 3)\n",
+        (),
+    ),
     "an input size from a constant that is a tuple (a non-JSON value)": (
         # one error: the input that failed is not also "the network declares no input" (E020)
-        "const nz = 0x1\ninput z: nz x 1\nimage = z -> relu\n", ("E014",)),
+        "const nz = 0x1\ninput z: nz x 1\nimage = z -> relu\n",
+        ("E014",),
+    ),
     "a symbolic height beside a declared width of a million (a hang: the size sweep went up to it)": (
-        "input x: 3 x H x 1000000\na = x -> conv(8, 3)\nb = x -> conv(8, 4)\ny = add(a, b)\n", ("E113", "E107")),
+        "input x: 3 x H x 1000000\na = x -> conv(8, 3)\nb = x -> conv(8, 4)\ny = add(a, b)\n",
+        ("E113", "E107"),
+    ),
     "a tensor defined as itself (no error, then NotGeneric from the export)": (
-        "input x: 3 x 8 x 8\ny = x -> relu\nt = t\n", ("W001", "E010")),
+        "input x: 3 x 8 x 8\ny = x -> relu\nt = t\n",
+        ("W001", "E010"),
+    ),
     "two tensors defined as each other": ("input x: 3 x 8 x 8\na = b\nb = a\n", ("W001", "E010")),
     "a block parameter named `in` (AttributeError)": (
-        "block f(in) = conv(1) -> relu\ninput x: 3 x 8 x 8\ny = x -> f(8) -> f()\n", ("E004", "E007", "E007")),
+        "block f(in) = conv(1) -> relu\ninput x: 3 x 8 x 8\ny = x -> f(8) -> f()\n",
+        ("E004", "E007", "E007"),
+    ),
     "an unused block default out of range (NotGeneric from the export)": (
         "block blk(c, n=4611686018427387905) = (conv(c, 3, p=1) -> relu) * n\ninput t: 4 x 16\n"
-        "y = t -> upsample(2) -> blk(8, n=2)\n", ()),
+        "y = t -> upsample(2) -> blk(8, n=2)\n",
+        (),
+    ),
     "a linear layer after flattening a symbolic size (TypeError from the export)": (
         "input x0: 1 x x4\nt2 = x0\n    -> flatten() -> groupnorm(1) -> flatten -> stage1: linear(out=10)\n",
-        ("N001",)),
+        ("N001",),
+    ),
 }
 
 
@@ -158,6 +223,7 @@ def test_cases_are_deterministic():
 
 
 # The oracle must be able to fail: each of its rules, broken on purpose.
+
 
 def test_oracle_reports_an_exception_escaping_the_api(monkeypatch):
     def broken(*args, **kwargs):
@@ -196,10 +262,12 @@ def test_oracle_reports_a_hang(monkeypatch):
 
 def test_oracle_reports_markup_escaping_the_dot_text(monkeypatch):
     real = oracle.to_dot
-    monkeypatch.setattr(oracle, "to_dot", lambda analysis: real(analysis).replace('label="', 'image="/etc/passwd", label="', 1))
+    monkeypatch.setattr(
+        oracle, "to_dot", lambda analysis: real(analysis).replace('label="', 'image="/etc/passwd", label="', 1)
+    )
     with pytest.raises(Failure, match="escaped its quotes"):
         check_case(b"input x: 3 x 8 x 8\ny = x -> relu\n", "a.cdsl", consistency=True)
-    monkeypatch.setattr(oracle, "to_dot", lambda analysis: real(analysis).replace('label="', 'label=<<b>', 1))
+    monkeypatch.setattr(oracle, "to_dot", lambda analysis: real(analysis).replace('label="', "label=<<b>", 1))
     with pytest.raises(Failure, match="escaped its quotes"):
         check_case(b"input x: 3 x 8 x 8\ny = x -> relu\n", "a.cdsl", consistency=True)
 

@@ -4,6 +4,7 @@ the catalogue, and the VS Code extension (TextMate grammar tests and `vsce packa
 CI sets CONVDSL_REQUIRE_NPM=1, so that a machine without npm fails the extension's test instead of
 skipping it.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,10 @@ def test_no_error_tokens_on_generated_programs(seed):
 
 
 def test_token_kinds():
-    tokens = lex("network n\ninput x: 3 x H x 32\nblock b(c, k=1) = conv(c, k=3x1) -> bn\n"
-                 "y = x -> conv1: b(8) * 2 if true and not small else x  # note\nz = x -> 'a' -> \"b\" -> 1.5e3\n")
+    tokens = lex(
+        "network n\ninput x: 3 x H x 32\nblock b(c, k=1) = conv(c, k=3x1) -> bn\n"
+        "y = x -> conv1: b(8) * 2 if true and not small else x  # note\nz = x -> 'a' -> \"b\" -> 1.5e3\n"
+    )
     assert (Keyword.Declaration, "network") in tokens and (Name.Namespace, "n") in tokens
     assert (Name.Variable, "x") in tokens  # the input
     assert tokens.count((Operator.Word, "x")) == 3  # `3 x H x 32` and `3x1`
@@ -69,8 +72,13 @@ def test_words_come_from_the_grammar_and_the_catalogue():
     grammar = (ROOT / "grammar" / "convdsl.lark").read_text()
     literals = set(re.findall(r'"([A-Za-z_]\w*)"', re.sub(r"//[^\n]*", "", grammar)))
     assert set(vocabulary.grammar_words()) == literals
-    highlighted = {*vocabulary.keywords(), *vocabulary.constants(), *vocabulary.operator_words(),
-                   *vocabulary.control_words(), vocabulary.SHAPE_OPERATOR}
+    highlighted = {
+        *vocabulary.keywords(),
+        *vocabulary.constants(),
+        *vocabulary.operator_words(),
+        *vocabulary.control_words(),
+        vocabulary.SHAPE_OPERATOR,
+    }
     assert highlighted == literals  # a new word of the grammar is a keyword without a change elsewhere
     for word in vocabulary.keywords():
         assert lex(word)[0][0] in Keyword, word
@@ -82,11 +90,15 @@ def test_words_come_from_the_grammar_and_the_catalogue():
 def test_committed_textmate_grammar_is_generated():
     committed = (VSCODE / "syntaxes" / "convdsl.tmLanguage.json").read_text()
     assert committed == textmate.text(), (
-        "run `python -m convdsl.highlight.textmate > editors/vscode/syntaxes/convdsl.tmLanguage.json`")
+        "run `python -m convdsl.highlight.textmate > editors/vscode/syntaxes/convdsl.tmLanguage.json`"
+    )
     grammar = json.loads(committed)
     assert grammar["scopeName"] == "source.convdsl"
-    kinds = next(p["match"] for p in grammar["repository"]["common"]["patterns"]
-                 if p.get("name") == "support.function.layer.convdsl")
+    kinds = next(
+        p["match"]
+        for p in grammar["repository"]["common"]["patterns"]
+        if p.get("name") == "support.function.layer.convdsl"
+    )
     assert all(re.search(rf"\b{re.escape(kind)}\b", kinds) for kind in KINDS)
 
 
@@ -118,21 +130,25 @@ def _npm():
 def test_extension_grammar_tests_and_package(tmp_path):
     npm = _npm()
     if not (VSCODE / "node_modules" / ".bin" / "vscode-tmgrammar-test").exists():
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=VSCODE, check=True, timeout=900,
-                       capture_output=True)
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=VSCODE, check=True, timeout=900, capture_output=True)
     tested = subprocess.run([npm, "test"], cwd=VSCODE, capture_output=True, text=True, timeout=600)
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert tested.stdout.count("run successfuly") == len(list((VSCODE / "tests").glob("*.cdsl")))
     out = tmp_path / "convdsl.vsix"
-    packaged = subprocess.run([npm, "run", "package", "--", "-o", str(out)], cwd=VSCODE, capture_output=True,
-                              text=True, timeout=600)
+    packaged = subprocess.run(
+        [npm, "run", "package", "--", "-o", str(out)], cwd=VSCODE, capture_output=True, text=True, timeout=600
+    )
     assert packaged.returncode == 0, packaged.stdout + packaged.stderr
     import zipfile
 
     names = zipfile.ZipFile(out).namelist()
-    for needed in ("extension/package.json", "extension/extension.js", "extension/language-configuration.json",
-                   "extension/syntaxes/convdsl.tmLanguage.json",
-                   "extension/node_modules/vscode-languageclient/package.json"):
+    for needed in (
+        "extension/package.json",
+        "extension/extension.js",
+        "extension/language-configuration.json",
+        "extension/syntaxes/convdsl.tmLanguage.json",
+        "extension/node_modules/vscode-languageclient/package.json",
+    ):
         assert needed in names
     assert not any(name.startswith("extension/tests/") for name in names)
 
@@ -144,7 +160,15 @@ def test_extension_grammar_tests_fail_on_a_wrong_scope(tmp_path):
         pytest.skip("run test_extension_grammar_tests_and_package first (npm ci)")
     wrong = tmp_path / "wrong.cdsl"
     wrong.write_text('# SYNTAX TEST "source.convdsl"\nnetwork n\n# <------- entity.name.function.block.convdsl\n')
-    result = subprocess.run([str(VSCODE / "node_modules" / ".bin" / "vscode-tmgrammar-test"),
-                             "-g", str(VSCODE / "syntaxes" / "convdsl.tmLanguage.json"), str(wrong)],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            str(VSCODE / "node_modules" / ".bin" / "vscode-tmgrammar-test"),
+            "-g",
+            str(VSCODE / "syntaxes" / "convdsl.tmLanguage.json"),
+            str(wrong),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode != 0, result.stdout

@@ -4,6 +4,7 @@ and must keep every promise of SECURITY.md: an answer within the budgets, diagno
 else, terminal text without control characters, counts below 2^53, an export whose first two lines
 are fixed and whose names and strings stay inert, an include never read from outside the project.
 """
+
 from __future__ import annotations
 
 import ast
@@ -92,16 +93,27 @@ def _check(case, main, project, cli: bool):
         data = exported.source.encode("utf-8")
         assert tokenize.detect_encoding(io.BytesIO(data).readline)[0] == "utf-8"
         tree = ast.parse(data)
-        called = {node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call)
-                  and isinstance(node.func, ast.Name)}
+        called = {
+            node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        }
         assert not called & {"open", "exec", "eval", "__import__", "print", "compile"}, called
     if cli:
         env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
-        for args in (["check", main.name], ["check", "--format", "github", main.name],
-                     ["summary", main.name], ["export", main.name]):
+        for args in (
+            ["check", main.name],
+            ["check", "--format", "github", main.name],
+            ["summary", main.name],
+            ["export", main.name],
+        ):
             args += ["--max-layers", str(LIMITS.max_layers)]
-            result = subprocess.run([sys.executable, "-m", "convdsl", *args], cwd=main.parent, capture_output=True,
-                                    env=env, stdin=subprocess.DEVNULL, timeout=120)
+            result = subprocess.run(
+                [sys.executable, "-m", "convdsl", *args],
+                cwd=main.parent,
+                capture_output=True,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                timeout=120,
+            )
             assert result.returncode in (0, 1, 2), result.stderr
             for stream in (result.stdout, result.stderr):
                 text = stream.decode("utf-8", "replace")

@@ -1,6 +1,7 @@
 """The package's import graph has no cycle: modules depend downwards only, so each can be read, tested
 and replaced from the bottom up (issue 16). Function-level imports count, as they run as surely as
 module-level ones, only later; imports under `if TYPE_CHECKING:` do not, as they never run."""
+
 from __future__ import annotations
 
 import ast
@@ -51,7 +52,7 @@ def import_graph() -> dict[str, set[str]]:
                 continue
             if isinstance(node, ast.ImportFrom):
                 if node.level:
-                    base = here.split(".")[:len(here.split(".")) - (node.level - 1)]
+                    base = here.split(".")[: len(here.split(".")) - (node.level - 1)]
                     target = ".".join(base + ([node.module] if node.module else []))
                 else:
                     target = node.module or ""
@@ -81,7 +82,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         path.append(node)
         for dep in sorted(graph.get(node, ())):
             if state.get(dep) == 1:
-                return path[path.index(dep):] + [dep]
+                return path[path.index(dep) :] + [dep]
             if dep not in state:
                 found = visit(dep)
                 if found:

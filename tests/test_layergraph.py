@@ -1,4 +1,5 @@
 """LayerGraph answers as networkx does: the checking path uses it so that it never imports networkx."""
+
 from __future__ import annotations
 
 import random
@@ -61,8 +62,11 @@ def test_network_graph_is_networkx():
 
 
 def test_check_does_not_import_networkx():
-    code = ("import sys, convdsl.cli; code = convdsl.cli.main(['check', sys.argv[1]]); "
-            "print(sorted(m for m in ('networkx', 'torch', 'numpy', 'graphviz') if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", code, str(EXAMPLES / "resnet50.cdsl")],
-                            capture_output=True, text=True, timeout=120)
+    code = (
+        "import sys, convdsl.cli; code = convdsl.cli.main(['check', sys.argv[1]]); "
+        "print(sorted(m for m in ('networkx', 'torch', 'numpy', 'graphviz') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(EXAMPLES / "resnet50.cdsl")], capture_output=True, text=True, timeout=120
+    )
     assert result.stdout.strip() == "[]", result.stdout + result.stderr

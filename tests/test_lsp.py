@@ -4,6 +4,7 @@ Expectations come from `convdsl check --format json` (diagnostics must be the
 same), from hand arithmetic written out here (hover numbers), and from the
 text of the files (where a name is defined).
 """
+
 from __future__ import annotations
 
 import json
@@ -38,7 +39,7 @@ def _find(text: str, needle: str, nth: int = 0) -> tuple[int, int]:
     for _ in range(nth + 1):
         while True:
             offset = text.index(needle, offset + 1)
-            if "#" not in text[text.rfind("\n", 0, offset) + 1:offset]:
+            if "#" not in text[text.rfind("\n", 0, offset) + 1 : offset]:
                 break
     line = text.count("\n", 0, offset)
     return line, offset - (text.rfind("\n", 0, offset) + 1)
@@ -58,10 +59,17 @@ def _open(client, path: Path, text: str | None = None):
 
 # diagnostics ----------------------------------------------------------------------------
 
+
 def _check_json(paths) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    run = subprocess.run([sys.executable, "-m", "convdsl", "check", "--format", "json", *map(str, paths)],
-                         capture_output=True, text=True, env=env, cwd=str(ROOT), check=False)
+    run = subprocess.run(
+        [sys.executable, "-m", "convdsl", "check", "--format", "json", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(ROOT),
+        check=False,
+    )
     return {str(Path(ROOT, f["path"]).resolve()): f["diagnostics"] for f in json.loads(run.stdout)["files"]}
 
 
@@ -70,12 +78,23 @@ def test_diagnostics_are_those_of_check_on_every_example_and_fixture(client):
     assert any(expected.values()), "the fixtures have diagnostics to compare"
     for path in ALL_FILES:
         _, published = _open(client, path)
-        mine = sorted((d["code"], d["severity"], d["message"], d["range"]["start"]["line"] + 1,
-                       d["range"]["start"]["character"] + 1, d["range"]["end"]["line"] + 1,
-                       d["range"]["end"]["character"] + 1) for d in published)
-        theirs = sorted((d["code"], SEVERITY[d["severity"]], d["message"], d["line"], d["column"], d["end_line"],
-                         d["end_column"]) for d in expected[str(path.resolve())]
-                        if Path(ROOT, d["path"]).resolve() == path.resolve())
+        mine = sorted(
+            (
+                d["code"],
+                d["severity"],
+                d["message"],
+                d["range"]["start"]["line"] + 1,
+                d["range"]["start"]["character"] + 1,
+                d["range"]["end"]["line"] + 1,
+                d["range"]["end"]["character"] + 1,
+            )
+            for d in published
+        )
+        theirs = sorted(
+            (d["code"], SEVERITY[d["severity"]], d["message"], d["line"], d["column"], d["end_line"], d["end_column"])
+            for d in expected[str(path.resolve())]
+            if Path(ROOT, d["path"]).resolve() == path.resolve()
+        )
         assert mine == theirs, path.name
         for d in published:  # the help and label come along, as related information
             related = [r["message"] for r in d.get("relatedInformation") or []]
@@ -95,6 +114,7 @@ def test_errors_in_an_included_file_are_published_for_that_file(client, tmp_path
 
 
 # hover ------------------------------------------------------------------------------------
+
 
 def test_hover_on_a_layer_gives_shapes_counts_receptive_field_and_arithmetic(client):
     path = EXAMPLES / "resnet50.cdsl"
@@ -148,9 +168,15 @@ def test_hover_on_an_argument_gives_its_spec_and_value(client):
 
 # inlay hints --------------------------------------------------------------------------------
 
+
 def _hints(client, uri, last_line=200):
-    return client.request("textDocument/inlayHint", {"textDocument": {"uri": uri}, "range": {
-        "start": {"line": 0, "character": 0}, "end": {"line": last_line, "character": 0}}})
+    return client.request(
+        "textDocument/inlayHint",
+        {
+            "textDocument": {"uri": uri},
+            "range": {"start": {"line": 0, "character": 0}, "end": {"line": last_line, "character": 0}},
+        },
+    )
 
 
 def test_inlay_hints_show_the_shape_after_each_layer_and_can_be_switched_off(tmp_path):
@@ -172,6 +198,7 @@ def test_inlay_hints_show_the_shape_after_each_layer_and_can_be_switched_off(tmp
 
 
 # navigation -----------------------------------------------------------------------------------
+
 
 def test_definition_of_blocks_tensors_constants_and_includes(client):
     path = EXAMPLES / "resnet50.cdsl"
@@ -204,8 +231,9 @@ def test_references_and_outline(client):
     line, character = _find(text, "a = x")
     found = client.at("textDocument/references", uri, line, character, context={"includeDeclaration": True})
     starts = sorted((r["range"]["start"]["line"], r["range"]["start"]["character"]) for r in found)
-    assert starts == sorted([_find(text, "a = x"), _find(text, "a -> fuse"), _find(text, "skip=a", 0)[:1] +
-                             (_find(text, "skip=a")[1] + 5,)])
+    assert starts == sorted(
+        [_find(text, "a = x"), _find(text, "a -> fuse"), _find(text, "skip=a", 0)[:1] + (_find(text, "skip=a")[1] + 5,)]
+    )
     symbols = client.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}})
     names = [s["name"] for s in symbols]
     assert names[:1] == ["fuse"] and {"x", "a", "y"} <= set(names)
@@ -237,11 +265,13 @@ def test_rename_a_tensor_and_a_block(client):
     edit = client.at("textDocument/rename", uri, line, character + 1, newName="residual")
     library = (EXAMPLES / "resnet_blocks.cdsl").resolve().as_uri()
     assert len(edit["changes"][uri]) == text.count("bottleneck(")
-    assert [e["range"]["start"]["line"] for e in edit["changes"][library]] == \
-        [_find((EXAMPLES / "resnet_blocks.cdsl").read_text(), "bottleneck(c")[0]]
+    assert [e["range"]["start"]["line"] for e in edit["changes"][library]] == [
+        _find((EXAMPLES / "resnet_blocks.cdsl").read_text(), "bottleneck(c")[0]
+    ]
 
 
 # completion ------------------------------------------------------------------------------------
+
 
 def _labels(client, uri, line, character):
     result = client.at("textDocument/completion", uri, line, character)
@@ -283,8 +313,9 @@ def test_a_syntax_error_in_the_middle_leaves_the_rest_working(client, tmp_path):
     path.write_text(BROKEN)
     uri, published = _open(client, path)
     expected = _check_json([path])[str(path.resolve())]
-    assert [(d["code"], d["range"]["start"]["line"]) for d in published] == \
-        [(d["code"], d["line"] - 1) for d in expected]
+    assert [(d["code"], d["range"]["start"]["line"]) for d in published] == [
+        (d["code"], d["line"] - 1) for d in expected
+    ]
     assert published[0]["code"] == "E002" and published[0]["range"]["start"]["line"] == 2
     # after the broken line: b keeps the layers before the half-typed call (32 x 16 x 16)
     assert "32 x 16 x 16" in _hover(client, uri, BROKEN, "b -> maxpool")
@@ -329,13 +360,16 @@ def test_hostile_edits_do_not_stop_the_server(client, tmp_path):
 
 # suppressions -----------------------------------------------------------------------------------
 
+
 def test_inline_and_pyproject_suppressions_are_honoured(tmp_path):
     (tmp_path / "pyproject.toml").write_text('[tool.convdsl]\nignore = ["unused-tensor"]\n')
     folder = tmp_path / "nets"
     folder.mkdir()
     path = folder / "net.cdsl"
-    path.write_text("input x: 3 x 32 x 32\ny = x -> conv(8, 3) -> bn  # convdsl: ignore[W101]\n"
-                    "z = x -> conv(8, 3) -> bn\nw = x -> relu\n")
+    path.write_text(
+        "input x: 3 x 32 x 32\ny = x -> conv(8, 3) -> bn  # convdsl: ignore[W101]\n"
+        "z = x -> conv(8, 3) -> bn\nw = x -> relu\n"
+    )
     c = LspClient()
     try:
         c.initialize()
@@ -349,6 +383,7 @@ def test_inline_and_pyproject_suppressions_are_honoured(tmp_path):
 
 # quick fixes and formatting ------------------------------------------------------------------------
 
+
 def test_code_actions_are_the_fixes_of_the_diagnostics(client):
     path = FIXTURES / "diagnostics" / "non_integer_division.cdsl"
     text = path.read_text()
@@ -356,27 +391,34 @@ def test_code_actions_are_the_fixes_of_the_diagnostics(client):
     expected = next(d for d in _check_json([path])[str(path.resolve())] if d["code"] == "E101")
     assert expected["fixes"], "the analysis offers fixes for this division"
     line = expected["line"] - 1
-    actions = client.request("textDocument/codeAction", {
-        "textDocument": {"uri": uri},
-        "range": {"start": {"line": line, "character": 0}, "end": {"line": line, "character": 0}},
-        "context": {"diagnostics": [d for d in published if d["code"] == "E101"]}})
+    actions = client.request(
+        "textDocument/codeAction",
+        {
+            "textDocument": {"uri": uri},
+            "range": {"start": {"line": line, "character": 0}, "end": {"line": line, "character": 0}},
+            "context": {"diagnostics": [d for d in published if d["code"] == "E101"]},
+        },
+    )
     ours = [a for a in actions if a["title"].startswith("E101")]
     assert len(ours) == len(expected["fixes"])
     assert ours[0]["isPreferred"] and ours[0]["kind"] == "quickfix"
     for action, fix in zip(ours, expected["fixes"]):
         assert fix["description"] in action["title"]
         edits = action["edit"]["changes"][uri]
-        assert [(e["range"]["start"]["line"] + 1, e["range"]["start"]["character"] + 1, e["newText"]) for e in edits] \
-            == [(e["line"], e["column"], e["text"]) for e in fix["edits"]]
+        assert [
+            (e["range"]["start"]["line"] + 1, e["range"]["start"]["character"] + 1, e["newText"]) for e in edits
+        ] == [(e["line"], e["column"], e["text"]) for e in fix["edits"]]
     # applying the first one as an editor does leaves no E101
     lines = text.split("\n")
-    for edit in sorted(ours[0]["edit"]["changes"][uri], key=lambda e: (e["range"]["start"]["line"],
-                                                                      e["range"]["start"]["character"]),
-                       reverse=True):
+    for edit in sorted(
+        ours[0]["edit"]["changes"][uri],
+        key=lambda e: (e["range"]["start"]["line"], e["range"]["start"]["character"]),
+        reverse=True,
+    ):
         start, end = edit["range"]["start"], edit["range"]["end"]
         assert start["line"] == end["line"]
         row = lines[start["line"]]
-        lines[start["line"]] = row[:start["character"]] + edit["newText"] + row[end["character"]:]
+        lines[start["line"]] = row[: start["character"]] + edit["newText"] + row[end["character"] :]
     version = client.change(uri, "\n".join(lines))
     assert "E101" not in [d["code"] for d in client.diagnostics(uri, version)]
 
@@ -387,13 +429,18 @@ def test_check_fix_applies_the_same_edits(tmp_path):
     path.write_text(source.read_text())
     first = next(d for d in _check_json([path])[str(path.resolve())] if d["code"] == "E101")["fixes"][0]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    run = subprocess.run([sys.executable, "-m", "convdsl", "check", "--fix", str(path)], capture_output=True,
-                         text=True, env=env, check=False)
+    run = subprocess.run(
+        [sys.executable, "-m", "convdsl", "check", "--fix", str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert "fixed 1 problem" in run.stderr
     lines = source.read_text().split("\n")
     for edit in reversed(first["edits"]):  # written here by hand from the JSON's edits, in reverse order
         row = lines[edit["line"] - 1]
-        lines[edit["line"] - 1] = row[:edit["column"] - 1] + edit["text"] + row[edit["end_column"] - 1:]
+        lines[edit["line"] - 1] = row[: edit["column"] - 1] + edit["text"] + row[edit["end_column"] - 1 :]
     assert path.read_text() == "\n".join(lines)
     assert "E101" not in run.stdout
 
@@ -403,8 +450,9 @@ def test_formatting_answers_with_the_formatter(client, tmp_path):
     path = tmp_path / "messy.cdsl"
     text = "input x:3 x 32 x 32\ny = x->conv(8,3,p=1)   ->  relu\n"
     uri, _ = _open(client, path, text)
-    edits = client.request("textDocument/formatting", {"textDocument": {"uri": uri},
-                                                        "options": {"tabSize": 4, "insertSpaces": True}})
+    edits = client.request(
+        "textDocument/formatting", {"textDocument": {"uri": uri}, "options": {"tabSize": 4, "insertSpaces": True}}
+    )
     assert len(edits) == 1 and edits[0]["newText"] == fmt.format_text(text, path=str(path))
     assert edits[0]["newText"] != text
 
@@ -420,8 +468,11 @@ def test_a_burst_of_edits_is_analysed_once_for_the_newest_text(client, tmp_path)
         version = client.change(uri, text + f"unused{i} = x -> relu\n")
     final = client.diagnostics(uri, version, timeout=120)
     assert [d["message"] for d in final] == ["tensor `unused29` is never used"]
-    versions = [m["params"].get("version") for m in client.passed_over
-                if m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri]
+    versions = [
+        m["params"].get("version")
+        for m in client.passed_over
+        if m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri
+    ]
     assert len(versions) < 10, versions  # analyses of texts already replaced were not published
     assert versions == sorted(versions)
     assert "**8 x 16 x 16**" in _hover(client, uri, text + "unused29 = x -> relu\n", "relu", 1)

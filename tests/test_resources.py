@@ -3,6 +3,7 @@ space beyond the interpreter's start, and a CPU-time ceiling far above the targe
 turns a hang into a failure) and must finish by itself: its budget stops it, with an error that
 names the limit. Exit 3, a MemoryError, a signal or the CPU ceiling fail the test.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,8 +33,14 @@ sys.exit(code)
 def run_limited(*args, cwd=ROOT):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
     code = _RUN.format(memory=MEMORY, cpu=CPU_CEILING)
-    return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=20 * CPU_CEILING)
+    return subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=20 * CPU_CEILING,
+    )
 
 
 def _finished_naming(result, *words):
@@ -70,8 +77,9 @@ def test_sizes_of_many_inputs(tmp_path, count):
 
 @pytest.mark.parametrize("example", ["resnet50", "unet"])
 def test_sizes_with_a_million_sizes(example):
-    _finished_naming(run_limited("sizes", EXAMPLES / f"{example}.cdsl", "--max", "1000000"),
-                     "limit of 3,000,000", "--max")
+    _finished_naming(
+        run_limited("sizes", EXAMPLES / f"{example}.cdsl", "--max", "1000000"), "limit of 3,000,000", "--max"
+    )
 
 
 def test_sizes_of_resnet50_at_the_default_fits_the_budget():
@@ -79,8 +87,14 @@ def test_sizes_of_resnet50_at_the_default_fits_the_budget():
     assert result.returncode == 0 and "cannot sweep" not in result.stdout, result.stdout
 
 
-@pytest.mark.parametrize("text", ["conv(4611686018427387904, 3) -> conv(4611686018427387904, 3)",
-                                  "adaptive_maxpool(4611686018427387904)", "upsample(size=4611686018427387904)"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "conv(4611686018427387904, 3) -> conv(4611686018427387904, 3)",
+        "adaptive_maxpool(4611686018427387904)",
+        "upsample(size=4611686018427387904)",
+    ],
+)
 def test_huge_numbers(tmp_path, text):
     (tmp_path / "huge.cdsl").write_text(f"input x: 3 x 8 x 8\noutput y = x -> {text}\n")
     _finished_naming(run_limited("summary", "--format", "json", tmp_path / "huge.cdsl"), "2^53")
@@ -88,8 +102,11 @@ def test_huge_numbers(tmp_path, text):
 
 def test_wide_concat_render(tmp_path):
     pytest.importorskip("wasmtime")
-    lines = ["input x: 3 x 8 x 8", *(f"b{i} = x -> relu" for i in range(5000)),
-             "output y = concat(" + ", ".join(f"b{i}" for i in range(5000)) + ")"]
+    lines = [
+        "input x: 3 x 8 x 8",
+        *(f"b{i} = x -> relu" for i in range(5000)),
+        "output y = concat(" + ", ".join(f"b{i}" for i in range(5000)) + ")",
+    ]
     (tmp_path / "wide.cdsl").write_text("\n".join(lines) + "\n")
     result = run_limited("render", tmp_path / "wide.cdsl", "-o", tmp_path / "wide.svg")
     _finished_naming(result, "3,000", "--format dot")

@@ -1,4 +1,5 @@
 """One mistake, one error, with a help that works: the cases the trust review found."""
+
 from __future__ import annotations
 
 import re
@@ -29,15 +30,15 @@ def test_an_unknown_layer_written_as_a_merge_is_unknown():
 
 
 def test_a_block_constant_is_reported_once_with_a_fix_that_is_possible():
-    text = ("block b(c) {\n    const w = c * 2\n    out = in -> conv(w, 3)\n}\n"
-            "input x: 3 x 8 x 8\ny = x -> b(4)\n")
+    text = "block b(c) {\n    const w = c * 2\n    out = in -> conv(w, 3)\n}\ninput x: 3 x 8 x 8\ny = x -> b(4)\n"
     diags = convdsl.loads(text).analyze().diagnostics
     assert [(d.span.line, d.code.code) for d in diags] == [(2, "E021")]  # no E003 for `w` on line 3
     assert "top level" not in diags[0].help  # `c` exists only inside the block
     # the help's form works: a parameter whose default uses an earlier one
     assert "`w=c * 2`" in diags[0].help
-    fixed = convdsl.loads("block b(c, w=c * 2) {\n    out = in -> conv(w, 3)\n}\n"
-                          "input x: 3 x 8 x 8\ny = x -> b(4)\n").analyze()
+    fixed = convdsl.loads(
+        "block b(c, w=c * 2) {\n    out = in -> conv(w, 3)\n}\ninput x: 3 x 8 x 8\ny = x -> b(4)\n"
+    ).analyze()
     assert not fixed.diagnostics and fixed.output_shapes()["y"] == (8, 6, 6)
 
 
@@ -114,8 +115,11 @@ def test_a_declared_output_shape_is_checked_and_output_padding_fixes_it():
     encoder = nn.Sequential(nn.Conv2d(3, 16, 3, 2, 1), nn.ReLU(), nn.Conv2d(16, 32, 3, 2, 1), nn.ReLU())
     z = encoder(torch.zeros(1, 3, 64, 64))
     plain = nn.Sequential(nn.ConvTranspose2d(32, 16, 3, 2, 1), nn.ReLU(), nn.ConvTranspose2d(16, 3, 3, 2, 1))
-    padded = nn.Sequential(nn.ConvTranspose2d(32, 16, 3, 2, 1, output_padding=1), nn.ReLU(),
-                           nn.ConvTranspose2d(16, 3, 3, 2, 1, output_padding=1))
+    padded = nn.Sequential(
+        nn.ConvTranspose2d(32, 16, 3, 2, 1, output_padding=1),
+        nn.ReLU(),
+        nn.ConvTranspose2d(16, 3, 3, 2, 1, output_padding=1),
+    )
     assert tuple(plain(z).shape[1:]) == (3, 61, 61) and tuple(padded(z).shape[1:]) == (3, 64, 64)
     analysis = convdsl.loads(AUTOENCODER, "ae.cdsl").analyze()
     (diag,) = analysis.diagnostics

@@ -5,6 +5,7 @@ Source of every number here: shared/reference/README.md (output-size rules by
 framework), its formulas and its test-vector table (H, k, s, p) ->
 [PyTorch floor, PyTorch ceil, Caffe pool, TF valid, TF same].
 """
+
 from __future__ import annotations
 
 import pytest
@@ -24,6 +25,7 @@ IDS = [f"H{h}-k{k}-s{s}-p{p}" for h, k, s, p in VECTORS]
 
 
 # The README's formulas, written out by hand.
+
 
 def ceil_div(a: int, b: int) -> int:
     return -(-a // b)
@@ -65,11 +67,13 @@ def transposed_out(h, k, s=1, p=0, d=1, op=0):
 
 # convdsl under each setting.
 
+
 def shape_of(layer: str, h: int, rounding: str | None = None, channels: int = 4):
     """Output H of `layer` on a channels x H x H input; the shape is read even when the
     rounding lint (E101) reports dropped rows."""
-    source = (f"set rounding = {rounding}\n" if rounding else "") + \
-        f"input x: {channels} x {h} x {h}\ny = x -> t: {layer}\n"
+    source = (
+        f"set rounding = {rounding}\n" if rounding else ""
+    ) + f"input x: {channels} x {h} x {h}\ny = x -> t: {layer}\n"
     analysis = convdsl.loads(source).analyze()
     (shape,) = analysis.layers["t"].output_shapes
     assert shape is not None, [f"{d.code.code} {d.message}" for d in analysis.diagnostics]
@@ -119,8 +123,11 @@ TF_VECTORS = [v for v in VECTORS if VECTORS[v][3] is not None]
 TF_IDS = [i for i, v in zip(IDS, VECTORS) if VECTORS[v][3] is not None]
 
 
-@pytest.mark.parametrize("layer", ["conv(8, {k}, s={s}, p={pad})", "maxpool({k}, s={s}, p={pad})",
-                                   "avgpool({k}, s={s}, p={pad})"], ids=["conv", "maxpool", "avgpool"])
+@pytest.mark.parametrize(
+    "layer",
+    ["conv(8, {k}, s={s}, p={pad})", "maxpool({k}, s={s}, p={pad})", "avgpool({k}, s={s}, p={pad})"],
+    ids=["conv", "maxpool", "avgpool"],
+)
 @pytest.mark.parametrize("vector", TF_VECTORS, ids=TF_IDS)
 def test_tensorflow_valid_and_same(vector, layer):
     h, k, s, _ = vector
@@ -190,8 +197,9 @@ def test_caffe_pool_padding_on_one_axis_clips_both():
     # height: ceil((2 + 0 - 1)/2) + 1 = 2; padded layer, (2 - 1) * 2 = 2 >= 2 + 0: clipped to 1.
     # width: ceil((1 + 2 - 2)/1) + 1 = 2; (2 - 1) * 1 = 1 >= 1 + 1? no: 2.
     assert caffe_pool_2d(2, 1, 1, 2, 2, 1, 0, 1) == (1, 2)
-    analysis = convdsl.loads("set rounding = caffe\ninput x: 1 x 2 x 1\n"
-                             "y = x -> t: maxpool((1, 2), s=(2, 1), padding=(0, 1))\n").analyze()
+    analysis = convdsl.loads(
+        "set rounding = caffe\ninput x: 1 x 2 x 1\ny = x -> t: maxpool((1, 2), s=(2, 1), padding=(0, 1))\n"
+    ).analyze()
     assert analysis.layers["t"].output_shape == (1, 1, 2)
 
 
@@ -209,23 +217,28 @@ def test_caffe_pool_generated_with_one_axis_padding():
         if h + 2 * ph < kh or w + 2 * pw < kw:
             continue
         expected = caffe_pool_2d(h, w, kh, kw, sh, sw, ph, pw)
-        analysis = convdsl.loads(f"set rounding = caffe\ninput x: 2 x {h} x {w}\n"
-                                 f"y = x -> t: avgpool(({kh}, {kw}), s=({sh}, {sw}), p=({ph}, {pw}))\n").analyze()
+        analysis = convdsl.loads(
+            f"set rounding = caffe\ninput x: 2 x {h} x {w}\n"
+            f"y = x -> t: avgpool(({kh}, {kw}), s=({sh}, {sw}), p=({ph}, {pw}))\n"
+        ).analyze()
         shape = analysis.layers["t"].output_shape
         assert shape is not None and shape[1:] == expected, (h, w, kh, kw, sh, sw, ph, pw)
         checked += 1
     assert checked > 200
 
 
-@pytest.mark.parametrize("text, lost", [
-    # stride 2, dilation 2, kernel 2 on 6 rows: windows at 0 and 2 read rows {0, 2} and {2, 4}. Row 5 is
-    # odd: no window at any length reads an odd row, so nothing is lost (it was reported).
-    ("input x: 1 x 6\ny = x -> conv(1, 2, s=2, d=2)\n", 0),
-    # stride 2, dilation 3, kernel 2, padding 1 on 3 rows (padded 0..4, real 1..3): one window, (5 - 4)/2 + 1
-    # = 1.5 -> 1, reading padded rows 0 and 3. A second window would read 2 and 5: padded row 2 (a real row)
-    # is lost; padded row 1 is read by no window at any length. One row lost (it was not reported).
-    ("input x: 1 x 3\ny = x -> conv(1, 2, s=2, d=3, p=1)\n", 1),
-])
+@pytest.mark.parametrize(
+    "text, lost",
+    [
+        # stride 2, dilation 2, kernel 2 on 6 rows: windows at 0 and 2 read rows {0, 2} and {2, 4}. Row 5 is
+        # odd: no window at any length reads an odd row, so nothing is lost (it was reported).
+        ("input x: 1 x 6\ny = x -> conv(1, 2, s=2, d=2)\n", 0),
+        # stride 2, dilation 3, kernel 2, padding 1 on 3 rows (padded 0..4, real 1..3): one window, (5 - 4)/2 + 1
+        # = 1.5 -> 1, reading padded rows 0 and 3. A second window would read 2 and 5: padded row 2 (a real row)
+        # is lost; padded row 1 is read by no window at any length. One row lost (it was not reported).
+        ("input x: 1 x 3\ny = x -> conv(1, 2, s=2, d=3, p=1)\n", 1),
+    ],
+)
 def test_dilated_windows_lose_the_rows_their_taps_would_read(text, lost):
     analysis = convdsl.loads(text).analyze()
     found = [d for d in analysis.diagnostics if d.code.code == "E101"]

@@ -5,6 +5,7 @@ run code, damage a file that is not the output, exhaust the machine, or reach
 a terminal, XML or Python as anything but inert text. The bombs themselves are
 run under memory limits in tests/test_resources.py.
 """
+
 from __future__ import annotations
 
 import ast
@@ -27,8 +28,14 @@ NET = "input x: 3 x 8 x 8\noutput y = x -> conv(4, 3, p=1)\n"
 
 def run(*args, cwd=ROOT, env=None, stdin=subprocess.DEVNULL, timeout=120):
     environment = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "convdsl", *map(str, args)], capture_output=True, cwd=cwd,
-                          env=environment, stdin=stdin, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "convdsl", *map(str, args)],
+        capture_output=True,
+        cwd=cwd,
+        env=environment,
+        stdin=stdin,
+        timeout=timeout,
+    )
 
 
 # 1. a coding declaration smuggled into the export ----------------------------------------------------------
@@ -36,9 +43,15 @@ def run(*args, cwd=ROOT, env=None, stdin=subprocess.DEVNULL, timeout=120):
 UTF7_PAYLOAD = '# +AAo-open("pwned.txt", "w").write("x") +ACM-\n'
 
 
-@pytest.mark.parametrize("folder, name", [(".", "coding=utf-7.cdsl"), ("coding:unicode_escape", "net.cdsl"),
-                                          ("coding:utf-7", "coding=utf-7.cdsl"),
-                                          (".", "x\\u000aopen('pwned.txt','w').cdsl")])
+@pytest.mark.parametrize(
+    "folder, name",
+    [
+        (".", "coding=utf-7.cdsl"),
+        ("coding:unicode_escape", "net.cdsl"),
+        ("coding:utf-7", "coding=utf-7.cdsl"),
+        (".", "x\\u000aopen('pwned.txt','w').cdsl"),
+    ],
+)
 def test_the_export_never_takes_its_encoding_from_a_name_or_a_path(tmp_path, folder, name):
     (tmp_path / folder).mkdir(exist_ok=True)
     source = tmp_path / folder / name
@@ -54,8 +67,9 @@ def test_the_export_never_takes_its_encoding_from_a_name_or_a_path(tmp_path, fol
     tree = ast.parse(result.stdout)  # as Python reads the file: bytes, with their declared encoding
     names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
     assert "open" not in names  # the payload never became code
-    docstrings = [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(
-        node.value, str)]
+    docstrings = [
+        node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    ]
     assert all("\n" not in text or "pwned" not in text for text in docstrings)
 
 
@@ -88,8 +102,9 @@ print("EXIT", code)
 
 def _check_in_fresh_process(path, cache_home, tmp, marker):
     env = {**os.environ, "XDG_CACHE_HOME": str(cache_home), "TMPDIR": str(tmp), "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-c", _NO_PICKLE, str(path), str(marker)], capture_output=True,
-                          text=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", _NO_PICKLE, str(path), str(marker)], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 @pytest.mark.parametrize("cache_state", ["missing", "not a directory", "private"])
@@ -148,7 +163,8 @@ def test_a_cache_directory_another_user_controls_is_not_used(tmp_path, monkeypat
     assert list(directory.iterdir()) == []  # nothing written through it ...
     # ... and a file planted there is not read
     (directory / cache._tables_file(frontend.grammar_text(), FORMAT)).write_bytes(
-        __import__("marshal").dumps((frontend.grammar_text(), (FORMAT, "planted"))))
+        __import__("marshal").dumps((frontend.grammar_text(), (FORMAT, "planted")))
+    )
     assert cache.read_tables(frontend.grammar_text(), FORMAT) is None
 
 
@@ -188,6 +204,7 @@ def test_a_cache_file_of_another_user_or_holding_code_is_not_read(tmp_path, monk
 
 
 # 3. output targets that are not regular files ---------------------------------------------------------------
+
 
 @pytest.fixture
 def net(tmp_path):
@@ -258,6 +275,7 @@ def test_a_fifo_no_one_reads_is_an_error_not_a_hang(tmp_path, net):
 
 
 # 4-7. exhaustion: each bomb ends within its budget, with an error naming the limit (memory: test_resources.py) -
+
 
 def block_bomb(levels: int) -> str:
     lines = ["input x: 3 x 8 x 8", "block b0() = relu if false"]
@@ -341,8 +359,9 @@ def test_included_text_has_a_total_budget(tmp_path, monkeypatch):
     assert "MiB" in limit.message
 
 
-@pytest.mark.parametrize("case", ["20 inputs", "50 inputs", "resnet50 --max 1000000", "unet --max 1000000",
-                                  "lenet --max 1000000"])
+@pytest.mark.parametrize(
+    "case", ["20 inputs", "50 inputs", "resnet50 --max 1000000", "unet --max 1000000", "lenet --max 1000000"]
+)
 def test_sizes_stays_within_its_budget(tmp_path, case):
     from convdsl import sizes
 
@@ -372,6 +391,7 @@ def test_the_size_rule_is_found_for_a_million_sizes_without_a_quadratic_search()
 
 # 8. only regular files are included ------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("kind", ["fifo", "/dev/stdin", "/dev/zero"])
 def test_only_regular_files_are_included(tmp_path, kind):
     if kind == "fifo":
@@ -388,6 +408,7 @@ def test_only_regular_files_are_included(tmp_path, kind):
 
 # 13. includes stay inside the project -------------------------------------------------------------------------
 
+
 @pytest.fixture
 def project(tmp_path):
     """A project (it has pyproject.toml) with a secret beside it, outside."""
@@ -402,7 +423,9 @@ def project(tmp_path):
     return root
 
 
-@pytest.mark.parametrize("include", ["/etc/passwd", "../../.env", "{tmp}/.env", "link.cdsl", "../../outside/blocks.cdsl"])
+@pytest.mark.parametrize(
+    "include", ["/etc/passwd", "../../.env", "{tmp}/.env", "link.cdsl", "../../outside/blocks.cdsl"]
+)
 def test_an_include_outside_the_project_is_refused_without_showing_the_file(project, include):
     main = project / "nets" / "net.cdsl"
     (project / "nets" / "link.cdsl").symlink_to(project.parent / ".env")  # a link inside, to a file outside
@@ -415,8 +438,10 @@ def test_an_include_outside_the_project_is_refused_without_showing_the_file(proj
 
 def test_includes_inside_the_project_work_from_any_folder_of_it(project):
     main = project / "nets" / "net.cdsl"
-    main.write_text(f'include "../lib/blocks.cdsl"\ninclude "{project}/lib/blocks.cdsl"\n'
-                    "input x: 3 x 8 x 8\noutput y = x -> cbr(4)\n")
+    main.write_text(
+        f'include "../lib/blocks.cdsl"\ninclude "{project}/lib/blocks.cdsl"\n'
+        "input x: 3 x 8 x 8\noutput y = x -> cbr(4)\n"
+    )
     result = run("check", main)
     assert result.returncode == 0, result.stdout
 
@@ -447,17 +472,26 @@ ESCAPES = "\x1b]52;c;aGVsbG8=\x07\x1b]0;title\x07\x1b[2J\x1b[1A\u202e\x9b31m"
 def _raw_controls(data: bytes) -> list[str]:
     text = data.decode("utf-8", "replace")
     text = __import__("re").sub(r"\x1b\[[0-9;]*m", "", text)  # convdsl's own colours, with --color always
-    return [c for c in text if (ord(c) < 32 and c not in "\n\t") or 0x7f <= ord(c) <= 0x9f or c == "\u202e"]
+    return [c for c in text if (ord(c) < 32 and c not in "\n\t") or 0x7F <= ord(c) <= 0x9F or c == "\u202e"]
 
 
-@pytest.mark.parametrize("command", [("check",), ("check", "--format", "concise"), ("check", "--format", "github"),
-                                     ("check", "--color", "always"), ("summary",), ("sizes",),
-                                     ("export",), ("render", "--format", "dot", "-o", "/dev/null")])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("check",),
+        ("check", "--format", "concise"),
+        ("check", "--format", "github"),
+        ("check", "--color", "always"),
+        ("summary",),
+        ("sizes",),
+        ("export",),
+        ("render", "--format", "dot", "-o", "/dev/null"),
+    ],
+)
 def test_escape_sequences_in_names_strings_and_paths_are_shown_escaped(tmp_path, command):
     name = f"net{ESCAPES}.cdsl".replace("/", "")
     path = tmp_path / name
-    path.write_text(f'input x: 3 x 8 x 8\noutput y = x -> conv(4, 3, padding="{ESCAPES}") -> maxpool(3)\n'
-                    f"# {ESCAPES}\n")
+    path.write_text(f'input x: 3 x 8 x 8\noutput y = x -> conv(4, 3, padding="{ESCAPES}") -> maxpool(3)\n# {ESCAPES}\n')
     result = run(*command, name, cwd=tmp_path)
     assert result.returncode in (0, 1), result.stderr
     assert _raw_controls(result.stdout) == [] and _raw_controls(result.stderr) == []
@@ -479,6 +513,7 @@ def test_the_caret_stays_under_an_escaped_string():
 
 # 11. SVG stays well-formed XML whatever a name or string holds ---------------------------------------------
 
+
 @pytest.mark.parametrize("text", ["\uffff", "\ufffe", "\x0c\x1b", "\udcff", "\ufdd0", "a]]>b", "--", "\U0010ffff"])
 def test_svg_is_well_formed_xml_for_any_text(tmp_path, text):
     from xml.dom import minidom
@@ -486,8 +521,11 @@ def test_svg_is_well_formed_xml_for_any_text(tmp_path, text):
     pytest.importorskip("wasmtime")
     name = f"n{text}.cdsl" if "\udcff" not in text else "nosurrogate.cdsl"
     source = f'input x: 3 x 8 x 8\noutput y = x -> conv(4, 3, padding="{text}")\n'
-    (tmp_path / name).write_bytes(source.encode("utf-8", "surrogateescape" if "\udcff" in text else "strict")
-                                  if "\udcff" not in text else source.replace(text, "\\xff").encode())
+    (tmp_path / name).write_bytes(
+        source.encode("utf-8", "surrogateescape" if "\udcff" in text else "strict")
+        if "\udcff" not in text
+        else source.replace(text, "\\xff").encode()
+    )
     result = run("render", name, "-o", "out.svg", cwd=tmp_path)
     assert result.returncode == 1, result.stderr  # the padding is an error, drawn in red
     minidom.parse(str(tmp_path / "out.svg"))
@@ -502,9 +540,11 @@ def test_the_dot_quoting_replaces_noncharacters():
 
 # 12. a parameter named `__k` (Python would mangle it inside a class) ----------------------------------------
 
-MANGLED = ("input x: 3 x 8 x 8\nblock b(__k, _b__c=2) = conv(__k, 3, p=1) -> conv(_b__c, 1)\n"
-           "block r(c, __s: tensor) {\n  __m = in -> __a: conv(c, 3, p=1)\n  out = add(__m, __s)\n}\n"
-           "__t = x -> b(4) -> b(__k=5)\noutput y = __t -> __lab: r(2, __s=__t)\n")
+MANGLED = (
+    "input x: 3 x 8 x 8\nblock b(__k, _b__c=2) = conv(__k, 3, p=1) -> conv(_b__c, 1)\n"
+    "block r(c, __s: tensor) {\n  __m = in -> __a: conv(c, 3, p=1)\n  out = add(__m, __s)\n}\n"
+    "__t = x -> b(4) -> b(__k=5)\noutput y = __t -> __lab: r(2, __s=__t)\n"
+)
 
 
 def test_names_python_would_mangle_export_and_verify(tmp_path):
@@ -526,18 +566,23 @@ def test_names_python_would_mangle_export_and_verify(tmp_path):
 
 # 14. export of a chunk of a symbolic size -------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("tail", ["", " -> linear(10)"])
 def test_export_of_a_symbolic_chunk_is_a_diagnostic_not_a_crash(tmp_path, tail):
-    (tmp_path / "c.cdsl").write_text(f"input x: 3 x H x W\nu, v = x -> flatten -> chunk(2)\n"
-                                     f"output y = concat(u, v){tail}\n")
+    (tmp_path / "c.cdsl").write_text(
+        f"input x: 3 x H x W\nu, v = x -> flatten -> chunk(2)\noutput y = concat(u, v){tail}\n"
+    )
     result = run("export", "c.cdsl", cwd=tmp_path)
     assert result.returncode == 1 and b"E301" in result.stderr and b"internal error" not in result.stderr
 
 
 # 15. verify's usage errors -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("option", [("--device", "cuda"), ("--device", "mps"), ("--device", "nonsense"),
-                                    ("--batch", "99999999999"), ("--batch", "0")])
+
+@pytest.mark.parametrize(
+    "option",
+    [("--device", "cuda"), ("--device", "mps"), ("--device", "nonsense"), ("--batch", "99999999999"), ("--batch", "0")],
+)
 def test_verify_refuses_an_unusable_device_or_batch(option):
     torch = pytest.importorskip("torch")
     if option[1] == "cuda" and torch.cuda.is_available():
@@ -548,6 +593,7 @@ def test_verify_refuses_an_unusable_device_or_batch(option):
 
 
 # 16. an output encoding without the characters degrades to escapes -------------------------------------------
+
 
 @pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
 @pytest.mark.parametrize("command", [("check",), ("summary",), ("check", "--format", "concise"), ("sizes",)])
@@ -561,13 +607,18 @@ def test_a_narrow_output_encoding_escapes_instead_of_crashing(tmp_path, encoding
 
 # 17. render without a writable cache ------------------------------------------------------------------------
 
+
 def test_render_works_when_no_file_can_grow(tmp_path):
     pytest.importorskip("wasmtime")
     limit = "import resource; resource.setrlimit(resource.RLIMIT_FSIZE, (100 * 1024, 100 * 1024))"
     code = f"{limit}; import sys, convdsl.cli; sys.exit(convdsl.cli.main(sys.argv[1:]))"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    result = subprocess.run([sys.executable, "-c", code, "render", str(EXAMPLES / "lenet.cdsl"), "-o",
-                             str(tmp_path / "out.svg")], capture_output=True, env=env, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", code, "render", str(EXAMPLES / "lenet.cdsl"), "-o", str(tmp_path / "out.svg")],
+        capture_output=True,
+        env=env,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out.svg").read_bytes().startswith(b"<?xml")
 
@@ -588,14 +639,17 @@ def test_wasmtimes_code_cache_is_kept_only_in_the_private_directory(tmp_path, mo
 HUGE = 2**62
 
 
-@pytest.mark.parametrize("text, words", [
-    (f"output y = x -> conv({HUGE}, 3)", "parameters"),
-    (f"output y = x -> conv({HUGE}, 3) -> conv({HUGE}, 3)", "parameters"),
-    (f"output y = x -> adaptive_maxpool({HUGE})", "elements"),
-    (f"output y = x -> upsample(size={HUGE})", "elements"),
-    (f"output y = x -> conv({2**26}, 1) -> conv({2**26}, 1)", "FLOPs"),
-    ("block b() = conv(8, 1) -> conv(4611686018, 1) -> conv(8, 1)\noutput y = x -> b() * 5000", "the network's"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        (f"output y = x -> conv({HUGE}, 3)", "parameters"),
+        (f"output y = x -> conv({HUGE}, 3) -> conv({HUGE}, 3)", "parameters"),
+        (f"output y = x -> adaptive_maxpool({HUGE})", "elements"),
+        (f"output y = x -> upsample(size={HUGE})", "elements"),
+        (f"output y = x -> conv({2**26}, 1) -> conv({2**26}, 1)", "FLOPs"),
+        ("block b() = conv(8, 1) -> conv(4611686018, 1) -> conv(8, 1)\noutput y = x -> b() * 5000", "the network's"),
+    ],
+)
 def test_counts_beyond_2_53_are_errors(text, words):
     import convdsl
 
@@ -625,6 +679,7 @@ def test_an_input_beyond_2_53_elements_is_an_error():
 
 
 # 19. UTF-16 and UTF-32 files ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be-bom", "utf-32", "utf-8-sig"])
 def test_files_with_a_byte_order_mark_are_read(tmp_path, encoding):

@@ -5,6 +5,7 @@ The sharing must not change any result: every example, fixture and generated
 network is analysed with it and without it, and must give the same layers and
 the same diagnostics.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -100,20 +101,24 @@ def test_each_copy_of_a_warning_is_still_reported():
 
 def test_what_a_layer_feeds_is_part_of_what_is_shared():
     """The same convolution on the same input warns before batch norm only."""
-    text = ("input x: 8 x 16 x 16\n"
-            "a = x -> c1: conv(8, 3, p=1) -> bn\n"
-            "b = x -> c2: conv(8, 3, p=1) -> relu\n"
-            "c = x -> c3: conv(8, 3, p=1) -> bn\n")
+    text = (
+        "input x: 8 x 16 x 16\n"
+        "a = x -> c1: conv(8, 3, p=1) -> bn\n"
+        "b = x -> c2: conv(8, 3, p=1) -> relu\n"
+        "c = x -> c3: conv(8, 3, p=1) -> bn\n"
+    )
     found = [d.message for d in convdsl.loads(text).analyze().diagnostics if d.code.name == "redundant-bias"]
     assert len(found) == 2
 
 
 def test_layers_share_arguments_by_value_and_by_what_was_written():
     """Equal values share one args dict across calls; an argument written out is part of what is equal."""
-    text = ("input x: 8 x 16 x 16\n"
-            "a = x -> c1: conv(8, 3, p=1) -> n1: bn\n"
-            "b = x -> c2: conv(8, 3, padding=1) -> n2: bn\n"
-            "c = x -> c3: conv(8, 3, p=1, bias=true) -> n3: bn\n")
+    text = (
+        "input x: 8 x 16 x 16\n"
+        "a = x -> c1: conv(8, 3, p=1) -> n1: bn\n"
+        "b = x -> c2: conv(8, 3, padding=1) -> n2: bn\n"
+        "c = x -> c3: conv(8, 3, p=1, bias=true) -> n3: bn\n"
+    )
     net = convdsl.loads(text)
     assert _args(net, "c1") is _args(net, "c2")  # the same values, written with an alias
     assert _args(net, "c3") is not _args(net, "c1") and _args(net, "c3") == _args(net, "c1")

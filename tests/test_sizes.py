@@ -6,6 +6,7 @@ test uses the lighter Probe, and the rule is derived from the sweep; both must
 agree with brute force everywhere they are compared. The U-Net and LeNet rules
 are also derived by hand below.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,9 +45,19 @@ def brute_force(network, name, index, upto, strict=False):
 
 
 # (example, how far to brute-force): the full range where inference is cheap.
-CASES = [("lenet", 1024), ("unet", 1024), ("vgg16", 512), ("alexnet", 512), ("dcgan_generator", 256),
-         ("inception_module", 256), ("resnet18", 160), ("resnet50", 96), ("mobilenet_v2", 96),
-         ("googlenet", 96), ("vgg16_bn", 128)]
+CASES = [
+    ("lenet", 1024),
+    ("unet", 1024),
+    ("vgg16", 512),
+    ("alexnet", 512),
+    ("dcgan_generator", 256),
+    ("inception_module", 256),
+    ("resnet18", 160),
+    ("resnet50", 96),
+    ("mobilenet_v2", 96),
+    ("googlenet", 96),
+    ("vgg16_bn", 128),
+]
 
 
 @pytest.mark.parametrize("example,upto", CASES, ids=[c[0] for c in CASES])
@@ -144,17 +155,20 @@ def test_random_networks_match_brute_force(seed):
     assert [n for n in range(1, 121) if height.rule.contains(n)] == expected, (text, height.rule)
 
 
-@pytest.mark.parametrize("valid,limit,text", [
-    ([], 100, "none from 1 to 100"),
-    (list(range(1, 101)), 100, "every size"),
-    (list(range(7, 101)), 100, "every size from 7"),
-    (list(range(32, 1025, 32)), 1024, "multiples of 32 from 32"),
-    ([n for n in range(28, 400) if n % 16 == 12], 399, "16k + 12 for k >= 1"),
-    ([3] + list(range(5, 101, 5)), 100, "multiples of 5 from 5; also 3"),
-    ([3, 4] + list(range(10, 101, 5)), 100, "multiples of 5 from 10; also 3 and 4"),
-    ([n for n in range(1, 200) if n % 8 != 5], 199, "every size from 1 except n = 5 (mod 8)"),
-    ([n for n in range(1, 200) if n % 8 in (1, 2)], 199, "n = 1 or 2 (mod 8) from 1"),
-])
+@pytest.mark.parametrize(
+    "valid,limit,text",
+    [
+        ([], 100, "none from 1 to 100"),
+        (list(range(1, 101)), 100, "every size"),
+        (list(range(7, 101)), 100, "every size from 7"),
+        (list(range(32, 1025, 32)), 1024, "multiples of 32 from 32"),
+        ([n for n in range(28, 400) if n % 16 == 12], 399, "16k + 12 for k >= 1"),
+        ([3] + list(range(5, 101, 5)), 100, "multiples of 5 from 5; also 3"),
+        ([3, 4] + list(range(10, 101, 5)), 100, "multiples of 5 from 10; also 3 and 4"),
+        ([n for n in range(1, 200) if n % 8 != 5], 199, "every size from 1 except n = 5 (mod 8)"),
+        ([n for n in range(1, 200) if n % 8 in (1, 2)], 199, "n = 1 or 2 (mod 8) from 1"),
+    ],
+)
 def test_rule_text(valid, limit, text):
     rule = derive_rule(valid, limit)
     assert rule.text == text
@@ -176,9 +190,9 @@ def test_sizes_cli_json_contract(capsys):
 
 def test_sizes_cli_text_and_exit_code_when_the_declared_size_fails(tmp_path, capsys):
     path = tmp_path / "tour.cdsl"
-    path.write_text("input image: 3 x 227 x 227\n"
-                    "x = image -> conv(64, 3, s=2, bias=false) -> bn -> relu\n"
-                    "y = x -> maxpool(2)\n")
+    path.write_text(
+        "input image: 3 x 227 x 227\nx = image -> conv(64, 3, s=2, bias=false) -> bn -> relu\ny = x -> maxpool(2)\n"
+    )
     assert cli.main(["sizes", str(path)]) == 1
     out = capsys.readouterr().out
     # by hand: the conv keeps every row only for odd n, giving (n - 1)/2, which the pool needs even: n = 4k + 1
@@ -189,9 +203,9 @@ def test_sizes_cli_text_and_exit_code_when_the_declared_size_fails(tmp_path, cap
 
 def test_division_error_help_names_the_nearest_input_sizes(tmp_path):
     path = tmp_path / "tour.cdsl"
-    path.write_text("input image: 3 x 227 x 227\n"
-                    "x = image -> conv(64, 3, s=2, bias=false) -> bn -> relu\n"
-                    "y = x -> maxpool(2)\n")
+    path.write_text(
+        "input image: 3 x 227 x 227\nx = image -> conv(64, 3, s=2, bias=false) -> bn -> relu\ny = x -> maxpool(2)\n"
+    )
     (diag,) = convdsl.load(path).analyze().diagnostics
     assert diag.code.code == "E101"
     # the nearest sizes are those `convdsl sizes` finds for this file (4k + 1: 225 and 229, see above)
@@ -205,9 +219,9 @@ def test_nearest_sizes_when_no_one_offset_serves_both_axes(tmp_path):
     """227 x 226 through the tour network, whose sizes are 4k + 1 on each axis (see above): no offset moves
     both to 4k + 1 at once (it would be 2 mod 4 and 3 mod 4), so each axis moves on its own: both to 225."""
     path = tmp_path / "tour.cdsl"
-    path.write_text("input image: 3 x 227 x 226\n"
-                    "x = image -> conv(64, 3, s=2, bias=false) -> bn -> relu\n"
-                    "y = x -> maxpool(2)\n")
+    path.write_text(
+        "input image: 3 x 227 x 226\nx = image -> conv(64, 3, s=2, bias=false) -> bn -> relu\ny = x -> maxpool(2)\n"
+    )
     diagnostics = convdsl.load(path).analyze().diagnostics
     words = [fix.description for d in diagnostics for fix in d.fixes]
     assert "give `image` a height of 225 (with a width of 225)" in words
@@ -307,8 +321,7 @@ def test_axes_that_interact_are_reported_as_coupled():
 
 
 def test_symbols_shared_by_two_inputs_move_together():
-    text = ("input a: 3 x S x S\ninput b: 3 x S x S\n"
-            "x = a -> conv(4, 3, s=2)\ny = b -> conv(4, 2, s=2)\nz = add(x, y)\n")
+    text = "input a: 3 x S x S\ninput b: 3 x S x S\nx = a -> conv(4, 3, s=2)\ny = b -> conv(4, 2, s=2)\nz = add(x, y)\n"
     report = analyze_sizes(convdsl.loads(text), limit=64)
     (axis,) = report.axes
     assert axis.variable.name == "S" and len(axis.variable.members) == 4

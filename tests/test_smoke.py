@@ -1,4 +1,5 @@
 """End-to-end smoke tests on networks whose numbers are published."""
+
 import convdsl
 from conftest import EXAMPLES
 
@@ -10,7 +11,8 @@ def test_lenet_inline_matches_pytorch_tutorial():
     net = convdsl.loads(
         "input x: 1 x 32 x 32\n"
         "y = x -> conv(6, 5) -> relu -> maxpool(2) -> conv(16, 5) -> relu -> maxpool(2)\n"
-        "   -> flatten -> fc(120) -> relu -> fc(84) -> relu -> fc(10)\n")
+        "   -> flatten -> fc(120) -> relu -> fc(84) -> relu -> fc(10)\n"
+    )
     analysis = net.analyze()
     assert not analysis.diagnostics
     assert analysis.params == 61_706
@@ -29,10 +31,9 @@ def test_resnet50_matches_torchvision():
 
 def test_merge_mismatch_traces_where_branches_diverged():
     # 51 rows pooled by 2 (floor stated) give 25, upsampled x2 give 50; the skip still has 51.
-    net = convdsl.loads("input x: 8 x 51 x 51\n"
-                        "down = x -> maxpool(2, round=floor)\n"
-                        "up = down -> upsample(2)\n"
-                        "y = add(up, x)\n")
+    net = convdsl.loads(
+        "input x: 8 x 51 x 51\ndown = x -> maxpool(2, round=floor)\nup = down -> upsample(2)\ny = add(up, x)\n"
+    )
     (diag,) = net.analyze().diagnostics
     assert diag.code.code == "E107" and diag.span.line == 4
     assert diag.notes == (

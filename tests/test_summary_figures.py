@@ -2,6 +2,7 @@
 
 Expectations are hand arithmetic written out here.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Suppressions: `# convdsl: ignore[...]`, `check --select/--ignore` and `[tool.convdsl]` in pyproject.toml."""
+
 from __future__ import annotations
 
 import json
@@ -7,12 +8,14 @@ import pytest
 
 from convdsl.cli import main
 
-NET = ("input x: 3 x 32 x 32\n"
-       "y = x -> conv(8, 3) -> bn  # convdsl: ignore[W101]\n"  # W001 (y unused) stays: another code
-       "z = x -> conv(8, 3) -> bn  # convdsl: ignore[redundant-bias, unused-tensor]\n"
-       "w = x -> conv(8, 3) -> bn\n"  # W101 here; w is the last tensor, so the output
-       "v = x -> maxpool(2, s=3)\n"  # W102 stride over kernel... and W001
-       "u = v -> relu\n")
+NET = (
+    "input x: 3 x 32 x 32\n"
+    "y = x -> conv(8, 3) -> bn  # convdsl: ignore[W101]\n"  # W001 (y unused) stays: another code
+    "z = x -> conv(8, 3) -> bn  # convdsl: ignore[redundant-bias, unused-tensor]\n"
+    "w = x -> conv(8, 3) -> bn\n"  # W101 here; w is the last tensor, so the output
+    "v = x -> maxpool(2, s=3)\n"  # W102 stride over kernel... and W001
+    "u = v -> relu\n"
+)
 
 
 def _codes(capsys, *args) -> tuple[list[tuple[str, int]], int]:

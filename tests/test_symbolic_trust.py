@@ -2,6 +2,7 @@
 
 Expectations are hand arithmetic, or PyTorch at sizes the rule accepts.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -27,12 +28,18 @@ def test_a_symbolic_height_beside_a_fixed_odd_width():
 def test_inception_like_height_with_a_fixed_299_width():
     torch = pytest.importorskip("torch")
     # Inception-v3's stem on 299: conv 3x3/2 -> 149, conv 3x3 -> 147, maxpool 3/2 -> 73
-    text = ("input x: 3 x H x 299\noutput y = x -> conv(32, 3, s=2) -> conv(32, 3) -> conv(64, 3, p=1)"
-            " -> t: maxpool(3, s=2)\n")
+    text = (
+        "input x: 3 x H x 299\noutput y = x -> conv(32, 3, s=2) -> conv(32, 3) -> conv(64, 3, p=1)"
+        " -> t: maxpool(3, s=2)\n"
+    )
     analysis = convdsl.loads(text).analyze()
     assert not analysis.has_errors, [d.message for d in analysis.diagnostics]
-    model = torch.nn.Sequential(torch.nn.Conv2d(3, 32, 3, 2), torch.nn.Conv2d(32, 32, 3),
-                                torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.MaxPool2d(3, 2))
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 32, 3, 2),
+        torch.nn.Conv2d(32, 32, 3),
+        torch.nn.Conv2d(32, 64, 3, padding=1),
+        torch.nn.MaxPool2d(3, 2),
+    )
     shape = analysis.layers["t"].output_shape
     for h in (299, 147, 75):
         expected = tuple(model(torch.zeros(1, 3, h, 299)).shape[1:])

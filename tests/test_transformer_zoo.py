@@ -9,6 +9,7 @@ convolutions (weight x output positions), linear layers (weight x leading positi
 the two attention matmuls q·kᵀ and attn·v, counted where the reference computes them.
 Published figures (shared/reference/README.md): torchvision `_meta` num_params and `_ops`.
 """
+
 from __future__ import annotations
 
 import math
@@ -105,7 +106,7 @@ class WindowAttention(nn.Module):
         self.heads, self.window = heads, window
         self.qkv, self.proj = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
         self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * window - 1) ** 2, heads))
-        self.register_buffer("relative_position_index", torch.zeros(window ** 4, dtype=torch.long))
+        self.register_buffer("relative_position_index", torch.zeros(window**4, dtype=torch.long))
 
     def forward(self, x):  # shapes and counts of torchvision's shifted_window_attention (the shift moves no count)
         n, h, w, c = x.shape
@@ -145,9 +146,9 @@ class Swin(nn.Module):
         layers = [nn.Conv2d(3, embed, 4, stride=4)]
         self.stem_norm = nn.LayerNorm(embed)
         for i, (depth, h) in enumerate(zip(depths, heads)):
-            layers += [SwinBlock(embed * 2 ** i, h) for _ in range(depth)]
+            layers += [SwinBlock(embed * 2**i, h) for _ in range(depth)]
             if i < len(depths) - 1:
-                layers.append(PatchMerging(embed * 2 ** i))
+                layers.append(PatchMerging(embed * 2**i))
         self.features = nn.ModuleList(layers)
         self.norm = nn.LayerNorm(embed * 2 ** (len(depths) - 1))
         self.head = nn.Linear(embed * 2 ** (len(depths) - 1), 1000)
@@ -213,14 +214,16 @@ def _example(name):
 
 
 def test_vit_b_16_equals_the_reference():
-    assert _convdsl(_example("vit_b_16")) == _reference(ViT(16, 12, 12, 768, 3072)) == \
-        (86_567_656, 0, 17_563_828_224)
+    assert _convdsl(_example("vit_b_16")) == _reference(ViT(16, 12, 12, 768, 3072)) == (86_567_656, 0, 17_563_828_224)
 
 
 def test_swin_t_equals_the_reference():
     # buffers: one relative-position index of 7^4 values per block, 12 blocks
-    assert _convdsl(_example("swin_t")) == _reference(Swin(96, (2, 2, 6, 2), (3, 6, 12, 24))) == \
-        (28_288_354, 12 * 7 ** 4, 4_490_566_656)
+    assert (
+        _convdsl(_example("swin_t"))
+        == _reference(Swin(96, (2, 2, 6, 2), (3, 6, 12, 24)))
+        == (28_288_354, 12 * 7**4, 4_490_566_656)
+    )
 
 
 def test_convnext_tiny_equals_the_reference():
@@ -243,14 +246,16 @@ def swin_source(embed, depths, heads):
     head = text.index("x = image")
     stages = []
     for i, (depth, h) in enumerate(zip(depths, heads)):
-        dim = embed * 2 ** i
+        dim = embed * 2**i
         blocks = " -> ".join(f"swin_block({dim}, {h}, {3 * (b % 2)}, 0)" for b in range(depth))
         stages.append(f"({blocks})")
     body = "\n        -> patch_merging\n        -> ".join(stages)
     last = embed * 2 ** (len(depths) - 1)
-    return (text[:head] + f"x = image\n    -> features: (\n        (conv({embed}, 4, s=4) -> permute(0, 2, 3, 1) -> "
-            f"layernorm({embed}))\n        -> {body}\n    )\noutput logits = x -> norm: layernorm({last}) -> "
-            "permute(0, 3, 1, 2) -> avgpool: adaptive_avgpool(1) -> flatten -> head: linear(1000)\n")
+    return (
+        text[:head] + f"x = image\n    -> features: (\n        (conv({embed}, 4, s=4) -> permute(0, 2, 3, 1) -> "
+        f"layernorm({embed}))\n        -> {body}\n    )\noutput logits = x -> norm: layernorm({last}) -> "
+        "permute(0, 3, 1, 2) -> avgpool: adaptive_avgpool(1) -> flatten -> head: linear(1000)\n"
+    )
 
 
 OTHER_SIZES = [

@@ -6,23 +6,30 @@ convdsl may report its rounding lint (E101) for valid configurations; the
 shape is still read from the layer's output_shapes, and a missing shape there
 is a convdsl failure.
 """
+
 from __future__ import annotations
 
 import pytest
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.filterwarnings(
-    "ignore:Using padding='same' with even kernel lengths:UserWarning")  # torch's performance note
+    "ignore:Using padding='same' with even kernel lengths:UserWarning"
+)  # torch's performance note
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
-import convdsl  # noqa: E402
+import convdsl
 
 F = torch.nn.functional
 
-PROPERTY = settings(max_examples=250, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+PROPERTY = settings(
+    max_examples=250,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
+)
 
 size = st.integers(1, 64)
 
@@ -33,14 +40,16 @@ def tup(values) -> str:
 
 def convdsl_shape(input_shape, layer: str, rounding: str | None = None):
     """The output shape convdsl infers for `layer` applied to an input of input_shape."""
-    source = (f"set rounding = {rounding}\n" if rounding else "") + \
-        f"input x: {' x '.join(map(str, input_shape))}\ny = x -> t: {layer}\n"
+    source = (
+        f"set rounding = {rounding}\n" if rounding else ""
+    ) + f"input x: {' x '.join(map(str, input_shape))}\ny = x -> t: {layer}\n"
     analysis = convdsl.loads(source).analyze()
     info = analysis.layers.get("t")
     assert info is not None, f"convdsl built no layer from:\n{source}{analysis.diagnostics}"
     (shape,) = info.output_shapes
-    assert shape is not None, (f"convdsl gives no shape for a configuration torch accepts:\n{source}"
-                               + "\n".join(f"{d.code.code} {d.message}" for d in analysis.diagnostics))
+    assert shape is not None, f"convdsl gives no shape for a configuration torch accepts:\n{source}" + "\n".join(
+        f"{d.code.code} {d.message}" for d in analysis.diagnostics
+    )
     return shape
 
 
@@ -64,9 +73,17 @@ def channels(draw):
 
 # -- convolution ------------------------------------------------------------------------------
 
+
 @PROPERTY
-@given(ch=channels(), length=size, k=st.integers(1, 7), s=st.integers(1, 4), d=st.integers(1, 3),
-       p=st.one_of(st.integers(0, 4), st.sampled_from(["same", "valid"])), bias=st.booleans())
+@given(
+    ch=channels(),
+    length=size,
+    k=st.integers(1, 7),
+    s=st.integers(1, 4),
+    d=st.integers(1, 3),
+    p=st.one_of(st.integers(0, 4), st.sampled_from(["same", "valid"])),
+    bias=st.booleans(),
+)
 def test_conv1d_matches_torch(ch, length, k, s, d, p, bias):
     g, c_in, c_out = ch
     weight = torch.zeros(c_out, c_in // g, k)
@@ -78,9 +95,15 @@ def test_conv1d_matches_torch(ch, length, k, s, d, p, bias):
 
 
 @PROPERTY
-@given(ch=channels(), h=size, w=size, k=st.tuples(st.integers(1, 7), st.integers(1, 7)),
-       s=st.tuples(st.integers(1, 4), st.integers(1, 4)), d=st.tuples(st.integers(1, 3), st.integers(1, 3)),
-       p=st.one_of(st.tuples(st.integers(0, 4), st.integers(0, 4)), st.sampled_from(["same", "valid"])))
+@given(
+    ch=channels(),
+    h=size,
+    w=size,
+    k=st.tuples(st.integers(1, 7), st.integers(1, 7)),
+    s=st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    d=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    p=st.one_of(st.tuples(st.integers(0, 4), st.integers(0, 4)), st.sampled_from(["same", "valid"])),
+)
 def test_conv2d_matches_torch(ch, h, w, k, s, d, p):
     g, c_in, c_out = ch
     weight = torch.zeros(c_out, c_in // g, *k)
@@ -93,12 +116,19 @@ def test_conv2d_matches_torch(ch, h, w, k, s, d, p):
 
 # -- transposed convolution ---------------------------------------------------------------------
 
+
 @st.composite
 def transposed_axis(draw):
     """(I, k, s, p, d, output_padding) for one axis, with output_padding < max(s, d) as torch requires."""
     s, d = draw(st.integers(1, 4)), draw(st.integers(1, 3))
-    return (draw(st.integers(1, 32)), draw(st.integers(1, 5)), s, draw(st.integers(0, 3)), d,
-            draw(st.integers(0, max(s, d) - 1)))
+    return (
+        draw(st.integers(1, 32)),
+        draw(st.integers(1, 5)),
+        s,
+        draw(st.integers(0, 3)),
+        d,
+        draw(st.integers(0, max(s, d) - 1)),
+    )
 
 
 @PROPERTY
@@ -115,41 +145,61 @@ def test_conv_transpose2d_matches_torch(ch, axes):
 
 # -- pooling ----------------------------------------------------------------------------------
 
+
 @st.composite
 def pool_axis(draw, dilated: bool):
     """(I, k, s, p, d) for one axis with p <= k/2 as torch requires."""
     k = draw(st.integers(1, 6))
-    return (draw(size), k, draw(st.integers(1, 4)), draw(st.integers(0, k // 2)),
-            draw(st.integers(1, 3)) if dilated else 1)
+    return (
+        draw(size),
+        k,
+        draw(st.integers(1, 4)),
+        draw(st.integers(0, k // 2)),
+        draw(st.integers(1, 3)) if dilated else 1,
+    )
 
 
 @PROPERTY
-@given(c=st.integers(1, 4), axes=st.tuples(pool_axis(True), pool_axis(True)), ceil=st.booleans(),
-       default_stride=st.booleans())
+@given(
+    c=st.integers(1, 4),
+    axes=st.tuples(pool_axis(True), pool_axis(True)),
+    ceil=st.booleans(),
+    default_stride=st.booleans(),
+)
 def test_maxpool2d_matches_torch(c, axes, ceil, default_stride):
     size_, k, s, p, d = (tuple(v) for v in zip(*axes))
     stride = k if default_stride else s
     expected = torch_shape(lambda x: F.max_pool2d(x, k, stride, p, d, ceil_mode=ceil), (c, *size_))
     assume(expected is not None)
-    layer = f"maxpool(k={tup(k)}, {'' if default_stride else f's={tup(s)}, '}p={tup(p)}, d={tup(d)}, " \
-            f"ceil={str(ceil).lower()})"
+    layer = (
+        f"maxpool(k={tup(k)}, {'' if default_stride else f's={tup(s)}, '}p={tup(p)}, d={tup(d)}, "
+        f"ceil={str(ceil).lower()})"
+    )
     assert convdsl_shape((c, *size_), layer) == expected
 
 
 @PROPERTY
-@given(c=st.integers(1, 4), axes=st.tuples(pool_axis(False), pool_axis(False)), ceil=st.booleans(),
-       count_include_pad=st.booleans())
+@given(
+    c=st.integers(1, 4),
+    axes=st.tuples(pool_axis(False), pool_axis(False)),
+    ceil=st.booleans(),
+    count_include_pad=st.booleans(),
+)
 def test_avgpool2d_matches_torch(c, axes, ceil, count_include_pad):
     size_, k, s, p, _ = (tuple(v) for v in zip(*axes))
-    expected = torch_shape(lambda x: F.avg_pool2d(x, k, s, p, ceil_mode=ceil, count_include_pad=count_include_pad),
-                           (c, *size_))
+    expected = torch_shape(
+        lambda x: F.avg_pool2d(x, k, s, p, ceil_mode=ceil, count_include_pad=count_include_pad), (c, *size_)
+    )
     assume(expected is not None)
-    layer = f"avgpool(k={tup(k)}, s={tup(s)}, p={tup(p)}, ceil={str(ceil).lower()}, " \
-            f"count_include_pad={str(count_include_pad).lower()})"
+    layer = (
+        f"avgpool(k={tup(k)}, s={tup(s)}, p={tup(p)}, ceil={str(ceil).lower()}, "
+        f"count_include_pad={str(count_include_pad).lower()})"
+    )
     assert convdsl_shape((c, *size_), layer) == expected
 
 
 # -- the lint: rows lost, decided by the taps a dilated window reads --------------------------
+
 
 def _rows_read(size, k, s, p, d, extra=0):
     """The input rows (of the first `size`) with a non-zero gradient of some output of a 1-D convolution
@@ -164,8 +214,7 @@ def _rows_read(size, k, s, p, d, extra=0):
 
 
 @PROPERTY
-@given(length=st.integers(1, 40), k=st.integers(1, 5), s=st.integers(1, 4), d=st.integers(1, 4),
-       p=st.integers(0, 4))
+@given(length=st.integers(1, 40), k=st.integers(1, 5), s=st.integers(1, 4), d=st.integers(1, 4), p=st.integers(0, 4))
 def test_lost_rows_lint_matches_the_rows_torch_reads(length, k, s, d, p):
     """E101 exactly when a real row is not read here but would be read were the input longer (more
     windows): rows the layer never reads at any length (between the taps of a dilated or strided
@@ -190,16 +239,22 @@ def test_lost_rows_lint_matches_the_rows_torch_reads(length, k, s, d, p):
 
 # -- inputs smaller than their kernels ---------------------------------------------------------
 
+
 @PROPERTY
-@given(c=st.integers(1, 3), axes=st.tuples(*(st.tuples(st.integers(1, 4), st.integers(1, 4), st.integers(1, 3),
-                                                       st.integers(0, 2)),) * 3), ceil=st.booleans())
+@given(
+    c=st.integers(1, 3),
+    axes=st.tuples(*(st.tuples(st.integers(1, 4), st.integers(1, 4), st.integers(1, 3), st.integers(0, 2)),) * 3),
+    ceil=st.booleans(),
+)
 def test_avgpool3d_on_small_inputs_agrees_with_torch(c, axes, ceil):
     """Sizes as small as the kernel or smaller: convdsl refuses exactly what torch refuses, else agrees."""
     size_, k, s, p = (tuple(v) for v in zip(*axes))
     assume(all(2 * pp <= kk for pp, kk in zip(p, k)))  # E109, torch's own padding rule, is tested elsewhere
     expected = torch_shape(lambda x: F.avg_pool3d(x, k, s, p, ceil_mode=ceil), (c, *size_))
-    source = f"input x: {c} x {' x '.join(map(str, size_))}\ny = x -> t: avgpool(k={tup(k)}, s={tup(s)}, " \
-             f"p={tup(p)}, ceil={str(ceil).lower()})\n"
+    source = (
+        f"input x: {c} x {' x '.join(map(str, size_))}\ny = x -> t: avgpool(k={tup(k)}, s={tup(s)}, "
+        f"p={tup(p)}, ceil={str(ceil).lower()})\n"
+    )
     (shape,) = convdsl.loads(source).analyze().layers["t"].output_shapes
     assert shape == expected, source
 

@@ -6,6 +6,7 @@ ResNet-50, MobileNetV2 and GoogLeNet; counted with PyTorch 2.13 on the networks 
 their sources define them for LeNet (pytorch/tutorials neural_networks_tutorial.py),
 U-Net (arXiv:1505.04597, Fig. 1) and the DCGAN generator (pytorch/examples dcgan/main.py).
 """
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,12 @@ ALL_EXAMPLES = sorted(p.name for p in EXAMPLES.glob("*.cdsl"))
 
 @pytest.mark.parametrize("name,params,macs,output", PUBLISHED, ids=[row[0] for row in PUBLISHED])
 def test_published_numbers(name, params, macs, output):
-    result = subprocess.run([sys.executable, "-m", "convdsl", "summary", "--format", "json",
-                             str(EXAMPLES / f"{name}.cdsl")], capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "convdsl", "summary", "--format", "json", str(EXAMPLES / f"{name}.cdsl")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert (data["params"], data["macs"]) == (params, macs)
@@ -94,7 +99,7 @@ def test_gpt2_small_by_hand():
     # MACs at a context of L = 1024 (torchvision's convention): per block the four attention
     # projections 4*L*768^2, q.k^T and attn.v 2*L^2*768, the MLP 2*L*768*3072; the head L*768*50,257.
     L = 1024
-    macs = 12 * (4 * L * 768 ** 2 + 2 * L * L * 768 + 2 * L * 768 * 3072) + L * 768 * 50_257
+    macs = 12 * (4 * L * 768**2 + 2 * L * L * 768 + 2 * L * 768 * 3072) + L * 768 * 50_257
     analysis = convdsl.load(EXAMPLES / "gpt2_small.cdsl").analyze()
     assert (analysis.params, analysis.macs) == (params, macs)
     assert analysis.layers["lm_head"].params == 0  # tied: counted once, at wte

@@ -8,6 +8,7 @@ suite still runs (and skips these tests) where torch is not installed.
     result.params   # sum(p.numel() for p in module.parameters())
     result.buffers  # sum(b.numel() for b in module.buffers())
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -54,12 +55,13 @@ def output_shape(factory, *input_shapes, batch: int = BATCH) -> tuple:
 
 # torchvision is not installed; these follow torchvision.transforms.functional, by hand.
 
+
 def center_crop(x, size):
     """torchvision's center_crop on the last len(size) axes:
     top = int(round((H - h) / 2.0)), left = int(round((W - w) / 2.0)), then slicing."""
     size = tuple(size)
     index = [slice(None)] * (x.dim() - len(size))
-    for axis_size, wanted in zip(x.shape[x.dim() - len(size):], size):
+    for axis_size, wanted in zip(x.shape[x.dim() - len(size) :], size):
         start = int(round((axis_size - wanted) / 2.0))
         index.append(slice(start, start + wanted))
     return x[tuple(index)]

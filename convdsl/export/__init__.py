@@ -8,6 +8,7 @@ How each layer kind is written lives in the catalogue (`LayerKind.to_torch`);
 this package writes the classes, forward code and file around it. Writing the
 text never imports torch; verify.py runs it and needs torch.
 """
+
 from __future__ import annotations
 
 

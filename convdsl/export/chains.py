@@ -1,4 +1,5 @@
 """The order a class's forward computes its statements in."""
+
 from __future__ import annotations
 
 

@@ -1,4 +1,5 @@
 """A finished class as text: its containers as Sequentials, ModuleDicts or attributes, its forward."""
+
 from __future__ import annotations
 
 from .code import Ctor, Dict, flat, layout
@@ -35,6 +36,7 @@ class ClassText:
             else:
                 text = f"getattr(self, {quote(attr)})"
             return text + "".join(f"[{quote(module_name(k))}]" for k in rest)
+
         return resolve
 
     def _positional_class(self, root, indent):
@@ -92,8 +94,7 @@ class ClassText:
             return []
         prelude, node = self._child_expr(child, indent)
         attr = module_name(child.key)
-        note = [] if attr == child.key else [
-            f"{indent}# `{child.key}` in the .cdsl file: nn.Module reserves that name"]
+        note = [] if attr == child.key else [f"{indent}# `{child.key}` in the .cdsl file: nn.Module reserves that name"]
         if attribute_syntax(attr):
             return note + prelude + layout(node, indent, f"self.{attr} = ")
         return note + prelude + layout(node, indent, f"self.add_module({quote(attr)}, ", ")")
@@ -191,6 +192,6 @@ def _collapse(items):
         if run >= 8:
             out.append(f"*({flat(items[index])} for _ in range({run}))")
         else:
-            out.extend(items[index:index + run])
+            out.extend(items[index : index + run])
         index += run
     return out

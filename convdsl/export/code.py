@@ -4,10 +4,11 @@ Constructor calls (Ctor) wrap one argument per line when they do not fit,
 like hand-formatted code; forward statements (Assign, If) refer to modules
 through ModRef, resolved once the class knows how each container is written.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 WIDTH = 100
 INDENT = "    "
@@ -45,8 +46,11 @@ def _long(node) -> bool:
         return False
     if isinstance(node, Dict):
         return len(node.entries) > 1 or any(_long(v) for _, v in node.entries)
-    return (node.spread and len(node.args) + len(node.kwargs) > 1) or any(_long(a) for a in node.args) or \
-        any(_long(v) for _, v in node.kwargs)
+    return (
+        (node.spread and len(node.args) + len(node.kwargs) > 1)
+        or any(_long(a) for a in node.args)
+        or any(_long(v) for _, v in node.kwargs)
+    )
 
 
 def layout(node, indent: str, lead: str = "", tail: str = "") -> list[str]:

@@ -9,6 +9,7 @@ Where that cannot be done (a repeat count that is a parameter, a size that
 differs between uses) the walk raises NotGeneric and the block is written out
 per use instead (export/model.py).
 """
+
 from __future__ import annotations
 
 import re
@@ -124,8 +125,14 @@ class ClassWriter:
             if self.generic:
                 py_name = own[p.name]
                 self.params[p.name] = Var(py_name, values)
-                self.signature.append(Param(py_name, None if p.default is None else Lit(default).src(),
-                                            source=p.name, keyword_only=defaulted and p.default is None))
+                self.signature.append(
+                    Param(
+                        py_name,
+                        None if p.default is None else Lit(default).src(),
+                        source=p.name,
+                        keyword_only=defaulted and p.default is None,
+                    )
+                )
                 defaulted = defaulted or p.default is not None
             else:
                 if any(not same(v, values[0]) for v in values):
@@ -243,11 +250,13 @@ class ClassWriter:
 
     def _phi(self, condition, before: Py, after: Py, true, uses) -> Py:
         """The channels after a conditional layer, as one expression for every use."""
+
         def fits(candidate):
             try:
                 return all(same(candidate.sample(i), (after if i in true else before).sample(i)) for i in uses)
             except NotGeneric:
                 return False
+
         for candidate in (after, before):
             if fits(candidate):
                 return candidate
@@ -263,8 +272,9 @@ class ClassWriter:
         inner.pure = inner.pure and single and result is not None and len(result) == 1
         if inner.pure:  # a Sequential: one module on the tensor flowing through
             target = cx.targets[0]
-            cx.sink.append(Line([target], [ModRef(cx.path + (label,)), f"({flow[0].expr})"],
-                                self._comment_group(inner_cx, flow)))
+            cx.sink.append(
+                Line([target], [ModRef(cx.path + (label,)), f"({flow[0].expr})"], self._comment_group(inner_cx, flow))
+            )
             return [Tensor(target, result[0].channels)]
         cx.container.pure = False
         cx.sink.extend(inner_cx.sink)
@@ -303,10 +313,10 @@ class ClassWriter:
         prefix = "".join(part + "." for part in cx.path)
         keys = []
         for use, name in zip(cx.uses, names):
-            relative = name[len(self.places[use].prefix):]
-            if not relative.startswith(prefix) or "." in relative[len(prefix):]:
+            relative = name[len(self.places[use].prefix) :]
+            if not relative.startswith(prefix) or "." in relative[len(prefix) :]:
                 raise RuntimeError(f"export: `{name}` is not where the walk expects it ({prefix})")
-            keys.append(relative[len(prefix):])
+            keys.append(relative[len(prefix) :])
         return keys
 
     def _take(self, cx, span, what):
@@ -342,8 +352,9 @@ class ClassWriter:
                     for arg in (*op.args, *(value for _, value in op.kwargs)):
                         arg.src()
                 except SymbolicValue as err:
-                    raise Unsupported(f"{err}; PyTorch needs a number here",
-                                      "declare the input with numbers to export it") from None
+                    raise Unsupported(
+                        f"{err}; PyTorch needs a number here", "declare the input with numbers to export it"
+                    ) from None
         except NotGeneric as err:
             if self.generic:
                 raise
@@ -412,12 +423,15 @@ class ClassWriter:
         layers = self.job.analysis.layers
         shapes = []
         for port, tensor in enumerate(tensors):
-            per_use = [layers[n].input_shapes[port] if n in layers and port < len(layers[n].input_shapes) else None
-                       for n in nodes]
+            per_use = [
+                layers[n].input_shapes[port] if n in layers and port < len(layers[n].input_shapes) else None
+                for n in nodes
+            ]
             for use, shape in zip(cx.uses, per_use):
                 if shape is not None and not same(tensor.channels.sample(use), shape[0]):
-                    raise RuntimeError(f"export: channels of `{nodes[0]}`'s input: "
-                                       f"{tensor.channels.src()} is not {shape[0]}")
+                    raise RuntimeError(
+                        f"export: channels of `{nodes[0]}`'s input: {tensor.channels.src()} is not {shape[0]}"
+                    )
             rank = {len(s) for s in per_use if s is not None}
             if len(rank) != 1:
                 raise NotGeneric("a layer receives tensors of different ranks in different uses")
@@ -515,8 +529,9 @@ class ClassWriter:
         if len(inputs) > 1:
             cx.container.pure = False
         target = cx.targets[0]
-        cx.sink.append(Line([target], [ModRef(cx.path + (keys[0],)), f"({', '.join(inputs)})"],
-                            self._block_comment(children)))
+        cx.sink.append(
+            Line([target], [ModRef(cx.path + (keys[0],)), f"({', '.join(inputs)})"], self._block_comment(children))
+        )
         channels = code.out_channels.substitute(mapping)
         if channels.variables() - self._constructor_names():
             raise NotGeneric(f"the channels `{step.block}` gives are not known here")

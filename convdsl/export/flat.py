@@ -5,6 +5,7 @@ values its arguments were bound to; each output is the tensor it names. The
 graph's node names are the modules' names, so they must be plain names (no
 `.`, which would need the nesting only definitions describe).
 """
+
 from __future__ import annotations
 
 from ..definition import Definition, Flow, LayerStep
@@ -26,8 +27,11 @@ def graph_definition(graph, outputs) -> tuple[Definition | None, str | None]:
         if data.kind == "output":
             continue
         if "." in node or not node.isidentifier():
-            return None, f"the layer name `{node}` is not a plain name; a network built in Python is " \
-                         "written with its layers' names as attributes"
+            return (
+                None,
+                f"the layer name `{node}` is not a plain name; a network built in Python is "
+                "written with its layers' names as attributes",
+            )
         kind = KINDS[data.written]
         count = kind.output_count(data.args)
         targets = (node,) if count == 1 else tuple(_fresh(f"{node}_{port}", taken) for port in range(count))
@@ -35,8 +39,8 @@ def graph_definition(graph, outputs) -> tuple[Definition | None, str | None]:
             names[(node, port)] = target
         inputs = [names[source] for source in sources.get(node, [])]
         tensor_args = sum(1 for spec in kind.args if spec.type == "tensor" and data.args.get(spec.name) is not None)
-        flowing = inputs[:len(inputs) - tensor_args] if not kind.variadic else []
-        extra = inputs[len(flowing):]
+        flowing = inputs[: len(inputs) - tensor_args] if not kind.variadic else []
+        extra = inputs[len(flowing) :]
         source = flowing[0] if len(flowing) == 1 else None
         step = LayerStep(data.written, {}, tuple(extra), data.span, node)
         flows.append(Flow(targets, source, (step,), frozenset(inputs)))

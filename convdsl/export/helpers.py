@@ -8,6 +8,7 @@ them (Swin's window attention, ConvNeXt's LayerNorm2d) or as thin batch-first
 wrappers of PyTorch's own (attention, LSTM, GRU), so parameter names and counts
 are PyTorch's.
 """
+
 from __future__ import annotations
 
 SOURCES = {

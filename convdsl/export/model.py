@@ -4,6 +4,7 @@ Blocks are written callee first, each once for all its uses where it can be
 (export/compiler.py); where not, once per distinct use, with a comment saying
 why. The result is text: nothing here imports torch.
 """
+
 from __future__ import annotations
 
 import keyword
@@ -69,8 +70,9 @@ class _Job:
             self.problem("some layers were built with a site and some without; give every layer one, or none")
 
     def problem(self, message: str) -> None:
-        diagnostic = Diagnostic(codes.EXPORT_UNSUPPORTED, None, f"the network cannot be exported to PyTorch: {message}",
-                                "not exportable")
+        diagnostic = Diagnostic(
+            codes.EXPORT_UNSUPPORTED, None, f"the network cannot be exported to PyTorch: {message}", "not exportable"
+        )
         self.problems.setdefault((None, message), diagnostic)
 
     def class_for(self, site):
@@ -159,8 +161,9 @@ def _per_use(job, name, sites, base, names, why) -> list:
     groups: dict[str, list] = {}
     for site in sites:
         params = [p.name for p in job.blocks[site.block].params if not p.tensor]
-        key = repr(([site.env[p] for p in params],
-                    [job.analysis.shapes.get(site.inputs.get(t)) for t in sorted(site.inputs)]))
+        key = repr(
+            ([site.env[p] for p in params], [job.analysis.shapes.get(site.inputs.get(t)) for t in sorted(site.inputs)])
+        )
         groups.setdefault(key, []).append(site)
     out = []
     for index, group in enumerate(groups.values()):
@@ -176,6 +179,7 @@ def _per_use(job, name, sites, base, names, why) -> list:
 # the file ------------------------------------------------------------------------------
 
 HEADER = "# -*- coding: utf-8 -*-"  # line 1 of every export
+
 
 def _file(job, blocks, top_code, top, label) -> str:
     network = job.network
@@ -244,18 +248,23 @@ def _docstring(job) -> list[str]:
         shape = shapes.get((edges[0][0], edges[0][2]["src_port"])) if edges else None
         outs.append(tensor(name, shape, batch))
     if not ins:
-        return [f"{network.name} declares no input, so there is nothing to run: the blocks it defines are "
-                f"exported with the networks that use them."]
+        return [
+            f"{network.name} declares no input, so there is nothing to run: the blocks it defines are "
+            f"exported with the networks that use them."
+        ]
     paragraphs = [f"{network.name}: {', '.join(ins)} -> {', '.join(outs)}."]
     if network.settings.layout == "NHWC":
-        paragraphs.append("convdsl shows this network's shapes channels-last (`set layout = NHWC`); like every "
-                          "PyTorch module it takes channels-first tensors: permute NHWC data with "
-                          "`x.permute(0, 3, 1, 2)`, and an output back with `y.permute(0, 2, 3, 1)`.")
+        paragraphs.append(
+            "convdsl shows this network's shapes channels-last (`set layout = NHWC`); like every "
+            "PyTorch module it takes channels-first tensors: permute NHWC data with "
+            "`x.permute(0, 3, 1, 2)`, and an output back with `y.permute(0, 2, 3, 1)`."
+        )
     return paragraphs
 
 
 def _docstring_lines(paragraphs) -> list[str]:
     """A docstring that stays one, whatever a file name holds: printable, quotes and backslashes escaped."""
+
     def clean(text):
         text = "".join(ch if ch.isprintable() else "?" for ch in text)
         return text.replace("\\", "\\\\").replace('"', '\\"')
@@ -266,7 +275,7 @@ def _docstring_lines(paragraphs) -> list[str]:
     lines = []
     for paragraph in wrapped:
         lines += ([""] if lines else []) + [INDENT + line for line in paragraph]
-    lines[0] = f'{INDENT}"""' + lines[0][len(INDENT):]
+    lines[0] = f'{INDENT}"""' + lines[0][len(INDENT) :]
     return lines + [f'{INDENT}"""']
 
 
@@ -281,8 +290,13 @@ def _empty_network(job, top) -> list[str]:
     for name in network.outputs:
         edges = list(graph.in_edges(f"output:{name}", data=True))
         returns.append(variables.get(edges[0][0], "None") if edges else "None")
-    return [f"class {top}(nn.Module):", *_docstring_lines(_docstring(job)), "",
-            f"{INDENT}def forward({', '.join(args)}):", f"{INDENT * 2}return {', '.join(returns) or 'None'}"]
+    return [
+        f"class {top}(nn.Module):",
+        *_docstring_lines(_docstring(job)),
+        "",
+        f"{INDENT}def forward({', '.join(args)}):",
+        f"{INDENT * 2}return {', '.join(returns) or 'None'}",
+    ]
 
 
 def _safe(text: str) -> str:
@@ -321,7 +335,7 @@ def _comments_above(network, definition) -> list[str]:
             return []
     else:
         text = source.text
-    lines = text.split("\n")[:span.line - 1]
+    lines = text.split("\n")[: span.line - 1]
     out = []
     for line in reversed(lines):
         stripped = line.strip()

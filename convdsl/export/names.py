@@ -6,6 +6,7 @@ generated code uses (`torch`, `nn`, `range`), or be an attribute nn.Module
 already has (`forward`, `training`, `to`). Layer names keep their exact text
 wherever PyTorch allows it, since they become the state_dict keys.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -16,23 +17,106 @@ import re
 # Module.__init__ sets) in torch 2.13: add_module refuses a child with one of
 # these names, and `self.name` would find the attribute, not the child.
 # tests/test_export.py checks this list against the installed torch.
-MODULE_ATTRIBUTES = frozenset("""
-T_destination _apply _backward_hooks _backward_pre_hooks _buffers _call_impl _compiled_call_impl
-_forward_hooks _forward_hooks_always_called _forward_hooks_with_kwargs _forward_pre_hooks
-_forward_pre_hooks_with_kwargs _get_backward_hooks _get_backward_pre_hooks _get_item_by_idx _get_name
-_is_full_backward_hook _load_from_state_dict _load_state_dict_post_hooks _load_state_dict_pre_hooks
-_maybe_warn_non_full_backward_hook _modules _named_members _non_persistent_buffers_set _parameters
-_register_load_state_dict_pre_hook _register_state_dict_hook _replicate_for_data_parallel _save_to_state_dict
-_slow_forward _state_dict_hooks _state_dict_pre_hooks _version _wrapped_call_impl add_module append apply
-bfloat16 buffers call_super_init children clear compile cpu cuda double dump_patches eval extend extra_repr
-float forward get_buffer get_extra_state get_parameter get_submodule half insert ipu items keys
-load_state_dict modules mtia named_buffers named_children named_modules named_parameters parameters pop
-register_backward_hook register_buffer register_forward_hook register_forward_pre_hook
-register_full_backward_hook register_full_backward_pre_hook register_load_state_dict_post_hook
-register_load_state_dict_pre_hook register_module register_parameter register_state_dict_post_hook
-register_state_dict_pre_hook requires_grad_ set_extra_state set_submodule share_memory state_dict to
-to_empty train training type update values xpu zero_grad
-""".split())
+MODULE_ATTRIBUTES = frozenset(
+    [
+        "T_destination",
+        "_apply",
+        "_backward_hooks",
+        "_backward_pre_hooks",
+        "_buffers",
+        "_call_impl",
+        "_compiled_call_impl",
+        "_forward_hooks",
+        "_forward_hooks_always_called",
+        "_forward_hooks_with_kwargs",
+        "_forward_pre_hooks",
+        "_forward_pre_hooks_with_kwargs",
+        "_get_backward_hooks",
+        "_get_backward_pre_hooks",
+        "_get_item_by_idx",
+        "_get_name",
+        "_is_full_backward_hook",
+        "_load_from_state_dict",
+        "_load_state_dict_post_hooks",
+        "_load_state_dict_pre_hooks",
+        "_maybe_warn_non_full_backward_hook",
+        "_modules",
+        "_named_members",
+        "_non_persistent_buffers_set",
+        "_parameters",
+        "_register_load_state_dict_pre_hook",
+        "_register_state_dict_hook",
+        "_replicate_for_data_parallel",
+        "_save_to_state_dict",
+        "_slow_forward",
+        "_state_dict_hooks",
+        "_state_dict_pre_hooks",
+        "_version",
+        "_wrapped_call_impl",
+        "add_module",
+        "append",
+        "apply",
+        "bfloat16",
+        "buffers",
+        "call_super_init",
+        "children",
+        "clear",
+        "compile",
+        "cpu",
+        "cuda",
+        "double",
+        "dump_patches",
+        "eval",
+        "extend",
+        "extra_repr",
+        "float",
+        "forward",
+        "get_buffer",
+        "get_extra_state",
+        "get_parameter",
+        "get_submodule",
+        "half",
+        "insert",
+        "ipu",
+        "items",
+        "keys",
+        "load_state_dict",
+        "modules",
+        "mtia",
+        "named_buffers",
+        "named_children",
+        "named_modules",
+        "named_parameters",
+        "parameters",
+        "pop",
+        "register_backward_hook",
+        "register_buffer",
+        "register_forward_hook",
+        "register_forward_pre_hook",
+        "register_full_backward_hook",
+        "register_full_backward_pre_hook",
+        "register_load_state_dict_post_hook",
+        "register_load_state_dict_pre_hook",
+        "register_module",
+        "register_parameter",
+        "register_state_dict_post_hook",
+        "register_state_dict_pre_hook",
+        "requires_grad_",
+        "set_extra_state",
+        "set_submodule",
+        "share_memory",
+        "state_dict",
+        "to",
+        "to_empty",
+        "train",
+        "training",
+        "type",
+        "update",
+        "values",
+        "xpu",
+        "zero_grad",
+    ]
+)
 
 # Module-level names of every exported file, and the builtins its code calls.
 MODULE_NAMES = frozenset({"torch", "nn", "F", "crop", "center_crop"})
@@ -63,8 +147,9 @@ def module_path(node: str) -> str:
 
 def attribute_syntax(name: str) -> bool:
     """`self.name` works: an identifier, no keyword, no private name mangling (`__x`)."""
-    return name.isidentifier() and not keyword.iskeyword(name) and \
-        not (name.startswith("__") and not name.endswith("__"))
+    return (
+        name.isidentifier() and not keyword.iskeyword(name) and not (name.startswith("__") and not name.endswith("__"))
+    )
 
 
 def class_name(name: str) -> str:

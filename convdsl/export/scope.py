@@ -1,4 +1,5 @@
 """A class under construction: the tensors flowing, the child modules, the constructor's parameters."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -19,7 +20,7 @@ class Child:
 
     key: str  # the convdsl name: `conv1`, `0`, `downsample`
     ctor: object = None  # Ctor of its module
-    container: "Container | None" = None  # a labelled group
+    container: Container | None = None  # a labelled group
     cond: Py | None = None  # a parameter-dependent condition it exists under
     flag: Py | None = None  # a condition forward tests, kept as an attribute
     functional: bool = False

@@ -5,6 +5,7 @@ turns that around: for a place and a call in its definition, the layers (or
 block instances) the call made there, in the order they were made, which is
 the order a walk over the definition meets them (repeats included).
 """
+
 from __future__ import annotations
 
 from collections import defaultdict

@@ -1,4 +1,5 @@
 """convdsl argument expressions as Python expressions over a class's constructor parameters."""
+
 from __future__ import annotations
 
 from ..evaluate import EvalError, Symbol, evaluate
@@ -42,15 +43,19 @@ def translate(expr, params: dict[str, Py], env: dict, uses) -> Py:
     if isinstance(expr, TupleExpr):
         return tup([translate(item, params, env, uses) for item in expr.items])
     if isinstance(expr, IfExpr):
-        return cond(translate(expr.condition, params, env, uses), translate(expr.then, params, env, uses),
-                    translate(expr.otherwise, params, env, uses))
+        return cond(
+            translate(expr.condition, params, env, uses),
+            translate(expr.then, params, env, uses),
+            translate(expr.otherwise, params, env, uses),
+        )
     if isinstance(expr, UnaryOp):
         return unary(expr.op, translate(expr.operand, params, env, uses))
     if isinstance(expr, BinOp):
         left, right = translate(expr.left, params, env, uses), translate(expr.right, params, env, uses)
         op = expr.op
-        if op == "/" and all(isinstance(x.sample(i), int) and not isinstance(x.sample(i), bool)
-                             for i in uses for x in (left, right)):
+        if op == "/" and all(
+            isinstance(x.sample(i), int) and not isinstance(x.sample(i), bool) for i in uses for x in (left, right)
+        ):
             op = "//"  # convdsl's `/` of integers is exact (it refuses a remainder), so this is the same
         return binary(op, left, right)
     if isinstance(expr, Literal):

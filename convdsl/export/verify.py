@@ -8,6 +8,7 @@ the shapes reaching every module (which checks the merges and crops written
 as expressions in forward), the outputs, the totals and the state_dict keys.
 Needs torch; convdsl's other commands never import it.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -62,13 +63,16 @@ class Verification:
             return f"{self.network}: the exported module failed: {self.error}"
         if self.mismatches:
             count = len(self.mismatches)
-            head = f"{self.network}: {count} disagreement{'s' if count != 1 else ''} between the PyTorch export " \
-                   "and convdsl"
+            head = (
+                f"{self.network}: {count} disagreement{'s' if count != 1 else ''} between the PyTorch export "
+                "and convdsl"
+            )
             return "\n".join([head, *(f"  {m}" for m in self.mismatches)])
         layers = f"{self.hooked + self.through} layers agree: {self.hooked} modules through hooks"
         if self.through:
-            layers += (f", {self.through} expressions in forward ({', '.join(self.expression_kinds)}) "
-                       "through what they feed")
+            layers += (
+                f", {self.through} expressions in forward ({', '.join(self.expression_kinds)}) through what they feed"
+            )
         outputs = ", ".join(f"{name} {' x '.join(map(str, shape))}" for name, shape in self.outputs.items())
         lines = [
             f"{self.network}: the PyTorch export agrees with convdsl",
@@ -105,7 +109,7 @@ def verify(analysis, *, batch: int | None = None, device: str = "cpu") -> Verifi
         try:
             with torch.device(device):
                 model = _build(exported, Path(folder))
-        except Exception as err:  # noqa: BLE001 - any failure of generated code is a finding to report
+        except Exception as err:
             result.error = f"building {exported.class_name}(): {type(err).__name__}: {err}"
             return result
         seen = _hook(model, analysis, exported, result)
@@ -118,7 +122,7 @@ def verify(analysis, *, batch: int | None = None, device: str = "cpu") -> Verifi
             with torch.no_grad(), warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message="Using padding='same' with even kernel")  # a speed note
                 outputs = model(*inputs)
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:
             result.error = f"forward: {type(err).__name__}: {err}"
             return result
     _compare(model, analysis, exported, result, seen, outputs)
@@ -213,8 +217,11 @@ def _compare(model, analysis, exported, result, seen, outputs):
             continue  # it receives the input after F.pad, which convdsl counts as part of the layer
         for port, (shape, expected) in enumerate(zip(ins, info.input_shapes)):
             if (shape[1:] if shape else None) != tuple(expected):
-                miss(Mismatch(node, f"input {port + 1} shape", _shapes([shape[1:] if shape else None]),
-                              _shapes([expected])))
+                miss(
+                    Mismatch(
+                        node, f"input {port + 1} shape", _shapes([shape[1:] if shape else None]), _shapes([expected])
+                    )
+                )
         fed.update(source for source, _ in graph.in_edges(node))
     out_shapes = analysis.output_shapes()
     values = outputs if isinstance(outputs, (tuple, list)) else () if outputs is None else (outputs,)
@@ -234,8 +241,15 @@ def _compare(model, analysis, exported, result, seen, outputs):
             else:
                 result.unchecked.append(node)
     _through_expressions(analysis, exported, result, graph, fed)
-    result.expression_kinds = tuple(sorted({info.kind for node, info in analysis.layers.items()
-                                            if exported.module_path(node) is None and node not in result.unchecked}))
+    result.expression_kinds = tuple(
+        sorted(
+            {
+                info.kind
+                for node, info in analysis.layers.items()
+                if exported.module_path(node) is None and node not in result.unchecked
+            }
+        )
+    )
     result.params = sum(p.numel() for p in model.parameters())
     result.buffers = sum(b.numel() for b in model.buffers())
     if result.params != analysis.params:

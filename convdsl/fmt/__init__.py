@@ -16,6 +16,7 @@ blanks and line breaks: the tokens stay the same and in the same order, every
 comment is kept with its text, and each call checks this by parsing its result
 again (a difference would be a bug, raised as FormatterBug, never returned).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -58,7 +59,7 @@ def format_text(text: str, *, path: str = "<string>", line_length: int = LINE_LE
     bom = "\ufeff" if text.startswith("\ufeff") else ""
     first_break = text.find("\n")
     crlf = first_break > 0 and text[first_break - 1] == "\r"
-    source = Source(path, text[len(bom):].replace("\r\n", "\n").replace("\r", "\n"))
+    source = Source(path, text[len(bom) :].replace("\r\n", "\n").replace("\r", "\n"))
     program, found = parse(source)
     if program is None:
         raise FormatError(tuple(found))
@@ -68,10 +69,17 @@ def format_text(text: str, *, path: str = "<string>", line_length: int = LINE_LE
     try:
         lines = layout.render(tree)
     except TooDeep:
-        raise FormatError((Diagnostic(
-            codes.LIMIT_EXCEEDED, source.span(0, 1),
-            f"groups and blocks are nested more than {MAX_DEPTH} deep, too deep to format", "in this file",
-            "assign an inner part to a tensor, or make it a block"),)) from None
+        raise FormatError(
+            (
+                Diagnostic(
+                    codes.LIMIT_EXCEEDED,
+                    source.span(0, 1),
+                    f"groups and blocks are nested more than {MAX_DEPTH} deep, too deep to format",
+                    "in this file",
+                    "assign an inner part to a tensor, or make it a block",
+                ),
+            )
+        ) from None
     result = join(lines)
     if layout.next_comment != len(comments):
         raise FormatterBug(f"{path}: {len(comments) - layout.next_comment} comment(s) were not written")
@@ -101,7 +109,7 @@ def _check_same(tree, source, result: str, comments, cst, prepared_text, find_co
 
     try:
         again = cst.parse(prepared_text(Source(source.path, result)))
-    except Exception as err:  # noqa: BLE001 - any failure to read our own output is the bug reported
+    except Exception as err:
         raise FormatterBug(f"{source.path}: the formatted text does not parse: {err}") from None
     for before, after in itertools.zip_longest(_signature(tree), _signature(again)):
         if before != after:

@@ -1,4 +1,5 @@
 """Where the comments are: found in the original text, since neither parser sees them."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ def find_comments(text: str) -> list[Comment]:
         start = match.start()
         line_start = text.rfind("\n", 0, start) + 1
         before = text[line_start:start]
-        found.append(Comment(start, match.end(), match.group().rstrip(" \t\r\f\v"),
-                             trailing=bool(before.strip(" \t\f\v\\"))))
+        found.append(
+            Comment(start, match.end(), match.group().rstrip(" \t\r\f\v"), trailing=bool(before.strip(" \t\f\v\\")))
+        )
     return found

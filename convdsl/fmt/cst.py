@@ -7,6 +7,7 @@ every token, so the tree holds each keyword, parenthesis, comma and arrow.
 Comments are not in it: both parsers read the text with comments blanked
 (frontend.prepared_text), and comments.py finds them in the original text.
 """
+
 from __future__ import annotations
 
 import functools

@@ -23,6 +23,7 @@ Rules of the grammar this module has no layout of its own for are laid out as
 a run of tokens with the spacing above; `RULES` lists every rule it knows, and
 a test fails when the grammar gains one it does not.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -39,15 +40,66 @@ MAX_DEPTH = 150
 # Rules laid out by a method of their own.
 STRUCTURAL = {"start", "block_body", "chain", "group", "arguments", "params"}
 # Statements (children of `start` and `block_body`).
-STATEMENTS = {"network", "setting", "constant", "include", "input_decl", "output_names", "output_assign",
-              "output_shaped",
-              "assignment", "block_def", "block_seq"}
+STATEMENTS = {
+    "network",
+    "setting",
+    "constant",
+    "include",
+    "input_decl",
+    "output_names",
+    "output_assign",
+    "output_shaped",
+    "assignment",
+    "block_def",
+    "block_seq",
+}
 # Rules laid out as a run of tokens (the spacing below decides each blank).
-TOKEN_RUNS = {"shape", "targets", "labelled", "when", "repeat", "call", "kwarg", "param", "if_expr", "or_op",
-              "and_op", "not_op", "compare", "add_op", "sub_op", "mul_op", "floordiv_op", "div_op", "mod_op",
-              "neg_op", "pos_op", "int", "float", "string", "true", "false", "name", "dims", "tuple", "atom",
-              "count", "element", "guarded", "repeated", "primary", "expr", "disjunction", "conjunction",
-              "negation", "comparison", "sum", "product", "unary", "output_decl"}
+TOKEN_RUNS = {
+    "shape",
+    "targets",
+    "labelled",
+    "when",
+    "repeat",
+    "call",
+    "kwarg",
+    "param",
+    "if_expr",
+    "or_op",
+    "and_op",
+    "not_op",
+    "compare",
+    "add_op",
+    "sub_op",
+    "mul_op",
+    "floordiv_op",
+    "div_op",
+    "mod_op",
+    "neg_op",
+    "pos_op",
+    "int",
+    "float",
+    "string",
+    "true",
+    "false",
+    "name",
+    "dims",
+    "tuple",
+    "atom",
+    "count",
+    "element",
+    "guarded",
+    "repeated",
+    "primary",
+    "expr",
+    "disjunction",
+    "conjunction",
+    "negation",
+    "comparison",
+    "sum",
+    "product",
+    "unary",
+    "output_decl",
+}
 RULES = STRUCTURAL | STATEMENTS | TOKEN_RUNS
 
 # Binary operators and keywords written with no blank on one side.
@@ -119,11 +171,11 @@ def _spaced(prev: tuple[str, str] | None, kind: str, rule: str) -> bool:
         return False
     if kind == "LPAR" and prev_kind == "NAME":
         return False  # a call, a block's parameters
-    if kind == "EQUAL" and rule in _TIGHT_EQUAL or prev_kind == "EQUAL" and prev_rule in _TIGHT_EQUAL:
+    if (kind == "EQUAL" and rule in _TIGHT_EQUAL) or (prev_kind == "EQUAL" and prev_rule in _TIGHT_EQUAL):
         return False
     if prev_rule in _UNARY and prev_kind in ("MINUS", "PLUS"):
         return False
-    if rule == "dims" and (kind == "X" or prev_kind == "X" and prev_rule == "dims"):
+    if rule == "dims" and (kind == "X" or (prev_kind == "X" and prev_rule == "dims")):
         return False
     return True
 
@@ -182,8 +234,12 @@ class Layout:
         self.last_end = end
         if self.next_comment < len(self.comments):
             comment = self.comments[self.next_comment]
-            if (comment.trailing and comment.start >= end and not self.text[end:comment.start].strip(" \t\f")
-                    and self.current is not None):
+            if (
+                comment.trailing
+                and comment.start >= end
+                and not self.text[end : comment.start].strip(" \t\f")
+                and self.current is not None
+            ):
                 self.current.comment = comment.text
                 self.closed = True
                 self.next_comment += 1
@@ -300,8 +356,12 @@ class Layout:
                 self._comments_before(offset, cont)
                 following = children[index + 1]
                 width = self._width(following, self.line_length)
-                if (self.current is None or self.closed or "\n" in child.value
-                        or self._column() + 4 + width > self.line_length):
+                if (
+                    self.current is None
+                    or self.closed
+                    or "\n" in child.value
+                    or self._column() + 4 + width > self.line_length
+                ):
                     self._newline(cont)
                 self.cont = cont
                 self._write("->", "_ARROW", "chain")
@@ -319,7 +379,7 @@ class Layout:
     def _multiline(self, group: Tree) -> bool:
         """A group that spanned lines in the source (or holds a comment, which ends a line)."""
         opening, closing = group.children[0], group.children[-1]
-        return "\n" in self.text[opening.start_pos:closing.start_pos]
+        return "\n" in self.text[opening.start_pos : closing.start_pos]
 
     def _group(self, tree: Tree) -> None:
         self._enter()

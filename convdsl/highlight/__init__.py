@@ -6,11 +6,11 @@ so an installed convdsl gives `pygmentize -l convdsl model.cdsl` and
 grammar and its layer kinds from the catalogue (vocabulary.py); the VS Code
 extension's TextMate grammar is made from the same words (textmate.py).
 """
+
 from __future__ import annotations
 
 from pygments.lexer import RegexLexer, bygroups, include, words
-from pygments.token import (Comment, Keyword, Name, Number, Operator, Punctuation, String, Text,
-                            Whitespace)
+from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation, String, Text, Whitespace
 
 from . import vocabulary
 

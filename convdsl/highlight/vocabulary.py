@@ -6,6 +6,7 @@ therefore highlighted as a keyword without a change here, and the generated
 TextMate grammar's test (tests/test_highlight.py) notices that the committed
 file must be made again.
 """
+
 from __future__ import annotations
 
 import functools

@@ -3,6 +3,7 @@
 A new kind is one LayerKind subclass in one of these modules, listed in
 _KINDS below; the grammar, the graph and the reporters need no change.
 """
+
 from __future__ import annotations
 
 from .activation import ACTIVATIONS, LogSoftmax, Softmax
@@ -19,25 +20,65 @@ from . import attention, recurrent, residual, tokens
 def _ranked(base: type, rank: int, torch_name: str) -> type:
     """`conv2d` and friends: the same kind, pinned to a number of spatial axes."""
     suffix = f"{rank}d"
-    return type(base.__name__ + suffix.upper(), (base,), {
-        "name": base.name + suffix, "aliases": tuple(a + suffix for a in base.aliases), "rank": rank,
-        "torch_name": torch_name, "summary": f"{base.summary} ({rank}-D)", "__module__": base.__module__,
-    })
+    return type(
+        base.__name__ + suffix.upper(),
+        (base,),
+        {
+            "name": base.name + suffix,
+            "aliases": tuple(a + suffix for a in base.aliases),
+            "rank": rank,
+            "torch_name": torch_name,
+            "summary": f"{base.summary} ({rank}-D)",
+            "__module__": base.__module__,
+        },
+    )
 
 
 _TORCH_RANKED = {
-    Conv: "Conv{}d", ConvTranspose: "ConvTranspose{}d", MaxPool: "MaxPool{}d", AvgPool: "AvgPool{}d",
-    AdaptiveAvgPool: "AdaptiveAvgPool{}d", AdaptiveMaxPool: "AdaptiveMaxPool{}d",
+    Conv: "Conv{}d",
+    ConvTranspose: "ConvTranspose{}d",
+    MaxPool: "MaxPool{}d",
+    AvgPool: "AvgPool{}d",
+    AdaptiveAvgPool: "AdaptiveAvgPool{}d",
+    AdaptiveMaxPool: "AdaptiveMaxPool{}d",
 }
 
 _KINDS: list[type] = [
-    Conv, ConvTranspose, MaxPool, AvgPool, AdaptiveAvgPool, AdaptiveMaxPool, GlobalAvgPool, GlobalMaxPool,
-    Linear, Flatten, Reshape, Identity, Dropout,
-    BatchNorm, GroupNorm, LayerNorm, LayerNorm2d, InstanceNorm,
-    *ACTIVATIONS, Softmax, LogSoftmax,
-    Upsample, PixelShuffle, Pad, Crop, CenterCrop,
-    Add, Mul, Concat, Chunk, Split,
-    *tokens.KINDS, *attention.KINDS, *residual.KINDS, *recurrent.KINDS,
+    Conv,
+    ConvTranspose,
+    MaxPool,
+    AvgPool,
+    AdaptiveAvgPool,
+    AdaptiveMaxPool,
+    GlobalAvgPool,
+    GlobalMaxPool,
+    Linear,
+    Flatten,
+    Reshape,
+    Identity,
+    Dropout,
+    BatchNorm,
+    GroupNorm,
+    LayerNorm,
+    LayerNorm2d,
+    InstanceNorm,
+    *ACTIVATIONS,
+    Softmax,
+    LogSoftmax,
+    Upsample,
+    PixelShuffle,
+    Pad,
+    Crop,
+    CenterCrop,
+    Add,
+    Mul,
+    Concat,
+    Chunk,
+    Split,
+    *tokens.KINDS,
+    *attention.KINDS,
+    *residual.KINDS,
+    *recurrent.KINDS,
 ]
 for _base, _torch in _TORCH_RANKED.items():
     _KINDS.extend(_ranked(_base, r, _torch.format(r)) for r in (1, 2, 3))
@@ -64,5 +105,15 @@ def canonical_kinds() -> list[LayerKind]:
     return out
 
 
-__all__ = ["KINDS", "lookup", "canonical_kinds", "Arg", "REQUIRED", "Inferred", "InferContext", "LayerKind", "RF",
-           "ShapeError"]
+__all__ = [
+    "KINDS",
+    "REQUIRED",
+    "RF",
+    "Arg",
+    "InferContext",
+    "Inferred",
+    "LayerKind",
+    "ShapeError",
+    "canonical_kinds",
+    "lookup",
+]

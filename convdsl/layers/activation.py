@@ -1,4 +1,5 @@
 """Elementwise activations: no parameters, shapes pass through."""
+
 from __future__ import annotations
 
 from .ops import Module
@@ -24,10 +25,18 @@ class _Activation(LayerKind):
 
 
 def _activation(name, summary, torch_name, args=(), aliases=()):
-    return type(name.title().replace("_", ""), (_Activation,), {
-        "name": name, "summary": summary, "torch_name": torch_name, "args": tuple(args),
-        "aliases": tuple(aliases), "__module__": __name__,
-    })
+    return type(
+        name.title().replace("_", ""),
+        (_Activation,),
+        {
+            "name": name,
+            "summary": summary,
+            "torch_name": torch_name,
+            "args": tuple(args),
+            "aliases": tuple(aliases),
+            "__module__": __name__,
+        },
+    )
 
 
 _INPLACE = Arg("inplace", "bool", False, positional=False)
@@ -35,10 +44,16 @@ _INPLACE = Arg("inplace", "bool", False, positional=False)
 ACTIVATIONS = (
     _activation("relu", "max(0, x)", "ReLU", [_INPLACE]),
     _activation("relu6", "min(max(0, x), 6)", "ReLU6", [_INPLACE]),
-    _activation("leaky_relu", "x, or slope * x below 0", "LeakyReLU",
-                [Arg("negative_slope", "float", 0.01, aliases=("slope",)), _INPLACE], aliases=("leakyrelu", "lrelu")),
-    _activation("gelu", "Gaussian error linear unit", "GELU",
-                [Arg("approximate", "str", "none", choices=("none", "tanh"))]),
+    _activation(
+        "leaky_relu",
+        "x, or slope * x below 0",
+        "LeakyReLU",
+        [Arg("negative_slope", "float", 0.01, aliases=("slope",)), _INPLACE],
+        aliases=("leakyrelu", "lrelu"),
+    ),
+    _activation(
+        "gelu", "Gaussian error linear unit", "GELU", [Arg("approximate", "str", "none", choices=("none", "tanh"))]
+    ),
     _activation("silu", "x * sigmoid(x)", "SiLU", [_INPLACE], aliases=("swish",)),
     _activation("hardswish", "x * relu6(x + 3) / 6", "Hardswish", [_INPLACE], aliases=("hard_swish",)),
     _activation("hardsigmoid", "relu6(x + 3) / 6", "Hardsigmoid", [_INPLACE], aliases=("hard_sigmoid",)),

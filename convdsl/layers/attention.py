@@ -7,6 +7,7 @@ the projections as linear layers, plus q·kᵀ and attn·v (L·L·D each at sequ
 length L; Lq·Lk·D each for cross-attention), nothing else (softmax, scaling,
 the relative-position bias and masks are not multiply-accumulates of a weight).
 """
+
 from __future__ import annotations
 
 from .. import diagnostics as codes
@@ -16,9 +17,12 @@ from .base import Arg, Inferred, LayerKind, ShapeError, fmt_shape, prod
 
 def _tokens(shape, who: str, what: str = "input") -> tuple[int, int]:
     if len(shape) != 2:
-        raise ShapeError(codes.RANK_MISMATCH,
-                         f"{who} takes batch-first tokens (L x D), got a {fmt_shape(shape)} {what}",
-                         f"{len(shape)} axes", "make tokens first, e.g. `flatten(2) -> transpose(1, 2)` from C x H x W")
+        raise ShapeError(
+            codes.RANK_MISMATCH,
+            f"{who} takes batch-first tokens (L x D), got a {fmt_shape(shape)} {what}",
+            f"{len(shape)} axes",
+            "make tokens first, e.g. `flatten(2) -> transpose(1, 2)` from C x H x W",
+        )
     return shape[0], shape[1]
 
 
@@ -26,12 +30,20 @@ class Attention(LayerKind):
     name = "attention"
     aliases = ("multihead_attention", "mha", "self_attention")
     family = "linear"  # drawn as the projections it is made of
-    summary = ("multi-head attention on L x D tokens (nn.MultiheadAttention, batch-first); "
-               "`memory=` makes it cross-attention, `kv_heads=` grouped-query")
+    summary = (
+        "multi-head attention on L x D tokens (nn.MultiheadAttention, batch-first); "
+        "`memory=` makes it cross-attention, `kv_heads=` grouped-query"
+    )
     args = (
         Arg("heads", "int", aliases=("num_heads",)),
-        Arg("memory", "tensor", None, positional=False, aliases=("kv",),
-            doc="keys and values come from this tensor (cross-attention)"),
+        Arg(
+            "memory",
+            "tensor",
+            None,
+            positional=False,
+            aliases=("kv",),
+            doc="keys and values come from this tensor (cross-attention)",
+        ),
         Arg("bias", "bool", True, positional=False),
         Arg("causal", "bool", False, positional=False),
         Arg("kv_heads", "int", None, positional=False, aliases=("num_kv_heads",)),
@@ -54,19 +66,33 @@ class Attention(LayerKind):
         heads, kv = args["heads"], args.get("kv_heads")
         kv = heads if kv is None else kv
         if heads < 1 or d % heads:
-            raise ShapeError(codes.GROUPS_MISMATCH, f"{heads} heads do not divide the width {d}",
-                             f"{d} % {heads} = {d % heads if heads > 0 else d}",
-                             "use a number of heads that divides the last axis", arg="heads")
+            raise ShapeError(
+                codes.GROUPS_MISMATCH,
+                f"{heads} heads do not divide the width {d}",
+                f"{d} % {heads} = {d % heads if heads > 0 else d}",
+                "use a number of heads that divides the last axis",
+                arg="heads",
+            )
         if kv < 1 or heads % kv:
-            raise ShapeError(codes.GROUPS_MISMATCH, f"kv_heads={kv} does not divide heads={heads}",
-                             "kv_heads", "each key/value head serves a whole number of query heads", arg="kv_heads")
+            raise ShapeError(
+                codes.GROUPS_MISMATCH,
+                f"kv_heads={kv} does not divide heads={heads}",
+                "kv_heads",
+                "each key/value head serves a whole number of query heads",
+                arg="kv_heads",
+            )
         if args["causal"] and lq != lk:
-            raise ShapeError(codes.MERGE_MISMATCH,
-                             f"a causal mask needs as many queries as keys, got {lq} and {lk}", "causal",
-                             "drop causal=true for cross-attention", arg="causal")
+            raise ShapeError(
+                codes.MERGE_MISMATCH,
+                f"a causal mask needs as many queries as keys, got {lq} and {lk}",
+                "causal",
+                "drop causal=true for cross-attention",
+                arg="causal",
+            )
         if not 0 <= args["dropout"] < 1:
-            raise ShapeError(codes.ARGUMENT_TYPE, f"dropout must be in [0, 1), got {args['dropout']}", "dropout",
-                             arg="dropout")
+            raise ShapeError(
+                codes.ARGUMENT_TYPE, f"dropout must be in [0, 1), got {args['dropout']}", "dropout", arg="dropout"
+            )
         return lq, d, lk, dm, d // heads * kv
 
     def infer(self, args, inputs, ctx):
@@ -124,26 +150,40 @@ class MatMul(LayerKind):
         a, b = inputs
         for shape, side in ((a, "left"), (b, "right")):
             if len(shape) < 2:
-                raise ShapeError(codes.RANK_MISMATCH,
-                                 f"matmul needs matrices (at least 2 axes besides the batch), the {side} side is "
-                                 f"{fmt_shape(shape)}", f"{len(shape)} axis", "reshape it to n x k first")
+                raise ShapeError(
+                    codes.RANK_MISMATCH,
+                    f"matmul needs matrices (at least 2 axes besides the batch), the {side} side is {fmt_shape(shape)}",
+                    f"{len(shape)} axis",
+                    "reshape it to n x k first",
+                )
         if args["transpose_a"]:
             a = (*a[:-2], a[-1], a[-2])
         if args["transpose_b"]:
             b = (*b[:-2], b[-1], b[-2])
         if a[-1] != b[-2]:
-            raise ShapeError(codes.MERGE_MISMATCH,
-                             f"matmul of {fmt_shape(a)} by {fmt_shape(b)}: the inner sizes differ ({a[-1]} vs {b[-2]})",
-                             f"{a[-1]} vs {b[-2]}", "transpose one side with transpose_a= or transpose_b=")
+            raise ShapeError(
+                codes.MERGE_MISMATCH,
+                f"matmul of {fmt_shape(a)} by {fmt_shape(b)}: the inner sizes differ ({a[-1]} vs {b[-2]})",
+                f"{a[-1]} vs {b[-2]}",
+                "transpose one side with transpose_a= or transpose_b=",
+            )
         lead_a, lead_b = a[:-2], b[:-2]
         if len(lead_a) != len(lead_b):
-            raise ShapeError(codes.MERGE_MISMATCH, f"matmul of tensors with different ranks: {fmt_shape(a)} and "
-                             f"{fmt_shape(b)}", "ranks differ", "with the batch in front, both need the same rank")
+            raise ShapeError(
+                codes.MERGE_MISMATCH,
+                f"matmul of tensors with different ranks: {fmt_shape(a)} and {fmt_shape(b)}",
+                "ranks differ",
+                "with the batch in front, both need the same rank",
+            )
         lead = []
         for x, y in zip(lead_a, lead_b):
             if x != y and 1 not in (x, y):
-                raise ShapeError(codes.MERGE_MISMATCH, f"matmul's leading axes do not broadcast: {fmt_shape(a)} and "
-                                 f"{fmt_shape(b)}", f"{x} vs {y}", "sizes must be equal, or 1 to broadcast")
+                raise ShapeError(
+                    codes.MERGE_MISMATCH,
+                    f"matmul's leading axes do not broadcast: {fmt_shape(a)} and {fmt_shape(b)}",
+                    f"{x} vs {y}",
+                    "sizes must be equal, or 1 to broadcast",
+                )
             lead.append(max(x, y))
         out = (*lead, a[-2], b[-1])
         return Inferred(outputs=(out,), macs=prod(out) * a[-1])
@@ -164,8 +204,12 @@ class MatMul(LayerKind):
 
 def _window_grid(args, shape, who):
     if len(shape) != 3:
-        raise ShapeError(codes.RANK_MISMATCH, f"{who} takes H x W x C tokens, got a {fmt_shape(shape)} tensor",
-                         f"{len(shape)} axes", "permute a C x H x W tensor with `permute(0, 2, 3, 1)`")
+        raise ShapeError(
+            codes.RANK_MISMATCH,
+            f"{who} takes H x W x C tokens, got a {fmt_shape(shape)} tensor",
+            f"{len(shape)} axes",
+            "permute a C x H x W tensor with `permute(0, 2, 3, 1)`",
+        )
     return shape
 
 
@@ -173,8 +217,10 @@ class WindowAttention(LayerKind):
     name = "window_attention"
     aliases = ("shifted_window_attention",)
     family = "linear"  # drawn as the projections it is made of
-    summary = ("Swin's (shifted) window attention on H x W x C tokens, with a relative-position bias "
-               "(torchvision's ShiftedWindowAttention)")
+    summary = (
+        "Swin's (shifted) window attention on H x W x C tokens, with a relative-position bias "
+        "(torchvision's ShiftedWindowAttention)"
+    )
     args = (
         Arg("heads", "int", aliases=("num_heads",)),
         Arg("window", "ints", aliases=("window_size",)),
@@ -194,8 +240,9 @@ class WindowAttention(LayerKind):
     def _pair(value, name):
         if isinstance(value, tuple):
             if len(value) != 2:
-                raise ShapeError(codes.ARGUMENT_TYPE, f"`{name}` needs one value or two (height, width)", name,
-                                 arg=name)
+                raise ShapeError(
+                    codes.ARGUMENT_TYPE, f"`{name}` needs one value or two (height, width)", name, arg=name
+                )
             return value
         return (value, value)
 
@@ -207,19 +254,30 @@ class WindowAttention(LayerKind):
         if wh < 1 or ww < 1:
             raise ShapeError(codes.ARGUMENT_TYPE, "the window must be at least 1 x 1", "window", arg="window")
         if heads < 1 or c % heads:
-            raise ShapeError(codes.GROUPS_MISMATCH, f"{heads} heads do not divide the {c} channels",
-                             f"{c} % {heads} = {c % heads if heads > 0 else c}", arg="heads")
+            raise ShapeError(
+                codes.GROUPS_MISMATCH,
+                f"{heads} heads do not divide the {c} channels",
+                f"{c} % {heads} = {c % heads if heads > 0 else c}",
+                arg="heads",
+            )
         if not (0 <= sh < wh and 0 <= sw < ww):
-            raise ShapeError(codes.ARGUMENT_TYPE, f"the shift ({sh}, {sw}) must be smaller than the window "
-                             f"({wh}, {ww})", "shift", "torchvision uses half the window", arg="shift")
+            raise ShapeError(
+                codes.ARGUMENT_TYPE,
+                f"the shift ({sh}, {sw}) must be smaller than the window ({wh}, {ww})",
+                "shift",
+                "torchvision uses half the window",
+                arg="shift",
+            )
         ph, pw = -(-h // wh) * wh, -(-w // ww) * ww
         if (ph, pw) != (h, w) and not args["pad"]:
             axes = " and ".join(word for word, size, win in (("height", h, wh), ("width", w, ww)) if size % win)
-            raise ShapeError(codes.NON_INTEGER_DIVISION,
-                             f"the {wh} x {ww} window does not tile the {h} x {w} grid ({axes})",
-                             f"{h} x {w} is not a multiple of {wh} x {ww}",
-                             f"give the input a size whose grid here is {ph} x {pw}, or `pad=true` to pad as "
-                             f"torchvision does", arg="window")
+            raise ShapeError(
+                codes.NON_INTEGER_DIVISION,
+                f"the {wh} x {ww} window does not tile the {h} x {w} grid ({axes})",
+                f"{h} x {w} is not a multiple of {wh} x {ww}",
+                f"give the input a size whose grid here is {ph} x {pw}, or `pad=true` to pad as torchvision does",
+                arg="window",
+            )
         return ph, pw, c, wh, ww, heads
 
     def infer(self, args, inputs, ctx):
@@ -235,23 +293,33 @@ class WindowAttention(LayerKind):
     def to_torch(self, args, inputs, ctx):
         c = inputs[0][-1]
         options = [(name, args[name]) for name in ("qkv_bias", "proj_bias") if not args[name].is_(True)]
-        return Module("ShiftedWindowAttention", (c, args["window"], args["shift"], args["heads"]), options,
-                      helpers=("ShiftedWindowAttention", "F"))
+        return Module(
+            "ShiftedWindowAttention",
+            (c, args["window"], args["shift"], args["heads"]),
+            options,
+            helpers=("ShiftedWindowAttention", "F"),
+        )
 
 
 class PatchMerging(LayerKind):
     name = "patch_merging"
     family = "linear"  # drawn as the projections it is made of
     summary = "Swin's patch merging: 2x2 neighbours concatenated (4C), layer norm, linear to 2C, on H x W x C"
-    args = (Arg("eps", "float", 1e-5, positional=False),
-            Arg("pad", "bool", False, positional=False, doc="pad odd sizes, as torchvision does"))
+    args = (
+        Arg("eps", "float", 1e-5, positional=False),
+        Arg("pad", "bool", False, positional=False, doc="pad odd sizes, as torchvision does"),
+    )
 
     def infer(self, args, inputs, ctx):
         (shape,) = inputs
         h, w, c = _window_grid(args, shape, "patch_merging")
         if (h % 2 or w % 2) and not args["pad"]:
-            raise ShapeError(codes.NON_INTEGER_DIVISION, f"patch merging halves a {h} x {w} grid with an odd size",
-                             f"{h} x {w}", "give the input an even grid here, or `pad=true` to pad as torchvision does")
+            raise ShapeError(
+                codes.NON_INTEGER_DIVISION,
+                f"patch merging halves a {h} x {w} grid with an odd size",
+                f"{h} x {w}",
+                "give the input an even grid here, or `pad=true` to pad as torchvision does",
+            )
         oh, ow = -(-h // 2), -(-w // 2)
         return Inferred(outputs=((oh, ow, 2 * c),), params=2 * 4 * c + 4 * c * 2 * c, macs=oh * ow * 4 * c * 2 * c)
 

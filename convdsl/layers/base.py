@@ -1,9 +1,11 @@
 """The catalogue's building blocks: argument specs, the LayerKind base, results."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Callable, ClassVar
+from typing import ClassVar
+from collections.abc import Callable
 
 from .ops import Module, Unsupported, keyword_args
 from ..records import frozen
@@ -85,7 +87,7 @@ class LayerKind:
     def output_count(self, args: dict) -> int:
         return 1
 
-    def infer(self, args: dict, inputs: list[Shape], ctx: "InferContext") -> Inferred:
+    def infer(self, args: dict, inputs: list[Shape], ctx: InferContext) -> Inferred:
         raise NotImplementedError
 
     def describe(self, args: dict) -> str:
@@ -128,9 +130,12 @@ def per_axis(value, rank: int, name: str) -> tuple[int, ...]:
     if isinstance(value, tuple):
         if len(value) != rank:
             raise ShapeError(
-                None, f"`{name}` has {len(value)} values but the input has {rank} spatial "
-                f"ax{'is' if rank == 1 else 'es'}", f"{len(value)} values for {rank} axes",
-                f"give one value, or {rank} values", arg=name)
+                None,
+                f"`{name}` has {len(value)} values but the input has {rank} spatial ax{'is' if rank == 1 else 'es'}",
+                f"{len(value)} values for {rank} axes",
+                f"give one value, or {rank} values",
+                arg=name,
+            )
         return value
     return (value,) * rank
 

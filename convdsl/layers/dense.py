@@ -1,4 +1,5 @@
 """Linear layers and the layers that reshape a tensor without computing."""
+
 from __future__ import annotations
 
 import keyword
@@ -14,9 +15,13 @@ def _dim_index(dim: int, ndim: int, name: str) -> int:
     full = ndim + 1
     d = dim + full if dim < 0 else dim
     if not 1 <= d < full:
-        raise ShapeError(codes.ARGUMENT_TYPE,
-                         f"{name}={dim} is out of range for a tensor of {full} dimensions (with the batch)",
-                         f"{name}={dim}", f"use a dim from 1 to {full - 1} (0 is the batch)", arg=name)
+        raise ShapeError(
+            codes.ARGUMENT_TYPE,
+            f"{name}={dim} is out of range for a tensor of {full} dimensions (with the batch)",
+            f"{name}={dim}",
+            f"use a dim from 1 to {full - 1} (0 is the batch)",
+            arg=name,
+        )
     return d - 1
 
 
@@ -30,8 +35,13 @@ class Linear(LayerKind):
         Arg("out_features", "int", aliases=("out", "units", "features")),
         Arg("bias", "bool", True),
         Arg("in_features", "int", None, positional=False, aliases=("in",)),
-        Arg("tie", "str", None, positional=False,
-            doc="the label of an embedding or linear layer whose weight this one shares (a tied head)"),
+        Arg(
+            "tie",
+            "str",
+            None,
+            positional=False,
+            doc="the label of an embedding or linear layer whose weight this one shares (a tied head)",
+        ),
     )
 
     def describe(self, args):
@@ -42,22 +52,31 @@ class Linear(LayerKind):
         features = shape[-1]
         declared = args.get("in_features")
         if declared is not None and declared != features:
-            raise ShapeError(codes.LINEAR_MISMATCH, f"linear expects {declared} input features, got {features}",
-                             f"declared in_features={declared}",
-                             f"the input is {fmt_shape(shape)}" + ("; flatten it first" if len(shape) > 1 else ""),
-                             arg="in_features")
+            raise ShapeError(
+                codes.LINEAR_MISMATCH,
+                f"linear expects {declared} input features, got {features}",
+                f"declared in_features={declared}",
+                f"the input is {fmt_shape(shape)}" + ("; flatten it first" if len(shape) > 1 else ""),
+                arg="in_features",
+            )
         if len(shape) > 1 and declared is None:
-            ctx.report(codes.LINEAR_ON_SPATIAL,
-                       f"linear acts on the last axis only (size {features}) of a {fmt_shape(shape)} tensor",
-                       "not flattened", "add `flatten` before it, or `in_features=` to say this is meant")
+            ctx.report(
+                codes.LINEAR_ON_SPATIAL,
+                f"linear acts on the last axis only (size {features}) of a {fmt_shape(shape)} tensor",
+                "not flattened",
+                "add `flatten` before it, or `in_features=` to say this is meant",
+            )
         out = args["out_features"]
         if out < 1:
-            raise ShapeError(codes.ARGUMENT_TYPE, "out_features must be at least 1", "out_features",
-                             arg="out_features")
+            raise ShapeError(codes.ARGUMENT_TYPE, "out_features must be at least 1", "out_features", arg="out_features")
         weight = features * out
         rf = RF(whole=True) if len(shape) == 1 else None
-        return Inferred(outputs=((*shape[:-1], out),), params=weight + (out if args["bias"] else 0),
-                        macs=weight * prod(shape[:-1]), rf=rf)
+        return Inferred(
+            outputs=((*shape[:-1], out),),
+            params=weight + (out if args["bias"] else 0),
+            macs=weight * prod(shape[:-1]),
+            rf=rf,
+        )
 
     def to_torch(self, args, inputs, ctx):
         shape = inputs[0]
@@ -65,20 +84,28 @@ class Linear(LayerKind):
             # the shared weight is read from the other layer: inference allows `tie` only between
             # layers of the network itself, so it is an attribute of `self` under its own name
             if not args["bias"].is_(False):
-                raise Unsupported("a tied linear layer with a bias of its own is not exported",
-                                  "write `bias=false`, as tied heads have")
+                raise Unsupported(
+                    "a tied linear layer with a bias of its own is not exported",
+                    "write `bias=false`, as tied heads have",
+                )
             source = args["tie"].known()
             path = ctx.module_path(source) if isinstance(source, str) and source.isidentifier() else ""
             if not path.isidentifier() or keyword.iskeyword(path) or path.startswith("__"):
                 # `class` is added with add_module, and is no attribute syntax; a mangled `__x` neither
-                raise Unsupported(f"the tied layer `{source}` has a name that is not a Python attribute",
-                                  "rename the layer it shares its weight with")
-            return Function(lambda xs: f"F.linear({xs[0]}, self.{path}.weight)",
-                            channels=(args["out_features"] if rank_of(shape) == 0 else None,), helpers=("F",))
+                raise Unsupported(
+                    f"the tied layer `{source}` has a name that is not a Python attribute",
+                    "rename the layer it shares its weight with",
+                )
+            return Function(
+                lambda xs: f"F.linear({xs[0]}, self.{path}.weight)",
+                channels=(args["out_features"] if rank_of(shape) == 0 else None,),
+                helpers=("F",),
+            )
         kwargs = keyword_args(self.args, args, skip=("out_features", "in_features", "tie"))
         vector = rank_of(shape) == 0  # (C,): the features are the channels
-        return Module("nn.Linear", (shape[-1], args["out_features"]), kwargs,
-                      channels=args["out_features"] if vector else None)
+        return Module(
+            "nn.Linear", (shape[-1], args["out_features"]), kwargs, channels=args["out_features"] if vector else None
+        )
 
 
 class Flatten(LayerKind):
@@ -96,16 +123,15 @@ class Flatten(LayerKind):
         start = _dim_index(args["start_dim"], len(shape), "start_dim")
         end = _dim_index(args["end_dim"], len(shape), "end_dim")
         if end < start:
-            raise ShapeError(codes.ARGUMENT_TYPE, "flatten's end_dim comes before its start_dim", "dims",
-                             arg="end_dim")
-        out = (*shape[:start], prod(shape[start:end + 1]), *shape[end + 1:])
+            raise ShapeError(codes.ARGUMENT_TYPE, "flatten's end_dim comes before its start_dim", "dims", arg="end_dim")
+        out = (*shape[:start], prod(shape[start : end + 1]), *shape[end + 1 :])
         return Inferred(outputs=(out,), rf=RF(whole=True) if start == 0 else None)
 
     def to_torch(self, args, inputs, ctx):
         shape = inputs[0]
         start = _dim_index(args["start_dim"].known(), len(shape), "start_dim")
         end = _dim_index(args["end_dim"].known(), len(shape), "end_dim")
-        channels = product(shape[start:end + 1]) if start == 0 else None
+        channels = product(shape[start : end + 1]) if start == 0 else None
         return Module("nn.Flatten", kwargs=keyword_args(self.args, args), channels=channels)
 
 
@@ -124,19 +150,29 @@ class Reshape(LayerKind):
         target = list(args["shape"])
         total = prod(shape)
         if target.count(-1) > 1 or any(t < 1 and t != -1 for t in target):
-            raise ShapeError(codes.INVALID_RESHAPE, f"cannot reshape to {tuple(target)}",
-                             "sizes must be positive, with at most one -1", arg="shape")
+            raise ShapeError(
+                codes.INVALID_RESHAPE,
+                f"cannot reshape to {tuple(target)}",
+                "sizes must be positive, with at most one -1",
+                arg="shape",
+            )
         if -1 in target:
             known = prod(t for t in target if t != -1)
             if total % known:
-                raise ShapeError(codes.INVALID_RESHAPE,
-                                 f"cannot reshape {fmt_shape(shape)} ({total} values) to {tuple(target)}",
-                                 f"{total} is not a multiple of {known}", arg="shape")
+                raise ShapeError(
+                    codes.INVALID_RESHAPE,
+                    f"cannot reshape {fmt_shape(shape)} ({total} values) to {tuple(target)}",
+                    f"{total} is not a multiple of {known}",
+                    arg="shape",
+                )
             target[target.index(-1)] = total // known
         if prod(target) != total:
-            raise ShapeError(codes.INVALID_RESHAPE,
-                             f"cannot reshape {fmt_shape(shape)} ({total} values) to "
-                             f"{fmt_shape(target)} ({prod(target)} values)", "sizes differ", arg="shape")
+            raise ShapeError(
+                codes.INVALID_RESHAPE,
+                f"cannot reshape {fmt_shape(shape)} ({total} values) to {fmt_shape(target)} ({prod(target)} values)",
+                "sizes differ",
+                arg="shape",
+            )
         return Inferred(outputs=(tuple(target),), rf=RF(whole=True))
 
     def to_torch(self, args, inputs, ctx):
@@ -175,6 +211,7 @@ class Dropout(LayerKind):
 
     def infer(self, args, inputs, ctx):
         if not 0 <= args["p"] <= 1:
-            raise ShapeError(codes.ARGUMENT_TYPE, f"dropout probability must be between 0 and 1, got {args['p']}",
-                             "p", arg="p")
+            raise ShapeError(
+                codes.ARGUMENT_TYPE, f"dropout probability must be between 0 and 1, got {args['p']}", "p", arg="p"
+            )
         return Inferred(outputs=(inputs[0],))

@@ -1,4 +1,5 @@
 """Layers that combine or split tensors: add, mul, concat, chunk, split."""
+
 from __future__ import annotations
 
 from .. import diagnostics as codes
@@ -38,12 +39,13 @@ class _Broadcast(LayerKind):
                 # with the batch axis in front, a shorter tensor would be matched against the batch
                 wider = next(s for s in inputs if len(s) == ndim)
                 fitted = tuple(shape) + (1,) * (ndim - len(shape))  # its own sizes first, then 1s to broadcast
-                raise ShapeError(codes.MERGE_MISMATCH,
-                                 f"{self.name} of tensors with different ranks: "
-                                 f"{fmt_shape(wider)} and {fmt_shape(shape)}",
-                                 "ranks differ",
-                                 f"reshape the {fmt_shape(shape)} tensor to {len(fitted)} axes first: "
-                                 f"`-> reshape(({', '.join(map(str, fitted))}))`")
+                raise ShapeError(
+                    codes.MERGE_MISMATCH,
+                    f"{self.name} of tensors with different ranks: {fmt_shape(wider)} and {fmt_shape(shape)}",
+                    "ranks differ",
+                    f"reshape the {fmt_shape(shape)} tensor to {len(fitted)} axes first: "
+                    f"`-> reshape(({', '.join(map(str, fitted))}))`",
+                )
         padded = [tuple(s) for s in inputs]
         out = []
         for axis in range(ndim):
@@ -56,7 +58,10 @@ class _Broadcast(LayerKind):
                     f"{self.name} of tensors with different {axis_label(axis, ndim)}: "
                     f"{fmt_shape(inputs[first])} and {fmt_shape(inputs[other])}",
                     f"{sizes[first]} vs {sizes[other]}",
-                    "sizes must be equal, or 1 to broadcast", ports=(first, other), axis=axis)
+                    "sizes must be equal, or 1 to broadcast",
+                    ports=(first, other),
+                    axis=axis,
+                )
             out.append(wide.pop() if wide else 1)
         return Inferred(outputs=(tuple(out),))
 
@@ -94,9 +99,11 @@ class Concat(LayerKind):
         ndim = len(inputs[0])
         for i, s in enumerate(inputs[1:], 1):
             if len(s) != ndim:
-                raise ShapeError(codes.MERGE_MISMATCH,
-                                 f"concat of tensors with different ranks: {fmt_shape(inputs[0])} and {fmt_shape(s)}",
-                                 "ranks differ")
+                raise ShapeError(
+                    codes.MERGE_MISMATCH,
+                    f"concat of tensors with different ranks: {fmt_shape(inputs[0])} and {fmt_shape(s)}",
+                    "ranks differ",
+                )
         axis = _dim_index(args["dim"], ndim, "dim")
         for other in range(ndim):
             if other == axis:
@@ -107,8 +114,11 @@ class Concat(LayerKind):
                     raise MergeError(
                         f"concat along {axis_label(axis, ndim)} of tensors with different "
                         f"{axis_label(other, ndim)}: {fmt_shape(inputs[0])} and {fmt_shape(inputs[i])}",
-                        f"{sizes[0]} vs {x}", "all axes but the joined one must be equal; crop or pad one side",
-                        ports=(0, i), axis=other)
+                        f"{sizes[0]} vs {x}",
+                        "all axes but the joined one must be equal; crop or pad one side",
+                        ports=(0, i),
+                        axis=other,
+                    )
         out = list(inputs[0])
         out[axis] = sum(s[axis] for s in inputs)
         return Inferred(outputs=(tuple(out),))
@@ -125,7 +135,7 @@ class Concat(LayerKind):
 
 def _parts(shape, axis: int, sizes) -> tuple:
     """The shapes of `shape` cut along `axis` into pieces of the given sizes."""
-    return tuple((*shape[:axis], size, *shape[axis + 1:]) for size in sizes)
+    return tuple((*shape[:axis], size, *shape[axis + 1 :]) for size in sizes)
 
 
 # Each part of a chunk is a tensor of its own, and lowering makes one output per part before
@@ -150,15 +160,23 @@ class Chunk(LayerKind):
         axis = _dim_index(args["dim"], len(shape), "dim")
         n, size = args["chunks"], shape[axis]
         if not 1 <= n <= MAX_CHUNKS:
-            raise ShapeError(codes.ARGUMENT_TYPE, f"chunks must be from 1 to {MAX_CHUNKS:,}, got {n}",
-                             "number of parts", arg="chunks")
+            raise ShapeError(
+                codes.ARGUMENT_TYPE,
+                f"chunks must be from 1 to {MAX_CHUNKS:,}, got {n}",
+                "number of parts",
+                arg="chunks",
+            )
         # torch.chunk: parts of ceil(size/n), the last one smaller; fewer than n parts if that runs out
         step = -(-size // n) if n >= 1 else 0
         sizes = [min(step, size - start) for start in range(0, size, step)] if step else []
         if len(sizes) != n:
-            raise ShapeError(codes.INVALID_RESHAPE,
-                             f"chunk({n}) of {size} gives {len(sizes)} parts, not {n} (torch.chunk uses parts of "
-                             f"{step})", f"{len(sizes)} parts", "use split with explicit sizes", arg="chunks")
+            raise ShapeError(
+                codes.INVALID_RESHAPE,
+                f"chunk({n}) of {size} gives {len(sizes)} parts, not {n} (torch.chunk uses parts of {step})",
+                f"{len(sizes)} parts",
+                "use split with explicit sizes",
+                arg="chunks",
+            )
         return Inferred(outputs=_parts(shape, axis, sizes))
 
     def to_torch(self, args, inputs, ctx):
@@ -195,13 +213,18 @@ class Split(LayerKind):
         axis = _dim_index(args["dim"], len(shape), "dim")
         sizes = args["sizes"]
         if any(s < 1 for s in sizes) or sum(sizes) != shape[axis]:
-            raise ShapeError(codes.INVALID_RESHAPE,
-                             f"split sizes {tuple(sizes)} add up to {sum(sizes)}, but the axis has {shape[axis]}",
-                             "sizes", "the sizes must add up to the axis", arg="sizes")
+            raise ShapeError(
+                codes.INVALID_RESHAPE,
+                f"split sizes {tuple(sizes)} add up to {sum(sizes)}, but the axis has {shape[axis]}",
+                "sizes",
+                "the sizes must add up to the axis",
+                arg="sizes",
+            )
         return Inferred(outputs=_parts(shape, axis, sizes))
 
     def to_torch(self, args, inputs, ctx):
         sizes, dim = args["sizes"].known(), args["dim"].known()
         channels = tuple(map(Lit, sizes)) if _dim_index(dim, len(inputs[0]), "dim") == 0 else (None,) * len(sizes)
-        return Function(lambda xs: f"{xs[0]}.split({Lit(list(sizes)).src()}, dim={dim})", outputs=len(sizes),
-                        channels=channels)
+        return Function(
+            lambda xs: f"{xs[0]}.split({Lit(list(sizes)).src()}, dim={dim})", outputs=len(sizes), channels=channels
+        )

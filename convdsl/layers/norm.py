@@ -1,4 +1,5 @@
 """Normalisation layers: batch, group, layer and instance norm."""
+
 from __future__ import annotations
 
 from .. import diagnostics as codes
@@ -12,17 +13,25 @@ _COMMON = (Arg("eps", "float", 1e-5, positional=False), Arg("affine", "bool", Tr
 def _check_single_value(kind: str, values: int, per: str, fix: str) -> None:
     """Normalising one value gives (x - x)/sigma = 0: the output is its bias whatever the input."""
     if values == 1:
-        raise ShapeError(codes.SINGLE_VALUE_NORM,
-                         f"{kind} normalises a single value per {per}: every output is 0 before the affine "
-                         "shift, whatever the input (and PyTorch refuses it when training)",
-                         f"1 value per {per}", fix)
+        raise ShapeError(
+            codes.SINGLE_VALUE_NORM,
+            f"{kind} normalises a single value per {per}: every output is 0 before the affine "
+            "shift, whatever the input (and PyTorch refuses it when training)",
+            f"1 value per {per}",
+            fix,
+        )
 
 
 def _check_declared(args, c):
     declared = args.get("num_features")
     if declared is not None and declared != c:
-        raise ShapeError(codes.CHANNEL_MISMATCH, f"expected {declared} channels, got {c}",
-                         f"declared num_features={declared}", f"the input has {c} channels", arg="num_features")
+        raise ShapeError(
+            codes.CHANNEL_MISMATCH,
+            f"expected {declared} channels, got {c}",
+            f"declared num_features={declared}",
+            f"the input has {c} channels",
+            arg="num_features",
+        )
 
 
 class BatchNorm(LayerKind):
@@ -30,9 +39,12 @@ class BatchNorm(LayerKind):
     aliases = ("bn", "batch_norm", "batchnorm1d", "batchnorm2d", "batchnorm3d")
     family = "norm"
     summary = "batch normalisation over the channels"
-    args = (Arg("num_features", "int", None, positional=False, aliases=("channels", "in")),
-            *_COMMON, Arg("momentum", "float", 0.1, positional=False),
-            Arg("track_running_stats", "bool", True, positional=False))
+    args = (
+        Arg("num_features", "int", None, positional=False, aliases=("channels", "in")),
+        *_COMMON,
+        Arg("momentum", "float", 0.1, positional=False),
+        Arg("track_running_stats", "bool", True, positional=False),
+    )
 
     def infer(self, args, inputs, ctx):
         (shape,) = inputs
@@ -41,9 +53,13 @@ class BatchNorm(LayerKind):
         if not args["track_running_stats"] and ctx.batch is not None:
             # without running statistics PyTorch normalises by the batch's even in eval mode, and refuses
             # one value per channel ("Expected more than 1 value per channel when training")
-            _check_single_value("batchnorm without running statistics", ctx.batch * prod(shape[1:]), "channel",
-                                "declare a batch of 2 or more (`, batch=8`), keep track_running_stats, "
-                                "or normalise before the pooling that makes it 1 x 1")
+            _check_single_value(
+                "batchnorm without running statistics",
+                ctx.batch * prod(shape[1:]),
+                "channel",
+                "declare a batch of 2 or more (`, batch=8`), keep track_running_stats, "
+                "or normalise before the pooling that makes it 1 x 1",
+            )
         # running_mean, running_var and num_batches_tracked are buffers, not parameters
         buffers = 2 * c + 1 if args["track_running_stats"] else 0
         return Inferred(outputs=(shape,), params=2 * c if args["affine"] else 0, buffers=buffers)
@@ -59,8 +75,11 @@ class GroupNorm(LayerKind):
     aliases = ("group_norm", "gn")
     family = "norm"
     summary = "group normalisation"
-    args = (Arg("groups", "int", aliases=("g", "num_groups")), *_COMMON,
-            Arg("num_features", "int", None, positional=False, aliases=("channels", "in")))
+    args = (
+        Arg("groups", "int", aliases=("g", "num_groups")),
+        *_COMMON,
+        Arg("num_features", "int", None, positional=False, aliases=("channels", "in")),
+    )
 
     def describe(self, args):
         return f"{args['groups']} groups"
@@ -71,11 +90,19 @@ class GroupNorm(LayerKind):
         _check_declared(args, c)
         g = args["groups"]
         if g < 1 or c % g:
-            raise ShapeError(codes.GROUPS_MISMATCH, f"groups={g} does not divide the {c} channels",
-                             f"{c} % {g} = {c % g if g else c}", "use a number of groups that divides the channels",
-                             arg="groups")
-        _check_single_value("groupnorm", c // g * prod(shape[1:]), "group",
-                            "use fewer groups, or normalise before the pooling that makes it 1 x 1")
+            raise ShapeError(
+                codes.GROUPS_MISMATCH,
+                f"groups={g} does not divide the {c} channels",
+                f"{c} % {g} = {c % g if g else c}",
+                "use a number of groups that divides the channels",
+                arg="groups",
+            )
+        _check_single_value(
+            "groupnorm",
+            c // g * prod(shape[1:]),
+            "group",
+            "use fewer groups, or normalise before the pooling that makes it 1 x 1",
+        )
         return Inferred(outputs=(shape,), params=2 * c if args["affine"] else 0)
 
     def to_torch(self, args, inputs, ctx):
@@ -88,9 +115,12 @@ class LayerNorm(LayerKind):
     aliases = ("layer_norm", "ln")
     family = "norm"
     summary = "layer normalisation over the last axes (by default all but the batch)"
-    args = (Arg("normalized_shape", "dims", None, aliases=("shape",)), *_COMMON[:1],
-            Arg("elementwise_affine", "bool", True, positional=False, aliases=("affine",)),
-            Arg("bias", "bool", True, positional=False))
+    args = (
+        Arg("normalized_shape", "dims", None, aliases=("shape",)),
+        *_COMMON[:1],
+        Arg("elementwise_affine", "bool", True, positional=False, aliases=("affine",)),
+        Arg("bias", "bool", True, positional=False),
+    )
 
     def describe(self, args):
         shape = args["normalized_shape"]
@@ -104,18 +134,29 @@ class LayerNorm(LayerKind):
             if len(shape) > 1 and args["elementwise_affine"]:
                 # PyTorch has no default: nn.LayerNorm(C) on N x C x H x W normalises W alone. Say what this is.
                 sizes = ", ".join(map(str, shape))
-                fix = ctx.fix(f"write `normalized_shape=({sizes})` to say it is meant",
-                              {"normalized_shape": f"({sizes})"}) if ctx.fix else None
-                ctx.report(codes.IMPLICIT_AXES,
-                           f"layernorm normalises all of {fmt_shape(shape)} by default, with a weight"
-                           f"{' and a bias' if args['bias'] else ''} for each of its {prod(shape):,} values",
-                           f"{prod(shape) * (2 if args['bias'] else 1):,} parameters",
-                           "`groupnorm(1)` normalises the same values with one weight and bias per channel",
-                           fixes=(fix,) if fix else ())
-        if tuple(shape[len(shape) - len(normalized):]) != tuple(normalized) or len(normalized) > len(shape):
-            raise ShapeError(codes.INVALID_RESHAPE,
-                             f"layernorm over {tuple(normalized)} does not match the input's last axes {tuple(shape)}",
-                             "normalized_shape", "give the input's trailing sizes", arg="normalized_shape")
+                fix = (
+                    ctx.fix(
+                        f"write `normalized_shape=({sizes})` to say it is meant", {"normalized_shape": f"({sizes})"}
+                    )
+                    if ctx.fix
+                    else None
+                )
+                ctx.report(
+                    codes.IMPLICIT_AXES,
+                    f"layernorm normalises all of {fmt_shape(shape)} by default, with a weight"
+                    f"{' and a bias' if args['bias'] else ''} for each of its {prod(shape):,} values",
+                    f"{prod(shape) * (2 if args['bias'] else 1):,} parameters",
+                    "`groupnorm(1)` normalises the same values with one weight and bias per channel",
+                    fixes=(fix,) if fix else (),
+                )
+        if tuple(shape[len(shape) - len(normalized) :]) != tuple(normalized) or len(normalized) > len(shape):
+            raise ShapeError(
+                codes.INVALID_RESHAPE,
+                f"layernorm over {tuple(normalized)} does not match the input's last axes {tuple(shape)}",
+                "normalized_shape",
+                "give the input's trailing sizes",
+                arg="normalized_shape",
+            )
         n = prod(normalized)
         params = (n + (n if args["bias"] else 0)) if args["elementwise_affine"] else 0
         return Inferred(outputs=(shape,), params=params)
@@ -136,26 +177,39 @@ class InstanceNorm(LayerKind):
     family = "norm"
     summary = "instance normalisation (affine off by default, as in PyTorch)"
     min_rank = 1
-    args = (Arg("num_features", "int", None, positional=False, aliases=("channels", "in")),
-            Arg("eps", "float", 1e-5, positional=False), Arg("affine", "bool", False, positional=False),
-            Arg("track_running_stats", "bool", False, positional=False))
+    args = (
+        Arg("num_features", "int", None, positional=False, aliases=("channels", "in")),
+        Arg("eps", "float", 1e-5, positional=False),
+        Arg("affine", "bool", False, positional=False),
+        Arg("track_running_stats", "bool", False, positional=False),
+    )
 
     def infer(self, args, inputs, ctx):
         (shape,) = inputs
         c = shape[0]
         _check_declared(args, c)
         if not args["track_running_stats"]:
-            _check_single_value("instancenorm", prod(shape[1:]), "channel",
-                                "normalise before the pooling that makes it 1 x 1, or use batchnorm")
-        return Inferred(outputs=(shape,), params=2 * c if args["affine"] else 0,
-                        buffers=2 * c + 1 if args["track_running_stats"] else 0)
+            _check_single_value(
+                "instancenorm",
+                prod(shape[1:]),
+                "channel",
+                "normalise before the pooling that makes it 1 x 1, or use batchnorm",
+            )
+        return Inferred(
+            outputs=(shape,),
+            params=2 * c if args["affine"] else 0,
+            buffers=2 * c + 1 if args["track_running_stats"] else 0,
+        )
 
     def to_torch(self, args, inputs, ctx):
         shape = inputs[0]
         if not args["track_running_stats"].known() and all(size.static and size.known() == 1 for size in shape[1:]):
             # it would normalise each value by itself; PyTorch refuses to, even in eval mode
-            raise Unsupported("PyTorch's instance norm needs more than one position per channel, and gets "
-                              f"{' x '.join('1' for _ in shape[1:])}", "normalise before the pooling that makes it 1 x 1")
+            raise Unsupported(
+                "PyTorch's instance norm needs more than one position per channel, and gets "
+                f"{' x '.join('1' for _ in shape[1:])}",
+                "normalise before the pooling that makes it 1 x 1",
+            )
         kwargs = keyword_args(self.args, args, skip=("num_features",))
         return Module(f"nn.InstanceNorm{rank_of(shape)}d", (shape[0],), kwargs)
 
@@ -166,9 +220,11 @@ class LayerNorm2d(LayerKind):
     family = "norm"
     summary = "layer normalisation over the channels of C x H x W at each position (ConvNeXt's LayerNorm2d)"
     min_rank = 1
-    args = (Arg("eps", "float", 1e-5, positional=False),
-            Arg("elementwise_affine", "bool", True, positional=False, aliases=("affine",)),
-            Arg("bias", "bool", True, positional=False))
+    args = (
+        Arg("eps", "float", 1e-5, positional=False),
+        Arg("elementwise_affine", "bool", True, positional=False, aliases=("affine",)),
+        Arg("bias", "bool", True, positional=False),
+    )
 
     def infer(self, args, inputs, ctx):
         (shape,) = inputs

@@ -6,10 +6,11 @@ Arguments arrive as expressions (pyexpr.Py): a literal where the value is fixed,
 or an expression over a block's parameters. A kind decides on a value only
 through `known()`, which refuses values that differ between a block's uses.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from .pyexpr import NotGeneric, Py, as_py
 

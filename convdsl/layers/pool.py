@@ -1,4 +1,5 @@
 """Max and average pooling, adaptive and global pooling."""
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -18,8 +19,14 @@ class _Pool(LayerKind):
         Arg("kernel", "ints", aliases=("k", "kernel_size")),
         Arg("stride", "ints", None, aliases=("s",), doc="defaults to the kernel"),
         Arg("padding", "padding", 0, aliases=("p", "pad")),
-        Arg("ceil", "bool", None, positional=False, aliases=("ceil_mode",),
-            doc="round the output size up; the default follows the file's rounding setting"),
+        Arg(
+            "ceil",
+            "bool",
+            None,
+            positional=False,
+            aliases=("ceil_mode",),
+            doc="round the output size up; the default follows the file's rounding setting",
+        ),
         Arg("round", "str", None, positional=False, choices=("floor", "ceil")),
     )
 
@@ -40,8 +47,13 @@ class _Pool(LayerKind):
             if any(v < 1 for v in values):
                 raise ShapeError(codes.ARGUMENT_TYPE, f"{name} must be at least 1", name, arg=name)
         if args["padding"] == "same" and ctx.rounding != "tensorflow":
-            raise ShapeError(codes.ARGUMENT_TYPE, "PyTorch pooling has no padding='same'", "padding='same'",
-                             "give the padding as a number, or `set rounding = tensorflow`", arg="padding")
+            raise ShapeError(
+                codes.ARGUMENT_TYPE,
+                "PyTorch pooling has no padding='same'",
+                "padding='same'",
+                "give the padding as a number, or `set rounding = tensorflow`",
+                arg="padding",
+            )
         pads = resolve_padding(args["padding"], spatial, k, s, d, ctx.rounding)
         stated = args.get("round")
         if args.get("ceil") is not None:
@@ -50,30 +62,41 @@ class _Pool(LayerKind):
         if self.torch_base == "AvgPool" and rank == 3 and any(i < kk for i, kk in zip(spatial, k)):
             # PyTorch's avg_pool3d: "input image smaller than kernel size", padding or not
             axis = next(a for a, (i, kk) in enumerate(zip(spatial, k)) if i < kk)
-            raise ShapeError(codes.KERNEL_TOO_LARGE,
-                             f"3-D average pooling needs an input at least as large as its kernel, padding or not: "
-                             f"{axis_word(rank, axis)} {spatial[axis]} < kernel {k[axis]}",
-                             f"input {axis_word(rank, axis)} {spatial[axis]}",
-                             "use a smaller kernel, or pad the input with `pad` first", arg="kernel")
+            raise ShapeError(
+                codes.KERNEL_TOO_LARGE,
+                f"3-D average pooling needs an input at least as large as its kernel, padding or not: "
+                f"{axis_word(rank, axis)} {spatial[axis]} < kernel {k[axis]}",
+                f"input {axis_word(rank, axis)} {spatial[axis]}",
+                "use a smaller kernel, or pad the input with `pad` first",
+                arg="kernel",
+            )
         windows, outs = [], []
         padded = any(pb or pe for pb, pe in pads)
         for axis, (i, kk, ss, (pb, pe), dd) in enumerate(zip(spatial, k, s, pads, d)):
             w = Window(i, kk, ss, pb, pe, dd)
             # PyTorch limits the padding by the kernel itself, not by its dilated extent
             if args["padding"] not in ("same", "valid") and 2 * pb > kk:
-                raise ShapeError(codes.POOL_PADDING,
-                                 f"pooling padding {pb} is more than half the kernel {kk}",
-                                 f"padding {pb} > {kk}/2", f"use padding <= {kk // 2}", arg="padding")
+                raise ShapeError(
+                    codes.POOL_PADDING,
+                    f"pooling padding {pb} is more than half the kernel {kk}",
+                    f"padding {pb} > {kk}/2",
+                    f"use padding <= {kk // 2}",
+                    arg="padding",
+                )
             out = pool_out(w, ceil=ceil, rounding=ctx.rounding, padded=padded)
             if out < 1:  # ceil mode still gives one window where floor gives none
-                raise ShapeError(codes.KERNEL_TOO_LARGE,
-                                 f"kernel {w.span} is larger than the padded input {axis_word(rank, axis)} "
-                                 f"{i + pb + pe}", f"input {axis_word(rank, axis)} {i}",
-                                 "use a smaller kernel, a larger input, or ceil=true", arg="kernel")
+                raise ShapeError(
+                    codes.KERNEL_TOO_LARGE,
+                    f"kernel {w.span} is larger than the padded input {axis_word(rank, axis)} {i + pb + pe}",
+                    f"input {axis_word(rank, axis)} {i}",
+                    "use a smaller kernel, a larger input, or ceil=true",
+                    arg="kernel",
+                )
             windows.append(w)
             outs.append(out)
         check_division(windows, outs, ctx, layer="pooling", rounding_stated="ceil" if ceil else stated, pool=True)
         from .conv import _window_warnings
+
         _window_warnings(windows, args, ctx, rank)
         return Inferred(outputs=((c, *outs),), rf=RF(tuple((w.span, w.stride) for w in windows)))
 
@@ -91,24 +114,35 @@ class _Pool(LayerKind):
         if word == "valid":
             padding = Lit(0)
         elif word == "same":  # TensorFlow's, the only 'same' pooling inference accepts
-            padding, pad = tensorflow_same(padding, shape, kernel.known(),
-                                           (stride if not stride.is_(None) else kernel).known(),
-                                           args["dilation"].known() if "dilation" in args else 1,
-                                           limit=tuple(k // 2 for k in per_axis(kernel.known(), rank, "kernel")))
+            padding, pad = tensorflow_same(
+                padding,
+                shape,
+                kernel.known(),
+                (stride if not stride.is_(None) else kernel).known(),
+                args["dilation"].known() if "dilation" in args else 1,
+                limit=tuple(k // 2 for k in per_axis(kernel.known(), rank, "kernel")),
+            )
             if pad is not None and self.torch_base == "MaxPool":
                 pad_value = Lit(float("-inf"))  # TensorFlow's max pooling never picks padding
             elif pad is not None and args["count_include_pad"].is_(False):
-                raise Unsupported("average pooling with uneven 'same' padding that is not counted",
-                                  "PyTorch counts explicit padding in the average; use count_include_pad=true")
+                raise Unsupported(
+                    "average pooling with uneven 'same' padding that is not counted",
+                    "PyTorch counts explicit padding in the average; use count_include_pad=true",
+                )
         if ceil and ctx.rounding == "caffe":
             _check_caffe_ceil(args, shape, padding)
         if self.torch_base == "AvgPool" and rank == 3 and all(size.static for size in shape[1:]):
             kernels = per_axis(kernel.known(), rank, "kernel")
             if any(size.known() < k for size, k in zip(shape[1:], kernels)):
-                raise Unsupported("PyTorch's 3-D average pooling refuses an input smaller than its kernel, "
-                                  "padding or not", "use a smaller kernel, or pad the input with `pad` first")
-        kwargs = [(name, value) for name, value in (("stride", stride), ("padding", padding)) if not value.is_(
-            None if name == "stride" else 0)]
+                raise Unsupported(
+                    "PyTorch's 3-D average pooling refuses an input smaller than its kernel, padding or not",
+                    "use a smaller kernel, or pad the input with `pad` first",
+                )
+        kwargs = [
+            (name, value)
+            for name, value in (("stride", stride), ("padding", padding))
+            if not value.is_(None if name == "stride" else 0)
+        ]
         if "dilation" in args and not args["dilation"].is_(1):
             kwargs.append(("dilation", args["dilation"]))
         if ceil:
@@ -130,9 +164,11 @@ def _check_caffe_ceil(args, shape, padding):
         caffe = pool_out(window, ceil=True, rounding="caffe", padded=padded)
         torch = pool_out(window, ceil=True, rounding="pytorch")
         if caffe != torch:
-            raise Unsupported(f"Caffe's rounding gives {caffe} outputs here, PyTorch's ceil_mode {torch}",
-                              "PyTorch drops a last window that starts past the input; pad the input explicitly "
-                              "with `pad`, or use a kernel at least as large as the stride")
+            raise Unsupported(
+                f"Caffe's rounding gives {caffe} outputs here, PyTorch's ceil_mode {torch}",
+                "PyTorch drops a last window that starts past the input; pad the input explicitly "
+                "with `pad`, or use a kernel at least as large as the stride",
+            )
 
 
 class MaxPool(_Pool):
@@ -165,8 +201,12 @@ class _Adaptive(LayerKind):
         c, *spatial = shape
         outs = per_axis(args["output_size"], len(spatial), "output_size")
         if any(o < 1 for o in outs):
-            raise ShapeError(codes.NON_POSITIVE_SIZE, "adaptive pooling needs output sizes of at least 1",
-                             "output_size", arg="output_size")
+            raise ShapeError(
+                codes.NON_POSITIVE_SIZE,
+                "adaptive pooling needs output sizes of at least 1",
+                "output_size",
+                arg="output_size",
+            )
         if not all(type(i) is int for i in spatial):  # symbolic sizes: the window is not a fixed size
             return Inferred(outputs=((c, *outs),), rf=RF(whole=True))
         windows = []

@@ -6,6 +6,7 @@ also knows its value in every instance (`sample(i)`), which is how the export
 checks what it writes against convdsl's own inference, and how a layer kind can
 see whether a value is the same everywhere (`known()`) before deciding on it.
 """
+
 from __future__ import annotations
 
 import math
@@ -13,16 +14,40 @@ import operator
 
 # Python's operator precedence, lowest first (the language reference, "Operator precedence").
 _PRECEDENCE = {
-    "if": 1, "or": 2, "and": 3, "not": 4,
-    "==": 5, "!=": 5, "<": 5, "<=": 5, ">": 5, ">=": 5,
-    "+": 10, "-": 10, "*": 11, "/": 11, "//": 11, "%": 11, "neg": 12, "pos": 12,
+    "if": 1,
+    "or": 2,
+    "and": 3,
+    "not": 4,
+    "==": 5,
+    "!=": 5,
+    "<": 5,
+    "<=": 5,
+    ">": 5,
+    ">=": 5,
+    "+": 10,
+    "-": 10,
+    "*": 11,
+    "/": 11,
+    "//": 11,
+    "%": 11,
+    "neg": 12,
+    "pos": 12,
 }
 ATOM = 16
 
 _BINARY = {
-    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "//": operator.floordiv,
-    "%": operator.mod, "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
-    ">": operator.gt, ">=": operator.ge,
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "//": operator.floordiv,
+    "%": operator.mod,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
 }
 
 
@@ -45,7 +70,7 @@ def same(a, b) -> bool:
         return isinstance(a, bool) and isinstance(b, bool) and a == b
     if isinstance(a, tuple) or isinstance(b, tuple):
         return isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b) and all(map(same, a, b))
-    return type(a) is type(b) and a == b or isinstance(a, (int, float)) and isinstance(b, (int, float)) and a == b
+    return (type(a) is type(b) and a == b) or (isinstance(a, (int, float)) and isinstance(b, (int, float)) and a == b)
 
 
 def literal(value) -> str:
@@ -91,7 +116,7 @@ class Py:
     def variables(self) -> set[str]:
         return set()
 
-    def substitute(self, mapping: dict) -> "Py":
+    def substitute(self, mapping: dict) -> Py:
         """The same expression with variables replaced (a callee's parameters by the caller's arguments)."""
         return self
 
@@ -109,8 +134,9 @@ class Py:
 
     def wrap(self, parent: int, right: bool = False) -> str:
         text = self.src()
-        low = self.precedence < parent or (right and self.precedence == parent) or \
-            (parent == 5 and self.precedence == 5)  # comparisons would chain
+        low = (
+            self.precedence < parent or (right and self.precedence == parent) or (parent == 5 and self.precedence == 5)
+        )  # comparisons would chain
         return f"({text})" if low else text
 
     def __add__(self, other):
@@ -141,8 +167,7 @@ class Py:
 class Lit(Py):
     def __init__(self, value):
         self.value = value
-        self.precedence = 12 if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0 \
-            else ATOM
+        self.precedence = 12 if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0 else ATOM
 
     def src(self):
         return literal(self.value)
@@ -257,8 +282,9 @@ class Cond(Py):
         return self.condition.variables() | self.then.variables() | self.otherwise.variables()
 
     def substitute(self, mapping):
-        return cond(self.condition.substitute(mapping), self.then.substitute(mapping),
-                    self.otherwise.substitute(mapping))
+        return cond(
+            self.condition.substitute(mapping), self.then.substitute(mapping), self.otherwise.substitute(mapping)
+        )
 
 
 class Tup(Py):

@@ -1,5 +1,6 @@
 """Layers that change spatial size without a learned window: upsample, pixel
 shuffle, padding and cropping."""
+
 from __future__ import annotations
 
 import math
@@ -21,16 +22,24 @@ class Upsample(LayerKind):
     args = (
         Arg("scale_factor", "floats", None, aliases=("scale",)),
         Arg("size", "ints", None, positional=False),
-        Arg("mode", "str", "nearest", positional=False,
-            choices=("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear")),
+        Arg(
+            "mode",
+            "str",
+            "nearest",
+            positional=False,
+            choices=("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear"),
+        ),
         Arg("align_corners", "bool", None, positional=False),
     )
 
     def describe(self, args):
         mode = "" if args["mode"] == "nearest" else f" {args['mode']}"
         if args["scale_factor"] is not None:
-            return (f"x{args['scale_factor']:g}" if not isinstance(args["scale_factor"], tuple) else
-                    "x" + "x".join(f"{v:g}" for v in args["scale_factor"])) + mode
+            return (
+                f"x{args['scale_factor']:g}"
+                if not isinstance(args["scale_factor"], tuple)
+                else "x" + "x".join(f"{v:g}" for v in args["scale_factor"])
+            ) + mode
         return ("to " + fmt_shape(args["size"]) if isinstance(args["size"], tuple) else f"to {args['size']}") + mode
 
     def infer(self, args, inputs, ctx):
@@ -39,15 +48,28 @@ class Upsample(LayerKind):
         rank = len(spatial)
         scale, size = args["scale_factor"], args["size"]
         if (scale is None) == (size is None):
-            raise ShapeError(codes.MISSING_ARGUMENT, "upsample needs either scale_factor or size (not both)",
-                             "scale or size", "write `upsample(2)` or `upsample(size=(64, 64))`")
+            raise ShapeError(
+                codes.MISSING_ARGUMENT,
+                "upsample needs either scale_factor or size (not both)",
+                "scale or size",
+                "write `upsample(2)` or `upsample(size=(64, 64))`",
+            )
         if args["align_corners"] is not None and args["mode"] in ("nearest", "nearest-exact"):
-            raise ShapeError(codes.ARGUMENT_TYPE, "align_corners only applies to the interpolating modes",
-                             "mode is nearest", "remove align_corners, or use mode=bilinear", arg="align_corners")
+            raise ShapeError(
+                codes.ARGUMENT_TYPE,
+                "align_corners only applies to the interpolating modes",
+                "mode is nearest",
+                "remove align_corners, or use mode=bilinear",
+                arg="align_corners",
+            )
         wanted = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}.get(args["mode"])
         if wanted is not None and wanted != rank:
-            raise ShapeError(codes.RANK_MISMATCH, f"mode '{args['mode']}' needs {wanted} spatial axes, got {rank}",
-                             "mode", arg="mode")
+            raise ShapeError(
+                codes.RANK_MISMATCH,
+                f"mode '{args['mode']}' needs {wanted} spatial axes, got {rank}",
+                "mode",
+                arg="mode",
+            )
         if size is not None:
             outs = per_axis(size, rank, "size")
             # a symbolic input size has no fixed factor: the receptive field is then unknown
@@ -81,8 +103,12 @@ class PixelShuffle(LayerKind):
         c, h, w = shape
         r = args["upscale_factor"]
         if r < 1 or c % (r * r):
-            raise ShapeError(codes.INVALID_RESHAPE, f"pixel_shuffle by {r} needs channels divisible by {r * r}, got {c}",
-                             f"{c} % {r * r} != 0", arg="upscale_factor")
+            raise ShapeError(
+                codes.INVALID_RESHAPE,
+                f"pixel_shuffle by {r} needs channels divisible by {r * r}, got {c}",
+                f"{c} % {r * r} != 0",
+                arg="upscale_factor",
+            )
         return Inferred(outputs=((c // (r * r), h * r, w * r),), rf=RF(((1, Fraction(1, r)), (1, Fraction(1, r)))))
 
     def to_torch(self, args, inputs, ctx):
@@ -109,17 +135,24 @@ class Pad(LayerKind):
         if len(p) == 1:
             p = p * (2 * len(spatial))
         if len(p) % 2 or len(p) // 2 > len(spatial):
-            raise ShapeError(codes.ARGUMENT_TYPE,
-                             f"padding needs one value or a (begin, end) pair per axis, last axis first; got {len(p)}",
-                             "padding", arg="padding")
+            raise ShapeError(
+                codes.ARGUMENT_TYPE,
+                f"padding needs one value or a (begin, end) pair per axis, last axis first; got {len(p)}",
+                "padding",
+                arg="padding",
+            )
         out = list(spatial)
         for pair in range(len(p) // 2):
             axis = len(spatial) - 1 - pair  # PyTorch pads the last axis first
             removed = -min(0, p[2 * pair]) - min(0, p[2 * pair + 1])
             if removed > out[axis]:  # PyTorch cuts before it pads: "narrow(): length must be non-negative"
-                raise ShapeError(codes.INVALID_RESHAPE,
-                                 f"negative padding removes {removed} from an axis of size {out[axis]}",
-                                 f"{out[axis]} - {removed} < 0", "remove at most the size of the axis", arg="padding")
+                raise ShapeError(
+                    codes.INVALID_RESHAPE,
+                    f"negative padding removes {removed} from an axis of size {out[axis]}",
+                    f"{out[axis]} - {removed} < 0",
+                    "remove at most the size of the axis",
+                    arg="padding",
+                )
             out[axis] += p[2 * pair] + p[2 * pair + 1]
         if any(o < 1 for o in out):
             raise ShapeError(codes.NON_POSITIVE_SIZE, f"padding leaves a size below 1: {tuple(out)}", "padding")
@@ -139,25 +172,35 @@ class Pad(LayerKind):
 class _Crop(LayerKind):
     family = "resample"
     min_rank = 1
-    args = (Arg("like", "tensor", None, doc="crop to this tensor's spatial size"),
-            Arg("size", "ints", None, positional=False))
+    args = (
+        Arg("like", "tensor", None, doc="crop to this tensor's spatial size"),
+        Arg("size", "ints", None, positional=False),
+    )
 
     def describe(self, args):
         size = args["size"]
-        return f"like {args['like']}" if args["like"] is not None else \
-            "to " + (fmt_shape(size) if isinstance(size, tuple) else str(size))
+        return (
+            f"like {args['like']}"
+            if args["like"] is not None
+            else "to " + (fmt_shape(size) if isinstance(size, tuple) else str(size))
+        )
 
     def target(self, args, inputs):
         shape = inputs[0]
         c, *spatial = shape
         if (args["like"] is None) == (args["size"] is None):
-            raise ShapeError(codes.MISSING_ARGUMENT, f"{self.name} needs a tensor to match or a size (not both)",
-                             "like or size", f"write `{self.name}(skip)` or `{self.name}(size=(64, 64))`")
+            raise ShapeError(
+                codes.MISSING_ARGUMENT,
+                f"{self.name} needs a tensor to match or a size (not both)",
+                "like or size",
+                f"write `{self.name}(skip)` or `{self.name}(size=(64, 64))`",
+            )
         if args["like"] is not None:
             other = inputs[1]
             if len(other) != len(shape):
-                raise ShapeError(codes.RANK_MISMATCH,
-                                 f"cannot crop {fmt_shape(shape)} like {fmt_shape(other)}: ranks differ", "like")
+                raise ShapeError(
+                    codes.RANK_MISMATCH, f"cannot crop {fmt_shape(shape)} like {fmt_shape(other)}: ranks differ", "like"
+                )
             return list(other[1:])
         return list(per_axis(args["size"], len(spatial), "size"))
 
@@ -166,9 +209,12 @@ class _Crop(LayerKind):
         c, *spatial = shape
         target = self.target(args, inputs)
         if any(t > s for t, s in zip(target, spatial)) or any(t < 1 for t in target):
-            raise ShapeError(codes.INVALID_RESHAPE,
-                             f"cannot crop {fmt_shape(shape)} to a spatial size of {fmt_shape(target)}",
-                             "crop larger than its input", "crop to a size no larger than the input")
+            raise ShapeError(
+                codes.INVALID_RESHAPE,
+                f"cannot crop {fmt_shape(shape)} to a spatial size of {fmt_shape(target)}",
+                "crop larger than its input",
+                "crop to a size no larger than the input",
+            )
         return Inferred(outputs=((c, *target),))
 
     def to_torch(self, args, inputs, ctx):

@@ -4,12 +4,13 @@ unflatten, select, roll, pixel_unshuffle, channel_shuffle, and the embedding loo
 Dims are PyTorch's, counting the batch as 0 (as flatten's and chunk's are), so
 `permute(0, 2, 3, 1)` reads as in torchvision's ConvNeXt and Swin code.
 """
+
 from __future__ import annotations
 
 from .. import diagnostics as codes
 from .ops import Function, Module
 from .pyexpr import Lit
-from .base import RF, Arg, Inferred, LayerKind, ShapeError, prod
+from .base import RF, Arg, Inferred, LayerKind, ShapeError, fmt_shape, prod
 from .dense import _dim_index
 
 MAX_PERMUTE_DIMS = 8  # torch tensors of more than a few axes are not written by hand
@@ -20,22 +21,39 @@ def _permutation(args, ndim: int) -> tuple[int, ...]:
     given = args.get("dims")
     positional = tuple(args[f"d{i}"] for i in range(MAX_PERMUTE_DIMS) if args.get(f"d{i}") is not None)
     if given is not None and positional:
-        raise ShapeError(codes.DUPLICATE_DEFINITION, "permute's dims are given twice", "dims",
-                         "write them either as `permute(0, 2, 3, 1)` or as `dims=(0, 2, 3, 1)`", arg="dims")
+        raise ShapeError(
+            codes.DUPLICATE_DEFINITION,
+            "permute's dims are given twice",
+            "dims",
+            "write them either as `permute(0, 2, 3, 1)` or as `dims=(0, 2, 3, 1)`",
+            arg="dims",
+        )
     dims = tuple(given) if given is not None else positional
     full = ndim + 1
     if len(dims) != full:
-        raise ShapeError(codes.ARGUMENT_TYPE,
-                         f"permute needs one dim per axis of the tensor with its batch ({full}), got {len(dims)}",
-                         f"{len(dims)} dims", f"the input has {full} dims with its batch: give {full} dims, e.g. "
-                         f"`permute({', '.join(map(str, range(full)))})`")
+        raise ShapeError(
+            codes.ARGUMENT_TYPE,
+            f"permute needs one dim per axis of the tensor with its batch ({full}), got {len(dims)}",
+            f"{len(dims)} dims",
+            f"the input has {full} dims with its batch: give {full} dims, e.g. "
+            f"`permute({', '.join(map(str, range(full)))})`",
+        )
     normal = tuple(d + full if d < 0 else d for d in dims)
     if sorted(normal) != list(range(full)):
-        raise ShapeError(codes.ARGUMENT_TYPE, f"permute({', '.join(map(str, dims))}) is not a permutation of "
-                         f"0..{full - 1}", "not a permutation", "give every dim once", arg="dims")
+        raise ShapeError(
+            codes.ARGUMENT_TYPE,
+            f"permute({', '.join(map(str, dims))}) is not a permutation of 0..{full - 1}",
+            "not a permutation",
+            "give every dim once",
+            arg="dims",
+        )
     if normal[0] != 0:
-        raise ShapeError(codes.ARGUMENT_TYPE, "permute must keep the batch as dim 0",
-                         f"dim {normal[0]} first", "start with 0: convdsl's tensors, and the export's, are batch-first")
+        raise ShapeError(
+            codes.ARGUMENT_TYPE,
+            "permute must keep the batch as dim 0",
+            f"dim {normal[0]} first",
+            "start with 0: convdsl's tensors, and the export's, are batch-first",
+        )
     return normal
 
 
@@ -43,12 +61,15 @@ class Permute(LayerKind):
     name = "permute"
     family = "reshape"
     summary = "reorder axes, as torch.permute (dims count the batch as 0, which stays first)"
-    args = (*(Arg(f"d{i}", "int", None, doc="a dim, in the new order") for i in range(MAX_PERMUTE_DIMS)),
-            Arg("dims", "dims", None, positional=False))
+    args = (
+        *(Arg(f"d{i}", "int", None, doc="a dim, in the new order") for i in range(MAX_PERMUTE_DIMS)),
+        Arg("dims", "dims", None, positional=False),
+    )
 
     def describe(self, args):
-        dims = args.get("dims") or tuple(args[f"d{i}"] for i in range(MAX_PERMUTE_DIMS)
-                                         if args.get(f"d{i}") is not None)
+        dims = args.get("dims") or tuple(
+            args[f"d{i}"] for i in range(MAX_PERMUTE_DIMS) if args.get(f"d{i}") is not None
+        )
         return ", ".join(map(str, dims))
 
     def infer(self, args, inputs, ctx):
@@ -109,20 +130,31 @@ class Unflatten(LayerKind):
         sizes = list(args["sizes"])
         size = shape[axis]
         if sizes.count(-1) > 1 or any(s < 1 and s != -1 for s in sizes) or not sizes:
-            raise ShapeError(codes.INVALID_RESHAPE, f"cannot unflatten to {tuple(sizes)}",
-                             "sizes must be positive, with at most one -1", arg="sizes")
+            raise ShapeError(
+                codes.INVALID_RESHAPE,
+                f"cannot unflatten to {tuple(sizes)}",
+                "sizes must be positive, with at most one -1",
+                arg="sizes",
+            )
         if -1 in sizes:
             known = prod(s for s in sizes if s != -1)
             if size % known:
-                raise ShapeError(codes.INVALID_RESHAPE, f"cannot unflatten an axis of {size} into {tuple(sizes)}",
-                                 f"{size} is not a multiple of {known}", arg="sizes")
+                raise ShapeError(
+                    codes.INVALID_RESHAPE,
+                    f"cannot unflatten an axis of {size} into {tuple(sizes)}",
+                    f"{size} is not a multiple of {known}",
+                    arg="sizes",
+                )
             sizes[sizes.index(-1)] = size // known
         if prod(sizes) != size:
-            raise ShapeError(codes.INVALID_RESHAPE,
-                             f"cannot unflatten an axis of {size} into {' x '.join(map(str, sizes))} "
-                             f"({prod(sizes)} values)", "sizes differ", "the sizes must multiply to the axis",
-                             arg="sizes")
-        return Inferred(outputs=((*shape[:axis], *sizes, *shape[axis + 1:]),))
+            raise ShapeError(
+                codes.INVALID_RESHAPE,
+                f"cannot unflatten an axis of {size} into {' x '.join(map(str, sizes))} ({prod(sizes)} values)",
+                "sizes differ",
+                "the sizes must multiply to the axis",
+                arg="sizes",
+            )
+        return Inferred(outputs=((*shape[:axis], *sizes, *shape[axis + 1 :]),))
 
     def to_torch(self, args, inputs, ctx):
         shape = inputs[0]
@@ -148,9 +180,14 @@ class Select(LayerKind):
         axis = _dim_index(args["dim"], len(shape), "dim")
         size, index = shape[axis], args["index"]
         if not -size <= index < size:
-            raise ShapeError(codes.INVALID_RESHAPE, f"index {index} is out of range for an axis of {size}",
-                             f"index {index}", f"use an index from {-size} to {size - 1}", arg="index")
-        return Inferred(outputs=((*shape[:axis], *shape[axis + 1:]),), rf=RF(whole=True))
+            raise ShapeError(
+                codes.INVALID_RESHAPE,
+                f"index {index} is out of range for an axis of {size}",
+                f"index {index}",
+                f"use an index from {-size} to {size - 1}",
+                arg="index",
+            )
+        return Inferred(outputs=((*shape[:axis], *shape[axis + 1 :]),), rf=RF(whole=True))
 
     def to_torch(self, args, inputs, ctx):
         shape = inputs[0]
@@ -173,8 +210,12 @@ class Roll(LayerKind):
         (shape,) = inputs
         shifts, dims = args["shifts"], args["dims"]
         if len(shifts) != len(dims):
-            raise ShapeError(codes.ARGUMENT_TYPE, f"roll has {len(shifts)} shifts for {len(dims)} dims",
-                             "one shift per dim", arg="shifts")
+            raise ShapeError(
+                codes.ARGUMENT_TYPE,
+                f"roll has {len(shifts)} shifts for {len(dims)} dims",
+                "one shift per dim",
+                arg="shifts",
+            )
         for d in dims:
             _dim_index(d, len(shape), "dims")
         return Inferred(outputs=(shape,), rf=RF(whole=True))
@@ -201,13 +242,17 @@ class PixelUnshuffle(LayerKind):
         c, h, w = shape
         r = args["downscale_factor"]
         if r < 1:
-            raise ShapeError(codes.ARGUMENT_TYPE, "downscale_factor must be at least 1", "factor",
-                             arg="downscale_factor")
+            raise ShapeError(
+                codes.ARGUMENT_TYPE, "downscale_factor must be at least 1", "factor", arg="downscale_factor"
+            )
         if h % r or w % r:
-            raise ShapeError(codes.INVALID_RESHAPE,
-                             f"pixel_unshuffle by {r} needs a height and width divisible by {r}, got {h} x {w}",
-                             f"{h} x {w}", f"give the input sizes that are multiples of {r}",
-                             arg="downscale_factor")
+            raise ShapeError(
+                codes.INVALID_RESHAPE,
+                f"pixel_unshuffle by {r} needs a height and width divisible by {r}, got {h} x {w}",
+                f"{h} x {w}",
+                f"give the input sizes that are multiples of {r}",
+                arg="downscale_factor",
+            )
         return Inferred(outputs=((c * r * r, h // r, w // r),), rf=RF(((r, r), (r, r))))
 
     def to_torch(self, args, inputs, ctx):
@@ -229,9 +274,13 @@ class ChannelShuffle(LayerKind):
         (shape,) = inputs
         g, c = args["groups"], shape[0]
         if g < 1 or c % g:
-            raise ShapeError(codes.GROUPS_MISMATCH, f"groups={g} does not divide the {c} channels",
-                             f"{c} % {g} = {c % g if g > 0 else c}", "use a number of groups that divides the channels",
-                             arg="groups")
+            raise ShapeError(
+                codes.GROUPS_MISMATCH,
+                f"groups={g} does not divide the {c} channels",
+                f"{c} % {g} = {c % g if g > 0 else c}",
+                "use a number of groups that divides the channels",
+                arg="groups",
+            )
         return Inferred(outputs=(shape,))
 
     def to_torch(self, args, inputs, ctx):
@@ -243,9 +292,11 @@ class Embedding(LayerKind):
     aliases = ("embed",)
     family = "linear"
     summary = "a learned vector per token id: (*) ids give (*, embedding_dim), as nn.Embedding"
-    args = (Arg("num_embeddings", "int", aliases=("num", "vocab")),
-            Arg("embedding_dim", "int", aliases=("dim",)),
-            Arg("padding_idx", "int", None, positional=False))
+    args = (
+        Arg("num_embeddings", "int", aliases=("num", "vocab")),
+        Arg("embedding_dim", "int", aliases=("dim",)),
+        Arg("padding_idx", "int", None, positional=False),
+    )
 
     def describe(self, args):
         return f"{args['num_embeddings']} x {args['embedding_dim']}"
@@ -254,13 +305,21 @@ class Embedding(LayerKind):
         (shape,) = inputs
         num, dim = args["num_embeddings"], args["embedding_dim"]
         if num < 1 or dim < 1:
-            raise ShapeError(codes.ARGUMENT_TYPE, "embedding needs at least one id and one feature",
-                             "num_embeddings" if num < 1 else "embedding_dim",
-                             arg="num_embeddings" if num < 1 else "embedding_dim")
+            raise ShapeError(
+                codes.ARGUMENT_TYPE,
+                "embedding needs at least one id and one feature",
+                "num_embeddings" if num < 1 else "embedding_dim",
+                arg="num_embeddings" if num < 1 else "embedding_dim",
+            )
         padding = args["padding_idx"]
         if padding is not None and not -num <= padding < num:
-            raise ShapeError(codes.ARGUMENT_TYPE, f"padding_idx={padding} is not an id of {num}", "padding_idx",
-                             f"use an id from {-num} to {num - 1}", arg="padding_idx")
+            raise ShapeError(
+                codes.ARGUMENT_TYPE,
+                f"padding_idx={padding} is not an id of {num}",
+                "padding_idx",
+                f"use an id from {-num} to {num - 1}",
+                arg="padding_idx",
+            )
         return Inferred(outputs=((*shape, dim),), params=num * dim)
 
     def to_torch(self, args, inputs, ctx):
@@ -281,24 +340,34 @@ class ClassToken(LayerKind):
     def infer(self, args, inputs, ctx):
         (shape,) = inputs
         if len(shape) != 2:
-            raise ShapeError(codes.RANK_MISMATCH, f"class_token takes L x D tokens, got a {fmt_shape(shape)} tensor",
-                             f"{len(shape)} axes", "make tokens first, e.g. `flatten(2) -> transpose(1, 2)`")
+            raise ShapeError(
+                codes.RANK_MISMATCH,
+                f"class_token takes L x D tokens, got a {fmt_shape(shape)} tensor",
+                f"{len(shape)} axes",
+                "make tokens first, e.g. `flatten(2) -> transpose(1, 2)`",
+            )
         n = args["tokens"]
         if n < 1:
             raise ShapeError(codes.ARGUMENT_TYPE, "class_token needs at least 1 token", "tokens", arg="tokens")
         return Inferred(outputs=((shape[0] + n, shape[1]),), params=n * shape[1])
 
     def to_torch(self, args, inputs, ctx):
-        return Module("ClassToken", (inputs[0][-1], args["tokens"]), channels=inputs[0][0] + args["tokens"],
-                      helpers=("ClassToken",))
+        return Module(
+            "ClassToken",
+            (inputs[0][-1], args["tokens"]),
+            channels=inputs[0][0] + args["tokens"],
+            helpers=("ClassToken",),
+        )
 
 
 class PositionEmbedding(LayerKind):
     name = "position_embedding"
     aliases = ("pos_embedding",)
     family = "linear"
-    summary = ("a learned L x D tensor added to L x D tokens (ViT's and GPT-2's absolute positions); "
-               "the input must have exactly `length` tokens")
+    summary = (
+        "a learned L x D tensor added to L x D tokens (ViT's and GPT-2's absolute positions); "
+        "the input must have exactly `length` tokens"
+    )
     args = (Arg("length", "int", aliases=("positions", "max_length")),)
 
     def describe(self, args):
@@ -307,24 +376,42 @@ class PositionEmbedding(LayerKind):
     def infer(self, args, inputs, ctx):
         (shape,) = inputs
         if len(shape) != 2:
-            raise ShapeError(codes.RANK_MISMATCH,
-                             f"position_embedding takes L x D tokens, got a {fmt_shape(shape)} tensor",
-                             f"{len(shape)} axes", "make tokens first, e.g. `flatten(2) -> transpose(1, 2)`")
+            raise ShapeError(
+                codes.RANK_MISMATCH,
+                f"position_embedding takes L x D tokens, got a {fmt_shape(shape)} tensor",
+                f"{len(shape)} axes",
+                "make tokens first, e.g. `flatten(2) -> transpose(1, 2)`",
+            )
         length = args["length"]
         if length < 1:
-            raise ShapeError(codes.ARGUMENT_TYPE, "position_embedding needs at least 1 position", "length",
-                             arg="length")
+            raise ShapeError(
+                codes.ARGUMENT_TYPE, "position_embedding needs at least 1 position", "length", arg="length"
+            )
         if shape[0] != length:
-            raise ShapeError(codes.MERGE_MISMATCH,
-                             f"the position embedding has {length} positions, the input {shape[0]} tokens",
-                             f"{shape[0]} vs {length}",
-                             "give the input the size the embedding was made for, or change `length`", arg="length")
+            raise ShapeError(
+                codes.MERGE_MISMATCH,
+                f"the position embedding has {length} positions, the input {shape[0]} tokens",
+                f"{shape[0]} vs {length}",
+                "give the input the size the embedding was made for, or change `length`",
+                arg="length",
+            )
         return Inferred(outputs=(shape,), params=length * shape[1])
 
     def to_torch(self, args, inputs, ctx):
         return Module("PositionEmbedding", (args["length"], inputs[0][-1]), helpers=("PositionEmbedding",))
 
 
-KINDS = (ClassToken, PositionEmbedding, Permute, Transpose, Unflatten, Select, Roll, PixelUnshuffle, ChannelShuffle, Embedding)
+KINDS = (
+    ClassToken,
+    PositionEmbedding,
+    Permute,
+    Transpose,
+    Unflatten,
+    Select,
+    Roll,
+    PixelUnshuffle,
+    ChannelShuffle,
+    Embedding,
+)
 
 __all__ = ["KINDS"]

@@ -4,6 +4,7 @@ and the non-integer-division lint.
 PyTorch (default), Caffe and TensorFlow rules follow the reference table in the
 project's shared reference notes; see tests/test_window.py for the vectors.
 """
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -117,18 +118,24 @@ def resolve_padding(padding, sizes, kernels, strides, dilations, rounding: str, 
             else:
                 if s != 1:
                     raise ShapeError(
-                        codes.ARGUMENT_TYPE, "padding='same' needs stride 1 in PyTorch",
+                        codes.ARGUMENT_TYPE,
+                        "padding='same' needs stride 1 in PyTorch",
                         f"stride {s} with padding='same'",
                         "give the padding as a number, or use `set rounding = tensorflow` for TensorFlow's 'same'",
-                        arg="padding")
+                        arg="padding",
+                    )
                 total = d * (k - 1)
             pads.append((total // 2, total - total // 2))
         return tuple(pads)
     if isinstance(padding, tuple):
         if len(padding) != rank:
             raise ShapeError(
-                codes.ARGUMENT_TYPE, f"`padding` has {len(padding)} values but the input has {rank} spatial axes",
-                f"{len(padding)} values", f"give one value, or {rank} values", arg="padding")
+                codes.ARGUMENT_TYPE,
+                f"`padding` has {len(padding)} values but the input has {rank} spatial axes",
+                f"{len(padding)} values",
+                f"give one value, or {rank} values",
+                arg="padding",
+            )
         return tuple((p, p) for p in padding)
     return ((padding, padding),) * rank
 
@@ -224,8 +231,14 @@ def division_fixes(windows, axes, ctx, *, pool: bool, drops: bool) -> tuple:
         pads = {}
         for axis in axes:
             w = windows[axis]
-            pads[axis] = next((p for p in range(w.pad_begin + 1, w.pad_begin + w.stride + 1)
-                               if (w.size + 2 * p - w.span) % w.stride == 0), None)
+            pads[axis] = next(
+                (
+                    p
+                    for p in range(w.pad_begin + 1, w.pad_begin + w.stride + 1)
+                    if (w.size + 2 * p - w.span) % w.stride == 0
+                ),
+                None,
+            )
         if None not in pads.values():
             value = _per_axis_text([pads.get(a, w.pad_begin) for a, w in enumerate(windows)])
             fixes.append(ctx.fix(f"use `padding={value}`", {"padding": value}))
@@ -250,8 +263,12 @@ def division_fixes(windows, axes, ctx, *, pool: bool, drops: bool) -> tuple:
         break
     if pool:
         fixes.append(ctx.fix("use `ceil=true`", {"ceil": "true"}))
-    fixes.append(ctx.fix("write `round=floor` to drop " + ("them" if drops else "the padding") + " on purpose "
-                         "(what PyTorch does)", {"round": "floor"}))
+    fixes.append(
+        ctx.fix(
+            "write `round=floor` to drop " + ("them" if drops else "the padding") + " on purpose (what PyTorch does)",
+            {"round": "floor"},
+        )
+    )
     return tuple(f for f in fixes if f is not None)
 
 

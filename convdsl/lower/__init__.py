@@ -11,6 +11,7 @@ settings, constants, block definitions and included files; naming.py names the
 layers; state.py holds the records the walk keeps; record.py reads definitions
 into definition.py's records when export asks.
 """
+
 from .statements import Lowering
 
 __all__ = ["Lowering"]

@@ -1,4 +1,5 @@
 """A call's arguments bound to its kind's specs (through arguments.py), once per set of values they read."""
+
 from __future__ import annotations
 
 from .. import diagnostics as codes
@@ -54,17 +55,28 @@ class Binding:
         positional = [Argument(expr, expr.span) for expr in call.args]
         keywords = [Argument(kw.value, kw.span, kw.value.span, kw.name.id, kw.name.span) for kw in call.kwargs]
         env = scope.env
-        if (kind.torch_input_size and not kind.variadic
-                and self._pytorch_order(kind, call, argument_tables(kind)[0], scope)):
+        if (
+            kind.torch_input_size
+            and not kind.variadic
+            and self._pytorch_order(kind, call, argument_tables(kind)[0], scope)
+        ):
             return None, None, None, None
 
         def tensor_of(item):
             expr = item.value
             return (self._ref(expr.id, expr.span, scope), expr.id) if isinstance(expr, Name) else None
 
-        return self.builder.bind(kind, call.name.id, call.span, positional, keywords, env=env,
-                                 report_eval=self.from_eval, value_of=lambda item: self._value(item.value, env),
-                                 tensor_of=tensor_of)
+        return self.builder.bind(
+            kind,
+            call.name.id,
+            call.span,
+            positional,
+            keywords,
+            env=env,
+            report_eval=self.from_eval,
+            value_of=lambda item: self._value(item.value, env),
+            tensor_of=tensor_of,
+        )
 
     def _pytorch_order(self, kind: LayerKind, call: Call, positional, scope) -> bool:
         """`linear(100, 10)`: PyTorch's nn.Linear(in_features, out_features), where convdsl reads 10 as the bias.
@@ -78,15 +90,22 @@ class Binding:
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
             return False
         first, second = call.args[0].span, call.args[1].span
-        fix = Fix(f"drop the first argument, PyTorch's {kind.torch_input_size} ({values[0]})",
-                  (Edit(Span(first.path, first.line, first.column, second.line, second.column), ""),))
-        self.diagnostics.append(Diagnostic(
-            codes.ARGUMENT_TYPE, second, f"`{positional[1].name}` must be true or false, got {values[1]}: "
-            f"`{call.name.id}({values[0]}, {values[1]})` looks like PyTorch's order ({kind.torch_input_size}, "
-            f"{positional[0].name})",
-            "a number where a boolean goes",
-            f"convdsl infers {kind.torch_input_size} from the tensor; its arguments start with {positional[0].name}",
-            fixes=(fix,)))
+        fix = Fix(
+            f"drop the first argument, PyTorch's {kind.torch_input_size} ({values[0]})",
+            (Edit(Span(first.path, first.line, first.column, second.line, second.column), ""),),
+        )
+        self.diagnostics.append(
+            Diagnostic(
+                codes.ARGUMENT_TYPE,
+                second,
+                f"`{positional[1].name}` must be true or false, got {values[1]}: "
+                f"`{call.name.id}({values[0]}, {values[1]})` looks like PyTorch's order ({kind.torch_input_size}, "
+                f"{positional[0].name})",
+                "a number where a boolean goes",
+                f"convdsl infers {kind.torch_input_size} from the tensor; its arguments start with {positional[0].name}",
+                fixes=(fix,),
+            )
+        )
         return True
 
     def _value(self, expr, env):

@@ -1,4 +1,5 @@
 """A block's use: its arguments bound to its parameters, then its body lowered in a scope of its own."""
+
 from __future__ import annotations
 
 from .. import diagnostics as codes
@@ -18,13 +19,24 @@ class Blocks:
         definition = block.definition
         name = definition.name.id
         if name in self.block_stack:
-            cycle = " -> ".join((*self.block_stack[self.block_stack.index(name):], name))
-            self.error(codes.RECURSIVE_BLOCK, call.name.span, f"block `{name}` uses itself", "recursive use",
-                       "a block cannot contain itself; unroll it with a repeat", notes=(f"through {cycle}",))
+            cycle = " -> ".join((*self.block_stack[self.block_stack.index(name) :], name))
+            self.error(
+                codes.RECURSIVE_BLOCK,
+                call.name.span,
+                f"block `{name}` uses itself",
+                "recursive use",
+                "a block cannot contain itself; unroll it with a repeat",
+                notes=(f"through {cycle}",),
+            )
             return None
         if len(self.block_stack) >= self.limits.max_depth:
-            self.error(codes.LIMIT_EXCEEDED, call.span, f"blocks are nested more than {self.limits.max_depth} deep",
-                       "too deep", "raise the limit with --max-depth")
+            self.error(
+                codes.LIMIT_EXCEEDED,
+                call.span,
+                f"blocks are nested more than {self.limits.max_depth} deep",
+                "too deep",
+                "raise the limit with --max-depth",
+            )
             raise _Abort
         if current is None:
             # An error before this block was reported already (a chain that starts without a tensor is
@@ -36,9 +48,13 @@ class Blocks:
         params = definition.params
         ok = True
         if len(call.args) > len(params):
-            self.error(codes.TOO_MANY_ARGUMENTS, call.args[len(params)].span,
-                       f"block `{name}` takes {len(params)} argument{'s' if len(params) != 1 else ''}, "
-                       f"got {len(call.args)}", "extra argument", _block_signature(definition))
+            self.error(
+                codes.TOO_MANY_ARGUMENTS,
+                call.args[len(params)].span,
+                f"block `{name}` takes {len(params)} argument{'s' if len(params) != 1 else ''}, got {len(call.args)}",
+                "extra argument",
+                _block_signature(definition),
+            )
             ok = False
         given = {}
         for param, expr in zip(params, call.args):
@@ -46,12 +62,21 @@ class Blocks:
         known = {p.name.id for p in params}
         for kw in call.kwargs:
             if kw.name.id not in known:
-                self.error(codes.UNKNOWN_ARGUMENT, kw.name.span, f"block `{name}` has no parameter `{kw.name.id}`",
-                           "unknown parameter", did_you_mean(kw.name.id, known) or _block_signature(definition))
+                self.error(
+                    codes.UNKNOWN_ARGUMENT,
+                    kw.name.span,
+                    f"block `{name}` has no parameter `{kw.name.id}`",
+                    "unknown parameter",
+                    did_you_mean(kw.name.id, known) or _block_signature(definition),
+                )
                 ok = False
             elif kw.name.id in given:
-                self.error(codes.DUPLICATE_DEFINITION, kw.name.span, f"parameter `{kw.name.id}` is given twice",
-                           "given again here")
+                self.error(
+                    codes.DUPLICATE_DEFINITION,
+                    kw.name.span,
+                    f"parameter `{kw.name.id}` is given twice",
+                    "given again here",
+                )
                 ok = False
             else:
                 given[kw.name.id] = kw.value
@@ -59,20 +84,29 @@ class Blocks:
             pname = param.name.id
             is_tensor = param.type is not None and param.type.id == "tensor"
             if param.type is not None and not is_tensor:
-                self.error(codes.ARGUMENT_TYPE, param.type.span, f"unknown parameter type `{param.type.id}`",
-                           "not a type", "the only parameter type is `tensor`")
+                self.error(
+                    codes.ARGUMENT_TYPE,
+                    param.type.span,
+                    f"unknown parameter type `{param.type.id}`",
+                    "not a type",
+                    "the only parameter type is `tensor`",
+                )
                 ok = False
                 continue
             expr = given.get(pname)
             if expr is None:
                 if param.default is None:
-                    self.error(codes.MISSING_ARGUMENT, call.span, f"block `{name}` needs `{pname}`",
-                               f"`{pname}` missing", _block_signature(definition))
+                    self.error(
+                        codes.MISSING_ARGUMENT,
+                        call.span,
+                        f"block `{name}` needs `{pname}`",
+                        f"`{pname}` missing",
+                        _block_signature(definition),
+                    )
                     ok = False
                     continue
                 if is_tensor:
-                    self.error(codes.ARGUMENT_TYPE, param.span, "a tensor parameter cannot have a default",
-                               "default")
+                    self.error(codes.ARGUMENT_TYPE, param.span, "a tensor parameter cannot have a default", "default")
                     ok = False
                     continue
                 try:
@@ -109,12 +143,23 @@ class Blocks:
         inner.used.add("in")
         self.block_stack.append(name)
         # a parameter named `in` is a number in env, not the tensor `in` (reported at the definition)
-        shown = tuple((None if i < len(call.args) else pname,
-                       given[pname].id if pname in tensors and isinstance(given[pname], Name) else env[pname])
-                      for i, pname in enumerate(given))
+        shown = tuple(
+            (
+                None if i < len(call.args) else pname,
+                given[pname].id if pname in tensors and isinstance(given[pname], Name) else env[pname],
+            )
+            for i, pname in enumerate(given)
+        )
         self.scopes.append(Scope(names.prefix + local, "block", name, shown))
-        self.site = Site(inner_names.prefix, name, env, call.span, inner_names.block_path, self.site,
-                         {tensor: value for tensor, (value, _) in tensors.items()})
+        self.site = Site(
+            inner_names.prefix,
+            name,
+            env,
+            call.span,
+            inner_names.block_path,
+            self.site,
+            {tensor: value for tensor, (value, _) in tensors.items()},
+        )
         self.sites.append(self.site)
         self.tensor_scopes.append((self.site, inner))
         try:
@@ -131,8 +176,13 @@ class Blocks:
                     key = ("no-out", definition.span)
                     if key not in self.warned:
                         self.warned.add(key)
-                        self.error(codes.MISSING_OUTPUT, definition.name.span, f"block `{name}` never assigns `out`",
-                                   "no `out`", "end the block with `out = ...`")
+                        self.error(
+                            codes.MISSING_OUTPUT,
+                            definition.name.span,
+                            f"block `{name}` never assigns `out`",
+                            "no `out`",
+                            "end the block with `out = ...`",
+                        )
                     result = None
                 else:
                     inner.used.add("out")

@@ -1,4 +1,5 @@
 """Layer names: labels claimed, automatic names (`conv1`, `0`) given, per scope."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ class _NameScope:
     position: int = 0
     depth: int = 0
 
-    def child(self, local: str, *, positional: bool, block: str | None = None) -> "_NameScope":
+    def child(self, local: str, *, positional: bool, block: str | None = None) -> _NameScope:
         path = self.block_path + ((block,) if block else ())
         return _NameScope(self.prefix + local + ".", positional, path, depth=self.depth + 1)
 
@@ -49,9 +50,13 @@ class Naming:
     def _claim(self, names: _NameScope, local: str, span: Span) -> str:
         labels = names.counts.setdefault("__labels__", set())
         if local in labels:
-            self.error(codes.DUPLICATE_DEFINITION, span, f"`{names.prefix}{local}` is defined twice",
-                       "label used again",
-                       "labels are unique in their scope; inside a repeat, label the repeat instead: `a: (...) * 3`")
+            self.error(
+                codes.DUPLICATE_DEFINITION,
+                span,
+                f"`{names.prefix}{local}` is defined twice",
+                "label used again",
+                "labels are unique in their scope; inside a repeat, label the repeat instead: `a: (...) * 3`",
+            )
             return self._auto_name(names, local)  # keep going without merging two layers into one node
         labels.add(local)
         names.taken.add(local)

@@ -2,6 +2,7 @@
 
 Read once per definition, on first request (state.Records): checking a file never imports this module.
 """
+
 from __future__ import annotations
 
 from ..definition import (
@@ -76,8 +77,11 @@ def _step(element, blocks: dict):
         if kind.variadic:
             tensors = tuple(expr.id for expr in element.args if isinstance(expr, Name))
         else:
-            tensors = tuple(written[spec.name].id for spec in kind.args
-                            if spec.type == "tensor" and isinstance(written.get(spec.name), Name))
+            tensors = tuple(
+                written[spec.name].id
+                for spec in kind.args
+                if spec.type == "tensor" and isinstance(written.get(spec.name), Name)
+            )
         return LayerStep(name, written, tensors, element.span)
     if isinstance(element, Labelled):
         return LabelStep(element.label.id, _step(element.element, blocks), element.span)

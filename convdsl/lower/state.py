@@ -1,4 +1,5 @@
 """The records lowering keeps while it walks: tensors, forward references, blocks."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ class _Abort(Exception):
 class _Deferred:
     """A tensor used before (or without) its definition in `scope`."""
 
-    scope: "_TensorScope"
+    scope: _TensorScope
     name: str
     span: Span
 

@@ -1,4 +1,5 @@
 """Lowering's walk: the program's statements, chains, repeats and blocks, into a LayerGraph."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -116,14 +117,20 @@ class Lowering(Includes, Naming, Binding, Blocks):
                 # every undefined tensor follows from this one cause
                 first = top.refs[0]
                 top.refs = [r for r in top.refs if r.name in top.tensors]
-                self.error(codes.NO_INPUT, first.span, "the network declares no input",
-                           f"`{first.name}` is never declared",
-                           f"declare it: `input {first.name}: 3 x 224 x 224`")
+                self.error(
+                    codes.NO_INPUT,
+                    first.span,
+                    "the network declares no input",
+                    f"`{first.name}` is never declared",
+                    f"declare it: `input {first.name}: 3 x 224 x 224`",
+                )
             self._finish_scope(top)
             self._resolve_edges()
             for site in self.sites[1:]:
-                site.inputs = {name: (p.node, p.port) if (p := self._resolve(value)) else None
-                               for name, value in site.inputs.items()}
+                site.inputs = {
+                    name: (p.node, p.port) if (p := self._resolve(value)) else None
+                    for name, value in site.inputs.items()
+                }
             self._add_outputs(top)
             self._check_cycles()
         except _Abort:
@@ -133,9 +140,13 @@ class Lowering(Includes, Naming, Binding, Blocks):
         """A file with nothing in it is a mistake (a wrong path, a save that failed), not a clean network."""
         source = self.sources.get(program.path)
         blank = source is None or not source.text.strip()
-        self.error(codes.NO_INPUT, Span(program.path, 1, 1, 1, 1),
-                   "the file is empty" if blank else "the file has only comments",
-                   "no statements", "declare an input and a chain: `input x: 3 x 32 x 32` and `y = x -> conv(16, 3)`")
+        self.error(
+            codes.NO_INPUT,
+            Span(program.path, 1, 1, 1, 1),
+            "the file is empty" if blank else "the file has only comments",
+            "no statements",
+            "declare an input and a chain: `input x: 3 x 32 x 32` and `y = x -> conv(16, 3)`",
+        )
 
     def _top_statement(self, stmt, scope: _TensorScope, names: _NameScope) -> None:
         """A top-level statement. Expansion recurses per level of blocks and groups; with --max-depth
@@ -143,9 +154,14 @@ class Lowering(Includes, Naming, Binding, Blocks):
         try:
             self._statement(stmt, scope, names)
         except RecursionError:
-            self.error(codes.LIMIT_EXCEEDED, stmt.span, "this statement nests blocks and groups too deeply to expand",
-                       "too deep", f"flatten the nesting, or lower --max-depth (now {self.limits.max_depth}; "
-                       f"the default is {Limits().max_depth})")
+            self.error(
+                codes.LIMIT_EXCEEDED,
+                stmt.span,
+                "this statement nests blocks and groups too deeply to expand",
+                "too deep",
+                f"flatten the nesting, or lower --max-depth (now {self.limits.max_depth}; "
+                f"the default is {Limits().max_depth})",
+            )
             raise _Abort from None
 
     def _input(self, stmt: InputDecl, scope: _TensorScope, names: _NameScope) -> None:
@@ -163,29 +179,52 @@ class Lowering(Includes, Naming, Binding, Blocks):
                     ok = False
                     continue
                 if isinstance(value, bool) or not isinstance(value, int):  # `const c = 0x1` is a tuple
-                    self.error(codes.INVALID_INPUT, dim.span,
-                               f"input size `{dim.value}` is {describe(value)}, not a whole number", "not a size")
+                    self.error(
+                        codes.INVALID_INPUT,
+                        dim.span,
+                        f"input size `{dim.value}` is {describe(value)}, not a whole number",
+                        "not a size",
+                    )
                     ok = False
                     continue
             if isinstance(value, int) and not 1 <= value <= 2**40:
-                self.error(codes.INVALID_INPUT, dim.span, f"input size {value} is out of range",
-                           "sizes must be at least 1", None)
+                self.error(
+                    codes.INVALID_INPUT,
+                    dim.span,
+                    f"input size {value} is out of range",
+                    "sizes must be at least 1",
+                    None,
+                )
                 ok = False
             dims.append(value)
         if not 1 <= len(dims) <= 4:
-            self.error(codes.INVALID_INPUT, stmt.span, f"an input has 1 to 4 dimensions (C, then up to 3 spatial), "
-                       f"got {len(dims)}", f"{len(dims)} dimensions",
-                       "write C x L, C x H x W or C x D x H x W; give a batch with `, batch=8`")
+            self.error(
+                codes.INVALID_INPUT,
+                stmt.span,
+                f"an input has 1 to 4 dimensions (C, then up to 3 spatial), got {len(dims)}",
+                f"{len(dims)} dimensions",
+                "write C x L, C x H x W or C x D x H x W; give a batch with `, batch=8`",
+            )
             ok = False
         if dims and isinstance(dims[0], str):
-            self.error(codes.INVALID_INPUT, stmt.dims[0].span, "the channel count must be a number",
-                       "symbolic channels", "only spatial sizes may be symbolic")
+            self.error(
+                codes.INVALID_INPUT,
+                stmt.dims[0].span,
+                "the channel count must be a number",
+                "symbolic channels",
+                "only spatial sizes may be symbolic",
+            )
             ok = False
         batch = None
         for option in stmt.options:
             if option.name.id != "batch":
-                self.error(codes.UNKNOWN_ARGUMENT, option.name.span, f"unknown input option `{option.name.id}`",
-                           "not an option", "the only option is `batch`")
+                self.error(
+                    codes.UNKNOWN_ARGUMENT,
+                    option.name.span,
+                    f"unknown input option `{option.name.id}`",
+                    "not an option",
+                    "the only option is `batch`",
+                )
                 continue
             try:
                 batch = evaluate(option.value, scope.env)
@@ -193,8 +232,9 @@ class Lowering(Includes, Naming, Binding, Blocks):
                 self.from_eval(err)
                 continue
             if isinstance(batch, bool) or not isinstance(batch, (int, str)) or (isinstance(batch, int) and batch < 1):
-                self.error(codes.INVALID_INPUT, option.value.span, "batch must be a positive integer or a name",
-                           "batch")
+                self.error(
+                    codes.INVALID_INPUT, option.value.span, "batch must be a positive integer or a name", "batch"
+                )
                 batch = None
         if not ok:
             # a tensor with no value: its uses say nothing more (E020 or E003 would only repeat this error)
@@ -215,8 +255,12 @@ class Lowering(Includes, Naming, Binding, Blocks):
                 self._assign(stmt.names, stmt.chain, scope, names)
             for ident in stmt.names:
                 if ident.id in self.outputs:
-                    self.error(codes.DUPLICATE_DEFINITION, ident.span, f"output `{ident.id}` is declared twice",
-                               "declared again here")
+                    self.error(
+                        codes.DUPLICATE_DEFINITION,
+                        ident.span,
+                        f"output `{ident.id}` is declared twice",
+                        "declared again here",
+                    )
                     continue
                 self.outputs[ident.id] = (self._ref(ident.id, ident.span, scope), ident.span)
                 if stmt.shape:
@@ -232,41 +276,61 @@ class Lowering(Includes, Naming, Binding, Blocks):
             names_read = _names_in(stmt.value)
             read = {n for n in names_read if n in {p.name.id for p in params} or scope.env.get(n) is FAILED}
             if read:
-                help_ = (f"a constant cannot use the block's parameters or constants "
-                         f"({', '.join(f'`{n}`' for n in sorted(read))}); "
-                         f"make it a parameter whose default uses them, after them in the block's parameter list: "
-                         f"`{stmt.name.id}={self._text(stmt.value.span)}`")
+                help_ = (
+                    f"a constant cannot use the block's parameters or constants "
+                    f"({', '.join(f'`{n}`' for n in sorted(read))}); "
+                    f"make it a parameter whose default uses them, after them in the block's parameter list: "
+                    f"`{stmt.name.id}={self._text(stmt.value.span)}`"
+                )
             else:
                 help_ = "move it to the top level of the file"
-            self.error(codes.MISPLACED_STATEMENT, stmt.span, "only assignments may appear inside a block",
-                       "not allowed here", help_)
+            self.error(
+                codes.MISPLACED_STATEMENT,
+                stmt.span,
+                "only assignments may appear inside a block",
+                "not allowed here",
+                help_,
+            )
         else:
-            self.error(codes.MISPLACED_STATEMENT, stmt.span, "only assignments may appear inside a block",
-                       "not allowed here", "move it to the top level of the file")
+            self.error(
+                codes.MISPLACED_STATEMENT,
+                stmt.span,
+                "only assignments may appear inside a block",
+                "not allowed here",
+                "move it to the top level of the file",
+            )
 
     def _text(self, span: Span) -> str:
         """The source text of a one-line span (for help that quotes the file), else `...`."""
         source = self.sources.get(span.path)
         if source is None or span.line != span.end_line:
             return "..."
-        return source.line_text(span.line)[span.column - 1:span.end_column - 1]
+        return source.line_text(span.line)[span.column - 1 : span.end_column - 1]
 
     def _assign(self, targets, chain: Chain, scope: _TensorScope, names: _NameScope) -> None:
         values = self._chain(chain, scope, names, start=None)
         if values is not None and len(values) != len(targets):
             if len(values) > 1 or len(targets) > 1:
-                self.error(codes.WRONG_INPUT_COUNT, chain.span,
-                           f"this chain gives {len(values)} tensor{'s' if len(values) != 1 else ''} "
-                           f"but {len(targets)} name{'s are' if len(targets) != 1 else ' is'} assigned",
-                           "count differs", "assign one name per tensor: `a, b = x -> chunk(2)`")
+                self.error(
+                    codes.WRONG_INPUT_COUNT,
+                    chain.span,
+                    f"this chain gives {len(values)} tensor{'s' if len(values) != 1 else ''} "
+                    f"but {len(targets)} name{'s are' if len(targets) != 1 else ' is'} assigned",
+                    "count differs",
+                    "assign one name per tensor: `a, b = x -> chunk(2)`",
+                )
             values = None
         for i, ident in enumerate(targets):
             if ident.id in scope.tensors:
                 first = scope.tensors[ident.id][1]
-                self.error(codes.DUPLICATE_DEFINITION, ident.span, f"tensor `{ident.id}` is defined twice",
-                           "defined again here",
-                           "give the new tensor its own name; tensors are never reassigned",
-                           notes=(f"first defined at line {first.line}",))
+                self.error(
+                    codes.DUPLICATE_DEFINITION,
+                    ident.span,
+                    f"tensor `{ident.id}` is defined twice",
+                    "defined again here",
+                    "give the new tensor its own name; tensors are never reassigned",
+                    notes=(f"first defined at line {first.line}",),
+                )
                 continue
             scope.tensors[ident.id] = (values[i] if values is not None else None, ident.span)
 
@@ -286,9 +350,13 @@ class Lowering(Includes, Naming, Binding, Blocks):
                     self._ref(arg.id, arg.span, scope)
                 current = self._element(first, None, scope, names)
             else:
-                self.error(codes.WRONG_INPUT_COUNT, first.span, "a chain must start from a tensor",
-                           "no input for this layer",
-                           "write `y = x -> layer(...)`, or start with a merge such as `add(a, b)`")
+                self.error(
+                    codes.WRONG_INPUT_COUNT,
+                    first.span,
+                    "a chain must start from a tensor",
+                    "no input for this layer",
+                    "write `y = x -> layer(...)`, or start with a merge such as `add(a, b)`",
+                )
                 current = None
             elements = elements[1:]
         else:
@@ -299,8 +367,13 @@ class Lowering(Includes, Naming, Binding, Blocks):
 
     def _unknown_merge(self, element) -> bool:
         """A call of no layer kind or block whose positional arguments are all names."""
-        return (isinstance(element, Call) and element.name.id not in KINDS and element.name.id not in self.blocks
-                and bool(element.args) and all(isinstance(arg, Name) for arg in element.args))
+        return (
+            isinstance(element, Call)
+            and element.name.id not in KINDS
+            and element.name.id not in self.blocks
+            and bool(element.args)
+            and all(isinstance(arg, Name) for arg in element.args)
+        )
 
     def _starts_merge(self, element) -> bool:
         while isinstance(element, Labelled):
@@ -315,9 +388,13 @@ class Lowering(Includes, Naming, Binding, Blocks):
         if current is None:
             return None
         if len(current) != 1:
-            self.error(codes.WRONG_INPUT_COUNT, element_span,
-                       f"the layer before gives {len(current)} tensors; a layer takes one",
-                       "several tensors in", "assign them first: `a, b = x -> chunk(2)`")
+            self.error(
+                codes.WRONG_INPUT_COUNT,
+                element_span,
+                f"the layer before gives {len(current)} tensors; a layer takes one",
+                "several tensors in",
+                "assign them first: `a, b = x -> chunk(2)`",
+            )
             return None
         return current[0]
 
@@ -326,15 +403,24 @@ class Lowering(Includes, Naming, Binding, Blocks):
         # twice ... (`relu if false` at the bottom) makes no layer and 2^depth expansions.
         self.steps += not isinstance(element, Labelled)  # a label is part of what it labels
         if self.steps > self.step_budget:
-            self.error(codes.LIMIT_EXCEEDED, element.span,
-                       f"expanding the network takes more than {self.step_budget:,} steps (each call, group, "
-                       "condition and repeat copy, in every block instance, even where it makes no layer)",
-                       "limit reached here", "blocks that call blocks multiply: check the nesting, or raise "
-                       f"the limit with --max-layers (it allows {STEPS_PER_LAYER} steps per layer, and 10,000 more)")
+            self.error(
+                codes.LIMIT_EXCEEDED,
+                element.span,
+                f"expanding the network takes more than {self.step_budget:,} steps (each call, group, "
+                "condition and repeat copy, in every block instance, even where it makes no layer)",
+                "limit reached here",
+                "blocks that call blocks multiply: check the nesting, or raise "
+                f"the limit with --max-layers (it allows {STEPS_PER_LAYER} steps per layer, and 10,000 more)",
+            )
             raise _Abort
         if names.depth > self.limits.max_depth:
-            self.error(codes.LIMIT_EXCEEDED, element.span, f"nesting deeper than {self.limits.max_depth} levels",
-                       "too deep", "raise the limit with --max-depth")
+            self.error(
+                codes.LIMIT_EXCEEDED,
+                element.span,
+                f"nesting deeper than {self.limits.max_depth} levels",
+                "too deep",
+                "raise the limit with --max-depth",
+            )
             raise _Abort
         if isinstance(element, Call):  # the usual element: first
             return self._call(element, current, scope, names, label)
@@ -352,8 +438,12 @@ class Lowering(Includes, Naming, Binding, Blocks):
                 self.from_eval(undefined(condition, scope.env))
                 return None
             if not isinstance(condition, bool):
-                self.error(codes.ARGUMENT_TYPE, element.condition.span,
-                           f"a condition must be true or false, got {describe(condition)}", "not a boolean")
+                self.error(
+                    codes.ARGUMENT_TYPE,
+                    element.condition.span,
+                    f"a condition must be true or false, got {describe(condition)}",
+                    "not a boolean",
+                )
                 return None
             return self._element(element.element, current, scope, names, label) if condition else current
         if isinstance(element, (Group, Repeat)) and label is not None:
@@ -390,11 +480,14 @@ class Lowering(Includes, Naming, Binding, Blocks):
                     # Project the expansion from the first copy, so a huge count fails at once.
                     projected = before + (self.builder.layer_count - before) * count * enclosing
                     if projected > self.limits.max_layers:
-                        self.error(codes.LIMIT_EXCEEDED, element.span,
-                                   f"this repeat expands the network to {'at least ' if enclosing > 1 else ''}"
-                                   f"{projected:,} layers, more than the limit of {self.limits.max_layers:,}",
-                                   f"{count:,} copies",
-                                   "check the repeat count, or raise the limit with --max-layers")
+                        self.error(
+                            codes.LIMIT_EXCEEDED,
+                            element.span,
+                            f"this repeat expands the network to {'at least ' if enclosing > 1 else ''}"
+                            f"{projected:,} layers, more than the limit of {self.limits.max_layers:,}",
+                            f"{count:,} copies",
+                            "check the repeat count, or raise the limit with --max-layers",
+                        )
                         raise _Abort
                     if self.builder.layer_count == before:
                         # A copy that makes no layer passes its input on, or a fixed tensor, or fails: every
@@ -413,9 +506,13 @@ class Lowering(Includes, Naming, Binding, Blocks):
             self.from_eval(undefined(count, scope.env))
             return None
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= self.limits.max_repeat:
-            self.error(codes.REPEAT_COUNT, element.count.span,
-                       f"a repeat count must be an integer from 1 to {self.limits.max_repeat:,}, got {describe(count)}",
-                       "repeat count", "use `if` to leave an element out" if count == 0 else None)
+            self.error(
+                codes.REPEAT_COUNT,
+                element.count.span,
+                f"a repeat count must be an integer from 1 to {self.limits.max_repeat:,}, got {describe(count)}",
+                "repeat count",
+                "use `if` to leave an element out" if count == 0 else None,
+            )
             return None
         return count
 
@@ -426,12 +523,15 @@ class Lowering(Includes, Naming, Binding, Blocks):
         kind = KINDS.get(name)
         if kind is None:
             from ..layers import canonical_kinds
-            help_ = did_you_mean(name, [*(k.name for k in canonical_kinds()), *self.blocks]) or \
-                did_you_mean(name, KINDS)
+
+            help_ = did_you_mean(name, [*(k.name for k in canonical_kinds()), *self.blocks]) or did_you_mean(
+                name, KINDS
+            )
             if name in scope.tensors:
                 help_ = f"`{name}` is a tensor; merge it with `add({name})` or `concat({name})`"
-            self.error(codes.UNKNOWN_LAYER, call.name.span, f"unknown layer `{name}`", "not a layer kind or block",
-                       help_)
+            self.error(
+                codes.UNKNOWN_LAYER, call.name.span, f"unknown layer `{name}`", "not a layer kind or block", help_
+            )
             return None
         bound, tensors, spans, explicit = self._bind(kind, call, scope)
         if bound is None:
@@ -441,15 +541,34 @@ class Lowering(Includes, Naming, Binding, Blocks):
             inputs.append(self._single(current, call.span) if current is not None else None)
         inputs.extend(tensors)
         if kind.variadic and len(inputs) < 2:
-            self.error(codes.WRONG_INPUT_COUNT, call.span, f"{name} needs at least two tensors, got {len(inputs)}",
-                       "one tensor", f"write `{name}(a, b)`, or `x -> {name}(b)` to merge x with b")
+            self.error(
+                codes.WRONG_INPUT_COUNT,
+                call.span,
+                f"{name} needs at least two tensors, got {len(inputs)}",
+                "one tensor",
+                f"write `{name}(a, b)`, or `x -> {name}(b)` to merge x with b",
+            )
             return None
         local = self._claim(names, label.id, label.span) if label is not None else self._auto_name(names, name)
         node = names.prefix + local
         if not self.builder.count_layer(call.span):
             raise _Abort
-        self.builder.add_layer(node, LayerNode(kind.name, name, bound, call.span, local, names.block_path,
-                                               tuple(self.scopes), self.site, spans, explicit, None in inputs))
+        self.builder.add_layer(
+            node,
+            LayerNode(
+                kind.name,
+                name,
+                bound,
+                call.span,
+                local,
+                names.block_path,
+                tuple(self.scopes),
+                self.site,
+                spans,
+                explicit,
+                None in inputs,
+            ),
+        )
         for port, value in enumerate(inputs):
             if value is not None:
                 self.pending_edges.append((value, node, port, call.span))
@@ -481,7 +600,7 @@ class Lowering(Includes, Naming, Binding, Blocks):
                 help_ = f"`{ref.name}` is a constant, not a tensor"
             self.error(codes.UNDEFINED_NAME, ref.span, f"undefined tensor `{ref.name}`", "not defined", help_)
         for name, (value, span) in scope.tensors.items():
-            if name in scope.used or name.startswith("_") or name in self.outputs and scope.warn_key is None:
+            if name in scope.used or name.startswith("_") or (name in self.outputs and scope.warn_key is None):
                 continue
             if scope.warn_key is None and not self.outputs and name == next(reversed(scope.tensors)):
                 continue  # the last tensor is the output when none is declared
@@ -489,9 +608,15 @@ class Lowering(Includes, Naming, Binding, Blocks):
             if key in self.warned:
                 continue
             self.warned.add(key)
-            self.diagnostics.append(Diagnostic(
-                codes.UNUSED_TENSOR, span, f"tensor `{name}` is never used", "computed but unused",
-                f"use it, declare it with `output {name}`, or name it `_{name}`"))
+            self.diagnostics.append(
+                Diagnostic(
+                    codes.UNUSED_TENSOR,
+                    span,
+                    f"tensor `{name}` is never used",
+                    "computed but unused",
+                    f"use it, declare it with `output {name}`, or name it `_{name}`",
+                )
+            )
 
     def _resolve(self, value, seen=None):
         """Follow forward references to a producer (None if undefined)."""
@@ -513,10 +638,15 @@ class Lowering(Includes, Naming, Binding, Blocks):
         if key in self.warned:
             return
         self.warned.add(key)
-        loop = names[names.index(value.name):] + [value.name]
-        self.error(codes.CYCLE, value.span, "tensors depend on themselves", "defined from itself",
-                   "a tensor cannot be computed from itself; break the loop",
-                   notes=("cycle: " + " -> ".join(f"`{n}`" for n in loop),))
+        loop = names[names.index(value.name) :] + [value.name]
+        self.error(
+            codes.CYCLE,
+            value.span,
+            "tensors depend on themselves",
+            "defined from itself",
+            "a tensor cannot be computed from itself; break the loop",
+            notes=("cycle: " + " -> ".join(f"`{n}`" for n in loop),),
+        )
 
     def _resolve_edges(self) -> None:
         for value, node, port, span in self.pending_edges:
@@ -536,8 +666,12 @@ class Lowering(Includes, Naming, Binding, Blocks):
                 if value is FAILED:
                     return None
             if isinstance(value, bool) or not isinstance(value, (int, str)) or (isinstance(value, int) and value < 1):
-                self.error(codes.INVALID_INPUT, dim.span, f"an output size must be a whole number of at least 1, "
-                           f"got {describe(value)}", "not a size")
+                self.error(
+                    codes.INVALID_INPUT,
+                    dim.span,
+                    f"an output size must be a whole number of at least 1, got {describe(value)}",
+                    "not a size",
+                )
                 return None
             values.append(value)
         return tuple(values), tuple(d.span for d in dims)
@@ -549,8 +683,13 @@ class Lowering(Includes, Naming, Binding, Blocks):
                 self.outputs[last] = (top.tensors[last][0], top.tensors[last][1])
         for name, (value, span) in self.outputs.items():
             declared = self.output_shapes.get(name)
-            self.builder.add_output(name, self._resolve(value), span, shape=declared[0] if declared else None,
-                                    dim_spans=declared[1] if declared else ())
+            self.builder.add_output(
+                name,
+                self._resolve(value),
+                span,
+                shape=declared[0] if declared else None,
+                dim_spans=declared[1] if declared else (),
+            )
 
     def _check_cycles(self) -> None:
         self.builder.check_cycles()
@@ -561,8 +700,7 @@ def _names_in(expr) -> set[str]:
     if isinstance(expr, Name):
         return {expr.id}
     found: set[str] = set()
-    for child in (getattr(expr, attr, None) for attr in ("left", "right", "operand", "condition", "then",
-                                                        "otherwise")):
+    for child in (getattr(expr, attr, None) for attr in ("left", "right", "operand", "condition", "then", "otherwise")):
         if child is not None:
             found |= _names_in(child)
     for item in getattr(expr, "items", ()):

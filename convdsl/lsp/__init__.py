@@ -4,6 +4,7 @@ One entry point, main(); it depends on the analysis (snapshot.py builds on
 network, infer, recover, positions and suppress), never the other way round.
 pygls and lsprotocol come with the `lsp` extra: `pip install 'convdsl[lsp]'`.
 """
+
 from __future__ import annotations
 
 INSTALL = "pip install 'convdsl[lsp]'"
@@ -16,8 +17,10 @@ def main() -> int:
     try:
         from .server import main as serve
     except ImportError as err:
-        print(f"convdsl lsp: error: the language server needs pygls and lsprotocol ({err.name} is missing): "
-              f"{INSTALL}", file=sys.stderr)
+        print(
+            f"convdsl lsp: error: the language server needs pygls and lsprotocol ({err.name} is missing): {INSTALL}",
+            file=sys.stderr,
+        )
         return 2
     return serve()
 

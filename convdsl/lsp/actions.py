@@ -1,4 +1,5 @@
 """Code actions: one quick fix per Fix a diagnostic offers (the analysis makes them, as text edits)."""
+
 from __future__ import annotations
 
 from lsprotocol import types
@@ -27,12 +28,22 @@ def code_actions(snapshot: Snapshot, params: types.CodeActionParams) -> list[typ
         for number, fix in enumerate(fixes):
             changes: dict[str, list] = {}
             for edit in fix.edits:
-                uri = convert.path_to_uri(edit.span.path) if edit.span.path != snapshot.path else \
-                    convert.path_to_uri(snapshot.path)
+                uri = (
+                    convert.path_to_uri(edit.span.path)
+                    if edit.span.path != snapshot.path
+                    else convert.path_to_uri(snapshot.path)
+                )
                 changes.setdefault(uri, []).append(
-                    types.TextEdit(convert.to_range(sources.get(edit.span.path), edit.span), edit.text))
+                    types.TextEdit(convert.to_range(sources.get(edit.span.path), edit.span), edit.text)
+                )
             title = fix.text() if hasattr(fix, "text") else fix.description
-            actions.append(types.CodeAction(title=f"{diag.code.code}: {title}", kind=types.CodeActionKind.QuickFix,
-                                            diagnostics=[shown], edit=types.WorkspaceEdit(changes=changes),
-                                            is_preferred=number == 0))
+            actions.append(
+                types.CodeAction(
+                    title=f"{diag.code.code}: {title}",
+                    kind=types.CodeActionKind.QuickFix,
+                    diagnostics=[shown],
+                    edit=types.WorkspaceEdit(changes=changes),
+                    is_preferred=number == 0,
+                )
+            )
     return actions

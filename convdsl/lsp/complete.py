@@ -7,6 +7,7 @@
 - after `set `: the settings, and after `set name =`: their values;
 - at the start of a line: the statement keywords.
 """
+
 from __future__ import annotations
 
 import re
@@ -33,7 +34,7 @@ class Candidate:
 
 
 def complete(snapshot: Snapshot, line: int, column: int) -> list[Candidate]:
-    text = snapshot.source.line_text(line)[:column - 1]
+    text = snapshot.source.line_text(line)[: column - 1]
     before = _text_before(snapshot, line, column)
     set_match = re.match(r"\s*set\s+(\w*)$", text)
     if set_match:
@@ -51,12 +52,13 @@ def complete(snapshot: Snapshot, line: int, column: int) -> list[Candidate]:
         return _arguments(snapshot, name, given) + _tensors(snapshot, scope) + _values(snapshot, scope)
     stripped = before.rstrip()
     last_word = re.search(r"(\w*)$", before).group(1)
-    ahead = before[:len(before) - len(last_word)].rstrip()
+    ahead = before[: len(before) - len(last_word)].rstrip()
     if ahead.endswith(("->", ":")):
         return _layers(snapshot)
     if ahead.endswith("=") and not ahead.endswith("=="):
-        return _tensors(snapshot, scope) + [c for c in _layers(snapshot) if KINDS.get(c.label) is not None
-                                            and KINDS[c.label].variadic]
+        return _tensors(snapshot, scope) + [
+            c for c in _layers(snapshot) if KINDS.get(c.label) is not None and KINDS[c.label].variadic
+        ]
     if stripped.endswith("->"):
         return _layers(snapshot)
     return _layers(snapshot) + _tensors(snapshot, scope)
@@ -66,11 +68,11 @@ def _text_before(snapshot: Snapshot, line: int, column: int) -> str:
     from .convert import offset_of
 
     offset = offset_of(snapshot.source, line, column)
-    before = snapshot.source.text[max(0, offset - 2000):offset]
+    before = snapshot.source.text[max(0, offset - 2000) : offset]
     # from the start of the statement being typed: a line that starts with a name in column 1 (or in a block)
     # starts one, even after a '(' left open above it
     starts = [m.end() for m in re.finditer(r"\n(?=[ \t]*[A-Za-z_]\w*(?:[ \t]*,[ \t]*\w+)*[ \t]*=[^=])", before)]
-    return before[starts[-1] - 1:] if starts else before
+    return before[starts[-1] - 1 :] if starts else before
 
 
 def _continues(before: str) -> bool:
@@ -91,7 +93,7 @@ def _open_call(before: str) -> tuple[str, set[str]] | None:
                 match = re.search(r"([A-Za-z_]\w*)\s*$", before[:i])
                 if match is None:
                     return None  # a group or a tuple: no call
-                inside = before[i + 1:]
+                inside = before[i + 1 :]
                 return match.group(1), set(re.findall(r"([A-Za-z_]\w*)\s*=(?!=)", inside))
             depth -= 1
     return None
@@ -100,8 +102,10 @@ def _open_call(before: str) -> tuple[str, set[str]] | None:
 def _scope_at(snapshot: Snapshot, line: int, column: int) -> str:
     for definition in snapshot.index.blocks.values():
         span = definition.span
-        if span.path == snapshot.path and (span.line, span.column) <= (line, column) <= (span.end_line,
-                                                                                          span.end_column):
+        if span.path == snapshot.path and (span.line, span.column) <= (line, column) <= (
+            span.end_line,
+            span.end_column,
+        ):
             return definition.name.id
     return ""
 
@@ -110,8 +114,11 @@ def _layers(snapshot: Snapshot) -> list[Candidate]:
     out = []
     for kind in canonical_kinds():
         required = [a for a in kind.args if a.required and a.positional]
-        snippet = kind.name if not required else \
-            kind.name + "(" + ", ".join(f"${{{i + 1}:{a.name}}}" for i, a in enumerate(required)) + ")"
+        snippet = (
+            kind.name
+            if not required
+            else kind.name + "(" + ", ".join(f"${{{i + 1}:{a.name}}}" for i, a in enumerate(required)) + ")"
+        )
         signature = ", ".join(a.name if a.required else f"{a.name}={_literal(a.default)}" for a in kind.args)
         doc = (kind.summary + "\n\n" if kind.summary else "") + "\n".join(f"- {_arg_doc(a)}" for a in kind.args)
         out.append(Candidate(kind.name, "layer", f"{kind.name}({signature})", doc, snippet))
@@ -119,12 +126,23 @@ def _layers(snapshot: Snapshot) -> list[Candidate]:
             out.append(Candidate(alias, "layer", f"alias of {kind.name}", doc, snippet.replace(kind.name, alias, 1)))
     for name, block in snapshot.index.blocks.items():
         required = [p for p in block.params if p.default is None]
-        snippet = name if not required else \
-            name + "(" + ", ".join(f"${{{i + 1}:{p.name.id}}}" for i, p in enumerate(required)) + ")"
-        params = ", ".join(p.name.id + (f": {p.type.id}" if p.type else "") + ("=..." if p.default else "")
-                           for p in block.params)
-        out.append(Candidate(name, "block", f"block {name}({params})",
-                             f"defined at {block.name.span.path.rsplit('/', 1)[-1]}:{block.name.span.line}", snippet))
+        snippet = (
+            name
+            if not required
+            else name + "(" + ", ".join(f"${{{i + 1}:{p.name.id}}}" for i, p in enumerate(required)) + ")"
+        )
+        params = ", ".join(
+            p.name.id + (f": {p.type.id}" if p.type else "") + ("=..." if p.default else "") for p in block.params
+        )
+        out.append(
+            Candidate(
+                name,
+                "block",
+                f"block {name}({params})",
+                f"defined at {block.name.span.path.rsplit('/', 1)[-1]}:{block.name.span.line}",
+                snippet,
+            )
+        )
     return out
 
 
@@ -135,15 +153,30 @@ def _arguments(snapshot: Snapshot, name: str, given: set[str]) -> list[Candidate
         for spec in kind.args:
             if given & {spec.name, *spec.aliases}:
                 taken.add(spec.name)
-        return [Candidate(f"{spec.name}=", "argument",
-                          f"{spec.type}" + ("" if spec.default is REQUIRED else f" = {_literal(spec.default)}"),
-                          _arg_doc(spec), f"{spec.name}=$0")
-                for spec in kind.args if spec.name not in taken]
+        return [
+            Candidate(
+                f"{spec.name}=",
+                "argument",
+                f"{spec.type}" + ("" if spec.default is REQUIRED else f" = {_literal(spec.default)}"),
+                _arg_doc(spec),
+                f"{spec.name}=$0",
+            )
+            for spec in kind.args
+            if spec.name not in taken
+        ]
     block = snapshot.index.blocks.get(name)
     if block is not None:
-        return [Candidate(f"{p.name.id}=", "argument", (p.type.id if p.type else "") +
-                          (" (has a default)" if p.default else " (required)"), "", f"{p.name.id}=$0")
-                for p in block.params if p.name.id not in given]
+        return [
+            Candidate(
+                f"{p.name.id}=",
+                "argument",
+                (p.type.id if p.type else "") + (" (has a default)" if p.default else " (required)"),
+                "",
+                f"{p.name.id}=$0",
+            )
+            for p in block.params
+            if p.name.id not in given
+        ]
     return []
 
 

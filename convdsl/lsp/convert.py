@@ -1,4 +1,5 @@
 """Between convdsl's spans (1-based lines, columns in characters) and LSP ranges (0-based, UTF-16 units)."""
+
 from __future__ import annotations
 
 import os
@@ -11,8 +12,11 @@ from lsprotocol import types
 from ..diagnostics import Diagnostic, Severity
 from ..source import Source, Span
 
-SEVERITY = {Severity.ERROR: types.DiagnosticSeverity.Error, Severity.WARNING: types.DiagnosticSeverity.Warning,
-            Severity.NOTE: types.DiagnosticSeverity.Information}
+SEVERITY = {
+    Severity.ERROR: types.DiagnosticSeverity.Error,
+    Severity.WARNING: types.DiagnosticSeverity.Warning,
+    Severity.NOTE: types.DiagnosticSeverity.Information,
+}
 
 
 def uri_to_path(uri: str) -> str:
@@ -43,14 +47,13 @@ def to_position(source: Source | None, line: int, column: int) -> types.Position
     if source is None:
         return types.Position(max(0, line - 1), max(0, column - 1))
     text = source.line_text(line)
-    return types.Position(max(0, line - 1), _utf16(text[:max(0, column - 1)]))
+    return types.Position(max(0, line - 1), _utf16(text[: max(0, column - 1)]))
 
 
 def to_range(source: Source | None, span: Span | None) -> types.Range:
     if span is None:
         return types.Range(types.Position(0, 0), types.Position(0, 0))
-    return types.Range(to_position(source, span.line, span.column),
-                       to_position(source, span.end_line, span.end_column))
+    return types.Range(to_position(source, span.line, span.column), to_position(source, span.end_line, span.end_column))
 
 
 def from_position(source: Source, position: types.Position) -> tuple[int, int]:
@@ -93,9 +96,15 @@ def _note_locations(note: str, span: Span, sources: dict[str, Source], locate) -
             if target_path is None:
                 continue
         source = sources.get(target_path)
-        found.append(types.Location(path_to_uri(target_path), types.Range(
-            types.Position(number - 1, 0),
-            types.Position(number - 1, _utf16(source.line_text(number)) if source is not None else 0))))
+        found.append(
+            types.Location(
+                path_to_uri(target_path),
+                types.Range(
+                    types.Position(number - 1, 0),
+                    types.Position(number - 1, _utf16(source.line_text(number)) if source is not None else 0),
+                ),
+            )
+        )
     return found
 
 
@@ -118,6 +127,12 @@ def diagnostic(diag: Diagnostic, sources: dict[str, Source], data: object = None
         if help_:
             related.append(types.DiagnosticRelatedInformation(location, f"help: {help_}"))
     return types.Diagnostic(
-        range=where, message=diag.message, severity=SEVERITY[diag.level], code=diag.code.code, source="convdsl",
-        related_information=related or None, data=data,
-        tags=[types.DiagnosticTag.Unnecessary] if diag.code.code == "W001" else None)
+        range=where,
+        message=diag.message,
+        severity=SEVERITY[diag.level],
+        code=diag.code.code,
+        source="convdsl",
+        related_information=related or None,
+        data=data,
+        tags=[types.DiagnosticTag.Unnecessary] if diag.code.code == "W001" else None,
+    )

@@ -1,4 +1,5 @@
 """Formatting requests, answered by convdsl's formatter (convdsl.fmt.format_text) as one edit of the whole text."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -26,7 +27,7 @@ def format_document(text: str, path: str) -> list[types.TextEdit] | None:
         formatted = format_text(text, path=path)
     except FormatError:
         return None
-    except Exception as err:  # noqa: BLE001 - a formatter bug must not take the server down; the text stays
+    except Exception as err:
         log.error("formatting %s failed: %r", path, err)
         return None
     if formatted == text:

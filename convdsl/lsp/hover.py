@@ -1,4 +1,5 @@
 """Hover text (Markdown): what the position index finds at a place, with the analysis's numbers."""
+
 from __future__ import annotations
 
 from .. import positions as P
@@ -24,8 +25,10 @@ def _shape(snapshot: Snapshot, shape) -> str:
 def needs_sizes(snapshot: Snapshot, line: int, column: int) -> bool:
     """Whether a hover here shows an input's valid sizes (a sweep, worth running off the event loop)."""
     item = snapshot.index.first_at(snapshot.path, line, column)
-    return item is not None and (item.kind == P.INPUT or item.kind == P.TENSOR and item.role == P.DEFINITION
-                                 and type(item.node).__name__ == "InputDecl")
+    return item is not None and (
+        item.kind == P.INPUT
+        or (item.kind == P.TENSOR and item.role == P.DEFINITION and type(item.node).__name__ == "InputDecl")
+    )
 
 
 def hover(snapshot: Snapshot, line: int, column: int) -> tuple[str, P.Item] | None:
@@ -34,7 +37,7 @@ def hover(snapshot: Snapshot, line: int, column: int) -> tuple[str, P.Item] | No
         text = _describe(snapshot, item, line, column)
         if text:
             # a name that is an argument: what it names, then the argument it fills
-            filled = next((i for i in items[number + 1:] if i.kind == P.ARGUMENT and i.span == item.span), None)
+            filled = next((i for i in items[number + 1 :] if i.kind == P.ARGUMENT and i.span == item.span), None)
             if filled is not None and item.kind != P.ARGUMENT:
                 more = _describe(snapshot, filled, line, column)
                 if more:
@@ -56,8 +59,7 @@ def _describe(snapshot: Snapshot, item: P.Item, line: int, column: int) -> str |
         return _block_call(snapshot, item)
     if item.kind == P.BLOCK:
         if item.role == P.USE and isinstance(item.node, Call):  # a call: its expansion, under the signature
-            called = _block_call(snapshot, P.Item(item.node.span, P.BLOCK_CALL, item.name, item.scope,
-                                                  node=item.node))
+            called = _block_call(snapshot, P.Item(item.node.span, P.BLOCK_CALL, item.name, item.scope, node=item.node))
             return _block_def(snapshot, item) + "\n\n---\n\n" + (called or "")
         return _block_def(snapshot, item)
     if item.kind == P.INPUT:
@@ -66,7 +68,8 @@ def _describe(snapshot: Snapshot, item: P.Item, line: int, column: int) -> str |
         definition = snapshot.index.constants.get(item.name)
         env_value = _constant_value(snapshot, item.name)
         return f"```convdsl\nconst {item.name} = {env_value}\n```" + (
-            f"\n\ndefined at {_where(definition.name.span)}" if definition is not None else "")
+            f"\n\ndefined at {_where(definition.name.span)}" if definition is not None else ""
+        )
     if item.kind == P.PARAM:
         return f"parameter `{item.name}` of block `{item.scope}`"
     if item.kind == P.INCLUDE:
@@ -99,10 +102,12 @@ def _label(snapshot: Snapshot, item: P.Item) -> str | None:
     layers = [info for name, info in analysis.layers.items() if name.startswith(prefix)]
     if not layers:
         return None
-    return (f"group `{item.name}`: {len(layers):,} layers, {_count(sum(i.params for i in layers))} params, "
-            f"{_count(sum(i.macs for i in layers))} MACs\n\n"
-            f"{', '.join(_shape(snapshot, s) for s in layers[0].input_shapes)} -> "
-            f"**{', '.join(_shape(snapshot, s) for s in layers[-1].output_shapes)}**")
+    return (
+        f"group `{item.name}`: {len(layers):,} layers, {_count(sum(i.params for i in layers))} params, "
+        f"{_count(sum(i.macs for i in layers))} MACs\n\n"
+        f"{', '.join(_shape(snapshot, s) for s in layers[0].input_shapes)} -> "
+        f"**{', '.join(_shape(snapshot, s) for s in layers[-1].output_shapes)}**"
+    )
 
 
 def _where(span) -> str:
@@ -208,8 +213,13 @@ def _layer(snapshot: Snapshot, item: P.Item) -> str | None:
 def _arithmetic(snapshot: Snapshot, node: str, kind, info) -> list[str]:
     """The output-size arithmetic of a sliding window, per spatial axis: `H: (113 + 0 - 2)/2 + 1 = 56.5 -> 56`."""
     args = snapshot.network.layer_graph.nodes[node]["args"]
-    if "kernel" not in args or not info.input_shapes or info.input_shapes[0] is None or not info.output_shapes \
-            or info.output_shapes[0] is None:
+    if (
+        "kernel" not in args
+        or not info.input_shapes
+        or info.input_shapes[0] is None
+        or not info.output_shapes
+        or info.output_shapes[0] is None
+    ):
         return []
     spatial = info.input_shapes[0][1:]
     out = info.output_shapes[0][1:]
@@ -227,15 +237,17 @@ def _arithmetic(snapshot: Snapshot, node: str, kind, info) -> list[str]:
         names = axis_names(rank)
         if "output_padding" in args:  # transposed: (I - 1)s - 2p + d(k - 1) + output_padding + 1
             p, op = axes(args["padding"]), axes(args["output_padding"])
-            return [f"{n}: ({i} - 1)x{ss} - 2x{pp} + {dd}x({kk} - 1) + {oo} + 1 = {o}"
-                    for n, i, ss, pp, dd, kk, oo, o in zip(names, spatial, s, p, d, k, op, out)]
+            return [
+                f"{n}: ({i} - 1)x{ss} - 2x{pp} + {dd}x({kk} - 1) + {oo} + 1 = {o}"
+                for n, i, ss, pp, dd, kk, oo, o in zip(names, spatial, s, p, d, k, op, out)
+            ]
         pads = resolve_padding(args.get("padding", 0), spatial, k, s, d, snapshot.network.settings.rounding)
         lines = []
         for n, i, kk, ss, (pb, pe), dd, o in zip(names, spatial, k, s, pads, d, out):
             w = Window(i, kk, ss, pb, pe, dd)
             lines.append(f"{n}: {w.arithmetic()}" + (f" -> {o}" if not w.exact else ""))
         return lines
-    except Exception:  # noqa: BLE001 - arguments this layer could not use: inference said so already
+    except Exception:
         return []
 
 
@@ -258,8 +270,10 @@ def _block_call(snapshot: Snapshot, item: P.Item) -> str | None:
     if first_info:
         ins = first_info[0].input_shapes
         last = first_info[-1].output_shapes
-        lines.append(f"\n`{_common_prefix(first)}`: {', '.join(_shape(snapshot, s) for s in ins)} -> "
-                     f"**{', '.join(_shape(snapshot, s) for s in last)}**")
+        lines.append(
+            f"\n`{_common_prefix(first)}`: {', '.join(_shape(snapshot, s) for s in ins)} -> "
+            f"**{', '.join(_shape(snapshot, s) for s in last)}**"
+        )
     return "\n".join(lines)
 
 
@@ -277,11 +291,14 @@ def _block_def(snapshot: Snapshot, item: P.Item) -> str | None:
     definition = snapshot.index.blocks.get(item.name)
     if definition is None:
         return None
-    params = ", ".join(p.name.id + (f": {p.type.id}" if p.type else "") + ("=..." if p.default else "")
-                       for p in definition.params)
+    params = ", ".join(
+        p.name.id + (f": {p.type.id}" if p.type else "") + ("=..." if p.default else "") for p in definition.params
+    )
     uses = [i for i in snapshot.index.references((P.BLOCK, "", item.name)) if i.role == P.USE]
-    return f"```convdsl\nblock {item.name}({params})\n```\ndefined at {_where(definition.name.span)}; " \
-           f"called {len(uses)} time{'s' if len(uses) != 1 else ''} in the files read"
+    return (
+        f"```convdsl\nblock {item.name}({params})\n```\ndefined at {_where(definition.name.span)}; "
+        f"called {len(uses)} time{'s' if len(uses) != 1 else ''} in the files read"
+    )
 
 
 def _input(snapshot: Snapshot, item: P.Item) -> str | None:
@@ -289,8 +306,10 @@ def _input(snapshot: Snapshot, item: P.Item) -> str | None:
     if network is None or item.name not in network.inputs:
         return None
     spec = network.inputs[item.name]
-    lines = [f"input `{item.name}`: **{_shape(snapshot, spec.dims)}**" +
-             (f", batch {spec.batch}" if spec.batch is not None else "")]
+    lines = [
+        f"input `{item.name}`: **{_shape(snapshot, spec.dims)}**"
+        + (f", batch {spec.batch}" if spec.batch is not None else "")
+    ]
     lines += sizes_lines(snapshot, item.name)
     return "\n".join(lines)
 
@@ -309,7 +328,8 @@ def sizes_lines(snapshot: Snapshot, input_name: str) -> list[str]:
         var = axis.variable
         near = ""
         if var.declared is not None and axis.declared_failure is not None:
-            near = " — " + ", ".join(f"nearest {where}: {n}" for n, where in ((axis.below, "below"),
-                                                                               (axis.above, "above")) if n)
+            near = " — " + ", ".join(
+                f"nearest {where}: {n}" for n, where in ((axis.below, "below"), (axis.above, "above")) if n
+            )
         lines.append(f"- {var.name}: {axis.rule.text} ({compact(axis.valid, width=6)}){near}")
     return lines

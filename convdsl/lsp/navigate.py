@@ -1,4 +1,5 @@
 """Definitions, references, the outline, rename and inlay hints: answers read off the position index."""
+
 from __future__ import annotations
 
 import re
@@ -9,8 +10,29 @@ from ..syntax import Assign, OutputDecl
 from .snapshot import Snapshot
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-KEYWORDS = frozenset({"network", "set", "const", "include", "input", "output", "block", "if", "else", "and", "or",
-                      "not", "true", "false", "True", "False", "x", "in", "out"})
+KEYWORDS = frozenset(
+    {
+        "network",
+        "set",
+        "const",
+        "include",
+        "input",
+        "output",
+        "block",
+        "if",
+        "else",
+        "and",
+        "or",
+        "not",
+        "true",
+        "false",
+        "True",
+        "False",
+        "x",
+        "in",
+        "out",
+    }
+)
 
 
 def definition(snapshot: Snapshot, line: int, column: int) -> list[Span]:
@@ -30,8 +52,7 @@ def references(snapshot: Snapshot, line: int, column: int, include_declaration: 
     item = snapshot.index.symbol_at(snapshot.path, line, column)
     if item is None or item.kind == P.INCLUDE:
         return []
-    return [i.span for i in snapshot.index.references(item.key)
-            if include_declaration or i.role != P.DEFINITION]
+    return [i.span for i in snapshot.index.references(item.key) if include_declaration or i.role != P.DEFINITION]
 
 
 def rename_target(snapshot: Snapshot, line: int, column: int) -> P.Item | None:
@@ -67,6 +88,7 @@ def rename(snapshot: Snapshot, line: int, column: int, new_name: str) -> dict[st
 
 # The outline -------------------------------------------------------------------
 
+
 def symbols(snapshot: Snapshot):
     """(name, detail, kind, span, selection span, children) for the outline of the checked file."""
     program_items = snapshot.index.all(snapshot.path, (P.INPUT, P.TENSOR, P.BLOCK, P.CONSTANT, P.PARAM))
@@ -96,8 +118,12 @@ def symbols(snapshot: Snapshot):
         elif item.scope in blocks:
             blocks[item.scope].append((item.name, "parameter", "param", item.span, item.span, []))
     for item in program_items:
-        if item.kind == P.TENSOR and item.role == P.DEFINITION and item.scope in blocks \
-                and isinstance(item.node, (Assign, OutputDecl)):
+        if (
+            item.kind == P.TENSOR
+            and item.role == P.DEFINITION
+            and item.scope in blocks
+            and isinstance(item.node, (Assign, OutputDecl))
+        ):
             blocks[item.scope].append((item.name, "tensor", "tensor", item.node.span, item.span, []))
     # declared outputs (`output y`) of tensors defined by assignment
     for item in snapshot.index.all(snapshot.path, (P.TENSOR,)):
@@ -107,6 +133,7 @@ def symbols(snapshot: Snapshot):
 
 
 # Inlay hints --------------------------------------------------------------------
+
 
 def inlay_hints(snapshot: Snapshot, first_line: int, last_line: int) -> list[tuple[int, int, str]]:
     """(line, column, label): the shape after each element of a chain that the next '->' receives, and after
@@ -166,5 +193,3 @@ def _only_chain_ends(hints: list) -> list:
     for line, column, label in hints:
         seen[(line, column)] = label
     return [(line, column, label) for (line, column), label in sorted(seen.items())]
-
-

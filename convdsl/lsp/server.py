@@ -7,6 +7,7 @@ analysed, and a result for a text that has changed since is dropped, never
 published. Requests (hover, completion...) wait for the analysis of the text
 they were asked about; the event loop keeps reading messages meanwhile.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -70,9 +71,10 @@ class ConvdslServer(LanguageServer):
             snapshot = other.snapshot
             if other is doc or snapshot is None:
                 continue
-            if snapshot.network is not None and any(_real(p) == real for p in snapshot.network.sources
-                                                    if p != other.path) \
-                    or any(d.code.code == "E016" for d in snapshot.diagnostics):
+            if (
+                snapshot.network is not None
+                and any(_real(p) == real for p in snapshot.network.sources if p != other.path)
+            ) or any(d.code.code == "E016" for d in snapshot.diagnostics):
                 self.schedule(other, force=True)
 
     def schedule(self, doc: Document, force: bool = False) -> None:
@@ -85,13 +87,18 @@ class ConvdslServer(LanguageServer):
         loop = asyncio.get_running_loop()
         text, version = doc.text, doc.version
         selection = self.selection_for(doc.path)
-        future = loop.run_in_executor(self.worker, self._analyse, doc.path, text, version, self.open_texts(),
-                                      selection)
+        future = loop.run_in_executor(self.worker, self._analyse, doc.path, text, version, self.open_texts(), selection)
         future.add_done_callback(lambda f: self._done(doc, text, f))
 
     def _analyse(self, path, text, version, open_texts, selection) -> Snapshot:
-        return build(path, text, version=version, reader=read_through(open_texts), strict=self.options.strict,
-                     selection=selection)
+        return build(
+            path,
+            text,
+            version=version,
+            reader=read_through(open_texts),
+            strict=self.options.strict,
+            selection=selection,
+        )
 
     def _done(self, doc: Document, text: str, future) -> None:
         doc.running = False
@@ -100,9 +107,13 @@ class ConvdslServer(LanguageServer):
         error = future.exception()
         if error is not None:
             log.error("analysis of %s failed: %r", doc.uri, error, exc_info=error)
-            self.window_log_message(types.LogMessageParams(
-                types.MessageType.Error, f"convdsl: internal error while analysing {doc.path}: "
-                f"{type(error).__name__}: {error} (a bug in convdsl; please report it)"))
+            self.window_log_message(
+                types.LogMessageParams(
+                    types.MessageType.Error,
+                    f"convdsl: internal error while analysing {doc.path}: "
+                    f"{type(error).__name__}: {error} (a bug in convdsl; please report it)",
+                )
+            )
             for waiter in doc.waiters:
                 if not waiter.done():
                     waiter.set_result(None)
@@ -154,8 +165,11 @@ class ConvdslServer(LanguageServer):
                 continue
             # the file that makes the most layers from this one's text (one that includes it and calls nothing
             # from it has nothing to show)
-            made = sum(1 for data in including.network.layer_graph.nodes.values()
-                       if data.get("span") is not None and data["span"].path == path)
+            made = sum(
+                1
+                for data in including.network.layer_graph.nodes.values()
+                if data.get("span") is not None and data["span"].path == path
+            )
             if made > most:
                 best, most = replace(including, path=path, source=including.network.sources[path]), made
         return best
@@ -211,10 +225,23 @@ def _fix_data(diag) -> list | None:
     fixes = getattr(diag, "fixes", ())
     if not fixes:
         return None
-    return [{"description": fix.description,
-             "edits": [{"path": e.span.path, "line": e.span.line, "column": e.span.column,
-                        "end_line": e.span.end_line, "end_column": e.span.end_column, "text": e.text}
-                       for e in fix.edits]} for fix in fixes]
+    return [
+        {
+            "description": fix.description,
+            "edits": [
+                {
+                    "path": e.span.path,
+                    "line": e.span.line,
+                    "column": e.span.column,
+                    "end_line": e.span.end_line,
+                    "end_column": e.span.end_column,
+                    "text": e.text,
+                }
+                for e in fix.edits
+            ],
+        }
+        for fix in fixes
+    ]
 
 
 def _position(snapshot: Snapshot, position: types.Position) -> tuple[int, int]:
@@ -228,14 +255,25 @@ def _location(snapshot: Snapshot, span) -> types.Location:
     return types.Location(convert.path_to_uri(span.path), convert.to_range(source, span))
 
 
-_SYMBOL_KINDS = {"input": types.SymbolKind.Variable, "tensor": types.SymbolKind.Variable,
-                 "output": types.SymbolKind.Event, "block": types.SymbolKind.Function,
-                 "constant": types.SymbolKind.Constant, "param": types.SymbolKind.TypeParameter}
-_COMPLETION_KINDS = {"layer": types.CompletionItemKind.Class, "block": types.CompletionItemKind.Function,
-                     "argument": types.CompletionItemKind.Property, "tensor": types.CompletionItemKind.Variable,
-                     "constant": types.CompletionItemKind.Constant, "param": types.CompletionItemKind.TypeParameter,
-                     "setting": types.CompletionItemKind.Keyword, "value": types.CompletionItemKind.Value,
-                     "keyword": types.CompletionItemKind.Keyword}
+_SYMBOL_KINDS = {
+    "input": types.SymbolKind.Variable,
+    "tensor": types.SymbolKind.Variable,
+    "output": types.SymbolKind.Event,
+    "block": types.SymbolKind.Function,
+    "constant": types.SymbolKind.Constant,
+    "param": types.SymbolKind.TypeParameter,
+}
+_COMPLETION_KINDS = {
+    "layer": types.CompletionItemKind.Class,
+    "block": types.CompletionItemKind.Function,
+    "argument": types.CompletionItemKind.Property,
+    "tensor": types.CompletionItemKind.Variable,
+    "constant": types.CompletionItemKind.Constant,
+    "param": types.CompletionItemKind.TypeParameter,
+    "setting": types.CompletionItemKind.Keyword,
+    "value": types.CompletionItemKind.Value,
+    "keyword": types.CompletionItemKind.Keyword,
+}
 
 
 def make_server() -> ConvdslServer:
@@ -262,8 +300,9 @@ def make_server() -> ConvdslServer:
             return
         try:
             answer = await ls.workspace_configuration_async(
-                types.ConfigurationParams(items=[types.ConfigurationItem(section="convdsl")]))
-        except Exception as err:  # noqa: BLE001 - a client that cannot say keeps the defaults
+                types.ConfigurationParams(items=[types.ConfigurationItem(section="convdsl")])
+            )
+        except Exception as err:
             log.debug("workspace/configuration: %r", err)
             return
         if answer and isinstance(answer[0], dict):
@@ -287,7 +326,7 @@ def make_server() -> ConvdslServer:
             ls.schedule(doc, force=True)
         try:
             ls.workspace_inlay_hint_refresh(None)
-        except Exception as err:  # noqa: BLE001 - a client that cannot refresh asks again on its own
+        except Exception as err:
             log.debug("inlay hint refresh: %r", err)
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
@@ -319,8 +358,9 @@ def make_server() -> ConvdslServer:
         if found is None:
             return None
         text, item = found
-        return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, text),
-                           convert.to_range(snapshot.source, item.span))
+        return types.Hover(
+            types.MarkupContent(types.MarkupKind.Markdown, text), convert.to_range(snapshot.source, item.span)
+        )
 
     @server.feature(types.TEXT_DOCUMENT_INLAY_HINT)
     async def on_inlay_hint(ls: ConvdslServer, params: types.InlayHintParams):
@@ -330,9 +370,15 @@ def make_server() -> ConvdslServer:
         if snapshot is None:
             return []
         first, last = params.range.start.line + 1, params.range.end.line + 1
-        return [types.InlayHint(convert.to_position(snapshot.source, line, column), f" {label}",
-                                kind=types.InlayHintKind.Type, padding_left=True)
-                for line, column, label in navigate.inlay_hints(snapshot, first, last)]
+        return [
+            types.InlayHint(
+                convert.to_position(snapshot.source, line, column),
+                f" {label}",
+                kind=types.InlayHintKind.Type,
+                padding_left=True,
+            )
+            for line, column, label in navigate.inlay_hints(snapshot, first, last)
+        ]
 
     @server.feature(types.TEXT_DOCUMENT_DEFINITION)
     async def on_definition(ls: ConvdslServer, params: types.DefinitionParams):
@@ -347,8 +393,7 @@ def make_server() -> ConvdslServer:
         snapshot = await ls.view(params.text_document.uri)
         if snapshot is None:
             return None
-        spans = navigate.references(snapshot, *_position(snapshot, params.position),
-                                    params.context.include_declaration)
+        spans = navigate.references(snapshot, *_position(snapshot, params.position), params.context.include_declaration)
         return [_location(snapshot, span) for span in spans]
 
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
@@ -361,8 +406,15 @@ def make_server() -> ConvdslServer:
             name, detail, kind, span, selection, children = entry
             whole = convert.to_range(snapshot.source, span)
             chosen = convert.to_range(snapshot.source, selection)
-            return types.DocumentSymbol(name=name, kind=_SYMBOL_KINDS[kind], range=whole, selection_range=chosen,
-                                        detail=detail, children=[make(c) for c in children] or None)
+            return types.DocumentSymbol(
+                name=name,
+                kind=_SYMBOL_KINDS[kind],
+                range=whole,
+                selection_range=chosen,
+                detail=detail,
+                children=[make(c) for c in children] or None,
+            )
+
         return [make(entry) for entry in navigate.symbols(snapshot)]
 
     @server.feature(types.TEXT_DOCUMENT_PREPARE_RENAME)
@@ -391,8 +443,9 @@ def make_server() -> ConvdslServer:
             changes[convert.path_to_uri(path)] = [types.TextEdit(loc.range, params.new_name) for loc in location]
         return types.WorkspaceEdit(changes=changes)
 
-    @server.feature(types.TEXT_DOCUMENT_COMPLETION,
-                    types.CompletionOptions(trigger_characters=[">", "(", ",", ":", " ", "="]))
+    @server.feature(
+        types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[">", "(", ",", ":", " ", "="])
+    )
     async def on_completion(ls: ConvdslServer, params: types.CompletionParams):
         snapshot = await ls.view(params.text_document.uri)
         if snapshot is None:
@@ -400,15 +453,21 @@ def make_server() -> ConvdslServer:
         candidates = complete.complete(snapshot, *_position(snapshot, params.position))
         items = []
         for c in candidates:
-            items.append(types.CompletionItem(
-                label=c.label, kind=_COMPLETION_KINDS[c.kind], detail=c.detail or None,
-                documentation=types.MarkupContent(types.MarkupKind.Markdown, c.doc) if c.doc else None,
-                insert_text=c.insert if c.insert is not None else None,
-                insert_text_format=types.InsertTextFormat.Snippet if c.insert is not None else None))
+            items.append(
+                types.CompletionItem(
+                    label=c.label,
+                    kind=_COMPLETION_KINDS[c.kind],
+                    detail=c.detail or None,
+                    documentation=types.MarkupContent(types.MarkupKind.Markdown, c.doc) if c.doc else None,
+                    insert_text=c.insert if c.insert is not None else None,
+                    insert_text_format=types.InsertTextFormat.Snippet if c.insert is not None else None,
+                )
+            )
         return types.CompletionList(is_incomplete=False, items=items)
 
-    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION,
-                    types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix])
+    )
     async def on_code_action(ls: ConvdslServer, params: types.CodeActionParams):
         snapshot = await ls.current(params.text_document.uri)
         if snapshot is None:
@@ -418,6 +477,7 @@ def make_server() -> ConvdslServer:
     from .formatting import available, format_document
 
     if available():
+
         @server.feature(types.TEXT_DOCUMENT_FORMATTING)
         def on_formatting(ls: ConvdslServer, params: types.DocumentFormattingParams):
             doc = ls.documents.get(params.text_document.uri)

@@ -5,6 +5,7 @@ lowering, inference and suppressions). Features are served from a parse that
 recovers from syntax errors (recover.py), so a half-typed line leaves the rest
 of the file with its shapes and definitions.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -112,6 +113,7 @@ def read_through(open_documents: dict[str, str]):
         if text is not None:
             return decode(path, text.encode("utf-8"))
         return read_included(path)  # a regular file only, as check reads includes
+
     return read
 
 
@@ -122,8 +124,16 @@ def _real(path: str) -> str:
         return path
 
 
-def build(path: str, text: str, *, version: int | None = None, reader=None, limits: Limits | None = None,
-          strict: bool = False, selection: Selection | None = None) -> Snapshot:
+def build(
+    path: str,
+    text: str,
+    *,
+    version: int | None = None,
+    reader=None,
+    limits: Limits | None = None,
+    strict: bool = False,
+    selection: Selection | None = None,
+) -> Snapshot:
     """Analyse one document's text as `check` would, and index it."""
     from ..loading import MAX_FILE_BYTES, decode, read_included
 
@@ -131,9 +141,16 @@ def build(path: str, text: str, *, version: int | None = None, reader=None, limi
     limits = limits or Limits()
     # the editor's text is judged as `check` judges the file's bytes: too large, binary, not UTF-8
     data = text.encode("utf-8", "surrogatepass")
-    loaded = decode(path, data) if len(data) <= MAX_FILE_BYTES else Diagnostic(
-        codes.UNREADABLE_FILE, None, f"{path}: larger than the limit of {MAX_FILE_BYTES // 2**20} MiB for one file",
-        help="split the network into included files (each may be this large)")
+    loaded = (
+        decode(path, data)
+        if len(data) <= MAX_FILE_BYTES
+        else Diagnostic(
+            codes.UNREADABLE_FILE,
+            None,
+            f"{path}: larger than the limit of {MAX_FILE_BYTES // 2**20} MiB for one file",
+            help="split the network into included files (each may be this large)",
+        )
+    )
     if isinstance(loaded, Diagnostic):
         source = Source(path, "")
         return Snapshot(path, version, source, (loaded,), None, None, positions.build({}), ())

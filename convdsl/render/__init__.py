@@ -6,6 +6,7 @@
 Importing this package loads only the registry: no writer, no Graphviz and
 no WebAssembly runtime; they are loaded by the first render that needs them.
 """
+
 from __future__ import annotations
 
 from .registry import (
@@ -39,8 +40,16 @@ def make_diagram(analysis, opts):
     return made
 
 
-def to_dot(analysis, *, style: str = "default", direction: str = "TB", collapse: bool = False,
-           depth: int | None = None, layout: str = "auto", label: str | None = None) -> str:
+def to_dot(
+    analysis,
+    *,
+    style: str = "default",
+    direction: str = "TB",
+    collapse: bool = False,
+    depth: int | None = None,
+    layout: str = "auto",
+    label: str | None = None,
+) -> str:
     """The diagram as DOT text: the same analysis always gives the same bytes.
 
     style: `default` (coloured by layer family) or `paper` (greyscale, serif,
@@ -89,5 +98,16 @@ def render_svg(analysis, **given) -> str:
     return render(analysis, "svg", **given).decode("utf-8")
 
 
-__all__ = ["FORMATS", "DIRECTIONS", "LAYOUTS", "STYLES", "FormatUnavailable", "LayoutUnavailable", "RenderError",
-           "make_diagram", "render", "render_svg", "to_dot"]
+__all__ = [
+    "DIRECTIONS",
+    "FORMATS",
+    "LAYOUTS",
+    "STYLES",
+    "FormatUnavailable",
+    "LayoutUnavailable",
+    "RenderError",
+    "make_diagram",
+    "render",
+    "render_svg",
+    "to_dot",
+]

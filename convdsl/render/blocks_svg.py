@@ -1,4 +1,5 @@
 """The writer of the blocks style as SVG: laid out and drawn by convdsl itself, in-process."""
+
 from __future__ import annotations
 
 from . import blocks, svg

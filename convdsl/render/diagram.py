@@ -1,5 +1,6 @@
 """What a diagram shows, before any drawing syntax: boxes, clusters and the
 tensors between them, built from an Analysis with folded scopes and errors in place."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -88,11 +89,20 @@ class _Builder:
         ids = {key: f"n{i}" for i, key in enumerate(self.members)}
         cluster_ids = {key: f"cluster_{i}" for i, key in enumerate(self.clusters)}
         boxes = tuple(self._box(key, ids[key], cluster_ids) for key in self.members)
-        clusters = tuple(Cluster(cluster_ids[key], self._cluster_title(scope, parent), scope.kind,
-                                 cluster_ids[parent] if parent else None)
-                         for key, (scope, parent) in self.clusters.items())
-        loose = tuple(line for d in self.problems.loose
-                      for line in text.wrap(_message(d) + (f" ({_where(d)})" if d.span else ""), 60))
+        clusters = tuple(
+            Cluster(
+                cluster_ids[key],
+                self._cluster_title(scope, parent),
+                scope.kind,
+                cluster_ids[parent] if parent else None,
+            )
+            for key, (scope, parent) in self.clusters.items()
+        )
+        loose = tuple(
+            line
+            for d in self.problems.loose
+            for line in text.wrap(_message(d) + (f" ({_where(d)})" if d.span else ""), 60)
+        )
         return Diagram(self.analysis.network.name, self._totals(), boxes, clusters, self._links(ids), loose)
 
     # grouping ---------------------------------------------------------------
@@ -131,15 +141,24 @@ class _Builder:
         nodes = self.members[key]
         inside = set(nodes)
         layout = self.layout
-        ins = [self.analysis.shapes.get((tail, data["src_port"]))
-               for node in nodes for tail, _, data in self.graph.in_edges(node, data=True) if tail not in inside]
+        ins = [
+            self.analysis.shapes.get((tail, data["src_port"]))
+            for node in nodes
+            for tail, _, data in self.graph.in_edges(node, data=True)
+            if tail not in inside
+        ]
         if role == "input":
             dims = self.analysis.network.inputs[key].dims
             return {"name": key, "kind": "input", "out": text.shape(dims, layout), "dims": dims}
         if role == "output":
             dims = ins[0] if ins else None
-            return {"name": self.graph.nodes[key]["label"], "kind": "output", "out": text.shape(dims, layout),
-                    "dims": dims, "ins": (text.shape(dims, layout),)}
+            return {
+                "name": self.graph.nodes[key]["label"],
+                "kind": "output",
+                "out": text.shape(dims, layout),
+                "dims": dims,
+                "ins": (text.shape(dims, layout),),
+            }
         # the tensor it makes: the first one that leaves it (the last member's, for a folded box)
         leaving = [node for node in nodes if any(h not in inside for h in self.graph.successors(node))]
         last = (leaving or nodes)[-1]
@@ -155,9 +174,16 @@ class _Builder:
                 name = text.span_of_names(nodes[0], nodes[-1])
         else:
             name, kind, count = key, self.graph.nodes[key]["written"], 1
-        return {"name": name, "kind": kind, "out": text.shape(dims, layout), "dims": dims,
-                "ins": tuple(text.shape(d, layout) for d in dict.fromkeys(ins)), "params": params, "macs": macs,
-                "count": count}
+        return {
+            "name": name,
+            "kind": kind,
+            "out": text.shape(dims, layout),
+            "dims": dims,
+            "ins": tuple(text.shape(d, layout) for d in dict.fromkeys(ins)),
+            "params": params,
+            "macs": macs,
+            "count": count,
+        }
 
     def _single(self, node: str, in_cluster: bool):
         data = self.graph.nodes[node]
@@ -178,8 +204,13 @@ class _Builder:
         params = f"{text.count(info.params)} params" if info.params else ""
         line = " · ".join(part for part in (shown, params) if part)
         family = KINDS[data["written"]].family
-        return "layer", text.heading(data["written"], self._shown_args(data, info)), _nonempty(line), family, \
-            f"{node} ({kind})"
+        return (
+            "layer",
+            text.heading(data["written"], self._shown_args(data, info)),
+            _nonempty(line),
+            family,
+            f"{node} ({kind})",
+        )
 
     def _shown_args(self, data: dict, info: LayerInfo) -> dict:
         """A layer's arguments with each tensor it refers to (`center_crop(x)`) given as that
@@ -197,9 +228,14 @@ class _Builder:
     def _folded(self, key: str, scope: Scope, at: int):
         nodes = self.members[key]
         infos = [self._info(n) for n in nodes]
-        stats = " · ".join(part for part in (
-            f"{text.count(sum(i.params for i in infos))} params" if any(i.params for i in infos) else "",
-            text.macs(sum(i.macs for i in infos)) if any(i.macs for i in infos) else "") if part)
+        stats = " · ".join(
+            part
+            for part in (
+                f"{text.count(sum(i.params for i in infos))} params" if any(i.params for i in infos) else "",
+                text.macs(sum(i.macs for i in infos)) if any(i.macs for i in infos) else "",
+            )
+            if part
+        )
         # a folded box names its layers in full: `layer2.0`, not the `0` a cluster title would explain
         if scope.kind == "block":
             return "block", text.call(scope.name, scope.args), _nonempty(scope.id, stats), "block", scope.id
@@ -211,14 +247,16 @@ class _Builder:
     def _info(self, node: str) -> LayerInfo:
         """What inference learnt about a layer; nothing when it could not run (a cycle)."""
         info = self.analysis.layers.get(node)
-        return info if info is not None else LayerInfo(node, self.graph.nodes[node]["kind"], (), (), 0, 0, 0, None, None)
+        return (
+            info if info is not None else LayerInfo(node, self.graph.nodes[node]["kind"], (), (), 0, 0, 0, None, None)
+        )
 
     def _repeat(self, scope: Scope, at: int, nodes: list[str], stats: str):
         def copy(index):
             return [n for n in nodes if self.graph.nodes[n]["scopes"][at].index == index]
 
         first, last = copy(0), copy(scope.count - 1)
-        inner = {self.graph.nodes[n]["scopes"][at + 1:at + 2] for n in first}
+        inner = {self.graph.nodes[n]["scopes"][at + 1 : at + 2] for n in first}
         family = "block"
         if len(inner) == 1 and (only := next(iter(inner))) and only[0].kind == "block":
             # each copy is one block instance: name the block and the instances
@@ -247,7 +285,9 @@ class _Builder:
         order = {key: i for i, key in enumerate(self.members)}
         position = {node: i for i, node in enumerate(self.key_of)}
         found: dict[tuple, Link] = {}
-        edges = ((tail, head, data) for node in self.key_of for tail, head, data in self.graph.in_edges(node, data=True))
+        edges = (
+            (tail, head, data) for node in self.key_of for tail, head, data in self.graph.in_edges(node, data=True)
+        )
         for tail, head, data in edges:
             a, b = self.key_of[tail], self.key_of[head]
             if a == b:

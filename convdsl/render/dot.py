@@ -5,6 +5,7 @@ file; every attribute value goes through quoting.quote(); no attribute that
 makes Graphviz read a file (`image`, `shapefile`, `fontpath`, `imagepath`)
 is ever written.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -47,25 +48,66 @@ class _Writer:
 
     def write(self, direction: str) -> str:
         style, out = self.style, self.out
-        graph = dict(rankdir=direction, newrank="true", fontname=style.fonts, fontsize=float(style.font_size + 2),
-                     fontcolor=style.text, nodesep=style.nodesep, ranksep=style.ranksep, bgcolor="white",
-                     pad="0.2")
+        graph = dict(
+            rankdir=direction,
+            newrank="true",
+            fontname=style.fonts,
+            fontsize=float(style.font_size + 2),
+            fontcolor=style.text,
+            nodesep=style.nodesep,
+            ranksep=style.ranksep,
+            bgcolor="white",
+            pad="0.2",
+        )
         if style.title:
             title = (self.diagram.name, self.diagram.totals)
-            graph.update(label=label([measure.centred(line, style.font_size + 2) for line in title]),
-                         labelloc="t", labeljust="c")
+            graph.update(
+                label=label([measure.centred(line, style.font_size + 2) for line in title]), labelloc="t", labeljust="c"
+            )
         out.append("digraph network {")
         out.append(f"  graph {attrs(**graph)};")
-        out.append("  node " + attrs(shape="box", style="rounded,filled", fontname=style.fonts,
-                                     fontsize=float(style.font_size), fontcolor=style.text, color=style.line,
-                                     penwidth=0.8, margin=style.margin, height=0.3, width=0.4) + ";")
-        out.append("  edge " + attrs(fontname=style.fonts, fontsize=float(style.edge_font_size),
-                                     fontcolor=style.edge_text, color=style.edge, arrowsize=0.6, penwidth=0.8) + ";")
+        out.append(
+            "  node "
+            + attrs(
+                shape="box",
+                style="rounded,filled",
+                fontname=style.fonts,
+                fontsize=float(style.font_size),
+                fontcolor=style.text,
+                color=style.line,
+                penwidth=0.8,
+                margin=style.margin,
+                height=0.3,
+                width=0.4,
+            )
+            + ";"
+        )
+        out.append(
+            "  edge "
+            + attrs(
+                fontname=style.fonts,
+                fontsize=float(style.edge_font_size),
+                fontcolor=style.edge_text,
+                color=style.edge,
+                arrowsize=0.6,
+                penwidth=0.8,
+            )
+            + ";"
+        )
         if self.diagram.loose:
-            out.append("  errors " + attrs(shape="note", style="filled", fillcolor=style.error_fill,
-                                           color=style.error, fontcolor=style.error,
-                                           width=self._width(self.diagram.loose, 0.3),
-                                           label=label(self.diagram.loose)) + ";")
+            out.append(
+                "  errors "
+                + attrs(
+                    shape="note",
+                    style="filled",
+                    fillcolor=style.error_fill,
+                    color=style.error,
+                    fontcolor=style.error,
+                    width=self._width(self.diagram.loose, 0.3),
+                    label=label(self.diagram.loose),
+                )
+                + ";"
+            )
         edges = self._edges()
         cut = len(self.wrapping.columns) > 1
         columns = list(enumerate(self.wrapping.columns))
@@ -110,8 +152,12 @@ class _Writer:
         for item in part.items:
             if item in part.parts:
                 # a group cut by columns is drawn in parts, one in each column it reaches
-                self._cluster(self.clusters[item], f"{item}_{column}", indent,
-                              lambda inner: self._part(part.parts[item], column, inner))
+                self._cluster(
+                    self.clusters[item],
+                    f"{item}_{column}",
+                    indent,
+                    lambda inner: self._part(part.parts[item], column, inner),
+                )
             elif item in self.boxes:
                 self._box(item, indent)
             else:
@@ -129,11 +175,22 @@ class _Writer:
         self.out.append(f"{indent}subgraph {name} {{")
         # centred in the room it needs in a wide font, which Graphviz puts at the cluster's left
         title = measure.centred(cluster.title, style.font_size)
-        self.out.append(f"{indent}  graph " + attrs(label=quote(title), style="rounded,filled",
-                                                    color=style.cluster_line, fillcolor=style.cluster_fill,
-                                                    fontcolor=style.cluster_text, fontsize=float(style.font_size),
-                                                    labeljust="l", penwidth=0.8, peripheries=1, margin=8.0)
-                        + ";")
+        self.out.append(
+            f"{indent}  graph "
+            + attrs(
+                label=quote(title),
+                style="rounded,filled",
+                color=style.cluster_line,
+                fillcolor=style.cluster_fill,
+                fontcolor=style.cluster_text,
+                fontsize=float(style.font_size),
+                labeljust="l",
+                penwidth=0.8,
+                peripheries=1,
+                margin=8.0,
+            )
+            + ";"
+        )
         body(indent + "  ")
         self.out.append(f"{indent}}}")
 
@@ -141,8 +198,12 @@ class _Writer:
         box: Box = self.boxes[box_id]
         style = self.style
         lines = (box.heading, *box.lines, *box.errors)
-        values = dict(label=label(lines), width=self._width(lines),
-                      fillcolor=style.fills.get(box.family, style.fills["other"]), tooltip=box.tooltip)
+        values = dict(
+            label=label(lines),
+            width=self._width(lines),
+            fillcolor=style.fills.get(box.family, style.fills["other"]),
+            tooltip=box.tooltip,
+        )
         if box.role in ("input", "output"):
             values.update(fontcolor=style.io_text, penwidth=1.4)
         elif box.role in ("block", "group", "repeat"):
@@ -200,17 +261,29 @@ class _Writer:
 
     def _connector(self, number: str) -> str:
         style = self.style
-        return attrs(label=number, shape="circle", style="filled", fillcolor="white", width=0.28, height=0.28,
-                     fixedsize="true", margin="0", fontsize=float(style.edge_font_size), fontcolor=style.edge_text,
-                     color=style.edge)
+        return attrs(
+            label=number,
+            shape="circle",
+            style="filled",
+            fillcolor="white",
+            width=0.28,
+            height=0.28,
+            fixedsize="true",
+            margin="0",
+            fontsize=float(style.edge_font_size),
+            fontcolor=style.edge_text,
+            color=style.edge,
+        )
 
-    def _link(self, link: Link, *, shape: bool = True, weight: int | None = None, back: bool = False,
-              beside: bool = False) -> str:
+    def _link(
+        self, link: Link, *, shape: bool = True, weight: int | None = None, back: bool = False, beside: bool = False
+    ) -> str:
         style = self.style
         # spaced so that the line beside it clears the text in a wide font
         text = measure.centred(link.label, style.edge_font_size, gap=2.0) if shape else None
-        values = dict(label=None if beside else text, xlabel=text if beside else None, weight=weight,
-                      dir="back" if back else None)
+        values = dict(
+            label=None if beside else text, xlabel=text if beside else None, weight=weight, dir="back" if back else None
+        )
         if link.state == "error":
             values.update(color=style.error, fontcolor=style.error, penwidth=1.6)
         elif link.state == "unknown":

@@ -4,6 +4,7 @@ TikZ writers turn into their own syntax, so that both draw the same picture.
 Text here is the user's text, unescaped; each writer escapes it for its own
 language (render/quoting.py).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

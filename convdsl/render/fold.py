@@ -1,4 +1,5 @@
 """Folding: which scopes a diagram opens as clusters, and which it draws as one node."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

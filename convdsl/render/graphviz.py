@@ -1,4 +1,5 @@
 """The writer of the graph styles through Graphviz: DOT text, and SVG, PDF or PNG drawn from it."""
+
 from __future__ import annotations
 
 from .backends import backend_for, produce
@@ -35,5 +36,6 @@ def write(diagram: Diagram, fmt: str, options: Options) -> bytes:
             raise DiagramTooLarge(
                 f"the diagram has {len(diagram.boxes):,} boxes and {len(diagram.links):,} edges, more than the "
                 f"{MAX_LAYOUT:,} in all that Graphviz lays out in seconds; draw fewer with --collapse or --depth N, "
-                "or write the Graphviz source with --format dot")
+                "or write the Graphviz source with --format dot"
+            )
     return produce(dot_text(diagram, options), fmt)

@@ -10,6 +10,7 @@ template can never reach into Python objects the way str.format could. A line
 whose fields are all empty (a ReLU has no parameters) is left out, and so are
 the separators around an empty field.
 """
+
 from __future__ import annotations
 
 import re
@@ -60,11 +61,14 @@ def parse(text: str) -> Template:
             i += 2
         elif c == "{":
             end = text.find("}", i)
-            name = text[i + 1:end] if end != -1 else None
+            name = text[i + 1 : end] if end != -1 else None
             if name not in FIELDS:
-                shown = text[i:end + 1] if end != -1 else text[i:]
-                raise TemplateError(f"unknown label field `{shown}`; the fields are "
-                                    + ", ".join("{" + f + "}" for f in FIELDS) + " (write {{ for a brace)")
+                shown = text[i : end + 1] if end != -1 else text[i:]
+                raise TemplateError(
+                    f"unknown label field `{shown}`; the fields are "
+                    + ", ".join("{" + f + "}" for f in FIELDS)
+                    + " (write {{ for a brace)"
+                )
             pieces.append(("".join(literal), name))
             literal = []
             i = end + 1
@@ -76,8 +80,9 @@ def parse(text: str) -> Template:
     pieces.append(("".join(literal), ""))
     lines.append(tuple(pieces))
     if not any(field for line in lines for _, field in line):
-        raise TemplateError("the label template names no field; use some of "
-                            + ", ".join("{" + f + "}" for f in FIELDS))
+        raise TemplateError(
+            "the label template names no field; use some of " + ", ".join("{" + f + "}" for f in FIELDS)
+        )
     return Template(tuple(lines))
 
 

@@ -11,6 +11,7 @@ edge label or after a cluster title, whose room Graphviz estimates from the
 characters. Drawing the text as paths would fix the font but make the text
 unsearchable and uncopyable in a paper's PDF, so it stays text.
 """
+
 from __future__ import annotations
 
 import math
@@ -44,7 +45,11 @@ def estimate(text: str, size: float) -> float:
     total = 0.0
     for c in text:
         code = ord(c)
-        total += _ESTIMATE[code - 0x20] if 0x20 <= code <= 0x7E else fontwidths.GRAPHVIZ_OTHER * len(c.encode("utf-8", "replace"))
+        total += (
+            _ESTIMATE[code - 0x20]
+            if 0x20 <= code <= 0x7E
+            else fontwidths.GRAPHVIZ_OTHER * len(c.encode("utf-8", "replace"))
+        )
     return total * size / 1000
 
 

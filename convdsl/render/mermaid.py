@@ -7,6 +7,7 @@ every label is a double-quoted string made by quoting.mermaid_text(), so a
 name from the file cannot end the label, start a new statement, or be read
 as HTML or Markdown.
 """
+
 from __future__ import annotations
 
 from .diagram import Box, Diagram
@@ -77,5 +78,7 @@ def write(diagram: Diagram, fmt: str, options: Options) -> bytes:
     if failed:
         out.append(f"  class {','.join(failed)} failed")
     for cluster in diagram.clusters:
-        out.append(f"  style {cluster.id} fill:{look.cluster_fill},stroke:{look.cluster_line},color:{look.cluster_text}")
+        out.append(
+            f"  style {cluster.id} fill:{look.cluster_fill},stroke:{look.cluster_line},color:{look.cluster_text}"
+        )
     return ("\n".join(out) + "\n").encode("utf-8")

@@ -1,4 +1,5 @@
 """Which layer each error belongs to, so the diagram can draw it in place."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,9 +19,11 @@ class Problems:
 
 
 def _contains(outer: Span, inner: Span) -> bool:
-    return (outer.path == inner.path
-            and (outer.line, outer.column) <= (inner.line, inner.column)
-            and (inner.end_line, inner.end_column) <= (outer.end_line, outer.end_column))
+    return (
+        outer.path == inner.path
+        and (outer.line, outer.column) <= (inner.line, inner.column)
+        and (inner.end_line, inner.end_column) <= (outer.end_line, outer.end_column)
+    )
 
 
 def locate(analysis: Analysis) -> Problems:

@@ -4,6 +4,7 @@ Every attribute value convdsl writes is a double-quoted DOT string made here,
 never an HTML-like `<...>` label, so no text from a file can open markup, end
 the string, add attributes or name a file for Graphviz to read.
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -29,8 +30,9 @@ def quote(text: str) -> Quoted:
     # surrogate is printable. Checking that first saves a look-up per character.
     if not text.isprintable():
         text = text.encode("utf-8", "replace").decode("utf-8")
-        text = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else
-                       "\ufffd" if _noncharacter(c) else c for c in text)
+        text = "".join(
+            " " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else "\ufffd" if _noncharacter(c) else c for c in text
+        )
     return Quoted('"' + text.replace("&", "&amp;").replace("\\", "\\\\").replace('"', '\\"') + '"')
 
 
@@ -60,21 +62,29 @@ def attrs(**values) -> str:
 
 # Other drawing languages: SVG text, LaTeX and Mermaid ----------------------------------------
 
+
 def _one_line(text: str) -> str:
     """Text as one line of valid characters: control characters and line breaks become spaces,
     text that is not valid UTF-8 (a lone surrogate) is replaced."""
     if text.isprintable():
         return text
     text = text.encode("utf-8", "replace").decode("utf-8")
-    return "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp", "Cs") or c in "\ufffe\uffff" else c
-                   for c in text)
+    return "".join(
+        " " if unicodedata.category(c) in ("Cc", "Zl", "Zp", "Cs") or c in "\ufffe\uffff" else c for c in text
+    )
 
 
 def xml_text(text: str) -> str:
     """Character data or an attribute value in XML (SVG) that shows exactly this text on one line:
     `&`, `<`, `>` and both quotes are escaped, and no character XML 1.0 forbids is left."""
-    return (_one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;").replace("'", "&#39;"))
+    return (
+        _one_line(text)
+        .replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("'", "&#39;")
+    )
 
 
 # What pdflatex's default OT1 fonts cannot show, and the signs convdsl writes, as LaTeX that needs
@@ -82,13 +92,37 @@ def xml_text(text: str) -> str:
 # come from the typewriter font, which has them; TS1 symbols are avoided, as they make TeX build
 # bitmap fonts where the EC fonts are not installed.
 _LATEX = {
-    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#", "%": r"\%",
-    "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}", "<": r"\textless{}",
-    ">": r"\textgreater{}", "|": r"\textbar{}", '"': r"\texttt{\char34}", "-": "-{}", "'": r"\texttt{\char13}",
-    "`": r"\texttt{\char18}", "[": "{[}", "]": "{]}",
-    "×": r"\ensuremath{\times}", "·": r"\ensuremath{\cdot}", "–": "--", "—": "---", "…": r"\ldots{}",
-    "→": r"\ensuremath{\rightarrow}", "‖": r"\ensuremath{\|}", "÷": r"\ensuremath{\div}", "≤": r"\ensuremath{\le}",
-    "≥": r"\ensuremath{\ge}", "±": r"\ensuremath{\pm}", "−": r"\ensuremath{-}",
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "$": r"\$",
+    "&": r"\&",
+    "#": r"\#",
+    "%": r"\%",
+    "_": r"\_",
+    "^": r"\textasciicircum{}",
+    "~": r"\textasciitilde{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+    '"': r"\texttt{\char34}",
+    "-": "-{}",
+    "'": r"\texttt{\char13}",
+    "`": r"\texttt{\char18}",
+    "[": "{[}",
+    "]": "{]}",
+    "×": r"\ensuremath{\times}",
+    "·": r"\ensuremath{\cdot}",
+    "–": "--",
+    "—": "---",
+    "…": r"\ldots{}",
+    "→": r"\ensuremath{\rightarrow}",
+    "‖": r"\ensuremath{\|}",
+    "÷": r"\ensuremath{\div}",
+    "≤": r"\ensuremath{\le}",
+    "≥": r"\ensuremath{\ge}",
+    "±": r"\ensuremath{\pm}",
+    "−": r"\ensuremath{-}",
 }
 
 

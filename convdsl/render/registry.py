@@ -14,6 +14,7 @@ A writer module has two functions:
 and receives the format-neutral Diagram (render/diagram.py); whether it goes
 through Graphviz, TikZ or its own SVG is its own business.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -75,34 +76,67 @@ class Options:
     label: str | None = None  # a label template (render/labels.py); None: each style's own labels
 
 
-STYLES = {style.name: style for style in (
-    Style("default", "graph", "boxes and arrows, coloured by layer family"),
-    Style("paper", "graph", "boxes and arrows, greyscale, serif and compact"),
-    Style("blocks", "blocks", "each layer or folded block a 3-D box sized by its output tensor, "
-                              "skip connections as arcs (the AlexNet, VGG and U-Net papers' figures)"),
-)}
+STYLES = {
+    style.name: style
+    for style in (
+        Style("default", "graph", "boxes and arrows, coloured by layer family"),
+        Style("paper", "graph", "boxes and arrows, greyscale, serif and compact"),
+        Style(
+            "blocks",
+            "blocks",
+            "each layer or folded block a 3-D box sized by its output tensor, "
+            "skip connections as arcs (the AlexNet, VGG and U-Net papers' figures)",
+        ),
+    )
+}
 
 _GRAPHVIZ = "convdsl.render.graphviz"
 _INSTALL_GRAPHVIZ = "the Graphviz program `dot` (`apt-get install graphviz`, `brew install graphviz`)"
 
-FORMATS = {fmt.name: fmt for fmt in (
-    Format("svg", (".svg",), "a vector image for the web, slides and most editors",
-           "nothing (graph styles: Graphviz compiled to WebAssembly, run in-process; blocks: drawn by convdsl)",
-           (("graph", _GRAPHVIZ), ("blocks", "convdsl.render.blocks_svg"))),
-    Format("pdf", (".pdf",), "a vector document", _INSTALL_GRAPHVIZ, (("graph", _GRAPHVIZ),), binary=True),
-    Format("png", (".png",), "a bitmap at 144 dpi", _INSTALL_GRAPHVIZ, (("graph", _GRAPHVIZ),), binary=True),
-    Format("dot", (".dot", ".gv"), "the Graphviz source, to edit or lay out yourself", "nothing",
-           (("graph", _GRAPHVIZ),)),
-    Format("tex", (".tex",), "a standalone LaTeX document of one TikZ picture, for pdflatex",
-           "nothing to write it (graph styles: Graphviz's layout, from the WebAssembly build or `dot`); "
-           "TeX Live's latex-base, latex-extra and pictures to compile it",
-           (("graph", "convdsl.render.tikz"), ("blocks", "convdsl.render.tikz"))),
-    Format("tikz", (".tikz",), "just the tikzpicture, to \\input into a paper (needs \\usepackage{tikz}), "
-                               "set in the paper's own fonts", "as .tex",
-           (("graph", "convdsl.render.tikz"), ("blocks", "convdsl.render.tikz"))),
-    Format("mmd", (".mmd",), "a Mermaid flowchart, which GitHub, GitLab and documentation sites draw from a "
-                             "```mermaid block in Markdown", "nothing", (("graph", "convdsl.render.mermaid"),)),
-)}
+FORMATS = {
+    fmt.name: fmt
+    for fmt in (
+        Format(
+            "svg",
+            (".svg",),
+            "a vector image for the web, slides and most editors",
+            "nothing (graph styles: Graphviz compiled to WebAssembly, run in-process; blocks: drawn by convdsl)",
+            (("graph", _GRAPHVIZ), ("blocks", "convdsl.render.blocks_svg")),
+        ),
+        Format("pdf", (".pdf",), "a vector document", _INSTALL_GRAPHVIZ, (("graph", _GRAPHVIZ),), binary=True),
+        Format("png", (".png",), "a bitmap at 144 dpi", _INSTALL_GRAPHVIZ, (("graph", _GRAPHVIZ),), binary=True),
+        Format(
+            "dot",
+            (".dot", ".gv"),
+            "the Graphviz source, to edit or lay out yourself",
+            "nothing",
+            (("graph", _GRAPHVIZ),),
+        ),
+        Format(
+            "tex",
+            (".tex",),
+            "a standalone LaTeX document of one TikZ picture, for pdflatex",
+            "nothing to write it (graph styles: Graphviz's layout, from the WebAssembly build or `dot`); "
+            "TeX Live's latex-base, latex-extra and pictures to compile it",
+            (("graph", "convdsl.render.tikz"), ("blocks", "convdsl.render.tikz")),
+        ),
+        Format(
+            "tikz",
+            (".tikz",),
+            "just the tikzpicture, to \\input into a paper (needs \\usepackage{tikz}), set in the paper's own fonts",
+            "as .tex",
+            (("graph", "convdsl.render.tikz"), ("blocks", "convdsl.render.tikz")),
+        ),
+        Format(
+            "mmd",
+            (".mmd",),
+            "a Mermaid flowchart, which GitHub, GitLab and documentation sites draw from a "
+            "```mermaid block in Markdown",
+            "nothing",
+            (("graph", "convdsl.render.mermaid"),),
+        ),
+    )
+}
 
 
 def format_for_extension(suffix: str) -> str | None:
@@ -142,9 +176,11 @@ def writer(fmt: str, style: str):
         raise FormatUnavailable(f"unknown format `{fmt}`; use one of: {', '.join(FORMATS)}")
     module_name = found.writer_for(STYLES[style].figure)
     if module_name is None:
-        raise FormatUnavailable(f"the {style} style cannot be written as {fmt.upper()}; "
-                                f"{fmt.upper()} is made in the styles {', '.join(found.styles)}, and the {style} "
-                                f"style as {', '.join(f.name for f in FORMATS.values() if style in f.styles)}")
+        raise FormatUnavailable(
+            f"the {style} style cannot be written as {fmt.upper()}; "
+            f"{fmt.upper()} is made in the styles {', '.join(found.styles)}, and the {style} "
+            f"style as {', '.join(f.name for f in FORMATS.values() if style in f.styles)}"
+        )
     module = importlib.import_module(module_name)
     module.available(fmt, STYLES[style])
     return module

@@ -4,6 +4,7 @@
 Fonts are given as a fallback list; every label is given the room it takes in
 the widest common substitute (see measure.py), so it fits whichever font the
 viewer draws it in."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -34,26 +35,62 @@ class Style:
 
 
 DEFAULT = Style(
-    name="default", font="Helvetica", fonts="Helvetica,Arial,sans-serif", font_size=11, edge_font_size=10,
+    name="default",
+    font="Helvetica",
+    fonts="Helvetica,Arial,sans-serif",
+    font_size=11,
+    edge_font_size=10,
     fills={
-        "conv": "#cfe0f3", "pool": "#d4ecd0", "linear": "#fbdcbf", "norm": "#fbf1c4",
-        "activation": "#f4dbe7", "merge": "#e0dcef", "resample": "#cdeae6", "reshape": "#e8e8e8",
-        "regularization": "#efefef", "other": "#ffffff", "block": "#e4e8f5", "io": "#37474f",
+        "conv": "#cfe0f3",
+        "pool": "#d4ecd0",
+        "linear": "#fbdcbf",
+        "norm": "#fbf1c4",
+        "activation": "#f4dbe7",
+        "merge": "#e0dcef",
+        "resample": "#cdeae6",
+        "reshape": "#e8e8e8",
+        "regularization": "#efefef",
+        "other": "#ffffff",
+        "block": "#e4e8f5",
+        "io": "#37474f",
     },
     io_text="#ffffff",
 )
 
 PAPER = Style(
-    name="paper", font="Times", fonts="Times,Times New Roman,serif", font_size=10, edge_font_size=10,
+    name="paper",
+    font="Times",
+    fonts="Times,Times New Roman,serif",
+    font_size=10,
+    edge_font_size=10,
     fills={
-        "conv": "#dcdcdc", "pool": "#f0f0f0", "linear": "#c8c8c8", "norm": "#ffffff",
-        "activation": "#ffffff", "merge": "#ffffff", "resample": "#f0f0f0", "reshape": "#ffffff",
-        "regularization": "#ffffff", "other": "#ffffff", "block": "#e8e8e8", "io": "#ffffff",
+        "conv": "#dcdcdc",
+        "pool": "#f0f0f0",
+        "linear": "#c8c8c8",
+        "norm": "#ffffff",
+        "activation": "#ffffff",
+        "merge": "#ffffff",
+        "resample": "#f0f0f0",
+        "reshape": "#ffffff",
+        "regularization": "#ffffff",
+        "other": "#ffffff",
+        "block": "#e8e8e8",
+        "io": "#ffffff",
     },
-    text="#000000", io_text="#000000", line="#000000", edge="#000000", edge_text="#000000",
-    cluster_line="#808080", cluster_fill="#ffffff", cluster_text="#000000",
-    title=False, nodesep=0.18, ranksep=0.22, margin="0.08,0.03",
+    text="#000000",
+    io_text="#000000",
+    line="#000000",
+    edge="#000000",
+    edge_text="#000000",
+    cluster_line="#808080",
+    cluster_fill="#ffffff",
+    cluster_text="#000000",
+    title=False,
+    nodesep=0.18,
+    ranksep=0.22,
+    margin="0.08,0.03",
 )
+
 
 def margins(style: Style) -> tuple[float, float]:
     """A box's margins around its text, across and along, in inches."""

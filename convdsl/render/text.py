@@ -1,4 +1,5 @@
 """The words and numbers a diagram shows: counts, shapes, layer headings, block calls."""
+
 from __future__ import annotations
 
 import re

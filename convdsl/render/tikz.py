@@ -8,6 +8,7 @@ from the network goes through quoting.latex_text(), which leaves no TeX
 command, group or maths in it; the picture uses only TikZ's built-in arrow
 tips and xcolor's HTML colours, so it needs nothing but `\\usepackage{tikz}`.
 """
+
 from __future__ import annotations
 
 from .diagram import Diagram
@@ -17,9 +18,7 @@ from .registry import FormatUnavailable, Options, Style
 
 TEX_LIMIT = 16000.0  # points: TeX's lengths end at 16383.99998 pt, and TikZ computes every coordinate as one
 
-STANDALONE = ("\\documentclass[border=4pt]{standalone}\n"
-              "\\usepackage{tikz}\n"
-              "\\begin{document}\n")
+STANDALONE = "\\documentclass[border=4pt]{standalone}\n\\usepackage{tikz}\n\\begin{document}\n"
 
 
 def available(fmt: str, style: Style) -> None:
@@ -42,9 +41,11 @@ def write(diagram: Diagram, fmt: str, options: Options) -> bytes:
         figure = graph_figure.layout(diagram, options)
         family = "\\rmfamily" if styles.STYLES[options.style].font == "Times" else "\\sffamily"
     if max(figure.width, figure.height) > TEX_LIMIT:
-        raise FormatUnavailable(f"the figure is {figure.width:,.0f} x {figure.height:,.0f} pt, and TeX cannot draw "
-                                f"beyond {TEX_LIMIT:,.0f} pt (about 5.6 m); fold it with --collapse or --depth N, "
-                                "or write .svg")
+        raise FormatUnavailable(
+            f"the figure is {figure.width:,.0f} x {figure.height:,.0f} pt, and TeX cannot draw "
+            f"beyond {TEX_LIMIT:,.0f} pt (about 5.6 m); fold it with --collapse or --depth N, "
+            "or write .svg"
+        )
     picture = picture_text(figure, family)
     if fmt == "tex":
         return (STANDALONE + picture + "\\end{document}\n").encode("ascii")
@@ -80,10 +81,14 @@ def picture_text(figure: Figure, family: str) -> str:
     body = []
     for shape in figure.shapes:
         body.append(_shape(shape, colour, family))
-    head = [f"% {latex_text(figure.title)}",
-            "% drawn by convdsl; needs \\usepackage{tikz}. Lengths are in points; text takes the document's fonts.",
-            ("\\begin{tikzpicture}[x=1pt, y=-1pt, line join=round, line cap=round, "
-             "every node/.style={inner sep=0pt, outer sep=0pt}]")]
+    head = [
+        f"% {latex_text(figure.title)}",
+        "% drawn by convdsl; needs \\usepackage{tikz}. Lengths are in points; text takes the document's fonts.",
+        (
+            "\\begin{tikzpicture}[x=1pt, y=-1pt, line join=round, line cap=round, "
+            "every node/.style={inner sep=0pt, outer sep=0pt}]"
+        ),
+    ]
     # the picture's extent, so that the figure is as large as the SVG whatever is inside it
     corners = f"\\path[use as bounding box] (0,0) rectangle {_pt((figure.width, figure.height))};"
     return "\n".join(head + colour.definitions() + [corners] + body + ["\\end{tikzpicture}"]) + "\n"
@@ -113,8 +118,10 @@ def _shape(shape, colour: _Colours, family: str) -> str:
                 parts.append(f".. controls {_pt(piece[0])} and {_pt(piece[1])} .. {_pt(piece[2])}")
         return f"\\path[{', '.join(options)}] " + " ".join(parts) + ";"
     if isinstance(shape, Circle):
-        return (f"\\path[line width={_n(shape.width)}pt, draw={colour(shape.stroke)}, fill={colour(shape.fill)}] "
-                f"{_pt(shape.centre)} circle[radius={_n(shape.radius)}pt];")
+        return (
+            f"\\path[line width={_n(shape.width)}pt, draw={colour(shape.stroke)}, fill={colour(shape.fill)}] "
+            f"{_pt(shape.centre)} circle[radius={_n(shape.radius)}pt];"
+        )
     if isinstance(shape, Text):
         anchor = {"start": "base west", "middle": "base", "end": "base east"}[shape.anchor]
         weight = "\\bfseries" if shape.bold else ""
@@ -123,8 +130,10 @@ def _shape(shape, colour: _Colours, family: str) -> str:
         nodes = []
         for index, line in enumerate(shape.lines):
             at = (x, y + index * shape.size * shape.line_gap)
-            nodes.append(f"\\node[anchor={anchor}, text={colour(shape.colour)}, "
-                         f"font={{{font}}}] "
-                         f"at {_pt(at)} {{{latex_text(line)}}};")
+            nodes.append(
+                f"\\node[anchor={anchor}, text={colour(shape.colour)}, "
+                f"font={{{font}}}] "
+                f"at {_pt(at)} {{{latex_text(line)}}};"
+            )
         return "\n".join(nodes)
     raise TypeError(f"no TikZ for {type(shape).__name__}")

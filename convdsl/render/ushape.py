@@ -9,6 +9,7 @@ skip leaves first and arrives last). What lies inside the innermost skip is
 the bottom of the U. The writer then draws the decoder's links reversed (so
 Graphviz ranks them upwards) and puts each skip's two ends on one rank.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -35,8 +36,11 @@ class UShape:
     def reversed(self, link: Link) -> bool:
         """Whether the link is drawn head first: it goes up the decoder from one level to the next,
         or turns into it. Links within a level run left to right; skips run across."""
-        return (link.head in self.decoder and (link.tail, link.head) not in self.skips
-                and self.row_of.get(link.tail, -1) != self.row_of.get(link.head, -2))
+        return (
+            link.head in self.decoder
+            and (link.tail, link.head) not in self.skips
+            and self.row_of.get(link.tail, -1) != self.row_of.get(link.head, -2)
+        )
 
 
 def find(diagram: Diagram, units: list, unit_of: dict[str, int]) -> UShape | None:

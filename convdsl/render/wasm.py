@@ -7,6 +7,7 @@ compiled code in milliseconds). Each render gets a fresh instance with no
 preopened directory, no environment and no standard streams, so Graphviz
 running here can read no file and print nothing, whatever the DOT says.
 """
+
 from __future__ import annotations
 
 import atexit

@@ -12,6 +12,7 @@ alone goes on. The number of columns is chosen so that the drawing comes
 close to a page's proportions. Columns exist only at the top of the drawing
 because that is the one place Graphviz keeps clusters in the order they are written.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -72,9 +73,11 @@ def plan(diagram: Diagram, direction: str, style: Style = DEFAULT, layout: str =
         if ushape is not None:
             return Wrapping(uncut.columns, uncut.column_of, (), ushape)
     if layout == "unet":
-        raise LayoutUnavailable("the network is not an encoder-decoder: drawing it as a U needs a chain with at "
-                                "least two skips from it to a later point of it, nested like brackets; "
-                                "use --layout auto or columns")
+        raise LayoutUnavailable(
+            "the network is not an encoder-decoder: drawing it as a U needs a chain with at "
+            "least two skips from it to a later point of it, nested like brackets; "
+            "use --layout auto or columns"
+        )
     if not units:
         return Wrapping(((),))
     total = _height(units)
@@ -121,8 +124,9 @@ def plan(diagram: Diagram, direction: str, style: Style = DEFAULT, layout: str =
     tops = {}
     for box in diagram.boxes:
         tops.setdefault(column_of[box.id], box.id)
-    return Wrapping(tuple(tuple(u.id for u in column) for column in columns), column_of,
-                    tuple(tops[i] for i in range(len(columns))))
+    return Wrapping(
+        tuple(tuple(u.id for u in column) for column in columns), column_of, tuple(tops[i] for i in range(len(columns)))
+    )
 
 
 def _across_skips(diagram: Diagram, order: list[_Unit]) -> set[int]:
@@ -176,11 +180,15 @@ def _sizes(diagram: Diagram, direction: str, style: Style) -> dict[str, tuple[fl
         width, height = measure.box((box.heading, *box.lines, *box.errors), style.font_size, margins(style))
         label = labels.get(box.id, 0.0)
         if direction == "TB":  # the edge label beside the edge, which leaves the box's middle
-            found[box.id] = (height + style.ranksep * 72 + style.edge_font_size * 1.2,
-                             max(width, width / 2 + label) + style.nodesep * 72)
+            found[box.id] = (
+                height + style.ranksep * 72 + style.edge_font_size * 1.2,
+                max(width, width / 2 + label) + style.nodesep * 72,
+            )
         else:  # the edge label above the edge
-            found[box.id] = (width + style.ranksep * 72 + label,
-                             max(height, height / 2 + style.edge_font_size * 1.2 * bool(label)) + style.nodesep * 72)
+            found[box.id] = (
+                width + style.ranksep * 72 + label,
+                max(height, height / 2 + style.edge_font_size * 1.2 * bool(label)) + style.nodesep * 72,
+            )
     return found
 
 
@@ -221,14 +229,17 @@ def _units(diagram: Diagram, box_sizes: dict, titles: dict) -> list[_Unit]:
             else:
                 height, width, found = place(item.id, 0.0, opened and item.role == "group")
                 add_along, add_across, least_along, least_across = titles[key]
-                sizes[key] = (max(height + add_along, least_along) + _PAD[0],
-                              max(width + add_across, least_across) + _PAD[1])
+                sizes[key] = (
+                    max(height + add_along, least_along) + _PAD[0],
+                    max(width + add_across, least_across) + _PAD[1],
+                )
                 units[key] = found
         start = {}
         for item in children.get(scope_id, ()):  # drawing order is topological
             key = item if isinstance(item, str) else item.id
-            start[key] = max((start[p] + sizes[p][0] for p in before.get((scope_id, key), ()) if p in start),
-                             default=0.0)
+            start[key] = max(
+                (start[p] + sizes[p][0] for p in before.get((scope_id, key), ()) if p in start), default=0.0
+            )
         placed = []
         for item in children.get(scope_id, ()):
             key = item if isinstance(item, str) else item.id
@@ -236,8 +247,14 @@ def _units(diagram: Diagram, box_sizes: dict, titles: dict) -> list[_Unit]:
             if isinstance(item, str) or not (opened and item.role == "group"):
                 placed.append(_Unit(key, at, *sizes[key]))
             else:
-                placed += [_Unit(u.id, u.start + at + sizes[key][0] - _height(units[key]), u.height, u.width, key)
-                           for u in units[key]] if units[key] else []
+                placed += (
+                    [
+                        _Unit(u.id, u.start + at + sizes[key][0] - _height(units[key]), u.height, u.width, key)
+                        for u in units[key]
+                    ]
+                    if units[key]
+                    else []
+                )
         if not placed:
             return 0.0, 0.0, []
         height, width = _extent(placed)
@@ -248,6 +265,7 @@ def _units(diagram: Diagram, box_sizes: dict, titles: dict) -> list[_Unit]:
 
 def _before(diagram: Diagram, clusters) -> dict:
     """(scope id, item) -> the items of the same scope it takes a tensor from."""
+
     def path(box_id):
         out, at = [box_id], boxes[box_id].cluster
         while at is not None:
@@ -298,8 +316,12 @@ def _cutter(order: list[_Unit], height: float, *, whole_groups: bool, blocked: s
     # the group of the unit above it). The first unit only ever starts the first column.
     cuts, ends, bottom = [], [], 0.0
     for index, unit in enumerate(order):
-        if index and index not in blocked and unit.start >= bottom - 1e-9 and (
-                not whole_groups or unit.group is None or unit.group != order[index - 1].group):
+        if (
+            index
+            and index not in blocked
+            and unit.start >= bottom - 1e-9
+            and (not whole_groups or unit.group is None or unit.group != order[index - 1].group)
+        ):
             cuts.append(index)
             ends.append(unit.start + unit.height)
         bottom = max(bottom, unit.start + unit.height)

@@ -3,6 +3,7 @@
 An id is `category:number`; the same id gives the same bytes on every machine,
 so a failure found by the soak run can be replayed (`benchmarks/soak.py --replay ID`).
 """
+
 from __future__ import annotations
 
 import random
@@ -14,13 +15,31 @@ from .mutate import mutate
 
 ROOT = Path(__file__).resolve().parents[2]
 # Every convdsl file in the repository: the zoo, the library files, every fixture and golden input.
-CORPUS = tuple(sorted([*(ROOT / "examples").glob("*.cdsl"), *(ROOT / "tests" / "fixtures").rglob("*.cdsl"),
-                       *(ROOT / "tests" / "golden").glob("*.cdsl")], key=str))
+CORPUS = tuple(
+    sorted(
+        [
+            *(ROOT / "examples").glob("*.cdsl"),
+            *(ROOT / "tests" / "fixtures").rglob("*.cdsl"),
+            *(ROOT / "tests" / "golden").glob("*.cdsl"),
+        ],
+        key=str,
+    )
+)
 # Generated programs are loaded as if they sat in examples/, so an include a mutation adds can resolve.
 GENERATED_PATH = str(ROOT / "examples" / "generated.cdsl")
 # File names a network takes its default name from: quotes, markup, escapes, code, line breaks.
-HOSTILE_STEMS = ('we"ird\\N <b>&amp;{x}', "net'); import os; ('", '"""; print(1); """', "line\nbreak", "tab\there",
-                 "ünïcødé ✓ 中文", "]; evil [image=passwd", "-rf --output=x", " spaced ", "class")
+HOSTILE_STEMS = (
+    'we"ird\\N <b>&amp;{x}',
+    "net'); import os; ('",
+    '"""; print(1); """',
+    "line\nbreak",
+    "tab\there",
+    "ünïcødé ✓ 中文",
+    "]; evil [image=passwd",
+    "-rf --output=x",
+    " spaced ",
+    "class",
+)
 CATEGORIES = ("generated", "near_valid", "mutated")
 
 
@@ -40,8 +59,13 @@ def make(case_id: str) -> Case:
     if category == "generated":
         # one program in three uses hostile names; one in ten also comes from a hostile file name
         path = GENERATED_PATH if index % 10 else str(ROOT / "examples" / f"{HOSTILE_STEMS[index // 10 % 10]}.cdsl")
-        return Case(case_id, generate(index, hostile=index % 3 == 0).encode("utf-8"), path, consistency=True,
-                    reload=index % 8 == 0)
+        return Case(
+            case_id,
+            generate(index, hostile=index % 3 == 0).encode("utf-8"),
+            path,
+            consistency=True,
+            reload=index % 8 == 0,
+        )
     rng = random.Random(case_id)
     if category == "near_valid":
         data, applied = mutate(generate(1_000_000 + index).encode("utf-8"), rng)

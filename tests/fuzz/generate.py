@@ -8,6 +8,7 @@ shape, so most programs are also free of shape errors and can be checked for
 self-consistency; the rest exercise the shape checks. Layout varies too:
 comments, continuation lines, parentheses across lines, tabs, CRLF and a BOM.
 """
+
 from __future__ import annotations
 
 import random
@@ -17,12 +18,67 @@ from dataclasses import dataclass
 # Names that mean something to the generators' targets: Python keywords, builtins and torch's names
 # (the PyTorch export), DOT keywords and Graphviz's escapes' letters (the diagram). The language
 # allows every one of them as a tensor, label, block, input or network name.
-HOSTILE_NAMES = ("class", "def", "import", "lambda", "return", "self", "super", "torch", "nn", "F", "forward",
-                 "__init__", "__class__", "__dict__", "None", "print", "exec", "eval", "os", "sys", "node",
-                 "edge", "graph", "digraph", "subgraph", "strict", "cluster_0", "_", "__", "N", "G", "L", "T",
-                 "training", "state_dict", "to", "cuda", "parameters", "modules", "add_module", "x_", "Sequential")
-ACTIVATIONS = ("relu", "relu6", "gelu", "silu", "sigmoid", "tanh", "hardswish", "hardsigmoid", "elu", "identity",
-               "leaky_relu(0.1)", "gelu(approximate='tanh')", "relu(inplace=true)", "dropout(0.1)", "dropout(p=0.25)")
+HOSTILE_NAMES = (
+    "class",
+    "def",
+    "import",
+    "lambda",
+    "return",
+    "self",
+    "super",
+    "torch",
+    "nn",
+    "F",
+    "forward",
+    "__init__",
+    "__class__",
+    "__dict__",
+    "None",
+    "print",
+    "exec",
+    "eval",
+    "os",
+    "sys",
+    "node",
+    "edge",
+    "graph",
+    "digraph",
+    "subgraph",
+    "strict",
+    "cluster_0",
+    "_",
+    "__",
+    "N",
+    "G",
+    "L",
+    "T",
+    "training",
+    "state_dict",
+    "to",
+    "cuda",
+    "parameters",
+    "modules",
+    "add_module",
+    "x_",
+    "Sequential",
+)
+ACTIVATIONS = (
+    "relu",
+    "relu6",
+    "gelu",
+    "silu",
+    "sigmoid",
+    "tanh",
+    "hardswish",
+    "hardsigmoid",
+    "elu",
+    "identity",
+    "leaky_relu(0.1)",
+    "gelu(approximate='tanh')",
+    "relu(inplace=true)",
+    "dropout(0.1)",
+    "dropout(p=0.25)",
+)
 FEATURE_ONLY = ("softmax", "log_softmax(dim=1)")
 
 
@@ -127,8 +183,11 @@ class ProgramGenerator:
     def _condition(self, value: bool) -> str:
         if "use_norm" in self.constants and self.constants["use_norm"] == value and self.rng.random() < 0.5:
             return "use_norm"
-        return self.rng.choice(("true", "1 == 1", "2 >= 1", "not false")) if value else \
-            self.rng.choice(("false", "1 != 1", "3 < 2", "true and false"))
+        return (
+            self.rng.choice(("true", "1 == 1", "2 >= 1", "not false"))
+            if value
+            else self.rng.choice(("false", "1 != 1", "3 < 2", "true and false"))
+        )
 
     # blocks ---------------------------------------------------------------------
     def _block(self) -> None:
@@ -139,28 +198,34 @@ class ProgramGenerator:
             text = f"block {name}(c, k=3) = conv(c, k, p=k // 2, bias=false) -> bn -> relu"
             block = Block(name, text, name + "({c})", "c")
         elif shape == "res":
-            text = (f"block {name}(c) {{\n"
-                    f"    y = in -> conv(c, 3, p=1, bias=false) -> bn -> relu\n"
-                    f"         -> conv(c, 3, p=1)\n"
-                    f"    out = add(y, in) -> relu\n"
-                    f"}}")
+            text = (
+                f"block {name}(c) {{\n"
+                f"    y = in -> conv(c, 3, p=1, bias=false) -> bn -> relu\n"
+                f"         -> conv(c, 3, p=1)\n"
+                f"    out = add(y, in) -> relu\n"
+                f"}}"
+            )
             block = Block(name, text, name + "({c})", "c", needs_channels_c=True)
         elif shape == "branch":
-            text = (f"block {name}(c, pool=false) {{\n"
-                    f"    a = in -> conv(c, 1)\n"
-                    f"    b = in -> conv(c, 3, p=1) -> relu\n"
-                    f"    out = concat(a, b) -> maxpool(3, s=1, p=1) if pool\n"
-                    f"}}")
+            text = (
+                f"block {name}(c, pool=false) {{\n"
+                f"    a = in -> conv(c, 1)\n"
+                f"    b = in -> conv(c, 3, p=1) -> relu\n"
+                f"    out = concat(a, b) -> maxpool(3, s=1, p=1) if pool\n"
+                f"}}"
+            )
             block = Block(name, text, name + "({c}, pool=" + rng.choice(("true", "false")) + ")", "2c")
         elif shape == "stack":
             text = f"block {name}(c, n=2) = (conv(c, 3, p=1) -> relu) * n"
             block = Block(name, text, name + "({c}, n=" + str(rng.randint(1, 3)) + ")", "c")
         else:
-            text = (f"block {name}(c) {{\n"
-                    f"    a, b = in -> conv(2 * c, 1) -> chunk(2)\n"
-                    f"    g = b -> sigmoid\n"
-                    f"    out = a -> mul(g)\n"
-                    f"}}")
+            text = (
+                f"block {name}(c) {{\n"
+                f"    a, b = in -> conv(2 * c, 1) -> chunk(2)\n"
+                f"    g = b -> sigmoid\n"
+                f"    out = a -> mul(g)\n"
+                f"}}"
+            )
             block = Block(name, text, name + "({c})", "c")
         self.blocks.append(block)
         self.lines.append(text)
@@ -324,16 +389,25 @@ class ProgramGenerator:
             return rng.choice(ACTIVATIONS), t
         if choice == "norm":
             groups = [g for g in (1, 2, 4) if c % g == 0]
-            text = rng.choice(("bn", "batchnorm(eps=0.001)", f"groupnorm({rng.choice(groups)})", "instancenorm",
-                               "bn(momentum=0.01, affine=false)"))
+            text = rng.choice(
+                (
+                    "bn",
+                    "batchnorm(eps=0.001)",
+                    f"groupnorm({rng.choice(groups)})",
+                    "instancenorm",
+                    "bn(momentum=0.01, affine=false)",
+                )
+            )
             return text, t
         if choice == "conv":
             out = c if keep_shape else rng.choice((c, 4, 8, 16))
             k = rng.choice((1, 3, 5))
-            forms = [f"conv({self.int_expr(out)}, {k}, p={self.int_expr(k // 2)})",
-                     f"conv(out={out}, k={k}, padding={k // 2}, bias=false)",
-                     f"conv({out}, kernel={k}, p=same)",
-                     f"conv{len(spatial)}d({out}, {k}, 1, {k // 2})"]
+            forms = [
+                f"conv({self.int_expr(out)}, {k}, p={self.int_expr(k // 2)})",
+                f"conv(out={out}, k={k}, padding={k // 2}, bias=false)",
+                f"conv({out}, kernel={k}, p=same)",
+                f"conv{len(spatial)}d({out}, {k}, 1, {k // 2})",
+            ]
             if out % 2 == 0 and c % 2 == 0:
                 forms.append(f"conv({out}, {k}, p={k // 2}, g=2)")
             if k == 3 and len(spatial) == 2:
@@ -342,18 +416,24 @@ class ProgramGenerator:
         if choice == "conv_resize":
             out = rng.choice((4, 8, 16))
             if all(s % 2 == 0 and s >= 4 for s in spatial):
-                return f"conv({out}, 3, s=2, p=1, bias=false)", Tensor(t.name, out, tuple(s // 2 for s in spatial), t.exact)
+                return f"conv({out}, 3, s=2, p=1, bias=false)", Tensor(
+                    t.name, out, tuple(s // 2 for s in spatial), t.exact
+                )
             k = rng.choice((1, 3))
-            return f"conv({out}, {k})", Tensor(t.name, out, tuple(s - k + 1 for s in spatial), t.exact and min(spatial) >= k)
+            return f"conv({out}, {k})", Tensor(
+                t.name, out, tuple(s - k + 1 for s in spatial), t.exact and min(spatial) >= k
+            )
         if choice == "pool":
             if all(s % 2 == 0 and s >= 2 for s in spatial):
-                return rng.choice(("maxpool(2)", "avgpool(2)", "maxpool(kernel=2, stride=2)", "avg_pool(2, s=2)")), \
-                    Tensor(t.name, c, tuple(s // 2 for s in spatial), t.exact)
+                return rng.choice(
+                    ("maxpool(2)", "avgpool(2)", "maxpool(kernel=2, stride=2)", "avg_pool(2, s=2)")
+                ), Tensor(t.name, c, tuple(s // 2 for s in spatial), t.exact)
             return "maxpool(3, s=1, p=1)", t
         if choice == "upsample":
             if max(spatial) <= 32:
-                return rng.choice(("upsample(2)", "upsample(scale=2.0)", "upsample(2, mode='nearest')")), \
-                    Tensor(t.name, c, tuple(2 * s for s in spatial), t.exact)
+                return rng.choice(("upsample(2)", "upsample(scale=2.0)", "upsample(2, mode='nearest')")), Tensor(
+                    t.name, c, tuple(2 * s for s in spatial), t.exact
+                )
             return "identity", t
         if choice == "transpose":
             out = rng.choice((4, 8))
@@ -361,8 +441,9 @@ class ProgramGenerator:
                 return f"conv_transpose({out}, 2, s=2)", Tensor(t.name, out, tuple(2 * s for s in spatial), t.exact)
             return f"conv({out}, 1)", Tensor(t.name, out, spatial, t.exact)
         if choice == "adaptive":
-            return rng.choice(("adaptive_avgpool(1)", "global_avgpool", "adaptive_maxpool(1)")), \
-                Tensor(t.name, c, tuple(1 for _ in spatial), t.exact)
+            return rng.choice(("adaptive_avgpool(1)", "global_avgpool", "adaptive_maxpool(1)")), Tensor(
+                t.name, c, tuple(1 for _ in spatial), t.exact
+            )
         if choice == "flatten":
             features = c
             for s in spatial:
@@ -371,14 +452,29 @@ class ProgramGenerator:
         if choice == "shuffle":
             return "pixel_shuffle(2)", Tensor(t.name, c // 4, tuple(2 * s for s in spatial), t.exact)
         # layers whose shape the generator does not follow: later layers may disagree with them
-        text = rng.choice(("pad(1)", "crop(size=2)", "center_crop(size=4)", "upsample(size=7)", "flatten(2)",
-                           "reshape((4, -1))", "maxpool(3, s=2, round=floor)", "avgpool(2, ceil=true)",
-                           "conv(8, 3, d=2, p=2)", "layernorm",
-                           # what the trust review found wrong: padding on one axis (Caffe clips both),
-                           # kernels larger than small inputs, strided dilated windows, negative padding
-                           "maxpool((1, 2), s=(2, 1), p=(0, 1))", "avgpool(5, p=2)", "avgpool(2, p=1)",
-                           "conv(4, 2, s=2, d=2)", "conv(4, 2, s=2, d=3, p=1)", "pad((3, -3))",
-                           "bn(track_running_stats=false)"))
+        text = rng.choice(
+            (
+                "pad(1)",
+                "crop(size=2)",
+                "center_crop(size=4)",
+                "upsample(size=7)",
+                "flatten(2)",
+                "reshape((4, -1))",
+                "maxpool(3, s=2, round=floor)",
+                "avgpool(2, ceil=true)",
+                "conv(8, 3, d=2, p=2)",
+                "layernorm",
+                # what the trust review found wrong: padding on one axis (Caffe clips both),
+                # kernels larger than small inputs, strided dilated windows, negative padding
+                "maxpool((1, 2), s=(2, 1), p=(0, 1))",
+                "avgpool(5, p=2)",
+                "avgpool(2, p=1)",
+                "conv(4, 2, s=2, d=2)",
+                "conv(4, 2, s=2, d=3, p=1)",
+                "pad((3, -3))",
+                "bn(track_running_stats=false)",
+            )
+        )
         return text, Tensor(t.name, c, spatial, False)
 
     def _feature_layer(self, t: Tensor, keep_shape: bool) -> tuple[str, Tensor]:
@@ -386,8 +482,14 @@ class ProgramGenerator:
         if keep_shape or rng.random() < 0.4:
             return rng.choice(ACTIVATIONS + FEATURE_ONLY), t
         out = rng.choice((10, 16, 100))
-        form = rng.choice((f"linear({self.int_expr(out)})", f"fc({out}, bias=false)", f"linear(out={out})",
-                           f"dense({out}, in_features={t.channels})"))
+        form = rng.choice(
+            (
+                f"linear({self.int_expr(out)})",
+                f"fc({out}, bias=false)",
+                f"linear(out={out})",
+                f"dense({out}, in_features={t.channels})",
+            )
+        )
         return form, Tensor(t.name, out, None, t.exact)
 
     # layout ---------------------------------------------------------------------

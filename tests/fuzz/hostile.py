@@ -4,6 +4,7 @@ includes, huge numbers and symbolic chains. Each case is made again from its see
 A case is a main file and the files it includes, with names that may themselves be
 hostile; tests/test_hostile.py writes them to a folder and holds convdsl to its promises.
 """
+
 from __future__ import annotations
 
 import random
@@ -13,14 +14,81 @@ CLASSES = ("encodings", "names", "blocks", "includes", "numbers", "symbolic")
 
 # Text that must stay inert wherever it goes: terminal escapes (erase, title, OSC 52 clipboard),
 # line breaks of every kind, bidi overrides, XML-forbidden noncharacters, quotes and code.
-NASTY = ("\x1b[2J", "\x1b]0;pwned\x07", "\x1b]52;c;cHduZWQ=\x07", "\x9b31m", "\r", "\x0b", "\x0c", "\x85",
-         "\u2028", "\u2029", "\u202e", "\u2066", "\ufeff", "\uffff", "\ufffe", "\ufdd0", "\x00", "\x7f",
-         '"""', "'", '\\', "\\N", "]]>", "<!--", "&amp;", "+AAo-", "coding=utf-7", "coding:unicode_escape",
-         "__import__('os')", "{x}", "%s", "\U0010ffff")
-NAME_PARTS = ("coding=utf-7", "coding:latin-1", "-*- coding: unicode_escape -*-", "\x1b[31m", "\u202e",
-              "\uffff", "net", "ünï", "a b", "'", '"', "$(x)", "..", "--", "\\", "%0A", "::error ")
-IDENTIFIERS = ("__k", "__init__", "_B__k", "__", "___", "class", "self", "super", "torch", "nn", "F",
-               "forward", "training", "in_channels", "x", "out_", "print", "__import__", "__class__", "None")
+NASTY = (
+    "\x1b[2J",
+    "\x1b]0;pwned\x07",
+    "\x1b]52;c;cHduZWQ=\x07",
+    "\x9b31m",
+    "\r",
+    "\x0b",
+    "\x0c",
+    "\x85",
+    "\u2028",
+    "\u2029",
+    "\u202e",
+    "\u2066",
+    "\ufeff",
+    "\uffff",
+    "\ufffe",
+    "\ufdd0",
+    "\x00",
+    "\x7f",
+    '"""',
+    "'",
+    "\\",
+    "\\N",
+    "]]>",
+    "<!--",
+    "&amp;",
+    "+AAo-",
+    "coding=utf-7",
+    "coding:unicode_escape",
+    "__import__('os')",
+    "{x}",
+    "%s",
+    "\U0010ffff",
+)
+NAME_PARTS = (
+    "coding=utf-7",
+    "coding:latin-1",
+    "-*- coding: unicode_escape -*-",
+    "\x1b[31m",
+    "\u202e",
+    "\uffff",
+    "net",
+    "ünï",
+    "a b",
+    "'",
+    '"',
+    "$(x)",
+    "..",
+    "--",
+    "\\",
+    "%0A",
+    "::error ",
+)
+IDENTIFIERS = (
+    "__k",
+    "__init__",
+    "_B__k",
+    "__",
+    "___",
+    "class",
+    "self",
+    "super",
+    "torch",
+    "nn",
+    "F",
+    "forward",
+    "training",
+    "in_channels",
+    "x",
+    "out_",
+    "print",
+    "__import__",
+    "__class__",
+    "None",
+)
 
 
 @dataclass
@@ -50,8 +118,11 @@ def _net(channels: int = 4) -> str:
 
 def _encodings(rng) -> HostileCase:
     text = "# " + rng.choice(NASTY) + "\n" + _net()
-    text = text.replace("conv(4, 3, p=1)", f'conv(4, 3, padding="{rng.choice(NASTY).replace(chr(34), "")}")') \
-        if rng.random() < 0.5 else text
+    text = (
+        text.replace("conv(4, 3, p=1)", f'conv(4, 3, padding="{rng.choice(NASTY).replace(chr(34), "")}")')
+        if rng.random() < 0.5
+        else text
+    )
     how = rng.choice(("utf-8", "utf-8-sig", "utf-16", "utf-32", "utf-16-le", "utf-16-be-bom", "latin-1", "junk"))
     if how == "utf-16-be-bom":
         data = b"\xfe\xff" + text.encode("utf-16-be", "surrogatepass")
@@ -70,11 +141,16 @@ def _encodings(rng) -> HostileCase:
 def _names(rng) -> HostileCase:
     a, b, c = rng.sample(IDENTIFIERS, 3)
     tensor = rng.choice(("t", "__t", "_t__", "class_"))
-    text = (f"# {rng.choice(NASTY)}\ninput x: 3 x 8 x 8\n"
-            f"block blk({a}, {b}=2) = conv({a}, 3, p=1) -> {c}: conv({b}, 1)\n"
-            f"{tensor} = x -> blk(4) -> blk({a}=5, {b}=3)\noutput y = {tensor} -> relu\n")
-    return HostileCase(_file_name(rng), text.encode("utf-8", "surrogatepass"),
-                       folder=_file_name(rng)[:-5] if rng.random() < 0.5 else "")
+    text = (
+        f"# {rng.choice(NASTY)}\ninput x: 3 x 8 x 8\n"
+        f"block blk({a}, {b}=2) = conv({a}, 3, p=1) -> {c}: conv({b}, 1)\n"
+        f"{tensor} = x -> blk(4) -> blk({a}=5, {b}=3)\noutput y = {tensor} -> relu\n"
+    )
+    return HostileCase(
+        _file_name(rng),
+        text.encode("utf-8", "surrogatepass"),
+        folder=_file_name(rng)[:-5] if rng.random() < 0.5 else "",
+    )
 
 
 def _blocks(rng) -> HostileCase:
@@ -97,8 +173,20 @@ def _includes(rng) -> HostileCase:
         if rng.random() < 0.1:
             targets.append(f"f{rng.randint(0, i)}.cdsl")  # a cycle
         if rng.random() < 0.1:
-            targets.append(rng.choice(("/etc/passwd", "../../.env", "/dev/stdin", "/dev/zero", "/proc/self/environ",
-                                       "..", "", "sub/../f1.cdsl")))
+            targets.append(
+                rng.choice(
+                    (
+                        "/etc/passwd",
+                        "../../.env",
+                        "/dev/stdin",
+                        "/dev/zero",
+                        "/proc/self/environ",
+                        "..",
+                        "",
+                        "sub/../f1.cdsl",
+                    )
+                )
+            )
         includes[f"f{i}.cdsl"] = ("".join(f'include "{t}"\n' for t in targets) + f"const c{i} = {i}\n").encode()
     includes[f"f{files}.cdsl"] = b"block leaf() = relu\n"
     text = 'include "f0.cdsl"\ninput x: 3 x 8 x 8\noutput y = x -> leaf()\n'
@@ -107,23 +195,51 @@ def _includes(rng) -> HostileCase:
 
 def _numbers(rng) -> HostileCase:
     def big():
-        return rng.choice((2**31, 2**53, 2**62, 2**62 + 1, 2**63, 10**30, 4611686018427387904, 2**26, 10**9,
-                           -1, 0, 1))
+        return rng.choice((2**31, 2**53, 2**62, 2**62 + 1, 2**63, 10**30, 4611686018427387904, 2**26, 10**9, -1, 0, 1))
 
-    layer = rng.choice((f"conv({big()}, 3)", f"conv(8, {big()})", f"adaptive_maxpool({big()})",
-                        f"upsample(size={big()})", f"upsample(scale={big()})", f"linear({big()})",
-                        f"pad({big()})", f"conv_transpose(8, 3, s={big()})", f"relu * {big()}",
-                        f"chunk({big()})", f"maxpool({big()})", "upsample(scale=1e300)"))
+    layer = rng.choice(
+        (
+            f"conv({big()}, 3)",
+            f"conv(8, {big()})",
+            f"adaptive_maxpool({big()})",
+            f"upsample(size={big()})",
+            f"upsample(scale={big()})",
+            f"linear({big()})",
+            f"pad({big()})",
+            f"conv_transpose(8, 3, s={big()})",
+            f"relu * {big()}",
+            f"chunk({big()})",
+            f"maxpool({big()})",
+            "upsample(scale=1e300)",
+        )
+    )
     dims = rng.choice(("3 x 8 x 8", f"3 x {big()} x 8", f"{big()} x 8 x 8", f"3 x {2**30} x {2**30}"))
     chain = " -> ".join([layer] * rng.randint(1, 3))
-    return HostileCase("numbers.cdsl", f"input x: {dims}\noutput y = x -> flatten -> {chain}\n".encode()
-                       if "linear" in layer else f"input x: {dims}\noutput y = x -> {chain}\n".encode())
+    return HostileCase(
+        "numbers.cdsl",
+        f"input x: {dims}\noutput y = x -> flatten -> {chain}\n".encode()
+        if "linear" in layer
+        else f"input x: {dims}\noutput y = x -> {chain}\n".encode(),
+    )
 
 
 def _symbolic(rng) -> HostileCase:
-    steps = [rng.choice(("conv(3, 3, s=2, p=1)", "upsample(scale=3)", "upsample(scale=2)", "maxpool(2)",
-                         "conv(3, 5, s=3)", "avgpool(3, s=2, ceil=true)", "conv_transpose(3, 3, s=2)",
-                         "pad(1)", "crop(1)")) for _ in range(rng.randint(1, 6))]
+    steps = [
+        rng.choice(
+            (
+                "conv(3, 3, s=2, p=1)",
+                "upsample(scale=3)",
+                "upsample(scale=2)",
+                "maxpool(2)",
+                "conv(3, 5, s=3)",
+                "avgpool(3, s=2, ceil=true)",
+                "conv_transpose(3, 3, s=2)",
+                "pad(1)",
+                "crop(1)",
+            )
+        )
+        for _ in range(rng.randint(1, 6))
+    ]
     repeat = rng.randint(1, 30)
     dims = rng.choice(("3 x H x 8", "3 x H x W", "3 x H x H", "C x H x W"))
     text = f"input x: {dims}\noutput y = x -> ({' -> '.join(steps)}) * {repeat}"

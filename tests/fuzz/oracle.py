@@ -9,6 +9,7 @@ analysing it again gives the same JSON. The generators (the DOT diagram, the
 PyTorch export) keep every name from the file inert. The CLI never exits 3
 and never shows a traceback.
 """
+
 from __future__ import annotations
 
 import ast
@@ -90,7 +91,7 @@ def check_case(data: bytes, path: str, *, consistency: bool = False, reload: boo
             return _check(data, path, consistency, reload)
         except Failure:
             raise
-        except Exception as err:  # noqa: BLE001 - any exception escaping the API is the finding
+        except Exception as err:
             raise Failure(f"the API raised {type(err).__name__}", traceback.format_exc(limit=-12)) from None
 
 
@@ -183,8 +184,10 @@ def check_diagnostic(diag: Diagnostic, sources: dict) -> None:
     lines = source.text.split("\n")
     for line, column in ((span.line, span.column), (span.end_line, span.end_column)):
         if not 1 <= line <= len(lines) or not 1 <= column <= len(lines[line - 1]) + 1:
-            raise Failure(f"{diag.code.code}: a span outside the file",
-                          f"{line}:{column} in a file of {len(lines)} lines: {diag.message}")
+            raise Failure(
+                f"{diag.code.code}: a span outside the file",
+                f"{line}:{column} in a file of {len(lines)} lines: {diag.message}",
+            )
     if (span.end_line, span.end_column) < (span.line, span.column):
         raise Failure(f"{diag.code.code}: the span ends before it starts")
 

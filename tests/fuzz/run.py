@@ -4,6 +4,7 @@
 them over worker processes (fork, where the platform has it) and merges what
 they found, so a 2-core CI machine runs the suite in half the time.
 """
+
 from __future__ import annotations
 
 import collections
@@ -44,8 +45,9 @@ class Found:
     def __str__(self) -> str:
         text = self.data.decode("utf-8", "backslashreplace")
         how = f" ({', '.join(self.mutations)})" if self.mutations else ""
-        return (f"{self.case_id}{how}: {self.reason}\n--- smallest input ---\n{text}\n"
-                f"--- detail ---\n{self.detail[-3000:]}")
+        return (
+            f"{self.case_id}{how}: {self.reason}\n--- smallest input ---\n{text}\n--- detail ---\n{self.detail[-3000:]}"
+        )
 
 
 @dataclass
@@ -62,7 +64,7 @@ class Stats:
     def total(self) -> int:
         return sum(self.cases.values())
 
-    def merge(self, other: "Stats") -> None:
+    def merge(self, other: Stats) -> None:
         """Add another run's counts (its time is not added: parallel runs overlap)."""
         self.cases.update(other.cases)
         self.outcomes.update(other.outcomes)
@@ -74,9 +76,11 @@ class Stats:
     def summary(self) -> str:
         per = ", ".join(f"{name} {count:,}" for name, count in sorted(self.cases.items()))
         outcomes = ", ".join(f"{name} {count:,}" for name, count in sorted(self.outcomes.items()))
-        return (f"fuzz: {self.total:,} cases ({per}; {self.cli_runs:,} also through the CLI) in {self.seconds:.1f} s; "
-                f"outcomes: {outcomes}; {len(self.codes)} distinct codes; slowest {self.slowest[0]:.2f} s "
-                f"({self.slowest[1]}); failures: {len(self.found)}")
+        return (
+            f"fuzz: {self.total:,} cases ({per}; {self.cli_runs:,} also through the CLI) in {self.seconds:.1f} s; "
+            f"outcomes: {outcomes}; {len(self.codes)} distinct codes; slowest {self.slowest[0]:.2f} s "
+            f"({self.slowest[1]}); failures: {len(self.found)}"
+        )
 
 
 class CliSandbox:
@@ -108,8 +112,7 @@ class CliSandbox:
             raise Failure(f"`convdsl {template[0]}` exited 0 without writing its output")
 
 
-def run(case_ids, stats: Stats, *, cli_every: int = 0, sandbox: CliSandbox | None = None,
-        max_found: int = 20) -> Stats:
+def run(case_ids, stats: Stats, *, cli_every: int = 0, sandbox: CliSandbox | None = None, max_found: int = 20) -> Stats:
     """Run every case; a failure is shrunk and recorded, and the run goes on (up to max_found failures)."""
     started = time.perf_counter()
     for n, case_id in enumerate(case_ids):
@@ -139,15 +142,29 @@ def _run_part(case_ids: list[str], cli_every: int, directory: str | None, max_fo
     return run(case_ids, Stats(), cli_every=cli_every, sandbox=sandbox, max_found=max_found)
 
 
-def run_parallel(case_ids: list[str], stats: Stats, *, workers: int, cli_every: int = 0,
-                 directory: Path | None = None, max_found: int = 20) -> Stats:
+def run_parallel(
+    case_ids: list[str],
+    stats: Stats,
+    *,
+    workers: int,
+    cli_every: int = 0,
+    directory: Path | None = None,
+    max_found: int = 20,
+) -> Stats:
     """`run`, with the ids dealt round-robin to `workers` processes; the counts are merged into stats."""
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         sandbox = CliSandbox(directory) if directory and cli_every else None
         return run(case_ids, stats, cli_every=cli_every, sandbox=sandbox, max_found=max_found)
     started = time.perf_counter()
-    parts = [(case_ids[w::workers], cli_every, str(directory / f"worker {w}") if directory and cli_every else None,
-              max_found) for w in range(workers)]
+    parts = [
+        (
+            case_ids[w::workers],
+            cli_every,
+            str(directory / f"worker {w}") if directory and cli_every else None,
+            max_found,
+        )
+        for w in range(workers)
+    ]
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         for part in pool.starmap(_run_part, parts):
             stats.merge(part)
@@ -176,9 +193,9 @@ def _shrink(case: Case, failure: Failure) -> Found:
         parts = split(data)
         i = len(parts) - 1
         while i >= 0 and attempts < SHRINK_ATTEMPTS and time.perf_counter() < give_up:
-            candidate = join(parts[:i] + parts[i + 1:])
+            candidate = join(parts[:i] + parts[i + 1 :])
             if still_fails(candidate):
-                parts = parts[:i] + parts[i + 1:]
+                parts = parts[:i] + parts[i + 1 :]
                 data = candidate
             i -= 1
     return Found(case.id, failure.reason, case.mutations, data, str(failure))
