@@ -25,6 +25,41 @@ def _dim_index(dim: int, ndim: int, name: str) -> int:
     return d - 1
 
 
+def resolve_sizes(sizes, total: int, *, verb: str, source: str, arg: str, help: str | None = None, empty=True):
+    """Sizes that must hold `total` values, one of them -1 (inferred), as reshape and unflatten take them.
+
+    verb, source: the message reads "cannot {verb} {source} {sizes}" ("an axis of 12 into", or the
+    shape and its values followed by "to"); help: the advice when the sizes multiply to another count.
+    """
+    sizes = list(sizes)
+    if sizes.count(-1) > 1 or any(s < 1 and s != -1 for s in sizes) or (not sizes and not empty):
+        raise ShapeError(
+            codes.INVALID_RESHAPE,
+            f"cannot {verb} to {tuple(sizes)}",
+            "sizes must be positive, with at most one -1",
+            arg=arg,
+        )
+    if -1 in sizes:
+        known = prod(s for s in sizes if s != -1)
+        if total % known:
+            raise ShapeError(
+                codes.INVALID_RESHAPE,
+                f"cannot {verb} {source} {tuple(sizes)}",
+                f"{total} is not a multiple of {known}",
+                arg=arg,
+            )
+        sizes[sizes.index(-1)] = total // known
+    if prod(sizes) != total:
+        raise ShapeError(
+            codes.INVALID_RESHAPE,
+            f"cannot {verb} {source} {fmt_shape(sizes)} ({prod(sizes)} values)",
+            "sizes differ",
+            help,
+            arg=arg,
+        )
+    return sizes
+
+
 class Linear(LayerKind):
     name = "linear"
     aliases = ("fc", "dense")
@@ -147,32 +182,10 @@ class Reshape(LayerKind):
 
     def infer(self, args, inputs, ctx):
         (shape,) = inputs
-        target = list(args["shape"])
         total = prod(shape)
-        if target.count(-1) > 1 or any(t < 1 and t != -1 for t in target):
-            raise ShapeError(
-                codes.INVALID_RESHAPE,
-                f"cannot reshape to {tuple(target)}",
-                "sizes must be positive, with at most one -1",
-                arg="shape",
-            )
-        if -1 in target:
-            known = prod(t for t in target if t != -1)
-            if total % known:
-                raise ShapeError(
-                    codes.INVALID_RESHAPE,
-                    f"cannot reshape {fmt_shape(shape)} ({total} values) to {tuple(target)}",
-                    f"{total} is not a multiple of {known}",
-                    arg="shape",
-                )
-            target[target.index(-1)] = total // known
-        if prod(target) != total:
-            raise ShapeError(
-                codes.INVALID_RESHAPE,
-                f"cannot reshape {fmt_shape(shape)} ({total} values) to {fmt_shape(target)} ({prod(target)} values)",
-                "sizes differ",
-                arg="shape",
-            )
+        target = resolve_sizes(
+            args["shape"], total, verb="reshape", source=f"{fmt_shape(shape)} ({total} values) to", arg="shape"
+        )
         return Inferred(outputs=(tuple(target),), rf=RF(whole=True))
 
     def to_torch(self, args, inputs, ctx):

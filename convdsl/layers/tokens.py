@@ -11,7 +11,7 @@ from .. import diagnostics as codes
 from .ops import Function, Module
 from .pyexpr import Lit
 from .base import RF, Arg, Inferred, LayerKind, ShapeError, fmt_shape, prod
-from .dense import _dim_index
+from .dense import _dim_index, resolve_sizes
 
 MAX_PERMUTE_DIMS = 8  # torch tensors of more than a few axes are not written by hand
 
@@ -127,33 +127,16 @@ class Unflatten(LayerKind):
     def infer(self, args, inputs, ctx):
         (shape,) = inputs
         axis = _dim_index(args["dim"], len(shape), "dim")
-        sizes = list(args["sizes"])
         size = shape[axis]
-        if sizes.count(-1) > 1 or any(s < 1 and s != -1 for s in sizes) or not sizes:
-            raise ShapeError(
-                codes.INVALID_RESHAPE,
-                f"cannot unflatten to {tuple(sizes)}",
-                "sizes must be positive, with at most one -1",
-                arg="sizes",
-            )
-        if -1 in sizes:
-            known = prod(s for s in sizes if s != -1)
-            if size % known:
-                raise ShapeError(
-                    codes.INVALID_RESHAPE,
-                    f"cannot unflatten an axis of {size} into {tuple(sizes)}",
-                    f"{size} is not a multiple of {known}",
-                    arg="sizes",
-                )
-            sizes[sizes.index(-1)] = size // known
-        if prod(sizes) != size:
-            raise ShapeError(
-                codes.INVALID_RESHAPE,
-                f"cannot unflatten an axis of {size} into {' x '.join(map(str, sizes))} ({prod(sizes)} values)",
-                "sizes differ",
-                "the sizes must multiply to the axis",
-                arg="sizes",
-            )
+        sizes = resolve_sizes(
+            args["sizes"],
+            size,
+            verb="unflatten",
+            source=f"an axis of {size} into",
+            arg="sizes",
+            help="the sizes must multiply to the axis",
+            empty=False,
+        )
         return Inferred(outputs=((*shape[:axis], *sizes, *shape[axis + 1 :]),))
 
     def to_torch(self, args, inputs, ctx):
