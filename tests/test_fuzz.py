@@ -67,6 +67,7 @@ def test_targets_add_up_to_the_required_total():
     assert TARGETS["mutated"] >= 100 * len(CORPUS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("category", CATEGORIES)
 def test_fuzz(category, stats, sandbox):
     count = TARGETS[category] * SCALE
