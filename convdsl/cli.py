@@ -223,6 +223,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_common(verify)
 
+    imp = commands.add_parser(
+        "import",
+        help="translate an ultralytics YAML, Darknet .cfg or Caffe .prototxt into an equivalent .cdsl file",
+    )
+    imp.add_argument("file", metavar="FILE")
+    imp.add_argument(
+        "-o",
+        "--output",
+        default="-",
+        metavar="OUT",
+        help="the .cdsl file to write; `-` (the default) writes to standard output",
+    )
+    _add_common(imp)
+
     commands.add_parser(
         "lsp", help="run the language server (LSP over stdin and stdout) for editors; needs pip install 'convdsl[lsp]'"
     )
@@ -285,6 +299,7 @@ def _main(argv: list[str] | None) -> int:
             "render": _render,
             "export": _export,
             "verify": _verify,
+            "import": _import,
             "lsp": _lsp,
             "fmt": _fmt,
         }[args.command](args)
@@ -319,9 +334,18 @@ def _use_color(choice: str, stream) -> bool:
 
 
 def _load(path: str, args):
+    if not path.endswith(".cdsl"):  # an ultralytics YAML, a Darknet .cfg, a Caffe .prototxt, ...
+        from .importers import load as load_foreign
+
+        return load_foreign(path, limits=_limits(args), options=_import_options(args))
     from .loading import load
 
     return load(path, limits=_limits(args))
+
+
+def _import_options(args) -> dict:
+    """What the importers take from the command line (the ultralytics scale)."""
+    return {"scale": getattr(args, "scale", None)}
 
 
 def _load_usable(path: str, args):
@@ -680,6 +704,46 @@ def _export(args) -> int:
         return EXIT_USAGE
     print(f"wrote {args.output} (class {result.class_name})", file=sys.stderr)
     return EXIT_OK
+
+
+def _import(args) -> int:
+    """Write the .cdsl translation of a foreign file; report what checking it finds, at the foreign file's lines."""
+    from . import report
+    from .importers import format_of, load_translation, translate_source
+    from .loading import read_source
+    from .output import OutputError, write_atomic
+
+    source = read_source(args.file)
+    if not hasattr(source, "text"):
+        print(report.text(source, {}), file=sys.stderr)
+        return EXIT_USAGE
+    if format_of(source.path, source.text) is None:
+        print(
+            f"convdsl import: error: {args.file}: not a file convdsl imports (an ultralytics .yaml, "
+            "a Darknet .cfg or a Caffe .prototxt)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    translation = translate_source(source, options=_import_options(args))
+    network = load_translation(translation, limits=_limits(args))
+    analysis = network.analyze(strict=args.strict)
+    color = _use_color("auto", sys.stderr)
+    for diag in analysis.diagnostics:
+        print(report.text(diag, network.sources, color=color) + "\n", file=sys.stderr)
+    if translation.has_errors or not translation.text:
+        print("convdsl import: nothing written: the file could not be translated", file=sys.stderr)
+        return EXIT_ERRORS
+    if args.output == "-":
+        sys.stdout.write(translation.text)
+        sys.stdout.flush()
+    else:
+        try:
+            write_atomic(args.output, translation.text, inputs=[args.file])
+        except OutputError as err:
+            print(f"convdsl import: error: {err}", file=sys.stderr)
+            return EXIT_USAGE
+        print(f"wrote {args.output} ({translation.format} translated to .cdsl)", file=sys.stderr)
+    return EXIT_ERRORS if analysis.has_errors else EXIT_OK
 
 
 def _lsp(args) -> int:

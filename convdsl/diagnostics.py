@@ -88,6 +88,17 @@ SIZE_CONSTRAINT = _code("N001", "size-constraint", Severity.NOTE, "the sizes a s
 # Export (E3xx): found by `convdsl export` and `convdsl verify`, not by `check`.
 EXPORT_UNSUPPORTED = _code("E301", "export-unsupported", E, "a layer PyTorch cannot compute the way convdsl does")
 
+# Importing other tools' files (E4xx): found while translating an ultralytics YAML, a Darknet .cfg or a
+# Caffe .prototxt, at the line and column in that file.
+FOREIGN_SYNTAX = _code("E401", "foreign-syntax", E, "a foreign file (YAML, .cfg, .prototxt) that cannot be parsed")
+FOREIGN_UNSUPPORTED = _code(
+    "E402", "foreign-unsupported", E, "a module or layer type of a foreign file that convdsl cannot translate"
+)
+FOREIGN_REFERENCE = _code(
+    "E403", "foreign-reference", E, "a foreign file refers to a layer that does not exist (a `from` index, a route)"
+)
+FOREIGN_VALUE = _code("E404", "foreign-value", E, "a value in a foreign file of the wrong type or out of range")
+
 # Warnings (W).
 UNUSED_TENSOR = _code("W001", "unused-tensor", W, "a tensor is computed but never used")
 REDUNDANT_BIAS = _code("W101", "redundant-bias", W, "a convolution's bias is cancelled by the batch norm after it")

@@ -39,6 +39,9 @@ def _ids(paths):
 
 
 DIAGNOSTIC_FIXTURES = _fixtures("diagnostics")
+# Files of other tools (convdsl.importers): the same `# expect:` comments, since YAML, .cfg and .prototxt
+# all comment with `#`; each diagnostic points into the foreign file.
+FOREIGN_FIXTURES = sorted((p for p in (FIXTURES / "foreign").iterdir() if p.is_file()), key=str)
 FEATURE_FIXTURES = _fixtures("features")
 
 
@@ -73,11 +76,22 @@ def test_feature_fixture(path: Path):
             assert analysis.output_shapes()[name.strip()] == expected
 
 
+@pytest.mark.parametrize("path", FOREIGN_FIXTURES, ids=_ids(FOREIGN_FIXTURES))
+def test_foreign_fixture(path: Path):
+    from convdsl.importers import load
+
+    diagnostics = load(path).analyze().diagnostics
+    found = {(d.span.line, d.code.code) for d in diagnostics if d.span and d.span.path == str(path)}
+    expected = _expected(path.read_text())
+    assert expected, "a diagnostic fixture must expect something"
+    assert found == expected, "\n".join(f"{d.code.code} {d.span}: {d.message}" for d in diagnostics)
+
+
 def test_every_code_has_a_fixture():
     from convdsl.diagnostics import registry
 
     covered = set()
-    for path in DIAGNOSTIC_FIXTURES:
+    for path in DIAGNOSTIC_FIXTURES + FOREIGN_FIXTURES:
         covered.update(code for _, code in _expected(path.read_text()))
     # E001 (unreadable file) is tested in test_cli.py: a fixture is a readable file by definition.
     missing = {c.code for c in registry()} - covered - {"E001"}

@@ -135,6 +135,13 @@ def test_the_model_and_the_catalogue_sit_below_their_consumers():
     assert not {m for m in reach("convdsl.layers") if m.startswith(("convdsl.export", "convdsl.render"))}
 
 
+def test_only_the_command_line_imports_the_importers():
+    """The importers depend on the analysis, never the other way round (issue 21's design)."""
+    graph = import_graph()
+    users = {m for m, deps in graph.items() if any(d.startswith("convdsl.importers") for d in deps)}
+    assert {m for m in users if not m.startswith("convdsl.importers")} == {"convdsl.cli"}
+
+
 EXPRESSIONS = {"BinOp", "IfExpr", "Literal", "Name", "TupleExpr", "UnaryOp"}  # syntax.py's expression nodes
 
 

@@ -11,7 +11,7 @@ from .base import REQUIRED, Arg, Inferred, InferContext, LayerKind, RF, ShapeErr
 from .conv import Conv, ConvTranspose
 from .dense import Dropout, Flatten, Identity, Linear, Reshape
 from .merge import Add, Chunk, Concat, Mul, Split
-from .norm import BatchNorm, GroupNorm, InstanceNorm, LayerNorm, LayerNorm2d
+from .norm import BatchNorm, GroupNorm, InstanceNorm, LayerNorm, LayerNorm2d, LocalResponseNorm
 from .pool import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, GlobalAvgPool, GlobalMaxPool, MaxPool
 from .resample import CenterCrop, Crop, Pad, PixelShuffle, Upsample
 from . import attention, recurrent, residual, tokens
@@ -62,6 +62,7 @@ _KINDS: list[type] = [
     LayerNorm,
     LayerNorm2d,
     InstanceNorm,
+    LocalResponseNorm,
     *ACTIVATIONS,
     Softmax,
     LogSoftmax,

@@ -55,6 +55,7 @@ ACTIVATIONS = (
         "gelu", "Gaussian error linear unit", "GELU", [Arg("approximate", "str", "none", choices=("none", "tanh"))]
     ),
     _activation("silu", "x * sigmoid(x)", "SiLU", [_INPLACE], aliases=("swish",)),
+    _activation("mish", "x * tanh(softplus(x))", "Mish", [_INPLACE]),
     _activation("hardswish", "x * relu6(x + 3) / 6", "Hardswish", [_INPLACE], aliases=("hard_swish",)),
     _activation("hardsigmoid", "relu6(x + 3) / 6", "Hardsigmoid", [_INPLACE], aliases=("hard_sigmoid",)),
     _activation("sigmoid", "1 / (1 + exp(-x))", "Sigmoid"),

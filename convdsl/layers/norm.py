@@ -234,3 +234,34 @@ class LayerNorm2d(LayerKind):
 
     def to_torch(self, args, inputs, ctx):
         return Module("LayerNorm2d", (inputs[0][0],), keyword_args(self.args, args), helpers=("LayerNorm2d",))
+
+
+class LocalResponseNorm(LayerKind):
+    """AlexNet's and GoogLeNet's normalisation across neighbouring channels (Caffe's LRN, ACROSS_CHANNELS).
+
+    PyTorch and Caffe both divide alpha by the window size: b = a / (k + alpha/n * sum a^2)^beta.
+    """
+
+    name = "lrn"
+    aliases = ("local_response_norm",)
+    family = "norm"
+    summary = "local response normalisation across `size` neighbouring channels (nn.LocalResponseNorm)"
+    min_rank = 0
+    torch_name = "LocalResponseNorm"
+    args = (
+        Arg("size", "int", aliases=("local_size", "n")),
+        Arg("alpha", "float", 1e-4, positional=False),
+        Arg("beta", "float", 0.75, positional=False),
+        Arg("k", "float", 1.0, positional=False),
+    )
+
+    def describe(self, args):
+        return f"size {args['size']}"
+
+    def infer(self, args, inputs, ctx):
+        if args["size"] < 1:
+            raise ShapeError(codes.ARGUMENT_TYPE, f"size must be at least 1, got {args['size']}", "size", arg="size")
+        return Inferred(outputs=(inputs[0],))
+
+    def to_torch(self, args, inputs, ctx):
+        return Module("nn.LocalResponseNorm", (args["size"],), keyword_args(self.args, args, skip=("size",)))
