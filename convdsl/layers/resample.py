@@ -83,7 +83,10 @@ class Upsample(LayerKind):
             factors = [Fraction(s).limit_denominator(1000) for s in scales]
         if any(o < 1 for o in outs):
             raise ShapeError(codes.NON_POSITIVE_SIZE, f"upsampling gives a size below 1: {tuple(outs)}", "size")
-        return Inferred(outputs=((c, *outs),), rf=RF(tuple((1, 1 / f) for f in factors)) if factors else None)
+        # An output reads the inputs it interpolates: the nearest one, the two around it (linear modes)
+        # or four (bicubic); in input rows, whatever the scale (tests/test_oracles.py: torch's gradients).
+        taps = {"linear": 2, "bilinear": 2, "trilinear": 2, "bicubic": 4}.get(args["mode"], 1)
+        return Inferred(outputs=((c, *outs),), rf=RF(tuple((taps, 1 / f) for f in factors)) if factors else None)
 
 
 class PixelShuffle(LayerKind):
