@@ -86,6 +86,113 @@ def test_a_failure_at_any_stage_leaves_the_old_file_and_no_temporary(tmp_path, m
     assert entries(tmp_path) == ["out.svg"]
 
 
+def test_every_byte_is_on_disk_before_fsync_and_before_the_rename(tmp_path, monkeypatch):
+    """fsync makes durable only what the system has: Python's buffer must be flushed into the file
+    before it (a file renamed into place after a power cut would otherwise be empty or cut short)."""
+    target = tmp_path / "out.svg"
+    # smaller than Python's buffer (8 KiB), so that it all sits in the buffer until flushed
+    payload = ("<svg>" + "x" * 1000 + "</svg>").encode()
+    seen = {}
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        seen["at fsync"] = os.pread(fd, len(payload) + 1, 0)
+        return real_fsync(fd)
+
+    def replace(src, dst):
+        with open(src, "rb") as handle:
+            seen["at rename"] = handle.read()
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    write_atomic(target, payload)
+    assert seen == {"at fsync": payload, "at rename": payload}
+    assert target.read_bytes() == payload
+
+
+@pytest.mark.parametrize("crash_at", ["mkstemp", "fdopen", "write", "flush", "fsync", "chmod", "replace", "after"])
+def test_a_crash_at_each_step_leaves_old_or_new_never_partial(tmp_path, monkeypatch, crash_at):
+    """At every step of the write, the target on disk is the old file whole, or the new one whole;
+    a crash at that step (an exception there, the process's last act) leaves one of them and, where
+    the writer could still clean up, no temporary file."""
+    import tempfile
+
+    target = tmp_path / "out.svg"
+    old, new = b"old " * 5000, b"new " * 7000
+    target.write_bytes(old)
+    states = []
+
+    def look():
+        states.append(target.read_bytes())
+
+    class Crash(Exception):
+        pass
+
+    def wrap(owner, name):
+        real = getattr(owner, name)
+
+        def step(*args, **kwargs):
+            look()
+            if crash_at == name:
+                raise Crash(name)
+            result = real(*args, **kwargs)
+            look()
+            return result
+
+        monkeypatch.setattr(owner, name, step)
+
+    wrap(tempfile, "mkstemp")
+    wrap(os, "fsync")
+    wrap(os, "chmod")
+    wrap(os, "replace")
+    real_fdopen = os.fdopen
+
+    class Handle:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+        def fileno(self):
+            return self.handle.fileno()
+
+        def write(self, data):
+            look()
+            if crash_at == "write":
+                self.handle.write(data[: len(data) // 3])
+                raise Crash("write")
+            return self.handle.write(data)
+
+        def flush(self):
+            look()
+            if crash_at == "flush":
+                raise Crash("flush")
+            return self.handle.flush()
+
+    def fdopen(fd, mode):
+        if crash_at == "fdopen":
+            os.close(fd)
+            raise Crash("fdopen")
+        return Handle(real_fdopen(fd, mode))
+
+    monkeypatch.setattr(os, "fdopen", fdopen)
+    if crash_at == "after":
+        write_atomic(target, new)
+    else:
+        with pytest.raises(Crash):
+            write_atomic(target, new)
+    monkeypatch.undo()
+    look()
+    assert states and all(state in (old, new) for state in states)
+    assert states[-1] == (new if crash_at == "after" else old)
+    assert entries(tmp_path) == ["out.svg"]
+
+
 def test_no_file_at_all_after_a_failure_on_a_new_name(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "replace", lambda *a: (_ for _ in ()).throw(OSError(5, "Input/output error")))
     with pytest.raises(OutputError, match="Input/output error"):
