@@ -99,6 +99,17 @@ FOREIGN_REFERENCE = _code(
 )
 FOREIGN_VALUE = _code("E404", "foreign-value", E, "a value in a foreign file of the wrong type or out of range")
 
+# Import (E43x): found by `convdsl import` of a PyTorch model or an ONNX file.
+TORCH_UNSUPPORTED = _code(
+    "E430", "torch-unsupported", E, "a PyTorch module or function with no convdsl layer kind (or not with its options)"
+)
+TORCH_LOAD_FAILED = _code("E431", "torch-load-failed", E, "a PyTorch model cannot be built, run or traced")
+ONNX_UNSUPPORTED = _code(
+    "E432", "onnx-unsupported", E, "an ONNX operator with no convdsl layer kind (or not with its attributes)"
+)
+ONNX_INVALID = _code("E433", "onnx-invalid", E, "an ONNX file that is malformed, inconsistent or beyond the limits")
+IMPORT_RENAMED = _code("W430", "import-renamed", W, "an imported parameter gets another state_dict key in convdsl")
+
 # Warnings (W).
 UNUSED_TENSOR = _code("W001", "unused-tensor", W, "a tensor is computed but never used")
 REDUNDANT_BIAS = _code("W101", "redundant-bias", W, "a convolution's bias is cancelled by the batch norm after it")
