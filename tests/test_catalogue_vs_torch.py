@@ -881,6 +881,9 @@ MODERN = [
     C("layer_scale-channels", (8, 5, 5), "layer_scale(1e-6)", lambda: _Scale((8, 1, 1))),
     C("layer_scale-tokens", (10, 16), "layer_scale(0.1, dim=-1)", lambda: _Scale((16,))),
     C("stochastic_depth", (8, 5, 5), "stochastic_depth(0.2)", fn(lambda x: x, "identity in eval")),
+    # an imported module convdsl cannot see into: its traced shape and its parameter count, as given
+    C("opaque", (8, 5, 5), 'opaque((8, 5, 5), params=8, source="PReLU")', lambda: nn.PReLU(8)),
+    C("opaque-reshapes", (8, 6, 6), "opaque((2, 12, 12), params=0)", lambda: nn.PixelShuffle(2)),
     # attention
     C("attention-self", (10, 32), "attention(4)", lambda: _SelfAttention(32, 4), _attention_macs),
     C(
