@@ -336,7 +336,17 @@ class Writer:
             if chain is not None:
                 head, parts, origin, outputs = chain
                 target = ", ".join(name_of(o) for o in outputs)
-                statements.append((target, " -> ".join(([head] if head else []) + parts), origin))
+                # the integers go to the slots in the order of the text, which is the order chains close in
+                for _, values, hints in parts:
+                    slots.values.extend(values)
+                    slots.hints.extend(hints)
+                texts = [text for text, _, _ in parts]
+                statements.append((target, " -> ".join(([head] if head else []) + texts), origin))
+
+        def render(element, label, extra):
+            own = _Slots()
+            text = self._element_text(element, own, label, extra)
+            return (text, own.values, own.hints)
 
         def name_of(v):
             if v not in names:
@@ -349,13 +359,13 @@ class Writer:
             if variadic:
                 for v in tensors:
                     close(v)
-                chain = [None, [self._element_text(element, slots, label, [name_of(v) for v in tensors])]]
+                chain = [None, [render(element, label, [name_of(v) for v in tensors])]]
             else:
                 first = tensors[0]
                 for v in tensors[1:]:
                     close(v)
                 extra = [name_of(v) for v in tensors[1:]]
-                text = self._element_text(element, slots, label, extra)
+                text = render(element, label, extra)
                 if first in pending and users.get(first, 0) == 1 and len(pending[first][3]) == 1:
                     chain = pending.pop(first)[:2]
                     chain[1].append(text)
