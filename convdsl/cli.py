@@ -225,9 +225,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     imp = commands.add_parser(
         "import",
-        help="translate an ultralytics YAML, Darknet .cfg or Caffe .prototxt into an equivalent .cdsl file",
+        help="translate an ultralytics YAML, Darknet .cfg, Caffe .prototxt, ONNX model or PyTorch model "
+        "(file.py:factory, package.module:factory) into an equivalent .cdsl file",
+        description="Translate a model into .cdsl. SOURCE is a foreign file (.yaml, .cfg, .prototxt, .onnx) or a "
+        "PyTorch model as `path/to/file.py:factory` or `package.module:factory`, a callable that returns an "
+        "nn.Module when called with no arguments. Importing a PyTorch model RUNS ITS CODE: the file or module is "
+        "imported and the factory called, as `python` would; import only code you trust. Every other command "
+        "(check, summary, render, ...) reads data only and never runs code.",
     )
-    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("file", metavar="SOURCE")
+    imp.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        metavar="C x H x W",
+        help="the sizes of one input without the batch (`3x224x224`; `1024, dtype=long` for token ids), one per "
+        "input of forward in order; needed for a PyTorch model, and for an ONNX file without static input shapes",
+    )
+    imp.add_argument(
+        "--allow-opaque",
+        action="store_true",
+        help="keep a module or operator convdsl has no layer kind for as an `opaque` layer with its traced shape "
+        "and parameter count (export refuses it) instead of stopping",
+    )
     imp.add_argument(
         "-o",
         "--output",
@@ -708,23 +728,47 @@ def _export(args) -> int:
 
 def _import(args) -> int:
     """Write the .cdsl translation of a foreign file; report what checking it finds, at the foreign file's lines."""
+    import importlib.util
+    from pathlib import Path
+
     from . import report
-    from .importers import format_of, load_translation, translate_source
+    from .importers import format_of, is_onnx, is_python_reference, load_translation, translate_any, translate_source
     from .loading import read_source
     from .output import OutputError, write_atomic
 
-    source = read_source(args.file)
-    if not hasattr(source, "text"):
-        print(report.text(source, {}), file=sys.stderr)
+    options = _import_options(args)
+    try:
+        from .importers.pytorch import parse_input
+
+        options["inputs"] = [parse_input(text) for text in args.input]
+    except ValueError as err:
+        print(f"convdsl import: error: --input {err}", file=sys.stderr)
         return EXIT_USAGE
-    if format_of(source.path, source.text) is None:
-        print(
-            f"convdsl import: error: {args.file}: not a file convdsl imports (an ultralytics .yaml, "
-            "a Darknet .cfg or a Caffe .prototxt)",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
-    translation = translate_source(source, options=_import_options(args))
+    options["allow_opaque"] = args.allow_opaque
+    code = is_python_reference(args.file) and not Path(args.file).is_file()
+    if code or is_onnx(args.file):
+        needed = "torch" if code else "onnx"
+        if importlib.util.find_spec(needed) is None:
+            print(
+                f"convdsl import: error: importing {'a PyTorch model' if code else 'an ONNX file'} needs {needed}: "
+                f"pip install 'convdsl[{needed}]'",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        translation = translate_any(args.file, options=options)
+    else:
+        source = read_source(args.file)
+        if not hasattr(source, "text"):
+            print(report.text(source, {}), file=sys.stderr)
+            return EXIT_USAGE
+        if format_of(source.path, source.text) is None:
+            print(
+                f"convdsl import: error: {args.file}: not a file convdsl imports (an ultralytics .yaml, "
+                "a Darknet .cfg, a Caffe .prototxt, an .onnx model, or a PyTorch model as file.py:factory)",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        translation = translate_source(source, options=options)
     network = load_translation(translation, limits=_limits(args))
     analysis = network.analyze(strict=args.strict)
     color = _use_color("auto", sys.stderr)
@@ -738,7 +782,7 @@ def _import(args) -> int:
         sys.stdout.flush()
     else:
         try:
-            write_atomic(args.output, translation.text, inputs=[args.file])
+            write_atomic(args.output, translation.text, inputs=[translation.source.path])
         except OutputError as err:
             print(f"convdsl import: error: {err}", file=sys.stderr)
             return EXIT_USAGE

@@ -16,14 +16,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import require
 
 import convdsl
 from convdsl.export import export_pytorch
 
-if os.environ.get("CONVDSL_REQUIRE_TORCH") == "1":
-    import torch
-else:
-    torch = pytest.importorskip("torch")
+torch = require("torch")
 
 from convdsl.importers.pytorch import InputSpec, import_python, parse_input
 
@@ -73,47 +71,7 @@ def test_every_example_round_trips(example, tmp_path):
     assert keys_a == keys_b
 
 
-# -- torch as the oracle for plain-torch models ------------------------------------------------------------------
-
-
-def _torch_figures(model, shape, batch=2):
-    """Parameters, MACs (hooks: conv, transposed conv, linear, self-attention) and output shape, per sample."""
-    macs = []
-
-    def conv(module, inputs, output):
-        kernel = 1
-        for k in module.kernel_size:
-            kernel *= k
-        macs.append(output[0].numel() * module.in_channels // module.groups * kernel)
-
-    def conv_transpose(module, inputs, output):
-        kernel = 1
-        for k in module.kernel_size:
-            kernel *= k
-        macs.append(inputs[0][0].numel() * module.out_channels // module.groups * kernel)
-
-    def linear(module, inputs, output):
-        macs.append(output[0].numel() * module.in_features)
-
-    def attention(module, inputs, output):
-        length, dim = inputs[0].shape[1], module.embed_dim
-        macs.append(length * dim * 3 * dim + length * dim * dim + 2 * length * length * dim)
-
-    for m in model.modules():
-        if isinstance(m, (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)):
-            m.register_forward_hook(conv)
-        elif isinstance(m, (torch.nn.ConvTranspose1d, torch.nn.ConvTranspose2d, torch.nn.ConvTranspose3d)):
-            m.register_forward_hook(conv_transpose)
-        elif isinstance(m, torch.nn.Linear) and not isinstance(
-            m, torch.nn.modules.linear.NonDynamicallyQuantizableLinear
-        ):
-            m.register_forward_hook(linear)
-        elif isinstance(m, torch.nn.MultiheadAttention):
-            m.register_forward_hook(attention)
-    model.eval()
-    with torch.no_grad():
-        out = model(torch.randn(batch, *shape))
-    return sum(p.numel() for p in model.parameters()), sum(macs), tuple(out.shape[1:])
+# -- torch as the oracle for plain-torch models (figures(): hooks, in torch_models.py) ------------------------
 
 
 def _load_models():
@@ -128,7 +86,7 @@ PLAIN = [("resnet18", (3, 64, 64)), ("senet", (3, 32, 32)), ("unet", (3, 64, 64)
 
 @pytest.mark.parametrize("factory, shape", PLAIN, ids=[p[0] for p in PLAIN])
 def test_plain_torch_models_import_with_torchs_numbers(factory, shape):
-    params, macs, out = _torch_figures(getattr(_load_models(), factory)(), shape)
+    params, macs, out = _load_models().figures(getattr(_load_models(), factory)(), shape)
     _, analysis = _imported(f"{MODELS}:{factory}", [InputSpec(shape)])
     assert analysis.params == params
     assert analysis.macs == macs
@@ -179,7 +137,7 @@ def test_an_unsupported_function_is_named_with_its_line():
 
 
 def test_allow_opaque_keeps_the_shape_and_the_parameters():
-    params, _, out = _torch_figures(_load_models().with_prelu(), (3, 16, 16))
+    params, _, out = _load_models().figures(_load_models().with_prelu(), (3, 16, 16))
     result, analysis = _imported(f"{MODELS}:with_prelu", [InputSpec((3, 16, 16))], allow_opaque=True)
     assert re.search(
         r"act: opaque\(\(8, 16, 16\), params=8, source=\"torch\.nn\.modules\.activation\.PReLU\"\)", result.text
@@ -233,3 +191,33 @@ def test_import_never_runs_code_for_check(tmp_path):
         [sys.executable, "-m", "convdsl", "check", f"{model}:build"], capture_output=True, env=env, timeout=120
     )
     assert not marker.exists()
+
+
+def test_the_command_line(tmp_path):
+    """`convdsl import file.py:factory --input ... -o OUT`: exit 0 and a file check accepts; 1 with the diagnostic
+    and nothing written for an unsupported module; 2 for a malformed --input."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = [sys.executable, "-m", "convdsl", "import"]
+    out = tmp_path / "senet.cdsl"
+    done = subprocess.run(
+        [*run, f"{MODELS}:senet", "--input", "3x32x32", "-o", str(out)], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert convdsl.load(out).analyze().params == _load_models().figures(_load_models().senet(), (3, 32, 32))[0]
+    bad = tmp_path / "prelu.cdsl"
+    done = subprocess.run(
+        [*run, f"{MODELS}:with_prelu", "--input", "3x8x8", "-o", str(bad)], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 1 and "error[E430]" in done.stderr and "`act`" in done.stderr
+    assert not bad.exists()
+    done = subprocess.run(
+        [*run, f"{MODELS}:with_prelu", "--input", "3x8x8", "--allow-opaque", "-o", str(bad)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert done.returncode == 0 and "opaque(" in bad.read_text()
+    done = subprocess.run([*run, f"{MODELS}:senet", "--input", "3 by 32"], capture_output=True, text=True, env=env)
+    assert done.returncode == 2 and "--input" in done.stderr
+    helped = subprocess.run([*run, "--help"], capture_output=True, text=True, env=env)
+    assert "RUNS ITS CODE" in " ".join(helped.stdout.split())

@@ -232,3 +232,46 @@ def broken():
 
 def not_a_module():
     return 42
+
+
+# -- the oracle: torch's own counts ---------------------------------------------------------------------------
+
+
+def figures(model, shape, batch=2):
+    """Parameters, MACs (hooks: conv, transposed conv, linear, self-attention) and output shape, per sample."""
+    macs = []
+
+    def conv(module, inputs, output):
+        kernel = 1
+        for k in module.kernel_size:
+            kernel *= k
+        macs.append(output[0].numel() * module.in_channels // module.groups * kernel)
+
+    def conv_transpose(module, inputs, output):
+        kernel = 1
+        for k in module.kernel_size:
+            kernel *= k
+        macs.append(inputs[0][0].numel() * module.out_channels // module.groups * kernel)
+
+    def linear(module, inputs, output):
+        macs.append(output[0].numel() * module.in_features)
+
+    def attention(module, inputs, output):
+        length, dim = inputs[0].shape[1], module.embed_dim
+        macs.append(length * dim * 3 * dim + length * dim * dim + 2 * length * length * dim)
+
+    for m in model.modules():
+        if isinstance(m, (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)):
+            m.register_forward_hook(conv)
+        elif isinstance(m, (torch.nn.ConvTranspose1d, torch.nn.ConvTranspose2d, torch.nn.ConvTranspose3d)):
+            m.register_forward_hook(conv_transpose)
+        elif isinstance(m, torch.nn.Linear) and not isinstance(
+            m, torch.nn.modules.linear.NonDynamicallyQuantizableLinear
+        ):
+            m.register_forward_hook(linear)
+        elif isinstance(m, torch.nn.MultiheadAttention):
+            m.register_forward_hook(attention)
+    model.eval()
+    with torch.no_grad():
+        out = model(torch.randn(batch, *shape))
+    return sum(p.numel() for p in model.parameters()), sum(macs), tuple(out.shape[1:])

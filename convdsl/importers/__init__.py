@@ -21,7 +21,18 @@ from ..network import Network
 from ..source import Source, Span
 from .translation import ImportedNetwork, Translation, imported
 
-__all__ = ["FORMATS", "ImportedNetwork", "Translation", "format_of", "is_foreign", "load", "translate"]
+__all__ = [
+    "FORMATS",
+    "ImportedNetwork",
+    "Translation",
+    "format_of",
+    "is_foreign",
+    "is_onnx",
+    "is_python_reference",
+    "load",
+    "translate",
+    "translate_any",
+]
 
 
 @dataclass(frozen=True)
@@ -80,7 +91,7 @@ def format_by_extension(path: str | Path) -> Format | None:
 
 def is_foreign(path: str | Path) -> bool:
     """Whether `path` is read by an importer: its extension is a foreign format's (cheap: reads nothing)."""
-    return format_by_extension(path) is not None
+    return format_by_extension(path) is not None or is_onnx(path)
 
 
 def format_of(path: str | Path, text: str) -> Format | None:
@@ -139,10 +150,39 @@ def translate_source(source: Source, *, fmt: Format | None = None, options: dict
     return module.translate(source, options=dict(options or {}))
 
 
+def is_onnx(path: str | Path) -> bool:
+    """An ONNX model (binary protobuf, so recognised by its extension: it is not text to look at)."""
+    return Path(str(path)).suffix.lower() == ".onnx"
+
+
+def is_python_reference(source: str) -> bool:
+    """`file.py:factory` or `package.module:factory`: a model built by running Python (only `convdsl import`)."""
+    from .pytorch import is_python_reference as check
+
+    return check(source)
+
+
+def translate_any(source: str, *, options: dict | None = None) -> Translation | Diagnostic:
+    """What `convdsl import SOURCE` reads: a Python reference (runs its code), an .onnx file, or a text format."""
+    if is_python_reference(source) and not Path(source).is_file():
+        from .pytorch import translate_reference
+
+        return translate_reference(source, options=options)
+    if is_onnx(source):
+        from .onnx import translate_file
+
+        return translate_file(source, options=options)
+    return translate(source, options=options)
+
+
 def load(path: str | Path, *, limits: Limits = Limits(), options: dict | None = None) -> Network:
     """Load a foreign file as a Network whose diagnostics point into it."""
     from ..loading import _empty, read_source
 
+    if is_onnx(path):  # binary: read by the ONNX importer itself, with its own bounds
+        from .onnx import translate_file
+
+        return load_translation(translate_file(str(path), options=options), limits=limits)
     source = read_source(path)
     if isinstance(source, Diagnostic):
         return _empty(str(path), (source,))

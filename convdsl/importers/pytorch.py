@@ -389,3 +389,26 @@ def _network_name(factory_name: str, model) -> str:
     name = re.sub(r"(?<=[a-z0-9])([A-Z])(?=[a-z])", r"_\1", name).lower()
     name = re.sub(r"[^a-z0-9_]", "_", name).strip("_")
     return name if name and re.match(r"[a-z_]", name) else "model"
+
+
+def as_translation(result: TorchImport, fmt: str):
+    """The shared Translation (importers/translation.py): the generated text, its origins, the findings."""
+    from ..source import Source
+    from .translation import Translation
+
+    text = ""
+    try:
+        if result.path and os.path.isfile(result.path) and fmt == "pytorch":
+            with open(result.path, encoding="utf-8", errors="replace") as handle:
+                text = handle.read(10 * 1024 * 1024)
+    except OSError:
+        text = ""
+    origins = tuple(result.origins) if result.text else ()
+    return Translation(fmt, Source(result.path, text), result.text or "", origins, tuple(result.diagnostics))
+
+
+def translate_reference(reference: str, *, options: dict | None = None):
+    """`convdsl import file.py:factory`: runs the user's code (the file is imported, the factory called)."""
+    options = options or {}
+    result = import_python(reference, options.get("inputs") or None, allow_opaque=bool(options.get("allow_opaque")))
+    return as_translation(result, "pytorch")

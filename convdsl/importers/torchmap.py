@@ -52,14 +52,24 @@ def call(kind: str, positional=(), **values) -> Mapped:
     spec = lookup(kind)
     assert spec is not None, kind
     defaults = {a.name: a.default for a in spec.args}
+    per_axis = {a.name for a in spec.args if a.type in ("ints", "padding", "floats")}
+    positional_names = [a.name for a in spec.args if a.positional]
     kwargs = []
     for name, value in values.items():
-        value = _one(value)
+        value = _one(value) if name in per_axis else _tuple(value)
         default = defaults.get(name, REQUIRED)
         if default is not REQUIRED and _same(value, default):
             continue
         kwargs.append((_SHORT.get(name, name), value))
-    return Mapped(kind, tuple(_one(v) for v in positional), tuple(kwargs))
+    args = tuple(
+        _one(v) if i < len(positional_names) and positional_names[i] in per_axis else _tuple(v)
+        for i, v in enumerate(positional)
+    )
+    return Mapped(kind, args, tuple(kwargs))
+
+
+def _tuple(value):
+    return tuple(value) if isinstance(value, list) else value
 
 
 def _same(value, default) -> bool:
