@@ -225,8 +225,20 @@ class _Graph:
             return values[name]
 
         elements, problems, fused = [], [], set()
+        attention = self._attention_scopes()
         for node in self.nodes:
             if id(node) in fused:
+                continue
+            scope_of = next((m for m in attention if node.name.startswith(m["prefix"])), None)
+            if scope_of is not None:
+                # nn.MultiheadAttention, exported as some sixty operators under its module's scope: one layer
+                if node.output and scope_of["output"] in node.output and scope_of["input"] in data:
+                    x = alias.get(scope_of["input"], scope_of["input"])
+                    mapped = call("attention", (scope_of["heads"],), bias=scope_of["bias"])
+                    element = Element([value(x)], [value(scope_of["output"])], mapped=mapped, what="MultiheadAttention")
+                    element.name = scope_of["label"]
+                    elements.append(element)
+                    data.add(scope_of["output"])
                 continue
             ins = [alias.get(n, n) for n in node.input]
             data_ins = [n for n in ins if n in data]
@@ -285,6 +297,71 @@ class _Graph:
                 labels.add(element.name)
         return scope, problems
 
+    def _attention_scopes(self) -> list[dict]:
+        """The node scopes of nn.MultiheadAttention modules (TorchScript's exporter names nodes after their module):
+        found by `P.in_proj_weight` (3D x D) and `P.out_proj.weight`, with one tensor in and one out, and the
+        heads read off the per-head shape it makes (heads x L x D/heads)."""
+        found = []
+        for name, dims in self.constants.items():
+            if not name.endswith(".in_proj_weight") or len(dims) != 2 or dims[0] != 3 * dims[1]:
+                continue
+            module = name[: -len(".in_proj_weight")]
+            if self.constants.get(module + ".out_proj.weight") != (dims[1], dims[1]):
+                continue
+            users = [n for n in self.nodes if name in n.input and n.name]
+            if len(users) != 1 or "/" not in users[0].name:
+                continue
+            prefix = users[0].name.rsplit("/", 1)[0] + "/"
+            inside = [n for n in self.nodes if n.name.startswith(prefix)]
+            produced = {o for n in inside for o in n.output}
+            consumed_outside = {i for n in self.nodes if not n.name.startswith(prefix) for i in n.input}
+            constant_nodes = {o for n in inside if n.op_type == "Constant" for o in n.output}
+            outputs = [
+                o
+                for o in produced
+                if (o in consumed_outside or o in self.outputs)
+                and o not in constant_nodes
+                and o not in self.constants
+                and self.shapes.get(o) is not None
+                and len(self.shapes[o]) == 3
+            ]
+            inputs = {
+                i
+                for n in inside
+                for i in n.input
+                if i
+                and i not in produced
+                and i not in self.constants
+                and self.shapes.get(i)
+                and len(self.shapes[i]) == 3
+            }
+            dim = dims[1]
+            heads = {
+                shape[-3]
+                for n in inside
+                for o in n.output
+                for shape in [self.shapes.get(o)]
+                if shape
+                and len(shape) >= 3
+                and isinstance(shape[-1], int)
+                and isinstance(shape[-3], int)
+                and shape[-1] * shape[-3] == dim
+                and shape[-1] != dim
+            }
+            if len(outputs) != 1 or len(inputs) != 1 or len(heads) != 1:
+                continue
+            found.append(
+                {
+                    "prefix": prefix,
+                    "input": next(iter(inputs)),
+                    "output": outputs[0],
+                    "heads": next(iter(heads)),
+                    "bias": self._expanded_constant(module + ".in_proj_bias") in self.constants,
+                    "label": _ident(module),
+                }
+            )
+        return found
+
     def rank(self, name):
         shape = self.shapes.get(name)
         return len(shape) if shape is not None else None
@@ -312,7 +389,7 @@ class _Graph:
 
     def _label(self, ins) -> str | None:
         for name in ins:
-            if name in self.constants and name.endswith((".weight", ".bias")):
+            if name.endswith((".weight", ".bias")) and self._expanded_constant(name) in self.constants:
                 return _ident(name.rsplit(".", 1)[0]).replace("__", "_") or None
         return None
 
@@ -443,6 +520,16 @@ class _Graph:
             return one(call("permute", perm))
         if op == "Concat":
             if len(data_ins) != len([n for n in ins if n]):
+                token = self._expanded_constant(ins[0])
+                dims = self.constants.get(token, ())
+                if (
+                    len(ins) == 2
+                    and ins[1] in data_ins
+                    and len(dims) == 3
+                    and dims[0] == 1
+                    and self.axis(a["axis"], x) == 1
+                ):
+                    return call("class_token", tokens=dims[1]), [x], out, _ident(token)
                 raise NotMapped("it concatenates a constant")
             return call("concat", dim=self.axis(a["axis"], x)), data_ins, out, None
         if op in ("Add", "Mul", "Sum"):
@@ -450,10 +537,13 @@ class _Graph:
             if len(data_ins) == len(ins) and len(ins) >= 2:
                 return call(kind), data_ins, out, None
             if op == "Add":
-                const = [n for n in ins if n in self.constants]
+                const = [self._expanded_constant(n) for n in ins if n not in data_ins]
+                const = [n for n in const if n in self.constants]
                 dims = self.constants[const[0]] if const else ()
                 shape = self.shapes.get(x)
-                if len(dims) == 3 and dims[0] == 1 and shape and tuple(shape[1:]) == dims[1:]:
+                # a (1, L, D) tensor added to L x D tokens: a learned position embedding (convdsl checks the shapes)
+                known = shape is not None and all(isinstance(d, int) for d in shape[1:])
+                if len(dims) == 3 and dims[0] == 1 and (not known or tuple(shape[1:]) == dims[1:]):
                     return call("position_embedding", (dims[1],)), [x], out, _ident(const[0])
             raise NotMapped(f"{'adds' if kind == 'add' else 'multiplies by'} a constant")
         if op == "Gemm":
@@ -465,7 +555,12 @@ class _Graph:
         if op == "MatMul":
             if len(data_ins) == 2:
                 return call("matmul"), [data_ins[0], data_ins[1]], out, None
-            w = self._const(ins, 1, "weight")
+            transposed = self._transposed_constant(ins[1])
+            if transposed is not None:  # torch's Linear on tokens: MatMul(x, Transpose(weight)) + bias
+                w = tuple(reversed(self.constants[transposed]))
+                label = label or _ident(transposed.rsplit(".", 1)[0]) if transposed.endswith(".weight") else label
+            else:
+                w = self._const(ins, 1, "weight")
             if len(w) != 2:
                 raise NotMapped("a matmul by a constant of more than two axes")
             # a following Add of a constant (M,) is the bias of a linear layer
@@ -532,10 +627,34 @@ class _Graph:
                 raise NotMapped("the axis does not match the scale's shape")
             shape = scale[0] if len(scale) == 1 else tuple(scale)
             return one(call("layernorm", (shape,), eps=_f(a.get("epsilon", 1e-5)), bias=len(ins) > 2 and bool(ins[2])))
+        if op == "Gather":  # x[:, i]: one index of one axis
+            index = self._expanded_constant(ins[1]) if len(ins) > 1 else ""
+            if index not in self.tensors or self.constants.get(index) != ():
+                raise NotMapped("gathering with indices that are not one constant")
+            (position,) = self.ints(index)
+            return one(call("select", (self.axis(a.get("axis", 0), x), int(position))))
         raise NotMapped("no convdsl layer kind for this operator")
 
+    def _transposed_constant(self, name):
+        """The 2-D initializer a value is the transpose of (a Transpose with the default, reversing, perm)."""
+        for node in self.nodes:
+            if name in node.output and node.op_type == "Transpose" and node.input:
+                source = self._expanded_constant(node.input[0])
+                dims = self.constants.get(source)
+                perm = self.attrs[id(node)].get("perm")
+                if dims is not None and len(dims) == 2 and (perm is None or list(perm) == [1, 0]):
+                    return source
+        return None
+
+    def _expanded_constant(self, name):
+        """The initializer a value is, through Expand (a learned token broadcast over the batch) and Identity."""
+        for node in self.nodes:
+            if name in node.output and node.op_type in ("Expand", "Identity") and node.input:
+                return self._expanded_constant(node.input[0])
+        return name
+
     def _const(self, ins, index, what):
-        name = ins[index] if index < len(ins) else ""
+        name = self._expanded_constant(ins[index]) if index < len(ins) and ins[index] else ""
         if name not in self.constants:
             raise NotMapped(f"its {what} is computed, not an initializer")
         return self.constants[name]
@@ -608,7 +727,7 @@ def _set_dims(value_info, wanted):
 
 def _infer_shapes(onnx, model) -> dict:
     try:
-        inferred = onnx.shape_inference.infer_shapes(model, strict_mode=False)
+        inferred = onnx.shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
     except Exception:  # a graph the checker refuses: shapes stay unknown where they are needed, and say so
         inferred = model
     shapes = {}
