@@ -85,6 +85,14 @@ def test_catalogue_case_agrees_with_convdsl(case):
     if analysis.has_errors:  # the rounding lint (E101): an opinion, and export refuses files with errors
         assert {d.code.code for d in analysis.diagnostics if d.is_error} <= {"E101", "E102"}
         pytest.skip("convdsl reports a rounded size here; export needs an error-free file")
+    if case.id.startswith("opaque"):
+        # an opaque layer stands for a module convdsl has no kind for: export refuses it, by design,
+        # naming the module (its shape and counts are checked against torch in test_catalogue_vs_torch)
+        exported = export_pytorch(analysis)
+        assert exported.source is None
+        assert [d.code.code for d in exported.diagnostics] == ["E301"]
+        assert "opaque" in exported.diagnostics[0].message
+        return
     _verify(analysis, batch=2)
 
 
