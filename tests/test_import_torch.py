@@ -221,3 +221,12 @@ def test_the_command_line(tmp_path):
     assert done.returncode == 2 and "--input" in done.stderr
     helped = subprocess.run([*run, "--help"], capture_output=True, text=True, env=env)
     assert "RUNS ITS CODE" in " ".join(helped.stdout.split())
+
+
+def test_a_bare_parameter_that_becomes_a_layer_says_its_key_changes():
+    # the plain-torch ViT keeps its class token and position embedding as bare nn.Parameters on the model;
+    # convdsl makes each a layer, whose state_dict key gains a suffix: W430, at the line that uses it
+    result = import_python(f"{MODELS}:vit", [InputSpec((3, 32, 32))])
+    renamed = [d for d in result.diagnostics if d.code.code == "W430"]
+    assert sorted(d.message.split()[0] for d in renamed) == ["class_token", "pos_embedding"]
+    assert all(d.span is not None and d.span.path.endswith("torch_models.py") for d in renamed)
