@@ -42,6 +42,7 @@ class _Inference:
         self.layers: dict[str, LayerInfo] = {}
         self.found: list[Diagnostic] = []
         self.symbolic = False  # inputs have named sizes, traced as expressions
+        self.unwritable = False  # a layer's rule could not be written in the symbols (N002, said once)
         self.sizes = None  # the sizes sweep behind symbolic inputs
         self.divisions: list[tuple[int, str, int]] = []  # (index in found, node, spatial axis): size errors
         self.inferred: dict[tuple, object] = {}  # results shared by equal layers: see _layer
@@ -262,7 +263,8 @@ class _Inference:
             if type(err).__name__ != "ExpressionTooLarge":  # symbolic.py's: not imported for plain sizes
                 if not self.symbolic:
                     raise
-                return None  # a rule that cannot be written in the input's symbols: the shape stays unknown
+                self._report_unwritable(report)
+                return None
             from .symbolic import MAX_EXPRESSION_SIZE
 
             report(
@@ -277,7 +279,8 @@ class _Inference:
         except (TypeError, ValueError):
             if not self.symbolic:
                 raise
-            return None  # a rule that cannot be written in the input's symbols: the shape stays unknown
+            self._report_unwritable(report)
+            return None
         except MergeError as err:
             notes = self._provenance(node, sources, err.ports, err.axis)
             report(err.code, err.message, err.label, err.help)
@@ -323,6 +326,23 @@ class _Inference:
             )
             return None
         return result
+
+    def _report_unwritable(self, report) -> None:
+        """A rule that cannot be written in the input's symbols: the shape stays unknown, and says why.
+
+        Only the first such layer is named (those after it are unknown because of it). The sizes are
+        still checked value by value (N001, `convdsl sizes`); the totals are partial.
+        """
+        if self.unwritable:
+            return
+        self.unwritable = True
+        report(
+            codes.SYMBOLIC_UNKNOWN,
+            "this layer's output size cannot be written in the input's symbols, so the shapes from here on "
+            "are unknown and the totals leave these layers out",
+            "shape unknown",
+            "give the input numbers for its axes to see every shape (`convdsl sizes` lists the sizes that work)",
+        )
 
     def _check_output(self, node: str, data: LayerNode) -> None:
         """`output y: 3 x 64 x 64 = ...`: the shape the network gives must be the one declared (E115).

@@ -262,6 +262,15 @@ class Analysis:
             None in info.output_shapes or not info.output_shapes for info in self.layers.values()
         )
 
+    @property
+    def partial_note(self) -> str:
+        """Why the totals are partial, as the summary and the figures say it ("" when they are not)."""
+        if not self.partial:
+            return ""
+        if self.has_errors or self.network.has_errors:
+            return "partial: layers after an error are not counted"
+        return "partial: layers whose shape is unknown are not counted"
+
     def input_shapes(self) -> dict[str, tuple]:
         return {name: spec.dims for name, spec in self.network.inputs.items()}
 

@@ -56,9 +56,6 @@ def _times(value, batch):
     return value * batch if isinstance(batch, int) else value
 
 
-_PARTIAL = "partial: layers after an error are not counted"
-
-
 @gc_paused()  # many small objects and no cycles: see network.gc_paused
 def to_json(analysis: Analysis) -> dict:
     net = analysis.network
@@ -146,7 +143,7 @@ def table(analysis: Analysis) -> str:
 
     lines = [f"{net.name} ({net.path})", f"inputs: {inputs}", f"outputs: {outputs}", "", fmt(rows[0]), rule]
     lines += [fmt(r) for r in rows[1:]]
-    partial = f"; {_PARTIAL}" if analysis.partial else ""
+    partial = f"; {analysis.partial_note}" if analysis.partial else ""
     lines += [
         rule,
         f"Params:      {_count(analysis.params)} ({_human(analysis.params)}{partial})",
