@@ -215,6 +215,9 @@ class LayerInfo:
     macs: int
     receptive_field: tuple[int, ...] | None  # per spatial axis of the network input
     effective_stride: tuple[int | Fraction, ...] | None  # an int where whole, a Fraction after upsampling
+    # per spatial axis: every output position sees all of the input there (after a global pool, or a merge
+    # with one, as a squeeze-and-excitation gate); the receptive field then counts the padded input
+    whole_input: tuple[bool, ...] | None = None
 
     @property
     def output_shape(self):

@@ -150,6 +150,7 @@ MAX_CHUNKS = 4096
 
 class Chunk(LayerKind):
     name = "chunk"
+    drops_rows = True  # some input rows may reach no output (see LayerKind.drops_rows)
     family = "merge"
     summary = "split into n parts along an axis, as torch.chunk (several outputs)"
     args = (Arg("chunks", "int", aliases=("n",)), Arg("dim", "int", 1, positional=False, aliases=("axis",)))
@@ -206,6 +207,7 @@ class Chunk(LayerKind):
 
 class Split(LayerKind):
     name = "split"
+    drops_rows = True  # some input rows may reach no output (see LayerKind.drops_rows)
     family = "merge"
     summary = "split into parts of given sizes along an axis (several outputs)"
     args = (Arg("sizes", "dims"), Arg("dim", "int", 1, positional=False, aliases=("axis",)))

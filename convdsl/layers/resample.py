@@ -121,6 +121,7 @@ class PixelShuffle(LayerKind):
 
 class Pad(LayerKind):
     name = "pad"
+    drops_rows = True  # some input rows may reach no output (see LayerKind.drops_rows)
     aliases = ("zeropad", "zero_pad", "constant_pad")
     family = "resample"
     summary = "pad with a constant; one size for all sides, or PyTorch's (left, right, top, bottom, ...) order"
@@ -174,6 +175,7 @@ class Pad(LayerKind):
 
 class _Crop(LayerKind):
     family = "resample"
+    drops_rows = True  # some input rows may reach no output (see LayerKind.drops_rows)
     min_rank = 1
     args = (
         Arg("like", "tensor", None, doc="crop to this tensor's spatial size"),
