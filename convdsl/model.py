@@ -231,6 +231,8 @@ class LayerInfo:
 
 @dataclass
 class Analysis:
+    """A network with every layer's shapes, counts and receptive field, and the diagnostics found."""
+
     network: Network
     layers: dict[str, LayerInfo]
     shapes: dict[tuple[str, int], tuple | None]  # (node, output port) -> shape
