@@ -24,7 +24,7 @@ def frozen(cls=None, /, **options):
         if not cls.__dict__.get("__doc__"):
             # dataclass would make this docstring from inspect.signature(cls), which costs twice as much
             # as the rest of making the class (0.5 ms each, at every cold start): say the same without it
-            fields = cls.__dict__.get("__annotations__", {})
+            fields = cls.__dict__.get("__annotations__", {})  # noqa: RUF063 (the names only, unevaluated)
             cls.__doc__ = f"{cls.__name__}({', '.join(fields)})"
         cls = dataclasses.dataclass(cls, frozen=True, init=False, slots=True, **options)
         cls.__init__ = _slot_init(cls)
