@@ -478,6 +478,10 @@ def _periodic(members: set[int], limit: int) -> Rule | None:
     bits = 0
     for n in members:
         bits |= 1 << n
+    # The period whose pattern explains the most, from the smallest size on: YOLOv8's sizes (25-32, 57-64,
+    # ... 1017-1024) are periodic with 32 from 25, though every size from 1017 is valid too, which the
+    # first period that held (1) described, with 248 exceptions listed.
+    best = None
     for period in range(1, min(limit // 3, LONGEST_PERIOD) + 1):
         # the pattern must hold from `start` on and be seen at least three times
         differ = (bits ^ (bits >> period)) & ((1 << (limit - period + 1)) - 2)  # n in 1..limit-period
@@ -487,12 +491,18 @@ def _periodic(members: set[int], limit: int) -> Rule | None:
             continue
         if not bits >> start:
             continue
-        tail = [n for n in range(start, limit + 1) if n in members]
-        start = tail[0]
-        residues = tuple(sorted({n % period for n in tail}))
-        extra = tuple(sorted(n for n in members if n < start))
-        return Rule(_text(period, residues, start, extra), period, residues, start, extra)
-    return None
+        if best is None or start < best[0]:
+            best = (start, period)
+        if start <= period:
+            break  # nothing before the pattern: a longer period cannot explain more
+    if best is None:
+        return None
+    start, period = best
+    tail = [n for n in range(start, limit + 1) if n in members]
+    start = tail[0]
+    residues = tuple(sorted({n % period for n in tail}))
+    extra = tuple(sorted(n for n in members if n < start))
+    return Rule(_text(period, residues, start, extra), period, residues, start, extra)
 
 
 def _text(period: int, residues: tuple[int, ...], start: int, extra: tuple[int, ...]) -> str:

@@ -378,3 +378,13 @@ def test_towers_added_before_their_pools_are_coupled_among_twenty():
     assert coupled[("x3", "H")] == ("H",) and coupled[("x7", "H")] == ("H",)
     assert coupled[("x3", "W")] == ("W",) and coupled[("x7", "W")] == ("W",)
     assert all(not c for (name, _), c in coupled.items() if name not in ("x3", "x7"))
+
+
+def test_the_rule_is_the_period_that_explains_the_most():
+    # YOLOv8's sizes: a stride-32 network of 3x3/2 convolutions (padding 1) and 2x upsampling with
+    # concats works where ceil-halving five times and doubling back meet: n % 32 in 25..31 or 0. Every
+    # size from 1017 to 1024 is valid too; "every size from 1017, also 248 others" is a worse rule.
+    valid = [n for n in range(1, 1025) if n % 32 == 0 or n % 32 >= 25]
+    rule = derive_rule(valid, 1024)
+    assert (rule.period, rule.start, rule.extra) == (32, 25, ())
+    assert rule.residues == (0, 25, 26, 27, 28, 29, 30, 31)

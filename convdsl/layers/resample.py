@@ -79,7 +79,7 @@ class Upsample(LayerKind):
             if any(s <= 0 for s in scales):
                 raise ShapeError(codes.ARGUMENT_TYPE, "scale_factor must be positive", "scale", arg="scale_factor")
             # PyTorch: floor(input size * scale_factor); a product beyond any float is beyond any tensor
-            if any(not math.isfinite(i * s) for i, s in zip(spatial, scales)):
+            if any(type(i) is int and not math.isfinite(i * s) for i, s in zip(spatial, scales)):
                 raise ShapeError(
                     codes.LIMIT_EXCEEDED,
                     f"scale_factor {max(scales):.3g} makes an output size beyond any tensor",
