@@ -84,6 +84,9 @@ NO_VALID_SIZE = _code("E113", "no-valid-size", E, "no value of a symbolic input 
 
 # Notes (N).
 SIZE_CONSTRAINT = _code("N001", "size-constraint", Severity.NOTE, "the sizes a symbolic input dimension may take")
+SYMBOLIC_UNKNOWN = _code(
+    "N002", "symbolic-unknown", Severity.NOTE, "a layer's output size cannot be written in the input's symbols"
+)
 
 # Export (E3xx): found by `convdsl export` and `convdsl verify`, not by `check`.
 EXPORT_UNSUPPORTED = _code("E301", "export-unsupported", E, "a layer PyTorch cannot compute the way convdsl does")

@@ -42,6 +42,7 @@ class _Inference:
         self.layers: dict[str, LayerInfo] = {}
         self.found: list[Diagnostic] = []
         self.symbolic = False  # inputs have named sizes, traced as expressions
+        self.unwritable = False  # a layer's rule could not be written in the symbols (N002, said once)
         self.sizes = None  # the sizes sweep behind symbolic inputs
         self.divisions: list[tuple[int, str, int]] = []  # (index in found, node, spatial axis): size errors
         self.inferred: dict[tuple, object] = {}  # results shared by equal layers: see _layer
@@ -78,7 +79,7 @@ class _Inference:
                     dims = None
                 self.shapes[(node, 0)] = dims
                 self.rf[(node, 0)] = (
-                    _field(tuple((1, 1) for _ in dims[1:])) if dims else None
+                    _field(tuple((1, 1) for _ in dims[1:]), None, (True,) * (len(dims) - 1)) if dims else None
                 )  # ints: see _receptive_field
             elif kind == "output":
                 if "shape" in data.args:
@@ -218,13 +219,13 @@ class _Inference:
                     self.inferred[key] = result
         outputs = result.outputs if result is not None else (None,) * kind.output_count(data.args)
         try:
-            rf = self._receptive_field(result, sources, shapes)
+            rf = self._receptive_field(result, sources, shapes, kind)
         except TypeError:  # a receptive field over a symbolic size
             rf = None
         for port, shape in enumerate(outputs):
             self.shapes[(node, port)] = shape
             self.rf[(node, port)] = rf
-        field, stride = (rf[1], rf[2]) if rf is not None else (None, None)
+        field, stride, whole = (rf[1], rf[2], rf[3]) if rf is not None else (None, None, None)
         # LayerInfo's fields in order, not by keyword: this runs once per layer, and keywords cost more
         self.layers[node] = LayerInfo(
             node,
@@ -236,6 +237,7 @@ class _Inference:
             result.macs if result else 0,
             field,
             stride,
+            whole,
         )
 
     def _infer(self, node, data, kind, shapes, sources, next_kinds):
@@ -262,7 +264,8 @@ class _Inference:
             if type(err).__name__ != "ExpressionTooLarge":  # symbolic.py's: not imported for plain sizes
                 if not self.symbolic:
                     raise
-                return None  # a rule that cannot be written in the input's symbols: the shape stays unknown
+                self._report_unwritable(report)
+                return None
             from .symbolic import MAX_EXPRESSION_SIZE
 
             report(
@@ -277,7 +280,8 @@ class _Inference:
         except (TypeError, ValueError):
             if not self.symbolic:
                 raise
-            return None  # a rule that cannot be written in the input's symbols: the shape stays unknown
+            self._report_unwritable(report)
+            return None
         except MergeError as err:
             notes = self._provenance(node, sources, err.ports, err.axis)
             report(err.code, err.message, err.label, err.help)
@@ -323,6 +327,23 @@ class _Inference:
             )
             return None
         return result
+
+    def _report_unwritable(self, report) -> None:
+        """A rule that cannot be written in the input's symbols: the shape stays unknown, and says why.
+
+        Only the first such layer is named (those after it are unknown because of it). The sizes are
+        still checked value by value (N001, `convdsl sizes`); the totals are partial.
+        """
+        if self.unwritable:
+            return
+        self.unwritable = True
+        report(
+            codes.SYMBOLIC_UNKNOWN,
+            "this layer's output size cannot be written in the input's symbols, so the shapes from here on "
+            "are unknown and the totals leave these layers out",
+            "shape unknown",
+            "give the input numbers for its axes to see every shape (`convdsl sizes` lists the sizes that work)",
+        )
 
     def _check_output(self, node: str, data: LayerNode) -> None:
         """`output y: 3 x 64 x 64 = ...`: the shape the network gives must be the one declared (E115).
@@ -412,7 +433,7 @@ class _Inference:
                 break
         return fixes
 
-    def _receptive_field(self, result, sources, shapes):
+    def _receptive_field(self, result, sources, shapes, kind):
         """The output's receptive field, as kept in self.rf: see _field.
 
         Whole numbers are kept as ints, Fractions only where upsampling makes
@@ -426,9 +447,14 @@ class _Inference:
         if len(fields) > 1:  # merges: the widest view of their inputs
             before = None
             state = _merged_field(fields, shapes, result.outputs[0])
+            # an output position sees the whole input along an axis if any merged input does there (a
+            # squeeze-and-excitation gate: every position is scaled by a global pool); the rows the
+            # output reads are the union of its inputs'
+            whole = tuple(any(axes) for axes in zip(*(f[3] for f in fields)))
+            reads = tuple(any(axes) for axes in zip(*(f[4] for f in fields)))
         else:
             before = fields[0]
-            state = before[0]
+            state, whole, reads = before[0], before[3], before[4]
         rf = result.rf
         if rf is not None:
             if rf.whole:
@@ -436,17 +462,29 @@ class _Inference:
                 if len(spatial) == len(state):
                     if not all(isinstance(size, int) for size in spatial):
                         return None  # the whole of a symbolic size: no number to give
-                    return _field(tuple((r + (size - 1) * j, j * size) for (r, j), size in zip(state, spatial)))
+                    # every output reads every row its input read: the whole input, if that read all of it
+                    sees = tuple(w or (rf.sees_all and r) for w, r in zip(whole, reads))
+                    return _field(
+                        tuple((r + (size - 1) * j, j * size) for (r, j), size in zip(state, spatial)), sees, sees
+                    )
             elif len(rf.windows) == len(state):
+                if rf.reads_all is not None:
+                    reads = tuple(r and a for r, a in zip(reads, rf.reads_all))
                 return _field(
                     tuple(
                         [
                             (r + (k - 1) * j, j * (s if type(s) is int else _whole(s)))
                             for (r, j), (k, s) in zip(state, rf.windows)
                         ]
-                    )
+                    ),
+                    whole,
+                    reads,
                 )
-        return before if before is not None else _field(state)  # elementwise: the input's, as it is
+        elif kind.drops_rows:
+            reads = (False,) * len(state)
+        if before is not None and reads == before[4]:
+            return before  # elementwise: the input's, as it is
+        return _field(state, whole, reads)
 
     def _provenance(self, node, sources, ports, axis) -> tuple[str, ...]:
         """Where two merged branches' sizes on `axis` came apart, back to a common tensor."""
@@ -586,6 +624,7 @@ def _totals_problem(network, layers) -> Diagnostic | None:
                     0,
                     old.receptive_field,
                     old.effective_stride,
+                    old.whole_input,
                 )
             data = network.layer_graph.nodes[node]
             return Diagnostic(
@@ -627,13 +666,20 @@ def _merged_field(fields, shapes, output) -> tuple:
     return tuple(state)
 
 
-def _field(state: tuple) -> tuple:
-    """(state, receptive field, effective stride): state per spatial axis (receptive field, jump),
-    then each as LayerInfo gives it (the field rounded up where upsampling made it fractional)."""
+def _field(state: tuple, whole: tuple | None = None, reads: tuple | None = None) -> tuple:
+    """(state, receptive field, effective stride, whole, reads): state per spatial axis (receptive
+    field, jump), then each as LayerInfo gives it (the field rounded up where upsampling made it
+    fractional); per axis, whether every output position sees the whole network input there (a global
+    pool of a tensor that read every row, directly or through a merge: a squeeze-and-excitation gate),
+    and whether every input row reaches some position of this tensor (no stride skipped it, no last
+    window left it out, no crop cut it off). Where unsure: False."""
+    n = len(state)
     return (
         state,
         tuple([math.ceil(r) for r, _ in state]),
         tuple([j if type(j) is int else Fraction(j) for _, j in state]),
+        whole if whole is not None and len(whole) == n else (False,) * n,
+        reads if reads is not None and len(reads) == n else (False,) * n,
     )
 
 

@@ -215,6 +215,9 @@ class LayerInfo:
     macs: int
     receptive_field: tuple[int, ...] | None  # per spatial axis of the network input
     effective_stride: tuple[int | Fraction, ...] | None  # an int where whole, a Fraction after upsampling
+    # per spatial axis: every output position sees all of the input there (after a global pool, or a merge
+    # with one, as a squeeze-and-excitation gate); the receptive field then counts the padded input
+    whole_input: tuple[bool, ...] | None = None
 
     @property
     def output_shape(self):
@@ -228,6 +231,8 @@ class LayerInfo:
 
 @dataclass
 class Analysis:
+    """A network with every layer's shapes, counts and receptive field, and the diagnostics found."""
+
     network: Network
     layers: dict[str, LayerInfo]
     shapes: dict[tuple[str, int], tuple | None]  # (node, output port) -> shape
@@ -261,6 +266,15 @@ class Analysis:
         return self.network.has_errors or any(
             None in info.output_shapes or not info.output_shapes for info in self.layers.values()
         )
+
+    @property
+    def partial_note(self) -> str:
+        """Why the totals are partial, as the summary and the figures say it ("" when they are not)."""
+        if not self.partial:
+            return ""
+        if self.has_errors or self.network.has_errors:
+            return "partial: layers after an error are not counted"
+        return "partial: layers whose shape is unknown are not counted"
 
     def input_shapes(self) -> dict[str, tuple]:
         return {name: spec.dims for name, spec in self.network.inputs.items()}

@@ -126,6 +126,93 @@ class Sweeper:
             1 + len(self.probe.steps) + sum(len(step.sources) for step in self.probe.steps) + len(self.variables)
         )
         self.spent = 0
+        # Once a point is found where the whole network works (the anchor: its sizes and every shape),
+        # a size tried runs only the layers downstream of the inputs it changes.
+        self.anchor: tuple[dict, dict] | None = None
+        self._inputs_of = {self._key(v): tuple({name for name, _ in v.members}) for v in self.variables}
+        self._downstream: dict[tuple, tuple[int, ...]] = {}
+        self._influence: dict[str, frozenset[int]] = {}
+
+    def downstream(self, keys) -> tuple[int, ...]:
+        """The steps a change of these variables (keys) can reach, in the Probe's order."""
+        keys = tuple(sorted(keys))
+        found = self._downstream.get(keys)
+        if found is None:
+            found = self.probe.downstream({name for key in keys for name in self._inputs_of[key]})
+            self._downstream[keys] = found
+        return found
+
+    def sweep_cost(self, var: Variable) -> int:
+        """What one size of this variable costs against the budget, once there is an anchor."""
+        steps = self.probe.steps
+        return 2 + sum(1 + len(steps[i].sources) for i in self.downstream([self._key(var)]))
+
+    def _set_anchor(self, values: dict) -> bool:
+        """Make `values` the anchor if the whole network works there."""
+        self.spent += self.cost
+        if self.spent > self.budget:
+            raise SweepBudget(self.budget, self.cost)
+        shapes: dict = {}
+        if self.probe.run(self.dims(values), shapes) is not None:
+            return False
+        self.anchor = (dict(values), shapes)
+        return True
+
+    def _probe_values(self, values: dict) -> Failure | None:
+        if self.anchor is None:
+            return self._probe(self.dims(values))
+        return self._probe_from_anchor(values)
+
+    def _probe_from_anchor(self, values: dict, shapes: dict | None = None) -> Failure | None:
+        anchored, anchor_shapes = self.anchor
+        changed = [key for key, value in values.items() if anchored.get(key) != value]
+        indices = self.downstream(changed)
+        steps = self.probe.steps
+        self.spent += 1 + len(changed) + sum(1 + len(steps[i].sources) for i in indices)
+        if self.spent > self.budget:
+            raise SweepBudget(self.budget, self.cost)
+        names = {name for key in changed for name in self._inputs_of[key]}
+        return self.probe.run_steps(self._dims_of(values, names), anchor_shapes, indices, shapes)
+
+    def _dims_of(self, values: dict, names) -> dict[str, tuple]:
+        """dims(values), for the inputs `names` only (the others are the anchor's)."""
+        out = {name: list(self.network.inputs[name].dims) for name in names}
+        for var in self.variables:
+            for name, index in var.members:
+                if name in out:
+                    value = values.get(self._key(var))
+                    out[name][index] = var.declared if value is None else value
+        return {name: tuple(dims) for name, dims in out.items()}
+
+    def influence(self, var: Variable) -> frozenset[int]:
+        """The steps whose input shapes change with this variable near the anchor.
+
+        Two variables that change no step's inputs in common cannot change each other's valid sizes
+        (a step's verdict depends only on its inputs), so their pair needs no coupling check. The
+        sizes tried: one either side, double, half, and the top of the sweep; a try that fails tells
+        only about the steps it reached; if every try fails, everything downstream counts.
+        """
+        key = self._key(var)
+        found = self._influence.get(key)
+        if found is not None:
+            return found
+        anchored, anchor_shapes = self.anchor
+        current = anchored[key]
+        tries = {current - 1, current + 1, 2 * current, current // 2, self.limit, self.limit - 1}
+        names = {(name, 0) for name in self._inputs_of[key]}
+        reached = set()
+        passed = False
+        for size in sorted(n for n in tries if n >= 1 and n != current):
+            shapes: dict = {}
+            failure = self._probe_from_anchor({**anchored, key: size}, shapes)
+            passed = passed or failure is None
+            differs = names | {s for s, shape in shapes.items() if anchor_shapes.get(s) != shape}
+            for index in self.downstream([key]):
+                if any(source in differs for source in self.probe.steps[index].sources):
+                    reached.add(index)
+        found = frozenset(reached if passed else self.downstream([key]))
+        self._influence[key] = found
+        return found
 
     def _probe(self, dims) -> Failure | None:
         """The Probe's answer, counted against the budget (which also bounds the Probe's memo)."""
@@ -152,7 +239,7 @@ class Sweeper:
         values = dict(self.base)
         if var is not None:
             values[self._key(var)] = size
-        return self._probe(self.dims(values))
+        return self._probe_values(values)
 
     def choose_base(self, *, each_axis: bool = False) -> bool:
         """Sizes for every variable at which the whole network works, as close to the declared ones as possible.
@@ -181,7 +268,7 @@ class Sweeper:
                 points -= 1
                 if self._probe(self.dims(values)) is None:
                     self.base = values
-                    return True
+                    return self._set_anchor(values)
                 if points <= 0:
                     break
             if points <= 0:
@@ -194,10 +281,10 @@ class Sweeper:
                 continue
             if self._probe(self.dims(values)) is None:
                 self.base = values
-                return True
+                return self._set_anchor(values)
         own = self._each_axis(start, offsets) if each_axis else None
         self.base = own if own is not None else start
-        return own is not None
+        return own is not None and self._set_anchor(own)
 
     def _each_axis(self, start: dict, offsets: list) -> dict | None:
         """Each variable at the size nearest its start that works on every axis, if together they work."""
@@ -253,7 +340,7 @@ def analyze_sizes(
     if not sweeper.variables:
         return SizesReport(network, strict, limit, [], "the inputs have no spatial axes")
     # The sweeps alone cost this much: refuse at once what cannot finish within the budget.
-    needed = sweeper.cost * len(sweeper.variables) * limit
+    needed = sum(sweeper.sweep_cost(var) for var in sweeper.variables) * limit
     if needed > budget:
         return SizesReport(network, strict, limit, [], _over_budget(sweeper, budget, needed))
     try:
@@ -346,6 +433,8 @@ def _coupled(sweeper: Sweeper, var: Variable, valid: list[int]) -> tuple[str, ..
     for other in sweeper.variables:
         if other is var:
             continue
+        if sweeper.anchor is not None and not sweeper.influence(var) & sweeper.influence(other):
+            continue  # no layer reads a shape that both change: independent by construction
         key = Sweeper._key(other)
         current = sweeper.base.get(key, other.declared)
         alternatives = sorted(
@@ -389,6 +478,10 @@ def _periodic(members: set[int], limit: int) -> Rule | None:
     bits = 0
     for n in members:
         bits |= 1 << n
+    # The period whose pattern explains the most, from the smallest size on: YOLOv8's sizes (25-32, 57-64,
+    # ... 1017-1024) are periodic with 32 from 25, though every size from 1017 is valid too, which the
+    # first period that held (1) described, with 248 exceptions listed.
+    best = None
     for period in range(1, min(limit // 3, LONGEST_PERIOD) + 1):
         # the pattern must hold from `start` on and be seen at least three times
         differ = (bits ^ (bits >> period)) & ((1 << (limit - period + 1)) - 2)  # n in 1..limit-period
@@ -398,12 +491,18 @@ def _periodic(members: set[int], limit: int) -> Rule | None:
             continue
         if not bits >> start:
             continue
-        tail = [n for n in range(start, limit + 1) if n in members]
-        start = tail[0]
-        residues = tuple(sorted({n % period for n in tail}))
-        extra = tuple(sorted(n for n in members if n < start))
-        return Rule(_text(period, residues, start, extra), period, residues, start, extra)
-    return None
+        if best is None or start < best[0]:
+            best = (start, period)
+        if start <= period:
+            break  # nothing before the pattern: a longer period cannot explain more
+    if best is None:
+        return None
+    start, period = best
+    tail = [n for n in range(start, limit + 1) if n in members]
+    start = tail[0]
+    residues = tuple(sorted({n % period for n in tail}))
+    extra = tuple(sorted(n for n in members if n < start))
+    return Rule(_text(period, residues, start, extra), period, residues, start, extra)
 
 
 def _text(period: int, residues: tuple[int, ...], start: int, extra: tuple[int, ...]) -> str:

@@ -56,9 +56,6 @@ def _times(value, batch):
     return value * batch if isinstance(batch, int) else value
 
 
-_PARTIAL = "partial: layers after an error are not counted"
-
-
 @gc_paused()  # many small objects and no cycles: see network.gc_paused
 def to_json(analysis: Analysis) -> dict:
     net = analysis.network
@@ -76,6 +73,7 @@ def to_json(analysis: Analysis) -> dict:
                 "buffers": _number(info.buffers),
                 "macs": _number(_times(info.macs, batch)),
                 "receptive_field": list(info.receptive_field) if info.receptive_field is not None else None,
+                "whole_input": list(info.whole_input) if info.receptive_field is not None else None,
                 "effective_stride": [float(j) if j.denominator != 1 else int(j) for j in info.effective_stride]
                 if info.effective_stride is not None
                 else None,
@@ -100,6 +98,17 @@ def to_json(analysis: Analysis) -> dict:
 
 
 @gc_paused()
+def receptive_field_text(info) -> str:
+    """`7x7`; `whole` where every output position sees all of the input (after a global pool, or through
+    a squeeze-and-excitation gate), as the field counted with padding would only suggest; `-` if none."""
+    if not info.receptive_field:
+        return "-"
+    whole = info.whole_input or (False,) * len(info.receptive_field)
+    if all(whole):
+        return "whole"
+    return "x".join("whole" if w else str(r) for r, w in zip(info.receptive_field, whole))
+
+
 def table(analysis: Analysis) -> str:
     net = analysis.network
     layout = net.settings.layout
@@ -115,7 +124,7 @@ def table(analysis: Analysis) -> str:
 
     rows = [("Layer", "Kind", "Output shape", "Params", "MACs", "RF")]
     for info in analysis.layers.values():
-        rf = "x".join(map(str, info.receptive_field)) if info.receptive_field else "-"
+        rf = receptive_field_text(info)
         shapes = ", ".join(shown(s) for s in info.output_shapes)
         rows.append(
             (
@@ -146,7 +155,7 @@ def table(analysis: Analysis) -> str:
 
     lines = [f"{net.name} ({net.path})", f"inputs: {inputs}", f"outputs: {outputs}", "", fmt(rows[0]), rule]
     lines += [fmt(r) for r in rows[1:]]
-    partial = f"; {_PARTIAL}" if analysis.partial else ""
+    partial = f"; {analysis.partial_note}" if analysis.partial else ""
     lines += [
         rule,
         f"Params:      {_count(analysis.params)} ({_human(analysis.params)}{partial})",

@@ -119,3 +119,26 @@ def _check(case, main, project, cli: bool):
                 text = stream.decode("utf-8", "replace")
                 assert not RAW_CONTROL.search(text), repr(text[:300])
                 assert "Traceback" not in text and "internal error" not in text
+
+
+def test_every_kind_takes_hostile_argument_values_without_an_internal_error():
+    # tests/fuzz/kind_arguments.py: every numeric argument of every kind at 0, -1, 2^31, 2^53 + 1, 2^62,
+    # +-1e308, ... Found: gru(num_layers=2**31) looped 2^31 times, upsample(scale_factor=1e308) raised
+    # OverflowError, select of a flat tensor's only axis broke the export. The CPU limit turns work
+    # that grows with an argument's value into a failure instead of a stuck suite.
+    import resource
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_CPU, (120, 120))  # the sweep takes about 6 s of CPU
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "fuzz" / "kind_arguments.py")],
+        capture_output=True,
+        text=True,
+        env=env,
+        preexec_fn=limit,
+    )
+    assert result.returncode == 0, (result.stdout[-4000:], result.stderr[-2000:])
+    assert " 0 failures" in result.stdout
+    assert int(result.stdout.split()[-4]) > 3000  # the cases really ran: every kind, argument and value

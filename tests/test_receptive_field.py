@@ -100,6 +100,18 @@ def _fields(model, size):
     return rows
 
 
+def _sees_every_row(model, size) -> bool:
+    """Whether every output element (at the middle column) has a non-zero gradient on every input row."""
+    x = (torch.rand(1, 1, size, size, dtype=torch.float64) + 0.5).requires_grad_()
+    y = model.double()(x)
+    col = y.shape[3] // 2
+    for o in range(y.shape[2]):
+        (grad,) = torch.autograd.grad(y[0, 0, o, col], x, retain_graph=True)
+        if not bool((grad[0, 0].abs() > 0).any(dim=1).all()):
+            return False
+    return True
+
+
 def _check_bound(rows, size, rf):
     """At the declared size: no element sees more than the field; if all see everything, the field covers it."""
     for lo, hi in rows:
@@ -129,9 +141,19 @@ def test_squeeze_and_excitation_keeps_the_main_branch_stride():
         "input x: 1 x 32 x 32\na = x -> conv(1, 3, s=2, p=1, bias=false)\ns = a -> adaptive_avgpool(1)\n"
         "y = mul(a, s) -> c2: conv(1, 3, p=1, bias=false)\n"
     )
-    info = convdsl.loads(text).analyze().layers["c2"]
+    analysis = convdsl.loads(text).analyze()
+    info = analysis.layers["c2"]
     assert info.effective_stride == (2, 2)
     assert info.receptive_field == (37, 37)
+    # the field counted with padding (37 on 32 rows) only suggests it; the gate makes it the whole input
+    assert info.whole_input == (True, True)
+    assert analysis.layers["conv1"].whole_input == (False, False)
+    from convdsl.summary import table
+
+    assert [line.split()[-1] for line in table(analysis).splitlines() if line.startswith(("conv1 ", "c2 "))] == [
+        "3x3",
+        "whole",
+    ]
     conv1, conv2 = _ones(nn.Conv2d(1, 1, 3, 2, 1, bias=False)), _ones(nn.Conv2d(1, 1, 3, 1, 1, bias=False))
     # through the gate every output sees the whole input ...
     rows = _fields(nn.Sequential(conv1, Gate(False), conv2), 32)
@@ -142,7 +164,7 @@ def test_squeeze_and_excitation_keeps_the_main_branch_stride():
     _check_interior(main, 64, 7, 2, exact_field=True)
 
 
-@pytest.mark.parametrize("seed", range(60))
+@pytest.mark.parametrize("seed", range(100))
 def test_generated_networks_match_gradients(seed):
     rng = random.Random(seed)
     text, model, plain, size = generate(rng)
@@ -156,7 +178,52 @@ def test_generated_networks_match_gradients(seed):
     except RuntimeError:
         pytest.fail(f"torch refuses a network convdsl accepts:\n{text}")
     _check_bound(rows, size, rf)
+    # "whole" (a global pool on the way, directly or through a gate) is only said where every output
+    # element's gradient reaches both edges of the input
+    sees_everything = _sees_every_row(model, size)
+    if info.whole_input[0]:
+        assert sees_everything, text
+    # (the converse does not hold: a 1x1 stride-3 convolution after a 3x3 one still reads every input
+    # row, while convdsl, judging layer by layer, then does not claim "whole")
     # fields and strides of windows do not depend on the input size: measured on a larger input,
     # through the branches that are not gates (a gate's field is the whole input, at any size)
     large = 3 * rf + 4 * stride + 8
     _check_interior(_fields(plain, large), large, rf, stride, exact_field="gate" not in text)
+
+
+@pytest.mark.parametrize(
+    "stem, whole",
+    [
+        ("conv(1, 3, s=2, p=1, bias=false)", True),  # 3x3/2 reads every row of 32
+        ("conv(1, 1, s=2, bias=false)", False),  # a 1x1 kernel with stride 2 skips the odd rows
+        ("conv(1, 3, s=3, bias=false)", False),  # on 32 rows the last window ends at row 29: 30, 31 unread
+        ("maxpool(2)", True),
+        ("conv(1, 2, s=2, d=2, bias=false)", False),  # taps at 0 and 2, windows every 2: odd rows unread
+        ("conv_transpose(1, 2, s=2, bias=false)", True),
+        ("crop(size=(30, 30))", False),  # two rows cut off
+    ],
+)
+def test_whole_input_is_claimed_only_where_every_row_reaches_the_gate(stem, whole):
+    text = (
+        f"input x: 1 x 32 x 32\na = x -> {stem}\ns = a -> adaptive_avgpool(1)\n"
+        "output y = mul(a, s) -> out: conv(1, 3, p=1, bias=false)\n"
+    )
+    analysis = convdsl.loads(text).analyze()
+    assert analysis.layers["out"].whole_input == (whole, whole)
+    # the truth, by gradients: a model of the same stem
+    stems = {
+        "conv(1, 3, s=2, p=1, bias=false)": lambda: _ones(nn.Conv2d(1, 1, 3, 2, 1, bias=False)),
+        "conv(1, 1, s=2, bias=false)": lambda: _ones(nn.Conv2d(1, 1, 1, 2, bias=False)),
+        "conv(1, 3, s=3, bias=false)": lambda: _ones(nn.Conv2d(1, 1, 3, 3, bias=False)),
+        "maxpool(2)": lambda: nn.AvgPool2d(2),  # the same windows; average so that every tap has a gradient
+        "conv(1, 2, s=2, d=2, bias=false)": lambda: _ones(nn.Conv2d(1, 1, 2, 2, dilation=2, bias=False)),
+        "conv_transpose(1, 2, s=2, bias=false)": lambda: _ones(nn.ConvTranspose2d(1, 1, 2, 2, bias=False)),
+        "crop(size=(30, 30))": lambda: Crop30(),
+    }
+    model = nn.Sequential(stems[stem](), Gate(False), _ones(nn.Conv2d(1, 1, 3, 1, 1, bias=False)))
+    assert _sees_every_row(model, 32) == whole
+
+
+class Crop30(nn.Module):
+    def forward(self, x):  # convdsl's crop keeps the centre: rows 1..30
+        return x[:, :, 1:31, 1:31]

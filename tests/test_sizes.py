@@ -339,3 +339,52 @@ def test_symbolic_unet_output_is_h_minus_184():
     (shape,) = analysis.output_shapes().values()
     assert [str(d) for d in shape] == ["2", "H - 184", "W - 184"]
     assert shape[1].evaluate({"H": 572}) == 388
+
+
+def _towers(count: int, joined: tuple[int, int] | None = None) -> str:
+    """`count` inputs, each a conv/pool tower, pooled globally and concatenated; `joined` adds two towers
+    before their pools (which ties their sizes together)."""
+    lines = [f"input x{i}: 3 x 64 x 64" for i in range(count)]
+    for i in range(count):
+        lines.append(f"t{i} = x{i} -> conv(8, 3, s=2, p=1) -> relu -> maxpool(2)")
+    pooled = [f"t{i}" for i in range(count)]
+    if joined:
+        a, b = joined
+        lines.append(f"j = add(t{a}, t{b})")
+        pooled = [p for p in pooled if p not in (f"t{a}", f"t{b}")] + ["j"]
+    lines += [f"f{i} = {p} -> adaptive_avgpool(1) -> flatten" for i, p in enumerate(pooled)]
+    lines.append("output y = concat(" + ", ".join(f"f{i}" for i in range(len(pooled))) + ") -> linear(10)")
+    return "\n".join(lines) + "\n"
+
+
+def test_twenty_inputs_are_swept_one_tower_at_a_time():
+    # issue 14: with 40 axes the pairwise coupling check was quadratic and `sizes` refused. By hand:
+    # conv 3/2 pad 1 gives floor((n + 2 - 3)/2) + 1 = ceil(n/2) rows; maxpool 2 loses one when that
+    # is odd. So n works when ceil(n/2) is even: n % 4 in (0, 3).
+    by_hand = [n for n in range(1, 257) if -(-n // 2) % 2 == 0]
+    report = analyze_sizes(convdsl.loads(_towers(20)), limit=256)
+    assert report.problem is None
+    assert len(report.axes) == 40
+    assert all(axis.valid == by_hand for axis in report.axes)
+    # the towers meet only after their global pools: no axis changes another's sizes
+    assert all(axis.coupled_with == () for axis in report.axes)
+
+
+def test_towers_added_before_their_pools_are_coupled_among_twenty():
+    # add(t3, t7) needs the same rows from both towers: x3's valid heights depend on x7's height
+    report = analyze_sizes(convdsl.loads(_towers(20, joined=(3, 7))), limit=128)
+    assert report.problem is None
+    coupled = {(axis.variable.members[0][0], axis.variable.name): axis.coupled_with for axis in report.axes}
+    assert coupled[("x3", "H")] == ("H",) and coupled[("x7", "H")] == ("H",)
+    assert coupled[("x3", "W")] == ("W",) and coupled[("x7", "W")] == ("W",)
+    assert all(not c for (name, _), c in coupled.items() if name not in ("x3", "x7"))
+
+
+def test_the_rule_is_the_period_that_explains_the_most():
+    # YOLOv8's sizes: a stride-32 network of 3x3/2 convolutions (padding 1) and 2x upsampling with
+    # concats works where ceil-halving five times and doubling back meet: n % 32 in 25..31 or 0. Every
+    # size from 1017 to 1024 is valid too; "every size from 1017, also 248 others" is a worse rule.
+    valid = [n for n in range(1, 1025) if n % 32 == 0 or n % 32 >= 25]
+    rule = derive_rule(valid, 1024)
+    assert (rule.period, rule.start, rule.extra) == (32, 25, ())
+    assert rule.residues == (0, 25, 26, 27, 28, 29, 30, 31)

@@ -67,3 +67,32 @@ def test_unet_macs_are_a_polynomial_equal_to_the_published_total():
     assert "floor" not in str(analysis.layers["outc"].macs)
     # outc: 1x1 conv 64 -> 2: 128 weights at (H - 184) x (W - 184) positions
     assert str(analysis.layers["outc"].macs) == "128*(H - 184)*(W - 184)"
+
+
+def test_chunk_of_a_symbolic_axis_has_torch_sizes():
+    # torch.chunk: parts of ceil(n/2), the last one what is left; the parts are expressions of H and W
+    torch = pytest.importorskip("torch")
+    text = "input x: 3 x H x W\nu, v = x -> flatten -> chunk(2)\noutput y = concat(u, v)\n"
+    analysis = convdsl.loads(text).analyze()
+    assert [d.code.code for d in analysis.diagnostics if d.code.code != "N001"] == []
+    assert not analysis.partial
+    first, second = analysis.layers["chunk1"].output_shapes
+    for h, w in ((1, 1), (3, 5), (7, 2), (224, 224)):
+        u, v = torch.zeros(1, 3 * h * w).chunk(2, dim=1)
+        assert (first[0].evaluate({"H": h, "W": w}), second[0].evaluate({"H": h, "W": w})) == (u.shape[1], v.shape[1])
+
+
+def test_a_shape_that_cannot_be_written_in_symbols_is_said_once_and_the_totals_say_why():
+    # upsample by 1.5: floor(1.5 * H) has no exact form in the symbolic arithmetic; the layers after it
+    # are unknown too, but only the first is named, and nothing claims there was an error
+    text = "input x: 3 x H x W\noutput y = x -> upsample(scale=1.5) -> conv(8, 3)\n"
+    analysis = convdsl.loads(text).analyze()
+    unknown = [d for d in analysis.diagnostics if d.code.code == "N002"]
+    assert len(unknown) == 1 and not analysis.has_errors
+    assert unknown[0].span.line == 2
+    assert analysis.partial
+    assert analysis.partial_note == "partial: layers whose shape is unknown are not counted"
+    from convdsl.summary import table
+
+    assert "layers after an error" not in table(analysis)
+    assert "layers whose shape is unknown" in table(analysis)

@@ -453,7 +453,8 @@ class ClassWriter:
         actual = []
         for n in nodes:
             shapes = layers[n].output_shapes if n in layers else ()
-            actual.append(shapes[port][0] if port < len(shapes) and shapes[port] is not None else None)
+            # a per-sample scalar (select of the last axis: shape ()) has no channels
+            actual.append(shapes[port][0] if port < len(shapes) and shapes[port] else None)
         candidates = ([wanted] if wanted is not None else []) + [t.channels for t in tensors]
         why = None
         for candidate in candidates:

@@ -42,11 +42,19 @@ class RF:
     """How a layer changes the receptive field, per spatial axis.
 
     Either windows: ((effective kernel, stride), ...) with stride an int, or a Fraction
-    (upsampling divides it), or whole=True: every output sees all of the input.
+    (upsampling divides it), or whole=True: the output has no spatial positions of its own (a
+    global pool, a flatten), so its field is all of the input's positions.
+
+    sees_all: every output element reads every input element (a global pool, a linear layer on
+    features), so that it sees all of the network input this layer's input sees. reads_all: per axis
+    with windows, whether every input row is read by some window (a 1x1 kernel with stride 2 skips
+    rows, a last window that does not fit drops some); None: all are.
     """
 
     windows: tuple[tuple[int, int | Fraction], ...] = ()
     whole: bool = False
+    sees_all: bool = False
+    reads_all: tuple[bool, ...] | None = None
 
 
 @dataclass
@@ -80,6 +88,9 @@ class LayerKind:
     min_rank: ClassVar[int] = 0  # fewest spatial axes it works on
     variadic: ClassVar[bool] = False  # positional arguments are tensors to merge
     torch_name: ClassVar[str | None] = None
+    # an output that passes the receptive field through (rf None) but may leave input rows out (a crop,
+    # a split, a negative pad, axes moved): "the whole input" is not claimed after it
+    drops_rows: ClassVar[bool] = False
     # PyTorch's first positional argument where it is an input size convdsl infers (Linear's in_features): a
     # call whose second value is a number where this kind takes a boolean was written in PyTorch's order
     torch_input_size: ClassVar[str | None] = None

@@ -152,7 +152,10 @@ class Conv(LayerKind):
             outputs=((c_out, *outs),),
             params=weight + bias,
             macs=weight * prod(outs),
-            rf=RF(tuple([(w.span, w.stride) for w in windows])),
+            rf=RF(
+                tuple([(w.span, w.stride) for w in windows]),
+                reads_all=tuple(w.reads_every_row(o) for w, o in zip(windows, outs)),
+            ),
         )
 
     def to_torch(self, args, inputs, ctx):
@@ -292,7 +295,14 @@ class ConvTranspose(LayerKind):
                 arg="bias",
             )
         windows = tuple((-(-(d[a] * (k[a] - 1) + 1) // s[a]), Fraction(1, s[a])) for a in range(rank))
-        return Inferred(outputs=((c_out, *outs),), params=weight + bias, macs=weight * prod(spatial), rf=RF(windows))
+        # an input row reaches the output unless padding crops every tap of it: p > d(k - 1)
+        reads = tuple(p[a] <= d[a] * (k[a] - 1) for a in range(rank))
+        return Inferred(
+            outputs=((c_out, *outs),),
+            params=weight + bias,
+            macs=weight * prod(spatial),
+            rf=RF(windows, reads_all=reads),
+        )
 
     def to_torch(self, args, inputs, ctx):
         shape = inputs[0]

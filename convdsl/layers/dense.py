@@ -105,7 +105,7 @@ class Linear(LayerKind):
         if out < 1:
             raise ShapeError(codes.ARGUMENT_TYPE, "out_features must be at least 1", "out_features", arg="out_features")
         weight = features * out
-        rf = RF(whole=True) if len(shape) == 1 else None
+        rf = RF(whole=True, sees_all=True) if len(shape) == 1 else None
         return Inferred(
             outputs=((*shape[:-1], out),),
             params=weight + (out if args["bias"] else 0),

@@ -133,6 +133,11 @@ class Concat(LayerKind):
         return Function(lambda xs: f"torch.cat([{', '.join(xs)}], dim={dim})", channels=(channels,))
 
 
+def _value(size) -> int:
+    """A size as a number: itself, or a symbolic size's value at the sample (symbolic.Expr)."""
+    return size if isinstance(size, int) else size.value
+
+
 def _parts(shape, axis: int, sizes) -> tuple:
     """The shapes of `shape` cut along `axis` into pieces of the given sizes."""
     return tuple((*shape[:axis], size, *shape[axis + 1 :]) for size in sizes)
@@ -145,6 +150,7 @@ MAX_CHUNKS = 4096
 
 class Chunk(LayerKind):
     name = "chunk"
+    drops_rows = True  # some input rows may reach no output (see LayerKind.drops_rows)
     family = "merge"
     summary = "split into n parts along an axis, as torch.chunk (several outputs)"
     args = (Arg("chunks", "int", aliases=("n",)), Arg("dim", "int", 1, positional=False, aliases=("axis",)))
@@ -167,9 +173,12 @@ class Chunk(LayerKind):
                 arg="chunks",
             )
         # torch.chunk: parts of ceil(size/n), the last one smaller; fewer than n parts if that runs out
-        step = -(-size // n) if n >= 1 else 0
-        sizes = [min(step, size - start) for start in range(0, size, step)] if step else []
-        if len(sizes) != n:
+        step = -(-size // n)
+        # how many parts there are is decided at the size itself (for a symbolic size, at its sample,
+        # as every comparison is: `sizes` checks each value); each part's size is an expression
+        count = -(-_value(size) // _value(step))
+        sizes = [step] * (count - 1) + [size - (count - 1) * step]
+        if count != n:
             raise ShapeError(
                 codes.INVALID_RESHAPE,
                 f"chunk({n}) of {size} gives {len(sizes)} parts, not {n} (torch.chunk uses parts of {step})",
@@ -198,6 +207,7 @@ class Chunk(LayerKind):
 
 class Split(LayerKind):
     name = "split"
+    drops_rows = True  # some input rows may reach no output (see LayerKind.drops_rows)
     family = "merge"
     summary = "split into parts of given sizes along an axis (several outputs)"
     args = (Arg("sizes", "dims"), Arg("dim", "int", 1, positional=False, aliases=("axis",)))

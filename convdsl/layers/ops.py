@@ -27,6 +27,8 @@ class Unsupported(Exception):
 
 @dataclass(frozen=True)
 class TorchContext:
+    """What a kind's to_torch may know beyond its arguments: the file's settings and how the layer is used."""
+
     rounding: str  # the file's rounding setting: pytorch | caffe | tensorflow
     written: str  # the kind's name as written (`dropout2d`, `conv`)
     uses: tuple[int, ...] = (0,)  # the instances this layer is made in, for Py.sample

@@ -98,7 +98,13 @@ class _Pool(LayerKind):
         from .conv import _window_warnings
 
         _window_warnings(windows, args, ctx, rank)
-        return Inferred(outputs=((c, *outs),), rf=RF(tuple((w.span, w.stride) for w in windows)))
+        return Inferred(
+            outputs=((c, *outs),),
+            rf=RF(
+                tuple((w.span, w.stride) for w in windows),
+                reads_all=tuple(w.reads_every_row(o) for w, o in zip(windows, outs)),
+            ),
+        )
 
     def to_torch(self, args, inputs, ctx):
         from .conv import tensorflow_same
@@ -207,8 +213,9 @@ class _Adaptive(LayerKind):
                 "output_size",
                 arg="output_size",
             )
-        if not all(type(i) is int for i in spatial):  # symbolic sizes: the window is not a fixed size
-            return Inferred(outputs=((c, *outs),), rf=RF(whole=True))
+        if not all(type(i) is int for i in spatial) or all(o == 1 for o in outs):
+            # a global pool (every output sees all of its input), or symbolic sizes (no fixed window)
+            return Inferred(outputs=((c, *outs),), rf=RF(whole=True, sees_all=all(o == 1 for o in outs)))
         windows = []
         for i, o in zip(spatial, outs):
             if o == 1:
@@ -240,7 +247,7 @@ class _Global(LayerKind):
     def infer(self, args, inputs, ctx):
         (shape,) = inputs
         c, *spatial = shape
-        return Inferred(outputs=((c, *([1] * len(spatial))),), rf=RF(whole=True))
+        return Inferred(outputs=((c, *([1] * len(spatial))),), rf=RF(whole=True, sees_all=True))
 
     def to_torch(self, args, inputs, ctx):
         return Module(f"nn.{self.torch_base}{rank_of(inputs[0])}d", (Lit(1),))

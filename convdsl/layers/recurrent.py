@@ -59,18 +59,20 @@ class _Recurrent(LayerKind):
         """(params, MACs per time step) of every layer and direction; out: the size fed back (H or P)."""
         dirs = 2 if args["bidirectional"] else 1
         g = self.gates * hidden
-        params = macs = 0
-        size = features
-        for _ in range(args["num_layers"]):
+
+        def layer(size):
             one = g * size + g * out + (2 * g if args["bias"] else 0)
             step = g * size + g * out
             if out != hidden:  # LSTM projection: weight_hr (P x H), no bias
                 one += out * hidden
                 step += out * hidden
-            params += dirs * one
-            macs += dirs * step
-            size = dirs * out
-        return params, macs
+            return dirs * one, dirs * step
+
+        # the first layer reads the features; every later one the same dirs x out: a product, not a loop
+        # (num_layers=2**31 must not spin for minutes)
+        first, later = layer(features), layer(dirs * out)
+        rest = args["num_layers"] - 1
+        return first[0] + rest * later[0], first[1] + rest * later[1]
 
     def _outputs_channels(self, args):
         dirs = 2 if args["bidirectional"].known() else 1

@@ -78,7 +78,15 @@ class Upsample(LayerKind):
             scales = per_axis(scale, rank, "scale_factor")
             if any(s <= 0 for s in scales):
                 raise ShapeError(codes.ARGUMENT_TYPE, "scale_factor must be positive", "scale", arg="scale_factor")
-            # PyTorch: floor(input size * scale_factor)
+            # PyTorch: floor(input size * scale_factor); a product beyond any float is beyond any tensor
+            if any(type(i) is int and not math.isfinite(i * s) for i, s in zip(spatial, scales)):
+                raise ShapeError(
+                    codes.LIMIT_EXCEEDED,
+                    f"scale_factor {max(scales):.3g} makes an output size beyond any tensor",
+                    "too large",
+                    "use a scale factor that keeps sizes below 2^53",
+                    arg="scale_factor",
+                )
             outs = [math.floor(i * s) for i, s in zip(spatial, scales)]
             factors = [Fraction(s).limit_denominator(1000) for s in scales]
         if any(o < 1 for o in outs):
@@ -121,6 +129,7 @@ class PixelShuffle(LayerKind):
 
 class Pad(LayerKind):
     name = "pad"
+    drops_rows = True  # some input rows may reach no output (see LayerKind.drops_rows)
     aliases = ("zeropad", "zero_pad", "constant_pad")
     family = "resample"
     summary = "pad with a constant; one size for all sides, or PyTorch's (left, right, top, bottom, ...) order"
@@ -174,6 +183,7 @@ class Pad(LayerKind):
 
 class _Crop(LayerKind):
     family = "resample"
+    drops_rows = True  # some input rows may reach no output (see LayerKind.drops_rows)
     min_rank = 1
     args = (
         Arg("like", "tensor", None, doc="crop to this tensor's spatial size"),

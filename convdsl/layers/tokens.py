@@ -59,6 +59,7 @@ def _permutation(args, ndim: int) -> tuple[int, ...]:
 
 class Permute(LayerKind):
     name = "permute"
+    drops_rows = True  # some input rows may reach no output (see LayerKind.drops_rows)
     family = "reshape"
     summary = "reorder axes, as torch.permute (dims count the batch as 0, which stays first)"
     args = (
@@ -87,6 +88,7 @@ class Permute(LayerKind):
 
 class Transpose(LayerKind):
     name = "transpose"
+    drops_rows = True  # some input rows may reach no output (see LayerKind.drops_rows)
     family = "reshape"
     summary = "swap two axes, as torch.transpose (dims count the batch as 0)"
     args = (Arg("dim0", "int"), Arg("dim1", "int"))
@@ -117,6 +119,7 @@ class Transpose(LayerKind):
 
 class Unflatten(LayerKind):
     name = "unflatten"
+    drops_rows = True  # some input rows may reach no output (see LayerKind.drops_rows)
     family = "reshape"
     summary = "split one axis into several, as nn.Unflatten (dim counts the batch as 0; one size may be -1)"
     args = (Arg("dim", "int"), Arg("sizes", "dims", aliases=("unflattened_size",)))

@@ -55,6 +55,38 @@ class Window:
     def floor_out(self) -> int:
         return self.numerator // self.stride + 1
 
+    def reads_every_row(self, out: int) -> bool:
+        """Whether every real input row is read by at least one of the `out` windows (exactly; False where
+        that is too costly to decide, a kernel of more than 4,096 taps, or a symbolic size).
+
+        Row r (padded coordinates) is read through tap t by window o when r = o*s + t*d. Per tap, the
+        windows read the progression t*d, t*d + s, ..., t*d + (out - 1)*s; the rows of one residue
+        modulo s are read where those progressions' spans, merged, cover them.
+        """
+        s, d, k = self.stride, self.dilation, self.kernel
+        if not all(isinstance(v, int) for v in (self.size, out, s, d, k)) or k > 4096 or out < 1:
+            return False
+        first, last = self.pad_begin, self.pad_begin + self.size - 1
+        by_residue: dict[int, list[tuple[int, int]]] = {}
+        for t in range(k):
+            start = t * d
+            by_residue.setdefault(start % s, []).append((start, start + (out - 1) * s))
+        if min(s, self.size) > len(by_residue):
+            return False  # some residue class of the real rows has no tap at all
+        for offset in range(min(s, self.size)):
+            row = first + offset  # the first real row of its residue class
+            spans = by_residue.get(row % s)
+            if spans is None:
+                return False
+            for start, end in sorted(spans):
+                if start > row:
+                    break
+                if end >= row:
+                    row = end + s
+            if row <= last:
+                return False
+        return True
+
     def lost_rows(self, out: int) -> int:
         """Real input rows that more windows would read but the `out` windows there are do not.
 

@@ -11,6 +11,8 @@ from ..syntax import BlockDef, Chain, Group, Labelled, Repeat, When
 
 @dataclass(eq=False)
 class _NameScope:
+    """How layers in one scope are named: the prefix, and the counters of automatic names."""
+
     prefix: str
     positional: bool
     block_path: tuple[str, ...]

@@ -24,6 +24,8 @@ class _Deferred:
 
 @dataclass(eq=False)
 class _TensorScope:
+    """The names one scope sees: constants and parameters, and its tensors."""
+
     env: dict  # constants and block parameters
     tensors: dict = field(default_factory=dict)  # name -> (value, span)
     used: set = field(default_factory=set)

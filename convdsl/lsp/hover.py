@@ -200,7 +200,10 @@ def _layer(snapshot: Snapshot, item: P.Item) -> str | None:
     lines.append(f"| params | {_count(info.params)} |")
     lines.append(f"| MACs | {_count(info.macs)} |")
     if info.receptive_field is not None:
-        lines.append(f"| receptive field | {'x'.join(map(str, info.receptive_field))} |")
+        counted = "x".join(map(str, info.receptive_field))
+        if info.whole_input and all(info.whole_input):
+            counted = f"the whole input ({counted}, counting padding)"
+        lines.append(f"| receptive field | {counted} |")
     arithmetic = _arithmetic(snapshot, nodes[0], kind, info)
     if arithmetic:
         lines.append("\n" + "\n".join(f"- {a}" for a in arithmetic))

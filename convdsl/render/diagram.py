@@ -304,7 +304,7 @@ class _Builder:
 
     def _totals(self) -> str:
         a = self.analysis
-        partial = " (partial: layers after an error are not counted)" if a.partial else ""
+        partial = f" ({a.partial_note})" if a.partial else ""
         return f"{text.count(a.params)} params · {text.macs(a.macs)}{partial}"
 
 

@@ -48,6 +48,8 @@ class Style:
 
 @dataclass(frozen=True)
 class Format:
+    """One output format: its name, file extensions and writer module."""
+
     name: str
     extensions: tuple[str, ...]  # the first is the one documented
     description: str
