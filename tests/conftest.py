@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import pickle
 import shutil
 import tempfile
 from pathlib import Path
@@ -38,21 +39,94 @@ def root() -> Path:
     return ROOT
 
 
+NOBODY = 65534  # the unprivileged user and group of Debian, Ubuntu, Fedora and Alpine
+
+
+@pytest.fixture
+def open_tmp():
+    """A temporary folder every user may enter (pytest's own are root's alone): for as_unprivileged."""
+    folder = Path(tempfile.mkdtemp(prefix="convdsl-unprivileged-"))
+    folder.chmod(0o755)
+    yield folder
+    for path in [folder, *folder.rglob("*")]:
+        try:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        except OSError:
+            pass
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def give_away(path: Path) -> None:
+    """Make path belong to the user as_unprivileged runs as (a no-op when the tests are not root)."""
+    if os.name == "posix" and os.geteuid() == 0:
+        os.chown(path, NOBODY, NOBODY)
+
+
+def as_unprivileged(fn):
+    """fn() with an ordinary user's rights, whoever runs the tests, so that permission tests need not
+    skip under root (CI runs as root): called directly when the tests are not root, else in a forked
+    child that drops to nobody first. Its result comes back pickled; an exception in it is re-raised
+    as an AssertionError with its text. Call fn once as root first where it imports anything lazily:
+    the child may not read the interpreter's own files (a Python under /root)."""
+    if os.name != "posix" or os.geteuid() != 0:
+        return fn()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        try:
+            os.close(read)
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            result = ("value", fn())
+        except BaseException as err:
+            result = ("error", f"{type(err).__name__}: {err}")
+        try:
+            data = pickle.dumps(result)
+        except Exception as err:
+            data = pickle.dumps(("error", f"unpicklable result: {err}"))
+        view = memoryview(data)
+        while view:
+            view = view[os.write(write, view) :]
+        os._exit(0)
+    os.close(write)
+    chunks = []
+    with os.fdopen(read, "rb") as handle:
+        for chunk in iter(lambda: handle.read(65536), b""):
+            chunks.append(chunk)
+    _, status = os.waitpid(pid, 0)
+    assert status == 0 and chunks, f"the unprivileged child failed (status {status})"
+    kind, value = pickle.loads(b"".join(chunks))
+    if kind == "error":
+        raise AssertionError(f"as an unprivileged user: {value}")
+    return value
+
+
 # -- hygiene: the tests write nothing into the source tree or the user's real home or cache -----------
 
-# Made at import, before any test module imports hypothesis's database or convdsl's cache: HOME,
-# XDG_CACHE_HOME and hypothesis's folder (its database and Unicode tables, `.hypothesis/` in the
-# working directory by default) all point into one temporary folder for the session.
-_SESSION_HOME = Path(tempfile.mkdtemp(prefix="convdsl-tests-home-"))
-os.environ["HOME"] = str(_SESSION_HOME / "home")
-os.environ["XDG_CACHE_HOME"] = str(_SESSION_HOME / "cache")
-(_SESSION_HOME / "home").mkdir()
-try:
-    from hypothesis import configuration as _hypothesis_configuration
+_SESSION_HOME = Path(tempfile.gettempdir())  # replaced by pytest_configure
 
-    _hypothesis_configuration.set_hypothesis_home_dir(str(_SESSION_HOME / "hypothesis"))
-except ImportError:  # hypothesis is in the test extra; the tests that need it say so
-    pass
+
+def pytest_configure(config):
+    """Before any test module is imported: HOME, XDG_CACHE_HOME and hypothesis's folder (its database
+    and Unicode tables, `.hypothesis/` in the working directory by default) all point into one
+    temporary folder for the session, so that no test reaches the user's real home or cache."""
+    global _SESSION_HOME
+    _SESSION_HOME = Path(tempfile.mkdtemp(prefix="convdsl-tests-home-"))
+    (_SESSION_HOME / "home").mkdir()
+    os.environ["HOME"] = str(_SESSION_HOME / "home")
+    os.environ["XDG_CACHE_HOME"] = str(_SESSION_HOME / "cache")
+    try:
+        from hypothesis import configuration
+
+        configuration.set_hypothesis_home_dir(str(_SESSION_HOME / "hypothesis"))
+    except ImportError:  # hypothesis is in the test extra; the tests that need it say so
+        pass
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(_SESSION_HOME, ignore_errors=True)
+
 
 # What the source tree may gain while the tests run: Python's bytecode, and what `npm ci` installs
 # for the editor extension's own tests.
@@ -77,6 +151,5 @@ def _hygiene():
     yield
     home, cache = os.environ.get("HOME", ""), os.environ.get("XDG_CACHE_HOME", "")
     new = sorted(_tree_files() - before)
-    shutil.rmtree(_SESSION_HOME, ignore_errors=True)
     assert home.startswith(str(_SESSION_HOME)) and cache.startswith(str(_SESSION_HOME)), (home, cache)
     assert not new, f"the tests wrote into the source tree: {new[:20]}"

@@ -12,6 +12,7 @@ import stat
 
 import pytest
 
+from conftest import as_unprivileged, give_away
 from convdsl import cli
 from convdsl.output import OutputError, write_atomic
 
@@ -252,16 +253,24 @@ def test_permissions_new_files_follow_the_umask_replaced_files_keep_theirs(tmp_p
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600 and kept.read_text() == "new"
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes anywhere")
-def test_a_read_only_folder_is_an_output_error(tmp_path):
-    folder = tmp_path / "ro"
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_a_read_only_folder_is_an_output_error(open_tmp):
+    """As an ordinary user (root writes anywhere: see conftest.as_unprivileged)."""
+    folder = open_tmp / "ro"
     folder.mkdir()
+    give_away(folder)
     folder.chmod(0o500)
-    try:
-        with pytest.raises(OutputError, match="cannot write in"):
+
+    def attempt():
+        try:
             write_atomic(folder / "out.svg", "x")
-    finally:
-        folder.chmod(0o700)
+        except OutputError as err:
+            return str(err)
+        return None
+
+    message = as_unprivileged(attempt)
+    assert message is not None and "cannot write in" in message, message
+    assert entries(folder) == []
 
 
 # The CLI's generators: render and export --------------------------------------------
