@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import os
 import pickle
@@ -37,6 +38,57 @@ def require(module: str, *, install: str = "pip install -e '.[test,torch]'"):
 @pytest.fixture
 def root() -> Path:
     return ROOT
+
+
+# -- golden files ------------------------------------------------------------------------------------
+
+UPDATE = "CONVDSL_UPDATE_GOLDEN"
+
+
+def check_golden(path: Path, actual: str | bytes) -> None:
+    """actual must be the committed golden file at path, byte for byte.
+
+    A missing golden fails, like a changed one, with the diff and the command that accepts it:
+    CONVDSL_UPDATE_GOLDEN=<the file's path in the repository> rewrites that one file, and the test
+    then fails once more showing what changed, so that no update passes unseen (run again without
+    it); the other goldens are compared as usual. A value that is not a path, such as 1, fails:
+    goldens are updated one at a time. CI refuses to run
+    with the variable set (.ci/run).
+    """
+    name = path.resolve().relative_to(ROOT).as_posix()
+    wanted = os.environ.get(UPDATE)
+    data = actual.encode("utf-8") if isinstance(actual, str) else actual
+    old = path.read_bytes() if path.exists() else None
+    if wanted == name:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        if old == data:
+            return
+        pytest.fail(
+            f"{name} rewritten ({UPDATE} names it); review the change, then run without it:\n" + _diff(old, data, name),
+            pytrace=False,
+        )
+    if wanted and "/" not in wanted:  # 1, true, all: not one file's path
+        pytest.fail(f"{UPDATE}={wanted!r}: give the path of one golden file, such as {name}", pytrace=False)
+    if old is None:
+        pytest.fail(
+            f"no golden {name}; review the output, then write it with {UPDATE}={name}:\n" + _diff(None, data, name),
+            pytrace=False,
+        )
+    if old != data:
+        pytest.fail(
+            f"{name} differs from the output; if the change is intended, {UPDATE}={name}:\n" + _diff(old, data, name),
+            pytrace=False,
+        )
+
+
+def _diff(old: bytes | None, new: bytes, name: str, limit: int = 120) -> str:
+    def lines(data):
+        return [] if data is None else data.decode("utf-8", "replace").splitlines(keepends=True)
+
+    diff = list(difflib.unified_diff(lines(old), lines(new), f"{name} (committed)", f"{name} (output)"))
+    shown = "".join(diff[:limit])
+    return shown + (f"\n... {len(diff) - limit} more lines of diff" if len(diff) > limit else "")
 
 
 NOBODY = 65534  # the unprivileged user and group of Debian, Ubuntu, Fedora and Alpine

@@ -16,7 +16,9 @@ import random
 
 import pytest
 
-torch = pytest.importorskip("torch")
+from conftest import require
+
+torch = require("torch")
 nn = torch.nn
 
 import convdsl

@@ -50,14 +50,12 @@ def size(svg: bytes) -> tuple[float, float]:
 @needs_fonts
 def test_the_shipped_table_is_the_font_files():
     """convdsl/render/fontwidths.py holds the wider advance of DejaVu Sans and Serif for
-    every character it covers (CONVDSL_UPDATE_GOLDEN=1 regenerates it from the fonts)."""
+    every character it covers (CONVDSL_UPDATE_GOLDEN=convdsl/render/fontwidths.py regenerates it from the fonts)."""
     from pathlib import Path
 
-    target = Path(measure.__file__).with_name("fontwidths.py")
-    source = fonts.table_source()
-    if os.environ.get("CONVDSL_UPDATE_GOLDEN"):
-        target.write_text(source)
-    assert target.read_text() == source
+    from conftest import check_golden
+
+    check_golden(Path(measure.__file__).with_name("fontwidths.py"), fonts.table_source())
     for text in ("bottleneck(256, stride=2, down=true)", "conv 3×3/2, 64", "2048×7×7", "layer3.1–5 · ×5 → é"):
         for name in fonts.FONTS:
             assert measure.width(text, 10) >= fonts.width(text, 10, name) - 1e-9
