@@ -110,13 +110,32 @@ def test_summary_numbers_are_torchs_and_the_hand_arithmetics():
         nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
     )  # fmt: skip
-    names = ["conv1", "relu1", "maxpool1", "conv2", "relu2", "maxpool2", "flatten1", "fc1", "relu3", "fc2", "relu4", "fc3"]
+    names = [
+        "conv1",
+        "relu1",
+        "maxpool1",
+        "conv2",
+        "relu2",
+        "maxpool2",
+        "flatten1",
+        "fc1",
+        "relu3",
+        "fc2",
+        "relu4",
+        "fc3",
+    ]
     shapes, x = [], torch.zeros(1, 1, 32, 32)
     for layer in model:
         x = layer(x)
         shapes.append(" x ".join(map(str, x.shape[1:])))
     params = [sum(p.numel() for p in layer.parameters()) for layer in model]
-    macs = {"conv1": 6 * 28 * 28 * 1 * 25, "conv2": 16 * 10 * 10 * 6 * 25, "fc1": 400 * 120, "fc2": 120 * 84, "fc3": 84 * 10}
+    macs = {
+        "conv1": 6 * 28 * 28 * 1 * 25,
+        "conv2": 16 * 10 * 10 * 6 * 25,
+        "fc1": 400 * 120,
+        "fc2": 120 * 84,
+        "fc3": 84 * 10,
+    }
     fields = [5, 5, 6, 14, 14, 16, 32, 32, 32, 32, 32, 32]
     text = (ROOT / "tests" / "golden" / "lenet.summary.txt").read_text()
     rows = _rows(text)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from conftest import require
 import convdsl
+from conftest import require
 
 
 def _codes(text: str) -> list[tuple[int, str]]:

@@ -5,9 +5,8 @@ Expectations are hand arithmetic, or PyTorch at sizes the rule accepts.
 
 from __future__ import annotations
 
-
-from conftest import require
 import convdsl
+from conftest import require
 
 
 def test_a_symbolic_height_beside_a_fixed_odd_width():
