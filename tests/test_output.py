@@ -339,3 +339,90 @@ def test_cli_generators_refuse_unusable_outputs_with_exit_2(tmp_path, capsys, ge
     assert code == 2 and "Traceback" not in err and "internal error" not in err, err
     assert {p: p.read_bytes() for p in (lib, net)} == before
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+# Targets that are not regular files, in this process (test_security.py runs them through the CLI) -----
+
+
+def test_a_fifo_is_written_into_whole_and_stays_a_fifo(tmp_path):
+    import threading
+    import time
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    payload = b"digraph {}\n" * 20_000  # more than a pipe holds at once: written in several pieces
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # open before the writer, so that it finds a reader
+    received = bytearray()
+
+    def read():
+        os.set_blocking(reader, True)
+        while True:
+            chunk = os.read(reader, 65536)
+            if chunk:
+                received.extend(chunk)
+            elif received:  # the writer has closed its end
+                return
+            else:  # the writer has not opened it yet: a FIFO without writers reads as empty
+                time.sleep(0.005)
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    try:
+        write_atomic(fifo, payload)
+    finally:
+        thread.join(timeout=30)
+        os.close(reader)
+    assert bytes(received) == payload
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and entries(tmp_path) == ["pipe"]
+
+
+def test_a_fifo_no_one_reads_is_an_output_error_at_once(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(OutputError, match=r"pipe: no process is reading this FIFO"):
+        write_atomic(fifo, "x")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/null"), reason="POSIX only")
+def test_dev_null_is_written_into_not_replaced(tmp_path):
+    before = os.stat("/dev/null")
+    write_atomic("/dev/null", "x" * 100_000)
+    after = os.stat("/dev/null")
+    assert (after.st_ino, after.st_mode, after.st_rdev) == (before.st_ino, before.st_mode, before.st_rdev)
+    with pytest.raises(OutputError, match="refusing to overwrite the input file"):
+        write_atomic("/dev/null", "x", inputs=["/dev/null"])
+
+
+def test_a_link_stays_a_link_and_the_file_it_names_is_replaced(tmp_path):
+    real = tmp_path / "real.svg"
+    real.write_text("old")
+    link = tmp_path / "link.svg"
+    link.symlink_to(real)
+    write_atomic(link, "new")
+    assert link.is_symlink() and os.readlink(link) == str(real) and real.read_text() == "new"
+    assert entries(tmp_path) == ["link.svg", "real.svg"]
+
+
+@pytest.mark.parametrize("kind,words", [(stat.S_IFBLK, "is a block device"), (stat.S_IFSOCK, "is not a regular file")])
+def test_block_devices_and_sockets_are_refused(tmp_path, monkeypatch, kind, words):
+    target = tmp_path / "device"
+    real_stat = os.stat
+
+    def fake_stat(path, *args, **kwargs):
+        if str(path) == str(target):
+            return os.stat_result((kind | 0o600, 1, 1, 1, 0, 0, 0, 0, 0, 0))
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", fake_stat)
+    with pytest.raises(OutputError, match=f"device: {words}; refusing to write to it, give a file name"):
+        write_atomic(target, "x")
+    monkeypatch.undo()
+    assert entries(tmp_path) == []
+
+
+def test_a_directory_and_a_missing_folder_are_output_errors(tmp_path):
+    with pytest.raises(OutputError, match=r"is a directory; give a file name"):
+        write_atomic(tmp_path, "x")
+    with pytest.raises(OutputError, match=r"the directory .*nowhere does not exist"):
+        write_atomic(tmp_path / "nowhere" / "out.svg", "x")
