@@ -180,9 +180,9 @@ def pytest_unconfigure(config):
     shutil.rmtree(_SESSION_HOME, ignore_errors=True)
 
 
-# What the source tree may gain while the tests run: Python's bytecode, and what `npm ci` installs
-# for the editor extension's own tests.
-_MAY_APPEAR = {"__pycache__", "node_modules"}
+# What the source tree may gain while the tests run: Python's bytecode, what `npm ci` installs for
+# the editor extension's own tests, and the caches of tools a developer runs meanwhile.
+_MAY_APPEAR = {"__pycache__", "node_modules", ".ruff_cache", ".pytest_cache", ".mypy_cache"}
 
 
 def _tree_files() -> set[str]:
