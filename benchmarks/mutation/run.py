@@ -44,7 +44,19 @@ MODULES = {
     ),
     "symbolic": (
         "convdsl/symbolic.py",
-        ["tests/test_sizes.py", "tests/test_symbolic_trust.py"],
+        ["tests/test_symbolic_trust.py"]
+        + [
+            f"tests/test_sizes.py::{name}"
+            for name in (
+                "test_symbolic_shapes_are_expressions_that_match_numeric_inference",
+                "test_symbolic_check_reports_constraints_not_a_verdict",
+                "test_symbolic_summary_shows_expressions",
+                "test_expression_arithmetic_matches_integers",
+                "test_axes_that_interact_are_reported_as_coupled",
+                "test_symbols_shared_by_two_inputs_move_together",
+                "test_symbolic_unet_output_is_h_minus_184",
+            )
+        ],
     ),
     "sizes": ("convdsl/sizes.py", ["tests/test_sizes.py", "tests/test_oracles.py::test_sizes_agree_with_torch"]),
     "infer": ("convdsl/infer.py", ["tests/test_oracles.py", "tests/test_receptive_field.py", "tests/test_zoo.py"]),
