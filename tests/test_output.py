@@ -453,11 +453,13 @@ def test_an_input_is_refused_even_where_the_system_cannot_compare_the_files(tmp_
     def cannot(a, b):
         raise PermissionError(13, "Permission denied")
 
+    other = tmp_path / "other.svg"
+    other.write_text("old")  # both exist: samefile is asked, and fails
     monkeypatch.setattr(os.path, "samefile", cannot)
     with pytest.raises(OutputError, match="refusing to overwrite the input file"):
         write_atomic(source, "x", inputs=[source])
-    write_atomic(tmp_path / "other.svg", "x", inputs=[source])  # another name is still written
-    assert (tmp_path / "other.svg").read_text() == "x" and source.read_text() == NET
+    write_atomic(other, "x", inputs=[source])  # another name is still written
+    assert other.read_text() == "x" and source.read_text() == NET
 
 
 def test_a_fifo_is_opened_without_waiting_and_not_inherited(tmp_path, monkeypatch):
@@ -496,3 +498,51 @@ def test_a_fifo_that_fails_is_an_output_error_with_the_systems_words(tmp_path, m
     finally:
         os.close(reader)
     assert str(raised.value) == f"{fifo}: cannot write: {failure.strerror}"
+
+
+def test_the_temporary_file_is_hidden_beside_the_target_and_names_it(tmp_path, monkeypatch):
+    """Beside the target, so that the rename is atomic (one file system); hidden, and named after the
+    target (its first 64 characters, so that a name near the system's limit still fits)."""
+    name = "n" * 100 + ".svg"
+    seen = []
+    real_replace = os.replace
+
+    def replace(src, dst):
+        seen.append(src)
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    write_atomic(tmp_path / name, "x")
+    (temporary,) = seen
+    assert os.path.dirname(temporary) == str(tmp_path)
+    base = os.path.basename(temporary)
+    assert base.startswith("." + "n" * 64 + ".") and not base.startswith("." + "n" * 65) and base.endswith(".tmp")
+
+
+def test_a_folder_that_refuses_the_temporary_file_says_so_exactly(tmp_path, monkeypatch):
+    import tempfile
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(OutputError) as raised:
+        write_atomic(tmp_path / "out.svg", "x")
+    assert str(raised.value) == f"{tmp_path}/out.svg: cannot write in {tmp_path}: Permission denied"
+
+
+def test_a_failed_write_says_the_systems_words_exactly(tmp_path, monkeypatch):
+    def full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OutputError) as raised:
+        write_atomic(tmp_path / "out.svg", "x")
+    assert str(raised.value) == f"{tmp_path}/out.svg: cannot write: No space left on device"
+
+
+def test_a_name_too_long_says_exactly_that(tmp_path):
+    target = tmp_path / ("n" * 300 + ".svg")
+    with pytest.raises(OutputError) as raised:
+        write_atomic(target, "x")
+    assert str(raised.value) == f"{target}: not a usable file name: File name too long"
