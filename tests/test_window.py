@@ -5,6 +5,8 @@ checked by redoing the division with the fix applied."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import convdsl
 from convdsl.layers.base import ShapeError
@@ -146,3 +148,26 @@ def test_a_padding_fix_is_offered_where_one_divides():
     fixes = _fixes("input x: 1 x 11\ny = x -> c: conv(1, 4, s=3)\n")
     assert "use `padding=1`" in fixes
     assert (11 + 2 * 1 - 4) % 3 == 0
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(size=st.integers(1, 40), k=st.integers(1, 6), s=st.integers(2, 5), d=st.integers(1, 3), p=st.integers(0, 3))
+def test_the_padding_and_kernel_fixes_are_the_first_that_divide(size, k, s, d, p):
+    """Where E101 is reported on a 1-D convolution: `padding=P` with P the smallest of p+1 .. p+s that makes
+    (size + 2P - d(k-1) - 1) divisible by s, if any; `kernel=K` with K the first of k+1, k-1, k+2, k-2 that is at
+    least 1, fits the padded input and divides; and always `round=floor`."""
+    text = f"input x: 1 x {size}\ny = x -> c: conv(1, {k}, s={s}, p={p}, d={d})\n"
+    found = _e101(text)
+    if not found or found[0].code.code != "E101":
+        return
+    offered = [f.description for f in found[0].fixes]
+    pads = [q for q in range(p + 1, p + s + 1) if (size + 2 * q - d * (k - 1) - 1) % s == 0]
+    total = size + 2 * p
+    kernels = [
+        k + delta
+        for delta in (1, -1, 2, -2)
+        if k + delta >= 1 and d * (k + delta - 1) + 1 <= total and (total - d * (k + delta - 1) - 1) % s == 0
+    ]
+    assert [f for f in offered if f.startswith("use `padding=")] == ([f"use `padding={pads[0]}`"] if pads else [])
+    assert [f for f in offered if f.startswith("use `kernel=")] == ([f"use `kernel={kernels[0]}`"] if kernels else [])
+    assert "write `round=floor` to drop them on purpose (what PyTorch does)" in offered
