@@ -136,6 +136,10 @@ def test_the_fixes_offered_each_make_the_division_whole():
     assert (15 - 3) % 2 == 0 and (16 - 2) % 2 == 0
     assert "use `ceil=true`" in fixes
     assert "write `round=floor` to drop them on purpose (what PyTorch does)" in fixes
+    # maxpool 3 with its stride written (2), on 16 x 15: kernel (4, 3): (16 - 4)/2 = 6, (15 - 3)/2 = 6; the stride
+    # stays as written, so the fix does not repeat it
+    fixes = _fixes("input x: 3 x 16 x 15\ny = x -> m: maxpool(3, s=2)\n")
+    assert "use `kernel=(4, 3)`" in fixes
     # a convolution on 17 x 17, k=3 s=2 p=0: (17 - 3)/2 + 1 = 8 exact; on 16 x 17 the height is not:
     # padding 1 gives (16 + 2 - 3)/2 = 7.5, not whole; a kernel of 4 gives (16 - 4)/2 + 1 = 7
     fixes = _fixes("input x: 3 x 16 x 17\ny = x -> c: conv(8, 3, s=2)\n")
