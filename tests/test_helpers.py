@@ -30,7 +30,7 @@ def test_a_present_module_is_returned():
 
 def test_ci_promises_every_module_of_its_extras():
     script = (conftest.ROOT / ".ci" / "run").read_text()
-    for name in ("TORCH", "HYPOTHESIS", "PYGLS", "PYGMENTS", "BUILD"):
+    for name in ("TORCH", "HYPOTHESIS", "PYGLS", "PYGMENTS", "BUILD", "ONNX"):
         assert f"CONVDSL_REQUIRE_{name}=1" in script, name
 
 
