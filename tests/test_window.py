@@ -175,3 +175,124 @@ def test_the_padding_and_kernel_fixes_are_the_first_that_divide(size, k, s, d, p
     assert [f for f in offered if f.startswith("use `padding=")] == ([f"use `padding={pads[0]}`"] if pads else [])
     assert [f for f in offered if f.startswith("use `kernel=")] == ([f"use `kernel={kernels[0]}`"] if kernels else [])
     assert "write `round=floor` to drop them on purpose (what PyTorch does)" in offered
+
+
+def _diagnostics(text: str, **options):
+    from convdsl.infer import analyze
+
+    return [
+        d for d in analyze(convdsl.loads(text), size_hints=False, **options).diagnostics if d.code.code[1:3] == "10"
+    ]
+
+
+def test_the_strict_report_in_full():
+    # conv 3/2 p=1 on 16: (16 + 2 - 3)/2 + 1 = 8.5 -> 8, only padding dropped. Sizes that divide: 15 or 17
+    # ((15 + 2 - 3) = 14, (17 + 2 - 3) = 16, both even); the kernel 4 divides ((16 + 2 - 4) = 14)
+    (d,) = _diagnostics("input x: 1 x 16 x 16\ny = x -> c: conv(1, 3, s=2, p=1)\n", strict=True)
+    assert (d.code.code, d.label, d.help) == (
+        "E102",
+        "inexact division",
+        "this layer divides evenly with an input height of 15 or 17",
+    )
+    assert (d.span.line, d.span.column, d.span.end_column) == (2, 21, 22)  # the kernel argument, `3`
+    assert [f.description for f in d.fixes] == [
+        "use `kernel=4`",
+        "write `round=floor` to drop the padding on purpose (what PyTorch does)",
+    ]
+
+
+def test_the_error_in_full():
+    (d, *_) = _diagnostics("input x: 3 x 16 x 16\ny = x -> c: conv(8, 3, s=4, p=1)\n")
+    assert (d.code.code, d.label, d.help) == (
+        "E101",
+        "1 input row of 16 never covered",
+        "this layer divides evenly with an input height of 13 or 17",
+    )
+    assert (d.span.line, d.span.column, d.span.end_column) == (2, 21, 22)
+
+
+def test_three_axes_name_the_others():
+    # 15 on each axis, k=2, s=2: (15 - 2)/2 + 1 = 7.5 -> 7 everywhere, the last row, column and slice lost
+    (d,) = _diagnostics("input x: 1 x 15 x 15 x 15\ny = x -> c: conv(1, 2, s=2)\n")
+    assert d.message.endswith("is rounded down to 7 (the same for the height and width)")
+
+
+def test_a_rounded_size_is_named_where_two_branches_disagree():
+    # maxpool 2 (floor, on purpose) gives (15 - 2)/2 + 1 = 7.5 -> 7; conv 3/2 p=1 gives (15 + 2 - 3)/2 + 1 = 8
+    text = (
+        "input x: 1 x 15 x 15\na = x -> p: maxpool(2, round=floor)\nb = x -> c: conv(1, 3, s=2, p=1)\ny = add(a, b)\n"
+    )
+    (d,) = convdsl.loads(text).analyze().diagnostics
+    assert "input 1 height: 15 at `x` -> 7 at `p` ((15 + 0 - 2)/2 + 1 = 7.5 -> 7)" in d.notes
+
+
+def test_resolve_padding_errors_in_full():
+    with pytest.raises(ShapeError) as raised:
+        resolve_padding("same", (8,), (3,), (2,), (1,), "pytorch")
+    err = raised.value
+    assert (err.message, err.label, err.help, err.arg) == (
+        "padding='same' needs stride 1 in PyTorch",
+        "stride 2 with padding='same'",
+        "give the padding as a number, or use `set rounding = tensorflow` for TensorFlow's 'same'",
+        "padding",
+    )
+    with pytest.raises(ShapeError) as raised:
+        resolve_padding((1, 1, 1), (8, 8), (3, 3), (1, 1), (1, 1), "pytorch")
+    err = raised.value
+    assert (err.message, err.label, err.help, err.arg) == (
+        "`padding` has 3 values but the input has 2 spatial axes",
+        "3 values",
+        "give one value, or 2 values",
+        "padding",
+    )
+
+
+@pytest.mark.parametrize(
+    "window,expected",
+    [
+        # Caffe (BVLC pooling_layer.cpp): ceil((I + pb + pe - k)/s) + 1, then one less if the last window
+        # starts past the input and its left padding, only when the layer pads at all.
+        (Window(size=3, kernel=1, stride=2, pad_begin=0, pad_end=1), 2),  # ceil(3/2) + 1 = 3, start 4 >= 3: 2
+        (Window(size=4, kernel=3, stride=2, pad_begin=0, pad_end=2), 2),  # ceil(3/2) + 1 = 3, start 4 >= 4: 2
+        (Window(size=5, kernel=1, stride=3, pad_begin=0, pad_end=0), 3),  # ceil(4/3) + 1 = 3, no padding: kept
+    ],
+)
+def test_caffe_pool_clipping(window, expected):
+    from convdsl.layers.window import pool_out
+
+    assert pool_out(window, ceil=True, rounding="caffe") == expected
+
+
+def test_pytorch_ceil_keeps_a_window_that_starts_in_the_last_real_row():
+    # maxpool k=2 s=2 p=1 ceil on 4: (4 + 2 - 2)/2 + 1 = 3; the third window starts at padded 4, the last real
+    # row (padded rows: 0 pad, 1-4 real), so it stays: torch's max_pool1d gives 3
+    from convdsl.layers.window import pool_out
+
+    assert pool_out(Window(size=4, kernel=2, stride=2, pad_begin=1, pad_end=1), ceil=True, rounding="pytorch") == 3
+
+
+@pytest.mark.parametrize(
+    "window,text",
+    [
+        (Window(size=2, kernel=1, stride=2, pad_begin=0, pad_end=0), "1 or 3"),  # (1 - 1), (3 - 1) even
+        (Window(size=2, kernel=3, stride=3, pad_begin=0, pad_end=0), "3"),  # 0 is no size: only 3
+    ],
+)
+def test_local_sizes_at_the_bottom(window, text):
+    assert _local_sizes(window, "length") == f"this layer divides evenly with an input length of {text}"
+
+
+def test_a_huge_dilated_kernel_takes_the_short_count():
+    """Past a million rows x taps, lost_rows counts only the rows past the last window: exact where the
+    windows leave no gap (first case), a lower bound otherwise (second: 750,000 even rows fall between the
+    taps of the windows there are, and would be read by more; the count says 1). The lint still fires."""
+    from test_oracles import windows_read
+
+    for size, k, s, d, exact in [(3_000_001, 2, 2, 1_500_000, True), (3_000_003, 2, 2, 1_499_999, False)]:
+        out = (size - d * (k - 1) - 1) // s + 1
+        w = Window(size=size, kernel=k, stride=s, pad_begin=0, pad_end=0, dilation=d)
+        truth = len(windows_read(size, k, s, 0, d) - windows_read(size, k, s, 0, d, out))
+        # rows past the last window: size - ((out - 1) * s + d * (k - 1) + 1)
+        past = max(0, size - ((out - 1) * s + d * (k - 1) + 1))
+        assert w.lost_rows(out) == past
+        assert (past == truth) if exact else (1 <= past < truth == 750_000)
