@@ -3,7 +3,7 @@ their font files by fontTools, and Graphviz's own width estimate read from its x
 output. The renderer ships both as tables (convdsl/render/fontwidths.py); the tests
 hold those tables, and every drawn label, against what is read here.
 
-Regenerate the shipped table with CONVDSL_UPDATE_GOLDEN=1 (needs fonts-dejavu-core).
+Regenerate the shipped table with CONVDSL_UPDATE_GOLDEN=convdsl/render/fontwidths.py (needs fonts-dejavu-core).
 """
 
 from __future__ import annotations

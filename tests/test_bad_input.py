@@ -4,8 +4,9 @@ Each class of bad input is checked through the API (the codes it must give)
 and through the CLI (test_every_class_through_the_cli and the file tests):
 1 for diagnostics, 2 for an unusable file or argument, never 3. The CLI runs
 in-process for speed, under a deadline; the 10 MB files run in a child
-process so their time and memory can be measured. The dense 10 MB networks
-take minutes: they run with CONVDSL_FUZZ_SOAK set.
+process so that their memory can be measured. How long each takes is a budget
+in benchmarks/budgets.py (with the dense 10 MB networks, which take minutes),
+not an assertion here: a loaded machine must not fail a test.
 """
 
 from __future__ import annotations
@@ -14,17 +15,16 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 import convdsl
+from conftest import as_unprivileged, give_away
 from convdsl import cli, report
 from convdsl.model import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
-SOAK = bool(os.environ.get("CONVDSL_FUZZ_SOAK"))
 NET = "input x: 3 x 8 x 8\n"
 
 
@@ -177,50 +177,24 @@ TEN_MB_CASES = {
 
 @pytest.mark.parametrize("shape", TEN_MB_CASES)
 def test_a_10_mb_file_is_checked_in_bounded_time_and_memory(tmp_path, shape):
-    make, expected, exit_code, seconds = TEN_MB_CASES[shape]
+    make, expected, exit_code, _seconds = TEN_MB_CASES[shape]
     path = tmp_path / "big.cdsl"
     path.write_text(make())
     assert path.stat().st_size >= TEN_MB - 100
     code, elapsed, memory, out = measure(path)
-    print(f"{shape}: exit {code}, {elapsed:.1f} s, {memory:.0f} MB")  # shown with -s
+    print(f"{shape}: exit {code}, {elapsed:.1f} s, {memory:.0f} MB")  # shown with -s; budget: benchmarks/budgets.py
     assert code == exit_code, out[-2000:]
     if expected:
         assert f"[{expected}]" in out.splitlines()[0]
-    assert elapsed < seconds, f"{shape}: {elapsed:.1f} s"
     assert memory < 512, f"{shape}: {memory:.0f} MB"  # each takes under 200 MB; a regex record per line took GBs
-
-
-@pytest.mark.skipif(not SOAK, reason="minutes of parsing: set CONVDSL_FUZZ_SOAK=1")
-@pytest.mark.parametrize("shape", ["dense network", "dense network, errors at the end", "one long chain"])
-def test_a_dense_10_mb_network_is_checked_in_bounded_time_and_memory(tmp_path, shape):
-    """Valid text all the way: every byte is parsed. Measured on a 2-core machine: see the issue's closing note."""
-    lines, size, i = [NET.replace("x:", "x0:").strip()], 0, 0
-    if shape == "one long chain":
-        text = NET + "y = x" + " -> relu" * (TEN_MB // 8) + "\n"  # beyond --max-layers: E019
-    else:
-        while size < TEN_MB:
-            lines.append(f"x{i + 1} = x{i} -> conv(3, 3, p=1, bias=false) -> bn -> relu   # layer {i}")
-            size += len(lines[-1]) + 1
-            i += 1
-        if shape.endswith("at the end"):
-            lines += ["oops = = ="] * 12
-        text = "\n".join(lines) + "\n"
-    path = tmp_path / "dense.cdsl"
-    path.write_text(text)
-    code, elapsed, memory, out = measure(path, "--max-layers", "1000000", timeout=900)
-    print(f"{shape}: {len(text):,} bytes, exit {code}, {elapsed:.1f} s, {memory:.0f} MB")
-    assert code in (0, 1)
-    assert elapsed < 600 and memory < 4096
 
 
 @pytest.mark.parametrize("shape", ["3 x 1000001 x 64", "3 x H x 1099511627775"])
 def test_huge_declared_sizes_are_checked_and_swept_at_once(tmp_path, capsys, shape):
     path = tmp_path / "wide.cdsl"
     path.write_text(f"input x: {shape}\ny = x -> maxpool(2) -> maxpool(2)\n")
-    started = time.perf_counter()
     assert run_cli(capsys, "check", path)[0] == 1
     assert run_cli(capsys, "sizes", path)[0] == 1
-    assert time.perf_counter() - started < 20
 
 
 def test_a_file_over_the_size_limit_is_refused_at_once(tmp_path, capsys):
@@ -228,10 +202,8 @@ def test_a_file_over_the_size_limit_is_refused_at_once(tmp_path, capsys):
 
     path = tmp_path / "huge.cdsl"
     path.write_bytes(b"# " + b"x" * MAX_FILE_BYTES)
-    started = time.perf_counter()
     code, out, _ = run_cli(capsys, "check", path)
     assert code == 2 and "larger than the limit of 10 MiB" in out and "split the network" in out
-    assert time.perf_counter() - started < 10
 
 
 def test_a_very_long_line_is_shown_trimmed():
@@ -251,12 +223,9 @@ def test_syntax_errors_at_the_end_of_a_large_file_cost_one_parse():
 
     body = NET + "".join(f"y{i} = x -> relu\n" for i in range(60_000))  # ~1.1 MB
     text = body + "oops = = =\n" * 20
-    started = time.perf_counter()
     found = codes(text)
-    elapsed = time.perf_counter() - started
     assert found.count("E002") < grammar.MAX_SYNTAX_ERRORS and set(found) == {"E002"}
     assert codes("oops = = =\n" * 20).count("E002") == grammar.MAX_SYNTAX_ERRORS  # small files: all ten
-    assert elapsed < 120
 
 
 # Unterminated constructs --------------------------------------------------
@@ -520,10 +489,8 @@ def test_block_parameters_that_clash(params, message):
     ["relu * 1000000", "(relu * 1000) * 1000", "(((relu * 100) * 100) * 100) * 100", "(conv(3, 3, p=1) * 1000) * 1001"],
 )
 def test_repeats_that_expand_to_millions_fail_at_once(chain):
-    started = time.perf_counter()
     (diag,) = convdsl.loads(NET + f"y = x -> {chain}\n").analyze().diagnostics
     assert diag.code.code == "E019" and "limit of 100,000" in diag.message and "--max-layers" in diag.help
-    assert time.perf_counter() - started < 5
 
 
 @pytest.mark.parametrize(
@@ -535,9 +502,7 @@ def test_repeats_that_expand_to_millions_fail_at_once(chain):
     ],
 )
 def test_a_repeat_whose_copies_make_no_layer_stops_after_one(chain, code):
-    started = time.perf_counter()
     assert codes(NET + f"y = x -> {chain}\n") == ([code] if code else [])
-    assert time.perf_counter() - started < 2
 
 
 def test_a_block_repeated_past_the_limit():
@@ -593,19 +558,30 @@ def test_include_problems(tmp_path):
         assert len(diags) == 1 and words in diags[0].message, (include[:20], [d.message for d in diags])
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads a file whatever its mode")
-def test_unreadable_files(tmp_path, capsys):
-    secret = tmp_path / "secret.cdsl"
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_unreadable_files(open_tmp):
+    """As an ordinary user (root reads a file whatever its mode: see conftest.as_unprivileged)."""
+    import contextlib
+    import io
+
+    secret = open_tmp / "secret.cdsl"
     secret.write_text("block b(c) = relu\n")
+    give_away(secret)
+    main = open_tmp / "main.cdsl"
+    main.write_text('include "secret.cdsl"\n' + NET + "y = x -> relu\n")
+
+    def attempt():
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+            code = cli.main(["check", str(secret), str(main)])
+        return codes(main.read_text(), path=str(main)), code, out.getvalue()
+
+    found, code, out = attempt()  # readable: no E016 (and every module the check imports is loaded)
+    assert "E016" not in found and code == 0, out
     secret.chmod(0)
-    try:
-        main = tmp_path / "main.cdsl"
-        main.write_text('include "secret.cdsl"\n' + NET + "y = x -> relu\n")
-        assert "E016" in codes(main.read_text(), path=str(main))
-        code, out, _ = run_cli(capsys, "check", secret, main)
-        assert code == 2 and "Permission denied" in out and "E016" in out
-    finally:
-        secret.chmod(0o644)
+    found, code, out = as_unprivileged(attempt)
+    assert "E016" in found
+    assert code == 2 and "Permission denied" in out and "E016" in out, out
 
 
 def test_includes_nested_past_the_limit(tmp_path):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, require
 
 import convdsl
 from convdsl import diagnostics as codes
@@ -226,7 +226,7 @@ def test_a_network_built_without_definitions_exports_from_its_graph():
 
 
 def test_the_graph_export_computes_what_convdsl_says():
-    pytest.importorskip("torch")
+    require("torch")
     from convdsl.export.verify import verify
 
     result = verify(_built_for_export())

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-torch = pytest.importorskip("torch")
+from conftest import require
+
+torch = require("torch")
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Using padding='same' with even kernel lengths:UserWarning"
 )  # torch's performance note

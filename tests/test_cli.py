@@ -1,6 +1,6 @@
 """The command line as users run it: a real subprocess, exit codes, output formats, golden files.
 
-Set CONVDSL_UPDATE_GOLDEN=1 to rewrite the golden files, then review the diff.
+A changed golden file is accepted one at a time: CONVDSL_UPDATE_GOLDEN=tests/golden/NAME (conftest.check_golden).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 
-from conftest import ROOT
+from conftest import ROOT, check_golden
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -30,10 +30,7 @@ def run(*args, cwd=ROOT):
 
 
 def golden(name: str, actual: str):
-    path = GOLDEN / name
-    if os.environ.get("CONVDSL_UPDATE_GOLDEN") or not path.exists():
-        path.write_text(actual)
-    assert actual == path.read_text()
+    check_golden(GOLDEN / name, actual)
 
 
 def test_check_clean_example_exits_0():

@@ -2,7 +2,7 @@
 Mermaid, and label templates; and the registry they are all listed in.
 
 Goldens are never created by a test: a missing one fails. To write one after
-reviewing the output, name it: CONVDSL_UPDATE_FIGURE=unet.blocks.svg pytest tests/test_figures.py
+reviewing the output, name it: CONVDSL_UPDATE_GOLDEN=tests/golden/figures/unet.blocks.svg pytest tests/test_figures.py
 Mermaid is checked by its own parser when the Mermaid CLI is installed (CONVDSL_MMDC="mmdc -p puppeteer.json"
 names it) and by a grammar-level check always. TikZ is compiled with pdflatex when it is installed;
 CONVDSL_REQUIRE_TEX=1 (set by .ci/run once it has
@@ -22,7 +22,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, ROOT
+from conftest import EXAMPLES, ROOT, check_golden
 
 import convdsl
 from convdsl.render import (
@@ -58,15 +58,7 @@ def run(*args, cwd=ROOT):
 
 
 def golden(name: str, actual: bytes):
-    path = FIGURES / name
-    if os.environ.get("CONVDSL_UPDATE_FIGURE") == name:
-        path.parent.mkdir(exist_ok=True)
-        path.write_bytes(actual)
-    if not path.exists():
-        pytest.fail(
-            f"no golden {path.relative_to(ROOT)}; review the output, then write it with CONVDSL_UPDATE_FIGURE={name}"
-        )
-    assert actual == path.read_bytes(), f"{name} changed; if that is intended, CONVDSL_UPDATE_FIGURE={name}"
+    check_golden(FIGURES / name, actual)
 
 
 def svg_texts(svg: bytes) -> list[str]:
@@ -127,12 +119,8 @@ BLOCK_DOCS = {f"docs/{name}-blocks.svg": name for name in ("unet", "resnet50", "
 @pytest.mark.parametrize("path", BLOCK_DOCS)
 def test_docs_blocks_figures_are_current(path):
     """The README's blocks figures are what `convdsl render --collapse --style blocks` draws now
-    (CONVDSL_UPDATE_FIGURE=docs/unet-blocks.svg redraws one)."""
-    actual = render(analysis(BLOCK_DOCS[path]), "svg", style="blocks", collapse=True)
-    if os.environ.get("CONVDSL_UPDATE_FIGURE") == path:
-        (ROOT / path).write_bytes(actual)
-    assert (ROOT / path).exists(), f"{path} is missing; CONVDSL_UPDATE_FIGURE={path} draws it"
-    assert actual == (ROOT / path).read_bytes()
+    (CONVDSL_UPDATE_GOLDEN=docs/unet-blocks.svg redraws one)."""
+    check_golden(ROOT / path, render(analysis(BLOCK_DOCS[path]), "svg", style="blocks", collapse=True))
 
 
 def test_figures_are_the_same_bytes_in_other_processes():

@@ -9,6 +9,8 @@ import json
 
 import pytest
 
+from conftest import require
+
 import convdsl
 from convdsl.fixes import Edit, EditError, Fix, apply, help_text, set_argument
 from convdsl.source import Source, Span
@@ -98,7 +100,7 @@ def test_every_fix_offered_removes_its_error_and_adds_none():
 
 
 def test_squeezenet_stem_offers_pytorchs_own_rounding():
-    torch = pytest.importorskip("torch")
+    torch = require("torch")
     # torchvision's squeezenet1_0 starts with Conv2d(3, 96, kernel_size=7, stride=2) on 224:
     # (224 - 7)/2 + 1 = 109.5, rounded down to 109, dropping a real row.
     network, diag = _division("input x: 3 x 224 x 224\ny = x -> conv(96, 7, s=2)\n")

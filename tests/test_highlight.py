@@ -15,10 +15,10 @@ import subprocess
 
 import pytest
 
-from conftest import EXAMPLES, ROOT
+from conftest import EXAMPLES, ROOT, require
 from fuzz.generate import generate
 
-pygments = pytest.importorskip("pygments")
+pygments = require("pygments")
 from pygments.token import Comment, Error, Keyword, Name, Number, Operator, String
 
 from convdsl.highlight import ConvdslLexer

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import require
+
 import convdsl
 from convdsl.importers import load, translate
 
@@ -190,7 +192,7 @@ def test_every_command_reads_a_prototxt(tmp_path):
 
 
 def test_verify_runs_the_imported_network():
-    pytest.importorskip("torch")
+    require("torch")
     result = _cli("verify", REALWORLD / "caffe-bvlc_alexnet-deploy.prototxt", "--device", "meta", "--batch", "1")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "60,965,224" in result.stdout

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("pygls")
+from conftest import require
+
+require("pygls")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lsp_client import ROOT, LspClient, LspError
 

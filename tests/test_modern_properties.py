@@ -8,10 +8,11 @@ to, plus q·kᵀ and attn·v (Lq·Lk·D each).
 
 from __future__ import annotations
 
-import pytest
 
-torch = pytest.importorskip("torch")
-hypothesis = pytest.importorskip("hypothesis")
+from conftest import require
+
+torch = require("torch")
+hypothesis = require("hypothesis")
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -12,6 +12,7 @@ import stat
 
 import pytest
 
+from conftest import as_unprivileged, give_away
 from convdsl import cli
 from convdsl.output import OutputError, write_atomic
 
@@ -252,16 +253,24 @@ def test_permissions_new_files_follow_the_umask_replaced_files_keep_theirs(tmp_p
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600 and kept.read_text() == "new"
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes anywhere")
-def test_a_read_only_folder_is_an_output_error(tmp_path):
-    folder = tmp_path / "ro"
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_a_read_only_folder_is_an_output_error(open_tmp):
+    """As an ordinary user (root writes anywhere: see conftest.as_unprivileged)."""
+    folder = open_tmp / "ro"
     folder.mkdir()
+    give_away(folder)
     folder.chmod(0o500)
-    try:
-        with pytest.raises(OutputError, match="cannot write in"):
+
+    def attempt():
+        try:
             write_atomic(folder / "out.svg", "x")
-    finally:
-        folder.chmod(0o700)
+        except OutputError as err:
+            return str(err)
+        return None
+
+    message = as_unprivileged(attempt)
+    assert message is not None and "cannot write in" in message, message
+    assert entries(folder) == []
 
 
 # The CLI's generators: render and export --------------------------------------------
@@ -330,3 +339,210 @@ def test_cli_generators_refuse_unusable_outputs_with_exit_2(tmp_path, capsys, ge
     assert code == 2 and "Traceback" not in err and "internal error" not in err, err
     assert {p: p.read_bytes() for p in (lib, net)} == before
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+# Targets that are not regular files, in this process (test_security.py runs them through the CLI) -----
+
+
+def test_a_fifo_is_written_into_whole_and_stays_a_fifo(tmp_path):
+    import threading
+    import time
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    payload = b"digraph {}\n" * 20_000  # more than a pipe holds at once: written in several pieces
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # open before the writer, so that it finds a reader
+    received = bytearray()
+
+    def read():
+        os.set_blocking(reader, True)
+        while True:
+            chunk = os.read(reader, 65536)
+            if chunk:
+                received.extend(chunk)
+            elif received:  # the writer has closed its end
+                return
+            else:  # the writer has not opened it yet: a FIFO without writers reads as empty
+                time.sleep(0.005)
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    try:
+        write_atomic(fifo, payload)
+    finally:
+        thread.join(timeout=30)
+        os.close(reader)
+    assert bytes(received) == payload
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and entries(tmp_path) == ["pipe"]
+
+
+def test_a_fifo_no_one_reads_is_an_output_error_at_once(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(OutputError, match=r"pipe: no process is reading this FIFO"):
+        write_atomic(fifo, "x")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_a_special_file_that_is_an_input_is_refused(tmp_path):
+    # (not /dev/null itself: in some containers it is a regular file, which this would replace)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(OutputError, match="refusing to overwrite the input file"):
+        write_atomic(fifo, "x", inputs=[fifo])
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_a_link_stays_a_link_and_the_file_it_names_is_replaced(tmp_path):
+    real = tmp_path / "real.svg"
+    real.write_text("old")
+    link = tmp_path / "link.svg"
+    link.symlink_to(real)
+    write_atomic(link, "new")
+    assert link.is_symlink() and os.readlink(link) == str(real) and real.read_text() == "new"
+    assert entries(tmp_path) == ["link.svg", "real.svg"]
+
+
+@pytest.mark.parametrize("kind,words", [(stat.S_IFBLK, "is a block device"), (stat.S_IFSOCK, "is not a regular file")])
+def test_block_devices_and_sockets_are_refused(tmp_path, monkeypatch, kind, words):
+    target = tmp_path / "device"
+    real_stat = os.stat
+
+    def fake_stat(path, *args, **kwargs):
+        if str(path) == str(target):
+            return os.stat_result((kind | 0o600, 1, 1, 1, 0, 0, 0, 0, 0, 0))
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", fake_stat)
+    with pytest.raises(OutputError, match=f"device: {words}; refusing to write to it, give a file name"):
+        write_atomic(target, "x")
+    monkeypatch.undo()
+    assert entries(tmp_path) == []
+
+
+def test_a_directory_and_a_missing_folder_are_output_errors(tmp_path):
+    with pytest.raises(OutputError, match=r"is a directory; give a file name"):
+        write_atomic(tmp_path, "x")
+    with pytest.raises(OutputError, match=r"the directory .*nowhere does not exist"):
+        write_atomic(tmp_path / "nowhere" / "out.svg", "x")
+
+
+# What the mutation run found unchecked (benchmarks/mutation/RESULTS.md) ------------------------------
+
+
+def test_the_messages_say_exactly_why(tmp_path):
+    with pytest.raises(OutputError) as raised:
+        write_atomic(tmp_path / "a\0b.svg", "x")
+    assert str(raised.value) == f"{tmp_path}/a\0b.svg: not a usable file name: it contains a NUL byte"
+
+
+def test_with_no_umask_a_new_file_is_readable_and_writable_by_all(tmp_path):
+    previous = os.umask(0)
+    try:
+        write_atomic(tmp_path / "new.svg", "x")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "new.svg").stat().st_mode) == 0o666  # what open() gives: rw for all
+
+
+def test_an_input_is_refused_even_where_the_system_cannot_compare_the_files(tmp_path, monkeypatch):
+    """os.path.samefile can fail (a file that vanishes, a permission); the names are then compared."""
+    source = tmp_path / "net.cdsl"
+    source.write_text(NET)
+
+    def cannot(a, b):
+        raise PermissionError(13, "Permission denied")
+
+    other = tmp_path / "other.svg"
+    other.write_text("old")  # both exist: samefile is asked, and fails
+    monkeypatch.setattr(os.path, "samefile", cannot)
+    with pytest.raises(OutputError, match="refusing to overwrite the input file"):
+        write_atomic(source, "x", inputs=[source])
+    write_atomic(other, "x", inputs=[source])  # another name is still written
+    assert other.read_text() == "x" and source.read_text() == NET
+
+
+def test_a_fifo_is_opened_without_waiting_and_not_inherited(tmp_path, monkeypatch):
+    """O_NONBLOCK: a FIFO no process reads fails at once; O_CLOEXEC: a program started meanwhile
+    (another thread's subprocess) does not keep the FIFO open."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    flags = []
+    real_open = os.open
+
+    def spy(path, flag, *args, **kwargs):
+        flags.append(flag)
+        return real_open(path, flag, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", spy)
+    with pytest.raises(OutputError):
+        write_atomic(fifo, "x")
+    assert flags and flags[0] & os.O_NONBLOCK and flags[0] & os.O_CLOEXEC and flags[0] & os.O_WRONLY
+
+
+@pytest.mark.parametrize("stage", ["open", "write"])
+def test_a_fifo_that_fails_is_an_output_error_with_the_systems_words(tmp_path, monkeypatch, stage):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        failure = OSError(13, "Permission denied") if stage == "open" else OSError(32, "Broken pipe")
+
+        def fail(*args, **kwargs):
+            raise failure
+
+        monkeypatch.setattr(os, stage, fail)
+        with pytest.raises(OutputError) as raised:
+            write_atomic(fifo, "x")
+        monkeypatch.undo()
+    finally:
+        os.close(reader)
+    assert str(raised.value) == f"{fifo}: cannot write: {failure.strerror}"
+
+
+def test_the_temporary_file_is_hidden_beside_the_target_and_names_it(tmp_path, monkeypatch):
+    """Beside the target, so that the rename is atomic (one file system); hidden, and named after the
+    target (its first 64 characters, so that a name near the system's limit still fits)."""
+    name = "n" * 100 + ".svg"
+    seen = []
+    real_replace = os.replace
+
+    def replace(src, dst):
+        seen.append(src)
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    write_atomic(tmp_path / name, "x")
+    (temporary,) = seen
+    assert os.path.dirname(temporary) == str(tmp_path)
+    base = os.path.basename(temporary)
+    assert base.startswith("." + "n" * 64 + ".") and not base.startswith("." + "n" * 65) and base.endswith(".tmp")
+
+
+def test_a_folder_that_refuses_the_temporary_file_says_so_exactly(tmp_path, monkeypatch):
+    import tempfile
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(OutputError) as raised:
+        write_atomic(tmp_path / "out.svg", "x")
+    assert str(raised.value) == f"{tmp_path}/out.svg: cannot write in {tmp_path}: Permission denied"
+
+
+def test_a_failed_write_says_the_systems_words_exactly(tmp_path, monkeypatch):
+    def full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OutputError) as raised:
+        write_atomic(tmp_path / "out.svg", "x")
+    assert str(raised.value) == f"{tmp_path}/out.svg: cannot write: No space left on device"
+
+
+def test_a_name_too_long_says_exactly_that(tmp_path):
+    target = tmp_path / ("n" * 300 + ".svg")
+    with pytest.raises(OutputError) as raised:
+        write_atomic(target, "x")
+    assert str(raised.value) == f"{target}: not a usable file name: File name too long"

@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+
+from conftest import require
 
 import convdsl
 from convdsl.layers import KINDS
@@ -53,7 +54,7 @@ y = mul(x, g) -> b(4) -> up(e, 8) -> (relu) * 2
 
 
 def test_verify_takes_numbers_for_symbolic_sizes(tmp_path):
-    pytest.importorskip("torch")
+    require("torch")
     path = tmp_path / "s.cdsl"
     path.write_text("input x: 3 x H x 33\noutput y = x -> conv(8, 3, s=2)\n")
     run = [sys.executable, "-m", "convdsl", "verify", str(path)]

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import EXAMPLES, ROOT
+from conftest import EXAMPLES, ROOT, require
 from test_security import block_bomb, concat_inputs, include_fan_out, symbolic_growth
 
 MEMORY = 500 * 2**20
@@ -101,7 +101,7 @@ def test_huge_numbers(tmp_path, text):
 
 
 def test_wide_concat_render(tmp_path):
-    pytest.importorskip("wasmtime")
+    require("wasmtime")
     lines = [
         "input x: 3 x 8 x 8",
         *(f"b{i} = x -> relu" for i in range(5000)),

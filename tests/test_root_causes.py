@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import convdsl
+from conftest import require
 
 
 def _codes(text: str) -> list[tuple[int, str]]:
@@ -63,9 +64,8 @@ def _fixed(text: str, code: str):
 
 
 def test_pytorch_conv_order_is_recognised_and_its_fix_is_pytorchs_layer():
-    import pytest
 
-    torch = pytest.importorskip("torch")
+    torch = require("torch")
     text = "input x: 3 x 32 x 32\ny = x -> conv2d(3, 16, 3)\n"
     after = _fixed(text, "W105")
     assert not after.diagnostics
@@ -75,9 +75,8 @@ def test_pytorch_conv_order_is_recognised_and_its_fix_is_pytorchs_layer():
 
 
 def test_pytorch_linear_order_is_recognised_and_its_fix_is_pytorchs_layer():
-    import pytest
 
-    torch = pytest.importorskip("torch")
+    torch = require("torch")
     text = "input x: 100\ny = x -> linear(100, 10)\n"
     diags = convdsl.loads(text).analyze().diagnostics
     assert [d.code.code for d in diags] == ["E008"] and "PyTorch's order" in diags[0].message
@@ -89,9 +88,8 @@ def test_pytorch_linear_order_is_recognised_and_its_fix_is_pytorchs_layer():
 
 
 def test_bare_layernorm_says_what_it_normalises():
-    import pytest
 
-    torch = pytest.importorskip("torch")
+    torch = require("torch")
     text = "input x: 4 x 256 x 256\ny = x -> t: layernorm\n"
     analysis = convdsl.loads(text).analyze()
     (diag,) = analysis.diagnostics
@@ -108,9 +106,8 @@ output recon: 3 x 64 x 64 = z -> conv_transpose(16, 3, s=2, p=1) -> relu -> conv
 
 
 def test_a_declared_output_shape_is_checked_and_output_padding_fixes_it():
-    import pytest
 
-    torch = pytest.importorskip("torch")
+    torch = require("torch")
     nn = torch.nn
     encoder = nn.Sequential(nn.Conv2d(3, 16, 3, 2, 1), nn.ReLU(), nn.Conv2d(16, 32, 3, 2, 1), nn.ReLU())
     z = encoder(torch.zeros(1, 3, 64, 64))

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES, ROOT
+from conftest import EXAMPLES, ROOT, require
 
 NET = "input x: 3 x 8 x 8\noutput y = x -> conv(4, 3, p=1)\n"
 
@@ -74,7 +74,7 @@ def test_the_export_never_takes_its_encoding_from_a_name_or_a_path(tmp_path, fol
 
 
 def test_verify_of_a_hostile_name_runs_no_code_from_it(tmp_path):
-    pytest.importorskip("torch")
+    require("torch")
     folder = tmp_path / "coding:unicode_escape"
     folder.mkdir()
     (folder / "coding=utf-7.cdsl").write_text(UTF7_PAYLOAD + NET)
@@ -518,7 +518,7 @@ def test_the_caret_stays_under_an_escaped_string():
 def test_svg_is_well_formed_xml_for_any_text(tmp_path, text):
     from xml.dom import minidom
 
-    pytest.importorskip("wasmtime")
+    require("wasmtime")
     name = f"n{text}.cdsl" if "\udcff" not in text else "nosurrogate.cdsl"
     source = f'input x: 3 x 8 x 8\noutput y = x -> conv(4, 3, padding="{text}")\n'
     (tmp_path / name).write_bytes(
@@ -558,7 +558,7 @@ def test_names_python_would_mangle_export_and_verify(tmp_path):
             assert not (node.arg.startswith("__") and not node.arg.endswith("__")), node.arg
         if isinstance(node, ast.keyword) and node.arg:
             assert not (node.arg.startswith("__") and not node.arg.endswith("__")), node.arg
-    pytest.importorskip("torch")
+    require("torch")
     (tmp_path / "m.cdsl").write_text(MANGLED)
     result = run("verify", "m.cdsl", cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -584,7 +584,7 @@ def test_export_of_a_symbolic_chunk_is_a_diagnostic_not_a_crash(tmp_path, tail):
     [("--device", "cuda"), ("--device", "mps"), ("--device", "nonsense"), ("--batch", "99999999999"), ("--batch", "0")],
 )
 def test_verify_refuses_an_unusable_device_or_batch(option):
-    torch = pytest.importorskip("torch")
+    torch = require("torch")
     if option[1] == "cuda" and torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     result = run("verify", EXAMPLES / "lenet.cdsl", *option)
@@ -609,7 +609,7 @@ def test_a_narrow_output_encoding_escapes_instead_of_crashing(tmp_path, encoding
 
 
 def test_render_works_when_no_file_can_grow(tmp_path):
-    pytest.importorskip("wasmtime")
+    require("wasmtime")
     limit = "import resource; resource.setrlimit(resource.RLIMIT_FSIZE, (100 * 1024, 100 * 1024))"
     code = f"{limit}; import sys, convdsl.cli; sys.exit(convdsl.cli.main(sys.argv[1:]))"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CACHE_HOME": str(tmp_path / "cache")}

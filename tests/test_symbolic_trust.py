@@ -5,9 +5,8 @@ Expectations are hand arithmetic, or PyTorch at sizes the rule accepts.
 
 from __future__ import annotations
 
-import pytest
-
 import convdsl
+from conftest import require
 
 
 def test_a_symbolic_height_beside_a_fixed_odd_width():
@@ -26,7 +25,7 @@ def test_a_symbolic_height_beside_a_fixed_odd_width():
 
 
 def test_inception_like_height_with_a_fixed_299_width():
-    torch = pytest.importorskip("torch")
+    torch = require("torch")
     # Inception-v3's stem on 299: conv 3x3/2 -> 149, conv 3x3 -> 147, maxpool 3/2 -> 73
     text = (
         "input x: 3 x H x 299\noutput y = x -> conv(32, 3, s=2) -> conv(32, 3) -> conv(64, 3, p=1)"

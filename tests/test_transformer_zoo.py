@@ -18,9 +18,9 @@ import re
 import pytest
 
 import convdsl
-from conftest import EXAMPLES
+from conftest import EXAMPLES, require
 
-torch = pytest.importorskip("torch")
+torch = require("torch")
 nn = torch.nn
 F = torch.nn.functional
 

@@ -1,7 +1,7 @@
 """PyTorch as the oracle for convdsl's layer catalogue.
 
-Test modules import this only after `pytest.importorskip("torch")`, so the
-suite still runs (and skips these tests) where torch is not installed.
+Test modules import this only after `require("torch")` (conftest), so the suite
+still runs (and skips these tests) where torch is not installed, unless CI promised it.
 
     result = run(lambda: torch.nn.Conv2d(3, 16, 3), (3, 32, 32))
     result.shapes   # ((16, 30, 30),): one shape per output, without the batch

@@ -1,0 +1,298 @@
+"""The window arithmetic's words and numbers (convdsl/layers/window.py), by hand: the E101 message
+and label, the decimal shown, the sizes that divide, the padding rules, and the fixes offered, each
+checked by redoing the division with the fix applied."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import convdsl
+from convdsl.layers.base import ShapeError
+from convdsl.layers.window import Window, _decimal, _local_sizes, axis_names, axis_word, resolve_padding
+
+
+def _e101(text: str, **options):
+    analysis = convdsl.loads(text).analyze(**options)
+    return [d for d in analysis.diagnostics if d.code.code in ("E101", "E102")]
+
+
+def test_the_message_label_and_arithmetic_by_hand():
+    # (16 + 2*1 - 3)/4 + 1 = 15/4 + 1 = 4.75, rounded down to 4; the width is the same
+    (d,) = _e101("input x: 3 x 16 x 16\ny = x -> c: conv(8, 3, s=4, p=1)\n")
+    assert d.message == (
+        "convolution drops input rows: output height (16 + 2 - 3)/4 + 1 = 4.75 is rounded down to 4 "
+        "(the same for the width)"
+    )
+    assert d.label == "1 input row of 16 never covered"
+
+
+def test_a_width_only_says_columns_and_a_pool_says_pooling():
+    # width 15, maxpool 2: (15 - 2)/2 + 1 = 7.5 -> 7, the last column lost
+    (d,) = _e101("input x: 3 x 16 x 15\ny = x -> m: maxpool(2)\n")
+    assert d.message == "pooling drops input columns: output width (15 + 0 - 2)/2 + 1 = 7.5 is rounded down to 7"
+    assert d.label == "1 input column of 15 never covered"
+
+
+def test_several_rows_lost_are_counted_in_the_plural():
+    # 1-D, conv k=1 s=4 on 11: windows at 0, 4, 8 read rows 0, 4, 8; a fourth would read 12 (out of range):
+    # nothing lost. k=2 s=4 on 11: windows 0-1, 4-5, 8-9 ... (11 - 2)/4 + 1 = 3.25 -> 3; row 10 is never read
+    # by a 4th window either (it would start at 12): no loss. k=3, s=3, on 11: (11 - 3)/3 + 1 = 3.67 -> 3
+    # windows 0-2, 3-5, 6-8: rows 9 and 10 lost.
+    (d,) = _e101("input x: 1 x 11\ny = x -> c: conv(1, 3, s=3)\n")
+    assert d.label == "2 input rows of 11 never covered"
+    assert "output length (11 + 0 - 3)/3 + 1 = 3.667 is rounded down to 3" in d.message
+
+
+def test_ceil_written_on_purpose_is_not_reported():
+    # maxpool 3/2 ceil on 16: (16 - 3)/2 + 1 = 7.5 -> 8, as written: nothing to say, even with --strict;
+    # the same with Caffe's rounding, which pools with ceil
+    assert _e101("set rounding = caffe\ninput x: 1 x 16 x 16\ny = x -> m: maxpool(3, s=2)\n", strict=True) == []
+    assert _e101("input x: 1 x 16 x 16\ny = x -> m: maxpool(3, s=2, ceil=true)\n", strict=True) == []
+
+
+def test_strict_reports_a_rounding_that_drops_only_padding():
+    # conv 3/2 p=1 on 16: (16 + 2 - 3)/2 + 1 = 8.5 -> 8; the last window ends on padded row 16 = the last
+    # real row (15): only the right padding row is unused
+    text = "input x: 1 x 16 x 16\ny = x -> c: conv(1, 3, s=2, p=1)\n"
+    assert _e101(text) == []
+    (d,) = _e101(text, strict=True)
+    assert d.code.code == "E102"
+    assert d.message == (
+        "output height (16 + 2 - 3)/2 + 1 = 8.5 is rounded down to 8 (no input row it would read is dropped)"
+    )
+
+
+def test_round_floor_silences_and_round_ceil_too():
+    assert _e101("input x: 1 x 15 x 16\ny = x -> m: maxpool(2, round=floor)\n") == []
+
+
+@pytest.mark.parametrize(
+    "numerator,stride,shown",
+    [(15, 4, "4.75"), (1, 3, "1.333"), (2, 3, "1.667"), (16, 4, "5"), (1, 8, "1.125"), (0, 5, "1"), (5, 10, "1.5")],
+)
+def test_decimal(numerator, stride, shown):
+    # numerator/stride + 1, to three places, trailing zeros dropped
+    assert _decimal(numerator, stride) == shown
+
+
+def test_window_properties_by_hand():
+    w = Window(size=16, kernel=3, stride=4, pad_begin=1, pad_end=1, dilation=2)
+    assert w.span == 5  # 2*(3-1) + 1
+    assert w.numerator == 16 + 2 - 5
+    assert not w.exact and w.floor_out() == 13 // 4 + 1 == 4
+    assert w.arithmetic() == "(16 + 2 - 5)/4 + 1 = 4.25"
+    assert str(w.ratio()) == "17/4"
+    symbolic = Window(size="H", kernel=3, stride=2, pad_begin=1, pad_end=1)
+    assert symbolic.arithmetic() == "(H + 2 - 3)/2 + 1"
+
+
+@pytest.mark.parametrize(
+    "size,kernel,stride,pad,word,text",
+    [
+        (16, 3, 4, 1, "height", "this layer divides evenly with an input height of 13 or 17"),
+        (15, 2, 2, 0, "width", "this layer divides evenly with an input width of 14 or 16"),
+        (2, 3, 4, 0, "length", "this layer divides evenly with an input length of 3"),  # 2 - 3 < 0: only above
+    ],
+)
+def test_local_sizes(size, kernel, stride, pad, word, text):
+    w = Window(size=size, kernel=kernel, stride=stride, pad_begin=pad, pad_end=pad)
+    assert _local_sizes(w, word) == text
+    for n in [int(s) for s in text.replace(" or", "").split()[-2:] if s.isdigit()]:
+        assert (n + 2 * pad - kernel) % stride == 0  # each size named divides
+
+
+def test_axis_names_and_words():
+    assert axis_names(1) == ("L",) and axis_names(2) == ("H", "W") and axis_names(3) == ("D", "H", "W")
+    assert axis_names(4) == ("S0", "S1", "S2", "S3")
+    assert [axis_word(3, a) for a in range(3)] == ["depth", "height", "width"]
+    assert axis_word(4, 1) == "axis S1"
+
+
+def test_resolve_padding():
+    assert resolve_padding("valid", (8, 8), (3, 3), (1, 1), (1, 1), "pytorch") == ((0, 0), (0, 0))
+    # PyTorch 'same': total d(k - 1), the extra one on the right: k=4 -> (1, 2); k=5, d=2 -> 8 -> (4, 4)
+    assert resolve_padding("same", (8, 8), (4, 5), (1, 1), (1, 2), "pytorch") == ((1, 2), (4, 4))
+    # TensorFlow 'same': out = ceil(8/3) = 3, total = (3 - 1)*3 + 3 - 8 = 1 -> (0, 1); 7 with s=1, k=2 -> (0, 1)
+    assert resolve_padding("same", (8, 7), (3, 2), (3, 1), (1, 1), "tensorflow") == ((0, 1), (0, 1))
+    assert resolve_padding((1, 2), (8, 8), (3, 3), (1, 1), (1, 1), "pytorch") == ((1, 1), (2, 2))
+    assert resolve_padding(3, (8, 8, 8), (3, 3, 3), (1, 1, 1), (1, 1, 1), "pytorch") == ((3, 3),) * 3
+    with pytest.raises(ShapeError, match="padding='same' needs stride 1 in PyTorch"):
+        resolve_padding("same", (8,), (3,), (2,), (1,), "pytorch")
+    with pytest.raises(ShapeError, match="`padding` has 3 values but the input has 2 spatial axes"):
+        resolve_padding((1, 1, 1), (8, 8), (3, 3), (1, 1), (1, 1), "pytorch")
+
+
+def _fixes(text):
+    (d,) = _e101(text)
+    return {f.description: f for f in d.fixes}
+
+
+def test_the_fixes_offered_each_make_the_division_whole():
+    # maxpool 2 on 15 x 16: kernel (3, 2) with stride 2 written out: (15 - 3)/2 + 1 = 7 exactly
+    fixes = _fixes("input x: 3 x 15 x 16\ny = x -> m: maxpool(2)\n")
+    assert "use `kernel=(3, 2), stride=2`" in fixes
+    assert (15 - 3) % 2 == 0 and (16 - 2) % 2 == 0
+    assert "use `ceil=true`" in fixes
+    assert "write `round=floor` to drop them on purpose (what PyTorch does)" in fixes
+    # maxpool 3 with its stride written (2), on 16 x 15: kernel (4, 3): (16 - 4)/2 = 6, (15 - 3)/2 = 6; the stride
+    # stays as written, so the fix does not repeat it
+    fixes = _fixes("input x: 3 x 16 x 15\ny = x -> m: maxpool(3, s=2)\n")
+    assert "use `kernel=(4, 3)`" in fixes
+    # a convolution on 17 x 17, k=3 s=2 p=0: (17 - 3)/2 + 1 = 8 exact; on 16 x 17 the height is not:
+    # padding 1 gives (16 + 2 - 3)/2 = 7.5, not whole; a kernel of 4 gives (16 - 4)/2 + 1 = 7
+    fixes = _fixes("input x: 3 x 16 x 17\ny = x -> c: conv(8, 3, s=2)\n")
+    assert "use `kernel=(4, 3)`" in fixes and (16 - 4) % 2 == 0
+    assert not any(name.startswith("use `padding=") for name in fixes)
+
+
+def test_a_padding_fix_is_offered_where_one_divides():
+    # conv k=4 s=3 p=0 on 11: (11 - 4)/3 + 1 = 3.33; padding 1: (11 + 2 - 4)/3 = 3 exact
+    fixes = _fixes("input x: 1 x 11\ny = x -> c: conv(1, 4, s=3)\n")
+    assert "use `padding=1`" in fixes
+    assert (11 + 2 * 1 - 4) % 3 == 0
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(size=st.integers(1, 40), k=st.integers(1, 6), s=st.integers(2, 5), d=st.integers(1, 3), p=st.integers(0, 3))
+def test_the_padding_and_kernel_fixes_are_the_first_that_divide(size, k, s, d, p):
+    """Where E101 is reported on a 1-D convolution: `padding=P` with P the smallest of p+1 .. p+s that makes
+    (size + 2P - d(k-1) - 1) divisible by s, if any; `kernel=K` with K the first of k+1, k-1, k+2, k-2 that is at
+    least 1, fits the padded input and divides; and always `round=floor`."""
+    text = f"input x: 1 x {size}\ny = x -> c: conv(1, {k}, s={s}, p={p}, d={d})\n"
+    found = _e101(text)
+    if not found or found[0].code.code != "E101":
+        return
+    offered = [f.description for f in found[0].fixes]
+    pads = [q for q in range(p + 1, p + s + 1) if (size + 2 * q - d * (k - 1) - 1) % s == 0]
+    total = size + 2 * p
+    kernels = [
+        k + delta
+        for delta in (1, -1, 2, -2)
+        if k + delta >= 1 and d * (k + delta - 1) + 1 <= total and (total - d * (k + delta - 1) - 1) % s == 0
+    ]
+    assert [f for f in offered if f.startswith("use `padding=")] == ([f"use `padding={pads[0]}`"] if pads else [])
+    assert [f for f in offered if f.startswith("use `kernel=")] == ([f"use `kernel={kernels[0]}`"] if kernels else [])
+    assert "write `round=floor` to drop them on purpose (what PyTorch does)" in offered
+
+
+def _diagnostics(text: str, **options):
+    from convdsl.infer import analyze
+
+    return [
+        d for d in analyze(convdsl.loads(text), size_hints=False, **options).diagnostics if d.code.code[1:3] == "10"
+    ]
+
+
+def test_the_strict_report_in_full():
+    # conv 3/2 p=1 on 16: (16 + 2 - 3)/2 + 1 = 8.5 -> 8, only padding dropped. Sizes that divide: 15 or 17
+    # ((15 + 2 - 3) = 14, (17 + 2 - 3) = 16, both even); the kernel 4 divides ((16 + 2 - 4) = 14)
+    (d,) = _diagnostics("input x: 1 x 16 x 16\ny = x -> c: conv(1, 3, s=2, p=1)\n", strict=True)
+    assert (d.code.code, d.label, d.help) == (
+        "E102",
+        "inexact division",
+        "this layer divides evenly with an input height of 15 or 17",
+    )
+    assert (d.span.line, d.span.column, d.span.end_column) == (2, 21, 22)  # the kernel argument, `3`
+    assert [f.description for f in d.fixes] == [
+        "use `kernel=4`",
+        "write `round=floor` to drop the padding on purpose (what PyTorch does)",
+    ]
+
+
+def test_the_error_in_full():
+    (d, *_) = _diagnostics("input x: 3 x 16 x 16\ny = x -> c: conv(8, 3, s=4, p=1)\n")
+    assert (d.code.code, d.label, d.help) == (
+        "E101",
+        "1 input row of 16 never covered",
+        "this layer divides evenly with an input height of 13 or 17",
+    )
+    assert (d.span.line, d.span.column, d.span.end_column) == (2, 21, 22)
+
+
+def test_three_axes_name_the_others():
+    # 15 on each axis, k=2, s=2: (15 - 2)/2 + 1 = 7.5 -> 7 everywhere, the last row, column and slice lost
+    (d,) = _diagnostics("input x: 1 x 15 x 15 x 15\ny = x -> c: conv(1, 2, s=2)\n")
+    assert d.message.endswith("is rounded down to 7 (the same for the height and width)")
+
+
+def test_a_rounded_size_is_named_where_two_branches_disagree():
+    # maxpool 2 (floor, on purpose) gives (15 - 2)/2 + 1 = 7.5 -> 7; conv 3/2 p=1 gives (15 + 2 - 3)/2 + 1 = 8
+    text = (
+        "input x: 1 x 15 x 15\na = x -> p: maxpool(2, round=floor)\nb = x -> c: conv(1, 3, s=2, p=1)\ny = add(a, b)\n"
+    )
+    (d,) = convdsl.loads(text).analyze().diagnostics
+    assert "input 1 height: 15 at `x` -> 7 at `p` ((15 + 0 - 2)/2 + 1 = 7.5 -> 7)" in d.notes
+
+
+def test_resolve_padding_errors_in_full():
+    with pytest.raises(ShapeError) as raised:
+        resolve_padding("same", (8,), (3,), (2,), (1,), "pytorch")
+    err = raised.value
+    assert (err.message, err.label, err.help, err.arg) == (
+        "padding='same' needs stride 1 in PyTorch",
+        "stride 2 with padding='same'",
+        "give the padding as a number, or use `set rounding = tensorflow` for TensorFlow's 'same'",
+        "padding",
+    )
+    with pytest.raises(ShapeError) as raised:
+        resolve_padding((1, 1, 1), (8, 8), (3, 3), (1, 1), (1, 1), "pytorch")
+    err = raised.value
+    assert (err.message, err.label, err.help, err.arg) == (
+        "`padding` has 3 values but the input has 2 spatial axes",
+        "3 values",
+        "give one value, or 2 values",
+        "padding",
+    )
+
+
+@pytest.mark.parametrize(
+    "window,expected",
+    [
+        # Caffe (BVLC pooling_layer.cpp): ceil((I + pb + pe - k)/s) + 1, then one less if the last window
+        # starts past the input and its left padding, only when the layer pads at all.
+        (Window(size=3, kernel=1, stride=2, pad_begin=0, pad_end=1), 2),  # ceil(3/2) + 1 = 3, start 4 >= 3: 2
+        (Window(size=4, kernel=3, stride=2, pad_begin=0, pad_end=2), 2),  # ceil(3/2) + 1 = 3, start 4 >= 4: 2
+        (Window(size=5, kernel=1, stride=3, pad_begin=0, pad_end=0), 3),  # ceil(4/3) + 1 = 3, no padding: kept
+    ],
+)
+def test_caffe_pool_clipping(window, expected):
+    from convdsl.layers.window import pool_out
+
+    assert pool_out(window, ceil=True, rounding="caffe") == expected
+
+
+def test_pytorch_ceil_keeps_a_window_that_starts_in_the_last_real_row():
+    # maxpool k=2 s=2 p=1 ceil on 4: (4 + 2 - 2)/2 + 1 = 3; the third window starts at padded 4, the last real
+    # row (padded rows: 0 pad, 1-4 real), so it stays: torch's max_pool1d gives 3
+    from convdsl.layers.window import pool_out
+
+    assert pool_out(Window(size=4, kernel=2, stride=2, pad_begin=1, pad_end=1), ceil=True, rounding="pytorch") == 3
+
+
+@pytest.mark.parametrize(
+    "window,text",
+    [
+        (Window(size=2, kernel=1, stride=2, pad_begin=0, pad_end=0), "1 or 3"),  # (1 - 1), (3 - 1) even
+        (Window(size=2, kernel=3, stride=3, pad_begin=0, pad_end=0), "3"),  # 0 is no size: only 3
+    ],
+)
+def test_local_sizes_at_the_bottom(window, text):
+    assert _local_sizes(window, "length") == f"this layer divides evenly with an input length of {text}"
+
+
+def test_a_huge_dilated_kernel_takes_the_short_count():
+    """Past a million rows x taps, lost_rows counts only the rows past the last window: exact where the
+    windows leave no gap (first case), a lower bound otherwise (second: 750,000 even rows fall between the
+    taps of the windows there are, and would be read by more; the count says 1). The lint still fires."""
+    from test_oracles import windows_read
+
+    for size, k, s, d, exact in [(3_000_001, 2, 2, 1_500_000, True), (3_000_003, 2, 2, 1_499_999, False)]:
+        out = (size - d * (k - 1) - 1) // s + 1
+        w = Window(size=size, kernel=k, stride=s, pad_begin=0, pad_end=0, dilation=d)
+        truth = len(windows_read(size, k, s, 0, d) - windows_read(size, k, s, 0, d, out))
+        # rows past the last window: size - ((out - 1) * s + d * (k - 1) + 1)
+        past = max(0, size - ((out - 1) * s + d * (k - 1) + 1))
+        assert w.lost_rows(out) == past
+        assert (past == truth) if exact else (1 <= past < truth == 750_000)
