@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from . import measure, styles
 from .diagram import Box, Cluster, Diagram, Link
 from .quoting import attrs, label, quote
+from .registry import DIRECTIONS
 from .styles import Style
 from .wrap import Wrapping
-
-DIRECTIONS = ("TB", "LR")
 
 
 @dataclass
