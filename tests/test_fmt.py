@@ -4,12 +4,15 @@ idempotence, and the command line (check, diff, standard input, atomic writes, f
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from conftest import EXAMPLES, ROOT
 from fuzz.generate import generate
 
@@ -367,3 +370,103 @@ def test_comments_anywhere_a_line_may_end(case):
     assert comments_of(formatted) == comments_of(commented)
     assert format_text(formatted) == formatted
     assert meaning(formatted, "<commented>") == meaning(commented, "<commented>")
+
+
+# ---------------------------------------------------------------------------------------------
+# Shapes with symbolic sizes: `3xHx33` is two axes, 3 and the name `Hx33` (a name takes letters,
+# digits and `x`). The formatter writes `3 x Hx33`, which shows that; it must never write text that
+# reads as other axes. The reference below is a tokeniser written for this test from the grammar's
+# rules (`shape: _dim ("x" _dim)*`, `_dim: INT | NAME`, blanks ignored), as an LALR parser with a
+# contextual lexer reads them: where a size is expected, `x...` is a name; after a size, `x` separates.
+
+_INT = re.compile(r"[0-9][0-9_]*")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def reference_dims(shape: str) -> tuple | None:
+    """The sizes a shape's text declares, or None if it is not a shape."""
+    dims, index, want_size = [], 0, True
+    while True:
+        while index < len(shape) and shape[index] in " \t":
+            index += 1
+        if want_size:
+            number, name = _INT.match(shape, index), _NAME.match(shape, index)
+            if number:
+                dims.append(int(number.group().replace("_", "")))
+                index = number.end()
+            elif name:
+                dims.append(name.group())
+                index = name.end()
+            else:
+                return None
+            want_size = False
+        elif index == len(shape):
+            return tuple(dims)
+        elif shape[index] == "x":
+            index += 1
+            want_size = True
+        else:
+            return None
+
+
+_PIECES = ["3", "33", "224", "1_0", "H", "W", "Hx33", "x", "x3", "xH", "Hx", "W2x2", "_x1", "hx"]
+_SEPARATORS = ["x", " x ", " x", "x ", " ", "  x  "]
+
+
+@given(
+    st.lists(st.sampled_from(_PIECES), min_size=1, max_size=5),
+    st.lists(st.sampled_from(_SEPARATORS), min_size=4, max_size=4),
+)
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_fmt_never_changes_the_axes_of_a_shape(pieces, separators):
+    shape = pieces[0] + "".join(sep + piece for sep, piece in zip(separators, pieces[1:]))
+    text = f"input a: {shape}\ny = a -> relu\noutput y\n"
+    expected = reference_dims(shape)
+    if expected is None:
+        with pytest.raises(FormatError):
+            format_text(text)
+        return
+    assert parsed_dims(text) == expected  # convdsl's parser agrees with the reference
+    formatted = format_text(text)
+    assert parsed_dims(formatted) == expected, formatted
+    assert meaning(formatted, "<shape>") == meaning(text, "<shape>")
+    assert format_text(formatted) == formatted
+    # and the formatted text says it plainly: one blank on either side of each separating `x`
+    written = formatted.splitlines()[0].removeprefix("input a: ")
+    assert written == " x ".join(_sizes_as_written(shape))
+
+
+def parsed_dims(text: str) -> tuple:
+    """The sizes of the first statement (an input) as convdsl's parser reads them."""
+    from convdsl.frontend import parse
+    from convdsl.source import Source
+
+    program, errors = parse(Source("<shape>", text))
+    assert program is not None, errors
+    return tuple(d.value for d in program.statements[0].dims)
+
+
+def _sizes_as_written(shape: str) -> list[str]:
+    """The sizes of a valid shape as written (`1_0` stays `1_0`), by the reference's rules."""
+    out, index, want_size = [], 0, True
+    while index < len(shape):
+        if shape[index] in " \t":
+            index += 1
+            continue
+        if want_size:
+            match = _INT.match(shape, index) or _NAME.match(shape, index)
+            out.append(match.group())
+            index, want_size = match.end(), False
+        else:
+            index, want_size = index + 1, True  # the `x`
+    return out
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [("3xHx33", (3, "Hx33")), ("3 x H x 33", (3, "H", 33)), ("3xH x33", (3, "H", 33)), ("3 x x3", (3, "x3"))],
+)
+def test_shape_tokens_by_hand(shape, expected):
+    assert reference_dims(shape) == expected
+    text = f"input a: {shape}\ny = a -> relu\noutput y\n"
+    assert parsed_dims(format_text(text)) == expected
