@@ -167,14 +167,15 @@ def _build_network(source: Source, limits: Limits, reader=read_included) -> Netw
     return lower_program(source, program, limits, reader)[0]
 
 
-def lower_program(source: Source, program, limits: Limits, reader) -> tuple[Network, Lowering]:
+def lower_program(source: Source, program, limits: Limits, reader, parser=None) -> tuple[Network, Lowering]:
     """The network of a parsed file, and the Lowering that made it (an editor's position index reads it).
 
     reader: path -> Source | Diagnostic, for included files (read_source, or an editor's open buffers).
+    parser: Source -> (Program | None, diagnostics) for included files; frontend.parse unless given.
     """
     sources = {source.path: source}
     builder = NetworkBuilder(source.path, sources=sources, limits=limits)
-    lowering = Lowering(sources, limits, reader, builder)
+    lowering = Lowering(sources, limits, reader, builder, parser)
     lowering.lower(program)
     builder.name = lowering.network_name
     builder.settings = lowering.settings

@@ -3,8 +3,10 @@ Mermaid, and label templates; and the registry they are all listed in.
 
 Goldens are never created by a test: a missing one fails. To write one after
 reviewing the output, name it: CONVDSL_UPDATE_GOLDEN=tests/golden/figures/unet.blocks.svg pytest tests/test_figures.py
-Mermaid is checked by its own parser when the Mermaid CLI is installed (CONVDSL_MMDC="mmdc -p puppeteer.json"
-names it) and by a grammar-level check always. TikZ is compiled with pdflatex when it is installed;
+Mermaid is checked by its own parser (the `mermaid` package in Node with jsdom, no browser: tests/mermaid/,
+installed by .ci/run, where CONVDSL_REQUIRE_NPM=1 makes a missing npm a failure), by its renderer when the
+Mermaid CLI is installed (CONVDSL_MMDC="mmdc -p puppeteer.json" names it) and by a grammar-level check always.
+TikZ is compiled with pdflatex when it is installed;
 CONVDSL_REQUIRE_TEX=1 (set by .ci/run once it has
 installed TeX Live) turns a missing pdflatex into a failure instead of a skip.
 """
@@ -535,6 +537,46 @@ def test_mermaid_itself_draws_every_example(tmp_path):
     assert len(drawn) == len(charts)
     hostile = drawn[-2].read_text()
     assert "<script" not in hostile and "&lt;/script&gt;" in hostile
+
+
+MERMAID = Path(__file__).parent / "mermaid"
+
+
+def test_mermaid_parser_reads_every_example(tmp_path):
+    """Every zoo network, folded and not, the hostile network and the golden mistakes, read by Mermaid's own
+    parser (the `mermaid` package pinned in tests/mermaid/package-lock.json, run in Node with jsdom: no
+    browser); and a chart with an error is refused by it, so the parser is really there."""
+    npm, node = shutil.which("npm"), shutil.which("node")
+    if npm is None or node is None:
+        if os.environ.get("CONVDSL_REQUIRE_NPM"):
+            pytest.fail("CONVDSL_REQUIRE_NPM is set but node or npm is not installed")
+        pytest.skip("node and npm are not installed")
+    if not (MERMAID / "node_modules" / "mermaid").exists():
+        subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"], cwd=MERMAID, check=True, timeout=900, capture_output=True
+        )
+    charts = {
+        f"{name}{'-folded' if options else ''}": render(analysis(name), "mmd", **options)
+        for name in ALL_EXAMPLES
+        for options in ({}, {"collapse": True, "direction": "LR"})
+    }
+    charts["hostile"] = render(hostile_analysis(), "mmd")
+    charts["mistakes"] = render(convdsl.load(Path(__file__).parent / "golden" / "mistakes.cdsl").analyze(), "mmd")
+    files = []
+    for name, chart in charts.items():
+        files.append(tmp_path / f"{name}.mmd")
+        files[-1].write_bytes(chart)
+    broken = tmp_path / "broken.mmd"
+    broken.write_text(charts["lenet"].decode().replace("-->", "--", 1))
+    result = subprocess.run(
+        [node, str(MERMAID / "check.mjs"), *map(str, files)], capture_output=True, text=True, timeout=900, check=False
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert result.stdout.count("(flowchart") == len(files), result.stdout[-3000:]
+    refused = subprocess.run(
+        [node, str(MERMAID / "check.mjs"), str(broken)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert refused.returncode == 1 and "FAIL" in refused.stdout, refused.stdout + refused.stderr
 
 
 # labels fit in the blocks style ----------------------------------------------------------------------

@@ -4,12 +4,15 @@ idempotence, and the command line (check, diff, standard input, atomic writes, f
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from conftest import EXAMPLES, ROOT
 from fuzz.generate import generate
 
@@ -122,8 +125,33 @@ CASES = {
     ),
     "comments inside a chain, a group and arguments": (
         "y = x # a\n  # b\n  -> c ( 1, # d\n 2) -> # e\n  f\nz = (\n  # g\n  y -> h  # i\n  # j\n)\n",
-        "y = x        # a\n    # b\n    -> c(1,  # d\n        2)\n    ->       # e\n    f\nz = (\n    # g\n"
-        "    y -> h   # i\n    # j\n)\n",
+        "y = x       # a\n    # b\n    -> c(\n        1,  # d\n        2\n    )\n    ->      # e\n    f\nz = (\n"
+        "    # g\n    y -> h  # i\n    # j\n)\n",
+    ),
+    "long arguments: the ( ends its line, the arguments go one level deeper on one line, the ) on its own": (
+        "y = x -> conv(64, 3, s=2, p=1, d=1, g=1, bias=false, padding_mode='zeros', dilation=1, groups=1, stride=2)\n",
+        "y = x\n    -> conv(\n        64, 3, s=2, p=1, d=1, g=1, bias=false, padding_mode='zeros', dilation=1, groups=1, stride=2\n"
+        "    )\n",
+    ),
+    "longer arguments: one per line, a tuple or a conditional kept whole, a trailing comma kept": (
+        "block b(c) = conv(c * 1000000000, k=(3, 1), s=(2, 1), p=(1, 0), d=(1, 1), bias=true if c > 2 else false, "
+        "padding_mode='zeros', dilation=(1, 1),)\n",
+        "block b(c) = conv(\n    c * 1000000000,\n    k=(3, 1),\n    s=(2, 1),\n    p=(1, 0),\n    d=(1, 1),\n"
+        "    bias=true if c > 2 else false,\n    padding_mode='zeros',\n    dilation=(1, 1),\n)\n",
+    ),
+    "long parameters of a block are laid out as arguments": (
+        "block a_block_with_a_long_name(channels, kernel=3, stride=1, padding=1, dilation=1, groups=1, bias=false) {\n"
+        "    out = in -> conv(channels, kernel)\n}\n",
+        "block a_block_with_a_long_name(\n    channels, kernel=3, stride=1, padding=1, dilation=1, groups=1, bias=false\n"
+        ") {\n    out = in -> conv(channels, kernel)\n}\n",
+    ),
+    "a comment among long arguments: one per line, the comment after its comma": (
+        "y = x -> conv(64, 3,  # why 3\n  s=2, p=1) -> relu\n",
+        "y = x -> conv(\n    64,\n    3,  # why 3\n    s=2,\n    p=1\n) -> relu\n",
+    ),
+    "arguments that fit are joined": (
+        "y = x -> conv(\n    64,\n    3\n) -> relu\n",
+        "y = x -> conv(64, 3) -> relu\n",
     ),
     "a comment between blocks goes after the blank line": (
         "block a() = relu\n# about b\nblock b() {\n    out = in\n}\n# after\nconst x = 1\n",
@@ -367,3 +395,162 @@ def test_comments_anywhere_a_line_may_end(case):
     assert comments_of(formatted) == comments_of(commented)
     assert format_text(formatted) == formatted
     assert meaning(formatted, "<commented>") == meaning(commented, "<commented>")
+
+
+# ---------------------------------------------------------------------------------------------
+# Shapes with symbolic sizes: `3xHx33` is two axes, 3 and the name `Hx33` (a name takes letters,
+# digits and `x`). The formatter writes `3 x Hx33`, which shows that; it must never write text that
+# reads as other axes. The reference below is a tokeniser written for this test from the grammar's
+# rules (`shape: _dim ("x" _dim)*`, `_dim: INT | NAME`, blanks ignored), as an LALR parser with a
+# contextual lexer reads them: where a size is expected, `x...` is a name; after a size, `x` separates.
+
+_INT = re.compile(r"[0-9][0-9_]*")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def reference_dims(shape: str) -> tuple | None:
+    """The sizes a shape's text declares, or None if it is not a shape."""
+    dims, index, want_size = [], 0, True
+    while True:
+        while index < len(shape) and shape[index] in " \t":
+            index += 1
+        if want_size:
+            number, name = _INT.match(shape, index), _NAME.match(shape, index)
+            if number:
+                dims.append(int(number.group().replace("_", "")))
+                index = number.end()
+            elif name:
+                dims.append(name.group())
+                index = name.end()
+            else:
+                return None
+            want_size = False
+        elif index == len(shape):
+            return tuple(dims)
+        elif shape[index] == "x":
+            index += 1
+            want_size = True
+        else:
+            return None
+
+
+_PIECES = ["3", "33", "224", "1_0", "H", "W", "Hx33", "x", "x3", "xH", "Hx", "W2x2", "_x1", "hx"]
+_SEPARATORS = ["x", " x ", " x", "x ", " ", "  x  "]
+
+
+@given(
+    st.lists(st.sampled_from(_PIECES), min_size=1, max_size=5),
+    st.lists(st.sampled_from(_SEPARATORS), min_size=4, max_size=4),
+)
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_fmt_never_changes_the_axes_of_a_shape(pieces, separators):
+    shape = pieces[0] + "".join(sep + piece for sep, piece in zip(separators, pieces[1:]))
+    text = f"input a: {shape}\ny = a -> relu\noutput y\n"
+    expected = reference_dims(shape)
+    if expected is None:
+        with pytest.raises(FormatError):
+            format_text(text)
+        return
+    assert parsed_dims(text) == expected  # convdsl's parser agrees with the reference
+    formatted = format_text(text)
+    assert parsed_dims(formatted) == expected, formatted
+    assert meaning(formatted, "<shape>") == meaning(text, "<shape>")
+    assert format_text(formatted) == formatted
+    # and the formatted text says it plainly: one blank on either side of each separating `x`
+    written = formatted.splitlines()[0].removeprefix("input a: ")
+    assert written == " x ".join(_sizes_as_written(shape))
+
+
+def parsed_dims(text: str) -> tuple:
+    """The sizes of the first statement (an input) as convdsl's parser reads them."""
+    from convdsl.frontend import parse
+    from convdsl.source import Source
+
+    program, errors = parse(Source("<shape>", text))
+    assert program is not None, errors
+    return tuple(d.value for d in program.statements[0].dims)
+
+
+def _sizes_as_written(shape: str) -> list[str]:
+    """The sizes of a valid shape as written (`1_0` stays `1_0`), by the reference's rules."""
+    out, index, want_size = [], 0, True
+    while index < len(shape):
+        if shape[index] in " \t":
+            index += 1
+            continue
+        if want_size:
+            match = _INT.match(shape, index) or _NAME.match(shape, index)
+            out.append(match.group())
+            index, want_size = match.end(), False
+        else:
+            index, want_size = index + 1, True  # the `x`
+    return out
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [("3xHx33", (3, "Hx33")), ("3 x H x 33", (3, "H", 33)), ("3xH x33", (3, "H", 33)), ("3 x x3", (3, "x3"))],
+)
+def test_shape_tokens_by_hand(shape, expected):
+    assert reference_dims(shape) == expected
+    text = f"input a: {shape}\ny = a -> relu\noutput y\n"
+    assert parsed_dims(format_text(text)) == expected
+
+
+# ---------------------------------------------------------------------------------------------
+# A `# convdsl: ignore[...]` comment silences codes on its own line (where a diagnostic's span
+# starts). The formatter's line breaks must never move code away from it: on every shape of
+# statement, what `check` reports (suppressions applied) is the same before and after, and the
+# suppressed warning is really there without the comment (so each case tests something).
+
+_LONG = " -> ".join(f"l{i}: conv(8, 3, p=1, bias=false)" for i in range(3))
+_ARGS = "kernel_size=3, stride=1, padding=1, dilation=1, groups=1, in_channels=8"  # with out_channels
+SUPPRESSED = {
+    "long chain, the conv last": f"y = x -> {_LONG} -> conv(8, 3, p=1) -> bn  # convdsl: ignore[W101]\n",
+    "long chain, the conv first": f"y = x -> conv(8, 3, p=1) -> bn -> {_LONG}  # convdsl: ignore[W101]\n",
+    "long arguments": f"y = x -> conv(out_channels=8, {_ARGS}) -> bn -> relu  # convdsl: ignore[W101]\n",
+    "arguments over two lines, the comment on the first": (
+        f"y = x -> conv({_ARGS},  # convdsl: ignore[W101]\n    out_channels=8) -> bn\n"
+    ),
+    "a long group": f"y = x -> g: (conv(8, 3, p=1) -> bn -> {_LONG}) * 2  # convdsl: ignore[W101]\n",
+    "a continuation line": f"y = x\n    -> {_LONG}\n    -> conv(out_channels=8, {_ARGS}) -> bn  # convdsl: ignore[W101]\n",
+    "an unused tensor, a long statement": (
+        f"unused = x -> {_LONG} -> {_LONG.replace('l', 'm')}  # convdsl: ignore[W001]\ny = x -> relu\n"
+    ),
+    "inside a block body": (
+        f"block b(c) {{\n    out = in -> {_LONG} -> conv(c, 3, p=1) -> bn  # convdsl: ignore[W101]\n}}\ny = x -> b(8)\n"
+    ),
+    "a one-line block": f"block b(c) = {_LONG} -> conv(out_channels=c, {_ARGS}) -> bn  # convdsl: ignore[W101]\ny = x -> b(8)\n",
+    "an output assignment": f"output z = x -> {_LONG} -> conv(out_channels=8, {_ARGS}) -> bn  # convdsl: ignore[W101]\n",
+    "a repeat and a condition": (
+        f"y = x -> (conv(8, 3, p=1) -> bn) * 2 if true -> {_LONG} -> {_LONG}  # convdsl: ignore[W101]\n"
+    ),
+    "labelled, with a comment between arguments on the next line": (
+        f"y = x -> c1: conv(out_channels=8, {_ARGS}, round='floor') -> bn  # convdsl: ignore[W101]\n    -> conv(8,  # eight\n  3)\n"
+    ),
+}
+
+
+def reported(text: str) -> list[tuple[str, str]]:
+    """What `check` reports for a text: codes and messages, suppressions applied (lines change, so not them)."""
+    from convdsl.suppress import apply
+
+    network = convdsl.loads(text, "<suppressed>")
+    found = apply(network.analyze().diagnostics, network.sources)
+    return sorted((d.code.code, d.message) for d in found)
+
+
+@pytest.mark.parametrize("name", sorted(SUPPRESSED))
+def test_a_suppression_still_applies_after_fmt(name):
+    body = SUPPRESSED[name]
+    text = "input x: 8 x 32 x 32\n" + body + ("" if "output z" in body else "output y\n")
+    code = body.split("ignore[")[1][:4]
+    without = text.replace(f"  # convdsl: ignore[{code}]", "")
+    assert code in {c for c, _ in reported(without)}, "the case must raise the warning it silences"
+    assert code not in {c for c, _ in reported(text)}
+    formatted = format_text(text)
+    assert max(len(line) for line in formatted.splitlines()) > 100 or name.startswith("arguments over")
+    assert reported(formatted) == reported(text), formatted
+    assert format_text(formatted) == formatted
+    # and the formatter did break what it may: a line without a suppression is within the width
+    assert all(len(line) <= 100 for line in formatted.splitlines() if "convdsl: ignore" not in line), formatted

@@ -80,7 +80,7 @@ def format_text(text: str, *, path: str = "<string>", line_length: int = LINE_LE
                 ),
             )
         ) from None
-    result = join(lines)
+    result = join(lines, line_length)
     if layout.next_comment != len(comments):
         raise FormatterBug(f"{path}: {len(comments) - layout.next_comment} comment(s) were not written")
     _check_same(tree, source, result, comments, cst, prepared_text, find_comments)

@@ -7,6 +7,9 @@ The style (README.md, "Formatting"), in short:
   arrow, and wherever the next element would pass the line length;
 - a group `( ... )` that spanned lines, or does not fit, opens at the end of
   its line, holds its chain one level deeper, and closes on a line of its own;
+- arguments that do not fit open after the `(`, one level deeper, on one line
+  or one per line, and the `)` starts a line (see _arguments);
+- no break goes inside the code before a `# convdsl: ignore[...]` comment;
 - a block's `{ ... }` body is indented one level, with a blank line around
   the block; elsewhere at most one blank line, as the source had it;
 - one space around `=`, `->`, `x` in shapes, `*`, `if` and binary operators;
@@ -196,6 +199,10 @@ class Layout:
         self.cont = 0  # the indentation of a line the layout must start inside a statement
         self.last_end = 0  # where in the text the last token or comment written ends
         self.depth = 0
+        # The code before each `# convdsl: ignore[...]` comment, as (start, end) offsets: a suppression applies
+        # to the line it is on, so no line break of the layout may go inside one of these.
+        self.kept = _suppressed_lines(text, comments)
+        self.kept_starts = [start for start, _ in self.kept]
 
     # -- lines ---------------------------------------------------------------------------------
     def _finish(self) -> None:
@@ -264,6 +271,24 @@ class Layout:
     def _has_comment(self, start: int, end: int) -> bool:
         index = bisect.bisect_left(self.comment_starts, start)
         return index < len(self.comment_starts) and self.comment_starts[index] < end
+
+    def _kept(self, start: int, end: int) -> bool:
+        """Whether the text from start to end lies within the code of one line a suppression comment ends:
+        a line break between them would move code away from the comment."""
+        index = bisect.bisect_right(self.kept_starts, start) - 1
+        return index >= 0 and end <= self.kept[index][1]
+
+    def _closing(self, offset: int) -> int:
+        """Where the next `)` at or after offset is, past blanks, line continuations and comments."""
+        text = self.text
+        index = bisect.bisect_left(self.comment_starts, offset)
+        while offset < len(text) and text[offset] != ")":
+            if index < len(self.comments) and self.comments[index].start == offset:
+                offset = self.comments[index].end
+                index += 1
+            else:
+                offset += 1
+        return offset
 
     # -- tokens and generic rules --------------------------------------------------------------
     def _token(self, token: Token, rule: str) -> None:
@@ -360,7 +385,7 @@ class Layout:
                     self.current is None
                     or self.closed
                     or "\n" in child.value
-                    or self._column() + 4 + width > self.line_length
+                    or (self._column() + 4 + width > self.line_length and not self._kept(self.last_end, offset))
                 ):
                     self._newline(cont)
                 self.cont = cont
@@ -385,7 +410,7 @@ class Layout:
         self._enter()
         opening, chain, closing = tree.children
         spread = self._multiline(tree)
-        if not spread:
+        if not spread and not self._kept(self.last_end, closing.start_pos):
             width = self._width(tree, self.line_length)
             space = 1 if self.current is not None and self.current.code and _spaced(self.prev, "LPAR", "group") else 0
             spread = self._column() + space + width > self.line_length
@@ -410,10 +435,51 @@ class Layout:
         self.depth -= 1
 
     def _arguments(self, tree: Tree) -> None:
-        """Arguments and parameters: after a comment among them, the next line is one level deeper."""
+        """Arguments and parameters (the `(` is written, the `)` is not).
+
+        On one line when they fit with the `)`. Otherwise, as ruff and black lay out a call, the `(` ends its
+        line and the `)` starts one at the call's indentation; between them the arguments go on one line one
+        level deeper if it fits, else one argument per line (so does a list with a comment among them, as a
+        comment ends a line). A line break is made only after a `,`, so each argument stays whole (a tuple,
+        a conditional). On a line a suppression comment ends, nothing is broken: the arguments stay on one line
+        and, after a comment among them, go on one level deeper.
+        """
         saved = self.cont
-        self.cont = (self.current.indent if self.current is not None else saved) + INDENT
-        self._walk(tree)
+        base = self.current.indent if self.current is not None else saved
+        opened = self.last_end  # just past the `(`
+        close = self._closing(_last_token(tree).end_pos)
+        commented = self._has_comment(opened, close)
+        width = self._width(tree, self.line_length)
+        fits = not commented and self._column() + width + 1 <= self.line_length
+        if fits or self._kept(opened, close) or self.current is None or self.closed:
+            self.cont = base + INDENT
+            self._walk(tree)
+            self.cont = saved
+            return
+        inner = base + INDENT
+        first, last = _first_token(tree), _last_token(tree)
+        hug = not self._kept(opened, first.start_pos) and not self._kept(last.end_pos, close)
+        if hug and not commented and inner + width <= self.line_length:
+            self._newline(inner)
+            self.cont = inner + INDENT
+            self._walk(tree)
+        else:
+            for child in tree.children:
+                if child is None:
+                    continue
+                if isinstance(child, Token):
+                    if child.type != "_NL":
+                        self._token(child, tree.data)  # a `,`: a comment after it stays on its line
+                    continue
+                start = _first_token(child).start_pos
+                self._comments_before(start, inner)
+                if not self._kept(self.last_end, start) or self.closed:
+                    self._newline(inner)
+                self.cont = inner + INDENT
+                self._walk(Tree(tree.data, [child]))
+        self._comments_before(close, inner)
+        if not self._kept(self.last_end, close) or self.closed:
+            self._newline(base)
         self.cont = saved
 
     _params = _arguments
@@ -466,8 +532,20 @@ class Layout:
         return self.lines
 
 
-def join(lines: list[Line | None]) -> str:
-    """The text of the lines, with each paragraph's comments after code aligned."""
+def _suppressed_lines(text: str, comments: list[Comment]) -> list[tuple[int, int]]:
+    """(start of the line, start of the comment) for each comment after code that suppresses diagnostics."""
+    from ..suppress import _INLINE
+
+    out = []
+    for comment in comments:
+        if comment.trailing and _INLINE.match(comment.text):
+            out.append((text.rfind("\n", 0, comment.start) + 1, comment.start))
+    return out
+
+
+def join(lines: list[Line | None], line_length: int | None = None) -> str:
+    """The text of the lines, with each paragraph's comments after code aligned (to a column that lines
+    longer than line_length, kept long for a suppression comment, do not push out)."""
     out: list[str] = []
     index = 0
     while index < len(lines):
@@ -479,7 +557,13 @@ def join(lines: list[Line | None]) -> str:
         while end < len(lines) and lines[end] is not None:
             end += 1
         paragraph = lines[index:end]
-        widths = [line.indent + len(line.code) for line in paragraph if line.code and line.comment is not None]
+        widths = [
+            line.indent + len(line.code)
+            for line in paragraph
+            if line.code
+            and line.comment is not None
+            and (line_length is None or line.indent + len(line.code) + 2 + len(line.comment) <= line_length)
+        ]
         column = max(widths) + 2 if widths else 0
         for line in paragraph:
             code = " " * line.indent + line.code if line.code else ""
@@ -488,6 +572,6 @@ def join(lines: list[Line | None]) -> str:
             elif not line.code:
                 out.append(" " * line.indent + line.comment)
             else:
-                out.append(code.ljust(column) + line.comment)
+                out.append(code.ljust(column) + line.comment if len(code) < column else code + "  " + line.comment)
         index = end
     return "\n".join(out) + "\n" if out else ""

@@ -166,9 +166,11 @@ class Includes:
                 notes=where,
             )
             return
-        from ..frontend import parse
-
         self.sources[loaded.path] = loaded
+        if self.parse is None:
+            from ..frontend import parse
+        else:
+            parse = self.parse
         program, found = parse(loaded)
         if found:
             self.diagnostics.extend(found)

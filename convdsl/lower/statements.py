@@ -38,10 +38,20 @@ STEPS_PER_LAYER = 2
 
 
 class Lowering(Includes, Naming, Binding, Blocks):
-    def __init__(self, sources: dict[str, Source], limits: Limits, reader, builder: NetworkBuilder | None = None):
+    def __init__(
+        self,
+        sources: dict[str, Source],
+        limits: Limits,
+        reader,
+        builder: NetworkBuilder | None = None,
+        parser=None,
+    ):
         self.sources = sources
         self.limits = limits
         self.read = reader  # path -> Source | Diagnostic
+        # Source -> (Program | None, syntax errors), for included files: frontend.parse, or an editor's memo of the
+        # files that did not change since the last edit
+        self.parse = parser
         # the graph, inputs and diagnostics are the builder's: lowering makes every node through it
         self.builder = builder if builder is not None else NetworkBuilder(sources=sources, limits=limits)
         self.graph = self.builder.graph

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 class Document:
     uri: str
     path: str
+    real: str = ""  # the path resolved (once: resolving it on the event loop while an analysis runs costs ms)
     version: int | None = None
     text: str = ""
     snapshot: Snapshot | None = None
@@ -57,25 +58,30 @@ class ConvdslServer(LanguageServer):
 
     # analysis ----------------------------------------------------------------
     def open_texts(self) -> dict[str, str]:
-        return {_real(doc.path): doc.text for doc in self.documents.values()}
+        return {doc.real: doc.text for doc in self.documents.values()}
 
     def changed(self, uri: str, text: str, version: int | None) -> None:
         doc = self.documents.get(uri)
         if doc is None:
-            doc = self.documents[uri] = Document(uri, convert.uri_to_path(uri))
+            path = convert.uri_to_path(uri)
+            doc = self.documents[uri] = Document(uri, path, _real(path))
         doc.text, doc.version = text, version
-        self.schedule(doc)
-        # files that include this one see its new text; so do files whose includes failed (it may be the one)
-        real = _real(doc.path)
+        # Files that include this one see its new text; so do files whose includes failed (it may be the one).
+        # Found before this document's analysis starts: the event loop's work while the analysis thread runs
+        # makes them take turns at the interpreter lock, which costs the analysis milliseconds.
+        dependents = []
         for other in self.documents.values():
             snapshot = other.snapshot
             if other is doc or snapshot is None:
                 continue
             if (
                 snapshot.network is not None
-                and any(_real(p) == real for p in snapshot.network.sources if p != other.path)
+                and any(_real(p) == doc.real for p in snapshot.network.sources if p != other.path)
             ) or any(d.code.code == "E016" for d in snapshot.diagnostics):
-                self.schedule(other, force=True)
+                dependents.append(other)
+        self.schedule(doc)
+        for other in dependents:
+            self.schedule(other, force=True)
 
     def schedule(self, doc: Document, force: bool = False) -> None:
         if force:
@@ -492,6 +498,12 @@ def make_server() -> ConvdslServer:
 
 
 def main() -> int:
+    import gc
+
     server = make_server()
+    # What is alive now (modules, the grammar's tables, pygls) lives as long as the server: out of the collector's
+    # way, each collection between edits walks only what the analyses made.
+    gc.collect()
+    gc.freeze()
     server.start_io()
     return 0

@@ -8,6 +8,7 @@ of the file with its shapes and definitions.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,13 +35,28 @@ class Snapshot:
     diagnostics: tuple[Diagnostic, ...]  # what `check` reports, suppressions applied
     network: Network | None
     analysis: Analysis | None
-    index: positions.Index
+    programs: dict  # path -> syntax tree: this file's and (once the index is made) the files it includes
     broken: tuple[Span, ...] = ()  # the text left out by error recovery
     lowering: object = None
+    _index: positions.Index | None = field(default=None, repr=False)
     _nodes_by_span: dict | None = field(default=None, repr=False)
     _block_nodes: dict | None = field(default=None, repr=False)
     _tensors: dict | None = field(default=None, repr=False)
     _sizes: object = field(default=False, repr=False)
+
+    @property
+    def index(self) -> positions.Index:
+        """The position index, made when an editor feature first asks (not on the way from an edit to its
+        diagnostics)."""
+        if self._index is None:
+            programs = dict(self.programs)
+            includes = {}
+            if self.lowering is not None and self.network is not None:
+                # the analysed file's tree is in programs already (a view from an including file has its path)
+                programs.update(_included_programs(self.network.sources, programs))
+                includes = _include_targets(programs)
+            self._index = positions.build(programs, includes)
+        return self._index
 
     def sizes_report(self):
         """`convdsl sizes` for this version (None while the network has errors), swept once, on first use,
@@ -117,7 +133,9 @@ def read_through(open_documents: dict[str, str]):
     return read
 
 
+@functools.lru_cache(maxsize=1024)
 def _real(path: str) -> str:
+    """The path resolved, remembered for the session (a file is known by one real path while it is edited)."""
     try:
         return str(Path(path).resolve())
     except (OSError, ValueError):
@@ -153,7 +171,7 @@ def build(
     )
     if isinstance(loaded, Diagnostic):
         source = Source(path, "")
-        return Snapshot(path, version, source, (loaded,), None, None, positions.build({}), ())
+        return Snapshot(path, version, source, (loaded,), None, None, {}, ())
     source = loaded
     with gc_paused():
         program, found = parse(source)
@@ -164,33 +182,43 @@ def build(
             diagnostics = tuple(sorted(found, key=Diagnostic.sort_key))
             network = analysis = lowering = None
             if program is not None:
-                network, lowering = lower_program(source, program, limits, reader)
+                network, lowering = lower_program(source, program, limits, reader, parse_included)
                 analysis = analyze(network, strict=strict, size_hints=False)
         else:
-            network, lowering = lower_program(source, program, limits, reader)
+            network, lowering = lower_program(source, program, limits, reader, parse_included)
             analysis = analyze(network, strict=strict)
             diagnostics = analysis.diagnostics
         sources = network.sources if network is not None else {path: source}
         diagnostics = tuple(apply_suppressions(diagnostics, sources, selection))
         programs = {path: program} if program is not None else {}
-        includes = {}
-        if lowering is not None:
-            programs.update(_included_programs(sources, path))
-            includes = _include_targets(programs)
-        index = positions.build(programs, includes)
-    return Snapshot(path, version, source, diagnostics, network, analysis, index, broken, lowering)
+    return Snapshot(path, version, source, diagnostics, network, analysis, programs, broken, lowering)
 
 
 _PARSED: dict[tuple[str, str], object] = {}  # (path, text) -> its syntax tree, for included files
 _PARSED_KEEP = 64
+_INCLUDED: dict[tuple[str, str], tuple] = {}  # (path, text) -> frontend.parse's answer, for included files
 
 
-def _included_programs(sources: dict[str, Source], main: str) -> dict:
+def parse_included(source: Source):
+    """frontend.parse for an included file, parsed again only when its text changed since the last edit (the
+    syntax tree is frozen data, so versions can share it)."""
+    key = (source.path, source.text)
+    found = _INCLUDED.get(key)
+    if found is None:
+        program, errors = parse(source)
+        found = (program, tuple(errors))
+        if len(_INCLUDED) >= _PARSED_KEEP:
+            _INCLUDED.pop(next(iter(_INCLUDED)))
+        _INCLUDED[key] = found
+    return found[0], list(found[1])
+
+
+def _included_programs(sources: dict[str, Source], parsed: dict) -> dict:
     """The syntax trees of the included files the network read (recovered where they have errors); a file
     that has not changed since the last edit is not parsed again."""
     out = {}
     for path, source in sources.items():
-        if path == main:
+        if path in parsed:
             continue
         key = (path, source.text)
         program = _PARSED.get(key)

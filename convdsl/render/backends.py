@@ -34,7 +34,7 @@ def backend_for(fmt: str) -> str:
         raise FormatUnavailable(f"unknown format `{fmt}`; use one of: {', '.join(FORMATS)}")
     if fmt == "dot":
         return "text"
-    if fmt == "svg" and wasm.available():
+    if fmt in ("svg", "json0") and wasm.available():  # the layout too: SVG is drawn from it (graphviz.laid_out)
         return "wasm"
     if dot_program() is not None:
         return "program"

@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 
 from . import measure, styles
 from .diagram import Box, Cluster, Diagram, Link
-from .quoting import attrs, label, quote
+from .quoting import attrs, label
+from .registry import DIRECTIONS
 from .styles import Style
 from .wrap import Wrapping
-
-DIRECTIONS = ("TB", "LR")
 
 
 @dataclass
@@ -27,15 +26,21 @@ class _Part:
     parts: dict = field(default_factory=dict)  # group id -> _Part, also listed in items
 
 
-def write(diagram: Diagram, style: Style, wrapping: Wrapping, *, direction: str = "TB") -> str:
+def write(
+    diagram: Diagram, style: Style, wrapping: Wrapping, *, direction: str = "TB", room: dict | None = None
+) -> str:
+    """room: cluster (DOT name) -> (the box beside which its title needs room of its own, or None for the
+    cluster's first box; the side, `l` or `r`; a factor on the room's width) for the titles a line ran
+    through in an earlier layout (titles.py finds them)."""
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
-    return _Writer(diagram, style, wrapping).write(direction)
+    return _Writer(diagram, style, wrapping, room or {}).write(direction)
 
 
 class _Writer:
-    def __init__(self, diagram: Diagram, style: Style, wrapping: Wrapping):
-        self.diagram, self.style, self.wrapping = diagram, style, wrapping
+    def __init__(self, diagram: Diagram, style: Style, wrapping: Wrapping, room: dict | None = None):
+        self.diagram, self.style, self.wrapping, self.room = diagram, style, wrapping, room or {}
+        self.spacers: dict[tuple, tuple[int, float]] = {}  # (box, side) -> (its spacer's line, its width)
         self.boxes = {box.id: box for box in diagram.boxes}
         self.clusters = {cluster.id: cluster for cluster in diagram.clusters}
         self.inside: dict[str | None, list[str]] = {}  # cluster -> its boxes, then its clusters, in order
@@ -173,26 +178,74 @@ class _Writer:
     def _cluster(self, cluster: Cluster, name: str, indent: str, body) -> None:
         style = self.style
         self.out.append(f"{indent}subgraph {name} {{")
-        # centred in the room it needs in a wide font, which Graphviz puts at the cluster's left
-        title = measure.centred(cluster.title, style.font_size)
+        # centred in the room it needs in a wide font, which Graphviz puts at the cluster's left; a long title
+        # that needs room of its own (see _title_room) on two lines, to need less
+        lines = _lines(cluster.title) if name in self.room else (cluster.title,)
+        title = label([measure.centred(line, style.font_size) for line in lines])
         self.out.append(
             f"{indent}  graph "
             + attrs(
-                label=quote(title),
+                label=title,
                 style="rounded,filled",
                 color=style.cluster_line,
                 fillcolor=style.cluster_fill,
                 fontcolor=style.cluster_text,
                 fontsize=float(style.font_size),
-                labeljust="l",
+                labeljust=self.room[name][1] if name in self.room else "l",
                 penwidth=0.8,
                 peripheries=1,
                 margin=8.0,
             )
             + ";"
         )
+        start = len(self.out)
         body(indent + "  ")
+        if name in self.room:
+            self._title_room(name, max(lines, key=len), start, indent + "  ")
         self.out.append(f"{indent}}}")
+
+    def _title_room(self, name: str, title: str, start: int, indent: str) -> None:
+        """Room for a cluster's title that lines would cross (titles.py): an invisible box as wide as the
+        title, left of the cluster's first box and in its rank. Graphviz routes lines round boxes, so none
+        runs through the band above it, where the title is drawn; no rank is added."""
+        written = [
+            word
+            for word in (line.strip().split(" ", 1)[0] for line in self.out[start:])
+            if word not in ("subgraph", "graph", "}", "{", "") and not word.startswith("room_")
+        ]
+        first, side, scale = self.room[name]
+        if first not in written:  # the box the crossing line goes into, if it is drawn in this part
+            first = written[0] if written else None
+        if first is None:
+            return
+        # The line into the first box arrives near its middle: the title must end left of that, so the spacer
+        # is the title's width less half of a quarter of that box (the line may come in off its centre) and the
+        # gap Graphviz leaves between boxes of a rank.
+        box = self.boxes.get(first)
+        half = self._width((box.heading, *box.lines, *box.errors)) / 4 if box is not None else 0.0
+        width = scale * max(
+            0.1, measure.width(title, self.style.font_size) / 72 + 0.1 - half - float(self.style.nodesep)
+        )
+        if (first, side) in self.spacers:  # an inner cluster starts at the same box: its spacer, widened, serves
+            at, had = self.spacers[(first, side)]
+            width = max(had, width - 8 / 72)  # this title starts a cluster margin further out
+            self.out[at] = self.out[at].split(" [", 1)[0] + " " + self._spacer(width) + ";"
+            self.spacers[(first, side)] = (at, width)
+            return
+        spacer = f"room_{name}"
+        self.spacers[(first, side)] = (len(self.out), width)
+        self.out.append(f"{indent}{spacer} {self._spacer(width)};")
+        self.out.append(f"{indent}{{ rank=same; {spacer}; {first}; }}")
+        # a flat edge puts its tail left of its head: the spacer on the title's side
+        self.out.append(
+            f"{indent}{spacer} -> {first} [style=invis];"
+            if side == "l"
+            else f"{indent}{first} -> {spacer} [style=invis];"
+        )
+
+    @staticmethod
+    def _spacer(width: float) -> str:
+        return attrs(label="", style="invis", shape="box", width=round(width, 3), height=0.01, fixedsize="true")
 
     def _box(self, box_id: str, indent: str) -> None:
         box: Box = self.boxes[box_id]
@@ -289,3 +342,22 @@ class _Writer:
         elif link.state == "unknown":
             values.update(style="dashed", color=style.cluster_line, fontcolor=style.cluster_line)
         return attrs(**values) if any(v is not None for v in values.values()) else ""
+
+
+def _lines(title: str, width: int = 18) -> tuple[str, ...]:
+    """A long title on lines of about `width` letters, broken after a `,` (or at a blank when it has none);
+    a short one as it is."""
+    if len(title) <= width:
+        return (title,)
+    mark = "," if "," in title else " "
+    parts, current = [], ""
+    pieces = [p + "," for p in title.split(",")[:-1]] + [title.split(",")[-1]] if mark == "," else title.split(" ")
+    for piece in pieces:
+        joined = (current + (" " if mark == " " else "") + piece) if current else piece.lstrip()
+        if current and len(joined) > width:
+            parts.append(current.rstrip())
+            current = piece.lstrip()
+        else:
+            current = joined
+    parts.append(current.strip())
+    return tuple(p for p in parts if p)

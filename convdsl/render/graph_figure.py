@@ -9,12 +9,11 @@ made.
 
 from __future__ import annotations
 
-import json
 
-from .backends import backend_for, produce
+from .backends import backend_for
 from .diagram import Diagram
 from .figure import Circle, Figure, Path, Polygon, Text
-from .registry import Options, RenderError
+from .registry import Options
 
 INCH = 72.0
 
@@ -50,13 +49,9 @@ def _floats(text: str) -> list[float]:
 
 
 def layout(diagram: Diagram, options: Options) -> Figure:
-    from .graphviz import dot_text
+    from .graphviz import laid_out
 
-    dot = dot_text(diagram, options)
-    try:
-        graph = json.loads(produce(dot, "json0"))
-    except ValueError as err:
-        raise RenderError(f"Graphviz gave a layout that is not JSON: {err}") from None
+    _, graph = laid_out(diagram, options)
     _, _, width, height = _floats(graph["bb"])
     shapes: list = []
 

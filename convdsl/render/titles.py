@@ -1,0 +1,102 @@
+"""Which cluster titles a line runs through, in Graphviz's layout (its `json0` output, as a dict).
+
+Graphviz puts a cluster's title at the top left of the cluster, in a band it
+keeps free of boxes but not of edges: the edges into the cluster's first layers
+run straight through it, and through the title whenever the title is wider
+than the room beside them. Graphviz cannot route around a cluster label, and a
+title made a node of its own rank staggered the columns. So the figure is laid
+out once, the titles crossed are found here, and dot.py gives each of those
+clusters room for its title: an invisible box as wide as the title, left of the
+cluster's first box in its first rank. The title's band above that box has no
+line into the cluster (edges go round boxes), and no rank changes.
+"""
+
+from __future__ import annotations
+
+from . import measure
+from .graph_figure import _dot_lines
+
+INCH = 72.0
+_GAP = 2.0  # clearance around a title
+
+
+def _floats(text: str) -> list[float]:
+    return [float(v) for v in str(text).replace(",", " ").split()]
+
+
+def _spline_points(pos: str) -> list[tuple[float, float]]:
+    """Points along an edge's B-spline (`[e,x,y] [s,x,y] x,y x,y ...`), 24 per cubic piece."""
+    points = []
+    for part in pos.split():
+        if part.startswith(("e,", "s,")):
+            continue
+        points.append(tuple(_floats(part)))
+    out = []
+    for i in range(0, len(points) - 3, 3):
+        (x0, y0), (x1, y1), (x2, y2), (x3, y3) = points[i : i + 4]
+        for k in range(25):
+            t = k / 24
+            a, b, c, d = (1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t * t, t**3
+            out.append((a * x0 + b * x1 + c * x2 + d * x3, a * y0 + b * y1 + c * y2 + d * y3))
+    return out
+
+
+def _text_box(item: dict, key: str, default_size: float) -> tuple[float, float, float, float] | None:
+    """The box of a label at `key` (lp or xlp): its lines at about 0.6 of the font size a letter."""
+    if key not in item or not item.get("label" if key == "lp" else "xlabel", item.get("label")):
+        return None
+    x, y = _floats(item[key])[:2]
+    size = float(item.get("fontsize", default_size))
+    lines = str(item.get("label" if key == "lp" else "xlabel", item.get("label", ""))).split("\\n")
+    width = max(len(line.strip()) for line in lines) * size * 0.6
+    height = len(lines) * size * 1.2
+    return (x - width / 2, y - height / 2, x + width / 2, y + height / 2)
+
+
+def _overlaps(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def crossed(graph: dict) -> dict[str, tuple[str | None, str]]:
+    """The clusters whose title text a line or an edge's label runs through: cluster name -> (the box inside
+    the cluster that the first such line goes into or comes from, None if it only passes; the side of that
+    box the title is better on, `l` or `r`: away from where the line comes from)."""
+    objects = graph.get("objects", [])
+    clusters = [
+        o
+        for o in objects
+        if str(o.get("name", "")).startswith("cluster") and "bb" in o and "lp" in o and o.get("label")
+    ]
+    if not clusters:
+        return {}
+    size = float(graph.get("fontsize", 14))
+    where = {o["_gvid"]: (o["name"], _floats(o["pos"])[:2]) for o in objects if "pos" in o and "bb" not in o}
+    lines, labels = [], []
+    for edge in graph.get("edges", []):
+        if "pos" in edge:
+            ends = [where[k] for k in (edge.get("head"), edge.get("tail")) if k in where]
+            lines.append((_spline_points(edge["pos"]), ends))
+        for key in ("lp", "xlp"):
+            box = _text_box(edge, key, size)
+            if box is not None:
+                labels.append(box)
+    found: dict[str, str | None] = {}
+    for cluster in clusters:
+        lx, ly = _floats(cluster["lp"])[:2]
+        x1, y1, x2, y2 = _floats(cluster["bb"])
+        height = float(cluster.get("lheight", 0)) * INCH
+        # the text itself in a wide font (the label is padded with blanks to make Graphviz reserve room)
+        text = max(_dot_lines(str(cluster["label"])) or ("",), key=len)
+        width = measure.width(text, float(cluster.get("fontsize", size)))
+        box = (lx - width / 2 - _GAP, ly - height / 2, lx + width / 2 + _GAP, ly + height / 2)
+        for points, ends in lines:
+            if any(box[0] <= x <= box[2] and box[1] <= y <= box[3] for x, y in points):
+                inside = [(name, x) for name, (x, y) in ends if x1 <= x <= x2 and y1 <= y <= y2]
+                outside = [x for name, (x, y) in ends if not (x1 <= x <= x2 and y1 <= y <= y2)]
+                side = "r" if inside and outside and outside[0] < inside[0][1] - 1 else "l"
+                found[str(cluster["name"])] = (inside[0][0] if inside else None, side)
+                break
+        else:
+            if any(_overlaps(box, other) for other in labels):
+                found[str(cluster["name"])] = (None, "l")
+    return found
