@@ -149,7 +149,16 @@ class NetworkBuilder:
                     f"give `{kind}` two or more inputs",
                 )
                 return None
-        elif len(flowing) != 1:
+        elif not found.takes_input and flowing:
+            self.error(
+                codes.WRONG_INPUT_COUNT,
+                span,
+                f"{kind} takes no input tensor, got {len(flowing)}",
+                f"{len(flowing)} tensors in",
+                "a learnable tensor is a source: give it no inputs",
+            )
+            return None
+        elif found.takes_input and len(flowing) != 1:
             self.error(
                 codes.WRONG_INPUT_COUNT,
                 span,

@@ -81,9 +81,11 @@ def _number(value, span, what="a number"):
 def undefined(symbol: Symbol, candidates=()) -> EvalError:
     from .diagnostics import did_you_mean
 
-    return EvalError(
+    err = EvalError(
         codes.UNDEFINED_NAME, f"undefined name `{symbol}`", symbol.span, "not defined", did_you_mean(symbol, candidates)
     )
+    err.name = str(symbol)  # lowering adds a help when it is a repeat's index read outside the repeat
+    return err
 
 
 def describe(value) -> str:

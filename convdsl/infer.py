@@ -198,7 +198,7 @@ class _Inference:
         sources = self._inputs(node)
         shapes = [self.shapes.get(s) for s in sources]
         result = None
-        if shapes and None not in shapes and not data.incomplete:
+        if (shapes or not kind.takes_input) and None not in shapes and not data.incomplete:
             next_kinds = self.next_kinds.get(node, ())
             # Lowering gives the layers of equal calls one `args` (lower.binding, build.share_args): with equal inputs
             # and consumers they infer alike. Only a result that reported nothing is shared.
@@ -419,6 +419,12 @@ class _Inference:
         them fractional: Fraction arithmetic was a third of inference.
         """
         if result is None or not sources:
+            return None
+        # a param is the same at every position: it widens no view (and has no field of its own)
+        kept = [i for i, s in enumerate(sources) if self.graph.nodes[s[0]].kind != "parameter"]
+        if len(kept) != len(sources):
+            sources, shapes = [sources[i] for i in kept], [shapes[i] for i in kept]
+        if not sources:
             return None
         fields = [self.rf.get(s) for s in sources]
         if None in fields:

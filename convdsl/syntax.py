@@ -110,6 +110,7 @@ class Repeat:
     element: Element
     count: Expr
     span: Span
+    index: Ident | None = None  # `* N as i`: the copy's number, 0 to N-1, readable inside the element
 
 
 @frozen(eq=False)
@@ -173,6 +174,16 @@ class InputDecl:
 
 
 @frozen(eq=False)
+class ParamDecl:
+    """`param cls: 1 x 768`: a tensor of learnable values (shape without the batch), with options (`init=`)."""
+
+    name: Ident
+    dims: tuple[Expr, ...]
+    options: tuple[Keyword, ...]
+    span: Span
+
+
+@frozen(eq=False)
 class OutputDecl:
     names: tuple[Ident, ...]
     chain: Chain | None  # `output y = x -> ...` declares and assigns at once
@@ -204,7 +215,7 @@ class BlockDef:
     span: Span
 
 
-Statement = Union[NetworkStmt, Setting, Constant, Include, InputDecl, OutputDecl, Assign, BlockDef]
+Statement = Union[NetworkStmt, Setting, Constant, Include, InputDecl, ParamDecl, OutputDecl, Assign, BlockDef]
 
 
 @frozen(eq=False)
@@ -291,6 +302,12 @@ class ToSyntax:
             for t in tokens
         )
 
+    def param_decl(self, meta, name, dims, *options):
+        return ParamDecl(self._ident(name), dims, tuple(options), self._span(meta))
+
+    def param_shape(self, meta, *dims):
+        return tuple(dims)
+
     def output_names(self, meta, *names):
         return OutputDecl(tuple(self._ident(n) for n in names), None, self._span(meta))
 
@@ -331,8 +348,8 @@ class ToSyntax:
     def when(self, meta, element, condition):
         return When(element, condition, self._span(meta))
 
-    def repeat(self, meta, element, count):
-        return Repeat(element, count, self._span(meta))
+    def repeat(self, meta, element, count, index=None):
+        return Repeat(element, count, self._span(meta), self._ident(index) if index is not None else None)
 
     def group(self, meta, chain):
         return Group(chain, self._span(meta))

@@ -88,6 +88,7 @@ class ClassWriter:
                 self.variables[target] = self.locals.claim(target)
         if self.block:
             self._block_inputs()
+        self._tensors()
         if self.block and self.definition.chain is not None:
             var = self.scope["in"].expr
             cx = Cx(self.root, (), self.every, None, self.forward, [var])
@@ -101,6 +102,38 @@ class ClassWriter:
         self.code.out_channels = returns[0].channels if returns else Lit(0)
         self._finish(returns)
         return self.code
+
+    def _tensors(self):
+        """`param` statements: an nn.Parameter attribute each, with a leading batch axis of 1, expanded over the
+        batch at the start of forward (a concat needs the batch; an add or mul would broadcast anyway)."""
+        decls = self.definition.tensors
+        if not decls:
+            return
+        first = self.scope["in"] if self.block else next(iter(self.scope.values()), None)
+        for decl in decls:
+            cx = Cx(self.root, (), self.every, None, self.forward, [])
+            nodes = self._take(cx, decl.span, "nodes")
+            keys = self._keys(cx, nodes)
+            infos = [self.job.analysis.layers.get(n) for n in nodes]
+            shapes = {info.output_shapes[0] if info is not None else None for info in infos}
+            inits = {self.job.graph.nodes[n].args["init"] for n in nodes}
+            if None in shapes:
+                raise RuntimeError(f"export: the shape of param `{decl.name}` is unknown")
+            if len(shapes) != 1 or len(inits) != 1:
+                raise NotGeneric(f"param `{decl.name}` differs between uses")
+            shape, init = shapes.pop(), inits.pop()
+            sizes = ", ".join(str(d) for d in (1, *shape))
+            value = f"torch.zeros({sizes})" if init == 0 else f"torch.full(({sizes}), {init!r})"
+            child = Child(keys[0], ctor=Ctor("nn.Parameter", [value]))
+            self._place_child(cx, child, keys)
+            self.code.functional.update(nodes)  # no module to hook: an attribute read in forward
+            var = self.locals.claim(decl.name)
+            self.variables[decl.name] = var
+            if first is None:
+                raise NotGeneric("a param in a network without an input")
+            expand = ", ".join(["-1"] * len(shape))
+            self.forward.append(Line([var], [ModRef((keys[0],)), f".expand({first.expr}.shape[0], {expand})"]))
+            self.scope[decl.name] = Tensor(var, Lit(shape[0]))
 
     def _block_signature(self):
         """Channel counts first (`in`'s, then each tensor parameter's), then the block's own parameters."""
@@ -199,8 +232,12 @@ class ClassWriter:
             return self._chain(step.steps, flow, cx)
         if isinstance(step, RepeatStep):
             count = self._static(step.count, cx, "a repeat count")
-            for _ in range(count):
+            for index in range(count):
+                if step.index is not None:  # `* N as i`: the copy's number, a literal in each copy written out
+                    self.params[step.index] = Lit(index)
                 flow = self._element(step.step, flow, cx)
+            if step.index is not None:
+                self.params.pop(step.index, None)
             return flow
         if isinstance(step, BlockStep):
             return self._block_call(step, flow, cx, label)
@@ -481,6 +518,17 @@ class ClassWriter:
 
     # blocks -----------------------------------------------------------------------------
     def _block_call(self, step, flow, cx, label):
+        if all(not self.places[use].children.get(step.span) for use in cx.uses):
+            # no use of it made a layer, so no instance is on record: `block b() { out = in }` passes its input on
+            if flow is not None and len(flow) == 1 and _passes_input_on(self.job.blocks[step.block]):
+                if cx.container.positional:  # lowering numbered it all the same: an identity keeps the numbers
+                    keys = [str(cx.container.positions[use]) for use in cx.uses]
+                    self._place_child(cx, Child(keys[0], ctor=Ctor("nn.Identity")), keys)
+                    cx.sink.append(Line([cx.targets[0]], [ModRef(cx.path + (keys[0],)), f"({flow[0].expr})"]))
+                    return [Tensor(cx.targets[0], flow[0].channels)]
+                return flow
+            self.job.problem(f"block `{step.block}` makes no layer here, and gives something other than its input")
+            return flow
         children = self._take(cx, step.span, "blocks")
         keys = self._keys(cx, [site.prefix[:-1] for site in children])
         callee = {id(self.job.class_for(site)): self.job.class_for(site) for site in children}
@@ -589,3 +637,15 @@ class ClassWriter:
         lines = forward_lines(body, text.resolver(), indent)
         args = ", ".join(["self", *(self.scope[t].expr for t in code.inputs)])
         code.forward = [f"    def forward({args}):", *lines]
+
+
+def _passes_input_on(definition) -> bool:
+    """A body whose `out` is `in` itself, through names only (`out = in`, or `a = in` and `out = a`)."""
+    if definition.chain is not None:
+        return False
+    aliases = {f.targets[0]: f.source for f in definition.flows if len(f.targets) == 1 and not f.steps}
+    name, seen = "out", set()
+    while name in aliases and name not in seen:
+        seen.add(name)
+        name = aliases[name]
+    return name == "in"

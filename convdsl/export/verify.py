@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..layers.base import fmt_shape
 from .model import Export, export
+from .names import module_path
 from .sites import layer_graph
 
 INSTALL = "pip install 'convdsl[torch]'"
@@ -256,8 +257,21 @@ def _compare(model, analysis, exported, result, seen, outputs):
         miss(Mismatch("model", "parameters", f"{result.params:,}", f"{analysis.params:,}"))
     if result.buffers != analysis.buffers:
         miss(Mismatch("model", "buffers", f"{result.buffers:,}", f"{analysis.buffers:,}"))
-    expected = {exported.module_path(n) for n, info in analysis.layers.items() if info.params or info.buffers}
-    owners = {_owner(key.rsplit(".", 1)[0], expected) for key in model.state_dict()}
+    # a `param` is an nn.Parameter attribute of its class: its state_dict key is its own name
+    tensors = {module_path(n): info for n, info in analysis.layers.items() if info.kind == "parameter"}
+    for path, info in tensors.items():
+        try:
+            count = model.get_parameter(path).numel()
+        except AttributeError:
+            continue  # reported below: no weights at that key
+        if count != info.params:
+            miss(Mismatch(info.name, "parameters", f"{count:,}", f"{info.params:,}"))
+    expected = {
+        exported.module_path(n)
+        for n, info in analysis.layers.items()
+        if (info.params or info.buffers) and info.kind != "parameter"
+    } | set(tensors)
+    owners = {key if key in tensors else _owner(key.rsplit(".", 1)[0], expected) for key in model.state_dict()}
     for path in sorted(owners - expected):
         miss(Mismatch(path, "state_dict", "has weights", "no layer of that name with weights"))
     for path in sorted(expected - owners):

@@ -46,6 +46,7 @@ STATEMENTS = {
     "constant",
     "include",
     "input_decl",
+    "param_decl",
     "output_names",
     "output_assign",
     "output_shaped",
@@ -56,6 +57,8 @@ STATEMENTS = {
 # Rules laid out as a run of tokens (the spacing below decides each blank).
 TOKEN_RUNS = {
     "shape",
+    "param_shape",
+    "param_dim",
     "targets",
     "labelled",
     "when",

@@ -60,6 +60,7 @@ class ConvdslLexer(RegexLexer):
             _definition("network", Name.Namespace),
             _definition("block", Name.Function),
             _definition("input", Name.Variable),
+            _definition("param", Name.Variable),
             _definition("const", Name.Constant),
             _definition("set", Name.Attribute),
             _definition("output", Name.Variable),

@@ -60,6 +60,7 @@ def grammar() -> dict:
         _definition("network", "entity.name.namespace"),
         _definition("block", "entity.name.function.block"),
         _definition("input", "variable.other.input"),
+        _definition("param", "variable.other.param"),
         _definition("const", "variable.other.constant"),
         _definition("set", "variable.other.setting"),
         _definition("output", "variable.other.output"),

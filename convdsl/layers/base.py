@@ -83,6 +83,8 @@ class LayerKind:
     # PyTorch's first positional argument where it is an input size convdsl infers (Linear's in_features): a
     # call whose second value is a number where this kind takes a boolean was written in PyTorch's order
     torch_input_size: ClassVar[str | None] = None
+    takes_input: ClassVar[bool] = True  # False: a source of its own (a `param`), with no tensor flowing in
+    statement: ClassVar[bool] = False  # made by a statement of its own (`param`), never called in a chain
 
     def output_count(self, args: dict) -> int:
         return 1

@@ -14,6 +14,7 @@ from ..definition import (
     LayerStep,
     Param,
     RepeatStep,
+    TensorDecl,
     WhenStep,
 )
 from ..layers import KINDS
@@ -25,6 +26,7 @@ from ..syntax import (
     Labelled,
     Name,
     OutputDecl,
+    ParamDecl,
     Repeat,
     When,
 )
@@ -36,8 +38,14 @@ def definition_of(syntax, env: dict, blocks: dict) -> Definition:
         params = tuple(Param(p.name.id, p.type is not None, p.default) for p in syntax.params)
         if syntax.chain is not None:
             return Definition(syntax.name.id, params, _steps(syntax.chain.elements, blocks), (), env, syntax.span)
-        return Definition(syntax.name.id, params, None, _flows(syntax.body, blocks), env, syntax.span)
-    return Definition(None, (), None, _flows(syntax.statements, blocks), env, None)
+        return Definition(
+            syntax.name.id, params, None, _flows(syntax.body, blocks), env, syntax.span, _tensors(syntax.body)
+        )
+    return Definition(None, (), None, _flows(syntax.statements, blocks), env, None, _tensors(syntax.statements))
+
+
+def _tensors(statements) -> tuple:
+    return tuple(TensorDecl(s.name.id, s.span) for s in statements if isinstance(s, ParamDecl))
 
 
 def _flows(statements, blocks: dict) -> tuple:
@@ -72,7 +80,11 @@ def _step(element, blocks: dict):
             args = [(param, expr, True) for param, expr in zip(params, element.args)]
             args += [(kw.name.id, kw.value, False) for kw in element.kwargs]
             return BlockStep(name, tuple(args), element.span)
-        kind = KINDS[name]  # lowering reported any other name; export never reads a network with errors
+        kind = KINDS.get(name)
+        if kind is None:
+            # lowering reported any other name where it is used; in a block that is never used, it is not, and
+            # export reads every block's definition but writes only the used ones: a step that is never written
+            return LayerStep(name, {}, (), element.span)
         written = _written_args(kind, element)
         if kind.variadic:
             tensors = tuple(expr.id for expr in element.args if isinstance(expr, Name))
@@ -88,7 +100,8 @@ def _step(element, blocks: dict):
     if isinstance(element, When):
         return WhenStep(_step(element.element, blocks), element.condition, element.span)
     if isinstance(element, Repeat):
-        return RepeatStep(_step(element.element, blocks), element.count, element.span)
+        index = element.index.id if element.index is not None else None
+        return RepeatStep(_step(element.element, blocks), element.count, element.span, index)
     if isinstance(element, Group):
         return GroupStep(_steps(element.chain.elements, blocks), element.span)
     raise TypeError(element)

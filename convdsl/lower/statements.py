@@ -21,6 +21,7 @@ from ..syntax import (
     Labelled,
     Name,
     OutputDecl,
+    ParamDecl,
     Program,
     Repeat,
     When,
@@ -29,6 +30,9 @@ from .binding import Binding
 from .blocks import Blocks
 from .includes import Includes
 from .naming import Naming, _NameScope
+from .indices import RepeatIndex
+from .params import Params
+from .repeats import Repeats
 from .state import Records, _Abort, _Block, _Deferred, _TensorScope
 
 
@@ -37,7 +41,7 @@ from .state import Records, _Abort, _Block, _Deferred, _TensorScope
 STEPS_PER_LAYER = 2
 
 
-class Lowering(Includes, Naming, Binding, Blocks):
+class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats):
     def __init__(self, sources: dict[str, Source], limits: Limits, reader, builder: NetworkBuilder | None = None):
         self.sources = sources
         self.limits = limits
@@ -75,6 +79,8 @@ class Lowering(Includes, Naming, Binding, Blocks):
         self.includes = None  # include_policy.IncludePolicy, made at the first include
         self.steps = 0  # elements expanded so far, against step_budget
         self.step_budget = STEPS_PER_LAYER * limits.max_layers + 10_000
+        self.program_statements: tuple = ()  # the checked file's, for helps that look ahead (indices.py)
+        self.index_sites: dict | None = None  # repeat index name -> where it is declared, found on first need
 
     @contextmanager
     def _scope(self, scope: Scope):
@@ -91,7 +97,11 @@ class Lowering(Includes, Naming, Binding, Blocks):
     def from_eval(self, err: EvalError):
         if isinstance(err, AlreadyReported):  # one failed constant is reported once, where it is defined
             return
-        self.error(err.code, err.span, err.message, err.label, err.help)
+        help_ = err.help
+        name = getattr(err, "name", None)
+        if err.code is codes.UNDEFINED_NAME and name is not None:
+            help_ = self._index_help(name) or help_
+        self.error(err.code, err.span, err.message, err.label, help_)
 
     # program ----------------------------------------------------------------
     def lower(self, program: Program) -> None:
@@ -99,6 +109,7 @@ class Lowering(Includes, Naming, Binding, Blocks):
             self._empty(program)
             return
         env: dict = {}
+        self.program_statements = program.statements
         self.site.env = env
         self.site.definitions = Records(program, self.blocks, env)
         try:
@@ -111,7 +122,7 @@ class Lowering(Includes, Naming, Binding, Blocks):
                 if isinstance(stmt, InputDecl):
                     self._input(stmt, top, names)
             for stmt in program.statements:
-                if isinstance(stmt, (Assign, OutputDecl)):
+                if isinstance(stmt, (Assign, OutputDecl, ParamDecl)):
                     self._top_statement(stmt, top, names)
             if not self.inputs and top.refs:
                 # every undefined tensor follows from this one cause
@@ -269,6 +280,8 @@ class Lowering(Includes, Naming, Binding, Blocks):
                         self.output_shapes[ident.id] = declared
         elif isinstance(stmt, Assign):
             self._assign(stmt.targets, stmt.chain, scope, names)
+        elif isinstance(stmt, ParamDecl):
+            self._param(stmt, scope, names)
         elif isinstance(stmt, Constant) and self.block_stack:
             # its uses in the block would each be "undefined": this error is the one cause
             scope.env[stmt.name.id] = FAILED
@@ -460,61 +473,8 @@ class Lowering(Includes, Naming, Binding, Blocks):
                 return current
             return self._chain(element.chain, scope, names, start=current)
         if isinstance(element, Repeat):
-            count = self._count(element, scope)
-            if count is None:
-                return None
-            before = self.builder.layer_count
-            self.repeats += 1
-            repeat_id = f"#{self.repeats}"
-            enclosing = self.first_copies
-            for index in range(count):
-                self.first_copies = enclosing * count if index == 0 else enclosing
-                self.repeating += 1
-                try:
-                    with self._scope(Scope(repeat_id, "repeat", index=index, count=count)):
-                        current = self._element(element.element, current, scope, names)
-                finally:
-                    self.first_copies = enclosing
-                    self.repeating -= 1
-                if index == 0:
-                    # Project the expansion from the first copy, so a huge count fails at once.
-                    projected = before + (self.builder.layer_count - before) * count * enclosing
-                    if projected > self.limits.max_layers:
-                        self.error(
-                            codes.LIMIT_EXCEEDED,
-                            element.span,
-                            f"this repeat expands the network to {'at least ' if enclosing > 1 else ''}"
-                            f"{projected:,} layers, more than the limit of {self.limits.max_layers:,}",
-                            f"{count:,} copies",
-                            "check the repeat count, or raise the limit with --max-layers",
-                        )
-                        raise _Abort
-                    if self.builder.layer_count == before:
-                        # A copy that makes no layer passes its input on, or a fixed tensor, or fails: every
-                        # copy would give the same, and a million failing copies would take minutes to say so.
-                        break
-            return current
+            return self._repeat(element, current, scope, names)
         return self._call(element, current, scope, names, label)
-
-    def _count(self, element: Repeat, scope):
-        try:
-            count = evaluate(element.count, scope.env)
-        except EvalError as err:
-            self.from_eval(err)
-            return None
-        if isinstance(count, Symbol):
-            self.from_eval(undefined(count, scope.env))
-            return None
-        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= self.limits.max_repeat:
-            self.error(
-                codes.REPEAT_COUNT,
-                element.count.span,
-                f"a repeat count must be an integer from 1 to {self.limits.max_repeat:,}, got {describe(count)}",
-                "repeat count",
-                "use `if` to leave an element out" if count == 0 else None,
-            )
-            return None
-        return count
 
     def _call(self, call: Call, current, scope, names, label):
         name = call.name.id
@@ -531,6 +491,15 @@ class Lowering(Includes, Naming, Binding, Blocks):
                 help_ = f"`{name}` is a tensor; merge it with `add({name})` or `concat({name})`"
             self.error(
                 codes.UNKNOWN_LAYER, call.name.span, f"unknown layer `{name}`", "not a layer kind or block", help_
+            )
+            return None
+        if kind.statement:
+            self.error(
+                codes.UNKNOWN_LAYER,
+                call.name.span,
+                f"`{name}` is made by a statement of its own, not called in a chain",
+                "not a layer to call",
+                "declare a learnable tensor with `param NAME: 1 x 768` and use it by name: `add(NAME)`",
             )
             return None
         bound, tensors, spans, explicit = self._bind(kind, call, scope)

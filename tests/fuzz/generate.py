@@ -256,6 +256,9 @@ class ProgramGenerator:
         if roll < 0.2 and source.channels % 2 == 0 and source.channels >= 2:
             self._chunk(source)
             return
+        if roll < 0.26 and source.exact:
+            self._param(source)
+            return
         name = self._name(f"t{len(self.tensors)}")
         elements, result = self._chain(source, rng.randint(1, 6))
         self.used.add(source.name)
@@ -298,6 +301,24 @@ class ProgramGenerator:
         self.used.update((source.name, a, b))
         self.tensors.append(Tensor(name, channels, left_t.spatial, left_t.exact and source.exact))
 
+    def _param(self, source: Tensor) -> None:
+        """A learnable tensor merged into a tensor: per channel (`C x 1 x 1`, a layer scale) or of its full shape."""
+        rng = self.rng
+        name = self._name(f"p{len(self.tensors)}")
+        full = (source.channels, *(source.spatial or ()))
+        sizes = full if rng.random() < 0.5 else (source.channels, *(1 for _ in source.spatial or ()))
+        dims = " x ".join(str(d) for d in sizes)
+        option = f", init={rng.choice(('0.5', '1e-6', '1'))}" if rng.random() < 0.3 else ""
+        self.lines.append(f"param {name}: {dims}{option}")
+        out = self._name(f"t{len(self.tensors)}")
+        merge = rng.choice(("add", "mul"))
+        if rng.random() < 0.5:
+            self.lines.append(f"{out} = {source.name} -> {merge}({name})")
+        else:
+            self.lines.append(f"{out} = {merge}({name}, {source.name})")
+        self.used.update((source.name, name))
+        self.tensors.append(Tensor(out, source.channels, source.spatial, source.exact))
+
     def _chunk(self, source: Tensor) -> None:
         a, b = self._name(f"t{len(self.tensors)}p"), self._name(f"t{len(self.tensors)}q")
         self.lines.append(f"{a}, {b} = {source.name} -> chunk(2)")
@@ -339,6 +360,11 @@ class ProgramGenerator:
                 count = self.int_expr(rng.randint(1, 3))
                 text += f" * {count}" if count.isdigit() or count.isidentifier() else f" * ({count})"
             return self._label() + text, out
+        if roll < 0.1 and t.spatial is not None:
+            # a repeat whose copies read their index: a dilation schedule that keeps the shape
+            n = rng.randint(1, 3)
+            step = rng.choice(("ri + 1", "2 * ri + 1", "(ri % 2) + 1"))
+            return f"(conv({t.channels}, 3, p={step}, d={step}) * {n} as ri)", t
         if roll < 0.14:
             inner, out = self._layer(t, keep_shape=True)
             if out.channels == t.channels and out.spatial == t.spatial and rng.random() < 0.7:
