@@ -6,10 +6,12 @@ import math
 
 from . import diagnostics as codes
 from .source import Span
-from .syntax import BinOp, IfExpr, Literal, Name, TupleExpr, UnaryOp
+from .syntax import BinOp, FuncCall, IfExpr, Literal, Name, ShapeOf, TupleExpr, UnaryOp
 
 # Sizes beyond this are mistakes, and refusing them keeps arithmetic cheap.
 MAX_INT = 2**62
+# The key under which an environment holds its tensors' shapes (a ShapeReader): not a name anyone can write.
+SHAPES = "<shapes>"
 
 
 class Symbol(str):
@@ -144,7 +146,77 @@ def _evaluate(expr, env: dict):
         return -value if expr.op == "-" else value
     if isinstance(expr, BinOp):
         return _binary(expr, env)
+    if isinstance(expr, FuncCall):
+        from .functions import call
+
+        return call(expr, [_evaluate(arg, env) for arg in expr.args])
+    if isinstance(expr, ShapeOf):
+        return _shape_of(expr, env)
     raise TypeError(expr)
+
+
+def _shape_of(expr: ShapeOf, env: dict):
+    """`t.shape[d]`: PyTorch's dims, 0 the batch, negative from the end."""
+    name, attribute = expr.tensor.id, expr.attribute.id
+    if attribute != "shape":
+        raise EvalError(
+            codes.INVALID_EXPRESSION,
+            f"a tensor has no `.{attribute}`",
+            expr.attribute.span,
+            "not an attribute",
+            f"read a size with `{name}.shape[d]` (d as PyTorch counts dims: 0 is the batch)",
+        )
+    reader = env.get(SHAPES)
+    if reader is None:
+        raise EvalError(
+            codes.INVALID_EXPRESSION,
+            f"`{name}.shape` is read only inside a block",
+            expr.span,
+            "outside a block",
+            "inside a block, `in.shape[1]` is its input's channels; at the top level, write the size",
+        )
+    index = _evaluate(expr.index, env)
+    if isinstance(index, Symbol):
+        raise undefined(index, env)
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise EvalError(
+            codes.INVALID_EXPRESSION,
+            f"a dim is a whole number, got {describe(index)}",
+            expr.index.span,
+            "not a dim",
+            "write `in.shape[1]` for the channels, `in.shape[-1]` for the last axis",
+        )
+    shape, batch = reader(expr.tensor)  # raises EvalError when the tensor or its shape is unknown
+    rank = len(shape) + 1  # with the batch, as PyTorch counts
+    if not -rank <= index < rank:
+        raise EvalError(
+            codes.INVALID_EXPRESSION,
+            f"dim {index} is out of range: `{name}` has {rank} dims with the batch",
+            expr.index.span,
+            "out of range",
+            f"use a dim from 0 to {rank - 1} (0 is the batch), or from -1 to -{rank}",
+        )
+    index %= rank
+    if index == 0:
+        if not isinstance(batch, int):
+            raise EvalError(
+                codes.INVALID_EXPRESSION,
+                "the batch size is not a number here",
+                expr.index.span,
+                "dim 0 is the batch",
+                "declare a batch on the input (`, batch=8`), or read another dim",
+            )
+        return batch
+    size = shape[index - 1]
+    if not isinstance(size, int):
+        raise EvalError(
+            codes.INVALID_EXPRESSION,
+            f"`{name}.shape[{index}]` is the symbolic size `{size}`, not a number",
+            expr.span,
+            "symbolic size",
+            "an argument needs a number: give the input a number for that axis, or read a dim that is one",
+        )
+    return size
 
 
 def _truth(value, span, env) -> bool:

@@ -59,7 +59,26 @@ class IfExpr:
     span: Span
 
 
-Expr = Union[Literal, Name, TupleExpr, BinOp, UnaryOp, IfExpr]
+@frozen(eq=False)
+class FuncCall:
+    """`max(a, b)`, `make_divisible(v, 8)`: a function of the arithmetic (evaluate.FUNCTIONS)."""
+
+    name: Ident
+    args: tuple[Expr, ...]
+    span: Span
+
+
+@frozen(eq=False)
+class ShapeOf:
+    """`in.shape[1]`: a size of a tensor, by PyTorch's dim (0 the batch, negative from the end)."""
+
+    tensor: Ident
+    attribute: Ident  # `shape`: the only one; anything else is reported where it is read
+    index: Expr
+    span: Span
+
+
+Expr = Union[Literal, Name, TupleExpr, BinOp, UnaryOp, IfExpr, FuncCall, ShapeOf]
 
 
 @frozen(eq=False)
@@ -384,6 +403,12 @@ class ToSyntax:
 
     def name(self, meta, token):
         return Name(str(token), self._span(meta))
+
+    def function(self, meta, name, *args):
+        return FuncCall(self._ident(name), tuple(a for a in args if a is not None), self._span(meta))
+
+    def shape_of(self, meta, tensor, attribute, index):
+        return ShapeOf(self._ident(tensor), self._ident(attribute), index, self._span(meta))
 
     def dims(self, meta, *tokens):
         return TupleExpr(

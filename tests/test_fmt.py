@@ -65,6 +65,11 @@ def comments_of(text: str) -> list[str]:
 # The style, case by case (expected layouts written by hand from README's "Formatting").
 
 CASES = {
+    "block arithmetic: shapes, constants and functions": (
+        "input x:3x8x8\nblock b(e){const h=make_divisible( in . shape [ 1 ]*e,8)\nout=in->conv(max(h,in.shape[-1]),1)}\ny=x->b(2)\n",
+        "input x: 3 x 8 x 8\n\nblock b(e) {\n    const h = make_divisible(in.shape[1] * e, 8)\n"
+        "    out = in -> conv(max(h, in.shape[-1]), 1)\n}\n\ny = x -> b(2)\n",
+    ),
     "a repeat index": (
         "input x:3x8x8\ny=x->(conv(3,3,p=i+1,d=i+1)*3  as  i)->relu*2 as j\n",
         "input x: 3 x 8 x 8\ny = x -> (conv(3, 3, p=i + 1, d=i + 1) * 3 as i) -> relu * 2 as j\n",

@@ -47,7 +47,7 @@ from .scope import (
     Param,
     Tensor,
 )
-from .translate import names_in, translate, value_of
+from .translate import names_in, reads_shape, translate, value_of
 
 
 class ClassWriter:
@@ -244,7 +244,7 @@ class ClassWriter:
         return self._layer(step, flow, cx)
 
     def _static(self, expr, cx, what):
-        value = translate(expr, self.params, self._env(), cx.uses)
+        value = self._translate(expr, cx)
         if not value.static:
             raise NotGeneric(f"{what} depends on `{value.src()}`")
         return value.known()
@@ -252,9 +252,32 @@ class ClassWriter:
     def _env(self):
         return self.sites[0].env
 
+    def _translate(self, expr, cx) -> Py:
+        """expr as Python. What differs between uses without being a parameter (`in.shape[1]`, a constant of
+        the block computed from it) is a literal where every use agrees, and makes the class per use where not."""
+        if self.generic and self.block and self._per_use(expr):
+            values = [value_of(expr, self.sites[use].env) for use in cx.uses]
+            if any(not same(v, values[0]) for v in values):
+                local = sorted(self._locals_in(expr))
+                what = f"the block's constant `{local[0]}`" if local else "a size read with `.shape`"
+                raise NotGeneric(f"{what} differs between uses")
+            return Lit(values[0])
+        return translate(expr, self.params, self._env(), cx.uses)
+
+    def _per_use(self, expr) -> bool:
+        """Whether expr reads a tensor's shape, or a constant of the block's body."""
+        if reads_shape(expr):
+            return True
+        return bool(self._locals_in(expr))
+
+    def _locals_in(self, expr) -> set:
+        params = {p.name for p in self.definition.params}
+        env = self.sites[0].env
+        return {n for n in names_in(expr) if n in env and n not in params and n not in self.definition.env}
+
     # conditions and groups ------------------------------------------------------------
     def _when(self, element, flow, cx, label):
-        condition = translate(element.condition, self.params, self._env(), cx.uses)
+        condition = self._translate(element.condition, cx)
         if condition.static:
             return self._element(element.step, flow, cx, label) if condition.known() else flow
         true = tuple(i for i in cx.uses if condition.sample(i))
@@ -447,7 +470,7 @@ class ClassWriter:
                     raise NotGeneric(f"`{spec.name}` differs between uses")
                 out[spec.name] = Lit(values[0])
                 continue
-            value = translate(expr, self.params, self._env(), cx.uses)
+            value = self._translate(expr, cx)
             if spec.type == "dims" and not isinstance(value.sample(cx.uses[0]), tuple):
                 value = tup([value])  # convdsl reads `4` as `(4,)` here
             for use, v in zip(cx.uses, values):
@@ -602,7 +625,7 @@ class ClassWriter:
             if any(not same(v, values[0]) for v in values):
                 raise NotGeneric(f"`{pname}` differs between uses")
             return Lit(values[0])
-        value = translate(expr, self.params, self._env(), cx.uses)
+        value = self._translate(expr, cx)
         for use, site in zip(cx.uses, children):
             if not same(value.sample(use), site.env[pname]):
                 raise NotGeneric(f"`{value.src()}` does not give `{pname}` in every use")

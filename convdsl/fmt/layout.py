@@ -57,6 +57,8 @@ STATEMENTS = {
 # Rules laid out as a run of tokens (the spacing below decides each blank).
 TOKEN_RUNS = {
     "shape",
+    "function",
+    "shape_of",
     "param_shape",
     "param_dim",
     "targets",
@@ -172,6 +174,8 @@ def _spaced(prev: tuple[str, str] | None, kind: str, rule: str) -> bool:
     prev_kind, prev_rule = prev
     if kind in _NO_SPACE_BEFORE or prev_kind == "LPAR":
         return False
+    if kind in ("DOT", "LSQB", "RSQB") or prev_kind in ("DOT", "LSQB"):
+        return False  # `in.shape[1]`
     if kind == "LPAR" and prev_kind == "NAME":
         return False  # a call, a block's parameters
     if (kind == "EQUAL" and rule in _TIGHT_EQUAL) or (prev_kind == "EQUAL" and prev_rule in _TIGHT_EQUAL):

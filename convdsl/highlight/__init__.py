@@ -76,6 +76,8 @@ class ConvdslLexer(RegexLexer):
             (words(vocabulary.PSEUDO_NAMES, prefix=r"\b", suffix=r"\b"), Name.Builtin.Pseudo),
             (words(vocabulary.TYPE_NAMES, prefix=r"\b", suffix=r"\b"), Keyword.Type),
             (words(vocabulary.layer_kinds(), prefix=r"\b", suffix=r"\b"), Name.Builtin),
+            (words(vocabulary.functions(), prefix=r"\b", suffix=r"(?=[ \t]*\()"), Name.Function.Builtin),
+            (r"(\.)(shape)\b", bygroups(Punctuation, Name.Attribute)),
             (NAME, Name),
             (r"==|!=|<=|>=|<|>|//|[-+*/%=]", Operator),
             (r"[,:{}]", Punctuation),

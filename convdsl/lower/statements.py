@@ -33,6 +33,7 @@ from .naming import Naming, _NameScope
 from .indices import RepeatIndex
 from .params import Params
 from .repeats import Repeats
+from .shapes import Shapes
 from .state import Records, _Abort, _Block, _Deferred, _TensorScope
 
 
@@ -41,7 +42,7 @@ from .state import Records, _Abort, _Block, _Deferred, _TensorScope
 STEPS_PER_LAYER = 2
 
 
-class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats):
+class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, Shapes):
     def __init__(self, sources: dict[str, Source], limits: Limits, reader, builder: NetworkBuilder | None = None):
         self.sources = sources
         self.limits = limits
@@ -81,6 +82,10 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats):
         self.step_budget = STEPS_PER_LAYER * limits.max_layers + 10_000
         self.program_statements: tuple = ()  # the checked file's, for helps that look ahead (indices.py)
         self.index_sites: dict | None = None  # repeat index name -> where it is declared, found on first need
+        # shapes.py: layers' shapes inferred while lowering, for `in.shape[d]` (node, port) -> shape or None
+        self.early_shapes: dict = {}
+        self.early_inputs: dict = {}  # node -> [(port, value)], from pending_edges
+        self.early_indexed = 0  # how many of pending_edges early_inputs holds
 
     @contextmanager
     def _scope(self, scope: Scope):
@@ -283,35 +288,39 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats):
         elif isinstance(stmt, ParamDecl):
             self._param(stmt, scope, names)
         elif isinstance(stmt, Constant) and self.block_stack:
-            # its uses in the block would each be "undefined": this error is the one cause
-            scope.env[stmt.name.id] = FAILED
-            params = self.blocks[self.block_stack[-1]].definition.params
-            names_read = _names_in(stmt.value)
-            read = {n for n in names_read if n in {p.name.id for p in params} or scope.env.get(n) is FAILED}
-            if read:
-                help_ = (
-                    f"a constant cannot use the block's parameters or constants "
-                    f"({', '.join(f'`{n}`' for n in sorted(read))}); "
-                    f"make it a parameter whose default uses them, after them in the block's parameter list: "
-                    f"`{stmt.name.id}={self._text(stmt.value.span)}`"
-                )
-            else:
-                help_ = "move it to the top level of the file"
-            self.error(
-                codes.MISPLACED_STATEMENT,
-                stmt.span,
-                "only assignments may appear inside a block",
-                "not allowed here",
-                help_,
-            )
+            self._block_constant(stmt, scope)
         else:
             self.error(
                 codes.MISPLACED_STATEMENT,
                 stmt.span,
-                "only assignments may appear inside a block",
+                "only assignments, params and constants may appear inside a block",
                 "not allowed here",
                 "move it to the top level of the file",
             )
+
+    def _block_constant(self, stmt: Constant, scope) -> None:
+        """`const hidden = make_divisible(in.shape[1] * expand, 8)` in a block: local to each instance; it may
+        read the block's parameters, `in.shape`, and the constants before it."""
+        name = stmt.name.id
+        params = {p.name.id for p in self.blocks[self.block_stack[-1]].definition.params}
+        if name in params or name in scope.locals_:
+            self.error(
+                codes.DUPLICATE_DEFINITION,
+                stmt.name.span,
+                f"`{name}` is already {'a parameter' if name in params else 'a constant'} of this block",
+                "defined again here",
+                "give the constant its own name",
+            )
+            return
+        scope.locals_.add(name)
+        try:
+            value = evaluate(stmt.value, scope.env)
+            if isinstance(value, Symbol):
+                raise undefined(value, [k for k in scope.env if k.isidentifier()])
+        except EvalError as err:
+            self.from_eval(err)
+            value = FAILED  # its uses say nothing more: this error is their cause
+        scope.env[name] = value
 
     def _text(self, span: Span) -> str:
         """The source text of a one-line span (for help that quotes the file), else `...`."""
@@ -662,16 +671,3 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats):
 
     def _check_cycles(self) -> None:
         self.builder.check_cycles()
-
-
-def _names_in(expr) -> set[str]:
-    """The names an expression reads."""
-    if isinstance(expr, Name):
-        return {expr.id}
-    found: set[str] = set()
-    for child in (getattr(expr, attr, None) for attr in ("left", "right", "operand", "condition", "then", "otherwise")):
-        if child is not None:
-            found |= _names_in(child)
-    for item in getattr(expr, "items", ()):
-        found |= _names_in(item)
-    return found

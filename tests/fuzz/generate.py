@@ -193,7 +193,7 @@ class ProgramGenerator:
     def _block(self) -> None:
         rng = self.rng
         name = self._name(f"blk{len(self.blocks)}_{rng.randint(0, 9)}")
-        shape = rng.choice(("cbr", "res", "branch", "stack", "gate"))
+        shape = rng.choice(("cbr", "res", "branch", "stack", "gate", "computed"))
         if shape == "cbr":
             text = f"block {name}(c, k=3) = conv(c, k, p=k // 2, bias=false) -> bn -> relu"
             block = Block(name, text, name + "({c})", "c")
@@ -218,6 +218,17 @@ class ProgramGenerator:
         elif shape == "stack":
             text = f"block {name}(c, n=2) = (conv(c, 3, p=1) -> relu) * n"
             block = Block(name, text, name + "({c}, n=" + str(rng.randint(1, 3)) + ")", "c")
+        elif shape == "computed":
+            # a block that computes: its input's shape, a constant, the functions
+            expand = rng.choice(("2", "4", "0.5", "1.5"))
+            text = (
+                f"block {name}(c, expand={expand}) {{\n"
+                f"    const hidden = make_divisible(in.shape[1] * expand, {rng.choice((1, 4, 8))})\n"
+                f"    r = in -> conv(max(hidden, 1), 1) -> relu -> conv(c, 1)\n"
+                f"    out = r -> add(in) if c == in.shape[1] and min(in.shape[-1], 2) > 0\n"
+                f"}}"
+            )
+            block = Block(name, text, name + "({c})", "c")
         else:
             text = (
                 f"block {name}(c) {{\n"
