@@ -348,6 +348,12 @@ class ToSyntax:
     def block_seq(self, meta, name, params, chain):
         return BlockDef(self._ident(name), params or (), None, chain, self._span(meta))
 
+    def block_plain(self, meta, name, body):
+        return BlockDef(self._ident(name), (), body, None, self._span(meta))
+
+    def block_seq_plain(self, meta, name, chain):
+        return BlockDef(self._ident(name), (), None, chain, self._span(meta))
+
     def block_body(self, meta, *statements):
         return tuple(statements)
 

@@ -65,6 +65,10 @@ def comments_of(text: str) -> list[str]:
 # The style, case by case (expected layouts written by hand from README's "Formatting").
 
 CASES = {
+    "blocks without parameters, without parentheses": (
+        "input x:3x8x8\nblock se=relu->sigmoid\nblock g{out=in->se}\ny=x->g->g()\n",
+        "input x: 3 x 8 x 8\nblock se = relu -> sigmoid\n\nblock g {\n    out = in -> se\n}\n\ny = x -> g -> g()\n",
+    ),
     "block arithmetic: shapes, constants and functions": (
         "input x:3x8x8\nblock b(e){const h=make_divisible( in . shape [ 1 ]*e,8)\nout=in->conv(max(h,in.shape[-1]),1)}\ny=x->b(2)\n",
         "input x: 3 x 8 x 8\n\nblock b(e) {\n    const h = make_divisible(in.shape[1] * e, 8)\n"

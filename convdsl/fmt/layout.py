@@ -52,7 +52,9 @@ STATEMENTS = {
     "output_shaped",
     "assignment",
     "block_def",
+    "block_plain",
     "block_seq",
+    "block_seq_plain",
 }
 # Rules laid out as a run of tokens (the spacing below decides each blank).
 TOKEN_RUNS = {
@@ -318,7 +320,7 @@ class Layout:
             if not isinstance(statement, Tree):
                 continue  # a line break
             start = _first_token(statement).start_pos
-            braced = statement.data == "block_def"
+            braced = statement.data in ("block_def", "block_plain")
             if not first and (braced or previous_braced):
                 self._blank()  # a `{ ... }` block has a blank line on either side
             if first:

@@ -193,7 +193,7 @@ class ProgramGenerator:
     def _block(self) -> None:
         rng = self.rng
         name = self._name(f"blk{len(self.blocks)}_{rng.randint(0, 9)}")
-        shape = rng.choice(("cbr", "res", "branch", "stack", "gate", "computed"))
+        shape = rng.choice(("cbr", "res", "branch", "stack", "gate", "computed", "bare"))
         if shape == "cbr":
             text = f"block {name}(c, k=3) = conv(c, k, p=k // 2, bias=false) -> bn -> relu"
             block = Block(name, text, name + "({c})", "c")
@@ -218,6 +218,13 @@ class ProgramGenerator:
         elif shape == "stack":
             text = f"block {name}(c, n=2) = (conv(c, 3, p=1) -> relu) * n"
             block = Block(name, text, name + "({c}, n=" + str(rng.randint(1, 3)) + ")", "c")
+        elif shape == "bare":
+            # no parameters: defined and called without parentheses (or with them)
+            if rng.random() < 0.5:
+                text = f"block {name} = relu -> identity"
+            else:
+                text = f"block {name} {{\n    g = in -> sigmoid\n    out = mul(in, g)\n}}"
+            block = Block(name, text, name + rng.choice(("", "", "()")), "same")
         elif shape == "computed":
             # a block that computes: its input's shape, a constant, the functions
             expand = rng.choice(("2", "4", "0.5", "1.5"))
