@@ -88,6 +88,12 @@ class _Inference:
                 self._layer(node, data)
         if any(data.get("kind") == "linear" and data["args"].get("tie") is not None for data in graph.nodes.values()):
             self._tie()
+        if any(data.get("kind") == "embedding" for data in graph.nodes.values()) or any(
+            spec.dtype == "long" for spec in self.network.inputs.values()
+        ):
+            from .dtypes import dtype_problems
+
+            self.found.extend(dtype_problems(self.network))
         if self.symbolic:
             from .sizehints import verify_expressions
 

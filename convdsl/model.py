@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # for the annotation only: the Network sits above this module
 
 ROUNDINGS = ("pytorch", "caffe", "tensorflow")
 LAYOUTS = ("NCHW", "NHWC")
+INPUT_LAYOUTS = ("channels", "tokens")  # `input x: ..., layout=tokens`
+DTYPES = ("float", "long")  # `input ids: ..., dtype=long`
 BYTES_PER_VALUE = 4  # float32
 SWEEP_BUDGET = 200_000  # layer evaluations analyze() may spend on size sweeps (symbolic sizes, size hints)
 
@@ -54,6 +56,16 @@ class InputSpec:
     batch: int | str | None
     span: Span
     dim_spans: tuple[Span, ...] = ()  # where each of dims is written: a size fix edits it
+    layout: str = "channels"  # `layout=tokens`: the last axis is the features, the others sequence or grid
+    dtype: str = "float"  # `dtype=long`: integer ids (embedding's input), every axis a sequence axis
+
+    def spatial_indices(self) -> range:
+        """The indices of dims that are spatial or sequence axes (the ones `sizes` sweeps)."""
+        if self.dtype == "long":
+            return range(0, len(self.dims))
+        if self.layout == "tokens":
+            return range(0, len(self.dims) - 1)
+        return range(1, len(self.dims))
 
 
 @frozen

@@ -134,6 +134,9 @@ def _random_input(torch, analysis, name: str, shape, device):
     """Random values for an input: token ids below every vocabulary size where only embeddings read it."""
     graph = layer_graph(analysis.network)
     readers = [graph.nodes[v] for v in graph.successors(name)]
+    spec = analysis.network.inputs.get(name)
+    if spec is not None and spec.dtype == "long" and not readers:
+        return torch.randint(0, 2, shape, device=device)
     if readers and all(data.get("kind") == "embedding" for data in readers):
         vocabulary = min(data["args"]["num_embeddings"] for data in readers)
         return torch.randint(0, vocabulary, shape, device=device)

@@ -31,6 +31,7 @@ from .blocks import Blocks
 from .includes import Includes
 from .naming import Naming, _NameScope
 from .indices import RepeatIndex
+from .inputs import InputOptions, input_axes
 from .params import Params
 from .repeats import Repeats
 from .shapes import Shapes
@@ -42,7 +43,7 @@ from .state import Records, _Abort, _Block, _Deferred, _TensorScope
 STEPS_PER_LAYER = 2
 
 
-class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, Shapes):
+class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, Shapes, InputOptions):
     def __init__(self, sources: dict[str, Source], limits: Limits, reader, builder: NetworkBuilder | None = None):
         self.sources = sources
         self.limits = limits
@@ -222,45 +223,20 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, 
                 "write C x L, C x H x W or C x D x H x W; give a batch with `, batch=8`",
             )
             ok = False
-        if dims and isinstance(dims[0], str):
-            self.error(
-                codes.INVALID_INPUT,
-                stmt.dims[0].span,
-                "the channel count must be a number",
-                "symbolic channels",
-                "only spatial sizes may be symbolic",
-            )
+        batch, layout, dtype = self._input_options(stmt, scope)
+        if layout is None or dtype is None or (ok and self._feature_axis_problem(stmt, dims, layout, dtype)):
             ok = False
-        batch = None
-        for option in stmt.options:
-            if option.name.id != "batch":
-                self.error(
-                    codes.UNKNOWN_ARGUMENT,
-                    option.name.span,
-                    f"unknown input option `{option.name.id}`",
-                    "not an option",
-                    "the only option is `batch`",
-                )
-                continue
-            try:
-                batch = evaluate(option.value, scope.env)
-            except EvalError as err:
-                self.from_eval(err)
-                continue
-            if isinstance(batch, bool) or not isinstance(batch, (int, str)) or (isinstance(batch, int) and batch < 1):
-                self.error(
-                    codes.INVALID_INPUT, option.value.span, "batch must be a positive integer or a name", "batch"
-                )
-                batch = None
         if not ok:
             # a tensor with no value: its uses say nothing more (E020 or E003 would only repeat this error)
             scope.tensors[name] = (None, stmt.name.span)
             scope.used.add(name)
             return
-        spatial = len(dims) - 1
-        default_axes = {0: (), 1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}[spatial]
-        axes = ("C",) + tuple(d if isinstance(d, str) else a for d, a in zip(dims[1:], default_axes))
-        self.builder.add_input(InputSpec(name, tuple(dims), axes, batch, stmt.span, tuple(d.span for d in stmt.dims)))
+        axes = input_axes(dims, layout, dtype)
+        self.builder.add_input(
+            InputSpec(
+                name, tuple(dims), axes, batch, stmt.span, tuple(d.span for d in stmt.dims), layout=layout, dtype=dtype
+            )
+        )
         names.taken.add(name)
         scope.tensors[name] = (TensorRef(name, 0), stmt.name.span)
 

@@ -260,6 +260,17 @@ class ProgramGenerator:
         spatial = tuple(rng.choice(size) for _ in range(rank))
         dims = " x ".join(str(d) for d in (channels, *spatial))
         option = f", batch={rng.choice((1, 2, 8))}" if rng.random() < 0.15 else ""
+        if rng.random() < 0.1:
+            option += ", layout=channels"  # the default, said
+        if rng.random() < 0.08:
+            # token ids, read by an embedding: L ids give an L x D tensor, which the rest reads as C x L
+            length, dim = rng.choice((8, 16)), rng.choice((4, 8))
+            self.lines.append(f"input {name}: {length}, dtype=long{option}")
+            embedded = self._name(f"e{len(self.tensors)}")
+            self.lines.append(f"{embedded} = {name} -> embedding({rng.choice((10, 100))}, {dim})")
+            self.used.add(name)
+            self.tensors.append(Tensor(embedded, length, (dim,)))
+            return
         self.lines.append(f"input {name}: {dims}{option}")
         self.tensors.append(Tensor(name, channels, spatial))
 
