@@ -18,6 +18,7 @@ from ..definition import (
     WhenStep,
 )
 from ..layers import KINDS
+from .merges import merge_form
 from ..syntax import (
     Assign,
     BlockDef,
@@ -39,16 +40,23 @@ def definition_of(syntax, env: dict, blocks: dict) -> Definition:
         if syntax.chain is not None:
             return Definition(syntax.name.id, params, _steps(syntax.chain.elements, blocks), (), env, syntax.span)
         return Definition(
-            syntax.name.id, params, None, _flows(syntax.body, blocks), env, syntax.span, _tensors(syntax.body)
+            syntax.name.id, params, None, _flows(syntax.body, blocks, env), env, syntax.span, _tensors(syntax.body)
         )
-    return Definition(None, (), None, _flows(syntax.statements, blocks), env, None, _tensors(syntax.statements))
+    return Definition(None, (), None, _flows(syntax.statements, blocks, env), env, None, _tensors(syntax.statements))
 
 
 def _tensors(statements) -> tuple:
     return tuple(TensorDecl(s.name.id, s.span) for s in statements if isinstance(s, ParamDecl))
 
 
-def _flows(statements, blocks: dict) -> tuple:
+def _starts_merge(element) -> bool:
+    while isinstance(element, Labelled):
+        element = element.element
+    kind = KINDS.get(element.name.id) if isinstance(element, Call) else None
+    return kind is not None and kind.variadic
+
+
+def _flows(statements, blocks: dict, env: dict) -> tuple:
     flows = []
     for stmt in statements:
         if isinstance(stmt, Assign):
@@ -61,8 +69,11 @@ def _flows(statements, blocks: dict) -> tuple:
         first = elements[0]
         source = None
         # as lowering reads a chain: a bare name that is no layer kind starts it from that tensor
+        merged = merge_form(first, KINDS, env) if not _starts_merge(first) else None
         if isinstance(first, Call) and not first.args and not first.kwargs and first.name.id not in KINDS:
             source, elements = first.name.id, elements[1:]
+        elif merged is not None:  # `matmul(a, b)`: `a -> matmul(b)`
+            source, elements = merged[0].id, (merged[1], *elements[1:])
         reads = frozenset().union(*(_names(e) for e in stmt.chain.elements))
         flows.append(Flow(tuple(t.id for t in targets), source, _steps(elements, blocks), reads))
     return tuple(flows)

@@ -31,6 +31,7 @@ from .blocks import Blocks
 from .includes import Includes
 from .naming import Naming, _NameScope
 from .indices import RepeatIndex
+from .merges import merge_form
 from .inputs import InputOptions, input_axes
 from .params import Params
 from .repeats import Repeats
@@ -337,8 +338,13 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, 
         elements = chain.elements
         if start is None:
             first = elements[0]
+            merged = merge_form(first, KINDS, scope.env) if not self._starts_merge(first) else None
             if isinstance(first, Call) and not first.args and not first.kwargs and first.name.id not in KINDS:
                 current = [self._ref(first.name.id, first.name.span, scope)]
+            elif merged is not None:
+                # `matmul(a, b)`: `a -> matmul(b)`
+                source, rewritten = merged
+                current = self._element(rewritten, [self._ref(source.id, source.span, scope)], scope, names)
             elif self._starts_merge(first):
                 current = self._element(first, None, scope, names)
             elif self._unknown_merge(first):

@@ -288,6 +288,13 @@ class ProgramGenerator:
         if roll < 0.26 and source.exact:
             self._param(source)
             return
+        if roll < 0.3 and source.exact and source.spatial is not None and len(source.spatial) == 1:
+            # a matmul written as a merge: C x L times its transpose gives C x C
+            name = self._name(f"t{len(self.tensors)}")
+            self.lines.append(f"{name} = matmul({source.name}, {source.name}, transpose_b=true)")
+            self.used.add(source.name)
+            self.tensors.append(Tensor(name, source.channels, (source.channels,)))
+            return
         name = self._name(f"t{len(self.tensors)}")
         elements, result = self._chain(source, rng.randint(1, 6))
         self.used.add(source.name)
