@@ -87,7 +87,9 @@ class _Inference:
             else:
                 self._layer(node, data)
         if any(data.get("kind") == "linear" and data["args"].get("tie") is not None for data in graph.nodes.values()):
-            self._tie()
+            from .tying import apply_ties
+
+            apply_ties(self)
         if any(data.get("kind") == "embedding" for data in graph.nodes.values()) or any(
             spec.dtype == "long" for spec in self.network.inputs.values()
         ):
@@ -117,62 +119,6 @@ class _Inference:
                 reanalyze=lambda network: analyze(network, strict=strict, size_hints=False),
             )
         return analysis
-
-    def _tie(self) -> None:
-        """A linear layer with `tie=LABEL` shares that embedding's (or linear layer's) weight: the weight
-        must have the same shape, and is counted once, where it is defined (GPT-2's tied head)."""
-        graph = self.graph
-        for node, data in graph.nodes.items():
-            label = data["args"].get("tie") if data.get("kind") == "linear" else None
-            info = self.layers.get(node)
-            if label is None or info is None or info.output_shapes[0] is None:
-                continue
-            span = data.get("arg_spans", {}).get("tie", data["span"])
-            target = graph.nodes[label] if label in graph else None
-            problem = None
-            if target is None:
-                problem = f"no layer is labelled `{label}`"
-            elif label == node:
-                problem = "a layer cannot share its own weight"
-            elif target.get("kind") not in ("embedding", "linear"):
-                problem = (
-                    f"`{label}` is a {target.get('kind')} layer; `tie` shares an embedding's or linear layer's weight"
-                )
-            elif data["block_path"] or target["block_path"] or "." in node:
-                problem = "`tie` works between layers of the network itself, outside blocks and groups"
-            if problem is not None:
-                self.found.append(
-                    Diagnostic(
-                        codes.ARGUMENT_TYPE,
-                        span,
-                        problem,
-                        "not a layer to share",
-                        "label the embedding (`wte: embedding(50257, 768)`) and tie to its label, both outside blocks "
-                        "and groups",
-                    )
-                )
-                continue
-            shared = self.layers.get(label)
-            if shared is None or shared.output_shapes[0] is None:
-                continue
-            features = info.input_shapes[0][-1]
-            out = data["args"]["out_features"]
-            if target["kind"] == "embedding":
-                weight = (target["args"]["num_embeddings"], target["args"]["embedding_dim"])
-            else:
-                weight = (target["args"]["out_features"], shared.input_shapes[0][-1])
-            if weight != (out, features):
-                self.found.append(
-                    Diagnostic(
-                        codes.LINEAR_MISMATCH,
-                        span,
-                        f"`{node}` needs a {out} x {features} weight, `{label}`'s is {weight[0]} x {weight[1]}",
-                        f"{weight[0]} x {weight[1]}",
-                        f"tie it to a layer with {out} rows of {features}",
-                    )
-                )
-                continue
-            self.layers[node] = replace(info, params=info.params - out * features)
 
     def _has_symbols(self) -> bool:
         """An input with a named size, in a network lowered without errors: the case for a sweep."""

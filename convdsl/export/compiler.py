@@ -406,6 +406,8 @@ class ClassWriter:
         try:
             if any(None in self.job.analysis.layers[n].input_shapes for n in nodes):
                 raise Unsupported("convdsl could not infer the shape it receives")
+            if kind.name == "linear" and graph.nodes[nodes[0]].args.get("tie") is not None:
+                self._check_tie(nodes, cx)
             op = kind.to_torch(args, self._input_shapes(nodes, tensors, cx), ctx)
             if not isinstance(op, Function):
                 try:  # each is written below; a size that depends on a symbolic input size has no literal
@@ -451,6 +453,21 @@ class ClassWriter:
             raise NotGeneric("a layer gives more tensors than the chain assigns")
         cx.sink.append(Line(targets, value, self._shape_comment(nodes, port_count=outputs)))
         return [Tensor(t, c) for t, c in zip(targets, channels)]
+
+    def _check_tie(self, nodes, cx):
+        """A tied layer reads `self.LABEL.weight`: the layer it shares must be an attribute of the same class."""
+        from ..tying import resolve_tie
+
+        graph = self.job.graph
+        for node, use in zip(nodes, cx.uses):
+            data = graph.nodes[node]
+            label = data.args["tie"]
+            if resolve_tie(graph, node, data) != self.places[use].prefix + label:
+                raise Unsupported(
+                    f"it shares the weight of `{label}`, which is not a layer of the same block (or of the network's "
+                    "top level, for a layer outside blocks)",
+                    "tie to a layer of the same block, outside any labelled group",
+                )
 
     def _unsupported(self, nodes, kind, err):
         """Report the layer, and carry on as if it passed its input through, to find any other."""
