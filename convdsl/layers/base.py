@@ -47,6 +47,9 @@ class RF:
 
     windows: tuple[tuple[int, int | Fraction], ...] = ()
     whole: bool = False
+    # the dims (without the batch) the windows or `whole` apply to; None: the spatial dims of a channels-first
+    # tensor (1, 2, ...). Tokens kinds name theirs: attention (0,) of L x D, window attention (0, 1) of H x W x C.
+    dims: tuple[int, ...] | None = None
 
 
 @dataclass
