@@ -147,8 +147,9 @@ def _evaluate(expr, env: dict):
     if isinstance(expr, BinOp):
         return _binary(expr, env)
     if isinstance(expr, FuncCall):
-        from .functions import call
+        from .functions import call, check_name
 
+        check_name(expr)  # an unknown function first: its arguments' own errors would hide it
         return call(expr, [_evaluate(arg, env) for arg in expr.args])
     if isinstance(expr, ShapeOf):
         return _shape_of(expr, env)

@@ -64,6 +64,12 @@ FUNCTIONS = {
 }
 
 
+def check_name(expr) -> None:
+    """Raise the unknown-function error for a FuncCall of no function."""
+    if expr.name.id not in FUNCTIONS:
+        call(expr, [])
+
+
 def call(expr, args: list):
     """The value of a FuncCall whose arguments are evaluated (`args`)."""
     name = expr.name.id

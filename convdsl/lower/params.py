@@ -95,6 +95,7 @@ class Params:
                 continue
             init = float(value)
         if not ok:
+            scope.used.add(name)  # its uses say nothing more: the error above is their cause
             return
         kind = KINDS["parameter"]
         local = self._claim(names, name, stmt.name.span)
