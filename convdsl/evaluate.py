@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from . import diagnostics as codes
+from .functions import FUNCTIONS, arity_problem
 from .source import Span
 from .syntax import BinOp, FuncCall, IfExpr, Literal, Name, ShapeOf, TupleExpr, UnaryOp
 
@@ -147,13 +148,50 @@ def _evaluate(expr, env: dict):
     if isinstance(expr, BinOp):
         return _binary(expr, env)
     if isinstance(expr, FuncCall):
-        from .functions import call, check_name
-
-        check_name(expr)  # an unknown function first: its arguments' own errors would hide it
-        return call(expr, [_evaluate(arg, env) for arg in expr.args])
+        _function_name(expr)  # an unknown function first: its arguments' own errors would hide it
+        return _call(expr, [_evaluate(arg, env) for arg in expr.args])
     if isinstance(expr, ShapeOf):
         return _shape_of(expr, env)
     raise TypeError(expr)
+
+
+def _function_name(expr: FuncCall) -> None:
+    if expr.name.id not in FUNCTIONS:
+        from .diagnostics import did_you_mean
+
+        raise EvalError(
+            codes.UNDEFINED_NAME,
+            f"unknown function `{expr.name.id}`",
+            expr.name.span,
+            "not a function",
+            did_you_mean(expr.name.id, FUNCTIONS) or f"the functions are {', '.join(f'`{n}`' for n in FUNCTIONS)}",
+        )
+
+
+def _call(expr: FuncCall, args: list):
+    """`max(a, b)`, `make_divisible(v, 8)`: the value of a function of the arithmetic (functions.py)."""
+    name = expr.name.id
+    usage = FUNCTIONS[name][3]
+    problem = arity_problem(name, len(args))
+    if problem is not None:
+        raise EvalError(codes.INVALID_EXPRESSION, problem, expr.span, "wrong number of arguments", f"usage: {usage}")
+    for value, arg in zip(args, expr.args):
+        if isinstance(value, Symbol):
+            raise undefined(value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise EvalError(
+                codes.INVALID_EXPRESSION,
+                f"`{name}` takes numbers, got {describe(value)}",
+                arg.span,
+                "not a number",
+                f"usage: {usage}",
+            )
+    try:
+        return _in_range(FUNCTIONS[name][2](args), expr.span)
+    except (ValueError, OverflowError) as err:
+        raise EvalError(
+            codes.INVALID_EXPRESSION, f"`{name}` cannot compute this: {err}", expr.span, "no value", f"usage: {usage}"
+        ) from None
 
 
 def _shape_of(expr: ShapeOf, env: dict):

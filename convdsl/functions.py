@@ -1,26 +1,8 @@
-"""The functions argument arithmetic may call: `max`, `min`, `round`, `make_divisible`."""
+"""The functions argument arithmetic may call: `max`, `min`, `round`, `make_divisible` (evaluate.py calls them)."""
 
 from __future__ import annotations
 
 import math
-
-from . import diagnostics as codes
-from .evaluate import EvalError, Symbol, _in_range, describe, undefined
-
-
-def _numbers(name, args, spans):
-    for value, span in zip(args, spans):
-        if isinstance(value, Symbol):
-            raise undefined(value)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise EvalError(
-                codes.INVALID_EXPRESSION,
-                f"`{name}` takes numbers, got {describe(value)}",
-                span,
-                "not a number",
-                f"usage: {FUNCTIONS[name][3]}",
-            )
-    return args
 
 
 def _max(args):
@@ -64,40 +46,10 @@ FUNCTIONS = {
 }
 
 
-def check_name(expr) -> None:
-    """Raise the unknown-function error for a FuncCall of no function."""
-    if expr.name.id not in FUNCTIONS:
-        call(expr, [])
-
-
-def call(expr, args: list):
-    """The value of a FuncCall whose arguments are evaluated (`args`)."""
-    name = expr.name.id
-    found = FUNCTIONS.get(name)
-    if found is None:
-        from .diagnostics import did_you_mean
-
-        raise EvalError(
-            codes.UNDEFINED_NAME,
-            f"unknown function `{name}`",
-            expr.name.span,
-            "not a function",
-            did_you_mean(name, FUNCTIONS) or f"the functions are {', '.join(f'`{n}`' for n in FUNCTIONS)}",
-        )
-    fewest, most, function, usage = found
-    if len(args) < fewest or (most is not None and len(args) > most):
-        count = f"{fewest}" if most == fewest else f"{fewest} to {most}" if most else f"at least {fewest}"
-        raise EvalError(
-            codes.INVALID_EXPRESSION,
-            f"`{name}` takes {count} argument{'s' if (most or fewest) > 1 else ''}, got {len(args)}",
-            expr.span,
-            "wrong number of arguments",
-            f"usage: {usage}",
-        )
-    _numbers(name, args, [a.span for a in expr.args])
-    try:
-        return _in_range(function(args), expr.span)
-    except (ValueError, OverflowError) as err:
-        raise EvalError(
-            codes.INVALID_EXPRESSION, f"`{name}` cannot compute this: {err}", expr.span, "no value", f"usage: {usage}"
-        ) from None
+def arity_problem(name: str, count: int) -> str | None:
+    """Why `count` arguments do not fit function `name`, or None."""
+    fewest, most, _, _ = FUNCTIONS[name]
+    if count >= fewest and (most is None or count <= most):
+        return None
+    wanted = f"{fewest}" if most == fewest else f"{fewest} to {most}" if most else f"at least {fewest}"
+    return f"`{name}` takes {wanted} argument{'s' if (most or fewest) > 1 else ''}, got {count}"

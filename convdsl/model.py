@@ -68,6 +68,21 @@ class InputSpec:
         return range(1, len(self.dims))
 
 
+_SPATIAL_NAMES = {0: (), 1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
+def input_axes(dims, layout: str, dtype: str) -> tuple[str, ...]:
+    """A name per axis: C then L | H W | D H W (channels); L or H W, then D (tokens); L... (long ids)."""
+    if dtype == "long":
+        names = ("L",) if len(dims) == 1 else _SPATIAL_NAMES[min(len(dims), 3)][-len(dims) :]
+        return tuple(d if isinstance(d, str) else a for d, a in zip(dims, names))
+    if layout == "tokens":
+        names = _SPATIAL_NAMES[min(len(dims) - 1, 3)] + ("D",)
+        return tuple(d if isinstance(d, str) else a for d, a in zip(dims, names))
+    spatial = _SPATIAL_NAMES[len(dims) - 1]
+    return ("C",) + tuple(d if isinstance(d, str) else a for d, a in zip(dims[1:], spatial))
+
+
 @frozen
 class Scope:
     """A block instance, labelled group or repeat copy a layer was made in.

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from .. import diagnostics as codes
 from ..evaluate import EvalError, Symbol, evaluate
-from ..model import DTYPES, INPUT_LAYOUTS
+from ..model import DTYPES, INPUT_LAYOUTS, input_axes
 
 _OPTIONS = ("batch", "layout", "dtype")
-_SPATIAL_NAMES = {0: (), 1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+__all__ = ["InputOptions", "input_axes"]
 
 
 class InputOptions:
@@ -82,15 +82,3 @@ class InputOptions:
             + ("" if layout == "tokens" else "; for `L x D` tokens with a symbolic L, add `layout=tokens`"),
         )
         return True
-
-
-def input_axes(dims, layout: str, dtype: str) -> tuple[str, ...]:
-    """A name per axis: C then L | H W | D H W (channels); L or H W, then D (tokens); L... (long ids)."""
-    if dtype == "long":
-        names = ("L",) if len(dims) == 1 else _SPATIAL_NAMES[min(len(dims), 3)][-len(dims) :]
-        return tuple(d if isinstance(d, str) else a for d, a in zip(dims, names))
-    if layout == "tokens":
-        names = _SPATIAL_NAMES[min(len(dims) - 1, 3)] + ("D",)
-        return tuple(d if isinstance(d, str) else a for d, a in zip(dims, names))
-    spatial = _SPATIAL_NAMES[len(dims) - 1]
-    return ("C",) + tuple(d if isinstance(d, str) else a for d, a in zip(dims[1:], spatial))
