@@ -80,6 +80,6 @@ class ConvdslLexer(RegexLexer):
             (r"(\.)(shape)\b", bygroups(Punctuation, Name.Attribute)),
             (NAME, Name),
             (r"==|!=|<=|>=|<|>|//|[-+*/%=]", Operator),
-            (r"[,:{}]", Punctuation),
+            (r"[,:{}\[\].]", Punctuation),
         ],
     }
