@@ -28,13 +28,11 @@ from .arguments import Argument, bind
 from .diagnostics import Diagnostic, did_you_mean
 from .layergraph import LayerGraph
 from .layers import KINDS, LayerKind, canonical_kinds
-from .model import InputSpec, LayerNode, Limits, Settings, TensorRef
+from .model import DTYPES, INPUT_LAYOUTS, InputSpec, LayerNode, Limits, Settings, TensorRef, input_axes
 from .network import Network
 from .source import Source, Span
 
 __all__ = ["Argument", "NetworkBuilder", "TensorRef"]
-
-_AXES = {0: (), 1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
 
 class NetworkBuilder:
@@ -70,11 +68,22 @@ class NetworkBuilder:
 
     # the public steps -------------------------------------------------------------------------
     def input(
-        self, name: str, dims, *, span: Span | None = None, batch: int | str | None = None, dim_spans: tuple = ()
+        self,
+        name: str,
+        dims,
+        *,
+        span: Span | None = None,
+        batch: int | str | None = None,
+        dim_spans: tuple = (),
+        layout: str = "channels",
+        dtype: str = "float",
     ) -> TensorRef | None:
-        """A network input of shape (C, *spatial): an int per axis, or a name for a symbolic spatial size."""
+        """A network input of shape (C, *spatial): an int per axis, or a name for a symbolic spatial size.
+
+        layout="tokens": (L, D) or (H, W, D), the last axis the features; dtype="long": ids, every axis a
+        sequence (as `.cdsl`'s `layout=` and `dtype=` input options)."""
         dims = tuple(dims)
-        problem = _input_problem(dims)
+        problem = _input_problem(dims, layout, dtype)
         if problem is not None:
             self.error(
                 codes.INVALID_INPUT,
@@ -87,8 +96,8 @@ class NetworkBuilder:
         if name in self.graph:
             self.error(codes.DUPLICATE_DEFINITION, span, f"`{name}` is defined twice", "defined again here")
             return None
-        axes = ("C",) + tuple(d if isinstance(d, str) else a for d, a in zip(dims[1:], _AXES[len(dims) - 1]))
-        self.add_input(InputSpec(name, dims, axes, batch, span, tuple(dim_spans)))
+        axes = input_axes(dims, layout, dtype)
+        self.add_input(InputSpec(name, dims, axes, batch, span, tuple(dim_spans), layout=layout, dtype=dtype))
         return TensorRef(name, 0, name)
 
     def layer(
@@ -149,7 +158,16 @@ class NetworkBuilder:
                     f"give `{kind}` two or more inputs",
                 )
                 return None
-        elif len(flowing) != 1:
+        elif not found.takes_input and flowing:
+            self.error(
+                codes.WRONG_INPUT_COUNT,
+                span,
+                f"{kind} takes no input tensor, got {len(flowing)}",
+                f"{len(flowing)} tensors in",
+                "a learnable tensor is a source: give it no inputs",
+            )
+            return None
+        elif found.takes_input and len(flowing) != 1:
             self.error(
                 codes.WRONG_INPUT_COUNT,
                 span,
@@ -357,13 +375,16 @@ def _tensor_as_given(argument: Argument):
     return (value, str(value)) if isinstance(value, TensorRef) else None
 
 
-def _input_problem(dims: tuple) -> str | None:
+def _input_problem(dims: tuple, layout: str = "channels", dtype: str = "float") -> str | None:
+    if layout not in INPUT_LAYOUTS or dtype not in DTYPES:
+        return f"layout is one of {', '.join(INPUT_LAYOUTS)} and dtype one of {', '.join(DTYPES)}"
     if not 1 <= len(dims) <= 4:
         return f"an input has 1 to 4 dimensions (C, then up to 3 spatial), got {len(dims)}"
+    features = None if dtype == "long" else len(dims) - 1 if layout == "tokens" else 0
     for index, d in enumerate(dims):
         if isinstance(d, str):
-            if index == 0:
-                return "the channel count must be a number"
+            if index == features:
+                return "the channel count must be a number" if features == 0 else "a token's width must be a number"
             if not d.isidentifier():
                 return f"`{d}` is not a name for a size"
         elif isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= 2**40:

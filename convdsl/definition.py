@@ -60,6 +60,7 @@ class RepeatStep:
     step: object
     count: object  # the count's expression
     span: Span
+    index: str | None = None  # `* N as i`: the name of the copy's number
 
 
 @frozen(eq=False)
@@ -78,6 +79,14 @@ class LabelStep:
     label: str
     step: object
     span: Span
+
+
+@frozen(eq=False)
+class TensorDecl:
+    """`param NAME: shape`: a learnable tensor of the class (an nn.Parameter attribute named NAME)."""
+
+    name: str
+    span: Span  # the statement's: the key to the node it made in each place (model.LayerNode.span)
 
 
 @frozen(eq=False)
@@ -106,3 +115,4 @@ class Definition:
     flows: tuple[Flow, ...]
     env: dict
     span: Span | None
+    tensors: tuple[TensorDecl, ...] = ()  # its `param` statements, in order

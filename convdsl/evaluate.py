@@ -5,11 +5,14 @@ from __future__ import annotations
 import math
 
 from . import diagnostics as codes
+from .functions import FUNCTIONS, arity_problem
 from .source import Span
-from .syntax import BinOp, IfExpr, Literal, Name, TupleExpr, UnaryOp
+from .syntax import BinOp, FuncCall, IfExpr, Literal, Name, ShapeOf, TupleExpr, UnaryOp
 
 # Sizes beyond this are mistakes, and refusing them keeps arithmetic cheap.
 MAX_INT = 2**62
+# The key under which an environment holds its tensors' shapes (a ShapeReader): not a name anyone can write.
+SHAPES = "<shapes>"
 
 
 class Symbol(str):
@@ -81,9 +84,11 @@ def _number(value, span, what="a number"):
 def undefined(symbol: Symbol, candidates=()) -> EvalError:
     from .diagnostics import did_you_mean
 
-    return EvalError(
+    err = EvalError(
         codes.UNDEFINED_NAME, f"undefined name `{symbol}`", symbol.span, "not defined", did_you_mean(symbol, candidates)
     )
+    err.name = str(symbol)  # lowering adds a help when it is a repeat's index read outside the repeat
+    return err
 
 
 def describe(value) -> str:
@@ -142,7 +147,115 @@ def _evaluate(expr, env: dict):
         return -value if expr.op == "-" else value
     if isinstance(expr, BinOp):
         return _binary(expr, env)
+    if isinstance(expr, FuncCall):
+        _function_name(expr)  # an unknown function first: its arguments' own errors would hide it
+        return _call(expr, [_evaluate(arg, env) for arg in expr.args])
+    if isinstance(expr, ShapeOf):
+        return _shape_of(expr, env)
     raise TypeError(expr)
+
+
+def _function_name(expr: FuncCall) -> None:
+    if expr.name.id not in FUNCTIONS:
+        from .diagnostics import did_you_mean
+
+        raise EvalError(
+            codes.UNDEFINED_NAME,
+            f"unknown function `{expr.name.id}`",
+            expr.name.span,
+            "not a function",
+            did_you_mean(expr.name.id, FUNCTIONS) or f"the functions are {', '.join(f'`{n}`' for n in FUNCTIONS)}",
+        )
+
+
+def _call(expr: FuncCall, args: list):
+    """`max(a, b)`, `make_divisible(v, 8)`: the value of a function of the arithmetic (functions.py)."""
+    name = expr.name.id
+    usage = FUNCTIONS[name][3]
+    problem = arity_problem(name, len(args))
+    if problem is not None:
+        raise EvalError(codes.INVALID_EXPRESSION, problem, expr.span, "wrong number of arguments", f"usage: {usage}")
+    for value, arg in zip(args, expr.args):
+        if isinstance(value, Symbol):
+            raise undefined(value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise EvalError(
+                codes.INVALID_EXPRESSION,
+                f"`{name}` takes numbers, got {describe(value)}",
+                arg.span,
+                "not a number",
+                f"usage: {usage}",
+            )
+    try:
+        return _in_range(FUNCTIONS[name][2](args), expr.span)
+    except (ValueError, OverflowError) as err:
+        raise EvalError(
+            codes.INVALID_EXPRESSION, f"`{name}` cannot compute this: {err}", expr.span, "no value", f"usage: {usage}"
+        ) from None
+
+
+def _shape_of(expr: ShapeOf, env: dict):
+    """`t.shape[d]`: PyTorch's dims, 0 the batch, negative from the end."""
+    name, attribute = expr.tensor.id, expr.attribute.id
+    if attribute != "shape":
+        raise EvalError(
+            codes.INVALID_EXPRESSION,
+            f"a tensor has no `.{attribute}`",
+            expr.attribute.span,
+            "not an attribute",
+            f"read a size with `{name}.shape[d]` (d as PyTorch counts dims: 0 is the batch)",
+        )
+    reader = env.get(SHAPES)
+    if reader is None:
+        raise EvalError(
+            codes.INVALID_EXPRESSION,
+            f"`{name}.shape` is read only inside a block",
+            expr.span,
+            "outside a block",
+            "inside a block, `in.shape[1]` is its input's channels; at the top level, write the size",
+        )
+    index = _evaluate(expr.index, env)
+    if isinstance(index, Symbol):
+        raise undefined(index, env)
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise EvalError(
+            codes.INVALID_EXPRESSION,
+            f"a dim is a whole number, got {describe(index)}",
+            expr.index.span,
+            "not a dim",
+            "write `in.shape[1]` for the channels, `in.shape[-1]` for the last axis",
+        )
+    shape, batch = reader(expr.tensor)  # raises EvalError when the tensor or its shape is unknown
+    rank = len(shape) + 1  # with the batch, as PyTorch counts
+    if not -rank <= index < rank:
+        raise EvalError(
+            codes.INVALID_EXPRESSION,
+            f"dim {index} is out of range: `{name}` has {rank} dims with the batch",
+            expr.index.span,
+            "out of range",
+            f"use a dim from 0 to {rank - 1} (0 is the batch), or from -1 to -{rank}",
+        )
+    index %= rank
+    if index == 0:
+        if not isinstance(batch, int):
+            raise EvalError(
+                codes.INVALID_EXPRESSION,
+                "the batch size is not a number here",
+                expr.index.span,
+                "dim 0 is the batch",
+                "declare a batch on the input (`, batch=8`), or read another dim",
+            )
+        return batch
+    size = shape[index - 1]
+    if not isinstance(size, int):
+        raise EvalError(
+            codes.INVALID_EXPRESSION,
+            f"`{name}.shape[{index}]` is the symbolic size `{size}`, not a number",
+            expr.span,
+            "symbolic size",
+            "an argument needs a number: give the input a number for that axis, or read a dim that is one",
+        )
+    return size
 
 
 def _truth(value, span, env) -> bool:

@@ -420,7 +420,7 @@ def _found(token: Token) -> str:
     return f"'{token.value}'"
 
 
-_KEYWORDS = ("network", "set", "const", "include", "input", "output", "block")
+_KEYWORDS = ("network", "set", "const", "include", "input", "param", "output", "block")
 
 
 def _line_of(text: str, token: Token) -> str:

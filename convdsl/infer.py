@@ -16,6 +16,7 @@ from .layers import KINDS, InferContext, ShapeError
 from .layers.base import fmt_shape
 from .layers.merge import MergeError, axis_label
 from .model import SWEEP_BUDGET, Analysis, LayerInfo, LayerNode
+from .provenance import input_dims, output_dims
 from .source import Span
 from .walk import declared_batch, gc_paused, rank_problem, topological_order, wiring
 
@@ -38,6 +39,9 @@ class _Inference:
         # (node, port) -> (per spatial axis (receptive field, jump), receptive field, effective stride):
         # the last two as LayerInfo shows them, made once and passed on through elementwise layers
         self.rf: dict[tuple[str, int], tuple | None] = {}
+        # (node, port) -> per dim, the input spatial axes it runs along (provenance.py); None where unknown
+        self.axes: dict[tuple[str, int], tuple | None] = {}
+        self.extent: dict[int, int] = {}  # input spatial axis -> its size at the first input: `whole` on tokens
         self.rounded: dict[str, dict[int, str]] = {}  # node -> shape axis -> arithmetic, for provenance
         self.layers: dict[str, LayerInfo] = {}
         self.found: list[Diagnostic] = []
@@ -78,8 +82,15 @@ class _Inference:
                     )
                     dims = None
                 self.shapes[(node, 0)] = dims
+                spec = self.network.inputs.get(node)
+                spatial = list(spec.spatial_indices()) if spec is not None else list(range(1, len(dims or ())))
+                if spec is not None:
+                    self.axes[(node, 0)] = input_dims(spec)
+                    for axis, index in enumerate(spatial):
+                        if dims and isinstance(dims[index], int):
+                            self.extent.setdefault(axis, dims[index])
                 self.rf[(node, 0)] = (
-                    _field(tuple((1, 1) for _ in dims[1:]), None, (True,) * (len(dims) - 1)) if dims else None
+                    _field(tuple((1, 1) for _ in spatial), None, (True,) * len(spatial)) if dims else None
                 )  # ints: see _receptive_field
             elif kind == "output":
                 if "shape" in data.args:
@@ -88,7 +99,15 @@ class _Inference:
             else:
                 self._layer(node, data)
         if any(data.get("kind") == "linear" and data["args"].get("tie") is not None for data in graph.nodes.values()):
-            self._tie()
+            from .tying import apply_ties
+
+            apply_ties(self)
+        if any(data.get("kind") == "embedding" for data in graph.nodes.values()) or any(
+            spec.dtype == "long" for spec in self.network.inputs.values()
+        ):
+            from .dtypes import dtype_problems
+
+            self.found.extend(dtype_problems(self.network))
         if self.symbolic:
             from .sizehints import verify_expressions
 
@@ -112,62 +131,6 @@ class _Inference:
                 reanalyze=lambda network: analyze(network, strict=strict, size_hints=False),
             )
         return analysis
-
-    def _tie(self) -> None:
-        """A linear layer with `tie=LABEL` shares that embedding's (or linear layer's) weight: the weight
-        must have the same shape, and is counted once, where it is defined (GPT-2's tied head)."""
-        graph = self.graph
-        for node, data in graph.nodes.items():
-            label = data["args"].get("tie") if data.get("kind") == "linear" else None
-            info = self.layers.get(node)
-            if label is None or info is None or info.output_shapes[0] is None:
-                continue
-            span = data.get("arg_spans", {}).get("tie", data["span"])
-            target = graph.nodes[label] if label in graph else None
-            problem = None
-            if target is None:
-                problem = f"no layer is labelled `{label}`"
-            elif label == node:
-                problem = "a layer cannot share its own weight"
-            elif target.get("kind") not in ("embedding", "linear"):
-                problem = (
-                    f"`{label}` is a {target.get('kind')} layer; `tie` shares an embedding's or linear layer's weight"
-                )
-            elif data["block_path"] or target["block_path"] or "." in node:
-                problem = "`tie` works between layers of the network itself, outside blocks and groups"
-            if problem is not None:
-                self.found.append(
-                    Diagnostic(
-                        codes.ARGUMENT_TYPE,
-                        span,
-                        problem,
-                        "not a layer to share",
-                        "label the embedding (`wte: embedding(50257, 768)`) and tie to its label, both outside blocks "
-                        "and groups",
-                    )
-                )
-                continue
-            shared = self.layers.get(label)
-            if shared is None or shared.output_shapes[0] is None:
-                continue
-            features = info.input_shapes[0][-1]
-            out = data["args"]["out_features"]
-            if target["kind"] == "embedding":
-                weight = (target["args"]["num_embeddings"], target["args"]["embedding_dim"])
-            else:
-                weight = (target["args"]["out_features"], shared.input_shapes[0][-1])
-            if weight != (out, features):
-                self.found.append(
-                    Diagnostic(
-                        codes.LINEAR_MISMATCH,
-                        span,
-                        f"`{node}` needs a {out} x {features} weight, `{label}`'s is {weight[0]} x {weight[1]}",
-                        f"{weight[0]} x {weight[1]}",
-                        f"tie it to a layer with {out} rows of {features}",
-                    )
-                )
-                continue
-            self.layers[node] = replace(info, params=info.params - out * features)
 
     def _has_symbols(self) -> bool:
         """An input with a named size, in a network lowered without errors: the case for a sweep."""
@@ -198,17 +161,24 @@ class _Inference:
         kind = KINDS[data.written]
         sources = self._inputs(node)
         shapes = [self.shapes.get(s) for s in sources]
+        dims = [self.axes.get(s) for s in sources]
+        # W104 is for a last dim that runs along the input (C x H x W), not for L x D tokens
+        last_spatial = not dims or dims[0] is None or not dims[0] or bool(dims[0][-1])
         result = None
-        if shapes and None not in shapes and not data.incomplete:
+        if (shapes or not kind.takes_input) and None not in shapes and not data.incomplete:
             next_kinds = self.next_kinds.get(node, ())
             # Lowering gives the layers of equal calls one `args` (lower.binding, build.share_args): with equal inputs
             # and consumers they infer alike. Only a result that reported nothing is shared.
             args = id(data.args)
-            key = (args, data.written, next_kinds, *shapes) if args in self.shared and not self.symbolic else None
+            key = (
+                (args, data.written, next_kinds, last_spatial, *shapes)
+                if args in self.shared and not self.symbolic
+                else None
+            )
             result = self.inferred.get(key) if key is not None else None
             if result is None:
                 reported, divisions = len(self.found), len(self.divisions)
-                result = self._infer(node, data, kind, shapes, sources, next_kinds)
+                result = self._infer(node, data, kind, shapes, sources, next_kinds, last_spatial)
                 if (
                     key is not None
                     and result is not None
@@ -219,12 +189,14 @@ class _Inference:
                     self.inferred[key] = result
         outputs = result.outputs if result is not None else (None,) * kind.output_count(data.args)
         try:
-            rf = self._receptive_field(result, sources, shapes, kind)
+            rf = self._receptive_field(result, sources, shapes, kind, dims)
         except TypeError:  # a receptive field over a symbolic size
             rf = None
+        made = output_dims(kind.name, data.args, dims, outputs)
         for port, shape in enumerate(outputs):
             self.shapes[(node, port)] = shape
             self.rf[(node, port)] = rf
+            self.axes[(node, port)] = made[port]
         field, stride, whole = (rf[1], rf[2], rf[3]) if rf is not None else (None, None, None)
         # LayerInfo's fields in order, not by keyword: this runs once per layer, and keywords cost more
         self.layers[node] = LayerInfo(
@@ -240,7 +212,7 @@ class _Inference:
             whole,
         )
 
-    def _infer(self, node, data, kind, shapes, sources, next_kinds):
+    def _infer(self, node, data, kind, shapes, sources, next_kinds, last_spatial=True):
         spans = data.arg_spans
 
         def report(code, message, label="", help=None, arg=None, severity=None, fixes=(), axis=None):
@@ -258,6 +230,8 @@ class _Inference:
             report(codes.RANK_MISMATCH, *problem)
             return None
         ctx = InferContext(self.rounding, self.strict, data.explicit, report, next_kinds, fix=fix, batch=self.batch)
+        if not last_spatial:
+            ctx.extra["features_last"] = True  # provenance: the last dim is features (tokens), for W104
         try:
             result = kind.infer(data.args, shapes, ctx)
         except ArithmeticError as err:
@@ -433,13 +407,20 @@ class _Inference:
                 break
         return fixes
 
-    def _receptive_field(self, result, sources, shapes, kind):
+    def _receptive_field(self, result, sources, shapes, kind, dims=None):
         """The output's receptive field, as kept in self.rf: see _field.
 
         Whole numbers are kept as ints, Fractions only where upsampling makes
         them fractional: Fraction arithmetic was a third of inference.
         """
         if result is None or not sources:
+            return None
+        # a param is the same at every position: it widens no view (and has no field of its own)
+        kept = [i for i, s in enumerate(sources) if self.graph.nodes[s[0]].kind != "parameter"]
+        if len(kept) != len(sources):
+            sources, shapes = [sources[i] for i in kept], [shapes[i] for i in kept]
+            dims = [dims[i] for i in kept] if dims else dims
+        if not sources:
             return None
         fields = [self.rf.get(s) for s in sources]
         if None in fields:
@@ -456,6 +437,9 @@ class _Inference:
             before = fields[0]
             state, whole, reads = before[0], before[3], before[4]
         rf = result.rf
+        if rf is not None and rf.dims is not None:
+            along = next((d for d in dims if d is not None), None) if dims else None
+            return self._field_along(rf, state, along, shapes[0], before)
         if rf is not None:
             if rf.whole:
                 spatial = shapes[0][1:]
@@ -485,6 +469,31 @@ class _Inference:
         if before is not None and reads == before[4]:
             return before  # elementwise: the input's, as it is
         return _field(state, whole, reads)
+
+    def _field_along(self, rf, state, dims, shape, before):
+        """A receptive field change on named dims (rf.dims), applied to the input axes those dims run along
+        (provenance.py): attention on L x D sees the whole of every axis L was made of; a window on H x W x C
+        grows H and W. A dim that runs along no axis, or along several (a window over a flattened sequence),
+        changes nothing that one axis could show."""
+        if dims is None:
+            return before if before is not None else _field(state)
+        new = list(state)
+        changed = False
+        for position, dim in enumerate(rf.dims):
+            axes = dims[dim] if dim < len(dims) else ()
+            if rf.whole:
+                for axis in axes:
+                    size = self.extent.get(axis)
+                    if axis < len(new) and isinstance(size, int):
+                        new[axis] = (max(new[axis][0], size), new[axis][1])
+                        changed = True
+            elif len(axes) == 1 and axes[0] < len(new) and position < len(rf.windows):
+                (r, j), (k, s) = new[axes[0]], rf.windows[position]
+                new[axes[0]] = (r + (k - 1) * j, j * (s if type(s) is int else _whole(s)))
+                changed = True
+        if not changed:
+            return before if before is not None else _field(state)
+        return _field(tuple(new))
 
     def _provenance(self, node, sources, ports, axis) -> tuple[str, ...]:
         """Where two merged branches' sizes on `axis` came apart, back to a common tensor."""

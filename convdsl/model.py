@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # for the annotation only: the Network sits above this module
 
 ROUNDINGS = ("pytorch", "caffe", "tensorflow")
 LAYOUTS = ("NCHW", "NHWC")
+INPUT_LAYOUTS = ("channels", "tokens")  # `input x: ..., layout=tokens`
+DTYPES = ("float", "long")  # `input ids: ..., dtype=long`
 BYTES_PER_VALUE = 4  # float32
 SWEEP_BUDGET = 200_000  # layer evaluations analyze() may spend on size sweeps (symbolic sizes, size hints)
 
@@ -54,6 +56,31 @@ class InputSpec:
     batch: int | str | None
     span: Span
     dim_spans: tuple[Span, ...] = ()  # where each of dims is written: a size fix edits it
+    layout: str = "channels"  # `layout=tokens`: the last axis is the features, the others sequence or grid
+    dtype: str = "float"  # `dtype=long`: integer ids (embedding's input), every axis a sequence axis
+
+    def spatial_indices(self) -> range:
+        """The indices of dims that are spatial or sequence axes (the ones `sizes` sweeps)."""
+        if self.dtype == "long":
+            return range(0, len(self.dims))
+        if self.layout == "tokens":
+            return range(0, len(self.dims) - 1)
+        return range(1, len(self.dims))
+
+
+_SPATIAL_NAMES = {0: (), 1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
+def input_axes(dims, layout: str, dtype: str) -> tuple[str, ...]:
+    """A name per axis: C then L | H W | D H W (channels); L or H W, then D (tokens); L... (long ids)."""
+    if dtype == "long":
+        names = ("L",) if len(dims) == 1 else _SPATIAL_NAMES[min(len(dims), 3)][-len(dims) :]
+        return tuple(d if isinstance(d, str) else a for d, a in zip(dims, names))
+    if layout == "tokens":
+        names = _SPATIAL_NAMES[min(len(dims) - 1, 3)] + ("D",)
+        return tuple(d if isinstance(d, str) else a for d, a in zip(dims, names))
+    spatial = _SPATIAL_NAMES[len(dims) - 1]
+    return ("C",) + tuple(d if isinstance(d, str) else a for d, a in zip(dims[1:], spatial))
 
 
 @frozen

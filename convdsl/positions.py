@@ -25,6 +25,7 @@ from .syntax import (
     Chain,
     Constant,
     Group,
+    FuncCall,
     IfExpr,
     Include,
     InputDecl,
@@ -33,8 +34,10 @@ from .syntax import (
     Name,
     NetworkStmt,
     OutputDecl,
+    ParamDecl,
     Program,
     Repeat,
+    ShapeOf,
     Setting,
     TupleExpr,
     UnaryOp,
@@ -165,6 +168,12 @@ class _Walker:
         if isinstance(stmt, InputDecl):
             self.add(stmt.span, INPUT, stmt.name.id, node=stmt)
             self.add(stmt.name.span, TENSOR, stmt.name.id, self.scope, DEFINITION, stmt)
+            for option in stmt.options:
+                self.expr(option.value)
+        elif isinstance(stmt, ParamDecl):  # a learnable tensor: a tensor's definition, sizes as arguments are
+            self.add(stmt.name.span, TENSOR, stmt.name.id, self.scope, DEFINITION, stmt)
+            for dim in stmt.dims:
+                self.expr(dim)
             for option in stmt.options:
                 self.expr(option.value)
         elif isinstance(stmt, Assign):
@@ -298,5 +307,9 @@ class _Walker:
                 pending.append(e.operand)
             elif isinstance(e, IfExpr):
                 pending += (e.condition, e.then, e.otherwise)
+            elif isinstance(e, FuncCall):
+                pending.extend(e.args)
+            elif isinstance(e, ShapeOf):
+                pending.append(e.index)
             elif isinstance(e, Keyword):
                 pending.append(e.value)

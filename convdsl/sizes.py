@@ -94,7 +94,7 @@ def variables(network: Network) -> list[Variable]:
     found: dict[str, Variable] = {}
     out: list[Variable] = []
     for name, spec in network.inputs.items():
-        for index in range(1, len(spec.dims)):
+        for index in spec.spatial_indices():
             dim, axis = spec.dims[index], spec.axes[index]
             if isinstance(dim, str):
                 key = f"symbol:{dim}"

@@ -59,7 +59,26 @@ class IfExpr:
     span: Span
 
 
-Expr = Union[Literal, Name, TupleExpr, BinOp, UnaryOp, IfExpr]
+@frozen(eq=False)
+class FuncCall:
+    """`max(a, b)`, `make_divisible(v, 8)`: a function of the arithmetic (evaluate.FUNCTIONS)."""
+
+    name: Ident
+    args: tuple[Expr, ...]
+    span: Span
+
+
+@frozen(eq=False)
+class ShapeOf:
+    """`in.shape[1]`: a size of a tensor, by PyTorch's dim (0 the batch, negative from the end)."""
+
+    tensor: Ident
+    attribute: Ident  # `shape`: the only one; anything else is reported where it is read
+    index: Expr
+    span: Span
+
+
+Expr = Union[Literal, Name, TupleExpr, BinOp, UnaryOp, IfExpr, FuncCall, ShapeOf]
 
 
 @frozen(eq=False)
@@ -110,6 +129,7 @@ class Repeat:
     element: Element
     count: Expr
     span: Span
+    index: Ident | None = None  # `* N as i`: the copy's number, 0 to N-1, readable inside the element
 
 
 @frozen(eq=False)
@@ -173,6 +193,16 @@ class InputDecl:
 
 
 @frozen(eq=False)
+class ParamDecl:
+    """`param cls: 1 x 768`: a tensor of learnable values (shape without the batch), with options (`init=`)."""
+
+    name: Ident
+    dims: tuple[Expr, ...]
+    options: tuple[Keyword, ...]
+    span: Span
+
+
+@frozen(eq=False)
 class OutputDecl:
     names: tuple[Ident, ...]
     chain: Chain | None  # `output y = x -> ...` declares and assigns at once
@@ -204,7 +234,7 @@ class BlockDef:
     span: Span
 
 
-Statement = Union[NetworkStmt, Setting, Constant, Include, InputDecl, OutputDecl, Assign, BlockDef]
+Statement = Union[NetworkStmt, Setting, Constant, Include, InputDecl, ParamDecl, OutputDecl, Assign, BlockDef]
 
 
 @frozen(eq=False)
@@ -291,6 +321,12 @@ class ToSyntax:
             for t in tokens
         )
 
+    def param_decl(self, meta, name, dims, *options):
+        return ParamDecl(self._ident(name), dims, tuple(options), self._span(meta))
+
+    def param_shape(self, meta, *dims):
+        return tuple(dims)
+
     def output_names(self, meta, *names):
         return OutputDecl(tuple(self._ident(n) for n in names), None, self._span(meta))
 
@@ -312,6 +348,12 @@ class ToSyntax:
     def block_seq(self, meta, name, params, chain):
         return BlockDef(self._ident(name), params or (), None, chain, self._span(meta))
 
+    def block_plain(self, meta, name, body):
+        return BlockDef(self._ident(name), (), body, None, self._span(meta))
+
+    def block_seq_plain(self, meta, name, chain):
+        return BlockDef(self._ident(name), (), None, chain, self._span(meta))
+
     def block_body(self, meta, *statements):
         return tuple(statements)
 
@@ -331,8 +373,8 @@ class ToSyntax:
     def when(self, meta, element, condition):
         return When(element, condition, self._span(meta))
 
-    def repeat(self, meta, element, count):
-        return Repeat(element, count, self._span(meta))
+    def repeat(self, meta, element, count, index=None):
+        return Repeat(element, count, self._span(meta), self._ident(index) if index is not None else None)
 
     def group(self, meta, chain):
         return Group(chain, self._span(meta))
@@ -367,6 +409,12 @@ class ToSyntax:
 
     def name(self, meta, token):
         return Name(str(token), self._span(meta))
+
+    def function(self, meta, name, *args):
+        return FuncCall(self._ident(name), tuple(a for a in args if a is not None), self._span(meta))
+
+    def shape_of(self, meta, tensor, attribute, index):
+        return ShapeOf(self._ident(tensor), self._ident(attribute), index, self._span(meta))
 
     def dims(self, meta, *tokens):
         return TupleExpr(

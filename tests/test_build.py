@@ -29,7 +29,15 @@ def rebuilt(network) -> convdsl.Network:
         data = graph.nodes[node]
         if data.kind == "input":
             spec = network.inputs[node]
-            made[node] = builder.input(node, spec.dims, span=spec.span, batch=spec.batch, dim_spans=spec.dim_spans)
+            made[node] = builder.input(
+                node,
+                spec.dims,
+                span=spec.span,
+                batch=spec.batch,
+                dim_spans=spec.dim_spans,
+                layout=spec.layout,
+                dtype=spec.dtype,
+            )
             continue
         tensors = [t for _, t in sorted(sources.get(node, []), key=lambda pair: pair[0])]
         if data.kind == "output":

@@ -851,7 +851,21 @@ class _PositionEmbedding(nn.Module):
         return x + self.pos_embedding
 
 
+class _Param(nn.Module):
+    """A learned tensor read as torchvision reads its class token: expanded over the batch."""
+
+    def __init__(self, *shape):
+        super().__init__()
+        self.t = nn.Parameter(torch.zeros(1, *shape))
+
+    def forward(self, x):
+        return self.t.expand(x.shape[0], *(-1 for _ in self.t.shape[1:]))
+
+
 MODERN = [
+    # the `param` statement: a learned tensor, the layer `t` itself
+    C("param-tokens", (197, 32), "y = x -> add(t)\nparam t: 197 x 32", lambda: _Param(197, 32)),
+    C("param-layer-scale", (8, 5, 5), "y = x -> mul(t)\nparam t: 8 x 1 x 1, init=1e-6", lambda: _Param(8, 1, 1)),
     # learned tensors of ViT
     C("class_token", (196, 32), "class_token", lambda: _ClassToken(32)),
     C("class_token-two", (10, 8), "class_token(2)", lambda: _ClassToken(8, 2)),

@@ -427,3 +427,25 @@ def test_verify_lists_disagreements(monkeypatch):
     text = result.report()
     assert "fc2: output shape: torch 85, convdsl 84" in text
     assert "fc2: parameters: torch 10,285, convdsl 10,164" in text
+
+
+@needs_torch
+@pytest.mark.parametrize(
+    "text",
+    [
+        "block double(c){out=in\n}\nblock stage(c)=double(c)->maxpool(2)\ninput x:3x32\ny=x->stage(16)->stage(32)\n",
+        "block double(c){out=in\n}\ninput x:3x32\ny=x->double(3)->maxpool(2)->g: (double(2) -> relu)\n",
+    ],
+    ids=["in a sequential block", "at the top and in a group"],
+)
+def test_a_block_that_makes_no_layer_passes_its_input_on(text):
+    """Found by the fuzzer: a block whose body is `out = in` left no instance on record, and export crashed."""
+    result = _verify(convdsl.loads(text, "net.cdsl").analyze(), batch=2)
+    assert "agrees with convdsl" in result.report()
+
+
+def test_a_block_that_makes_no_layer_and_gives_another_tensor_is_refused_cleanly():
+    text = "block double(s: tensor){out=s\n}\nblock stage(c)=maxpool(2)\ninput x:3x32\ninput z:3x32\ny=x->double(z)->stage(3)\n"
+    analysis, exported = _export(text)
+    assert exported.source is None
+    assert [d.code.code for d in exported.diagnostics] == ["E301"]

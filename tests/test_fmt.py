@@ -68,6 +68,24 @@ def comments_of(text: str) -> list[str]:
 # The style, case by case (expected layouts written by hand from README's "Formatting").
 
 CASES = {
+    "blocks without parameters, without parentheses": (
+        "input x:3x8x8\nblock se=relu->sigmoid\nblock g{out=in->se}\ny=x->g->g()\n",
+        "input x: 3 x 8 x 8\nblock se = relu -> sigmoid\n\nblock g {\n    out = in -> se\n}\n\ny = x -> g -> g()\n",
+    ),
+    "block arithmetic: shapes, constants and functions": (
+        "input x:3x8x8\nblock b(e){const h=make_divisible( in . shape [ 1 ]*e,8)\nout=in->conv(max(h,in.shape[-1]),1)}\ny=x->b(2)\n",
+        "input x: 3 x 8 x 8\n\nblock b(e) {\n    const h = make_divisible(in.shape[1] * e, 8)\n"
+        "    out = in -> conv(max(h, in.shape[-1]), 1)\n}\n\ny = x -> b(2)\n",
+    ),
+    "a repeat index": (
+        "input x:3x8x8\ny=x->(conv(3,3,p=i+1,d=i+1)*3  as  i)->relu*2 as j\n",
+        "input x: 3 x 8 x 8\ny = x -> (conv(3, 3, p=i + 1, d=i + 1) * 3 as i) -> relu * 2 as j\n",
+    ),
+    "params: shape spaced as an input's, options as keyword arguments": (
+        "input x:3x8x8\nparam cls:1x(2*4) , init = 0.5\nblock b(c){param g :c x 1x1\nout=in->mul(g)}\ny=x->b(3)\n",
+        "input x: 3 x 8 x 8\nparam cls: 1 x (2 * 4), init=0.5\n\nblock b(c) {\n    param g: c x 1 x 1\n"
+        "    out = in -> mul(g)\n}\n\ny = x -> b(3)\n",
+    ),
     "declared output shapes": (
         "input x:3x8x8\noutput y:3x8x8=x->relu\nz=x->relu\noutput z :3x8x8\n",
         "input x: 3 x 8 x 8\noutput y: 3 x 8 x 8 = x -> relu\nz = x -> relu\noutput z: 3 x 8 x 8\n",

@@ -142,7 +142,16 @@ def test_only_the_command_line_imports_the_importers():
     assert {m for m in users if not m.startswith("convdsl.importers")} == {"convdsl.cli"}
 
 
-EXPRESSIONS = {"BinOp", "IfExpr", "Literal", "Name", "TupleExpr", "UnaryOp"}  # syntax.py's expression nodes
+EXPRESSIONS = {
+    "BinOp",
+    "IfExpr",
+    "Literal",
+    "Name",
+    "TupleExpr",
+    "UnaryOp",
+    "FuncCall",
+    "ShapeOf",
+}  # syntax.py's expressions
 
 
 def test_export_reads_no_statement_of_the_syntax_tree():

@@ -298,6 +298,8 @@ def test_completion_of_layers_arguments_blocks_tensors_and_settings(client, tmp_
     assert set(values) == {"pytorch", "caffe", "tensorflow"}
     start = _labels(client, uri, 4, len("z = "))
     assert "x" in start and "y" in start
+    assert "param" in _labels(client, uri, 2, 0)  # a statement keyword (issue 17)
+    assert arguments["make_divisible"]["detail"] == "make_divisible(v, divisor, min_value=divisor)"
 
 
 # a broken file ---------------------------------------------------------------------------------
@@ -343,6 +345,11 @@ def test_hostile_edits_do_not_stop_the_server(client, tmp_path):
         "(" * 500 + "\n",
         "input x: 3 x 99999999999999999999 x 32\ny = x -> relu\n",
         "block b(c) {\n  y = in -> \n}\ninput x: 3 x 8 x 8\nz = x -> b(3)\n",
+        # the language of issue 17, half typed and hostile
+        "input x: 3 x 8 x 8\nparam p: 1073741824 x 1073741824\ny = x -> add(p)\n",
+        "input x: 3 x 8 x 8\nblock b() {\n  out = in -> conv(in.shape[\n}\ny = x -> b\n",
+        "input x: 3 x 8 x 8\ny = x -> (relu if i < 0) * 1000000 as i\n",
+        "input x: 3 x 8 x 8\nblock b() {\n  const c = make_divisible(in.shape[1] * 1e300, 8)\n  out = in\n}\ny = x -> b\n",
         "",
     ]
     for text in edits:

@@ -30,17 +30,14 @@ def test_an_unknown_layer_written_as_a_merge_is_unknown():
     assert _codes(text) == [(3, "E005")]  # not E018 "a chain must start from a tensor", not W001 for a and b
 
 
-def test_a_block_constant_is_reported_once_with_a_fix_that_is_possible():
+def test_a_block_constant_works_and_a_failed_one_is_reported_once():
+    # `const` in a block body (issue 17): local to each instance, it reads the block's parameters
     text = "block b(c) {\n    const w = c * 2\n    out = in -> conv(w, 3)\n}\ninput x: 3 x 8 x 8\ny = x -> b(4)\n"
-    diags = convdsl.loads(text).analyze().diagnostics
-    assert [(d.span.line, d.code.code) for d in diags] == [(2, "E021")]  # no E003 for `w` on line 3
-    assert "top level" not in diags[0].help  # `c` exists only inside the block
-    # the help's form works: a parameter whose default uses an earlier one
-    assert "`w=c * 2`" in diags[0].help
-    fixed = convdsl.loads(
-        "block b(c, w=c * 2) {\n    out = in -> conv(w, 3)\n}\ninput x: 3 x 8 x 8\ny = x -> b(4)\n"
-    ).analyze()
-    assert not fixed.diagnostics and fixed.output_shapes()["y"] == (8, 6, 6)
+    analysis = convdsl.loads(text).analyze()
+    assert not analysis.diagnostics and analysis.output_shapes()["y"] == (8, 6, 6)
+    failed = text.replace("c * 2", "c // 0")
+    diags = convdsl.loads(failed).analyze().diagnostics
+    assert [(d.span.line, d.code.code) for d in diags] == [(2, "E013")]  # no E003 for `w` on line 3
 
 
 def test_a_failed_constant_does_not_fail_every_later_one():

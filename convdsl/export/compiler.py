@@ -47,7 +47,7 @@ from .scope import (
     Param,
     Tensor,
 )
-from .translate import names_in, translate, value_of
+from .translate import names_in, reads_shape, translate, value_of
 
 
 class ClassWriter:
@@ -88,6 +88,7 @@ class ClassWriter:
                 self.variables[target] = self.locals.claim(target)
         if self.block:
             self._block_inputs()
+        self._tensors()
         if self.block and self.definition.chain is not None:
             var = self.scope["in"].expr
             cx = Cx(self.root, (), self.every, None, self.forward, [var])
@@ -101,6 +102,38 @@ class ClassWriter:
         self.code.out_channels = returns[0].channels if returns else Lit(0)
         self._finish(returns)
         return self.code
+
+    def _tensors(self):
+        """`param` statements: an nn.Parameter attribute each, with a leading batch axis of 1, expanded over the
+        batch at the start of forward (a concat needs the batch; an add or mul would broadcast anyway)."""
+        decls = self.definition.tensors
+        if not decls:
+            return
+        first = self.scope["in"] if self.block else next(iter(self.scope.values()), None)
+        for decl in decls:
+            cx = Cx(self.root, (), self.every, None, self.forward, [])
+            nodes = self._take(cx, decl.span, "nodes")
+            keys = self._keys(cx, nodes)
+            infos = [self.job.analysis.layers.get(n) for n in nodes]
+            shapes = {info.output_shapes[0] if info is not None else None for info in infos}
+            inits = {self.job.graph.nodes[n].args["init"] for n in nodes}
+            if None in shapes:
+                raise RuntimeError(f"export: the shape of param `{decl.name}` is unknown")
+            if len(shapes) != 1 or len(inits) != 1:
+                raise NotGeneric(f"param `{decl.name}` differs between uses")
+            shape, init = shapes.pop(), inits.pop()
+            sizes = ", ".join(str(d) for d in (1, *shape))
+            value = f"torch.zeros({sizes})" if init == 0 else f"torch.full(({sizes}), {init!r})"
+            child = Child(keys[0], ctor=Ctor("nn.Parameter", [value]))
+            self._place_child(cx, child, keys)
+            self.code.functional.update(nodes)  # no module to hook: an attribute read in forward
+            var = self.locals.claim(decl.name)
+            self.variables[decl.name] = var
+            if first is None:
+                raise NotGeneric("a param in a network without an input")
+            expand = ", ".join(["-1"] * len(shape))
+            self.forward.append(Line([var], [ModRef((keys[0],)), f".expand({first.expr}.shape[0], {expand})"]))
+            self.scope[decl.name] = Tensor(var, Lit(shape[0]))
 
     def _block_signature(self):
         """Channel counts first (`in`'s, then each tensor parameter's), then the block's own parameters."""
@@ -199,15 +232,19 @@ class ClassWriter:
             return self._chain(step.steps, flow, cx)
         if isinstance(step, RepeatStep):
             count = self._static(step.count, cx, "a repeat count")
-            for _ in range(count):
+            for index in range(count):
+                if step.index is not None:  # `* N as i`: the copy's number, a literal in each copy written out
+                    self.params[step.index] = Lit(index)
                 flow = self._element(step.step, flow, cx)
+            if step.index is not None:
+                self.params.pop(step.index, None)
             return flow
         if isinstance(step, BlockStep):
             return self._block_call(step, flow, cx, label)
         return self._layer(step, flow, cx)
 
     def _static(self, expr, cx, what):
-        value = translate(expr, self.params, self._env(), cx.uses)
+        value = self._translate(expr, cx)
         if not value.static:
             raise NotGeneric(f"{what} depends on `{value.src()}`")
         return value.known()
@@ -215,9 +252,32 @@ class ClassWriter:
     def _env(self):
         return self.sites[0].env
 
+    def _translate(self, expr, cx) -> Py:
+        """expr as Python. What differs between uses without being a parameter (`in.shape[1]`, a constant of
+        the block computed from it) is a literal where every use agrees, and makes the class per use where not."""
+        if self.generic and self.block and self._per_use(expr):
+            values = [value_of(expr, self.sites[use].env) for use in cx.uses]
+            if any(not same(v, values[0]) for v in values):
+                local = sorted(self._locals_in(expr))
+                what = f"the block's constant `{local[0]}`" if local else "a size read with `.shape`"
+                raise NotGeneric(f"{what} differs between uses")
+            return Lit(values[0])
+        return translate(expr, self.params, self._env(), cx.uses)
+
+    def _per_use(self, expr) -> bool:
+        """Whether expr reads a tensor's shape, or a constant of the block's body."""
+        if reads_shape(expr):
+            return True
+        return bool(self._locals_in(expr))
+
+    def _locals_in(self, expr) -> set:
+        params = {p.name for p in self.definition.params}
+        env = self.sites[0].env
+        return {n for n in names_in(expr) if n in env and n not in params and n not in self.definition.env}
+
     # conditions and groups ------------------------------------------------------------
     def _when(self, element, flow, cx, label):
-        condition = translate(element.condition, self.params, self._env(), cx.uses)
+        condition = self._translate(element.condition, cx)
         if condition.static:
             return self._element(element.step, flow, cx, label) if condition.known() else flow
         true = tuple(i for i in cx.uses if condition.sample(i))
@@ -346,6 +406,8 @@ class ClassWriter:
         try:
             if any(None in self.job.analysis.layers[n].input_shapes for n in nodes):
                 raise Unsupported("convdsl could not infer the shape it receives")
+            if kind.name == "linear" and graph.nodes[nodes[0]].args.get("tie") is not None:
+                self._check_tie(nodes, cx)
             op = kind.to_torch(args, self._input_shapes(nodes, tensors, cx), ctx)
             if not isinstance(op, Function):
                 try:  # each is written below; a size that depends on a symbolic input size has no literal
@@ -392,6 +454,21 @@ class ClassWriter:
         cx.sink.append(Line(targets, value, self._shape_comment(nodes, port_count=outputs)))
         return [Tensor(t, c) for t, c in zip(targets, channels)]
 
+    def _check_tie(self, nodes, cx):
+        """A tied layer reads `self.LABEL.weight`: the layer it shares must be an attribute of the same class."""
+        from ..tying import resolve_tie
+
+        graph = self.job.graph
+        for node, use in zip(nodes, cx.uses):
+            data = graph.nodes[node]
+            label = data.args["tie"]
+            if resolve_tie(graph, node, data) != self.places[use].prefix + label:
+                raise Unsupported(
+                    f"it shares the weight of `{label}`, which is not a layer of the same block (or of the network's "
+                    "top level, for a layer outside blocks)",
+                    "tie to a layer of the same block, outside any labelled group",
+                )
+
     def _unsupported(self, nodes, kind, err):
         """Report the layer, and carry on as if it passed its input through, to find any other."""
         self.job.unsupported(nodes[0], err)
@@ -410,7 +487,7 @@ class ClassWriter:
                     raise NotGeneric(f"`{spec.name}` differs between uses")
                 out[spec.name] = Lit(values[0])
                 continue
-            value = translate(expr, self.params, self._env(), cx.uses)
+            value = self._translate(expr, cx)
             if spec.type == "dims" and not isinstance(value.sample(cx.uses[0]), tuple):
                 value = tup([value])  # convdsl reads `4` as `(4,)` here
             for use, v in zip(cx.uses, values):
@@ -482,6 +559,17 @@ class ClassWriter:
 
     # blocks -----------------------------------------------------------------------------
     def _block_call(self, step, flow, cx, label):
+        if all(not self.places[use].children.get(step.span) for use in cx.uses):
+            # no use of it made a layer, so no instance is on record: `block b() { out = in }` passes its input on
+            if flow is not None and len(flow) == 1 and _passes_input_on(self.job.blocks[step.block]):
+                if cx.container.positional:  # lowering numbered it all the same: an identity keeps the numbers
+                    keys = [str(cx.container.positions[use]) for use in cx.uses]
+                    self._place_child(cx, Child(keys[0], ctor=Ctor("nn.Identity")), keys)
+                    cx.sink.append(Line([cx.targets[0]], [ModRef(cx.path + (keys[0],)), f"({flow[0].expr})"]))
+                    return [Tensor(cx.targets[0], flow[0].channels)]
+                return flow
+            self.job.problem(f"block `{step.block}` makes no layer here, and gives something other than its input")
+            return flow
         children = self._take(cx, step.span, "blocks")
         keys = self._keys(cx, [site.prefix[:-1] for site in children])
         callee = {id(self.job.class_for(site)): self.job.class_for(site) for site in children}
@@ -555,7 +643,7 @@ class ClassWriter:
             if any(not same(v, values[0]) for v in values):
                 raise NotGeneric(f"`{pname}` differs between uses")
             return Lit(values[0])
-        value = translate(expr, self.params, self._env(), cx.uses)
+        value = self._translate(expr, cx)
         for use, site in zip(cx.uses, children):
             if not same(value.sample(use), site.env[pname]):
                 raise NotGeneric(f"`{value.src()}` does not give `{pname}` in every use")
@@ -590,3 +678,15 @@ class ClassWriter:
         lines = forward_lines(body, text.resolver(), indent)
         args = ", ".join(["self", *(self.scope[t].expr for t in code.inputs)])
         code.forward = [f"    def forward({args}):", *lines]
+
+
+def _passes_input_on(definition) -> bool:
+    """A body whose `out` is `in` itself, through names only (`out = in`, or `a = in` and `out = a`)."""
+    if definition.chain is not None:
+        return False
+    aliases = {f.targets[0]: f.source for f in definition.flows if len(f.targets) == 1 and not f.steps}
+    name, seen = "out", set()
+    while name in aliases and name not in seen:
+        seen.add(name)
+        name = aliases[name]
+    return name == "in"

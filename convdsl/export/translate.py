@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..evaluate import EvalError, Symbol, evaluate
-from ..syntax import BinOp, IfExpr, Literal, Name, TupleExpr, UnaryOp
+from ..syntax import BinOp, FuncCall, IfExpr, Literal, Name, ShapeOf, TupleExpr, UnaryOp
 from ..layers.pyexpr import Lit, NotGeneric, Py, binary, cond, tup, unary
 
 
@@ -18,7 +18,38 @@ def names_in(expr) -> set[str]:
         return names_in(expr.operand)
     if isinstance(expr, BinOp):
         return names_in(expr.left) | names_in(expr.right)
+    if isinstance(expr, FuncCall):
+        return set().union(*(names_in(arg) for arg in expr.args))
+    if isinstance(expr, ShapeOf):
+        return names_in(expr.index)
     return set()
+
+
+def reads_shape(expr) -> bool:
+    """Whether expr reads a tensor's shape (`in.shape[1]`) anywhere."""
+    pending = [expr]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ShapeOf):
+            return True
+        for attr in ("left", "right", "operand", "condition", "then", "otherwise"):
+            child = getattr(node, attr, None)
+            if child is not None:
+                pending.append(child)
+        pending.extend(getattr(node, "items", ()))
+        pending.extend(getattr(node, "args", ()) if isinstance(node, FuncCall) else ())
+    return False
+
+
+def expr_text(expr) -> str:
+    """A short description of an expression, for a reason given in a comment of the export."""
+    if isinstance(expr, ShapeOf):
+        return f"{expr.tensor.id}.shape[...]"
+    if isinstance(expr, Name):
+        return expr.id
+    if isinstance(expr, FuncCall):
+        return f"{expr.name.id}(...)"
+    return "an expression"
 
 
 def value_of(expr, env: dict):
@@ -60,4 +91,10 @@ def translate(expr, params: dict[str, Py], env: dict, uses) -> Py:
         return binary(op, left, right)
     if isinstance(expr, Literal):
         return Lit(expr.value)
+    if isinstance(expr, (FuncCall, ShapeOf)):
+        # a class per use (every parameter a literal) writes the value; a generic class would need the
+        # function in Python, or the shape at run time: written per use instead
+        if any(not isinstance(p, Lit) for p in params.values()):
+            raise NotGeneric(f"`{expr_text(expr)}` depends on a parameter")
+        return Lit(value_of(expr, env))
     raise TypeError(expr)

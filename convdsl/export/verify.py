@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..layers.base import fmt_shape
 from .model import Export, export
+from .names import module_path
 from .sites import layer_graph
 
 INSTALL = "pip install 'convdsl[torch]'"
@@ -133,6 +134,9 @@ def _random_input(torch, analysis, name: str, shape, device):
     """Random values for an input: token ids below every vocabulary size where only embeddings read it."""
     graph = layer_graph(analysis.network)
     readers = [graph.nodes[v] for v in graph.successors(name)]
+    spec = analysis.network.inputs.get(name)
+    if spec is not None and spec.dtype == "long" and not readers:
+        return torch.randint(0, 2, shape, device=device)
     if readers and all(data.get("kind") == "embedding" for data in readers):
         vocabulary = min(data["args"]["num_embeddings"] for data in readers)
         return torch.randint(0, vocabulary, shape, device=device)
@@ -256,8 +260,21 @@ def _compare(model, analysis, exported, result, seen, outputs):
         miss(Mismatch("model", "parameters", f"{result.params:,}", f"{analysis.params:,}"))
     if result.buffers != analysis.buffers:
         miss(Mismatch("model", "buffers", f"{result.buffers:,}", f"{analysis.buffers:,}"))
-    expected = {exported.module_path(n) for n, info in analysis.layers.items() if info.params or info.buffers}
-    owners = {_owner(key.rsplit(".", 1)[0], expected) for key in model.state_dict()}
+    # a `param` is an nn.Parameter attribute of its class: its state_dict key is its own name
+    tensors = {module_path(n): info for n, info in analysis.layers.items() if info.kind == "parameter"}
+    for path, info in tensors.items():
+        try:
+            count = model.get_parameter(path).numel()
+        except AttributeError:
+            continue  # reported below: no weights at that key
+        if count != info.params:
+            miss(Mismatch(info.name, "parameters", f"{count:,}", f"{info.params:,}"))
+    expected = {
+        exported.module_path(n)
+        for n, info in analysis.layers.items()
+        if (info.params or info.buffers) and info.kind != "parameter"
+    } | set(tensors)
+    owners = {key if key in tensors else _owner(key.rsplit(".", 1)[0], expected) for key in model.state_dict()}
     for path in sorted(owners - expected):
         miss(Mismatch(path, "state_dict", "has weights", "no layer of that name with weights"))
     for path in sorted(expected - owners):

@@ -49,16 +49,23 @@ STATEMENTS = {
     "constant",
     "include",
     "input_decl",
+    "param_decl",
     "output_names",
     "output_assign",
     "output_shaped",
     "assignment",
     "block_def",
+    "block_plain",
     "block_seq",
+    "block_seq_plain",
 }
 # Rules laid out as a run of tokens (the spacing below decides each blank).
 TOKEN_RUNS = {
     "shape",
+    "function",
+    "shape_of",
+    "param_shape",
+    "param_dim",
     "targets",
     "labelled",
     "when",
@@ -172,6 +179,8 @@ def _spaced(prev: tuple[str, str] | None, kind: str, rule: str) -> bool:
     prev_kind, prev_rule = prev
     if kind in _NO_SPACE_BEFORE or prev_kind == "LPAR":
         return False
+    if kind in ("DOT", "LSQB", "RSQB") or prev_kind in ("DOT", "LSQB"):
+        return False  # `in.shape[1]`
     if kind == "LPAR" and prev_kind == "NAME":
         return False  # a call, a block's parameters
     if (kind == "EQUAL" and rule in _TIGHT_EQUAL) or (prev_kind == "EQUAL" and prev_rule in _TIGHT_EQUAL):
@@ -336,7 +345,7 @@ class Layout:
             if not isinstance(statement, Tree):
                 continue  # a line break
             start = _first_token(statement).start_pos
-            braced = statement.data == "block_def"
+            braced = statement.data in ("block_def", "block_plain")
             if not first and (braced or previous_braced):
                 self._blank()  # a `{ ... }` block has a blank line on either side
             if first:

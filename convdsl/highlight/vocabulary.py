@@ -21,6 +21,14 @@ SHAPE_OPERATOR = "x"  # `3 x 224 x 224`: a keyword only between sizes, elsewhere
 # Names the language gives a meaning to without the grammar spelling them.
 PSEUDO_NAMES = ("in",)  # a block's input tensor
 TYPE_NAMES = ("tensor",)  # a block parameter's type: `skip: tensor`
+ATTRIBUTES = ("shape",)  # `in.shape[1]`
+
+
+def functions() -> tuple[str, ...]:
+    """The functions of argument arithmetic (convdsl/functions.py), longest first."""
+    from ..functions import FUNCTIONS
+
+    return tuple(sorted(FUNCTIONS, key=lambda name: (-len(name), name)))
 
 
 @functools.lru_cache(maxsize=1)

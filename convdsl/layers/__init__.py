@@ -14,7 +14,7 @@ from .merge import Add, Chunk, Concat, Mul, Split
 from .norm import BatchNorm, GroupNorm, InstanceNorm, LayerNorm, LayerNorm2d, LocalResponseNorm
 from .pool import AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, GlobalAvgPool, GlobalMaxPool, MaxPool
 from .resample import CenterCrop, Crop, Pad, PixelShuffle, Upsample
-from . import attention, opaque, recurrent, residual, tokens
+from . import attention, learned, opaque, recurrent, residual, tokens
 
 
 def _ranked(base: type, rank: int, torch_name: str) -> type:
@@ -81,6 +81,7 @@ _KINDS: list[type] = [
     *residual.KINDS,
     *recurrent.KINDS,
     *opaque.KINDS,
+    *learned.KINDS,
 ]
 for _base, _torch in _TORCH_RANKED.items():
     _KINDS.extend(_ranked(_base, r, _torch.format(r)) for r in (1, 2, 3))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .. import diagnostics as codes
 from .ops import Function, Module
-from .base import Arg, Inferred, LayerKind, ShapeError, fmt_shape, prod
+from .base import RF, Arg, Inferred, LayerKind, ShapeError, fmt_shape, prod
 
 
 def _tokens(shape, who: str, what: str = "input") -> tuple[int, int]:
@@ -101,7 +101,11 @@ class Attention(LayerKind):
         weights = d * d + 2 * dm * dk + d * d  # q, k, v and out projections
         biases = (d + 2 * dk + d) if bias else 0
         macs = lq * d * d + 2 * lk * dm * dk + lq * d * d + 2 * lq * lk * d
-        return Inferred(outputs=((lq, d),), params=weights + biases, macs=macs)
+        # self-attention: every token sees every token, so the whole of the axes the sequence runs along
+        # (a causal token sees those before it: the whole, for the last one); cross-attention's field is
+        # its memory's, which the queries' axes do not hold
+        rf = RF(whole=True, dims=(0,)) if len(inputs) == 1 else None
+        return Inferred(outputs=((lq, d),), params=weights + biases, macs=macs, rf=rf)
 
     @staticmethod
     def matmul_macs(args, inputs) -> int:
@@ -288,7 +292,9 @@ class WindowAttention(LayerKind):
         params = 3 * c * c + c * c + (2 * wh - 1) * (2 * ww - 1) * heads
         params += (3 * c if args["qkv_bias"] else 0) + (c if args["proj_bias"] else 0)
         macs = tokens * 4 * c * c + 2 * windows * n * n * c
-        return Inferred(outputs=(shape,), params=params, buffers=n * n, macs=macs)
+        # each token sees the tokens of its window (shifted or not): a w x w window on the grid's two axes
+        rf = RF(((wh, 1), (ww, 1)), dims=(0, 1))
+        return Inferred(outputs=(shape,), params=params, buffers=n * n, macs=macs, rf=rf)
 
     def to_torch(self, args, inputs, ctx):
         c = inputs[0][-1]
@@ -321,7 +327,12 @@ class PatchMerging(LayerKind):
                 "give the input an even grid here, or `pad=true` to pad as torchvision does",
             )
         oh, ow = -(-h // 2), -(-w // 2)
-        return Inferred(outputs=((oh, ow, 2 * c),), params=2 * 4 * c + 4 * c * 2 * c, macs=oh * ow * 4 * c * 2 * c)
+        return Inferred(
+            outputs=((oh, ow, 2 * c),),
+            params=2 * 4 * c + 4 * c * 2 * c,
+            macs=oh * ow * 4 * c * 2 * c,
+            rf=RF(((2, 2), (2, 2)), dims=(0, 1)),  # 2 x 2 neighbours into one token
+        )
 
     def to_torch(self, args, inputs, ctx):
         options = [] if args["eps"].is_(1e-5) else [("eps", args["eps"])]

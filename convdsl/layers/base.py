@@ -55,6 +55,9 @@ class RF:
     whole: bool = False
     sees_all: bool = False
     reads_all: tuple[bool, ...] | None = None
+    # the dims (without the batch) the windows or `whole` apply to; None: the spatial dims of a channels-first
+    # tensor (1, 2, ...). Tokens kinds name theirs: attention (0,) of L x D, window attention (0, 1) of H x W x C.
+    dims: tuple[int, ...] | None = None
 
 
 @dataclass
@@ -94,6 +97,8 @@ class LayerKind:
     # PyTorch's first positional argument where it is an input size convdsl infers (Linear's in_features): a
     # call whose second value is a number where this kind takes a boolean was written in PyTorch's order
     torch_input_size: ClassVar[str | None] = None
+    takes_input: ClassVar[bool] = True  # False: a source of its own (a `param`), with no tensor flowing in
+    statement: ClassVar[bool] = False  # made by a statement of its own (`param`), never called in a chain
 
     def output_count(self, args: dict) -> int:
         return 1

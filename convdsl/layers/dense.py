@@ -94,7 +94,7 @@ class Linear(LayerKind):
                 f"the input is {fmt_shape(shape)}" + ("; flatten it first" if len(shape) > 1 else ""),
                 arg="in_features",
             )
-        if len(shape) > 1 and declared is None:
+        if len(shape) > 1 and declared is None and not ctx.extra.get("features_last"):
             ctx.report(
                 codes.LINEAR_ON_SPATIAL,
                 f"linear acts on the last axis only (size {features}) of a {fmt_shape(shape)} tensor",

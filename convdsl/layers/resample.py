@@ -7,7 +7,7 @@ import math
 from fractions import Fraction
 
 from .. import diagnostics as codes
-from .ops import Function, Module, rank_of
+from .ops import Function, Module, keyword_args, rank_of
 from .pyexpr import Lit, Tup, tup
 from .base import Arg, Inferred, LayerKind, RF, ShapeError, fmt_shape, per_axis
 
@@ -30,10 +30,13 @@ class Upsample(LayerKind):
             choices=("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear"),
         ),
         Arg("align_corners", "bool", None, positional=False),
+        Arg("like", "tensor", None, positional=False, doc="resize to this tensor's spatial size"),
     )
 
     def describe(self, args):
         mode = "" if args["mode"] == "nearest" else f" {args['mode']}"
+        if args.get("like") is not None:
+            return f"like {args['like']}" + mode
         if args["scale_factor"] is not None:
             return (
                 f"x{args['scale_factor']:g}"
@@ -43,16 +46,36 @@ class Upsample(LayerKind):
         return ("to " + fmt_shape(args["size"]) if isinstance(args["size"], tuple) else f"to {args['size']}") + mode
 
     def infer(self, args, inputs, ctx):
-        (shape,) = inputs
+        shape = inputs[0]
         c, *spatial = shape
         rank = len(spatial)
         scale, size = args["scale_factor"], args["size"]
+        if args.get("like") is not None:
+            # `upsample(like=g)`: to another tensor's spatial size (an interpolated position embedding)
+            other = inputs[1]
+            if scale is not None or size is not None:
+                raise ShapeError(
+                    codes.ARGUMENT_TYPE,
+                    "upsample takes one of scale_factor, size and like",
+                    "like",
+                    "keep `like=` to follow the other tensor's size",
+                    arg="like",
+                )
+            if len(other) != len(shape):
+                raise ShapeError(
+                    codes.RANK_MISMATCH,
+                    f"cannot resize {fmt_shape(shape)} like {fmt_shape(other)}: ranks differ",
+                    "ranks differ",
+                    "resize to a tensor with as many spatial axes (C x H x W like C' x H' x W')",
+                    arg="like",
+                )
+            size = tuple(other[1:])
         if (scale is None) == (size is None):
             raise ShapeError(
                 codes.MISSING_ARGUMENT,
                 "upsample needs either scale_factor or size (not both)",
                 "scale or size",
-                "write `upsample(2)` or `upsample(size=(64, 64))`",
+                "write `upsample(2)`, `upsample(size=(64, 64))` or `upsample(like=x)`",
             )
         if args["align_corners"] is not None and args["mode"] in ("nearest", "nearest-exact"):
             raise ShapeError(
@@ -95,6 +118,18 @@ class Upsample(LayerKind):
         # or four (bicubic); in input rows, whatever the scale (tests/test_oracles.py: torch's gradients).
         taps = {"linear": 2, "bilinear": 2, "trilinear": 2, "bicubic": 4}.get(args["mode"], 1)
         return Inferred(outputs=((c, *outs),), rf=RF(tuple((taps, 1 / f) for f in factors)) if factors else None)
+
+    def to_torch(self, args, inputs, ctx):
+        if not args["like"].is_(None):
+            mode = args["mode"].known()
+            corners = args["align_corners"]
+            extra = "" if corners.is_(None) else f", align_corners={corners.src()}"
+            return Function(
+                lambda xs: f"F.interpolate({xs[0]}, size={xs[1]}.shape[2:], mode={mode!r}{extra})",
+                channels=(inputs[0][0],),
+                helpers=("F",),
+            )
+        return Module("nn.Upsample", kwargs=keyword_args(self.args, args, skip=("like",)))
 
 
 class PixelShuffle(LayerKind):

@@ -9,7 +9,7 @@ from ..evaluate import EvalError, evaluate
 from ..fixes import Edit, Fix
 from ..layers import LayerKind
 from ..source import Span
-from ..syntax import BinOp, BlockDef, Call, IfExpr, Literal, Name, TupleExpr, UnaryOp
+from ..syntax import BinOp, BlockDef, Call, FuncCall, IfExpr, Literal, Name, TupleExpr, UnaryOp
 
 
 class Binding:
@@ -134,7 +134,9 @@ def _names_read(kind: LayerKind, call: Call) -> tuple | None:
             pending.append(expr.operand)
         elif isinstance(expr, IfExpr):
             pending += (expr.condition, expr.then, expr.otherwise)
-        elif not isinstance(expr, Literal):
+        elif isinstance(expr, FuncCall):
+            pending.extend(expr.args)
+        elif not isinstance(expr, Literal):  # `in.shape[d]` too: its value is not in the names it reads
             return None
     return tuple(sorted(names))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import diagnostics as codes
 from ..diagnostics import did_you_mean
-from ..evaluate import EvalError, Symbol, undefined
+from ..evaluate import SHAPES, EvalError, Symbol, undefined
 from ..model import Scope, Site
 from ..syntax import Call, Name
 from .binding import _block_signature
@@ -45,6 +45,7 @@ class Blocks:
         value = self._single(current, call.span)
         env = dict(block.env)
         tensors = {"in": (value, call.span)}
+        env[SHAPES] = self._shape_reader(tensors)  # `in.shape[d]`, in defaults, constants and arguments
         params = definition.params
         ok = True
         if len(call.args) > len(params):
@@ -138,8 +139,7 @@ class Blocks:
         local = self._claim(names, label.id, label.span) if label is not None else self._auto_name(names, name)
         # A block that is a chain is a Sequential: its layers are numbered 0, 1, 2...
         inner_names = names.child(local, positional=definition.chain is not None, block=name)
-        inner = _TensorScope(env, warn_key=definition.span)
-        inner.tensors.update(tensors)
+        inner = _TensorScope(env, tensors, warn_key=definition.span)  # the reader sees what the body computes
         inner.used.add("in")
         self.block_stack.append(name)
         # a parameter named `in` is a number in env, not the tensor `in` (reported at the definition)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from .. import diagnostics as codes
 from ..source import Span
-from ..syntax import BlockDef, Chain, Group, Labelled, Repeat, When
+from ..syntax import BlockDef, Chain, Group, Labelled, ParamDecl, Repeat, When
 
 
 @dataclass(eq=False)
@@ -43,6 +43,8 @@ class Naming:
                     visit(inner)
 
         for stmt in statements:
+            if isinstance(stmt, ParamDecl):  # a param's node has its name
+                found.add(stmt.name.id)
             chain = getattr(stmt, "chain", None)
             if isinstance(chain, Chain) and not isinstance(stmt, BlockDef):
                 for element in chain.elements:

@@ -14,9 +14,11 @@ from ..definition import (
     LayerStep,
     Param,
     RepeatStep,
+    TensorDecl,
     WhenStep,
 )
 from ..layers import KINDS
+from .merges import merge_form
 from ..syntax import (
     Assign,
     BlockDef,
@@ -25,6 +27,7 @@ from ..syntax import (
     Labelled,
     Name,
     OutputDecl,
+    ParamDecl,
     Repeat,
     When,
 )
@@ -36,11 +39,24 @@ def definition_of(syntax, env: dict, blocks: dict) -> Definition:
         params = tuple(Param(p.name.id, p.type is not None, p.default) for p in syntax.params)
         if syntax.chain is not None:
             return Definition(syntax.name.id, params, _steps(syntax.chain.elements, blocks), (), env, syntax.span)
-        return Definition(syntax.name.id, params, None, _flows(syntax.body, blocks), env, syntax.span)
-    return Definition(None, (), None, _flows(syntax.statements, blocks), env, None)
+        return Definition(
+            syntax.name.id, params, None, _flows(syntax.body, blocks, env), env, syntax.span, _tensors(syntax.body)
+        )
+    return Definition(None, (), None, _flows(syntax.statements, blocks, env), env, None, _tensors(syntax.statements))
 
 
-def _flows(statements, blocks: dict) -> tuple:
+def _tensors(statements) -> tuple:
+    return tuple(TensorDecl(s.name.id, s.span) for s in statements if isinstance(s, ParamDecl))
+
+
+def _starts_merge(element) -> bool:
+    while isinstance(element, Labelled):
+        element = element.element
+    kind = KINDS.get(element.name.id) if isinstance(element, Call) else None
+    return kind is not None and kind.variadic
+
+
+def _flows(statements, blocks: dict, env: dict) -> tuple:
     flows = []
     for stmt in statements:
         if isinstance(stmt, Assign):
@@ -53,8 +69,11 @@ def _flows(statements, blocks: dict) -> tuple:
         first = elements[0]
         source = None
         # as lowering reads a chain: a bare name that is no layer kind starts it from that tensor
+        merged = merge_form(first, KINDS, env) if not _starts_merge(first) else None
         if isinstance(first, Call) and not first.args and not first.kwargs and first.name.id not in KINDS:
             source, elements = first.name.id, elements[1:]
+        elif merged is not None:  # `matmul(a, b)`: `a -> matmul(b)`
+            source, elements = merged[0].id, (merged[1], *elements[1:])
         reads = frozenset().union(*(_names(e) for e in stmt.chain.elements))
         flows.append(Flow(tuple(t.id for t in targets), source, _steps(elements, blocks), reads))
     return tuple(flows)
@@ -72,7 +91,11 @@ def _step(element, blocks: dict):
             args = [(param, expr, True) for param, expr in zip(params, element.args)]
             args += [(kw.name.id, kw.value, False) for kw in element.kwargs]
             return BlockStep(name, tuple(args), element.span)
-        kind = KINDS[name]  # lowering reported any other name; export never reads a network with errors
+        kind = KINDS.get(name)
+        if kind is None:
+            # lowering reported any other name where it is used; in a block that is never used, it is not, and
+            # export reads every block's definition but writes only the used ones: a step that is never written
+            return LayerStep(name, {}, (), element.span)
         written = _written_args(kind, element)
         if kind.variadic:
             tensors = tuple(expr.id for expr in element.args if isinstance(expr, Name))
@@ -88,7 +111,8 @@ def _step(element, blocks: dict):
     if isinstance(element, When):
         return WhenStep(_step(element.element, blocks), element.condition, element.span)
     if isinstance(element, Repeat):
-        return RepeatStep(_step(element.element, blocks), element.count, element.span)
+        index = element.index.id if element.index is not None else None
+        return RepeatStep(_step(element.element, blocks), element.count, element.span, index)
     if isinstance(element, Group):
         return GroupStep(_steps(element.chain.elements, blocks), element.span)
     raise TypeError(element)

@@ -31,6 +31,7 @@ class _TensorScope:
     used: set = field(default_factory=set)
     refs: list = field(default_factory=list)  # forward references to check at the end
     warn_key: object = None  # block definition span: warn once per definition, not per use
+    locals_: set = field(default_factory=set)  # a block's own constants (`const` in its body)
 
 
 @frozen

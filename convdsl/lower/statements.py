@@ -21,6 +21,7 @@ from ..syntax import (
     Labelled,
     Name,
     OutputDecl,
+    ParamDecl,
     Program,
     Repeat,
     When,
@@ -29,6 +30,12 @@ from .binding import Binding
 from .blocks import Blocks
 from .includes import Includes
 from .naming import Naming, _NameScope
+from .indices import RepeatIndex
+from .merges import merge_form
+from .inputs import InputOptions, input_axes
+from .params import Params
+from .repeats import Repeats
+from .shapes import Shapes
 from .state import Records, _Abort, _Block, _Deferred, _TensorScope
 
 
@@ -37,7 +44,7 @@ from .state import Records, _Abort, _Block, _Deferred, _TensorScope
 STEPS_PER_LAYER = 2
 
 
-class Lowering(Includes, Naming, Binding, Blocks):
+class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, Shapes, InputOptions):
     def __init__(
         self,
         sources: dict[str, Source],
@@ -85,6 +92,12 @@ class Lowering(Includes, Naming, Binding, Blocks):
         self.includes = None  # include_policy.IncludePolicy, made at the first include
         self.steps = 0  # elements expanded so far, against step_budget
         self.step_budget = STEPS_PER_LAYER * limits.max_layers + 10_000
+        self.program_statements: tuple = ()  # the checked file's, for helps that look ahead (indices.py)
+        self.index_sites: dict | None = None  # repeat index name -> where it is declared, found on first need
+        # shapes.py: layers' shapes inferred while lowering, for `in.shape[d]` (node, port) -> shape or None
+        self.early_shapes: dict = {}
+        self.early_inputs: dict = {}  # node -> [(port, value)], from pending_edges
+        self.early_indexed = 0  # how many of pending_edges early_inputs holds
 
     @contextmanager
     def _scope(self, scope: Scope):
@@ -101,7 +114,11 @@ class Lowering(Includes, Naming, Binding, Blocks):
     def from_eval(self, err: EvalError):
         if isinstance(err, AlreadyReported):  # one failed constant is reported once, where it is defined
             return
-        self.error(err.code, err.span, err.message, err.label, err.help)
+        help_ = err.help
+        name = getattr(err, "name", None)
+        if err.code is codes.UNDEFINED_NAME and name is not None:
+            help_ = self._index_help(name) or help_
+        self.error(err.code, err.span, err.message, err.label, help_)
 
     # program ----------------------------------------------------------------
     def lower(self, program: Program) -> None:
@@ -109,6 +126,7 @@ class Lowering(Includes, Naming, Binding, Blocks):
             self._empty(program)
             return
         env: dict = {}
+        self.program_statements = program.statements
         self.site.env = env
         self.site.definitions = Records(program, self.blocks, env)
         try:
@@ -121,7 +139,7 @@ class Lowering(Includes, Naming, Binding, Blocks):
                 if isinstance(stmt, InputDecl):
                     self._input(stmt, top, names)
             for stmt in program.statements:
-                if isinstance(stmt, (Assign, OutputDecl)):
+                if isinstance(stmt, (Assign, OutputDecl, ParamDecl)):
                     self._top_statement(stmt, top, names)
             if not self.inputs and top.refs:
                 # every undefined tensor follows from this one cause
@@ -216,45 +234,20 @@ class Lowering(Includes, Naming, Binding, Blocks):
                 "write C x L, C x H x W or C x D x H x W; give a batch with `, batch=8`",
             )
             ok = False
-        if dims and isinstance(dims[0], str):
-            self.error(
-                codes.INVALID_INPUT,
-                stmt.dims[0].span,
-                "the channel count must be a number",
-                "symbolic channels",
-                "only spatial sizes may be symbolic",
-            )
+        batch, layout, dtype = self._input_options(stmt, scope)
+        if layout is None or dtype is None or (ok and self._feature_axis_problem(stmt, dims, layout, dtype)):
             ok = False
-        batch = None
-        for option in stmt.options:
-            if option.name.id != "batch":
-                self.error(
-                    codes.UNKNOWN_ARGUMENT,
-                    option.name.span,
-                    f"unknown input option `{option.name.id}`",
-                    "not an option",
-                    "the only option is `batch`",
-                )
-                continue
-            try:
-                batch = evaluate(option.value, scope.env)
-            except EvalError as err:
-                self.from_eval(err)
-                continue
-            if isinstance(batch, bool) or not isinstance(batch, (int, str)) or (isinstance(batch, int) and batch < 1):
-                self.error(
-                    codes.INVALID_INPUT, option.value.span, "batch must be a positive integer or a name", "batch"
-                )
-                batch = None
         if not ok:
             # a tensor with no value: its uses say nothing more (E020 or E003 would only repeat this error)
             scope.tensors[name] = (None, stmt.name.span)
             scope.used.add(name)
             return
-        spatial = len(dims) - 1
-        default_axes = {0: (), 1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}[spatial]
-        axes = ("C",) + tuple(d if isinstance(d, str) else a for d, a in zip(dims[1:], default_axes))
-        self.builder.add_input(InputSpec(name, tuple(dims), axes, batch, stmt.span, tuple(d.span for d in stmt.dims)))
+        axes = input_axes(dims, layout, dtype)
+        self.builder.add_input(
+            InputSpec(
+                name, tuple(dims), axes, batch, stmt.span, tuple(d.span for d in stmt.dims), layout=layout, dtype=dtype
+            )
+        )
         names.taken.add(name)
         scope.tensors[name] = (TensorRef(name, 0), stmt.name.span)
 
@@ -279,36 +272,42 @@ class Lowering(Includes, Naming, Binding, Blocks):
                         self.output_shapes[ident.id] = declared
         elif isinstance(stmt, Assign):
             self._assign(stmt.targets, stmt.chain, scope, names)
+        elif isinstance(stmt, ParamDecl):
+            self._param(stmt, scope, names)
         elif isinstance(stmt, Constant) and self.block_stack:
-            # its uses in the block would each be "undefined": this error is the one cause
-            scope.env[stmt.name.id] = FAILED
-            params = self.blocks[self.block_stack[-1]].definition.params
-            names_read = _names_in(stmt.value)
-            read = {n for n in names_read if n in {p.name.id for p in params} or scope.env.get(n) is FAILED}
-            if read:
-                help_ = (
-                    f"a constant cannot use the block's parameters or constants "
-                    f"({', '.join(f'`{n}`' for n in sorted(read))}); "
-                    f"make it a parameter whose default uses them, after them in the block's parameter list: "
-                    f"`{stmt.name.id}={self._text(stmt.value.span)}`"
-                )
-            else:
-                help_ = "move it to the top level of the file"
-            self.error(
-                codes.MISPLACED_STATEMENT,
-                stmt.span,
-                "only assignments may appear inside a block",
-                "not allowed here",
-                help_,
-            )
+            self._block_constant(stmt, scope)
         else:
             self.error(
                 codes.MISPLACED_STATEMENT,
                 stmt.span,
-                "only assignments may appear inside a block",
+                "only assignments, params and constants may appear inside a block",
                 "not allowed here",
                 "move it to the top level of the file",
             )
+
+    def _block_constant(self, stmt: Constant, scope) -> None:
+        """`const hidden = make_divisible(in.shape[1] * expand, 8)` in a block: local to each instance; it may
+        read the block's parameters, `in.shape`, and the constants before it."""
+        name = stmt.name.id
+        params = {p.name.id for p in self.blocks[self.block_stack[-1]].definition.params}
+        if name in params or name in scope.locals_:
+            self.error(
+                codes.DUPLICATE_DEFINITION,
+                stmt.name.span,
+                f"`{name}` is already {'a parameter' if name in params else 'a constant'} of this block",
+                "defined again here",
+                "give the constant its own name",
+            )
+            return
+        scope.locals_.add(name)
+        try:
+            value = evaluate(stmt.value, scope.env)
+            if isinstance(value, Symbol):
+                raise undefined(value, [k for k in scope.env if k.isidentifier()])
+        except EvalError as err:
+            self.from_eval(err)
+            value = FAILED  # its uses say nothing more: this error is their cause
+        scope.env[name] = value
 
     def _text(self, span: Span) -> str:
         """The source text of a one-line span (for help that quotes the file), else `...`."""
@@ -349,8 +348,13 @@ class Lowering(Includes, Naming, Binding, Blocks):
         elements = chain.elements
         if start is None:
             first = elements[0]
+            merged = merge_form(first, KINDS, scope.env) if not self._starts_merge(first) else None
             if isinstance(first, Call) and not first.args and not first.kwargs and first.name.id not in KINDS:
                 current = [self._ref(first.name.id, first.name.span, scope)]
+            elif merged is not None:
+                # `matmul(a, b)`: `a -> matmul(b)`
+                source, rewritten = merged
+                current = self._element(rewritten, [self._ref(source.id, source.span, scope)], scope, names)
             elif self._starts_merge(first):
                 current = self._element(first, None, scope, names)
             elif self._unknown_merge(first):
@@ -470,61 +474,8 @@ class Lowering(Includes, Naming, Binding, Blocks):
                 return current
             return self._chain(element.chain, scope, names, start=current)
         if isinstance(element, Repeat):
-            count = self._count(element, scope)
-            if count is None:
-                return None
-            before = self.builder.layer_count
-            self.repeats += 1
-            repeat_id = f"#{self.repeats}"
-            enclosing = self.first_copies
-            for index in range(count):
-                self.first_copies = enclosing * count if index == 0 else enclosing
-                self.repeating += 1
-                try:
-                    with self._scope(Scope(repeat_id, "repeat", index=index, count=count)):
-                        current = self._element(element.element, current, scope, names)
-                finally:
-                    self.first_copies = enclosing
-                    self.repeating -= 1
-                if index == 0:
-                    # Project the expansion from the first copy, so a huge count fails at once.
-                    projected = before + (self.builder.layer_count - before) * count * enclosing
-                    if projected > self.limits.max_layers:
-                        self.error(
-                            codes.LIMIT_EXCEEDED,
-                            element.span,
-                            f"this repeat expands the network to {'at least ' if enclosing > 1 else ''}"
-                            f"{projected:,} layers, more than the limit of {self.limits.max_layers:,}",
-                            f"{count:,} copies",
-                            "check the repeat count, or raise the limit with --max-layers",
-                        )
-                        raise _Abort
-                    if self.builder.layer_count == before:
-                        # A copy that makes no layer passes its input on, or a fixed tensor, or fails: every
-                        # copy would give the same, and a million failing copies would take minutes to say so.
-                        break
-            return current
+            return self._repeat(element, current, scope, names)
         return self._call(element, current, scope, names, label)
-
-    def _count(self, element: Repeat, scope):
-        try:
-            count = evaluate(element.count, scope.env)
-        except EvalError as err:
-            self.from_eval(err)
-            return None
-        if isinstance(count, Symbol):
-            self.from_eval(undefined(count, scope.env))
-            return None
-        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= self.limits.max_repeat:
-            self.error(
-                codes.REPEAT_COUNT,
-                element.count.span,
-                f"a repeat count must be an integer from 1 to {self.limits.max_repeat:,}, got {describe(count)}",
-                "repeat count",
-                "use `if` to leave an element out" if count == 0 else None,
-            )
-            return None
-        return count
 
     def _call(self, call: Call, current, scope, names, label):
         name = call.name.id
@@ -541,6 +492,15 @@ class Lowering(Includes, Naming, Binding, Blocks):
                 help_ = f"`{name}` is a tensor; merge it with `add({name})` or `concat({name})`"
             self.error(
                 codes.UNKNOWN_LAYER, call.name.span, f"unknown layer `{name}`", "not a layer kind or block", help_
+            )
+            return None
+        if kind.statement:
+            self.error(
+                codes.UNKNOWN_LAYER,
+                call.name.span,
+                f"`{name}` is made by a statement of its own, not called in a chain",
+                "not a layer to call",
+                "declare a learnable tensor with `param NAME: 1 x 768` and use it by name: `add(NAME)`",
             )
             return None
         bound, tensors, spans, explicit = self._bind(kind, call, scope)
@@ -703,16 +663,3 @@ class Lowering(Includes, Naming, Binding, Blocks):
 
     def _check_cycles(self) -> None:
         self.builder.check_cycles()
-
-
-def _names_in(expr) -> set[str]:
-    """The names an expression reads."""
-    if isinstance(expr, Name):
-        return {expr.id}
-    found: set[str] = set()
-    for child in (getattr(expr, attr, None) for attr in ("left", "right", "operand", "condition", "then", "otherwise")):
-        if child is not None:
-            found |= _names_in(child)
-    for item in getattr(expr, "items", ()):
-        found |= _names_in(item)
-    return found

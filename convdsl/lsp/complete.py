@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from .. import positions as P
+from ..functions import FUNCTIONS
 from ..layers import KINDS, canonical_kinds
 from ..layers.base import REQUIRED
 from ..model import LAYOUTS, ROUNDINGS
@@ -21,13 +22,13 @@ from .hover import _arg_doc, _literal
 from .snapshot import Snapshot
 
 SETTINGS = {"rounding": ROUNDINGS, "layout": LAYOUTS}
-STATEMENTS = ("network", "set", "const", "include", "input", "output", "block")
+STATEMENTS = ("network", "set", "const", "include", "input", "param", "output", "block")
 
 
 @dataclass(frozen=True)
 class Candidate:
     label: str
-    kind: str  # layer | block | argument | tensor | constant | param | setting | value | keyword
+    kind: str  # layer | block | argument | tensor | constant | param | setting | value | keyword | function
     detail: str = ""
     doc: str = ""
     insert: str | None = None  # snippet text (LSP snippet syntax), else the label
@@ -49,7 +50,8 @@ def complete(snapshot: Snapshot, line: int, column: int) -> list[Candidate]:
     scope = _scope_at(snapshot, line, column)
     if call is not None:
         name, given = call
-        return _arguments(snapshot, name, given) + _tensors(snapshot, scope) + _values(snapshot, scope)
+        functions = [Candidate(f, "function", usage) for f, (_, _, _, usage) in FUNCTIONS.items()]
+        return _arguments(snapshot, name, given) + _tensors(snapshot, scope) + _values(snapshot, scope) + functions
     stripped = before.rstrip()
     last_word = re.search(r"(\w*)$", before).group(1)
     ahead = before[: len(before) - len(last_word)].rstrip()

@@ -279,6 +279,7 @@ _COMPLETION_KINDS = {
     "setting": types.CompletionItemKind.Keyword,
     "value": types.CompletionItemKind.Value,
     "keyword": types.CompletionItemKind.Keyword,
+    "function": types.CompletionItemKind.Function,
 }
 
 

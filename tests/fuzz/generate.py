@@ -193,7 +193,7 @@ class ProgramGenerator:
     def _block(self) -> None:
         rng = self.rng
         name = self._name(f"blk{len(self.blocks)}_{rng.randint(0, 9)}")
-        shape = rng.choice(("cbr", "res", "branch", "stack", "gate"))
+        shape = rng.choice(("cbr", "res", "branch", "stack", "gate", "computed", "bare"))
         if shape == "cbr":
             text = f"block {name}(c, k=3) = conv(c, k, p=k // 2, bias=false) -> bn -> relu"
             block = Block(name, text, name + "({c})", "c")
@@ -218,6 +218,24 @@ class ProgramGenerator:
         elif shape == "stack":
             text = f"block {name}(c, n=2) = (conv(c, 3, p=1) -> relu) * n"
             block = Block(name, text, name + "({c}, n=" + str(rng.randint(1, 3)) + ")", "c")
+        elif shape == "bare":
+            # no parameters: defined and called without parentheses (or with them)
+            if rng.random() < 0.5:
+                text = f"block {name} = relu -> identity"
+            else:
+                text = f"block {name} {{\n    g = in -> sigmoid\n    out = mul(in, g)\n}}"
+            block = Block(name, text, name + rng.choice(("", "", "()")), "same")
+        elif shape == "computed":
+            # a block that computes: its input's shape, a constant, the functions
+            expand = rng.choice(("2", "4", "0.5", "1.5"))
+            text = (
+                f"block {name}(c, expand={expand}) {{\n"
+                f"    const hidden = make_divisible(in.shape[1] * expand, {rng.choice((1, 4, 8))})\n"
+                f"    r = in -> conv(max(hidden, 1), 1) -> relu -> conv(c, 1)\n"
+                f"    out = r -> add(in) if c == in.shape[1] and min(in.shape[-1], 2) > 0\n"
+                f"}}"
+            )
+            block = Block(name, text, name + "({c})", "c")
         else:
             text = (
                 f"block {name}(c) {{\n"
@@ -242,6 +260,17 @@ class ProgramGenerator:
         spatial = tuple(rng.choice(size) for _ in range(rank))
         dims = " x ".join(str(d) for d in (channels, *spatial))
         option = f", batch={rng.choice((1, 2, 8))}" if rng.random() < 0.15 else ""
+        if rng.random() < 0.1:
+            option += ", layout=channels"  # the default, said
+        if rng.random() < 0.08:
+            # token ids, read by an embedding: L ids give an L x D tensor, which the rest reads as C x L
+            length, dim = rng.choice((8, 16)), rng.choice((4, 8))
+            self.lines.append(f"input {name}: {length}, dtype=long{option}")
+            embedded = self._name(f"e{len(self.tensors)}")
+            self.lines.append(f"{embedded} = {name} -> embedding({rng.choice((10, 100))}, {dim})")
+            self.used.add(name)
+            self.tensors.append(Tensor(embedded, length, (dim,)))
+            return
         self.lines.append(f"input {name}: {dims}{option}")
         self.tensors.append(Tensor(name, channels, spatial))
 
@@ -255,6 +284,16 @@ class ProgramGenerator:
             return
         if roll < 0.2 and source.channels % 2 == 0 and source.channels >= 2:
             self._chunk(source)
+            return
+        if roll < 0.26 and source.exact:
+            self._param(source)
+            return
+        if roll < 0.3 and source.exact and source.spatial is not None and len(source.spatial) == 1:
+            # a matmul written as a merge: C x L times its transpose gives C x C
+            name = self._name(f"t{len(self.tensors)}")
+            self.lines.append(f"{name} = matmul({source.name}, {source.name}, transpose_b=true)")
+            self.used.add(source.name)
+            self.tensors.append(Tensor(name, source.channels, (source.channels,)))
             return
         name = self._name(f"t{len(self.tensors)}")
         elements, result = self._chain(source, rng.randint(1, 6))
@@ -298,6 +337,24 @@ class ProgramGenerator:
         self.used.update((source.name, a, b))
         self.tensors.append(Tensor(name, channels, left_t.spatial, left_t.exact and source.exact))
 
+    def _param(self, source: Tensor) -> None:
+        """A learnable tensor merged into a tensor: per channel (`C x 1 x 1`, a layer scale) or of its full shape."""
+        rng = self.rng
+        name = self._name(f"p{len(self.tensors)}")
+        full = (source.channels, *(source.spatial or ()))
+        sizes = full if rng.random() < 0.5 else (source.channels, *(1 for _ in source.spatial or ()))
+        dims = " x ".join(str(d) for d in sizes)
+        option = f", init={rng.choice(('0.5', '1e-6', '1'))}" if rng.random() < 0.3 else ""
+        self.lines.append(f"param {name}: {dims}{option}")
+        out = self._name(f"t{len(self.tensors)}")
+        merge = rng.choice(("add", "mul"))
+        if rng.random() < 0.5:
+            self.lines.append(f"{out} = {source.name} -> {merge}({name})")
+        else:
+            self.lines.append(f"{out} = {merge}({name}, {source.name})")
+        self.used.update((source.name, name))
+        self.tensors.append(Tensor(out, source.channels, source.spatial, source.exact))
+
     def _chunk(self, source: Tensor) -> None:
         a, b = self._name(f"t{len(self.tensors)}p"), self._name(f"t{len(self.tensors)}q")
         self.lines.append(f"{a}, {b} = {source.name} -> chunk(2)")
@@ -339,6 +396,11 @@ class ProgramGenerator:
                 count = self.int_expr(rng.randint(1, 3))
                 text += f" * {count}" if count.isdigit() or count.isidentifier() else f" * ({count})"
             return self._label() + text, out
+        if roll < 0.1 and t.spatial is not None:
+            # a repeat whose copies read their index: a dilation schedule that keeps the shape
+            n = rng.randint(1, 3)
+            step = rng.choice(("ri + 1", "2 * ri + 1", "(ri % 2) + 1"))
+            return f"(conv({t.channels}, 3, p={step}, d={step}) * {n} as ri)", t
         if roll < 0.14:
             inner, out = self._layer(t, keep_shape=True)
             if out.channels == t.channels and out.spatial == t.spatial and rng.random() < 0.7:
