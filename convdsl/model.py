@@ -21,7 +21,7 @@ from .source import Span
 if TYPE_CHECKING:  # for the annotation only: the Network sits above this module
     from .network import Network
 
-ROUNDINGS = ("pytorch", "caffe", "tensorflow")
+ROUNDINGS = ("pytorch", "caffe", "tensorflow", "darknet")
 LAYOUTS = ("NCHW", "NHWC")
 BYTES_PER_VALUE = 4  # float32
 SWEEP_BUDGET = 200_000  # layer evaluations analyze() may spend on size sweeps (symbolic sizes, size hints)
