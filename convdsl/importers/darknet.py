@@ -17,6 +17,7 @@ from pathlib import Path
 from .. import diagnostics as codes
 from ..diagnostics import Diagnostic
 from ..source import Source, Span
+from .chains import Step as _Layer, write_chains
 from .translation import Translation
 from .writer import Names, Writer, call, comment_text
 
@@ -51,20 +52,6 @@ class _Section:
     name: str
     span: Span
     options: dict[str, _Option] = field(default_factory=dict)
-
-
-@dataclass
-class _Layer:
-    """One darknet layer as .cdsl: what it reads and the element (or merge) that computes it."""
-
-    index: int
-    label: str
-    span: Span
-    inputs: list[int]  # darknet indices; -1 is the network's input
-    element: str | None = None  # a chain element, for a layer of one input
-    merge: str | None = None  # the head of a chain, for concat and add (tensor names filled in later)
-    alias: int | None = None  # a route to one layer: that layer's tensor
-    output: bool = False  # a [yolo] or [region] layer: the network's output
 
 
 def parse_cfg(source: Source, found: list[Diagnostic]) -> list[_Section]:
@@ -428,68 +415,7 @@ class _Translator:
             act = definition.split("act: ")[1] if "act: " in definition else None
             self.out.line(self.block_definition(name, bn, act), origin)
 
-        def resolve(j: int) -> int:
-            while j >= 0 and layers[j].alias is not None:
-                j = layers[j].alias
-            return j
-
-        for layer in layers:
-            layer.inputs = [resolve(j) for j in layer.inputs]
-        readers: dict[int, int] = {}
-        for layer in layers:
-            if layer.alias is None:
-                for j in layer.inputs:
-                    readers[j] = readers.get(j, 0) + 1
-        last = resolve(len(layers) - 1)
-        outputs = {layer.index for layer in layers if layer.output}
-        if not outputs and last >= 0:
-            outputs = {last}
-        names = {-1: "image"}
-        chain: list = []  # [end index, head text, elements, origins]
-        late_outputs: list[str] = []
-
-        def flush():
-            if not chain:
-                return
-            end, head, elements, origins = chain
-            chain.clear()
-            tensor = layers[end].label
-            names[end] = tensor
-            if end in outputs and not readers.get(end):
-                self.out.chain(f"output {tensor} = ", [head, *elements], origins[0], origins)
-            else:
-                self.out.chain(f"{tensor} = ", [head, *elements], origins[0], origins)
-                if end in outputs:
-                    late_outputs.append(tensor)
-
-        def tensor(j: int) -> str:
-            if chain and chain[0] == j:
-                flush()
-            return names[j]
-
-        for layer in layers:
-            if layer.alias is not None:
-                continue
-            if layer.merge is not None:
-                heads = [tensor(j) for j in layer.inputs]
-                flush()
-                head = f"{layer.label}: {layer.merge}({', '.join(heads)})"
-                elements = [layer.element] if layer.element else []
-                chain[:] = [layer.index, head, elements, [layer.span] * (1 + len(elements))]
-                continue
-            (j,) = layer.inputs
-            element = f"{layer.label}: {layer.element}"
-            if chain and chain[0] == j and readers.get(j, 0) == 1:
-                chain[0] = layer.index
-                chain[2].append(element)
-                chain[3].append(layer.span)
-                continue
-            head = tensor(j)
-            flush()
-            chain[:] = [layer.index, head, [element], [layer.span, layer.span]]
-        flush()
-        if late_outputs:
-            self.out.line(f"output {', '.join(late_outputs)}", origin)
+        write_chains(self.out, layers, "image", origin)
 
 
 def translate(source: Source, *, options: dict) -> Translation:
