@@ -214,3 +214,8 @@ def test_rounding_darknet_is_a_language_setting():
     # 13 -> (13 + 1 - 2)/2 + 1 = 7 -> (7 + 1 - 2)/1 + 1 = 7 -> an explicit padding is PyTorch's: (7 - 3)/2 + 1 = 3
     assert [info.output_shape for info in analysis.layers.values()] == [(3, 7, 7), (3, 7, 7), (3, 3, 3)]
     assert not analysis.diagnostics
+
+
+def test_net_without_a_size_is_a_diagnostic(tmp_path):
+    (diag,) = load(_cfg(tmp_path, "[net]\nchannels=3\nheight=32\n[maxpool]\nsize=2\nstride=2\n")).analyze().diagnostics
+    assert (diag.code.code, diag.span.line) == ("E404", 1) and "width" in diag.message

@@ -231,3 +231,12 @@ def test_verify_yolo11_against_pytorch():
 
     result = verify(_analyze(FILES / "yolo11.yaml", "n"), device="meta")
     assert result.ok, result.report()
+
+
+def test_hostile_text_reaches_the_terminal_escaped(tmp_path):
+    """A module name with terminal escapes and markup is untrusted: it appears only in a diagnostic, escaped."""
+    text = 'nc: 1\nbackbone:\n  - [-1, 1, "Conv\\e[2J<script>", [8]]\nhead:\n  - [-1, 1, Conv, [8]]\n'
+    path = _yaml(tmp_path, text)
+    result = subprocess.run([sys.executable, "-m", "convdsl", "check", str(path)], capture_output=True, text=True)
+    assert result.returncode == 1 and "E402" in result.stdout
+    assert "\x1b" not in result.stdout and "Conv?[2J<script>" in result.stdout

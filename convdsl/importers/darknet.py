@@ -358,8 +358,13 @@ class _Translator:
             self.error(codes.FOREIGN_SYNTAX, span, "a darknet .cfg starts with a [net] section")
             return Translation("darknet", self.source, "", (), tuple(self.found))
         net, body = sections[0], sections[1:]
-        width, height = self.positive(net, "width", 416), self.positive(net, "height", 416)
+        width, height = self.positive(net, "width", None), self.positive(net, "height", None)
         channels = self.positive(net, "channels", 3)
+        for key in ("width", "height"):
+            if key not in net.options:  # darknet reads 0 and fails; a size is needed to check anything
+                self.error(
+                    codes.FOREIGN_VALUE, net.span, f"[net] gives no `{key}`", help=f"add `{key}=416` (or the size used)"
+                )
         layers: list[_Layer] = []
         handlers = {
             "convolutional": self.convolutional,
