@@ -44,14 +44,24 @@ def test_googlenet_shapes_follow_caffe_ceil_pooling():
     assert shape["pool1_3x3_s2"] == (64, 56, 56)
     assert shape["conv2_3x3"] == (192, 56, 56)
     assert shape["pool2_3x3_s2"] == (192, 28, 28)
-    assert shape["inception_3a_output"] == (256, 28, 28)
-    assert shape["inception_3b_output"] == (480, 28, 28)
-    assert shape["inception_4a_output"] == (512, 14, 14)
-    assert shape["inception_4e_output"] == (832, 14, 14)
-    assert shape["inception_5a_output"] == (832, 7, 7)
-    assert shape["inception_5b_output"] == (1024, 7, 7)
+    assert shape["inception_3a.output_"] == (256, 28, 28)
+    assert shape["inception_3b.output_"] == (480, 28, 28)
+    assert shape["inception_4a.output_"] == (512, 14, 14)
+    assert shape["inception_4e.output_"] == (832, 14, 14)
+    assert shape["inception_5a.output_"] == (832, 7, 7)
+    assert shape["inception_5b.output_"] == (1024, 7, 7)
     assert shape["pool5_7x7_s1"] == (1024, 1, 1)
     assert analysis.output_shapes()["prob"] == (1000,)
+
+
+def test_googlenet_inception_modules_are_one_block():
+    """The nine `inception_*/...` runs have one structure: one block, called with each module's channels
+    (torchvision's googlenet.py Inception(192, 64, 96, 128, 16, 32, 32) for 3a)."""
+    text = translate(REALWORLD / "caffe-bvlc_googlenet-deploy.prototxt").text
+    assert text.count("block inception(") == 1
+    assert "-> inception_3a: inception(64, 96, 128, 16, 32, 32)" in text
+    assert "-> inception_5b: inception(384, 192, 384, 48, 128, 128)" in text
+    assert len([line for line in text.splitlines() if line.strip() and not line.startswith("#")]) < 60
 
 
 @pytest.mark.parametrize("name", [c[0] for c in CASES])
