@@ -212,3 +212,12 @@ def test_import_of_a_broken_file_writes_nothing(tmp_path):
     result = _cli("import", path, "-o", out)
     assert result.returncode == 1 and not out.exists()
     assert f"{path}:7:9" in result.stderr and "E403" in result.stderr
+
+
+def test_resnet50_bottlenecks_are_blocks():
+    """ResNet's layers are named by module (`res3b_branch2a`, `bn3b_branch2a`, `res3b_relu`): the identity
+    bottlenecks are one block, the strided projection ones (3a, 4a, 5a) another; 2a, alone of its kind, stays."""
+    text = translate(REALWORLD / "caffe-ResNet-50-deploy.prototxt").text
+    assert text.count("\nblock ") == 2
+    assert "-> res2b: res(64, 64, 256)" in text and "-> res4a: res_2(1024, 256, 256, 1024)" in text
+    assert "res2a_branch2a: conv(64, 1, bias=false)" in text

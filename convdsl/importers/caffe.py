@@ -66,7 +66,8 @@ class _Body:
     output: str  # the value it gives (`out`)
     span: Span
     lines: list[str] = field(default_factory=list)
-    key: str = ""  # the body with its channel counts left out: equal keys share a block
+    module: str = ""  # what its layer names share: `inception_3a/` or ResNet's `2a`
+    shape: str = ""  # the body with its channel counts left out: equal shapes share a block
     params: list[str] = field(default_factory=list)  # the block's parameters, one per channel count
     values: list[int] = field(default_factory=list)  # this module's channel counts
     block: str = ""
@@ -74,6 +75,29 @@ class _Body:
 
 
 _PARAM = re.compile("\x01[0-9]+\x01")
+_TOKEN = re.compile(r"^[A-Za-z_]*?([0-9]+[a-z])(?=_|$)")
+
+
+def _module_of(name: str) -> tuple[str, str] | None:
+    """What a layer's name says about the module it is in, (key, label): GoogLeNet's `inception_3a/1x1` is
+    in `inception_3a/`; ResNet's `bn2a_branch2a` and `res2a_relu` are in `2a` (labelled `res2a`)."""
+    if "/" in name:
+        prefix = name.split("/", 1)[0]
+        return (prefix + "/", prefix)
+    match = _TOKEN.match(name)
+    if match:
+        return (match.group(1), name[: match.end(1)])
+    return None
+
+
+def _local(name: str, module: str) -> str:
+    """A name inside its module: `inception_3a/1x1` is `1x1`, `bn2a_branch2a` is `bn_branch2a`."""
+    if module.endswith("/"):
+        return name[len(module) :] if name.startswith(module) else name
+    match = _TOKEN.match(name)
+    if match and match.group(1) == module:
+        return name[: match.start(1)] + name[match.end(1) :]
+    return name
 
 
 @dataclass
@@ -176,8 +200,8 @@ class _Translator:
             name, keyword = "out", ""
         else:
             base = blob.rsplit("#", 1)[0]
-            if self.body is not None and base.startswith(self.body.prefix + "/"):
-                base = base[len(self.body.prefix) + 1 :]  # inside the module's block: its own names
+            if self.body is not None:  # inside the module's block: its own names
+                base = _local(base, self.body.module) or base
             name = self.tensors.make(base, "t")
             keyword = "output " if self.uses.get(blob, 0) == 0 and self.body is None else ""
         elements = [chain.head] + chain.elements
@@ -295,19 +319,20 @@ class _Translator:
     # -- repeated modules as blocks --------------------------------------------------------------
 
     def modules(self, layers: list[_Layer]) -> dict[int, _Body]:
-        """Runs of layers named `prefix/...` (GoogLeNet's `inception_3a/1x1`) that read one value and give one:
-        those whose structure repeats, with other channel counts, become one block. Start index -> module."""
+        """Runs of layers whose names put them in one module (GoogLeNet's `inception_3a/1x1`, ResNet's `res2a_*`,
+        `bn2a_*`) that read one value and give one: those whose structure repeats, with other channel counts,
+        become one block. Start index -> module."""
         runs, i = [], 0
         while i < len(layers):
-            prefix = layers[i].name.split("/", 1)[0] if "/" in layers[i].name else None
+            module = _module_of(layers[i].name)
             j = i
-            while prefix and j + 1 < len(layers) and layers[j + 1].name.startswith(prefix + "/"):
+            while module and j + 1 < len(layers) and (_module_of(layers[j + 1].name) or (None,))[0] == module[0]:
                 j += 1
-            if prefix and j - i >= 2:
-                runs.append((prefix, i, j))
+            if module and j - i >= 2:
+                runs.append((module, i, j))
             i = j + 1
         found: list[_Body] = []
-        for prefix, i, j in runs:
+        for (key, label), i, j in runs:
             inside = {v for layer in layers[i : j + 1] for v in layer.outs}
             reads = {v for layer in layers[i : j + 1] for v in layer.ins if v not in inside}
             read_outside = {v for layer in layers[:i] + layers[j + 1 :] for v in layer.ins if v in inside}
@@ -316,19 +341,19 @@ class _Translator:
                 continue
             if any(layer.type not in _HANDLERS and layer.type not in ("Scale", "Split") for layer in layers[i : j + 1]):
                 continue
-            body = _Body(prefix, i, j, next(iter(reads)), last[0], layers[i].span)
+            body = _Body(label, i, j, next(iter(reads)), last[0], layers[i].span, module=key)
             body.reads = sum(v == body.input for layer in layers[i : j + 1] for v in layer.ins)
             if self.write_body(layers, body):
                 found.append(body)
         shapes: dict[str, list[_Body]] = {}
         for body in found:
-            shapes.setdefault(body.key, []).append(body)
+            shapes.setdefault(body.shape, []).append(body)
         chosen: dict[int, _Body] = {}
         names = Names(layer_words())
-        for group in shapes.values():
+        for group in sorted(shapes.values(), key=len, reverse=True):  # the commonest structure gets the plain name
             if len(group) < 2:
                 continue
-            base = re.sub(r"_?[0-9]+[a-z]?$", "", group[0].prefix) or "module"
+            base = re.sub(r"_?[0-9]+[a-z]?$", "", _local(group[0].prefix, group[0].module)).strip("_") or "module"
             name = names.make(base, "module")
             for body in group:
                 body.block = name
@@ -347,7 +372,7 @@ class _Translator:
             saved_names = {}
             for layer in layers[body.start : body.end + 1]:
                 saved_names[id(layer)] = layer.name
-                layer.name = layer.name.split("/", 1)[1] or layer.name
+                layer.name = _local(layer.name, body.module) or layer.name
             try:
                 self.translate_layers(layers, body.start, body.end)
                 self.flush()
@@ -361,7 +386,7 @@ class _Translator:
                 saved
             )
             self.body = None
-        body.key = "\n".join(_PARAM.sub("#", line) for line in body.lines)
+        body.shape = "\n".join(_PARAM.sub("#", line) for line in body.lines)
         return ok
 
     def call_module(self, body: _Body) -> None:
@@ -376,7 +401,7 @@ class _Translator:
         lines, origins = [], []
         for name, body in self.blocks.items():
             params = ", ".join(body.params)
-            lines.append(f"# the `{comment_text(body.prefix)}/...` layers, and the modules named like them")
+            lines.append(f"# the `{comment_text(body.prefix)}` layers, and the modules named like them")
             lines.append(f"block {name}({params}) {{")
             for line in body.lines:
                 for i, param in enumerate(body.params):
