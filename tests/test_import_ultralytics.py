@@ -240,3 +240,17 @@ def test_hostile_text_reaches_the_terminal_escaped(tmp_path):
     result = subprocess.run([sys.executable, "-m", "convdsl", "check", str(path)], capture_output=True, text=True)
     assert result.returncode == 1 and "E402" in result.stdout
     assert "\x1b" not in result.stdout and "Conv?[2J<script>" in result.stdout
+
+
+@pytest.mark.parametrize("scale", "nslmx")
+def test_yolo11_cls_counts(scale):
+    """yolo11-cls.yaml's comments were counted with 80 classes (the file says nc: 1000): with nc 80 the counts
+    are the comments'; with the file's 1000 the classifier's linear layer adds 1280 x 920 + 920."""
+    text = (FILES / "yolo11-cls.yaml").read_text()
+    published = _published("yolo11-cls.yaml")[scale]
+    eighty = _analyze(FILES / "yolo11-cls.yaml", scale, text=text.replace("nc: 1000", "nc: 80"))
+    assert not eighty.diagnostics and eighty.params == published
+    thousand = _analyze(FILES / "yolo11-cls.yaml", scale)
+    assert thousand.params == published + 1280 * 920 + 920
+    assert thousand.output_shapes() == {"m10": (1000,)}
+    assert thousand.network.inputs["images"].dims == (3, 224, 224)  # ultralytics' classification default

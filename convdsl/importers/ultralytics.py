@@ -238,7 +238,8 @@ class _Translator:
         if scale:
             out.comment(f"scale {scale}: depth {depth:g}, width {width:g}, max_channels {most:g}", first)
         out.line(f"network {Names().make(name, 'yolo')}", first)
-        out.line(f"input images: {ch_in} x 640 x 640", first)
+        size = 224 if any(r.module == "Classify" for r in rows) else 640  # ultralytics' default imgsz per task
+        out.line(f"input images: {ch_in} x {size} x {size}", first)
         for definition in self.blocks.values():
             for line in definition.split("\n"):
                 out.line(line, first)
@@ -390,6 +391,14 @@ def _block(tr: _Translator, name: str) -> str:
             "    b = in -> cv2: Conv(c)\n"
             "    out = concat(a, b) -> cv3: Conv(c2)\n"
             "}"
+        )
+    if name == "Classify":
+        tr.need("Conv")
+        return (
+            "# Classify: a 1x1 Conv to 1280 channels (EfficientNet-B0's width), global average pooling, a linear\n"
+            "# layer to the classes, and the softmax ultralytics applies outside training\n"
+            "block Classify(c2, k=1, s=1, g=1) = conv: Conv(1280, k, s=s, g=g) -> pool: adaptive_avgpool(1)\n"
+            "    -> flatten -> drop: dropout(0.0) -> linear: linear(c2) -> softmax"
         )
     if name == "C2":
         tr.need("Bottleneck")
@@ -561,6 +570,21 @@ def _c3(tr: _Translator, row: _Row, label, targets, c1s, n):
     return Step(row.index, label, row.span, targets, element=call(tr.need("C3"), c2, c, **kwargs)), c2
 
 
+def _classify(tr: _Translator, row: _Row, label, targets, c1s, n):
+    c2 = tr.arg(row, 0, tr.nc, kind=int, what="the classes")  # parse_model leaves Classify's c2 unscaled
+    k = tr.arg(row, 1, 1, kind=int, what="the kernel")
+    s = tr.arg(row, 2, 1, kind=int, what="the stride")
+    g = tr.arg(row, 4, 1, kind=int, what="the groups")
+    if len(targets) != 1 or min(c2, k, s, g) < 1 or (len(row.args) > 3 and row.args[3] is not None):
+        tr.error(
+            codes.FOREIGN_UNSUPPORTED, row.span, "Classify is translated with [classes, k, s, None, g] of one layer"
+        )
+        raise _Skip
+    kwargs = {"k": k if k != 1 else None, "s": s if s != 1 else None, "g": g if g != 1 else None}
+    step = Step(row.index, label, row.span, targets, element=call(tr.need("Classify"), c2, **kwargs), output=True)
+    return step, c2
+
+
 def _c2(tr: _Translator, row: _Row, label, targets, c1s, n):
     c2 = tr.channels(tr.arg(row, 0, kind=int, what="the output channels"), row)
     shortcut = tr.arg(row, 1, True, kind=bool, what="shortcut")
@@ -711,6 +735,7 @@ _MODULES = {
     "nn.Upsample": _upsample,
     "Concat": _concat,
     "Detect": _detect,
+    "Classify": _classify,
 }
 
 
