@@ -113,6 +113,14 @@ def test_maxpool_follows_darknets_rule(size, stride, padding, width, out):
     assert (width + (size - 1 if padding is None else padding) - size) // stride + 1 == out
 
 
+def test_maxpool_size_defaults_to_its_stride():
+    # darknet's parse_maxpool: `int size = option_find_int(options, "size", stride);` padding size - 1
+    text = "[net]\nwidth=13\nheight=13\nchannels=3\n[maxpool]\nstride=2\n"
+    analysis = convdsl.loads(translate_text(text), "m.cdsl").analyze()
+    assert analysis.output_shapes()["maxpool0"] == (3, 7, 7)  # (13 + 1 - 2)/2 + 1
+    assert "maxpool(2, s=2)" in translate_text(text)
+
+
 def test_route_groups_take_a_slice():
     text = (
         "[net]\nwidth=8\nheight=8\nchannels=3\n"

@@ -225,8 +225,8 @@ class _Translator:
         return f"block {name}(c, k, s=1, p=k // 2{extra}) = {body}"
 
     def maxpool(self, sec: _Section, i: int, label: str) -> _Layer | None:
-        size = self.positive(sec, "size", 1)
         stride = self.positive(sec, "stride", 1)
+        size = self.positive(sec, "size", stride)  # parse_maxpool: the size defaults to the stride
         sx, sy = self.positive(sec, "stride_x", stride), self.positive(sec, "stride_y", stride)
         if size is None or None in (sx, sy):
             return None
