@@ -73,6 +73,12 @@ def _add_common(parser):
         help=f"deepest chain of includes (default {defaults.max_include_depth})",
     )
     parser.add_argument(
+        "--scale",
+        metavar="S",
+        help="an ultralytics model YAML: the scale to build (n, s, m, l, x); default: the letter in the file's "
+        "name as ultralytics reads it (yolov8n.yaml is n), else the file's first",
+    )
+    parser.add_argument(
         "--include-path",
         action="append",
         metavar="DIR",

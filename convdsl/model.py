@@ -21,7 +21,7 @@ from .source import Span
 if TYPE_CHECKING:  # for the annotation only: the Network sits above this module
     from .network import Network
 
-ROUNDINGS = ("pytorch", "caffe", "tensorflow")
+ROUNDINGS = ("pytorch", "caffe", "tensorflow", "darknet")
 LAYOUTS = ("NCHW", "NHWC")
 INPUT_LAYOUTS = ("channels", "tokens")  # `input x: ..., layout=tokens`
 DTYPES = ("float", "long")  # `input ids: ..., dtype=long`

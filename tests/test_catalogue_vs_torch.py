@@ -591,6 +591,12 @@ RESAMPLE = [
     C("pad-negative-crops", (8, 5, 6), "pad((-1, -1, 0, 1))", fn(lambda x: F.pad(x, (-1, -1, 0, 1)), "F.pad")),
     C("crop-size", (8, 10, 12), "crop(size=(5, 6))", fn(lambda x: oracle.crop(x, (5, 6)), "crop")),
     M(
+        "reshape-like",
+        {"x": (2, 3, 20), "s": (6, 4, 5)},
+        "y = x -> t: reshape(like=s)",
+        fn(lambda x, s: x.reshape_as(s), "reshape_as"),
+    ),
+    M(
         "crop-like-tensor",
         {"x": (8, 10, 12), "s": (8, 7, 9)},
         "y = x -> t: crop(s)",

@@ -46,14 +46,24 @@ def test_googlenet_shapes_follow_caffe_ceil_pooling():
     assert shape["pool1_3x3_s2"] == (64, 56, 56)
     assert shape["conv2_3x3"] == (192, 56, 56)
     assert shape["pool2_3x3_s2"] == (192, 28, 28)
-    assert shape["inception_3a_output"] == (256, 28, 28)
-    assert shape["inception_3b_output"] == (480, 28, 28)
-    assert shape["inception_4a_output"] == (512, 14, 14)
-    assert shape["inception_4e_output"] == (832, 14, 14)
-    assert shape["inception_5a_output"] == (832, 7, 7)
-    assert shape["inception_5b_output"] == (1024, 7, 7)
+    assert shape["inception_3a.output_"] == (256, 28, 28)
+    assert shape["inception_3b.output_"] == (480, 28, 28)
+    assert shape["inception_4a.output_"] == (512, 14, 14)
+    assert shape["inception_4e.output_"] == (832, 14, 14)
+    assert shape["inception_5a.output_"] == (832, 7, 7)
+    assert shape["inception_5b.output_"] == (1024, 7, 7)
     assert shape["pool5_7x7_s1"] == (1024, 1, 1)
     assert analysis.output_shapes()["prob"] == (1000,)
+
+
+def test_googlenet_inception_modules_are_one_block():
+    """The nine `inception_*/...` runs have one structure: one block, called with each module's channels
+    (torchvision's googlenet.py Inception(192, 64, 96, 128, 16, 32, 32) for 3a)."""
+    text = translate(REALWORLD / "caffe-bvlc_googlenet-deploy.prototxt").text
+    assert text.count("block inception(") == 1
+    assert "-> inception_3a: inception(64, 96, 128, 16, 32, 32)" in text
+    assert "-> inception_5b: inception(384, 192, 384, 48, 128, 128)" in text
+    assert len([line for line in text.splitlines() if line.strip() and not line.startswith("#")]) < 60
 
 
 @pytest.mark.parametrize("name", [c[0] for c in CASES])
@@ -191,11 +201,20 @@ def test_every_command_reads_a_prototxt(tmp_path):
     assert path.read_text().startswith("# Source:")
 
 
-def test_verify_runs_the_imported_network():
+def test_verify_runs_the_imported_network(tmp_path):
     require("torch")
-    result = _cli("verify", REALWORLD / "caffe-bvlc_alexnet-deploy.prototxt", "--device", "meta", "--batch", "1")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "60,965,224" in result.stdout
+    from convdsl.export.verify import verify
+
+    result = verify(load(REALWORLD / "caffe-bvlc_alexnet-deploy.prototxt").analyze(), batch=1, device="meta")
+    assert result.ok, result.report()
+    small = _write(
+        tmp_path,
+        HEAD
+        + 'layer { name: "c" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 4 kernel_size: 3 } }\n'
+        + 'layer { name: "p" type: "Pooling" bottom: "c" top: "p" pooling_param { pool: MAX kernel_size: 3 stride: 2 } }\n',
+    )
+    cli = _cli("verify", small)
+    assert cli.returncode == 0 and "agrees" in cli.stdout, cli.stdout + cli.stderr
 
 
 def test_import_of_a_broken_file_writes_nothing(tmp_path):
@@ -204,3 +223,12 @@ def test_import_of_a_broken_file_writes_nothing(tmp_path):
     result = _cli("import", path, "-o", out)
     assert result.returncode == 1 and not out.exists()
     assert f"{path}:7:9" in result.stderr and "E403" in result.stderr
+
+
+def test_resnet50_bottlenecks_are_blocks():
+    """ResNet's layers are named by module (`res3b_branch2a`, `bn3b_branch2a`, `res3b_relu`): the identity
+    bottlenecks are one block, the strided projection ones (3a, 4a, 5a) another; 2a, alone of its kind, stays."""
+    text = translate(REALWORLD / "caffe-ResNet-50-deploy.prototxt").text
+    assert text.count("\nblock ") == 2
+    assert "-> res2b: res(64, 64, 256)" in text and "-> res4a: res_2(1024, 256, 256, 1024)" in text
+    assert "res2a_branch2a: conv(64, 1, bias=false)" in text

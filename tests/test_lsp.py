@@ -295,7 +295,7 @@ def test_completion_of_layers_arguments_blocks_tensors_and_settings(client, tmp_
     settings = _labels(client, uri, 1, len("set "))
     assert set(settings) == {"rounding", "layout"}
     values = _labels(client, uri, 1, len("set rounding = "))
-    assert set(values) == {"pytorch", "caffe", "tensorflow"}
+    assert set(values) == {"pytorch", "caffe", "tensorflow", "darknet"}
     start = _labels(client, uri, 4, len("z = "))
     assert "x" in start and "y" in start
     assert "param" in _labels(client, uri, 2, 0)  # a statement keyword (issue 17)

@@ -402,7 +402,8 @@ class ClassWriter:
             raise NotGeneric("a layer after several tensors")
         tensors += [self._tensor(n) for n in step.tensors]
         args = self._arguments(kind, step, [graph.nodes[n].args for n in nodes], cx)
-        ctx = TorchContext(self.job.rounding, graph.nodes[nodes[0]]["written"], cx.uses, module_path)
+        first = graph.nodes[nodes[0]]
+        ctx = TorchContext(self.job.rounding, first["written"], cx.uses, module_path, explicit=first.explicit)
         try:
             if any(None in self.job.analysis.layers[n].input_shapes for n in nodes):
                 raise Unsupported("convdsl could not infer the shape it receives")

@@ -131,21 +131,6 @@ def translate_source(source: Source, *, fmt: Format | None = None, options: dict
                 ),
             ),
         )
-    if not fmt.looks_like(source.text):
-        return Translation(
-            fmt.name,
-            source,
-            "",
-            (),
-            (
-                Diagnostic(
-                    codes.FOREIGN_SYNTAX,
-                    Span(source.path, 1, 1, 1, 1),
-                    f"the extension says {fmt.name}, but the text is not {fmt.description}",
-                    help="check that this is the right file",
-                ),
-            ),
-        )
     module = importlib.import_module(fmt.module)
     return module.translate(source, options=dict(options or {}))
 

@@ -7,6 +7,7 @@ is one `bn` (Caffe keeps gamma and beta in the Scale layer), a BatchNorm alone `
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,6 +56,51 @@ class _Layer:
 
 
 @dataclass
+class _Body:
+    """A run of layers named `prefix/...` with one input and one output, written as a block body."""
+
+    prefix: str
+    start: int
+    end: int
+    input: str  # the value it reads (`in` in the body)
+    output: str  # the value it gives (`out`)
+    span: Span
+    lines: list[str] = field(default_factory=list)
+    module: str = ""  # what its layer names share: `inception_3a/` or ResNet's `2a`
+    shape: str = ""  # the body with its channel counts left out: equal shapes share a block
+    params: list[str] = field(default_factory=list)  # the block's parameters, one per channel count
+    values: list[int] = field(default_factory=list)  # this module's channel counts
+    block: str = ""
+    reads: int = 1  # how many of the module's layers read its input
+
+
+_PARAM = re.compile("\x01[0-9]+\x01")
+_TOKEN = re.compile(r"^[A-Za-z_]*?([0-9]+[a-z])(?=_|$)")
+
+
+def _module_of(name: str) -> tuple[str, str] | None:
+    """What a layer's name says about the module it is in, (key, label): GoogLeNet's `inception_3a/1x1` is
+    in `inception_3a/`; ResNet's `bn2a_branch2a` and `res2a_relu` are in `2a` (labelled `res2a`)."""
+    if "/" in name:
+        prefix = name.split("/", 1)[0]
+        return (prefix + "/", prefix)
+    match = _TOKEN.match(name)
+    if match:
+        return (match.group(1), name[: match.end(1)])
+    return None
+
+
+def _local(name: str, module: str) -> str:
+    """A name inside its module: `inception_3a/1x1` is `1x1`, `bn2a_branch2a` is `bn_branch2a`."""
+    if module.endswith("/"):
+        return name[len(module) :] if name.startswith(module) else name
+    match = _TOKEN.match(name)
+    if match and match.group(1) == module:
+        return name[: match.start(1)] + name[match.end(1) :]
+    return name
+
+
+@dataclass
 class _Chain:
     head: str  # the tensor or merge it starts from
     elements: list[str] = field(default_factory=list)
@@ -75,6 +121,8 @@ class _Translator:
         self.chain_blob: str | None = None  # the blob whose value the open chain computes
         self.uses: dict[str, int] = {}  # blob -> how many layers read it (after in-place writes: per value)
         self.first_origin = Span(source.path, 1, 1, 1, 1)
+        self.body: _Body | None = None  # set while a module's layers are written as a block body
+        self.blocks: dict[str, _Body] = {}  # block name -> the first module written as it
 
     def error(self, code, span, message, help=None):
         self.found.append(Diagnostic(code, span, message, help=help))
@@ -148,9 +196,14 @@ class _Translator:
         self.chain = self.chain_blob = None
         if chain is None:
             return
-        name = self.tensors.make(blob.rsplit("#", 1)[0], "t")
-        unread = self.uses.get(blob, 0) == 0
-        keyword = "output " if unread else ""
+        if self.body is not None and blob == self.body.output:
+            name, keyword = "out", ""
+        else:
+            base = blob.rsplit("#", 1)[0]
+            if self.body is not None:  # inside the module's block: its own names
+                base = _local(base, self.body.module) or base
+            name = self.tensors.make(base, "t")
+            keyword = "output " if self.uses.get(blob, 0) == 0 and self.body is None else ""
         elements = [chain.head] + chain.elements
         origins = [chain.origin] + chain.origins
         self.out.chain(f"{keyword}{name} = ", elements, origins[0], origins)
@@ -229,19 +282,135 @@ class _Translator:
             self.version[key or f"{blob}#in"] = tensor
             extra = f", batch={batch}" if batch != 1 else ""
             self.out.line(f"input {tensor}: {' x '.join(map(str, shape))}{extra}", span)
-        skip = set()
+        header = len(self.out.lines)
+        modules = self.modules(layers)
+        done = -1
         for i, layer in enumerate(layers):
-            if i in skip or layer.type == "Input":
+            if i <= done:
+                continue
+            module = modules.get(i)
+            if module is not None:
+                self.call_module(module)
+                done = module.end
+                continue
+            done = self.translate_layers(layers, i, i) or done
+        self.flush()
+        self.insert_blocks(header)
+        return Translation("caffe", self.source, self.out.text(), tuple(self.out.origins), tuple(self.found))
+
+    def translate_layers(self, layers: list[_Layer], start: int, end: int) -> int:
+        """Layers start..end (BatchNorm + Scale as one); the last index used."""
+        i = start
+        while i <= end:
+            layer = layers[i]
+            if layer.type == "Input":
+                i += 1
                 continue
             if layer.type == "BatchNorm":
                 nxt = layers[i + 1] if i + 1 < len(layers) else None
                 if nxt is not None and nxt.type == "Scale" and nxt.ins == layer.outs[:1]:
-                    skip.add(i + 1)
                     self.batchnorm(layer, scale=nxt)
+                    i += 2
                     continue
             self.layer(layer)
-        self.flush()
-        return Translation("caffe", self.source, self.out.text(), tuple(self.out.origins), tuple(self.found))
+            i += 1
+        return i - 1
+
+    # -- repeated modules as blocks --------------------------------------------------------------
+
+    def modules(self, layers: list[_Layer]) -> dict[int, _Body]:
+        """Runs of layers whose names put them in one module (GoogLeNet's `inception_3a/1x1`, ResNet's `res2a_*`,
+        `bn2a_*`) that read one value and give one: those whose structure repeats, with other channel counts,
+        become one block. Start index -> module."""
+        runs, i = [], 0
+        while i < len(layers):
+            module = _module_of(layers[i].name)
+            j = i
+            while module and j + 1 < len(layers) and (_module_of(layers[j + 1].name) or (None,))[0] == module[0]:
+                j += 1
+            if module and j - i >= 2:
+                runs.append((module, i, j))
+            i = j + 1
+        found: list[_Body] = []
+        for (key, label), i, j in runs:
+            inside = {v for layer in layers[i : j + 1] for v in layer.outs}
+            reads = {v for layer in layers[i : j + 1] for v in layer.ins if v not in inside}
+            read_outside = {v for layer in layers[:i] + layers[j + 1 :] for v in layer.ins if v in inside}
+            last = layers[j].outs[:1]
+            if len(reads) != 1 or read_outside - set(last) or not last or layers[j].type in ("Input",):
+                continue
+            if any(layer.type not in _HANDLERS and layer.type not in ("Scale", "Split") for layer in layers[i : j + 1]):
+                continue
+            body = _Body(label, i, j, next(iter(reads)), last[0], layers[i].span, module=key)
+            body.reads = sum(v == body.input for layer in layers[i : j + 1] for v in layer.ins)
+            if self.write_body(layers, body):
+                found.append(body)
+        shapes: dict[str, list[_Body]] = {}
+        for body in found:
+            shapes.setdefault(body.shape, []).append(body)
+        chosen: dict[int, _Body] = {}
+        names = Names(layer_words())
+        for group in sorted(shapes.values(), key=len, reverse=True):  # the commonest structure gets the plain name
+            if len(group) < 2:
+                continue
+            base = re.sub(r"_?[0-9]+[a-z]?$", "", _local(group[0].prefix, group[0].module)).strip("_") or "module"
+            name = names.make(base, "module")
+            for body in group:
+                body.block = name
+                chosen[body.start] = body
+        return chosen
+
+    def write_body(self, layers: list[_Layer], body: _Body) -> bool:
+        """The module's layers as a block body, its channel counts as parameters; False if it does not fit."""
+        saved = (self.out, self.tensors, self.labels, self.version, self.chain, self.chain_blob, self.uses, self.found)
+        reserved = layer_words()
+        self.out, self.tensors, self.labels = Writer(), Names(reserved), Names(reserved)
+        self.version, self.chain, self.chain_blob = {body.input: "in"}, None, None
+        self.uses, self.found = dict(self.uses), []
+        self.body = body
+        try:
+            saved_names = {}
+            for layer in layers[body.start : body.end + 1]:
+                saved_names[id(layer)] = layer.name
+                layer.name = _local(layer.name, body.module) or layer.name
+            try:
+                self.translate_layers(layers, body.start, body.end)
+                self.flush()
+            finally:
+                for layer in layers[body.start : body.end + 1]:
+                    layer.name = saved_names[id(layer)]
+            ok = not self.found and any(line.startswith("out = ") for line in self.out.lines)
+            body.lines = list(self.out.lines)
+        finally:
+            self.out, self.tensors, self.labels, self.version, self.chain, self.chain_blob, self.uses, self.found = (
+                saved
+            )
+            self.body = None
+        body.shape = "\n".join(_PARAM.sub("#", line) for line in body.lines)
+        return ok
+
+    def call_module(self, body: _Body) -> None:
+        fake = _Layer(body.prefix, "module", [], [], Message(), body.span)
+        args = ", ".join(str(v) for v in body.values)
+        self.uses[body.input] = self.uses.get(body.input, 0) - (body.reads - 1)  # one call reads it once
+        self.apply(fake, f"{body.block}({args})", body.input, body.output)
+        if body.block not in self.blocks:
+            self.blocks[body.block] = body
+
+    def insert_blocks(self, at: int) -> None:
+        lines, origins = [], []
+        for name, body in self.blocks.items():
+            params = ", ".join(body.params)
+            lines.append(f"# the `{comment_text(body.prefix)}` layers, and the modules named like them")
+            lines.append(f"block {name}({params}) {{")
+            for line in body.lines:
+                for i, param in enumerate(body.params):
+                    line = line.replace(f"\x01{i}\x01", param)
+                lines.append("    " + line)
+            lines.append("}")
+            origins += [body.span] * (len(body.lines) + 3)
+        self.out.lines[at:at] = lines
+        self.out.origins[at:at] = origins
 
     def number_values(self, top: Message, layers: list[_Layer]) -> None:
         """Name every value a blob takes (`conv1#2` after two in-place layers) and count its readers."""
@@ -399,6 +568,13 @@ def _conv(tr: _Translator, layer: _Layer, transposed: bool = False) -> None:
     }
     if bias_field is not None:
         kwargs["bias"] = _bool(bias_field, True)
+    if tr.body is not None:  # in a module's block: the channel count is the block's parameter
+        param = "c_" + (re.sub(r"[^A-Za-z0-9_]+", "_", layer.name).strip("_")[:40] or "conv")
+        while param in tr.body.params:
+            param += "_"
+        tr.body.params.append(param)
+        tr.body.values.append(out)
+        out = _Raw(f"\x01{len(tr.body.params) - 1}\x01")
     tr.single(layer, call("conv_transpose" if transposed else "conv", out, k, **kwargs))
 
 

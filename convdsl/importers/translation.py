@@ -8,6 +8,7 @@ about foreign formats.
 from __future__ import annotations
 
 import dataclasses
+from types import SimpleNamespace
 from dataclasses import dataclass, field
 
 from ..diagnostics import Diagnostic
@@ -56,7 +57,25 @@ def map_span(translation: Translation, span: Span | None) -> Span | None:
     return origin
 
 
-def map_diagnostic(translation: Translation, diag: Diagnostic) -> Diagnostic:
+def _instance_call(network, diag: Diagnostic) -> Span | None:
+    """Where the outermost block instance holding the diagnostic's layer is called (a layer in a block has
+    its span in the block's definition, which all instances share; the call is the foreign row)."""
+    if network is None:
+        return None
+    for note in diag.notes:
+        if note.startswith("in layer `") and note.endswith("`"):
+            node = network.layer_graph.nodes.get(note[len("in layer `") : -1])
+            site = getattr(node, "site", None) if node is not None else None
+            call = None
+            while site is not None:
+                if site.call_span is not None:
+                    call = site.call_span
+                site = site.parent
+            return call
+    return None
+
+
+def map_diagnostic(translation: Translation, diag: Diagnostic, network=None) -> Diagnostic:
     """The diagnostic at the foreign file's line and column.
 
     Its fixes edit the generated text, which the user does not have: they become words in the help
@@ -67,11 +86,12 @@ def map_diagnostic(translation: Translation, diag: Diagnostic) -> Diagnostic:
     help_text = diag.help_text
     if diag.fixes:
         help_text = f"in the imported .cdsl (`convdsl import`): {help_text}"
-    generated = translation.text.splitlines()[diag.span.line - 1 : diag.span.line]
+    where = _instance_call(network, diag) or diag.span
+    generated = translation.text.split("\n")[where.line - 1 : where.line]
     notes = diag.notes
     if generated and generated[0].strip():
         notes = (*notes, f"in the translation: {generated[0].strip()}")
-    return dataclasses.replace(diag, span=map_span(translation, diag.span), help=help_text, fixes=(), notes=notes)
+    return dataclasses.replace(diag, span=map_span(translation, where), help=help_text, fixes=(), notes=notes)
 
 
 @dataclass
@@ -83,19 +103,29 @@ class ImportedNetwork(Network):
     def analyze(self, *, strict: bool = False):
         analysis = super().analyze(strict=strict)
         if self.translation is not None:
-            mapped = tuple(map_diagnostic(self.translation, d) for d in analysis.diagnostics)
+            mapped = tuple(map_diagnostic(self.translation, d, self) for d in analysis.diagnostics)
             analysis.diagnostics = tuple(sorted(mapped, key=Diagnostic.sort_key))
         return analysis
 
 
+def _rebuild_generated(rebuild, cdsl_path: str):
+    def again(network, texts, **kwargs):
+        return rebuild(SimpleNamespace(path=cdsl_path, sources=network.sources), texts, **kwargs)
+
+    return again
+
+
 def imported(network: Network, translation: Translation) -> ImportedNetwork:
     """The loaded translation as an ImportedNetwork: lowering's diagnostics mapped, the format's own added."""
-    mapped = [map_diagnostic(translation, d) for d in network.diagnostics]
+    mapped = [map_diagnostic(translation, d, network) for d in network.diagnostics]
     diagnostics = tuple(sorted((*translation.diagnostics, *mapped), key=Diagnostic.sort_key))
     sources = dict(network.sources)
     sources[translation.source.path] = translation.source
     fields = {f.name: getattr(network, f.name) for f in dataclasses.fields(Network)}
-    fields.update(diagnostics=diagnostics, sources=sources)
+    # the network goes by the foreign file's name; a fix is still tried on the generated text (fixcheck.py)
+    fields.update(diagnostics=diagnostics, sources=sources, path=translation.source.path)
+    if network.rebuild is not None:
+        fields["rebuild"] = _rebuild_generated(network.rebuild, translation.cdsl_path)
     result = ImportedNetwork(**fields, translation=translation)
     result.__dict__.update({k: v for k, v in network.__dict__.items() if k not in result.__dict__})
     return result

@@ -59,6 +59,8 @@ class Names:
         base = _NOT_IDENT.sub("_", str(raw)).strip("_")[:MAX_NAME] or fallback
         if base[0].isdigit():
             base = f"{fallback}_{base}"[:MAX_NAME]
+        elif base in KEYWORDS:  # a keyword takes a trailing underscore, as in Python (`output_`)
+            base += "_"
         name, n = base, 1
         while name in self.used:
             n += 1

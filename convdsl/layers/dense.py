@@ -174,21 +174,44 @@ class Reshape(LayerKind):
     name = "reshape"
     aliases = ("view",)
     family = "reshape"
-    summary = "a new shape with the same number of elements (-1: inferred)"
-    args = (Arg("shape", "dims"),)
+    summary = "a new shape with the same number of elements (-1: inferred), or another tensor's shape (like=)"
+    args = (
+        Arg("shape", "dims", None),
+        Arg("like", "tensor", None, positional=False, doc="take this tensor's shape (PyTorch's reshape_as)"),
+    )
 
     def describe(self, args):
-        return fmt_shape(args["shape"])
+        return f"like {args['like']}" if args["like"] is not None else fmt_shape(args["shape"])
 
     def infer(self, args, inputs, ctx):
-        (shape,) = inputs
+        shape = inputs[0]
         total = prod(shape)
+        if (args["like"] is None) == (args["shape"] is None):
+            raise ShapeError(
+                codes.MISSING_ARGUMENT,
+                "reshape needs a shape or a tensor to match (not both)",
+                "shape or like",
+                "write `reshape((64, -1))` or `reshape(like=x)`",
+            )
+        if args["like"] is not None:
+            target = inputs[1]
+            if prod(target) != total:
+                raise ShapeError(
+                    codes.INVALID_RESHAPE,
+                    f"cannot reshape {fmt_shape(shape)} ({total} values) like {fmt_shape(target)} "
+                    f"({prod(target)} values)",
+                    "a different number of values",
+                    "reshape to a tensor with as many values",
+                )
+            return Inferred(outputs=(tuple(target),), rf=RF(whole=True))
         target = resolve_sizes(
             args["shape"], total, verb="reshape", source=f"{fmt_shape(shape)} ({total} values) to", arg="shape"
         )
         return Inferred(outputs=(tuple(target),), rf=RF(whole=True))
 
     def to_torch(self, args, inputs, ctx):
+        if not args["like"].is_(None):
+            return Function(lambda xs: f"{xs[0]}.reshape_as({xs[1]})", channels=(None,))
         target = args["shape"]
         first = target.items[0] if hasattr(target, "items") else Lit(target.known()[0])
         channels = None if first.is_(-1) else first

@@ -29,12 +29,13 @@ class Unsupported(Exception):
 class TorchContext:
     """What a kind's to_torch may know beyond its arguments: the file's settings and how the layer is used."""
 
-    rounding: str  # the file's rounding setting: pytorch | caffe | tensorflow
+    rounding: str  # the file's rounding setting: pytorch | caffe | tensorflow | darknet
     written: str  # the kind's name as written (`dropout2d`, `conv`)
     uses: tuple[int, ...] = (0,)  # the instances this layer is made in, for Py.sample
     # a layer's name as an attribute path of the exported model (`forward` -> `forward_`), for a layer
     # that reads another's weight (`tie=`); the export's own naming, passed in so the catalogue needs no export
     module_path: Callable[[str], str] = str
+    explicit: frozenset = frozenset()  # the arguments written, not defaulted (darknet's maxpool padding)
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,10 @@ class _Pool(LayerKind):
                 "give the padding as a number, or `set rounding = tensorflow`",
                 arg="padding",
             )
-        pads = resolve_padding(args["padding"], spatial, k, s, d, ctx.rounding)
+        if darknet_padding(self, ctx):
+            pads = tuple(((kk - 1) // 2, kk - 1 - (kk - 1) // 2) for kk in k)
+        else:
+            pads = resolve_padding(args["padding"], spatial, k, s, d, ctx.rounding)
         stated = args.get("round")
         if args.get("ceil") is not None:
             stated = "ceil" if args["ceil"] else "floor"
@@ -117,7 +120,13 @@ class _Pool(LayerKind):
         ceil = stated == "ceil" if stated else ctx.rounding == "caffe"
         kernel, stride, padding, pad, pad_value = args["kernel"], args["stride"], args["padding"], None, None
         word = text_of(padding, ctx)
-        if word == "valid":
+        if darknet_padding(self, ctx):  # darknet pads size - 1 in all, the odd one at the end, never picked
+            kernels = per_axis(kernel.known(), rank, "kernel")
+            padding = Lit(0)
+            pads = tuple(p for kk in reversed(kernels) for p in ((kk - 1) // 2, kk - 1 - (kk - 1) // 2))
+            if any(pads):
+                pad, pad_value = Lit(pads), Lit(float("-inf"))
+        elif word == "valid":
             padding = Lit(0)
         elif word == "same":  # TensorFlow's, the only 'same' pooling inference accepts
             padding, pad = tensorflow_same(
@@ -156,6 +165,12 @@ class _Pool(LayerKind):
         if "count_include_pad" in args and not args["count_include_pad"].is_(True):
             kwargs.append(("count_include_pad", args["count_include_pad"]))
         return Module(f"nn.{self.torch_base}{rank}d", (kernel,), kwargs, pad=pad, pad_value=pad_value)
+
+
+def darknet_padding(kind, ctx) -> bool:
+    """Under `set rounding = darknet`, a max pooling written without padding pads as darknet's [maxpool]
+    does: size - 1 in all, (size - 1) // 2 before and the rest after, so the output is ceil(H / stride)."""
+    return ctx.rounding == "darknet" and kind.torch_base == "MaxPool" and "padding" not in ctx.explicit
 
 
 def _check_caffe_ceil(args, shape, padding):

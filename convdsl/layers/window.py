@@ -297,7 +297,9 @@ def division_fixes(windows, axes, ctx, *, pool: bool, drops: bool) -> tuple:
         fixes.append(ctx.fix("use `ceil=true`", {"ceil": "true"}))
     fixes.append(
         ctx.fix(
-            "write `round=floor` to drop " + ("them" if drops else "the padding") + " on purpose (what PyTorch does)",
+            "write `round=floor` to drop "
+            + ("them" if drops else "the padding")
+            + f" on purpose (what {'darknet' if ctx.rounding == 'darknet' else 'PyTorch'} does)",
             {"round": "floor"},
         )
     )
