@@ -84,7 +84,7 @@ def _one(kind, args, dims, shape, inputs):
             return (*dims, ())
     elif kind == "matmul" and rank == n:
         return (*dims[:-1], ())
-    elif kind in ("reshape", "view") and tuple(shape) != tuple(args.get("shape", ())):
+    elif kind in ("reshape", "view") and tuple(shape) != tuple(args.get("shape") or ()):  # like=t: None
         pass
     if rank == n:
         return dims
