@@ -70,7 +70,7 @@ def test_unet_macs_are_a_polynomial_equal_to_the_published_total():
 
 def test_chunk_of_a_symbolic_axis_has_torch_sizes():
     # torch.chunk: parts of ceil(n/2), the last one what is left; the parts are expressions of H and W
-    torch = pytest.importorskip("torch")
+    torch = require("torch")
     text = "input x: 3 x H x W\nu, v = x -> flatten -> chunk(2)\noutput y = concat(u, v)\n"
     analysis = convdsl.loads(text).analyze()
     assert [d.code.code for d in analysis.diagnostics if d.code.code != "N001"] == []

@@ -9,8 +9,8 @@ made.
 
 from __future__ import annotations
 
-
 from .backends import backend_for
+from .dotlabels import dot_lines as _dot_lines
 from .diagram import Diagram
 from .figure import Circle, Figure, Path, Polygon, Text
 from .registry import Options
@@ -20,28 +20,6 @@ INCH = 72.0
 
 def available() -> None:
     backend_for("json0")
-
-
-def _dot_lines(text: str) -> tuple[str, ...]:
-    """A label as DOT holds it (`\\n` between lines, `\\\\` for a backslash, `&amp;`) back to its lines,
-    without the spaces the graph style pads labels with to make Graphviz reserve room (TeX centres
-    the text itself, and would draw them)."""
-    lines, current, i = [], [], 0
-    while i < len(text):
-        c = text[i]
-        if c == "\\" and i + 1 < len(text):
-            following = text[i + 1]
-            if following in "nlr":
-                lines.append("".join(current))
-                current = []
-            else:
-                current.append(following)
-            i += 2
-            continue
-        current.append(c)
-        i += 1
-    lines.append("".join(current))
-    return tuple(line.replace("&amp;", "&").strip(" ") for line in lines)
 
 
 def _floats(text: str) -> list[float]:

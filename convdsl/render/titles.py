@@ -14,7 +14,7 @@ line into the cluster (edges go round boxes), and no rank changes.
 from __future__ import annotations
 
 from . import measure
-from .graph_figure import _dot_lines
+from .dotlabels import dot_lines as _dot_lines
 
 INCH = 72.0
 _GAP = 2.0  # clearance around a title
