@@ -30,13 +30,19 @@ def _id(path: Path) -> str:
     return str(path.relative_to(ROOT))
 
 
+_LINE = re.compile(r"\blines? \d+")
+
+
 def meaning(text: str, path: str) -> dict:
     """What a file means: the summary JSON and the diagnostics, without source positions."""
     network = convdsl.loads(text, path)
     analysis = network.analyze()
     summary = to_json(analysis)
     summary.pop("diagnostics", None)
-    diagnostics = sorted((d.code.code, d.message, d.help or "") for d in analysis.diagnostics)
+    # "without source positions": a message may name a line (`the repeat at line 17`), which a reflow moves
+    diagnostics = sorted(
+        (d.code.code, _LINE.sub("line N", d.message), _LINE.sub("line N", d.help or "")) for d in analysis.diagnostics
+    )
     graph = network.layer_graph
     edges = sorted(map(repr, graph.edges(data=True))) if hasattr(graph, "edges") else []
     nodes = {name: (data.get("kind"), repr(data.get("args"))) for name, data in graph.nodes.items()}
