@@ -319,7 +319,10 @@ def _index(index, shape, batch):
 
 
 def _broadcast(kind, tensors, node, args, element, vid, gm, shape, batch):
-    params = [a for a in args if _is_param(a, gm)]
+    # a parameter, or one expanded over the batch first (`pos = self.pos_embedding.expand(N, -1, -1)`, as
+    # convdsl's own export of a `param` writes it): the parameter itself
+    params = [a.args[0] if a.op == "call_method" else a for a in args if _is_expanded_param(a, gm)]
+    tensors = [t for t in tensors if not _is_expanded_param(t, gm)]
     if kind == "add" and len(tensors) == 1 and len(params) == 1:
         param = _param_value(params[0], gm)
         x_shape = shape(tensors[0])
