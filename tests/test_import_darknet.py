@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import convdsl
+from conftest import require
 from convdsl.importers import load, translate
 
 REALWORLD = Path(__file__).parent / "fixtures" / "realworld"
@@ -198,7 +199,7 @@ def test_every_command_reads_a_cfg(tmp_path):
 
 
 def test_verify_agrees_with_pytorch():
-    pytest.importorskip("torch")
+    require("torch")
     from convdsl.export.verify import verify
 
     analysis = load(REALWORLD / "darknet-alexeyab-yolov4-tiny.cfg").analyze()

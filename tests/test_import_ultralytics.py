@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import convdsl
+from conftest import require
 from convdsl.importers import load, load_translation, translate_source
 from convdsl.source import Source
 
@@ -226,7 +227,7 @@ def test_round_trip(name, tmp_path):
 
 
 def test_verify_yolo11_against_pytorch():
-    pytest.importorskip("torch")
+    require("torch")
     from convdsl.export.verify import verify
 
     result = verify(_analyze(FILES / "yolo11.yaml", "n"), device="meta")
