@@ -164,11 +164,26 @@ def test_misuse_is_a_diagnostic_at_its_place(text, code, line, column, words):
     assert got[4], "every misuse says how to fix it"
 
 
-@pytest.mark.parametrize("name", ["vit_b_16", "gpt2_small"])
-def test_old_files_with_the_stand_in_kinds_keep_their_numbers(name):
-    from conftest import EXAMPLES, ROOT
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("examples/vit_b_16.cdsl", "tests/fixtures/params/vit_b_16_params.cdsl"),
+        ("tests/fixtures/stand_ins/gpt2_small.cdsl", "examples/gpt2_small.cdsl"),
+    ],
+    ids=["vit_b_16", "gpt2_small"],
+)
+def test_the_stand_in_kinds_and_param_give_the_same_numbers(old, new):
+    from conftest import ROOT
 
-    old = convdsl.load(ROOT / "tests" / "fixtures" / "stand_ins" / f"{name}.cdsl").analyze()
-    new = convdsl.load(EXAMPLES / f"{name}.cdsl").analyze()
-    assert not old.has_errors and not new.has_errors
-    assert (old.params, old.buffers, old.macs) == (new.params, new.buffers, new.macs)
+    before, after = convdsl.load(ROOT / old).analyze(), convdsl.load(ROOT / new).analyze()
+    assert not before.has_errors and not after.has_errors
+    assert (before.params, before.buffers, before.macs) == (after.params, after.buffers, after.macs)
+
+
+def test_vit_b_16_with_params_has_torchvisions_keys_for_its_tensors():
+    from conftest import ROOT
+
+    analysis = convdsl.load(ROOT / "tests" / "fixtures" / "params" / "vit_b_16_params.cdsl").analyze()
+    assert analysis.params == 86_567_656
+    keys = set(_module(analysis).state_dict())
+    assert {"class_token", "encoder.pos_embedding", "conv_proj.weight", "encoder.ln.weight"} <= keys

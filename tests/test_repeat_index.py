@@ -105,7 +105,7 @@ def _errors(text):
 def test_the_index_read_outside_its_repeat_says_where_it_lives():
     errors = _errors("input x: 8 x 8 x 8\ny = x -> (conv(8, 3) * 2 as i)\nz = y -> conv(8 + i, 3)\n")
     assert errors[0][:4] == ("E003", 3, 19, "undefined name `i`")
-    assert "the index of the repeat at line 2" in errors[0][4]
+    assert "the index of a repeat (`* N as i`)" in errors[0][4]
 
 
 def test_the_index_inside_a_block_body_is_not_the_callers():

@@ -45,7 +45,7 @@ class RepeatIndex:
         if span is None:
             return None
         return (
-            f"`{name}` is the index of the repeat at line {span.line}, defined only inside the repeated element; "
+            f"`{name}` is the index of a repeat (`* N as {name}`), defined only inside the repeated element; "
             "a block reads it through a parameter: `(b(shift=i % 2) * 4 as i)`"
         )
 
