@@ -296,3 +296,26 @@ def test_a_huge_dilated_kernel_takes_the_short_count():
         past = max(0, size - ((out - 1) * s + d * (k - 1) + 1))
         assert w.lost_rows(out) == past
         assert (past == truth) if exact else (1 <= past < truth == 750_000)
+
+
+def test_caffe_clips_when_only_the_left_is_padded():
+    # size 3, k=1, s=2, padding (1, 0): ceil((3 + 1 - 1)/2) + 1 = 3; the third window starts at padded 4, past
+    # the input and its left padding (3 + 1): clipped to 2, as the layer pads
+    from convdsl.layers.window import pool_out
+
+    assert pool_out(Window(size=3, kernel=1, stride=2, pad_begin=1, pad_end=0), ceil=True, rounding="caffe") == 2
+
+
+def test_the_strict_report_names_the_axis_sizes_that_divide():
+    # height 16 with conv 3/2 p=1: (16 + 2 - 3)/2 + 1 = 8.5; heights 15 and 17 divide ((15 + 2 - 3) = 14,
+    # (17 + 2 - 3) = 16); the width 15 already does ((15 + 2 - 3) = 14)
+    (d,) = convdsl.loads("input x: 1 x 16 x 15\ny = x -> c: conv(1, 3, s=2, p=1)\n").analyze(strict=True).diagnostics
+    offered = [f.description for f in d.fixes]
+    assert "give `x` a height of 15" in offered and "give `x` a height of 17" in offered
+
+
+def test_a_padding_fix_keeps_the_other_axis_padding():
+    # conv 4/3 on 11 x 10: the height (11 - 4)/3 = 2.33 loses a row, the width (10 - 4)/3 = 2 divides; padding 1
+    # on the height divides ((11 + 2 - 4) = 9), the width keeps its 0; a kernel of 5 on the height: (11 - 5) = 6
+    (d,) = _diagnostics("input x: 1 x 11 x 10\ny = x -> c: conv(1, 4, s=3)\n")
+    assert [f.description for f in d.fixes][:2] == ["use `padding=(1, 0)`", "use `kernel=(5, 4)`"]
