@@ -52,11 +52,11 @@ def _imported(reference: str, inputs, **options):
     return result, analysis
 
 
-# The examples that now declare learnable tensors with `param` (issue 17) export them as bare
-# nn.Parameters, which the importer still maps to the stand-in kinds (class_token, position_embedding):
-# GPT-2's `wpe` comes back as `wpe.embedding`, ViT's keys in another order. Known and open (issue 22):
-# the importer must write `param` statements. strict: the day it does, these fail until the mark goes.
-_PARAM_EXAMPLES = {"gpt2_small", "vit_b_16"}
+# An example that declares a learnable tensor with `param` (issue 17) exports it as a bare nn.Parameter,
+# which the importer still maps to a stand-in kind (position_embedding): GPT-2's `wpe` comes back as
+# `wpe.embedding`. Known and open (issue 22): the importer must write `param` statements. strict: the
+# day it does, this fails until the mark goes.
+_PARAM_EXAMPLES = {"gpt2_small"}
 
 
 @pytest.mark.parametrize(

@@ -305,18 +305,9 @@ ASPECT_CASES = [
 ]
 
 
-def _aspect_case(name, style, options):
-    # ViT-B/16 written with `param` (issue 17) puts the twelve encoder blocks inside the `encoder` block's
-    # instance, a cluster the column wrapping does not cut (the old form's group was cut): a 1:17 column.
-    # Known and open (issue 19); strict, so that the day it wraps this mark must go.
-    if name == "vit_b_16" and not options:
-        return pytest.param(name, style, options, marks=pytest.mark.xfail(strict=True, reason="not wrapped yet"))
-    return (name, style, options)
-
-
 @pytest.mark.parametrize(
     "name, style, options",
-    [_aspect_case(*case) for case in ASPECT_CASES],
+    ASPECT_CASES,
     ids=[f"{n}-{s}" + "".join(f"-{k}={v}" for k, v in o.items()) for n, s, o in ASPECT_CASES],
 )
 def test_no_figure_is_much_longer_than_twice_its_width(name, style, options):
