@@ -513,38 +513,53 @@ def _constructor_vectors(scopes):
 
 
 def _name_for(vector, ctor, hint, used, params):
-    """The text of a varying slot: a constructor argument that holds it (or a multiple), else a new parameter.
-    Where several hold it, one that does not name an input size (`in_channels`, `inplanes`) reads better: the
-    layers' own sizes are their outputs."""
-    ctor = dict(sorted(ctor.items(), key=lambda item: item[0].lower().startswith("in")))
-    for name, values in ctor.items():
-        if values == vector and _IDENT.match(name) and name not in _RESERVED:
-            if name not in used:
-                used.add(name)
-                params.append((name, vector))
+    """The text of a varying slot: a constructor argument that holds it (or a multiple of one), else a new
+    parameter. In order: an argument that holds it exactly, unless its name says it is an input size
+    (`in_channels`, `inplanes`: the layers' own sizes are their outputs); a multiple of a parameter the block
+    already has (`c * 4`, rather than a second parameter that happens to be equal); an input size; a multiple
+    of another argument; a new parameter named after the layer and argument (`conv1_out_channels`)."""
+    usable = {name: values for name, values in ctor.items() if _IDENT.match(name) and name not in _RESERVED}
+    inputs = {name for name in usable if name.lower().startswith("in")}
+
+    def claim(name, values):
+        if name not in used:
+            used.add(name)
+            params.append((name, values))
+
+    def ratio(name, values):
+        if 0 in values:
+            return None
+        up = {v // a if v % a == 0 else None for v, a in zip(vector, values)}
+        if len(up) == 1 and None not in up and next(iter(up)) > 1:
+            return f"{name} * {next(iter(up))}"
+        down = {a // v if v and a % v == 0 else None for v, a in zip(vector, values)}
+        if len(down) == 1 and None not in down and next(iter(down)) > 1:
+            return f"{name} // {next(iter(down))}"
+        return None
+
+    for name, values in usable.items():
+        if values == vector and name not in inputs:
+            claim(name, values)
             return name
-    for name, values in ctor.items():
-        if not _IDENT.match(name) or name in _RESERVED or 0 in values:
-            continue
-        ratios = {v // a if a and v % a == 0 else None for v, a in zip(vector, values)}
-        if len(ratios) == 1 and None not in ratios and next(iter(ratios)) > 1:
-            if name not in used:
-                used.add(name)
-                params.append((name, values))
-            return f"{name} * {next(iter(ratios))}"
-        ratios = {a // v if v and a % v == 0 else None for v, a in zip(vector, values)}
-        if len(ratios) == 1 and None not in ratios and next(iter(ratios)) > 1:
-            if name not in used:
-                used.add(name)
-                params.append((name, values))
-            return f"{name} // {next(iter(ratios))}"
+    for name, values in params:
+        text = ratio(name, values)
+        if text:
+            return text
+    for name, values in usable.items():
+        if values == vector:
+            claim(name, values)
+            return name
+    for name, values in usable.items():
+        text = ratio(name, values)
+        if text:
+            claim(name, values)
+            return text
     base = re.sub(r"[^A-Za-z0-9_]", "_", hint)
     name, n = base, 1
     while name in used or name in _RESERVED:
         n += 1
         name = f"{base}_{n}"
-    used.add(name)
-    params.append((name, vector))
+    claim(name, vector)
     return name
 
 
