@@ -230,3 +230,12 @@ def test_a_bare_parameter_that_becomes_a_layer_says_its_key_changes():
     renamed = [d for d in result.diagnostics if d.code.code == "W430"]
     assert sorted(d.message.split()[0] for d in renamed) == ["class_token", "pos_embedding"]
     assert all(d.span is not None and d.span.path.endswith("torch_models.py") for d in renamed)
+
+
+def test_a_multiple_of_a_parameter_reads_as_one(tmp_path):
+    """ResNet-50's bottleneck: the expansion is `c * 4`, not a second parameter equal to in_channels."""
+    exported = export_pytorch(convdsl.load(ROOT / "examples" / "resnet50.cdsl").analyze())
+    (tmp_path / "r50.py").write_text(exported.source, encoding="utf-8")
+    result, _ = _imported(f"{tmp_path / 'r50.py'}:{exported.class_name}", [InputSpec((3, 224, 224))])
+    assert "block bottleneck(c) {" in result.text
+    assert "conv3: conv(c * 4, 1, bias=false)" in result.text
