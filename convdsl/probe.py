@@ -110,27 +110,7 @@ class Probe:
 
         `shapes`, when given, receives every (node, port) -> shape computed.
         """
-        shapes = {} if shapes is None else shapes
-        shapes.update({(name, 0): tuple(shape) for name, shape in dims.items()})
-        memo = self._memo
-        for step in self.steps:
-            inputs = [shapes[s] for s in step.sources]
-            if not inputs and step.kind.takes_input:
-                return Failure(step.node, "E018", "the layer has no input")
-            key = (step.key, *inputs)
-            known = memo.get(key)
-            if known is not None:
-                if isinstance(known, Failure):
-                    return Failure(step.node, known.code, known.message)
-                for port, shape in enumerate(known):
-                    shapes[(step.node, port)] = shape
-                continue
-            failure = self._step(step, inputs, shapes)
-            memo[key] = failure or tuple(shapes[(step.node, port)] for port in range(step.outputs))
-            # a failure is remembered without its node: the same layer elsewhere fails the same way
-            if failure:
-                return failure
-        return None
+        return self.run_steps(dims, {}, range(len(self.steps)), shapes)
 
     @staticmethod
     def _step(step, inputs, shapes) -> Failure | None:
@@ -173,6 +153,8 @@ class Probe:
         for index in indices:
             step = self.steps[index]
             inputs = [local[s] if s in local else base[s] for s in step.sources]
+            if not inputs and step.kind.takes_input:
+                return Failure(step.node, "E018", "the layer has no input")
             key = (step.key, *inputs)
             known = memo.get(key)
             if known is not None:
@@ -183,6 +165,7 @@ class Probe:
                 continue
             failure = self._step(step, inputs, local)
             memo[key] = failure or tuple(local[(step.node, port)] for port in range(step.outputs))
+            # a failure is remembered without its node: the same layer elsewhere fails the same way
             if failure:
                 return failure
         return None

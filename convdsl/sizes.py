@@ -175,7 +175,8 @@ class Sweeper:
         return self.probe.run_steps(self._dims_of(values, names), anchor_shapes, indices, shapes)
 
     def _dims_of(self, values: dict, names) -> dict[str, tuple]:
-        """dims(values), for the inputs `names` only (the others are the anchor's)."""
+        """Every input's dims with the variables at `values` (declared where absent), for the inputs `names`
+        only (a size tried from the anchor builds only the inputs it changes)."""
         out = {name: list(self.network.inputs[name].dims) for name in names}
         for var in self.variables:
             for name, index in var.members:
@@ -222,14 +223,7 @@ class Sweeper:
         return self.probe.run(dims)
 
     def dims(self, values: dict[str, int]) -> dict[str, tuple]:
-        out = {name: list(spec.dims) for name, spec in self.network.inputs.items()}
-        for var in self.variables:
-            value = values.get(self._key(var))
-            if value is None:
-                value = var.declared
-            for name, index in var.members:
-                out[name][index] = value
-        return {name: tuple(dims) for name, dims in out.items()}
+        return self._dims_of(values, self.network.inputs)
 
     @staticmethod
     def _key(var: Variable) -> str:
