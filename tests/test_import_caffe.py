@@ -232,3 +232,19 @@ def test_resnet50_bottlenecks_are_blocks():
     assert text.count("\nblock ") == 2
     assert "-> res2b: res(64, 64, 256)" in text and "-> res4a: res_2(1024, 256, 256, 1024)" in text
     assert "res2a_branch2a: conv(64, 1, bias=false)" in text
+
+
+def test_a_layer_named_like_a_keyword_is_renamed_so_the_translation_parses(tmp_path):
+    # a Caffe layer "param" read twice needs an assignment statement, and `param = ...` at a statement's
+    # start is the param declaration's keyword (the writer's own keyword list once lacked it: E002)
+    path = _write(
+        tmp_path,
+        HEAD
+        + 'layer { name: "param" type: "ReLU" bottom: "data" top: "param" }\n'
+        + 'layer { name: "a" type: "ReLU" bottom: "param" top: "a" }\n'
+        + 'layer { name: "b" type: "Sigmoid" bottom: "param" top: "b" }\n'
+        + 'layer { name: "c" type: "Eltwise" bottom: "a" bottom: "b" top: "c" }\n',
+    )
+    analysis = load(path).analyze()
+    assert not analysis.has_errors, [d.message for d in analysis.diagnostics]
+    assert "\nparam =" not in translate(path).text

@@ -17,35 +17,14 @@ import keyword
 import re
 from dataclasses import dataclass
 
+from .. import syntax
 from ..layers import KINDS, lookup
 from .torchmodel import Element, Scope
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# words a tensor name or block name cannot be (statements' keywords, and the block's own tensors)
-_RESERVED = frozenset(
-    [
-        "network",
-        "set",
-        "const",
-        "include",
-        "input",
-        "output",
-        "block",
-        "param",
-        "in",
-        "out",
-        "if",
-        "else",
-        "and",
-        "or",
-        "not",
-        "true",
-        "false",
-        "True",
-        "False",
-        "tensor",
-    ]
-)
+# words a tensor name or block name cannot be: the language's keywords, and `tensor`; `x` is one only
+# inside shapes, so a module named `x` keeps its name (and its state_dict key)
+_RESERVED = (syntax.KEYWORDS - {"x"}) | {"tensor"}
 _SLOT = "\x00"
 
 

@@ -4,32 +4,10 @@ from __future__ import annotations
 
 import re
 
+from .. import syntax
 from ..source import Span
 
-# Words a .cdsl identifier cannot be (the grammar's keywords, and `in`/`out` of blocks).
-KEYWORDS = frozenset(
-    [
-        "network",
-        "set",
-        "const",
-        "include",
-        "input",
-        "output",
-        "block",
-        "if",
-        "else",
-        "and",
-        "or",
-        "not",
-        "true",
-        "false",
-        "True",
-        "False",
-        "in",
-        "out",
-        "x",
-    ]
-)
+KEYWORDS = syntax.KEYWORDS  # words a .cdsl identifier cannot be
 MAX_NAME = 64  # longer names are cut (and made unique): a label is shown in every table and diagram
 MAX_COMMENT = 120
 

@@ -6,33 +6,12 @@ import re
 
 from .. import positions as P
 from ..source import Span
+from .. import syntax
 from ..syntax import Assign, OutputDecl
 from .snapshot import Snapshot
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-KEYWORDS = frozenset(
-    {
-        "network",
-        "set",
-        "const",
-        "include",
-        "input",
-        "output",
-        "block",
-        "if",
-        "else",
-        "and",
-        "or",
-        "not",
-        "true",
-        "false",
-        "True",
-        "False",
-        "x",
-        "in",
-        "out",
-    }
-)
+KEYWORDS = syntax.KEYWORDS  # a rename may not make one of these
 
 
 def definition(snapshot: Snapshot, line: int, column: int) -> list[Span]:
