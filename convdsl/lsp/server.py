@@ -22,7 +22,9 @@ from .. import __version__
 from ..suppress import Selection, SelectionError, load_config
 from . import complete, convert, hover, navigate
 from .actions import code_actions
+from .collector import Collector
 from .snapshot import Snapshot, _real, build, read_through
+from ..walk import gc_paused
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,7 @@ class ConvdslServer(LanguageServer):
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="convdsl-analysis")
         self.published: dict[str, dict[str, list]] = {}  # target uri -> analysed uri -> its diagnostics there
         self.selections: dict[str, Selection] = {}  # folder -> [tool.convdsl] of its pyproject.toml
+        self.collector = Collector(busy=lambda: any(doc.running for doc in self.documents.values()))
 
     # analysis ----------------------------------------------------------------
     def open_texts(self) -> dict[str, str]:
@@ -97,14 +100,17 @@ class ConvdslServer(LanguageServer):
         future.add_done_callback(lambda f: self._done(doc, text, f))
 
     def _analyse(self, path, text, version, open_texts, selection) -> Snapshot:
-        return build(
-            path,
-            text,
-            version=version,
-            reader=read_through(open_texts),
-            strict=self.options.strict,
-            selection=selection,
-        )
+        with gc_paused():
+            snapshot = build(
+                path,
+                text,
+                version=version,
+                reader=read_through(open_texts),
+                strict=self.options.strict,
+                selection=selection,
+            )
+            self.collector.settle()
+        return snapshot
 
     def _done(self, doc: Document, text: str, future) -> None:
         doc.running = False
@@ -129,8 +135,11 @@ class ConvdslServer(LanguageServer):
             doc.dirty = False
             self.schedule(doc)
             return
+        if doc.snapshot is not None:
+            doc.snapshot.release()
         doc.snapshot, doc.analysed = future.result(), text
         self.publish(doc)
+        self.collector.published(asyncio.get_running_loop())
         for waiter in doc.waiters:
             if not waiter.done():
                 waiter.set_result(doc.snapshot)
@@ -219,6 +228,8 @@ class ConvdslServer(LanguageServer):
         doc = self.documents.pop(uri, None)
         if doc is None:
             return
+        if doc.snapshot is not None:
+            doc.snapshot.release()
         for target, by in list(self.published.items()):
             if uri in by:
                 del by[uri]
@@ -499,12 +510,7 @@ def make_server() -> ConvdslServer:
 
 
 def main() -> int:
-    import gc
-
     server = make_server()
-    # What is alive now (modules, the grammar's tables, pygls) lives as long as the server: out of the collector's
-    # way, each collection between edits walks only what the analyses made.
-    gc.collect()
-    gc.freeze()
+    server.collector.start()
     server.start_io()
     return 0

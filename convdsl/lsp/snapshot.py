@@ -15,6 +15,7 @@ from pathlib import Path
 from .. import diagnostics as codes
 from .. import positions
 from ..diagnostics import Diagnostic
+from ..evaluate import SHAPES
 from ..frontend import parse
 from ..infer import analyze
 from ..loading import lower_program
@@ -43,6 +44,14 @@ class Snapshot:
     _block_nodes: dict | None = field(default=None, repr=False)
     _tensors: dict | None = field(default=None, repr=False)
     _sizes: object = field(default=False, repr=False)
+
+    def release(self) -> None:
+        """This version is replaced: break the cycle that would keep it alive until a full collection (each
+        block instance's reader of `in.shape` holds the lowering, which holds the instance's constants; see
+        collector.py). Requests still reading this version need no shapes read again."""
+        if self.lowering is not None:
+            for site in self.lowering.sites:
+                site.env.pop(SHAPES, None)
 
     @property
     def index(self) -> positions.Index:

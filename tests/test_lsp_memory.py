@@ -1,0 +1,118 @@
+"""The language server's versions are freed when replaced, without waiting for the cycle collector.
+
+The server keeps the collector away from the objects of the current version (lsp/collector.py): a replaced
+version must then be freed by reference counting alone, or every edit would leave a whole network behind until
+the next full collection. These tests run with the collector off, so that only reference counting frees.
+"""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pygls")
+
+from convdsl.lsp.collector import Collector
+from convdsl.lsp.snapshot import build
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+# blocks whose instances read their input's shape: each instance's reader of `in.shape` is a closure over the
+# lowering, the cycle Snapshot.release breaks
+TEXT = """\
+block widen(f) {
+    out = in -> conv(in.shape[1] * f, 3, p=1) -> relu
+}
+input x: 3 x 32 x 32
+y = x -> conv(8, 3, p=1) -> widen(2) -> widen(2)
+output y
+"""
+
+
+def _lowering_ref(snapshot):
+    assert snapshot.lowering is not None
+    return weakref.ref(snapshot.lowering)
+
+
+@pytest.mark.parametrize("name", ["resnet50.cdsl", "inception_module.cdsl"])
+def test_a_released_version_is_freed_by_reference_counting(name):
+    path = str(EXAMPLES / name)
+    text = Path(path).read_text()
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        snapshot = build(path, text)
+        assert snapshot.analysis is not None and snapshot.analysis.layers
+        lowering = _lowering_ref(snapshot)
+        snapshot.release()
+        del snapshot
+        assert lowering() is None
+    finally:
+        if was:
+            gc.enable()
+
+
+def test_a_version_that_reads_input_shapes_is_freed_once_released():
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        snapshot = build("net.cdsl", TEXT)
+        assert not snapshot.diagnostics, snapshot.diagnostics
+        # conv(8) then two doublings: 32 channels at the end, so the readers did run
+        assert max(info.output_shapes[0][1] for info in snapshot.analysis.layers.values() if info.kind == "conv") == 32
+        lowering = _lowering_ref(snapshot)
+        kept = build("net.cdsl", TEXT)  # the same text analysed again, not released: a cycle holds it
+        kept_lowering = _lowering_ref(kept)
+        snapshot.release()
+        del snapshot, kept
+        assert lowering() is None
+        assert kept_lowering() is not None  # without release, only the collector frees a version
+        gc.collect()
+        assert kept_lowering() is None
+    finally:
+        if was:
+            gc.enable()
+
+
+def test_the_collector_freezes_each_version_and_collects_in_full_when_idle():
+    class Loop:
+        def __init__(self):
+            self.calls = []
+
+        def call_later(self, delay, callback):
+            handle = _Handle(callback)
+            self.calls.append((delay, handle))
+            return handle
+
+    class _Handle:
+        def __init__(self, callback):
+            self.callback, self.cancelled = callback, False
+
+        def cancel(self):
+            self.cancelled = True
+
+    busy = [False]
+    collector = Collector(busy=lambda: busy[0])
+    loop = Loop()
+    try:
+        collector.start()
+        before = gc.get_freeze_count()
+        made = [[i] for i in range(1000)]  # tracked containers
+        collector.settle()
+        assert gc.get_freeze_count() >= before + 1000
+        collector.published(loop)
+        collector.published(loop)  # a second publication restarts the quiet period
+        assert [h.cancelled for _, h in loop.calls] == [True, False]
+        busy[0] = True
+        loop.calls[-1][1].callback()  # quiet, but an analysis is under way: no collection
+        assert collector.settled == 1
+        busy[0] = False
+        collector.published(loop)
+        loop.calls[-1][1].callback()
+        assert collector.settled == 0
+        del made
+    finally:
+        gc.unfreeze()
+        collector.active = False
