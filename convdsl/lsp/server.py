@@ -19,6 +19,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from .. import __version__
+from ..fixes import as_json
 from ..suppress import Selection, SelectionError, load_config
 from . import complete, convert, hover, navigate
 from .actions import code_actions
@@ -238,27 +239,10 @@ class ConvdslServer(LanguageServer):
 
 
 def _fix_data(diag) -> list | None:
-    """The fixes a diagnostic offers, as JSON data on the LSP diagnostic (code actions read them back)."""
+    """The fixes a diagnostic offers, as JSON data on the LSP diagnostic (code actions read them back): the
+    form of `check --format json`."""
     fixes = getattr(diag, "fixes", ())
-    if not fixes:
-        return None
-    return [
-        {
-            "description": fix.description,
-            "edits": [
-                {
-                    "path": e.span.path,
-                    "line": e.span.line,
-                    "column": e.span.column,
-                    "end_line": e.span.end_line,
-                    "end_column": e.span.end_column,
-                    "text": e.text,
-                }
-                for e in fix.edits
-            ],
-        }
-        for fix in fixes
-    ]
+    return [as_json(fix) for fix in fixes] if fixes else None
 
 
 def _position(snapshot: Snapshot, position: types.Position) -> tuple[int, int]:
