@@ -560,14 +560,19 @@ def _c3k2(tr, row, label, targets, c1s, n):
     return _c2f(tr, row, label, targets, c1s, n, kind="C3k2")
 
 
-def _c3(tr: _Translator, row: _Row, label, targets, c1s, n):
-    c2 = tr.channels(tr.arg(row, 0, kind=int, what="the output channels"), row)
-    shortcut = tr.arg(row, 1, True, kind=bool, what="shortcut")
-    g = tr.arg(row, 2, 1, kind=int, what="the groups")
-    e = tr.arg(row, 3, 0.5, kind=float, what="the expansion")
-    c = int(c2 * e)
-    kwargs = {"n": n if n != 1 else None, "shortcut": None if shortcut else False, "g": g if g != 1 else None}
-    return Step(row.index, label, row.span, targets, element=call(tr.need("C3"), c2, c, **kwargs)), c2
+def _csp(block: str):
+    """C3 and C2 (CSP bottleneck stacks): [c2, shortcut, g, e] with the repeats n, the same arguments."""
+
+    def translate(tr: _Translator, row: _Row, label, targets, c1s, n):
+        c2 = tr.channels(tr.arg(row, 0, kind=int, what="the output channels"), row)
+        shortcut = tr.arg(row, 1, True, kind=bool, what="shortcut")
+        g = tr.arg(row, 2, 1, kind=int, what="the groups")
+        e = tr.arg(row, 3, 0.5, kind=float, what="the expansion")
+        c = int(c2 * e)
+        kwargs = {"n": n if n != 1 else None, "shortcut": None if shortcut else False, "g": g if g != 1 else None}
+        return Step(row.index, label, row.span, targets, element=call(tr.need(block), c2, c, **kwargs)), c2
+
+    return translate
 
 
 def _classify(tr: _Translator, row: _Row, label, targets, c1s, n):
@@ -583,16 +588,6 @@ def _classify(tr: _Translator, row: _Row, label, targets, c1s, n):
     kwargs = {"k": k if k != 1 else None, "s": s if s != 1 else None, "g": g if g != 1 else None}
     step = Step(row.index, label, row.span, targets, element=call(tr.need("Classify"), c2, **kwargs), output=True)
     return step, c2
-
-
-def _c2(tr: _Translator, row: _Row, label, targets, c1s, n):
-    c2 = tr.channels(tr.arg(row, 0, kind=int, what="the output channels"), row)
-    shortcut = tr.arg(row, 1, True, kind=bool, what="shortcut")
-    g = tr.arg(row, 2, 1, kind=int, what="the groups")
-    e = tr.arg(row, 3, 0.5, kind=float, what="the expansion")
-    c = int(c2 * e)
-    kwargs = {"n": n if n != 1 else None, "shortcut": None if shortcut else False, "g": g if g != 1 else None}
-    return Step(row.index, label, row.span, targets, element=call(tr.need("C2"), c2, c, **kwargs)), c2
 
 
 def _bottleneck(tr: _Translator, row: _Row, label, targets, c1s, n):
@@ -727,8 +722,8 @@ _MODULES = {
     "DWConv": _dwconv,
     "C2f": _c2f,
     "C3k2": _c3k2,
-    "C3": _c3,
-    "C2": _c2,
+    "C3": _csp("C3"),
+    "C2": _csp("C2"),
     "Bottleneck": _bottleneck,
     "SPPF": _sppf,
     "C2PSA": _c2psa,
