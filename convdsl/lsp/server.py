@@ -5,7 +5,9 @@ about 10 ms). An edit that arrives while an analysis runs does not queue
 another per keystroke: when the running one ends, only the newest text is
 analysed, and a result for a text that has changed since is dropped, never
 published. Requests (hover, completion...) wait for the analysis of the text
-they were asked about; the event loop keeps reading messages meanwhile.
+they were asked about; the event loop keeps reading messages meanwhile. The
+cycle collector stays off the path from an edit to its diagnostics
+(collector.py).
 """
 
 from __future__ import annotations
