@@ -182,7 +182,10 @@ def parse_with_lark(source: Source, text: str) -> tuple[Program | None, list[Dia
                     )
                 )
             else:
-                found.append(_describe(error, source, text))
+                described = _describe(error, source, text)
+                # a '(' left open is met again by the retry after the next statement is blanked: said once
+                if described not in found:
+                    found.append(described)
             resumed = _blank_statement(text, offset, arrow)
             scanned += offset
             if resumed is None or len(found) >= MAX_SYNTAX_ERRORS or scanned > RETRY_BUDGET:

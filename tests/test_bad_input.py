@@ -264,6 +264,20 @@ def test_unterminated_constructs(text, message):
     assert message in analysis.diagnostics[0].message
 
 
+
+def test_a_paren_left_open_before_more_statements_is_reported_once():
+    """The retry after an error blanks the statement the parser stopped in, not the one holding the '(':
+    each later statement then meets the same open '(' again. It is one mistake, said once, at the '('."""
+    text = NET + "y = x -> conv(8, 3\nz = y -> relu\nw = z -> relu\noutput w\n"
+    diagnostics = convdsl.loads(text).analyze().diagnostics
+    assert [(d.code.code, d.message) for d in diagnostics] == [("E002", "this '(' is never closed")]
+    line = NET.count("\n") + 1
+    assert (diagnostics[0].span.line, diagnostics[0].span.column) == (line, len("y = x -> conv") + 1)
+    # a second, independent mistake before it is still reported
+    two = NET + "a = x -> = relu\n" + "y = x -> conv(8, 3\nz = y -> relu\n"
+    assert [d.code.code for d in convdsl.loads(two).analyze().diagnostics] == ["E002", "E002"]
+
+
 # Numbers ------------------------------------------------------------------
 
 
