@@ -264,7 +264,6 @@ def test_unterminated_constructs(text, message):
     assert message in analysis.diagnostics[0].message
 
 
-
 def test_a_paren_left_open_before_more_statements_is_reported_once():
     """The retry after an error blanks the statement the parser stopped in, not the one holding the '(':
     each later statement then meets the same open '(' again. It is one mistake, said once, at the '('."""
