@@ -202,13 +202,6 @@ def _suggest_with(inference, sweeper, reach) -> None:
         name, dim = var.members[0]
         rank = len(inference.network.inputs[name].dims) - 1
         word = axis_word(rank, dim - 1) if var.name in ("L", "D", "H", "W") else f"`{var.name}`"
-        # each held size is named by the rank of its own input, which may differ from var's
-        held = [
-            f"{axis_word(_rank(inference, v.members[0][0]), v.members[0][1] - 1) if v.name in ('L', 'D', 'H', 'W') else v.name} "
-            f"of {sweeper.base[sweeper._key(v)]}"
-            for v in sweeper.variables
-            if v is not var and sweeper.base[sweeper._key(v)] != v.declared
-        ]
         moved = [
             (v, sweeper.base[sweeper._key(v)])
             for v in sweeper.variables
@@ -216,16 +209,41 @@ def _suggest_with(inference, sweeper, reach) -> None:
         ]
         fixes = []
         for size in sizes:
-            edits = _size_edits(inference, [(var, size), *moved])
+            # A square input stays square where the other axes work at the same size: 222 x 222 and 229 x 229,
+            # not 229 with the width held at 222 (which also works, but is not what a square image wants).
+            alike = _alike(inference, sweeper, var, size, moved)
+            keep = [(v, held_size) for v, held_size in moved if v not in alike]
+            edits = _size_edits(inference, [(var, size), *((v, size) for v in alike), *keep])
             if edits is None:
                 break
+            words = " and ".join([word, *(_axis_name(inference, v) for v in alike)])
+            rest = [f"{_axis_name(inference, v)} of {held_size}" for v, held_size in keep]
             fixes.append(
-                Fix(f"give `{name}` a {word} of {size}" + (f" (with a {', '.join(held)})" if held else ""), edits)
+                Fix(f"give `{name}` a {words} of {size}" + (f" (with a {', '.join(rest)})" if rest else ""), edits)
             )
         else:
             old = inference.found[index]
             # the network's sizes replace the layer's own (`help`), which only this layer needs
             inference.found[index] = replace(old, fixes=(*old.fixes, *fixes), help=None if fixes else old.help)
+
+
+def _axis_name(inference, var) -> str:
+    """`width`, or the symbol's name: each named by the rank of its own input, which may differ from another's."""
+    name, dim = var.members[0]
+    return axis_word(_rank(inference, name), dim - 1) if var.name in ("L", "D", "H", "W") else f"`{var.name}`"
+
+
+def _alike(inference, sweeper, var, size: int, moved) -> list:
+    """The moved variables of the same input, declared at var's size, that can take `size` too: all of them at
+    once, or none (the network is run once more to know)."""
+    name = var.members[0][0]
+    alike = [v for v, _ in moved if v.declared == var.declared and v.members[0][0] == name]
+    if not alike:
+        return []
+    values = dict(sweeper.base)
+    for v in (var, *alike):
+        values[sweeper._key(v)] = size
+    return alike if sweeper._probe_values(values) is None else []
 
 
 def _size_edits(inference, sizes) -> tuple | None:

@@ -96,7 +96,7 @@ def test_every_fix_offered_removes_its_error_and_adds_none():
     # kernel 3 on the pooling gives 283 - 3 + 1 = 281 rows at stride 3 ... and the skip crops then disagree:
     assert not any("kernel=" in w for w in words)
     # the nearest input sizes: 572 (the paper's) and 556 = 572 - 16 (four 2x poolings: sizes step by 16)
-    assert any("height of 572" in w for w in words) and any("height of 556" in w for w in words)
+    assert "give `image` a height and width of 572" in words and "give `image` a height and width of 556" in words
 
 
 def test_squeezenet_stem_offers_pytorchs_own_rounding():

@@ -208,10 +208,14 @@ def test_division_error_help_names_the_nearest_input_sizes(tmp_path):
     )
     (diag,) = convdsl.load(path).analyze().diagnostics
     assert diag.code.code == "E101"
-    # the nearest sizes are those `convdsl sizes` finds for this file (4k + 1: 225 and 229, see above)
+    # the nearest sizes are those `convdsl sizes` finds for this file (4k + 1: 225 and 229, see above), on
+    # each axis alike: a square input stays square (229 x 229, not 229 with the width held at 225)
     words = [fix.description for fix in diag.fixes]
-    assert "give `image` a height of 225 (with a width of 225)" in words
-    assert "give `image` a height of 229 (with a width of 225)" in words
+    assert "give `image` a height and width of 225" in words
+    assert "give `image` a height and width of 229" in words
+    assert not any("(with a" in w for w in words)
+    edits = {fix.description: sorted(e.text for e in fix.edits) for fix in diag.fixes}
+    assert edits["give `image` a height and width of 229"] == ["229", "229"]
     assert "use `ceil=true`" in words and "`ceil=true`" in diag.help_text
 
 
