@@ -238,7 +238,7 @@ def _dangling_arrow(error: UnexpectedInput, text: str) -> int | None:
     """
     token = getattr(error, "token", None)
     history = getattr(error, "token_history", None) or []
-    if token is None or token.type not in ("EQUAL", "COMMA", "COLON") or not history:
+    if token is None or not history:
         return None
     previous = history[-1]  # None when the error is at the first token of the file
     if previous is None or previous.type != "NAME" or previous.start_pos is None:
@@ -247,6 +247,11 @@ def _dangling_arrow(error: UnexpectedInput, text: str) -> int | None:
     lines = before.split("\n")
     if len(lines) < 2 or lines[-1].strip():
         return None  # the name is not at the start of its line
+    # `z = ...` fails at its '='; a statement that starts with a keyword (`output y = ...`, `block b(...)`)
+    # fails at the name after it, which a chain's next layer written on its own line also could: that one is
+    # taken for a new statement only in column 1, where fmt never puts a continued layer
+    if token.type not in ("EQUAL", "COMMA", "COLON") and lines[-1]:
+        return None
     for index in range(len(lines) - 2, -1, -1):
         code = lines[index].split("#", 1)[0].rstrip()
         if code:
@@ -378,9 +383,16 @@ def _describe(error: UnexpectedInput, source: Source, text: str) -> Diagnostic:
         except Exception:
             pass
     open_parens = parser().options.postlex.open_parens
-    # A name in column 1 of a later line is the next statement: the '(' before it was left open
-    # (line breaks inside parentheses are not ends of statements, so the parser read on).
-    next_statement = token.column == 1 and open_parens and token.line > open_parens[-1].line
+    # An error on a later line that starts in column 1 is in the next statement: the '(' before it was left
+    # open (line breaks inside parentheses are not ends of statements, so the parser read on). The error
+    # may come after the statement's first word: `output y` reads as two arguments in a row.
+    next_statement = (
+        bool(open_parens)
+        and token.line is not None
+        and token.start_pos is not None
+        and token.line > open_parens[-1].line
+        and _starts_statement(text, text.rfind("\n", 0, token.start_pos) + 1)
+    )
     if open_parens and (token.type in ("_ARROW", "$END", "RBRACE") or next_statement) and "RPAR" in expected:
         opened = open_parens[-1]
         span = source.span(opened.start_pos, opened.start_pos + 1)

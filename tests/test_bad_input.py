@@ -244,6 +244,10 @@ def test_syntax_errors_at_the_end_of_a_large_file_cost_one_parse():
         (NET + "y = x ->\n", "cannot end with '->'"),
         ("input x: 3 x\n", "expected"),
         ("block b(c\n", "never closed"),
+        (NET + "y = x -> conv(\noutput y\n", "never closed"),
+        (NET + "y = x -> conv(8,\nblock b(c) {\n    out = in\n}\n", "never closed"),
+        (NET + "y = x ->\noutput y\n", "cannot end with '->'"),
+        (NET + "y = x -> relu ->\nconst k = 3\n", "cannot end with '->'"),
     ],
     ids=[
         "call",
@@ -256,6 +260,10 @@ def test_syntax_errors_at_the_end_of_a_large_file_cost_one_parse():
         "arrow",
         "shape",
         "parameters",
+        "call before a keyword statement",
+        "call before a block",
+        "arrow before a keyword statement",
+        "arrow before a constant",
     ],
 )
 def test_unterminated_constructs(text, message):
@@ -275,6 +283,20 @@ def test_a_paren_left_open_before_more_statements_is_reported_once():
     # a second, independent mistake before it is still reported
     two = NET + "a = x -> = relu\n" + "y = x -> conv(8, 3\nz = y -> relu\n"
     assert [d.code.code for d in convdsl.loads(two).analyze().diagnostics] == ["E002", "E002"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        NET + "y = x -> conv(8,\n    3 3)\n",  # an indented line inside the call: still inside it
+        NET + "y = x -> relu ->\n    relu relu\n",  # an indented layer after an arrow: the chain goes on
+    ],
+)
+def test_a_mistake_on_an_indented_continuation_line_is_said_where_it_is(text):
+    (diag, *_) = convdsl.loads(text).analyze().diagnostics
+    assert diag.code.code == "E002"
+    assert "never closed" not in diag.message and "cannot end with" not in diag.message
+    assert diag.span.line == NET.count("\n") + 2
 
 
 # Numbers ------------------------------------------------------------------
