@@ -48,7 +48,7 @@ def apply_reuses(inference) -> None:
 def _reuse_name(node: str, data) -> str:
     """The name the reuse took (`reuse1`), from one of its copies (`reuse1.0.conv1`)."""
     for scope in data.scopes:
-        if scope.kind == "group" and ": reuse(" in scope.name:
+        if scope.name == "reuse" and scope.args:
             return scope.id
     return node
 

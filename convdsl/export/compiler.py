@@ -567,6 +567,10 @@ class ClassWriter:
     def _reuse(self, step, flow, cx):
         """`reuse(LABEL)`: the module LABEL made, called again (`self.tower(x2)`): no module of its own, so its
         parameters and state_dict keys are the original's, once."""
+        # a positional group numbers the reuse as a layer: its position is taken, though it adds no module
+        if cx.container.positional:
+            for use in cx.uses:
+                cx.container.positions[use] += 1
         records = []
         for use in cx.uses:
             place = self.places[use]
@@ -595,10 +599,6 @@ class ClassWriter:
         relative = paths.pop()
         if flow is None or len(flow) != 1:
             raise NotGeneric("a reuse after several tensors")
-        # a positional group numbers the reuse as a layer: its position is taken, though it adds no module
-        if cx.container.positional:
-            for use in cx.uses:
-                cx.container.positions[use] += 1
         cx.container.pure = False  # one module called twice is no Sequential
         self.reuses.append((relative, records[0][1], cx))
         outputs = records[0][1].outputs or (None,)

@@ -30,7 +30,6 @@ from ..syntax import (
     OutputDecl,
     ParamDecl,
     Repeat,
-    ShapeOf,
     When,
 )
 
@@ -126,8 +125,6 @@ def _label_text(call: Call) -> str:
     arg = call.args[0] if call.args else None
     if isinstance(arg, Name):
         return arg.id
-    if isinstance(arg, ShapeOf):
-        return f"{arg.tensor.id}.{arg.attribute.id}"
     return ""
 
 
