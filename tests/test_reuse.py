@@ -450,3 +450,21 @@ def test_random_chains_with_reuse_match_torch(seed):
     reference = Chain()
     assert analysis.params == _params(reference)
     assert analysis.macs == _hook_macs(reference, torch.randn(1, width, 12, 12))
+
+
+def test_editor_goes_from_a_reuse_to_its_label_and_hovers_it():
+    from convdsl.lsp import hover, navigate, snapshot
+
+    snap = snapshot.build("siamese.cdsl", SIAMESE)
+    line = SIAMESE.splitlines().index("b = right -> reuse(tower)") + 1
+    column = SIAMESE.splitlines()[line - 1].index("tower") + 2
+    (target,) = navigate.definition(snap, line, column)
+    assert (target.line, target.column) == (3, 13)  # `tower:` on the line that labels it
+    assert len(navigate.references(snap, line, column)) == 2
+    text, _ = hover.hover(snap, line, column)
+    assert "`reuse1` calls `tower` again" in text and "params shared with `tower`" in text
+
+
+def test_a_block_cannot_be_named_reuse():
+    analysis = convdsl.loads("block reuse = relu\ninput x: 3 x 8 x 8\ny = x -> relu\n", "net.cdsl").analyze()
+    assert [d.code.code for d in analysis.diagnostics if d.is_error] == ["E004"]
