@@ -468,3 +468,39 @@ def test_editor_goes_from_a_reuse_to_its_label_and_hovers_it():
 def test_a_block_cannot_be_named_reuse():
     analysis = convdsl.loads("block reuse = relu\ninput x: 3 x 8 x 8\ny = x -> relu\n", "net.cdsl").analyze()
     assert [d.code.code for d in analysis.diagnostics if d.is_error] == ["E004"]
+
+
+def test_reused_attention_and_lstm_at_other_lengths():
+    text = """\
+input x: 16 x 32, layout=tokens
+input y: 20 x 32, layout=tokens
+a = x -> att: attention(4) -> ln: layernorm(32)
+b = y -> reuse(att) -> reuse(ln)
+seq, h, c = x -> r: lstm(16)
+s2, h2, c2 = y -> reuse(r)
+output a, b, seq, h, c, s2, h2, c2
+"""
+    analysis = _analysis(text)
+    mha, lstm = nn.MultiheadAttention(32, 4, batch_first=True), nn.LSTM(32, 16, batch_first=True)
+    assert analysis.params == _params(mha) + _params(nn.LayerNorm(32)) + _params(lstm)
+    # self-attention at L = 20: its projections 4·L·D², then q·kᵀ and attn·v, L²·D each
+    assert analysis.layers["reuse1"].macs == 4 * 20 * 32 * 32 + 2 * 20 * 20 * 32
+    assert analysis.layers["reuse3"].macs == 20 * 4 * 16 * (32 + 16)
+    _verify(analysis)
+
+
+def test_a_reused_layer_that_reads_another_tensor_is_not_exported():
+    text = """\
+input x: 16 x 32, layout=tokens
+input y: 20 x 32, layout=tokens
+input m: 10 x 32, layout=tokens
+c = x -> cross: attention(4, memory=m)
+d = y -> reuse(cross)
+output c, d
+"""
+    analysis = _analysis(text)
+    assert analysis.params == _params(nn.MultiheadAttention(32, 4, batch_first=True))
+    from convdsl.export import export_pytorch
+
+    (problem,) = export_pytorch(analysis).diagnostics
+    assert problem.code.code == "E301" and problem.span.line == 5 and "memory" in problem.message

@@ -593,6 +593,17 @@ class ClassWriter:
                     ),
                 )
                 return flow
+            if record.others:
+                self.job.unsupported(
+                    self._reuse_node(record),
+                    Unsupported(
+                        f"`{record.target}` also reads other tensors than the one flowing in (an attention's "
+                        "memory, a block's tensor parameter, a tensor named in a group), which the export "
+                        "does not pass to a module called again",
+                        "reuse what takes only the tensor flowing in",
+                    ),
+                )
+                return flow
             paths.add(record.target[len(place.prefix) :])
         if len(paths) != 1:
             raise NotGeneric("a reuse names different layers in different uses")

@@ -186,6 +186,7 @@ class Reuses:
         outer = tuple(self.scopes)
         entry = self._tensor_key(extent.entry)
         made = []
+        others = False
         for node in originals:
             data = graph.nodes[node]
             if not self.builder.count_layer(call.span):
@@ -202,6 +203,8 @@ class Reuses:
                     key = self._tensor_key(source)
                     if isinstance(key, TensorRef) and key.node in renamed:
                         source = TensorRef(renamed[key.node], key.port)
+                    else:  # the same tensor as the original's (attention's memory, a block's tensor parameter)
+                        others = True
                 inputs.append((port, source))
             self.builder.add_layer(
                 copy,
@@ -244,7 +247,8 @@ class Reuses:
             (key.node, key.port) if isinstance(key := self._tensor_key(out), TensorRef) else None
             for out in (outputs or ())
         )
-        self.site.reuses.setdefault(call.span, []).append(Reuse(origin, new_full, extent.kind, refs))
+        record = Reuse(origin, new_full, extent.kind, refs, others)
+        self.site.reuses.setdefault(call.span, []).append(record)
         return outputs
 
     def _record(self, node: str, inputs) -> None:
