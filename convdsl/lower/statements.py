@@ -31,7 +31,7 @@ from .blocks import Blocks
 from .includes import Includes
 from .naming import Naming, _NameScope
 from .indices import RepeatIndex
-from .merges import merge_form
+from .merges import merge_form, tensor_first
 from .inputs import InputOptions, input_axes
 from .params import Params
 from .repeats import Repeats
@@ -522,6 +522,9 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, 
                 "declare a learnable tensor with `param NAME: 1 x 768` and use it by name: `add(NAME)`",
             )
             return None
+        rewritten = tensor_first(call, KINDS, scope.env)
+        if rewritten is not None:  # `x -> attention(m, heads=8)`: `x -> attention(heads=8, memory=m)`
+            call = rewritten
         bound, tensors, spans, explicit = self._bind(kind, call, scope)
         if bound is None:
             return None
