@@ -583,9 +583,8 @@ class ClassWriter:
         paths = set()
         for place, record in records:
             if not record.target.startswith(place.prefix):
-                node = self._reuse_node(record)
-                self.job.unsupported(
-                    node,
+                self._reuse_problem(
+                    record,
                     Unsupported(
                         f"it calls `{record.target}`, which is not made in the same block (or at the network's top "
                         "level, for a reuse outside blocks)",
@@ -594,8 +593,8 @@ class ClassWriter:
                 )
                 return flow
             if record.others:
-                self.job.unsupported(
-                    self._reuse_node(record),
+                self._reuse_problem(
+                    record,
                     Unsupported(
                         f"`{record.target}` also reads other tensors than the one flowing in (an attention's "
                         "memory, a block's tensor parameter, a tensor named in a group), which the export "
@@ -633,7 +632,16 @@ class ClassWriter:
 
     def _reuse_node(self, record) -> str:
         graph = self.job.graph
-        return record.name if record.name in graph.nodes else next(n for n in graph.nodes if n.startswith(record.name))
+        if record.name in graph.nodes:
+            return record.name
+        return next((n for n in graph.nodes if n.startswith(record.name + ".")), None)
+
+    def _reuse_problem(self, record, err: Unsupported) -> None:
+        node = self._reuse_node(record)
+        if node is None:  # it made no layer (a group of layers under a false condition): no place to point at
+            self.job.problem(f"`reuse({record.target})`: {err.message}")
+        else:
+            self.job.unsupported(node, err)
 
     def _reuse_channels(self, shapes, before, cx) -> Py:
         actual = [shape[0] if shape else None for shape in shapes]
@@ -649,8 +657,7 @@ class ClassWriter:
 
     def _check_reuses(self):
         """Each reused thing must be one module of this class to call: a layer, a block instance, a Sequential."""
-        for relative, record, cx in self.reuses:
-            node = self._reuse_node(record)
+        for relative, record, _cx in self.reuses:
             child = self._child_at(relative.split("."))
             problem = None
             if child is None:
@@ -660,8 +667,8 @@ class ClassWriter:
             elif child.container is not None and not child.container.pure:
                 problem = f"the labelled group `{record.target}` is not a sequence of modules (nn.Sequential)"
             if problem is not None:
-                self.job.unsupported(
-                    node,
+                self._reuse_problem(
+                    record,
                     Unsupported(
                         f"{problem}, so it cannot be called again",
                         "make what you reuse a block (its class can be called again), or write the layer again",

@@ -366,6 +366,17 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, 
                 current = self._element(rewritten, [self._ref(source.id, source.span, scope)], scope, names)
             elif self._starts_merge(first):
                 current = self._element(first, None, scope, names)
+            elif isinstance(first, Call) and first.name.id == "reuse":
+                arg = first.args[0] if len(first.args) == 1 else None
+                label = arg.id if isinstance(arg, Name) else "tower"
+                self.error(
+                    codes.WRONG_INPUT_COUNT,
+                    first.span,
+                    "`reuse` calls a layer again on the tensor flowing in: a chain must start from a tensor",
+                    "no input for this reuse",
+                    f"write `y = x -> reuse({label})`, with x the tensor it applies to",
+                )
+                current = None
             elif self._unknown_merge(first):
                 # `matmul(a, b)`: a layer that does not exist, written as a merge. Say that (E005), and count
                 # its tensors as used, rather than "a chain must start from a tensor" and two unused tensors.
