@@ -76,7 +76,8 @@ def _text(constructor) -> str:
 
 
 def _features(shapes):
-    return tuple((s[0], s[-1]) if s else () for s in shapes)
+    """The first and last size of each input (channels, a token's width); a symbolic size is any size."""
+    return tuple(tuple(d if isinstance(d, int) else None for d in (s[0], s[-1])) if s else () for s in shapes)
 
 
 def _constructor(inference, kind, data, shapes):

@@ -504,3 +504,21 @@ output c, d
 
     (problem,) = export_pytorch(analysis).diagnostics
     assert problem.code.code == "E301" and problem.span.line == 5 and "memory" in problem.message
+
+
+def test_reuse_with_symbolic_sizes():
+    text = """\
+input left: 3 x H x W
+input right: 3 x H x W
+input t: L x 32, layout=tokens
+input u: M x 32, layout=tokens
+a = left -> tower: (conv(8, 3, p=1) -> relu -> maxpool(2))
+b = right -> reuse(tower) -> maxpool(2)
+p = t -> proj: linear(16) -> ln: layernorm(16)
+q = u -> reuse(proj) -> reuse(ln)
+output a, b, p, q
+"""
+    analysis = convdsl.loads(text, "net.cdsl").analyze()
+    assert not [d for d in analysis.diagnostics if d.is_error], [d.message for d in analysis.diagnostics]
+    assert analysis.params == 8 * 27 + 8 + 32 * 16 + 16 + 2 * 16
+    assert str(analysis.layers["reuse1.0"].macs) == "216*H*W"  # 8 x H x W outputs, 27 MACs each
