@@ -522,3 +522,36 @@ output a, b, p, q
     assert not [d for d in analysis.diagnostics if d.is_error], [d.message for d in analysis.diagnostics]
     assert analysis.params == 8 * 27 + 8 + 32 * 16 + 16 + 2 * 16
     assert str(analysis.layers["reuse1.0"].macs) == "216*H*W"  # 8 x H x W outputs, 27 MACs each
+
+
+def test_a_reused_block_with_a_param_in_a_labelled_repeat():
+    text = """\
+input a: 8 x 16, layout=tokens
+input b: 8 x 16, layout=tokens
+block enc(d) {
+    param pos: 8 x d
+    x = in -> add(pos) -> ln: layernorm(d)
+    out = x -> attention(2)
+}
+y = a -> e: enc(16)
+z = b -> reuse(e)
+w = z -> h: (reuse(e) * 2)
+output y, w
+"""
+
+    class Enc(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pos = nn.Parameter(torch.zeros(1, 8, 16))
+            self.ln = nn.LayerNorm(16)
+            self.attention1 = nn.MultiheadAttention(16, 2, batch_first=True)
+
+    analysis = _analysis(text)
+    reference = Enc()
+    assert analysis.params == _params(reference)
+    # four uses of one attention at L = 8, D = 16: 4·L·D² + 2·L²·D each
+    assert analysis.macs == 4 * (4 * 8 * 16 * 16 + 2 * 8 * 8 * 16)
+    keys, source = _exported_keys(analysis)
+    assert keys == {f"e.{key}" for key in reference.state_dict()}
+    assert source.count("self.e(") == 4 and "self.h" not in source
+    _verify(analysis)

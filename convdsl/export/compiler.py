@@ -343,6 +343,8 @@ class ClassWriter:
             return [Tensor(target, result[0].channels)]
         cx.container.pure = False
         cx.sink.extend(inner_cx.sink)
+        if not inner.children:  # only reuses of modules made elsewhere: no module of its own to hold
+            cx.container.children.remove(child)
         return result
 
     def _comment_group(self, cx, flow):
