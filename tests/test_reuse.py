@@ -555,3 +555,36 @@ output y, w
     assert keys == {f"e.{key}" for key in reference.state_dict()}
     assert source.count("self.e(") == 4 and "self.h" not in source
     _verify(analysis)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_generated_programs_with_reuses_never_crash(seed):
+    """The fuzz generator's programs, each with reuses of its labels on its inputs and tensors appended (most
+    on inputs of other shapes: E116 and friends), through every consumer without an exception."""
+    import random
+    import re
+
+    from fuzz.generate import generate
+
+    from convdsl.export import export_pytorch
+    from convdsl.fmt import FormatError, format_text
+    from convdsl.render import render
+    from convdsl.summary import to_json
+
+    text = generate(seed, hostile=seed % 3 == 0)
+    labels = re.findall(r"(?<![\w.])([A-Za-z_]\w*):\s*(?:\(|[a-z_]+\()", text)
+    names = re.findall(r"^input\s+([A-Za-z_]\w*)", text, re.M) + re.findall(r"^\s*([A-Za-z_]\w*)\s*=", text, re.M)
+    if not labels or not names:
+        pytest.skip("no label to reuse")
+    rng = random.Random(seed)
+    extra = [f"_r{i} = {rng.choice(names)} -> reuse({rng.choice(labels)})" for i in range(3)]
+    extra.append(f"_rq = {names[0]} -> (reuse({labels[0]}) * 2)")
+    full = text.rstrip("\n") + "\n" + "\n".join(extra) + "\n"
+    analysis = convdsl.loads(full, "fuzz.cdsl").analyze()
+    to_json(analysis)
+    render(analysis, "dot")
+    export_pytorch(analysis)
+    try:
+        assert format_text(format_text(full)) == format_text(full)
+    except FormatError:
+        pass

@@ -569,19 +569,22 @@ class ClassWriter:
     def _reuse(self, step, flow, cx):
         """`reuse(LABEL)`: the module LABEL made, called again (`self.tower(x2)`): no module of its own, so its
         parameters and state_dict keys are the original's, once."""
-        # a positional group numbers the reuse as a layer: its position is taken, though it adds no module
-        if cx.container.positional:
-            for use in cx.uses:
-                cx.container.positions[use] += 1
         records = []
         for use in cx.uses:
             place = self.places[use]
             made = place.site.reuses.get(step.span, [])
             index = self.taken[(use, step.span, "reuses")]
+            if index >= len(made) and made and self._reuse_node(made[-1]) is None:
+                # a repeat stops after a copy that makes no layer (it passes its input on): so does this one
+                return flow
             if index >= len(made):
                 raise RuntimeError(f"export: lowering made fewer reuses at {step.span.path}:{step.span.line}")
             self.taken[(use, step.span, "reuses")] += 1
             records.append((place, made[index]))
+        # a positional group numbers the reuse as a layer: its position is taken, though it adds no module
+        if cx.container.positional:
+            for use in cx.uses:
+                cx.container.positions[use] += 1
         paths = set()
         for place, record in records:
             if not record.target.startswith(place.prefix):
