@@ -31,7 +31,9 @@ def apply_ties(inference) -> None:
     graph = inference.graph
     found = inference.found
     for node, data in graph.nodes.items():
-        label = data["args"].get("tie") if data.get("kind") == "linear" else None
+        # a copy made by `reuse(...)` shares all of its owner's parameters (reusing.py): the owner's tie holds
+        tied = data.get("kind") == "linear" and data.get("shares") is None
+        label = data["args"].get("tie") if tied else None
         info = inference.layers.get(node)
         if label is None or info is None or info.output_shapes[0] is None:
             continue
@@ -43,6 +45,9 @@ def apply_ties(inference) -> None:
             problem = f"no layer is labelled `{label}` here or around this layer's block"
         elif target_node == node:
             problem = "a layer cannot share its own weight"
+        elif target.get("shares") is not None:
+            problem = f"`{label}` is made by `reuse(...)`: its weight is `{target.shares}`'s"
+            help_ = f"tie to the layer that owns the weight: `tie={target.shares.rsplit('.', 1)[-1]}`"
         elif target.get("kind") not in ("embedding", "linear"):
             problem = f"`{label}` is a {target.get('kind')} layer; `tie` shares an embedding's or linear layer's weight"
         elif target.get("kind") == "linear" and target["args"].get("tie") is not None:
