@@ -52,23 +52,7 @@ def _imported(reference: str, inputs, **options):
     return result, analysis
 
 
-# An example that declares a learnable tensor with `param` (issue 17) exports it as a bare nn.Parameter,
-# which the importer still maps to a stand-in kind (position_embedding): GPT-2's `wpe` comes back as
-# `wpe.embedding`. Known and open (issue 22): the importer must write `param` statements. strict: the
-# day it does, this fails until the mark goes.
-_PARAM_EXAMPLES = {"gpt2_small"}
-
-
-@pytest.mark.parametrize(
-    "example",
-    [
-        pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="param statements are not imported yet"))
-        if p.stem in _PARAM_EXAMPLES
-        else p
-        for p in EXAMPLES
-    ],
-    ids=lambda p: p.stem,
-)
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
 def test_every_example_round_trips(example, tmp_path):
     """export -> import -> the same shapes, params, buffers, MACs and state_dict keys as the example."""
     network = convdsl.load(example)
@@ -97,7 +81,14 @@ def _load_models():
     return module
 
 
-PLAIN = [("resnet18", (3, 64, 64)), ("senet", (3, 32, 32)), ("unet", (3, 64, 64)), ("vit", (3, 32, 32))]
+PLAIN = [
+    ("resnet18", (3, 64, 64)),
+    ("senet", (3, 32, 32)),
+    ("unet", (3, 64, 64)),
+    ("vit", (3, 32, 32)),
+    ("torchvision_vit", (3, 32, 32)),
+    ("convnext", (3, 32, 32)),
+]
 
 
 @pytest.mark.parametrize("factory, shape", PLAIN, ids=[p[0] for p in PLAIN])
@@ -239,13 +230,103 @@ def test_the_command_line(tmp_path):
     assert "RUNS ITS CODE" in " ".join(helped.stdout.split())
 
 
-def test_a_bare_parameter_that_becomes_a_layer_says_its_key_changes():
-    # the plain-torch ViT keeps its class token and position embedding as bare nn.Parameters on the model;
-    # convdsl makes each a layer, whose state_dict key gains a suffix: W430, at the line that uses it
-    result = import_python(f"{MODELS}:vit", [InputSpec((3, 32, 32))])
-    renamed = [d for d in result.diagnostics if d.code.code == "W430"]
-    assert sorted(d.message.split()[0] for d in renamed) == ["class_token", "pos_embedding"]
-    assert all(d.span is not None and d.span.path.endswith("torch_models.py") for d in renamed)
+def _exported_keys(analysis) -> list:
+    exported = export_pytorch(analysis)
+    assert exported.source is not None, exported.diagnostics
+    scope: dict = {}
+    exec(compile(exported.source, "imported_export.py", "exec"), scope)
+    return _state_dict_keys(scope[exported.class_name])
+
+
+@pytest.mark.parametrize(
+    "factory, own",
+    [
+        ("vit", {"class_token", "pos_embedding"}),
+        ("torchvision_vit", {"class_token", "encoder.pos_embedding"}),
+        ("convnext", {"stages.0.gamma", "stages.1.gamma", "stages.2.layer_scale"}),
+    ],
+)
+def test_bare_parameters_keep_their_state_dict_keys(factory, own):
+    """ViT's class token and position embedding, ConvNeXt's layer-scale gammas: `param` statements, so the
+    export of the import has torch's state_dict keys, the bare parameters' among them."""
+    model = getattr(_load_models(), factory)()
+    keys = list(model.state_dict().keys())
+    assert own <= set(keys)
+    result, analysis = _imported(f"{MODELS}:{factory}", [InputSpec((3, 32, 32))])
+    assert _exported_keys(analysis) == keys
+    assert not [d for d in result.diagnostics if d.code.code == "W430"]
+    # each bare parameter counts what torch holds for it
+    params = dict(model.named_parameters())
+    for key in own:
+        assert analysis.layers[key].params == params[key].numel()
+
+
+def test_a_parameter_in_a_block_is_one_per_instance():
+    result, _ = _imported(f"{MODELS}:convnext", [InputSpec((3, 32, 32))])
+    # gamma (32,) meets channels-last features N x H x W x 32: PyTorch broadcasts from the right
+    assert "param gamma: 1 x 1 x 32" in result.text
+    assert "param layer_scale: 32 x 1 x 1" in result.text
+    assert result.text.count("param gamma:") == 1  # declared in the block, called twice
+
+
+def test_a_parameter_named_as_a_keyword_is_renamed_with_a_warning(tmp_path):
+    source = tmp_path / "named.py"
+    source.write_text(
+        "import torch\nfrom torch import nn\n\n"
+        "class M(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.conv = nn.Conv2d(3, 8, 3, padding=1)\n"
+        "        self.input = nn.Parameter(torch.zeros(1, 8, 1, 1))\n"
+        "    def forward(self, x):\n"
+        "        return self.conv(x) + self.input\n\n"
+        "def build():\n"
+        "    return M()\n"
+    )
+    result, analysis = _imported(f"{source}:build", [InputSpec((3, 8, 8))])
+    (warning,) = [d for d in result.diagnostics if d.code.code == "W430"]
+    assert "`input`" not in warning.message and "input" in warning.message and "p_input" in warning.message
+    assert analysis.params == 3 * 8 * 9 + 8 + 8
+
+
+@pytest.mark.parametrize(
+    "forward, words",
+    [
+        # a buffer is a constant, not a learnable tensor
+        ("return self.conv(x) + self.table", "the buffer `table`"),
+        # the child's parameter read by the parent: convdsl declares it where it is owned
+        ("return self.conv(x) * self.child.scale", "`child.scale`"),
+        # expanded along an axis that is not the batch: a param would count fewer values
+        ("return self.conv(x) + self.bias_map.expand(-1, -1, 8, 8) + self.bias_map", "expand"),
+    ],
+    ids=["buffer", "child's", "expanded"],
+)
+def test_parameters_convdsl_cannot_declare_are_named(tmp_path, forward, words):
+    source = tmp_path / "bad.py"
+    source.write_text(
+        "import torch\nfrom torch import nn\n\n"
+        "class Child(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.scale = nn.Parameter(torch.ones(1, 8, 1, 1))\n\n"
+        "class M(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.conv = nn.Conv2d(3, 8, 3, padding=1)\n"
+        "        self.child = Child()\n"
+        "        self.register_buffer('table', torch.zeros(1, 8, 1, 1))\n"
+        "        self.bias_map = nn.Parameter(torch.zeros(1, 8, 1, 1))\n"
+        "    def forward(self, x):\n"
+        f"        {forward}\n\n"
+        "def build():\n"
+        "    return M()\n"
+    )
+    result = import_python(f"{source}:build", [InputSpec((3, 8, 8))])
+    assert result.text is None
+    errors = [d for d in result.diagnostics if d.is_error]
+    assert errors and all(d.code.code == "E430" for d in errors)
+    assert words in errors[0].message, errors[0].message
+    assert errors[0].span.path == str(source) and errors[0].span.line == 17
 
 
 def test_a_multiple_of_a_parameter_reads_as_one(tmp_path):

@@ -6,6 +6,8 @@ a U-Net (torch.cat, transposed convolutions, F.max_pool2d), a small ViT (nn.Mult
 and a position embedding as parameters, x[:, 0]), and models with something convdsl has no kind for.
 """
 
+from collections import OrderedDict
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -196,6 +198,100 @@ class ViT(nn.Module):
 
 def vit():
     return ViT()
+
+
+class Encoder(nn.Module):
+    """torchvision's vision_transformer.Encoder: the position embedding a parameter of the encoder, its layers
+    an nn.Sequential of an OrderedDict (`layers.encoder_layer_0`)."""
+
+    def __init__(self, length, depth, dim, heads, mlp_dim):
+        super().__init__()
+        self.pos_embedding = nn.Parameter(torch.empty(1, length, dim).normal_(std=0.02))
+        self.dropout = nn.Dropout(0.0)
+        layers = OrderedDict()
+        for i in range(depth):
+            layers[f"encoder_layer_{i}"] = EncoderBlock(dim, heads, mlp_dim)
+        self.layers = nn.Sequential(layers)
+        self.ln = nn.LayerNorm(dim, eps=1e-6)
+
+    def forward(self, x):
+        x = x + self.pos_embedding
+        return self.ln(self.layers(self.dropout(x)))
+
+
+class TorchvisionViT(nn.Module):
+    """torchvision's VisionTransformer (its key names: class_token, encoder.pos_embedding, heads.head), small."""
+
+    def __init__(self, image=32, patch=8, dim=64, depth=2, heads=4, classes=10):
+        super().__init__()
+        self.patch, self.dim = patch, dim
+        self.conv_proj = nn.Conv2d(3, dim, patch, stride=patch)
+        self.class_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.encoder = Encoder((image // patch) ** 2 + 1, depth, dim, heads, 2 * dim)
+        self.heads = nn.Sequential(OrderedDict(head=nn.Linear(dim, classes)))
+
+    def forward(self, x):
+        n, _, h, w = x.shape
+        x = self.conv_proj(x)
+        x = x.reshape(n, self.dim, (h // self.patch) * (w // self.patch))
+        x = x.permute(0, 2, 1)
+        batch_class_token = self.class_token.expand(n, -1, -1)
+        x = torch.cat([batch_class_token, x], dim=1)
+        x = self.encoder(x)
+        return self.heads(x[:, 0])
+
+
+def torchvision_vit():
+    return TorchvisionViT()
+
+
+class ConvNeXtBlock(nn.Module):
+    """The ConvNeXt paper's block (facebookresearch/ConvNeXt): channels last, gamma of shape (dim,)."""
+
+    def __init__(self, dim, layer_scale_init_value=1e-6):
+        super().__init__()
+        self.dwconv = nn.Conv2d(dim, dim, 7, padding=3, groups=dim)
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.pwconv1 = nn.Linear(dim, 4 * dim)
+        self.act = nn.GELU()
+        self.pwconv2 = nn.Linear(4 * dim, dim)
+        self.gamma = nn.Parameter(layer_scale_init_value * torch.ones(dim))
+
+    def forward(self, x):
+        shortcut = x
+        x = self.dwconv(x).permute(0, 2, 3, 1)
+        x = self.pwconv2(self.act(self.pwconv1(self.norm(x))))
+        x = self.gamma * x
+        return shortcut + x.permute(0, 3, 1, 2)
+
+
+class CNBlockScaled(nn.Module):
+    """torchvision's CNBlock's layer scale: a (dim, 1, 1) parameter on channels-first features."""
+
+    def __init__(self, dim):
+        super().__init__()
+        self.conv = nn.Conv2d(dim, dim, 3, padding=1)
+        self.layer_scale = nn.Parameter(torch.ones(dim, 1, 1) * 1e-6)
+
+    def forward(self, x):
+        return x + self.layer_scale * F.gelu(self.conv(x))
+
+
+class TinyConvNeXt(nn.Module):
+    def __init__(self, dim=32, classes=10):
+        super().__init__()
+        self.stem = nn.Conv2d(3, dim, 4, stride=4)
+        self.stages = nn.Sequential(ConvNeXtBlock(dim), ConvNeXtBlock(dim), CNBlockScaled(dim))
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.head = nn.Linear(dim, classes)
+
+    def forward(self, x):
+        x = self.stages(self.stem(x))
+        return self.head(self.norm(x.mean((2, 3))))
+
+
+def convnext():
+    return TinyConvNeXt()
 
 
 class WithPReLU(nn.Module):

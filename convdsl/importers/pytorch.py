@@ -211,13 +211,15 @@ def _translate(torch, model, specs, constructors, path, network, allow_opaque, *
     result.diagnostics.extend(problems)
     if any(d.is_error for d in problems):
         return result
-    result.diagnostics.extend(_renames(root, path))
     inputs = [(name, spec.dims, spec.dtype) for name, spec in zip(names, specs)]
     try:
         written = Writer(root, inputs, network).write()
     except WriteProblem as err:
         result.diagnostics.append(_error(codes.TORCH_UNSUPPORTED, err.message, err.location, path, help=err.help))
         return result
+    result.diagnostics.extend(
+        Diagnostic(codes.IMPORT_RENAMED, _span(where, path), message) for message, where in written.renamed
+    )
     result.text = written.text
     result.origins = [_span(origin, path) if origin else None for origin in written.origins]
     return result
@@ -260,16 +262,6 @@ def _resolve(scope, allow_opaque, path) -> list:
                 "traced shape and parameter count",
             )
         )
-    return found
-
-
-def _renames(scope, path) -> list:
-    found = []
-    for element in scope.elements:
-        if getattr(element, "renamed", None):
-            found.append(Diagnostic(codes.IMPORT_RENAMED, _span(element.location, path), element.renamed))
-        if element.child is not None:
-            found.extend(_renames(element.child, path))
     return found
 
 

@@ -16,7 +16,7 @@ import traceback
 
 from .torchfunctions import map_function
 from .torchmap import NotMapped, Mapped, ModuleMapper, function_kind, is_export_helper
-from .torchmodel import Element, Scope, TensorSummary, without_batch as _without_batch
+from .torchmodel import Element, ParamDecl, Scope, TensorSummary, without_batch as _without_batch
 
 _FRAME = re.compile(r'File "([^"]+)", line (\d+)')
 
@@ -66,6 +66,7 @@ class Tracer:
         self.batch = batch
         self.single_tuple: set = set()
         self.run_failed = False  # nodes whose tuple holds one output and what convdsl does not give
+        self.derived: set = set()  # the scope being read: its nodes computed from the forward's inputs
 
     # -- tracing one module --------------------------------------------------------------------------------
 
@@ -83,6 +84,7 @@ class Tracer:
             self.run_failed = True
             scope.problem = f"running its traced forward failed: {_reason(err)}"
             return scope
+        scope.params = _own_parameters(self.torch, module, scope.location)
         self._elements(scope, gm, values)
         if not scope.problem:
             _group_containers(scope, module)
@@ -136,6 +138,7 @@ class Tracer:
             return node
 
         derived = set()  # nodes computed from the forward's inputs; the rest are constants (parameters, sizes)
+        self.derived = derived
         for node in gm.graph.nodes:
             if node.op == "placeholder":
                 if _is_tensor_summary(values.get(node)):
@@ -202,7 +205,9 @@ class Tracer:
                     self.single_tuple.add(node)
             return element
         args = values[(node, "args")]
+        derived = self.derived
         element.child = self.scope(module, _join(scope.path, node.target), args)
+        self.derived = derived  # back to this scope's, after the child's
         return element
 
     def _check_module_call(self, module, node, values, element):
@@ -226,7 +231,7 @@ class Tracer:
 
     def _function_element(self, scope, gm, node, values, vid, alias):
         try:
-            result = map_function(self, gm, node, values, vid, alias)
+            result = map_function(self, gm, node, values, vid, alias, scope.params)
         except NotMapped as err:
             tensors = [vid(a) for a in _tensor_args(self.fx, node, values)]
             return Element(
@@ -244,6 +249,23 @@ class Tracer:
             element.location = element.location or node_location(node)
             element.what = element.what or _function_name(node)
         return elements
+
+
+def _own_parameters(torch, module, location) -> dict:
+    """The module's own nn.Parameters (`self.class_token`, a layer-scale `self.gamma`), each a `param` statement
+    of the scope: shaped by its first use in forward (broadcast against the tensor it meets), or, when forward
+    never reads it, as torch holds it without a leading 1. Every one is declared, so the counts are torch's."""
+    found = {}
+    for name, value in module.named_parameters(recurse=False):
+        shape = tuple(int(d) for d in value.shape)
+        default = shape[1:] if len(shape) > 1 and shape[0] == 1 else shape
+        init = None
+        if value.device.type != "meta" and value.numel():
+            flat = value.detach().flatten()
+            if bool((flat == flat[0]).all()):
+                init = float(flat[0])
+        found[name] = ParamDecl(name, default or (1,), shape, location, init)
+    return found
 
 
 def _module_location(module, node):

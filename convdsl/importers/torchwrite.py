@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from .. import syntax
 from ..layers import KINDS, lookup
-from .torchmodel import Element, Scope
+from .torchmodel import Element, ParamValue, Scope
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # words a tensor name or block name cannot be: the language's keywords, and `tensor`; `x` is one only
@@ -40,6 +40,7 @@ class WriteProblem(Exception):
 class Written:
     text: str
     origins: list  # per line: (path, line) or None
+    renamed: list  # (message, (path, line)) per parameter whose name convdsl cannot keep
 
 
 def snake(name: str) -> str:
@@ -126,6 +127,7 @@ class Writer:
         self.block_names: set[str] = set()
         self.signatures: dict = {}
         self.counts: dict = {}
+        self.renamed: list = []
 
     def write(self) -> Written:
         names, scopes = {}, []
@@ -150,7 +152,7 @@ class Writer:
             for physical in wrap(line.lstrip(" "), indent) if line.strip() else [line]:
                 text.append(physical)
                 origins.append(origin)
-        return Written("\n".join(text) + "\n", origins)
+        return Written("\n".join(text) + "\n", origins, self.renamed)
 
     def _decide(self, scope: Scope, name: str):
         local = name.rsplit(".", 1)[-1]
@@ -220,7 +222,7 @@ class Writer:
         if chain:
             return [(self._chain_text(scope, slots, positional=True), scope.location)]
         statements = self._statements(scope, slots, top=False)
-        return [(f"{target} = {body}", origin) for target, body, origin in statements]
+        return [(f"{target} = {body}" if target else body, origin) for target, body, origin in statements]
 
     def _element_text(self, element: Element, slots, label: str | None, extra: list[str]) -> str:
         prefix = f"{label}: " if label else ""
@@ -298,6 +300,26 @@ class Writer:
             taken.add(name)
             return name
 
+        statements: list = []
+        # the module's own parameters first: their names are their state_dict keys, so they are claimed before
+        # any tensor's; each is a statement `param NAME: sizes` (target None), its sizes slots like any integer
+        for decl in scope.params.values():
+            name = decl.name
+            if _IDENT.match(name) and name not in _RESERVED and not keyword.iskeyword(name) and name not in taken:
+                taken.add(name)
+            else:
+                name = claim("p_" + name)
+                self.renamed.append(
+                    (
+                        f"{_join(scope.path, decl.name)} (a parameter) cannot keep its name in convdsl: it is the "
+                        f"param `{name}` (its state_dict key is `{_join(scope.path, name)}`)",
+                        decl.location,
+                    )
+                )
+            names[ParamValue(decl.name)] = name
+            sizes = " x ".join(_value(d, slots, f"{decl.name}_size") for d in decl.shape)
+            init = f", init={render_value(float(decl.init))}" if decl.init else ""
+            statements.append((None, f"param {name}: {sizes}{init}", decl.location))
         for i, v in enumerate(scope.inputs):
             if top:
                 names[v] = claim(self.inputs[i][0])
@@ -307,7 +329,6 @@ class Writer:
                 names[v] = claim(v.name)
         if not top and len(scope.outputs) == 1 and scope.outputs[0] not in names:
             names[scope.outputs[0]] = "out"
-        statements: list = []
         pending: dict = {}  # the value at a chain's end -> [head, element texts, origin, outputs]
 
         def close(v):
@@ -377,7 +398,14 @@ class Writer:
         outputs = list(self._output_names)
         values = iter(slots.values)
         declared = set()
+        params = [(body, origin) for target, body, origin in statements if target is None]
+        for body, origin in params:
+            lines.append((_fill(body, values), origin))
+        if params:
+            lines.append(("", None))
         for target, body, origin in statements:
+            if target is None:
+                continue
             body = _fill(body, values)
             if target in outputs and target not in declared:
                 declared.add(target)
@@ -467,8 +495,8 @@ def _height(scope) -> int:
 
 
 def is_chain(scope: Scope) -> bool:
-    if len(scope.inputs) != 1 or len(scope.outputs) != 1 or not scope.elements:
-        return False
+    if len(scope.inputs) != 1 or len(scope.outputs) != 1 or not scope.elements or scope.params:
+        return False  # a module with parameters of its own declares them: a block with statements
     previous = scope.inputs[0]
     for element in scope.elements:
         if len(element.inputs) != 1 or len(element.outputs) != 1 or element.inputs[0] != previous:
