@@ -24,6 +24,7 @@ from convdsl.export import export_pytorch
 torch = require("torch")
 
 from convdsl.importers.pytorch import InputSpec, import_python, parse_input
+from convdsl.importers.torchwrite import language_has_reuse
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = Path(__file__).resolve().parent / "torch_models.py"
@@ -327,6 +328,47 @@ def test_parameters_convdsl_cannot_declare_are_named(tmp_path, forward, words):
     assert errors and all(d.code.code == "E430" for d in errors)
     assert words in errors[0].message, errors[0].message
     assert errors[0].span.path == str(source) and errors[0].span.line == 17
+
+
+# -- a module called more than once (shared weights): `reuse(LABEL)` ------------------------------------------
+
+REUSE = language_has_reuse()
+SHARED = [("siamese", [(3, 16, 16), (3, 16, 16)], "reuse(tower)"), ("shared_head", [(3, 32, 32)], "reuse(head)")]
+
+
+@pytest.mark.skipif(not REUSE, reason="this convdsl has no reuse(LABEL)")
+@pytest.mark.parametrize("factory, shapes, written", SHARED, ids=[s[0] for s in SHARED])
+def test_a_module_called_again_is_reused(factory, shapes, written):
+    """A Siamese tower, a head shared across FPN levels, a convolution applied twice: the second call is
+    `reuse(label)`, the parameters count once (torch's parameters()), the MACs per call (hooks), and the export
+    calls the one module again, with torch's state_dict keys."""
+    model = getattr(_load_models(), factory)()
+    params, macs, out = _load_models().figures(model, shapes)
+    result, analysis = _imported(f"{MODELS}:{factory}", [InputSpec(s) for s in shapes])
+    assert written in result.text
+    assert (analysis.params, analysis.macs) == (params, macs)
+    assert list(analysis.output_shapes().values()) == [out]
+    assert _exported_keys(analysis) == list(model.state_dict().keys())
+
+
+def test_a_convolution_applied_twice_is_reused_or_refused():
+    result = import_python(f"{MODELS}:shared_head", [InputSpec((3, 32, 32))])
+    if REUSE:
+        assert "refine: conv(16, 3, p=1) -> reuse(refine)" in result.text
+    else:
+        (error,) = [d for d in result.diagnostics if d.is_error]
+        assert error.code.code == "E430" and "`refine` is called more than once" in error.message
+        assert "self.refine(self.refine(" in MODELS.read_text().splitlines()[error.span.line - 1]
+
+
+def test_one_module_in_two_parents_is_refused_with_both_names():
+    result = import_python(f"{MODELS}:shared_across", [InputSpec((3, 16, 16))])
+    assert result.text is None
+    (error,) = [d for d in result.diagnostics if d.is_error]
+    assert error.code.code == "E430" and "`b.1`" in error.message and "`a.1` again" in error.message
+    # inside nn.Sequential's own forward: the diagnostic points at the user's class around it, not torch's code
+    assert error.span.path == str(MODELS)
+    assert "class SharedAcross" in MODELS.read_text().splitlines()[error.span.line - 1]
 
 
 def test_a_multiple_of_a_parameter_reads_as_one(tmp_path):

@@ -334,7 +334,8 @@ def not_a_module():
 
 
 def figures(model, shape, batch=2):
-    """Parameters, MACs (hooks: conv, transposed conv, linear, self-attention) and output shape, per sample."""
+    """Parameters, MACs (hooks: conv, transposed conv, linear, self-attention) and output shape, per sample.
+    `parameters()` counts a shared module once; the hooks fire at every call, so its MACs count per use."""
     macs = []
 
     def conv(module, inputs, output):
@@ -368,6 +369,65 @@ def figures(model, shape, batch=2):
         elif isinstance(m, torch.nn.MultiheadAttention):
             m.register_forward_hook(attention)
     model.eval()
+    shapes = shape if isinstance(shape, list) else [shape]  # one shape per input of forward
     with torch.no_grad():
-        out = model(torch.randn(batch, *shape))
+        out = model(*(torch.randn(batch, *s) for s in shapes))
     return sum(p.numel() for p in model.parameters()), sum(macs), tuple(out.shape[1:])
+
+
+# -- shared weights: one module called more than once -------------------------------------------------------
+
+
+class Siamese(nn.Module):
+    """One tower for both images (its weights shared), the two embeddings compared by a head."""
+
+    def __init__(self):
+        super().__init__()
+        self.tower = nn.Sequential(
+            nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten()
+        )
+        self.head = nn.Linear(32, 1)
+
+    def forward(self, a, b):
+        return self.head(torch.cat([self.tower(a), self.tower(b)], dim=1))
+
+
+def siamese():
+    return Siamese()
+
+
+class SharedHead(nn.Module):
+    """A detection head shared across two FPN levels (RetinaNet's), and one convolution applied twice."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 3, stride=2, padding=1)
+        self.down = nn.Conv2d(16, 16, 3, stride=2, padding=1)
+        self.refine = nn.Conv2d(16, 16, 3, padding=1)
+        self.head = nn.Sequential(nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 4, 1))
+
+    def forward(self, x):
+        p3 = self.refine(self.refine(self.stem(x)))
+        p4 = self.down(p3)
+        return torch.cat([self.head(p3).flatten(2), self.head(p4).flatten(2)], dim=2)
+
+
+def shared_head():
+    return SharedHead()
+
+
+class SharedAcross(nn.Module):
+    """One module object in two parents: shared weights across modules, not within one forward."""
+
+    def __init__(self):
+        super().__init__()
+        conv = nn.Conv2d(8, 8, 3, padding=1)
+        self.a = nn.Sequential(nn.Conv2d(3, 8, 1), conv)
+        self.b = nn.Sequential(nn.ReLU(), conv)
+
+    def forward(self, x):
+        return self.b(self.a(x))
+
+
+def shared_across():
+    return SharedAcross()

@@ -225,18 +225,27 @@ def _translate(torch, model, specs, constructors, path, network, allow_opaque, *
     return result
 
 
-def _resolve(scope, allow_opaque, path) -> list:
-    """Every element without a layer kind: an opaque layer (allow_opaque, one input, a traced shape) or an error."""
+def _in_torch(location) -> bool:
+    return bool(location) and "/torch/" in str(location[0]).replace("\\", "/")
+
+
+def _resolve(scope, allow_opaque, path, around=None) -> list:
+    """Every element without a layer kind: an opaque layer (allow_opaque, one input, a traced shape) or an error.
+    A problem inside torch's own modules (an nn.Sequential's forward) points at the nearest user code around it."""
     from .torchmap import call
 
+    if scope.location and not _in_torch(scope.location):
+        around = scope.location
     found = []
     for element in scope.elements:
         problem, where = element.problem, element.location
         if element.child is not None and element.child.problem:
             problem, where = element.child.problem, element.child.location or where
+        if _in_torch(where) and around:
+            where = around
         if problem is None:
             if element.child is not None:
-                found.extend(_resolve(element.child, allow_opaque, path))
+                found.extend(_resolve(element.child, allow_opaque, path, around))
             continue
         full = f"{scope.path}.{element.name}" if scope.path and element.name else element.name or ""
         subject = f"`{full}` ({element.what})" if full else f"`{element.what}`"

@@ -23,6 +23,7 @@ class Element:
     buffers: int = 0
     location: tuple | None = None  # (path, line) of the code behind it
     tuple_output: bool = False  # one output, returned inside a tuple (nn.MultiheadAttention's)
+    reuse_of: str | None = None  # a module with weights called again: the name (`name`) of its first call
 
 
 @dataclass

@@ -67,6 +67,7 @@ class Tracer:
         self.single_tuple: set = set()
         self.run_failed = False  # nodes whose tuple holds one output and what convdsl does not give
         self.derived: set = set()  # the scope being read: its nodes computed from the forward's inputs
+        self.calls: dict = {}  # id of a module with weights -> (the scope that called it first, its name there)
 
     # -- tracing one module --------------------------------------------------------------------------------
 
@@ -186,6 +187,11 @@ class Tracer:
             params=sum(p.numel() for p in module.parameters()),
             buffers=sum(b.numel() for b in module.buffers()),
         )
+        if element.params or element.buffers:
+            first = self.calls.get(id(module))
+            if first is not None:
+                return self._shared(scope, first, element, out)
+            self.calls[id(module)] = (scope, node.target)
         if self.mapper.is_layer(module):
             try:
                 element.mapped = self.mapper.map(module)
@@ -208,6 +214,26 @@ class Tracer:
         derived = self.derived
         element.child = self.scope(module, _join(scope.path, node.target), args)
         self.derived = derived  # back to this scope's, after the child's
+        return element
+
+    def _shared(self, scope, first, element, out):
+        """A module with weights called again (a Siamese tower, a head shared across FPN levels): `reuse` of
+        its first call, which the writer names; its parameters are the first call's."""
+        first_scope, first_name = first
+        element.params = element.buffers = 0
+        if first_scope is not scope:
+            element.problem = (
+                f"it is the module `{_join(first_scope.path, first_name)}` again (one module object in two places: "
+                "shared weights); convdsl reuses a layer or block within the forward that calls it first"
+            )
+            return element
+        if not isinstance(out, TensorSummary) or len(element.inputs) != 1:
+            element.problem = (
+                f"it is `{_join(scope.path, first_name)}` called again with several inputs or outputs: "
+                "convdsl's reuse gives one tensor from one"
+            )
+            return element
+        element.reuse_of = first_name
         return element
 
     def _check_module_call(self, module, node, values, element):

@@ -13,6 +13,7 @@ state_dict keys.
 
 from __future__ import annotations
 
+import functools
 import keyword
 import re
 from dataclasses import dataclass
@@ -128,6 +129,7 @@ class Writer:
         self.signatures: dict = {}
         self.counts: dict = {}
         self.renamed: list = []
+        self.reuse_labels: dict = {}  # id of a reuse element -> the label of the first call it calls again
 
     def write(self) -> Written:
         names, scopes = {}, []
@@ -235,25 +237,35 @@ class Writer:
             index = next(i for i, (s, _) in enumerate(entry["instances"]) if s is element.child)
             args = list(extra) + [slots.int(vector[index], name) for name, vector in params]
             return f"{prefix}{form.block}({', '.join(args)})" if args else f"{prefix}{form.block}"
+        if element.reuse_of is not None:
+            return f"reuse({self.reuse_labels[id(element)]})"
         text = _args_text(element.mapped, slots, label, extra)
         return f"{prefix}{element.mapped.kind}({text})" if text else f"{prefix}{element.mapped.kind}"
 
     def _labels(self, scope, *, positional: bool):
         """Each element's label (None: the automatic name is already the module's, or it has no module)."""
-        labels, seen = [], {}
+        labels, seen, first_label = [], {}, {}
         for index, element in enumerate(scope.elements):
             name = element.name
             if name is None:
                 labels.append(None)
                 continue
-            if name in seen:  # a module called again: fine without weights, else it would count them twice
-                if element.params or element.buffers:
+            if element.reuse_of is not None:  # a module with weights called again: `reuse(LABEL)` of its first
+                first = first_label.get(element.reuse_of)
+                if first is None or not language_has_reuse():
+                    why = "its first call is numbered by its position in a chain, so no label names it"
+                    if not language_has_reuse():
+                        why = "this convdsl has no `reuse` to call a layer again with its weights"
                     raise WriteProblem(
-                        f"`{_join(scope.path, name)}` is called {seen[name] + 1} times: convdsl has no shared "
-                        "weights yet, and a second copy would count its parameters twice",
+                        f"`{_join(scope.path, name)}` is called more than once (shared weights): {why}, and a "
+                        "second copy would count its parameters twice",
                         element.location,
                         "call a separate module each time",
                     )
+                self.reuse_labels[id(element)] = first
+                labels.append(None)
+                continue
+            if name in seen:  # a module without weights called again (one nn.ReLU for every activation)
                 seen[name] += 1
                 labels.append(None)
                 continue
@@ -262,6 +274,7 @@ class Writer:
                 labels.append(None)
             elif _IDENT.match(name):
                 labels.append(name)
+                first_label[name] = name
             else:
                 raise WriteProblem(
                     f"`{_join(scope.path, name)}` cannot keep its name: convdsl numbers the layers of a chain by "
@@ -433,6 +446,16 @@ class Writer:
         return out
 
 
+@functools.cache
+def language_has_reuse() -> bool:
+    """Whether this convdsl has `reuse(LABEL)` (the language's step that calls a labelled layer again): the
+    importer writes it only where it checks."""
+    from .. import loads
+
+    probe = "input x: 4\ny = x -> a: linear(4) -> reuse(a)\n"
+    return not loads(probe, "reuse-probe.cdsl").analyze().has_errors
+
+
 def _comment(text: str) -> str:
     return "".join(c if 32 <= ord(c) < 127 else "?" for c in text)
 
@@ -451,7 +474,13 @@ def _repeats(parts, labels, slots) -> str:
     out, i, drop = [], 0, []
     while i < len(parts):
         j = i
-        while j + 1 < len(parts) and parts[j + 1][:2] == parts[i][:2] and labels[j + 1] is None and labels[i] is None:
+        while (
+            j + 1 < len(parts)
+            and parts[j + 1][:2] == parts[i][:2]
+            and labels[j + 1] is None
+            and labels[i] is None
+            and not parts[i][0].startswith("reuse(")  # each reuse is its own call, never a repeat of a layer
+        ):
             j += 1
         n = j - i + 1
         out.append(f"{parts[i][0]} * {n}" if n > 1 else parts[i][0])
