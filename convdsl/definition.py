@@ -46,6 +46,15 @@ class BlockStep:
 
 
 @frozen(eq=False)
+class ReuseStep:
+    """`reuse(LABEL)`: the layer, labelled group or block instance LABEL called again (model.Site.reuses holds what
+    each expansion of it named, by this span)."""
+
+    label: str
+    span: Span
+
+
+@frozen(eq=False)
 class GroupStep:
     """A parenthesised chain, `(a -> b)`."""
 

@@ -80,6 +80,9 @@ SINGLE_VALUE_NORM = _code(
     "E114", "single-value-norm", E, "a normalisation over one value per group: its output is a constant"
 )
 OUTPUT_SHAPE = _code("E115", "output-shape-mismatch", E, "an output's shape differs from the shape it declares")
+REUSE_MISMATCH = _code(
+    "E116", "reuse-mismatch", E, "a reused layer receives an input that would give it other parameters"
+)
 NO_VALID_SIZE = _code("E113", "no-valid-size", E, "no value of a symbolic input size passes through the network")
 
 # Notes (N).

@@ -9,7 +9,7 @@ from dataclasses import replace
 from fractions import Fraction
 
 from . import diagnostics as codes
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, Severity
 from .evaluate import MAX_INT
 from .fixes import Edit, Fix, set_argument
 from .layers import KINDS, InferContext, ShapeError
@@ -102,6 +102,10 @@ class _Inference:
             from .tying import apply_ties
 
             apply_ties(self)
+        if any(data.get("shares") is not None for data in graph.nodes.values()):
+            from .reusing import apply_reuses
+
+            apply_reuses(self)
         if any(data.get("kind") == "embedding" for data in graph.nodes.values()) or any(
             spec.dtype == "long" for spec in self.network.inputs.values()
         ):
@@ -216,6 +220,8 @@ class _Inference:
         spans = data.arg_spans
 
         def report(code, message, label="", help=None, arg=None, severity=None, fixes=(), axis=None):
+            if data.shares is not None and (severity or code.severity) is not Severity.ERROR:
+                return  # a reused layer: a lint of how it is written is said once, where it is written
             span = spans.get(arg, data.span) if arg else data.span
             notes = (f"in layer `{node}`",) if data.block_path else ()
             if axis is not None:

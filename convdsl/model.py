@@ -119,6 +119,20 @@ class Site:
     # top level: the network's definitions, read on request: top() -> definition.Definition, block(name),
     # names() (lower.record.Records); None for a network built without any (convdsl.build)
     definitions: object = None
+    # `reuse(LABEL)` steps made here: the reuse call's span -> [model.Reuse], one per time the step was expanded
+    reuses: dict = field(default_factory=dict)
+
+
+@frozen
+class Reuse:
+    """One expansion of `reuse(LABEL)`: the layer, labelled group or block instance it calls again (`target`,
+    its full name), and the name its copy took (`name`): the copy's layers are `name` + what follows `target`
+    in the original's names."""
+
+    target: str
+    name: str
+    kind: str  # layer | group | block
+    outputs: tuple = ()  # the tensors it gives, (node, port) each; None for one not known (after an error)
 
 
 @frozen
@@ -146,6 +160,7 @@ _LAYER_KEYS = (
     "explicit",
     "site",
     "incomplete",
+    "shares",
 )
 _INPUT_KEYS = ("kind", "args", "span", "block_path", "label", "written")
 _OUTPUT_KEYS = (*_INPUT_KEYS, "incomplete", "dim_spans")
@@ -166,7 +181,8 @@ class LayerNode:
     argument is written; explicit: the names of the arguments given, not defaulted;
     incomplete: one of its inputs is missing (an error was reported upstream);
     dim_spans: an output's declared sizes, where each is written (`output y: 3 x 64
-    x 64`; the sizes themselves are its args["shape"]).
+    x 64`; the sizes themselves are its args["shape"]); shares: for a layer made by
+    `reuse(LABEL)`, the layer whose parameters it uses (they are counted there), else None.
 
     Reads (and writes) as a mapping too (`node["kind"]`, `node.get("site")`): the
     form `Network.graph`'s networkx nodes carry (`as_dict`), and the form the node
@@ -189,6 +205,7 @@ class LayerNode:
         explicit: frozenset = _NO_NAMES,
         incomplete: bool = False,
         dim_spans: tuple = (),
+        shares: str | None = None,
     ):
         self.kind = kind
         self.written = written
@@ -202,6 +219,7 @@ class LayerNode:
         self.explicit = explicit
         self.incomplete = incomplete
         self.dim_spans = dim_spans
+        self.shares = shares
 
     def keys(self) -> tuple[str, ...]:
         """The keys the mapping form has: an input has no scopes, site, argument spans or incompleteness."""
@@ -245,6 +263,7 @@ class LayerInfo:
     # per spatial axis: every output position sees all of the input there (after a global pool, or a merge
     # with one, as a squeeze-and-excitation gate); the receptive field then counts the padded input
     whole_input: tuple[bool, ...] | None = None
+    shares: str | None = None  # made by `reuse(...)`: the layer whose parameters it uses (counted there)
 
     @property
     def output_shape(self):

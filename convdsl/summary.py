@@ -56,6 +56,12 @@ def _times(value, batch):
     return value * batch if isinstance(batch, int) else value
 
 
+def _shared(analysis: Analysis, info) -> str:
+    """A reused layer's parameters are its owner's: "shared with tower.0", where the owner has any."""
+    owner = analysis.layers.get(info.shares) if info.shares is not None else None
+    return f"shared with {info.shares}" if owner is not None and (owner.params or owner.buffers) else "-"
+
+
 @gc_paused()  # many small objects and no cycles: see network.gc_paused
 def to_json(analysis: Analysis) -> dict:
     net = analysis.network
@@ -63,22 +69,23 @@ def to_json(analysis: Analysis) -> dict:
     batch = _batch(analysis)
     layers = []
     for info in analysis.layers.values():
-        layers.append(
-            {
-                "name": info.name,
-                "kind": info.kind,
-                "output_shape": _json_shape(info.output_shape, batch, layout),
-                "output_shapes": [_json_shape(s, batch, layout) for s in info.output_shapes],
-                "params": _number(info.params),
-                "buffers": _number(info.buffers),
-                "macs": _number(_times(info.macs, batch)),
-                "receptive_field": list(info.receptive_field) if info.receptive_field is not None else None,
-                "whole_input": list(info.whole_input) if info.receptive_field is not None else None,
-                "effective_stride": [float(j) if j.denominator != 1 else int(j) for j in info.effective_stride]
-                if info.effective_stride is not None
-                else None,
-            }
-        )
+        layer = {
+            "name": info.name,
+            "kind": info.kind,
+            "output_shape": _json_shape(info.output_shape, batch, layout),
+            "output_shapes": [_json_shape(s, batch, layout) for s in info.output_shapes],
+            "params": _number(info.params),
+            "buffers": _number(info.buffers),
+            "macs": _number(_times(info.macs, batch)),
+            "receptive_field": list(info.receptive_field) if info.receptive_field is not None else None,
+            "whole_input": list(info.whole_input) if info.receptive_field is not None else None,
+            "effective_stride": [float(j) if j.denominator != 1 else int(j) for j in info.effective_stride]
+            if info.effective_stride is not None
+            else None,
+        }
+        if info.shares is not None:  # made by `reuse(...)`: its parameters are the named layer's, counted there
+            layer["shares"] = info.shares
+        layers.append(layer)
     return {
         "network": net.name,
         "path": net.path,
@@ -131,7 +138,7 @@ def table(analysis: Analysis) -> str:
                 info.name,
                 info.kind,
                 shapes,
-                _count(info.params) if info.params else "-",
+                _count(info.params) if info.params else _shared(analysis, info),
                 _count(info.macs * batch) if info.macs else "-",
                 rf,
             )

@@ -31,7 +31,9 @@ def apply_ties(inference) -> None:
     graph = inference.graph
     found = inference.found
     for node, data in graph.nodes.items():
-        label = data["args"].get("tie") if data.get("kind") == "linear" else None
+        # a copy made by `reuse(...)` shares all of its owner's parameters (reusing.py): the owner's tie holds
+        tied = data.get("kind") == "linear" and data.get("shares") is None
+        label = data["args"].get("tie") if tied else None
         info = inference.layers.get(node)
         if label is None or info is None or info.output_shapes[0] is None:
             continue

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from ..definition import BlockStep, GroupStep, LabelStep, RepeatStep, WhenStep
+from ..definition import BlockStep, GroupStep, LabelStep, RepeatStep, ReuseStep, WhenStep
 from ..layers import KINDS
 from ..layers.base import fmt_shape
 from ..layers.ops import Function, TorchContext, Unsupported
@@ -72,6 +72,7 @@ class ClassWriter:
         self.forward: list = []
         self.variables: dict[str, str] = {}  # tensor -> its forward variable
         self.code = ClassCode(name, "nn.Module", self.signature, [], None, (), Lit(0), definition)
+        self.reuses: list = []  # (path in the class, model.Reuse, Cx): checked once every child is known
 
     # entry -----------------------------------------------------------------------
     def write(self) -> ClassCode:
@@ -100,6 +101,8 @@ class ClassWriter:
             outputs = ["out"] if self.block else list(self.job.network.outputs)
             returns = [self.scope[name] for name in outputs]
         self.code.out_channels = returns[0].channels if returns else Lit(0)
+        if self.reuses:
+            self._check_reuses()
         self._finish(returns)
         return self.code
 
@@ -241,6 +244,8 @@ class ClassWriter:
             return flow
         if isinstance(step, BlockStep):
             return self._block_call(step, flow, cx, label)
+        if isinstance(step, ReuseStep):
+            return self._reuse(step, flow, cx)
         return self._layer(step, flow, cx)
 
     def _static(self, expr, cx, what):
@@ -557,6 +562,111 @@ class ClassWriter:
         if ins and ins[0] is not None and tuple(ins[0]) == tuple(out):
             return ""
         return fmt_shape(out)
+
+    # reuse --------------------------------------------------------------------------------
+    def _reuse(self, step, flow, cx):
+        """`reuse(LABEL)`: the module LABEL made, called again (`self.tower(x2)`): no module of its own, so its
+        parameters and state_dict keys are the original's, once."""
+        records = []
+        for use in cx.uses:
+            place = self.places[use]
+            made = place.site.reuses.get(step.span, [])
+            index = self.taken[(use, step.span, "reuses")]
+            if index >= len(made):
+                raise RuntimeError(f"export: lowering made fewer reuses at {step.span.path}:{step.span.line}")
+            self.taken[(use, step.span, "reuses")] += 1
+            records.append((place, made[index]))
+        paths = set()
+        for place, record in records:
+            if not record.target.startswith(place.prefix):
+                node = self._reuse_node(record)
+                self.job.unsupported(
+                    node,
+                    Unsupported(
+                        f"it calls `{record.target}`, which is not made in the same block (or at the network's top "
+                        "level, for a reuse outside blocks)",
+                        "reuse a layer, group or block instance made in the same block as the reuse",
+                    ),
+                )
+                return flow
+            paths.add(record.target[len(place.prefix) :])
+        if len(paths) != 1:
+            raise NotGeneric("a reuse names different layers in different uses")
+        relative = paths.pop()
+        if flow is None or len(flow) != 1:
+            raise NotGeneric("a reuse after several tensors")
+        # a positional group numbers the reuse as a layer: its position is taken, though it adds no module
+        if cx.container.positional:
+            for use in cx.uses:
+                cx.container.positions[use] += 1
+        cx.container.pure = False  # one module called twice is no Sequential
+        self.reuses.append((relative, records[0][1], cx))
+        outputs = records[0][1].outputs or (None,)
+        targets = cx.targets[: len(outputs)] if len(outputs) > 1 else cx.targets[:1]
+        parts = tuple(relative.split("."))
+        if len(parts) == 1:
+            ref = [ModRef(parts), f"({flow[0].expr})"]
+        else:  # a layer inside a labelled group or block instance: a Sequential has no `["conv1"]`
+            from ..layers.pyexpr import quote
+
+            ref = [f"self.get_submodule({quote(module_path(relative))})({flow[0].expr})"]
+        cx.sink.append(Line(targets, ref))
+        tensors = []
+        for port, target in enumerate(targets):
+            shapes = [
+                self.job.analysis.shapes.get(r.outputs[port]) if r.outputs and r.outputs[port] else None
+                for _, r in records
+            ]
+            tensors.append(Tensor(target, self._reuse_channels(shapes, flow[0], cx)))
+        return tensors
+
+    def _reuse_node(self, record) -> str:
+        graph = self.job.graph
+        return record.name if record.name in graph.nodes else next(n for n in graph.nodes if n.startswith(record.name))
+
+    def _reuse_channels(self, shapes, before, cx) -> Py:
+        actual = [shape[0] if shape else None for shape in shapes]
+        try:
+            if all(a is None or same(before.channels.sample(use), a) for use, a in zip(cx.uses, actual)):
+                return before.channels
+        except NotGeneric:
+            pass
+        known = {a for a in actual if a is not None}
+        if len(known) == 1 and None not in actual:
+            return Lit(known.pop())
+        raise NotGeneric("the channels a reuse gives differ between uses")
+
+    def _check_reuses(self):
+        """Each reused thing must be one module of this class to call: a layer, a block instance, a Sequential."""
+        for relative, record, cx in self.reuses:
+            node = self._reuse_node(record)
+            child = self._child_at(relative.split("."))
+            problem = None
+            if child is None:
+                problem = f"`{record.target}` is written as expressions in forward, not as one module to call"
+            elif child.functional:
+                problem = f"`{record.target}` is written as an expression in forward (it has no weights to share)"
+            elif child.container is not None and not child.container.pure:
+                problem = f"the labelled group `{record.target}` is not a sequence of modules (nn.Sequential)"
+            if problem is not None:
+                self.job.unsupported(
+                    node,
+                    Unsupported(
+                        f"{problem}, so it cannot be called again",
+                        "make what you reuse a block (its class can be called again), or write the layer again",
+                    ),
+                )
+
+    def _child_at(self, keys):
+        container, child = self.root, None
+        for key in keys:
+            if container is None:
+                return None
+            child = next((c for c in container.children if c.key == key), None)
+            if child is None:
+                return None
+            container = child.container
+        return child
 
     # blocks -----------------------------------------------------------------------------
     def _block_call(self, step, flow, cx, label):

@@ -35,10 +35,14 @@ class Export:
     diagnostics: tuple[Diagnostic, ...]
     functional: frozenset = frozenset()  # layers written as expressions in forward, not modules
     prepadded: frozenset = frozenset()  # modules whose input is padded by F.pad first
+    # layers made by `reuse(...)` -> the layer whose module they call again (model.LayerNode.shares)
+    shared: tuple = ()
 
     def module_path(self, node: str) -> str | None:
-        """The module of a layer in the exported model, None for an expression in forward."""
-        return None if node in self.functional else module_path(node)
+        """The module of a layer in the exported model (for a reused layer, the module it calls again), None for
+        an expression in forward."""
+        owner = dict(self.shared).get(node, node) if self.shared else node
+        return None if owner in self.functional or node in self.functional else module_path(owner)
 
 
 class _Job:
@@ -110,7 +114,8 @@ def export(analysis, *, source_label: str | None = None) -> Export:
     source = _file(job, written, top_code, top, source_label or network.path)
     functional = set().union(*(c.functional for c in written), top_code.functional if top_code else set())
     prepadded = set().union(*(c.prepadded for c in written), top_code.prepadded if top_code else set())
-    return Export(source, top, (), frozenset(functional), frozenset(prepadded))
+    shared = tuple((node, data.shares) for node, data in job.graph.nodes.items() if data.get("shares") is not None)
+    return Export(source, top, (), frozenset(functional), frozenset(prepadded), shared)
 
 
 class _ClassNames:

@@ -171,21 +171,23 @@ def _shape(value):
 
 
 def _hook(model, analysis, exported, result) -> dict:
-    """Hooks on every layer's module: what it received and gave, per call."""
+    """Hooks on every layer's module: what it received and gave, per call, by module path (a module that
+    `reuse(...)` calls again is called once per layer it stands for)."""
     seen: dict[str, list] = {}
     for node in analysis.layers:
         path = exported.module_path(node)
-        if path is None:
+        if path is None or path in seen:
             continue
         try:
             module = model.get_submodule(path)
         except AttributeError:
             result.mismatches.append(Mismatch(node, "module", "missing", f"`{path}`"))
             continue
+        seen[path] = []
 
-        def after(module, args, output, node=node):
+        def after(module, args, output, path=path):
             outputs = output if isinstance(output, (tuple, list)) else (output,)
-            seen.setdefault(node, []).append(([_shape(a) for a in args], [_shape(o) for o in outputs]))
+            seen[path].append(([_shape(a) for a in args], [_shape(o) for o in outputs]))
 
         module.register_forward_hook(after)
     return seen
@@ -195,38 +197,40 @@ def _compare(model, analysis, exported, result, seen, outputs):
     graph = layer_graph(analysis.network)
     miss = result.mismatches.append
     fed = set()  # layers whose output a hooked module received
-    for node, info in analysis.layers.items():
+    by_path: dict[str, list] = {}
+    for node in analysis.layers:
         path = exported.module_path(node)
-        if path is None:
+        if path is not None:
+            by_path.setdefault(path, []).append(node)
+    for path, nodes in by_path.items():
+        if path not in seen:
+            continue  # its module is missing: reported by _hook
+        calls = seen[path]
+        if len(calls) != len(nodes):
+            miss(Mismatch(nodes[0], "calls", str(len(calls)), str(len(nodes))))
             continue
-        calls = seen.get(node, [])
-        if any(m.layer == node and m.what == "module" for m in result.mismatches):
-            continue
-        if len(calls) != 1:
-            miss(Mismatch(node, "calls", str(len(calls)), "1"))
-            continue
-        result.hooked += 1
-        (ins, outs) = calls[0]
-        got = tuple(s[1:] if s else None for s in outs)
-        if got != tuple(info.output_shapes):
-            miss(Mismatch(node, "output shape", _shapes(got), _shapes(info.output_shapes)))
+        # the calls in the order forward made them; the layers of one module (an original and its reuses) in
+        # any order: matched by what each received and gave
+        expected = {node: _expected_call(analysis.layers[node], node in exported.prepadded) for node in nodes}
+        unmatched = list(calls)
+        for node in nodes:
+            want = expected[node]
+            found = next((c for c in unmatched if _call_matches(c, want)), None)
+            if found is None:
+                found = unmatched[0]
+            unmatched.remove(found)
+            _compare_call(node, analysis.layers[node], found, exported, miss)
+            result.hooked += 1
+            fed.update(source for source, _ in graph.in_edges(node))
+        owner = next((n for n in nodes if analysis.layers[n].shares is None), nodes[0])
+        info = analysis.layers[owner]
         module = model.get_submodule(path)
         params = sum(p.numel() for p in module.parameters())
         buffers = sum(b.numel() for b in module.buffers())
         if params != info.params:
-            miss(Mismatch(node, "parameters", f"{params:,}", f"{info.params:,}"))
+            miss(Mismatch(owner, "parameters", f"{params:,}", f"{info.params:,}"))
         if buffers != info.buffers:
-            miss(Mismatch(node, "buffers", f"{buffers:,}", f"{info.buffers:,}"))
-        if node in exported.prepadded:
-            continue  # it receives the input after F.pad, which convdsl counts as part of the layer
-        for port, (shape, expected) in enumerate(zip(ins, info.input_shapes)):
-            if (shape[1:] if shape else None) != tuple(expected):
-                miss(
-                    Mismatch(
-                        node, f"input {port + 1} shape", _shapes([shape[1:] if shape else None]), _shapes([expected])
-                    )
-                )
-        fed.update(source for source, _ in graph.in_edges(node))
+            miss(Mismatch(owner, "buffers", f"{buffers:,}", f"{info.buffers:,}"))
     out_shapes = analysis.output_shapes()
     values = outputs if isinstance(outputs, (tuple, list)) else () if outputs is None else (outputs,)
     for (name, expected), value in zip(out_shapes.items(), values):
@@ -279,6 +283,34 @@ def _compare(model, analysis, exported, result, seen, outputs):
         miss(Mismatch(path, "state_dict", "has weights", "no layer of that name with weights"))
     for path in sorted(expected - owners):
         miss(Mismatch(path, "state_dict", "no weights", "a layer with weights"))
+
+
+def _expected_call(info, prepadded):
+    ins = None if prepadded else tuple(tuple(s) if s is not None else None for s in info.input_shapes)
+    return ins, tuple(info.output_shapes)
+
+
+def _call_matches(call, want) -> bool:
+    ins, outs = call
+    want_ins, want_outs = want
+    got = tuple(s[1:] if s else None for s in outs)
+    if got != want_outs:
+        return False
+    return want_ins is None or tuple(s[1:] if s else None for s in ins[: len(want_ins)]) == want_ins
+
+
+def _compare_call(node, info, call, exported, miss) -> None:
+    ins, outs = call
+    got = tuple(s[1:] if s else None for s in outs)
+    if got != tuple(info.output_shapes):
+        miss(Mismatch(node, "output shape", _shapes(got), _shapes(info.output_shapes)))
+    if node in exported.prepadded:
+        return  # it receives the input after F.pad, which convdsl counts as part of the layer
+    for port, (shape, expected) in enumerate(zip(ins, info.input_shapes)):
+        if (shape[1:] if shape else None) != tuple(expected):
+            miss(
+                Mismatch(node, f"input {port + 1} shape", _shapes([shape[1:] if shape else None]), _shapes([expected]))
+            )
 
 
 def _owner(path: str, expected: set) -> str:

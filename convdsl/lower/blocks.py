@@ -150,6 +150,7 @@ class Blocks:
             )
             for i, pname in enumerate(given)
         )
+        opened = self._extent_open(names.prefix + local)
         self.scopes.append(Scope(names.prefix + local, "block", name, shown))
         self.site = Site(
             inner_names.prefix,
@@ -162,6 +163,7 @@ class Blocks:
         )
         self.sites.append(self.site)
         self.tensor_scopes.append((self.site, inner))
+        result = None
         try:
             if definition.chain is not None:
                 result = self._chain(definition.chain, inner, inner_names, start=[value])
@@ -193,5 +195,6 @@ class Blocks:
             self.block_stack.pop()
             self.scopes.pop()
             self.site = self.site.parent
+            self._extent_close(names.prefix + local, opened, value, result, "block")
         self._finish_scope(inner)
         return result

@@ -7,6 +7,7 @@ from ..evaluate import EvalError, Symbol, describe, evaluate, undefined
 from ..layers import KINDS
 from ..model import LayerNode, TensorRef
 from ..syntax import ParamDecl
+from .reuse import _Extent
 from .state import _Abort
 
 _OPTIONS = ("init",)
@@ -122,3 +123,6 @@ class Params:
             ),
         )
         scope.tensors[name] = (TensorRef(node, 0, name), stmt.name.span)
+        index = len(self.made)
+        self._record(node, ())
+        self.extents[node] = _Extent(index, index + 1, None, None, "param", 0)

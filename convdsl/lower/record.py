@@ -14,6 +14,7 @@ from ..definition import (
     LayerStep,
     Param,
     RepeatStep,
+    ReuseStep,
     TensorDecl,
     WhenStep,
 )
@@ -29,6 +30,7 @@ from ..syntax import (
     OutputDecl,
     ParamDecl,
     Repeat,
+    ShapeOf,
     When,
 )
 
@@ -86,6 +88,8 @@ def _steps(elements, blocks: dict) -> tuple:
 def _step(element, blocks: dict):
     if isinstance(element, Call):
         name = element.name.id
+        if name == "reuse":  # lowering read its label; export reads what each expansion named (Site.reuses)
+            return ReuseStep(_label_text(element), element.span)
         if name in blocks:
             params = [p.name.id for p in blocks[name].definition.params]
             args = [(param, expr, True) for param, expr in zip(params, element.args)]
@@ -118,6 +122,15 @@ def _step(element, blocks: dict):
     raise TypeError(element)
 
 
+def _label_text(call: Call) -> str:
+    arg = call.args[0] if call.args else None
+    if isinstance(arg, Name):
+        return arg.id
+    if isinstance(arg, ShapeOf):
+        return f"{arg.tensor.id}.{arg.attribute.id}"
+    return ""
+
+
 def _written_args(kind, call: Call) -> dict:
     """The argument expressions a call writes, by the kind's argument names (aliases resolved)."""
     written = {}
@@ -137,6 +150,8 @@ def _names(element) -> set[str]:
         return _names(element.element)
     if isinstance(element, Group):
         return set().union(*(_names(e) for e in element.chain.elements))
+    if element.name.id == "reuse":  # a label, not a tensor
+        return set()
     names = {element.name.id} if not element.args and not element.kwargs else set()
     for expr in (*element.args, *(kw.value for kw in element.kwargs)):
         if isinstance(expr, Name):

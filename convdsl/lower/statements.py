@@ -35,6 +35,7 @@ from .merges import merge_form
 from .inputs import InputOptions, input_axes
 from .params import Params
 from .repeats import Repeats
+from .reuse import Reuses, _Extent
 from .shapes import Shapes
 from .state import Records, _Abort, _Block, _Deferred, _TensorScope
 
@@ -44,7 +45,7 @@ from .state import Records, _Abort, _Block, _Deferred, _TensorScope
 STEPS_PER_LAYER = 2
 
 
-class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, Shapes, InputOptions):
+class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, Reuses, Shapes, InputOptions):
     def __init__(
         self,
         sources: dict[str, Source],
@@ -98,6 +99,13 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, 
         self.early_shapes: dict = {}
         self.early_inputs: dict = {}  # node -> [(port, value)], from pending_edges
         self.early_indexed = 0  # how many of pending_edges early_inputs holds
+        # reuse.py: the layers made, in order; each one's inputs; what each name (a layer, a labelled group, a
+        # block instance) made; the groups and instances being made now; the labels of the top level
+        self.made: list[str] = []
+        self.node_inputs: dict[str, list] = {}
+        self.extents: dict = {}
+        self.opening: set[str] = set()
+        self.top_labels: set[str] = set()
 
     @contextmanager
     def _scope(self, scope: Scope):
@@ -134,7 +142,8 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, 
             top = _TensorScope(env)
             self.tensor_scopes.append((self.site, top))
             names = _NameScope("", False, ())
-            names.taken.update(self._labels(program.statements))
+            self.top_labels = self._labels(program.statements)
+            names.taken.update(self.top_labels)
             for stmt in program.statements:
                 if isinstance(stmt, InputDecl):
                     self._input(stmt, top, names)
@@ -412,14 +421,14 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, 
             return None
         return current[0]
 
-    def _element(self, element, current, scope, names, label=None):
-        # Every expansion costs work, whether or not it makes a layer: a block used twice by a block used
-        # twice ... (`relu if false` at the bottom) makes no layer and 2^depth expansions.
-        self.steps += not isinstance(element, Labelled)  # a label is part of what it labels
+    def _spend(self, steps: int, span) -> None:
+        """Every expansion costs work, whether or not it makes a layer: a block used twice by a block used
+        twice ... (`relu if false` at the bottom) makes no layer and 2^depth expansions."""
+        self.steps += steps
         if self.steps > self.step_budget:
             self.error(
                 codes.LIMIT_EXCEEDED,
-                element.span,
+                span,
                 f"expanding the network takes more than {self.step_budget:,} steps (each call, group, "
                 "condition and repeat copy, in every block instance, even where it makes no layer)",
                 "limit reached here",
@@ -427,6 +436,9 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, 
                 f"the limit with --max-layers (it allows {STEPS_PER_LAYER} steps per layer, and 10,000 more)",
             )
             raise _Abort
+
+    def _element(self, element, current, scope, names, label=None):
+        self._spend(not isinstance(element, Labelled), element.span)  # a label is part of what it labels
         if names.depth > self.limits.max_depth:
             self.error(
                 codes.LIMIT_EXCEEDED,
@@ -463,8 +475,13 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, 
         if isinstance(element, (Group, Repeat)) and label is not None:
             local = self._claim(names, label.id, label.span)
             inner = names.child(local, positional=True)
-            with self._scope(Scope(names.prefix + local, "group", local)):
-                return self._element(element, current, scope, inner)
+            full = names.prefix + local
+            opened = self._extent_open(full)
+            with self._scope(Scope(full, "group", local)):
+                result = self._element(element, current, scope, inner)
+            entry = current[0] if current is not None and len(current) == 1 else None
+            self._extent_close(full, opened, entry, result, "group")
+            return result
         if isinstance(element, Group):
             if current is None:
                 # An error upstream: the group's layers are still checked, with an unknown input
@@ -479,6 +496,8 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, 
 
     def _call(self, call: Call, current, scope, names, label):
         name = call.name.id
+        if name == "reuse":
+            return self._reuse(call, current, scope, names, label)
         if name in self.blocks:
             return self._block(call, current, scope, names, label)
         kind = KINDS.get(name)
@@ -542,7 +561,12 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, 
         for port, value in enumerate(inputs):
             if value is not None:
                 self.pending_edges.append((value, node, port, call.span))
-        return [TensorRef(node, i) for i in range(kind.output_count(bound))]
+        outputs = [TensorRef(node, i) for i in range(kind.output_count(bound))]
+        index = len(self.made)
+        self._record(node, [(port, value) for port, value in enumerate(inputs) if value is not None])
+        entry = inputs[0] if inputs and not kind.variadic else None
+        self.extents[node] = _Extent(index, index + 1, entry, outputs, "merge" if kind.variadic else "layer", 0)
+        return outputs
 
     # tensors ----------------------------------------------------------------
     def _ref(self, name: str, span: Span, scope: _TensorScope):
