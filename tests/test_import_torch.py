@@ -24,7 +24,6 @@ from convdsl.export import export_pytorch
 torch = require("torch")
 
 from convdsl.importers.pytorch import InputSpec, import_python, parse_input
-from convdsl.importers.torchwrite import language_has_reuse
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = Path(__file__).resolve().parent / "torch_models.py"
@@ -332,11 +331,9 @@ def test_parameters_convdsl_cannot_declare_are_named(tmp_path, forward, words):
 
 # -- a module called more than once (shared weights): `reuse(LABEL)` ------------------------------------------
 
-REUSE = language_has_reuse()
 SHARED = [("siamese", [(3, 16, 16), (3, 16, 16)], "reuse(tower)"), ("shared_head", [(3, 32, 32)], "reuse(head)")]
 
 
-@pytest.mark.skipif(not REUSE, reason="this convdsl has no reuse(LABEL)")
 @pytest.mark.parametrize("factory, shapes, written", SHARED, ids=[s[0] for s in SHARED])
 def test_a_module_called_again_is_reused(factory, shapes, written):
     """A Siamese tower, a head shared across FPN levels, a convolution applied twice: the second call is
@@ -348,17 +345,22 @@ def test_a_module_called_again_is_reused(factory, shapes, written):
     assert written in result.text
     assert (analysis.params, analysis.macs) == (params, macs)
     assert list(analysis.output_shapes().values()) == [out]
-    assert _exported_keys(analysis) == list(model.state_dict().keys())
+    # the same keys (in the order of first use, where torch's are in the order of __init__)
+    assert sorted(_exported_keys(analysis)) == sorted(model.state_dict().keys())
 
 
-def test_a_convolution_applied_twice_is_reused_or_refused():
-    result = import_python(f"{MODELS}:shared_head", [InputSpec((3, 32, 32))])
-    if REUSE:
-        assert "refine: conv(16, 3, p=1) -> reuse(refine)" in result.text
-    else:
-        (error,) = [d for d in result.diagnostics if d.is_error]
-        assert error.code.code == "E430" and "`refine` is called more than once" in error.message
-        assert "self.refine(self.refine(" in MODELS.read_text().splitlines()[error.span.line - 1]
+def test_a_convolution_applied_twice_is_reused():
+    result, _ = _imported(f"{MODELS}:shared_head", [InputSpec((3, 32, 32))])
+    assert "refine: conv(16, 3, p=1) -> reuse(refine)" in result.text
+
+
+def test_a_shared_module_numbered_in_a_sequential_is_refused():
+    """nn.Sequential(conv, relu, conv) with one conv object: its first call has no label to reuse."""
+    result = import_python(f"{MODELS}:shared_in_sequential", [InputSpec((3, 8, 8))])
+    assert result.text is None
+    (error,) = [d for d in result.diagnostics if d.is_error]
+    assert error.code.code == "E430" and "is called more than once" in error.message and "`body.0`" in error.message
+    assert "class SharedInSequential" in MODELS.read_text().splitlines()[error.span.line - 1]
 
 
 def test_one_module_in_two_parents_is_refused_with_both_names():

@@ -431,3 +431,18 @@ class SharedAcross(nn.Module):
 
 def shared_across():
     return SharedAcross()
+
+
+class SharedInSequential(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 1)
+        conv = nn.Conv2d(8, 8, 3, padding=1)
+        self.body = nn.Sequential(conv, nn.ReLU(), conv)
+
+    def forward(self, x):
+        return self.body(self.stem(x))
+
+
+def shared_in_sequential():
+    return SharedInSequential()

@@ -215,7 +215,10 @@ def _translate(torch, model, specs, constructors, path, network, allow_opaque, *
     try:
         written = Writer(root, inputs, network).write()
     except WriteProblem as err:
-        result.diagnostics.append(_error(codes.TORCH_UNSUPPORTED, err.message, err.location, path, help=err.help))
+        where = err.location
+        if _in_torch(where) or where is None:
+            where = _user_location(root, err.scope) or where
+        result.diagnostics.append(_error(codes.TORCH_UNSUPPORTED, err.message, where, path, help=err.help))
         return result
     result.diagnostics.extend(
         Diagnostic(codes.IMPORT_RENAMED, _span(where, path), message) for message, where in written.renamed
@@ -227,6 +230,23 @@ def _translate(torch, model, specs, constructors, path, network, allow_opaque, *
 
 def _in_torch(location) -> bool:
     return bool(location) and "/torch/" in str(location[0]).replace("\\", "/")
+
+
+def _user_location(root, path):
+    """The location of the innermost scope on the way to the module `path` that is the user's code."""
+    found = root.location if not _in_torch(root.location) else None
+    scope = root
+    while path and scope is not None:
+        inner = None
+        for element in scope.elements:
+            child = element.child
+            if child is not None and (path == child.path or path.startswith(child.path + ".")):
+                inner = child
+                break
+        scope = inner
+        if scope is not None and scope.location and not _in_torch(scope.location):
+            found = scope.location
+    return found
 
 
 def _resolve(scope, allow_opaque, path, around=None) -> list:

@@ -13,7 +13,6 @@ state_dict keys.
 
 from __future__ import annotations
 
-import functools
 import keyword
 import re
 from dataclasses import dataclass
@@ -32,9 +31,10 @@ _SLOT = "\x00"
 class WriteProblem(Exception):
     """A model convdsl cannot name faithfully: the message, the (path, line) behind it."""
 
-    def __init__(self, message: str, location=None, help: str | None = None):
+    def __init__(self, message: str, location=None, help: str | None = None, scope: str | None = None):
         super().__init__(message)
         self.message, self.location, self.help = message, location, help
+        self.scope = scope  # the module path of the scope being written, to find user code around it
 
 
 @dataclass
@@ -252,15 +252,14 @@ class Writer:
                 continue
             if element.reuse_of is not None:  # a module with weights called again: `reuse(LABEL)` of its first
                 first = first_label.get(element.reuse_of)
-                if first is None or not language_has_reuse():
-                    why = "its first call is numbered by its position in a chain, so no label names it"
-                    if not language_has_reuse():
-                        why = "this convdsl has no `reuse` to call a layer again with its weights"
+                if first is None:
                     raise WriteProblem(
-                        f"`{_join(scope.path, name)}` is called more than once (shared weights): {why}, and a "
-                        "second copy would count its parameters twice",
+                        f"`{_join(scope.path, name)}` is called more than once (shared weights), and its first call "
+                        "is numbered by its position in a chain (an nn.Sequential), so no label names it for "
+                        "`reuse`; a second copy would count its parameters twice",
                         element.location,
-                        "call a separate module each time",
+                        "call the shared module from a forward that names it (`self.tower(x)`)",
+                        scope.path,
                     )
                 self.reuse_labels[id(element)] = first
                 labels.append(None)
@@ -280,6 +279,7 @@ class Writer:
                     f"`{_join(scope.path, name)}` cannot keep its name: convdsl numbers the layers of a chain by "
                     f"their position, and it is called at position {index}",
                     element.location,
+                    scope=scope.path,
                 )
         return labels
 
@@ -444,16 +444,6 @@ class Writer:
         out.extend(("    " + line, origin) for line, origin in body)
         out.append(("}", None))
         return out
-
-
-@functools.cache
-def language_has_reuse() -> bool:
-    """Whether this convdsl has `reuse(LABEL)` (the language's step that calls a labelled layer again): the
-    importer writes it only where it checks."""
-    from .. import loads
-
-    probe = "input x: 4\ny = x -> a: linear(4) -> reuse(a)\n"
-    return not loads(probe, "reuse-probe.cdsl").analyze().has_errors
 
 
 def _comment(text: str) -> str:
