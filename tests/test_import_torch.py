@@ -373,6 +373,43 @@ def test_one_module_in_two_parents_is_refused_with_both_names():
     assert "class SharedAcross" in MODELS.read_text().splitlines()[error.span.line - 1]
 
 
+# -- attention: cross-attention and causal masks ------------------------------------------------------------
+
+ATTENTION = [
+    ("cross_attention", [(10, 32), (7, 48)], ["cross: attention(ln_, memory, 4)", "same: attention("]),
+    ("causal_bool", [(10, 32)], ["attn: attention(4, causal=true)"]),
+    ("causal_square", [(10, 32)], ["attn: attention(4, causal=true)"]),
+]
+
+
+@pytest.mark.parametrize("factory, shapes, written", ATTENTION, ids=[a[0] for a in ATTENTION])
+def test_attention_calls_import_with_torchs_numbers(factory, shapes, written):
+    """nn.MultiheadAttention(q, kv, kv) is the merge form attention(q, kv, heads), with kdim=vdim from the
+    memory's width; a causal mask (triu of ones above the diagonal, generate_square_subsequent_mask with
+    is_causal=True) is causal=true."""
+    model = getattr(_load_models(), factory)()
+    params, macs, out = _load_models().figures(model, shapes)
+    result, analysis = _imported(f"{MODELS}:{factory}", [InputSpec(s) for s in shapes])
+    for text in written:
+        assert text in result.text, result.text
+    assert (analysis.params, analysis.macs) == (params, macs)
+    assert list(analysis.output_shapes().values()) == [out]
+    assert sorted(_exported_keys(analysis)) == sorted(model.state_dict().keys())  # first use vs __init__ order
+
+
+@pytest.mark.parametrize(
+    "factory, words",
+    [("lower_mask", "not recognisably causal"), ("padding_mask", "key_padding_mask")],
+    ids=["not causal", "padding"],
+)
+def test_attention_masks_convdsl_cannot_say_are_refused(factory, words):
+    result = import_python(f"{MODELS}:{factory}", [InputSpec((10, 32))])
+    assert result.text is None
+    errors = [d for d in result.diagnostics if d.is_error and "`attn`" in d.message]
+    assert len(errors) == 1 and words in errors[0].message and "MultiheadAttention" in errors[0].message
+    assert "self.attn(" in MODELS.read_text().splitlines()[errors[0].span.line - 1]
+
+
 def test_a_multiple_of_a_parameter_reads_as_one(tmp_path):
     """ResNet-50's bottleneck: the expansion is `c * 4`, not a second parameter equal to in_channels."""
     exported = export_pytorch(convdsl.load(ROOT / "examples" / "resnet50.cdsl").analyze())

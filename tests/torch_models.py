@@ -353,9 +353,13 @@ def figures(model, shape, batch=2):
     def linear(module, inputs, output):
         macs.append(output[0].numel() * module.in_features)
 
-    def attention(module, inputs, output):
-        length, dim = inputs[0].shape[1], module.embed_dim
-        macs.append(length * dim * 3 * dim + length * dim * dim + 2 * length * length * dim)
+    def attention(module, args, kwargs, output):
+        # the projections of the queries (Lq x D), of keys and values (Lk x kdim each), the output projection,
+        # and q.k^T and attn.v (torchvision's convention)
+        named = dict(zip(("query", "key", "value"), args)) | kwargs
+        lq, lk = named["query"].shape[1], named["key"].shape[1]
+        dim, kdim = module.embed_dim, module.kdim
+        macs.append(lq * dim * dim + 2 * lk * kdim * dim + lq * dim * dim + 2 * lq * lk * dim)
 
     for m in model.modules():
         if isinstance(m, (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)):
@@ -367,7 +371,7 @@ def figures(model, shape, batch=2):
         ):
             m.register_forward_hook(linear)
         elif isinstance(m, torch.nn.MultiheadAttention):
-            m.register_forward_hook(attention)
+            m.register_forward_hook(attention, with_kwargs=True)
     model.eval()
     shapes = shape if isinstance(shape, list) else [shape]  # one shape per input of forward
     with torch.no_grad():
@@ -446,3 +450,77 @@ class SharedInSequential(nn.Module):
 
 def shared_in_sequential():
     return SharedInSequential()
+
+
+# -- attention beyond self-attention: cross-attention, causal masks ---------------------------------------
+
+
+class CrossAttention(nn.Module):
+    """A decoder's cross-attention: queries from the tokens, keys and values from a memory of another width."""
+
+    def __init__(self, dim=32, memory_dim=48, heads=4):
+        super().__init__()
+        self.ln = nn.LayerNorm(dim)
+        self.cross = nn.MultiheadAttention(dim, heads, kdim=memory_dim, vdim=memory_dim, batch_first=True)
+        self.same = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.proj = nn.Linear(memory_dim, dim)
+
+    def forward(self, x, memory):
+        y, _ = self.cross(self.ln(x), memory, memory, need_weights=False)
+        x = x + y
+        m = self.proj(memory)
+        z, _ = self.same(query=x, key=m, value=m, need_weights=False)
+        return x + z
+
+
+def cross_attention():
+    return CrossAttention()
+
+
+class CausalBool(nn.Module):
+    def __init__(self, dim=32, heads=4):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+
+    def forward(self, x):
+        n = x.shape[1]
+        mask = torch.triu(torch.ones((n, n), dtype=torch.bool, device=x.device), diagonal=1)
+        y, _ = self.attn(x, x, x, attn_mask=mask, need_weights=False)
+        return y
+
+
+def causal_bool():
+    return CausalBool()
+
+
+class CausalSquare(CausalBool):
+    def forward(self, x):
+        mask = nn.Transformer.generate_square_subsequent_mask(x.shape[1], device=x.device)
+        return self.attn(x, x, x, attn_mask=mask, need_weights=False, is_causal=True)[0]
+
+
+def causal_square():
+    return CausalSquare()
+
+
+class LowerMask(CausalBool):
+    """tril: True where a query may NOT look is every earlier key: not a causal mask (each sees the future)."""
+
+    def forward(self, x):
+        n = x.shape[1]
+        mask = torch.tril(torch.ones((n, n), dtype=torch.bool, device=x.device), diagonal=-1)
+        return self.attn(x, x, x, attn_mask=mask, need_weights=False)[0]
+
+
+def lower_mask():
+    return LowerMask()
+
+
+class PaddingMask(CausalBool):
+    def forward(self, x):
+        pad = x[:, :, 0] > 0
+        return self.attn(x, x, x, key_padding_mask=pad, need_weights=False)[0]
+
+
+def padding_mask():
+    return PaddingMask()

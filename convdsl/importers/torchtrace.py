@@ -10,6 +10,7 @@ becomes an Element with `problem` set, which the writer reports or makes opaque.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sys
 import traceback
@@ -206,7 +207,7 @@ class Tracer:
                     element.shape = None
                 else:  # (y, weights) or nn.LSTM's (y, (h, c)): only y is the layer's output
                     m = element.mapped
-                    element.mapped = Mapped(m.kind, m.args, m.kwargs)
+                    element.mapped = dataclasses.replace(m, outputs=1)
                     element.shape = _without_batch(out[0], self.batch)
                     self.single_tuple.add(node)
             return element
@@ -237,23 +238,37 @@ class Tracer:
         return element
 
     def _check_module_call(self, module, node, values, element):
-        """What the call itself asks beyond the module: attention's keys and values, several outputs."""
+        """What the call itself asks beyond the module: attention's keys and values, its mask."""
         mapped = element.mapped
         if mapped.kind == "attention" and type(module) is self.torch.nn.MultiheadAttention:
-            q, k, v = (node.args + (None, None, None))[:3]
+            q, k, v = (tuple(node.args) + (None, None, None))[:3]
+            q = node.kwargs.get("query", q)
             k = node.kwargs.get("key", k)
             v = node.kwargs.get("value", v)
-            if not (q is k is v):
-                if k is v and k is not None:
+            if k is not v:
+                raise NotMapped("keys and values from different tensors (convdsl's memory gives both)")
+            if node.kwargs.get("key_padding_mask") is not None:
+                raise NotMapped("a key_padding_mask passed in forward (convdsl's attention masks nothing per sample)")
+            mask = node.kwargs.get("attn_mask", node.args[5] if len(node.args) > 5 else None)
+            causal = bool(node.kwargs.get("is_causal", False))
+            if mask is not None:
+                if not causal and not _is_causal_mask(self.torch, self.fx, mask, values):
                     raise NotMapped(
-                        "cross-attention called as module(q, kv, kv): write it as `attention(heads, memory=...)`"
+                        "an attn_mask passed in forward that is not recognisably causal (convdsl's attention "
+                        "takes causal=true: `torch.triu(torch.ones(L, L, dtype=torch.bool), diagonal=1)`, "
+                        "`nn.Transformer.generate_square_subsequent_mask(L)`, or is_causal=True with the mask)"
                     )
-                raise NotMapped("keys and values from different tensors")
-            if node.kwargs.get("attn_mask") is not None or node.kwargs.get("key_padding_mask") is not None:
-                raise NotMapped("a mask passed in forward")
-            if node.kwargs.get("is_causal"):
-                raise NotMapped("is_causal=True in forward")
-            element.inputs = element.inputs[:1]
+                causal = True
+            elif causal:
+                raise NotMapped("is_causal=True without an attn_mask (nn.MultiheadAttention needs the mask)")
+            if causal:
+                mapped = Mapped(mapped.kind, mapped.args, mapped.kwargs + (("causal", True),))
+            if q is k:
+                element.inputs = element.inputs[:1]
+            else:  # cross-attention: queries from q, keys and values from kv: `attention(q, kv, heads)`
+                element.inputs = element.inputs[:2]
+                mapped = Mapped(mapped.kind, mapped.args, mapped.kwargs, merge_form=True)
+            element.mapped = mapped
 
     def _function_element(self, scope, gm, node, values, vid, alias):
         try:
@@ -292,6 +307,32 @@ def _own_parameters(torch, module, location) -> dict:
                 init = float(flat[0])
         found[name] = ParamDecl(name, default or (1,), shape, location, init)
     return found
+
+
+def _is_causal_mask(torch, fx, node, values) -> bool:
+    """A mask made from sizes only that hides each query's later keys: `torch.triu(torch.ones(L, L,
+    dtype=torch.bool), diagonal=1)` (True: may not look), or a float one of -inf above the diagonal, as
+    nn.Transformer.generate_square_subsequent_mask writes it; through `.to(...)` and `.bool()`."""
+    summary = values.get(node)
+    if not isinstance(summary, TensorSummary) or len(summary.shape) != 2 or summary.shape[0] != summary.shape[1]:
+        return False
+    while isinstance(node, fx.Node) and node.op == "call_method" and node.target in ("to", "bool"):
+        node = node.args[0]
+    if not isinstance(node, fx.Node) or not (
+        (node.op == "call_function" and node.target is torch.triu)
+        or (node.op == "call_method" and node.target == "triu")
+    ):
+        return False
+    diagonal = node.kwargs.get("diagonal", node.args[1] if len(node.args) > 1 else 0)
+    base = node.args[0] if node.args else None
+    if diagonal != 1 or not isinstance(base, fx.Node) or base.op != "call_function":
+        return False
+    if base.target is torch.ones:
+        return summary.dtype == "torch.bool"
+    if base.target is torch.full:
+        fill = base.kwargs.get("fill_value", base.args[1] if len(base.args) > 1 else None)
+        return isinstance(fill, float) and fill == float("-inf") and summary.dtype.startswith("torch.float")
+    return False
 
 
 def _module_location(module, node):

@@ -368,7 +368,9 @@ class Writer:
 
         for element, label in zip(scope.elements, labels):
             tensors = element.inputs
-            variadic = element.mapped is not None and lookup(element.mapped.kind).variadic
+            variadic = element.mapped is not None and (
+                lookup(element.mapped.kind).variadic or element.mapped.merge_form
+            )
             if variadic:
                 for v in tensors:
                     close(v)
