@@ -119,7 +119,10 @@ class _Form:
 
 
 class Writer:
-    def __init__(self, root: Scope, inputs: list, network: str):
+    def __init__(self, root: Scope, inputs: list, network: str, *, layer_origins: bool = False):
+        # layer_origins: each layer of a chain on its own line, whose origin is that layer's (an ONNX node),
+        # so a finding about one layer points at the node behind it; else a chain's origin is its statement's
+        self.layer_origins = layer_origins
         self.root = root
         self.inputs = inputs  # (name, dims, dtype) per input of the root's forward
         self.network = network
@@ -149,11 +152,16 @@ class Writer:
             lines.append(("", None))
         lines.extend(self._top())
         text, origins = [], []
-        for line, origin in lines:
-            indent = line[: len(line) - len(line.lstrip(" "))]
-            for physical in wrap(line.lstrip(" "), indent) if line.strip() else [line]:
-                text.append(physical)
-                origins.append(origin)
+        for statement, origin in lines:
+            indent = statement[: len(statement) - len(statement.lstrip(" "))]
+            # a statement of several lines (layer_origins) has one origin per line
+            pieces = statement.split("\n")
+            where = origin if isinstance(origin, list) else [origin] * len(pieces)
+            for index, (line, line_origin) in enumerate(zip(pieces, where)):
+                here = indent if index == 0 else indent + "    "
+                for physical in wrap(line.lstrip(" "), here) if line.strip() else [line]:
+                    text.append(physical)
+                    origins.append(line_origin)
         return Written("\n".join(text) + "\n", origins, self.renamed)
 
     def _decide(self, scope: Scope, name: str):
@@ -350,16 +358,21 @@ class Writer:
                 head, parts, origin, outputs = chain
                 target = ", ".join(name_of(o) for o in outputs)
                 # the integers go to the slots in the order of the text, which is the order chains close in
-                for _, values, hints in parts:
+                for _, values, hints, _ in parts:
                     slots.values.extend(values)
                     slots.hints.extend(hints)
-                texts = [text for text, _, _ in parts]
-                statements.append((target, " -> ".join(([head] if head else []) + texts), origin))
+                texts = [text for text, _, _, _ in parts]
+                if self.layer_origins:  # one layer a line, each pointing at what it was written for
+                    first = " -> ".join(([head] if head else []) + texts[:1])
+                    body = "\n".join([first] + ["    -> " + text for text in texts[1:]])
+                    statements.append((target, body, [where for _, _, _, where in parts]))
+                else:
+                    statements.append((target, " -> ".join(([head] if head else []) + texts), origin))
 
         def render(element, label, extra):
             own = _Slots()
             text = self._element_text(element, own, label, extra)
-            return (text, own.values, own.hints)
+            return (text, own.values, own.hints, element.location)
 
         def name_of(v):
             if v not in names:
