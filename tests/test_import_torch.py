@@ -410,6 +410,43 @@ def test_attention_masks_convdsl_cannot_say_are_refused(factory, words):
     assert "self.attn(" in MODELS.read_text().splitlines()[errors[0].span.line - 1]
 
 
+# -- where torch.fx cannot follow: torch.export ------------------------------------------------------------
+
+EXPORTED = [
+    # `if x.shape[-1] > 10:` and `for i in range(x.shape[1] // 4):` (fx: "cannot be used as inputs to control
+    # flow"), with a ModuleList's members called, a bare parameter and a module of the user's
+    ("size_dependent", [(3, 16, 16)], ["maxpool(2)", "blocks: (refine * 2)", "param gamma: 8 x 1 x 1"]),
+    # `torch.ones(n, n)` of traced sizes (fx: "ones() takes 1 positional argument"): the causal mask is read
+    # from the ATen graph, the attention's call rebuilt from its preserved signature
+    ("mask_from_sizes", [(10, 32)], ["attn: attention(4, causal=true)"]),
+]
+
+
+@pytest.mark.parametrize("factory, shapes, written", EXPORTED, ids=[e[0] for e in EXPORTED])
+def test_a_forward_fx_cannot_follow_is_read_through_torch_export(factory, shapes, written):
+    model = getattr(_load_models(), factory)()
+    with pytest.raises(Exception):
+        torch.fx.symbolic_trace(model)  # the premise: fx stops here
+    params, macs, out = _load_models().figures(model, shapes)
+    result, analysis = _imported(f"{MODELS}:{factory}", [InputSpec(s) for s in shapes])
+    for text in written:
+        assert text in result.text, result.text
+    assert (analysis.params, analysis.macs) == (params, macs)
+    assert list(analysis.output_shapes().values()) == [out]
+    assert sorted(_exported_keys(analysis)) == sorted(model.state_dict().keys())
+
+
+def test_when_neither_fx_nor_torch_export_can_follow_the_diagnostic_names_both():
+    """A branch on a tensor's values: the module, fx's error first, at the line of forward fx stopped at."""
+    result = import_python(f"{MODELS}:neither_traces", [InputSpec((3, 16, 16))])
+    assert result.text is None
+    (error,) = [d for d in result.diagnostics if d.is_error]
+    assert error.code.code == "E431" and error.message.startswith("`NeitherTraces`: torch.fx cannot trace")
+    assert "nor can torch.export" in error.message
+    assert error.message.index("torch.fx") < error.message.index("torch.export")
+    assert "if x.sum() > 0:" in MODELS.read_text().splitlines()[error.span.line - 1]
+
+
 def test_a_multiple_of_a_parameter_reads_as_one(tmp_path):
     """ResNet-50's bottleneck: the expansion is `c * 4`, not a second parameter equal to in_channels."""
     exported = export_pytorch(convdsl.load(ROOT / "examples" / "resnet50.cdsl").analyze())

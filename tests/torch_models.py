@@ -524,3 +524,75 @@ class PaddingMask(CausalBool):
 
 def padding_mask():
     return PaddingMask()
+
+
+# -- forwards torch.fx cannot follow (control flow on sizes): read through torch.export -----------------------
+
+
+class Refine(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.conv = nn.Conv2d(c, c, 3, padding=1)
+
+    def forward(self, x):
+        return F.relu(self.conv(x)) + x
+
+
+class SizeDependent(nn.Module):
+    """A branch on the input's width and a loop over a size: fx stops at both; torch.export decides them."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(8)
+        self.blocks = nn.ModuleList([Refine(8) for _ in range(2)])
+        self.gamma = nn.Parameter(torch.ones(1, 8, 1, 1))
+        self.fc = nn.Linear(8, 5)
+
+    def forward(self, x):
+        x = F.relu(self.bn(self.stem(x)))
+        if x.shape[-1] > 10:
+            x = F.max_pool2d(x, 2)
+        for i in range(x.shape[1] // 4):
+            x = self.blocks[i](x)
+        x = x * self.gamma
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+def size_dependent():
+    return SizeDependent()
+
+
+class MaskFromSizes(nn.Module):
+    """`torch.ones(n, n)` of sizes read from the input: fx cannot call it with traced sizes; a causal mask."""
+
+    def __init__(self, dim=32, heads=4):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.head = nn.Linear(dim, 3)
+
+    def forward(self, x):
+        n = x.shape[1]
+        mask = torch.triu(torch.ones(n, n, dtype=torch.bool, device=x.device), diagonal=1)
+        return self.head(self.attn(x, x, x, attn_mask=mask, need_weights=False)[0])
+
+
+def mask_from_sizes():
+    return MaskFromSizes()
+
+
+class NeitherTraces(nn.Module):
+    """A branch on a tensor's values: neither fx nor torch.export (without torch.cond) can follow it."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+
+    def forward(self, x):
+        if x.sum() > 0:
+            return self.conv(x)
+        return self.conv(-x)
+
+
+def neither_traces():
+    return NeitherTraces()

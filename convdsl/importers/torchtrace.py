@@ -78,8 +78,9 @@ class Tracer:
         try:
             gm = self._trace(module)
         except Exception as err:  # user code: any exception is a failed trace, reported with its cause
-            scope.problem = f"torch.fx cannot trace its forward: {_reason(err)}"
-            return scope
+            gm = self._export(module, args, scope, err)
+            if gm is None:
+                return scope
         try:
             values = self._run(gm, args)
         except Exception as err:
@@ -110,6 +111,22 @@ class Tracer:
         tracer.record_stack_traces = True
         graph = tracer.trace(module)
         return fx.GraphModule(tracer.root, graph)
+
+    def _export(self, module, args, scope, fx_error):
+        """Where fx cannot follow the forward (control flow on sizes, a loop over one), torch.export on the
+        inputs it really receives (torchexport.py); when that fails too, the scope's problem names fx's error
+        first, at the line of forward it stopped at."""
+        from .torchexport import export_graph
+
+        try:
+            return export_graph(self.torch, module, args)
+        except Exception as err:  # user code run by torch.export: any failure is the diagnostic's cause
+            scope.problem = (
+                f"torch.fx cannot trace its forward: {_reason(fx_error)}; nor can torch.export on inputs "
+                f"of the shapes it receives: {_reason(err)}"
+            )
+            scope.location = format_exception_location(fx_error) or scope.location
+            return None
 
     def _run(self, gm, args):
         """Every node's value on the real inputs (tensors kept only while needed: shapes are recorded)."""
