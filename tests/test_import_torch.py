@@ -331,7 +331,12 @@ def test_parameters_convdsl_cannot_declare_are_named(tmp_path, forward, words):
 
 # -- a module called more than once (shared weights): `reuse(LABEL)` ------------------------------------------
 
-SHARED = [("siamese", [(3, 16, 16), (3, 16, 16)], "reuse(tower)"), ("shared_head", [(3, 32, 32)], "reuse(head)")]
+SHARED = [
+    ("siamese", [(3, 16, 16), (3, 16, 16)], "reuse(tower)"),
+    ("shared_head", [(3, 32, 32)], "reuse(head)"),
+    # a block instance reused, in a statement after the one that labels it though forward uses it first
+    ("siamese_blocks", [(3, 8, 8), (3, 8, 8)], "b -> reuse(stem) -> reuse(tower)"),
+]
 
 
 @pytest.mark.parametrize("factory, shapes, written", SHARED, ids=[s[0] for s in SHARED])
@@ -445,6 +450,24 @@ def test_when_neither_fx_nor_torch_export_can_follow_the_diagnostic_names_both()
     assert "nor can torch.export" in error.message
     assert error.message.index("torch.fx") < error.message.index("torch.export")
     assert "if x.sum() > 0:" in MODELS.read_text().splitlines()[error.span.line - 1]
+
+
+def test_modules_forward_never_calls_are_named_with_their_parameters():
+    """Nothing left out silently: a head built and never called, a ModuleList member never called (W431, with
+    torch's count for each); the translation's parameters and theirs add up to torch's parameters()."""
+    model = _load_models().spare_head()
+    result, analysis = _imported(f"{MODELS}:spare_head", [InputSpec((3, 8, 8))])
+    uncalled = {d.message.split("`")[1]: d for d in result.diagnostics if d.code.code == "W431"}
+    assert set(uncalled) == {"aux", "blocks.1"}  # not the ReLU (no parameters), not blocks.0 (called)
+    spare = sum(p.numel() for name in uncalled for p in model.get_submodule(name).parameters())
+    assert f"{sum(p.numel() for p in model.aux.parameters()):,} parameters" in uncalled["aux"].message
+    assert analysis.params + spare == sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.parametrize("factory, shape", PLAIN, ids=[p[0] for p in PLAIN])
+def test_models_whose_forward_calls_everything_have_no_uncalled_warning(factory, shape):
+    result, _ = _imported(f"{MODELS}:{factory}", [InputSpec(shape)])
+    assert not [d.message for d in result.diagnostics if d.code.code == "W431"]
 
 
 def test_a_multiple_of_a_parameter_reads_as_one(tmp_path):

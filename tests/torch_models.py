@@ -596,3 +596,48 @@ class NeitherTraces(nn.Module):
 
 def neither_traces():
     return NeitherTraces()
+
+
+class SpareHead(nn.Module):
+    """A head built but never called (an auxiliary classifier used only in training), and an unused ReLU."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.blocks = nn.ModuleList([nn.Conv2d(8, 8, 1), nn.Conv2d(8, 8, 1)])
+        self.aux = nn.Sequential(nn.Conv2d(8, 4, 1), nn.BatchNorm2d(4))
+        self.unused_act = nn.ReLU()
+
+    def forward(self, x):
+        return self.blocks[0](self.conv(x))
+
+
+def spare_head():
+    return SpareHead()
+
+
+class ResidualTower(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.a = nn.Conv2d(c, c, 3, padding=1)
+        self.b = nn.Conv2d(c, c, 3, padding=1)
+
+    def forward(self, x):
+        return x + self.b(F.relu(self.a(x)))
+
+
+class SiameseBlocks(nn.Module):
+    """Both branches through one stem and one residual tower (a block), the second branch's result used first."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 1)
+        self.tower = ResidualTower(8)
+        self.scale = nn.Parameter(torch.zeros(1, 8, 1, 1))
+
+    def forward(self, a, b):
+        return self.tower(self.stem(a)) + self.tower(self.stem(b)) * self.scale
+
+
+def siamese_blocks():
+    return SiameseBlocks()

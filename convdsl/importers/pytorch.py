@@ -211,6 +211,7 @@ def _translate(torch, model, specs, constructors, path, network, allow_opaque, *
     result.diagnostics.extend(problems)
     if any(d.is_error for d in problems):
         return result
+    result.diagnostics.extend(_uncalled(model, root, path))
     inputs = [(name, spec.dims, spec.dtype) for name, spec in zip(names, specs)]
     try:
         written = Writer(root, inputs, network).write()
@@ -289,6 +290,56 @@ def _resolve(scope, allow_opaque, path, around=None) -> list:
                 if allow_opaque
                 else "import with --allow-opaque to keep it as an opaque layer with its "
                 "traced shape and parameter count",
+            )
+        )
+    return found
+
+
+def _called(scope, found: set) -> set:
+    """The module paths the traced forwards call (a layer, a child scope, a reuse), and their own params."""
+    import torch.nn as nn
+
+    containers = (nn.ModuleList, nn.ModuleDict)  # grouped for their members' calls: not called themselves
+    if not isinstance(scope.module, containers):
+        found.add(scope.path)
+    for element in scope.elements:
+        child = element.child
+        if element.name is not None and not (child is not None and isinstance(child.module, containers)):
+            found.add(f"{scope.path}.{element.name}" if scope.path else element.name)
+        if child is not None:
+            _called(child, found)
+    return found
+
+
+def _uncalled(model, root, path) -> list:
+    """W431 for each module with parameters or buffers that no forward calls (a spare block, a training-only
+    head): the translation has only what forward computes, so torch's parameters() counts more."""
+    from .torchtrace import class_location
+
+    called = _called(root, set())
+    found, reported = [], []
+    for name, module in model.named_modules():
+        if not name or any(name == c or name.startswith(c + ".") for c in called if c):
+            continue
+        if any(name.startswith(r + ".") for r in reported):
+            continue
+        if any(name == c.rsplit(".", 1)[0] or c.startswith(name + ".") for c in called if c):
+            continue  # a container some of whose members are called: the members are looked at one by one
+        params = sum(p.numel() for p in module.parameters())
+        buffers = sum(b.numel() for b in module.buffers())
+        if not params and not buffers:
+            continue
+        reported.append(name)
+        location = class_location(type(module))
+        if _in_torch(location):
+            location = root.location
+        found.append(
+            Diagnostic(
+                codes.IMPORT_UNCALLED,
+                _span(location, path),
+                f"`{name}` ({type(module).__name__}, {params:,} parameters) is never called by forward: the "
+                "translation leaves it out, where torch's parameters() counts it",
+                help="delete it from the model if it is unused, or call it in forward",
             )
         )
     return found

@@ -89,6 +89,12 @@ class Tracer:
             return scope
         scope.params = _own_parameters(self.torch, module, scope.location)
         self._elements(scope, gm, values)
+        for decl in scope.params.values():  # one forward never reads keeps torch's shape, which may not fit
+            if len(decl.shape) > 4 and not scope.problem:
+                scope.problem = (
+                    f"its parameter `{decl.name}` of shape {decl.torch_shape} has more axes than a convdsl "
+                    "param (1 to 4, without a leading 1)"
+                )
         if not scope.problem:
             _group_containers(scope, module)
         return scope

@@ -353,6 +353,7 @@ class Writer:
         pending: dict = {}  # the value at a chain's end -> [head, element texts, origin, outputs]
 
         def close(v):
+            labels_in.pop(v, None)
             chain = pending.pop(v, None)
             if chain is not None:
                 head, parts, origin, outputs = chain
@@ -379,11 +380,20 @@ class Writer:
                 names[v] = claim(_value_label(v))
             return names[v]
 
+        labels_in: dict = {}  # the value at a pending chain's end -> the labels written in that chain
+        carried: set = set()  # the labels of the chain the current element continues
         for element, label in zip(scope.elements, labels):
             tensors = element.inputs
             variadic = element.mapped is not None and (
                 lookup(element.mapped.kind).variadic or element.mapped.merge_form
             )
+            if element.reuse_of is not None:
+                # `reuse(L)` must come after the statement that labels L: a pending chain holding L (other
+                # than the one the reuse continues) is written out now
+                target = self.reuse_labels[id(element)]
+                for key, held in list(labels_in.items()):
+                    if target in held and key != tensors[0]:
+                        close(key)
             if variadic:
                 for v in tensors:
                     close(v)
@@ -397,12 +407,15 @@ class Writer:
                 if first in pending and users.get(first, 0) == 1 and len(pending[first][3]) == 1:
                     chain = pending.pop(first)[:2]
                     chain[1].append(text)
+                    carried = labels_in.pop(first, set())
                 else:
                     close(first)
                     chain = [name_of(first), [text]]
             if len(chain) == 2:
                 chain += [element.location, list(element.outputs)]
             pending[element.outputs[0]] = chain
+            labels_in[element.outputs[0]] = carried | ({label} if label else set())
+            carried = set()
             if len(element.outputs) > 1 or users.get(element.outputs[0], 0) != 1:
                 close(element.outputs[0])
         for v in list(pending):
