@@ -133,6 +133,7 @@ class Reuse:
     name: str
     kind: str  # layer | group | block
     outputs: tuple = ()  # the tensors it gives, (node, port) each; None for one not known (after an error)
+    others: bool = False  # its layers also read tensors besides the one flowing in (the original's: a memory)
 
 
 @frozen

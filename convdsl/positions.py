@@ -124,8 +124,8 @@ class Index:
         return found[0] if found else None
 
     def symbol_at(self, path: str, line: int, column: int) -> Item | None:
-        """The name at a position (a tensor, block, constant or parameter), if any."""
-        return self.first_at(path, line, column, (TENSOR, BLOCK, CONSTANT, PARAM, INCLUDE))
+        """The name at a position (a tensor, block, constant, parameter or label), if any."""
+        return self.first_at(path, line, column, (TENSOR, BLOCK, CONSTANT, PARAM, INCLUDE, LABEL))
 
     def references(self, key: tuple) -> list[Item]:
         return [i for items in self.items.values() for i in items if i.key == key]
@@ -236,7 +236,7 @@ class _Walker:
         if isinstance(element, Call):
             self.call(element)
         elif isinstance(element, Labelled):
-            self.add(element.label.span, LABEL, element.label.id, self.scope, node=element.element)
+            self.add(element.label.span, LABEL, element.label.id, self.scope, DEFINITION, node=element.element)
             self.element(element.element)
         elif isinstance(element, Group):
             for inner in element.chain.elements:
@@ -263,6 +263,10 @@ class _Walker:
             return
         kind = KINDS.get(name)
         self.add(call.span, LAYER, name, self.scope, node=call)
+        if name == "reuse" and len(call.args) == 1 and isinstance(call.args[0], Name):  # `reuse(tower)`: a label
+            label = call.args[0]
+            self.add(label.span, LABEL, label.id, self.scope, USE, node=call)
+            return
         if kind is None:
             for expr in (*call.args, *(kw.value for kw in call.kwargs)):
                 self.expr(expr)

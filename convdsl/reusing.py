@@ -48,7 +48,7 @@ def apply_reuses(inference) -> None:
 def _reuse_name(node: str, data) -> str:
     """The name the reuse took (`reuse1`), from one of its copies (`reuse1.0.conv1`)."""
     for scope in data.scopes:
-        if scope.kind == "group" and ": reuse(" in scope.name:
+        if scope.name == "reuse" and scope.args:
             return scope.id
     return node
 
@@ -76,7 +76,8 @@ def _text(constructor) -> str:
 
 
 def _features(shapes):
-    return tuple((s[0], s[-1]) if s else () for s in shapes)
+    """The first and last size of each input (channels, a token's width); a symbolic size is any size."""
+    return tuple(tuple(d if isinstance(d, int) else None for d in (s[0], s[-1])) if s else () for s in shapes)
 
 
 def _constructor(inference, kind, data, shapes):

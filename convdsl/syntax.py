@@ -17,12 +17,13 @@ from .source import Span
 
 # Words a name cannot be, for whoever makes names (importers, rename): the grammar's keywords (`param = a`
 # at a statement's start reads as a param declaration), `in`/`out` (a block's own tensors) and `x` (which
-# separates a shape's axes). `as` is not here: it is a keyword only after a repeat count.
+# separates a shape's axes), `reuse` (`reuse(LABEL)` calls a labelled layer again). `as` is not here: it is a
+# keyword only after a repeat count.
 KEYWORDS = frozenset(
     {
         "network", "set", "const", "include", "input", "param", "output", "block",
         "if", "else", "and", "or", "not", "true", "false", "True", "False",
-        "in", "out", "x",
+        "in", "out", "x", "reuse",
     }
 )  # fmt: skip
 

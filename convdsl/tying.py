@@ -45,6 +45,9 @@ def apply_ties(inference) -> None:
             problem = f"no layer is labelled `{label}` here or around this layer's block"
         elif target_node == node:
             problem = "a layer cannot share its own weight"
+        elif target.get("shares") is not None:
+            problem = f"`{label}` is made by `reuse(...)`: its weight is `{target.shares}`'s"
+            help_ = f"tie to the layer that owns the weight: `tie={target.shares.rsplit('.', 1)[-1]}`"
         elif target.get("kind") not in ("embedding", "linear"):
             problem = f"`{label}` is a {target.get('kind')} layer; `tie` shares an embedding's or linear layer's weight"
         elif target.get("kind") == "linear" and target["args"].get("tie") is not None:

@@ -343,6 +343,8 @@ class ClassWriter:
             return [Tensor(target, result[0].channels)]
         cx.container.pure = False
         cx.sink.extend(inner_cx.sink)
+        if not inner.children:  # only reuses of modules made elsewhere: no module of its own to hold
+            cx.container.children.remove(child)
         return result
 
     def _comment_group(self, cx, flow):
@@ -572,20 +574,37 @@ class ClassWriter:
             place = self.places[use]
             made = place.site.reuses.get(step.span, [])
             index = self.taken[(use, step.span, "reuses")]
+            if index >= len(made) and made and self._reuse_node(made[-1]) is None:
+                # a repeat stops after a copy that makes no layer (it passes its input on): so does this one
+                return flow
             if index >= len(made):
                 raise RuntimeError(f"export: lowering made fewer reuses at {step.span.path}:{step.span.line}")
             self.taken[(use, step.span, "reuses")] += 1
             records.append((place, made[index]))
+        # a positional group numbers the reuse as a layer: its position is taken, though it adds no module
+        if cx.container.positional:
+            for use in cx.uses:
+                cx.container.positions[use] += 1
         paths = set()
         for place, record in records:
             if not record.target.startswith(place.prefix):
-                node = self._reuse_node(record)
-                self.job.unsupported(
-                    node,
+                self._reuse_problem(
+                    record,
                     Unsupported(
                         f"it calls `{record.target}`, which is not made in the same block (or at the network's top "
                         "level, for a reuse outside blocks)",
                         "reuse a layer, group or block instance made in the same block as the reuse",
+                    ),
+                )
+                return flow
+            if record.others:
+                self._reuse_problem(
+                    record,
+                    Unsupported(
+                        f"`{record.target}` also reads other tensors than the one flowing in (an attention's "
+                        "memory, a block's tensor parameter, a tensor named in a group), which the export "
+                        "does not pass to a module called again",
+                        "reuse what takes only the tensor flowing in",
                     ),
                 )
                 return flow
@@ -595,10 +614,6 @@ class ClassWriter:
         relative = paths.pop()
         if flow is None or len(flow) != 1:
             raise NotGeneric("a reuse after several tensors")
-        # a positional group numbers the reuse as a layer: its position is taken, though it adds no module
-        if cx.container.positional:
-            for use in cx.uses:
-                cx.container.positions[use] += 1
         cx.container.pure = False  # one module called twice is no Sequential
         self.reuses.append((relative, records[0][1], cx))
         outputs = records[0][1].outputs or (None,)
@@ -622,7 +637,16 @@ class ClassWriter:
 
     def _reuse_node(self, record) -> str:
         graph = self.job.graph
-        return record.name if record.name in graph.nodes else next(n for n in graph.nodes if n.startswith(record.name))
+        if record.name in graph.nodes:
+            return record.name
+        return next((n for n in graph.nodes if n.startswith(record.name + ".")), None)
+
+    def _reuse_problem(self, record, err: Unsupported) -> None:
+        node = self._reuse_node(record)
+        if node is None:  # it made no layer (a group of layers under a false condition): no place to point at
+            self.job.problem(f"`reuse({record.target})`: {err.message}")
+        else:
+            self.job.unsupported(node, err)
 
     def _reuse_channels(self, shapes, before, cx) -> Py:
         actual = [shape[0] if shape else None for shape in shapes]
@@ -638,8 +662,7 @@ class ClassWriter:
 
     def _check_reuses(self):
         """Each reused thing must be one module of this class to call: a layer, a block instance, a Sequential."""
-        for relative, record, cx in self.reuses:
-            node = self._reuse_node(record)
+        for relative, record, _cx in self.reuses:
             child = self._child_at(relative.split("."))
             problem = None
             if child is None:
@@ -649,8 +672,8 @@ class ClassWriter:
             elif child.container is not None and not child.container.pure:
                 problem = f"the labelled group `{record.target}` is not a sequence of modules (nn.Sequential)"
             if problem is not None:
-                self.job.unsupported(
-                    node,
+                self._reuse_problem(
+                    record,
                     Unsupported(
                         f"{problem}, so it cannot be called again",
                         "make what you reuse a block (its class can be called again), or write the layer again",

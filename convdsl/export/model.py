@@ -84,7 +84,8 @@ class _Job:
 
     def unsupported(self, node: str, err: Unsupported):
         data = self.graph.nodes[node]
-        message = f"`{data['written']}` cannot be exported to PyTorch: {err.message}"
+        written = "reuse" if data.get("shares") is not None else data["written"]  # a copy: the reuse's call
+        message = f"`{written}` cannot be exported to PyTorch: {err.message}"
         notes = (f"in layer `{node}`",) if data.block_path else ()
         diagnostic = Diagnostic(codes.EXPORT_UNSUPPORTED, data.span, message, "not exportable", err.help, notes)
         self.problems.setdefault((data.span, message), diagnostic)

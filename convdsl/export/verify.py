@@ -265,7 +265,9 @@ def _compare(model, analysis, exported, result, seen, outputs):
     if result.buffers != analysis.buffers:
         miss(Mismatch("model", "buffers", f"{result.buffers:,}", f"{analysis.buffers:,}"))
     # a `param` is an nn.Parameter attribute of its class: its state_dict key is its own name
-    tensors = {module_path(n): info for n, info in analysis.layers.items() if info.kind == "parameter"}
+    tensors = {
+        module_path(n): info for n, info in analysis.layers.items() if info.kind == "parameter" and info.shares is None
+    }
     for path, info in tensors.items():
         try:
             count = model.get_parameter(path).numel()

@@ -51,12 +51,14 @@ class Includes:
                         notes=(f"first defined at {first.path}:{first.line}",),
                     )
                     continue
-                if name in KINDS:
+                if name in KINDS or name == "reuse":
                     self.error(
                         codes.DUPLICATE_DEFINITION,
                         stmt.name.span,
-                        f"block `{name}` has the name of a built-in layer kind",
-                        "hides a layer kind",
+                        f"block `{name}` has the name of a built-in layer kind"
+                        if name != "reuse"
+                        else "a block cannot be named `reuse`: `reuse(LABEL)` calls a labelled layer again",
+                        "hides a layer kind" if name != "reuse" else "a word of the language",
                         f"rename the block, e.g. `my_{name}`",
                     )
                     continue

@@ -1,4 +1,5 @@
-"""A kind of one flowing tensor and a tensor argument, written as a merge at the start of a chain.
+"""A kind of one flowing tensor and a tensor argument, written as a merge at the start of a chain, or with the
+tensor first in a chain.
 
 `matmul(a, b)` is `a -> matmul(b)`, and `attention(x, memory, heads=8)` is
 `x -> attention(8, memory=memory)`: the first name is the tensor that flows in,
@@ -48,3 +49,30 @@ def merge_form(element, kinds, constants):
     if label is not None:
         rewritten = Labelled(label.label, rewritten, label.span)
     return first, rewritten
+
+
+def tensor_first(call, kinds, values):
+    """`x -> attention(m, heads=8)`: a kind whose tensor argument is a keyword (attention's `memory`, the `like`
+    of upsample and reshape), given a tensor's name as its first positional argument, reads it as that keyword:
+    the call rewritten (`attention(heads=8, memory=m)`), or None when it is not written so.
+
+    values: the names that are values (constants, block parameters): a value there is the kind's own first
+    argument, as always (`attention(h)` with a constant h is h heads).
+    """
+    if not isinstance(call, Call) or not call.args or not isinstance(call.args[0], Name):
+        return None
+    kind = kinds.get(call.name.id)
+    if kind is None or kind.variadic or kind.statement:
+        return None
+    first = call.args[0]
+    if first.id in values:
+        return None
+    specs = [spec for spec in kind.args if spec.type == "tensor"]
+    if len(specs) != 1 or specs[0].positional:
+        return None
+    spec = specs[0]
+    given = {kw.name.id for kw in call.kwargs}
+    if given & {spec.name, *spec.aliases}:
+        return None
+    keyword = Keyword(Ident(spec.name, first.span), first, first.span)
+    return Call(call.name, call.args[1:], (*call.kwargs, keyword), call.span)

@@ -19,7 +19,7 @@ from ..definition import (
     WhenStep,
 )
 from ..layers import KINDS
-from .merges import merge_form
+from .merges import merge_form, tensor_first
 from ..syntax import (
     Assign,
     BlockDef,
@@ -30,7 +30,6 @@ from ..syntax import (
     OutputDecl,
     ParamDecl,
     Repeat,
-    ShapeOf,
     When,
 )
 
@@ -39,12 +38,14 @@ def definition_of(syntax, env: dict, blocks: dict) -> Definition:
     """A BlockDef, or the Program's top level, as a definition.Definition."""
     if isinstance(syntax, BlockDef):
         params = tuple(Param(p.name.id, p.type is not None, p.default) for p in syntax.params)
+        values = {*env, *(p.name for p in params if not p.tensor)}  # names that are values, not tensors
         if syntax.chain is not None:
-            return Definition(syntax.name.id, params, _steps(syntax.chain.elements, blocks), (), env, syntax.span)
-        return Definition(
-            syntax.name.id, params, None, _flows(syntax.body, blocks, env), env, syntax.span, _tensors(syntax.body)
-        )
-    return Definition(None, (), None, _flows(syntax.statements, blocks, env), env, None, _tensors(syntax.statements))
+            steps = _steps(syntax.chain.elements, blocks, values)
+            return Definition(syntax.name.id, params, steps, (), env, syntax.span)
+        flows = _flows(syntax.body, blocks, env, values)
+        return Definition(syntax.name.id, params, None, flows, env, syntax.span, _tensors(syntax.body))
+    flows = _flows(syntax.statements, blocks, env, set(env))
+    return Definition(None, (), None, flows, env, None, _tensors(syntax.statements))
 
 
 def _tensors(statements) -> tuple:
@@ -58,7 +59,7 @@ def _starts_merge(element) -> bool:
     return kind is not None and kind.variadic
 
 
-def _flows(statements, blocks: dict, env: dict) -> tuple:
+def _flows(statements, blocks: dict, env: dict, values: set) -> tuple:
     flows = []
     for stmt in statements:
         if isinstance(stmt, Assign):
@@ -77,15 +78,16 @@ def _flows(statements, blocks: dict, env: dict) -> tuple:
         elif merged is not None:  # `matmul(a, b)`: `a -> matmul(b)`
             source, elements = merged[0].id, (merged[1], *elements[1:])
         reads = frozenset().union(*(_names(e) for e in stmt.chain.elements))
-        flows.append(Flow(tuple(t.id for t in targets), source, _steps(elements, blocks), reads))
+        local = values | {s.name.id for s in statements if type(s).__name__ == "Constant"}  # a block's own consts
+        flows.append(Flow(tuple(t.id for t in targets), source, _steps(elements, blocks, local), reads))
     return tuple(flows)
 
 
-def _steps(elements, blocks: dict) -> tuple:
-    return tuple(_step(element, blocks) for element in elements)
+def _steps(elements, blocks: dict, values: set) -> tuple:
+    return tuple(_step(element, blocks, values) for element in elements)
 
 
-def _step(element, blocks: dict):
+def _step(element, blocks: dict, values: set):
     if isinstance(element, Call):
         name = element.name.id
         if name == "reuse":  # lowering read its label; export reads what each expansion named (Site.reuses)
@@ -96,6 +98,9 @@ def _step(element, blocks: dict):
             args += [(kw.name.id, kw.value, False) for kw in element.kwargs]
             return BlockStep(name, tuple(args), element.span)
         kind = KINDS.get(name)
+        rewritten = tensor_first(element, KINDS, values)
+        if rewritten is not None:  # `x -> attention(m, heads=8)`, as lowering reads it
+            element = rewritten
         if kind is None:
             # lowering reported any other name where it is used; in a block that is never used, it is not, and
             # export reads every block's definition but writes only the used ones: a step that is never written
@@ -111,14 +116,16 @@ def _step(element, blocks: dict):
             )
         return LayerStep(name, written, tensors, element.span)
     if isinstance(element, Labelled):
-        return LabelStep(element.label.id, _step(element.element, blocks), element.span)
+        return LabelStep(element.label.id, _step(element.element, blocks, values), element.span)
     if isinstance(element, When):
-        return WhenStep(_step(element.element, blocks), element.condition, element.span)
+        return WhenStep(_step(element.element, blocks, values), element.condition, element.span)
     if isinstance(element, Repeat):
         index = element.index.id if element.index is not None else None
-        return RepeatStep(_step(element.element, blocks), element.count, element.span, index)
+        # `* N as i`: the copy's number is a value in the repeated element
+        inner = values | {index} if index is not None else values
+        return RepeatStep(_step(element.element, blocks, inner), element.count, element.span, index)
     if isinstance(element, Group):
-        return GroupStep(_steps(element.chain.elements, blocks), element.span)
+        return GroupStep(_steps(element.chain.elements, blocks, values), element.span)
     raise TypeError(element)
 
 
@@ -126,8 +133,6 @@ def _label_text(call: Call) -> str:
     arg = call.args[0] if call.args else None
     if isinstance(arg, Name):
         return arg.id
-    if isinstance(arg, ShapeOf):
-        return f"{arg.tensor.id}.{arg.attribute.id}"
     return ""
 
 

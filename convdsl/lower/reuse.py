@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from .. import diagnostics as codes
 from ..diagnostics import did_you_mean
 from ..model import LayerNode, Reuse, Scope, TensorRef
-from ..syntax import Name, ShapeOf
+from ..syntax import Name
 from .state import _Abort, _Deferred
 
 
@@ -35,6 +35,7 @@ class _Extent:
     outputs: list | None
     kind: str  # layer | group | block | param | merge
     depth: int  # how many scopes were open around it (its own scope, for a group or block, is the next)
+    origin: str | None = None  # made by a reuse: the full name of what that reuse called again
 
 
 class Reuses:
@@ -97,8 +98,6 @@ class Reuses:
         arg = call.args[0] if len(call.args) == 1 and not call.kwargs else None
         if isinstance(arg, Name):
             return arg.id, arg.span
-        if isinstance(arg, ShapeOf) and arg.index is None:  # `tower.conv1`: a layer inside a labelled group
-            return f"{arg.tensor.id}.{arg.attribute.id}", arg.span
         self.error(
             codes.ARGUMENT_TYPE,
             (arg.span if arg is not None else call.span),
@@ -178,10 +177,16 @@ class Reuses:
         renamed = {}
         for node in originals:
             renamed[node] = new_full if single else new_full + node[len(full) :]
-        own = () if single else (Scope(new_full, "group", f"{local}: reuse({label_text})"),)
+        # the copy's own scope: a cluster titled `reuse1: reuse(tower)`; a block's folds as a block does
+        own = (
+            ()
+            if single
+            else (Scope(new_full, "block" if extent.kind == "block" else "group", "reuse", ((None, label_text),)),)
+        )
         outer = tuple(self.scopes)
         entry = self._tensor_key(extent.entry)
         made = []
+        others = False
         for node in originals:
             data = graph.nodes[node]
             if not self.builder.count_layer(call.span):
@@ -198,6 +203,8 @@ class Reuses:
                     key = self._tensor_key(source)
                     if isinstance(key, TensorRef) and key.node in renamed:
                         source = TensorRef(renamed[key.node], key.port)
+                    else:  # the same tensor as the original's (attention's memory, a block's tensor parameter)
+                        others = True
                 inputs.append((port, source))
             self.builder.add_layer(
                 copy,
@@ -232,14 +239,16 @@ class Reuses:
                     outputs.append(TensorRef(renamed[key.node], key.port))
                 else:
                     outputs.append(out)
+        origin = extent.origin or full
         self.extents[new_full] = _Extent(
-            len(self.made) - len(made), len(self.made), value, outputs, extent.kind, len(self.scopes)
+            len(self.made) - len(made), len(self.made), value, outputs, extent.kind, len(self.scopes), origin
         )
         refs = tuple(
             (key.node, key.port) if isinstance(key := self._tensor_key(out), TensorRef) else None
             for out in (outputs or ())
         )
-        self.site.reuses.setdefault(call.span, []).append(Reuse(full, new_full, extent.kind, refs))
+        record = Reuse(origin, new_full, extent.kind, refs, others)
+        self.site.reuses.setdefault(call.span, []).append(record)
         return outputs
 
     def _record(self, node: str, inputs) -> None:

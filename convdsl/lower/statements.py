@@ -31,7 +31,7 @@ from .blocks import Blocks
 from .includes import Includes
 from .naming import Naming, _NameScope
 from .indices import RepeatIndex
-from .merges import merge_form
+from .merges import merge_form, tensor_first
 from .inputs import InputOptions, input_axes
 from .params import Params
 from .repeats import Repeats
@@ -366,6 +366,17 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, 
                 current = self._element(rewritten, [self._ref(source.id, source.span, scope)], scope, names)
             elif self._starts_merge(first):
                 current = self._element(first, None, scope, names)
+            elif isinstance(first, Call) and first.name.id == "reuse":
+                arg = first.args[0] if len(first.args) == 1 else None
+                label = arg.id if isinstance(arg, Name) else "tower"
+                self.error(
+                    codes.WRONG_INPUT_COUNT,
+                    first.span,
+                    "`reuse` calls a layer again on the tensor flowing in: a chain must start from a tensor",
+                    "no input for this reuse",
+                    f"write `y = x -> reuse({label})`, with x the tensor it applies to",
+                )
+                current = None
             elif self._unknown_merge(first):
                 # `matmul(a, b)`: a layer that does not exist, written as a merge. Say that (E005), and count
                 # its tensors as used, rather than "a chain must start from a tensor" and two unused tensors.
@@ -522,6 +533,9 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, 
                 "declare a learnable tensor with `param NAME: 1 x 768` and use it by name: `add(NAME)`",
             )
             return None
+        rewritten = tensor_first(call, KINDS, scope.env)
+        if rewritten is not None:  # `x -> attention(m, heads=8)`: `x -> attention(heads=8, memory=m)`
+            call = rewritten
         bound, tensors, spans, explicit = self._bind(kind, call, scope)
         if bound is None:
             return None

@@ -53,6 +53,8 @@ def _describe(snapshot: Snapshot, item: P.Item, line: int, column: int) -> str |
         return _tensor(snapshot, item)
     if item.kind == P.ARGUMENT:
         return _argument(snapshot, item)
+    if (item.kind == P.LAYER and item.name == "reuse") or (item.kind == P.LABEL and item.role == P.USE):
+        return _reuse(snapshot, item.node)
     if item.kind == P.LAYER:
         return _layer(snapshot, item)
     if item.kind == P.BLOCK_CALL:
@@ -108,6 +110,31 @@ def _label(snapshot: Snapshot, item: P.Item) -> str | None:
         f"{', '.join(_shape(snapshot, s) for s in layers[0].input_shapes)} -> "
         f"**{', '.join(_shape(snapshot, s) for s in layers[-1].output_shapes)}**"
     )
+
+
+def _reuse(snapshot: Snapshot, call) -> str | None:
+    """`reuse(tower)`: what it calls again, and its uses' layers: MACs of their own, the parameters `tower`'s."""
+    analysis = snapshot.analysis
+    lowering = snapshot.lowering
+    if analysis is None or lowering is None:
+        return None
+    lines = []
+    for site in lowering.sites:
+        for record in site.reuses.get(call.span, ())[:MAX_INSTANCES]:
+            prefix = record.name + "."
+            layers = [i for n, i in analysis.layers.items() if n == record.name or n.startswith(prefix)]
+            if not layers:
+                continue
+            owners = [analysis.layers.get(i.shares) for i in layers if i.shares]
+            shared = sum(o.params for o in owners if o is not None)
+            lines.append(
+                f"`{record.name}` calls `{record.target}` again: {len(layers):,} layer{'s' if len(layers) != 1 else ''}, "
+                f"{_count(sum(i.macs for i in layers))} MACs, {_count(shared)} params shared with `{record.target}` "
+                f"(counted there)\n\n"
+                f"{', '.join(_shape(snapshot, s) for s in layers[0].input_shapes)} -> "
+                f"**{', '.join(_shape(snapshot, s) for s in layers[-1].output_shapes)}**"
+            )
+    return "\n\n---\n\n".join(lines) or None
 
 
 def _where(span) -> str:

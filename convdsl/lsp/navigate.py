@@ -21,6 +21,8 @@ def definition(snapshot: Snapshot, line: int, column: int) -> list[Span]:
     if item.kind == P.INCLUDE:
         return [Span(item.target, 1, 1, 1, 1)] if item.target else []
     found = snapshot.index.definitions.get(item.key)
+    if found is None and item.kind == P.LABEL and item.scope:  # `reuse(tower)` in a block: a label around it
+        found = snapshot.index.definitions.get((P.LABEL, "", item.name))
     if found is None and item.kind == P.TENSOR and item.scope:  # `in`, or a name the block gets from outside
         block = snapshot.index.blocks.get(item.scope)
         return [block.name.span] if block is not None and item.name == "in" else []

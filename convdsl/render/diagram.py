@@ -202,6 +202,10 @@ class _Builder:
         if not text.telling(data["label"], data["written"]):
             shown = ""  # the heading says it all; the full name is in the tooltip
         params = f"{text.count(info.params)} params" if info.params else ""
+        owner = self.analysis.layers.get(data.get("shares") or "")
+        if owner is not None and (owner.params or owner.buffers):  # made by `reuse(...)`: another layer's weights
+            shown = node if not in_cluster else data["label"]
+            params = f"shared with {data['shares']}"
         line = " · ".join(part for part in (shown, params) if part)
         family = KINDS[data["written"]].family
         return (
@@ -241,6 +245,8 @@ class _Builder:
             return "block", text.call(scope.name, scope.args), _nonempty(scope.id, stats), "block", scope.id
         if scope.kind == "group":
             count = f"{len(nodes)} layer{'s' if len(nodes) != 1 else ''}"
+            if _reused(scope):  # `reuse(tower)` of a labelled group: what it calls again, then its own name
+                return "group", text.call(scope.name, scope.args), _nonempty(scope.id, count, stats), "block", scope.id
             return "group", scope.id, _nonempty(count, stats), "block", scope.id
         return self._repeat(scope, at, nodes, stats)
 
@@ -278,7 +284,9 @@ class _Builder:
 
     def _cluster_title(self, scope: Scope, parent: str | None) -> str:
         shown = scope.id.rpartition(".")[2] if parent else scope.id
-        return f"{shown}: {text.call(scope.name, scope.args)}" if scope.kind == "block" else shown
+        if scope.kind == "block" or _reused(scope):
+            return f"{shown}: {text.call(scope.name, scope.args)}"
+        return shown
 
     # links ------------------------------------------------------------------
     def _links(self, ids: dict[str, str]) -> tuple[Link, ...]:
@@ -306,6 +314,11 @@ class _Builder:
         a = self.analysis
         partial = f" ({a.partial_note})" if a.partial else ""
         return f"{text.count(a.params)} params · {text.macs(a.macs)}{partial}"
+
+
+def _reused(scope: Scope) -> bool:
+    """The scope of what `reuse(LABEL)` made again (lower/reuse.py names it `reuse` with the label)."""
+    return scope.name == "reuse" and bool(scope.args)
 
 
 def _nonempty(*lines: str) -> tuple[str, ...]:
