@@ -115,6 +115,9 @@ ONNX_UNSUPPORTED = _code(
 )
 ONNX_INVALID = _code("E433", "onnx-invalid", E, "an ONNX file that is malformed, inconsistent or beyond the limits")
 IMPORT_RENAMED = _code("W430", "import-renamed", W, "an imported parameter gets another state_dict key in convdsl")
+IMPORT_UNCALLED = _code(
+    "W431", "import-uncalled", W, "a PyTorch module with parameters that forward never calls is not in the translation"
+)
 
 # Warnings (W).
 UNUSED_TENSOR = _code("W001", "unused-tensor", W, "a tensor is computed but never used")

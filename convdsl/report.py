@@ -35,8 +35,12 @@ def text(diag: Diagnostic, sources: dict[str, Source], *, color: bool = False) -
     gutter = len(str(span.line))
     pad = " " * gutter
     bar = _paint("|", _BLUE, color)
-    lines.append(f"{pad}{_paint('-->', _BLUE, color)} {printable(span.path)}:{span.line}:{span.column}")
-    if source is not None:
+    anchor = getattr(span, "anchor", None)  # a file without lines: what in it (an ONNX node)
+    if anchor:
+        lines.append(f"{pad}{_paint('-->', _BLUE, color)} {printable(span.path)}: {printable(anchor)}")
+    else:
+        lines.append(f"{pad}{_paint('-->', _BLUE, color)} {printable(span.path)}:{span.line}:{span.column}")
+    if source is not None and not anchor:
         code_line = source.line_text(span.line).expandtabs(1)
         if len(code_line) > 200:  # keep one pathological line from flooding the terminal
             start = max(0, span.column - 60)
@@ -65,6 +69,8 @@ def text(diag: Diagnostic, sources: dict[str, Source], *, color: bool = False) -
 def concise(diag: Diagnostic) -> str:
     span = diag.span
     where = f"{span.path}:{span.line}:{span.column}" if span else "-"
+    if getattr(span, "anchor", None):
+        where = f"{span.path}: {span.anchor}"
     help_ = f" (help: {diag.help_text})" if diag.help_text else ""
     return printable(f"{where}: {diag.level.value}[{diag.code.code}] {diag.code.name}: {diag.message}{help_}")
 
@@ -72,7 +78,7 @@ def concise(diag: Diagnostic) -> str:
 def as_json(diag: Diagnostic, path: str) -> dict:
     """The diagnostic object of the JSON output (a public interface: only add keys)."""
     span = diag.span
-    return {
+    found = {
         "code": diag.code.code,
         "name": diag.code.name,
         "severity": diag.level.value,
@@ -87,6 +93,9 @@ def as_json(diag: Diagnostic, path: str) -> dict:
         "notes": list(diag.notes),
         "fixes": [fix_json(f) for f in diag.fixes],
     }
+    if getattr(span, "anchor", None):  # a file without lines (an ONNX graph): what in it the diagnostic is about
+        found["anchor"] = span.anchor
+    return found
 
 
 def _escape_data(value: str) -> str:
@@ -108,6 +117,8 @@ def github(diag: Diagnostic, path: str) -> str:
         props += [f"line={span.line}", f"col={span.column}", f"endLine={span.end_line}", f"endColumn={span.end_column}"]
     props.append(f"title={_escape_property(f'{diag.code.code} {diag.code.name}')}")
     message = diag.message + (f"\nhelp: {diag.help_text}" if diag.help_text else "")
+    if getattr(span, "anchor", None):
+        message = f"{span.anchor}: {message}"
     return f"::{command} {','.join(props)}::{_escape_data(message)}"
 
 

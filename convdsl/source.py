@@ -25,6 +25,14 @@ class Span:
 
 
 @dataclass(frozen=True)
+class AnchoredSpan(Span):
+    """A place in a file without lines to point at (a binary ONNX graph): the file, and what in it, e.g.
+    "node 12 `/layer1/conv1/Conv` (Conv)". Its line and column are 1; reporters show the anchor instead."""
+
+    anchor: str = ""
+
+
+@dataclass(frozen=True)
 class Source:
     """The text of one file, with what is needed to show a line of it."""
 

@@ -209,3 +209,72 @@ def test_onnx_through_the_command_line(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert convdsl.load(out).analyze().params == _models().figures(_models().senet(), (3, 32, 32))[0]
+
+
+# -- where a diagnostic points: an ONNX file has no lines, so at the node (index, name, operator) --------------
+
+
+def test_a_diagnostic_about_a_node_is_located_at_the_node(tmp_path):
+    conv_w = helper.make_tensor("conv.weight", TensorProto.FLOAT, [4, 3, 3, 3], [0.0] * 108)
+    nodes = [
+        helper.make_node("Conv", ["x", "conv.weight"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("Erf", ["c"], ["e"], name="the_erf"),
+        helper.make_node("GlobalAveragePool", ["e"], ["y"]),
+    ]
+    path = _model(nodes, [_x()], [_x("y", (1, 4, 1, 1))], [conv_w], tmp_path / "erf.onnx")
+    diag = _only_error(import_onnx(path))
+    # the second node of the file's graph.node (index 1), as onnx.helper.printable_graph and Netron list it
+    assert diag.span.path == path and diag.span.anchor == "node 1 `the_erf` (Erf)"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = [sys.executable, "-m", "convdsl", "check", path]
+    text = subprocess.run(run, capture_output=True, text=True, env=env, timeout=300)
+    assert f"--> {path}: node 1 `the_erf` (Erf)" in text.stdout + text.stderr
+    concise = subprocess.run([*run, "--format", "concise"], capture_output=True, text=True, env=env, timeout=300)
+    assert f"{path}: node 1 `the_erf` (Erf): error[E432]" in concise.stdout + concise.stderr
+    found = subprocess.run([*run, "--format", "json"], capture_output=True, text=True, env=env, timeout=300)
+    assert '"anchor": "node 1 `the_erf` (Erf)"' in found.stdout
+
+
+@pytest.mark.parametrize(
+    "nodes, anchor",
+    [
+        # a cycle: reported at a node on it
+        (
+            [
+                helper.make_node("Add", ["x", "b"], ["a"], name="first"),
+                helper.make_node("Relu", ["a"], ["b"], name="second"),
+            ],
+            ("node 0 `first` (Add)", "node 1 `second` (Relu)"),
+        ),
+        # an unnamed node reading what nothing produces: its index and operator
+        ([helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Add", ["r", "nowhere"], ["b"])], ("node 1 (Add)",)),
+    ],
+    ids=["cycle", "unnamed"],
+)
+def test_a_malformed_graph_names_the_node(tmp_path, nodes, anchor):
+    path = _model(nodes, [_x()], [_x("b")], path=tmp_path / "bad.onnx")
+    diag = _only_error(import_onnx(path))
+    assert diag.code.code == "E433" and diag.span.anchor in anchor
+
+
+def test_a_finding_of_the_analysis_points_at_the_node_behind_it(tmp_path):
+    """`check model.onnx`: W101 (a convolution's bias cancelled by the batch norm after it) is about the Conv
+    node; the translation's line is a note."""
+    c = 4
+    tensors = [
+        helper.make_tensor("w", TensorProto.FLOAT, [c, 3, 3, 3], [0.1] * (c * 27)),
+        helper.make_tensor("b", TensorProto.FLOAT, [c], [0.0] * c),
+        *(helper.make_tensor(n, TensorProto.FLOAT, [c], [1.0] * c) for n in ("scale", "shift", "mean", "var")),
+    ]
+    nodes = [
+        helper.make_node("Relu", ["x"], ["r"], name="pre"),
+        helper.make_node("Conv", ["r", "w", "b"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], name="stem_conv"),
+        helper.make_node("BatchNormalization", ["c", "scale", "shift", "mean", "var"], ["y"], name="stem_bn"),
+    ]
+    path = _model(nodes, [_x()], [_x("y", (1, c, 8, 8))], tensors, tmp_path / "bias.onnx")
+    from convdsl.importers import load
+
+    analysis = load(path).analyze()
+    (w101,) = [d for d in analysis.diagnostics if d.code.code == "W101"]
+    assert w101.span.path == path and w101.span.anchor == "node 1 `stem_conv` (Conv)"
+    assert any(note.startswith("in the translation:") for note in w101.notes)

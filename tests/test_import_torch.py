@@ -52,23 +52,7 @@ def _imported(reference: str, inputs, **options):
     return result, analysis
 
 
-# An example that declares a learnable tensor with `param` (issue 17) exports it as a bare nn.Parameter,
-# which the importer still maps to a stand-in kind (position_embedding): GPT-2's `wpe` comes back as
-# `wpe.embedding`. Known and open (issue 22): the importer must write `param` statements. strict: the
-# day it does, this fails until the mark goes.
-_PARAM_EXAMPLES = {"gpt2_small"}
-
-
-@pytest.mark.parametrize(
-    "example",
-    [
-        pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="param statements are not imported yet"))
-        if p.stem in _PARAM_EXAMPLES
-        else p
-        for p in EXAMPLES
-    ],
-    ids=lambda p: p.stem,
-)
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
 def test_every_example_round_trips(example, tmp_path):
     """export -> import -> the same shapes, params, buffers, MACs and state_dict keys as the example."""
     network = convdsl.load(example)
@@ -97,7 +81,14 @@ def _load_models():
     return module
 
 
-PLAIN = [("resnet18", (3, 64, 64)), ("senet", (3, 32, 32)), ("unet", (3, 64, 64)), ("vit", (3, 32, 32))]
+PLAIN = [
+    ("resnet18", (3, 64, 64)),
+    ("senet", (3, 32, 32)),
+    ("unet", (3, 64, 64)),
+    ("vit", (3, 32, 32)),
+    ("torchvision_vit", (3, 32, 32)),
+    ("convnext", (3, 32, 32)),
+]
 
 
 @pytest.mark.parametrize("factory, shape", PLAIN, ids=[p[0] for p in PLAIN])
@@ -239,13 +230,244 @@ def test_the_command_line(tmp_path):
     assert "RUNS ITS CODE" in " ".join(helped.stdout.split())
 
 
-def test_a_bare_parameter_that_becomes_a_layer_says_its_key_changes():
-    # the plain-torch ViT keeps its class token and position embedding as bare nn.Parameters on the model;
-    # convdsl makes each a layer, whose state_dict key gains a suffix: W430, at the line that uses it
-    result = import_python(f"{MODELS}:vit", [InputSpec((3, 32, 32))])
-    renamed = [d for d in result.diagnostics if d.code.code == "W430"]
-    assert sorted(d.message.split()[0] for d in renamed) == ["class_token", "pos_embedding"]
-    assert all(d.span is not None and d.span.path.endswith("torch_models.py") for d in renamed)
+def _exported_keys(analysis) -> list:
+    exported = export_pytorch(analysis)
+    assert exported.source is not None, exported.diagnostics
+    scope: dict = {}
+    exec(compile(exported.source, "imported_export.py", "exec"), scope)
+    return _state_dict_keys(scope[exported.class_name])
+
+
+@pytest.mark.parametrize(
+    "factory, own",
+    [
+        ("vit", {"class_token", "pos_embedding"}),
+        ("torchvision_vit", {"class_token", "encoder.pos_embedding"}),
+        ("convnext", {"stages.0.gamma", "stages.1.gamma", "stages.2.layer_scale"}),
+    ],
+)
+def test_bare_parameters_keep_their_state_dict_keys(factory, own):
+    """ViT's class token and position embedding, ConvNeXt's layer-scale gammas: `param` statements, so the
+    export of the import has torch's state_dict keys, the bare parameters' among them."""
+    model = getattr(_load_models(), factory)()
+    keys = list(model.state_dict().keys())
+    assert own <= set(keys)
+    result, analysis = _imported(f"{MODELS}:{factory}", [InputSpec((3, 32, 32))])
+    assert _exported_keys(analysis) == keys
+    assert not [d for d in result.diagnostics if d.code.code == "W430"]
+    # each bare parameter counts what torch holds for it
+    params = dict(model.named_parameters())
+    for key in own:
+        assert analysis.layers[key].params == params[key].numel()
+
+
+def test_a_parameter_in_a_block_is_one_per_instance():
+    result, _ = _imported(f"{MODELS}:convnext", [InputSpec((3, 32, 32))])
+    # gamma (32,) meets channels-last features N x H x W x 32: PyTorch broadcasts from the right
+    assert "param gamma: 1 x 1 x 32" in result.text
+    assert "param layer_scale: 32 x 1 x 1" in result.text
+    assert result.text.count("param gamma:") == 1  # declared in the block, called twice
+
+
+def test_a_parameter_named_as_a_keyword_is_renamed_with_a_warning(tmp_path):
+    source = tmp_path / "named.py"
+    source.write_text(
+        "import torch\nfrom torch import nn\n\n"
+        "class M(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.conv = nn.Conv2d(3, 8, 3, padding=1)\n"
+        "        self.input = nn.Parameter(torch.zeros(1, 8, 1, 1))\n"
+        "    def forward(self, x):\n"
+        "        return self.conv(x) + self.input\n\n"
+        "def build():\n"
+        "    return M()\n"
+    )
+    result, analysis = _imported(f"{source}:build", [InputSpec((3, 8, 8))])
+    (warning,) = [d for d in result.diagnostics if d.code.code == "W430"]
+    assert "`input`" not in warning.message and "input" in warning.message and "p_input" in warning.message
+    assert analysis.params == 3 * 8 * 9 + 8 + 8
+
+
+@pytest.mark.parametrize(
+    "forward, words",
+    [
+        # a buffer is a constant, not a learnable tensor
+        ("return self.conv(x) + self.table", "the buffer `table`"),
+        # the child's parameter read by the parent: convdsl declares it where it is owned
+        ("return self.conv(x) * self.child.scale", "`child.scale`"),
+        # expanded along an axis that is not the batch: a param would count fewer values
+        ("return self.conv(x) + self.bias_map.expand(-1, -1, 8, 8) + self.bias_map", "expand"),
+    ],
+    ids=["buffer", "child's", "expanded"],
+)
+def test_parameters_convdsl_cannot_declare_are_named(tmp_path, forward, words):
+    source = tmp_path / "bad.py"
+    source.write_text(
+        "import torch\nfrom torch import nn\n\n"
+        "class Child(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.scale = nn.Parameter(torch.ones(1, 8, 1, 1))\n\n"
+        "class M(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.conv = nn.Conv2d(3, 8, 3, padding=1)\n"
+        "        self.child = Child()\n"
+        "        self.register_buffer('table', torch.zeros(1, 8, 1, 1))\n"
+        "        self.bias_map = nn.Parameter(torch.zeros(1, 8, 1, 1))\n"
+        "    def forward(self, x):\n"
+        f"        {forward}\n\n"
+        "def build():\n"
+        "    return M()\n"
+    )
+    result = import_python(f"{source}:build", [InputSpec((3, 8, 8))])
+    assert result.text is None
+    errors = [d for d in result.diagnostics if d.is_error]
+    assert errors and all(d.code.code == "E430" for d in errors)
+    assert words in errors[0].message, errors[0].message
+    assert errors[0].span.path == str(source) and errors[0].span.line == 17
+
+
+# -- a module called more than once (shared weights): `reuse(LABEL)` ------------------------------------------
+
+SHARED = [
+    ("siamese", [(3, 16, 16), (3, 16, 16)], "reuse(tower)"),
+    ("shared_head", [(3, 32, 32)], "reuse(head)"),
+    # a block instance reused, in a statement after the one that labels it though forward uses it first
+    ("siamese_blocks", [(3, 8, 8), (3, 8, 8)], "b -> reuse(stem) -> reuse(tower)"),
+]
+
+
+@pytest.mark.parametrize("factory, shapes, written", SHARED, ids=[s[0] for s in SHARED])
+def test_a_module_called_again_is_reused(factory, shapes, written):
+    """A Siamese tower, a head shared across FPN levels, a convolution applied twice: the second call is
+    `reuse(label)`, the parameters count once (torch's parameters()), the MACs per call (hooks), and the export
+    calls the one module again, with torch's state_dict keys."""
+    model = getattr(_load_models(), factory)()
+    params, macs, out = _load_models().figures(model, shapes)
+    result, analysis = _imported(f"{MODELS}:{factory}", [InputSpec(s) for s in shapes])
+    assert written in result.text
+    assert (analysis.params, analysis.macs) == (params, macs)
+    assert list(analysis.output_shapes().values()) == [out]
+    # the same keys (in the order of first use, where torch's are in the order of __init__)
+    assert sorted(_exported_keys(analysis)) == sorted(model.state_dict().keys())
+
+
+def test_a_convolution_applied_twice_is_reused():
+    result, _ = _imported(f"{MODELS}:shared_head", [InputSpec((3, 32, 32))])
+    assert "refine: conv(16, 3, p=1) -> reuse(refine)" in result.text
+
+
+def test_a_shared_module_numbered_in_a_sequential_is_refused():
+    """nn.Sequential(conv, relu, conv) with one conv object: its first call has no label to reuse."""
+    result = import_python(f"{MODELS}:shared_in_sequential", [InputSpec((3, 8, 8))])
+    assert result.text is None
+    (error,) = [d for d in result.diagnostics if d.is_error]
+    assert error.code.code == "E430" and "is called more than once" in error.message and "`body.0`" in error.message
+    assert "class SharedInSequential" in MODELS.read_text().splitlines()[error.span.line - 1]
+
+
+def test_one_module_in_two_parents_is_refused_with_both_names():
+    result = import_python(f"{MODELS}:shared_across", [InputSpec((3, 16, 16))])
+    assert result.text is None
+    (error,) = [d for d in result.diagnostics if d.is_error]
+    assert error.code.code == "E430" and "`b.1`" in error.message and "`a.1` again" in error.message
+    # inside nn.Sequential's own forward: the diagnostic points at the user's class around it, not torch's code
+    assert error.span.path == str(MODELS)
+    assert "class SharedAcross" in MODELS.read_text().splitlines()[error.span.line - 1]
+
+
+# -- attention: cross-attention and causal masks ------------------------------------------------------------
+
+ATTENTION = [
+    ("cross_attention", [(10, 32), (7, 48)], ["cross: attention(ln_, memory, 4)", "same: attention("]),
+    ("causal_bool", [(10, 32)], ["attn: attention(4, causal=true)"]),
+    ("causal_square", [(10, 32)], ["attn: attention(4, causal=true)"]),
+]
+
+
+@pytest.mark.parametrize("factory, shapes, written", ATTENTION, ids=[a[0] for a in ATTENTION])
+def test_attention_calls_import_with_torchs_numbers(factory, shapes, written):
+    """nn.MultiheadAttention(q, kv, kv) is the merge form attention(q, kv, heads), with kdim=vdim from the
+    memory's width; a causal mask (triu of ones above the diagonal, generate_square_subsequent_mask with
+    is_causal=True) is causal=true."""
+    model = getattr(_load_models(), factory)()
+    params, macs, out = _load_models().figures(model, shapes)
+    result, analysis = _imported(f"{MODELS}:{factory}", [InputSpec(s) for s in shapes])
+    for text in written:
+        assert text in result.text, result.text
+    assert (analysis.params, analysis.macs) == (params, macs)
+    assert list(analysis.output_shapes().values()) == [out]
+    assert sorted(_exported_keys(analysis)) == sorted(model.state_dict().keys())  # first use vs __init__ order
+
+
+@pytest.mark.parametrize(
+    "factory, words",
+    [("lower_mask", "not recognisably causal"), ("padding_mask", "key_padding_mask")],
+    ids=["not causal", "padding"],
+)
+def test_attention_masks_convdsl_cannot_say_are_refused(factory, words):
+    result = import_python(f"{MODELS}:{factory}", [InputSpec((10, 32))])
+    assert result.text is None
+    errors = [d for d in result.diagnostics if d.is_error and "`attn`" in d.message]
+    assert len(errors) == 1 and words in errors[0].message and "MultiheadAttention" in errors[0].message
+    assert "self.attn(" in MODELS.read_text().splitlines()[errors[0].span.line - 1]
+
+
+# -- where torch.fx cannot follow: torch.export ------------------------------------------------------------
+
+EXPORTED = [
+    # `if x.shape[-1] > 10:` and `for i in range(x.shape[1] // 4):` (fx: "cannot be used as inputs to control
+    # flow"), with a ModuleList's members called, a bare parameter and a module of the user's
+    ("size_dependent", [(3, 16, 16)], ["maxpool(2)", "blocks: (refine * 2)", "param gamma: 8 x 1 x 1"]),
+    # `torch.ones(n, n)` of traced sizes (fx: "ones() takes 1 positional argument"): the causal mask is read
+    # from the ATen graph, the attention's call rebuilt from its preserved signature
+    ("mask_from_sizes", [(10, 32)], ["attn: attention(4, causal=true)"]),
+]
+
+
+@pytest.mark.parametrize("factory, shapes, written", EXPORTED, ids=[e[0] for e in EXPORTED])
+def test_a_forward_fx_cannot_follow_is_read_through_torch_export(factory, shapes, written):
+    model = getattr(_load_models(), factory)()
+    with pytest.raises((torch.fx.proxy.TraceError, TypeError)):
+        torch.fx.symbolic_trace(model)  # the premise: fx stops here
+    params, macs, out = _load_models().figures(model, shapes)
+    result, analysis = _imported(f"{MODELS}:{factory}", [InputSpec(s) for s in shapes])
+    for text in written:
+        assert text in result.text, result.text
+    assert (analysis.params, analysis.macs) == (params, macs)
+    assert list(analysis.output_shapes().values()) == [out]
+    assert sorted(_exported_keys(analysis)) == sorted(model.state_dict().keys())
+
+
+def test_when_neither_fx_nor_torch_export_can_follow_the_diagnostic_names_both():
+    """A branch on a tensor's values: the module, fx's error first, at the line of forward fx stopped at."""
+    result = import_python(f"{MODELS}:neither_traces", [InputSpec((3, 16, 16))])
+    assert result.text is None
+    (error,) = [d for d in result.diagnostics if d.is_error]
+    assert error.code.code == "E431" and error.message.startswith("`NeitherTraces`: torch.fx cannot trace")
+    assert "nor can torch.export" in error.message
+    assert error.message.index("torch.fx") < error.message.index("torch.export")
+    assert "if x.sum() > 0:" in MODELS.read_text().splitlines()[error.span.line - 1]
+
+
+def test_modules_forward_never_calls_are_named_with_their_parameters():
+    """Nothing left out silently: a head built and never called, a ModuleList member never called (W431, with
+    torch's count for each); the translation's parameters and theirs add up to torch's parameters()."""
+    model = _load_models().spare_head()
+    result, analysis = _imported(f"{MODELS}:spare_head", [InputSpec((3, 8, 8))])
+    uncalled = {d.message.split("`")[1]: d for d in result.diagnostics if d.code.code == "W431"}
+    assert set(uncalled) == {"aux", "blocks.1"}  # not the ReLU (no parameters), not blocks.0 (called)
+    spare = sum(p.numel() for name in uncalled for p in model.get_submodule(name).parameters())
+    assert f"{sum(p.numel() for p in model.aux.parameters()):,} parameters" in uncalled["aux"].message
+    assert analysis.params + spare == sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.parametrize("factory, shape", PLAIN, ids=[p[0] for p in PLAIN])
+def test_models_whose_forward_calls_everything_have_no_uncalled_warning(factory, shape):
+    result, _ = _imported(f"{MODELS}:{factory}", [InputSpec(shape)])
+    assert not [d.message for d in result.diagnostics if d.code.code == "W431"]
 
 
 def test_a_multiple_of_a_parameter_reads_as_one(tmp_path):

@@ -6,6 +6,8 @@ a U-Net (torch.cat, transposed convolutions, F.max_pool2d), a small ViT (nn.Mult
 and a position embedding as parameters, x[:, 0]), and models with something convdsl has no kind for.
 """
 
+from collections import OrderedDict
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -198,6 +200,100 @@ def vit():
     return ViT()
 
 
+class Encoder(nn.Module):
+    """torchvision's vision_transformer.Encoder: the position embedding a parameter of the encoder, its layers
+    an nn.Sequential of an OrderedDict (`layers.encoder_layer_0`)."""
+
+    def __init__(self, length, depth, dim, heads, mlp_dim):
+        super().__init__()
+        self.pos_embedding = nn.Parameter(torch.empty(1, length, dim).normal_(std=0.02))
+        self.dropout = nn.Dropout(0.0)
+        layers = OrderedDict()
+        for i in range(depth):
+            layers[f"encoder_layer_{i}"] = EncoderBlock(dim, heads, mlp_dim)
+        self.layers = nn.Sequential(layers)
+        self.ln = nn.LayerNorm(dim, eps=1e-6)
+
+    def forward(self, x):
+        x = x + self.pos_embedding
+        return self.ln(self.layers(self.dropout(x)))
+
+
+class TorchvisionViT(nn.Module):
+    """torchvision's VisionTransformer (its key names: class_token, encoder.pos_embedding, heads.head), small."""
+
+    def __init__(self, image=32, patch=8, dim=64, depth=2, heads=4, classes=10):
+        super().__init__()
+        self.patch, self.dim = patch, dim
+        self.conv_proj = nn.Conv2d(3, dim, patch, stride=patch)
+        self.class_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.encoder = Encoder((image // patch) ** 2 + 1, depth, dim, heads, 2 * dim)
+        self.heads = nn.Sequential(OrderedDict(head=nn.Linear(dim, classes)))
+
+    def forward(self, x):
+        n, _, h, w = x.shape
+        x = self.conv_proj(x)
+        x = x.reshape(n, self.dim, (h // self.patch) * (w // self.patch))
+        x = x.permute(0, 2, 1)
+        batch_class_token = self.class_token.expand(n, -1, -1)
+        x = torch.cat([batch_class_token, x], dim=1)
+        x = self.encoder(x)
+        return self.heads(x[:, 0])
+
+
+def torchvision_vit():
+    return TorchvisionViT()
+
+
+class ConvNeXtBlock(nn.Module):
+    """The ConvNeXt paper's block (facebookresearch/ConvNeXt): channels last, gamma of shape (dim,)."""
+
+    def __init__(self, dim, layer_scale_init_value=1e-6):
+        super().__init__()
+        self.dwconv = nn.Conv2d(dim, dim, 7, padding=3, groups=dim)
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.pwconv1 = nn.Linear(dim, 4 * dim)
+        self.act = nn.GELU()
+        self.pwconv2 = nn.Linear(4 * dim, dim)
+        self.gamma = nn.Parameter(layer_scale_init_value * torch.ones(dim))
+
+    def forward(self, x):
+        shortcut = x
+        x = self.dwconv(x).permute(0, 2, 3, 1)
+        x = self.pwconv2(self.act(self.pwconv1(self.norm(x))))
+        x = self.gamma * x
+        return shortcut + x.permute(0, 3, 1, 2)
+
+
+class CNBlockScaled(nn.Module):
+    """torchvision's CNBlock's layer scale: a (dim, 1, 1) parameter on channels-first features."""
+
+    def __init__(self, dim):
+        super().__init__()
+        self.conv = nn.Conv2d(dim, dim, 3, padding=1)
+        self.layer_scale = nn.Parameter(torch.ones(dim, 1, 1) * 1e-6)
+
+    def forward(self, x):
+        return x + self.layer_scale * F.gelu(self.conv(x))
+
+
+class TinyConvNeXt(nn.Module):
+    def __init__(self, dim=32, classes=10):
+        super().__init__()
+        self.stem = nn.Conv2d(3, dim, 4, stride=4)
+        self.stages = nn.Sequential(ConvNeXtBlock(dim), ConvNeXtBlock(dim), CNBlockScaled(dim))
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.head = nn.Linear(dim, classes)
+
+    def forward(self, x):
+        x = self.stages(self.stem(x))
+        return self.head(self.norm(x.mean((2, 3))))
+
+
+def convnext():
+    return TinyConvNeXt()
+
+
 class WithPReLU(nn.Module):
     def __init__(self):
         super().__init__()
@@ -238,7 +334,8 @@ def not_a_module():
 
 
 def figures(model, shape, batch=2):
-    """Parameters, MACs (hooks: conv, transposed conv, linear, self-attention) and output shape, per sample."""
+    """Parameters, MACs (hooks: conv, transposed conv, linear, self-attention) and output shape, per sample.
+    `parameters()` counts a shared module once; the hooks fire at every call, so its MACs count per use."""
     macs = []
 
     def conv(module, inputs, output):
@@ -256,9 +353,13 @@ def figures(model, shape, batch=2):
     def linear(module, inputs, output):
         macs.append(output[0].numel() * module.in_features)
 
-    def attention(module, inputs, output):
-        length, dim = inputs[0].shape[1], module.embed_dim
-        macs.append(length * dim * 3 * dim + length * dim * dim + 2 * length * length * dim)
+    def attention(module, args, kwargs, output):
+        # the projections of the queries (Lq x D), of keys and values (Lk x kdim each), the output projection,
+        # and q.k^T and attn.v (torchvision's convention)
+        named = dict(zip(("query", "key", "value"), args)) | kwargs
+        lq, lk = named["query"].shape[1], named["key"].shape[1]
+        dim, kdim = module.embed_dim, module.kdim
+        macs.append(lq * dim * dim + 2 * lk * kdim * dim + lq * dim * dim + 2 * lq * lk * dim)
 
     for m in model.modules():
         if isinstance(m, (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)):
@@ -270,8 +371,273 @@ def figures(model, shape, batch=2):
         ):
             m.register_forward_hook(linear)
         elif isinstance(m, torch.nn.MultiheadAttention):
-            m.register_forward_hook(attention)
+            m.register_forward_hook(attention, with_kwargs=True)
     model.eval()
+    shapes = shape if isinstance(shape, list) else [shape]  # one shape per input of forward
     with torch.no_grad():
-        out = model(torch.randn(batch, *shape))
+        out = model(*(torch.randn(batch, *s) for s in shapes))
     return sum(p.numel() for p in model.parameters()), sum(macs), tuple(out.shape[1:])
+
+
+# -- shared weights: one module called more than once -------------------------------------------------------
+
+
+class Siamese(nn.Module):
+    """One tower for both images (its weights shared), the two embeddings compared by a head."""
+
+    def __init__(self):
+        super().__init__()
+        self.tower = nn.Sequential(
+            nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten()
+        )
+        self.head = nn.Linear(32, 1)
+
+    def forward(self, a, b):
+        return self.head(torch.cat([self.tower(a), self.tower(b)], dim=1))
+
+
+def siamese():
+    return Siamese()
+
+
+class SharedHead(nn.Module):
+    """A detection head shared across two FPN levels (RetinaNet's), and one convolution applied twice."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 3, stride=2, padding=1)
+        self.down = nn.Conv2d(16, 16, 3, stride=2, padding=1)
+        self.refine = nn.Conv2d(16, 16, 3, padding=1)
+        self.head = nn.Sequential(nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 4, 1))
+
+    def forward(self, x):
+        p3 = self.refine(self.refine(self.stem(x)))
+        p4 = self.down(p3)
+        return torch.cat([self.head(p3).flatten(2), self.head(p4).flatten(2)], dim=2)
+
+
+def shared_head():
+    return SharedHead()
+
+
+class SharedAcross(nn.Module):
+    """One module object in two parents: shared weights across modules, not within one forward."""
+
+    def __init__(self):
+        super().__init__()
+        conv = nn.Conv2d(8, 8, 3, padding=1)
+        self.a = nn.Sequential(nn.Conv2d(3, 8, 1), conv)
+        self.b = nn.Sequential(nn.ReLU(), conv)
+
+    def forward(self, x):
+        return self.b(self.a(x))
+
+
+def shared_across():
+    return SharedAcross()
+
+
+class SharedInSequential(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 1)
+        conv = nn.Conv2d(8, 8, 3, padding=1)
+        self.body = nn.Sequential(conv, nn.ReLU(), conv)
+
+    def forward(self, x):
+        return self.body(self.stem(x))
+
+
+def shared_in_sequential():
+    return SharedInSequential()
+
+
+# -- attention beyond self-attention: cross-attention, causal masks ---------------------------------------
+
+
+class CrossAttention(nn.Module):
+    """A decoder's cross-attention: queries from the tokens, keys and values from a memory of another width."""
+
+    def __init__(self, dim=32, memory_dim=48, heads=4):
+        super().__init__()
+        self.ln = nn.LayerNorm(dim)
+        self.cross = nn.MultiheadAttention(dim, heads, kdim=memory_dim, vdim=memory_dim, batch_first=True)
+        self.same = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.proj = nn.Linear(memory_dim, dim)
+
+    def forward(self, x, memory):
+        y, _ = self.cross(self.ln(x), memory, memory, need_weights=False)
+        x = x + y
+        m = self.proj(memory)
+        z, _ = self.same(query=x, key=m, value=m, need_weights=False)
+        return x + z
+
+
+def cross_attention():
+    return CrossAttention()
+
+
+class CausalBool(nn.Module):
+    def __init__(self, dim=32, heads=4):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+
+    def forward(self, x):
+        n = x.shape[1]
+        mask = torch.triu(torch.ones((n, n), dtype=torch.bool, device=x.device), diagonal=1)
+        y, _ = self.attn(x, x, x, attn_mask=mask, need_weights=False)
+        return y
+
+
+def causal_bool():
+    return CausalBool()
+
+
+class CausalSquare(CausalBool):
+    def forward(self, x):
+        mask = nn.Transformer.generate_square_subsequent_mask(x.shape[1], device=x.device)
+        return self.attn(x, x, x, attn_mask=mask, need_weights=False, is_causal=True)[0]
+
+
+def causal_square():
+    return CausalSquare()
+
+
+class LowerMask(CausalBool):
+    """tril: True where a query may NOT look is every earlier key: not a causal mask (each sees the future)."""
+
+    def forward(self, x):
+        n = x.shape[1]
+        mask = torch.tril(torch.ones((n, n), dtype=torch.bool, device=x.device), diagonal=-1)
+        return self.attn(x, x, x, attn_mask=mask, need_weights=False)[0]
+
+
+def lower_mask():
+    return LowerMask()
+
+
+class PaddingMask(CausalBool):
+    def forward(self, x):
+        pad = x[:, :, 0] > 0
+        return self.attn(x, x, x, key_padding_mask=pad, need_weights=False)[0]
+
+
+def padding_mask():
+    return PaddingMask()
+
+
+# -- forwards torch.fx cannot follow (control flow on sizes): read through torch.export -----------------------
+
+
+class Refine(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.conv = nn.Conv2d(c, c, 3, padding=1)
+
+    def forward(self, x):
+        return F.relu(self.conv(x)) + x
+
+
+class SizeDependent(nn.Module):
+    """A branch on the input's width and a loop over a size: fx stops at both; torch.export decides them."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(8)
+        self.blocks = nn.ModuleList([Refine(8) for _ in range(2)])
+        self.gamma = nn.Parameter(torch.ones(1, 8, 1, 1))
+        self.fc = nn.Linear(8, 5)
+
+    def forward(self, x):
+        x = F.relu(self.bn(self.stem(x)))
+        if x.shape[-1] > 10:
+            x = F.max_pool2d(x, 2)
+        for i in range(x.shape[1] // 4):
+            x = self.blocks[i](x)
+        x = x * self.gamma
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+def size_dependent():
+    return SizeDependent()
+
+
+class MaskFromSizes(nn.Module):
+    """`torch.ones(n, n)` of sizes read from the input: fx cannot call it with traced sizes; a causal mask."""
+
+    def __init__(self, dim=32, heads=4):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.head = nn.Linear(dim, 3)
+
+    def forward(self, x):
+        n = x.shape[1]
+        mask = torch.triu(torch.ones(n, n, dtype=torch.bool, device=x.device), diagonal=1)
+        return self.head(self.attn(x, x, x, attn_mask=mask, need_weights=False)[0])
+
+
+def mask_from_sizes():
+    return MaskFromSizes()
+
+
+class NeitherTraces(nn.Module):
+    """A branch on a tensor's values: neither fx nor torch.export (without torch.cond) can follow it."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+
+    def forward(self, x):
+        if x.sum() > 0:
+            return self.conv(x)
+        return self.conv(-x)
+
+
+def neither_traces():
+    return NeitherTraces()
+
+
+class SpareHead(nn.Module):
+    """A head built but never called (an auxiliary classifier used only in training), and an unused ReLU."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.blocks = nn.ModuleList([nn.Conv2d(8, 8, 1), nn.Conv2d(8, 8, 1)])
+        self.aux = nn.Sequential(nn.Conv2d(8, 4, 1), nn.BatchNorm2d(4))
+        self.unused_act = nn.ReLU()
+
+    def forward(self, x):
+        return self.blocks[0](self.conv(x))
+
+
+def spare_head():
+    return SpareHead()
+
+
+class ResidualTower(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.a = nn.Conv2d(c, c, 3, padding=1)
+        self.b = nn.Conv2d(c, c, 3, padding=1)
+
+    def forward(self, x):
+        return x + self.b(F.relu(self.a(x)))
+
+
+class SiameseBlocks(nn.Module):
+    """Both branches through one stem and one residual tower (a block), the second branch's result used first."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 1)
+        self.tower = ResidualTower(8)
+        self.scale = nn.Parameter(torch.zeros(1, 8, 1, 1))
+
+    def forward(self, a, b):
+        return self.tower(self.stem(a)) + self.tower(self.stem(b)) * self.scale
+
+
+def siamese_blocks():
+    return SiameseBlocks()

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from .. import diagnostics as codes
 from ..diagnostics import Diagnostic
-from ..source import Span
+from ..source import AnchoredSpan, Span
 from .pytorch import InputSpec, TorchImport
 from .torchmap import Mapped, NotMapped, call
 from .torchmodel import Element, Scope
@@ -42,9 +42,9 @@ class Value:
 
 
 class Invalid(Exception):
-    def __init__(self, message: str, help: str | None = None):
+    def __init__(self, message: str, help: str | None = None, anchor: str | None = None):
         super().__init__(message)
-        self.message, self.help = message, help
+        self.message, self.help, self.anchor = message, help, anchor  # anchor: the node it is about
 
 
 def import_onnx(path: str, inputs: list[InputSpec] | None = None, *, allow_opaque: bool = False) -> TorchImport:
@@ -66,7 +66,7 @@ def import_onnx(path: str, inputs: list[InputSpec] | None = None, *, allow_opaqu
         model = _load(onnx, path)
         graph = _Graph(onnx, model, path, inputs)
     except Invalid as err:
-        result.diagnostics.append(_diag(codes.ONNX_INVALID, path, err.message, help=err.help))
+        result.diagnostics.append(_diag(codes.ONNX_INVALID, path, err.message, help=err.help, anchor=err.anchor))
         return result
     scope, problems = graph.scope(allow_opaque)
     result.diagnostics.extend(problems)
@@ -76,17 +76,30 @@ def import_onnx(path: str, inputs: list[InputSpec] | None = None, *, allow_opaqu
 
     specs = [(v.name, dims, "float") for v, dims in zip(scope.inputs, graph.input_dims)]
     try:
-        written = Writer(scope, specs, result.network).write()
+        written = Writer(scope, specs, result.network, layer_origins=True).write()
     except WriteProblem as err:
-        result.diagnostics.append(_diag(codes.ONNX_UNSUPPORTED, path, err.message, help=err.help))
+        where = err.location if isinstance(err.location, Span) else Span(path, 1, 1, 1, 1)
+        result.diagnostics.append(Diagnostic(codes.ONNX_UNSUPPORTED, where, err.message, help=err.help))
         return result
     result.text = written.text
-    result.origins = [None for _ in written.origins]
+    # each line of the translation points at the node it was written for, so a finding of the analysis
+    # (`check model.onnx`) says which node
+    result.origins = [origin if isinstance(origin, Span) else None for origin in written.origins]
     return result
 
 
-def _diag(code, path, message, help=None):
-    return Diagnostic(code, Span(path, 1, 1, 1, 1), message, help=help)
+def _diag(code, path, message, help=None, anchor=None):
+    """A diagnostic about the file (line 1), or, with an anchor, about one of its nodes: an ONNX file has no
+    lines to point at, so the location is the node's index in the graph, its name and its operator."""
+    span = AnchoredSpan(path, 1, 1, 1, 1, anchor) if anchor else Span(path, 1, 1, 1, 1)
+    return Diagnostic(code, span, message, help=help)
+
+
+def node_anchor(index: int, node) -> str:
+    """`node 12 `/layer1/conv1/Conv` (Conv)`: what Netron and onnx.helper.printable_graph show of it."""
+    name = node.name if len(node.name) <= 120 else node.name[:117] + "..."
+    op = node.op_type if len(node.op_type) <= 60 else node.op_type[:57] + "..."
+    return f"node {index} `{name}` ({op})" if name else f"node {index} ({op})"
 
 
 def _network_name(path: str) -> str:
@@ -149,6 +162,7 @@ class _Graph:
         graph = model.graph
         # one Python object per node, kept: protobuf may give a new wrapper (and a recycled id) on each access
         all_nodes = list(graph.node)
+        self.anchors = {id(n): node_anchor(i, n) for i, n in enumerate(all_nodes)}  # by the file's order
         if len(all_nodes) > MAX_NODES:
             raise Invalid(f"the graph has {len(graph.node):,} nodes; convdsl imports at most {MAX_NODES:,}")
         if len(graph.initializer) > MAX_NODES:
@@ -196,7 +210,9 @@ class _Graph:
         self.shapes = _infer_shapes(onnx, model)
         for value_info, dims in zip(self.graph_inputs, self.input_dims):
             self.shapes[value_info.name] = (None, *dims)
-        self.nodes = _ordered(all_nodes, graph.output, self.constants, {i.name for i in self.graph_inputs})
+        self.nodes = _ordered(
+            all_nodes, graph.output, self.constants, {i.name for i in self.graph_inputs}, self.anchors
+        )
         self.outputs = [o.name for o in graph.output]
         self.attrs = {id(n): _attrs(onnx, n) for n in self.nodes}
 
@@ -237,6 +253,7 @@ class _Graph:
                     mapped = call("attention", (scope_of["heads"],), bias=scope_of["bias"])
                     element = Element([value(x)], [value(scope_of["output"])], mapped=mapped, what="MultiheadAttention")
                     element.name = scope_of["label"]
+                    element.location = self.span(node)
                     elements.append(element)
                     data.add(scope_of["output"])
                 continue
@@ -252,6 +269,7 @@ class _Graph:
                     if shape and all(isinstance(d, int) for d in shape[1:]) and len(shape) > 1:
                         params = sum(_count(self.constants[n]) for n in ins if n in self.constants)
                         element = Element([value(data_ins[0])], [value(node.output[0])], what=node.op_type)
+                        element.location = self.span(node)
                         element.mapped = call("opaque", (tuple(shape[1:]),), params=params, source=node.op_type)
                         elements.append(element)
                         data.add(node.output[0])
@@ -265,6 +283,7 @@ class _Graph:
                         if allow_opaque
                         else "import with --allow-opaque to keep it as an opaque layer with "
                         "its inferred shape and parameter count",
+                        anchor=self.anchors[id(node)],
                     )
                 )
                 continue
@@ -280,6 +299,7 @@ class _Graph:
                     [value(n) for n in tensor_inputs], [value(out_name)], mapped=mapped_one, what=node.op_type
                 )
                 element.name = label
+                element.location = self.span(node)
                 elements.append(element)
         scope = Scope(
             None, "", object, [value(i.name) for i in self.graph_inputs], elements, [value(o) for o in self.outputs]
@@ -296,6 +316,10 @@ class _Graph:
             elif element.name:
                 labels.add(element.name)
         return scope, problems
+
+    def span(self, node) -> AnchoredSpan:
+        """Where a node is, for a diagnostic: the file, and the node's index, name and operator."""
+        return AnchoredSpan(self.path, 1, 1, 1, 1, self.anchors[id(node)])
 
     def _attention_scopes(self) -> list[dict]:
         """The node scopes of nn.MultiheadAttention modules (TorchScript's exporter names nodes after their module):
@@ -738,13 +762,16 @@ def _infer_shapes(onnx, model) -> dict:
     return shapes
 
 
-def _ordered(nodes, outputs, constants, inputs):
+def _ordered(nodes, outputs, constants, inputs, anchors):
     """The nodes in an order where each comes after what it reads; a cycle or a missing input is an error."""
     producer = {}
     for node in nodes:
         for out in node.output:
             if out in producer or out in inputs:
-                raise Invalid(f"the value `{out}` is produced twice (by `{node.name or node.op_type}`)")
+                raise Invalid(
+                    f"the value `{out}` is produced twice (by `{node.name or node.op_type}`)",
+                    anchor=anchors[id(node)],
+                )
             producer[out] = node
     indegree, waiting = {}, {}
     for node in nodes:
@@ -753,7 +780,10 @@ def _ordered(nodes, outputs, constants, inputs):
             if not name or name in inputs or (name in constants and name not in producer):
                 continue
             if name not in producer:
-                raise Invalid(f"node `{node.name or node.op_type}` reads `{name}`, which nothing produces")
+                raise Invalid(
+                    f"node `{node.name or node.op_type}` reads `{name}`, which nothing produces",
+                    anchor=anchors[id(node)],
+                )
             needed.add(name)
         indegree[id(node)] = len(needed)
         for name in needed:
@@ -770,7 +800,7 @@ def _ordered(nodes, outputs, constants, inputs):
                     ready.append(user)
     if len(order) != len(nodes):
         stuck = next(n for n in nodes if indegree[id(n)] > 0)
-        raise Invalid(f"the graph has a cycle through node `{stuck.name or stuck.op_type}`")
+        raise Invalid(f"the graph has a cycle through node `{stuck.name or stuck.op_type}`", anchor=anchors[id(stuck)])
     for out in outputs:
         if out.name not in producer and out.name not in inputs and out.name not in constants:
             raise Invalid(f"the output `{out.name}` is produced by no node")

@@ -211,30 +211,62 @@ def _translate(torch, model, specs, constructors, path, network, allow_opaque, *
     result.diagnostics.extend(problems)
     if any(d.is_error for d in problems):
         return result
-    result.diagnostics.extend(_renames(root, path))
+    result.diagnostics.extend(_uncalled(model, root, path))
     inputs = [(name, spec.dims, spec.dtype) for name, spec in zip(names, specs)]
     try:
         written = Writer(root, inputs, network).write()
     except WriteProblem as err:
-        result.diagnostics.append(_error(codes.TORCH_UNSUPPORTED, err.message, err.location, path, help=err.help))
+        where = err.location
+        if _in_torch(where) or where is None:
+            where = _user_location(root, err.scope) or where
+        result.diagnostics.append(_error(codes.TORCH_UNSUPPORTED, err.message, where, path, help=err.help))
         return result
+    result.diagnostics.extend(
+        Diagnostic(codes.IMPORT_RENAMED, _span(where, path), message) for message, where in written.renamed
+    )
     result.text = written.text
     result.origins = [_span(origin, path) if origin else None for origin in written.origins]
     return result
 
 
-def _resolve(scope, allow_opaque, path) -> list:
-    """Every element without a layer kind: an opaque layer (allow_opaque, one input, a traced shape) or an error."""
+def _in_torch(location) -> bool:
+    return bool(location) and "/torch/" in str(location[0]).replace("\\", "/")
+
+
+def _user_location(root, path):
+    """The location of the innermost scope on the way to the module `path` that is the user's code."""
+    found = root.location if not _in_torch(root.location) else None
+    scope = root
+    while path and scope is not None:
+        inner = None
+        for element in scope.elements:
+            child = element.child
+            if child is not None and (path == child.path or path.startswith(child.path + ".")):
+                inner = child
+                break
+        scope = inner
+        if scope is not None and scope.location and not _in_torch(scope.location):
+            found = scope.location
+    return found
+
+
+def _resolve(scope, allow_opaque, path, around=None) -> list:
+    """Every element without a layer kind: an opaque layer (allow_opaque, one input, a traced shape) or an error.
+    A problem inside torch's own modules (an nn.Sequential's forward) points at the nearest user code around it."""
     from .torchmap import call
 
+    if scope.location and not _in_torch(scope.location):
+        around = scope.location
     found = []
     for element in scope.elements:
         problem, where = element.problem, element.location
         if element.child is not None and element.child.problem:
             problem, where = element.child.problem, element.child.location or where
+        if _in_torch(where) and around:
+            where = around
         if problem is None:
             if element.child is not None:
-                found.extend(_resolve(element.child, allow_opaque, path))
+                found.extend(_resolve(element.child, allow_opaque, path, around))
             continue
         full = f"{scope.path}.{element.name}" if scope.path and element.name else element.name or ""
         subject = f"`{full}` ({element.what})" if full else f"`{element.what}`"
@@ -263,13 +295,53 @@ def _resolve(scope, allow_opaque, path) -> list:
     return found
 
 
-def _renames(scope, path) -> list:
-    found = []
+def _called(scope, found: set) -> set:
+    """The module paths the traced forwards call (a layer, a child scope, a reuse), and their own params."""
+    import torch.nn as nn
+
+    containers = (nn.ModuleList, nn.ModuleDict)  # grouped for their members' calls: not called themselves
+    if not isinstance(scope.module, containers):
+        found.add(scope.path)
     for element in scope.elements:
-        if getattr(element, "renamed", None):
-            found.append(Diagnostic(codes.IMPORT_RENAMED, _span(element.location, path), element.renamed))
-        if element.child is not None:
-            found.extend(_renames(element.child, path))
+        child = element.child
+        if element.name is not None and not (child is not None and isinstance(child.module, containers)):
+            found.add(f"{scope.path}.{element.name}" if scope.path else element.name)
+        if child is not None:
+            _called(child, found)
+    return found
+
+
+def _uncalled(model, root, path) -> list:
+    """W431 for each module with parameters or buffers that no forward calls (a spare block, a training-only
+    head): the translation has only what forward computes, so torch's parameters() counts more."""
+    from .torchtrace import class_location
+
+    called = _called(root, set())
+    found, reported = [], []
+    for name, module in model.named_modules():
+        if not name or any(name == c or name.startswith(c + ".") for c in called if c):
+            continue
+        if any(name.startswith(r + ".") for r in reported):
+            continue
+        if any(name == c.rsplit(".", 1)[0] or c.startswith(name + ".") for c in called if c):
+            continue  # a container some of whose members are called: the members are looked at one by one
+        params = sum(p.numel() for p in module.parameters())
+        buffers = sum(b.numel() for b in module.buffers())
+        if not params and not buffers:
+            continue
+        reported.append(name)
+        location = class_location(type(module))
+        if _in_torch(location):
+            location = root.location
+        found.append(
+            Diagnostic(
+                codes.IMPORT_UNCALLED,
+                _span(location, path),
+                f"`{name}` ({type(module).__name__}, {params:,} parameters) is never called by forward: the "
+                "translation leaves it out, where torch's parameters() counts it",
+                help="delete it from the model if it is unused, or call it in forward",
+            )
+        )
     return found
 
 

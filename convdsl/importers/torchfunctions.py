@@ -12,7 +12,7 @@ from __future__ import annotations
 import operator
 
 from .torchmap import Mapped, NotMapped, call, is_export_helper
-from .torchmodel import Element, TensorSummary, without_batch as _without_batch
+from .torchmodel import Element, ParamValue, TensorSummary, without_batch as _without_batch
 
 _ACTIVATIONS = {
     "relu": "relu",
@@ -36,7 +36,7 @@ def _name(node) -> str:
     return target if isinstance(target, str) else getattr(target, "__name__", str(target))
 
 
-def map_function(tracer, gm, node, values, vid, alias):
+def map_function(tracer, gm, node, values, vid, alias, params):
     fx = tracer.fx
     torch = tracer.torch
     F = torch.nn.functional
@@ -122,24 +122,33 @@ def map_function(tracer, gm, node, values, vid, alias):
         alias[node] = x
         return None
 
+    def operand(a):
+        """A tensor of the forward, or a bare parameter (read through views: `self.gamma.view(1, -1, 1, 1)`,
+        `self.class_token.expand(n, -1, -1)`) as its `param`; None for a constant."""
+        found = _param_use(fx, a, len(out_shape), gm, values, params, batch)
+        if found is not None:
+            return found
+        return vid(a) if is_tensor(a) and a in tracer.derived else None
+
     # merges
     if target in (operator.add, torch.add, operator.iadd) or (node.op == "call_method" and name in ("add", "add_")):
         if "alpha" in kwargs and kwargs["alpha"] != 1:
             raise NotMapped("add with alpha")
-        return _broadcast("add", tensors, node, args, element, vid, gm, shape, batch)
+        return _broadcast("add", [operand(a) for a in args[:2]], element)
     if target in (operator.mul, torch.mul, operator.imul) or (node.op == "call_method" and name in ("mul", "mul_")):
-        return _broadcast("mul", tensors, node, args, element, vid, gm, shape, batch)
+        return _broadcast("mul", [operand(a) for a in args[:2]], element)
     if target in (torch.cat, torch.concat, torch.concatenate):
         parts = arg(0, "tensors")
         dim = dim_of(arg(1, "dim", 0), len(out_shape))
-        if not all(is_tensor(p) or _is_expanded_param(p, gm) for p in parts):
+        operands = [operand(p) for p in parts]
+        if any(o is None for o in operands):
             raise NotMapped("it concatenates values that are not tensors of the forward")
-        if len(parts) == 2 and _is_expanded_param(parts[0], gm) and is_tensor(parts[1]) and dim == 1:
-            return [_class_token(parts[0], parts[1], node, gm, element, vid)]
+        if all(isinstance(o, ParamValue) for o in operands):
+            raise NotMapped("it concatenates parameters only")
         if len(parts) < 2:
             alias[node] = parts[0]
             return None
-        return [element(call("concat", dim=dim), [vid(p) for p in parts])]
+        return [element(call("concat", dim=dim), operands)]
 
     # reshaping
     if target is torch.flatten or (node.op == "call_method" and name == "flatten"):
@@ -318,30 +327,89 @@ def _index(index, shape, batch):
     raise NotMapped(f"indexing with {index!r}")
 
 
-def _broadcast(kind, tensors, node, args, element, vid, gm, shape, batch):
-    # a parameter, or one expanded over the batch first (`pos = self.pos_embedding.expand(N, -1, -1)`, as
-    # convdsl's own export of a `param` writes it): the parameter itself
-    params = [a.args[0] if a.op == "call_method" else a for a in args if _is_expanded_param(a, gm)]
-    tensors = [t for t in tensors if not _is_expanded_param(t, gm)]
-    if kind == "add" and len(tensors) == 1 and len(params) == 1:
-        param = _param_value(params[0], gm)
-        x_shape = shape(tensors[0])
-        if (
-            param.dim() == 3
-            and param.shape[0] == 1
-            and x_shape is not None
-            and tuple(param.shape[1:]) == tuple(x_shape[1:])
-        ):
-            mapped = call("position_embedding", (int(param.shape[1]),))
-            item = element(mapped, [vid(tensors[0])])
-            item.name = params[0].target
-            item.params = param.numel()
-            item.renamed = f"{params[0].target} (a parameter of shape {tuple(param.shape)}) becomes the layer `{params[0].target}` (its state_dict key gains `.embedding`)"
-            return [item]
-    if len(tensors) != 2:
-        what = "a constant" if len(tensors) == 1 else "constants"
+def _broadcast(kind, operands, element):
+    """add or mul of two tensors, or of a tensor and a `param` (the tensor first, so a chain reads on)."""
+    if len(operands) != 2 or any(o is None for o in operands) or all(isinstance(o, ParamValue) for o in operands):
+        constants = sum(1 for o in operands if o is None or isinstance(o, ParamValue))
+        what = "a constant" if constants == 1 else "constants"
         raise NotMapped(f"{'adds' if kind == 'add' else 'multiplies by'} {what}: convdsl's {kind} merges tensors")
-    return [element(call(kind), [vid(tensors[0]), vid(tensors[1])])]
+    if isinstance(operands[0], ParamValue):
+        operands = operands[::-1]
+    return [element(call(kind), operands)]
+
+
+# reads of a parameter that keep its values and their order: what a `param` broadcast over the batch is
+_VIEW_METHODS = {"expand", "expand_as", "view", "reshape", "unsqueeze", "squeeze", "contiguous"}
+
+
+def _param_use(fx, node, rank, gm, values, params, batch):
+    """The `param` a merge's operand reads, its convdsl shape fixed by this use: the tensor's sizes as the merge
+    sees them (`rank` axes with the batch), without the leading 1 (or the batch it was expanded to), and with
+    1s in front where it has fewer axes (PyTorch broadcasts from the right). None: not a parameter's read."""
+    import torch
+
+    source = node
+    while isinstance(source, fx.Node) and source.op != "get_attr":
+        viewed = (source.op == "call_method" and source.target in _VIEW_METHODS) or (
+            source.op == "call_function" and source.target in (torch.reshape, torch.unsqueeze, torch.squeeze)
+        )
+        if source.target is operator.getitem and source.args and _adds_axes(source.args[1]):
+            viewed = True
+        if not viewed or not source.args:
+            return None
+        source = source.args[0]
+    if not isinstance(source, fx.Node):
+        return None
+    target = source.target
+    decl = params.get(target)
+    if decl is None:
+        value = _param_value(source, gm)
+        if "." in target:
+            owner = target.rsplit(".", 1)[0]
+            raise NotMapped(
+                f"it reads `{target}`, a tensor of the child module `{owner}`: convdsl declares a `param` in the block "
+                "of the module that owns it, so read it in that module's forward"
+            )
+        if not isinstance(value, torch.nn.Parameter):
+            raise NotMapped(
+                f"it reads the buffer `{target}`, a constant tensor: convdsl's merges read tensors and params"
+            )
+        raise NotMapped(f"it reads `{target}`, which is not a parameter of the module")
+    summary = values.get(node)
+    if not isinstance(summary, TensorSummary):
+        return None
+    seen = tuple(summary.shape)
+    if len(seen) == rank and seen and (seen[0] == 1 or seen[0] == batch):
+        shape = seen[1:]
+    elif len(seen) < rank:
+        shape = (1,) * (rank - 1 - len(seen)) + seen
+    else:
+        raise NotMapped(
+            f"the parameter `{target}` {decl.torch_shape} is read as {seen}, which does not broadcast over the batch"
+        )
+    count = 1
+    for d in shape:
+        count *= d
+    total = 1
+    for d in decl.torch_shape:
+        total *= d
+    if count != total or not shape or len(shape) > 4:
+        raise NotMapped(
+            f"the parameter `{target}` {decl.torch_shape} is read expanded to {seen}: a convdsl param broadcasts "
+            "over the batch only (and has 1 to 4 sizes)"
+        )
+    if decl.used and decl.shape != shape:
+        raise NotMapped(
+            f"the parameter `{target}` is read as {decl.shape} and as {shape}: a convdsl param has one shape"
+        )
+    decl.shape, decl.used = shape, True
+    return ParamValue(target)
+
+
+def _adds_axes(index) -> bool:
+    """`gamma[:, None, None]`, `gamma[None]`: indexing that only adds axes of 1."""
+    items = index if isinstance(index, tuple) else (index,)
+    return any(i is None for i in items) and all(i is None or i == slice(None) or i is Ellipsis for i in items)
 
 
 def _is_param(node, gm) -> bool:
@@ -353,25 +421,6 @@ def _param_value(node, gm):
     for part in node.target.split("."):
         obj = getattr(obj, part)
     return obj
-
-
-def _is_expanded_param(node, gm) -> bool:
-    if getattr(node, "op", None) == "call_method" and node.target == "expand" and _is_param(node.args[0], gm):
-        return True
-    return _is_param(node, gm)
-
-
-def _class_token(token, x, node, gm, element, vid):
-    param_node = token.args[0] if token.op == "call_method" else token
-    param = _param_value(param_node, gm)
-    if param.dim() != 3 or param.shape[0] != 1:
-        raise NotMapped(f"a concatenated parameter of shape {tuple(param.shape)} (a class token is 1 x n x D)")
-    mapped = call("class_token", tokens=int(param.shape[1]))
-    item = element(mapped, [vid(x)])
-    item.name = param_node.target
-    item.params = param.numel()
-    item.renamed = f"{param_node.target} (a parameter of shape {tuple(param.shape)}) becomes the layer `{param_node.target}` (its state_dict key gains `.token`)"
-    return item
 
 
 def _tied_linear(node, args, kwargs, gm, element, vid, tracer):

@@ -36,6 +36,7 @@ class Mapped:
     extra_inputs: int = 0  # tensors after the first the layer reads (merges: the others; memory=)
     outputs: int = 1
     notes: tuple = field(default=(), compare=False)
+    merge_form: bool = False  # written with all its tensors first, as a merge: `attention(q, kv, heads)`
 
 
 def _one(value):
@@ -244,6 +245,8 @@ def _mha(m):
         raise NotMapped("batch_first=False (convdsl's tokens are batch-first: construct it with batch_first=True)")
     if m.bias_k is not None or m.add_zero_attn:
         raise NotMapped("add_bias_kv or add_zero_attn")
+    if m.kdim != m.vdim:
+        raise NotMapped(f"kdim={m.kdim} and vdim={m.vdim} differ (convdsl's memory gives keys and values alike)")
     return call("attention", (m.num_heads,), bias=m.in_proj_bias is not None, dropout=float(m.dropout))
 
 

@@ -23,7 +23,7 @@ class Element:
     buffers: int = 0
     location: tuple | None = None  # (path, line) of the code behind it
     tuple_output: bool = False  # one output, returned inside a tuple (nn.MultiheadAttention's)
-    renamed: str | None = None  # a parameter that becomes a layer: what happens to its state_dict key
+    reuse_of: str | None = None  # a module with weights called again: the name (`name`) of its first call
 
 
 @dataclass
@@ -39,6 +39,31 @@ class Scope:
     location: tuple | None = None
     constructor: dict = field(default_factory=dict)  # argument name -> value, as recorded when it was built
     problem: str | None = None  # the trace failed: why
+    # the module's own nn.Parameters (not its children's), by attribute name: `param` statements
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ParamValue:
+    """A bare nn.Parameter read in a forward, as a value an element reads: the `param` of that name."""
+
+    target: str
+
+    @property
+    def name(self) -> str:
+        return self.target
+
+
+@dataclass
+class ParamDecl:
+    """A `param NAME: shape` statement: the shape in convdsl's terms (without the batch), where it is used."""
+
+    name: str
+    shape: tuple  # convdsl's sizes: the torch tensor's, without a leading 1 for the batch, padded as it broadcasts
+    torch_shape: tuple
+    location: tuple | None = None
+    init: float | None = None  # every entry's value, where the model was built with real values and they agree
+    used: bool = False
 
 
 @dataclass(frozen=True)

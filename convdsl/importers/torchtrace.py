@@ -10,13 +10,14 @@ becomes an Element with `problem` set, which the writer reports or makes opaque.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sys
 import traceback
 
 from .torchfunctions import map_function
 from .torchmap import NotMapped, Mapped, ModuleMapper, function_kind, is_export_helper
-from .torchmodel import Element, Scope, TensorSummary, without_batch as _without_batch
+from .torchmodel import Element, ParamDecl, Scope, TensorSummary, without_batch as _without_batch
 
 _FRAME = re.compile(r'File "([^"]+)", line (\d+)')
 
@@ -66,6 +67,8 @@ class Tracer:
         self.batch = batch
         self.single_tuple: set = set()
         self.run_failed = False  # nodes whose tuple holds one output and what convdsl does not give
+        self.derived: set = set()  # the scope being read: its nodes computed from the forward's inputs
+        self.calls: dict = {}  # id of a module with weights -> (the scope that called it first, its name there)
 
     # -- tracing one module --------------------------------------------------------------------------------
 
@@ -75,15 +78,23 @@ class Tracer:
         try:
             gm = self._trace(module)
         except Exception as err:  # user code: any exception is a failed trace, reported with its cause
-            scope.problem = f"torch.fx cannot trace its forward: {_reason(err)}"
-            return scope
+            gm = self._export(module, args, scope, err)
+            if gm is None:
+                return scope
         try:
             values = self._run(gm, args)
         except Exception as err:
             self.run_failed = True
             scope.problem = f"running its traced forward failed: {_reason(err)}"
             return scope
+        scope.params = _own_parameters(self.torch, module, scope.location)
         self._elements(scope, gm, values)
+        for decl in scope.params.values():  # one forward never reads keeps torch's shape, which may not fit
+            if len(decl.shape) > 4 and not scope.problem:
+                scope.problem = (
+                    f"its parameter `{decl.name}` of shape {decl.torch_shape} has more axes than a convdsl "
+                    "param (1 to 4, without a leading 1)"
+                )
         if not scope.problem:
             _group_containers(scope, module)
         return scope
@@ -106,6 +117,22 @@ class Tracer:
         tracer.record_stack_traces = True
         graph = tracer.trace(module)
         return fx.GraphModule(tracer.root, graph)
+
+    def _export(self, module, args, scope, fx_error):
+        """Where fx cannot follow the forward (control flow on sizes, a loop over one), torch.export on the
+        inputs it really receives (torchexport.py); when that fails too, the scope's problem names fx's error
+        first, at the line of forward it stopped at."""
+        from .torchexport import export_graph
+
+        try:
+            return export_graph(self.torch, module, args)
+        except Exception as err:  # user code run by torch.export: any failure is the diagnostic's cause
+            scope.problem = (
+                f"torch.fx cannot trace its forward: {_reason(fx_error)}; nor can torch.export on inputs "
+                f"of the shapes it receives: {_reason(err)}"
+            )
+            scope.location = format_exception_location(fx_error) or scope.location
+            return None
 
     def _run(self, gm, args):
         """Every node's value on the real inputs (tensors kept only while needed: shapes are recorded)."""
@@ -136,6 +163,7 @@ class Tracer:
             return node
 
         derived = set()  # nodes computed from the forward's inputs; the rest are constants (parameters, sizes)
+        self.derived = derived
         for node in gm.graph.nodes:
             if node.op == "placeholder":
                 if _is_tensor_summary(values.get(node)):
@@ -183,6 +211,11 @@ class Tracer:
             params=sum(p.numel() for p in module.parameters()),
             buffers=sum(b.numel() for b in module.buffers()),
         )
+        if element.params or element.buffers:
+            first = self.calls.get(id(module))
+            if first is not None:
+                return self._shared(scope, first, element, out)
+            self.calls[id(module)] = (scope, node.target)
         if self.mapper.is_layer(module):
             try:
                 element.mapped = self.mapper.map(module)
@@ -197,36 +230,72 @@ class Tracer:
                     element.shape = None
                 else:  # (y, weights) or nn.LSTM's (y, (h, c)): only y is the layer's output
                     m = element.mapped
-                    element.mapped = Mapped(m.kind, m.args, m.kwargs)
+                    element.mapped = dataclasses.replace(m, outputs=1)
                     element.shape = _without_batch(out[0], self.batch)
                     self.single_tuple.add(node)
             return element
         args = values[(node, "args")]
+        derived = self.derived
         element.child = self.scope(module, _join(scope.path, node.target), args)
+        self.derived = derived  # back to this scope's, after the child's
+        return element
+
+    def _shared(self, scope, first, element, out):
+        """A module with weights called again (a Siamese tower, a head shared across FPN levels): `reuse` of
+        its first call, which the writer names; its parameters are the first call's."""
+        first_scope, first_name = first
+        element.params = element.buffers = 0
+        if first_scope is not scope:
+            element.problem = (
+                f"it is the module `{_join(first_scope.path, first_name)}` again (one module object in two places: "
+                "shared weights); convdsl reuses a layer or block within the forward that calls it first"
+            )
+            return element
+        if not isinstance(out, TensorSummary) or len(element.inputs) != 1:
+            element.problem = (
+                f"it is `{_join(scope.path, first_name)}` called again with several inputs or outputs: "
+                "convdsl's reuse gives one tensor from one"
+            )
+            return element
+        element.reuse_of = first_name
         return element
 
     def _check_module_call(self, module, node, values, element):
-        """What the call itself asks beyond the module: attention's keys and values, several outputs."""
+        """What the call itself asks beyond the module: attention's keys and values, its mask."""
         mapped = element.mapped
         if mapped.kind == "attention" and type(module) is self.torch.nn.MultiheadAttention:
-            q, k, v = (node.args + (None, None, None))[:3]
+            q, k, v = (tuple(node.args) + (None, None, None))[:3]
+            q = node.kwargs.get("query", q)
             k = node.kwargs.get("key", k)
             v = node.kwargs.get("value", v)
-            if not (q is k is v):
-                if k is v and k is not None:
+            if k is not v:
+                raise NotMapped("keys and values from different tensors (convdsl's memory gives both)")
+            if node.kwargs.get("key_padding_mask") is not None:
+                raise NotMapped("a key_padding_mask passed in forward (convdsl's attention masks nothing per sample)")
+            mask = node.kwargs.get("attn_mask", node.args[5] if len(node.args) > 5 else None)
+            causal = bool(node.kwargs.get("is_causal", False))
+            if mask is not None:
+                if not causal and not _is_causal_mask(self.torch, self.fx, mask, values):
                     raise NotMapped(
-                        "cross-attention called as module(q, kv, kv): write it as `attention(heads, memory=...)`"
+                        "an attn_mask passed in forward that is not recognisably causal (convdsl's attention "
+                        "takes causal=true: `torch.triu(torch.ones(L, L, dtype=torch.bool), diagonal=1)`, "
+                        "`nn.Transformer.generate_square_subsequent_mask(L)`, or is_causal=True with the mask)"
                     )
-                raise NotMapped("keys and values from different tensors")
-            if node.kwargs.get("attn_mask") is not None or node.kwargs.get("key_padding_mask") is not None:
-                raise NotMapped("a mask passed in forward")
-            if node.kwargs.get("is_causal"):
-                raise NotMapped("is_causal=True in forward")
-            element.inputs = element.inputs[:1]
+                causal = True
+            elif causal:
+                raise NotMapped("is_causal=True without an attn_mask (nn.MultiheadAttention needs the mask)")
+            if causal:
+                mapped = Mapped(mapped.kind, mapped.args, mapped.kwargs + (("causal", True),))
+            if q is k:
+                element.inputs = element.inputs[:1]
+            else:  # cross-attention: queries from q, keys and values from kv: `attention(q, kv, heads)`
+                element.inputs = element.inputs[:2]
+                mapped = Mapped(mapped.kind, mapped.args, mapped.kwargs, merge_form=True)
+            element.mapped = mapped
 
     def _function_element(self, scope, gm, node, values, vid, alias):
         try:
-            result = map_function(self, gm, node, values, vid, alias)
+            result = map_function(self, gm, node, values, vid, alias, scope.params)
         except NotMapped as err:
             tensors = [vid(a) for a in _tensor_args(self.fx, node, values)]
             return Element(
@@ -244,6 +313,49 @@ class Tracer:
             element.location = element.location or node_location(node)
             element.what = element.what or _function_name(node)
         return elements
+
+
+def _own_parameters(torch, module, location) -> dict:
+    """The module's own nn.Parameters (`self.class_token`, a layer-scale `self.gamma`), each a `param` statement
+    of the scope: shaped by its first use in forward (broadcast against the tensor it meets), or, when forward
+    never reads it, as torch holds it without a leading 1. Every one is declared, so the counts are torch's."""
+    found = {}
+    for name, value in module.named_parameters(recurse=False):
+        shape = tuple(int(d) for d in value.shape)
+        default = shape[1:] if len(shape) > 1 and shape[0] == 1 else shape
+        init = None
+        if value.device.type != "meta" and value.numel():
+            flat = value.detach().flatten()
+            if bool((flat == flat[0]).all()):
+                init = float(flat[0])
+        found[name] = ParamDecl(name, default or (1,), shape, location, init)
+    return found
+
+
+def _is_causal_mask(torch, fx, node, values) -> bool:
+    """A mask made from sizes only that hides each query's later keys: `torch.triu(torch.ones(L, L,
+    dtype=torch.bool), diagonal=1)` (True: may not look), or a float one of -inf above the diagonal, as
+    nn.Transformer.generate_square_subsequent_mask writes it; through `.to(...)` and `.bool()`."""
+    summary = values.get(node)
+    if not isinstance(summary, TensorSummary) or len(summary.shape) != 2 or summary.shape[0] != summary.shape[1]:
+        return False
+    while isinstance(node, fx.Node) and node.op == "call_method" and node.target in ("to", "bool"):
+        node = node.args[0]
+    if not isinstance(node, fx.Node) or not (
+        (node.op == "call_function" and node.target is torch.triu)
+        or (node.op == "call_method" and node.target == "triu")
+    ):
+        return False
+    diagonal = node.kwargs.get("diagonal", node.args[1] if len(node.args) > 1 else 0)
+    base = node.args[0] if node.args else None
+    if diagonal != 1 or not isinstance(base, fx.Node) or base.op != "call_function":
+        return False
+    if base.target is torch.ones:
+        return summary.dtype == "torch.bool"
+    if base.target is torch.full:
+        fill = base.kwargs.get("fill_value", base.args[1] if len(base.args) > 1 else None)
+        return isinstance(fill, float) and fill == float("-inf") and summary.dtype.startswith("torch.float")
+    return False
 
 
 def _module_location(module, node):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from .. import syntax
 from ..layers import KINDS, lookup
-from .torchmodel import Element, Scope
+from .torchmodel import Element, ParamValue, Scope
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # words a tensor name or block name cannot be: the language's keywords, and `tensor`; `x` is one only
@@ -31,15 +31,17 @@ _SLOT = "\x00"
 class WriteProblem(Exception):
     """A model convdsl cannot name faithfully: the message, the (path, line) behind it."""
 
-    def __init__(self, message: str, location=None, help: str | None = None):
+    def __init__(self, message: str, location=None, help: str | None = None, scope: str | None = None):
         super().__init__(message)
         self.message, self.location, self.help = message, location, help
+        self.scope = scope  # the module path of the scope being written, to find user code around it
 
 
 @dataclass
 class Written:
     text: str
     origins: list  # per line: (path, line) or None
+    renamed: list  # (message, (path, line)) per parameter whose name convdsl cannot keep
 
 
 def snake(name: str) -> str:
@@ -117,7 +119,10 @@ class _Form:
 
 
 class Writer:
-    def __init__(self, root: Scope, inputs: list, network: str):
+    def __init__(self, root: Scope, inputs: list, network: str, *, layer_origins: bool = False):
+        # layer_origins: each layer of a chain on its own line, whose origin is that layer's (an ONNX node),
+        # so a finding about one layer points at the node behind it; else a chain's origin is its statement's
+        self.layer_origins = layer_origins
         self.root = root
         self.inputs = inputs  # (name, dims, dtype) per input of the root's forward
         self.network = network
@@ -126,6 +131,8 @@ class Writer:
         self.block_names: set[str] = set()
         self.signatures: dict = {}
         self.counts: dict = {}
+        self.renamed: list = []
+        self.reuse_labels: dict = {}  # id of a reuse element -> the label of the first call it calls again
 
     def write(self) -> Written:
         names, scopes = {}, []
@@ -145,12 +152,17 @@ class Writer:
             lines.append(("", None))
         lines.extend(self._top())
         text, origins = [], []
-        for line, origin in lines:
-            indent = line[: len(line) - len(line.lstrip(" "))]
-            for physical in wrap(line.lstrip(" "), indent) if line.strip() else [line]:
-                text.append(physical)
-                origins.append(origin)
-        return Written("\n".join(text) + "\n", origins)
+        for statement, origin in lines:
+            indent = statement[: len(statement) - len(statement.lstrip(" "))]
+            # a statement of several lines (layer_origins) has one origin per line
+            pieces = statement.split("\n")
+            where = origin if isinstance(origin, list) else [origin] * len(pieces)
+            for index, (line, line_origin) in enumerate(zip(pieces, where)):
+                here = indent if index == 0 else indent + "    "
+                for physical in wrap(line.lstrip(" "), here) if line.strip() else [line]:
+                    text.append(physical)
+                    origins.append(line_origin)
+        return Written("\n".join(text) + "\n", origins, self.renamed)
 
     def _decide(self, scope: Scope, name: str):
         local = name.rsplit(".", 1)[-1]
@@ -220,7 +232,7 @@ class Writer:
         if chain:
             return [(self._chain_text(scope, slots, positional=True), scope.location)]
         statements = self._statements(scope, slots, top=False)
-        return [(f"{target} = {body}", origin) for target, body, origin in statements]
+        return [(f"{target} = {body}" if target else body, origin) for target, body, origin in statements]
 
     def _element_text(self, element: Element, slots, label: str | None, extra: list[str]) -> str:
         prefix = f"{label}: " if label else ""
@@ -233,25 +245,34 @@ class Writer:
             index = next(i for i, (s, _) in enumerate(entry["instances"]) if s is element.child)
             args = list(extra) + [slots.int(vector[index], name) for name, vector in params]
             return f"{prefix}{form.block}({', '.join(args)})" if args else f"{prefix}{form.block}"
+        if element.reuse_of is not None:
+            return f"reuse({self.reuse_labels[id(element)]})"
         text = _args_text(element.mapped, slots, label, extra)
         return f"{prefix}{element.mapped.kind}({text})" if text else f"{prefix}{element.mapped.kind}"
 
     def _labels(self, scope, *, positional: bool):
         """Each element's label (None: the automatic name is already the module's, or it has no module)."""
-        labels, seen = [], {}
+        labels, seen, first_label = [], {}, {}
         for index, element in enumerate(scope.elements):
             name = element.name
             if name is None:
                 labels.append(None)
                 continue
-            if name in seen:  # a module called again: fine without weights, else it would count them twice
-                if element.params or element.buffers:
+            if element.reuse_of is not None:  # a module with weights called again: `reuse(LABEL)` of its first
+                first = first_label.get(element.reuse_of)
+                if first is None:
                     raise WriteProblem(
-                        f"`{_join(scope.path, name)}` is called {seen[name] + 1} times: convdsl has no shared "
-                        "weights yet, and a second copy would count its parameters twice",
+                        f"`{_join(scope.path, name)}` is called more than once (shared weights), and its first call "
+                        "is numbered by its position in a chain (an nn.Sequential), so no label names it for "
+                        "`reuse`; a second copy would count its parameters twice",
                         element.location,
-                        "call a separate module each time",
+                        "call the shared module from a forward that names it (`self.tower(x)`)",
+                        scope.path,
                     )
+                self.reuse_labels[id(element)] = first
+                labels.append(None)
+                continue
+            if name in seen:  # a module without weights called again (one nn.ReLU for every activation)
                 seen[name] += 1
                 labels.append(None)
                 continue
@@ -260,11 +281,13 @@ class Writer:
                 labels.append(None)
             elif _IDENT.match(name):
                 labels.append(name)
+                first_label[name] = name
             else:
                 raise WriteProblem(
                     f"`{_join(scope.path, name)}` cannot keep its name: convdsl numbers the layers of a chain by "
                     f"their position, and it is called at position {index}",
                     element.location,
+                    scope=scope.path,
                 )
         return labels
 
@@ -298,6 +321,26 @@ class Writer:
             taken.add(name)
             return name
 
+        statements: list = []
+        # the module's own parameters first: their names are their state_dict keys, so they are claimed before
+        # any tensor's; each is a statement `param NAME: sizes` (target None), its sizes slots like any integer
+        for decl in scope.params.values():
+            name = decl.name
+            if _IDENT.match(name) and name not in _RESERVED and not keyword.iskeyword(name) and name not in taken:
+                taken.add(name)
+            else:
+                name = claim("p_" + name)
+                self.renamed.append(
+                    (
+                        f"{_join(scope.path, decl.name)} (a parameter) cannot keep its name in convdsl: it is the "
+                        f"param `{name}` (its state_dict key is `{_join(scope.path, name)}`)",
+                        decl.location,
+                    )
+                )
+            names[ParamValue(decl.name)] = name
+            sizes = " x ".join(_value(d, slots, f"{decl.name}_size") for d in decl.shape)
+            init = f", init={render_value(float(decl.init))}" if decl.init else ""
+            statements.append((None, f"param {name}: {sizes}{init}", decl.location))
         for i, v in enumerate(scope.inputs):
             if top:
                 names[v] = claim(self.inputs[i][0])
@@ -307,34 +350,50 @@ class Writer:
                 names[v] = claim(v.name)
         if not top and len(scope.outputs) == 1 and scope.outputs[0] not in names:
             names[scope.outputs[0]] = "out"
-        statements: list = []
         pending: dict = {}  # the value at a chain's end -> [head, element texts, origin, outputs]
 
         def close(v):
+            labels_in.pop(v, None)
             chain = pending.pop(v, None)
             if chain is not None:
                 head, parts, origin, outputs = chain
                 target = ", ".join(name_of(o) for o in outputs)
                 # the integers go to the slots in the order of the text, which is the order chains close in
-                for _, values, hints in parts:
+                for _, values, hints, _ in parts:
                     slots.values.extend(values)
                     slots.hints.extend(hints)
-                texts = [text for text, _, _ in parts]
-                statements.append((target, " -> ".join(([head] if head else []) + texts), origin))
+                texts = [text for text, _, _, _ in parts]
+                if self.layer_origins:  # one layer a line, each pointing at what it was written for
+                    first = " -> ".join(([head] if head else []) + texts[:1])
+                    body = "\n".join([first] + ["    -> " + text for text in texts[1:]])
+                    statements.append((target, body, [where for _, _, _, where in parts]))
+                else:
+                    statements.append((target, " -> ".join(([head] if head else []) + texts), origin))
 
         def render(element, label, extra):
             own = _Slots()
             text = self._element_text(element, own, label, extra)
-            return (text, own.values, own.hints)
+            return (text, own.values, own.hints, element.location)
 
         def name_of(v):
             if v not in names:
                 names[v] = claim(_value_label(v))
             return names[v]
 
+        labels_in: dict = {}  # the value at a pending chain's end -> the labels written in that chain
+        carried: set = set()  # the labels of the chain the current element continues
         for element, label in zip(scope.elements, labels):
             tensors = element.inputs
-            variadic = element.mapped is not None and lookup(element.mapped.kind).variadic
+            variadic = element.mapped is not None and (
+                lookup(element.mapped.kind).variadic or element.mapped.merge_form
+            )
+            if element.reuse_of is not None:
+                # `reuse(L)` must come after the statement that labels L: a pending chain holding L (other
+                # than the one the reuse continues) is written out now
+                target = self.reuse_labels[id(element)]
+                for key, held in list(labels_in.items()):
+                    if target in held and key != tensors[0]:
+                        close(key)
             if variadic:
                 for v in tensors:
                     close(v)
@@ -348,12 +407,15 @@ class Writer:
                 if first in pending and users.get(first, 0) == 1 and len(pending[first][3]) == 1:
                     chain = pending.pop(first)[:2]
                     chain[1].append(text)
+                    carried = labels_in.pop(first, set())
                 else:
                     close(first)
                     chain = [name_of(first), [text]]
             if len(chain) == 2:
                 chain += [element.location, list(element.outputs)]
             pending[element.outputs[0]] = chain
+            labels_in[element.outputs[0]] = carried | ({label} if label else set())
+            carried = set()
             if len(element.outputs) > 1 or users.get(element.outputs[0], 0) != 1:
                 close(element.outputs[0])
         for v in list(pending):
@@ -377,7 +439,14 @@ class Writer:
         outputs = list(self._output_names)
         values = iter(slots.values)
         declared = set()
+        params = [(body, origin) for target, body, origin in statements if target is None]
+        for body, origin in params:
+            lines.append((_fill(body, values), origin))
+        if params:
+            lines.append(("", None))
         for target, body, origin in statements:
+            if target is None:
+                continue
             body = _fill(body, values)
             if target in outputs and target not in declared:
                 declared.add(target)
@@ -423,7 +492,13 @@ def _repeats(parts, labels, slots) -> str:
     out, i, drop = [], 0, []
     while i < len(parts):
         j = i
-        while j + 1 < len(parts) and parts[j + 1][:2] == parts[i][:2] and labels[j + 1] is None and labels[i] is None:
+        while (
+            j + 1 < len(parts)
+            and parts[j + 1][:2] == parts[i][:2]
+            and labels[j + 1] is None
+            and labels[i] is None
+            and not parts[i][0].startswith("reuse(")  # each reuse is its own call, never a repeat of a layer
+        ):
             j += 1
         n = j - i + 1
         out.append(f"{parts[i][0]} * {n}" if n > 1 else parts[i][0])
@@ -467,8 +542,8 @@ def _height(scope) -> int:
 
 
 def is_chain(scope: Scope) -> bool:
-    if len(scope.inputs) != 1 or len(scope.outputs) != 1 or not scope.elements:
-        return False
+    if len(scope.inputs) != 1 or len(scope.outputs) != 1 or not scope.elements or scope.params:
+        return False  # a module with parameters of its own declares them: a block with statements
     previous = scope.inputs[0]
     for element in scope.elements:
         if len(element.inputs) != 1 or len(element.outputs) != 1 or element.inputs[0] != previous:
