@@ -25,7 +25,7 @@ def _floats(text: str) -> list[float]:
 
 
 def _spline_points(pos: str) -> list[tuple[float, float]]:
-    """Points along an edge's B-spline (`[e,x,y] [s,x,y] x,y x,y ...`), 24 per cubic piece."""
+    """Points along an edge's B-spline (`[e,x,y] [s,x,y] x,y x,y ...`), 40 per cubic piece."""
     points = []
     for part in pos.split():
         if part.startswith(("e,", "s,")):
@@ -34,8 +34,8 @@ def _spline_points(pos: str) -> list[tuple[float, float]]:
     out = []
     for i in range(0, len(points) - 3, 3):
         (x0, y0), (x1, y1), (x2, y2), (x3, y3) = points[i : i + 4]
-        for k in range(25):
-            t = k / 24
+        for k in range(41):
+            t = k / 40
             a, b, c, d = (1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t * t, t**3
             out.append((a * x0 + b * x1 + c * x2 + d * x3, a * y0 + b * y1 + c * y2 + d * y3))
     return out
@@ -57,10 +57,11 @@ def _overlaps(a, b) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def crossed(graph: dict) -> dict[str, tuple[str | None, str]]:
+def crossed(graph: dict) -> dict[str, tuple[str | None, str, bool]]:
     """The clusters whose title text a line or an edge's label runs through: cluster name -> (the box inside
     the cluster that the first such line goes into or comes from, None if it only passes; the side of that
-    box the title is better on, `l` or `r`: away from where the line comes from)."""
+    box the title is better on, `l` or `r`: away from where the line comes from; whether the title is wider
+    than half its cluster, so that in any corner it reaches the middle, where a line into a chain runs)."""
     objects = graph.get("objects", [])
     clusters = [
         o
@@ -73,6 +74,8 @@ def crossed(graph: dict) -> dict[str, tuple[str | None, str]]:
     where = {o["_gvid"]: (o["name"], _floats(o["pos"])[:2]) for o in objects if "pos" in o and "bb" not in o}
     lines, labels = [], []
     for edge in graph.get("edges", []):
+        if "invis" in str(edge.get("style", "")):
+            continue  # what keeps a title's room beside its box: not drawn
         if "pos" in edge:
             ends = [where[k] for k in (edge.get("head"), edge.get("tail")) if k in where]
             lines.append((_spline_points(edge["pos"]), ends))
@@ -87,16 +90,36 @@ def crossed(graph: dict) -> dict[str, tuple[str | None, str]]:
         height = float(cluster.get("lheight", 0)) * INCH
         # the text itself in a wide font (the label is padded with blanks to make Graphviz reserve room)
         text = max(_dot_lines(str(cluster["label"])) or ("",), key=len)
-        width = measure.width(text, float(cluster.get("fontsize", size)))
-        box = (lx - width / 2 - _GAP, ly - height / 2, lx + width / 2 + _GAP, ly + height / 2)
+        font = float(cluster.get("fontsize", size))
+        width = max(measure.width(text, font), 0.62 * font * len(text))  # no narrower than 0.62 em a letter
+        box = (lx - width / 2 - _GAP, ly - height / 2 - _GAP, lx + width / 2 + _GAP, ly + height / 2 + _GAP)
+        top = max((y for _, (x, y) in where.values() if x1 <= x <= x2 and y1 <= y <= y2), default=y2)
+        middle = (x1 + x2) / 2
+        entries, beside, first_side = [], [], None  # lines into the first rank; others, by where they cross
         for points, ends in lines:
-            if any(box[0] <= x <= box[2] and box[1] <= y <= box[3] for x, y in points):
-                inside = [(name, x) for name, (x, y) in ends if x1 <= x <= x2 and y1 <= y <= y2]
-                outside = [x for name, (x, y) in ends if not (x1 <= x <= x2 and y1 <= y <= y2)]
-                side = "r" if inside and outside and outside[0] < inside[0][1] - 1 else "l"
-                found[str(cluster["name"])] = (inside[0][0] if inside else None, side)
-                break
-        else:
-            if any(_overlaps(box, other) for other in labels):
-                found[str(cluster["name"])] = (None, "l")
+            through = [x for x, y in points if box[0] <= x <= box[2] and box[1] <= y <= box[3]]
+            if not through:
+                continue
+            inside = [(name, x, y) for name, (x, y) in ends if x1 <= x <= x2 and y1 <= y <= y2]
+            outside = [x for name, (x, y) in ends if not (x1 <= x <= x2 and y1 <= y <= y2)]
+            at = sum(through) / len(through)
+            if inside and inside[0][2] >= top - 2:  # into a box of the first rank (a chain's first layer)
+                entries.append(inside[0][0])
+            else:  # a skip down beside the chain to a later layer, or a line passing: a corner clears it
+                beside.append(at)
+            if first_side is None:
+                # away from where the line runs through the band; one down the middle: from where it comes
+                if abs(at - middle) > 4:
+                    first_side = "r" if at < middle else "l"
+                else:
+                    first_side = "r" if inside and outside and outside[0] < inside[0][1] - 1 else "l"
+        if first_side is not None:
+            left, right = any(at < middle for at in beside), any(at >= middle for at in beside)
+            side = "r" if left and not right else "l" if right and not left else first_side
+            first = entries[0] if entries else None
+            wide = first is not None and width + 2 * _GAP > (x2 - x1) / 2 - 8.0
+            found[str(cluster["name"])] = (first, side, wide)
+            continue
+        if any(_overlaps(box, other) for other in labels):
+            found[str(cluster["name"])] = (None, "l", False)
     return found
