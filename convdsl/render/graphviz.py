@@ -33,8 +33,10 @@ def dot_text(
 TITLE_GROWTH = 1.25
 # At most this many layouts of a figure: each title goes at most one step a layout (a ladder is at most 9
 # long), a step taken for one may move the lines of others, and steps that make the figure too large are
-# taken by halves.
+# taken by halves. A layout's time grows with the boxes and edges laid out, so a larger figure gets fewer,
+# LAYOUT_BUDGET boxes and edges in all (the largest Graphviz is given, MAX_LAYOUT, gets 4; GoogLeNet, 14).
 LAYOUTS = 14
+LAYOUT_BUDGET = 12_000
 
 
 def _ladder(box: str | None, side: str, wide: bool) -> tuple[tuple, ...]:
@@ -64,6 +66,7 @@ def laid_out(diagram: Diagram, options: Options) -> tuple[str, dict]:
     from .titles import crossed
 
     made = [0]
+    most = max(2, min(LAYOUTS, LAYOUT_BUDGET // max(1, len(diagram.boxes) + len(diagram.links))))
 
     def layout(dot: str) -> dict:
         made[0] += 1
@@ -97,7 +100,7 @@ def laid_out(diagram: Diagram, options: Options) -> tuple[str, dict]:
     found = crossed(graph)
     limit = size(graph) * TITLE_GROWTH
     best = (len(found), dot, graph)
-    while made[0] < LAYOUTS:
+    while made[0] < most:
         following = dict(state)
         for name, (box, side, wide) in found.items():
             if name not in state:
@@ -110,7 +113,7 @@ def laid_out(diagram: Diagram, options: Options) -> tuple[str, dict]:
             break  # nothing left to try
         candidate = text(following)
         candidate_graph = layout(candidate)
-        while size(candidate_graph) > limit and made[0] < LAYOUTS:
+        while size(candidate_graph) > limit and made[0] < most:
             # too large: of the steps that add width, the later half waits for the next layout (one alone
             # is given up), until the figure is small enough or only the steps that add none are left
             grown = sorted(

@@ -1,14 +1,15 @@
 """Which cluster titles a line runs through, in Graphviz's layout (its `json0` output, as a dict).
 
-Graphviz puts a cluster's title at the top left of the cluster, in a band it
-keeps free of boxes but not of edges: the edges into the cluster's first layers
-run straight through it, and through the title whenever the title is wider
-than the room beside them. Graphviz cannot route around a cluster label, and a
-title made a node of its own rank staggered the columns. So the figure is laid
-out once, the titles crossed are found here, and dot.py gives each of those
-clusters room for its title: an invisible box as wide as the title, left of the
-cluster's first box in its first rank. The title's band above that box has no
-line into the cluster (edges go round boxes), and no rank changes.
+Graphviz puts a cluster's title in a band above (or below) the cluster's
+content, which it keeps free of boxes but not of edges: the edges into the
+cluster's first layers run straight through it, and through the title
+whenever the title is wider than the room beside them. Graphviz cannot route
+around a cluster label, and a title made a node of its own rank staggered the
+columns. So the figure is laid out, the titles crossed are found here, with
+what tells how to clear them (the box the line goes into, the side it runs
+on, whether the title is wider than half its cluster), and graphviz.laid_out
+moves each up its ladder: another corner, the lines into the first box ending
+at its far corner, room beside that box (dot.py); then lays it out again.
 """
 
 from __future__ import annotations
