@@ -54,9 +54,9 @@ def _imported(reference: str, inputs, **options):
 
 # An example that declares a learnable tensor with `param` (issue 17) exports it as a bare nn.Parameter,
 # which the importer still maps to a stand-in kind (position_embedding): GPT-2's `wpe` comes back as
-# `wpe.embedding`. Known and open (issue 22): the importer must write `param` statements. strict: the
-# day it does, this fails until the mark goes.
-_PARAM_EXAMPLES = {"gpt2_small"}
+# `wpe.embedding` (ViT-B/16's `class_token` likewise). Known and open (issue 22): the importer must write
+# `param` statements. strict: the day it does, this fails until the mark goes.
+_PARAM_EXAMPLES = {"gpt2_small", "vit_b_16"}
 
 
 @pytest.mark.parametrize(
