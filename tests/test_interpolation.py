@@ -60,21 +60,24 @@ def test_vit_b_16_fixed_takes_only_224_and_interpolated_multiples_of_16():
     assert _valid(text) == [224]
     # the fixed 197 x 768 positions become the class token's own and a 14 x 14 grid resized to the
     # patches: as many learned values (1 + 14 * 14 = 197 positions of 768), any multiple of 16
-    interpolated = text.replace("pos_embedding: position_embedding(197) -> dropout(0.0)", "dropout(0.0)")
-    old = (
-        "x = image -> conv_proj: conv(768, 16, s=16) -> flatten(2) -> transpose(1, 2)\n"
-        "    -> class_token: class_token\n"
+    parts = (
+        ("    param pos_embedding: length x dim\n", ""),
+        ("    out = in -> add(pos_embedding) -> dropout(0.0)", "    out = in -> dropout(0.0)"),
+        (
+            "param class_token: 1 x 768\np = image -> conv_proj: conv(768, 16, s=16) -> flatten(2) -> transpose(1, 2)\n"
+            "x = concat(class_token, p, dim=1)",
+            "param class_token: 1 x 768\nparam cls_pos: 1 x 768\nparam pos_grid: 768 x 14 x 14\n"
+            "g = image -> conv_proj: conv(768, 16, s=16)\n"
+            "q = pos_grid -> upsample(like=g, mode=bicubic) -> flatten(2) -> transpose(1, 2)\n"
+            "p = g -> flatten(2) -> transpose(1, 2) -> add(q)\n"
+            "c = add(class_token, cls_pos)\n"
+            "x = concat(c, p, dim=1)",
+        ),
     )
-    assert old in interpolated
-    interpolated = interpolated.replace(
-        old,
-        "param class_token: 1 x 768\nparam cls_pos: 1 x 768\nparam pos_grid: 768 x 14 x 14\n"
-        "g = image -> conv_proj: conv(768, 16, s=16)\n"
-        "q = pos_grid -> upsample(like=g, mode=bicubic) -> flatten(2) -> transpose(1, 2)\n"
-        "p = g -> flatten(2) -> transpose(1, 2) -> add(q)\n"
-        "c = add(class_token, cls_pos)\n"
-        "x = concat(c, p, dim=1)\n",
-    )
+    interpolated = text
+    for a, b in parts:
+        assert a in interpolated, a
+        interpolated = interpolated.replace(a, b)
     analysis = convdsl.loads(interpolated).analyze()
     assert not analysis.has_errors, [d.message for d in analysis.diagnostics]
     assert analysis.params == 86_567_656

@@ -167,7 +167,7 @@ def test_misuse_is_a_diagnostic_at_its_place(text, code, line, column, words):
 @pytest.mark.parametrize(
     "old, new",
     [
-        ("examples/vit_b_16.cdsl", "tests/fixtures/params/vit_b_16_params.cdsl"),
+        ("tests/fixtures/stand_ins/vit_b_16.cdsl", "examples/vit_b_16.cdsl"),
         ("tests/fixtures/stand_ins/gpt2_small.cdsl", "examples/gpt2_small.cdsl"),
     ],
     ids=["vit_b_16", "gpt2_small"],
@@ -183,7 +183,7 @@ def test_the_stand_in_kinds_and_param_give_the_same_numbers(old, new):
 def test_vit_b_16_with_params_has_torchvisions_keys_for_its_tensors():
     from conftest import ROOT
 
-    analysis = convdsl.load(ROOT / "tests" / "fixtures" / "params" / "vit_b_16_params.cdsl").analyze()
+    analysis = convdsl.load(ROOT / "examples" / "vit_b_16.cdsl").analyze()
     assert analysis.params == 86_567_656
     keys = set(_module(analysis).state_dict())
     assert {"class_token", "encoder.pos_embedding", "conv_proj.weight", "encoder.ln.weight"} <= keys

@@ -175,6 +175,10 @@ DOCS = {
             "googlenet",
             "unet",
             "dcgan_generator",
+            "vit_b_16",
+            "swin_t",
+            "convnext_tiny",
+            "gpt2_small",
         )
     },
 }
@@ -237,8 +241,13 @@ def test_shapes_follow_the_files_layout():
 
 def test_blocks_and_groups_are_clusters_with_their_names():
     dot = to_dot(analysis("resnet50"))
+    # a title given room of its own beside its cluster's first box is broken after a comma (dot.py)
+    titles = {
+        " ".join(line.strip() for line in title.split("\\n"))
+        for title in re.findall(r'subgraph cluster\w+ \{\n +graph \[label="([^"]*)"', dot)
+    }
     for title in ("layer1", "0: bottleneck(64, down=true)", "1: bottleneck(128)", "downsample"):
-        assert re.search(rf'label=" +{re.escape(title)} +"', dot)
+        assert title in titles
 
 
 def test_collapse_folds_blocks_and_repeats_with_their_totals():

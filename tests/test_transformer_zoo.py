@@ -234,10 +234,14 @@ def vit_source(patch, layers, heads, dim, mlp):
     """examples/vit_b_16.cdsl with another size of torchvision's table."""
     text = _example("vit_b_16")
     tokens = (224 // patch) ** 2 + 1
-    text = text.replace("conv(768, 16, s=16)", f"conv({dim}, {patch}, s={patch})")
-    text = text.replace("position_embedding(197)", f"position_embedding({tokens})")
-    text = text.replace("encoder_block(768, 12, 3072) * 12", f"encoder_block({dim}, {heads}, {mlp}) * {layers}")
-    return text.replace("layernorm(768, eps=1e-6)", f"layernorm({dim}, eps=1e-6)")
+    for a, b in (
+        ("conv(768, 16, s=16)", f"conv({dim}, {patch}, s={patch})"),
+        ("param class_token: 1 x 768", f"param class_token: 1 x {dim}"),
+        ("encoder(197, 768, 12, 3072, 12)", f"encoder({tokens}, {dim}, {heads}, {mlp}, {layers})"),
+    ):
+        assert a in text
+        text = text.replace(a, b)
+    return text
 
 
 def swin_source(embed, depths, heads):

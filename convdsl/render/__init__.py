@@ -59,13 +59,16 @@ def to_dot(
     network as a U, a long one cut into columns), `columns` (never a U) or `unet` (a U,
     or LayoutUnavailable when the network has no such shape); label: a template of
     what each box says (render/labels.py: `"{kind}\\n{out}"`).
+
+    Where a line would run through a cluster's title, the text places that title
+    where none runs, as in the SVG: it is laid out (graphviz.source) to find them.
     """
     opts = options(style=style, direction=direction, collapse=collapse, depth=depth, layout=layout, label=label)
     if _STYLES[style].figure != "graph":
         raise ValueError(f"DOT draws the graph styles ({', '.join(_graph_styles())}), not {style!r}")
     from . import graphviz
 
-    return graphviz.dot_text(make_diagram(analysis, opts), opts)
+    return graphviz.source(make_diagram(analysis, opts), opts)
 
 
 def _graph_styles() -> list[str]:

@@ -27,19 +27,40 @@ class _Part:
 
 
 def write(
-    diagram: Diagram, style: Style, wrapping: Wrapping, *, direction: str = "TB", room: dict | None = None
+    diagram: Diagram,
+    style: Style,
+    wrapping: Wrapping,
+    *,
+    direction: str = "TB",
+    room: dict | None = None,
+    places: dict | None = None,
+    ports: dict | None = None,
 ) -> str:
-    """room: cluster (DOT name) -> (the box beside which its title needs room of its own, or None for the
-    cluster's first box; the side, `l` or `r`; a factor on the room's width) for the titles a line ran
-    through in an earlier layout (titles.py finds them)."""
+    """For the titles a line ran through in an earlier layout (titles.py finds them, graphviz.laid_out
+    chooses): places: cluster (DOT name) -> the corner its title goes in, `tl` (Graphviz's own), `tr`, `bl`
+    or `br`; room: cluster -> (the box beside which its title needs room of its own, or None for the
+    cluster's first box; the side, `l` or `r`; a factor on the room's width); ports: cluster -> (the box
+    inside it that the crossing line goes into, the side of the title): the lines into that box end at its
+    top corner away from the title, and the box is made wider than the title, so no line reaches the band
+    the title is drawn in above the box's other end."""
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
-    return _Writer(diagram, style, wrapping, room or {}).write(direction)
+    return _Writer(diagram, style, wrapping, room or {}, places or {}, ports or {}).write(direction)
 
 
 class _Writer:
-    def __init__(self, diagram: Diagram, style: Style, wrapping: Wrapping, room: dict | None = None):
+    def __init__(
+        self,
+        diagram: Diagram,
+        style: Style,
+        wrapping: Wrapping,
+        room: dict | None = None,
+        places: dict | None = None,
+        ports: dict | None = None,
+    ):
         self.diagram, self.style, self.wrapping, self.room = diagram, style, wrapping, room or {}
+        self.places = places or {}
+        self.first_columns: dict[str, int] = {}
         self.spacers: dict[tuple, tuple[int, float]] = {}  # (box, side) -> (its spacer's line, its width)
         self.boxes = {box.id: box for box in diagram.boxes}
         self.clusters = {cluster.id: cluster for cluster in diagram.clusters}
@@ -49,6 +70,8 @@ class _Writer:
         for cluster in diagram.clusters:
             self.inside.setdefault(cluster.parent, []).append(cluster.id)
         self.beside: dict[str, list[str]] = {}  # box -> connector nodes drawn next to it
+        self.ported = set(ports or ())  # clusters whose titles are on two lines, to make their boxes less wide
+        self.port_of = self._ports(ports or {})  # box -> (the compass point lines end at, its least width)
         self.out: list[str] = []
 
     def write(self, direction: str) -> str:
@@ -156,12 +179,14 @@ class _Writer:
     def _part(self, part: _Part, column: int, indent: str) -> None:
         for item in part.items:
             if item in part.parts:
-                # a group cut by columns is drawn in parts, one in each column it reaches
+                # a group (or a long block) cut by columns is drawn in parts, one in each column it reaches,
+                # each after the first titled as continued
                 self._cluster(
                     self.clusters[item],
                     f"{item}_{column}",
                     indent,
                     lambda inner: self._part(part.parts[item], column, inner),
+                    continued=column > self._first_column(item),
                 )
             elif item in self.boxes:
                 self._box(item, indent)
@@ -175,12 +200,49 @@ class _Writer:
 
         self._cluster(self.clusters[cluster_id], cluster_id, indent, body)
 
-    def _cluster(self, cluster: Cluster, name: str, indent: str, body) -> None:
+    def _ports(self, ports: dict) -> dict[str, tuple[str, float]]:
+        """For each box whose lines go to a corner (see write()): the corner, and the least width in inches
+        that puts it clear of every such title: a title starts a cluster margin (8 pt) inside its cluster,
+        and each cluster nested between it and the box adds one more."""
+        clusters = {c.id: c for c in self.diagram.clusters}
+        found: dict[str, tuple[str, float]] = {}
+        for name, (box, side) in ports.items():
+            cluster_id = name.rsplit("_", 1)[0] if name not in clusters and name.count("_") > 1 else name
+            if box not in self.boxes or cluster_id not in clusters:
+                continue
+            depth, at = 0, self.boxes[box].cluster
+            while at is not None and at != cluster_id:
+                depth, at = depth + 1, clusters[at].parent
+            size = self.style.font_size
+            # the widest line in a wide font, and no narrower than 0.62 em a letter (titles.py measures so)
+            title = max(
+                max(measure.width(line, size), 0.62 * size * len(line)) for line in _lines(clusters[cluster_id].title)
+            )
+            need = title + 8.0 * depth + 20.0
+            corner, had = found.get(box, ("ne" if side == "l" else "nw", 0.0))
+            found[box] = (corner, max(had, need / 72))
+        return found
+
+    def _first_column(self, cluster_id: str) -> int:
+        """The first column that draws a part of the cluster."""
+        if cluster_id not in self.first_columns:
+            column = self.wrapping.column_of
+            self.first_columns.update(
+                {c.id: min((column[b] for b in self._boxes_in(c.id)), default=0) for c in self.diagram.clusters}
+            )
+        return self.first_columns[cluster_id]
+
+    def _boxes_in(self, cluster_id: str):
+        for item in self.inside.get(cluster_id, ()):
+            yield from (item,) if item in self.boxes else self._boxes_in(item)
+
+    def _cluster(self, cluster: Cluster, name: str, indent: str, body, continued: bool = False) -> None:
         style = self.style
         self.out.append(f"{indent}subgraph {name} {{")
         # centred in the room it needs in a wide font, which Graphviz puts at the cluster's left; a long title
         # that needs room of its own (see _title_room) on two lines, to need less
-        lines = _lines(cluster.title) if name in self.room else (cluster.title,)
+        text = f"{cluster.title} (continued)" if continued else cluster.title
+        lines = _lines(text) if name in self.room or name in self.ported else (text,)
         title = label([measure.centred(line, style.font_size) for line in lines])
         self.out.append(
             f"{indent}  graph "
@@ -191,7 +253,8 @@ class _Writer:
                 fillcolor=style.cluster_fill,
                 fontcolor=style.cluster_text,
                 fontsize=float(style.font_size),
-                labeljust=self.room[name][1] if name in self.room else "l",
+                labelloc="b" if self.places.get(name, "tl")[0] == "b" else None,
+                labeljust=self.places.get(name, "tl")[1],
                 penwidth=0.8,
                 peripheries=1,
                 margin=8.0,
@@ -250,10 +313,10 @@ class _Writer:
     def _box(self, box_id: str, indent: str) -> None:
         box: Box = self.boxes[box_id]
         style = self.style
-        lines = (box.heading, *box.lines, *box.errors)
+        lines = self._split_totals((box.heading, *box.lines)) + tuple(box.errors)
         values = dict(
             label=label(lines),
-            width=self._width(lines),
+            width=max(self._width(lines), round(self.port_of.get(box_id, ("", 0.0))[1], 3)),
             fillcolor=style.fills.get(box.family, style.fills["other"]),
             tooltip=box.tooltip,
         )
@@ -265,6 +328,20 @@ class _Writer:
             values.update(color=style.error, fillcolor=style.error_fill, fontcolor=style.text, penwidth=2.0)
         self.out.append(f"{indent}{box_id} {attrs(**values)};")
         self.out += [f"{indent}{node};" for node in self.beside.get(box_id, ())]
+
+    def _split_totals(self, lines: tuple[str, ...]) -> tuple[str, ...]:
+        """A folded box's `params · MACs` line as two lines where it is more than twice as wide as the box's
+        other lines (the inception module's `basic(96)`): boxes side by side stay narrow, and a figure of
+        branches is not three times as wide as tall. Not in a U, whose levels are as tall as their boxes."""
+        if self.wrapping.ushape is not None or len(lines) < 2:
+            return lines
+        last = lines[-1]
+        params, dot, macs = last.partition(" · ")
+        if not (dot and params.endswith(" params") and "MACs" in macs):
+            return lines
+        if len(last) <= 2 * max(len(line) for line in lines[:-1]):
+            return lines
+        return (*lines[:-1], params, macs)
 
     def _width(self, lines, margin: float | None = None) -> float:
         """A box's least width in inches: its widest line in a wide font, and its margins."""
@@ -289,15 +366,21 @@ class _Writer:
             if not cut or column[link.tail] == column[link.head]:
                 # a layer with one input sits right under it, not halfway down to the merge it feeds
                 weight = 2 if inputs[link.head] == 1 else None
+                port = self.port_of.get(link.head, (None,))[0]
                 if ushape is not None and ushape.reversed(link):
                     # up the decoder: ranked as if it went down, drawn with its arrow at the head
                     edges.append(f"{link.head} -> {link.tail} {self._link(link, weight=weight, back=True)}")
                 elif ushape is not None and ushape.across(link):
-                    # a skip between blocks drawn in full: Graphviz puts a label of an edge within
-                    # a rank on the line itself, so it is placed beside the line once that is drawn
-                    edges.append(f"{link.tail} -> {link.head} {self._link(link, weight=weight, beside=True)}")
+                    # a skip between blocks drawn in full: with only its two ends on their rank, Graphviz puts
+                    # its label on the line itself, so it is placed beside the line once that is drawn. In a
+                    # row of a block's layers (TB) it has none: a labelled line within a rank is bent up round
+                    # its label, and the tensor's size is on the line from the same layer down the encoder
+                    if len(ushape.rows) == len(ushape.skips):
+                        edges.append(f"{link.tail} -> {link.head} {self._link(link, weight=weight, beside=True)}")
+                    else:
+                        edges.append(f"{link.tail} -> {link.head} {self._link(link, weight=weight, shape=False)}")
                 else:
-                    edges.append(f"{link.tail} -> {link.head} {self._link(link, weight=weight)}")
+                    edges.append(f"{link.tail} -> {link.head} {self._link(link, weight=weight, port=port)}")
                 continue
             key = (link.tail, link.label)
             if key not in jumps:
@@ -309,7 +392,8 @@ class _Writer:
             if place not in entries:
                 entries[place] = f"j{number}b{column[link.head]}"
                 self.beside.setdefault(link.head, []).append(f"{entries[place]} {self._connector(number)}")
-            edges.append(f"{entries[place]} -> {link.head} {self._link(link, shape=False)}".rstrip())
+            port = self.port_of.get(link.head, (None,))[0]
+            edges.append(f"{entries[place]} -> {link.head} {self._link(link, shape=False, port=port)}".rstrip())
         return edges
 
     def _connector(self, number: str) -> str:
@@ -329,13 +413,24 @@ class _Writer:
         )
 
     def _link(
-        self, link: Link, *, shape: bool = True, weight: int | None = None, back: bool = False, beside: bool = False
+        self,
+        link: Link,
+        *,
+        shape: bool = True,
+        weight: int | None = None,
+        back: bool = False,
+        beside: bool = False,
+        port: str | None = None,
     ) -> str:
         style = self.style
         # spaced so that the line beside it clears the text in a wide font
         text = measure.centred(link.label, style.edge_font_size, gap=2.0) if shape else None
         values = dict(
-            label=None if beside else text, xlabel=text if beside else None, weight=weight, dir="back" if back else None
+            label=None if beside else text,
+            xlabel=text if beside else None,
+            weight=weight,
+            dir="back" if back else None,
+            headport=port,
         )
         if link.state == "error":
             values.update(color=style.error, fontcolor=style.error, penwidth=1.6)
@@ -344,11 +439,12 @@ class _Writer:
         return attrs(**values) if any(v is not None for v in values.values()) else ""
 
 
-def _lines(title: str, width: int = 18) -> tuple[str, ...]:
-    """A long title on lines of about `width` letters, broken after a `,` (or at a blank when it has none);
-    a short one as it is."""
-    if len(title) <= width:
+def _lines(title: str, shortest: int = 22) -> tuple[str, ...]:
+    """A title longer than `shortest` letters on two lines of about even length (more when a piece between
+    commas is long), broken after a `,` (or at a blank when it has none); a short one as it is."""
+    if len(title) <= shortest:
         return (title,)
+    width = max(18, (len(title) + 1) // 2 + 2)
     mark = "," if "," in title else " "
     parts, current = [], ""
     pieces = [p + "," for p in title.split(",")[:-1]] + [title.split(",")[-1]] if mark == "," else title.split(" ")

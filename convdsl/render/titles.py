@@ -1,14 +1,15 @@
 """Which cluster titles a line runs through, in Graphviz's layout (its `json0` output, as a dict).
 
-Graphviz puts a cluster's title at the top left of the cluster, in a band it
-keeps free of boxes but not of edges: the edges into the cluster's first layers
-run straight through it, and through the title whenever the title is wider
-than the room beside them. Graphviz cannot route around a cluster label, and a
-title made a node of its own rank staggered the columns. So the figure is laid
-out once, the titles crossed are found here, and dot.py gives each of those
-clusters room for its title: an invisible box as wide as the title, left of the
-cluster's first box in its first rank. The title's band above that box has no
-line into the cluster (edges go round boxes), and no rank changes.
+Graphviz puts a cluster's title in a band above (or below) the cluster's
+content, which it keeps free of boxes but not of edges: the edges into the
+cluster's first layers run straight through it, and through the title
+whenever the title is wider than the room beside them. Graphviz cannot route
+around a cluster label, and a title made a node of its own rank staggered the
+columns. So the figure is laid out, the titles crossed are found here, with
+what tells how to clear them (the box the line goes into, the side it runs
+on, whether the title is wider than half its cluster), and graphviz.laid_out
+moves each up its ladder: another corner, the lines into the first box ending
+at its far corner, room beside that box (dot.py); then lays it out again.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def _floats(text: str) -> list[float]:
 
 
 def _spline_points(pos: str) -> list[tuple[float, float]]:
-    """Points along an edge's B-spline (`[e,x,y] [s,x,y] x,y x,y ...`), 24 per cubic piece."""
+    """Points along an edge's B-spline (`[e,x,y] [s,x,y] x,y x,y ...`), 40 per cubic piece."""
     points = []
     for part in pos.split():
         if part.startswith(("e,", "s,")):
@@ -34,8 +35,8 @@ def _spline_points(pos: str) -> list[tuple[float, float]]:
     out = []
     for i in range(0, len(points) - 3, 3):
         (x0, y0), (x1, y1), (x2, y2), (x3, y3) = points[i : i + 4]
-        for k in range(25):
-            t = k / 24
+        for k in range(41):
+            t = k / 40
             a, b, c, d = (1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t * t, t**3
             out.append((a * x0 + b * x1 + c * x2 + d * x3, a * y0 + b * y1 + c * y2 + d * y3))
     return out
@@ -57,10 +58,11 @@ def _overlaps(a, b) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def crossed(graph: dict) -> dict[str, tuple[str | None, str]]:
+def crossed(graph: dict) -> dict[str, tuple[str | None, str, bool]]:
     """The clusters whose title text a line or an edge's label runs through: cluster name -> (the box inside
     the cluster that the first such line goes into or comes from, None if it only passes; the side of that
-    box the title is better on, `l` or `r`: away from where the line comes from)."""
+    box the title is better on, `l` or `r`: away from where the line comes from; whether the title is wider
+    than half its cluster, so that in any corner it reaches the middle, where a line into a chain runs)."""
     objects = graph.get("objects", [])
     clusters = [
         o
@@ -73,6 +75,8 @@ def crossed(graph: dict) -> dict[str, tuple[str | None, str]]:
     where = {o["_gvid"]: (o["name"], _floats(o["pos"])[:2]) for o in objects if "pos" in o and "bb" not in o}
     lines, labels = [], []
     for edge in graph.get("edges", []):
+        if "invis" in str(edge.get("style", "")):
+            continue  # what keeps a title's room beside its box: not drawn
         if "pos" in edge:
             ends = [where[k] for k in (edge.get("head"), edge.get("tail")) if k in where]
             lines.append((_spline_points(edge["pos"]), ends))
@@ -87,16 +91,36 @@ def crossed(graph: dict) -> dict[str, tuple[str | None, str]]:
         height = float(cluster.get("lheight", 0)) * INCH
         # the text itself in a wide font (the label is padded with blanks to make Graphviz reserve room)
         text = max(_dot_lines(str(cluster["label"])) or ("",), key=len)
-        width = measure.width(text, float(cluster.get("fontsize", size)))
-        box = (lx - width / 2 - _GAP, ly - height / 2, lx + width / 2 + _GAP, ly + height / 2)
+        font = float(cluster.get("fontsize", size))
+        width = max(measure.width(text, font), 0.62 * font * len(text))  # no narrower than 0.62 em a letter
+        box = (lx - width / 2 - _GAP, ly - height / 2 - _GAP, lx + width / 2 + _GAP, ly + height / 2 + _GAP)
+        top = max((y for _, (x, y) in where.values() if x1 <= x <= x2 and y1 <= y <= y2), default=y2)
+        middle = (x1 + x2) / 2
+        entries, beside, first_side = [], [], None  # lines into the first rank; others, by where they cross
         for points, ends in lines:
-            if any(box[0] <= x <= box[2] and box[1] <= y <= box[3] for x, y in points):
-                inside = [(name, x) for name, (x, y) in ends if x1 <= x <= x2 and y1 <= y <= y2]
-                outside = [x for name, (x, y) in ends if not (x1 <= x <= x2 and y1 <= y <= y2)]
-                side = "r" if inside and outside and outside[0] < inside[0][1] - 1 else "l"
-                found[str(cluster["name"])] = (inside[0][0] if inside else None, side)
-                break
-        else:
-            if any(_overlaps(box, other) for other in labels):
-                found[str(cluster["name"])] = (None, "l")
+            through = [x for x, y in points if box[0] <= x <= box[2] and box[1] <= y <= box[3]]
+            if not through:
+                continue
+            inside = [(name, x, y) for name, (x, y) in ends if x1 <= x <= x2 and y1 <= y <= y2]
+            outside = [x for name, (x, y) in ends if not (x1 <= x <= x2 and y1 <= y <= y2)]
+            at = sum(through) / len(through)
+            if inside and inside[0][2] >= top - 2:  # into a box of the first rank (a chain's first layer)
+                entries.append(inside[0][0])
+            else:  # a skip down beside the chain to a later layer, or a line passing: a corner clears it
+                beside.append(at)
+            if first_side is None:
+                # away from where the line runs through the band; one down the middle: from where it comes
+                if abs(at - middle) > 4:
+                    first_side = "r" if at < middle else "l"
+                else:
+                    first_side = "r" if inside and outside and outside[0] < inside[0][1] - 1 else "l"
+        if first_side is not None:
+            left, right = any(at < middle for at in beside), any(at >= middle for at in beside)
+            side = "r" if left and not right else "l" if right and not left else first_side
+            first = entries[0] if entries else None
+            wide = first is not None and width + 2 * _GAP > (x2 - x1) / 2 - 8.0
+            found[str(cluster["name"])] = (first, side, wide)
+            continue
+        if any(_overlaps(box, other) for other in labels):
+            found[str(cluster["name"])] = (None, "l", False)
     return found

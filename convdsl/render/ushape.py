@@ -43,13 +43,14 @@ class UShape:
         )
 
 
-def find(diagram: Diagram, units: list, unit_of: dict[str, int]) -> UShape | None:
+def find(diagram: Diagram, units: list, unit_of: dict[str, int], rows_across: bool = True) -> UShape | None:
     """The U of an encoder-decoder network, or None when the drawing has no such shape.
 
     units: the drawing's units in order; unit_of: box id -> the index of its unit.
     When every unit is one box (a collapsed drawing), each skip's two units make a level
     of the U, drawn on one rank, as in the U-Net paper; any other unit has its own (the
-    input above the encoder, the output above the decoder)."""
+    input above the encoder, the output above the decoder). rows_across: the layers of each innermost
+    block on one rank (top to bottom only: drawn left to right, a rank's edges would run through their labels)."""
     count = len(units)
     if count < 5:
         return None
@@ -82,12 +83,42 @@ def find(diagram: Diagram, units: list, unit_of: dict[str, int]) -> UShape | Non
         for index in range(count):
             rows.setdefault(level[index], []).extend(boxes_of.get(index, ()))
     else:
-        # a level of blocks drawn in full would run their layers across the page, where Graphviz
-        # orders them to spare crossings, not left to right: only the skips' ends share a rank,
-        # and each block is drawn downwards in the encoder and upwards in the decoder
+        # blocks drawn in full: each skip's two ends share a rank, and the layers of each innermost block
+        # (U-Net's `double`: conv, relu, conv, relu) run across the page on one rank, as the U-Net paper
+        # draws a level: a U of blocks drawn each downwards (encoder) or upwards (decoder) is three times
+        # taller than wide. A block's row is merged with the skip that starts or ends in it.
         for pair in pairs:
             rows[pair[0]] = [long[pair].tail, long[pair].head]
+        for number, row in enumerate(_block_rows(diagram) if rows_across else ()):
+            touching = [key for key, ends in rows.items() if set(ends) & set(row)]
+            key = touching[0] if touching else -1 - number
+            merged = [b for k in touching for b in rows.pop(k)]
+            rows[key] = list(row) + [b for b in merged if b not in row]
     decoder = frozenset(box.id for box in diagram.boxes if unit_of[box.id] >= inner_head)
     skips = frozenset((long[pair].tail, long[pair].head) for pair in pairs)
     blocks = any(len(boxes) > 1 for boxes in boxes_of.values())
     return UShape(decoder, tuple(tuple(rows[key]) for key in sorted(rows)), skips, blocks)
+
+
+# The most layers a block may have to be drawn as a row: U-Net's double convolution has 4 (6 with batch
+# norm); a longer block is drawn down the page, as a row of it would be wider than the U is tall.
+ROW_MOST = 8
+
+
+def _block_rows(diagram: Diagram) -> list[tuple[str, ...]]:
+    """The boxes of each innermost block (one with no block or group inside) that is a plain chain, in
+    drawing order: a row of the U."""
+    inner = {c.id for c in diagram.clusters} - {c.parent for c in diagram.clusters}
+    roles = {c.id: c.role for c in diagram.clusters}
+    members: dict[str, list[str]] = {}
+    for box in diagram.boxes:
+        if box.cluster in inner and roles[box.cluster] == "block":
+            members.setdefault(box.cluster, []).append(box.id)
+    found = []
+    for boxes in members.values():
+        inside = set(boxes)
+        steps = [(link.tail, link.head) for link in diagram.links if link.tail in inside and link.head in inside]
+        chain = len(steps) == len(boxes) - 1 and all((a, b) in steps for a, b in zip(boxes, boxes[1:]))
+        if chain and 1 < len(boxes) <= ROW_MOST:
+            found.append(tuple(boxes))
+    return found

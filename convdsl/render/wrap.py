@@ -49,6 +49,7 @@ class Wrapping:
     column_of: dict[str, int] = field(default_factory=dict, hash=False)  # box id -> its column
     tops: tuple[str, ...] = ()  # the first box of each column, in drawing order
     ushape: UShape | None = None  # drawn as a U (then in one column)
+    too_long: bool = False  # longer than a page, and drawn in one column all the same
 
 
 @dataclass(frozen=True)
@@ -62,14 +63,27 @@ class _Unit:
 
 def plan(diagram: Diagram, direction: str, style: Style = DEFAULT, layout: str = "auto") -> Wrapping:
     """How the drawing is laid out. layout: `auto` (a U for an encoder-decoder network,
-    columns when too long), `columns`, or `unet` (raises LayoutUnavailable without that shape)."""
+    columns when too long), `columns`, or `unet` (raises LayoutUnavailable without that shape).
+
+    Blocks are kept whole; only a drawing that is too long and cannot be cut so (ViT's `encoder`, one
+    block a page long by itself) is planned again with each block longer than a page opened, so that
+    a column may begin inside it where one tensor alone goes on."""
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
-    units = _units(diagram, _sizes(diagram, direction, style), _titles(diagram, direction, style))
+    found = _plan(diagram, direction, style, layout, math.inf)
+    if len(found.columns) == 1 and found.ushape is None and found.too_long:
+        opened = _plan(diagram, direction, style, layout, _LONGEST_UNCUT[direction])
+        if len(opened.columns) > 1:
+            return opened
+    return found
+
+
+def _plan(diagram: Diagram, direction: str, style: Style, layout: str, longest: float) -> Wrapping:
+    units = _units(diagram, _sizes(diagram, direction, style), _titles(diagram, direction, style), longest)
     uncut = Wrapping((tuple(u.id for u in units),), {box.id: 0 for box in diagram.boxes}, ())
     if layout != "columns" and units:
         order = sorted(units, key=lambda u: u.start)
-        ushape = find(diagram, order, _unit_index(diagram, order))
+        ushape = find(diagram, order, _unit_index(diagram, order), rows_across=direction == "TB")
         if ushape is not None:
             return Wrapping(uncut.columns, uncut.column_of, (), ushape)
     if layout == "unet":
@@ -87,6 +101,7 @@ def plan(diagram: Diagram, direction: str, style: Style = DEFAULT, layout: str =
         total = max(total, title)
     if total <= _LONGEST_UNCUT[direction]:
         return uncut
+    uncut = Wrapping(uncut.columns, uncut.column_of, (), too_long=True)
     order = sorted(units, key=lambda u: u.start)
     bottoms = [u.start + u.height for u in order]
     skips = _across_skips(diagram, order)
@@ -202,8 +217,10 @@ def _titles(diagram: Diagram, direction: str, style: Style) -> dict[str, tuple[f
     return found
 
 
-def _units(diagram: Diagram, box_sizes: dict, titles: dict) -> list[_Unit]:
-    """Boxes and blocks with their place in the drawing before any cut, nested groups opened."""
+def _units(diagram: Diagram, box_sizes: dict, titles: dict, longest: float = math.inf) -> list[_Unit]:
+    """Boxes and blocks with their place in the drawing before any cut, nested groups opened, and a block
+    longer than `longest` too (ViT's `encoder`, a page long by itself): a column may then begin inside it,
+    where one tensor alone goes on, as inside a group."""
     children: dict[str | None, list] = {}  # scope -> its items in drawing order: box ids and clusters
     clusters = {c.id: c for c in diagram.clusters}
     seen = set()
@@ -221,7 +238,7 @@ def _units(diagram: Diagram, box_sizes: dict, titles: dict) -> list[_Unit]:
 
     def place(scope_id, offset: float, opened: bool) -> tuple[float, float, list[_Unit]]:
         """(height, width, units) of a scope; `opened`: its groups are opened into their units."""
-        sizes, units = {}, {}
+        sizes, units, cut = {}, {}, set()  # cut: the groups (and long blocks) opened into their units
         for item in children.get(scope_id, ()):
             key = item if isinstance(item, str) else item.id
             if isinstance(item, str):
@@ -234,6 +251,11 @@ def _units(diagram: Diagram, box_sizes: dict, titles: dict) -> list[_Unit]:
                     max(width + add_across, least_across) + _PAD[1],
                 )
                 units[key] = found
+                if opened and item.role == "group":
+                    cut.add(key)
+                elif opened and sizes[key][0] > longest:  # a block a page long: opened as a group is
+                    units[key] = place(item.id, 0.0, True)[2]
+                    cut.add(key)
         start = {}
         for item in children.get(scope_id, ()):  # drawing order is topological
             key = item if isinstance(item, str) else item.id
@@ -244,7 +266,7 @@ def _units(diagram: Diagram, box_sizes: dict, titles: dict) -> list[_Unit]:
         for item in children.get(scope_id, ()):
             key = item if isinstance(item, str) else item.id
             at = offset + start[key]
-            if isinstance(item, str) or not (opened and item.role == "group"):
+            if isinstance(item, str) or key not in cut:
                 placed.append(_Unit(key, at, *sizes[key]))
             else:
                 placed += (
