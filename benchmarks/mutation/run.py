@@ -66,12 +66,38 @@ MODULES = {
         ],
     ),
     "sizes": ("convdsl/sizes.py", ["tests/test_sizes.py", "tests/test_oracles.py::test_sizes_agree_with_torch"]),
-    "infer": ("convdsl/infer.py", ["tests/test_oracles.py", "tests/test_receptive_field.py", "tests/test_zoo.py"]),
+    "infer": (
+        "convdsl/infer.py",
+        [
+            "tests/test_oracles.py",
+            "tests/test_receptive_field.py",
+            "tests/test_zoo.py",
+            "tests/test_fixes.py",
+            "tests/test_provenance.py",
+            "tests/test_root_causes.py",
+        ],
+    ),
     "layers": (
         "convdsl/layers/*",
-        ["tests/test_catalogue_vs_torch.py", "tests/test_window_properties.py", "tests/test_oracles.py"],
+        [
+            "tests/test_catalogue_vs_torch.py",
+            "tests/test_window_properties.py",
+            "tests/test_oracles.py",
+            "tests/test_window.py",
+            "tests/test_rounding_reference.py",
+        ],
     ),
-    "lower": ("convdsl/lower/*", ["tests/test_build.py", "tests/test_readme_language.py", "tests/test_zoo.py"]),
+    "lower": (
+        "convdsl/lower/*",
+        [
+            "tests/test_build.py",
+            "tests/test_zoo.py",
+            "tests/test_repeat_index.py",
+            "tests/test_block_arithmetic.py",
+            "tests/test_tie_in_blocks.py",
+            "tests/test_param.py",
+        ],
+    ),
 }
 
 # Prints every mutant not killed (survived, or no test reaches it) with its diff.
