@@ -472,3 +472,18 @@ def test_under_darknet_rounding_the_floor_fix_names_darknet():
     (d,) = _diagnostics("set rounding = darknet\ninput x: 1 x 16\ny = x -> c: conv(1, 3, s=2)\n")
     assert d.code.code == "E101"
     assert "write `round=floor` to drop them on purpose (what darknet does)" in [f.description for f in d.fixes]
+
+
+def test_ceil_written_acknowledges_the_rounding_of_a_dilated_pooling_too():
+    """README: writing the rounding on the layer (`ceil=true`) acknowledges it. A dilated pooling is the
+    one case where that matters: maxpool 2/2 with dilation 3 (extent 4) on 7 rows, ceil: ceil(3/2) + 1 = 3
+    windows read rows (0, 3), (2, 5), (4, 7 = padding), as torch.nn.functional.max_pool1d(ceil_mode=True)
+    gives 3 outputs; row 6 is read by none (a fourth window would read it), and no E101 is reported."""
+    analysis = convdsl.loads("input x: 1 x 7\ny = x -> m: maxpool(2, s=2, d=3, ceil=true)\n").analyze()
+    assert analysis.shapes[("m", 0)] == (1, 3)
+    assert not [d for d in analysis.diagnostics if d.code.code in ("E101", "E102")]
+    # the same layer without ceil: (7 - 4)/2 + 1 = 2.5 -> 2 windows reading 0, 3, 2, 5; rows 4 and 6 (read by
+    # a third window, 4 and 7, and a fourth, 6 and 9) are lost; row 1 no window of any count reads
+    floor = convdsl.loads("input x: 1 x 7\ny = x -> m: maxpool(2, s=2, d=3)\n").analyze()
+    (d,) = [d for d in floor.diagnostics if d.code.code == "E101"]
+    assert d.label == "2 input rows of 7 never covered"
