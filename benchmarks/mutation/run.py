@@ -51,7 +51,7 @@ MODULES = {
     ),
     "symbolic": (
         "convdsl/symbolic.py",
-        ["tests/test_symbolic_trust.py"]
+        ["tests/test_symbolic_trust.py", "tests/test_poly_text.py"]
         + [
             f"tests/test_sizes.py::{name}"
             for name in (
