@@ -85,3 +85,15 @@ def test_a_product_of_linear_factors_reads_back(k, shifts, at):
 )
 def test_short_forms_by_hand(terms, text):
     assert str(Poly({m: Fraction(c) for m, c in terms.items()})) == text
+
+
+def test_a_shape_brackets_only_the_sums():
+    # conv 3x3 without padding: H - 2 and W - 2 are sums (bracketed so `x` still separates the axes); a bare
+    # symbol, a multiple of one and a number are not
+    from convdsl.summary import display_shape
+    from convdsl.symbolic import Expr, is_sum
+
+    h, w = Expr.symbol("H", 20), Expr.symbol("W", 30)
+    assert display_shape((64, h - 2, w)) == "64 x (H - 2) x W"
+    assert display_shape((64, h * 2, 5)) == "64 x 2*H x 5"
+    assert [is_sum(v) for v in (h, h * 2, h - 2, h + w, 7)] == [False, False, True, True, False]
