@@ -388,3 +388,10 @@ def test_the_rule_is_the_period_that_explains_the_most():
     rule = derive_rule(valid, 1024)
     assert (rule.period, rule.start, rule.extra) == (32, 25, ())
     assert rule.residues == (0, 25, 26, 27, 28, 29, 30, 31)
+
+
+def test_an_input_of_features_only_has_no_axis_to_sweep():
+    # `input x: 64` is a feature vector: no spatial axis, so nothing to sweep and a reason instead of axes
+    network = convdsl.loads("input x: 64\noutput y = x -> linear(10)\n")
+    report = analyze_sizes(network)
+    assert (report.network, report.axes, report.problem) == (network, [], "the inputs have no spatial axes")
