@@ -157,6 +157,9 @@ def configure(copy: Path, module: str, tests: list[str]) -> None:
         # slower than a plain run, + 1 s) of CPU time, not mutmut's default 2 x 15 x: on a shared machine
         # the CPU that hanging mutants burn is the cost
         "timeout_multiplier = 2.0\n"
+        # workers forked from the process that ran the tests inherit torch's thread pool without its threads
+        # and hang on its lock (no CPU used, so no timeout); mutmut's fork server is fork-safe for torch
+        'process_isolation = "forkserver"\n'
     )
     pyproject.write_text(text)
 
