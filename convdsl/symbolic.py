@@ -483,8 +483,8 @@ class Poly:
                 inner = n if s == 0 else f"{n} {'+' if s > 0 else '-'} {abs(int(s))}"
             factors.append(inner if s == 0 else f"({inner})")
         numerator = k.numerator
-        text = "*".join(([str(numerator)] if numerator != 1 else []) + factors)
-        if numerator == -1:
+        text = "*".join(([str(numerator)] if abs(numerator) != 1 else []) + factors)
+        if numerator == -1:  # a sign, not a factor: "-(H + 1)*W", never "--1*(H + 1)*W"
             text = "-" + text
         return text if denominator == 1 else f"{text}/{denominator}"
 

@@ -392,3 +392,19 @@ def test_the_rule_is_the_period_that_explains_the_most():
     rule = derive_rule(valid, 1024)
     assert (rule.period, rule.start, rule.extra) == (32, 25, ())
     assert rule.residues == (0, 25, 26, 27, 28, 29, 30, 31)
+
+
+def test_an_input_of_features_only_has_no_axis_to_sweep():
+    # `input x: 64` is a feature vector: no spatial axis, so nothing to sweep and a reason instead of axes
+    network = convdsl.loads("input x: 64\noutput y = x -> linear(10)\n")
+    report = analyze_sizes(network)
+    assert (report.network, report.axes, report.problem) == (network, [], "the inputs have no spatial axes")
+
+
+def test_a_sweep_over_its_budget_is_refused_with_the_reason():
+    # two axes swept from 1 to 1,024 cost thousands of layer runs: a budget of 100 refuses at once, no axes
+    network = convdsl.loads("input x: 1 x 8 x 8\noutput y = x -> conv(1, 3)\n")
+    report = analyze_sizes(network, budget=100)
+    assert report.axes == []
+    assert report.problem.startswith("sweeping 2 axes of 1 layer from 1 to 1,024 needs ")
+    assert "beyond the limit of 100" in report.problem

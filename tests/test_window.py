@@ -230,6 +230,7 @@ def test_resolve_padding_errors_in_full():
     with pytest.raises(ShapeError) as raised:
         resolve_padding("same", (8,), (3,), (2,), (1,), "pytorch")
     err = raised.value
+    assert err.code.code == "E008"  # argument-type
     assert (err.message, err.label, err.help, err.arg) == (
         "padding='same' needs stride 1 in PyTorch",
         "stride 2 with padding='same'",
@@ -239,6 +240,7 @@ def test_resolve_padding_errors_in_full():
     with pytest.raises(ShapeError) as raised:
         resolve_padding((1, 1, 1), (8, 8), (3, 3), (1, 1), (1, 1), "pytorch")
     err = raised.value
+    assert err.code.code == "E008"  # argument-type
     assert (err.message, err.label, err.help, err.arg) == (
         "`padding` has 3 values but the input has 2 spatial axes",
         "3 values",
@@ -319,3 +321,169 @@ def test_a_padding_fix_keeps_the_other_axis_padding():
     # on the height divides ((11 + 2 - 4) = 9), the width keeps its 0; a kernel of 5 on the height: (11 - 5) = 6
     (d,) = _diagnostics("input x: 1 x 11 x 10\ny = x -> c: conv(1, 4, s=3)\n")
     assert [f.description for f in d.fixes][:2] == ["use `padding=(1, 0)`", "use `kernel=(5, 4)`"]
+
+
+def _every_real_row_read(size, k, s, pb, d, out):
+    """By enumeration: window o reads rows o*s + t*d (padded coordinates) for t < k; the real rows are
+    pb .. pb + size - 1."""
+    read = {o * s + t * d for o in range(out) for t in range(k)}
+    return all(r in read for r in range(pb, pb + size))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    size=st.integers(1, 14),
+    k=st.integers(1, 5),
+    s=st.integers(1, 5),
+    d=st.integers(1, 4),
+    pb=st.integers(0, 3),
+    out=st.integers(0, 9),
+)
+def test_reads_every_row_against_an_enumeration(size, k, s, d, pb, out):
+    # any `out` (not only the one the rounding gives): the answer is about those windows, whatever their count
+    assert Window(size, k, s, pb, 0, d).reads_every_row(out) is _every_real_row_read(size, k, s, pb, d, out)
+
+
+@pytest.mark.parametrize(
+    ("window", "out", "expected"),
+    [
+        # k=3 s=2 on 7 rows, no padding: windows 0-2, 2-4, 4-6 read every row
+        (Window(7, 3, 2, 0, 0), 3, True),
+        # ... two windows stop at row 4: rows 5 and 6 are never read
+        (Window(7, 3, 2, 0, 0), 2, False),
+        # k=1 s=2: only the even rows are read, the odd residue has no tap at all
+        (Window(6, 1, 2, 0, 0), 3, False),
+        # k=2 s=2 d=2 reads rows 0, 2 / 2, 4 / ...: never an odd row
+        (Window(6, 2, 2, 0, 0, 2), 3, False),
+        # k=2 s=2 d=1 on one row padded by 1 on the left: window 0 reads rows 0-1, row 1 is the real one
+        (Window(1, 2, 2, 1, 0), 1, True),
+        # stride larger than the size: the one real row (at 1 after padding 1) must be hit by a tap
+        (Window(1, 1, 3, 1, 0), 1, False),
+        (Window(1, 2, 3, 1, 0), 1, True),
+        # no windows at all read nothing
+        (Window(4, 3, 1, 0, 0), 0, False),
+        # a kernel of more than 4,096 taps is not decided (False), even where it would read every row
+        (Window(5000, 4097, 1, 0, 0), 904, False),
+        (Window(5000, 4096, 1, 0, 0), 905, True),
+    ],
+)
+def test_reads_every_row_by_hand(window, out, expected):
+    assert window.reads_every_row(out) is expected
+
+
+def _lost_by_enumeration(size, k, s, pb, d, out):
+    """Real rows (padded pb .. pb + size - 1) some window of any count reads but none of the first `out`."""
+    real = range(pb, pb + size)
+    now = {o * s + t * d for o in range(out) for t in range(k)}
+    ever = {o * s + t * d for o in range(pb + size) for t in range(k)}
+    return sum(1 for r in real if r in ever and r not in now)
+
+
+@settings(max_examples=300, deadline=None)
+@given(size=st.integers(1, 30), k=st.integers(1, 6), s=st.integers(1, 6), pb=st.integers(0, 3), pe=st.integers(0, 3))
+def test_lost_rows_of_a_symbolic_size_by_enumeration(size, k, s, pb, pe):
+    """A symbolic size counts only the last window's tail: rows past its end that a next window would
+    read. Without dilation that is exact where the kernel is at least the stride (no gaps between windows),
+    and where the tail stays inside the gap after the last window (nothing lost)."""
+    from convdsl.symbolic import Expr
+
+    numerator = size + pb + pe - k
+    if numerator < 0:
+        return
+    out = numerator // s + 1
+    tail = pb + size - 1 - ((out - 1) * s + k - 1)  # real rows past the last window's last tap
+    if k < s and tail > s - k:
+        return  # rows in the gap are then counted too (see benchmarks/mutation/RESULTS.md)
+    lost = Window(Expr.symbol("H", size), k, s, pb, pe).lost_rows(out)
+    assert lost == _lost_by_enumeration(size, k, s, pb, 1, out)
+
+
+@pytest.mark.parametrize(
+    ("size", "k", "s", "pb", "expected"),
+    [
+        # k=3 s=2 on 8 rows: windows 0-2, 2-4, 4-6; row 7 would be read by a fourth window (6-8): 1 lost
+        (8, 3, 2, 0, 1),
+        # k=2 s=3 on 6 rows: windows 0-1, 3-4; row 5 is in the gap only: tail 1 = s - k, nothing lost
+        (6, 2, 3, 0, 0),
+        # k=1 s=1: no tail at all
+        (5, 1, 1, 0, 0),
+        # padding 1 on the left, k=3 s=2 on 8 rows: padded rows 1-8, windows 0-2, 2-4, 4-6, 6-8: none lost
+        (8, 3, 2, 1, 0),
+    ],
+)
+def test_lost_rows_of_a_symbolic_size_by_hand(size, k, s, pb, expected):
+    from convdsl.symbolic import Expr
+
+    out = (size + pb - k) // s + 1
+    assert Window(Expr.symbol("H", size), k, s, pb, 0).lost_rows(out) == expected
+
+
+@pytest.mark.parametrize("out", [1, 2, 3])
+def test_lost_rows_above_the_budget_count_the_tail_only(out):
+    """Over a million row-taps to enumerate, `lost_rows` counts only the rows past the last window
+    (the docstring's "count only past the last window"); at a million or fewer it enumerates. A 1-tap
+    kernel with stride 2 makes the two differ: the odd rows past the last window sit in the gaps between
+    taps, which no window reads, so the enumeration leaves them out and the short count does not."""
+    # rows from low = out*2 to the last real row, size - 1: (size - 1 - 2*out + 1) row-taps of 1 tap
+    at_budget = 1_000_000 + 2 * out  # exactly 1,000,000 rows to enumerate
+    w = Window(at_budget, 1, 2, 0, 0)
+    # enumerated: the even rows 2*out, ..., size - 2 are read by later windows: (size - 2*out)/2 of them
+    assert w.lost_rows(out) == (at_budget - 2 * out) // 2
+    over = Window(at_budget + 1, 1, 2, 0, 0)  # 1,000,001 rows: the short count, rows past window out-1's row
+    assert over.lost_rows(out) == at_budget + 1 - 1 - (out - 1) * 2
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    size=st.integers(1, 14),
+    k=st.integers(1, 5),
+    s=st.integers(1, 5),
+    d=st.integers(1, 4),
+    pb=st.integers(0, 4),
+    out=st.integers(0, 9),
+)
+def test_lost_rows_for_any_window_count_by_enumeration(size, k, s, d, pb, out):
+    # the rows some window reads but none of the first `out`, whatever `out` is (padding rows never count)
+    assert Window(size, k, s, pb, 0, d).lost_rows(out) == _lost_by_enumeration(size, k, s, pb, d, out)
+
+
+def test_a_lost_row_error_offers_the_nearest_input_sizes_that_pass():
+    # 1-D conv 3/4 p=1 on 16: (16 + 2 - 3)/4 + 1 = 4.75 -> 4 windows reading padded rows 0-2, 4-6, 8-10, 12-14;
+    # the last real row (padded 16) would be read by a fifth: E101. The nearest lengths without a lost row:
+    # 17 divides ((17 + 2 - 3) = 16); 15 does not divide (14/4), but its last real row, padded 15, falls in
+    # the gap after 12-14 that no window of any count reads, so nothing is lost
+    analysis = convdsl.loads("input x: 1 x 16\ny = x -> c: conv(1, 3, s=4, p=1)\n").analyze()
+    (d,) = [d for d in analysis.diagnostics if d.code.code == "E101"]
+    offered = [f.description for f in d.fixes]
+    assert "give `x` a length of 15" in offered and "give `x` a length of 17" in offered
+
+
+def test_the_strict_report_on_a_pooling_offers_ceil():
+    # maxpool 3/2 p=1 on 16: (16 + 2 - 3)/2 + 1 = 8.5 -> 8; windows start at padded 0, 2, ..., 14 and the
+    # last reads 14-16, the last real row: only padding dropped (E102 under --strict). ceil=true gives
+    # ceil(15/2) + 1 = 9 windows, the last starting at 16 < 16 + 1, so it is kept
+    (d,) = _diagnostics("input x: 1 x 16\ny = x -> m: maxpool(3, s=2, p=1)\n", strict=True)
+    assert d.code.code == "E102"
+    assert "use `ceil=true`" in [f.description for f in d.fixes]
+
+
+def test_under_darknet_rounding_the_floor_fix_names_darknet():
+    # conv 3/2 on 16 without padding: (16 - 3)/2 + 1 = 7.5 -> 7, row 15 lost; darknet rounds convolutions down
+    (d,) = _diagnostics("set rounding = darknet\ninput x: 1 x 16\ny = x -> c: conv(1, 3, s=2)\n")
+    assert d.code.code == "E101"
+    assert "write `round=floor` to drop them on purpose (what darknet does)" in [f.description for f in d.fixes]
+
+
+def test_ceil_written_acknowledges_the_rounding_of_a_dilated_pooling_too():
+    """README: writing the rounding on the layer (`ceil=true`) acknowledges it. A dilated pooling is the
+    one case where that matters: maxpool 2/2 with dilation 3 (extent 4) on 7 rows, ceil: ceil(3/2) + 1 = 3
+    windows read rows (0, 3), (2, 5), (4, 7 = padding), as torch.nn.functional.max_pool1d(ceil_mode=True)
+    gives 3 outputs; row 6 is read by none (a fourth window would read it), and no E101 is reported."""
+    analysis = convdsl.loads("input x: 1 x 7\ny = x -> m: maxpool(2, s=2, d=3, ceil=true)\n").analyze()
+    assert analysis.shapes[("m", 0)] == (1, 3)
+    assert not [d for d in analysis.diagnostics if d.code.code in ("E101", "E102")]
+    # the same layer without ceil: (7 - 4)/2 + 1 = 2.5 -> 2 windows reading 0, 3, 2, 5; rows 4 and 6 (read by
+    # a third window, 4 and 7, and a fourth, 6 and 9) are lost; row 1 no window of any count reads
+    floor = convdsl.loads("input x: 1 x 7\ny = x -> m: maxpool(2, s=2, d=3)\n").analyze()
+    (d,) = [d for d in floor.diagnostics if d.code.code == "E101"]
+    assert d.label == "2 input rows of 7 never covered"
