@@ -67,3 +67,14 @@ def test_a_merge_error_traces_each_input_back_to_the_common_tensor():
     )
     (error,) = [d for d in convdsl.loads(text).analyze().diagnostics if d.code.code == "E107"]
     assert error.notes == ("input 1 height: 17 at `x` -> 8 at `c1`", "input 2 height: 17 at `x`")
+
+
+def test_a_merge_error_stops_tracing_where_the_axis_did_not_exist():
+    # the second input's height 6 comes from a reshape of a flatten (3 * 16 * 16 = 768 = 8 * 6 * 16): the
+    # flatten's output has one axis, no height, so the trace stops at the reshape
+    text = (
+        "input x: 3 x 16 x 16\na = x -> c1: conv(8, 3, p=1)\n"
+        "b = x -> f: flatten -> r: reshape((8, 6, 16))\noutput y = add(a, b)\n"
+    )
+    (error,) = [d for d in convdsl.loads(text).analyze().diagnostics if d.code.code == "E107"]
+    assert error.notes == ("input 1 height: 16 at `x`", "input 2 height: 6 at `r`")
