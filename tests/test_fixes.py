@@ -142,3 +142,12 @@ def test_json_diagnostics_carry_their_fixes(tmp_path):
     assert ceil["edits"] == [
         {"path": str(path), "line": 2, "column": 19, "end_line": 2, "end_column": 19, "text": ", ceil=true"}
     ]
+
+
+def test_a_declared_output_shape_error_points_at_the_declared_dims():
+    # conv 3 with padding 1 keeps 16 x 16; declared 8 x 16 x 15. "output y: " is 10 characters, so the dims
+    # `8 x 16 x 15` run from column 11 to 21 (the span's end is exclusive: 22)
+    analysis = convdsl.loads("input x: 3 x 16 x 16\noutput y: 8 x 16 x 15 = x -> conv(8, 3, p=1)\n").analyze()
+    (d,) = [d for d in analysis.diagnostics if d.code.code == "E115"]
+    assert d.message == "output `y` is 8 x 16 x 16, not the declared 8 x 16 x 15"
+    assert (d.span.line, d.span.column, d.span.end_column) == (2, 11, 22)

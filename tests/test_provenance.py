@@ -55,3 +55,26 @@ def test_a_window_on_a_flattened_sequence_shows_no_per_axis_field():
 def test_tokens_inputs_have_a_field_along_their_sequence():
     analysis = _analysis("input t: 16 x 32, layout=tokens\ny = t -> attention(4)\n")
     assert analysis.layers["attention1"].receptive_field == (16,)
+
+
+def test_a_merge_error_traces_each_input_back_to_the_common_tensor():
+    # height 17: conv 3/2 without padding gives (17 - 3)/2 + 1 = 8 (relu keeps it); conv 3 with padding 1 and
+    # conv 1 keep 17. The notes follow each input back to `x`, where both branches start, naming the layer
+    # that set each size (the relu and the second branch's convolutions keep theirs and are not named)
+    text = (
+        "input x: 3 x 17 x 16\na = x -> c1: conv(8, 3, s=2) -> r: relu\n"
+        "b = x -> c2: conv(8, 3, p=1) -> c3: conv(8, 1)\noutput y = add(a, b)\n"
+    )
+    (error,) = [d for d in convdsl.loads(text).analyze().diagnostics if d.code.code == "E107"]
+    assert error.notes == ("input 1 height: 17 at `x` -> 8 at `c1`", "input 2 height: 17 at `x`")
+
+
+def test_a_merge_error_stops_tracing_where_the_axis_did_not_exist():
+    # the second input's height 6 comes from a reshape of a flatten (3 * 16 * 16 = 768 = 8 * 6 * 16): the
+    # flatten's output has one axis, no height, so the trace stops at the reshape
+    text = (
+        "input x: 3 x 16 x 16\na = x -> c1: conv(8, 3, p=1)\n"
+        "b = x -> f: flatten -> r: reshape((8, 6, 16))\noutput y = add(a, b)\n"
+    )
+    (error,) = [d for d in convdsl.loads(text).analyze().diagnostics if d.code.code == "E107"]
+    assert error.notes == ("input 1 height: 16 at `x`", "input 2 height: 6 at `r`")
