@@ -497,6 +497,11 @@ def _over_budget(sweeper: Sweeper, budget: int, needed: int | None) -> str:
     )
     if fits is not None:
         return f"{message}; try --max {fits}"
+    if cost != sweeper.cost:
+        return (
+            f"{message}; in blocks, read only sizes a sweep does not change (the channels) or write the swept "
+            "size out" + (", or use fewer inputs" if len(sweeper.network.inputs) > 1 else "")
+        )
     return f"{message}; with {axes} axes, checking how each pair interacts is too much: use fewer inputs"
 
 

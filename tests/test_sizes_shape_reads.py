@@ -166,3 +166,18 @@ def test_the_cli_reports_the_budget_cleanly(tmp_path):
     path.write_text(_hostile(60))
     code = cli.main(["sizes", str(path)])
     assert code == 1
+
+
+def test_a_repeat_counted_from_a_swept_size_is_refused_or_stopped_within_the_budget():
+    # 50 * H relus per block: 3,202 layers at H = 32, each rebuild larger than the budget allows to repeat
+    many = "block deep { out = in -> relu * (in.shape[2] * 50) }\ninput x: 3 x 32 x 32\n"
+    many += "y = x -> deep -> deep -> flatten -> linear(10)\n"
+    report = analyze_sizes(convdsl.loads(many))
+    assert report.problem and "built again" in report.problem and "write the swept size out" in report.problem
+    # H**3 relus: 8 at the declared 2, a million at 100; a rebuild may make only what the budget has left
+    cubed = "block deep { out = in -> relu * (in.shape[2] * in.shape[2] * in.shape[2]) }\ninput x: 3 x 2 x 2\n"
+    cubed += "y = x -> deep -> flatten -> linear(10)\n"
+    start = time.process_time()
+    report = analyze_sizes(convdsl.loads(cubed), limit=16)
+    assert report.problem and "ran out of its budget" in report.problem
+    assert time.process_time() - start < 60
