@@ -247,6 +247,9 @@ def _shape_of(expr: ShapeOf, env: dict):
             )
         return batch
     size = shape[index - 1]
+    noted = getattr(reader, "noted", None)
+    if noted is not None:  # lowering remembers which sizes were read, so `sizes` can tell when they change
+        noted(expr.tensor, index - 1, size)
     if not isinstance(size, int):
         raise EvalError(
             codes.INVALID_EXPRESSION,

@@ -181,4 +181,5 @@ def lower_program(source: Source, program, limits: Limits, reader, parser=None) 
     builder.settings = lowering.settings
     network = builder.network()
     network.rebuild = rebuild
+    network.shape_reads = tuple(lowering.shape_reads)
     return network, lowering

@@ -12,6 +12,18 @@ from .source import Source
 from .walk import topological_order
 
 
+@dataclass(frozen=True)
+class ShapeRead:
+    """One `t.shape[d]` read while lowering: the size `value` on axis `dim` (without the batch) of output
+    `port` of `node`, read when the graph had `made` nodes (the layers made later may depend on it)."""
+
+    node: str
+    port: int
+    dim: int
+    value: object
+    made: int
+
+
 @dataclass
 class Network:
     """A network, loaded from a file or built in Python (convdsl.build): the graph of layer instances and
@@ -37,6 +49,9 @@ class Network:
     # How to build this network again with some of its files' texts replaced, (network, {path: text}) ->
     # Network: how a fix is tried (fixcheck.py). None where the network was not built from text.
     rebuild: Callable[[Network, dict[str, str]], Network] | None = field(default=None, repr=False, compare=False)
+    # The sizes `in.shape[d]` read while lowering, at the declared input sizes: a layer's arguments may
+    # depend on them, so a sweep that changes one must build the network again (sizes.py).
+    shape_reads: tuple[ShapeRead, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def graph(self):

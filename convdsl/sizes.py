@@ -9,13 +9,21 @@ from the swept list and re-checked against it, so it is never a guess.
 An axis is a *variable*: a numeric axis belongs to one input; a symbolic axis
 (`input x: 3 x H x W`) is shared by every input that names the same symbol, and
 the sweep moves all of them together.
+
+A block may read a size of its input (`in.shape[2]`) and make its layers from
+it; lowering read it once, at the declared size. The Probe's answer at another
+size stands only where every size so read that it depends on is unchanged (the
+channels, usually); elsewhere the network is built again from its text with the
+input declared at the size tried, and that network answers (see Sweeper.verdict).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from .diagnostics import LIMIT_EXCEEDED
+from .model import Limits
 from .probe import Failure, Probe
 
 if TYPE_CHECKING:  # for annotations only: the Network sits above this module
@@ -26,6 +34,11 @@ NOMINAL = 224  # where a symbolic size is sampled when it has no declared value
 # The work one analysis may spend, in layers run by the Probe (each size tried runs every layer once,
 # plus one for the try itself). About 3 s and 150 MB at most: ResNet-50 at --max 1024 takes a sixth of it.
 BUDGET = 3_000_000
+# A rebuild (parse, lowering, a Probe) costs, in layer runs: measured, a rebuild takes about 0.5 ms plus
+# 40 us (a plain chain: ResNet-50) to 120 us (blocks in blocks) a layer, where the Probe runs a layer in
+# about 1 us.
+REBUILD_BASE = 500
+REBUILD_PER_LAYER = 120
 LONGEST_PERIOD = 4096  # rules repeat with at most this period; longer patterns are listed
 
 
@@ -115,6 +128,7 @@ class Sweeper:
 
     def __init__(self, network: Network, *, strict: bool = False, limit: int = DEFAULT_MAX, budget: int = BUDGET):
         self.network = network
+        self.strict = strict
         self.probe = Probe(network, strict=strict)
         self.limit = limit
         self.variables = variables(network)
@@ -132,6 +146,16 @@ class Sweeper:
         self._inputs_of = {self._key(v): tuple({name for name, _ in v.members}) for v in self.variables}
         self._downstream: dict[tuple, tuple[int, ...]] = {}
         self._influence: dict[str, frozenset[int]] = {}
+        # The sizes read by `.shape` while lowering, each with the first step (in the Probe's order) that
+        # was made after it and so may depend on it
+        self._step_of = {step.node: index for index, step in enumerate(self.probe.steps)}
+        self.reads, self._first_after = _distinct_reads(network, self._step_of)
+        # each size tried checks the reads too
+        self.cost += len(self.reads)
+        layers = max(len(self.probe.steps), sum(len(src.text) for src in network.sources.values()) // 200)
+        self.rebuild_cost = REBUILD_BASE + REBUILD_PER_LAYER * layers + self.cost
+        self._rebuilt: dict[tuple, Failure | None] = {}
+        self._reads_changed: dict[str, bool] = {}  # variable key -> whether a read changes with it
 
     def downstream(self, keys) -> tuple[int, ...]:
         """The steps a change of these variables (keys) can reach, in the Probe's order."""
@@ -145,7 +169,94 @@ class Sweeper:
     def sweep_cost(self, var: Variable) -> int:
         """What one size of this variable costs against the budget, once there is an anchor."""
         steps = self.probe.steps
-        return 2 + sum(1 + len(steps[i].sources) for i in self.downstream([self._key(var)]))
+        fast = 2 + sum(1 + len(steps[i].sources) for i in self.downstream([self._key(var)]))
+        return fast + (self.rebuild_cost if self.reads_change(var) else 0)
+
+    def reads_change(self, var: Variable) -> bool:
+        """Whether a size read by `.shape` changes with this variable, at the sizes tried (one up, double):
+        then a sweep of it builds the network again at each size."""
+        if not self.reads or var.declared is None:
+            return False
+        key = self._key(var)
+        if key not in self._reads_changed:
+            self._reads_changed[key] = False
+            for size in (var.declared + 1, 2 * var.declared):
+                self.spent += self.cost
+                if self.spent > self.budget:
+                    raise SweepBudget(self.budget, self.cost)
+                shapes: dict = {}
+                self.probe.run(self.dims({key: size}), shapes)
+                if any(not self._read_holds(r, shapes, {}, ()) for r in self.reads if (r.node, r.port) in shapes):
+                    self._reads_changed[key] = True
+                    break
+        return self._reads_changed[key]
+
+    def _read_holds(self, read, local: dict, base: dict, stale) -> bool:
+        """Whether the size `read` has its lowering value in a run's shapes (`local`, else `base` for a node
+        the run did not touch)."""
+        shape = local.get((read.node, read.port))
+        if shape is None and read.node not in stale:
+            shape = base.get((read.node, read.port))
+        return shape is not None and read.dim < len(shape) and shape[read.dim] == read.value
+
+    def verdict(self, values: dict, failure: Failure | None, local: dict, base: dict, stale) -> Failure | None:
+        """The Probe's `failure` (or pass) at `values`, if it holds for the network made at those sizes.
+
+        The Probe runs the layers as lowering made them at the declared sizes. Its answer stands when every
+        size read by `.shape` that a layer run so far may depend on (one made after the read, up to the
+        failing step) has the value lowering read: then those layers are the ones the network has at
+        `values`. Otherwise the network is built again with its inputs declared at `values` and answers.
+        """
+        if not self.reads:
+            return failure
+        reached = self._step_of.get(failure.node, -1) if failure is not None else len(self.probe.steps)
+        if all(
+            first > reached or self._read_holds(read, local, base, stale)
+            for read, first in zip(self.reads, self._first_after)
+        ):
+            return failure
+        return self._rebuild_verdict(values)
+
+    def _rebuild_verdict(self, values: dict) -> Failure | None:
+        """The answer of the network built again from its text with its inputs declared at `values`."""
+        from .fixes import Edit, apply
+
+        sizes = {key: value for key, value in values.items() if value is not None}
+        edits = []
+        for var in self.variables:
+            size = sizes.get(self._key(var), var.declared)
+            if size == var.declared:
+                continue
+            for name, index in var.members:
+                spec = self.network.inputs[name]
+                if self.network.rebuild is None or index >= len(spec.dim_spans):
+                    return Failure(name, "E013", "a block reads a size of this input, and it cannot be built again")
+                edits.append(Edit(spec.dim_spans[index], str(size)))
+        key = tuple(sorted((e.span.path, e.span.line, e.span.column, e.text) for e in edits))
+        if key in self._rebuilt:
+            return self._rebuilt[key]
+        self.spent += self.rebuild_cost
+        if self.spent > self.budget:
+            raise SweepBudget(self.budget, self.rebuild_cost)
+        # a size read may make more layers (a repeat count from `.shape`): the rebuild may make at most
+        # what the budget has left, and one that stops at that limit stops the sweep
+        room = max(1, (self.budget - self.spent) // REBUILD_PER_LAYER)
+        limits = Limits(max_layers=min(Limits().max_layers, room))
+        network = self.network.rebuild(self.network, apply(self.network.sources, edits), limits=limits)
+        if any(d.code is LIMIT_EXCEEDED for d in network.diagnostics):
+            self.spent = self.budget + 1
+            raise SweepBudget(self.budget, self.rebuild_cost)
+        self.spent += REBUILD_PER_LAYER * max(0, len(network.layer_graph.nodes) - len(self.probe.steps))
+        error = next((d for d in network.diagnostics if d.is_error), None)
+        if error is not None:
+            where = f"line {error.span.line}" if error.span else network.name
+            found = Failure(where, error.code.code, error.message)
+        else:
+            found = Probe(network, strict=self.strict).run(
+                {name: tuple(spec.dims) for name, spec in network.inputs.items()}
+            )
+        self._rebuilt[key] = found
+        return found
 
     def _set_anchor(self, values: dict) -> bool:
         """Make `values` the anchor if the whole network works there."""
@@ -153,14 +264,18 @@ class Sweeper:
         if self.spent > self.budget:
             raise SweepBudget(self.budget, self.cost)
         shapes: dict = {}
-        if self.probe.run(self.dims(values), shapes) is not None:
-            return False
+        failure = self.probe.run(self.dims(values), shapes)
+        if failure is None and not all(self._read_holds(read, shapes, {}, ()) for read in self.reads):
+            # the Probe's layers are not this size's: no anchor to run from, though the network may work here
+            return self._rebuild_verdict(values) is None
+        if failure is not None:
+            return self.verdict(values, failure, shapes, {}, ()) is None
         self.anchor = (dict(values), shapes)
         return True
 
     def _probe_values(self, values: dict) -> Failure | None:
         if self.anchor is None:
-            return self._probe(self.dims(values))
+            return self._probe(values)
         return self._probe_from_anchor(values)
 
     def _probe_from_anchor(self, values: dict, shapes: dict | None = None) -> Failure | None:
@@ -168,11 +283,15 @@ class Sweeper:
         changed = [key for key, value in values.items() if anchored.get(key) != value]
         indices = self.downstream(changed)
         steps = self.probe.steps
-        self.spent += 1 + len(changed) + sum(1 + len(steps[i].sources) for i in indices)
+        self.spent += 1 + len(changed) + len(self.reads) + sum(1 + len(steps[i].sources) for i in indices)
         if self.spent > self.budget:
             raise SweepBudget(self.budget, self.cost)
         names = {name for key in changed for name in self._inputs_of[key]}
-        return self.probe.run_steps(self._dims_of(values, names), anchor_shapes, indices, shapes)
+        local = {} if shapes is None else shapes
+        failure = self.probe.run_steps(self._dims_of(values, names), anchor_shapes, indices, local)
+        if not self.reads:
+            return failure
+        return self.verdict(values, failure, local, anchor_shapes, {steps[i].node for i in indices} | names)
 
     def _dims_of(self, values: dict, names) -> dict[str, tuple]:
         """Every input's dims with the variables at `values` (declared where absent), for the inputs `names`
@@ -215,12 +334,16 @@ class Sweeper:
         self._influence[key] = found
         return found
 
-    def _probe(self, dims) -> Failure | None:
-        """The Probe's answer, counted against the budget (which also bounds the Probe's memo)."""
+    def _probe(self, values: dict) -> Failure | None:
+        """The answer at `values` from a run of every layer, counted against the budget (which also bounds
+        the Probe's memo)."""
         self.spent += self.cost
         if self.spent > self.budget:
             raise SweepBudget(self.budget, self.cost)
-        return self.probe.run(dims)
+        if not self.reads:
+            return self.probe.run(self.dims(values))
+        shapes: dict = {}
+        return self.verdict(values, self.probe.run(self.dims(values), shapes), shapes, {}, ())
 
     def dims(self, values: dict[str, int]) -> dict[str, tuple]:
         return self._dims_of(values, self.network.inputs)
@@ -260,7 +383,7 @@ class Sweeper:
                 if min(values.values(), default=1) < 1:
                     continue
                 points -= 1
-                if self._probe(self.dims(values)) is None:
+                if self._probe(values) is None:
                     self.base = values
                     return self._set_anchor(values)
                 if points <= 0:
@@ -273,7 +396,7 @@ class Sweeper:
             values = {key: n + offset for key, n in start.items()}
             if min(values.values(), default=1) < 1:
                 continue
-            if self._probe(self.dims(values)) is None:
+            if self._probe(values) is None:
                 self.base = values
                 return self._set_anchor(values)
         own = self._each_axis(start, offsets) if each_axis else None
@@ -285,16 +408,12 @@ class Sweeper:
         own = {}
         for key, n in start.items():
             own[key] = next(
-                (
-                    n + d
-                    for d in offsets
-                    if n + d >= 1 and self.probe.run(self.dims(dict.fromkeys(start, n + d))) is None
-                ),
+                (n + d for d in offsets if n + d >= 1 and self._probe(dict.fromkeys(start, n + d)) is None),
                 None,
             )
             if own[key] is None:
                 return None
-        return own if self.probe.run(self.dims(own)) is None else None
+        return own if self._probe(own) is None else None
 
     def sweep(self, var: Variable, upto: int) -> list[int]:
         return [n for n in range(1, upto + 1) if self.run(var, n) is None]
@@ -305,6 +424,25 @@ class Sweeper:
         below = next((n for n in range(size - 1, max(0, size - reach - 1), -1) if self.run(var, n) is None), None)
         above = next((n for n in range(size + 1, size + reach + 1) if self.run(var, n) is None), None)
         return below, above
+
+
+def _distinct_reads(network: Network, step_of: dict) -> tuple[tuple, tuple[int, ...]]:
+    """The sizes read by `.shape`, each once (a block repeated reads the same sizes again), with the first
+    step (in the Probe's order) among the layers made after it: lowering made every layer that can depend
+    on a read after it."""
+    reads = network.shape_reads
+    if not reads:
+        return (), ()
+    made = [step_of.get(node, len(step_of)) for node in network.layer_graph.nodes]
+    # the smallest step index among the layers made from position i on
+    suffix = [len(step_of)] * (len(made) + 1)
+    for i in range(len(made) - 1, -1, -1):
+        suffix[i] = min(made[i], suffix[i + 1])
+    first: dict = {}
+    for read in reads:
+        key = replace(read, made=0)
+        first[key] = min(first.get(key, len(step_of)), suffix[min(read.made, len(made))])
+    return tuple(first), tuple(first.values())
 
 
 def _offsets(weighted: list, cost: int, limit: int):
@@ -333,11 +471,11 @@ def analyze_sizes(
         return SizesReport(network, strict, limit, [], "the network has errors that do not depend on input sizes")
     if not sweeper.variables:
         return SizesReport(network, strict, limit, [], "the inputs have no spatial axes")
-    # The sweeps alone cost this much: refuse at once what cannot finish within the budget.
-    needed = sum(sweeper.sweep_cost(var) for var in sweeper.variables) * limit
-    if needed > budget:
-        return SizesReport(network, strict, limit, [], _over_budget(sweeper, budget, needed))
     try:
+        # The sweeps alone cost this much: refuse at once what cannot finish within the budget.
+        needed = sum(sweeper.sweep_cost(var) for var in sweeper.variables) * limit
+        if needed > budget:
+            return SizesReport(network, strict, limit, [], _over_budget(sweeper, budget, needed))
         return _analyze(network, sweeper, strict, limit)
     except SweepBudget:
         return SizesReport(network, strict, limit, [], _over_budget(sweeper, budget, None))
@@ -346,17 +484,24 @@ def analyze_sizes(
 def _over_budget(sweeper: Sweeper, budget: int, needed: int | None) -> str:
     axes, layers = len(sweeper.variables), len(sweeper.probe.steps)
     what = f"needs {needed:,}" if needed else "ran out of its budget"
+    cost, how = sweeper.cost, "a run per layer, input and axis"
+    if sweeper._rebuilt or any(sweeper._reads_changed.values()):
+        cost, how = sweeper.rebuild_cost, "a block reads a size the sweep changes, so the network is built again"
     message = (
         f"sweeping {axes} ax{'es' if axes != 1 else 'is'} of {layers:,} layer{'s' if layers != 1 else ''} "
-        f"from 1 to {sweeper.limit:,} {what} (each size tried costs {sweeper.cost:,}: a run per layer, "
-        f"input and axis), beyond the limit of {budget:,}"
+        f"from 1 to {sweeper.limit:,} {what} (each size tried costs {cost:,}: {how}), beyond the limit of {budget:,}"
     )
     fits = next(
-        (m for m in (1024, 512, 256, 128, 64, 32, 16) if m < sweeper.limit and sweeper.cost * _runs(axes, m) <= budget),
+        (m for m in (1024, 512, 256, 128, 64, 32, 16) if m < sweeper.limit and cost * _runs(axes, m) <= budget),
         None,
     )
     if fits is not None:
         return f"{message}; try --max {fits}"
+    if cost != sweeper.cost:
+        return (
+            f"{message}; in blocks, read only sizes a sweep does not change (the channels) or write the swept "
+            "size out" + (", or use fewer inputs" if len(sweeper.network.inputs) > 1 else "")
+        )
     return f"{message}; with {axes} axes, checking how each pair interacts is too much: use fewer inputs"
 
 
@@ -427,7 +572,8 @@ def _coupled(sweeper: Sweeper, var: Variable, valid: list[int]) -> tuple[str, ..
     for other in sweeper.variables:
         if other is var:
             continue
-        if sweeper.anchor is not None and not sweeper.influence(var) & sweeper.influence(other):
+        # (a size read by `.shape` may carry a change to layers the Probe's wiring does not link: no shortcut)
+        if sweeper.anchor is not None and not sweeper.reads and not sweeper.influence(var) & sweeper.influence(other):
             continue  # no layer reads a shape that both change: independent by construction
         key = Sweeper._key(other)
         current = sweeper.base.get(key, other.declared)

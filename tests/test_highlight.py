@@ -68,6 +68,15 @@ def test_token_kinds():
     assert (Number.Float, "1.5e3") in tokens
 
 
+def test_reuse_is_a_word_of_the_language_before_its_parenthesis():
+    tokens = lex("e2 = other -> reuse(tower) -> reuse (tower)\nreuse = x -> add(reuse)\n")
+    assert tokens.count((Keyword.Pseudo, "reuse")) == 2
+    assert (Name, "tower") in tokens
+    # a tensor named `reuse` (allowed: only a block may not take the name) stays a name
+    assert (Name.Variable, "reuse") in tokens and (Name, "reuse") in tokens
+    assert "reuse" not in KINDS  # not a layer kind, so not coloured as one
+
+
 def test_words_come_from_the_grammar_and_the_catalogue():
     grammar = (ROOT / "grammar" / "convdsl.lark").read_text()
     literals = set(re.findall(r'"([A-Za-z_]\w*)"', re.sub(r"//[^\n]*", "", grammar)))

@@ -302,6 +302,20 @@ def test_completion_of_layers_arguments_blocks_tensors_and_settings(client, tmp_
     assert arguments["make_divisible"]["detail"] == "make_divisible(v, divisor, min_value=divisor)"
 
 
+def test_completion_offers_reuse_and_then_the_labels(client, tmp_path):
+    path = tmp_path / "siamese.cdsl"
+    text = (
+        "input a: 3 x 32 x 32\ninput b: 3 x 32 x 32\n"
+        "e1 = a -> tower: (conv(8, 3) -> relu) -> head: linear(4)\ne2 = b -> \ne3 = b -> reuse(\n"
+    )
+    uri, _ = _open(client, path, text)
+    after_arrow = _labels(client, uri, 3, len("e2 = b -> "))
+    assert after_arrow["reuse"]["detail"] == "reuse(LABEL)"
+    assert after_arrow["reuse"]["insertText"] == "reuse(${1:label})"
+    inside = _labels(client, uri, 4, len("e3 = b -> reuse("))
+    assert {"tower", "head"} <= set(inside) and "a" not in inside and "conv" not in inside
+
+
 # a broken file ---------------------------------------------------------------------------------
 
 BROKEN = """input x: 3 x 32 x 32

@@ -73,6 +73,7 @@ class ConvdslLexer(RegexLexer):
             (words(vocabulary.keywords(), prefix=r"\b", suffix=r"\b"), Keyword),
             (NAME_X, bygroups(Name, Whitespace, Operator.Word)),
             (rf"({NAME})([ \t]*)(:)", bygroups(Name.Label, Whitespace, Punctuation)),  # conv1: conv(...)
+            (words(vocabulary.CHAIN_WORDS, prefix=r"\b", suffix=r"(?=[ \t]*\()"), Keyword.Pseudo),
             (words(vocabulary.PSEUDO_NAMES, prefix=r"\b", suffix=r"\b"), Name.Builtin.Pseudo),
             (words(vocabulary.TYPE_NAMES, prefix=r"\b", suffix=r"\b"), Keyword.Type),
             (words(vocabulary.layer_kinds(), prefix=r"\b", suffix=r"\b"), Name.Builtin),

@@ -90,6 +90,7 @@ def grammar() -> dict:
                 "2": {"name": _scope("punctuation.separator.colon")},
             },
         },
+        {"match": _words(vocabulary.CHAIN_WORDS) + r"(?=[ \t]*\()", "name": _scope("keyword.other.reuse")},
         {"match": _words(vocabulary.PSEUDO_NAMES), "name": _scope("variable.language.in")},
         {"match": _words(vocabulary.TYPE_NAMES), "name": _scope("storage.type")},
         {"match": _words(vocabulary.layer_kinds()), "name": _scope("support.function.layer")},

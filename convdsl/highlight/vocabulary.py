@@ -22,6 +22,7 @@ SHAPE_OPERATOR = "x"  # `3 x 224 x 224`: a keyword only between sizes, elsewhere
 PSEUDO_NAMES = ("in",)  # a block's input tensor
 TYPE_NAMES = ("tensor",)  # a block parameter's type: `skip: tensor`
 ATTRIBUTES = ("shape",)  # `in.shape[1]`
+CHAIN_WORDS = ("reuse",)  # `reuse(LABEL)`: a chain step the language defines, not a layer kind; before `(` only
 
 
 def functions() -> tuple[str, ...]:

@@ -14,6 +14,7 @@ from .. import diagnostics as codes
 from ..evaluate import AlreadyReported, EvalError
 from ..layers import KINDS, InferContext, ShapeError
 from ..model import TensorRef
+from ..network import ShapeRead
 from ..walk import rank_problem
 from .state import _Deferred
 
@@ -71,6 +72,11 @@ class Shapes:
                 raise AlreadyReported(codes.INVALID_EXPRESSION, f"the shape of `{name}` is unknown", ident.span)
             return shape, self._early_batch()
 
+        def noted(ident, dim, value):
+            ref = self._resolve(tensors[ident.id][0])
+            self.shape_reads.append(ShapeRead(ref.node, ref.port, dim, value, len(self.graph.nodes)))
+
+        read.noted = noted
         return read
 
     def _symbolic_inputs(self) -> list[str]:

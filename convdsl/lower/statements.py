@@ -97,6 +97,7 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, 
         self.index_sites: dict | None = None  # repeat index name -> where it is declared, found on first need
         # shapes.py: layers' shapes inferred while lowering, for `in.shape[d]` (node, port) -> shape or None
         self.early_shapes: dict = {}
+        self.shape_reads: list = []  # network.ShapeRead, each `t.shape[d]` read, in order
         self.early_inputs: dict = {}  # node -> [(port, value)], from pending_edges
         self.early_indexed = 0  # how many of pending_edges early_inputs holds
         # reuse.py: the layers made, in order; each one's inputs; what each name (a layer, a labelled group, a

@@ -3,6 +3,7 @@
 - after `->` or `:` in a chain (or at the start of a layer name): layer kinds (with their arguments, defaults
   and docs from the catalogue) and blocks (with their parameters);
 - inside a call's parentheses: its keyword arguments (not yet given), tensors, constants and parameters;
+  inside `reuse(`: the labels;
 - at the start of a chain (`y = `) and in merges: tensors;
 - after `set `: the settings, and after `set name =`: their values;
 - at the start of a line: the statement keywords.
@@ -28,7 +29,7 @@ STATEMENTS = ("network", "set", "const", "include", "input", "param", "output", 
 @dataclass(frozen=True)
 class Candidate:
     label: str
-    kind: str  # layer | block | argument | tensor | constant | param | setting | value | keyword | function
+    kind: str  # layer | block | argument | tensor | constant | param | setting | value | keyword | function | label
     detail: str = ""
     doc: str = ""
     insert: str | None = None  # snippet text (LSP snippet syntax), else the label
@@ -50,6 +51,8 @@ def complete(snapshot: Snapshot, line: int, column: int) -> list[Candidate]:
     scope = _scope_at(snapshot, line, column)
     if call is not None:
         name, given = call
+        if name == "reuse":  # its argument is a label, not a value
+            return _labels(snapshot)
         functions = [Candidate(f, "function", usage) for f, (_, _, _, usage) in FUNCTIONS.items()]
         return _arguments(snapshot, name, given) + _tensors(snapshot, scope) + _values(snapshot, scope) + functions
     stripped = before.rstrip()
@@ -126,6 +129,16 @@ def _layers(snapshot: Snapshot) -> list[Candidate]:
         out.append(Candidate(kind.name, "layer", f"{kind.name}({signature})", doc, snippet))
         for alias in kind.aliases:
             out.append(Candidate(alias, "layer", f"alias of {kind.name}", doc, snippet.replace(kind.name, alias, 1)))
+    out.append(
+        Candidate(
+            "reuse",
+            "keyword",
+            "reuse(LABEL)",
+            "Calls the layer, labelled group or block instance labelled LABEL again, with the same weights: "
+            "parameters counted once.",
+            "reuse(${1:label})",
+        )
+    )
     for name, block in snapshot.index.blocks.items():
         required = [p for p in block.params if p.default is None]
         snippet = (
@@ -180,6 +193,18 @@ def _arguments(snapshot: Snapshot, name: str, given: set[str]) -> list[Candidate
             if p.name.id not in given
         ]
     return []
+
+
+def _labels(snapshot: Snapshot) -> list[Candidate]:
+    """The labels written in the file (`tower: (...)`), each once, for `reuse(`."""
+    out = {}
+    for items in snapshot.index.items.values():
+        for item in items:
+            if item.kind == P.LABEL and item.role == P.DEFINITION:
+                out.setdefault(
+                    item.name, Candidate(item.name, "label", "label" + (f" in {item.scope}" if item.scope else ""))
+                )
+    return list(out.values())
 
 
 def _tensors(snapshot: Snapshot, scope: str) -> list[Candidate]:

@@ -277,6 +277,7 @@ _COMPLETION_KINDS = {
     "value": types.CompletionItemKind.Value,
     "keyword": types.CompletionItemKind.Keyword,
     "function": types.CompletionItemKind.Function,
+    "label": types.CompletionItemKind.Reference,
 }
 
 
