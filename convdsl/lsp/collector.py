@@ -26,6 +26,7 @@ MAX_SETTLED = 500
 class Collector:
     def __init__(self, busy=lambda: False):
         self.busy = busy  # whether an analysis is under way: the idle collection then waits for the next pause
+        self.active = False  # set by start() (a server run by main()); a test's server keeps automatic collection
         self.settled = 0  # analyses settled since the last full collection
         self.timer = None
 
@@ -34,8 +35,6 @@ class Collector:
         gc.collect()
         gc.freeze()
         self.active = True
-
-    active = False  # a server run by main(); one made in a test keeps the interpreter's collection
 
     def settle(self) -> None:
         """Called in the analysis thread with the collector paused, right after a version is made."""

@@ -23,11 +23,11 @@ from pygls.lsp.server import LanguageServer
 from .. import __version__
 from ..fixes import as_json
 from ..suppress import Selection, SelectionError, load_config
+from ..walk import gc_paused
 from . import complete, convert, hover, navigate
 from .actions import code_actions
 from .collector import Collector
 from .snapshot import Snapshot, _real, build, read_through
-from ..walk import gc_paused
 
 log = logging.getLogger(__name__)
 
@@ -117,9 +117,11 @@ class ConvdslServer(LanguageServer):
 
     def _done(self, doc: Document, text: str, future) -> None:
         doc.running = False
-        if self.documents.get(doc.uri) is not doc:
-            return  # closed meanwhile
         error = future.exception()
+        if self.documents.get(doc.uri) is not doc:
+            if error is None:
+                future.result().release()  # dropped: freed now, not at the next full collection
+            return  # closed meanwhile
         if error is not None:
             log.error("analysis of %s failed: %r", doc.uri, error, exc_info=error)
             self.window_log_message(
@@ -135,6 +137,7 @@ class ConvdslServer(LanguageServer):
             doc.waiters.clear()
             return
         if text != doc.text or doc.dirty:  # stale: the text (or an included file) changed meanwhile
+            future.result().release()
             doc.dirty = False
             self.schedule(doc)
             return
