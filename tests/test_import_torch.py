@@ -339,19 +339,25 @@ SHARED = [
 ]
 
 
+def _same_as_torch(model, factory: str, shapes, written) -> None:
+    """The model imported from tests/torch_models.py:factory writes each text in `written`, and has torch's
+    parameters (parameters(): shared ones once), MACs (hooks, per call), output shape and state_dict keys (the
+    export's in the order of first use, torch's in the order of __init__: compared as sets of keys)."""
+    params, macs, out = _load_models().figures(model, shapes)
+    result, analysis = _imported(f"{MODELS}:{factory}", [InputSpec(s) for s in shapes])
+    for text in written:
+        assert text in result.text, result.text
+    assert (analysis.params, analysis.macs) == (params, macs)
+    assert list(analysis.output_shapes().values()) == [out]
+    assert sorted(_exported_keys(analysis)) == sorted(model.state_dict().keys())
+
+
 @pytest.mark.parametrize("factory, shapes, written", SHARED, ids=[s[0] for s in SHARED])
 def test_a_module_called_again_is_reused(factory, shapes, written):
     """A Siamese tower, a head shared across FPN levels, a convolution applied twice: the second call is
     `reuse(label)`, the parameters count once (torch's parameters()), the MACs per call (hooks), and the export
     calls the one module again, with torch's state_dict keys."""
-    model = getattr(_load_models(), factory)()
-    params, macs, out = _load_models().figures(model, shapes)
-    result, analysis = _imported(f"{MODELS}:{factory}", [InputSpec(s) for s in shapes])
-    assert written in result.text
-    assert (analysis.params, analysis.macs) == (params, macs)
-    assert list(analysis.output_shapes().values()) == [out]
-    # the same keys (in the order of first use, where torch's are in the order of __init__)
-    assert sorted(_exported_keys(analysis)) == sorted(model.state_dict().keys())
+    _same_as_torch(getattr(_load_models(), factory)(), factory, shapes, [written])
 
 
 def test_a_convolution_applied_twice_is_reused():
@@ -392,14 +398,7 @@ def test_attention_calls_import_with_torchs_numbers(factory, shapes, written):
     """nn.MultiheadAttention(q, kv, kv) is the merge form attention(q, kv, heads), with kdim=vdim from the
     memory's width; a causal mask (triu of ones above the diagonal, generate_square_subsequent_mask with
     is_causal=True) is causal=true."""
-    model = getattr(_load_models(), factory)()
-    params, macs, out = _load_models().figures(model, shapes)
-    result, analysis = _imported(f"{MODELS}:{factory}", [InputSpec(s) for s in shapes])
-    for text in written:
-        assert text in result.text, result.text
-    assert (analysis.params, analysis.macs) == (params, macs)
-    assert list(analysis.output_shapes().values()) == [out]
-    assert sorted(_exported_keys(analysis)) == sorted(model.state_dict().keys())  # first use vs __init__ order
+    _same_as_torch(getattr(_load_models(), factory)(), factory, shapes, written)
 
 
 @pytest.mark.parametrize(
@@ -432,13 +431,7 @@ def test_a_forward_fx_cannot_follow_is_read_through_torch_export(factory, shapes
     model = getattr(_load_models(), factory)()
     with pytest.raises((torch.fx.proxy.TraceError, TypeError)):
         torch.fx.symbolic_trace(model)  # the premise: fx stops here
-    params, macs, out = _load_models().figures(model, shapes)
-    result, analysis = _imported(f"{MODELS}:{factory}", [InputSpec(s) for s in shapes])
-    for text in written:
-        assert text in result.text, result.text
-    assert (analysis.params, analysis.macs) == (params, macs)
-    assert list(analysis.output_shapes().values()) == [out]
-    assert sorted(_exported_keys(analysis)) == sorted(model.state_dict().keys())
+    _same_as_torch(model, factory, shapes, written)
 
 
 def test_when_neither_fx_nor_torch_export_can_follow_the_diagnostic_names_both():
