@@ -28,6 +28,7 @@ from . import complete, convert, hover, navigate
 from .actions import code_actions
 from .collector import Collector
 from .snapshot import Snapshot, _real, build, read_through
+from .stdio import serve
 
 log = logging.getLogger(__name__)
 
@@ -141,15 +142,19 @@ class ConvdslServer(LanguageServer):
             doc.dirty = False
             self.schedule(doc)
             return
-        if doc.snapshot is not None:
-            doc.snapshot.release()
+        replaced = doc.snapshot
         doc.snapshot, doc.analysed = future.result(), text
         self.publish(doc)
-        self.collector.published(asyncio.get_running_loop())
         for waiter in doc.waiters:
             if not waiter.done():
                 waiter.set_result(doc.snapshot)
         doc.waiters.clear()
+        # Freeing the version this one replaces (a whole network: ~2 ms for ResNet-152) comes after its
+        # diagnostics and waiting requests are answered, not before.
+        if replaced is not None:
+            replaced.release()
+            del replaced
+        self.collector.published(asyncio.get_running_loop())
 
     async def current(self, uri: str) -> Snapshot | None:
         """The snapshot of a document's current text, waiting for its analysis if it is under way."""
@@ -502,5 +507,5 @@ def make_server() -> ConvdslServer:
 def main() -> int:
     server = make_server()
     server.collector.start()
-    server.start_io()
+    serve(server)
     return 0
