@@ -9,6 +9,7 @@ from dataclasses import replace
 from fractions import Fraction
 
 from . import diagnostics as codes
+from .cancel import checkpoint
 from .diagnostics import Diagnostic, Severity
 from .evaluate import MAX_INT
 from .fixes import Edit, Fix, set_argument
@@ -19,6 +20,9 @@ from .model import SWEEP_BUDGET, Analysis, LayerInfo, LayerNode
 from .provenance import input_dims, output_dims
 from .source import Span
 from .walk import declared_batch, gc_paused, rank_problem, topological_order, wiring
+
+
+CHECK_EVERY = 512  # layers between two cancellation checkpoints (a few milliseconds)
 
 
 def analyze(network, *, strict: bool = False, size_hints: bool = True) -> Analysis:
@@ -65,7 +69,9 @@ class _Inference:
 
             sample = symbolic_sample(self)
         self._wire()
-        for node in [] if cyclic else topological_order(graph):
+        for count, node in enumerate([] if cyclic else topological_order(graph)):
+            if not count % CHECK_EVERY:
+                checkpoint()  # an editor's stale analysis stops here (cancel.py)
             data = graph.nodes[node]
             kind = data.kind
             if kind == "input":

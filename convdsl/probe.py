@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from .cancel import checkpoint
 from .diagnostics import Severity
 from .layers import KINDS, InferContext, ShapeError
 from .walk import declared_batch, rank_problem, topological_order, wiring
@@ -147,6 +148,7 @@ class Probe:
         the steps downstream of the inputs that changed are run (a network of twenty input towers is
         swept one tower at a time). `shapes` receives the shapes these steps computed.
         """
+        checkpoint()  # each run of the layers: a sweep of an editor's stale version stops here (cancel.py)
         local = {} if shapes is None else shapes
         local.update({(name, 0): tuple(shape) for name, shape in dims.items()})
         memo = self._memo

@@ -36,6 +36,7 @@ class LspClient:
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
         self.versions: dict[str, int] = {}
+        self.received = 0.0  # perf_counter() when the reader thread had the last diagnostics diagnostics() returned
         self.passed_over: list[dict] = []  # notifications diagnostics() read while waiting for another
 
     # framing -----------------------------------------------------------------
@@ -125,6 +126,7 @@ class LspClient:
                 and params["uri"] == uri
                 and (version is None or params.get("version") == version)
             ):
+                self.received = message["received"]  # when the reader thread had it (a benchmark's clock)
                 return params["diagnostics"]
             self.passed_over.append(message)
 

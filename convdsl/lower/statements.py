@@ -6,6 +6,7 @@ from contextlib import contextmanager
 
 from .. import diagnostics as codes
 from ..build import NetworkBuilder
+from ..cancel import checkpoint
 from ..diagnostics import Diagnostic, did_you_mean
 from ..evaluate import FAILED, AlreadyReported, EvalError, Symbol, describe, evaluate, undefined
 from ..layers import KINDS
@@ -43,6 +44,7 @@ from .state import Records, _Abort, _Block, _Deferred, _TensorScope
 # Expansion steps allowed per layer allowed: nesting makes a few per layer (a call in a group in a block in a
 # repeat), and expansions that make no layer (a condition that is false) cost work too.
 STEPS_PER_LAYER = 2
+CHECK_EVERY = 1024  # expansion steps between two cancellation checkpoints (about a millisecond)
 
 
 class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, Reuses, Shapes, InputOptions):
@@ -92,6 +94,7 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, 
         self.tensor_scopes: list[tuple[Site, _TensorScope]] = []
         self.includes = None  # include_policy.IncludePolicy, made at the first include
         self.steps = 0  # elements expanded so far, against step_budget
+        self.next_checkpoint = CHECK_EVERY  # steps at which an editor's stale analysis is abandoned (cancel.py)
         self.step_budget = STEPS_PER_LAYER * limits.max_layers + 10_000
         self.program_statements: tuple = ()  # the checked file's, for helps that look ahead (indices.py)
         self.index_sites: dict | None = None  # repeat index name -> where it is declared, found on first need
@@ -437,6 +440,9 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, 
         """Every expansion costs work, whether or not it makes a layer: a block used twice by a block used
         twice ... (`relu if false` at the bottom) makes no layer and 2^depth expansions."""
         self.steps += steps
+        if self.steps >= self.next_checkpoint:
+            self.next_checkpoint += CHECK_EVERY
+            checkpoint()
         if self.steps > self.step_budget:
             self.error(
                 codes.LIMIT_EXCEEDED,

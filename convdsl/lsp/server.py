@@ -1,11 +1,12 @@
 """The language server: pygls wiring, the open documents, and when they are analysed.
 
 Each open document is analysed in one worker thread, whole (ResNet-152 takes
-about 10 ms). An edit that arrives while an analysis runs does not queue
-another per keystroke: when the running one ends, only the newest text is
-analysed, and a result for a text that has changed since is dropped, never
-published. Requests (hover, completion...) wait for the analysis of the text
-they were asked about; the event loop keeps reading messages meanwhile. The
+about 12 ms). An edit that arrives while an analysis runs does not queue
+another per keystroke: the running one is abandoned at its next checkpoint
+(within a millisecond or so: cancel.py), then only the newest text is
+analysed; a result for a text that has changed since is never published.
+Requests (hover, completion...) wait for the analysis of the text they were
+asked about; the event loop keeps reading messages meanwhile (stdio.py). The
 cycle collector stays off the path from an edit to its diagnostics
 (collector.py).
 """
@@ -21,6 +22,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from .. import __version__
+from ..cancel import Cancelled, cancellable
 from ..fixes import as_json
 from ..suppress import Selection, SelectionError, load_config
 from ..walk import gc_paused
@@ -100,19 +102,29 @@ class ConvdslServer(LanguageServer):
         loop = asyncio.get_running_loop()
         text, version = doc.text, doc.version
         selection = self.selection_for(doc.path)
-        future = loop.run_in_executor(self.worker, self._analyse, doc.path, text, version, self.open_texts(), selection)
+        future = loop.run_in_executor(self.worker, self._analyse, doc, text, version, self.open_texts(), selection)
         future.add_done_callback(lambda f: self._done(doc, text, f))
 
-    def _analyse(self, path, text, version, open_texts, selection) -> Snapshot:
+    def _analyse(self, doc: Document, text, version, open_texts, selection) -> Snapshot | None:
+        """The snapshot of `text`, or None when it went stale on the way (the document changed again, an
+        included file changed, or it was closed): the work stops at the next checkpoint (cancel.py)."""
+
+        def stale() -> bool:
+            return doc.text is not text or doc.dirty or self.documents.get(doc.uri) is not doc
+
         with gc_paused():
-            snapshot = build(
-                path,
-                text,
-                version=version,
-                reader=read_through(open_texts),
-                strict=self.options.strict,
-                selection=selection,
-            )
+            try:
+                with cancellable(stale):
+                    snapshot = build(
+                        doc.path,
+                        text,
+                        version=version,
+                        reader=read_through(open_texts),
+                        strict=self.options.strict,
+                        selection=selection,
+                    )
+            except Cancelled:
+                snapshot = None
             self.collector.settle()
         return snapshot
 
@@ -120,7 +132,7 @@ class ConvdslServer(LanguageServer):
         doc.running = False
         error = future.exception()
         if self.documents.get(doc.uri) is not doc:
-            if error is None:
+            if error is None and future.result() is not None:
                 future.result().release()  # dropped: freed now, not at the next full collection
             return  # closed meanwhile
         if error is not None:
@@ -137,8 +149,10 @@ class ConvdslServer(LanguageServer):
                     waiter.set_result(None)
             doc.waiters.clear()
             return
-        if text != doc.text or doc.dirty:  # stale: the text (or an included file) changed meanwhile
-            future.result().release()
+        if text != doc.text or doc.dirty or future.result() is None:
+            # stale: the text (or an included file) changed meanwhile; None: abandoned for that reason
+            if future.result() is not None:
+                future.result().release()
             doc.dirty = False
             self.schedule(doc)
             return
