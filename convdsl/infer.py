@@ -104,17 +104,25 @@ class _Inference:
                 continue
             else:
                 self._layer(node, data)
-        if any(data.get("kind") == "linear" and data["args"].get("tie") is not None for data in graph.nodes.values()):
+        # one pass (attributes, not the mapping form: this runs over every node) for the rarer passes below
+        ties = reuses = embeddings = False
+        for data in graph.nodes.values():
+            kind = data.kind
+            if kind == "linear" and data.args.get("tie") is not None:
+                ties = True
+            elif kind == "embedding":
+                embeddings = True
+            if data.shares is not None:
+                reuses = True
+        if ties:
             from .tying import apply_ties
 
             apply_ties(self)
-        if any(data.get("shares") is not None for data in graph.nodes.values()):
+        if reuses:
             from .reusing import apply_reuses
 
             apply_reuses(self)
-        if any(data.get("kind") == "embedding" for data in graph.nodes.values()) or any(
-            spec.dtype == "long" for spec in self.network.inputs.values()
-        ):
+        if embeddings or any(spec.dtype == "long" for spec in self.network.inputs.values()):
             from .dtypes import dtype_problems
 
             self.found.extend(dtype_problems(self.network))
