@@ -131,6 +131,18 @@ def test_hover_on_a_layer_gives_shapes_counts_receptive_field_and_arithmetic(cli
     assert "(224 + 6 - 7)/2 + 1 = 112.5 -> 112" in shown
 
 
+def test_hover_on_a_call_that_makes_many_layers_names_the_first_and_counts_the_rest(client):
+    path = EXAMPLES / "swin_t.cdsl"
+    text = path.read_text()
+    uri, _ = _open(client, path)
+    shown = _hover(client, uri, text, "window_attention(", shift=2)
+    uses = text.count("swin_block(") - 1  # the calls, not the definition: one attention layer each
+    assert uses == 12
+    # the first block's attention: the features group numbers the patch embedding's conv, permute and
+    # layernorm 0, 1, 2, then the first swin_block 3
+    assert f"layer `features.3.attn` (and {uses - 1} more made from this call)" in shown
+
+
 def test_hover_on_a_tensor_gives_its_shape(client):
     path = EXAMPLES / "resnet50.cdsl"
     text = path.read_text()

@@ -219,8 +219,8 @@ def _layer(snapshot: Snapshot, item: P.Item) -> str | None:
     info = infos[0]
     if info is None:
         return "\n".join(lines)
-    shown = nodes[0] + (f" (and {len(nodes) - 1} more made from this call)" if len(nodes) > 1 else "")
-    lines.append(f"\nlayer `{shown}`\n")
+    more = f" (and {len(nodes) - 1} more made from this call)" if len(nodes) > 1 else ""
+    lines.append(f"\nlayer `{nodes[0]}`{more}\n")
     ins = ", ".join(_shape(snapshot, s) for s in info.input_shapes) or "-"
     outs = ", ".join(_shape(snapshot, s) for s in info.output_shapes)
     lines.append(f"| | |\n|---|---|\n| input | {ins} |\n| output | **{outs}** |")
