@@ -390,6 +390,8 @@ ATTENTION = [
     ("cross_attention", [(10, 32), (7, 48)], ["cross: attention(ln_, memory, 4)", "same: attention("]),
     ("causal_bool", [(10, 32)], ["attn: attention(4, causal=true)"]),
     ("causal_square", [(10, 32)], ["attn: attention(4, causal=true)"]),
+    # `y, _ = attn(y, y, y)`: the weights (need_weights=True) unpacked into `_` and never read
+    ("weights_unpacked", [(10, 32)], ["attn: attention(4)"]),
 ]
 
 
@@ -399,6 +401,13 @@ def test_attention_calls_import_with_torchs_numbers(factory, shapes, written):
     memory's width; a causal mask (triu of ones above the diagonal, generate_square_subsequent_mask with
     is_causal=True) is causal=true."""
     _same_as_torch(getattr(_load_models(), factory)(), factory, shapes, written)
+
+
+def test_attention_weights_that_are_read_are_refused():
+    result = import_python(f"{MODELS}:weights_returned", [InputSpec((10, 32))])
+    assert result.text is None
+    (error,) = [d for d in result.diagnostics if d.is_error]
+    assert error.code.code == "E430" and "need_weights" in error.message
 
 
 @pytest.mark.parametrize(

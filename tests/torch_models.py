@@ -477,6 +477,38 @@ def cross_attention():
     return CrossAttention()
 
 
+class WeightsUnpacked(nn.Module):
+    """`y, _ = attn(x, x, x)` with need_weights left at True: the weights are unpacked and thrown away."""
+
+    def __init__(self, dim=32, heads=4):
+        super().__init__()
+        self.ln = nn.LayerNorm(dim)
+        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.fc = nn.Linear(dim, 2 * dim)
+
+    def forward(self, x):
+        y = self.ln(x)
+        y, _ = self.attn(y, y, y)
+        return self.fc(x + y)
+
+
+def weights_unpacked():
+    return WeightsUnpacked()
+
+
+class WeightsReturned(WeightsUnpacked):
+    """The attention weights are returned: a second output convdsl's attention does not give."""
+
+    def forward(self, x):
+        y = self.ln(x)
+        y, weights = self.attn(y, y, y)
+        return self.fc(x + y), weights
+
+
+def weights_returned():
+    return WeightsReturned()
+
+
 class CausalBool(nn.Module):
     def __init__(self, dim=32, heads=4):
         super().__init__()

@@ -11,6 +11,7 @@ becomes an Element with `problem` set, which the writer reports or makes opaque.
 from __future__ import annotations
 
 import dataclasses
+import operator
 import re
 import sys
 import traceback
@@ -187,6 +188,8 @@ class Tracer:
                 continue
             if node.op == "get_attr":
                 continue
+            if node.op == "call_function" and node.target is operator.getitem and not node.users:
+                continue  # `y, _ = attn(x, x, x)`: an output unpacked and thrown away is not read
             if not _is_tensor_summary(values.get(node)) and not _is_tensor_tuple(values.get(node)):
                 continue  # sizes, shapes and other plain values: read from the traced shapes instead
             if node.op == "call_module":
