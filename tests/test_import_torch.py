@@ -423,6 +423,58 @@ def test_attention_masks_convdsl_cannot_say_are_refused(factory, words):
     assert "self.attn(" in MODELS.read_text().splitlines()[errors[0].span.line - 1]
 
 
+# -- an input's layout ----------------------------------------------------------------------------------------
+
+LAYOUTS = [
+    # (factory, input shape, whether the first layer that reads it takes its last axis as features)
+    ("weights_unpacked", (10, 32), True),  # nn.LayerNorm(32) first
+    ("tokens_through_child", (12, 24), True),  # Dropout, then a Sequential whose first layer is LayerNorm(24)
+    ("recurrent_tagger", (9, 16), True),  # nn.GRU(16, 32, batch_first=True): L x D steps
+    ("conv1d_classifier", (4, 20), False),  # nn.Conv1d(4, ...): C x L
+]
+
+
+@pytest.mark.parametrize("factory, shape, tokens", LAYOUTS, ids=[f[0] for f in LAYOUTS])
+def test_an_input_read_as_tokens_is_written_with_layout_tokens(factory, shape, tokens):
+    """A model's L x D input is written `layout=tokens`, so check does not take its features for a spatial
+    axis: no W104 on its linears (they act on the last axis, as PyTorch's Linear does); a C x L input stays
+    channels first. The numbers are torch's either way."""
+    model = getattr(_load_models(), factory)()
+    result, analysis = _imported(f"{MODELS}:{factory}", [InputSpec(shape)])
+    line = next(t for t in result.text.splitlines() if t.startswith("input "))
+    assert line.endswith(", layout=tokens") == tokens, line
+    assert not [d for d in analysis.diagnostics if d.code.code == "W104"], result.text
+    params, macs, out = _load_models().figures(model, [shape])
+    assert (analysis.params, analysis.macs) == (params, macs)
+    assert next(iter(analysis.output_shapes().values())) == out
+
+
+def test_recurrent_layers_whose_sequence_is_read_import_with_every_output_named():
+    """nn.GRU gives (y, h), nn.LSTM (y, (h, c)): convdsl's gru and lstm give the same tensors, so the statement
+    names each, the states unread (`_`, no W001); torch's parameters and MACs (the gates' matrices per step)."""
+    factory = "stacked_recurrent"
+    _same_as_torch(
+        getattr(_load_models(), factory)(),
+        factory,
+        [(9, 16)],
+        [
+            "input x: 9 x 16, layout=tokens",
+            "gru_0, _gru_1 = x -> gru: gru(32)",
+            "lstm_0, _lstm_1, _lstm_2 = gru_0 -> lstm: lstm(8, num_layers=2, bidirectional=true)",
+        ],
+    )
+    _, analysis = _imported(f"{MODELS}:{factory}", [InputSpec((9, 16))])
+    assert not [d for d in analysis.diagnostics if d.severity.name != "INFO"]
+
+
+def test_a_recurrent_layers_hidden_state_read_is_refused_with_the_reason():
+    result = import_python(f"{MODELS}:reads_hidden", [InputSpec((9, 16))])
+    assert result.text is None
+    error = next(d for d in result.diagnostics if d.is_error)  # then `h[-1]`, the layers axis indexed, is refused
+    assert error.code.code == "E430" and "hidden state" in error.message and "batch-second" in error.message
+    assert "_, h = self.gru(x)" in MODELS.read_text().splitlines()[error.span.line - 1]
+
+
 # -- where torch.fx cannot follow: torch.export ------------------------------------------------------------
 
 EXPORTED = [

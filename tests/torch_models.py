@@ -334,7 +334,7 @@ def not_a_module():
 
 
 def figures(model, shape, batch=2):
-    """Parameters, MACs (hooks: conv, transposed conv, linear, self-attention) and output shape, per sample.
+    """Parameters, MACs (hooks: conv, transposed conv, linear, self-attention, GRU, LSTM) and output shape, per sample.
     `parameters()` counts a shared module once; the hooks fire at every call, so its MACs count per use."""
     macs = []
 
@@ -361,8 +361,20 @@ def figures(model, shape, batch=2):
         dim, kdim = module.embed_dim, module.kdim
         macs.append(lq * dim * dim + 2 * lk * kdim * dim + lq * dim * dim + 2 * lq * lk * dim)
 
+    def recurrent(module, inputs, output):
+        # nn.GRU's equations: the gates r, z, n each W_i x + W_h h per step (3 matrices; nn.LSTM's i, f, g, o:
+        # 4), of the layer's input (the input size, or the directions' outputs below) and its hidden size
+        gates = 3 if isinstance(module, torch.nn.GRU) else 4
+        steps = inputs[0].shape[1] if module.batch_first else inputs[0].shape[0]
+        hidden, directions = module.hidden_size, 2 if module.bidirectional else 1
+        for layer in range(module.num_layers):
+            width = module.input_size if layer == 0 else hidden * directions
+            macs.append(directions * steps * gates * hidden * (width + hidden))
+
     for m in model.modules():
-        if isinstance(m, (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)):
+        if isinstance(m, (torch.nn.GRU, torch.nn.LSTM)):
+            m.register_forward_hook(recurrent)
+        elif isinstance(m, (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)):
             m.register_forward_hook(conv)
         elif isinstance(m, (torch.nn.ConvTranspose1d, torch.nn.ConvTranspose2d, torch.nn.ConvTranspose3d)):
             m.register_forward_hook(conv_transpose)
@@ -673,3 +685,92 @@ class SiameseBlocks(nn.Module):
 
 def siamese_blocks():
     return SiameseBlocks()
+
+
+# -- an input's layout: L x D tokens or C x L channels, as the first layer that reads it takes it ----------
+
+
+class TokensThroughChild(nn.Module):
+    """Dropout, then a child module whose first layer is a LayerNorm over the last axis: L x D tokens."""
+
+    def __init__(self):
+        super().__init__()
+        self.drop = nn.Dropout(0.1)
+        self.block = nn.Sequential(nn.LayerNorm(24), nn.Linear(24, 48), nn.GELU(), nn.Linear(48, 24))
+        self.head = nn.Linear(24, 5)
+
+    def forward(self, x):
+        return self.head(self.block(self.drop(x)))
+
+
+def tokens_through_child():
+    return TokensThroughChild()
+
+
+class RecurrentTagger(nn.Module):
+    """A GRU over L x D features (batch_first), then a per-step classifier: tokens."""
+
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(16, 32, batch_first=True)
+        self.tag = nn.Linear(32, 7)
+
+    def forward(self, x):
+        y, _ = self.gru(x)
+        return self.tag(y)
+
+
+def recurrent_tagger():
+    return RecurrentTagger()
+
+
+class Conv1dClassifier(nn.Module):
+    """Conv1d over C x L signals: channels first, as convdsl reads an input by default."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(4, 8, 3, padding=1)
+        self.pool = nn.AdaptiveAvgPool1d(1)
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.pool(torch.relu(self.conv(x))), 1))
+
+
+def conv1d_classifier():
+    return Conv1dClassifier()
+
+
+class StackedRecurrent(nn.Module):
+    """nn.GRU, then a bidirectional two-layer nn.LSTM ((y, (h, c)), nested), each read by `[0]`."""
+
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(16, 32, batch_first=True)
+        self.lstm = nn.LSTM(32, 8, num_layers=2, bidirectional=True, batch_first=True)
+        self.tag = nn.Linear(16, 7)
+
+    def forward(self, x):
+        y = self.gru(x)[0]
+        z = self.lstm(y)[0]
+        return self.tag(z)
+
+
+def stacked_recurrent():
+    return StackedRecurrent()
+
+
+class ReadsHidden(nn.Module):
+    """The GRU's last hidden state read: (layers, batch, hidden), batch-second."""
+
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(16, 32, batch_first=True)
+
+    def forward(self, x):
+        _, h = self.gru(x)
+        return h[-1]
+
+
+def reads_hidden():
+    return ReadsHidden()

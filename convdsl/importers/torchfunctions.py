@@ -72,6 +72,11 @@ def map_function(tracer, gm, node, values, vid, alias, params):
         return value
 
     out_shape = shape(node)
+    if target is operator.getitem and node.args and vid(node.args[0]) in tracer.recurrent_tuple and node.args[1] != 0:
+        raise NotMapped(
+            "it reads the hidden state of a recurrent layer, which PyTorch gives batch-second "
+            "((layers, batch, hidden)); convdsl reads the output sequence, [0], only"
+        )
     if out_shape is not None and (not out_shape or out_shape[0] != batch):
         raise NotMapped(f"its result ({tuple(out_shape)}) does not keep the batch first")
 
@@ -99,6 +104,9 @@ def map_function(tracer, gm, node, values, vid, alias, params):
             key = vid(source)
             if not isinstance(index, int):
                 raise NotMapped("a slice of a layer's outputs")
+            if key in tracer.recurrent_tuple:  # the sequence, [0] (reading a state is refused above)
+                alias[node] = ("item", key, 0)
+                return None
             if key in tracer.single_tuple:
                 if index != 0:
                     raise NotMapped(

@@ -67,6 +67,7 @@ class Tracer:
         self.constructors = constructors
         self.batch = batch
         self.single_tuple: set = set()
+        self.recurrent_tuple: set = set()  # nn.LSTM / nn.GRU calls: their output [0] is the sequence, item 0
         self.run_failed = False  # nodes whose tuple holds one output and what convdsl does not give
         self.derived: set = set()  # the scope being read: its nodes computed from the forward's inputs
         self.calls: dict = {}  # id of a module with weights -> (the scope that called it first, its name there)
@@ -231,7 +232,13 @@ class Tracer:
                 if count > 1 and self.mapper.helper_name(type(module)):  # convdsl's LSTM: (y, h, c), batch first
                     element.outputs = [("item", node, i) for i in range(count)]
                     element.shape = None
-                else:  # (y, weights) or nn.LSTM's (y, (h, c)): only y is the layer's output
+                elif count > 1:
+                    # nn.LSTM's (y, (h, c)), nn.GRU's (y, h): convdsl's lstm and gru give y, h(, c) too, so the
+                    # statement names them all; only y can be read (torch keeps the states batch-second)
+                    element.outputs = [("item", node, i) for i in range(count)]
+                    element.shape = None
+                    self.recurrent_tuple.add(node)
+                else:  # (y, weights): only y is the layer's output
                     m = element.mapped
                     element.mapped = dataclasses.replace(m, outputs=1)
                     element.shape = _without_batch(out[0], self.batch)
@@ -459,9 +466,9 @@ def _reason(err) -> str:
 def _summary(torch, value):
     if isinstance(value, torch.Tensor):
         return TensorSummary(tuple(value.shape), str(value.dtype))
-    tensors = isinstance(value, (tuple, list)) and any(isinstance(v, torch.Tensor) for v in value)
-    if tensors and all(isinstance(v, torch.Tensor) or v is None for v in value):  # (output, None): attention's
-        return tuple(None if v is None else TensorSummary(tuple(v.shape), str(v.dtype)) for v in value)
+    # (output, None): attention's; (y, (h, c)): nn.LSTM's, nested
+    if isinstance(value, (tuple, list)) and _holds_tensors(torch, value):
+        return tuple(None if v is None else _summary(torch, v) for v in value)
     if isinstance(value, (int, float, bool, str)) or value is None:
         return value
     if isinstance(value, torch.Size):
@@ -471,12 +478,24 @@ def _summary(torch, value):
     return ("other", type(value).__name__)
 
 
+def _holds_tensors(torch, value, depth: int = 0) -> bool:
+    """A tuple of tensors, Nones and such tuples (nested a few levels), with at least one tensor."""
+    found = False
+    for v in value:
+        nested = isinstance(v, (tuple, list)) and depth < 4 and _holds_tensors(torch, v, depth + 1)
+        if isinstance(v, torch.Tensor) or nested:
+            found = True
+        elif v is not None:
+            return False
+    return found
+
+
 def _is_tensor_summary(value) -> bool:
     return isinstance(value, TensorSummary)
 
 
 def _is_tensor_tuple(value) -> bool:
-    return isinstance(value, tuple) and any(isinstance(v, TensorSummary) for v in value)
+    return isinstance(value, tuple) and any(isinstance(v, TensorSummary) or _is_tensor_tuple(v) for v in value)
 
 
 def _tensor_args(fx, node, values):

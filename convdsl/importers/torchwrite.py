@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from .. import syntax
 from ..layers import KINDS, lookup
+from .layout import reads_as_tokens
 from .torchmodel import Element, ParamValue, Scope
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -377,7 +378,9 @@ class Writer:
 
         def name_of(v):
             if v not in names:
-                names[v] = claim(_value_label(v))
+                # an output of a layer with several that nothing reads (an LSTM's states): `_` says so (no W001)
+                unread = isinstance(v, tuple) and v[0] == "item" and not users.get(v)
+                names[v] = claim(("_" if unread else "") + _value_label(v))
             return names[v]
 
         labels_in: dict = {}  # the value at a pending chain's end -> the labels written in that chain
@@ -432,9 +435,15 @@ class Writer:
         lines = []
         slots = _Slots()
         statements = self._statements(root, slots, top=True)
-        for name, (_, dims, dtype) in zip(self._input_names, self.inputs):
+        for value, name, (_, dims, dtype) in zip(root.inputs, self._input_names, self.inputs):
             shape = " x ".join(str(d) for d in dims)
-            lines.append((f"input {name}: {shape}" + (", dtype=long" if dtype == "long" else ""), root.location))
+            if dtype == "long":
+                option = ", dtype=long"
+            elif len(dims) >= 2 and reads_as_tokens(root, value):
+                option = ", layout=tokens"  # L x D: its last axis is features (W104, the sweeps of `sizes`)
+            else:
+                option = ""
+            lines.append((f"input {name}: {shape}{option}", root.location))
         lines.append(("", None))
         outputs = list(self._output_names)
         values = iter(slots.values)
