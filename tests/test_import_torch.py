@@ -475,6 +475,97 @@ def test_a_recurrent_layers_hidden_state_read_is_refused_with_the_reason():
     assert "_, h = self.gru(x)" in MODELS.read_text().splitlines()[error.span.line - 1]
 
 
+# -- torch's transformer modules ----------------------------------------------------------------------------
+
+
+def _encoder_macs(length, dim, ff, layers):
+    """One encoder layer by hand: the attention's four D x D projections of L tokens, q.k^T and attn.v
+    (L x L x D each), and the feed-forward's two L x D x FF linears."""
+    return layers * (4 * length * dim * dim + 2 * length * length * dim + 2 * length * dim * ff)
+
+
+TRANSFORMER_MODULES = [
+    # factory, input, MACs by hand, what the translation says
+    (
+        "encoder_classifier",
+        (16, 64),
+        _encoder_macs(16, 64, 128, 2) + 64 * 10,
+        ["norm1: layernorm(64)", "self_attn: attention(4, dropout=0.1)", "linear1: linear(128) -> relu"],
+    ),
+    (
+        "pre_norm_layers",
+        (10, 48),
+        _encoder_macs(10, 48, 96, 1) + _encoder_macs(10, 48, 64, 1),
+        ["-> gelu", "activation: gelu"],
+    ),
+    (
+        "causal_decoder_only",
+        (12,),
+        _encoder_macs(12, 32, 128, 2) + 12 * 32 * 100,
+        ["self_attn: attention(2, dropout=0.1, causal=true)"],
+    ),
+]
+
+
+@pytest.mark.parametrize("factory, shape, macs, written", TRANSFORMER_MODULES, ids=[t[0] for t in TRANSFORMER_MODULES])
+def test_torchs_transformer_encoder_modules_import(factory, shape, macs, written):
+    """nn.TransformerEncoderLayer and nn.TransformerEncoder (post-norm and pre-norm, ReLU and GELU as a string or
+    a module, a final norm, a causal mask): torch's parameters and state_dict keys, the MACs by hand (torch runs
+    its fused fast path in eval, where hooks on the layers inside do not fire), torch's output shape."""
+    model = getattr(_load_models(), factory)().eval()
+    spec = InputSpec(shape, dtype="long") if len(shape) == 1 else InputSpec(shape)
+    result, analysis = _imported(f"{MODELS}:{factory}", [spec])
+    for text in written:
+        assert text in result.text, result.text
+    assert analysis.params == sum(p.numel() for p in model.parameters())
+    assert analysis.macs == macs
+    with torch.no_grad():
+        example = torch.randint(0, 100, (2, *shape)) if len(shape) == 1 else torch.randn(2, *shape)
+        out = model(example)
+    assert next(iter(analysis.output_shapes().values())) == tuple(out.shape[1:])
+    assert sorted(_exported_keys(analysis)) == sorted(model.state_dict().keys())
+    assert not [d for d in analysis.diagnostics if d.is_error or d.severity.name == "WARNING"], result.text
+
+
+def test_torchs_decoder_layers_import_with_the_memory_and_a_causal_mask():
+    """nn.TransformerDecoderLayer (post-norm and pre-norm) on a target and an encoder's memory: the self-attention
+    causal (tgt_mask a causal triu; tgt_is_causal=True), the attention to the memory not; torch's numbers."""
+    model = _load_models().encoder_decoder().eval()
+    result, analysis = _imported(f"{MODELS}:encoder_decoder", [InputSpec((9, 32)), InputSpec((7, 32))])
+    assert "block transformer_decoder_layer(memory: tensor)" in result.text
+    assert "self_attn: attention(4, dropout=0.1, causal=true)" in result.text
+    assert "multihead_attn: attention(norm1, memory, 4, dropout=0.1)" in result.text  # no causal=true
+    assert "first: transformer_decoder_layer(encoder)" in result.text
+    self_attention = 4 * 7 * 32 * 32 + 2 * 7 * 7 * 32  # four projections of 7 tokens, q.k^T and attn.v
+    # queries and output projected over the 7 target tokens, keys and values over the 9 memory tokens
+    cross = 2 * 7 * 32 * 32 + 2 * 9 * 32 * 32 + 2 * 7 * 9 * 32
+    decoders = 2 * (self_attention + cross) + 2 * 7 * 32 * 64 + 2 * 7 * 32 * 48  # feed-forward 64, then 48 wide
+    assert analysis.macs == _encoder_macs(9, 32, 64, 1) + decoders + 7 * 32 * 50
+    assert analysis.params == sum(p.numel() for p in model.parameters())
+    assert sorted(_exported_keys(analysis)) == sorted(model.state_dict().keys())
+    with torch.no_grad():
+        out = model(torch.randn(2, 9, 32), torch.randn(2, 7, 32))
+    assert next(iter(analysis.output_shapes().values())) == tuple(out.shape[1:])
+
+
+def test_torchs_transformer_decoder_is_refused_with_what_to_write_instead():
+    result = import_python(f"{MODELS}:stacked_decoder", [InputSpec((7, 32)), InputSpec((9, 32))])
+    assert result.text is None
+    (error,) = [d for d in result.diagnostics if d.is_error]
+    assert error.code.code == "E430" and "`decoder`" in error.message
+    assert "nn.TransformerDecoderLayer" in error.message  # what to write instead
+    assert "self.decoder(tgt, memory)" in MODELS.read_text().splitlines()[error.span.line - 1]
+
+
+def test_a_padding_mask_passed_to_torchs_encoder_is_refused():
+    result = import_python(f"{MODELS}:padded_encoder", [InputSpec((16, 64))])
+    assert result.text is None
+    # the mask's own computation is refused too (a comparison is no layer); the encoder says why it is refused
+    (error,) = [d for d in result.diagnostics if d.is_error and "`encoder`" in d.message]
+    assert error.code.code == "E430" and "src_key_padding_mask" in error.message
+    assert "self.encoder(x, src_key_padding_mask=pad)" in MODELS.read_text().splitlines()[error.span.line - 1]
+
+
 # -- where torch.fx cannot follow: torch.export ------------------------------------------------------------
 
 EXPORTED = [

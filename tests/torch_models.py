@@ -774,3 +774,108 @@ class ReadsHidden(nn.Module):
 
 def reads_hidden():
     return ReadsHidden()
+
+
+# -- torch's own transformer modules: nn.TransformerEncoderLayer, nn.TransformerEncoder -------------------
+
+
+class EncoderClassifier(nn.Module):
+    """A post-norm encoder (ReLU, the defaults) of two layers with a final norm, read at its first token."""
+
+    def __init__(self, dim=64, heads=4, ff=128, layers=2):
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(dim, heads, dim_feedforward=ff, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, layers, norm=nn.LayerNorm(dim), enable_nested_tensor=False)
+        self.head = nn.Linear(dim, 10)
+
+    def forward(self, x):
+        return self.head(self.encoder(x)[:, 0])
+
+
+def encoder_classifier():
+    return EncoderClassifier()
+
+
+class PreNormLayers(nn.Module):
+    """Two pre-norm layers called one by one: GELU as a string (F.gelu) and as a module (nn.GELU())."""
+
+    def __init__(self, dim=48, heads=3):
+        super().__init__()
+        self.a = nn.TransformerEncoderLayer(dim, heads, 96, activation="gelu", batch_first=True, norm_first=True)
+        self.b = nn.TransformerEncoderLayer(dim, heads, 64, activation=nn.GELU(), batch_first=True, norm_first=True)
+
+    def forward(self, x):
+        return self.b(self.a(x))
+
+
+def pre_norm_layers():
+    return PreNormLayers()
+
+
+class CausalDecoderOnly(nn.Module):
+    """A GPT-style decoder written with nn.TransformerEncoder and a causal mask."""
+
+    def __init__(self, vocab=100, dim=32, heads=2, length=12):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, dim)
+        self.pos = nn.Parameter(torch.zeros(1, length, dim))
+        layer = nn.TransformerEncoderLayer(dim, heads, 4 * dim, batch_first=True, norm_first=True)
+        self.blocks = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        self.lm_head = nn.Linear(dim, vocab, bias=False)
+
+    def forward(self, ids):
+        mask = nn.Transformer.generate_square_subsequent_mask(ids.shape[1])
+        return self.lm_head(self.blocks(self.embed(ids) + self.pos, mask=mask, is_causal=True))
+
+
+def causal_decoder_only():
+    return CausalDecoderOnly()
+
+
+class PaddedEncoder(EncoderClassifier):
+    """A key padding mask, per sample: convdsl's attention masks nothing per sample."""
+
+    def forward(self, x):
+        pad = x[:, :, 0] > 100.0  # batch x L booleans, per sample
+        return self.head(self.encoder(x, src_key_padding_mask=pad)[:, 0])
+
+
+def padded_encoder():
+    return PaddedEncoder()
+
+
+class EncoderDecoder(nn.Module):
+    """nn.TransformerEncoder over a source, two nn.TransformerDecoderLayers over a target with a causal mask."""
+
+    def __init__(self, dim=32, heads=4):
+        super().__init__()
+        self.encoder = nn.TransformerEncoder(nn.TransformerEncoderLayer(dim, heads, 64, batch_first=True), 1)
+        self.first = nn.TransformerDecoderLayer(dim, heads, 64, batch_first=True)
+        self.second = nn.TransformerDecoderLayer(dim, heads, 48, batch_first=True, norm_first=True)
+        self.out = nn.Linear(dim, 50)
+
+    def forward(self, src, tgt):
+        memory = self.encoder(src)
+        n = tgt.shape[1]
+        mask = torch.triu(torch.ones((n, n), dtype=torch.bool, device=tgt.device), diagonal=1)
+        y = self.first(tgt, memory, tgt_mask=mask)
+        return self.out(self.second(y, memory, tgt_mask=mask, tgt_is_causal=True))
+
+
+def encoder_decoder():
+    return EncoderDecoder()
+
+
+class StackedDecoder(nn.Module):
+    """nn.TransformerDecoder: a ModuleList of layers that each read the memory."""
+
+    def __init__(self, dim=32, heads=4):
+        super().__init__()
+        self.decoder = nn.TransformerDecoder(nn.TransformerDecoderLayer(dim, heads, 64, batch_first=True), 2)
+
+    def forward(self, tgt, memory):
+        return self.decoder(tgt, memory)
+
+
+def stacked_decoder():
+    return StackedDecoder()

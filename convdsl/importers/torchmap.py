@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from ..export.helpers import SOURCES as HELPER_SOURCES
 from ..layers import REQUIRED, lookup
+from .torchsubst import substitutable
 
 # the short names the README's examples use
 _SHORT = {"stride": "s", "padding": "p", "dilation": "d", "groups": "g"}
@@ -426,6 +427,7 @@ class ModuleMapper:
     """Which modules are convdsl layers (leaves of the trace), and their calls."""
 
     def __init__(self, torch):
+        self.torch = torch
         self.nn = torch.nn
         self.table = _module_table(torch.nn)
         self._helper_cache: dict[type, str | None] = {}
@@ -442,7 +444,7 @@ class ModuleMapper:
         cls = type(module)
         if cls in self.table or self.helper_name(cls):
             return True
-        if cls in (self.nn.Sequential, self.nn.ModuleList, self.nn.ModuleDict):
+        if cls in (self.nn.Sequential, self.nn.ModuleList, self.nn.ModuleDict) or substitutable(self.torch, cls):
             return False
         return cls.__module__.startswith("torch.") and not _has_own_forward_below_torch(cls)
 
@@ -475,6 +477,11 @@ class ModuleMapper:
         if helper:
             return HELPER_MODULES[helper](module)
         handler = self.table.get(cls)
+        if handler is None and cls is self.nn.TransformerDecoder:
+            raise NotMapped(
+                "its layers each read the memory as well, and convdsl cannot number such calls as a chain "
+                "(layers.0, layers.1) yet: call nn.TransformerDecoderLayer modules from your own forward"
+            )
         if handler is None:
             raise NotMapped("no convdsl layer kind for this module")
         return handler(module)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import operator
+import os
 import re
 import sys
 import traceback
@@ -19,6 +20,8 @@ import traceback
 from .torchfunctions import map_function
 from .torchmap import NotMapped, Mapped, ModuleMapper, function_kind, is_export_helper
 from .torchmodel import Element, ParamDecl, Scope, TensorSummary, without_batch as _without_batch
+from . import torchsubst
+from .torchsubst import SIGNATURES, self_attentions, substitutable, substitute
 
 _FRAME = re.compile(r'File "([^"]+)", line (\d+)')
 
@@ -43,11 +46,16 @@ def class_location(cls):
 def node_location(node):
     """The innermost user frame of an fx node's stack trace: the line of forward that made it."""
     trace = node.meta.get("stack_trace") or ""
-    frames = [(path, int(line)) for path, line in _FRAME.findall(trace)]
+    # a substitute's forward (torchsubst.py) is convdsl's, not the user's: no line of theirs made the node
+    frames = [(path, int(line)) for path, line in _FRAME.findall(trace) if not _is_substitute_file(path)]
     for path, line in reversed(frames):
         if "/torch/" not in path.replace("\\", "/"):
             return (path, line)
     return frames[-1] if frames else None
+
+
+def _is_substitute_file(path: str) -> bool:
+    return os.path.abspath(path) == os.path.abspath(torchsubst.__file__)
 
 
 def qualified(cls) -> str:
@@ -67,6 +75,7 @@ class Tracer:
         self.constructors = constructors
         self.batch = batch
         self.single_tuple: set = set()
+        self.causal: set = set()  # ids of the attention modules inside an encoder called with a causal mask
         self.recurrent_tuple: set = set()  # nn.LSTM / nn.GRU calls: their output [0] is the sequence, item 0
         self.run_failed = False  # nodes whose tuple holds one output and what convdsl does not give
         self.derived: set = set()  # the scope being read: its nodes computed from the forward's inputs
@@ -117,7 +126,10 @@ class Tracer:
                 wrapped.append(fn)
         tracer = _Leaves(autowrap_functions=tuple(wrapped))
         tracer.record_stack_traces = True
-        graph = tracer.trace(module)
+        replaced = substitute(self.torch, module)  # a torch.nn transformer module: its slow path (torchsubst.py)
+        if replaced is not None:
+            root = replaced
+        graph = tracer.trace(root)
         return fx.GraphModule(tracer.root, graph)
 
     def _export(self, module, args, scope, fx_error):
@@ -245,6 +257,12 @@ class Tracer:
                     self.single_tuple.add(node)
             return element
         args = values[(node, "args")]
+        if substitutable(self.torch, type(module)):
+            count = SIGNATURES[type(module).__name__][0]  # the sequence (and memory): masks are read here
+            args, element.inputs = args[:count], element.inputs[:count]
+            element.problem = self._masks(module, node, values)
+            if element.problem:
+                return element
         derived = self.derived
         element.child = self.scope(module, _join(scope.path, node.target), args)
         self.derived = derived  # back to this scope's, after the child's
@@ -270,6 +288,30 @@ class Tracer:
         element.reuse_of = first_name
         return element
 
+    def _masks(self, module, node, values) -> str | None:
+        """The masks passed to an nn.TransformerEncoder(Layer): none, or a causal one (then each attention inside
+        is causal=true); else why not."""
+        count, names = SIGNATURES[type(module).__name__]
+        given = dict(zip(names, node.args[count:])) | {k: v for k, v in node.kwargs.items() if k in names}
+        mask_name, flag_name = names[0], next(n for n in names if n.endswith("is_causal"))
+        for name in names:
+            if name not in (mask_name, flag_name) and given.get(name) not in (None, False):
+                per_sample = " (convdsl's attention masks nothing per sample)" if "padding" in name else ""
+                return f"a {name} passed in forward{per_sample}"
+        mask, causal = given.get(mask_name), given.get(flag_name)
+        if mask is None:
+            if causal:
+                return f"{flag_name}=True without a {mask_name} (PyTorch's attention needs the mask)"
+            return None
+        if causal is not True and not _is_causal_mask(self.torch, self.fx, mask, values):
+            return (
+                f"a {mask_name} passed in forward that is not recognisably causal (convdsl's attention takes "
+                "causal=true: `torch.triu(torch.ones(L, L, dtype=torch.bool), diagonal=1)`, "
+                "`nn.Transformer.generate_square_subsequent_mask(L)`, or is_causal=True with the mask)"
+            )
+        self.causal.update(id(m) for m in self_attentions(module))
+        return None
+
     def _check_module_call(self, module, node, values, element):
         """What the call itself asks beyond the module: attention's keys and values, its mask."""
         mapped = element.mapped
@@ -294,6 +336,8 @@ class Tracer:
                 causal = True
             elif causal:
                 raise NotMapped("is_causal=True without an attn_mask (nn.MultiheadAttention needs the mask)")
+            if id(module) in self.causal:  # inside an nn.TransformerEncoder called with a causal mask
+                causal = True
             if causal:
                 mapped = Mapped(mapped.kind, mapped.args, mapped.kwargs + (("causal", True),))
             if q is k:
