@@ -459,15 +459,18 @@ class _Inference:
         rf = result.rf
         if rf is not None and rf.dims is not None:
             along = next((d for d in dims if d is not None), None) if dims else None
-            return self._field_along(rf, state, along, shapes[0], before)
+            return self._field_along(rf, state, along, before, whole, reads)
         if rf is not None:
             if rf.whole:
                 spatial = shapes[0][1:]
                 if len(spatial) == len(state):
                     if not all(isinstance(size, int) for size in spatial):
                         return None  # the whole of a symbolic size: no number to give
-                    # every output reads every row its input read: the whole input, if that read all of it
-                    sees = tuple(w or (rf.sees_all and r) for w, r in zip(whole, reads))
+                    # every output reads every row its input read: the whole input, if that read all of it; the
+                    # tensor's spatial dims must be the input's axes in order (not moved by a permute) to say so
+                    along = dims[0] if dims else None
+                    aligned = along is None or tuple(along[1:]) == tuple((a,) for a in range(len(state)))
+                    sees = tuple(w or (rf.sees_all and r and aligned) for w, r in zip(whole, reads))
                     return _field(
                         tuple((r + (size - 1) * j, j * size) for (r, j), size in zip(state, spatial)), sees, sees
                     )
@@ -490,15 +493,24 @@ class _Inference:
             return before  # elementwise: the input's, as it is
         return _field(state, whole, reads)
 
-    def _field_along(self, rf, state, dims, shape, before):
+    def _field_along(self, rf, state, dims, before, whole, reads):
         """A receptive field change on named dims (rf.dims), applied to the input axes those dims run along
         (provenance.py): attention on L x D sees the whole of every axis L was made of; a window on H x W x C
         grows H and W. A dim that runs along no axis, or along several (a window over a flattened sequence),
-        changes nothing that one axis could show."""
+        changes nothing that one axis could show. Whether each input axis is seen whole, and read in every
+        row, carries over (window attention and patch merging read every row, `rf.reads_all` says where not)."""
         if dims is None:
-            return before if before is not None else _field(state)
+            return before if before is not None else _field(state, whole, reads)
         new = list(state)
         changed = False
+        if rf.reads_all is not None:
+            reads = list(reads)
+            for position, dim in enumerate(rf.dims):
+                axes = dims[dim] if dim < len(dims) else ()
+                for axis in axes:
+                    if axis < len(reads) and position < len(rf.reads_all) and not rf.reads_all[position]:
+                        reads[axis] = False
+            reads = tuple(reads)
         for position, dim in enumerate(rf.dims):
             axes = dims[dim] if dim < len(dims) else ()
             if rf.whole:
@@ -512,8 +524,8 @@ class _Inference:
                 new[axes[0]] = (r + (k - 1) * j, j * (s if type(s) is int else _whole(s)))
                 changed = True
         if not changed:
-            return before if before is not None else _field(state)
-        return _field(tuple(new))
+            return before if before is not None and reads == before[4] else _field(state, whole, reads)
+        return _field(tuple(new), whole, reads)
 
     def _provenance(self, node, sources, ports, axis) -> tuple[str, ...]:
         """Where two merged branches' sizes on `axis` came apart, back to a common tensor."""

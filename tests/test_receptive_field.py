@@ -203,6 +203,9 @@ def test_generated_networks_match_gradients(seed):
         ("conv(1, 2, s=2, d=2, bias=false)", False),  # taps at 0 and 2, windows every 2: odd rows unread
         ("conv_transpose(1, 2, s=2, bias=false)", True),
         ("crop(size=(30, 30))", False),  # two rows cut off
+        # axes moved and moved back: every element kept, so every row still reaches the gate
+        ("conv(1, 3, s=2, p=1, bias=false) -> permute(0, 2, 3, 1) -> permute(0, 3, 1, 2)", True),
+        ("conv(1, 1, s=2, bias=false) -> transpose(1, 3) -> transpose(1, 3)", False),
     ],
 )
 def test_whole_input_is_claimed_only_where_every_row_reaches_the_gate(stem, whole):
@@ -221,9 +224,49 @@ def test_whole_input_is_claimed_only_where_every_row_reaches_the_gate(stem, whol
         "conv(1, 2, s=2, d=2, bias=false)": lambda: _ones(nn.Conv2d(1, 1, 2, 2, dilation=2, bias=False)),
         "conv_transpose(1, 2, s=2, bias=false)": lambda: _ones(nn.ConvTranspose2d(1, 1, 2, 2, bias=False)),
         "crop(size=(30, 30))": lambda: Crop30(),
+        "conv(1, 3, s=2, p=1, bias=false) -> permute(0, 2, 3, 1) -> permute(0, 3, 1, 2)": lambda: nn.Sequential(
+            _ones(nn.Conv2d(1, 1, 3, 2, 1, bias=False)), Permute((0, 2, 3, 1)), Permute((0, 3, 1, 2))
+        ),
+        "conv(1, 1, s=2, bias=false) -> transpose(1, 3) -> transpose(1, 3)": lambda: nn.Sequential(
+            _ones(nn.Conv2d(1, 1, 1, 2, bias=False)), Permute((0, 3, 2, 1)), Permute((0, 3, 2, 1))
+        ),
     }
     model = nn.Sequential(stems[stem](), Gate(False), _ones(nn.Conv2d(1, 1, 3, 1, 1, bias=False)))
     assert _sees_every_row(model, 32) == whole
+
+
+class Permute(nn.Module):
+    def __init__(self, order):
+        super().__init__()
+        self.order = order
+
+    def forward(self, x):
+        return x.permute(*self.order)
+
+
+def test_a_swin_stage_then_a_global_pool_sees_the_whole_input():
+    """Patch embedding, window attention and patch merging on H x W x C tokens read every row, so the global
+    pool after them (the dims permuted back) sees the whole input; the truth by gradients through the export:
+    every logit has a non-zero gradient on every input pixel."""
+    from convdsl.export import export_pytorch
+
+    text = (
+        "input x: 3 x 32 x 32\n"
+        "a = x -> conv(8, 4, s=4) -> permute(0, 2, 3, 1) -> window_attention(2, 4) -> patch_merging\n"
+        "    -> window_attention(4, 2, shift=1) -> permute(0, 3, 1, 2)\n"
+        "output y = a -> adaptive_avgpool(1) -> flatten -> head: linear(5)\n"
+    )
+    analysis = convdsl.loads(text).analyze()
+    assert analysis.layers["head"].whole_input == (True, True)
+    exported = export_pytorch(analysis)
+    scope: dict = {}
+    exec(compile(exported.source, "swin_stage.py", "exec"), scope)
+    model = scope[exported.class_name]().double().eval()
+    x = (torch.rand(1, 3, 32, 32, dtype=torch.float64) + 0.5).requires_grad_()
+    y = model(x)
+    for logit in range(5):
+        (grad,) = torch.autograd.grad(y[0, logit], x, retain_graph=True)
+        assert bool((grad[0].abs().sum(dim=0) > 0).all())  # every pixel of the input reaches the logit
 
 
 class Crop30(nn.Module):

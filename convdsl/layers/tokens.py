@@ -59,7 +59,8 @@ def _permutation(args, ndim: int) -> tuple[int, ...]:
 
 class Permute(LayerKind):
     name = "permute"
-    drops_rows = True  # some input rows may reach no output (see LayerKind.drops_rows)
+    # every element kept: every row an input read reaches the output (a global pool after it claims the whole
+    # input only where the dims are back in place: infer._receptive_field)
     family = "reshape"
     summary = "reorder axes, as torch.permute (dims count the batch as 0, which stays first)"
     args = (
@@ -88,7 +89,7 @@ class Permute(LayerKind):
 
 class Transpose(LayerKind):
     name = "transpose"
-    drops_rows = True  # some input rows may reach no output (see LayerKind.drops_rows)
+    # every element kept, as permute
     family = "reshape"
     summary = "swap two axes, as torch.transpose (dims count the batch as 0)"
     args = (Arg("dim0", "int"), Arg("dim1", "int"))
