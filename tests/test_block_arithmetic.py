@@ -7,11 +7,12 @@ from __future__ import annotations
 import math
 
 import pytest
+from conftest import require
 
 import convdsl
 from convdsl.functions import make_divisible
 
-torch = pytest.importorskip("torch")
+torch = require("torch")
 nn = torch.nn
 
 

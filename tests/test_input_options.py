@@ -5,6 +5,7 @@ reads ids."""
 from __future__ import annotations
 
 import pytest
+from conftest import require
 
 import convdsl
 from convdsl.sizes import variables
@@ -67,7 +68,7 @@ def test_misuse_is_a_diagnostic_at_its_place(text, code, column, words):
 
 
 def test_ids_verify_with_random_ids():
-    pytest.importorskip("torch")
+    require("torch")
     from convdsl.export.verify import verify
 
     analysis = _analysis("input ids: 12, dtype=long\ny = ids -> embedding(100, 8) -> layernorm(8)\n")

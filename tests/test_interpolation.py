@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 
 import convdsl
-from conftest import EXAMPLES, ROOT
+from conftest import EXAMPLES, ROOT, require
 from convdsl.sizes import analyze_sizes
 
-torch = pytest.importorskip("torch")
+torch = require("torch")
 F = torch.nn.functional
 
 SMALL = (ROOT / "tests" / "fixtures" / "features" / "vit_interpolated.cdsl").read_text()

@@ -481,7 +481,8 @@ def test_check_fix_applies_the_same_edits(tmp_path):
 
 
 def test_formatting_answers_with_the_formatter(client, tmp_path):
-    fmt = pytest.importorskip("convdsl.fmt")
+    import convdsl.fmt as fmt
+
     path = tmp_path / "messy.cdsl"
     text = "input x:3 x 32 x 32\ny = x->conv(8,3,p=1)   ->  relu\n"
     uri, _ = _open(client, path, text)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import threading
 
-import pytest
+from conftest import require
 
-pytest.importorskip("pygls")
+require("pygls")
 
 from convdsl.lsp import convert
 from convdsl.lsp.server import ConvdslServer

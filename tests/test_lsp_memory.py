@@ -12,8 +12,9 @@ import weakref
 from pathlib import Path
 
 import pytest
+from conftest import require
 
-pytest.importorskip("pygls")
+require("pygls")
 
 from convdsl.lsp.collector import Collector
 from convdsl.lsp.snapshot import build

@@ -5,10 +5,11 @@
 from __future__ import annotations
 
 import pytest
+from conftest import require
 
 import convdsl
 
-torch = pytest.importorskip("torch")
+torch = require("torch")
 
 
 def _analysis(text):

@@ -6,11 +6,12 @@ diagnostic with line and column for every misuse."""
 from __future__ import annotations
 
 import pytest
+from conftest import require
 
 import convdsl
 from convdsl.export import export_pytorch
 
-torch = pytest.importorskip("torch")
+torch = require("torch")
 nn = torch.nn
 
 TINY_VIT = """\

@@ -7,11 +7,12 @@ from __future__ import annotations
 import math
 
 import pytest
+from conftest import require
 
 import convdsl
 from convdsl.export import export_pytorch
 
-torch = pytest.importorskip("torch")
+torch = require("torch")
 nn = torch.nn
 
 DILATIONS = """\

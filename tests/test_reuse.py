@@ -11,7 +11,6 @@ export must be the same module structure (state_dict keys) calling one module tw
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from conftest import require
@@ -365,12 +364,9 @@ b = x -> maxpool(2) -> reuse(n)
 def test_ten_thousand_reuses_stay_within_the_budget():
     lines = ["input x: 4 x 8 x 8", "y0 = x -> c: conv(4, 3, p=1)"]
     lines += [f"y{i} = y{i - 1} -> reuse(c)" for i in range(1, 10_001)]
-    start = time.perf_counter()
-    analysis = _analysis("\n".join(lines) + "\n")
-    elapsed = time.perf_counter() - start
+    analysis = _analysis("\n".join(lines) + "\n")  # its time: benchmarks (no clock in a unit test)
     assert analysis.params == 4 * 4 * 9 + 4
     assert analysis.macs == 10_001 * 64 * 4 * 36
-    assert elapsed < 60  # a ceiling far above the few seconds it takes, only to catch a quadratic walk
 
 
 def test_reuses_that_multiply_past_the_layer_limit_are_e019():

@@ -4,11 +4,11 @@ a fix. Checked against a plain-PyTorch module whose head shares its embedding's 
 
 from __future__ import annotations
 
-import pytest
+from conftest import require
 
 import convdsl
 
-torch = pytest.importorskip("torch")
+torch = require("torch")
 nn = torch.nn
 
 LM_TEXT = """\
