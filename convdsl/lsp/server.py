@@ -121,7 +121,8 @@ class ConvdslServer(LanguageServer):
         if self.documents.get(doc.uri) is not doc:
             if error is None:
                 future.result().release()  # dropped: freed now, not at the next full collection
-            return  # closed meanwhile
+            _answer(doc.waiters, None)  # closed meanwhile: requests still waiting get an empty answer
+            return
         if error is not None:
             log.error("analysis of %s failed: %r", doc.uri, error, exc_info=error)
             self.window_log_message(
@@ -131,10 +132,7 @@ class ConvdslServer(LanguageServer):
                     f"{type(error).__name__}: {error} (a bug in convdsl; please report it)",
                 )
             )
-            for waiter in doc.waiters:
-                if not waiter.done():
-                    waiter.set_result(None)
-            doc.waiters.clear()
+            _answer(doc.waiters, None)
             return
         if text != doc.text or doc.dirty:  # stale: the text (or an included file) changed meanwhile
             future.result().release()
@@ -146,18 +144,13 @@ class ConvdslServer(LanguageServer):
         doc.snapshot, doc.analysed = future.result(), text
         self.publish(doc)
         self.collector.published(asyncio.get_running_loop())
-        for waiter in doc.waiters:
-            if not waiter.done():
-                waiter.set_result(doc.snapshot)
-        doc.waiters.clear()
+        _answer(doc.waiters, doc.snapshot)
 
     async def current(self, uri: str) -> Snapshot | None:
         """The snapshot of a document's current text, waiting for its analysis if it is under way."""
         doc = self.documents.get(uri)
         if doc is None:
-            document = self.workspace.get_text_document(uri)
-            self.changed(uri, document.source, document.version)
-            doc = self.documents[uri]
+            return None  # not open (never, or closed since): an empty answer, not the file read from disk
         if doc.snapshot is not None and doc.analysed == doc.text and not doc.running:
             return doc.snapshot
         waiter = asyncio.get_running_loop().create_future()
@@ -226,7 +219,7 @@ class ConvdslServer(LanguageServer):
         # this document's diagnostics in other files replace what it published there before
         for uri in set(by_uri) | {u for u, by in self.published.items() if doc.uri in by}:
             self.published.setdefault(uri, {})[doc.uri] = by_uri.get(uri, [])
-            merged = [d for diagnostics in self.published[uri].values() for d in diagnostics]
+            merged = _merged(self.published[uri])
             version = doc.version if uri == doc.uri else None
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri, merged, version))
 
@@ -234,13 +227,63 @@ class ConvdslServer(LanguageServer):
         doc = self.documents.pop(uri, None)
         if doc is None:
             return
+        _answer(doc.waiters, None)  # requests waiting for its analysis are answered (empty) now
         if doc.snapshot is not None:
             doc.snapshot.release()
         for target, by in list(self.published.items()):
             if uri in by:
                 del by[uri]
-                merged = [d for diagnostics in by.values() for d in diagnostics]
-                self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(target, merged))
+                self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(target, _merged(by)))
+
+    def files_changed(self, uris: list[str]) -> None:
+        """Files changed on disk (workspace/didChangeWatchedFiles): a pyproject.toml is read again, and the
+        open documents that include a changed file, or failed to include one, are analysed again."""
+        import os
+
+        paths = {_real(convert.uri_to_path(uri)) for uri in uris}
+        if any(os.path.basename(p) == "pyproject.toml" for p in paths):
+            self.selections.clear()
+            for doc in self.documents.values():
+                self.schedule(doc, force=True)
+            return
+        for doc in self.documents.values():
+            snapshot = doc.snapshot
+            if snapshot is None:
+                continue
+            sources = snapshot.network.sources if snapshot.network is not None else {}
+            if any(_real(p) in paths for p in sources if p != doc.path) or any(
+                d.code.code == "E016" for d in snapshot.diagnostics
+            ):
+                self.schedule(doc, force=True)
+
+
+def _answer(waiters: list, snapshot) -> None:
+    for waiter in waiters:
+        if not waiter.done():
+            waiter.set_result(snapshot)
+    waiters.clear()
+
+
+def _merged(by: dict[str, list]) -> list:
+    """The diagnostics several analysed documents published for one file, each once: an open library and
+    a network that includes it both find the library's syntax errors."""
+    if len(by) == 1:
+        return next(iter(by.values()))
+    seen, out = set(), []
+    for diagnostics in by.values():
+        for d in diagnostics:
+            key = (
+                d.range.start.line,
+                d.range.start.character,
+                d.range.end.line,
+                d.range.end.character,
+                d.code,
+                d.message,
+            )
+            if key not in seen:
+                seen.add(key)
+                out.append(d)
+    return out
 
 
 def _fix_data(diag) -> list | None:
@@ -343,12 +386,18 @@ def make_server() -> ConvdslServer:
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: ConvdslServer, params: types.DidChangeTextDocumentParams):
+        if params.text_document.uri not in ls.documents:
+            return  # a change to a document never opened: nothing to apply it to
         document = ls.workspace.get_text_document(params.text_document.uri)
         ls.changed(params.text_document.uri, document.source, params.text_document.version)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: ConvdslServer, params: types.DidSaveTextDocumentParams):
         ls.selections.clear()  # a saved pyproject.toml is read again
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def did_change_watched_files(ls: ConvdslServer, params: types.DidChangeWatchedFilesParams):
+        ls.files_changed([change.uri for change in params.changes])
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: ConvdslServer, params: types.DidCloseTextDocumentParams):
@@ -489,8 +538,9 @@ def make_server() -> ConvdslServer:
         @server.feature(types.TEXT_DOCUMENT_FORMATTING)
         def on_formatting(ls: ConvdslServer, params: types.DocumentFormattingParams):
             doc = ls.documents.get(params.text_document.uri)
-            text = doc.text if doc is not None else ls.workspace.get_text_document(params.text_document.uri).source
-            return format_document(text, convert.uri_to_path(params.text_document.uri))
+            if doc is None:
+                return None  # not open
+            return format_document(doc.text, convert.uri_to_path(params.text_document.uri))
 
     @server.feature(types.SHUTDOWN)
     def on_shutdown(ls: ConvdslServer, params):

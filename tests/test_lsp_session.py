@@ -1,0 +1,169 @@
+"""`convdsl lsp` driven through editor sessions: the order of events an editor produces (files opened,
+closed, changed on disk, requests about files it never opened), rename and completion mid-typing.
+
+Expectations come from `convdsl check --format json` on the same text and from the language's rules
+written out here (what a name may be, what may be typed where).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from conftest import require
+
+require("pygls")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lsp_client import ROOT, LspClient
+
+
+@pytest.fixture(scope="module")
+def client():
+    c = LspClient()
+    c.initialize()
+    yield c
+    c.close()
+
+
+def _check_json(path: Path) -> list[dict]:
+    run = subprocess.run(
+        [sys.executable, "-m", "convdsl", "check", "--format", "json", str(path)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        cwd=str(path.parent),
+        check=False,
+    )
+    return json.loads(run.stdout)["files"][0]["diagnostics"]
+
+
+def _at_end(text: str) -> tuple[int, int]:
+    return text.count("\n"), len(text) - (text.rfind("\n") + 1)
+
+
+# requests the server cannot answer from an open document ----------------------------------------------
+
+
+def test_requests_about_documents_never_opened_are_answered_empty(client, tmp_path):
+    """An editor may ask about a file it has not opened (or one that is gone): an empty answer, never an
+    internal error, and the file is not taken as opened (no diagnostics are published for it)."""
+    missing = (tmp_path / "gone.cdsl").as_uri()
+    on_disk = tmp_path / "disk.cdsl"
+    on_disk.write_text("input x: 3 x 8 x 8\ny = x -> conv(4, 30)\n")  # an error, were it analysed
+    for uri in (missing, on_disk.as_uri(), "untitled:Untitled-9", tmp_path.as_uri() + "/"):
+        assert client.at("textDocument/hover", uri, 1, 10) is None
+        assert client.at("textDocument/definition", uri, 1, 10) is None
+        assert not client.at("textDocument/completion", uri, 1, 10)
+        assert not client.at("textDocument/references", uri, 1, 10, context={"includeDeclaration": True})
+        assert not client.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}})
+        assert not client.request(
+            "textDocument/formatting", {"textDocument": {"uri": uri}, "options": {"tabSize": 4, "insertSpaces": True}}
+        )
+        whole = {"start": {"line": 0, "character": 0}, "end": {"line": 3, "character": 0}}
+        assert not client.request("textDocument/inlayHint", {"textDocument": {"uri": uri}, "range": whole})
+        assert not client.request(
+            "textDocument/codeAction", {"textDocument": {"uri": uri}, "range": whole, "context": {"diagnostics": []}}
+        )
+    # the server still works, and published nothing for the files it was only asked about
+    uri = client.open(tmp_path / "open.cdsl", "input x: 3 x 8 x 8\ny = x -> relu\noutput y\n")
+    assert client.diagnostics(uri, 1) == []
+    published = {m["params"]["uri"] for m in client.passed_over if m.get("method") == "textDocument/publishDiagnostics"}
+    assert on_disk.as_uri() not in published
+
+
+def test_a_request_waiting_for_an_analysis_is_answered_when_its_document_closes(tmp_path):
+    """A hover sent while the first analysis runs waits for it; closing the document meanwhile must still
+    answer it (an editor waits for every request it sent). 40,000 layers take seconds to analyse."""
+    c = LspClient()
+    try:
+        c.initialize()
+        text = "input x: 8 x 16 x 16\ny = x -> (conv(8, 3, p=1) -> relu) * 20000\noutput y\n"
+        uri = c.open(tmp_path / "big.cdsl", text)
+        answer = {}
+
+        def hover():
+            try:
+                answer["hover"] = c.request(
+                    "textDocument/hover",
+                    {"textDocument": {"uri": uri}, "position": {"line": 1, "character": 12}},
+                    timeout=120,
+                )
+            except Exception as err:  # recorded, asserted below
+                answer["hover"] = err
+
+        asking = threading.Thread(target=hover)
+        asking.start()
+        c.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+        asking.join(150)
+        assert "hover" in answer and not isinstance(answer["hover"], Exception), answer
+        assert c.process.poll() is None
+    finally:
+        c.close()
+
+
+# diagnostics of included files ---------------------------------------------------------------------------
+
+
+def test_an_error_in_an_open_included_file_is_shown_there_once(client, tmp_path):
+    """The library is open and the network that includes it too: both analyses find the library's syntax
+    error; the editor must show it once, as `check lib.cdsl` does."""
+    (tmp_path / "pyproject.toml").write_text("")
+    library = tmp_path / "lib.cdsl"
+    good = "block cbr(c) {\n    out = in -> conv(c, 3, p=1, bias=false) -> bn -> relu\n}\n"
+    library.write_text(good)
+    main = tmp_path / "main.cdsl"
+    main.write_text('include "lib.cdsl"\ninput x: 3 x 8 x 8\ny = x -> cbr(4)\noutput y\n')
+    main_uri = client.open(main)
+    assert client.diagnostics(main_uri, 1) == []
+    lib_uri = client.open(library)
+    assert client.diagnostics(lib_uri, 1) == []
+    broken = good.replace("-> bn", "-> bn(")
+    library.write_text(broken)
+    expected = sorted((d["code"], d["line"] - 1, d["column"] - 1, d["message"]) for d in _check_json(library))
+    assert [e[0] for e in expected] == ["E002"]
+    version = client.change(lib_uri, broken)
+    client.diagnostics(lib_uri, version)
+    client.diagnostics(main_uri)  # the network, analysed again with the library's new text
+    shown = client.published(lib_uri)
+    assert (
+        sorted((d["code"], d["range"]["start"]["line"], d["range"]["start"]["character"], d["message"]) for d in shown)
+        == expected
+    )
+
+
+def test_a_change_on_disk_of_an_included_file_is_seen(client, tmp_path):
+    """An included file that is not open changes on disk (a checkout, another editor): the editor sends
+    workspace/didChangeWatchedFiles, and the networks that include it are analysed again."""
+    (tmp_path / "pyproject.toml").write_text("")
+    library = tmp_path / "lib.cdsl"
+    library.write_text("block cbr(c) = conv(c, 3, p=1) -> relu\n")
+    main = tmp_path / "main.cdsl"
+    main.write_text('include "lib.cdsl"\ninput x: 3 x 8 x 8\ny = x -> cbr(4)\noutput y\n')
+    uri = client.open(main)
+    assert client.diagnostics(uri, 1) == []
+    library.write_text("block cbr(c) = conv(c, 30, p=1) -> relu\n")  # a kernel larger than 8 + 2
+    expected = [(d["code"], d["path"].endswith("lib.cdsl")) for d in _check_json(main)]
+    assert ("E106", True) in expected
+    client.notify("workspace/didChangeWatchedFiles", {"changes": [{"uri": library.as_uri(), "type": 2}]})
+    shown = client.diagnostics(library.resolve().as_uri(), timeout=20)
+    assert [d["code"] for d in shown] == [code for code, in_library in expected if in_library]
+
+
+def test_a_change_of_pyproject_toml_is_seen(client, tmp_path):
+    """[tool.convdsl] edited while the server runs: the watched-file event makes it read again."""
+    config = tmp_path / "pyproject.toml"
+    config.write_text("[tool.convdsl]\nignore = []\n")
+    path = tmp_path / "net.cdsl"
+    path.write_text("input x: 3 x 8 x 8\ny = x -> relu\nz = x -> relu\noutput y\n")
+    uri = client.open(path)
+    assert [d["code"] for d in client.diagnostics(uri, 1)] == ["W001"]  # z is never used
+    config.write_text('[tool.convdsl]\nignore = ["unused-tensor"]\n')
+    assert _check_json(path) == []
+    client.notify("workspace/didChangeWatchedFiles", {"changes": [{"uri": config.as_uri(), "type": 2}]})
+    assert client.diagnostics(uri, timeout=20) == []
