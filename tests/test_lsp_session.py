@@ -20,7 +20,7 @@ from conftest import require
 
 require("pygls")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lsp_client import ROOT, LspClient
+from lsp_client import ROOT, LspClient, LspError
 
 
 @pytest.fixture(scope="module")
@@ -167,3 +167,86 @@ def test_a_change_of_pyproject_toml_is_seen(client, tmp_path):
     assert _check_json(path) == []
     client.notify("workspace/didChangeWatchedFiles", {"changes": [{"uri": config.as_uri(), "type": 2}]})
     assert client.diagnostics(uri, timeout=20) == []
+
+
+# rename -------------------------------------------------------------------------------------------------
+
+RENAMED = """const k = 3
+input x: 3 x 32 x 32
+block b(c) {
+    t = in -> conv(c, k)
+    out = t -> relu
+}
+a = x -> conv(8, 3) -> relu
+bb = a -> b(8)
+z = add(a, a)
+output z
+output bb
+"""
+
+
+def _apply(text: str, edits: list[dict]) -> str:
+    lines = text.split("\n")
+    for edit in sorted(edits, key=lambda e: (e["range"]["start"]["line"], e["range"]["start"]["character"]))[::-1]:
+        start, end = edit["range"]["start"], edit["range"]["end"]
+        assert start["line"] == end["line"]
+        row = lines[start["line"]]
+        lines[start["line"]] = row[: start["character"]] + edit["newText"] + row[end["character"] :]
+    return "\n".join(lines)
+
+
+def _summary(path: Path) -> tuple:
+    run = subprocess.run(
+        [sys.executable, "-m", "convdsl", "summary", "--format", "json", str(path)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        check=False,
+    )
+    found = json.loads(run.stdout)
+    return found["params"], found["macs"], len(found["layers"]), [d["code"] for d in found["diagnostics"]]
+
+
+@pytest.mark.parametrize(
+    ("where", "new_name", "why"),
+    [
+        ("a = x", "conv", "layer kind"),  # `bb = conv -> b(8)` would read as a layer with no input (E018)
+        ("a = x", "relu", "layer kind"),
+        ("a = x", "gap", "layer kind"),  # an alias of global_avgpool
+        ("a = x", "z", "exists already"),
+        ("a = x", "if", "keyword"),
+        ("a = x", "in", "keyword"),
+        ("a = x", "2a", "not a name"),
+        ("a = x", "a-b", "not a name"),
+        ("b(8)", "maxpool", "layer kind"),
+        ("b(8)", "network", "keyword"),
+        ("t = in", "out", "keyword"),
+    ],
+)
+def test_rename_refuses_a_name_that_would_change_the_network_and_says_why(client, tmp_path, where, new_name, why):
+    uri = client.open(tmp_path / "net.cdsl", RENAMED)
+    client.diagnostics(uri, 1)
+    line = RENAMED[: RENAMED.index(where)].count("\n")
+    character = RENAMED.index(where) - (RENAMED.rfind("\n", 0, RENAMED.index(where)) + 1)
+    with pytest.raises(LspError) as refused:
+        client.at("textDocument/rename", uri, line, character, newName=new_name)
+    assert why in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("where", "new_name"), [("a = x", "first"), ("a = x", "k"), ("a = x", "b"), ("b(8)", "a"), ("t = in", "c")]
+)
+def test_a_rename_the_server_accepts_keeps_the_network(client, tmp_path, where, new_name):
+    """Accepted renames leave the same network: `summary` gives the same totals, layers and diagnostics
+    before and after (names of tensors, blocks, constants and parameters live apart)."""
+    before = tmp_path / "before.cdsl"
+    before.write_text(RENAMED)
+    uri = client.open(before)
+    client.diagnostics(uri, 1)
+    line = RENAMED[: RENAMED.index(where)].count("\n")
+    character = RENAMED.index(where) - (RENAMED.rfind("\n", 0, RENAMED.index(where)) + 1)
+    edit = client.at("textDocument/rename", uri, line, character, newName=new_name)
+    after = tmp_path / "after.cdsl"
+    after.write_text(_apply(RENAMED, edit["changes"][uri]))
+    assert after.read_text() != RENAMED
+    assert _summary(after) == _summary(before)

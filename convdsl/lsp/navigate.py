@@ -49,13 +49,16 @@ def rename(snapshot: Snapshot, line: int, column: int, new_name: str) -> dict[st
     item = rename_target(snapshot, line, column)
     if item is None:
         return "only tensors and blocks can be renamed"
-    if not _IDENTIFIER.match(new_name) or new_name in KEYWORDS:
-        return f"`{new_name}` is not a name convdsl accepts"
-    if item.kind == P.BLOCK:
-        from ..layers import KINDS
+    from ..layers import KINDS
 
-        if new_name in KINDS:
-            return f"`{new_name}` is a layer kind"
+    if not _IDENTIFIER.match(new_name):
+        return f"`{new_name}` is not a name: letters, digits and `_`, not starting with a digit"
+    if new_name in KEYWORDS:
+        return f"`{new_name}` is a keyword of convdsl"
+    if new_name in KINDS or new_name == "reuse":
+        # a tensor so named would read as that layer at the start of a chain (`y = conv -> relu`)
+        return f"`{new_name}` is a layer kind"
+    if item.kind == P.BLOCK:
         if new_name in snapshot.index.blocks:
             return f"a block `{new_name}` exists already"
     else:
