@@ -250,3 +250,69 @@ def test_a_rename_the_server_accepts_keeps_the_network(client, tmp_path, where, 
     after.write_text(_apply(RENAMED, edit["changes"][uri]))
     assert after.read_text() != RENAMED
     assert _summary(after) == _summary(before)
+
+
+# completion mid-typing ----------------------------------------------------------------------------------
+
+LAYERS = {"conv", "maxpool", "relu"}
+ARGUMENT_NAMES = {"out_channels=", "kernel=", "stride=", "padding="}
+
+
+@pytest.mark.parametrize(
+    ("typed", "offered", "not_offered"),
+    [
+        # comments and strings: nothing (a space is a trigger character: a list at every word would pop up)
+        ("# a comment ", set(), LAYERS | {"x", "network"}),
+        ("y = x -> relu  # then conv(", set(), ARGUMENT_NAMES | LAYERS),
+        ('y = x -> conv(8, 3, p="sa', set(), ARGUMENT_NAMES | LAYERS | {"x", "k"}),
+        # a string argument with choices: the choices
+        ('y = x -> gelu(approximate="', {"tanh", "none"}, ARGUMENT_NAMES | {"x", "k"}),
+        ("y = x -> gelu(approximate=", {'"tanh"', '"none"'}, {"approximate="}),
+        # statements whose next word is a new name or a number: no layers
+        ("network ", set(), LAYERS | {"x"}),
+        ("input y: ", {"k"}, LAYERS | {"x"}),
+        ("input y: 3 x ", {"k"}, LAYERS | {"x"}),
+        ("param w: ", {"k"}, LAYERS | {"x"}),
+        ("const k2 = ", {"k", "max", "true"}, LAYERS | {"x"}),
+        ("const k2 = 2 * ", {"k", "max"}, LAYERS | {"x"}),
+        ("const k2 = 3 ", set(), LAYERS | {"x", "k", "k2"}),
+        ("block b(c", set(), LAYERS | {"x", "k", "c="}),
+        ("block b(c) ", set(), LAYERS | {"x"}),
+        ("block b(c) = ", LAYERS, {"x"}),
+        ("output ", {"x"}, LAYERS),
+        # after a complete element: an operator comes next, nothing to offer
+        ("y = x -> conv(8, 3) ", set(), LAYERS | {"x"}),
+        ("y = x ", set(), LAYERS | {"x"}),
+        ("y = x -> conv(8, 3)", set(), LAYERS | {"x"}),
+        # arguments given by position are not offered again by keyword; after `name=` come values
+        ("y = x -> conv(8, 3, ", {"stride=", "padding=", "k", "x"}, {"out_channels=", "kernel="}),
+        ("y = x -> conv(8, ", {"kernel=", "stride="}, {"out_channels="}),
+        ("y = x -> conv(8, 3, s=", {"k"}, ARGUMENT_NAMES | {"dilation="}),
+        ("y = x -> conv(8, 3, bias=", {"true", "false"}, ARGUMENT_NAMES),
+        # conditions and repeat counts are values
+        ("y = x -> conv(8, 3) if ", {"k", "true"}, LAYERS),
+        ("y = x -> relu * ", {"k"}, LAYERS),
+        # still offered where they belong
+        ("y = x -> ", LAYERS, {"stride="}),
+        ("y = x -> t: ", LAYERS, {"x"}),
+        ("y = x -> conv(", {"out_channels=", "kernel=", "x", "k"}, LAYERS),
+        ("y = ", {"x", "add"}, {"conv"}),
+        ("", {"input", "block", "x"}, LAYERS),
+    ],
+)
+def test_completion_offers_what_may_be_typed_there(client, tmp_path, typed, offered, not_offered):
+    text = "const k = 3\ninput x: 3 x 32 x 32\n" + typed
+    uri = client.open(tmp_path / "typing.cdsl", text)
+    client.diagnostics(uri, 1)
+    line, character = _at_end(text)
+    found = client.request(
+        "textDocument/completion",
+        {
+            "textDocument": {"uri": uri},
+            "position": {"line": line, "character": character},
+            "context": {"triggerKind": 2, "triggerCharacter": typed[-1]} if typed else {"triggerKind": 1},
+        },
+    )
+    labels = {item["label"] for item in (found or {}).get("items", [])}
+    assert offered <= labels, sorted(labels)[:20]
+    assert not (not_offered & labels), sorted(not_offered & labels)
