@@ -316,3 +316,22 @@ def test_completion_offers_what_may_be_typed_there(client, tmp_path, typed, offe
     labels = {item["label"] for item in (found or {}).get("items", [])}
     assert offered <= labels, sorted(labels)[:20]
     assert not (not_offered & labels), sorted(not_offered & labels)
+
+
+# hover --------------------------------------------------------------------------------------------------
+
+
+def test_hover_on_a_layer_without_spatial_axes_has_no_empty_receptive_field_row(client):
+    """Attention on 1024 tokens of 768 has no spatial axes, so no receptive field (`summary` shows `-`): the
+    hover leaves the row out rather than showing it empty. Its other numbers, by hand: the four projections
+    4 * (768 * 768 + 768) = 2,362,368 parameters."""
+    path = ROOT / "examples" / "gpt2_small.cdsl"
+    text = path.read_text()
+    uri = client.open(path)
+    client.diagnostics(uri, 1)
+    offset = text.index("attn: attention") + len("attn: ")
+    line = text.count("\n", 0, offset)
+    shown = client.at("textDocument/hover", uri, line, offset - (text.rfind("\n", 0, offset) + 1) + 1)
+    value = shown["contents"]["value"]
+    assert f"| params | {4 * (768 * 768 + 768):,} |" in value
+    assert "receptive field" not in value
