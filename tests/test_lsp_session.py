@@ -335,3 +335,36 @@ def test_hover_on_a_layer_without_spatial_axes_has_no_empty_receptive_field_row(
     value = shown["contents"]["value"]
     assert f"| params | {4 * (768 * 768 + 768):,} |" in value
     assert "receptive field" not in value
+
+
+# formatting ---------------------------------------------------------------------------------------------
+
+
+def test_formatting_a_long_file_does_not_hold_up_other_requests(client, tmp_path):
+    """Formatting 20,000 lines takes seconds: it runs off the event loop, so a hover asked after it is
+    answered first (the order of the answers is asserted, not a time)."""
+    text = "input x: 3 x 8 x 8\n" + "".join(f"t{i} = {'x' if i == 0 else f't{i - 1}'}->relu\n" for i in range(20000))
+    uri = client.open(tmp_path / "long.cdsl", text)
+    client.diagnostics(uri, 1, timeout=120)
+    assert "3 x 8 x 8" in client.at("textDocument/hover", uri, 5000, 1)["contents"]["value"]  # indexed now
+    order = []
+    boxes = {}
+    for method, params in (
+        ("textDocument/formatting", {"textDocument": {"uri": uri}, "options": {"tabSize": 4, "insertSpaces": True}}),
+        ("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 10000, "character": 1}}),
+    ):
+        client.next_id += 1
+        boxes[method] = client.responses.setdefault(client.next_id, __import__("queue").Queue())
+        client._send({"jsonrpc": "2.0", "id": client.next_id, "method": method, "params": params})
+
+    def wait(method):
+        reply = boxes[method].get(timeout=300)
+        order.append(method)
+        return reply
+
+    waiting = [threading.Thread(target=wait, args=(m,)) for m in boxes]
+    for thread in waiting:
+        thread.start()
+    for thread in waiting:
+        thread.join(310)
+    assert order == ["textDocument/hover", "textDocument/formatting"]

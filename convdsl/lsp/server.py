@@ -536,11 +536,13 @@ def make_server() -> ConvdslServer:
     if available():
 
         @server.feature(types.TEXT_DOCUMENT_FORMATTING)
-        def on_formatting(ls: ConvdslServer, params: types.DocumentFormattingParams):
+        async def on_formatting(ls: ConvdslServer, params: types.DocumentFormattingParams):
             doc = ls.documents.get(params.text_document.uri)
             if doc is None:
                 return None  # not open
-            return format_document(doc.text, convert.uri_to_path(params.text_document.uri))
+            # off the event loop (a long file takes seconds), and not in the analysis worker, which it would delay
+            path = convert.uri_to_path(params.text_document.uri)
+            return await asyncio.get_running_loop().run_in_executor(None, format_document, doc.text, path)
 
     @server.feature(types.SHUTDOWN)
     def on_shutdown(ls: ConvdslServer, params):
