@@ -368,3 +368,27 @@ def test_formatting_a_long_file_does_not_hold_up_other_requests(client, tmp_path
     for thread in waiting:
         thread.join(310)
     assert order == ["textDocument/hover", "textDocument/formatting"]
+
+
+def test_closing_an_included_file_unsaved_goes_back_to_its_text_on_disk(client, tmp_path):
+    """The library is edited (a kernel of 30 on 8 x 8: E106, shown in the library) and closed without
+    saving: the network that includes it is analysed again with the library on disk, which has no error."""
+    (tmp_path / "pyproject.toml").write_text("")
+    library = tmp_path / "lib.cdsl"
+    library.write_text("block cbr(c) = conv(c, 3, p=1) -> relu\n")
+    main = tmp_path / "main.cdsl"
+    main.write_text('include "lib.cdsl"\ninput x: 3 x 8 x 8\ny = x -> cbr(4)\noutput y\n')
+    assert _check_json(main) == []
+    main_uri = client.open(main)
+    assert client.diagnostics(main_uri, 1) == []
+    lib_uri = client.open(library)
+    client.diagnostics(lib_uri, 1)
+    client.change(lib_uri, "block cbr(c) = conv(c, 30, p=1) -> relu\n")
+    while "E106" not in [d["code"] for d in client.diagnostics(lib_uri, timeout=20)]:
+        pass  # the library's own analysis publishes first, then the network's finds the error there
+    client.notify("textDocument/didClose", {"textDocument": {"uri": lib_uri}})
+    while client.diagnostics(lib_uri, timeout=20):
+        pass  # the network analysed again with the text on disk: nothing left to show in the library
+    # 8 + 2 - 3 + 1 = 8: the block keeps 8 x 8 with 4 channels
+    shown = client.at("textDocument/hover", main_uri, 2, len("y = x -> c"))["contents"]["value"]
+    assert "3 x 8 x 8 -> **4 x 8 x 8**" in shown

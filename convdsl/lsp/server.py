@@ -234,6 +234,15 @@ class ConvdslServer(LanguageServer):
             if uri in by:
                 del by[uri]
                 self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(target, _merged(by)))
+        # the files that include it read it from disk again (its unsaved changes are gone)
+        for other in self.documents.values():
+            snapshot = other.snapshot
+            if (
+                snapshot is not None
+                and snapshot.network is not None
+                and any(_real(p) == doc.real for p in snapshot.network.sources if p != other.path)
+            ):
+                self.schedule(other, force=True)
 
     def files_changed(self, uris: list[str]) -> None:
         """Files changed on disk (workspace/didChangeWatchedFiles): a pyproject.toml is read again, and the
