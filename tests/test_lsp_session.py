@@ -392,3 +392,19 @@ def test_closing_an_included_file_unsaved_goes_back_to_its_text_on_disk(client, 
     # 8 + 2 - 3 + 1 = 8: the block keeps 8 x 8 with 4 channels
     shown = client.at("textDocument/hover", main_uri, 2, len("y = x -> c"))["contents"]["value"]
     assert "3 x 8 x 8 -> **4 x 8 x 8**" in shown
+
+
+# navigation ---------------------------------------------------------------------------------------------
+
+
+def test_definition_of_an_include_that_names_no_file_is_none(client, tmp_path):
+    """Go to definition on `include "missing.cdsl"` (or a folder) has nowhere to go: no location for the
+    editor to fail to open. On an include of a file, the file."""
+    (tmp_path / "lib.cdsl").write_text("const k = 3\n")
+    text = 'include "missing.cdsl"\ninclude "."\ninclude "lib.cdsl"\ninput x: 3 x 8 x 8\ny = x -> relu\noutput y\n'
+    uri = client.open(tmp_path / "net.cdsl", text)
+    client.diagnostics(uri, 1)
+    assert client.at("textDocument/definition", uri, 0, 10) is None
+    assert client.at("textDocument/definition", uri, 1, 9) is None
+    [found] = client.at("textDocument/definition", uri, 2, 10)
+    assert found["uri"] == (tmp_path / "lib.cdsl").resolve().as_uri()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 from .. import positions as P
@@ -18,8 +19,8 @@ def definition(snapshot: Snapshot, line: int, column: int) -> list[Span]:
     item = snapshot.index.symbol_at(snapshot.path, line, column)
     if item is None:
         return []
-    if item.kind == P.INCLUDE:
-        return [Span(item.target, 1, 1, 1, 1)] if item.target else []
+    if item.kind == P.INCLUDE:  # the file, if there is one to open (not a folder, not a missing file)
+        return [Span(item.target, 1, 1, 1, 1)] if item.target and os.path.isfile(item.target) else []
     found = snapshot.index.definitions.get(item.key)
     if found is None and item.kind == P.LABEL and item.scope:  # `reuse(tower)` in a block: a label around it
         found = snapshot.index.definitions.get((P.LABEL, "", item.name))
