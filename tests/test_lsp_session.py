@@ -408,3 +408,26 @@ def test_definition_of_an_include_that_names_no_file_is_none(client, tmp_path):
     assert client.at("textDocument/definition", uri, 1, 9) is None
     [found] = client.at("textDocument/definition", uri, 2, 10)
     assert found["uri"] == (tmp_path / "lib.cdsl").resolve().as_uri()
+
+
+# malformed requests ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"position": {"line": 1, "character": -2}},
+        {"position": {"line": -1, "character": 0}},
+        {"position": {"line": 2**32, "character": 0}},  # past an LSP uinteger
+        {},  # no position
+    ],
+)
+def test_a_request_with_invalid_params_gets_an_error_answer(client, tmp_path, params):
+    """JSON-RPC: a request the server cannot read still gets an answer (InvalidParams, -32602), or the
+    editor waits for it forever; and the server goes on answering."""
+    uri = client.open(tmp_path / "net.cdsl", "input x: 3 x 8 x 8\ny = x -> relu\noutput y\n")
+    client.diagnostics(uri, 1)
+    with pytest.raises(LspError) as refused:
+        client.request("textDocument/hover", {"textDocument": {"uri": uri}, **params}, timeout=20)
+    assert refused.value.error["code"] == -32602
+    assert "3 x 8 x 8" in client.at("textDocument/hover", uri, 1, 10)["contents"]["value"]

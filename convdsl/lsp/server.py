@@ -18,7 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 
 from .. import __version__
 from ..fixes import as_json
@@ -52,9 +54,33 @@ class Options:
     strict: bool = False  # convdsl.strict: as `check --strict`
 
 
+class _Unread:
+    """A message that could not be read, already answered: pygls passes it on, and skips it (not 2.0)."""
+
+    jsonrpc = None
+
+
+class _Protocol(LanguageServerProtocol):
+    def structure_message(self, data):
+        """pygls drops a request whose params it cannot read (a negative position, none at all) without an
+        answer, and the editor waits for one forever: answer it with the error (InvalidParams)."""
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as err:
+            if not (isinstance(data, dict) and "id" in data and "method" in data):
+                raise  # a notification (no answer is due) or a response
+            self._send_response(data["id"], error=err.to_response_error())
+            return _Unread()
+
+
 class ConvdslServer(LanguageServer):
     def __init__(self):
-        super().__init__("convdsl", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        super().__init__(
+            "convdsl",
+            __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            protocol_cls=_Protocol,
+        )
         self.documents: dict[str, Document] = {}
         self.options = Options()
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="convdsl-analysis")
