@@ -431,3 +431,46 @@ def test_a_request_with_invalid_params_gets_an_error_answer(client, tmp_path, pa
         client.request("textDocument/hover", {"textDocument": {"uri": uri}, **params}, timeout=20)
     assert refused.value.error["code"] == -32602
     assert "3 x 8 x 8" in client.at("textDocument/hover", uri, 1, 10)["contents"]["value"]
+
+
+# quick fixes in included files ------------------------------------------------------------------------------
+
+
+def test_quick_fixes_for_an_error_in_an_open_included_file(client, tmp_path):
+    """A block's stride-2 convolution rounds 32 down (E101) only where a network calls it: the error is
+    shown in the library, and the library offers its fixes there, the edits `check --format json` gives
+    for the network. Applying the first one (edited here by hand) leaves `check` without the error."""
+    (tmp_path / "pyproject.toml").write_text("")
+    library = tmp_path / "lib.cdsl"
+    library.write_text("block down(c) = conv(c, 3, s=2) -> relu\n")
+    main = tmp_path / "main.cdsl"
+    main.write_text('include "lib.cdsl"\ninput x: 3 x 32 x 32\ny = x -> down(4)\noutput y\n')
+    [expected] = [d for d in _check_json(main) if d["code"] == "E101"]
+    assert expected["path"].endswith("lib.cdsl") and expected["fixes"]
+    main_uri = client.open(main)
+    client.diagnostics(main_uri, 1)
+    lib_uri = client.open(library)
+    client.diagnostics(lib_uri, 1)
+    shown = client.published(lib_uri)
+    while not shown:
+        shown = client.diagnostics(lib_uri, timeout=20)
+    [error] = [d for d in shown if d["code"] == "E101"]
+    actions = client.request(
+        "textDocument/codeAction",
+        {"textDocument": {"uri": lib_uri}, "range": error["range"], "context": {"diagnostics": [error]}},
+    )
+    assert [a["title"].split(": ", 1)[1] for a in actions] == [
+        f["description"] + (f" ({f['also']})" if f["also"] else "") for f in expected["fixes"]
+    ]
+    for action, fix in zip(actions, expected["fixes"]):  # in the library, or the network's input sizes
+        edits = [
+            (uri, e["range"]["start"]["line"] + 1, e["range"]["start"]["character"] + 1, e["newText"])
+            for uri, changes in action["edit"]["changes"].items()
+            for e in changes
+        ]
+        assert sorted(edits) == sorted(
+            (lib_uri if e["path"].endswith("lib.cdsl") else main_uri, e["line"], e["column"], e["text"])
+            for e in fix["edits"]
+        )
+    library.write_text(_apply(library.read_text(), actions[0]["edit"]["changes"][lib_uri]))
+    assert "E101" not in [d["code"] for d in _check_json(main)]

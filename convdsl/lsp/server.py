@@ -564,7 +564,23 @@ def make_server() -> ConvdslServer:
         snapshot = await ls.current(params.text_document.uri)
         if snapshot is None:
             return []
-        return code_actions(snapshot, params)
+        actions = code_actions(snapshot, params)
+        # an included file's errors are found by the networks that include it: their fixes are offered here too
+        doc = ls.documents.get(params.text_document.uri)
+        seen = {(a.title, repr(a.edit)) for a in actions}
+        for other in list(ls.documents.values()):
+            if doc is None or other is doc or other.snapshot is None or other.snapshot.network is None:
+                continue
+            if not any(_real(p) == doc.real for p in other.snapshot.network.sources if p != other.path):
+                continue
+            including = await ls.current(other.uri)
+            if including is None:
+                continue
+            for action in code_actions(including, params, in_file=doc.real):
+                if (action.title, repr(action.edit)) not in seen:
+                    seen.add((action.title, repr(action.edit)))
+                    actions.append(action)
+        return actions
 
     from .formatting import available, format_document
 
