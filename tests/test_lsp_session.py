@@ -474,3 +474,31 @@ def test_quick_fixes_for_an_error_in_an_open_included_file(client, tmp_path):
         )
     library.write_text(_apply(library.read_text(), actions[0]["edit"]["changes"][lib_uri]))
     assert "E101" not in [d["code"] for d in _check_json(main)]
+
+
+# layout ---------------------------------------------------------------------------------------------------
+
+
+def test_the_outline_and_completion_show_shapes_in_the_files_layout(client, tmp_path):
+    """`set layout = NHWC` changes how shapes are shown: `summary` shows them H x W x C, and so must every
+    feature (hover and hints did; the outline and completion showed C x H x W)."""
+    path = tmp_path / "nhwc.cdsl"
+    path.write_text("set layout = NHWC\ninput x: 3 x 32 x 24\ny = x -> conv(8, 3, p=1)\nz = y -> relu\noutput z\n")
+    shown = subprocess.run(
+        [sys.executable, "-m", "convdsl", "summary", str(path)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        check=False,
+    ).stdout
+    assert "x: 32 x 24 x 3" in shown and "z: 32 x 24 x 8" in shown
+    uri = client.open(path)
+    client.diagnostics(uri, 1)
+    symbols = client.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}})
+    details = [(s["name"], s["detail"]) for s in symbols]
+    assert details == [("x", "input 32 x 24 x 3"), ("y", "32 x 24 x 8"), ("z", "32 x 24 x 8"), ("z", "output")]
+    items = client.at("textDocument/completion", uri, 3, 4)["items"]
+    assert {i["label"]: i["detail"] for i in items if i["label"] in ("x", "y")} == {
+        "x": "32 x 24 x 3",
+        "y": "32 x 24 x 8",
+    }

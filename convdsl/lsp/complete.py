@@ -23,6 +23,7 @@ from ..layers import KINDS, canonical_kinds
 from ..layers.base import REQUIRED
 from ..model import LAYOUTS, ROUNDINGS
 from .hover import _arg_doc, _literal
+from .navigate import _shown
 from .snapshot import Snapshot
 
 SETTINGS = {"rounding": ROUNDINGS, "layout": LAYOUTS}
@@ -324,7 +325,7 @@ def _tensors(snapshot: Snapshot, scope: str) -> list[Candidate]:
             if item.kind == P.TENSOR and item.role == P.DEFINITION and item.scope == scope:
                 values = snapshot.tensor_values(scope, item.name)
                 shape = snapshot.shape_of(values[0][1]) if values and not scope else None
-                out[item.name] = Candidate(item.name, "tensor", " x ".join(map(str, shape)) if shape else "tensor")
+                out[item.name] = Candidate(item.name, "tensor", _shown(snapshot, shape) if shape else "tensor")
     if scope:
         out.setdefault("in", Candidate("in", "tensor", "the block's input"))
     return list(out.values())

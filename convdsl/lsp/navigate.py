@@ -84,7 +84,7 @@ def symbols(snapshot: Snapshot):
             continue
         if item.kind == P.INPUT:
             shape = snapshot.network.inputs.get(item.name) if snapshot.network is not None else None
-            detail = "input " + (" x ".join(map(str, shape.dims)) if shape is not None else "")
+            detail = "input " + (_shown(snapshot, shape.dims) if shape is not None else "")
             out.append((item.name, detail, "input", item.span, item.node.name.span, []))
         elif item.kind == P.TENSOR and item.node is not None and not item.scope:
             if (item.node is None) or type(item.node).__name__ == "InputDecl":
@@ -92,7 +92,7 @@ def symbols(snapshot: Snapshot):
             values = snapshot.tensor_values("", item.name)
             shape = snapshot.shape_of(values[0][1]) if values else None
             output = isinstance(item.node, OutputDecl)
-            detail = ("output " if output else "") + (" x ".join(map(str, shape)) if shape else "?")
+            detail = ("output " if output else "") + (_shown(snapshot, shape) if shape else "?")
             out.append((item.name, detail, "output" if output else "tensor", item.node.span, item.span, []))
         elif item.kind == P.BLOCK:
             children: list = []
@@ -115,6 +115,13 @@ def symbols(snapshot: Snapshot):
         if item.role == P.USE and isinstance(item.node, OutputDecl) and item.node.chain is None:
             out.append((item.name, "output", "output", item.node.span, item.span, []))
     return out
+
+
+def _shown(snapshot: Snapshot, shape) -> str:
+    """A shape as the file's layout shows it (`set layout = NHWC`), as hover and `summary` show it."""
+    from ..summary import display_shape
+
+    return display_shape(shape, snapshot.network.settings.layout if snapshot.network is not None else "NCHW")
 
 
 # Inlay hints --------------------------------------------------------------------
