@@ -502,3 +502,35 @@ def test_the_outline_and_completion_show_shapes_in_the_files_layout(client, tmp_
         "x": "32 x 24 x 3",
         "y": "32 x 24 x 8",
     }
+
+
+# position encoding ---------------------------------------------------------------------------------------
+
+
+def test_the_server_speaks_utf16_even_when_the_client_prefers_utf8(tmp_path):
+    """Neovim offers `positionEncodings: ["utf-8", "utf-16"]`. convdsl's positions are UTF-16 units (which
+    every client supports): the server must say so, not take UTF-8 and then send UTF-16 columns. By hand:
+    `p="😀"` starts after 22 ASCII characters and is 3 characters, 4 UTF-16 units, 6 UTF-8 bytes long."""
+    c = LspClient()
+    try:
+        answer = c.request(
+            "initialize",
+            {
+                "processId": os.getpid(),
+                "rootUri": None,
+                "capabilities": {"general": {"positionEncodings": ["utf-8", "utf-32", "utf-16"]}},
+            },
+        )
+        c.notify("initialized", {})
+        assert answer["capabilities"].get("positionEncoding", "utf-16") == "utf-16"
+        uri = c.open(tmp_path / "net.cdsl", 'input x: 3 x 8 x 8  # 😀\ny = x -> conv(4, 3, p="😀") -> relu\n')
+        [error] = c.diagnostics(uri, 1)
+        assert error["code"] == "E008"
+        assert error["range"]["start"] == {"line": 1, "character": 22} and error["range"]["end"]["character"] == 26
+        # an edit after the emoji, at UTF-16 columns: `relu` (from 31) becomes `gelu`
+        version = c.change(uri, "g", {"start": {"line": 1, "character": 31}, "end": {"line": 1, "character": 32}})
+        c.diagnostics(uri, version)
+        shown = c.at("textDocument/hover", uri, 1, 32)["contents"]["value"]
+        assert shown.startswith("**gelu**")
+    finally:
+        c.close()

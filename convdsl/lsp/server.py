@@ -63,14 +63,22 @@ class _Unread:
 class _Protocol(LanguageServerProtocol):
     def structure_message(self, data):
         """pygls drops a request whose params it cannot read (a negative position, none at all) without an
-        answer, and the editor waits for one forever: answer it with the error (InvalidParams)."""
+        answer, and the editor waits for one forever: answer it with the error (InvalidParams). And the
+        position encoding is UTF-16, whatever the client prefers."""
         try:
-            return super().structure_message(data)
+            message = super().structure_message(data)
         except JsonRpcException as err:
             if not (isinstance(data, dict) and "id" in data and "method" in data):
                 raise  # a notification (no answer is due) or a response
             self._send_response(data["id"], error=err.to_response_error())
             return _Unread()
+        if isinstance(message, types.InitializeRequest):
+            # convdsl's positions are UTF-16 units, the LSP default every client supports: a client that
+            # prefers UTF-8 (Neovim) must not be told UTF-8 (pygls would pick it) and then get UTF-16 columns
+            general = message.params.capabilities.general
+            if general is not None and general.position_encodings is not None:
+                general.position_encodings = [types.PositionEncodingKind.Utf16]
+        return message
 
 
 class ConvdslServer(LanguageServer):
