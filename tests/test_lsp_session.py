@@ -534,3 +534,48 @@ def test_the_server_speaks_utf16_even_when_the_client_prefers_utf8(tmp_path):
         assert shown.startswith("**gelu**")
     finally:
         c.close()
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\x0c", "\x85", "\x1c"])
+def test_incremental_edits_count_lines_as_lsp_does(client, tmp_path, separator):
+    """LSP line breaks are \\n, \\r\\n and \\r only: a U+2028, form feed or NEL in a comment is not one (Python's
+    splitlines() says it is, and an edit below it landed a line too high)."""
+    text = f"input x: 3 x 8 x 8\n# a{separator}b\ny = x -> relu\noutput y\n"
+    uri = client.open(tmp_path / "net.cdsl", text)
+    client.diagnostics(uri, 1)
+    version = client.change(uri, "gelu", {"start": {"line": 2, "character": 9}, "end": {"line": 2, "character": 13}})
+    client.diagnostics(uri, version)
+    assert client.at("textDocument/hover", uri, 2, 10)["contents"]["value"].startswith("**gelu**")
+    # the server's text is the editor's: formatting it changes nothing but the comment's place
+    edits = client.request(
+        "textDocument/formatting", {"textDocument": {"uri": uri}, "options": {"tabSize": 4, "insertSpaces": True}}
+    )
+    assert all("y = x -> gelu" in e["newText"] for e in edits)
+
+
+def test_an_edit_past_the_end_of_a_line_or_the_file_lands_at_its_end(client, tmp_path):
+    """LSP: a character past the line's end means the line's end; a line past the last, the file's end."""
+    uri = client.open(tmp_path / "net.cdsl", "input x: 3 x 8 x 8\ny = x -> relu\noutput y")
+    client.diagnostics(uri, 1)
+    client.change(uri, " -> gelu", {"start": {"line": 1, "character": 500}, "end": {"line": 1, "character": 500}})
+    version = client.change(uri, "\nz = y", {"start": {"line": 9, "character": 0}, "end": {"line": 9, "character": 0}})
+    published = client.diagnostics(uri, version)
+    assert [d["message"] for d in published] == ["tensor `z` is never used"]
+    assert client.at("textDocument/hover", uri, 1, 19)["contents"]["value"].startswith("**gelu**")
+    assert client.at("textDocument/hover", uri, 2, 7)["contents"]["value"].startswith("tensor `y`")
+
+
+def test_formatting_replaces_the_whole_text_whatever_its_line_breaks(client, tmp_path):
+    """The formatting edit's range ends at the text's end as LSP counts lines (a lone \\r breaks one too):
+    applied as an editor applies it, it leaves exactly the formatter's text."""
+    fmt = pytest.importorskip("convdsl.fmt")
+    for text in ("input x:3 x 8 x 8\ry = x->relu\routput y\r", "input x:3 x 8 x 8\r\ny = x->relu\r\noutput y"):
+        uri = client.open(tmp_path / "net.cdsl", text)
+        client.diagnostics(uri, 1)
+        [edit] = client.request(
+            "textDocument/formatting", {"textDocument": {"uri": uri}, "options": {"tabSize": 4, "insertSpaces": True}}
+        )
+        lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")  # the lines as LSP counts them
+        assert edit["range"]["start"] == {"line": 0, "character": 0}
+        assert edit["range"]["end"] == {"line": len(lines) - 1, "character": len(lines[-1])}
+        assert edit["newText"] == fmt.format_text(text, path=str(tmp_path / "net.cdsl"))

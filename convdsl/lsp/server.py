@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol
+from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from .. import __version__
 from ..fixes import as_json
@@ -79,6 +79,13 @@ class _Protocol(LanguageServerProtocol):
             if general is not None and general.position_encodings is not None:
                 general.position_encodings = [types.PositionEncodingKind.Utf16]
         return message
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams):
+        """The server's handler applies the changes to its own text (convert.apply_change); pygls's copy,
+        which takes U+2028 or a form feed for a line break, is neither kept nor read."""
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
+            yield handler, (params,), None
 
 
 class ConvdslServer(LanguageServer):
@@ -429,10 +436,13 @@ def make_server() -> ConvdslServer:
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: ConvdslServer, params: types.DidChangeTextDocumentParams):
-        if params.text_document.uri not in ls.documents:
+        doc = ls.documents.get(params.text_document.uri)
+        if doc is None:
             return  # a change to a document never opened: nothing to apply it to
-        document = ls.workspace.get_text_document(params.text_document.uri)
-        ls.changed(params.text_document.uri, document.source, params.text_document.version)
+        text = doc.text
+        for change in params.content_changes:  # applied here: pygls counts lines as splitlines() does
+            text = convert.apply_change(text, change)
+        ls.changed(params.text_document.uri, text, params.text_document.version)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: ConvdslServer, params: types.DidSaveTextDocumentParams):
