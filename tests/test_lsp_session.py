@@ -579,3 +579,24 @@ def test_formatting_replaces_the_whole_text_whatever_its_line_breaks(client, tmp
         assert edit["range"]["start"] == {"line": 0, "character": 0}
         assert edit["range"]["end"] == {"line": len(lines) - 1, "character": len(lines[-1])}
         assert edit["newText"] == fmt.format_text(text, path=str(tmp_path / "net.cdsl"))
+
+
+# the end of a session -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("shut_down", "code"), [(True, 0), (False, 1)])
+def test_exit_code_says_whether_the_session_was_shut_down(tmp_path, shut_down, code):
+    """LSP: after `exit` the server ends with 0 if `shutdown` came first, else with 1."""
+    c = LspClient()
+    c.initialize()
+    uri = c.open(tmp_path / "net.cdsl", "input x: 3 x 8 x 8\ny = x -> relu\noutput y\n")
+    c.diagnostics(uri, 1)
+    if shut_down:
+        assert c.request("shutdown", None) is None
+    c.notify("exit", None)
+    try:
+        assert c.process.wait(timeout=60) == code
+    finally:
+        c.process.kill()
+        for stream in (c.process.stdin, c.process.stdout, c.process.stderr):
+            stream.close()

@@ -621,7 +621,9 @@ def make_server() -> ConvdslServer:
 
 
 def main() -> int:
+    """Serve until `exit` (or the end of the input): 0 after a `shutdown` request, else 1 (LSP's rule; pygls
+    catches its own SystemExit)."""
     server = make_server()
     server.collector.start()
     server.start_io()
-    return 0
+    return 0 if server.protocol._shutdown else 1
