@@ -9,6 +9,9 @@ column stays where it was).
 
 After each syntax error the smallest repair that lets the parse get past it is
 kept, tried in this order:
+-. text left unfinished above a statement that starts in column 1 (a '->' at a
+   line's end, a '(' or a block's '{' never closed) ends before that line: the
+   dangling arrow, or the unfinished statement or block, is left out;
 0. where the error is a ')' or ',' in a call, leave out only the argument before
    it (`conv(8, 3, p=)` is read as `conv(8, 3)`);
 1. cut the chain at the last '->' before the error, to the end of that arrow's
@@ -193,6 +196,7 @@ def _candidates(text: str, offset: int):
     """(start, end, fill) repairs for a syntax error at offset, smallest first."""
     opened, at_line = _depths(text, offset)
     statement = _logical_start(text, offset, at_line)
+    yield from _unfinished_above(text, offset, opened, statement)
     if opened and offset < len(text) and text[offset] in "),":
         # a broken argument (`p=` before ')' or ','): only it is left out, the call keeps its others
         inner = opened[-1]
@@ -215,6 +219,83 @@ def _candidates(text: str, offset: int):
     whole = _statement_to_end(text, offset)
     if whole[0] <= statement:
         yield whole
+
+
+def _unfinished_above(text: str, offset: int, opened: list[int], statement: int):
+    """Repairs for text left unfinished above a statement that starts in column 1, as typing leaves it: a
+    '->' at the end of a line (blank or comment lines after it), a '(' or a block's '{' not yet closed. The
+    unfinished statement ends before the line that starts in column 1 (else it swallows what follows)."""
+    line = _line_start(text, offset)
+    if _starts_statement(text, line):
+        above = line - 1
+        while above > 0:
+            start = _line_start(text, above)
+            code = _without_comment(text[start:above]).rstrip()
+            if code.endswith("->"):
+                arrow = start + len(code) - 2
+                yield arrow, arrow + 2, ""
+                break
+            if code.strip():
+                break
+            above = start - 1
+    if opened:
+        cut = _next_statement_line(text, _line_end(text, opened[0]) + 1, offset)
+        # not past the '}' of a block the statement is in (its closing line is not the statement's end)
+        if cut is not None and len(_open_braces(text, cut)) == len(_open_braces(text, statement)):
+            arrow = text.rfind("->", statement, cut)
+            if arrow != -1:
+                yield arrow, cut - 1, ")" * sum(1 for p in opened if statement <= p < arrow)
+            yield statement, cut - 1, ""
+    braces = _open_braces(text, len(text))  # a block's '{' never closed
+    if braces and braces[-1] < offset:
+        cut = _next_statement_line(text, _line_end(text, braces[-1]) + 1, len(text))
+        if cut is not None:
+            yield _line_start(text, braces[-1]), cut - 1, ""
+
+
+def _without_comment(line: str) -> str:
+    quote = None
+    for i, c in enumerate(line):
+        if quote:
+            if c == quote:
+                quote = None
+        elif c in "\"'":
+            quote = c
+        elif c == "#":
+            return line[:i]
+    return line
+
+
+def _next_statement_line(text: str, start: int, stop: int) -> int | None:
+    """The first line start in [start, stop] where a statement starts in column 1."""
+    while start <= min(stop, len(text) - 1):
+        if _starts_statement(text, start):
+            return start
+        start = _line_end(text, start) + 1
+    return None
+
+
+def _open_braces(text: str, stop: int) -> list[int]:
+    """The offsets of the blocks' '{' still open at stop (strings and comments skipped)."""
+    opened: list[int] = []
+    quote = None
+    comment = False
+    for i in range(min(stop, len(text))):
+        c = text[i]
+        if comment:
+            comment = c != "\n"
+        elif quote:
+            if c == quote or c == "\n":
+                quote = None
+        elif c in "\"'":
+            quote = c
+        elif c == "#":
+            comment = True
+        elif c == "{":
+            opened.append(i)
+        elif c == "}" and opened:
+            opened.pop()
+    return opened
 
 
 def _statement_to_end(text: str, offset: int) -> tuple[int, int, str]:

@@ -47,6 +47,12 @@ CASES = [
     ("y = x -> conv(8, 3, p=) -> relu\nz = y -> relu\n", {"y": ["x", "conv", "relu"], "z": ["y", "relu"]}),
     ("y = x -> conv(p=, 8, 3) -> relu\n", {"y": ["x", "conv", "relu"]}),
     ("y = x -> relu\nz = y -> => relu\nw = y -> relu\n", {"y": ["x", "relu"], "z": ["y"], "w": ["y", "relu"]}),
+    # mid-typing: a '->' left at a line's end with a blank line or a comment after it
+    ("y = x -> conv(8, 3) ->\n\nz = x -> relu\n", {"y": ["x", "conv"], "z": ["x", "relu"]}),
+    ("y = x -> conv(8, 3) ->\n    # next: relu\nz = x -> relu\n", {"y": ["x", "conv"], "z": ["x", "relu"]}),
+    # a '(' left open: the statements that start in column 1 after it are statements, not its arguments
+    ("y = add(x,\nz = x -> relu\nw = z -> relu\n", {"z": ["x", "relu"], "w": ["z", "relu"]}),
+    ("y = x -> relu -> conv(8, (3\nz = x -> relu\n", {"y": ["x", "relu"], "z": ["x", "relu"]}),
 ]
 
 
@@ -91,3 +97,12 @@ def test_repairs_are_bounded_on_a_file_of_errors():
     text = HEAD + "".join(f"y{i} = x -> conv(\n" for i in range(2000))
     recovered = parse_recovering(Source("t.cdsl", text))
     assert len(recovered.broken) <= 40  # MAX_REPAIRS: a file of errors costs a bounded number of parses
+
+
+def test_a_block_being_typed_leaves_the_statements_after_it():
+    """`block q(c) {` typed above the rest of the file, its '}' not yet: the block's unfinished text is left
+    out, and the statements that start in column 1 after it are read."""
+    for typed in ("block q(c) {\n", "block q(c) {\n    out = in -> relu\n"):
+        text = HEAD + typed + "z = x -> relu\nw = z -> conv(8, 3)\n"
+        recovered = parse_recovering(Source("t.cdsl", text))
+        assert _chains(recovered.program) == {"z": ["x", "relu"], "w": ["z", "conv"]}

@@ -2,11 +2,14 @@
 
 - after `->` or `:` in a chain (or at the start of a layer name): layer kinds (with their arguments, defaults
   and docs from the catalogue) and blocks (with their parameters);
-- inside a call's parentheses: its keyword arguments (not yet given), tensors, constants and parameters;
-  inside `reuse(`: the labels;
+- inside a call's parentheses: its keyword arguments (not given by keyword or by position), tensors,
+  constants and parameters; after `name=`, the argument's choices first; inside `reuse(`: the labels;
 - at the start of a chain (`y = `) and in merges: tensors;
 - after `set `: the settings, and after `set name =`: their values;
-- at the start of a line: the statement keywords.
+- in shapes, constants, conditions and repeat counts: values;
+- at the start of a line: the statement keywords;
+- nothing in a comment, in a string (but an argument's choices), after a complete element, or where a new
+  name is written (a space is a trigger character: an answer there would pop a list up at every word).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from ..layers import KINDS, canonical_kinds
 from ..layers.base import REQUIRED
 from ..model import LAYOUTS, ROUNDINGS
 from .hover import _arg_doc, _literal
+from .navigate import _shown
 from .snapshot import Snapshot
 
 SETTINGS = {"rounding": ROUNDINGS, "layout": LAYOUTS}
@@ -37,7 +41,12 @@ class Candidate:
 
 def complete(snapshot: Snapshot, line: int, column: int) -> list[Candidate]:
     text = snapshot.source.line_text(line)[: column - 1]
+    quoted = _in_comment_or_string(text)
+    if quoted == "#":
+        return []  # a comment: free text
     before = _text_before(snapshot, line, column)
+    if quoted:  # in a string: the choices of the argument it is the value of, if any
+        return [Candidate(c, "value", detail) for c, detail in _choices(before[: before.rfind(quoted)])]
     set_match = re.match(r"\s*set\s+(\w*)$", text)
     if set_match:
         return [Candidate(name, "setting", " | ".join(values)) for name, values in SETTINGS.items()]
@@ -47,26 +56,113 @@ def complete(snapshot: Snapshot, line: int, column: int) -> list[Candidate]:
     if re.match(r"\s*\w*$", text) and not _continues(before):
         scope = _scope_at(snapshot, line, column)
         return [Candidate(k, "keyword") for k in STATEMENTS] + _tensors(snapshot, scope)
-    call = _open_call(before)
     scope = _scope_at(snapshot, line, column)
+    statement = _statement(text)
+    if statement is not None:
+        return statement(snapshot, scope)
+    last_word = re.search(r"(\w*)$", before).group(1)
+    ahead = before[: len(before) - len(last_word)].rstrip()
+    call = _open_call(before)
     if call is not None:
-        name, given = call
+        name, given, positional = call
         if name == "reuse":  # its argument is a label, not a value
             return _labels(snapshot)
         functions = [Candidate(f, "function", usage) for f, (_, _, _, usage) in FUNCTIONS.items()]
-        return _arguments(snapshot, name, given) + _tensors(snapshot, scope) + _values(snapshot, scope) + functions
-    stripped = before.rstrip()
-    last_word = re.search(r"(\w*)$", before).group(1)
-    ahead = before[: len(before) - len(last_word)].rstrip()
+        values = _tensors(snapshot, scope) + _values(snapshot, scope) + functions
+        keyword = re.search(r"([A-Za-z_]\w*)\s*=$", ahead)
+        if keyword is not None and not ahead.endswith("=="):  # `name=`: its value
+            choices = [Candidate(f'"{c}"', "value", detail) for c, detail in _choices(ahead)]
+            return choices + values
+        if ahead.endswith(("(", ",")) or not ahead:
+            return _arguments(snapshot, name, given, positional) + values
+        if not _after_operator(ahead):
+            return []  # after a complete value (`conv(8, 3 `): an operator or `,` comes next
+        return values
     if ahead.endswith(("->", ":")):
         return _layers(snapshot)
     if ahead.endswith("=") and not ahead.endswith("=="):
         return _tensors(snapshot, scope) + [
             c for c in _layers(snapshot) if KINDS.get(c.label) is not None and KINDS[c.label].variadic
         ]
-    if stripped.endswith("->"):
-        return _layers(snapshot)
+    if _after_operator(ahead):  # a condition (`if`), a repeat count (`*`), arithmetic: values
+        functions = [Candidate(f, "function", usage) for f, (_, _, _, usage) in FUNCTIONS.items()]
+        return _values(snapshot, scope) + functions
+    if re.search(r"(\w|\))$", ahead):
+        return []  # after a complete element or tensor: `->`, an operator or the line's end come next
     return _layers(snapshot) + _tensors(snapshot, scope)
+
+
+def _in_comment_or_string(text: str) -> str:
+    """'#' when the end of text is in a comment, the quote when it is in a string, else ''."""
+    quote = ""
+    for char in text:
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char == "#":
+            return "#"
+    return quote
+
+
+def _choices(ahead: str) -> list[tuple[str, str]]:
+    """The choices of the string argument whose `name=` ends ahead (with the kind for detail), if any."""
+    keyword = re.search(r"([A-Za-z_]\w*)\s*=\s*$", ahead)
+    call = _open_call(ahead)
+    if keyword is None or call is None:
+        return []
+    kind = KINDS.get(call[0])
+    if kind is None:
+        return []
+    spec = next((a for a in kind.args if keyword.group(1) in (a.name, *a.aliases)), None)
+    return [(c, f"{spec.name} of {kind.name}") for c in spec.choices] if spec is not None else []
+
+
+_OPERATOR = re.compile(r"(?:\b(?:if|else|and|or|not)|[-+*/%<>!=,(\[]|//|\*\*)$")
+
+
+def _after_operator(ahead: str) -> bool:
+    return bool(_OPERATOR.search(ahead)) and not ahead.endswith("->")
+
+
+def _statement(text: str):
+    """For a line that is a declaration, what may be typed at its end (a function of the snapshot and scope),
+    or None for a line that is a chain."""
+    stripped = text.lstrip()
+    word = re.match(r"(network|include|input|param|const|output|block)\b", stripped)
+    if word is None:
+        return None
+    keyword, rest = word.group(1), stripped[word.end() :]
+    functions = [Candidate(f, "function", usage) for f, (_, _, _, usage) in FUNCTIONS.items()]
+    if keyword in ("network", "include"):
+        return lambda snapshot, scope: []
+    if keyword in ("input", "param"):
+        if ":" not in rest:
+            return lambda snapshot, scope: []  # a new name
+        if "," in rest or (re.search(r"\w\s+$", rest) and not re.search(r"\bx\s+$", rest)):
+            return lambda snapshot, scope: [] if not rest.rstrip().endswith((",", "=")) else _values(snapshot, scope)
+        return lambda snapshot, scope: [c for c in _values(snapshot, scope) if c.kind != "value"]
+    if keyword == "const":
+        if "=" not in rest:
+            return lambda snapshot, scope: []
+        value = rest[rest.index("=") + 1 :]
+        typing = re.search(r"\w*$", value).group()
+        ahead = value[: len(value) - len(typing)].rstrip()
+        if ahead and not _after_operator(ahead):
+            return lambda snapshot, scope: []  # after a complete value: an operator comes next
+        return lambda snapshot, scope: _values(snapshot, scope) + functions
+    if keyword == "output":
+        if re.fullmatch(r"\s*\w*", rest):
+            return lambda snapshot, scope: _tensors(snapshot, scope)
+        return None if "=" in rest else (lambda snapshot, scope: [])
+    # block: its header is new names; after `=` a chain of layers (`block cbr(c) = conv(c, 3)`), after `{`
+    # statements
+    if re.search(r"\)\s*=\s*\w*$", rest):
+        return lambda snapshot, scope: _layers(snapshot)
+    if "=" in rest or "{" in rest:
+        return None
+    return lambda snapshot, scope: []
 
 
 def _text_before(snapshot: Snapshot, line: int, column: int) -> str:
@@ -86,8 +182,9 @@ def _continues(before: str) -> bool:
     return head.rstrip().endswith("->") or _open_call(before) is not None
 
 
-def _open_call(before: str) -> tuple[str, set[str]] | None:
-    """The call whose parentheses the cursor is in: its name, and the keywords already given."""
+def _open_call(before: str) -> tuple[str, set[str], int] | None:
+    """The call whose parentheses the cursor is in: its name, the keywords already given, and how many
+    arguments were given by position before the one being typed."""
     depth = 0
     for i in range(len(before) - 1, -1, -1):
         c = before[i]
@@ -99,9 +196,23 @@ def _open_call(before: str) -> tuple[str, set[str]] | None:
                 if match is None:
                     return None  # a group or a tuple: no call
                 inside = before[i + 1 :]
-                return match.group(1), set(re.findall(r"([A-Za-z_]\w*)\s*=(?!=)", inside))
+                return match.group(1), set(re.findall(r"([A-Za-z_]\w*)\s*=(?!=)", inside)), _positional(inside)
             depth -= 1
     return None
+
+
+def _positional(inside: str) -> int:
+    """The arguments before the last `,` at the call's own level that are not `name=value`."""
+    parts, depth, start = [], 0, 0
+    for i, c in enumerate(inside):
+        if c in "([":
+            depth += 1
+        elif c in ")]":
+            depth -= 1
+        elif c == "," and depth == 0:
+            parts.append(inside[start:i])
+            start = i + 1
+    return sum(1 for part in parts if not re.match(r"\s*[A-Za-z_]\w*\s*=(?!=)", part))
 
 
 def _scope_at(snapshot: Snapshot, line: int, column: int) -> str:
@@ -161,10 +272,10 @@ def _layers(snapshot: Snapshot) -> list[Candidate]:
     return out
 
 
-def _arguments(snapshot: Snapshot, name: str, given: set[str]) -> list[Candidate]:
+def _arguments(snapshot: Snapshot, name: str, given: set[str], positional: int = 0) -> list[Candidate]:
     kind = KINDS.get(name)
     if kind is not None:
-        taken = set()
+        taken = {spec.name for spec in [a for a in kind.args if a.positional][:positional]}
         for spec in kind.args:
             if given & {spec.name, *spec.aliases}:
                 taken.add(spec.name)
@@ -189,7 +300,7 @@ def _arguments(snapshot: Snapshot, name: str, given: set[str]) -> list[Candidate
                 "",
                 f"{p.name.id}=$0",
             )
-            for p in block.params
+            for p in block.params[positional:]
             if p.name.id not in given
         ]
     return []
@@ -214,7 +325,7 @@ def _tensors(snapshot: Snapshot, scope: str) -> list[Candidate]:
             if item.kind == P.TENSOR and item.role == P.DEFINITION and item.scope == scope:
                 values = snapshot.tensor_values(scope, item.name)
                 shape = snapshot.shape_of(values[0][1]) if values and not scope else None
-                out[item.name] = Candidate(item.name, "tensor", " x ".join(map(str, shape)) if shape else "tensor")
+                out[item.name] = Candidate(item.name, "tensor", _shown(snapshot, shape) if shape else "tensor")
     if scope:
         out.setdefault("in", Candidate("in", "tensor", "the block's input"))
     return list(out.values())

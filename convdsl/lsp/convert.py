@@ -70,6 +70,40 @@ def from_position(source: Source, position: types.Position) -> tuple[int, int]:
     return line, len(text) + 1
 
 
+_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def text_offset(text: str, position: types.Position) -> int:
+    """The offset in text of an LSP position: lines broken at \n, \r\n or \r only (not at what Python's
+    splitlines() also takes for one: U+2028, a form feed...), UTF-16 units, past a line's end its end, past
+    the last line the text's end."""
+    start = 0
+    for _ in range(position.line):
+        found = _BREAK.search(text, start)
+        if found is None:
+            return len(text)
+        start = found.end()
+    found = _BREAK.search(text, start)
+    line = text[start : found.start() if found is not None else len(text)]
+    if line.isascii():
+        return start + min(position.character, len(line))
+    units = 0
+    for index, char in enumerate(line):
+        if units >= position.character:
+            return start + index
+        units += 2 if ord(char) > 0xFFFF else 1
+    return start + len(line)
+
+
+def apply_change(text: str, change) -> str:
+    """A didChange content change applied to text (a whole new text, or a range replaced)."""
+    range_ = getattr(change, "range", None)
+    if range_ is None:
+        return change.text
+    start, end = text_offset(text, range_.start), text_offset(text, range_.end)
+    return text[:start] + change.text + text[max(start, end) :]
+
+
 def offset_of(source: Source, line: int, column: int) -> int:
     return source._line_starts[line - 1] + column - 1 if line - 1 < len(source._line_starts) else len(source.text)
 

@@ -32,6 +32,9 @@ def format_document(text: str, path: str) -> list[types.TextEdit] | None:
         return None
     if formatted == text:
         return []
-    lines = text.split("\n")
-    end = types.Position(len(lines) - 1, len(lines[-1].encode("utf-16-le")) // 2)
+    from .convert import _BREAK
+
+    breaks = [m.end() for m in _BREAK.finditer(text)]  # LSP's line breaks: \n, \r\n and a lone \r
+    last = text[breaks[-1] :] if breaks else text
+    end = types.Position(len(breaks), len(last.encode("utf-16-le")) // 2)
     return [types.TextEdit(types.Range(types.Position(0, 0), end), formatted)]

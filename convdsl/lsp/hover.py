@@ -226,7 +226,7 @@ def _layer(snapshot: Snapshot, item: P.Item) -> str | None:
     lines.append(f"| | |\n|---|---|\n| input | {ins} |\n| output | **{outs}** |")
     lines.append(f"| params | {_count(info.params)} |")
     lines.append(f"| MACs | {_count(info.macs)} |")
-    if info.receptive_field is not None:
+    if info.receptive_field:  # none without spatial axes (attention, linear on tokens)
         counted = "x".join(map(str, info.receptive_field))
         if info.whole_input and all(info.whole_input):
             counted = f"the whole input ({counted}, counting padding)"

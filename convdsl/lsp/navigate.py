@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 from .. import positions as P
@@ -18,8 +19,8 @@ def definition(snapshot: Snapshot, line: int, column: int) -> list[Span]:
     item = snapshot.index.symbol_at(snapshot.path, line, column)
     if item is None:
         return []
-    if item.kind == P.INCLUDE:
-        return [Span(item.target, 1, 1, 1, 1)] if item.target else []
+    if item.kind == P.INCLUDE:  # the file, if there is one to open (not a folder, not a missing file)
+        return [Span(item.target, 1, 1, 1, 1)] if item.target and os.path.isfile(item.target) else []
     found = snapshot.index.definitions.get(item.key)
     if found is None and item.kind == P.LABEL and item.scope:  # `reuse(tower)` in a block: a label around it
         found = snapshot.index.definitions.get((P.LABEL, "", item.name))
@@ -49,13 +50,16 @@ def rename(snapshot: Snapshot, line: int, column: int, new_name: str) -> dict[st
     item = rename_target(snapshot, line, column)
     if item is None:
         return "only tensors and blocks can be renamed"
-    if not _IDENTIFIER.match(new_name) or new_name in KEYWORDS:
-        return f"`{new_name}` is not a name convdsl accepts"
-    if item.kind == P.BLOCK:
-        from ..layers import KINDS
+    from ..layers import KINDS
 
-        if new_name in KINDS:
-            return f"`{new_name}` is a layer kind"
+    if not _IDENTIFIER.match(new_name):
+        return f"`{new_name}` is not a name: letters, digits and `_`, not starting with a digit"
+    if new_name in KEYWORDS:
+        return f"`{new_name}` is a keyword of convdsl"
+    if new_name in KINDS or new_name == "reuse":
+        # a tensor so named would read as that layer at the start of a chain (`y = conv -> relu`)
+        return f"`{new_name}` is a layer kind"
+    if item.kind == P.BLOCK:
         if new_name in snapshot.index.blocks:
             return f"a block `{new_name}` exists already"
     else:
@@ -80,7 +84,7 @@ def symbols(snapshot: Snapshot):
             continue
         if item.kind == P.INPUT:
             shape = snapshot.network.inputs.get(item.name) if snapshot.network is not None else None
-            detail = "input " + (" x ".join(map(str, shape.dims)) if shape is not None else "")
+            detail = "input " + (_shown(snapshot, shape.dims) if shape is not None else "")
             out.append((item.name, detail, "input", item.span, item.node.name.span, []))
         elif item.kind == P.TENSOR and item.node is not None and not item.scope:
             if (item.node is None) or type(item.node).__name__ == "InputDecl":
@@ -88,7 +92,7 @@ def symbols(snapshot: Snapshot):
             values = snapshot.tensor_values("", item.name)
             shape = snapshot.shape_of(values[0][1]) if values else None
             output = isinstance(item.node, OutputDecl)
-            detail = ("output " if output else "") + (" x ".join(map(str, shape)) if shape else "?")
+            detail = ("output " if output else "") + (_shown(snapshot, shape) if shape else "?")
             out.append((item.name, detail, "output" if output else "tensor", item.node.span, item.span, []))
         elif item.kind == P.BLOCK:
             children: list = []
@@ -111,6 +115,13 @@ def symbols(snapshot: Snapshot):
         if item.role == P.USE and isinstance(item.node, OutputDecl) and item.node.chain is None:
             out.append((item.name, "output", "output", item.node.span, item.span, []))
     return out
+
+
+def _shown(snapshot: Snapshot, shape) -> str:
+    """A shape as the file's layout shows it (`set layout = NHWC`), as hover and `summary` show it."""
+    from ..summary import display_shape
+
+    return display_shape(shape, snapshot.network.settings.layout if snapshot.network is not None else "NCHW")
 
 
 # Inlay hints --------------------------------------------------------------------

@@ -19,7 +19,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from .. import __version__
 from ..cancel import Cancelled, cancellable
@@ -55,9 +57,48 @@ class Options:
     strict: bool = False  # convdsl.strict: as `check --strict`
 
 
+class _Unread:
+    """A message that could not be read, already answered: pygls passes it on, and skips it (not 2.0)."""
+
+    jsonrpc = None
+
+
+class _Protocol(LanguageServerProtocol):
+    def structure_message(self, data):
+        """pygls drops a request whose params it cannot read (a negative position, none at all) without an
+        answer, and the editor waits for one forever: answer it with the error (InvalidParams). And the
+        position encoding is UTF-16, whatever the client prefers."""
+        try:
+            message = super().structure_message(data)
+        except JsonRpcException as err:
+            if not (isinstance(data, dict) and "id" in data and "method" in data):
+                raise  # a notification (no answer is due) or a response
+            self._send_response(data["id"], error=err.to_response_error())
+            return _Unread()
+        if isinstance(message, types.InitializeRequest):
+            # convdsl's positions are UTF-16 units, the LSP default every client supports: a client that
+            # prefers UTF-8 (Neovim) must not be told UTF-8 (pygls would pick it) and then get UTF-16 columns
+            general = message.params.capabilities.general
+            if general is not None and general.position_encodings is not None:
+                general.position_encodings = [types.PositionEncodingKind.Utf16]
+        return message
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams):
+        """The server's handler applies the changes to its own text (convert.apply_change); pygls's copy,
+        which takes U+2028 or a form feed for a line break, is neither kept nor read."""
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
+            yield handler, (params,), None
+
+
 class ConvdslServer(LanguageServer):
     def __init__(self):
-        super().__init__("convdsl", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        super().__init__(
+            "convdsl",
+            __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            protocol_cls=_Protocol,
+        )
         self.documents: dict[str, Document] = {}
         self.options = Options()
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="convdsl-analysis")
@@ -134,7 +175,8 @@ class ConvdslServer(LanguageServer):
         if self.documents.get(doc.uri) is not doc:
             if error is None and future.result() is not None:
                 future.result().release()  # dropped: freed now, not at the next full collection
-            return  # closed meanwhile
+            _answer(doc.waiters, None)  # closed meanwhile: requests still waiting get an empty answer
+            return
         if error is not None:
             log.error("analysis of %s failed: %r", doc.uri, error, exc_info=error)
             self.window_log_message(
@@ -144,10 +186,7 @@ class ConvdslServer(LanguageServer):
                     f"{type(error).__name__}: {error} (a bug in convdsl; please report it)",
                 )
             )
-            for waiter in doc.waiters:
-                if not waiter.done():
-                    waiter.set_result(None)
-            doc.waiters.clear()
+            _answer(doc.waiters, None)
             return
         if text != doc.text or doc.dirty or future.result() is None:
             # stale: the text (or an included file) changed meanwhile; None: abandoned for that reason
@@ -159,10 +198,7 @@ class ConvdslServer(LanguageServer):
         replaced = doc.snapshot
         doc.snapshot, doc.analysed = future.result(), text
         self.publish(doc)
-        for waiter in doc.waiters:
-            if not waiter.done():
-                waiter.set_result(doc.snapshot)
-        doc.waiters.clear()
+        _answer(doc.waiters, doc.snapshot)
         # Freeing the version this one replaces (a whole network: ~2 ms for ResNet-152) comes after its
         # diagnostics and waiting requests are answered, not before.
         if replaced is not None:
@@ -174,9 +210,7 @@ class ConvdslServer(LanguageServer):
         """The snapshot of a document's current text, waiting for its analysis if it is under way."""
         doc = self.documents.get(uri)
         if doc is None:
-            document = self.workspace.get_text_document(uri)
-            self.changed(uri, document.source, document.version)
-            doc = self.documents[uri]
+            return None  # not open (never, or closed since): an empty answer, not the file read from disk
         if doc.snapshot is not None and doc.analysed == doc.text and not doc.running:
             return doc.snapshot
         waiter = asyncio.get_running_loop().create_future()
@@ -245,7 +279,7 @@ class ConvdslServer(LanguageServer):
         # this document's diagnostics in other files replace what it published there before
         for uri in set(by_uri) | {u for u, by in self.published.items() if doc.uri in by}:
             self.published.setdefault(uri, {})[doc.uri] = by_uri.get(uri, [])
-            merged = [d for diagnostics in self.published[uri].values() for d in diagnostics]
+            merged = _merged(self.published[uri])
             version = doc.version if uri == doc.uri else None
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri, merged, version))
 
@@ -253,13 +287,72 @@ class ConvdslServer(LanguageServer):
         doc = self.documents.pop(uri, None)
         if doc is None:
             return
+        _answer(doc.waiters, None)  # requests waiting for its analysis are answered (empty) now
         if doc.snapshot is not None:
             doc.snapshot.release()
         for target, by in list(self.published.items()):
             if uri in by:
                 del by[uri]
-                merged = [d for diagnostics in by.values() for d in diagnostics]
-                self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(target, merged))
+                self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(target, _merged(by)))
+        # the files that include it read it from disk again (its unsaved changes are gone)
+        for other in self.documents.values():
+            snapshot = other.snapshot
+            if (
+                snapshot is not None
+                and snapshot.network is not None
+                and any(_real(p) == doc.real for p in snapshot.network.sources if p != other.path)
+            ):
+                self.schedule(other, force=True)
+
+    def files_changed(self, uris: list[str]) -> None:
+        """Files changed on disk (workspace/didChangeWatchedFiles): a pyproject.toml is read again, and the
+        open documents that include a changed file, or failed to include one, are analysed again."""
+        import os
+
+        paths = {_real(convert.uri_to_path(uri)) for uri in uris}
+        if any(os.path.basename(p) == "pyproject.toml" for p in paths):
+            self.selections.clear()
+            for doc in self.documents.values():
+                self.schedule(doc, force=True)
+            return
+        for doc in self.documents.values():
+            snapshot = doc.snapshot
+            if snapshot is None:
+                continue
+            sources = snapshot.network.sources if snapshot.network is not None else {}
+            if any(_real(p) in paths for p in sources if p != doc.path) or any(
+                d.code.code == "E016" for d in snapshot.diagnostics
+            ):
+                self.schedule(doc, force=True)
+
+
+def _answer(waiters: list, snapshot) -> None:
+    for waiter in waiters:
+        if not waiter.done():
+            waiter.set_result(snapshot)
+    waiters.clear()
+
+
+def _merged(by: dict[str, list]) -> list:
+    """The diagnostics several analysed documents published for one file, each once: an open library and
+    a network that includes it both find the library's syntax errors."""
+    if len(by) == 1:
+        return next(iter(by.values()))
+    seen, out = set(), []
+    for diagnostics in by.values():
+        for d in diagnostics:
+            key = (
+                d.range.start.line,
+                d.range.start.character,
+                d.range.end.line,
+                d.range.end.character,
+                d.code,
+                d.message,
+            )
+            if key not in seen:
+                seen.add(key)
+                out.append(d)
+    return out
 
 
 def _fix_data(diag) -> list | None:
@@ -362,12 +455,21 @@ def make_server() -> ConvdslServer:
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: ConvdslServer, params: types.DidChangeTextDocumentParams):
-        document = ls.workspace.get_text_document(params.text_document.uri)
-        ls.changed(params.text_document.uri, document.source, params.text_document.version)
+        doc = ls.documents.get(params.text_document.uri)
+        if doc is None:
+            return  # a change to a document never opened: nothing to apply it to
+        text = doc.text
+        for change in params.content_changes:  # applied here: pygls counts lines as splitlines() does
+            text = convert.apply_change(text, change)
+        ls.changed(params.text_document.uri, text, params.text_document.version)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: ConvdslServer, params: types.DidSaveTextDocumentParams):
         ls.selections.clear()  # a saved pyproject.toml is read again
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def did_change_watched_files(ls: ConvdslServer, params: types.DidChangeWatchedFilesParams):
+        ls.files_changed([change.uri for change in params.changes])
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: ConvdslServer, params: types.DidCloseTextDocumentParams):
@@ -499,17 +601,36 @@ def make_server() -> ConvdslServer:
         snapshot = await ls.current(params.text_document.uri)
         if snapshot is None:
             return []
-        return code_actions(snapshot, params)
+        actions = code_actions(snapshot, params)
+        # an included file's errors are found by the networks that include it: their fixes are offered here too
+        doc = ls.documents.get(params.text_document.uri)
+        seen = {(a.title, repr(a.edit)) for a in actions}
+        for other in list(ls.documents.values()):
+            if doc is None or other is doc or other.snapshot is None or other.snapshot.network is None:
+                continue
+            if not any(_real(p) == doc.real for p in other.snapshot.network.sources if p != other.path):
+                continue
+            including = await ls.current(other.uri)
+            if including is None:
+                continue
+            for action in code_actions(including, params, in_file=doc.real):
+                if (action.title, repr(action.edit)) not in seen:
+                    seen.add((action.title, repr(action.edit)))
+                    actions.append(action)
+        return actions
 
     from .formatting import available, format_document
 
     if available():
 
         @server.feature(types.TEXT_DOCUMENT_FORMATTING)
-        def on_formatting(ls: ConvdslServer, params: types.DocumentFormattingParams):
+        async def on_formatting(ls: ConvdslServer, params: types.DocumentFormattingParams):
             doc = ls.documents.get(params.text_document.uri)
-            text = doc.text if doc is not None else ls.workspace.get_text_document(params.text_document.uri).source
-            return format_document(text, convert.uri_to_path(params.text_document.uri))
+            if doc is None:
+                return None  # not open
+            # off the event loop (a long file takes seconds), and not in the analysis worker, which it would delay
+            path = convert.uri_to_path(params.text_document.uri)
+            return await asyncio.get_running_loop().run_in_executor(None, format_document, doc.text, path)
 
     @server.feature(types.SHUTDOWN)
     def on_shutdown(ls: ConvdslServer, params):
@@ -519,7 +640,9 @@ def make_server() -> ConvdslServer:
 
 
 def main() -> int:
+    """Serve until `exit` (or the end of the input): 0 after a `shutdown` request, else 1 (LSP's rule; pygls
+    catches its own SystemExit)."""
     server = make_server()
     server.collector.start()
     serve(server)
-    return 0
+    return 0 if server.protocol._shutdown else 1

@@ -26,7 +26,7 @@ async function start() {
       { scheme: "file", language: "convdsl" },
       { scheme: "untitled", language: "convdsl" },
     ],
-    synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher("**/*.cdsl") },
+    synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher("**/{*.cdsl,pyproject.toml}") },
     outputChannel: output,
   };
   client = new LanguageClient("convdsl", "convdsl language server", serverOptions, clientOptions);
