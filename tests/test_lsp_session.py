@@ -568,7 +568,7 @@ def test_an_edit_past_the_end_of_a_line_or_the_file_lands_at_its_end(client, tmp
 def test_formatting_replaces_the_whole_text_whatever_its_line_breaks(client, tmp_path):
     """The formatting edit's range ends at the text's end as LSP counts lines (a lone \\r breaks one too):
     applied as an editor applies it, it leaves exactly the formatter's text."""
-    fmt = pytest.importorskip("convdsl.fmt")
+    import convdsl.fmt as fmt
     for text in ("input x:3 x 8 x 8\ry = x->relu\routput y\r", "input x:3 x 8 x 8\r\ny = x->relu\r\noutput y"):
         uri = client.open(tmp_path / "net.cdsl", text)
         client.diagnostics(uri, 1)
