@@ -39,7 +39,7 @@ def _models():
     return module
 
 
-def _export(model, shape, path, opset=17, **options):
+def _export(model, shape, path, opset=17, folding=False, **options):
     model.eval()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -49,7 +49,7 @@ def _export(model, shape, path, opset=17, **options):
             str(path),
             dynamo=False,
             opset_version=opset,
-            do_constant_folding=False,
+            do_constant_folding=folding,
             **options,
         )
     return path
@@ -77,6 +77,31 @@ def test_exported_models_import_with_torchs_numbers(factory, shape, opset, tmp_p
     assert analysis.params == params
     assert analysis.macs == macs
     assert list(analysis.output_shapes().values()) == [out]
+
+
+def test_attention_exported_with_torchs_defaults_imports_as_attention(tmp_path):
+    """torch.onnx.export's defaults fold constants: nn.MultiheadAttention's in-projection weight is stored
+    transposed under another name (its bias keeps its name), and the layers of an nn.TransformerEncoder, deep
+    copies of one layer, share their equal initializers through Identity nodes. Each attention is still one
+    layer; the numbers are torch's (parameters()), the MACs by hand for the encoder (torch's fused fast path
+    runs no hooks)."""
+    models = _models()
+    params, macs, out = models.figures(models.weights_unpacked(), (10, 32))
+    path = _export(models.weights_unpacked(), (10, 32), tmp_path / "mha.onnx", folding=True)
+    result = import_onnx(str(path))
+    analysis = _analysis(result)
+    assert ": 10 x 32, layout=tokens" in result.text and "attn: attention(4)" in result.text
+    assert (analysis.params, analysis.macs) == (params, macs)
+    assert list(analysis.output_shapes().values()) == [out]
+
+    encoder = models.encoder_classifier()
+    path = _export(models.encoder_classifier(), (16, 64), tmp_path / "encoder.onnx", folding=True)
+    analysis = _analysis(import_onnx(str(path)))
+    assert analysis.params == sum(p.numel() for p in encoder.parameters())
+    # per layer: four 64 x 64 projections of 16 tokens, q.k^T and attn.v, the 64 -> 128 -> 64 feed-forward
+    per_layer = 4 * 16 * 64 * 64 + 2 * 16 * 16 * 64 + 2 * 16 * 64 * 128
+    assert analysis.macs == 2 * per_layer + 64 * 10
+    assert [layer.kind for layer in analysis.layers.values()].count("attention") == 2
 
 
 def test_the_same_model_from_python_and_from_onnx_agrees(tmp_path):

@@ -569,6 +569,7 @@ def test_formatting_replaces_the_whole_text_whatever_its_line_breaks(client, tmp
     """The formatting edit's range ends at the text's end as LSP counts lines (a lone \\r breaks one too):
     applied as an editor applies it, it leaves exactly the formatter's text."""
     import convdsl.fmt as fmt
+
     for text in ("input x:3 x 8 x 8\ry = x->relu\routput y\r", "input x:3 x 8 x 8\r\ny = x->relu\r\noutput y"):
         uri = client.open(tmp_path / "net.cdsl", text)
         client.diagnostics(uri, 1)

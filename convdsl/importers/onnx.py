@@ -184,6 +184,12 @@ class _Graph:
                     self.tensors[node.output[0]] = value
                 else:
                     self.constants[node.output[0]] = ()
+            elif node.op_type == "Identity" and node.input and node.input[0] in self.constants and node.output:
+                # TorchScript's exporter stores equal initializers once and copies them with Identity (the
+                # layers of an nn.TransformerEncoder, deep copies of one layer): the copy is a constant too
+                self.constants[node.output[0]] = self.constants[node.input[0]]
+                if node.input[0] in self.tensors:
+                    self.tensors[node.output[0]] = self.tensors[node.input[0]]
         self.graph_inputs = [i for i in graph.input if i.name not in self.constants]
         if not self.graph_inputs:
             raise Invalid("the graph has no input that is not an initializer")
@@ -327,13 +333,21 @@ class _Graph:
         heads read off the per-head shape it makes (heads x L x D/heads)."""
         found = []
         for name, dims in self.constants.items():
-            if not name.endswith(".in_proj_weight") or len(dims) != 2 or dims[0] != 3 * dims[1]:
+            # the packed in-projection, by its name: its weight (3D x D), or, where the exporter stored the
+            # weight transposed under another name, its bias (3D)
+            if name.endswith(".in_proj_weight") and len(dims) == 2 and dims[0] == 3 * dims[1]:
+                module, dim = name[: -len(".in_proj_weight")], dims[1]
+            elif name.endswith(".in_proj_bias") and len(dims) == 1 and dims[0] % 3 == 0:
+                module, dim = name[: -len(".in_proj_bias")], dims[0] // 3
+                if module + ".in_proj_weight" in self.constants:
+                    continue  # found by its weight
+            else:
                 continue
-            module = name[: -len(".in_proj_weight")]
-            if self.constants.get(module + ".out_proj.weight") != (dims[1], dims[1]):
+            if self.constants.get(module + ".out_proj.weight") != (dim, dim):
                 continue
-            users = [n for n in self.nodes if name in n.input and n.name]
-            if len(users) != 1 or "/" not in users[0].name:
+            # the operators of the module's own scope (an exporter's Identity copying a weight has no scope)
+            users = [n for n in self.nodes if name in n.input and "/" in (n.name or "")]
+            if len(users) != 1:
                 continue
             prefix = users[0].name.rsplit("/", 1)[0] + "/"
             inside = [n for n in self.nodes if n.name.startswith(prefix)]
@@ -359,7 +373,6 @@ class _Graph:
                 and self.shapes.get(i)
                 and len(self.shapes[i]) == 3
             }
-            dim = dims[1]
             heads = {
                 shape[-3]
                 for n in inside
