@@ -527,6 +527,26 @@ def test_torchs_transformer_encoder_modules_import(factory, shape, macs, written
     assert not [d for d in analysis.diagnostics if d.is_error or d.severity.name == "WARNING"], result.text
 
 
+@pytest.mark.parametrize(
+    "factory, written, out",
+    [
+        ("mean_pooled", "-> transpose(1, 2) -> global_avgpool -> flatten -> head: linear(10)", (10,)),
+        ("mean_kept", "-> transpose(1, 2) -> global_avgpool -> transpose(1, 2) -> head: linear(10)", (1, 10)),
+    ],
+)
+def test_the_mean_over_the_tokens_is_a_pool_over_the_sequence(factory, written, out):
+    """`x.mean(dim=1)` on B x L x D averages the L tokens: the sequence moved to the pooled axis, pooled, and
+    flattened (or moved back, keepdim=True); no parameters, no MACs (as torch's hooks count them)."""
+    model = getattr(_load_models(), factory)().eval()
+    result, analysis = _imported(f"{MODELS}:{factory}", [InputSpec((16, 64))])
+    assert written in result.text, result.text
+    assert analysis.params == sum(p.numel() for p in model.parameters())
+    assert analysis.macs == _encoder_macs(16, 64, 128, 2) + 64 * 10
+    with torch.no_grad():
+        assert tuple(model(torch.randn(2, 16, 64)).shape[1:]) == out
+    assert next(iter(analysis.output_shapes().values())) == out
+
+
 def test_torchs_decoder_layers_import_with_the_memory_and_a_causal_mask():
     """nn.TransformerDecoderLayer (post-norm and pre-norm) on a target and an encoder's memory: the self-attention
     causal (tgt_mask a causal triu; tgt_is_causal=True), the attention to the memory not; torch's numbers."""

@@ -879,3 +879,25 @@ class StackedDecoder(nn.Module):
 
 def stacked_decoder():
     return StackedDecoder()
+
+
+class MeanPooled(EncoderClassifier):
+    """The encoder's tokens averaged (mean over the sequence, dim 1), as many classifiers read it."""
+
+    def forward(self, x):
+        return self.head(self.encoder(x).mean(dim=1))
+
+
+def mean_pooled():
+    return MeanPooled()
+
+
+class MeanKept(EncoderClassifier):
+    """The mean over the sequence kept as one token (keepdim=True): B x 1 x D."""
+
+    def forward(self, x):
+        return self.head(torch.mean(self.encoder(x), 1, keepdim=True))
+
+
+def mean_kept():
+    return MeanKept()

@@ -195,8 +195,18 @@ def map_function(tracer, gm, node, values, vid, alias, params):
         keep = plain(arg(2, "keepdim", False), "keepdim")
         rank = len(shape(x))
         dims = tuple(sorted(d + rank if d < 0 else d for d in (dims if isinstance(dims, (tuple, list)) else (dims,))))
+        if rank == 3 and dims == (1,):
+            # the mean over the tokens of B x L x D: the sequence made the pooled axis (L x D as D x L)
+            moved = element(call("transpose", (1, 2)), [vid(x)], outputs=[("tokens", node)])
+            pool = element(call("global_avgpool"), [("tokens", node)], outputs=[("pool", node)])
+            last = (
+                element(call("transpose", (1, 2)), [("pool", node)])
+                if keep
+                else element(call("flatten"), [("pool", node)])
+            )
+            return [moved, pool, last]
         if rank < 3 or dims != tuple(range(2, rank)):
-            raise NotMapped("a mean over other axes than all the spatial ones")
+            raise NotMapped("a mean over other axes than all the spatial ones, or the tokens (dim 1) of L x D")
         pool = element(call("global_avgpool"), [vid(x)], outputs=[("pool", node)])
         if keep:
             pool.outputs = [node]
