@@ -103,6 +103,16 @@ def test_attention_exported_with_torchs_defaults_imports_as_attention(tmp_path):
     assert analysis.macs == 2 * per_layer + 64 * 10
     assert [layer.kind for layer in analysis.layers.values()].count("attention") == 2
 
+    # the tokens averaged (ReduceMean over axis 1 of B x L x D), then the head
+    pooled = models.mean_pooled()
+    path = _export(models.mean_pooled(), (16, 64), tmp_path / "pooled.onnx", folding=True)
+    result = import_onnx(str(path))
+    analysis = _analysis(result)
+    assert "transpose(1, 2)\n    -> global_avgpool\n    -> flatten" in result.text
+    assert analysis.params == sum(p.numel() for p in pooled.parameters())
+    assert analysis.macs == 2 * per_layer + 64 * 10
+    assert list(analysis.output_shapes().values()) == [(10,)]
+
 
 def test_the_same_model_from_python_and_from_onnx_agrees(tmp_path):
     """Both routes of the same U-Net (torch.cat, transposed convolutions) give the same network figures."""

@@ -532,8 +532,17 @@ class _Graph:
             if axes is None or rank is None:
                 raise NotMapped("a mean over axes that are not known")
             axes = tuple(sorted(d + rank if d < 0 else d for d in axes))
+            if rank == 3 and axes == (1,):
+                # the mean over the tokens of B x L x D: the sequence moved to the pooled axis (as from PyTorch)
+                moved, pooled = out + "#tokens", out + "#pooled"
+                last = call("transpose", (1, 2)) if a.get("keepdims", 1) else call("flatten")
+                return [
+                    (call("transpose", (1, 2)), [x], moved, None),
+                    (call("global_avgpool"), [moved], pooled, None),
+                    (last, [pooled], out, None),
+                ]
             if rank < 3 or axes != tuple(range(2, rank)):
-                raise NotMapped("a mean over other axes than all the spatial ones")
+                raise NotMapped("a mean over other axes than all the spatial ones, or the tokens (axis 1) of L x D")
             if a.get("keepdims", 1):
                 return one(call("global_avgpool"))
             pooled = out + "#pooled"
