@@ -600,3 +600,18 @@ def test_exit_code_says_whether_the_session_was_shut_down(tmp_path, shut_down, c
         c.process.kill()
         for stream in (c.process.stdin, c.process.stdout, c.process.stderr):
             stream.close()
+
+
+def test_block_signatures_show_their_parameters_defaults(client):
+    """`block cbr(c, k=3, s=1)` (tests/fixtures/includes/layers.cdsl): completion and hover show the defaults
+    as written, not `k=...`."""
+    path = ROOT / "tests" / "fixtures" / "features" / "include_library.cdsl"
+    text = path.read_text()
+    uri = client.open(path)
+    client.diagnostics(uri, 1)
+    line = text.count("\n", 0, text.index("output y"))
+    character = text.split("\n")[line].index("cbr(16)") + 1
+    shown = client.at("textDocument/hover", uri, line, character)["contents"]["value"]
+    assert "block cbr(c, k=3, s=1)" in shown
+    items = client.at("textDocument/completion", uri, line, len("output y = x -> "))["items"]
+    assert {i["label"]: i["detail"] for i in items}["cbr"] == "block cbr(c, k=3, s=1)"

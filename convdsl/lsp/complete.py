@@ -23,6 +23,7 @@ from ..layers import KINDS, canonical_kinds
 from ..layers.base import REQUIRED
 from ..model import LAYOUTS, ROUNDINGS
 from .hover import _arg_doc, _literal
+from .hover import signature as block_signature
 from .navigate import _shown
 from .snapshot import Snapshot
 
@@ -257,14 +258,11 @@ def _layers(snapshot: Snapshot) -> list[Candidate]:
             if not required
             else name + "(" + ", ".join(f"${{{i + 1}:{p.name.id}}}" for i, p in enumerate(required)) + ")"
         )
-        params = ", ".join(
-            p.name.id + (f": {p.type.id}" if p.type else "") + ("=..." if p.default else "") for p in block.params
-        )
         out.append(
             Candidate(
                 name,
                 "block",
-                f"block {name}({params})",
+                f"block {block_signature(snapshot, block)}",
                 f"defined at {block.name.span.path.rsplit('/', 1)[-1]}:{block.name.span.line}",
                 snippet,
             )
