@@ -615,3 +615,24 @@ def test_block_signatures_show_their_parameters_defaults(client):
     assert "block cbr(c, k=3, s=1)" in shown
     items = client.at("textDocument/completion", uri, line, len("output y = x -> "))["items"]
     assert {i["label"]: i["detail"] for i in items}["cbr"] == "block cbr(c, k=3, s=1)"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "character", "offset"),
+    [
+        ("ab\ncd", 1, 1, 4),  # 'd'
+        ("ab\r\ncd", 1, 1, 5),
+        ("ab\rcd", 1, 1, 4),  # a lone \r breaks a line
+        ("a\u2028b\ncd", 0, 2, 2),  # U+2028 does not
+        ("😀x\ny", 0, 2, 1),  # the emoji is 2 UTF-16 units, one character
+        ("ab\ncd", 0, 9, 2),  # past the line's end: its end, before the break
+        ("ab\ncd", 7, 0, 5),  # past the last line: the end
+        ("ab\r\ncd", 0, 9, 2),
+    ],
+)
+def test_lsp_positions_to_offsets_by_hand(text, line, character, offset):
+    from lsprotocol import types
+
+    from convdsl.lsp.convert import text_offset
+
+    assert text_offset(text, types.Position(line, character)) == offset
