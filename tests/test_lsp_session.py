@@ -636,3 +636,22 @@ def test_lsp_positions_to_offsets_by_hand(text, line, character, offset):
     from convdsl.lsp.convert import text_offset
 
     assert text_offset(text, types.Position(line, character)) == offset
+
+
+def test_a_request_after_shutdown_is_answered_with_an_error(tmp_path):
+    """LSP: after `shutdown`, requests get InvalidRequest (-32600), not silence."""
+    c = LspClient()
+    try:
+        c.initialize()
+        uri = c.open(tmp_path / "net.cdsl", "input x: 3 x 8 x 8\ny = x -> relu\noutput y\n")
+        c.diagnostics(uri, 1)
+        assert c.request("shutdown", None) is None
+        with pytest.raises(LspError) as refused:
+            c.request(
+                "textDocument/hover",
+                {"textDocument": {"uri": uri}, "position": {"line": 1, "character": 9}},
+                timeout=20,
+            )
+        assert refused.value.error["code"] == -32600
+    finally:
+        c.close()
