@@ -655,3 +655,17 @@ def test_a_request_after_shutdown_is_answered_with_an_error(tmp_path):
         assert refused.value.error["code"] == -32600
     finally:
         c.close()
+
+
+def test_completion_in_an_include_offers_the_cdsl_files_beside(client, tmp_path):
+    """`include "` offers the .cdsl files of the folder (and its subfolders), as the include names them."""
+    (tmp_path / "blocks.cdsl").write_text("const k = 3\n")
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "more.cdsl").write_text("const j = 3\n")
+    (tmp_path / "notes.txt").write_text("not convdsl\n")
+    text = 'include "'
+    uri = client.open(tmp_path / "net.cdsl", text)
+    client.diagnostics(uri, 1)
+    found = client.at("textDocument/completion", uri, 0, len(text))
+    labels = {item["label"]: item["kind"] for item in found["items"]}
+    assert labels == {"blocks.cdsl": 17, "lib/more.cdsl": 17}  # CompletionItemKind.File; not the file itself

@@ -388,6 +388,7 @@ _COMPLETION_KINDS = {
     "keyword": types.CompletionItemKind.Keyword,
     "function": types.CompletionItemKind.Function,
     "label": types.CompletionItemKind.Reference,
+    "file": types.CompletionItemKind.File,
 }
 
 
