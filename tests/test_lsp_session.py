@@ -601,3 +601,72 @@ def test_exit_code_says_whether_the_session_was_shut_down(tmp_path, shut_down, c
         c.process.kill()
         for stream in (c.process.stdin, c.process.stdout, c.process.stderr):
             stream.close()
+
+
+def test_block_signatures_show_their_parameters_defaults(client):
+    """`block cbr(c, k=3, s=1)` (tests/fixtures/includes/layers.cdsl): completion and hover show the defaults
+    as written, not `k=...`."""
+    path = ROOT / "tests" / "fixtures" / "features" / "include_library.cdsl"
+    text = path.read_text()
+    uri = client.open(path)
+    client.diagnostics(uri, 1)
+    line = text.count("\n", 0, text.index("output y"))
+    character = text.split("\n")[line].index("cbr(16)") + 1
+    shown = client.at("textDocument/hover", uri, line, character)["contents"]["value"]
+    assert "block cbr(c, k=3, s=1)" in shown
+    items = client.at("textDocument/completion", uri, line, len("output y = x -> "))["items"]
+    assert {i["label"]: i["detail"] for i in items}["cbr"] == "block cbr(c, k=3, s=1)"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "character", "offset"),
+    [
+        ("ab\ncd", 1, 1, 4),  # 'd'
+        ("ab\r\ncd", 1, 1, 5),
+        ("ab\rcd", 1, 1, 4),  # a lone \r breaks a line
+        ("a\u2028b\ncd", 0, 2, 2),  # U+2028 does not
+        ("😀x\ny", 0, 2, 1),  # the emoji is 2 UTF-16 units, one character
+        ("ab\ncd", 0, 9, 2),  # past the line's end: its end, before the break
+        ("ab\ncd", 7, 0, 5),  # past the last line: the end
+        ("ab\r\ncd", 0, 9, 2),
+    ],
+)
+def test_lsp_positions_to_offsets_by_hand(text, line, character, offset):
+    from lsprotocol import types
+
+    from convdsl.lsp.convert import text_offset
+
+    assert text_offset(text, types.Position(line, character)) == offset
+
+
+def test_a_request_after_shutdown_is_answered_with_an_error(tmp_path):
+    """LSP: after `shutdown`, requests get InvalidRequest (-32600), not silence."""
+    c = LspClient()
+    try:
+        c.initialize()
+        uri = c.open(tmp_path / "net.cdsl", "input x: 3 x 8 x 8\ny = x -> relu\noutput y\n")
+        c.diagnostics(uri, 1)
+        assert c.request("shutdown", None) is None
+        with pytest.raises(LspError) as refused:
+            c.request(
+                "textDocument/hover",
+                {"textDocument": {"uri": uri}, "position": {"line": 1, "character": 9}},
+                timeout=20,
+            )
+        assert refused.value.error["code"] == -32600
+    finally:
+        c.close()
+
+
+def test_completion_in_an_include_offers_the_cdsl_files_beside(client, tmp_path):
+    """`include "` offers the .cdsl files of the folder (and its subfolders), as the include names them."""
+    (tmp_path / "blocks.cdsl").write_text("const k = 3\n")
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "more.cdsl").write_text("const j = 3\n")
+    (tmp_path / "notes.txt").write_text("not convdsl\n")
+    text = 'include "'
+    uri = client.open(tmp_path / "net.cdsl", text)
+    client.diagnostics(uri, 1)
+    found = client.at("textDocument/completion", uri, 0, len(text))
+    labels = {item["label"]: item["kind"] for item in found["items"]}
+    assert labels == {"blocks.cdsl": 17, "lib/more.cdsl": 17}  # CompletionItemKind.File; not the file itself

@@ -23,6 +23,7 @@ from ..layers import KINDS, canonical_kinds
 from ..layers.base import REQUIRED
 from ..model import LAYOUTS, ROUNDINGS
 from .hover import _arg_doc, _literal
+from .hover import signature as block_signature
 from .navigate import _shown
 from .snapshot import Snapshot
 
@@ -34,6 +35,7 @@ STATEMENTS = ("network", "set", "const", "include", "input", "param", "output", 
 class Candidate:
     label: str
     kind: str  # layer | block | argument | tensor | constant | param | setting | value | keyword | function | label
+    # | file
     detail: str = ""
     doc: str = ""
     insert: str | None = None  # snippet text (LSP snippet syntax), else the label
@@ -45,6 +47,8 @@ def complete(snapshot: Snapshot, line: int, column: int) -> list[Candidate]:
     if quoted == "#":
         return []  # a comment: free text
     before = _text_before(snapshot, line, column)
+    if quoted and re.match(r"\s*include\s+[\"']", text):  # the path of an include: the files beside
+        return _files(snapshot.path)
     if quoted:  # in a string: the choices of the argument it is the value of, if any
         return [Candidate(c, "value", detail) for c, detail in _choices(before[: before.rfind(quoted)])]
     set_match = re.match(r"\s*set\s+(\w*)$", text)
@@ -90,6 +94,31 @@ def complete(snapshot: Snapshot, line: int, column: int) -> list[Candidate]:
     if re.search(r"(\w|\))$", ahead):
         return []  # after a complete element or tensor: `->`, an operator or the line's end come next
     return _layers(snapshot) + _tensors(snapshot, scope)
+
+
+MAX_FILES = 200  # .cdsl files offered after `include "` (a folder of thousands is not listed whole)
+
+
+def _files(path: str) -> list[Candidate]:
+    """The .cdsl files in the document's folder and below (two levels), as an include names them."""
+    import os
+
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return []  # an untitled buffer
+    out = []
+    for visited, (root, dirs, files) in enumerate(os.walk(folder)):
+        if visited >= MAX_FILES:  # folders looked into, at most as many
+            break
+        depth = os.path.relpath(root, folder).count(os.sep) + (root != folder)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and depth < 2)
+        for name in sorted(files):
+            full = os.path.join(root, name)
+            if name.endswith(".cdsl") and full != os.path.abspath(path):
+                out.append(Candidate(os.path.relpath(full, folder).replace(os.sep, "/"), "file", "convdsl file"))
+                if len(out) >= MAX_FILES:
+                    return out
+    return out
 
 
 def _in_comment_or_string(text: str) -> str:
@@ -257,14 +286,11 @@ def _layers(snapshot: Snapshot) -> list[Candidate]:
             if not required
             else name + "(" + ", ".join(f"${{{i + 1}:{p.name.id}}}" for i, p in enumerate(required)) + ")"
         )
-        params = ", ".join(
-            p.name.id + (f": {p.type.id}" if p.type else "") + ("=..." if p.default else "") for p in block.params
-        )
         out.append(
             Candidate(
                 name,
                 "block",
-                f"block {name}({params})",
+                f"block {block_signature(snapshot, block)}",
                 f"defined at {block.name.span.path.rsplit('/', 1)[-1]}:{block.name.span.line}",
                 snippet,
             )

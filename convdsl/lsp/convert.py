@@ -77,12 +77,18 @@ def text_offset(text: str, position: types.Position) -> int:
     """The offset in text of an LSP position: lines broken at \n, \r\n or \r only (not at what Python's
     splitlines() also takes for one: U+2028, a form feed...), UTF-16 units, past a line's end its end, past
     the last line the text's end."""
-    start = 0
-    for _ in range(position.line):
-        found = _BREAK.search(text, start)
-        if found is None:
+    if "\r" not in text:  # the usual case, split at C speed (a 20,000-line file: 7 ms line by line)
+        parts = text.split("\n", position.line)
+        if len(parts) <= position.line:
             return len(text)
-        start = found.end()
+        start = len(text) - len(parts[-1])
+    else:
+        start = 0
+        for _ in range(position.line):
+            found = _BREAK.search(text, start)
+            if found is None:
+                return len(text)
+            start = found.end()
     found = _BREAK.search(text, start)
     line = text[start : found.start() if found is not None else len(text)]
     if line.isascii():

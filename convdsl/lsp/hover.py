@@ -321,14 +321,32 @@ def _block_def(snapshot: Snapshot, item: P.Item) -> str | None:
     definition = snapshot.index.blocks.get(item.name)
     if definition is None:
         return None
-    params = ", ".join(
-        p.name.id + (f": {p.type.id}" if p.type else "") + ("=..." if p.default else "") for p in definition.params
-    )
     uses = [i for i in snapshot.index.references((P.BLOCK, "", item.name)) if i.role == P.USE]
     return (
-        f"```convdsl\nblock {item.name}({params})\n```\ndefined at {_where(definition.name.span)}; "
+        f"```convdsl\nblock {signature(snapshot, definition)}\n```\ndefined at {_where(definition.name.span)}; "
         f"called {len(uses)} time{'s' if len(uses) != 1 else ''} in the files read"
     )
+
+
+def signature(snapshot: Snapshot, definition) -> str:
+    """`cbr(c, k=3, s=1)`: a block's name and parameters, with their defaults as written."""
+    parts = []
+    for param in definition.params:
+        text = param.name.id + (f": {param.type.id}" if param.type else "")
+        if param.default is not None:
+            text += (" = " if param.type else "=") + _written(snapshot, getattr(param.default, "span", None))
+        parts.append(text)
+    return f"{definition.name.id}({', '.join(parts)})"
+
+
+def _written(snapshot: Snapshot, span) -> str:
+    """The source text of a one-line span (in this file or one it includes), else `...`."""
+    source = snapshot.source if span is not None and span.path == snapshot.path else None
+    if source is None and span is not None and snapshot.network is not None:
+        source = snapshot.network.sources.get(span.path)
+    if source is None or span.line != span.end_line:
+        return "..."
+    return source.line_text(span.line)[span.column - 1 : span.end_column - 1] or "..."
 
 
 def _input(snapshot: Snapshot, item: P.Item) -> str | None:

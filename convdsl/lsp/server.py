@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidRequest
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
@@ -82,6 +82,20 @@ class _Protocol(LanguageServerProtocol):
             if general is not None and general.position_encodings is not None:
                 general.position_encodings = [types.PositionEncodingKind.Utf16]
         return message
+
+    def handle_message(self, message):
+        """After `shutdown` pygls ignores every message but `exit`: a request still gets its answer, the
+        error LSP prescribes (InvalidRequest)."""
+        if (
+            self._shutdown
+            and getattr(message, "id", None) is not None
+            and getattr(message, "method", None) not in (None, types.EXIT)
+        ):
+            self._send_response(
+                message.id, error=JsonRpcInvalidRequest("the server is shutting down").to_response_error()
+            )
+            return
+        super().handle_message(message)
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
     def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams):
@@ -393,6 +407,7 @@ _COMPLETION_KINDS = {
     "keyword": types.CompletionItemKind.Keyword,
     "function": types.CompletionItemKind.Function,
     "label": types.CompletionItemKind.Reference,
+    "file": types.CompletionItemKind.File,
 }
 
 
