@@ -746,3 +746,20 @@ def test_the_cli_as_a_process_shows_no_traceback(tmp_path):
             [sys.executable, "-m", "convdsl", *args], capture_output=True, text=True, timeout=120, cwd=ROOT
         )
         assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+
+
+def test_a_cycle_of_aliases_names_every_tensor_in_it():
+    """`b = c`, `a = b`, `c = a`: b is made from c, c from a, a from b; the note follows the definitions."""
+    text = "input x: 3 x 8 x 8\nb = c\na = b\nc = a\ny = a -> relu\n"
+    (cycle,) = [d for d in convdsl.loads(text).analyze().diagnostics if d.code.code == "E010"]
+    assert cycle.notes == ("cycle: `b` -> `c` -> `a` -> `b`",)
+    text = "input x: 3 x 8 x 8\na = b\nb = a\ny = a -> relu\n"
+    (cycle,) = [d for d in convdsl.loads(text).analyze().diagnostics if d.code.code == "E010"]
+    assert cycle.notes == ("cycle: `b` -> `a` -> `b`",)
+
+
+def test_an_input_size_too_large_says_the_upper_bound():
+    (error,) = convdsl.loads("input x: 3 x 2000000000000 x 8\ny = x -> relu\n").analyze().diagnostics
+    assert error.code.code == "E014" and error.label == f"sizes are at most 2^40 ({2**40:,})"
+    (error,) = convdsl.loads("input x: 3 x 0 x 8\ny = x -> relu\n").analyze().diagnostics
+    assert error.code.code == "E014" and error.label == "sizes must be at least 1"

@@ -233,7 +233,7 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, 
                     codes.INVALID_INPUT,
                     dim.span,
                     f"input size {value} is out of range",
-                    "sizes must be at least 1",
+                    "sizes must be at least 1" if value < 1 else f"sizes are at most 2^40 ({2**40:,})",
                     None,
                 )
                 ok = False
@@ -594,7 +594,9 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, 
         if name in scope.tensors:
             scope.used.add(name)
             value = scope.tensors[name][0]
-            return value if value is not None else _Deferred(scope, name, span)
+            # a name for a tensor not made yet is read by its name again, not through the reference it holds:
+            # `a = b` then `b = a` resolves b -> a -> b, and a cycle names both
+            return value if value is not None and not isinstance(value, _Deferred) else _Deferred(scope, name, span)
         deferred = _Deferred(scope, name, span)
         scope.refs.append(deferred)
         return deferred
