@@ -182,7 +182,16 @@ CASES = {
     # 2^40 = 1,099,511,627,776 is the largest size; one more is refused
     "an input size over 2^40": (
         "input x: 3 x 1099511627777 x 8\ny = x -> relu\n",
-        [("E014", (1, 14, 1, 27), "input size 1099511627777 is out of range", "sizes must be at least 1", None, ())],
+        [
+            (
+                "E014",
+                (1, 14, 1, 27),
+                "input size 1099511627777 is out of range",
+                "sizes are at most 2^40 (1,099,511,627,776)",
+                None,
+                (),
+            )
+        ],
     ),
     "a batch of zero": (
         "input x: 3 x 8 x 8, batch=0\ny = x -> relu\n",

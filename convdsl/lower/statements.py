@@ -638,12 +638,13 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, 
     def _resolve(self, value, seen=None):
         """Follow forward references to a producer (None if undefined)."""
         seen = seen or set()
-        names = []
+        names, order = [], []
         while isinstance(value, _Deferred):
             if id(value) in seen:
-                self._alias_cycle(value, names)
+                self._alias_cycle(value, names[order.index(id(value)) :] if id(value) in order else names)
                 return None
             seen.add(id(value))
+            order.append(id(value))
             names.append(value.name)
             entry = value.scope.tensors.get(value.name)
             value = entry[0] if entry else None
@@ -655,7 +656,7 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, 
         if key in self.warned:
             return
         self.warned.add(key)
-        loop = names[names.index(value.name) :] + [value.name]
+        loop = [*names, names[0]] if names else [value.name, value.name]  # the names from the repeated one
         self.error(
             codes.CYCLE,
             value.span,
