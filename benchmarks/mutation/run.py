@@ -85,6 +85,13 @@ MODULES = {
             "tests/test_oracles.py",
             "tests/test_window.py",
             "tests/test_rounding_reference.py",
+            # the export (`to_torch`, the code expressions of pyexpr) run by PyTorch and held against inference
+            "tests/test_export.py",
+            # the codes and lines each diagnostic fixture expects, written by hand in the fixture
+            "tests/test_fixtures.py",
+            "tests/test_layer_headings.py",
+            "tests/test_layer_diagnostics.py",
+            "tests/test_layer_semantics.py",
         ],
     ),
     "lower": (
@@ -96,6 +103,11 @@ MODULES = {
             "tests/test_block_arithmetic.py",
             "tests/test_tie_in_blocks.py",
             "tests/test_param.py",
+            # weight sharing against plain PyTorch models that call one module twice
+            "tests/test_reuse.py",
+            # each example's export run by PyTorch, layer by layer; the diagnostic fixtures' codes by hand
+            "tests/test_export.py",
+            "tests/test_fixtures.py",
         ],
     ),
 }
