@@ -25,7 +25,7 @@ def _net(line: str, size: str = "3 x 8 x 8") -> str:
     return f"input x: {size}\ny = x -> {line}\noutput y\n"
 
 
-# (layer, input size, code, the text the span covers, the label, words the message must contain)
+# (layer, input size, code, the text the span covers, the label, the message)
 CASES = {
     "a kernel larger than the padded input points at the kernel": (
         "conv(8, 7)",
@@ -33,7 +33,7 @@ CASES = {
         "E106",
         "7",
         "input height 5 + padding 0",
-        ["kernel 7", "padded input height 5"],
+        "kernel 7 is larger than the padded input height 5",
     ),
     "groups below 1 point at groups": (
         "conv(8, 3, groups=0)",
@@ -41,7 +41,7 @@ CASES = {
         "E008",
         "groups=0",
         "groups",
-        ["groups must be at least 1", "got 0"],
+        "groups must be at least 1, got 0",
     ),
     "groups that do not divide the output channels": (
         "conv(8, 3, groups=3)",
@@ -49,7 +49,7 @@ CASES = {
         "E104",
         "groups=3",
         "8 % 3 = 2",
-        ["groups=3 does not divide the 8 output channels"],
+        "groups=3 does not divide the 8 output channels",
     ),
     "a dilation with one value too many is named": (
         "maxpool(2, dilation=(1, 1, 1))",
@@ -57,7 +57,7 @@ CASES = {
         "E008",
         "dilation=(1, 1, 1)",
         "3 values for 2 axes",
-        ["`dilation` has 3 values", "2 spatial axes"],
+        "`dilation` has 3 values but the input has 2 spatial axes",
     ),
     "an output padding with one value too many is named": (
         "conv_transpose(8, 3, output_padding=(1, 1, 1))",
@@ -65,7 +65,7 @@ CASES = {
         "E008",
         "output_padding=(1, 1, 1)",
         "3 values for 2 axes",
-        ["`output_padding` has 3 values", "2 spatial axes"],
+        "`output_padding` has 3 values but the input has 2 spatial axes",
     ),
     "a flatten ending before it starts points at end_dim": (
         "flatten(start_dim=2, end_dim=1)",
@@ -73,7 +73,7 @@ CASES = {
         "E008",
         "end_dim=1",
         "dims",
-        ["end_dim comes before its start_dim"],
+        "flatten's end_dim comes before its start_dim",
     ),
     "a linear layer without outputs points at out_features": (
         "linear(0)",
@@ -81,7 +81,7 @@ CASES = {
         "E008",
         "0",
         "out_features",
-        ["out_features must be at least 1"],
+        "out_features must be at least 1",
     ),
     "a reshape to a zero size points at the shape": (
         "reshape((0, 64))",
@@ -89,7 +89,7 @@ CASES = {
         "E112",
         "(0, 64)",
         "sizes must be positive, with at most one -1",
-        ["cannot reshape to (0, 64)"],
+        "cannot reshape to (0, 64)",
     ),
     "permute's dims given twice": (
         "permute(0, 1, 3, 2, dims=(0, 1, 3, 2))",
@@ -97,7 +97,7 @@ CASES = {
         "E004",
         "dims=(0, 1, 3, 2)",
         "dims",
-        ["permute's dims are given twice"],
+        "permute's dims are given twice",
     ),
     "a pixel unshuffle by 0": (
         "pixel_unshuffle(0)",
@@ -105,7 +105,7 @@ CASES = {
         "E008",
         "0",
         "factor",
-        ["downscale_factor must be at least 1"],
+        "downscale_factor must be at least 1",
     ),
     "an embedding without ids": (
         "embedding(0, 4)",
@@ -113,7 +113,7 @@ CASES = {
         "E008",
         "0",
         "num_embeddings",
-        ["embedding needs at least one id and one feature"],
+        "embedding needs at least one id and one feature",
     ),
     "a position embedding for another number of tokens points at its length": (
         "position_embedding(4)",
@@ -121,7 +121,7 @@ CASES = {
         "E107",
         "4",
         "5 vs 4",
-        ["the position embedding has 4 positions, the input 5 tokens"],
+        "the position embedding has 4 positions, the input 5 tokens",
     ),
     "an instance norm of one value per channel names the layer": (
         "instancenorm",
@@ -129,7 +129,7 @@ CASES = {
         "E114",
         "instancenorm",
         "1 value per channel",
-        ["instancenorm normalises a single value per channel"],
+        "instancenorm normalises a single value per channel: every output is 0 before the affine shift, whatever the input (and PyTorch refuses it when training)",
     ),
     "an opaque layer with negative parameters": (
         "opaque(3 x 8 x 8, params=-1)",
@@ -137,7 +137,7 @@ CASES = {
         "E008",
         "params=-1",
         "",
-        ["`params` cannot be negative, got -1"],
+        "`params` cannot be negative, got -1",
     ),
     "a window that does not tile the grid is an inexact division": (
         "window_attention(4, 5)",
@@ -145,7 +145,7 @@ CASES = {
         "E101",
         "5",
         "14 x 14 is not a multiple of 5 x 5",
-        ["the 5 x 5 window does not tile the 14 x 14 grid"],
+        "the 5 x 5 window does not tile the 14 x 14 grid (height and width)",
     ),
     "an upsampling by 0 points at the scale": (
         "upsample(scale_factor=0)",
@@ -153,7 +153,7 @@ CASES = {
         "E008",
         "scale_factor=0",
         "scale",
-        ["scale_factor must be positive"],
+        "scale_factor must be positive",
     ),
     "an upsampling beyond any tensor points at the scale": (
         "upsample(scale_factor=1e308)",
@@ -161,7 +161,7 @@ CASES = {
         "E019",
         "scale_factor=1e308",
         "too large",
-        ["makes an output size beyond any tensor"],
+        "scale_factor 1e+308 makes an output size beyond any tensor",
     ),
     "an upsampling to nothing": (
         "upsample(scale_factor=0.1)",  # floor(8 * 0.1) = 0
@@ -169,20 +169,16 @@ CASES = {
         "E105",
         "upsample(scale_factor=0.1)",
         "size",
-        ["upsampling gives a size below 1: (0, 0)"],
+        "upsampling gives a size below 1: (0, 0)",
     ),
 }
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_a_layer_error_names_the_fault_and_points_at_the_argument(case):
-    layer, size, code, written, label, words = CASES[case]
+    layer, size, code, written, label, message = CASES[case]
     diagnostic, at = _only(_net(layer, size))
-    assert diagnostic.code.code == code
-    assert at == written
-    assert diagnostic.label == label
-    for word in words:
-        assert word in diagnostic.message
+    assert (diagnostic.code.code, at, diagnostic.label, diagnostic.message) == (code, written, label, message)
 
 
 def test_linear_on_a_spatial_tensor_says_to_flatten():
@@ -200,7 +196,7 @@ def test_same_padding_with_an_even_kernel_is_called_asymmetric():
 def test_an_unflatten_whose_sizes_do_not_multiply_to_the_axis_says_so():
     diagnostic, at = _only(_net("unflatten(1, (5, 2))", "12 x 8"))
     assert (diagnostic.code.code, at) == ("E112", "(5, 2)")
-    assert "12" in diagnostic.message and "5 x 2 (10 values)" in diagnostic.message
+    assert diagnostic.message == "cannot unflatten an axis of 12 into 5 x 2 (10 values)"
     assert diagnostic.help == "the sizes must multiply to the axis"
 
 

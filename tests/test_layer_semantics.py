@@ -108,3 +108,45 @@ def test_a_reshape_sees_the_whole_input_in_either_form(target):
     info = _analyze(text).layers["r"]
     assert info.output_shapes == ((4, 4, 4),)
     assert (info.receptive_field, info.effective_stride) == ((10, 10), (8, 8))
+
+
+def _exported(text: str):
+    from convdsl.export import export_pytorch
+    from convdsl.export.verify import verify
+
+    analysis = _analyze(text)
+    assert not analysis.has_errors, [d.message for d in analysis.diagnostics]
+    result = verify(analysis)  # the export built and run by PyTorch, layer by layer against convdsl
+    assert result.ok, result.report()
+    return export_pytorch(analysis).source
+
+
+def test_a_tensorflow_same_pooling_exports_its_uneven_padding():
+    # TensorFlow 'same', k = 3, s = 2 on 8 rows: ceil(8 / 2) = 4 outputs, padding (4 - 1) * 2 + 3 - 8 = 1 row,
+    # all of it at the end (bottom, right), with -inf so that max pooling never picks it
+    source = _exported("set rounding = tensorflow\ninput x: 3 x 8 x 8\noutput y = x -> maxpool(3, s=2, p=same)\n")
+    assert 'F.pad(x, (0, 1, 0, 1), value=float("-inf"))' in source
+    # k = 5, s = 2 on 9 rows: ceil(9 / 2) = 5 outputs, padding (5 - 1) * 2 + 5 - 9 = 4 rows, 2 on each side
+    source = _exported("set rounding = tensorflow\ninput x: 3 x 9 x 9\noutput y = x -> maxpool(5, s=2, p=same)\n")
+    assert "nn.MaxPool2d(5, stride=2, padding=2)" in source
+
+
+def test_a_3d_average_pooling_as_large_as_its_input_exports():
+    # PyTorch refuses a 3-D average pooling whose kernel is larger than its input, not one the same size
+    assert F.avg_pool3d(torch.zeros(1, 1, 2, 2, 2), 2).shape == (1, 1, 1, 1, 1)
+    assert "nn.AvgPool3d(2)" in _exported("input x: 1 x 2 x 2 x 2\noutput y = x -> avgpool3d(2)\n")
+
+
+def test_an_instance_norm_with_running_statistics_of_one_value_exports():
+    # with running statistics (eval mode) a single value per channel is normalised by them, not by itself
+    norm = nn.InstanceNorm2d(3, track_running_stats=True).eval()
+    assert norm(torch.zeros(1, 3, 1, 1)).shape == (1, 3, 1, 1)
+    source = _exported("input x: 3 x 1 x 1\noutput y = x -> instancenorm(track_running_stats=true)\n")
+    assert "nn.InstanceNorm2d(3, track_running_stats=True)" in source
+
+
+def test_channel_dropouts_export_as_pytorchs_channel_dropouts():
+    source = _exported("input x: 3 x 8 x 8\noutput y = x -> dropout2d(0.5) -> dropout(0.1)\n")
+    assert "nn.Dropout2d()" in source and "nn.Dropout(p=0.1)" in source
+    source = _exported("input x: 3 x 8\noutput y = x -> dropout1d(0.1)\n")
+    assert "nn.Dropout1d(p=0.1)" in source

@@ -92,6 +92,7 @@ MODULES = {
             "tests/test_layer_headings.py",
             "tests/test_layer_diagnostics.py",
             "tests/test_layer_semantics.py",
+            "tests/test_pyexpr_text.py",
         ],
     ),
     "lower": (
