@@ -43,6 +43,14 @@ CASES = {
         "groups",
         "groups must be at least 1, got 0",
     ),
+    "no output channels point at out_channels": (
+        "conv(0, 3)",
+        "3 x 8 x 8",
+        "E008",
+        "0",
+        "out_channels",
+        "out_channels must be at least 1, got 0",
+    ),
     "groups that do not divide the output channels": (
         "conv(8, 3, groups=3)",
         "3 x 8 x 8",
@@ -50,6 +58,14 @@ CASES = {
         "groups=3",
         "8 % 3 = 2",
         "groups=3 does not divide the 8 output channels",
+    ),
+    "a pooling padded more than half its kernel": (
+        "maxpool(2, p=2)",
+        "3 x 8 x 8",
+        "E109",
+        "p=2",
+        "padding 2 > 2/2",
+        "pooling padding 2 is more than half the kernel 2",
     ),
     "a dilation with one value too many is named": (
         "maxpool(2, dilation=(1, 1, 1))",
