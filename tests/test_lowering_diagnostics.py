@@ -85,6 +85,24 @@ CASES = {
         ["`reuse` calls a layer again on the tensor flowing in: a chain must start from a tensor"],
         ["write `y = x -> reuse(tower)`"],
     ),
+    "a reuse of a label that does not exist, with none near it": (
+        "input x: 3 x 8 x 8\noutput y = x -> reuse(tower)\n",
+        "E003",
+        2,
+        "tower",
+        "not defined",
+        ["no layer, labelled group or block instance `tower` to reuse here"],
+        ["label what you reuse and name it: `a = x -> tower: conv(64, 3)`, then `b = y -> reuse(tower)`"],
+    ),
+    "a reuse inside what it reuses": (
+        "input x: 8 x 8 x 8\noutput y = x -> tower: (conv(8, 3, p=1) -> reuse(tower))\n",
+        "E011",
+        2,
+        "tower",
+        "reused from inside",
+        ["`reuse(tower)` is inside `tower` itself: it would call itself without end"],
+        ["reuse `tower` after it, outside its own layers"],
+    ),
     "a chain that starts with a layer": (
         "input x: 3 x 8 x 8\ny = conv(8, 3)\noutput y, x\n",
         "E018",
@@ -335,3 +353,15 @@ def test_a_missing_file_included_by_an_included_file_is_reported_at_the_first_in
     assert (diagnostic.span.path, diagnostic.span.line) == (str(tmp_path / "main.cdsl"), 1)
     assert diagnostic.message.startswith("cannot include `missing.cdsl`")
     assert diagnostic.notes == (f"at {tmp_path / 'a.cdsl'}:2",)
+
+
+def test_a_reuse_in_a_block_inside_a_block_finds_the_label_of_its_own_block():
+    # inner's `tower` is made once per copy of inner; its reuse in the same copy shares the weights:
+    # one 3 x 3 convolution of 8 to 8 channels, 8 * 8 * 9 + 8 = 584 parameters
+    text = (
+        "block inner() {\n    t = in -> tower: conv(8, 3, p=1)\n    out = t -> reuse(tower)\n}\n"
+        "block outer() = inner\ninput x: 8 x 8 x 8\noutput y = x -> outer\n"
+    )
+    analysis = convdsl.loads(text, "net.cdsl").analyze()
+    assert not analysis.diagnostics
+    assert analysis.params == 8 * 8 * 9 + 8
