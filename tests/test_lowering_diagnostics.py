@@ -365,3 +365,13 @@ def test_a_reuse_in_a_block_inside_a_block_finds_the_label_of_its_own_block():
     analysis = convdsl.loads(text, "net.cdsl").analyze()
     assert not analysis.diagnostics
     assert analysis.params == 8 * 8 * 9 + 8
+
+
+def test_a_block_called_with_different_tensors_follows_each():
+    # upsample(like=t) to a 2 x 2 pooling of 4 x 4 (2 x 2), then to a 4 x 4 padded by 2 (8 x 8)
+    text = (
+        "block up(t: tensor) = upsample(like=t)\ninput x: 3 x 4 x 4\na = x -> maxpool(2)\nb = x -> pad(2)\n"
+        "y = x -> u1: up(a)\nz = x -> u2: up(b)\noutput y, z\n"
+    )
+    layers = convdsl.loads(text, "net.cdsl").analyze().layers
+    assert (layers["u1.0"].output_shapes, layers["u2.0"].output_shapes) == (((3, 2, 2),), ((3, 8, 8),))
