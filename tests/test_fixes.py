@@ -151,3 +151,19 @@ def test_a_declared_output_shape_error_points_at_the_declared_dims():
     (d,) = [d for d in analysis.diagnostics if d.code.code == "E115"]
     assert d.message == "output `y` is 8 x 16 x 16, not the declared 8 x 16 x 15"
     assert (d.span.line, d.span.column, d.span.end_column) == (2, 11, 22)
+
+
+def test_a_declared_output_shape_of_a_network_built_without_text_is_checked_without_fixes():
+    # convdsl.build, no text to edit: a 2 x 2 transposed convolution with stride 2 makes 8 rows
+    # (8 - 1) * 2 + 2 = 16, not the 17 declared. No output_padding fix can be written (nowhere to write it),
+    # and no declaration to change: the error stands alone.
+    from convdsl.build import NetworkBuilder
+
+    builder = NetworkBuilder("built")
+    x = builder.input("x", (3, 8, 8))
+    (y,) = builder.layer("conv_transpose", [x], 8, 2, stride=2)
+    builder.add_output("y", y, None, shape=(8, 17, 17))
+    (diagnostic,) = builder.network().analyze().diagnostics
+    assert diagnostic.code.code == "E115"
+    assert diagnostic.message == "output `y` is 8 x 16 x 16, not the declared 8 x 17 x 17"
+    assert diagnostic.fixes == ()
