@@ -207,7 +207,9 @@ class _Inference:
                     self.inferred[key] = result
         outputs = result.outputs if result is not None else (None,) * kind.output_count(data.args)
         try:
-            rf = self._receptive_field(result, sources, shapes, kind, dims)
+            # a `like=` tensor gives its shape only: its values, and so its field, reach no output position
+            donor = len(sources) - 1 if data.args.get("like") is not None and len(sources) > 1 else None
+            rf = self._receptive_field(result, sources, shapes, kind, dims, donor)
         except TypeError:  # a receptive field over a symbolic size
             rf = None
         made = output_dims(kind.name, data.args, dims, outputs)
@@ -427,7 +429,7 @@ class _Inference:
                 break
         return fixes
 
-    def _receptive_field(self, result, sources, shapes, kind, dims=None):
+    def _receptive_field(self, result, sources, shapes, kind, dims=None, donor=None):
         """The output's receptive field, as kept in self.rf: see _field.
 
         Whole numbers are kept as ints, Fractions only where upsampling makes
@@ -435,8 +437,9 @@ class _Inference:
         """
         if result is None or not sources:
             return None
-        # a param is the same at every position: it widens no view (and has no field of its own)
-        kept = [i for i, s in enumerate(sources) if self.graph.nodes[s[0]].kind != "parameter"]
+        # a param is the same at every position: it widens no view (and has no field of its own); nor does the
+        # input at port `donor`, read for its shape only
+        kept = [i for i, s in enumerate(sources) if i != donor and self.graph.nodes[s[0]].kind != "parameter"]
         if len(kept) != len(sources):
             sources, shapes = [sources[i] for i in kept], [shapes[i] for i in kept]
             dims = [dims[i] for i in kept] if dims else dims

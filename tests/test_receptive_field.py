@@ -272,3 +272,24 @@ def test_a_swin_stage_then_a_global_pool_sees_the_whole_input():
 class Crop30(nn.Module):
     def forward(self, x):  # convdsl's crop keeps the centre: rows 1..30
         return x[:, :, 1:31, 1:31]
+
+
+@pytest.mark.parametrize("written", ["reshape(like=g)", "upsample(like=g)", "crop(like=g)"])
+def test_a_like_tensor_gives_its_shape_not_its_field(written):
+    """`reshape(like=g)` reads g's shape, not its values: a 9x9 convolution making g widens nothing. The field
+    is the chained input's alone, as with the shape written out: for a reshape, taken to mix positions, the
+    3x3 conv's 3 rows plus the rest of the 8-row axis at jump 1 (3 + 7 = 10); for upsample and crop to the
+    same 8 x 8, the 3x3 conv's 3."""
+    spelled = {
+        "reshape(like=g)": "reshape((1, 8, 8))",
+        "upsample(like=g)": "upsample(size=8)",
+        "crop(like=g)": "crop(size=8)",
+    }
+    fields = []
+    for step in (written, spelled[written]):
+        text = (
+            "input x: 1 x 8 x 8\ng = x -> wide: conv(1, 9, p=4)\n"
+            f"y = x -> conv(1, 3, p=1) -> r: {step}\noutput z = add(y, g)\n"
+        )
+        fields.append(convdsl.loads(text).analyze().layers["r"].receptive_field)
+    assert fields[0] == fields[1] == ((10, 10) if written.startswith("reshape") else (3, 3))
