@@ -53,3 +53,20 @@ def test_a_shape_of_expressions_is_no_size_beyond_the_limit():
     # in expressions, not plain sizes, and none of them is an int past 2^53: only the two findings written
     text = "input x: 3 x H x W\ny = x -> conv(4, 3, p=1) -> relu\nz = x -> no_such_layer\n"
     assert [r[0] for r in _reports(text)] == ["W001", "E005"]  # y unused; the unknown layer
+
+
+def test_symbolic_sizes_keep_their_names_through_a_strided_convolution():
+    # (H + 2 x 1 - 3) / 2 + 1 rounded down is floor((H - 1)/2) + 1 = floor((H + 1)/2): written in H and W
+    from convdsl.layers.base import fmt_shape
+
+    analysis = convdsl.loads("input x: 3 x H x W\ny = x -> c: conv(4, 3, s=2, p=1) -> relu\n").analyze()
+    assert fmt_shape(analysis.layers["c"].output_shapes[0]) == "4 x floor((H + 1)/2) x floor((W + 1)/2)"
+
+
+def test_a_global_pool_over_axes_moved_by_a_permute_claims_no_whole_input():
+    # permute(0, 2, 3, 1) makes 8 x 8 x 1 (H x W x C): the pool then averages W and C, so each output row h
+    # still sees only rows h-1..h+1 of the input (the 3x3 conv): never the whole height
+    text = "input x: 1 x 8 x 8\ny = x -> conv(1, 3, p=1) -> permute(0, 2, 3, 1) -> p: adaptive_avgpool(1)\n"
+    layer = convdsl.loads(text).analyze().layers["p"]
+    assert layer.output_shapes == ((8, 1, 1),)
+    assert layer.whole_input[0] is False
