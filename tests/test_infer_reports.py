@@ -70,3 +70,16 @@ def test_a_global_pool_over_axes_moved_by_a_permute_claims_no_whole_input():
     layer = convdsl.loads(text).analyze().layers["p"]
     assert layer.output_shapes == ((8, 1, 1),)
     assert layer.whole_input[0] is False
+
+
+def test_an_input_past_2_53_elements_is_refused_whole():
+    # 8 x 2^20 x 2^20 x 2^20 = 2^63 elements (each size within the 2^40 a size may be): 9.22e+18
+    assert 8 * 2**60 >= 2**53
+    assert _reports("input x: 8 x 1048576 x 1048576 x 1048576\ny = x -> relu\n") == [
+        (
+            "E019",
+            "input `x` has 9.22e+18 elements, beyond the limit of 2^53",
+            "too large",
+            "tensors must stay below 2^53 elements",
+        )
+    ]
