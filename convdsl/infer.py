@@ -207,8 +207,9 @@ class _Inference:
                     self.inferred[key] = result
         outputs = result.outputs if result is not None else (None,) * kind.output_count(data.args)
         try:
-            # a `like=` tensor gives its shape only: its values, and so its field, reach no output position
-            donor = len(sources) - 1 if data.args.get("like") is not None and len(sources) > 1 else None
+            # a tensor read for its shape only (`like=`) reaches no output position with its values, nor its field
+            shaped = kind.shape_only
+            donor = len(sources) - 1 if shaped and data.args.get(shaped) is not None and len(sources) > 1 else None
             rf = self._receptive_field(result, sources, shapes, kind, dims, donor)
         except TypeError:  # a receptive field over a symbolic size
             rf = None
@@ -504,18 +505,14 @@ class _Inference:
         row, carries over (window attention and patch merging read every row, `rf.reads_all` says where not)."""
         if dims is None:
             return before if before is not None else _field(state, whole, reads)
-        new = list(state)
+        new, read = list(state), list(reads)
         changed = False
-        if rf.reads_all is not None:
-            reads = list(reads)
-            for position, dim in enumerate(rf.dims):
-                axes = dims[dim] if dim < len(dims) else ()
-                for axis in axes:
-                    if axis < len(reads) and position < len(rf.reads_all) and not rf.reads_all[position]:
-                        reads[axis] = False
-            reads = tuple(reads)
         for position, dim in enumerate(rf.dims):
             axes = dims[dim] if dim < len(dims) else ()
+            if rf.reads_all is not None and position < len(rf.reads_all) and not rf.reads_all[position]:
+                for axis in axes:
+                    if axis < len(read):
+                        read[axis] = False
             if rf.whole:
                 for axis in axes:
                     size = self.extent.get(axis)
@@ -526,6 +523,7 @@ class _Inference:
                 (r, j), (k, s) = new[axes[0]], rf.windows[position]
                 new[axes[0]] = (r + (k - 1) * j, j * (s if type(s) is int else _whole(s)))
                 changed = True
+        reads = tuple(read)
         if not changed:
             return before if before is not None and reads == before[4] else _field(state, whole, reads)
         return _field(tuple(new), whole, reads)

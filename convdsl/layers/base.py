@@ -94,6 +94,9 @@ class LayerKind:
     # an output that passes the receptive field through (rf None) but may leave input rows out (a crop,
     # a split, a negative pad, axes moved): "the whole input" is not claimed after it
     drops_rows: ClassVar[bool] = False
+    # the tensor argument read for its shape only (`like=`), always the last input: its values reach no output,
+    # so it widens no receptive field
+    shape_only: ClassVar[str | None] = None
     # PyTorch's first positional argument where it is an input size convdsl infers (Linear's in_features): a
     # call whose second value is a number where this kind takes a boolean was written in PyTorch's order
     torch_input_size: ClassVar[str | None] = None

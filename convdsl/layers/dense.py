@@ -174,6 +174,7 @@ class Reshape(LayerKind):
     name = "reshape"
     aliases = ("view",)
     family = "reshape"
+    shape_only = "like"  # reshape_as: the other tensor's shape, none of its values
     summary = "a new shape with the same number of elements (-1: inferred), or another tensor's shape (like=)"
     args = (
         Arg("shape", "dims", None),

@@ -16,6 +16,7 @@ class Upsample(LayerKind):
     name = "upsample"
     aliases = ("interpolate", "resize")
     family = "resample"
+    shape_only = "like"  # to the other tensor's spatial size, none of its values
     summary = "nearest or (bi/tri)linear upsampling by a scale factor or to a size"
     torch_name = "Upsample"
     min_rank = 1
@@ -219,6 +220,7 @@ class Pad(LayerKind):
 class _Crop(LayerKind):
     family = "resample"
     drops_rows = True  # some input rows may reach no output (see LayerKind.drops_rows)
+    shape_only = "like"  # to the other tensor's spatial size, none of its values
     min_rank = 1
     args = (
         Arg("like", "tensor", None, doc="crop to this tensor's spatial size"),
