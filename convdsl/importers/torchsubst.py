@@ -52,6 +52,8 @@ def substitute(torch, module):
         """nn.TransformerEncoderLayer's forward, its slow path: `x + sa(norm1(x))`, `x + ff(norm2(x))` with
         norm_first, else `norm1(x + sa(x))`, `norm2(x + ff(x))`."""
 
+        ff_dropout = "dropout2"  # the child after the feed-forward (a decoder layer's third dropout)
+
         def __init__(self, layer):
             super().__init__()
             self._modules = layer._modules  # the same children, under the same names
@@ -72,7 +74,7 @@ def substitute(torch, module):
         def _ff(self, x):
             hidden = self.linear1(x)
             hidden = self.act(hidden) if self.act is not None else self.activation(hidden)
-            return self.dropout2(self.linear2(self.dropout(hidden)))
+            return getattr(self, self.ff_dropout)(self.linear2(self.dropout(hidden)))
 
     class Encoder(nn.Module):
         """nn.TransformerEncoder's forward: its layers in turn, then its norm if it has one."""
@@ -91,6 +93,8 @@ def substitute(torch, module):
         """nn.TransformerDecoderLayer's slow path: self-attention, attention to the memory, feed-forward, each
         with its dropout, residual and norm (after, or before with norm_first)."""
 
+        ff_dropout = "dropout3"
+
         def forward(self, x, memory):
             if self.norm_first:
                 x = x + self._sa(self.norm1(x))
@@ -102,11 +106,6 @@ def substitute(torch, module):
 
         def _mha(self, x, memory):
             return self.dropout2(self.multihead_attn(x, memory, memory, need_weights=False)[0])
-
-        def _ff(self, x):
-            hidden = self.linear1(x)
-            hidden = self.act(hidden) if self.act is not None else self.activation(hidden)
-            return self.dropout3(self.linear2(self.dropout(hidden)))
 
     made = {
         nn.TransformerEncoderLayer: EncoderLayer,
