@@ -16,6 +16,7 @@ from conftest import require
 require("pygls")
 
 ROOT = Path(__file__).resolve().parent.parent
+SERVER = [sys.executable, "-m", "convdsl", "lsp"]
 
 
 def _frame(message: dict) -> bytes:
@@ -35,11 +36,18 @@ def _session() -> bytes:
     )
 
 
-def _server(stdin, timeout=60):
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.run(
-        [sys.executable, "-m", "convdsl", "lsp"], stdin=stdin, capture_output=True, env=env, timeout=timeout
-    )
+def _server(stdin) -> subprocess.CompletedProcess:
+    """`convdsl lsp` reading an open file as its stdin."""
+    return subprocess.run(SERVER, stdin=stdin, capture_output=True, env=_env(), timeout=60)
+
+
+def _server_pipe(data: bytes) -> subprocess.CompletedProcess:
+    """`convdsl lsp` reading `data` from a pipe."""
+    return subprocess.run(SERVER, input=data, capture_output=True, env=_env(), timeout=60)
+
+
+def _env() -> dict:
+    return {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
 
 def _responses(stdout: bytes) -> dict:
@@ -65,16 +73,7 @@ def test_a_whole_session_is_answered_from_a_pipe_or_a_regular_file(kind, tmp_pat
         with path.open("rb") as stdin:
             done = _server(stdin)
     else:
-        env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-        process = subprocess.Popen(
-            [sys.executable, "-m", "convdsl", "lsp"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-        )
-        out, err = process.communicate(session, timeout=60)
-        done = subprocess.CompletedProcess(process.args, process.returncode, out, err)
+        done = _server_pipe(session)
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     responses = _responses(done.stdout)
     assert responses[1]["result"]["serverInfo"]["name"] == "convdsl"
@@ -98,16 +97,3 @@ def test_the_editor_going_away_mid_message_ends_the_server():
     done = _server_pipe(session[: len(session) // 3])  # stops inside a body
     assert done.returncode == 1  # ended without a shutdown request (LSP's rule)
     assert b"Traceback" not in done.stderr
-
-
-def _server_pipe(data: bytes):
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "convdsl", "lsp"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    out, err = process.communicate(data, timeout=60)
-    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
