@@ -117,3 +117,100 @@ def test_the_collector_freezes_each_version_and_collects_in_full_when_idle():
     finally:
         gc.unfreeze()
         collector.active = False
+
+
+class _Loop:
+    """asyncio's call_later, run by hand."""
+
+    def __init__(self):
+        self.calls = []
+
+    def call_later(self, delay, callback, *args):
+        handle = _Handle(callback, args)
+        self.calls.append((delay, handle))
+        return handle
+
+    def due(self):
+        return [h for _, h in self.calls if not h.cancelled and not h.ran]
+
+
+class _Handle:
+    def __init__(self, callback, args):
+        self.callback, self.args, self.cancelled, self.ran = callback, args, False, False
+
+    def cancel(self):
+        self.cancelled = True
+
+    def run(self):
+        self.ran = True
+        self.callback(*self.args)
+
+
+def _versions(count):
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        return [build("net.cdsl", TEXT, version=i) for i in range(count)]
+    finally:
+        if was:
+            gc.enable()
+
+
+def test_a_replaced_version_is_freed_when_the_editor_pauses_not_at_once():
+    from convdsl.lsp import collector as module
+
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        busy = [False]
+        collector = Collector(busy=lambda: busy[0])
+        loop = _Loop()
+        versions = _versions(2)
+        refs = [_lowering_ref(v) for v in versions]
+        collector.retire(versions.pop(0), loop)
+        assert refs[0]() is not None  # kept until the pause: its freeing would delay the next edit
+        collector.retire(versions.pop(0), loop)
+        due = loop.due()
+        assert len(due) == 1 and due[0].args == (loop,)  # the second retirement restarted the wait
+        assert loop.calls[-1][0] == module.FREE_SECONDS
+        busy[0] = True  # an analysis is under way: the freeing waits for it
+        due[0].run()
+        assert refs[0]() is not None and refs[1]() is not None
+        busy[0] = False
+        (again,) = loop.due()
+        again.run()
+        assert refs[0]() is None and refs[1]() is None  # reference counting alone: release broke the cycle
+        assert collector.retired_layers == 0
+    finally:
+        if was:
+            gc.enable()
+
+
+def test_retired_versions_are_bounded_in_number_and_in_layers(monkeypatch):
+    from convdsl.lsp import collector as module
+
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        collector = Collector()
+        loop = _Loop()
+        versions = _versions(module.MAX_RETIRED + 2)
+        refs = [_lowering_ref(v) for v in versions]
+        layers = len(versions[0].analysis.layers)
+        assert layers == 5  # conv(8), then two blocks of a conv and a relu
+        while versions:
+            collector.retire(versions.pop(0), loop)
+        # a burst with no pause: the oldest are freed at once, MAX_RETIRED wait
+        assert [r() is None for r in refs] == [True, True] + [False] * module.MAX_RETIRED
+        assert collector.retired_layers == module.MAX_RETIRED * layers
+        monkeypatch.setattr(module, "RETIRED_LAYERS", 2 * layers)
+        more = _versions(1)
+        ref = _lowering_ref(more[0])
+        collector.retire(more.pop(), loop)
+        # more layers waiting than allowed: freed down to the limit, the newest kept whatever its size
+        assert collector.retired_layers == 2 * layers and ref() is not None
+        collector.free_retired()
+        assert ref() is None and all(r() is None for r in refs)
+    finally:
+        if was:
+            gc.enable()
