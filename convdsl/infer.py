@@ -48,6 +48,8 @@ class _Inference:
         self.extent: dict[int, int] = {}  # input spatial axis -> its size at the first input: `whole` on tokens
         self.rounded: dict[str, dict[int, str]] = {}  # node -> shape axis -> arithmetic, for provenance
         self.layers: dict[str, LayerInfo] = {}
+        # (node, inference result, sources, input shapes, kind, input dims, outputs): for `fields`, run later
+        self.fields_to_do: list[tuple] = []
         self.found: list[Diagnostic] = []
         self.symbolic = False  # inputs have named sizes, traced as expressions
         self.unwritable = False  # a layer's rule could not be written in the symbols (N002, said once)
@@ -138,7 +140,7 @@ class _Inference:
 
             suggest_input_sizes(self)
         diagnostics = sorted((*self.network.diagnostics, *_dedupe(self.found)), key=Diagnostic.sort_key)
-        analysis = Analysis(self.network, self.layers, self.shapes, tuple(diagnostics), self.strict)
+        analysis = Analysis(self.network, self.layers, self.shapes, tuple(diagnostics), self.strict, self.fields)
         if self.size_hints and any(d.fixes for d in diagnostics):
             from .fixcheck import keep_working_fixes
 
@@ -206,20 +208,13 @@ class _Inference:
                 ):
                     self.inferred[key] = result
         outputs = result.outputs if result is not None else (None,) * kind.output_count(data.args)
-        try:
-            # a tensor read for its shape only (`like=`) reaches no output position with its values, nor its field
-            shaped = kind.shape_only
-            donor = len(sources) - 1 if shaped and data.args.get(shaped) is not None and len(sources) > 1 else None
-            rf = self._receptive_field(result, sources, shapes, kind, dims, donor)
-        except TypeError:  # a receptive field over a symbolic size
-            rf = None
         made = output_dims(kind.name, data.args, dims, outputs)
         for port, shape in enumerate(outputs):
             self.shapes[(node, port)] = shape
-            self.rf[(node, port)] = rf
             self.axes[(node, port)] = made[port]
-        field, stride, whole = (rf[1], rf[2], rf[3]) if rf is not None else (None, None, None)
-        # LayerInfo's fields in order, not by keyword: this runs once per layer, and keywords cost more
+        self.fields_to_do.append((node, result, sources, shapes, kind, dims, len(outputs)))
+        # LayerInfo's fields in order, not by keyword: this runs once per layer, and keywords cost more. The
+        # receptive field is filled in by `fields`, when the analysis's layers are first read.
         self.layers[node] = LayerInfo(
             node,
             kind.name,
@@ -228,10 +223,34 @@ class _Inference:
             result.params if result else 0,
             result.buffers if result else 0,
             result.macs if result else 0,
-            field,
-            stride,
-            whole,
+            None,
+            None,
+            None,
         )
+
+    def fields(self) -> None:
+        """Every layer's receptive field, effective stride and whole-input axes, in the order inference met
+        the layers, set on the LayerInfo each has now (later passes may have replaced the first one)."""
+        graph, layers, rf_of = self.graph, self.layers, self.rf
+        for node, result, sources, shapes, kind, dims, outputs in self.fields_to_do:
+            try:
+                # a tensor read for its shape only (`like=`) reaches no output position with its values, nor
+                # its field
+                shaped = kind.shape_only
+                args = graph.nodes[node].args
+                donor = len(sources) - 1 if shaped and args.get(shaped) is not None and len(sources) > 1 else None
+                rf = self._receptive_field(result, sources, shapes, kind, dims, donor)
+            except TypeError:  # a receptive field over a symbolic size
+                rf = None
+            for port in range(outputs):
+                rf_of[(node, port)] = rf
+            if rf is not None:
+                info = layers[node]
+                # set once, before any reader sees the layer (Analysis.layers waits for this pass)
+                object.__setattr__(info, "receptive_field", rf[1])
+                object.__setattr__(info, "effective_stride", rf[2])
+                object.__setattr__(info, "whole_input", rf[3])
+        self.fields_to_do = []
 
     def _infer(self, node, data, kind, shapes, sources, next_kinds, last_spatial=True):
         spans = data.arg_spans

@@ -11,7 +11,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from fractions import Fraction
+from threading import Lock
 from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from .diagnostics import Diagnostic
 from .layers.base import prod
@@ -281,10 +283,24 @@ class Analysis:
     """A network with every layer's shapes, counts and receptive field, and the diagnostics found."""
 
     network: Network
-    layers: dict[str, LayerInfo]
+    _layers: dict[str, LayerInfo]
     shapes: dict[tuple[str, int], tuple | None]  # (node, output port) -> shape
     diagnostics: tuple[Diagnostic, ...]
     strict: bool
+    # Inference's last pass, the receptive fields, run when `layers` is first read: no diagnostic depends on
+    # them, so an editor's diagnostics are sent without waiting for it (infer.py, _Inference.fields).
+    _pending: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    _lock: Lock = field(default_factory=Lock, repr=False, compare=False)  # an editor reads from two threads
+
+    @property
+    def layers(self) -> dict[str, LayerInfo]:
+        """Each layer's LayerInfo, by node, in the order inference met them."""
+        if self._pending is not None:
+            with self._lock:
+                if self._pending is not None:
+                    self._pending()
+                    self._pending = None
+        return self._layers
 
     @property
     def params(self) -> int:

@@ -196,8 +196,8 @@ def test_retired_versions_are_bounded_in_number_and_in_layers(monkeypatch):
         loop = _Loop()
         versions = _versions(module.MAX_RETIRED + 2)
         refs = [_lowering_ref(v) for v in versions]
-        layers = len(versions[0].analysis.layers)
-        assert layers == 5  # conv(8), then two blocks of a conv and a relu
+        layers = len(versions[0].network.layer_graph)
+        assert layers == 7  # the input, conv(8), two blocks of a conv and a relu, the output
         while versions:
             collector.retire(versions.pop(0), loop)
         # a burst with no pause: the oldest are freed at once, MAX_RETIRED wait

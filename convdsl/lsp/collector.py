@@ -75,11 +75,11 @@ class Collector:
         Its one cycle is broken now (Snapshot.release), so reference counting alone frees it, whether here or
         when a request still reading it ends."""
         snapshot.release()
-        analysis = snapshot.analysis
-        layers = len(analysis.layers) if analysis is not None else 0
+        network = snapshot.network  # (not analysis.layers: reading them would run the receptive-field pass)
+        layers = len(network.layer_graph) if network is not None else 0
         self.retired.append((snapshot, layers))
         self.retired_layers += layers
-        del snapshot, analysis
+        del snapshot, network
         while len(self.retired) > MAX_RETIRED or (len(self.retired) > 1 and self.retired_layers > RETIRED_LAYERS):
             self.retired_layers -= self.retired.popleft()[1]  # freed here: no pause came, or it is too large
         if self.free_timer is not None:
