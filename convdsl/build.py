@@ -306,7 +306,7 @@ class NetworkBuilder:
 
     def connect(self, tensor: TensorRef, node: str, port: int) -> None:
         """Feed output `tensor.port` of `tensor.node` into input `port` of `node`."""
-        self.graph.add_edge(tensor.node, node, key=port, port=port, src_port=tensor.port)
+        self.graph.add_port_edge(tensor.node, node, port, tensor.port)
 
     def add_output(
         self, name: str, tensor: TensorRef | None, span, *, shape: tuple | None = None, dim_spans: tuple = ()

@@ -72,6 +72,25 @@ class LayerGraph:
         else:
             data.update(attr)
 
+    def add_port_edge(self, u, v, port: int, src_port: int) -> None:
+        """add_edge(u, v, key=port, port=port, src_port=src_port): output src_port of u feeds input port of v.
+
+        The one edge lowering makes per input, once per layer: without add_edge's keyword dict and checks."""
+        succ = self._succ.get(u)
+        if succ is None or v not in self.nodes:
+            self.add_edge(u, v, key=port, port=port, src_port=src_port)
+            return
+        keys = succ.get(v)
+        if keys is None:
+            keys = succ[v] = {}
+            self._pred[v][u] = keys
+        elif port in keys:  # the edge is there: its data updated, as add_edge does
+            keys[port].update(port=port, src_port=src_port)
+            return
+        attr = {"port": port, "src_port": src_port}
+        keys[port] = attr
+        self._edges.append((u, v, port, attr))
+
     def in_edges(self, node, data: bool = False) -> list[tuple]:
         """Edges into `node`; none for a node not in the graph, as in networkx."""
         pred = self._pred.get(node)
