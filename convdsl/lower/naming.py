@@ -65,6 +65,8 @@ class Naming:
         labels.add(local)
         names.taken.add(local)
         names.position += 1
+        if self.recording:
+            self.claims.append((names, local, local, True))
         return local
 
     def _auto_name(self, names: _NameScope, written: str) -> str:
@@ -74,6 +76,8 @@ class Naming:
             local = str(names.position)
             names.position += 1
             names.taken.add(local)
+            if self.recording:
+                self.claims.append((names, written, local, False))
             return local
         n = names.counts.get(written, 0)
         separator = "_" if written[-1].isdigit() else ""  # relu6_1, not relu61
@@ -84,4 +88,6 @@ class Naming:
                 break
         names.counts[written] = n
         names.taken.add(local)
+        if self.recording:
+            self.claims.append((names, written, local, False))
         return local

@@ -34,6 +34,8 @@ class Repeats:
         self.repeats += 1
         repeat_id = f"#{self.repeats}"
         enclosing = self.first_copies
+        record = self.stamping and index_name is None  # copies without an index may be stamped (stamping.py)
+        template = None  # a copy lowered, as the next ones are stamped from
         for index in range(count):
             self.first_copies = enclosing * count if index == 0 else enclosing
             self.repeating += 1
@@ -41,7 +43,14 @@ class Repeats:
                 scope.env[index_name] = index  # `* N as i`: this copy's number, read by its arguments
             try:
                 with self._scope(Scope(repeat_id, "repeat", index=index, count=count)):
-                    current = self._element(element.element, current, scope, names)
+                    stamped = self._stamp(template, current, names) if template is not None and current else None
+                    if stamped is not None:
+                        current = stamped
+                        self.stamped += 1
+                    elif record:
+                        current, template = self._recorded(element, current, scope, names)
+                    else:
+                        current = self._element(element.element, current, scope, names)
             finally:
                 self.first_copies = enclosing
                 self.repeating -= 1
@@ -64,6 +73,20 @@ class Repeats:
                     # (Not with an index: each copy may differ, and the step budget bounds them.)
                     break
         return current
+
+    def _recorded(self, element: Repeat, current, scope, names):
+        """A copy lowered, and what it left behind if the next can be stamped from it (else None)."""
+        mark = self._mark()
+        self.recording += 1
+        try:
+            result = self._element(element.element, current, scope, names)
+        finally:
+            self.recording -= 1
+        copy = self._template(mark, names, current, result)
+        if not self.recording:  # the logs serve the copy being recorded, and those around it
+            self.claims.clear()
+            self.reads.clear()
+        return result, copy
 
     def _count(self, element: Repeat, scope):
         try:

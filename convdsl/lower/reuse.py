@@ -172,6 +172,7 @@ class Reuses:
     def _copy(self, extent, full, new_full, local, value, call, names, label_text):
         """The layers of `extent` made again under `new_full`, fed `value` where the original took its entry."""
         graph = self.graph
+        self.reuse_count += 1  # a copy that reuses is not stamped (stamping.py)
         originals = self.made[extent.start : extent.end]
         single = extent.kind == "layer"
         renamed = {}

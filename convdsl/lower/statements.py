@@ -38,6 +38,7 @@ from .params import Params
 from .repeats import Repeats
 from .reuse import Reuses, _Extent
 from .shapes import Shapes
+from .stamping import Stamping
 from .state import Records, _Abort, _Block, _Deferred, _TensorScope
 
 
@@ -47,7 +48,7 @@ STEPS_PER_LAYER = 2
 CHECK_EVERY = 1024  # expansion steps between two cancellation checkpoints (about a millisecond)
 
 
-class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, Reuses, Shapes, InputOptions):
+class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, Stamping, Reuses, Shapes, InputOptions):
     def __init__(
         self,
         sources: dict[str, Source],
@@ -110,6 +111,14 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, 
         self.extents: dict = {}
         self.opening: set[str] = set()
         self.top_labels: set[str] = set()
+        # stamping.py: while a repeat copy is lowered to stamp the next from (`recording`), the names claimed
+        # (names scope, written, local, labelled) and the tensor scopes names were read in; reuses made
+        self.recording = 0
+        self.claims: list[tuple] = []
+        self.reads: list = []
+        self.reuse_count = 0
+        self.stamped = 0  # copies stamped
+        self.check_every = CHECK_EVERY
 
     @contextmanager
     def _scope(self, scope: Scope):
@@ -591,6 +600,8 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, 
 
     # tensors ----------------------------------------------------------------
     def _ref(self, name: str, span: Span, scope: _TensorScope):
+        if self.recording:
+            self.reads.append(scope)
         if name in scope.tensors:
             scope.used.add(name)
             value = scope.tensors[name][0]
