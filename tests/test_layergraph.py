@@ -70,3 +70,37 @@ def test_check_does_not_import_networkx():
         [sys.executable, "-c", code, str(EXAMPLES / "resnet50.cdsl")], capture_output=True, text=True, timeout=120
     )
     assert result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_a_port_edge_is_the_edge_add_edge_makes(seed):
+    """add_port_edge(u, v, port, src) against networkx's add_edge(u, v, key=port, port=port, src_port=src),
+    with an endpoint not yet in the graph, parallel edges, and the same port again (its data replaced)."""
+    rng = random.Random(seed)
+    names = [f"n{i}" for i in range(rng.randint(2, 8))]
+    ours, theirs = LayerGraph(), nx.MultiDiGraph()
+    for name in names[:-1]:  # the last is made by an edge
+        ours.add_node(name, kind="x")
+        theirs.add_node(name, kind="x")
+    for _ in range(rng.randint(1, 25)):
+        u, v = rng.sample(names, 2)
+        port, src = rng.randint(0, 2), rng.randint(0, 1)
+        ours.add_port_edge(u, v, port, src)
+        theirs.add_edge(u, v, key=port, port=port, src_port=src)
+    assert list(ours.nodes) == list(theirs.nodes)
+    assert list(ours.edges(data=True)) == list(theirs.edges(data=True))
+    for name in theirs.nodes:
+        assert ours.in_edges(name, data=True) == list(theirs.in_edges(name, data=True))
+        assert list(ours.successors(name)) == list(theirs.successors(name))
+    from types import SimpleNamespace
+
+    from convdsl.walk import wiring
+
+    for name in theirs.nodes:  # wiring reads a layer node's kind
+        ours.add(name, SimpleNamespace(kind=f"kind-{name}"))
+    sources, next_kinds = wiring(ours)
+    for name in theirs.nodes:
+        edges = sorted((d["port"], u, d["src_port"]) for u, _, d in theirs.in_edges(name, data=True))
+        assert sources.get(name, []) == [(u, src) for _, u, src in edges]
+        after = tuple(f"kind-{v}" for v in theirs.successors(name))
+        assert next_kinds.get(name, ()) == after
