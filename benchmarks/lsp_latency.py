@@ -13,6 +13,7 @@ written with blocks) and measures, over stdio:
 - a burst on a large network (a 20,000-layer chain, about a second per analysis): an edit, then another
   while the first is being analysed; the time from the second edit to its diagnostics, beside one
   analysis alone (the first's analysis is abandoned at a checkpoint, not run to its end: cancel.py);
+- the machine's speed while it ran: a fixed pure-Python loop, timed five times (this host's speed drifts);
 - for reference, in this process: the analysis alone (`convdsl.loads(text).analyze()`, what `check` does)
   and the server's snapshot of the same text (the analysis, the position index, suppressions), so that on a
   loaded machine the server's own share of a round trip can still be told apart.
@@ -93,6 +94,19 @@ def _edits(client, uri, line: int, column: int, count: int, pause: float) -> lis
     return changes
 
 
+def _machine_speed(rounds: int = 5) -> tuple[float, float]:
+    """(fastest, slowest) of a fixed pure-Python loop, in ms: this host's speed drifts by a factor of two within
+    minutes, so a run's latencies are read beside it (the same loop, the same interpreter, every run)."""
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        total = 0
+        for i in range(1_000_000):
+            total += i
+        times.append((time.perf_counter() - start) * 1000)
+    return min(times), max(times)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--edits", type=int, default=200)
@@ -103,6 +117,7 @@ def main() -> int:
     parser.add_argument("--pace", type=float, default=50.0, help="ms from one edit's diagnostics to the next edit")
     parser.add_argument("--large", type=int, default=20_000, help="layers of the burst's network (0: no burst)")
     args = parser.parse_args()
+    before = _machine_speed()
     client = LspClient()
     try:
         client.initialize()
@@ -173,6 +188,11 @@ def main() -> int:
     print(
         f"server CPU time per edit {cpu_per_edit:.2f} ms (user + system, all its threads: what an edit costs the "
         "machine, whatever else runs on it)"
+    )
+    after = _machine_speed()
+    print(
+        f"machine speed: a million-step Python loop took {before[0]:.0f} to {before[1]:.0f} ms before the run, "
+        f"{after[0]:.0f} to {after[1]:.0f} ms after it"
     )
     print(
         f"mean didChange {statistics.mean(changes):.2f} ms, mean hover {statistics.mean(hovers):.2f} ms; "
