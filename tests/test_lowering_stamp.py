@@ -100,6 +100,7 @@ block b(c) = conv(c, 3) -> nosuch
 input x: 3 x 8 x 8
 y = x -> b(4) * 3 -> (conv(4, 2, s=2)) * 3
 """,
+    "a label inside the repeated element": "input x: 3 x 8 x 8\ny = x -> (c: conv(4, 1) -> relu) * 3\n",
     "a copy that fails division": "input x: 3 x 9 x 9\ny = x -> (conv(4, 2, s=2) -> relu) * 3\n",
     "several outputs per copy": """\
 input x: 4 x 8 x 8

@@ -76,7 +76,7 @@ class _Template:
     pending: list  # (value index, node index, port, span)
     made: list  # node indices, in Lowering.made's order
     node_inputs: list  # (node index, [(port, value index)])
-    extents: list  # (claim, rest, start, end (both from the copy's first made), entry, outputs, kind, depth, origin)
+    extents: list  # (claim, rest, start, end (both from the copy's first made), entry, outputs, kind, depth)
     result: list  # value indices
     steps: int
     repeats: int  # repeats it expanded (their ids run consecutively)
@@ -153,31 +153,8 @@ class Stamping:
         node_index = {name: i for i, name in enumerate(node_names)}
         if not node_names or len(made) != len(node_names) or any(name not in node_index for name in made):
             return None
-        values: list = []
-        value_index: dict[int, int] = {}
-        old_entry = entry[0]
-
-        def number(value):
-            """The value's index in `values`; None for one stamping cannot move."""
-            found = value_index.get(id(value))
-            if found is not None:
-                return found
-            if value is None:
-                described = None
-            elif value is old_entry or (
-                type(value) is TensorRef and type(old_entry) is TensorRef and value == old_entry
-            ):
-                described = ("entry",)
-            elif type(value) is TensorRef and value.node in node_index:
-                described = ("ref", node_index[value.node], value.port, value.name)
-            elif type(value) is _Deferred and id(value.scope) in scope_index:
-                described = ("deferred", scope_index[id(value.scope)], value.name, value.span)
-            else:
-                return None
-            value_index[id(value)] = len(values)
-            values.append(described)
-            return len(values) - 1
-
+        values = _Values(entry[0], node_index, scope_index)
+        number = values.number
         scope_names: dict[int, tuple] = {}
         inner: list = []
         inner_index: dict[tuple, int] = {}
@@ -220,59 +197,31 @@ class Stamping:
             inputs = [(key, number(value)) for key, value in site.inputs.items()]
             tensors = [(key, number(value), span) for key, (value, span) in scope.tensors.items()]
             refs = [number(ref) for ref in scope.refs]
-            if None in (*(i for _, i in inputs), *(i for _, i, _ in tensors), *refs):
-                if any(i is None and v is not None for (_, i), v in zip(inputs, site.inputs.values())):
-                    return None
-                if any(i is None and v is not None for (_, i, _), (v, _) in zip(tensors, scope.tensors.values())):
-                    return None
-                if None in refs:
-                    return None
             template_sites.append((site, scope, *where, parent, inputs, tensors, refs))
-        pending = []
-        for value, node, port, span in self.pending_edges[mark.pending :]:
-            index = number(value)
-            if index is None and value is not None:
-                return None
-            pending.append((index, node_index[node], port, span))
-        node_inputs = []
-        for name in made:
-            inputs = self.node_inputs.get(name)
-            if inputs:
-                numbered = [(port, number(value)) for port, value in inputs]
-                if any(i is None and v is not None for (_, i), (_, v) in zip(numbered, inputs)):
-                    return None
-                node_inputs.append((node_index[name], numbered))
+        pending = [
+            (number(value), node_index[node], port, span)
+            for value, node, port, span in self.pending_edges[mark.pending :]
+        ]
+        node_inputs = [
+            (node_index[name], [(port, number(value)) for port, value in inputs])
+            for name in made
+            if (inputs := self.node_inputs.get(name))
+        ]
         extents = []
         for name in _last(self.extents, len(self.extents) - mark.extents):
             extent = self.extents[name]
             where = split(name)
-            outputs = [number(v) for v in extent.outputs] if extent.outputs is not None else None
-            entry_index = number(extent.entry)
-            if (
-                where is None
-                or (entry_index is None and extent.entry is not None)
-                or (outputs is not None and any(i is None and v is not None for i, v in zip(outputs, extent.outputs)))
-                or extent.origin is not None
-            ):
+            if where is None or extent.origin is not None:
                 return None
-            extents.append(
-                (
-                    *where,
-                    extent.start - mark.made,
-                    extent.end - mark.made,
-                    entry_index,
-                    outputs,
-                    extent.kind,
-                    extent.depth,
-                    extent.origin,
-                )
-            )
+            outputs = [number(v) for v in extent.outputs] if extent.outputs is not None else None
+            start, end = extent.start - mark.made, extent.end - mark.made
+            extents.append((*where, start, end, number(extent.entry), outputs, extent.kind, extent.depth))
         result_values = [number(v) for v in result]
-        if any(i is None and v is not None for i, v in zip(result_values, result)):
-            return None
+        if values.unmovable:
+            return None  # a tensor value from outside the copy, other than its entry
         return _Template(
             claims,
-            values,
+            values.described,
             nodes,
             inner,
             scope_names,
@@ -350,8 +299,8 @@ class Stamping:
             else:
                 values.append(_Deferred(scopes[described[1]], described[2], described[3]))
         for site, scope, (_, _, _, _, _, inputs, tensors, refs) in zip(sites, scopes, template.sites):
-            site.inputs = {key: values[i] if i is not None else None for key, i in inputs}
-            scope.tensors.update((key, (values[i] if i is not None else None, span)) for key, i, span in tensors)
+            site.inputs = {key: values[i] for key, i in inputs}
+            scope.tensors.update((key, (values[i], span)) for key, i, span in tensors)
             scope.refs.extend(values[i] for i in refs)
         self.sites.extend(sites)
         self.tensor_scopes.extend(zip(sites, scopes))
@@ -376,29 +325,26 @@ class Stamping:
                     None,
                 ),
             )
-        self.pending_edges.extend(
-            (values[v] if v is not None else None, node_names[n], port, span) for v, n, port, span in template.pending
-        )
+        self.pending_edges.extend((values[v], node_names[n], port, span) for v, n, port, span in template.pending)
         start = len(self.made)
         self.made.extend([node_names[i] for i in template.made])
         node_inputs = self.node_inputs
         for node, inputs in template.node_inputs:
-            node_inputs[node_names[node]] = [(port, values[v] if v is not None else None) for port, v in inputs]
+            node_inputs[node_names[node]] = [(port, values[v]) for port, v in inputs]
         extents = self.extents
-        for claim, rest, first, last, entry_, outputs, kind, depth, origin in template.extents:
+        for claim, rest, first, last, entry_, outputs, kind, depth in template.extents:
             extents[heads[claim] + rest] = _Extent(
                 start + first,
                 start + last,
-                values[entry_] if entry_ is not None else None,
-                [values[v] if v is not None else None for v in outputs] if outputs is not None else None,
+                values[entry_],
+                [values[v] for v in outputs] if outputs is not None else None,
                 kind,
                 depth,
-                origin,
             )
         self.builder.layer_count += template.layers
         self.repeats += template.repeats
         self._spend_stamped(template.steps)
-        return [values[v] if v is not None else None for v in template.result]
+        return [values[v] for v in template.result]
 
     def _spend_stamped(self, steps: int) -> None:
         """The steps a stamped copy stands for (room for them was checked): counted, with the checkpoints
@@ -408,6 +354,38 @@ class Stamping:
             while self.steps >= self.next_checkpoint:
                 self.next_checkpoint += self.check_every
             checkpoint()
+
+
+class _Values:
+    """The tensor values a lowered copy holds, each numbered once, as `_Template.values` describes them."""
+
+    def __init__(self, entry, nodes: dict, scopes: dict):
+        self.entry = entry  # the value that flowed into the copy
+        self.nodes = nodes  # name -> index, of the layers the copy made
+        self.scopes = scopes  # id(_TensorScope) -> index, of the block instances it made
+        self.described: list = []
+        self.index: dict[int, int] = {}  # id(value) -> its number
+        self.unmovable = False  # a value from outside the copy other than the entry: no stamping
+
+    def number(self, value) -> int:
+        found = self.index.get(id(value))
+        if found is not None:
+            return found
+        entry = self.entry
+        if value is None:  # an input missing after an error
+            described = None
+        elif value is entry or (type(value) is TensorRef and type(entry) is TensorRef and value == entry):
+            described = ("entry",)
+        elif type(value) is TensorRef and value.node in self.nodes:
+            described = ("ref", self.nodes[value.node], value.port, value.name)
+        elif type(value) is _Deferred and id(value.scope) in self.scopes:
+            described = ("deferred", self.scopes[id(value.scope)], value.name, value.span)
+        else:
+            self.unmovable = True
+            described = None
+        self.index[id(value)] = len(self.described)
+        self.described.append(described)
+        return len(self.described) - 1
 
 
 def _last(mapping: dict, count: int) -> list:
