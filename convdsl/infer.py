@@ -490,9 +490,13 @@ class _Inference:
                     if not all(isinstance(size, int) for size in spatial):
                         return None  # the whole of a symbolic size: no number to give
                     # every output reads every row its input read: the whole input, if that read all of it; the
-                    # tensor's spatial dims must be the input's axes in order (not moved by a permute) to say so
+                    # tensor's spatial dims must be the input's axes (in any order: a permute may have moved them,
+                    # and a global pool reads them all) to say so
                     along = dims[0] if dims else None
-                    aligned = along is None or tuple(along[1:]) == tuple((a,) for a in range(len(state)))
+                    order = _axes_order(along, len(state))
+                    aligned = along is None or order is not None
+                    if order is not None:  # each input axis's size, wherever its dim is now
+                        spatial = tuple(spatial[order.index(axis)] for axis in range(len(state)))
                     sees = tuple(w or (rf.sees_all and r and aligned) for w, r in zip(whole, reads))
                     return _field(
                         tuple((r + (size - 1) * j, j * size) for (r, j), size in zip(state, spatial)), sees, sees
@@ -704,6 +708,16 @@ def _plain(shape) -> bool:
         return min(shape) >= 1 and max(shape) <= MAX_INT
     except (TypeError, ValueError):  # sizes that do not compare, or none at all: the checks decide
         return False
+
+
+def _axes_order(along, count: int) -> tuple | None:
+    """The input spatial axis each spatial dim of a tensor runs along, when those dims are the input's
+    `count` axes, one each, in some order (provenance's dims: `along` is the tensor's, its channel dim first);
+    else None."""
+    if along is None or len(along) != count + 1:
+        return None
+    order = tuple(dim[0] if len(dim) == 1 else None for dim in along[1:])
+    return order if sorted(order, key=lambda a: -1 if a is None else a) == list(range(count)) else None
 
 
 def _merged_field(fields, shapes, output) -> tuple:

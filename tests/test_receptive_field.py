@@ -293,3 +293,27 @@ def test_a_like_tensor_gives_its_shape_not_its_field(written):
         )
         fields.append(convdsl.loads(text).analyze().layers["r"].receptive_field)
     assert fields[0] == fields[1] == ((10, 10) if written.startswith("reshape") else (3, 3))
+
+
+@pytest.mark.parametrize(
+    "moved",
+    ["permute(0, 1, 3, 2)", "transpose(2, 3)", "permute(0, 2, 3, 1) -> permute(0, 3, 2, 1)"],
+)
+def test_a_global_pool_after_a_permute_reads_each_axis_at_its_own_size(moved):
+    """A global pool reads every position, in whatever order a permute left the axes: its field is the one it
+    has without the permute, each input axis at its own size (H of 16 rows after the conv, W of 8), not zipped
+    by position. By hand: the conv's 3 rows at jump 2, then 3 + (16 - 1) * 2 = 33 along H and
+    3 + (8 - 1) * 2 = 17 along W. The truth for `whole` by gradients: every input pixel reaches the output."""
+    fields = {}
+    for step in (f"-> {moved} ", ""):
+        text = f"input x: 1 x 32 x 16\ny = x -> conv(1, 3, s=2, p=1, bias=false) {step}-> g: global_avgpool\n"
+        info = convdsl.loads(text).analyze().layers["g"]
+        fields[step] = (info.receptive_field, info.effective_stride, info.whole_input)
+    assert fields[""] == ((33, 17), (32, 16), (True, True))
+    assert fields[f"-> {moved} "] == fields[""]
+    conv = _ones(nn.Conv2d(1, 1, 3, 2, 1, bias=False))
+    order = (0, 1, 3, 2)
+    model = nn.Sequential(conv, Permute(order), nn.AdaptiveAvgPool2d(1)).double()
+    x = (torch.rand(1, 1, 32, 16, dtype=torch.float64) + 0.5).requires_grad_()
+    (grad,) = torch.autograd.grad(model(x).sum(), x)
+    assert bool((grad[0, 0] > 0).all())
