@@ -717,7 +717,7 @@ def _axes_order(along, count: int) -> tuple | None:
     if along is None or len(along) != count + 1:
         return None
     order = tuple(dim[0] if len(dim) == 1 else None for dim in along[1:])
-    return order if sorted(order, key=lambda a: -1 if a is None else a) == list(range(count)) else None
+    return order if None not in order and sorted(order) == list(range(count)) else None
 
 
 def _merged_field(fields, shapes, output) -> tuple:

@@ -82,11 +82,11 @@ class Repeats:
             result = self._element(element.element, current, scope, names)
         finally:
             self.recording -= 1
-        copy = self._template(mark, names, current, result)
+        template = self._template(mark, names, current, result)
         if not self.recording:  # the logs serve the copy being recorded, and those around it
             self.claims.clear()
             self.reads.clear()
-        return result, copy
+        return result, template
 
     def _count(self, element: Repeat, scope):
         try:
