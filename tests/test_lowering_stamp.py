@@ -21,7 +21,7 @@ from convdsl.infer import analyze
 from convdsl.loading import decode, lower_program, read_included
 from convdsl.lower.state import _Deferred
 from convdsl.lower.statements import Lowering
-from convdsl.model import Limits, TensorRef
+from convdsl.model import LayerNode, Limits, TensorRef
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = sorted(
@@ -100,6 +100,10 @@ block b(c) = conv(c, 3) -> nosuch
 input x: 3 x 8 x 8
 y = x -> b(4) * 3 -> (conv(4, 2, s=2)) * 3
 """,
+    "a reuse of a group that made no layers": """\
+input x: 4 x 8 x 8
+y = x -> g: (relu if false) -> (conv(4, 1) -> reuse(g)) * 3
+""",
     "a label inside the repeated element": "input x: 3 x 8 x 8\ny = x -> (c: conv(4, 1) -> relu) * 3\n",
     "a copy that fails division": "input x: 3 x 9 x 9\ny = x -> (conv(4, 2, s=2) -> relu) * 3\n",
     "several outputs per copy": """\
@@ -136,6 +140,15 @@ def _key(lowering, value):
     return ("other", repr(value))
 
 
+def _reads_own_tensors(site, scope) -> bool | None:
+    """Whether a block instance's reader of `in.shape` reads that instance's own tensors (None: it has none)."""
+    reader = site.env.get(SHAPES)
+    if reader is None:
+        return None
+    cells = [cell.cell_contents for cell in reader.__closure__ or ()]
+    return any(cell is scope.tensors for cell in cells)
+
+
 def _env(env: dict) -> dict:
     return {k: v for k, v in env.items() if k != SHAPES}
 
@@ -150,7 +163,7 @@ def _state(text: str, path: str, stamping: bool, monkeypatch) -> dict:
     graph = network.layer_graph
     nodes = {}
     for name, data in graph.nodes.items():
-        fields = data.as_dict()
+        fields = {key: getattr(data, key) for key in LayerNode.__slots__}  # all of them, not the mapping form's
         site = fields.pop("site", None)
         fields["site"] = (site.prefix, site.block) if site is not None else None
         nodes[name] = fields
@@ -176,6 +189,7 @@ def _state(text: str, path: str, stamping: bool, monkeypatch) -> dict:
             scope.warn_key,
             sorted(scope.locals_),
             _env(scope.env) == _env(site.env),
+            _reads_own_tensors(site, scope),
         )
         for site, scope in lowering.tensor_scopes
     ]
@@ -278,3 +292,24 @@ def test_fuzz_programs_lower_the_same_stamped(category, monkeypatch):
         except UnicodeDecodeError:
             continue  # not a file lowering reads
         _compare(text, case.path, monkeypatch, case_id)
+
+
+@pytest.mark.parametrize(
+    "text, stamped",
+    [
+        # copies 2 and 3 of the block, whose `out` reads `h` before it is computed (a forward reference in the
+        # instance's own scope): stamped
+        (CASES["forward reference in a block"], 2),
+        # the outer repeat's copies 2 and 3, each holding a repeat of its own (one copy: nothing to stamp in it)
+        ("input x: 3 x 8 x 8\ny = x -> ((conv(4, 3, p=1) -> relu) * 1) * 3\n", 2),
+        # a block reading `in.shape`: never stamped; nor a repeat reading a tensor around it, or with an index
+        (CASES["block reading its input's shape"], 0),
+        (CASES["repeat reading an outer tensor"], 0),
+        (CASES["repeat with an index"], 0),
+    ],
+)
+def test_copies_are_stamped_where_they_cannot_differ(text, stamped):
+    source = decode("case.cdsl", text.encode())
+    program, _ = parse(source)
+    _, lowering = lower_program(source, program, Limits(), read_included)
+    assert lowering.stamped == stamped

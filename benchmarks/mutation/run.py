@@ -125,8 +125,12 @@ MODULES = {
             "tests/test_bad_input.py::test_blocks_nested_past_pythons_stack_are_reported_not_raised",
             # the sizes a block reads (`in.shape[2]`), noted by lowering, against PyTorch at each size
             "tests/test_sizes_shape_reads.py",
+            # a repeat's copies stamped, against lowering every copy afresh
+            "tests/test_lowering_stamp.py",
         ],
     ),
+    # stamping alone: its one comparison with lowering every copy afresh (lower/* above runs it too)
+    "stamping": ("convdsl/lower/stamping.py", ["tests/test_lowering_stamp.py"]),
 }
 
 # Prints every mutant not killed (survived, or no test reaches it) with its diff.
