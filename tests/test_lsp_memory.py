@@ -18,6 +18,7 @@ require("pygls")
 
 from convdsl.lsp.collector import Collector
 from convdsl.lsp.snapshot import build
+from convdsl.walk import gc_paused
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 # blocks whose instances read their input's shape: each instance's reader of `in.shape` is a closure over the
@@ -41,24 +42,17 @@ def _lowering_ref(snapshot):
 def test_a_released_version_is_freed_by_reference_counting(name):
     path = str(EXAMPLES / name)
     text = Path(path).read_text()
-    was = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         snapshot = build(path, text)
         assert snapshot.analysis is not None and snapshot.analysis.layers
         lowering = _lowering_ref(snapshot)
         snapshot.release()
         del snapshot
         assert lowering() is None
-    finally:
-        if was:
-            gc.enable()
 
 
 def test_a_version_that_reads_input_shapes_is_freed_once_released():
-    was = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         snapshot = build("net.cdsl", TEXT)
         assert not snapshot.diagnostics, snapshot.diagnostics
         # conv(8) then two doublings: 32 channels at the end, so the readers did run
@@ -72,51 +66,6 @@ def test_a_version_that_reads_input_shapes_is_freed_once_released():
         assert kept_lowering() is not None  # without release, only the collector frees a version
         gc.collect()
         assert kept_lowering() is None
-    finally:
-        if was:
-            gc.enable()
-
-
-def test_the_collector_freezes_each_version_and_collects_in_full_when_idle():
-    class Loop:
-        def __init__(self):
-            self.calls = []
-
-        def call_later(self, delay, callback):
-            handle = _Handle(callback)
-            self.calls.append((delay, handle))
-            return handle
-
-    class _Handle:
-        def __init__(self, callback):
-            self.callback, self.cancelled = callback, False
-
-        def cancel(self):
-            self.cancelled = True
-
-    busy = [False]
-    collector = Collector(busy=lambda: busy[0])
-    loop = Loop()
-    try:
-        collector.start()
-        before = gc.get_freeze_count()
-        made = [[i] for i in range(1000)]  # tracked containers
-        collector.settle()
-        assert gc.get_freeze_count() >= before + 1000
-        collector.published(loop)
-        collector.published(loop)  # a second publication restarts the quiet period
-        assert [h.cancelled for _, h in loop.calls] == [True, False]
-        busy[0] = True
-        loop.calls[-1][1].callback()  # quiet, but an analysis is under way: no collection
-        assert collector.settled == 1
-        busy[0] = False
-        collector.published(loop)
-        loop.calls[-1][1].callback()
-        assert collector.settled == 0
-        del made
-    finally:
-        gc.unfreeze()
-        collector.active = False
 
 
 class _Loop:
@@ -146,22 +95,41 @@ class _Handle:
         self.callback(*self.args)
 
 
-def _versions(count):
-    was = gc.isenabled()
-    gc.disable()
+def test_the_collector_freezes_each_version_and_collects_in_full_when_idle():
+    busy = [False]
+    collector = Collector(busy=lambda: busy[0])
+    loop = _Loop()
     try:
-        return [build("net.cdsl", TEXT, version=i) for i in range(count)]
+        collector.start()
+        before = gc.get_freeze_count()
+        made = [[i] for i in range(1000)]  # tracked containers
+        collector.settle()
+        assert gc.get_freeze_count() >= before + 1000
+        collector.published(loop)
+        collector.published(loop)  # a second publication restarts the quiet period
+        assert [h.cancelled for _, h in loop.calls] == [True, False]
+        busy[0] = True
+        loop.calls[-1][1].callback()  # quiet, but an analysis is under way: no collection
+        assert collector.settled == 1
+        busy[0] = False
+        collector.published(loop)
+        loop.calls[-1][1].callback()
+        assert collector.settled == 0
+        del made
     finally:
-        if was:
-            gc.enable()
+        gc.unfreeze()
+        collector.active = False
+
+
+def _versions(count):
+    with gc_paused():
+        return [build("net.cdsl", TEXT, version=i) for i in range(count)]
 
 
 def test_a_replaced_version_is_freed_when_the_editor_pauses_not_at_once():
     from convdsl.lsp import collector as module
 
-    was = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         busy = [False]
         collector = Collector(busy=lambda: busy[0])
         loop = _Loop()
@@ -181,17 +149,12 @@ def test_a_replaced_version_is_freed_when_the_editor_pauses_not_at_once():
         again.run()
         assert refs[0]() is None and refs[1]() is None  # reference counting alone: release broke the cycle
         assert collector.retired_layers == 0
-    finally:
-        if was:
-            gc.enable()
 
 
 def test_retired_versions_are_bounded_in_number_and_in_layers(monkeypatch):
     from convdsl.lsp import collector as module
 
-    was = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         collector = Collector()
         loop = _Loop()
         versions = _versions(module.MAX_RETIRED + 2)
@@ -211,6 +174,3 @@ def test_retired_versions_are_bounded_in_number_and_in_layers(monkeypatch):
         assert collector.retired_layers == 2 * layers and ref() is not None
         collector.free_retired()
         assert ref() is None and all(r() is None for r in refs)
-    finally:
-        if was:
-            gc.enable()
