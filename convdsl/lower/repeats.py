@@ -43,7 +43,11 @@ class Repeats:
                 scope.env[index_name] = index  # `* N as i`: this copy's number, read by its arguments
             try:
                 with self._scope(Scope(repeat_id, "repeat", index=index, count=count)):
-                    stamped = self._stamp(template, current, names) if template is not None and current else None
+                    stamped = (
+                        self._stamp(template, current, names, element.span)
+                        if template is not None and current
+                        else None
+                    )
                     if stamped is not None:
                         current = stamped
                         self.stamped += 1

@@ -32,7 +32,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import islice
 
-from ..cancel import checkpoint
 from ..evaluate import SHAPES
 from ..model import LayerNode, Scope, Site, TensorRef
 from .reuse import _Extent
@@ -238,7 +237,7 @@ class Stamping:
             depth,
         )
 
-    def _stamp(self, template: _Template, entry: list, names) -> list | None:
+    def _stamp(self, template: _Template, entry: list, names, span) -> list | None:
         """The next copy, stamped from `template`, fed entry[0]: its result; None if the limits would stop it
         part way (lowering then runs the copy, and reports where)."""
         if (
@@ -343,17 +342,8 @@ class Stamping:
             )
         self.builder.layer_count += template.layers
         self.repeats += template.repeats
-        self._spend_stamped(template.steps)
+        self._spend(template.steps, span)  # room for them was checked above
         return [values[v] for v in template.result]
-
-    def _spend_stamped(self, steps: int) -> None:
-        """The steps a stamped copy stands for (room for them was checked): counted, with the checkpoints
-        lowering would have passed on the way (cancel.py)."""
-        self.steps += steps
-        if self.steps >= self.next_checkpoint:
-            while self.steps >= self.next_checkpoint:
-                self.next_checkpoint += self.check_every
-            checkpoint()
 
 
 class _Values:

@@ -118,7 +118,6 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, 
         self.reads: list = []
         self.reuse_count = 0
         self.stamped = 0  # copies stamped
-        self.check_every = CHECK_EVERY
 
     @contextmanager
     def _scope(self, scope: Scope):
@@ -450,7 +449,8 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, 
         twice ... (`relu if false` at the bottom) makes no layer and 2^depth expansions."""
         self.steps += steps
         if self.steps >= self.next_checkpoint:
-            self.next_checkpoint += CHECK_EVERY
+            while self.steps >= self.next_checkpoint:  # a stamped repeat copy spends many steps at once
+                self.next_checkpoint += CHECK_EVERY
             checkpoint()
         if self.steps > self.step_budget:
             self.error(
