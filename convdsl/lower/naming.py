@@ -75,18 +75,15 @@ class Naming:
                 names.position += 1
             local = str(names.position)
             names.position += 1
-            names.taken.add(local)
-            if self.recording:
-                self.claims.append((names, written, local, False))
-            return local
-        n = names.counts.get(written, 0)
-        separator = "_" if written[-1].isdigit() else ""  # relu6_1, not relu61
-        while True:
-            n += 1
-            local = f"{written}{separator}{n}"
-            if local not in names.taken:
-                break
-        names.counts[written] = n
+        else:
+            n = names.counts.get(written, 0)
+            separator = "_" if written[-1].isdigit() else ""  # relu6_1, not relu61
+            while True:
+                n += 1
+                local = f"{written}{separator}{n}"
+                if local not in names.taken:
+                    break
+            names.counts[written] = n
         names.taken.add(local)
         if self.recording:
             self.claims.append((names, written, local, False))
