@@ -254,7 +254,7 @@ def test_stamping_makes_most_of_resnet152s_copies(monkeypatch):
     assert fresh.stamped == 0
 
 
-def test_a_copy_that_would_pass_the_step_budget_is_lowered_and_reported_where_it_passes():
+def test_a_copy_that_would_pass_the_step_budget_is_lowered_and_reported_where_it_passes(monkeypatch):
     # each copy: one layer and 60 expansion steps (the group, then 29 groups each holding a condition that is
     # false, which make no layer but cost a step each, then the conv); the layer projection passes (600 of
     # 1,000 layers), the step budget (2 per layer allowed, and 10,000: 12,000) does not. With the repeat's own
@@ -264,13 +264,10 @@ def test_a_copy_that_would_pass_the_step_budget_is_lowered_and_reported_where_it
     text = f"input x: 3 x 8 x 8\ny = x -> ({body}) * 600\n"
     found = {}
     for stamping in (False, True):
-        Lowering.stamping = stamping
-        try:
-            source = decode("case.cdsl", text.encode())
-            program, _ = parse(source)
-            network, lowering = lower_program(source, program, Limits(max_layers=1000), read_included)
-        finally:
-            Lowering.stamping = True
+        monkeypatch.setattr(Lowering, "stamping", stamping)
+        source = decode("case.cdsl", text.encode())
+        program, _ = parse(source)
+        network, lowering = lower_program(source, program, Limits(max_layers=1000), read_included)
         (limit,) = [d for d in network.diagnostics if "steps" in d.message]
         found[stamping] = (limit.message, limit.span, lowering.steps, lowering.builder.layer_count)
         assert lowering.builder.layer_count == 199
