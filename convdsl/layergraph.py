@@ -107,6 +107,11 @@ class LayerGraph:
                 for d in keys.values():
                     yield (u, v, d) if data else (u, v)
 
+    def edges_as_made(self):
+        """Every edge as (u, v, data), in the order the edges were made (not grouped by source: cheaper, and
+        each node's consumers still come first-edge first, as successors gives them)."""
+        return ((u, v, data) for u, v, _, data in self._edges)
+
     def successors(self, node):
         return iter(self._succ[node])
 

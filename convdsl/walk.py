@@ -54,11 +54,8 @@ def wiring(graph) -> tuple[dict, dict]:
     nodes = graph.nodes
     inputs: dict = {}
     consumers: dict = {}
-    # a LayerGraph's edges in the order they were made: per node, its consumers come in the order of
-    # graph.successors all the same (the first edge to each), and a node's inputs are sorted by port below
-    edges = (
-        ((u, v, data) for u, v, _, data in graph._edges) if isinstance(graph, LayerGraph) else graph.edges(data=True)
-    )
+    # a LayerGraph's edges in the order they were made: a node's inputs are sorted by port below
+    edges = graph.edges_as_made() if isinstance(graph, LayerGraph) else graph.edges(data=True)
     for u, v, data in edges:
         inputs.setdefault(v, []).append((data["port"], u, data["src_port"]))
         if nodes[v].kind != "output":
