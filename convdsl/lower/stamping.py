@@ -69,8 +69,8 @@ class _Template:
     claims: list  # what each claim in the enclosing scope was written as (`_auto_name`'s `written`), in order
     values: list  # ("entry",) | ("ref", node index, port, name) | ("deferred", site index, name, span) | None
     nodes: list  # (LayerNode, claim, rest of its name, claim of its label or -1, inner scopes index, site index)
-    inner: list  # the distinct tuples of scopes inside the copy that its layers are in
-    scope_names: dict  # id(Scope) of a block or group in the copy -> (claim, rest of its id)
+    inner: list  # the distinct tuples of scopes inside the copy that its layers are in, as indices into `scopes`
+    scopes: list  # (Scope, (claim, rest of its id)) for each block or group in the copy; (Scope, None): a repeat
     sites: list  # (Site, _TensorScope, claim, rest, parent site index or -1, inputs, tensors, refs)
     pending: list  # (value index, node index, port, span)
     made: list  # node indices, in Lowering.made's order
@@ -154,7 +154,8 @@ class Stamping:
             return None
         values = _Values(entry[0], node_index, scope_index)
         number = values.number
-        scope_names: dict[int, tuple] = {}
+        scopes_inside: list = []
+        scope_number: dict[int, int] = {}  # id(Scope) -> its index in scopes_inside
         inner: list = []
         inner_index: dict[tuple, int] = {}
         depth = mark.depth
@@ -172,16 +173,20 @@ class Stamping:
             index = inner_index.get(key)
             if index is None:
                 for scope in scopes:
+                    if id(scope) in scope_number:
+                        continue
                     if scope.kind == "repeat":
                         if not (scope.id[:1] == "#" and first_repeat <= int(scope.id[1:]) <= last_repeat):
                             return None
-                    elif id(scope) not in scope_names:
-                        moved = split(scope.id)
-                        if moved is None:
+                        where_ = None
+                    else:
+                        where_ = split(scope.id)
+                        if where_ is None:
                             return None
-                        scope_names[id(scope)] = moved
+                    scope_number[id(scope)] = len(scopes_inside)
+                    scopes_inside.append((scope, where_))
                 index = inner_index[key] = len(inner)
-                inner.append(scopes)
+                inner.append(tuple(map(scope_number.__getitem__, key)))
             label = claim_of.get(data.label, -1) if name == names.prefix + data.label else -1
             site = site_index.get(id(data.site), -1)
             if site < 0 and data.site is not self.site:
@@ -223,7 +228,7 @@ class Stamping:
             values.described,
             nodes,
             inner,
-            scope_names,
+            scopes_inside,
             template_sites,
             pending,
             [node_index[name] for name in made],
@@ -253,22 +258,19 @@ class Stamping:
         locals_ = [self._auto_name(names, written) for written in template.claims]
         heads = [prefix + local for local in locals_]
         shift = self.repeats + 1 - template.first_repeat  # this copy's repeats take the next ids
-        scope_names = template.scope_names
-        moved: dict[int, Scope] = {}
-
-        def move(scope: Scope) -> Scope:
-            new = moved.get(id(scope))
-            if new is None:
-                if scope.kind == "repeat":
-                    ident = f"#{int(scope.id[1:]) + shift}"
-                else:
-                    claim, rest = scope_names[id(scope)]
-                    ident = heads[claim] + rest
-                new = moved[id(scope)] = Scope(ident, scope.kind, scope.name, scope.args, scope.index, scope.count)
-            return new
-
+        moved = [
+            Scope(
+                f"#{int(scope.id[1:]) + shift}" if where is None else heads[where[0]] + where[1],
+                scope.kind,
+                scope.name,
+                scope.args,
+                scope.index,
+                scope.count,
+            )
+            for scope, where in template.scopes
+        ]
         outer = tuple(self.scopes)
-        inner = [outer + tuple([move(scope) for scope in scopes]) for scopes in template.inner]
+        inner = [outer + tuple(map(moved.__getitem__, indices)) for indices in template.inner]
         # block instances first: the tensor values below may be names read in their scopes
         sites, scopes = [], []
         for site, scope, claim, rest, parent, _, _, _ in template.sites:
