@@ -22,7 +22,7 @@ from .source import Span
 from .walk import declared_batch, gc_paused, rank_problem, topological_order, wiring
 
 
-CHECK_EVERY = 512  # layers between two cancellation checkpoints (a few milliseconds)
+CHECK_EVERY = 64  # layers between two cancellation checkpoints (half a millisecond or so)
 
 
 def analyze(network, *, strict: bool = False, size_hints: bool = True) -> Analysis:
@@ -59,53 +59,67 @@ class _Inference:
         self.shared: set[int] = set()  # ids of the args dicts several layers have (_wire)
         self.sources: dict[str, list] = {}  # node -> its inputs by port, (source, output port) (_wire)
         self.next_kinds: dict[str, tuple] = {}  # node -> the kinds of the layers it feeds (_wire)
+        self.sample = None  # a sample of the symbolic sizes (sizehints.symbolic_sample), for a symbolic network
+        self.order: list[str] = []  # the nodes in the order propagation met them
 
     def run(self) -> Analysis:
+        self._propagate()
+        return self._conclude()
+
+    def _propagate(self) -> None:
+        """Every node's shapes, counts and diagnostics, in topological order (`self.order`)."""
         graph = self.graph
         cyclic = any(d.code is codes.CYCLE for d in self.network.diagnostics)
-        sample = None
         if not cyclic and self._has_symbols():
             from .sizehints import (
                 symbolic_sample,  # the sweeps: only for a network with symbolic sizes
             )
 
-            sample = symbolic_sample(self)
+            self.sample = symbolic_sample(self)
+        checkpoint()
         self._wire()
-        for count, node in enumerate([] if cyclic else topological_order(graph)):
+        self.order = [] if cyclic else topological_order(graph)
+        for count, node in enumerate(self.order):
             if not count % CHECK_EVERY:
                 checkpoint()  # an editor's stale analysis stops here (cancel.py)
             data = graph.nodes[node]
             kind = data.kind
             if kind == "input":
-                dims = _input_dims(data.args["shape"], sample, self.symbolic)
-                if dims and all(type(d) is int for d in dims) and math.prod(dims) >= MAX_COUNT:
-                    self.found.append(
-                        Diagnostic(
-                            codes.LIMIT_EXCEEDED,
-                            data.span,
-                            f"input `{node}` has {math.prod(dims):.3g} elements, beyond the limit of 2^53",
-                            "too large",
-                            "tensors must stay below 2^53 elements",
-                        )
-                    )
-                    dims = None
-                self.shapes[(node, 0)] = dims
-                spec = self.network.inputs.get(node)
-                spatial = list(spec.spatial_indices()) if spec is not None else list(range(1, len(dims or ())))
-                if spec is not None:
-                    self.axes[(node, 0)] = input_dims(spec)
-                    for axis, index in enumerate(spatial):
-                        if dims and isinstance(dims[index], int):
-                            self.extent.setdefault(axis, dims[index])
-                self.rf[(node, 0)] = (
-                    _field(tuple((1, 1) for _ in spatial), None, (True,) * len(spatial)) if dims else None
-                )  # ints: see _receptive_field
+                self._input(node, data)
             elif kind == "output":
                 if "shape" in data.args:
                     self._check_output(node, data)
-                continue
             else:
                 self._layer(node, data)
+
+    def _input(self, node: str, data: LayerNode) -> None:
+        dims = _input_dims(data.args["shape"], self.sample, self.symbolic)
+        if dims and all(type(d) is int for d in dims) and math.prod(dims) >= MAX_COUNT:
+            self.found.append(
+                Diagnostic(
+                    codes.LIMIT_EXCEEDED,
+                    data.span,
+                    f"input `{node}` has {math.prod(dims):.3g} elements, beyond the limit of 2^53",
+                    "too large",
+                    "tensors must stay below 2^53 elements",
+                )
+            )
+            dims = None
+        self.shapes[(node, 0)] = dims
+        spec = self.network.inputs.get(node)
+        spatial = list(spec.spatial_indices()) if spec is not None else list(range(1, len(dims or ())))
+        if spec is not None:
+            self.axes[(node, 0)] = input_dims(spec)
+            for axis, index in enumerate(spatial):
+                if dims and isinstance(dims[index], int):
+                    self.extent.setdefault(axis, dims[index])
+        self.rf[(node, 0)] = (
+            _field(tuple((1, 1) for _ in spatial), None, (True,) * len(spatial)) if dims else None
+        )  # ints: see _receptive_field
+
+    def _conclude(self) -> Analysis:
+        """The passes over the whole network after propagation, and the Analysis."""
+        graph = self.graph
         # one pass (attributes, not the mapping form: this runs over every node) for the rarer passes below
         ties = reuses = embeddings = False
         for data in graph.nodes.values():

@@ -52,6 +52,14 @@ class LayerGraph:
             self._succ[node] = {}
         self.nodes[node] = data
 
+    def with_nodes(self, replaced: dict) -> LayerGraph:
+        """A graph with the same edges and the data of some nodes replaced (name -> model.LayerNode): this one's
+        edges are shared with it, so neither graph may be changed afterwards (incremental/patch.py)."""
+        graph = LayerGraph.__new__(LayerGraph)
+        graph.nodes = {**self.nodes, **replaced}
+        graph._pred, graph._succ, graph._edges = self._pred, self._succ, self._edges
+        return graph
+
     def add_edge(self, u, v, key=None, **attr) -> None:
         if u not in self.nodes:
             self.add_node(u)

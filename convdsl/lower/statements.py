@@ -45,7 +45,8 @@ from .state import Records, _Abort, _Block, _Deferred, _TensorScope
 # Expansion steps allowed per layer allowed: nesting makes a few per layer (a call in a group in a block in a
 # repeat), and expansions that make no layer (a condition that is false) cost work too.
 STEPS_PER_LAYER = 2
-CHECK_EVERY = 1024  # expansion steps between two cancellation checkpoints (about a millisecond)
+CHECK_EVERY = 64  # expansion steps between two cancellation checkpoints (half a millisecond or so)
+EDGES_PER_CHECK = 128  # edges connected between two of them
 
 
 class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, Stamping, Reuses, Shapes, InputOptions):
@@ -678,7 +679,9 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, 
         )
 
     def _resolve_edges(self) -> None:
-        for value, node, port, span in self.pending_edges:
+        for count, (value, node, port, span) in enumerate(self.pending_edges):
+            if not count % EDGES_PER_CHECK:
+                checkpoint()
             producer = self._resolve(value)
             if producer is None:
                 self.graph.nodes[node].incomplete = True

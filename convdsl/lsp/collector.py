@@ -51,11 +51,12 @@ class Collector:
         gc.freeze()
         self.active = True
 
-    def settle(self) -> None:
-        """Called in the analysis thread with the collector paused, right after a version is made."""
+    def settle(self, whole: bool = True) -> None:
+        """Called in the analysis thread with the collector paused, right after a version is made. A quick
+        analysis (incremental/) makes a few hundred objects: not counted towards MAX_SETTLED."""
         if self.active:
             gc.freeze()
-            self.settled += 1
+            self.settled += whole
 
     def published(self, loop) -> None:
         """A version's diagnostics have been sent: collect in full once the editor is quiet."""

@@ -29,7 +29,7 @@ from ..walk import gc_paused
 from . import complete, convert, hover, navigate
 from .actions import code_actions
 from .collector import Collector
-from .snapshot import Snapshot, _real, build, read_through
+from .snapshot import Quick, Snapshot, _real, build, quick, read_through
 from .stdio import serve
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,11 @@ class Document:
     analysed: str | None = None  # the text the snapshot was made from
     running: bool = False
     dirty: bool = False  # a file it includes changed while it was analysed
+    # what an edit that changes one number is analysed from (incremental.State), and the text it is of: the
+    # newest text analysed, quickly or whole; None after an included file changed
+    state: object = None
+    state_text: str | None = None
+    quick: tuple | None = None  # (text, diagnostics) published from a quick analysis, until the whole one's
     waiters: list = field(default_factory=list)  # futures for a snapshot of the current version
 
 
@@ -145,22 +150,54 @@ class ConvdslServer(LanguageServer):
         for other in dependents:
             self.schedule(other, force=True)
 
-    def schedule(self, doc: Document, force: bool = False) -> None:
+    def schedule(self, doc: Document, force: bool = False, whole: bool = False) -> None:
+        """Analyse the document's newest text: from the state of the text before it if the edit changed one
+        number (incremental.py: its diagnostics are published at once, then the whole analysis follows for
+        the other features), else whole. whole: the whole analysis now."""
         if force:
             doc.analysed = None
             doc.dirty = doc.running
+            doc.state = doc.state_text = None
         if doc.running:
             return  # the running analysis starts the next one with the newest text when it ends
         doc.running = True
         loop = asyncio.get_running_loop()
         text, version = doc.text, doc.version
         selection = self.selection_for(doc.path)
-        future = loop.run_in_executor(self.worker, self._analyse, doc, text, version, self.open_texts(), selection)
-        future.add_done_callback(lambda f: self._done(doc, text, f))
+        # from the state of the text before, if this one differs by a number (else whole, in the same job)
+        state = doc.state if not whole and doc.state_text != text else None
+        future = loop.run_in_executor(
+            self.worker, self._analyse, doc, text, version, self.open_texts(), selection, state
+        )
+        future.add_done_callback(lambda f: self._done(doc, text, version, f))
 
-    def _analyse(self, doc: Document, text, version, open_texts, selection) -> Snapshot | None:
+    def _quick_done(self, doc: Document, text: str, version, result: Quick) -> None:
+        if doc.dirty:  # an included file changed meanwhile
+            doc.dirty = False
+            self.schedule(doc)
+            return
+        doc.state, doc.state_text = result.state, (text if result.state is not None else None)
+        if text is not doc.text:  # edited meanwhile: the newest text, from this one's state
+            self.schedule(doc)
+            return
+        doc.quick = (text, result.diagnostics)
+        self._publish(doc, version, result.diagnostics, result.network.sources, result.network.layer_graph.nodes)
+        self.schedule(doc, whole=True)  # the snapshot for hovers, definitions...: it publishes if it differs
+
+    def _analyse(self, doc: Document, text, version, open_texts, selection, state=None) -> Snapshot | Quick | None:
         """The snapshot of `text`, or None when it went stale on the way (the document changed again, an
-        included file changed, or it was closed): the work stops at the next checkpoint (cancel.py)."""
+        included file changed, or it was closed): the work stops at the next checkpoint (cancel.py). Or, from
+        `state` (of the text before), the diagnostics of an edit that changed one number (incremental.py)."""
+        if state is not None:
+            try:
+                with gc_paused():
+                    result = quick(state, doc.path, text, strict=self.options.strict, selection=selection)
+            except Exception as error:  # a bug: said in the log, and the text analysed whole
+                log.error("quick analysis of %s failed: %r", doc.uri, error, exc_info=error)
+                result = None
+            if result is not None:
+                self.collector.settle(whole=False)
+                return result
 
         def stale() -> bool:
             return doc.text is not text or doc.dirty or self.documents.get(doc.uri) is not doc
@@ -175,17 +212,18 @@ class ConvdslServer(LanguageServer):
                         reader=read_through(open_texts),
                         strict=self.options.strict,
                         selection=selection,
+                        keep_state=True,
                     )
             except Cancelled:
                 snapshot = None
             self.collector.settle()
         return snapshot
 
-    def _done(self, doc: Document, text: str, future) -> None:
+    def _done(self, doc: Document, text: str, version, future) -> None:
         doc.running = False
         error = future.exception()
         if self.documents.get(doc.uri) is not doc:
-            if error is None and future.result() is not None:
+            if error is None and isinstance(future.result(), Snapshot):
                 future.result().release()  # dropped: freed now, not at the next full collection
             _answer(doc.waiters, None)  # closed meanwhile: requests still waiting get an empty answer
             return
@@ -200,6 +238,9 @@ class ConvdslServer(LanguageServer):
             )
             _answer(doc.waiters, None)
             return
+        if isinstance(future.result(), Quick):
+            self._quick_done(doc, text, version, future.result())
+            return
         if text != doc.text or doc.dirty or future.result() is None:
             # stale: the text (or an included file) changed meanwhile; None: abandoned for that reason
             if future.result() is not None:
@@ -209,7 +250,13 @@ class ConvdslServer(LanguageServer):
             return
         replaced = doc.snapshot
         doc.snapshot, doc.analysed = future.result(), text
-        self.publish(doc)
+        doc.state, doc.state_text = doc.snapshot.state, (text if doc.snapshot.state is not None else None)
+        published, doc.quick = doc.quick, None
+        if published is None or published[0] is not text:
+            self.publish(doc)
+        elif published[1] != doc.snapshot.diagnostics:  # a bug in incremental/: the whole analysis is right
+            log.error("the quick analysis of %s gave other diagnostics than the whole one; published again", doc.uri)
+            self.publish(doc)
         _answer(doc.waiters, doc.snapshot)
         # The version this one replaces is freed when the editor pauses (a whole network: 1 to 2 ms for
         # ResNet-152), not between the next edit and its diagnostics: collector.py.
@@ -278,14 +325,18 @@ class ConvdslServer(LanguageServer):
     def publish(self, doc: Document) -> None:
         snapshot = doc.snapshot
         sources = snapshot.network.sources if snapshot.network is not None else {doc.path: snapshot.source}
-        by_uri: dict[str, list] = {doc.uri: []}
         nodes = snapshot.network.layer_graph.nodes if snapshot.network is not None else {}
+        self._publish(doc, doc.version, snapshot.diagnostics, sources, nodes)
+
+    def _publish(self, doc: Document, version, diagnostics, sources: dict, nodes: dict) -> None:
+        """Publish diagnostics of the document (those in its included files, to them)."""
+        by_uri: dict[str, list] = {doc.uri: []}
 
         def locate(name: str):
             data = nodes.get(name) if name in nodes else None
             return data.get("span") if data is not None else None
 
-        for diag in snapshot.diagnostics:
+        for diag in diagnostics:
             path = diag.span.path if diag.span is not None else doc.path
             uri = doc.uri if path == doc.path else convert.path_to_uri(path)
             by_uri.setdefault(uri, []).append(convert.diagnostic(diag, sources, _fix_data(diag), locate))
@@ -293,8 +344,9 @@ class ConvdslServer(LanguageServer):
         for uri in set(by_uri) | {u for u, by in self.published.items() if doc.uri in by}:
             self.published.setdefault(uri, {})[doc.uri] = by_uri.get(uri, [])
             merged = _merged(self.published[uri])
-            version = doc.version if uri == doc.uri else None
-            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri, merged, version))
+            self.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri, merged, version if uri == doc.uri else None)
+            )
 
     def closed(self, uri: str) -> None:
         doc = self.documents.pop(uri, None)
@@ -656,7 +708,13 @@ def make_server() -> ConvdslServer:
 def main() -> int:
     """Serve until `exit` (or the end of the input): 0 after a `shutdown` request, else 1 (LSP's rule; pygls
     catches its own SystemExit)."""
+    import sys
+
     server = make_server()
     server.collector.start()
+    # An edit read while the analysis thread works marks that work stale; the event loop's thread must get the
+    # interpreter lock to read it, which the analysis thread gives up every switch interval (5 ms by
+    # default: the whole of a quick analysis's budget). The loop's thread is idle but for that.
+    sys.setswitchinterval(0.0005)
     serve(server)
     return 0 if server.protocol._shutdown else 1

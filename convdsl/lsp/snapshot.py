@@ -14,9 +14,11 @@ from pathlib import Path
 
 from .. import diagnostics as codes
 from .. import positions
+from ..cancel import checkpoint
 from ..diagnostics import Diagnostic
 from ..evaluate import SHAPES
 from ..frontend import parse
+from ..incremental import RecordingInference, keep, reanalyse
 from ..infer import analyze
 from ..loading import lower_program
 from ..model import Analysis, Limits
@@ -39,6 +41,7 @@ class Snapshot:
     programs: dict  # path -> syntax tree: this file's and (once the index is made) the files it includes
     broken: tuple[Span, ...] = ()  # the text left out by error recovery
     lowering: object = None
+    state: object = None  # incremental.State: what the next edit, if it changes one number, is analysed from
     _index: positions.Index | None = field(default=None, repr=False)
     _nodes_by_span: dict | None = field(default=None, repr=False)
     _block_nodes: dict | None = field(default=None, repr=False)
@@ -160,8 +163,10 @@ def build(
     limits: Limits | None = None,
     strict: bool = False,
     selection: Selection | None = None,
+    keep_state: bool = False,
 ) -> Snapshot:
-    """Analyse one document's text as `check` would, and index it."""
+    """Analyse one document's text as `check` would, and index it. keep_state: keep what the next edit can be
+    analysed from (incremental.State), if it changes one number (`quick`)."""
     from ..loading import MAX_FILE_BYTES, decode, read_included
 
     reader = reader or read_included
@@ -184,7 +189,9 @@ def build(
     source = loaded
     with gc_paused():
         program, found = parse(source)
+        checkpoint()  # an editor's stale analysis stops here (cancel.py)
         broken: tuple = ()
+        state = None
         if program is None:
             recovered = parse_recovering(source)
             program, broken = recovered.program, recovered.broken
@@ -195,12 +202,46 @@ def build(
                 analysis = analyze(network, strict=strict, size_hints=False)
         else:
             network, lowering = lower_program(source, program, limits, reader, parse_included)
-            analysis = analyze(network, strict=strict)
+            if keep_state:
+                inference = RecordingInference(network, strict)
+                analysis = inference.run()
+                state = keep(path, source, network, inference, lowering, strict)
+            else:
+                analysis = analyze(network, strict=strict)
             diagnostics = analysis.diagnostics
         sources = network.sources if network is not None else {path: source}
         diagnostics = tuple(apply_suppressions(diagnostics, sources, selection))
         programs = {path: program} if program is not None else {}
-    return Snapshot(path, version, source, diagnostics, network, analysis, programs, broken, lowering)
+    return Snapshot(path, version, source, diagnostics, network, analysis, programs, broken, lowering, state)
+
+
+@dataclass(frozen=True)
+class Quick:
+    """The diagnostics of a text analysed from the state of the text before it (incremental.py)."""
+
+    diagnostics: tuple[Diagnostic, ...]  # what `check` reports, suppressions applied
+    network: Network
+    state: object  # incremental.State for the edit after it, or None
+
+
+def quick(state, path: str, text: str, *, strict: bool = False, selection: Selection | None = None) -> Quick | None:
+    """The diagnostics of `text` from the state of an earlier text of the same document (Snapshot.state), if
+    the edit changes one number a layer's call writes; else None (build it whole). Its included files must be
+    those the state was made with."""
+    from ..loading import MAX_FILE_BYTES, decode
+
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) > MAX_FILE_BYTES:
+        return None
+    source = decode(path, data)
+    if isinstance(source, Diagnostic):
+        return None
+    with gc_paused():
+        done = reanalyse(state, source, strict=strict)
+        if done is None:
+            return None
+        diagnostics = tuple(apply_suppressions(done.diagnostics, done.network.sources, selection))
+    return Quick(diagnostics, done.network, done.state)
 
 
 _PARSED: dict[tuple[str, str], object] = {}  # (path, text) -> its syntax tree, for included files

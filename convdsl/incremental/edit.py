@@ -1,0 +1,106 @@
+"""Which edit a new text is of the old one, when it is one number written over another.
+
+Found on the texts alone: the longest common start and end, and the changed stretch between them widened to
+the whole run of digits it is in. The texts are `Source` texts (line breaks normalised), so lines and columns
+are those of the spans lowering wrote.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Larger numbers are analysed whole: a value this size is a layer's channels, kernel or stride, and any
+# limit a size meets (2^53 elements) is checked by inference either way.
+MAX_VALUE = 1_000_000
+
+
+@dataclass(frozen=True)
+class NumberEdit:
+    """One whole number written over another on one line: `conv(64` -> `conv(128`."""
+
+    line: int  # 1-based
+    column: int  # 1-based, of the number's first digit (before and after)
+    end_column: int  # where the old number ended (exclusive)
+    value: int  # the new number
+    old_value: int
+    delta: int  # how far what follows the number on its line moved (new length - old length)
+
+    def shift(self, span):
+        """A span of the old text as it is in the new one: columns at or after the old number's end move."""
+        line, end = self.line, self.end_column
+        if span.line != line and span.end_line != line:
+            return span
+        column, end_column = span.column, span.end_column
+        if span.line == line and column >= end:
+            column += self.delta
+        if span.end_line == line and end_column >= end:
+            end_column += self.delta
+        if column == span.column and end_column == span.end_column:
+            return span
+        return type(span)(span.path, span.line, column, span.end_line, end_column)
+
+
+def number_edit(old: str, new: str) -> NumberEdit | None:
+    """The edit from `old` to `new` if it replaces one whole number (digits only) by another, else None."""
+    if old == new:
+        return None
+    start = _common_start(old, new)
+    end = _common_end(old, new, min(len(old), len(new)) - start)
+    if "\n" in old[start : len(old) - end] or "\n" in new[start : len(new) - end]:
+        return None
+    first = start
+    while first > 0 and _digit(old[first - 1]):
+        first -= 1
+    old_end = len(old) - end
+    while old_end < len(old) and _digit(old[old_end]):
+        old_end += 1
+    delta = len(new) - len(old)
+    before, after = old[first:old_end], new[first : old_end + delta]
+    if not (_number(before) and _number(after)):
+        return None
+    # a run of digits inside a name (`conv1`), a decimal (`0.5`, `1e3`) or a hexadecimal is not a number alone
+    if (first > 0 and _joins(old[first - 1])) or (old_end < len(old) and _joins(old[old_end])):
+        return None
+    value = int(after)
+    if value > MAX_VALUE:
+        return None
+    line_start = old.rfind("\n", 0, first) + 1
+    line = old.count("\n", 0, first) + 1
+    return NumberEdit(line, first - line_start + 1, old_end - line_start + 1, value, int(before), delta)
+
+
+def _digit(char: str) -> bool:
+    return "0" <= char <= "9"
+
+
+def _number(text: str) -> bool:
+    """Digits only, without a leading zero (as every reader of the language takes it: no octal doubt)."""
+    return bool(text) and all("0" <= c <= "9" for c in text) and (text == "0" or text[0] != "0")
+
+
+def _joins(char: str) -> bool:
+    return char.isalnum() or char in "_.'\""
+
+
+def _common_start(a: str, b: str) -> int:
+    """The length of the longest common start, by halving (each comparison is one slice compare in C)."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[:middle] == b[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _common_end(a: str, b: str, most: int) -> int:
+    """The length of the longest common end, at most `most` (it must not overlap the common start)."""
+    low, high = 0, max(0, most)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[len(a) - middle :] == b[len(b) - middle :]:
+            low = middle
+        else:
+            high = middle - 1
+    return low

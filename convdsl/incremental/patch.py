@@ -1,0 +1,152 @@
+"""The network of the new text, made from the old one's: the edited number's layers take the new value.
+
+Lowering reads a layer's argument values for nothing but the layer's own `args` (and the number of its
+outputs, checked here), unless the network reads a shape while lowering (`in.shape`) or reuses
+parameters: such networks are lowered again. So the new network is the old graph, with new node data for:
+- the layers whose call writes the number as an argument (`conv(64)`, `s=2`): their `args` take the value
+  as binding gives it (arguments.coerce);
+- every node written on the edited line: their spans move with the text after the number, and their
+  diagnostics read that line.
+Anything else the number could be (a block's argument, a repeat count, a constant, an input's size, part
+of an expression) is not a layer's argument as written, and the text is analysed whole.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from ..arguments import argument_tables, coerce
+from ..evaluate import EvalError
+from ..layers import KINDS
+from ..model import LayerNode
+from .edit import NumberEdit
+
+# what a keyword argument's span holds before its value: `s=`, `stride = `
+_KEYWORD = re.compile(r"[^\W\d]\w*\s*=\s*\Z")
+# argument types whose value a whole number is, as written or converted by coerce (others: analysed whole)
+_NUMERIC = frozenset({"int", "ints", "padding", "float", "floats", "dims"})
+
+
+def patch(state, edit: NumberEdit, source):
+    """(the new network, the names of the nodes to infer again), or None where this edit is not one layer
+    argument's number, or where the network's lowering could depend on it otherwise."""
+    network = state.network
+    if network.shape_reads:
+        return None
+    path, line = state.path, edit.line
+    if edit.delta and line in state.call_lines:
+        return None  # a block call on the line: its instances' sites hold its span
+    for diagnostic in network.diagnostics:
+        if _on_line(diagnostic, path, line):
+            return None  # lowering's own diagnostics there may quote the number (E008)
+    line_text = state.source.line_text(line)
+    nodes = network.layer_graph.nodes
+    replaced: dict[str, LayerNode] = {}
+    dirty: set[str] = set()
+    new_args: dict[int, dict] = {}  # id(old args) -> new args: nodes that shared one dict share the new one
+    argument = None  # the layers' argument the number is, once found
+    for name, data in nodes.items():
+        if data.shares is not None or (data.kind == "linear" and data.args.get("tie") is not None):
+            return None  # parameters reused or tied: counted by a pass over the whole network
+        if not _touches(data, path, line):
+            continue
+        dirty.add(name)  # written on the line: inferred again (its fixes read the line's text)
+        args = data.args
+        for arg, span in data.arg_spans.items():
+            if span.path != path or not _contains(span, edit):
+                continue
+            if span.line != line or span.end_line != line or span.end_column != edit.end_column:
+                return None  # inside a larger expression: `(3, 64)`, `64 * 2`
+            written = line_text[span.column - 1 : edit.column - 1]
+            if (written and not _KEYWORD.match(written)) or (argument is not None and argument != arg):
+                return None
+            argument = arg
+            args = new_args.get(id(data.args))
+            if args is None:
+                args = new_args[id(data.args)] = _with_value(data, arg, edit)
+            if args is None:
+                return None
+        if args is data.args and any(
+            span.path == path and _contains(span, edit) for span in (data.span, *data.dim_spans) if span is not None
+        ):
+            return None  # in the node's text but none of its arguments: an output's or input's declared size
+        if args is not data.args or edit.delta:
+            node = _moved(data, edit, path) if edit.delta else _copy(data)
+            node.args = args
+            replaced[name] = node
+    if argument is None:
+        return None  # the number is no layer's argument as written
+    graph = network.layer_graph.with_nodes(replaced)
+    return replace(network, layer_graph=graph, sources={**network.sources, path: source}), dirty
+
+
+def _with_value(data: LayerNode, arg: str, edit: NumberEdit) -> dict | None:
+    """The node's arguments with the new number, or None unless the old number, bound alike, is the value the
+    argument has (it is not the whole argument otherwise: a parameter's span is its first size's)."""
+    kind = KINDS.get(data.written)
+    if kind is None:
+        return None
+    spec = argument_tables(kind)[1].get(arg)
+    if spec is None or spec.type not in _NUMERIC:
+        return None
+    span = data.arg_spans[arg]
+    try:
+        if not _same(coerce(spec, edit.old_value, span, {}), data.args.get(arg)):
+            return None
+        coerced = coerce(spec, edit.value, span, {})
+    except EvalError:
+        return None
+    args = dict(data.args)
+    args[arg] = coerced
+    if kind.output_count(args) != kind.output_count(data.args):
+        return None
+    return args
+
+
+def _same(a, b) -> bool:
+    """Equal, and of the same types (True == 1 == 1.0, but not as arguments)."""
+    return type(a) is type(b) and a == b
+
+
+def _contains(span, edit: NumberEdit) -> bool:
+    """Whether the span holds the old number (all of it: a token is never cut)."""
+    line = edit.line
+    if (span.line, span.column) > (line, edit.column):
+        return False
+    return (span.end_line, span.end_column) >= (line, edit.end_column)
+
+
+def _touches(data: LayerNode, path: str, line: int) -> bool:
+    span = data.span
+    if span is not None and span.path == path and span.line <= line <= span.end_line:
+        return True
+    for span in data.arg_spans.values():
+        if span.path == path and span.line <= line <= span.end_line:
+            return True
+    return any(span.path == path and span.line <= line <= span.end_line for span in data.dim_spans)
+
+
+def _on_line(diagnostic, path: str, line: int) -> bool:
+    spans = [diagnostic.span, *(edit.span for fix in diagnostic.fixes for edit in fix.edits)]
+    return any(span is not None and span.path == path and span.line <= line <= span.end_line for span in spans)
+
+
+def _copy(data: LayerNode) -> LayerNode:
+    node = LayerNode.__new__(LayerNode)
+    for slot in LayerNode.__slots__:
+        setattr(node, slot, getattr(data, slot))
+    return node
+
+
+def _moved(data: LayerNode, edit: NumberEdit, path: str) -> LayerNode:
+    """A copy of the node with its spans in the edited file as they are in the new text."""
+    node = _copy(data)
+
+    def shift(span):
+        return edit.shift(span) if span.path == path else span
+
+    node.span = shift(data.span) if data.span is not None else None
+    node.arg_spans = {arg: shift(span) for arg, span in data.arg_spans.items()}
+    node.dim_spans = tuple(shift(span) for span in data.dim_spans)
+    return node

@@ -1,0 +1,309 @@
+"""An edit that changes one number, analysed from the version before (convdsl.incremental), against the
+same text analysed whole: the diagnostics (every field: code, place, message, help, fixes), each layer's
+shapes and counts, and every output's shape must be the same.
+
+The numbers edited are every whole number written in every .cdsl file of the repository (a sample in the
+default run, all of them under `-m slow`), each made smaller, larger and of another length; and written
+cases for each way a number can be something other than a layer's argument (there the quick analysis must
+decline, or agree).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from convdsl.incremental import number_edit
+from convdsl.lsp.snapshot import build, quick
+
+ROOT = Path(__file__).resolve().parent.parent
+FILES = sorted(p for p in ROOT.rglob("*.cdsl") if ".git" not in p.parts)
+NUMBER = re.compile(r"(?<![\w.])\d+(?![\w.])")
+
+
+def _replacements(token: str) -> list[str]:
+    value = int(token)
+    return sorted({str(value + 1), str(value * 2 + 1), str(max(0, value - 1)), "1", "3"} - {token})
+
+
+def _layers(inference_or_analysis) -> dict:
+    return {
+        name: (info.kind, info.input_shapes, info.output_shapes, info.params, info.buffers, info.macs)
+        for name, info in inference_or_analysis.items()
+    }
+
+
+def compare(path: str, before: str, after: str, state=None):
+    """Analyse `after` quickly from `before`'s state; when it does, it must equal the whole analysis. Returns
+    (the quick result or None, the state to go on from)."""
+    if state is None:
+        state = build(path, before, keep_state=True).state
+    if state is None:
+        return None, None
+    fast = quick(state, path, after)
+    whole = build(path, after, keep_state=True)
+    if fast is not None:
+        assert fast.diagnostics == whole.diagnostics, (path, after)
+        if whole.analysis is not None:
+            inference = fast.state.inference if fast.state is not None else None
+            if inference is not None:
+                assert inference.shapes == whole.analysis.shapes
+                assert _layers(inference.layers) == _layers(whole.analysis.layers)
+    return fast, whole.state
+
+
+def _edits(text: str, every: int):
+    for index, match in enumerate(NUMBER.finditer(text)):
+        if index % every:
+            continue
+        for value in _replacements(match.group()):
+            yield text[: match.start()] + value + text[match.end() :]
+
+
+def _sweep(every: int) -> tuple[int, int]:
+    quick_count = total = 0
+    for file in FILES:
+        text = file.read_text()
+        path = str(file)
+        first = build(path, text, keep_state=True)
+        if first.state is None:
+            continue
+        for after in _edits(text, every):
+            fast, _ = compare(path, text, after, first.state)
+            total += 1
+            quick_count += fast is not None
+    return quick_count, total
+
+
+def test_sample_of_every_file_agrees():
+    quick_count, total = _sweep(every=13)
+    # the quick path is really taken: about one number in seven of these files is a layer's argument as
+    # written (the others are in comments, input sizes, block arguments, repeat counts, expressions)
+    assert total > 1000 and quick_count > 150, (quick_count, total)
+
+
+@pytest.mark.slow
+def test_every_number_of_every_file_agrees():
+    quick_count, total = _sweep(every=1)
+    assert total > 12_000 and quick_count > 2_000, (quick_count, total)
+
+
+# --- written cases: (the text before, the text after, whether the quick analysis takes it) --------------------
+
+NET = """input x: 3 x 32 x 32
+y = x -> conv1: conv(16, 4, s=2, p=1, bias=false) -> bn -> relu -> conv(32, 3, p=1) -> maxpool(2)
+output y
+"""
+
+TAKEN = {
+    "channels": (NET, NET.replace("conv(16", "conv(24")),
+    "a longer number, with layers after it on the line": (NET, NET.replace("conv(16", "conv(1024")),
+    "a shorter one": (NET, NET.replace("conv(32, 3", "conv(8, 3")),
+    "a keyword argument": (NET, NET.replace("s=2", "s=3")),
+    "a keyword argument written with spaces": (
+        NET.replace("s=2", "s = 2"),
+        NET.replace("s=2", "s = 4"),
+    ),
+    "the last argument of a later layer": (NET, NET.replace("maxpool(2)", "maxpool(3)")),
+    # a kernel larger than the input: an error, and nothing inferred after it
+    "an edit that makes an error": (NET, NET.replace("conv(32, 3", "conv(32, 99")),
+    "an error mended": (NET.replace("conv(32, 3", "conv(32, 99"), NET),
+    # 16 / 3 does not divide: W101, with its fixes and the input sizes that work
+    "a size that stops dividing": (NET, NET.replace("maxpool(2)", "maxpool(5)")),
+    "zero channels": (NET, NET.replace("conv(16", "conv(0")),
+    "a layer in a block, used twice": (
+        "block cbr(c) = conv(c, 3, p=1) -> bn -> relu\ninput x: 3 x 8 x 8\ny = x -> cbr(4) -> cbr(8)\noutput y\n",
+        "block cbr(c) = conv(c, 5, p=1) -> bn -> relu\ninput x: 3 x 8 x 8\ny = x -> cbr(4) -> cbr(8)\noutput y\n",
+    ),
+    "a call written over several lines": (
+        "input x: 3 x 8 x 8\ny = x -> conv(\n    8,\n    3,\n    p=1,\n) -> relu\noutput y\n",
+        "input x: 3 x 8 x 8\ny = x -> conv(\n    8,\n    30,\n    p=1,\n) -> relu\noutput y\n",
+    ),
+    "a suppression on the line holds": (
+        "input x: 3 x 9 x 9\ny = x -> maxpool(3)  # convdsl: ignore[E101]\nz = x -> maxpool(2)\noutput y\noutput z\n",
+        "input x: 3 x 9 x 9\ny = x -> maxpool(2)  # convdsl: ignore[E101]\nz = x -> maxpool(2)\noutput y\noutput z\n",
+    ),
+    "a warning for a layer after the number on its line": (
+        "input x: 3 x 8 x 8\ny = x -> conv(4, 3, p=1) -> bn -> conv(4, 3, p=1) -> bn\noutput y\n",
+        "input x: 3 x 8 x 8\ny = x -> conv(4, 3, p=1) -> bn -> conv(400, 3, p=1) -> bn\noutput y\n",
+    ),
+    "an output with a declared shape": (
+        "input x: 3 x 8 x 8\noutput y: 4 x 8 x 8 = x -> conv(4, 3, p=1)\n",
+        "input x: 3 x 8 x 8\noutput y: 4 x 8 x 8 = x -> conv(4, 3, p=0)\n",
+    ),
+    "a merge whose branches stop agreeing": (
+        "input x: 3 x 8 x 8\na = x -> conv(4, 3, p=1)\nb = x -> conv(4, 1)\noutput y = add(a, b)\n",
+        "input x: 3 x 8 x 8\na = x -> conv(4, 3, p=1)\nb = x -> conv(5, 1)\noutput y = add(a, b)\n",
+    ),
+    # conv1's height is 3 both times, but now rounded: the merge's notes say so (they read up the graph)
+    "a merge's notes change while its inputs' shapes do not": (
+        "input x: 3 x 7 x 7\na = x -> conv(4, 3, s=2)\nb = x -> conv(4, 1, s=2)\noutput y = add(a, b)\n",
+        "input x: 3 x 7 x 7\na = x -> conv(4, 2, s=2)\nb = x -> conv(4, 1, s=2)\noutput y = add(a, b)\n",
+    ),
+    # the same 4 x 4 x 4, but its last axis is now the height: W104 on the next line
+    "a shape unchanged along other axes": (
+        "input x: 4 x 4 x 4\nt = x -> transpose(1, 3)\ny = t -> linear(8)\noutput y\n",
+        "input x: 4 x 4 x 4\nt = x -> transpose(2, 3)\ny = t -> linear(8)\noutput y\n",
+    ),
+    "a linear layer's features": (
+        "input x: 16\noutput y = x -> linear(10) -> relu -> linear(4)\n",
+        "input x: 16\noutput y = x -> linear(12) -> relu -> linear(4)\n",
+    ),
+}
+
+DECLINED = {
+    "a number in a comment": (NET + "# 16 channels\n", NET + "# 24 channels\n"),
+    "an input's size": (NET, NET.replace("3 x 32 x 32", "3 x 64 x 32")),
+    "a block's argument": (
+        "block cbr(c) = conv(c, 3, p=1) -> relu\ninput x: 3 x 8 x 8\ny = x -> cbr(4)\noutput y\n",
+        "block cbr(c) = conv(c, 3, p=1) -> relu\ninput x: 3 x 8 x 8\ny = x -> cbr(6)\noutput y\n",
+    ),
+    "a repeat count": (
+        "input x: 3 x 8 x 8\ny = x -> (conv(3, 3, p=1) -> relu) * 2\noutput y\n",
+        "input x: 3 x 8 x 8\ny = x -> (conv(3, 3, p=1) -> relu) * 3\noutput y\n",
+    ),
+    "a constant": (
+        "const c = 4\ninput x: 3 x 8 x 8\ny = x -> conv(c, 3)\noutput y\n",
+        "const c = 5\ninput x: 3 x 8 x 8\ny = x -> conv(c, 3)\noutput y\n",
+    ),
+    "a size in a tuple": (
+        "input x: 3 x 8 x 8\ny = x -> conv(4, (3, 1))\noutput y\n",
+        "input x: 3 x 8 x 8\ny = x -> conv(4, (3, 2))\noutput y\n",
+    ),
+    "part of an expression": (
+        "input x: 3 x 8 x 8\ny = x -> conv(4 * 2, 3)\noutput y\n",
+        "input x: 3 x 8 x 8\ny = x -> conv(4 * 3, 3)\noutput y\n",
+    ),
+    "a negative number": (
+        "input x: 3 x 8 x 8\ny = x -> conv(4, 3) -> flatten(-1)\noutput y\n",
+        "input x: 3 x 8 x 8\ny = x -> conv(4, 3) -> flatten(-2)\noutput y\n",
+    ),
+    "a leading zero": (NET, NET.replace("conv(16", "conv(016")),
+    "a number too large to be a layer's": (NET, NET.replace("conv(16", "conv(16000000")),
+    "a decimal": (
+        "input x: 3 x 8 x 8\ny = x -> dropout(0.5)\noutput y\n",
+        "input x: 3 x 8 x 8\ny = x -> dropout(0.6)\noutput y\n",
+    ),
+    "digits in a name": (NET, NET.replace("conv1:", "conv2:")),
+    "a parameter's size": (
+        "input x: 4 x 8\nparam t: 1 x 8\ny = concat(t, x, dim=0)\noutput y\n",
+        "input x: 4 x 8\nparam t: 2 x 8\ny = concat(t, x, dim=0)\noutput y\n",
+    ),
+    "an output's declared size": (
+        "input x: 3 x 8 x 8\noutput y: 4 x 8 x 8 = x -> conv(4, 3, p=1)\n",
+        "input x: 3 x 8 x 8\noutput y: 5 x 8 x 8 = x -> conv(4, 3, p=1)\n",
+    ),
+    "two numbers at once": (NET, NET.replace("conv(16, 4", "conv(17, 5")),
+    "an edit across lines": (NET, NET.replace("conv(16, 4, s=2, p=1) -> bn", "conv(16, 4, s=2, p=1)\n    -> bn")),
+    "PyTorch's order (E008 quotes the number)": (
+        "input x: 100\noutput y = x -> linear(100, 10)\n",
+        "input x: 100\noutput y = x -> linear(200, 10)\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TAKEN))
+def test_an_edit_of_a_layers_number_is_analysed_quickly_and_agrees(name, tmp_path):
+    before, after = TAKEN[name]
+    path = str(tmp_path / "net.cdsl")
+    assert number_edit(before, after) is not None
+    fast, _ = compare(path, before, after)
+    assert fast is not None, "the quick analysis declined"
+
+
+@pytest.mark.parametrize("name", sorted(DECLINED))
+def test_a_number_that_is_not_a_layers_argument_is_analysed_whole(name, tmp_path):
+    before, after = DECLINED[name]
+    path = str(tmp_path / "net.cdsl")
+    state = build(path, before, keep_state=True).state
+    assert state is not None
+    assert quick(state, path, after) is None
+
+
+def test_the_written_cases_show_what_they_say(tmp_path):
+    """The cases above are about something: their texts give the diagnostics named."""
+    path = str(tmp_path / "net.cdsl")
+    codes = {name: {d.code.code for d in build(path, after).diagnostics} for name, (_, after) in TAKEN.items()}
+    assert codes["channels"] == set()
+    assert any(code.startswith("E") for code in codes["an edit that makes an error"])
+    assert codes["an error mended"] == set()
+    assert "E101" in codes["a size that stops dividing"]
+    # the second line's E101 stays; the first line's is silenced
+    shown = build(path, TAKEN["a suppression on the line holds"][1]).diagnostics
+    assert [(d.code.code, d.span.line) for d in shown] == [("E101", 3)]
+    assert codes["a warning for a layer after the number on its line"] == {"W101"}
+    assert "E115" in codes["an output with a declared shape"]
+    assert codes["a merge whose branches stop agreeing"]
+    assert codes["a shape unchanged along other axes"] == {"W104"}
+    notes = [
+        d.notes for d in build(path, TAKEN["a merge's notes change while its inputs' shapes do not"][1]).diagnostics
+    ]
+    assert any("3.5 -> 3" in note for group in notes for note in group), notes
+
+
+def test_number_edit_finds_the_one_number_written_over_another():
+    """Lines and columns (1-based, as spans are) worked out by hand."""
+    edit = number_edit("a\nbb conv(64, 3)\n", "a\nbb conv(128, 3)\n")
+    assert (edit.line, edit.column, edit.end_column, edit.old_value, edit.value, edit.delta) == (2, 9, 11, 64, 128, 1)
+    edit = number_edit("conv(16)", "conv(1)")  # a digit deleted: the whole number is what changed
+    assert (edit.line, edit.column, edit.end_column, edit.old_value, edit.value, edit.delta) == (1, 6, 8, 16, 1, -1)
+    for before, after in (
+        ("conv1: conv(4)", "conv2: conv(4)"),  # digits in a name
+        ("x1 = a", "x12 = a"),
+        ("dropout(0.5)", "dropout(0.6)"),  # a decimal
+        ("f(1e5)", "f(1e6)"),
+        ("f(2_0)", "f(2_1)"),
+        ('f("64")', 'f("65")'),  # in a string
+        ("conv(4)", "conv(4)"),  # no edit
+        ("conv(4)\nrelu", "conv(4\n)\nrelu"),  # a line break
+        ("conv(4)", "conv(x)"),
+        ("conv(4)", "conv(04)"),
+        ("conv(4, 3)", "conv(5, 4)"),  # two numbers
+    ):
+        assert number_edit(before, after) is None, (before, after)
+
+
+def test_reused_and_tied_parameters_and_shape_reads_are_analysed_whole(tmp_path):
+    path = str(tmp_path / "net.cdsl")
+    for before, old, new in (
+        ("input x: 3 x 8 x 8\na = x -> c: conv(3, 3, p=1)\ny = a -> reuse(c)\noutput y\n", "conv(3, 3", "conv(3, 5"),
+        (
+            "input x: 8\nw = x -> e: linear(16)\ny = w -> relu -> linear(8, tie=e)\noutput y\n",
+            "linear(16)",
+            "linear(32)",
+        ),
+        ("input x: 3 x 8 x 8\ny = x -> conv(in.shape[0] * 2, 3) -> conv(4, 3)\noutput y\n", "conv(4, 3)", "conv(5, 3)"),
+    ):
+        state = build(path, before, keep_state=True).state
+        after = before.replace(old, new)
+        assert after != before
+        assert state is None or quick(state, path, after) is None, before
+
+
+def test_a_chain_of_quick_edits_agrees_at_every_step(tmp_path):
+    """Each quick analysis's state is the next one's start: 30 edits of ResNet-152's numbers in a row."""
+    import random
+
+    path = str(ROOT / "benchmarks" / "resnet152.cdsl")
+    text = Path(path).read_text()
+    state = build(path, text, keep_state=True).state
+    rng = random.Random(20)
+    taken = chained = 0
+    quick_state = False
+    for _ in range(30):
+        # a number outside the comments
+        numbers = [m for m in NUMBER.finditer(text) if text.rfind("#", 0, m.start()) < text.rfind("\n", 0, m.start())]
+        match = rng.choice(numbers)
+        after = text[: match.start()] + str(rng.choice([2, 3, 7, 16, 64, 100, 256])) + text[match.end() :]
+        if after == text:
+            continue
+        fast, whole_state = compare(path, text, after, state)
+        # from the quick state when there is one: it is what an editor goes on from
+        taken += fast is not None
+        chained += fast is not None and quick_state
+        quick_state = fast is not None and fast.state is not None
+        state = fast.state if quick_state else whole_state
+        text = after
+    assert taken >= 6 and chained >= 2, (taken, chained)

@@ -1,0 +1,199 @@
+"""The language server's quick path (convdsl.incremental): an edit that changes one number a layer's call
+writes is published at once, from the state of the version before, as `check` reports the new text; the
+whole analysis follows (hovers, definitions... wait for it) and publishes again only where it differs, which
+it never should: one test makes it differ on purpose, and the whole analysis's diagnostics are published."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import require
+
+require("pygls")
+
+from lsp_client import ROOT, LspClient
+
+from convdsl.lsp import convert
+from convdsl.lsp import server as server_module
+from convdsl.lsp.server import ConvdslServer
+from convdsl.lsp.snapshot import Quick
+
+NET = """input image: 3 x 64 x 64
+features = image
+    -> conv1: conv(16, 3, s=2, p=1, bias=false) -> bn -> relu
+    -> conv2: conv(32, 3, s=2, p=1, bias=false) -> bn -> relu
+    -> pool: maxpool(2)
+output logits = features -> adaptive_avgpool(1) -> flatten -> fc: linear(10)
+"""
+
+# each edit changes one number of the text as it is by then
+EDITS = [
+    ("conv(16", "conv(24"),  # channels: nothing to report
+    ("conv(32, 3", "conv(32, 99"),  # a kernel larger than the input: E106
+    ("conv(32, 99", "conv(32, 9"),  # mended, and a number of another length
+    ("maxpool(2)", "maxpool(3)"),  # 16 / 3 does not divide: E101, with fixes
+    ("linear(10)", "linear(1000)"),
+]
+SEVERITY = {"error": 1, "warning": 2, "note": 3}
+
+
+def _check(path: Path) -> list:
+    run = subprocess.run(
+        [sys.executable, "-m", "convdsl", "check", "--format", "json", str(path)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        cwd=str(ROOT),
+        check=False,
+    )
+    return sorted(
+        (
+            d["code"],
+            SEVERITY[d["severity"]],
+            d["message"],
+            d["line"] - 1,
+            d["column"] - 1,
+            json.dumps(d.get("fixes") or None, sort_keys=True),
+        )
+        for f in json.loads(run.stdout)["files"]
+        for d in f["diagnostics"]
+    )
+
+
+def _shown(published: list) -> list:
+    return sorted(
+        (
+            d["code"],
+            d["severity"],
+            d["message"],
+            d["range"]["start"]["line"],
+            d["range"]["start"]["character"],
+            json.dumps(d.get("data") or None, sort_keys=True),  # the fixes, in check's JSON form
+        )
+        for d in published
+    )
+
+
+def _number_range(text: str, old: str, new: str) -> tuple[dict, str]:
+    """The range of the one number `old` -> `new` changes, and the new number."""
+    start = text.index(old)
+    prefix = os.path.commonprefix([old, new])
+    offset = start + len(prefix)
+    while text[offset - 1].isdigit():  # back to the number's first digit
+        offset -= 1
+    end = offset
+    while text[end].isdigit():
+        end += 1
+    line = text.count("\n", 0, offset)
+    column = offset - (text.rfind("\n", 0, offset) + 1)
+    after = text.replace(old, new, 1)
+    number = after[offset : end + len(after) - len(text)]
+    edit = {"start": {"line": line, "character": column}, "end": {"line": line, "character": column + end - offset}}
+    return edit, number
+
+
+def test_number_edits_are_published_as_check_reports_them_and_once(tmp_path):
+    path = tmp_path / "net.cdsl"
+    path.write_text(NET)
+    client = LspClient()
+    try:
+        client.initialize()
+        uri = client.open(path, NET)
+        assert _shown(client.diagnostics(uri, 1)) == _check(path)
+        text = NET
+        for old, new in EDITS:
+            edit, number = _number_range(text, old, new)
+            text = text.replace(old, new, 1)
+            version = client.change(uri, number, edit)
+            published = client.diagnostics(uri, version)
+            path.write_text(text)
+            assert _shown(published) == _check(path), (old, new)
+            # a hover waits for the whole analysis: the layer's new shape
+            line = text[: text.index("pool: maxpool")].count("\n")
+            hover = client.at("textDocument/hover", uri, line, text.splitlines()[line].index("maxpool(") + 1)
+            assert hover is not None
+        # the E101 of the fourth edit came with its fixes (the last edit left it)
+        assert any(d[0] == "E101" and d[5] != "null" for d in _check(path))
+        # once per version: the whole analyses agreed, and published nothing more
+        client.request("shutdown", None)
+        versions = [
+            m["params"].get("version")
+            for m in [*client.passed_over, *_drain(client)]
+            if m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri
+        ]
+        assert versions == [], versions  # every publication was read by diagnostics() above, none came twice
+    finally:
+        client.close()
+
+
+def _drain(client) -> list:
+    out = []
+    while not client.notifications.empty():
+        out.append(client.notifications.get())
+    return out
+
+
+# in this process: which path published what ---------------------------------------------------------------
+
+
+class _Recorded(ConvdslServer):
+    def __init__(self):
+        super().__init__()
+        self.publications: list[tuple] = []  # (version, codes, "quick" | "whole")
+        self.quick_next = False
+
+    def _quick_done(self, doc, text, version, result):
+        self.quick_next = True
+        super()._quick_done(doc, text, version, result)
+        self.quick_next = False
+
+    def _publish(self, doc, version, diagnostics, sources, nodes):
+        self.publications.append(
+            (version, tuple(d.code.code for d in diagnostics), "quick" if self.quick_next else "whole")
+        )
+
+
+def _run(server, uri, texts):
+    async def scenario():
+        for version, text in enumerate(texts, 1):
+            server.changed(uri, text, version)
+            await server.current(uri)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        server.worker.shutdown(wait=True)
+
+
+def test_a_number_edit_is_published_from_the_quick_path_then_left_alone(tmp_path):
+    path = tmp_path / "net.cdsl"
+    path.write_text(NET)
+    server = _Recorded()
+    second = NET.replace("conv(32, 3", "conv(32, 99")
+    third = second.replace("-> pool:", "-> relu -> pool:")  # not a number: analysed whole
+    _run(server, convert.path_to_uri(str(path)), [NET, second, third])
+    assert server.publications == [(1, (), "whole"), (2, ("E106",), "quick"), (3, ("E106",), "whole")]
+
+
+def test_a_quick_result_that_differs_is_corrected_by_the_whole_analysis(tmp_path, monkeypatch, caplog):
+    """The safety net: were the quick path wrong, the whole analysis publishes the right diagnostics."""
+    path = tmp_path / "net.cdsl"
+    path.write_text(NET)
+    real = server_module.quick
+
+    def wrong(*args, **kwargs):
+        result = real(*args, **kwargs)
+        return Quick((), result.network, None) if result is not None else None
+
+    monkeypatch.setattr(server_module, "quick", wrong)
+    server = _Recorded()
+    with caplog.at_level(logging.ERROR, logger="convdsl.lsp.server"):
+        _run(server, convert.path_to_uri(str(path)), [NET, NET.replace("conv(32, 3", "conv(32, 99")])
+    assert server.publications == [(1, (), "whole"), (2, (), "quick"), (2, ("E106",), "whole")]
+    assert any("other diagnostics than the whole one" in r.getMessage() for r in caplog.records)
