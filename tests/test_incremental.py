@@ -98,6 +98,20 @@ output y
 """
 
 TAKEN = {
+    "an input's size": (NET, NET.replace("3 x 32 x 32", "3 x 64 x 32")),
+    # the width, 34, does not divide (E101): its fixes edit the width where it is written, moved by the edit
+    "an input's size, the sizes after it on its line moved": (
+        NET.replace("3 x 32 x 32", "3 x 32 x 34"),
+        NET.replace("3 x 32 x 32", "3 x 320 x 34"),
+    ),
+    "an input's channels": (NET, NET.replace("3 x 32 x 32", "4 x 32 x 32")),
+    # 34 -> 17, which does not divide by the pool: E101, and the input sizes that work in its help
+    "an input's size that stops dividing": (NET, NET.replace("3 x 32 x 32", "3 x 34 x 32")),
+    "one of two inputs": (
+        "input a: 3 x 8 x 8\ninput b: 3 x 8 x 8\nx = a -> conv(4, 3, p=1)\ny = b -> conv(4, 3, p=1)\noutput z = add(x, y)\n",
+        "input a: 3 x 8 x 8\ninput b: 3 x 9 x 8\nx = a -> conv(4, 3, p=1)\ny = b -> conv(4, 3, p=1)\noutput z = add(x, y)\n",
+    ),
+    "a number in a comment": (NET + "# 16 channels\n", NET + "# 24 channels\n"),
     "channels": (NET, NET.replace("conv(16", "conv(24")),
     "a longer number, with layers after it on the line": (NET, NET.replace("conv(16", "conv(1024")),
     "a shorter one": (NET, NET.replace("conv(32, 3", "conv(8, 3")),
@@ -154,8 +168,11 @@ TAKEN = {
 }
 
 DECLINED = {
-    "a number in a comment": (NET + "# 16 channels\n", NET + "# 24 channels\n"),
-    "an input's size": (NET, NET.replace("3 x 32 x 32", "3 x 64 x 32")),
+    "an input's size of zero": (NET, NET.replace("3 x 32 x 32", "3 x 0 x 32")),
+    "an input's batch": (
+        NET.replace("3 x 32 x 32", "3 x 32 x 32, batch=8"),
+        NET.replace("3 x 32 x 32", "3 x 32 x 32, batch=9"),
+    ),
     "a block's argument": (
         "block cbr(c) = conv(c, 3, p=1) -> relu\ninput x: 3 x 8 x 8\ny = x -> cbr(4)\noutput y\n",
         "block cbr(c) = conv(c, 3, p=1) -> relu\ninput x: 3 x 8 x 8\ny = x -> cbr(6)\noutput y\n",
@@ -237,6 +254,10 @@ def test_the_written_cases_show_what_they_say(tmp_path):
     assert "E115" in codes["an output with a declared shape"]
     assert codes["a merge whose branches stop agreeing"]
     assert codes["a shape unchanged along other axes"] == {"W104"}
+    assert "E101" in codes["an input's size that stops dividing"]
+    assert codes["one of two inputs"]
+    moved = build(path, TAKEN["an input's size, the sizes after it on its line moved"][1]).diagnostics
+    assert any(edit.span.column == len("input x: 3 x 320 x ") + 1 for d in moved for f in d.fixes for edit in f.edits)
     notes = [
         d.notes for d in build(path, TAKEN["a merge's notes change while its inputs' shapes do not"][1]).diagnostics
     ]
@@ -307,3 +328,69 @@ def test_a_chain_of_quick_edits_agrees_at_every_step(tmp_path):
         state = fast.state if quick_state else whole_state
         text = after
     assert taken >= 6 and chained >= 2, (taken, chained)
+
+
+# --- comments ------------------------------------------------------------------------------------------------
+
+COMMENT = re.compile(r"#[^\n]*")
+
+
+def _comment_edits(text: str, every: int):
+    """A letter typed in each comment (after its `#`), one deleted, and a suppression written in."""
+    for index, match in enumerate(COMMENT.finditer(text)):
+        if index % every:
+            continue
+        end = match.end()
+        yield text[:end] + "x" + text[end:]
+        if match.end() - match.start() > 1:
+            yield text[: end - 1] + text[end:]
+        yield text[:end] + " convdsl: ignore[E101, W101, W104]" + text[end:]
+
+
+def _comment_sweep(every: int) -> tuple[int, int]:
+    quick_count = total = 0
+    for file in FILES:
+        text = file.read_text()
+        path = str(file)
+        first = build(path, text, keep_state=True)
+        if first.state is None:
+            continue
+        for after in _comment_edits(text, every):
+            fast, _ = compare(path, text, after, first.state)
+            total += 1
+            quick_count += fast is not None
+    return quick_count, total
+
+
+def test_edits_in_comments_agree():
+    quick_count, total = _comment_sweep(every=7)
+    assert total > 300 and quick_count > total // 2, (quick_count, total)
+
+
+@pytest.mark.slow
+def test_edits_in_every_comment_agree():
+    quick_count, total = _comment_sweep(every=1)
+    assert quick_count > total // 2, (quick_count, total)
+
+
+def test_a_suppression_typed_in_a_comment_silences_at_once(tmp_path):
+    path = str(tmp_path / "net.cdsl")
+    before = "input x: 3 x 9 x 9\ny = x -> maxpool(2)  # rows dropped\noutput y\n"
+    after = before.replace("# rows dropped", "# rows dropped convdsl: ignore[E101]")
+    fast, _ = compare(path, before, after)
+    assert fast is not None and fast.diagnostics == ()
+    assert [d.code.code for d in build(path, before).diagnostics] == ["E101"]
+
+
+def test_comment_edit_is_text_after_a_hash_outside_strings():
+    from convdsl.incremental import comment_edit
+
+    assert comment_edit("x = 1  # ab\n", "x = 1  # axb\n")
+    assert comment_edit("# ab\n", "# a\n")
+    assert not comment_edit("x = 1  # ab\n", "x = 2  # ab\n")  # before the comment
+    assert not comment_edit('include "a#b"\n', 'include "a#bc"\n')  # a `#` in a string
+    assert not comment_edit("include 'a#b'  # c\n", "include 'a#x'  # c\n")
+    assert comment_edit('include "a#b"  # c\n', 'include "a#b"  # cd\n')
+    assert not comment_edit("x  # ab\ny\n", "x  # a\nb\ny\n")  # a line break typed
+    assert not comment_edit("x  # ab\n", "x  ab\n")  # the `#` itself
+    assert not comment_edit("x # a\n", "x # a\n")

@@ -1,27 +1,40 @@
-"""Analysis of an edit from the version before it, where the edit is one number written over another.
+"""Analysis of an edit from the version before it: one number written over another, or text typed in a
+comment.
 
-Typing in an architecture mostly changes numbers: channels, kernels, strides. A whole analysis of
-ResNet-152 takes 8 to 14 ms on the benchmark's machine; this one re-infers only what the new number can
-change (patch.py: the new network from the old; inference.py: what is inferred again), and its
-diagnostics are those of the whole analysis (tests/test_incremental.py compares them on every number of
-every file in the repository). Anything else is analysed whole: `reanalyse` says None.
+Typing in an architecture mostly changes numbers (channels, kernels, strides) and comments. A whole analysis
+of ResNet-152 takes 8 to 14 ms on the benchmark's machine. Here:
+- a number a layer's call writes: the new network is the old graph with the new argument (patch.py), and
+  inference runs again only where something can differ (inference.py);
+- an edit inside a comment: the network is the old one (a comment changes nothing lowered); only a
+  suppression comment can change what is shown, and suppressions are applied afterwards, to the new text.
+The diagnostics are those of the whole analysis: tests/test_incremental.py compares them on every number and
+every comment of every file in the repository. Any other edit is analysed whole: `reanalyse` says None.
 
-    state = keep(path, source, network, inference, lowering, strict)   # after a whole analysis
-    done = reanalyse(state, source)                                    # a later text of the same file
+    state = keep(path, source, network, inference, lowering, strict, diagnostics)  # after a whole analysis
+    done = reanalyse(state, source)                                                # a later text of the file
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..diagnostics import Diagnostic
 from ..network import Network
 from ..source import Source
-from .edit import NumberEdit, number_edit
+from .edit import NumberEdit, comment_edit, number_edit
 from .inference import RecordingInference, reinfer
 from .patch import patch
 
-__all__ = ["NumberEdit", "Reanalysis", "RecordingInference", "State", "keep", "number_edit", "reanalyse"]
+__all__ = [
+    "NumberEdit",
+    "Reanalysis",
+    "RecordingInference",
+    "State",
+    "comment_edit",
+    "keep",
+    "number_edit",
+    "reanalyse",
+]
 
 
 @dataclass(frozen=True)
@@ -34,6 +47,7 @@ class State:
     inference: RecordingInference
     strict: bool
     call_lines: frozenset  # the lines of this file where a block call is written (its instances keep its span)
+    diagnostics: tuple  # the analysis's, before suppressions
 
 
 @dataclass(frozen=True)
@@ -43,7 +57,9 @@ class Reanalysis:
     state: State  # for the edit after this one
 
 
-def keep(path: str, source: Source, network: Network, inference, lowering, strict: bool) -> State | None:
+def keep(
+    path: str, source: Source, network: Network, inference, lowering, strict: bool, diagnostics: tuple
+) -> State | None:
     """The state of a whole analysis (made with RecordingInference), or None if no edit can start from it."""
     if not isinstance(inference, RecordingInference) or not inference.reusable():
         return None
@@ -52,7 +68,7 @@ def keep(path: str, source: Source, network: Network, inference, lowering, stric
         span = site.call_span
         if span is not None and span.path == path:
             lines.update(range(span.line, span.end_line + 1))
-    return State(path, source, network, inference, strict, frozenset(lines))
+    return State(path, source, network, inference, strict, frozenset(lines), tuple(diagnostics))
 
 
 def reanalyse(state: State, source: Source, *, strict: bool = False) -> Reanalysis | None:
@@ -60,6 +76,9 @@ def reanalyse(state: State, source: Source, *, strict: bool = False) -> Reanalys
     or None where the edit is not one this can analyse (the caller analyses the text whole)."""
     if source.path != state.path or strict != state.strict:
         return None
+    if comment_edit(state.source.text, source.text):  # the same network: only the suppressions may differ
+        network = replace(state.network, sources={**state.network.sources, state.path: source})
+        return Reanalysis(state.diagnostics, network, replace(state, source=source, network=network))
     edit = number_edit(state.source.text, source.text)
     if edit is None:
         return None
@@ -71,6 +90,7 @@ def reanalyse(state: State, source: Source, *, strict: bool = False) -> Reanalys
     analysis = inference._conclude()
     if not inference.reusable():
         return Reanalysis(analysis.diagnostics, network, None)
+    diagnostics = analysis.diagnostics
     return Reanalysis(
-        analysis.diagnostics, network, State(state.path, source, network, inference, strict, state.call_lines)
+        diagnostics, network, State(state.path, source, network, inference, strict, state.call_lines, diagnostics)
     )

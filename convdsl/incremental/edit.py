@@ -40,6 +40,39 @@ class NumberEdit:
         return type(span)(span.path, span.line, column, span.end_line, end_column)
 
 
+def comment_edit(old: str, new: str) -> bool:
+    """Whether `new` is `old` with text changed inside one comment only (after its `#`, on one line)."""
+    if old == new:
+        return False
+    start = _common_start(old, new)
+    end = _common_end(old, new, min(len(old), len(new)) - start)
+    if "\n" in old[start : len(old) - end] or "\n" in new[start : len(new) - end]:
+        return False
+    line_start = old.rfind("\n", 0, start) + 1
+    hash_at = _comment_start(old, line_start, start)
+    return hash_at is not None and hash_at < start
+
+
+def _comment_start(text: str, start: int, stop: int) -> int | None:
+    """Where the comment on the line from `start` begins, if it begins before `stop`: the first `#` outside a
+    string (the grammar's strings: '...' or "...", with backslash escapes, on one line)."""
+    quote = None
+    index = start
+    while index < stop:
+        char = text[index]
+        if quote is not None:
+            if char == "\\":
+                index += 1
+            elif char == quote:
+                quote = None
+        elif char in "\"'":
+            quote = char
+        elif char == "#":
+            return index
+        index += 1
+    return None
+
+
 def number_edit(old: str, new: str) -> NumberEdit | None:
     """The edit from `old` to `new` if it replaces one whole number (digits only) by another, else None."""
     if old == new:

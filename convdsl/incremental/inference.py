@@ -75,12 +75,20 @@ def reinfer(previous: RecordingInference, network, dirty: set[str]) -> Recording
     nodes, sources, axes, old_axes = network.layer_graph.nodes, new.sources, new.axes, previous.axes
     reported = previous.reports
     changed: set = set()  # (node, port) whose shape or axes differ from before
+    inputs_again = any(nodes[node].kind == "input" for node in dirty)
+    if inputs_again:
+        new.extent = {}  # the first input's sizes: made again, by every input in turn
     for count, node in enumerate(order):
         if not count % CHECK_EVERY:
             checkpoint()
         data = nodes[node]
         kind = data.kind
         if kind == "input":
+            if inputs_again:
+                reports.pop(node, None)
+                new._input(node, data)
+                if new.shapes.get((node, 0)) != previous.shapes.get((node, 0)):
+                    changed.add((node, 0))
             continue
         if kind == "output":
             if "shape" in data.args:

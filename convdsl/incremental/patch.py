@@ -7,8 +7,10 @@ parameters: such networks are lowered again. So the new network is the old graph
   as binding gives it (arguments.coerce);
 - every node written on the edited line: their spans move with the text after the number, and their
   diagnostics read that line.
-Anything else the number could be (a block's argument, a repeat count, a constant, an input's size, part
-of an expression) is not a layer's argument as written, and the text is analysed whole.
+- an input whose size the number is (`input x: 3 x 224 x 224`): its `shape`, and the network's InputSpec;
+  everything after it is inferred again.
+Anything else the number could be (a block's argument, a repeat count, a constant, an output's declared
+size, part of an expression) is not a layer's argument as written, and the text is analysed whole.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ def patch(state, edit: NumberEdit, source):
     replaced: dict[str, LayerNode] = {}
     dirty: set[str] = set()
     new_args: dict[int, dict] = {}  # id(old args) -> new args: nodes that shared one dict share the new one
-    argument = None  # the layers' argument the number is, once found
+    argument = None  # the layers' argument the number is (or an input's `shape`), once found
+    inputs = dict(network.inputs)
     for name, data in nodes.items():
         if data.shares is not None or (data.kind == "linear" and data.args.get("tie") is not None):
             return None  # parameters reused or tied: counted by a pass over the whole network
@@ -53,6 +56,14 @@ def patch(state, edit: NumberEdit, source):
             continue
         dirty.add(name)  # written on the line: inferred again (its fixes read the line's text)
         args = data.args
+        if data.kind == "input" and name in inputs:
+            sized = _input_sized(inputs[name], edit, path)
+            if sized is False:
+                return None
+            if sized is not None:
+                argument = "shape"
+                inputs[name] = sized
+                args = {**data.args, "shape": sized.dims}
         for arg, span in data.arg_spans.items():
             if span.path != path or not _contains(span, edit):
                 continue
@@ -70,7 +81,7 @@ def patch(state, edit: NumberEdit, source):
         if args is data.args and any(
             span.path == path and _contains(span, edit) for span in (data.span, *data.dim_spans) if span is not None
         ):
-            return None  # in the node's text but none of its arguments: an output's or input's declared size
+            return None  # in the node's text but none of its arguments: an output's declared size
         if args is not data.args or edit.delta:
             node = _moved(data, edit, path) if edit.delta else _copy(data)
             node.args = args
@@ -78,7 +89,36 @@ def patch(state, edit: NumberEdit, source):
     if argument is None:
         return None  # the number is no layer's argument as written
     graph = network.layer_graph.with_nodes(replaced)
-    return replace(network, layer_graph=graph, sources={**network.sources, path: source}), dirty
+    return replace(network, layer_graph=graph, inputs=inputs, sources={**network.sources, path: source}), dirty
+
+
+def _input_sized(spec, edit: NumberEdit, path: str):
+    """The input with the new number for one of its sizes (`input x: 3 x 224 x 224`), its spans moved; None
+    where the number is not on its line, False where it is there but is no size of it (`batch=8`), or a size
+    lowering would refuse (below 1)."""
+    if spec.span.path != path or not spec.span.line <= edit.line <= spec.span.end_line:
+        return None
+    for index, span in enumerate(spec.dim_spans):
+        if (span.path, span.line, span.column, span.end_line, span.end_column) == (
+            path,
+            edit.line,
+            edit.column,
+            edit.line,
+            edit.end_column,
+        ):
+            old = spec.dims[index]
+            if type(old) is not int or old != edit.old_value or edit.value < 1:
+                return False
+            dims = (*spec.dims[:index], edit.value, *spec.dims[index + 1 :])
+            if not edit.delta:
+                return replace(spec, dims=dims)
+            return replace(
+                spec,
+                dims=dims,
+                span=edit.shift(spec.span),
+                dim_spans=tuple(edit.shift(s) if s.path == path else s for s in spec.dim_spans),
+            )
+    return False if _contains(spec.span, edit) else None
 
 
 def _with_value(data: LayerNode, arg: str, edit: NumberEdit) -> dict | None:

@@ -205,7 +205,7 @@ def build(
             if keep_state:
                 inference = RecordingInference(network, strict)
                 analysis = inference.run()
-                state = keep(path, source, network, inference, lowering, strict)
+                state = keep(path, source, network, inference, lowering, strict, analysis.diagnostics)
             else:
                 analysis = analyze(network, strict=strict)
             diagnostics = analysis.diagnostics
