@@ -394,3 +394,25 @@ def test_comment_edit_is_text_after_a_hash_outside_strings():
     assert not comment_edit("x  # ab\ny\n", "x  # a\nb\ny\n")  # a line break typed
     assert not comment_edit("x  # ab\n", "x  ab\n")  # the `#` itself
     assert not comment_edit("x # a\n", "x # a\n")
+
+
+def test_the_common_start_and_end_are_found_in_chunks_as_commonprefix_finds_them():
+    """Texts longer than a chunk (64 Ki characters), with one change anywhere: against os.path.commonprefix."""
+    import os
+    import random
+
+    from convdsl.incremental.edit import _common_end, _common_start
+
+    rng = random.Random(7)
+    for _ in range(300):
+        length = rng.choice([0, 1, 7, 300, 65_536, 140_001])
+        a = ("".join(rng.choice("ab") for _ in range(257)) * (length // 257 + 1))[:length]
+        b = list(a)
+        if b:
+            at = rng.randrange(len(b))
+            b[at : at + rng.randrange(3)] = rng.choice(["", "x", "yz", "abab"])
+        b = "".join(b)
+        start = _common_start(a, b)
+        assert start == len(os.path.commonprefix([a, b]))
+        most = min(len(a), len(b)) - start
+        assert _common_end(a, b, most) == min(most, len(os.path.commonprefix([a[::-1], b[::-1]])))

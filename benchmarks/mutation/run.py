@@ -131,6 +131,10 @@ MODULES = {
     ),
     # stamping alone: its one comparison with lowering every copy afresh (lower/* above runs it too)
     "stamping": ("convdsl/lower/stamping.py", ["tests/test_lowering_stamp.py"]),
+    # an edit analysed from the version before: its comparison with the whole analysis, and the server's use
+    "incremental-edit": ("convdsl/incremental/edit.py", ["tests/test_incremental.py"]),
+    "incremental-patch": ("convdsl/incremental/patch.py", ["tests/test_incremental.py"]),
+    "incremental-inference": ("convdsl/incremental/inference.py", ["tests/test_incremental.py"]),
 }
 
 # Prints every mutant not killed (survived, or no test reaches it) with its diff.

@@ -115,24 +115,35 @@ def _joins(char: str) -> bool:
     return char.isalnum() or char in "_.'\""
 
 
+_CHUNK = 1 << 16  # compared a chunk at a time, then halved: no slice longer than this is made
+
+
 def _common_start(a: str, b: str) -> int:
-    """The length of the longest common start, by halving (each comparison is one slice compare in C)."""
-    low, high = 0, min(len(a), len(b))
-    while low < high:
+    """The length of the longest common start."""
+    most = min(len(a), len(b))
+    low = 0
+    while low < most and a[low : low + _CHUNK] == b[low : low + _CHUNK]:
+        low += _CHUNK
+    high = min(most, low + _CHUNK)
+    while low < high:  # the first difference is in [low, high]: halve
         middle = (low + high + 1) // 2
-        if a[:middle] == b[:middle]:
+        if a[low:middle] == b[low:middle]:
             low = middle
         else:
             high = middle - 1
-    return low
+    return min(low, most)
 
 
 def _common_end(a: str, b: str, most: int) -> int:
     """The length of the longest common end, at most `most` (it must not overlap the common start)."""
-    low, high = 0, max(0, most)
+    most = max(0, most)
+    low, la, lb = 0, len(a), len(b)
+    while low + _CHUNK <= most and a[la - low - _CHUNK : la - low] == b[lb - low - _CHUNK : lb - low]:
+        low += _CHUNK
+    high = min(most, low + _CHUNK)
     while low < high:
         middle = (low + high + 1) // 2
-        if a[len(a) - middle :] == b[len(b) - middle :]:
+        if a[la - middle : la - low] == b[lb - middle : lb - low]:
             low = middle
         else:
             high = middle - 1
