@@ -24,10 +24,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .cancel import checkpoint
 from .source import Span
 from .syntax import Program, ToSyntax, builder_functions
 
 FORMAT = 1  # of Tables.to_data: a cache written in another format is not read
+LINES_PER_CHECK = 256  # lines parsed between two cancellation checkpoints (a few milliseconds)
 
 
 class GiveUp(Exception):
@@ -301,6 +303,7 @@ class FastParser:
         pos, line, line_start, size = 0, 1, 0, len(text)
         depth = 0
         at_end = False
+        next_check = LINES_PER_CHECK
         while True:
             # The next token, as Lark's contextual lexer and the post-lexer (grammar._ParenLines) give it:
             # inside parentheses a line break is not a token, and they nest at most max_nesting deep.
@@ -317,6 +320,9 @@ class FastParser:
                     if newlines:
                         line += newlines
                         line_start = pos + value.rindex("\n") + 1
+                        if line >= next_check:  # an editor's stale parse of a long file stops here (cancel.py)
+                            next_check = line + LINES_PER_CHECK
+                            checkpoint()
                 pos += len(value)
                 if kind in ignored:
                     continue

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 
+from .cancel import Cancelled
 from .diagnostics import Diagnostic
 from .grammarfile import MAX_NESTING, grammar_text
 from .source import Source
@@ -28,6 +29,8 @@ def parse(source: Source) -> tuple[Program | None, list[Diagnostic]]:
     if fast is not None:
         try:
             return fast.parse(text, source.path), []
+        except Cancelled:
+            raise  # the editor's text changed: no parse is wanted, not Lark's either
         except Exception:
             pass
     from .grammar import parse_with_lark

@@ -106,3 +106,33 @@ def test_the_servers_worker_abandons_the_analysis_of_a_text_that_changed():
     doc.text = text
     del server.documents[doc.uri]  # closed meanwhile
     assert server._analyse(doc, text, 1, {}, Selection()) is None
+
+
+def test_the_parse_of_a_long_file_stops_at_a_checkpoint_and_lark_is_not_tried_instead(monkeypatch):
+    from convdsl import frontend, grammar
+    from convdsl.fastparse import LINES_PER_CHECK
+    from convdsl.source import Source
+
+    source = Source("chain.cdsl", _chain(4 * LINES_PER_CHECK))
+    counter = Counter()
+    with cancellable(counter):
+        program, errors = frontend.parse(source)
+    assert program is not None and not errors
+    assert counter.calls >= 4  # one per LINES_PER_CHECK lines
+    monkeypatch.setattr(grammar, "parse_with_lark", lambda *a: pytest.fail("Lark parsed a cancelled text"))
+    with pytest.raises(Cancelled), cancellable(Counter(after=2)):
+        frontend.parse(source)
+
+
+def test_an_editors_whole_analysis_of_resnet_152_checks_often():
+    """About every half millisecond of its work: the parse, lowering's steps, the edges, inference."""
+    from pathlib import Path
+
+    from convdsl.lsp.snapshot import build
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "resnet152.cdsl"
+    counter = Counter()
+    with cancellable(counter):
+        build(str(path), path.read_text(), keep_state=True)
+    # 635 lowering steps / 64, 1,300 edges / 128, 517 layers / 64, and one after the parse and before wiring
+    assert counter.calls >= 25, counter.calls
