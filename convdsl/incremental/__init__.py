@@ -76,7 +76,9 @@ def reanalyse(state: State, source: Source, *, strict: bool = False) -> Reanalys
     or None where the edit is not one this can analyse (the caller analyses the text whole)."""
     if source.path != state.path or strict != state.strict:
         return None
-    if comment_edit(state.source.text, source.text):  # the same network: only the suppressions may differ
+    # no change (an editor's edit that wrote what was there), or one inside a comment: the same network, and
+    # only the suppressions may differ
+    if source.text == state.source.text or comment_edit(state.source.text, source.text):
         network = replace(state.network, sources={**state.network.sources, state.path: source})
         return Reanalysis(state.diagnostics, network, replace(state, source=source, network=network))
     edit = number_edit(state.source.text, source.text)
