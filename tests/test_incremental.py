@@ -46,6 +46,8 @@ def compare(path: str, before: str, after: str, state=None):
     whole = build(path, after, keep_state=True)
     if fast is not None:
         assert fast.diagnostics == whole.diagnostics, (path, after)
+        if whole.network is not None:  # the inputs as lowering declares them, their places too
+            assert fast.network.inputs == whole.network.inputs
         if whole.analysis is not None:
             inference = fast.state.inference if fast.state is not None else None
             if inference is not None:
@@ -418,3 +420,185 @@ def test_the_common_start_and_end_are_found_in_chunks_as_commonprefix_finds_them
         assert start == len(os.path.commonprefix([a, b]))
         most = min(len(a), len(b)) - start
         assert _common_end(a, b, most) == min(most, len(os.path.commonprefix([a[::-1], b[::-1]])))
+
+
+# --- a whole analysis from the state before: its unchanged layers are not inferred again --------------------
+
+
+def _all_of(analysis) -> dict:
+    """Every layer's shapes, counts and receptive field (a whole analysis is what hovers read)."""
+    return {
+        name: (
+            info.kind,
+            info.input_shapes,
+            info.output_shapes,
+            info.params,
+            info.buffers,
+            info.macs,
+            info.receptive_field,
+            info.effective_stride,
+            info.whole_input,
+        )
+        for name, info in analysis.layers.items()
+    }
+
+
+def compare_whole(path: str, after: str, previous) -> bool:
+    """The whole analysis of `after` from `previous` (a state) equals the one from nothing; True if it took
+    anything over."""
+    fresh = build(path, after, keep_state=True)
+    again = build(path, after, keep_state=True, previous=previous)
+    assert again.diagnostics == fresh.diagnostics, (path, after)
+    if fresh.analysis is None:
+        return False
+    assert again.analysis.shapes == fresh.analysis.shapes
+    assert _all_of(again.analysis) == _all_of(fresh.analysis)
+    if again.state is not None:
+        assert again.state.diagnostics == fresh.state.diagnostics
+    reused = again.state is not None and len(again.state.inference.fields_to_do) > 0
+    return reused and type(again.state.inference).__name__ == "RecordingInference"
+
+
+STRUCTURAL = [
+    (re.compile(r"-> relu\b"), "-> gelu"),  # another kind
+    (re.compile(r"-> relu\b"), "-> bn"),  # another kind after a layer: its lints read what follows it
+    (re.compile(r" -> relu\b"), ""),  # a layer taken out
+    (re.compile(r"-> bn\b"), "-> bn -> relu"),  # a layer put in
+    (re.compile(r"bias=false"), "bias=true"),  # an argument that is no number
+    (re.compile(r"\n\n"), "\n\n\n"),  # a blank line: every place after it moves
+]
+
+
+def _structural_edits(text: str, every: int):
+    count = 0
+    for pattern, replacement in STRUCTURAL:
+        for match in pattern.finditer(text):
+            if text.rfind("#", 0, match.start()) > text.rfind("\n", 0, match.start()):
+                continue  # in a comment
+            count += 1
+            if count % every:
+                continue
+            yield text[: match.start()] + replacement + text[match.end() :]
+
+
+def _whole_sweep(every: int) -> int:
+    compared = 0
+    for file in FILES:
+        text = file.read_text()
+        path = str(file)
+        state = build(path, text, keep_state=True).state
+        if state is None:
+            continue
+        for after in [*_structural_edits(text, every), *list(_edits(text, every * 3))[:6]]:
+            compare_whole(path, after, state)
+            compared += 1
+    return compared
+
+
+def test_whole_analyses_from_the_state_before_agree_on_a_sample():
+    assert _whole_sweep(every=5) > 300
+
+
+@pytest.mark.slow
+def test_whole_analyses_from_the_state_before_agree_on_every_edit():
+    assert _whole_sweep(every=1) > 1500
+
+
+def test_a_whole_analysis_from_the_state_before_infers_only_what_changed(monkeypatch):
+    """conv1's bias on ResNet-152: conv1 and the layers whose inputs changed are inferred again, no others."""
+    from convdsl.incremental.inference import RecordingInference
+
+    path = str(ROOT / "benchmarks" / "resnet152.cdsl")
+    text = Path(path).read_text()
+    state = build(path, text, keep_state=True).state
+    inferred = []
+    real = RecordingInference._layer
+
+    def counted(self, node, data):
+        inferred.append(node)
+        real(self, node, data)
+
+    monkeypatch.setattr(RecordingInference, "_layer", counted)
+    after = text.replace("bias=false) -> bn1", "bias=true) -> bn1")
+    snapshot = build(path, after, keep_state=True, previous=state)
+    # conv1, and the layers written after it on its line (their places moved by one column); conv1's output is
+    # the same 64 x 112 x 112, so nothing further is inferred again: 4 of 515 layers
+    assert inferred == ["conv1", "bn1", "relu1", "maxpool"]
+    assert snapshot.analysis.layers["conv1"].params == 64 * 3 * 7 * 7 + 64
+    assert snapshot.analysis.layers["layer4.2.conv3"].receptive_field is not None
+
+
+def test_a_whole_analysis_sees_a_layers_new_consumer(tmp_path):
+    """`conv -> relu` made `conv -> bn`: the convolution is as it was, and so are its inputs, but its bias is
+    now cancelled by the batch norm after it (W101 on the convolution)."""
+    path = str(tmp_path / "net.cdsl")
+    before = "input x: 3 x 8 x 8\ny = x -> conv(4, 3, p=1) -> relu\noutput y\n"
+    after = before.replace("-> relu", "-> bn")
+    state = build(path, before, keep_state=True).state
+    compare_whole(path, after, state)
+    assert [d.code.code for d in build(path, after).diagnostics] == ["W101"]
+
+
+def test_layers_in_another_file_on_the_edited_lines_number_are_not_inferred_again(monkeypatch, tmp_path):
+    """The edit is on line 3 of main.cdsl and leaves every shape as it was (a convolution's groups); the
+    block's layers are written on line 3 of lib.cdsl: only the edited convolution is inferred again."""
+    from convdsl.incremental.inference import RecordingInference
+
+    (tmp_path / "lib.cdsl").write_text("# blocks\n\nblock cbr(c) = conv(c, 3, p=1, bias=false) -> bn -> relu\n")
+    path = str(tmp_path / "main.cdsl")
+    text = 'include "lib.cdsl"\ninput x: 8 x 8 x 8\noutput y = x -> cbr(8) -> conv(8, 3, p=1, groups=1) -> cbr(8)\n'
+    state = build(path, text, keep_state=True).state
+    inferred = []
+    real = RecordingInference._layer
+
+    def counted(self, node, data):
+        inferred.append(node)
+        real(self, node, data)
+
+    monkeypatch.setattr(RecordingInference, "_layer", counted)
+    after = text.replace("groups=1", "groups=2")
+    fast = quick(state, path, after)
+    assert fast is not None
+    assert len(inferred) == 1 and fast.state.inference.layers[inferred[0]].kind == "conv", inferred
+    compare(path, text, after, state)
+
+
+def test_a_quick_edit_infers_again_only_its_line_and_what_reads_a_changed_shape(monkeypatch, tmp_path):
+    """conv1's channels on ResNet-152, 64 -> 65: the four layers written on its line, then the two that read
+    the stem's 65 channels (layer1.0's conv1 and its downsample's conv), whose outputs are as before: 6 of
+    515 layers. The blocks are in another file, on lines of the same numbers: nothing there is touched."""
+    from convdsl.incremental.inference import RecordingInference
+
+    path = str(ROOT / "benchmarks" / "resnet152.cdsl")
+    text = Path(path).read_text()
+    state = build(path, text, keep_state=True).state
+    inferred = []
+    real = RecordingInference._layer
+
+    def counted(self, node, data):
+        inferred.append(node)
+        real(self, node, data)
+
+    monkeypatch.setattr(RecordingInference, "_layer", counted)
+    fast = quick(state, path, text.replace("conv(64, 7", "conv(65, 7"))
+    assert fast is not None and fast.diagnostics == ()
+    assert inferred[:4] == ["conv1", "bn1", "relu1", "maxpool"]
+    rest = inferred[4:]
+    assert len(rest) == 2 and all(name.startswith("layer1.0.") for name in rest), inferred
+    assert {fast.state.inference.layers[name].kind for name in rest} == {"conv"}
+    assert {fast.state.inference.layers[name].input_shapes[0][0] for name in rest} == {65}
+
+
+def test_a_chain_of_quick_edits_of_one_inputs_size_moves_its_spans_each_time(tmp_path):
+    """32 -> 320 -> 32 -> 3200 -> 33 on the same input, each from the quick state before: each length change
+    moves the sizes after it, which the size errors' fixes edit (the width, 34, does not divide)."""
+    path = str(tmp_path / "net.cdsl")
+    text = NET.replace("3 x 32 x 32", "3 x 32 x 34")
+    state = build(path, text, keep_state=True).state
+    for height in ("320", "32", "3200", "33"):
+        after = re.sub(r"3 x \d+ x 34", f"3 x {height} x 34", text)
+        fast, _ = compare(path, text, after, state)
+        assert fast is not None and fast.state is not None, height
+        assert any(d.fixes for d in fast.diagnostics)
+        assert fast.network.inputs == build(path, after).network.inputs  # compare() checks it too
+        state, text = fast.state, after

@@ -22,7 +22,7 @@ from ..diagnostics import Diagnostic
 from ..network import Network
 from ..source import Source
 from .edit import NumberEdit, comment_edit, number_edit
-from .inference import RecordingInference, reinfer
+from .inference import RecordingInference, reinfer, reinfer_lowered
 from .patch import patch
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "keep",
     "number_edit",
     "reanalyse",
+    "reinfer_lowered",
 ]
 
 

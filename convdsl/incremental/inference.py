@@ -14,20 +14,26 @@ do after a full inference, over diagnostics collected in the same order.
 
 from __future__ import annotations
 
+from .. import diagnostics as codes
 from ..cancel import checkpoint
 from ..infer import CHECK_EVERY, _Inference
+from ..model import LayerInfo
+from ..walk import topological_order
 
 
 class RecordingInference(_Inference):
-    """_Inference, keeping per node its diagnostics and size errors (`reports`)."""
+    """_Inference, keeping per node its diagnostics and size errors (`reports`) and its entry for the
+    receptive-field pass (`entries`), so that a later inference can take them over."""
 
     def __init__(self, network, strict: bool, size_hints: bool = True):
         super().__init__(network, strict, size_hints)
         # node -> (its diagnostics, its size errors as (offset among those diagnostics, spatial axis))
         self.reports: dict[str, tuple] = {}
+        self.entries: dict[str, tuple] = {}  # node -> its entry of fields_to_do
 
     def _layer(self, node, data) -> None:
         self._recorded(super()._layer, node, data)
+        self.entries[node] = self.fields_to_do[-1]
 
     def _input(self, node, data) -> None:
         self._recorded(super()._input, node, data)
@@ -55,65 +61,131 @@ class RecordingInference(_Inference):
             and not self.symbolic
             and (bool(self.order) or not len(self.graph))
             and not any(d.code is codes.LIMIT_EXCEEDED for d in self.found)
+            and not any(data.shares is not None for data in self.graph.nodes.values())
+            and not any(
+                data.kind == "linear" and data.args.get("tie") is not None for data in self.graph.nodes.values()
+            )
         )
 
 
 def reinfer(previous: RecordingInference, network, dirty: set[str]) -> RecordingInference:
-    """Inference of `network` (the previous one's graph, some nodes' data replaced: the `dirty` ones), from
-    `previous`'s results; `_conclude()` gives its Analysis.
-
-    The receptive fields are not carried over: this Analysis is read for its diagnostics only."""
+    """Inference of `network`, the previous one's graph with the data of the `dirty` nodes replaced (patch.py),
+    from `previous`'s results; `_conclude()` gives its Analysis."""
     new = RecordingInference(network, previous.strict, previous.size_hints)
-    new.shapes = dict(previous.shapes)
-    new.axes = dict(previous.axes)
-    new.extent = dict(previous.extent)
-    new.rounded = dict(previous.rounded)
-    new.layers = dict(previous.layers)
-    new.reports = reports = dict(previous.reports)
     new.sources, new.next_kinds = previous.sources, previous.next_kinds  # the same edges
-    new.order = order = previous.order
-    nodes, sources, axes, old_axes = network.layer_graph.nodes, new.sources, new.axes, previous.axes
-    reported = previous.reports
+    new.order = previous.order
+    return _again(previous, new, dirty.__contains__)
+
+
+def reinfer_lowered(previous: RecordingInference, network) -> RecordingInference | None:
+    """Inference of `network`, lowered afresh from a later text of the previous one's file, from `previous`'s
+    results where a node is as it was (the same data, as inference reads it, and the same inputs and
+    consumers); None where nothing can be taken over (other settings, a cycle, shapes read while lowering)."""
+    if (
+        network.settings != previous.network.settings
+        or network.shape_reads
+        or any(d.code is codes.CYCLE for d in network.diagnostics)
+        or _symbolic_inputs(network)
+    ):
+        return None
+    new = RecordingInference(network, previous.strict, previous.size_hints)
+    if new.batch != previous.batch:
+        return None
+    checkpoint()
+    new._wire()
+    new.order = topological_order(new.graph)
+    old_nodes, old_sources, old_next = previous.graph.nodes, previous.sources, previous.next_kinds
+    sources, next_kinds = new.sources, new.next_kinds
+
+    alike: dict[tuple[int, int], bool] = {}  # (id(args), id(old args)) -> same: equal layers share one dict
+
+    def dirty(node: str) -> bool:
+        old = old_nodes.get(node)
+        if old is None:
+            return True
+        data = new.graph.nodes[node]
+        if data.args is not old.args:
+            key = (id(data.args), id(old.args))
+            same = alike.get(key)
+            if same is None:
+                same = alike[key] = _same_value(data.args, old.args)
+            if not same:
+                return True
+        return (
+            not same_node(data, old, args=False)
+            or sources.get(node) != old_sources.get(node)
+            or next_kinds.get(node) != old_next.get(node)
+        )
+
+    return _again(previous, new, dirty)
+
+
+def _again(previous: RecordingInference, new: RecordingInference, dirty) -> RecordingInference:
+    """`new`'s inference, its order and wiring set: each node in order is inferred again if `dirty(node)`, if
+    it reported something before (what it read further up may have changed), or if one of its inputs has
+    another shape or other axes now; every other node takes its results over from `previous`. Inputs and
+    outputs with a declared shape are always done again (there are few)."""
+    nodes = new.graph.nodes
+    sources, order = new.sources, new.order
+    old_shapes, old_axes, old_layers = previous.shapes, previous.axes, previous.layers
+    old_rounded, old_reports, old_entries = previous.rounded, previous.reports, previous.entries
+    shapes, axes, layers, rounded, reports = new.shapes, new.axes, new.layers, new.rounded, new.reports
+    entries, fields_to_do = new.entries, new.fields_to_do
     changed: set = set()  # (node, port) whose shape or axes differ from before
-    inputs_again = any(nodes[node].kind == "input" for node in dirty)
-    if inputs_again:
-        new.extent = {}  # the first input's sizes: made again, by every input in turn
     for count, node in enumerate(order):
         if not count % CHECK_EVERY:
             checkpoint()
         data = nodes[node]
         kind = data.kind
         if kind == "input":
-            if inputs_again:
-                reports.pop(node, None)
-                new._input(node, data)
-                if new.shapes.get((node, 0)) != previous.shapes.get((node, 0)):
-                    changed.add((node, 0))
+            new._input(node, data)
+            if shapes.get((node, 0)) != old_shapes.get((node, 0)) or axes.get((node, 0)) != old_axes.get((node, 0)):
+                changed.add((node, 0))
             continue
         if kind == "output":
             if "shape" in data.args:
-                reports.pop(node, None)
                 new._check_output(node, data)
             continue
-        if not (
-            node in dirty
-            or node in reported
+        before = old_layers.get(node)
+        if (
+            before is None
+            or node in old_reports
+            or node not in old_entries
+            or dirty(node)
             or (changed and any(source in changed for source in sources.get(node, ())))
         ):
+            new._layer(node, data)
+            after = layers[node]
+            for port in range(len(after.output_shapes)):
+                if (
+                    before is None
+                    or port >= len(before.output_shapes)
+                    or after.output_shapes[port] != before.output_shapes[port]
+                    or axes.get((node, port)) != old_axes.get((node, port))
+                ):
+                    changed.add((node, port))
             continue
-        reports.pop(node, None)
-        new.rounded.pop(node, None)
-        before = previous.layers.get(node)
-        new._layer(node, data)
-        after = new.layers[node]
-        for port in range(len(after.output_shapes)):
-            if (
-                before is None
-                or port >= len(before.output_shapes)
-                or after.output_shapes[port] != before.output_shapes[port]
-                or axes.get((node, port)) != old_axes.get((node, port))
-            ):
-                changed.add((node, port))
+        # as it was: its results taken over (a LayerInfo of its own: the receptive-field pass sets its fields)
+        for port in range(len(before.output_shapes)):
+            shapes[(node, port)] = old_shapes[(node, port)]
+            axes[(node, port)] = old_axes[(node, port)]
+        layers[node] = LayerInfo(
+            node,
+            before.kind,
+            before.input_shapes,
+            before.output_shapes,
+            before.params,
+            before.buffers,
+            before.macs,
+            None,
+            None,
+            None,
+        )
+        if node in old_rounded:
+            rounded[node] = old_rounded[node]
+        entry = old_entries[node]
+        entries[node] = entry
+        fields_to_do.append(entry)
     # the diagnostics in the order a full inference reports them (each node's, in turn)
     found, divisions = [], []
     for node in order:
@@ -124,3 +196,36 @@ def reinfer(previous: RecordingInference, network, dirty: set[str]) -> Recording
             divisions.extend((base + offset, node, axis) for offset, axis in report[1])
     new.found, new.divisions = found, divisions
     return new
+
+
+def same_node(a, b, args: bool = True) -> bool:
+    """Whether two nodes are alike as inference reads them (not their site or scopes: what made them); args:
+    their arguments too (False: compared already)."""
+    return a is b or (
+        a.kind == b.kind
+        and a.written == b.written
+        and a.span == b.span
+        and a.label == b.label
+        and a.incomplete == b.incomplete
+        and a.shares == b.shares
+        and a.explicit == b.explicit
+        and a.block_path == b.block_path
+        and a.dim_spans == b.dim_spans
+        and a.arg_spans == b.arg_spans
+        and (not args or a.args is b.args or _same_value(a.args, b.args))
+    )
+
+
+def _same_value(a, b) -> bool:
+    """Equal, with the same types all the way down (True == 1 == 1.0, but not as arguments)."""
+    if type(a) is not type(b) or a != b:
+        return False
+    if type(a) is dict:
+        return all(_same_value(value, b[key]) for key, value in a.items())
+    if type(a) is tuple or type(a) is list:
+        return all(_same_value(x, y) for x, y in zip(a, b))
+    return True
+
+
+def _symbolic_inputs(network) -> bool:
+    return any(isinstance(d, str) for spec in network.inputs.values() for d in spec.dims)

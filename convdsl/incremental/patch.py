@@ -50,8 +50,6 @@ def patch(state, edit: NumberEdit, source):
     argument = None  # the layers' argument the number is (or an input's `shape`), once found
     inputs = dict(network.inputs)
     for name, data in nodes.items():
-        if data.shares is not None or (data.kind == "linear" and data.args.get("tie") is not None):
-            return None  # parameters reused or tied: counted by a pass over the whole network
         if not _touches(data, path, line):
             continue
         dirty.add(name)  # written on the line: inferred again (its fixes read the line's text)
@@ -78,10 +76,6 @@ def patch(state, edit: NumberEdit, source):
                 args = new_args[id(data.args)] = _with_value(data, arg, edit)
             if args is None:
                 return None
-        if args is data.args and any(
-            span.path == path and _contains(span, edit) for span in (data.span, *data.dim_spans) if span is not None
-        ):
-            return None  # in the node's text but none of its arguments: an output's declared size
         if args is not data.args or edit.delta:
             node = _moved(data, edit, path) if edit.delta else _copy(data)
             node.args = args
@@ -94,10 +88,8 @@ def patch(state, edit: NumberEdit, source):
 
 def _input_sized(spec, edit: NumberEdit, path: str):
     """The input with the new number for one of its sizes (`input x: 3 x 224 x 224`), its spans moved; None
-    where the number is not on its line, False where it is there but is no size of it (`batch=8`), or a size
-    lowering would refuse (below 1)."""
-    if spec.span.path != path or not spec.span.line <= edit.line <= spec.span.end_line:
-        return None
+    where the number is none of its sizes (`batch=8`: no layer's argument either, so the text is analysed
+    whole), False where it is a size lowering would refuse (below 1)."""
     for index, span in enumerate(spec.dim_spans):
         if (span.path, span.line, span.column, span.end_line, span.end_column) == (
             path,
@@ -118,7 +110,7 @@ def _input_sized(spec, edit: NumberEdit, path: str):
                 span=edit.shift(spec.span),
                 dim_spans=tuple(edit.shift(s) if s.path == path else s for s in spec.dim_spans),
             )
-    return False if _contains(spec.span, edit) else None
+    return None
 
 
 def _with_value(data: LayerNode, arg: str, edit: NumberEdit) -> dict | None:

@@ -50,10 +50,9 @@ class Document:
     analysed: str | None = None  # the text the snapshot was made from
     running: bool = False
     dirty: bool = False  # a file it includes changed while it was analysed
-    # what an edit that changes one number is analysed from (incremental.State), and the text it is of: the
-    # newest text analysed, quickly or whole; None after an included file changed
+    # what the next edit is analysed from (incremental.State): that of the newest text analysed, quickly or
+    # whole; None after an included file changed
     state: object = None
-    state_text: str | None = None
     quick: tuple | None = None  # (text, diagnostics) published from a quick analysis, until the whole one's
     waiters: list = field(default_factory=list)  # futures for a snapshot of the current version
 
@@ -161,17 +160,17 @@ class ConvdslServer(LanguageServer):
         if force:
             doc.analysed = None
             doc.dirty = doc.running
-            doc.state = doc.state_text = None
+            doc.state = None
         if doc.running:
             return  # the running analysis starts the next one with the newest text when it ends
         doc.running = True
         loop = asyncio.get_running_loop()
         text, version = doc.text, doc.version
         selection = self.selection_for(doc.path)
-        # from the state of the text before, if this one differs by a number (else whole, in the same job)
-        state = doc.state if not whole and doc.state_text != text else None
+        # from the state of the text before: quickly if this one differs by a number or a comment, else whole
+        # in the same job (its unchanged layers not inferred again)
         future = loop.run_in_executor(
-            self.worker, self._analyse, doc, text, version, self.open_texts(), selection, state
+            self.worker, self._analyse, doc, text, version, self.open_texts(), selection, doc.state, whole
         )
         future.add_done_callback(lambda f: self._done(doc, text, version, f))
 
@@ -180,7 +179,7 @@ class ConvdslServer(LanguageServer):
             doc.dirty = False
             self.schedule(doc)
             return
-        doc.state, doc.state_text = result.state, (text if result.state is not None else None)
+        doc.state = result.state
         if text is not doc.text:  # edited meanwhile: the newest text, from this one's state
             self.schedule(doc)
             return
@@ -188,11 +187,14 @@ class ConvdslServer(LanguageServer):
         self._publish(doc, version, result.diagnostics, result.network.sources, result.network.layer_graph.nodes)
         self.schedule(doc, whole=True)  # the snapshot for hovers, definitions...: it publishes if it differs
 
-    def _analyse(self, doc: Document, text, version, open_texts, selection, state=None) -> Snapshot | Quick | None:
+    def _analyse(
+        self, doc: Document, text, version, open_texts, selection, state=None, whole=False
+    ) -> Snapshot | Quick | None:
         """The snapshot of `text`, or None when it went stale on the way (the document changed again, an
         included file changed, or it was closed): the work stops at the next checkpoint (cancel.py). Or, from
-        `state` (of the text before), the diagnostics of an edit that changed one number (incremental.py)."""
-        if state is not None:
+        `state` (of an earlier text) unless `whole`, the diagnostics of an edit that changed one number or a
+        comment (incremental/)."""
+        if state is not None and not whole:
             try:
                 with gc_paused():
                     result = quick(state, doc.path, text, strict=self.options.strict, selection=selection)
@@ -217,6 +219,7 @@ class ConvdslServer(LanguageServer):
                         strict=self.options.strict,
                         selection=selection,
                         keep_state=True,
+                        previous=state,
                     )
             except Cancelled:
                 snapshot = None
@@ -254,7 +257,7 @@ class ConvdslServer(LanguageServer):
             return
         replaced = doc.snapshot
         doc.snapshot, doc.analysed = future.result(), text
-        doc.state, doc.state_text = doc.snapshot.state, (text if doc.snapshot.state is not None else None)
+        doc.state = doc.snapshot.state
         published, doc.quick = doc.quick, None
         if published is None or published[0] is not text:
             self.publish(doc)

@@ -18,7 +18,7 @@ from ..cancel import checkpoint
 from ..diagnostics import Diagnostic
 from ..evaluate import SHAPES
 from ..frontend import parse
-from ..incremental import RecordingInference, keep, reanalyse
+from ..incremental import RecordingInference, keep, reanalyse, reinfer_lowered
 from ..infer import analyze
 from ..loading import lower_program
 from ..model import Analysis, Limits
@@ -164,9 +164,11 @@ def build(
     strict: bool = False,
     selection: Selection | None = None,
     keep_state: bool = False,
+    previous=None,
 ) -> Snapshot:
     """Analyse one document's text as `check` would, and index it. keep_state: keep what the next edit can be
-    analysed from (incremental.State), if it changes one number (`quick`)."""
+    analysed from (incremental.State: `quick`, or `previous` here); previous: the state of an earlier text of
+    the document, whose layers, where the new text lowers to the same, are not inferred again."""
     from ..loading import MAX_FILE_BYTES, decode, read_included
 
     reader = reader or read_included
@@ -203,8 +205,15 @@ def build(
         else:
             network, lowering = lower_program(source, program, limits, reader, parse_included)
             if keep_state:
-                inference = RecordingInference(network, strict)
-                analysis = inference.run()
+                inference = None
+                if previous is not None and previous.path == path and previous.strict == strict:
+                    # the layers as they were in the text before are not inferred again (incremental/)
+                    inference = reinfer_lowered(previous.inference, network)
+                if inference is not None:
+                    analysis = inference._conclude()
+                else:
+                    inference = RecordingInference(network, strict)
+                    analysis = inference.run()
                 state = keep(path, source, network, inference, lowering, strict, analysis.diagnostics)
             else:
                 analysis = analyze(network, strict=strict)
