@@ -83,8 +83,7 @@ def _shown(published: list) -> list:
 def _number_range(text: str, old: str, new: str) -> tuple[dict, str]:
     """The range of the one number `old` -> `new` changes, and the new number."""
     start = text.index(old)
-    prefix = os.path.commonprefix([old, new])
-    offset = start + len(prefix)
+    offset = start + next((i for i, (x, y) in enumerate(zip(old, new)) if x != y), min(len(old), len(new)))
     while text[offset - 1].isdigit():  # back to the number's first digit
         offset -= 1
     end = offset
