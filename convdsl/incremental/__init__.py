@@ -8,7 +8,9 @@ of ResNet-152 takes 8 to 14 ms on the benchmark's machine. Here:
 - an edit inside a comment: the network is the old one (a comment changes nothing lowered); only a
   suppression comment can change what is shown, and suppressions are applied afterwards, to the new text.
 The diagnostics are those of the whole analysis: tests/test_incremental.py compares them on every number and
-every comment of every file in the repository. Any other edit is analysed whole: `reanalyse` says None.
+every comment of every file in the repository. Any other edit is analysed whole (`reanalyse` says None), and
+there too the state helps: `reinfer_lowered` takes over the inference of every layer that lowered to the
+same data, with the same inputs and consumers, as before (a kind changed, a layer put in or taken out).
 
     state = keep(path, source, network, inference, lowering, strict, diagnostics)  # after a whole analysis
     done = reanalyse(state, source)                                                # a later text of the file
