@@ -605,3 +605,23 @@ def test_a_chain_of_quick_edits_of_one_inputs_size_moves_its_spans_each_time(tmp
         assert any(d.fixes for d in fast.diagnostics)
         assert fast.network.inputs == build(path, after).network.inputs  # compare() checks it too
         state, text = fast.state, after
+
+
+def test_the_recording_inference_reports_what_check_reports():
+    """The whole analysis the server keeps a state of (RecordingInference) against `check`'s (analyze, as
+    build gives it without a state), on the written cases and the repository's diagnostics fixtures: the quick
+    path is compared with the former."""
+    texts = [after for _, after in TAKEN.values()]
+    texts += [p.read_text() for p in sorted((ROOT / "tests" / "fixtures" / "diagnostics").glob("*.cdsl"))[:40]]
+    for text in texts:
+        assert build("<net>", text, keep_state=True).diagnostics == build("<net>", text).diagnostics
+
+
+def test_a_whole_analysis_of_a_text_with_a_cycle_takes_nothing_over(tmp_path):
+    path = str(tmp_path / "net.cdsl")
+    before = "input x: 3 x 8 x 8\na = x -> relu\nb = a -> relu\nc = x -> relu\noutput b, c\n"
+    after = "input x: 3 x 8 x 8\na = b -> relu\nb = a -> relu\nc = x -> relu\noutput b, c\n"
+    state = build(path, before, keep_state=True).state
+    compare_whole(path, after, state)
+    # the cycle is all that lowering reports
+    assert [d.code.code for d in build(path, after).network.diagnostics] == ["E010"]
