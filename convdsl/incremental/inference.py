@@ -96,6 +96,7 @@ def reinfer_lowered(previous: RecordingInference, network) -> RecordingInference
     new.order = topological_order(new.graph)
     old_nodes, old_sources, old_next = previous.graph.nodes, previous.sources, previous.next_kinds
     sources, next_kinds = new.sources, new.next_kinds
+    rewired = sources != old_sources or next_kinds != old_next  # compared whole (in C) first: usually the same
 
     alike: dict[tuple[int, int], bool] = {}  # (id(args), id(old args)) -> same: equal layers share one dict
 
@@ -111,10 +112,8 @@ def reinfer_lowered(previous: RecordingInference, network) -> RecordingInference
                 same = alike[key] = _same_value(data.args, old.args)
             if not same:
                 return True
-        return (
-            not same_node(data, old, args=False)
-            or sources.get(node) != old_sources.get(node)
-            or next_kinds.get(node) != old_next.get(node)
+        return not same_node(data, old, args=False) or (
+            rewired and (sources.get(node) != old_sources.get(node) or next_kinds.get(node) != old_next.get(node))
         )
 
     return _again(previous, new, dirty)
