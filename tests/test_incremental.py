@@ -286,6 +286,8 @@ def test_number_edit_finds_the_one_number_written_over_another():
         ("conv(4)", "conv(x)"),
         ("conv(4)", "conv(04)"),
         ("conv(4, 3)", "conv(5, 4)"),  # two numbers
+        ("conv(4)", "conv(4" + "0" * 5000 + ")"),  # a number too long for Python's int() to read
+        ("conv(" + "9" * 5000 + ")", "conv(4)"),
     ):
         assert number_edit(before, after) is None, (before, after)
 
@@ -398,6 +400,9 @@ def test_comment_edit_is_text_after_a_hash_outside_strings():
     assert not comment_edit("x  # ab\ny\n", "x  # a\nb\ny\n")  # a line break typed
     assert not comment_edit("x  # ab\n", "x  ab\n")  # the `#` itself
     assert not comment_edit("x # a\n", "x # a\n")
+    long = "y = x" + " -> relu" * 2000 + "  # "  # more than 10,000 characters before the comment
+    assert not comment_edit(long + "a\n", long + "ab\n")
+    assert comment_edit(long[-9000:] + "a\n", long[-9000:] + "ab\n")
 
 
 def test_the_common_start_and_end_are_found_in_chunks_as_commonprefix_finds_them():

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 # Larger numbers are analysed whole: a value this size is a layer's channels, kernel or stride, and any
 # limit a size meets (2^53 elements) is checked by inference either way.
 MAX_VALUE = 1_000_000
+MAX_SCANNED = 10_000  # characters of a line read one by one to find where its comment starts
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ def comment_edit(old: str, new: str) -> bool:
     if "\n" in old[start : len(old) - end] or "\n" in new[start : len(new) - end]:
         return False
     line_start = old.rfind("\n", 0, start) + 1
+    if start - line_start > MAX_SCANNED:
+        return False  # a line this long is analysed whole (its `#` would be looked for a character at a time)
     hash_at = _comment_start(old, line_start, start)
     return hash_at is not None and hash_at < start
 
@@ -93,6 +96,10 @@ def number_edit(old: str, new: str) -> NumberEdit | None:
         return None
     # a run of digits inside a name (`conv1`), a decimal (`0.5`, `1e3`) or a hexadecimal is not a number alone
     if (first > 0 and _joins(old[first - 1])) or (old_end < len(old) and _joins(old[old_end])):
+        return None
+    # no longer than the largest value taken (a string of 5,000 digits is not read as an int at all: Python
+    # refuses to convert one)
+    if len(after) > len(str(MAX_VALUE)) or len(before) > len(str(MAX_VALUE)):
         return None
     value = int(after)
     if value > MAX_VALUE:
