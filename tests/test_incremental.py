@@ -23,9 +23,14 @@ FILES = sorted(p for p in ROOT.rglob("*.cdsl") if ".git" not in p.parts)
 NUMBER = re.compile(r"(?<![\w.])\d+(?![\w.])")
 
 
-def _replacements(token: str) -> list[str]:
+def _replacements(token: str, every: int = 1) -> list[str]:
+    """Smaller, larger, of another length; in the full sweep (every == 1) one, larger and often longer, for
+    its time (the sample tries the others)."""
     value = int(token)
-    return sorted({str(value + 1), str(value * 2 + 1), str(max(0, value - 1)), "1", "3"} - {token})
+    values = {str(value * 2 + 1)}
+    if every > 1:
+        values |= {str(max(0, value - 1)), str(value + 1), "1", "3"}
+    return sorted(values - {token})
 
 
 def _layers(inference_or_analysis) -> dict:
@@ -60,7 +65,7 @@ def _edits(text: str, every: int):
     for index, match in enumerate(NUMBER.finditer(text)):
         if index % every:
             continue
-        for value in _replacements(match.group()):
+        for value in _replacements(match.group(), every):
             yield text[: match.start()] + value + text[match.end() :]
 
 
@@ -89,7 +94,7 @@ def test_sample_of_every_file_agrees():
 @pytest.mark.slow
 def test_every_number_of_every_file_agrees():
     quick_count, total = _sweep(every=1)
-    assert total > 12_000 and quick_count > 2_000, (quick_count, total)
+    assert total > 3_000 and quick_count > 1_500, (quick_count, total)
 
 
 # --- written cases: (the text before, the text after, whether the quick analysis takes it) --------------------
