@@ -69,7 +69,8 @@ def _edits(text: str, every: int):
             yield text[: match.start()] + value + text[match.end() :]
 
 
-def _sweep(every: int) -> tuple[int, int]:
+def _sweep(edits, every: int) -> tuple[int, int]:
+    """(edits analysed quickly, edits) over every file: each of `edits(text, every)` compared (`compare`)."""
     quick_count = total = 0
     for file in FILES:
         text = file.read_text()
@@ -77,7 +78,7 @@ def _sweep(every: int) -> tuple[int, int]:
         first = build(path, text, keep_state=True)
         if first.state is None:
             continue
-        for after in _edits(text, every):
+        for after in edits(text, every):
             fast, _ = compare(path, text, after, first.state)
             total += 1
             quick_count += fast is not None
@@ -85,7 +86,7 @@ def _sweep(every: int) -> tuple[int, int]:
 
 
 def test_sample_of_every_file_agrees():
-    quick_count, total = _sweep(every=13)
+    quick_count, total = _sweep(_edits, every=13)
     # the quick path is really taken: about one number in seven of these files is a layer's argument as
     # written (the others are in comments, input sizes, block arguments, repeat counts, expressions)
     assert total > 1000 and quick_count > 150, (quick_count, total)
@@ -93,7 +94,7 @@ def test_sample_of_every_file_agrees():
 
 @pytest.mark.slow
 def test_every_number_of_every_file_agrees():
-    quick_count, total = _sweep(every=1)
+    quick_count, total = _sweep(_edits, every=1)
     assert total > 3_000 and quick_count > 1_500, (quick_count, total)
 
 
@@ -358,29 +359,14 @@ def _comment_edits(text: str, every: int):
         yield text[:end] + " convdsl: ignore[E101, W101, W104]" + text[end:]
 
 
-def _comment_sweep(every: int) -> tuple[int, int]:
-    quick_count = total = 0
-    for file in FILES:
-        text = file.read_text()
-        path = str(file)
-        first = build(path, text, keep_state=True)
-        if first.state is None:
-            continue
-        for after in _comment_edits(text, every):
-            fast, _ = compare(path, text, after, first.state)
-            total += 1
-            quick_count += fast is not None
-    return quick_count, total
-
-
 def test_edits_in_comments_agree():
-    quick_count, total = _comment_sweep(every=7)
+    quick_count, total = _sweep(_comment_edits, every=7)
     assert total > 300 and quick_count > total // 2, (quick_count, total)
 
 
 @pytest.mark.slow
 def test_edits_in_every_comment_agree():
-    quick_count, total = _comment_sweep(every=1)
+    quick_count, total = _sweep(_comment_edits, every=1)
     assert quick_count > total // 2, (quick_count, total)
 
 
@@ -456,20 +442,17 @@ def _all_of(analysis) -> dict:
     }
 
 
-def compare_whole(path: str, after: str, previous) -> bool:
-    """The whole analysis of `after` from `previous` (a state) equals the one from nothing; True if it took
-    anything over."""
+def compare_whole(path: str, after: str, previous) -> None:
+    """The whole analysis of `after` from `previous` (a state) equals the one from nothing."""
     fresh = build(path, after, keep_state=True)
     again = build(path, after, keep_state=True, previous=previous)
     assert again.diagnostics == fresh.diagnostics, (path, after)
     if fresh.analysis is None:
-        return False
+        return
     assert again.analysis.shapes == fresh.analysis.shapes
     assert _all_of(again.analysis) == _all_of(fresh.analysis)
     if again.state is not None:
         assert again.state.diagnostics == fresh.state.diagnostics
-    reused = again.state is not None and len(again.state.inference.fields_to_do) > 0
-    return reused and type(again.state.inference).__name__ == "RecordingInference"
 
 
 STRUCTURAL = [
@@ -517,13 +500,10 @@ def test_whole_analyses_from_the_state_before_agree_on_every_edit():
     assert _whole_sweep(every=1) > 900
 
 
-def test_a_whole_analysis_from_the_state_before_infers_only_what_changed(monkeypatch):
-    """conv1's bias on ResNet-152: conv1 and the layers whose inputs changed are inferred again, no others."""
+def _count_inferred(monkeypatch) -> list[str]:
+    """The layers inferred (again) from now on, in order: RecordingInference._layer counted."""
     from convdsl.incremental.inference import RecordingInference
 
-    path = str(ROOT / "benchmarks" / "resnet152.cdsl")
-    text = Path(path).read_text()
-    state = build(path, text, keep_state=True).state
     inferred = []
     real = RecordingInference._layer
 
@@ -532,6 +512,15 @@ def test_a_whole_analysis_from_the_state_before_infers_only_what_changed(monkeyp
         real(self, node, data)
 
     monkeypatch.setattr(RecordingInference, "_layer", counted)
+    return inferred
+
+
+def test_a_whole_analysis_from_the_state_before_infers_only_what_changed(monkeypatch):
+    """conv1's bias on ResNet-152: conv1 and the layers whose inputs changed are inferred again, no others."""
+    path = str(ROOT / "benchmarks" / "resnet152.cdsl")
+    text = Path(path).read_text()
+    state = build(path, text, keep_state=True).state
+    inferred = _count_inferred(monkeypatch)
     after = text.replace("bias=false) -> bn1", "bias=true) -> bn1")
     snapshot = build(path, after, keep_state=True, previous=state)
     # conv1, and the layers written after it on its line (their places moved by one column); conv1's output is
@@ -555,20 +544,11 @@ def test_a_whole_analysis_sees_a_layers_new_consumer(tmp_path):
 def test_layers_in_another_file_on_the_edited_lines_number_are_not_inferred_again(monkeypatch, tmp_path):
     """The edit is on line 3 of main.cdsl and leaves every shape as it was (a convolution's groups); the
     block's layers are written on line 3 of lib.cdsl: only the edited convolution is inferred again."""
-    from convdsl.incremental.inference import RecordingInference
-
     (tmp_path / "lib.cdsl").write_text("# blocks\n\nblock cbr(c) = conv(c, 3, p=1, bias=false) -> bn -> relu\n")
     path = str(tmp_path / "main.cdsl")
     text = 'include "lib.cdsl"\ninput x: 8 x 8 x 8\noutput y = x -> cbr(8) -> conv(8, 3, p=1, groups=1) -> cbr(8)\n'
     state = build(path, text, keep_state=True).state
-    inferred = []
-    real = RecordingInference._layer
-
-    def counted(self, node, data):
-        inferred.append(node)
-        real(self, node, data)
-
-    monkeypatch.setattr(RecordingInference, "_layer", counted)
+    inferred = _count_inferred(monkeypatch)
     after = text.replace("groups=1", "groups=2")
     fast = quick(state, path, after)
     assert fast is not None
@@ -580,19 +560,10 @@ def test_a_quick_edit_infers_again_only_its_line_and_what_reads_a_changed_shape(
     """conv1's channels on ResNet-152, 64 -> 65: the four layers written on its line, then the two that read
     the stem's 65 channels (layer1.0's conv1 and its downsample's conv), whose outputs are as before: 6 of
     515 layers. The blocks are in another file, on lines of the same numbers: nothing there is touched."""
-    from convdsl.incremental.inference import RecordingInference
-
     path = str(ROOT / "benchmarks" / "resnet152.cdsl")
     text = Path(path).read_text()
     state = build(path, text, keep_state=True).state
-    inferred = []
-    real = RecordingInference._layer
-
-    def counted(self, node, data):
-        inferred.append(node)
-        real(self, node, data)
-
-    monkeypatch.setattr(RecordingInference, "_layer", counted)
+    inferred = _count_inferred(monkeypatch)
     fast = quick(state, path, text.replace("conv(64, 7", "conv(65, 7"))
     assert fast is not None and fast.diagnostics == ()
     assert inferred[:4] == ["conv1", "bn1", "relu1", "maxpool"]
