@@ -55,6 +55,15 @@ def blank_comments(text: str) -> str:
     return _COMMENT_OR_STRING.sub(lambda m: " " * len(m.group()) if m.group()[0] == "#" else m.group(), text)
 
 
+def comment_start(text: str, start: int, end: int) -> int | None:
+    """Where the first comment in text[start:end] begins (a `#` outside the strings), or None. `start` must be
+    where a line or a token begins, and `end` where a line ends."""
+    for match in _COMMENT_OR_STRING.finditer(text, start, end):
+        if match.group()[0] == "#":
+            return match.start()
+    return None
+
+
 @functools.lru_cache(maxsize=1)
 def fast_parser():
     """The fast parser, from cached tables or from Lark's; None where Lark's tables cannot be read."""

@@ -15,12 +15,24 @@ from pathlib import Path
 
 import pytest
 
-from convdsl.incremental import number_edit
+from convdsl.incremental import changed
+from convdsl.incremental import comment_edit as comment_edit_of
+from convdsl.incremental import number_edit as number_edit_of
 from convdsl.lsp.snapshot import build, quick
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = sorted(p for p in ROOT.rglob("*.cdsl") if ".git" not in p.parts)
 NUMBER = re.compile(r"(?<![\w.])\d+(?![\w.])")
+
+
+def number_edit(old: str, new: str):
+    change = changed(old, new)
+    return number_edit_of(old, new, change) if change is not None else None
+
+
+def comment_edit(old: str, new: str) -> bool:
+    change = changed(old, new)
+    return change is not None and comment_edit_of(old, change)
 
 
 def _replacements(token: str, every: int = 1) -> list[str]:
@@ -380,8 +392,6 @@ def test_a_suppression_typed_in_a_comment_silences_at_once(tmp_path):
 
 
 def test_comment_edit_is_text_after_a_hash_outside_strings():
-    from convdsl.incremental import comment_edit
-
     assert comment_edit("x = 1  # ab\n", "x = 1  # axb\n")
     assert comment_edit("# ab\n", "# a\n")
     assert not comment_edit("x = 1  # ab\n", "x = 2  # ab\n")  # before the comment

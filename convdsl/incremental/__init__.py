@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from ..diagnostics import Diagnostic
 from ..network import Network
 from ..source import Source
-from .edit import NumberEdit, comment_edit, number_edit
+from .edit import NumberEdit, changed, comment_edit, number_edit
 from .inference import RecordingInference, reinfer, reinfer_lowered
 from .patch import patch
 
@@ -32,6 +32,7 @@ __all__ = [
     "Reanalysis",
     "RecordingInference",
     "State",
+    "changed",
     "comment_edit",
     "keep",
     "number_edit",
@@ -79,12 +80,14 @@ def reanalyse(state: State, source: Source, *, strict: bool = False) -> Reanalys
     or None where the edit is not one this can analyse (the caller analyses the text whole)."""
     if source.path != state.path or strict != state.strict:
         return None
-    # no change (an editor's edit that wrote what was there), or one inside a comment: the same network, and
-    # only the suppressions may differ
-    if source.text == state.source.text or comment_edit(state.source.text, source.text):
+    old, new = state.source.text, source.text
+    change = changed(old, new)
+    if old == new or (change is not None and comment_edit(old, change)):
+        # no change (an editor's edit that wrote what was there), or one inside a comment: the same network,
+        # and only the suppressions may differ
         network = replace(state.network, sources={**state.network.sources, state.path: source})
         return Reanalysis(state.diagnostics, network, replace(state, source=source, network=network))
-    edit = number_edit(state.source.text, source.text)
+    edit = number_edit(old, new, change) if change is not None else None
     if edit is None:
         return None
     patched = patch(state, edit, source)

@@ -1,4 +1,4 @@
-"""Which edit a new text is of the old one, when it is one number written over another.
+"""Which edit a new text is of the old one: one number written over another, or text typed in a comment.
 
 Found on the texts alone: the longest common start and end, and the changed stretch between them widened to
 the whole run of digits it is in. The texts are `Source` texts (line breaks normalised), so lines and columns
@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..frontend import comment_start
+
 # Larger numbers are analysed whole: a value this size is a layer's channels, kernel or stride, and any
 # limit a size meets (2^53 elements) is checked by inference either way.
 MAX_VALUE = 1_000_000
-MAX_SCANNED = 10_000  # characters of a line read one by one to find where its comment starts
+MAX_SCANNED = 10_000  # characters of a line before an edit in its comment, beyond which it is analysed whole
 
 
 @dataclass(frozen=True)
@@ -41,53 +43,45 @@ class NumberEdit:
         return type(span)(span.path, span.line, column, span.end_line, end_column)
 
 
-def comment_edit(old: str, new: str) -> bool:
-    """Whether `new` is `old` with text changed inside one comment only (after its `#`, on one line)."""
-    if old == new:
-        return False
-    start = _common_start(old, new)
-    end = _common_end(old, new, min(len(old), len(new)) - start)
-    if "\n" in old[start : len(old) - end] or "\n" in new[start : len(new) - end]:
-        return False
-    line_start = old.rfind("\n", 0, start) + 1
-    if start - line_start > MAX_SCANNED:
-        return False  # a line this long is analysed whole (its `#` would be looked for a character at a time)
-    hash_at = _comment_start(old, line_start, start)
-    return hash_at is not None and hash_at < start
+@dataclass(frozen=True)
+class Change:
+    """Where two texts differ, within one line: old[start:old_end] became new[start:new_end]."""
+
+    start: int
+    old_end: int
+    new_end: int
 
 
-def _comment_start(text: str, start: int, stop: int) -> int | None:
-    """Where the comment on the line from `start` begins, if it begins before `stop`: the first `#` outside a
-    string (the grammar's strings: '...' or "...", with backslash escapes, on one line)."""
-    quote = None
-    index = start
-    while index < stop:
-        char = text[index]
-        if quote is not None:
-            if char == "\\":
-                index += 1
-            elif char == quote:
-                quote = None
-        elif char in "\"'":
-            quote = char
-        elif char == "#":
-            return index
-        index += 1
-    return None
-
-
-def number_edit(old: str, new: str) -> NumberEdit | None:
-    """The edit from `old` to `new` if it replaces one whole number (digits only) by another, else None."""
+def changed(old: str, new: str) -> Change | None:
+    """What changed from `old` to `new`, or None where nothing did or a line break did (the longest common
+    start and end, compared a chunk at a time)."""
     if old == new:
         return None
     start = _common_start(old, new)
     end = _common_end(old, new, min(len(old), len(new)) - start)
-    if "\n" in old[start : len(old) - end] or "\n" in new[start : len(new) - end]:
+    old_end, new_end = len(old) - end, len(new) - end
+    if "\n" in old[start:old_end] or "\n" in new[start:new_end]:
         return None
-    first = start
+    return Change(start, old_end, new_end)
+
+
+def comment_edit(old: str, change: Change) -> bool:
+    """Whether the change (`changed`'s) of `old` is inside one comment only (after its `#`)."""
+    line_start = old.rfind("\n", 0, change.start) + 1
+    if change.start - line_start > MAX_SCANNED:
+        return False  # a line this long is analysed whole
+    line_end = old.find("\n", change.start)
+    hash_at = comment_start(old, line_start, len(old) if line_end == -1 else line_end)
+    return hash_at is not None and hash_at < change.start
+
+
+def number_edit(old: str, new: str, change: Change) -> NumberEdit | None:
+    """The edit from `old` to `new` (`change`, changed's) if it replaces one whole number (digits only) by
+    another, else None."""
+    first = change.start
     while first > 0 and _digit(old[first - 1]):
         first -= 1
-    old_end = len(old) - end
+    old_end = change.old_end
     while old_end < len(old) and _digit(old[old_end]):
         old_end += 1
     delta = len(new) - len(old)
