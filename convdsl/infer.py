@@ -168,10 +168,7 @@ class _Inference:
 
     def _has_symbols(self) -> bool:
         """An input with a named size, in a network lowered without errors: the case for a sweep."""
-        return (
-            any(isinstance(d, str) for spec in self.network.inputs.values() for d in spec.dims)
-            and not self.network.has_errors
-        )
+        return self.network.has_symbolic_inputs and not self.network.has_errors
 
     def _layer_count(self) -> int:
         """Layers in the graph (at least 1): what one swept size costs, for the sweeps' work budget."""

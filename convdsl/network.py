@@ -62,6 +62,11 @@ class Network:
         return graph
 
     @property
+    def has_symbolic_inputs(self) -> bool:
+        """An input has a named size (`input x: 3 x H x W`): shapes are expressions, and sizes are swept."""
+        return any(isinstance(d, str) for spec in self.inputs.values() for d in spec.dims)
+
+    @property
     def has_errors(self) -> bool:
         return any(d.is_error for d in self.diagnostics)
 

@@ -27,8 +27,7 @@ def symbolic_sample(inference) -> dict[str, int] | None:
     no size works, inference runs with plain numbers at a nominal size so its
     errors say what goes wrong there.
     """
-    inputs = inference.network.inputs.values()
-    if not any(isinstance(d, str) for spec in inputs for d in spec.dims) or inference.network.has_errors:
+    if not inference.network.has_symbolic_inputs or inference.network.has_errors:
         return None
     # a work budget: every swept size runs the whole network once
     report = analyze_sizes(

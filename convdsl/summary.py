@@ -154,7 +154,7 @@ def table(analysis: Analysis) -> str:
     outputs = ", ".join(f"{name}: {shown(shape)}" for name, shape in analysis.output_shapes().items())
     input_values = sum(prod(d for d in spec.dims if isinstance(d, int)) for spec in net.inputs.values())
     mb = BYTES_PER_VALUE * batch / 1e6
-    symbolic = any(isinstance(d, str) for spec in net.inputs.values() for d in spec.dims)
+    symbolic = net.has_symbolic_inputs
     activations = 0 if symbolic else sum(info.activations for info in analysis.layers.values())
 
     def megabytes(values):

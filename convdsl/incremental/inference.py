@@ -61,9 +61,9 @@ class RecordingInference(_Inference):
             and not self.symbolic
             and (bool(self.order) or not len(self.graph))
             and not any(d.code is codes.LIMIT_EXCEEDED for d in self.found)
-            and not any(data.shares is not None for data in self.graph.nodes.values())
             and not any(
-                data.kind == "linear" and data.args.get("tie") is not None for data in self.graph.nodes.values()
+                data.shares is not None or (data.kind == "linear" and data.args.get("tie") is not None)
+                for data in self.graph.nodes.values()
             )
         )
 
@@ -85,7 +85,7 @@ def reinfer_lowered(previous: RecordingInference, network) -> RecordingInference
         network.settings != previous.network.settings
         or network.shape_reads
         or any(d.code is codes.CYCLE for d in network.diagnostics)
-        or _symbolic_inputs(network)
+        or network.has_symbolic_inputs
     ):
         return None
     new = RecordingInference(network, previous.strict, previous.size_hints)
@@ -224,7 +224,3 @@ def _same_value(a, b) -> bool:
     if type(a) is tuple or type(a) is list:
         return all(_same_value(x, y) for x, y in zip(a, b))
     return True
-
-
-def _symbolic_inputs(network) -> bool:
-    return any(isinstance(d, str) for spec in network.inputs.values() for d in spec.dims)
