@@ -195,7 +195,7 @@ def test_a_crash_at_each_step_leaves_old_or_new_never_partial(tmp_path, monkeypa
 
 
 def test_no_file_at_all_after_a_failure_on_a_new_name(tmp_path, monkeypatch):
-    monkeypatch.setattr(os, "replace", lambda *a: (_ for _ in ()).throw(OSError(5, "Input/output error")))
+    monkeypatch.setattr(os, "replace", lambda *a, **k: (_ for _ in ()).throw(OSError(5, "Input/output error")))
     with pytest.raises(OutputError, match="Input/output error"):
         write_atomic(tmp_path / "new.svg", "x")
     monkeypatch.undo()
@@ -308,7 +308,7 @@ def test_cli_generators_leave_the_old_output_when_they_fail(net, tmp_path, monke
     monkeypatch.undo()
     assert out.read_text() == "old output" and entries(tmp_path) == ["net.cdsl", "out.txt"]
 
-    monkeypatch.setattr(os, "replace", lambda *a: (_ for _ in ()).throw(OSError(28, "No space left on device")))
+    monkeypatch.setattr(os, "replace", lambda *a, **k: (_ for _ in ()).throw(OSError(28, "No space left on device")))
     assert cli.main(GENERATORS[generator](net, out)) == 2
     assert "No space left on device" in capsys.readouterr().err
     monkeypatch.undo()
