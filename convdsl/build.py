@@ -35,6 +35,21 @@ from .source import Source, Span
 __all__ = ["Argument", "NetworkBuilder", "TensorRef"]
 
 
+def numbered_name(written: str, counts: dict[str, int], taken) -> str:
+    """The automatic name of the next layer of kind `written` (as written: `bn`): `conv1`, `conv2`... and
+    `relu6_1`, not `relu61`, the first not in `taken`. counts[written] is where the numbering got to: lowering
+    (per scope) and the builder (per network) each keep their own."""
+    n = counts.get(written, 0)
+    separator = "_" if written[-1].isdigit() else ""
+    while True:
+        n += 1
+        name = f"{written}{separator}{n}"
+        if name not in taken:
+            break
+    counts[written] = n
+    return name
+
+
 class NetworkBuilder:
     """Builds one Network. Tensors are TensorRefs: what `input` and `layer` return, and `layer` and `output` take.
 
@@ -355,15 +370,7 @@ class NetworkBuilder:
         self.error(err.code, err.span, err.message, err.label, err.help)
 
     def _auto_name(self, written: str) -> str:
-        n = self._counts.get(written, 0)
-        separator = "_" if written[-1].isdigit() else ""  # relu6_1, not relu61
-        while True:
-            n += 1
-            name = f"{written}{separator}{n}"
-            if name not in self.graph:
-                break
-        self._counts[written] = n
-        return name
+        return numbered_name(written, self._counts, self.graph)
 
 
 def _value_as_given(argument: Argument):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import diagnostics as codes
+from ..build import numbered_name
 from ..source import Span
 from ..syntax import BlockDef, Chain, Group, Labelled, ParamDecl, Repeat, When
 
@@ -76,14 +77,7 @@ class Naming:
             local = str(names.position)
             names.position += 1
         else:
-            n = names.counts.get(written, 0)
-            separator = "_" if written[-1].isdigit() else ""  # relu6_1, not relu61
-            while True:
-                n += 1
-                local = f"{written}{separator}{n}"
-                if local not in names.taken:
-                    break
-            names.counts[written] = n
+            local = numbered_name(written, names.counts, names.taken)
         names.taken.add(local)
         if self.recording:
             self.claims.append((names, written, local, False))
