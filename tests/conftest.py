@@ -40,6 +40,24 @@ def root() -> Path:
     return ROOT
 
 
+def check_json(*paths, cwd: Path = ROOT) -> dict[str, list[dict]]:
+    """`convdsl check --format json` run as its own process, in `cwd` (where pyproject.toml is looked for):
+    the diagnostics of each file checked, by the file's resolved path."""
+    import json
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-m", "convdsl", "check", "--format", "json", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        cwd=str(cwd),
+        check=False,
+    )
+    return {str(Path(cwd, f["path"]).resolve()): f["diagnostics"] for f in json.loads(run.stdout)["files"]}
+
+
 # -- golden files ------------------------------------------------------------------------------------
 
 UPDATE = "CONVDSL_UPDATE_GOLDEN"

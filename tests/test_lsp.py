@@ -7,7 +7,6 @@ text of the files (where a name is defined).
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require
+from conftest import check_json, require
 
 require("pygls")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -63,16 +62,7 @@ def _open(client, path: Path, text: str | None = None):
 
 
 def _check_json(paths) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    run = subprocess.run(
-        [sys.executable, "-m", "convdsl", "check", "--format", "json", *map(str, paths)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=str(ROOT),
-        check=False,
-    )
-    return {str(Path(ROOT, f["path"]).resolve()): f["diagnostics"] for f in json.loads(run.stdout)["files"]}
+    return check_json(*paths)
 
 
 def test_diagnostics_are_those_of_check_on_every_example_and_fixture(client):

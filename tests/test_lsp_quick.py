@@ -8,16 +8,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from conftest import require
+from conftest import check_json, require
 
 require("pygls")
 
-from lsp_client import ROOT, LspClient
+from lsp_client import LspClient
 
 from convdsl.lsp import convert
 from convdsl.lsp import server as server_module
@@ -44,14 +41,6 @@ SEVERITY = {"error": 1, "warning": 2, "note": 3}
 
 
 def _check(path: Path) -> list:
-    run = subprocess.run(
-        [sys.executable, "-m", "convdsl", "check", "--format", "json", str(path)],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, PYTHONPATH=str(ROOT)),
-        cwd=str(ROOT),
-        check=False,
-    )
     return sorted(
         (
             d["code"],
@@ -61,8 +50,7 @@ def _check(path: Path) -> list:
             d["column"] - 1,
             json.dumps(d.get("fixes") or None, sort_keys=True),
         )
-        for f in json.loads(run.stdout)["files"]
-        for d in f["diagnostics"]
+        for d in check_json(path)[str(path.resolve())]
     )
 
 

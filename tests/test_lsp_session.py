@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require
+from conftest import check_json, require
 
 require("pygls")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -32,15 +32,7 @@ def client():
 
 
 def _check_json(path: Path) -> list[dict]:
-    run = subprocess.run(
-        [sys.executable, "-m", "convdsl", "check", "--format", "json", str(path)],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, PYTHONPATH=str(ROOT)),
-        cwd=str(path.parent),
-        check=False,
-    )
-    return json.loads(run.stdout)["files"][0]["diagnostics"]
+    return check_json(path, cwd=path.parent)[str(path.resolve())]
 
 
 def _at_end(text: str) -> tuple[int, int]:
