@@ -49,8 +49,10 @@ class Recovered:
     broken: tuple[Span, ...]  # the blanked regions (empty for a valid file)
 
 
-def parse_recovering(source: Source) -> Recovered:
-    program, found = parse(source)
+def parse_recovering(source: Source, parsed: tuple | None = None) -> Recovered:
+    """parsed: frontend.parse's answer for this source, if the caller has it (a failed parse is not cheap:
+    Lark describes every syntax error)."""
+    program, found = parsed if parsed is not None else parse(source)
     if program is not None:
         return Recovered(program, tuple(found), ())
     if not any(d.code.code == "E002" for d in found):  # nesting or a number too long: nothing to repair

@@ -168,6 +168,29 @@ def test_a_number_edit_is_published_from_the_quick_path_then_left_alone(tmp_path
     assert server.publications == [(1, (), "whole"), (2, ("E106",), "quick"), (3, ("E106",), "whole")]
 
 
+def test_a_text_with_a_syntax_error_leaves_the_state_before_it_for_the_next_edit(tmp_path):
+    """While a call is typed the text has a syntax error, and no state of its own (its network is of a repaired
+    text). The state of the last text that had one is kept: an edit that leaves that text one number apart
+    is still analysed quickly from it, and is what `check` says."""
+    path = tmp_path / "net.cdsl"
+    path.write_text(NET)
+    server = _Recorded()
+    broken = NET.replace("bias=false) -> bn -> relu\n    -> conv2", "bias=false -> bn -> relu\n    -> conv2")
+    mended = NET.replace("conv(16, 3", "conv(24, 3")  # one number from NET: from NET's state
+    different = mended.replace("maxpool(2)", "maxpool(3)")  # one number from `mended`, E101
+    uri = convert.path_to_uri(str(path))
+    _run(server, uri, [NET, broken, mended, different])
+    assert server.publications == [
+        (1, (), "whole"),
+        (2, ("E002",), "whole"),
+        (3, (), "quick"),
+        (4, ("E101",), "quick"),
+    ]
+    assert server.documents[uri].state.source.text == different
+    path.write_text(different)
+    assert [d["code"] for d in check_json(path)[str(path.resolve())]] == ["E101"]
+
+
 def test_a_quick_result_that_differs_is_corrected_by_the_whole_analysis(tmp_path, monkeypatch, caplog):
     """The safety net: were the quick path wrong, the whole analysis publishes the right diagnostics."""
     path = tmp_path / "net.cdsl"

@@ -77,10 +77,12 @@ def reinfer(previous: RecordingInference, network, dirty: set[str]) -> Recording
     return _again(previous, new, dirty.__contains__)
 
 
-def reinfer_lowered(previous: RecordingInference, network) -> RecordingInference | None:
+def reinfer_lowered(previous: RecordingInference, network, size_hints: bool | None = None) -> RecordingInference | None:
     """Inference of `network`, lowered afresh from a later text of the previous one's file, from `previous`'s
     results where a node is as it was (the same data, as inference reads it, and the same inputs and
-    consumers); None where nothing can be taken over (other settings, a cycle, shapes read while lowering)."""
+    consumers); None where nothing can be taken over (other settings, a cycle, shapes read while lowering).
+    size_hints: as analyze() takes it (None: as the previous inference had it); a node's own results do not
+    depend on it, only the whole-network passes do."""
     if (
         network.settings != previous.network.settings
         or network.shape_reads
@@ -88,7 +90,7 @@ def reinfer_lowered(previous: RecordingInference, network) -> RecordingInference
         or network.has_symbolic_inputs
     ):
         return None
-    new = RecordingInference(network, previous.strict, previous.size_hints)
+    new = RecordingInference(network, previous.strict, previous.size_hints if size_hints is None else size_hints)
     if new.batch != previous.batch:
         return None
     checkpoint()

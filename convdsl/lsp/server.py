@@ -51,7 +51,7 @@ class Document:
     running: bool = False
     dirty: bool = False  # a file it includes changed while it was analysed
     # what the next edit is analysed from (incremental.State): that of the newest text analysed, quickly or
-    # whole; None after an included file changed
+    # whole, that has one (not a text with a syntax error); None after an included file changed
     state: object = None
     quick: tuple | None = None  # (text, diagnostics) published from a quick analysis, until the whole one's
     waiters: list = field(default_factory=list)  # futures for a snapshot of the current version
@@ -257,7 +257,9 @@ class ConvdslServer(LanguageServer):
             return
         replaced = doc.snapshot
         doc.snapshot, doc.analysed = future.result(), text
-        doc.state = doc.snapshot.state
+        # a text being typed (a syntax error) keeps none: the state of the last text that had one serves the next
+        # edits (each is analysed from the text the state was made from, whichever that is)
+        doc.state = doc.snapshot.state or doc.state
         published, doc.quick = doc.quick, None
         if published is None or published[0] is not text:
             self.publish(doc)

@@ -195,20 +195,25 @@ def build(
         broken: tuple = ()
         state = None
         if program is None:
-            recovered = parse_recovering(source)
+            recovered = parse_recovering(source, (program, found))
             program, broken = recovered.program, recovered.broken
             diagnostics = tuple(sorted(found, key=Diagnostic.sort_key))
             network = analysis = lowering = None
             if program is not None:
                 network, lowering = lower_program(source, program, limits, reader, parse_included)
-                analysis = analyze(network, strict=strict, size_hints=False)
+                # what was read of a text being typed is mostly as it was: its layers are not inferred again
+                # (no state is kept: the network is of the repaired text, which a later edit is not made from)
+                inference = _reinferred(previous, path, strict, network, size_hints=False)
+                analysis = (
+                    inference._conclude()
+                    if inference is not None
+                    else analyze(network, strict=strict, size_hints=False)
+                )
         else:
             network, lowering = lower_program(source, program, limits, reader, parse_included)
             if keep_state:
-                inference = None
-                if previous is not None and previous.path == path and previous.strict == strict:
-                    # the layers as they were in the text before are not inferred again (incremental/)
-                    inference = reinfer_lowered(previous.inference, network)
+                # the layers as they were in the text before are not inferred again (incremental/)
+                inference = _reinferred(previous, path, strict, network)
                 if inference is not None:
                     analysis = inference._conclude()
                 else:
@@ -222,6 +227,14 @@ def build(
         diagnostics = tuple(apply_suppressions(diagnostics, sources, selection))
         programs = {path: program} if program is not None else {}
     return Snapshot(path, version, source, diagnostics, network, analysis, programs, broken, lowering, state)
+
+
+def _reinferred(previous, path: str, strict: bool, network: Network, size_hints: bool = True):
+    """The inference of `network` from the state of an earlier text of the same file (incremental.State), or
+    None if there is none to start from."""
+    if previous is None or previous.path != path or previous.strict != strict:
+        return None
+    return reinfer_lowered(previous.inference, network, size_hints)
 
 
 @dataclass(frozen=True)
