@@ -202,17 +202,19 @@ def _again(previous: RecordingInference, new: RecordingInference, dirty) -> Reco
 def same_node(a, b, args: bool = True) -> bool:
     """Whether two nodes are alike as inference reads them (not their site or scopes: what made them); args:
     their arguments too (False: compared already)."""
+    # `is` first: a span is a dataclass, whose == runs in Python, and a layer of an included file that did not
+    # change has the very spans it had (its syntax tree is kept: snapshot.parse_included)
     return a is b or (
         a.kind == b.kind
         and a.written == b.written
-        and a.span == b.span
+        and (a.span is b.span or a.span == b.span)
         and a.label == b.label
         and a.incomplete == b.incomplete
         and a.shares == b.shares
         and a.explicit == b.explicit
         and a.block_path == b.block_path
-        and a.dim_spans == b.dim_spans
-        and a.arg_spans == b.arg_spans
+        and (a.dim_spans is b.dim_spans or a.dim_spans == b.dim_spans)
+        and (a.arg_spans is b.arg_spans or a.arg_spans == b.arg_spans)
         and (not args or a.args is b.args or _same_value(a.args, b.args))
     )
 
