@@ -37,12 +37,12 @@ class _Held(ConvdslServer):
         self.analysed: list[str] = []
         self.published_versions: list[tuple[int | None, str]] = []
 
-    def _analyse(self, path, text, version, open_texts, selection, state=None, whole=False):
+    def _analyse(self, path, text, version, open_texts, selection, state=None, whole=False, parsed=None):
         self.analysed.append(text)
         self.started.set()
         if len(self.analysed) == 1:
             assert self.release.wait(30), "the test never released the worker"
-        return super()._analyse(path, text, version, open_texts, selection, state, whole)
+        return super()._analyse(path, text, version, open_texts, selection, state, whole, parsed)
 
     def publish(self, doc):  # what would be sent: the version and the unused tensor it names
         names = sorted(d.message for d in doc.snapshot.diagnostics)
@@ -85,13 +85,13 @@ def test_publications_never_go_back_while_edits_keep_arriving(tmp_path):
     gates = [threading.Event() for _ in range(4)]
     entered = [threading.Event() for _ in range(4)]
 
-    def analyse(path_, text, version, open_texts, selection, state=None, whole=False):
+    def analyse(path_, text, version, open_texts, selection, state=None, whole=False, parsed=None):
         n = len(server.analysed)
         server.analysed.append(text)
         if n < len(gates):
             entered[n].set()
             assert gates[n].wait(30)
-        return ConvdslServer._analyse(server, path_, text, version, open_texts, selection, state, whole)
+        return ConvdslServer._analyse(server, path_, text, version, open_texts, selection, state, whole, parsed)
 
     server._analyse = analyse
 

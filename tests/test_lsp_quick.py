@@ -182,13 +182,50 @@ def test_a_text_with_a_syntax_error_leaves_the_state_before_it_for_the_next_edit
     _run(server, uri, [NET, broken, mended, different])
     assert server.publications == [
         (1, (), "whole"),
-        (2, ("E002",), "whole"),
+        (2, ("E002",), "quick"),  # the syntax error, before what could be read is analysed
         (3, (), "quick"),
         (4, ("E101",), "quick"),
     ]
     assert server.documents[uri].state.source.text == different
     path.write_text(different)
     assert [d["code"] for d in check_json(path)[str(path.resolve())]] == ["E101"]
+
+
+def test_a_syntax_error_is_published_before_the_rest_is_analysed_and_once(tmp_path):
+    """A text being typed: its diagnostics are its syntax errors alone (as `check` reports them), published
+    from the parse; the analysis of what could be read follows for hovers, and publishes nothing more."""
+    path = tmp_path / "net.cdsl"
+    path.write_text(NET)
+    server = _Recorded()
+    texts = [
+        NET,
+        NET.replace("-> bn -> relu\n    -> conv2", "-> bn -> relu -\n    -> conv2"),  # `-` typed
+        NET.replace("-> bn -> relu\n    -> conv2", "-> bn -> relu ->\n    -> conv2"),
+        NET.replace("-> bn -> relu\n    -> conv2", "-> bn -> relu -> \n    -> conv2"),
+        NET.replace("-> pool: maxpool(2)", "-> pool: maxpool(2"),  # two errors at once, far apart
+    ]
+    texts[4] = texts[4].replace("-> bn -> relu\n    -> conv2", "-> bn -> relu -> \n    -> conv2")
+    uri = convert.path_to_uri(str(path))
+    snapshots = []
+
+    async def scenario():
+        for version, text in enumerate(texts, 1):
+            server.changed(uri, text, version)
+            snapshots.append(await server.current(uri))
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        server.worker.shutdown(wait=True)
+    expected = []
+    for text in texts:
+        path.write_text(text)
+        expected.append(tuple(d["code"] for d in check_json(path)[str(path.resolve())]))
+    assert [p[1] for p in server.publications] == expected
+    assert [p[2] for p in server.publications] == ["whole", "quick", "quick", "quick", "quick"]
+    assert [p[0] for p in server.publications] == [1, 2, 3, 4, 5]  # each once: the whole analyses agreed
+    # what could be read of the last one was analysed: conv2 has its shape
+    assert snapshots[-1].analysis.layers["conv2"].output_shapes == ((32, 16, 16),)
 
 
 def test_a_quick_result_that_differs_is_corrected_by_the_whole_analysis(tmp_path, monkeypatch, caplog):

@@ -33,7 +33,7 @@ from ..walk import gc_paused
 from . import complete, convert, hover, navigate
 from .actions import code_actions
 from .collector import Collector
-from .snapshot import Quick, Snapshot, _real, build, quick, read_through
+from .snapshot import Parsed, Quick, Snapshot, _real, build, parse_text, quick, read_through, syntax_errors
 from .stdio import serve
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ class Document:
     # whole, that has one (not a text with a syntax error); None after an included file changed
     state: object = None
     quick: tuple | None = None  # (text, diagnostics) published from a quick analysis, until the whole one's
+    parsed: Parsed | None = None  # the newest text with syntax errors, parsed: its whole analysis starts from it
     waiters: list = field(default_factory=list)  # futures for a snapshot of the current version
 
 
@@ -169,8 +170,9 @@ class ConvdslServer(LanguageServer):
         selection = self.selection_for(doc.path)
         # from the state of the text before: quickly if this one differs by a number or a comment, else whole
         # in the same job (its unchanged layers not inferred again)
+        parsed, doc.parsed = doc.parsed, None
         future = loop.run_in_executor(
-            self.worker, self._analyse, doc, text, version, self.open_texts(), selection, doc.state, whole
+            self.worker, self._analyse, doc, text, version, self.open_texts(), selection, doc.state, whole, parsed
         )
         future.add_done_callback(lambda f: self._done(doc, text, version, f))
 
@@ -179,21 +181,26 @@ class ConvdslServer(LanguageServer):
             doc.dirty = False
             self.schedule(doc)
             return
-        doc.state = result.state
+        doc.state = result.state or doc.state  # (a text with syntax errors has none: see _done)
         if text is not doc.text:  # edited meanwhile: the newest text, from this one's state
             self.schedule(doc)
             return
         doc.quick = (text, result.diagnostics)
-        self._publish(doc, version, result.diagnostics, result.network.sources, result.network.layer_graph.nodes)
+        if result.network is not None:
+            self._publish(doc, version, result.diagnostics, result.network.sources, result.network.layer_graph.nodes)
+        else:  # syntax errors: in this file, and about no layer
+            self._publish(doc, version, result.diagnostics, {doc.path: result.parsed.source}, {})
+            doc.parsed = result.parsed
         self.schedule(doc, whole=True)  # the snapshot for hovers, definitions...: it publishes if it differs
 
     def _analyse(
-        self, doc: Document, text, version, open_texts, selection, state=None, whole=False
+        self, doc: Document, text, version, open_texts, selection, state=None, whole=False, parsed=None
     ) -> Snapshot | Quick | None:
         """The snapshot of `text`, or None when it went stale on the way (the document changed again, an
-        included file changed, or it was closed): the work stops at the next checkpoint (cancel.py). Or, from
-        `state` (of an earlier text) unless `whole`, the diagnostics of an edit that changed one number or a
-        comment (incremental/)."""
+        included file changed, or it was closed): the work stops at the next checkpoint (cancel.py). Unless
+        `whole`, first the diagnostics that can be published before it (a Quick): from `state` (of an earlier
+        text), those of an edit that changed one number or a comment (incremental/); those of a text with
+        syntax errors, which are the errors alone. parsed: `text` parsed already (Quick.parsed)."""
         if state is not None and not whole:
             try:
                 with gc_paused():
@@ -211,6 +218,14 @@ class ConvdslServer(LanguageServer):
         with gc_paused():
             try:
                 with cancellable(stale):
+                    if not whole:
+                        # A text being typed mostly has a syntax error. Its diagnostics are that error alone:
+                        # they are published before what could be read of it is analysed (for hovers...).
+                        parsed = parse_text(doc.path, text)
+                        errors = syntax_errors(parsed, selection) if parsed is not None else None
+                        if errors is not None:
+                            self.collector.settle(whole=False)
+                            return Quick(errors, None, None, parsed)
                     snapshot = build(
                         doc.path,
                         text,
@@ -220,6 +235,7 @@ class ConvdslServer(LanguageServer):
                         selection=selection,
                         keep_state=True,
                         previous=state,
+                        parsed=parsed,
                     )
             except Cancelled:
                 snapshot = None

@@ -154,6 +154,51 @@ def _real(path: str) -> str:
         return path
 
 
+@dataclass(frozen=True)
+class Parsed:
+    """A document's text, parsed (frontend.parse's answer), for `build` to start from."""
+
+    text: str
+    source: Source
+    program: object  # syntax.Program, or None: the text has syntax errors
+    found: tuple  # the syntax errors
+
+
+def _load(path: str, text: str) -> Source | Diagnostic:
+    """The editor's text, judged as `check` judges the file's bytes: too large, binary, not UTF-8."""
+    from ..loading import MAX_FILE_BYTES, decode
+
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) > MAX_FILE_BYTES:
+        return Diagnostic(
+            codes.UNREADABLE_FILE,
+            None,
+            f"{path}: larger than the limit of {MAX_FILE_BYTES // 2**20} MiB for one file",
+            help="split the network into included files (each may be this large)",
+        )
+    return decode(path, data)
+
+
+def parse_text(path: str, text: str) -> Parsed | None:
+    """The text parsed; None where it cannot be read at all (build says why)."""
+    source = _load(path, text)
+    if isinstance(source, Diagnostic):
+        return None
+    with gc_paused():
+        program, found = parse(source)
+    return Parsed(text, source, program, tuple(found))
+
+
+def syntax_errors(parsed: Parsed, selection: Selection | None = None) -> tuple[Diagnostic, ...] | None:
+    """The diagnostics of a text with syntax errors, if it has any: those errors alone, as `check` reports them
+    (and `build`: what could be read of the text is analysed for the other features, and reports nothing). An
+    editor can show them before that analysis."""
+    if parsed.program is not None:
+        return None
+    found = tuple(sorted(parsed.found, key=Diagnostic.sort_key))
+    return tuple(apply_suppressions(found, {parsed.source.path: parsed.source}, selection))
+
+
 def build(
     path: str,
     text: str,
@@ -165,39 +210,35 @@ def build(
     selection: Selection | None = None,
     keep_state: bool = False,
     previous=None,
+    parsed: Parsed | None = None,
 ) -> Snapshot:
     """Analyse one document's text as `check` would, and index it. keep_state: keep what the next edit can be
     analysed from (incremental.State: `quick`, or `previous` here); previous: the state of an earlier text of
-    the document, whose layers, where the new text lowers to the same, are not inferred again."""
-    from ..loading import MAX_FILE_BYTES, decode, read_included
+    the document, whose layers, where the new text lowers to the same, are not inferred again; parsed: the
+    text parsed already (parse_text), if it has been."""
+    from ..loading import read_included
 
     reader = reader or read_included
     limits = limits or Limits()
-    # the editor's text is judged as `check` judges the file's bytes: too large, binary, not UTF-8
-    data = text.encode("utf-8", "surrogatepass")
-    loaded = (
-        decode(path, data)
-        if len(data) <= MAX_FILE_BYTES
-        else Diagnostic(
-            codes.UNREADABLE_FILE,
-            None,
-            f"{path}: larger than the limit of {MAX_FILE_BYTES // 2**20} MiB for one file",
-            help="split the network into included files (each may be this large)",
-        )
-    )
+    if parsed is not None and parsed.text is not text and parsed.text != text:
+        parsed = None  # of another text
+    loaded = parsed.source if parsed is not None else _load(path, text)
     if isinstance(loaded, Diagnostic):
         source = Source(path, "")
         return Snapshot(path, version, source, (loaded,), None, None, {}, ())
     source = loaded
     with gc_paused():
-        program, found = parse(source)
+        if parsed is not None:
+            program, found = parsed.program, list(parsed.found)
+        else:
+            program, found = parse(source)
         checkpoint()  # an editor's stale analysis stops here (cancel.py)
         broken: tuple = ()
         state = None
         if program is None:
             recovered = parse_recovering(source, (program, found))
             program, broken = recovered.program, recovered.broken
-            diagnostics = tuple(sorted(found, key=Diagnostic.sort_key))
+            diagnostics = tuple(sorted(found, key=Diagnostic.sort_key))  # what syntax_errors() says
             network = analysis = lowering = None
             if program is not None:
                 network, lowering = lower_program(source, program, limits, reader, parse_included)
@@ -239,23 +280,20 @@ def _reinferred(previous, path: str, strict: bool, network: Network, size_hints:
 
 @dataclass(frozen=True)
 class Quick:
-    """The diagnostics of a text analysed from the state of the text before it (incremental.py)."""
+    """Diagnostics published before the whole analysis: those of a text analysed from the state of the text
+    before it (incremental/), or of a text with syntax errors (`syntax_errors`)."""
 
     diagnostics: tuple[Diagnostic, ...]  # what `check` reports, suppressions applied
-    network: Network
+    network: Network | None  # None: a text with syntax errors (what could be read of it is not analysed yet)
     state: object  # incremental.State for the edit after it, or None
+    parsed: Parsed | None = None  # the text with syntax errors, parsed: the whole analysis starts from it
 
 
 def quick(state, path: str, text: str, *, strict: bool = False, selection: Selection | None = None) -> Quick | None:
     """The diagnostics of `text` from the state of an earlier text of the same document (Snapshot.state), if
     the edit changes one number a layer's call writes; else None (build it whole). Its included files must be
     those the state was made with."""
-    from ..loading import MAX_FILE_BYTES, decode
-
-    data = text.encode("utf-8", "surrogatepass")
-    if len(data) > MAX_FILE_BYTES:
-        return None
-    source = decode(path, data)
+    source = _load(path, text)
     if isinstance(source, Diagnostic):
         return None
     with gc_paused():
