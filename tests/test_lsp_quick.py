@@ -228,6 +228,31 @@ def test_a_syntax_error_is_published_before_the_rest_is_analysed_and_once(tmp_pa
     assert snapshots[-1].analysis.layers["conv2"].output_shapes == ((32, 16, 16),)
 
 
+def test_lark_is_loaded_while_the_editor_is_quiet_not_at_the_first_syntax_error(tmp_path):
+    """A valid text is parsed without Lark; the first text with a syntax error would wait for it to load (70 ms
+    and more). Once the first diagnostics are out and the editor is quiet, the server loads it."""
+    from convdsl import grammar
+
+    path = tmp_path / "net.cdsl"
+    path.write_text(NET)
+    server = _Recorded()
+    uri = convert.path_to_uri(str(path))
+    grammar.parser.cache_clear()
+
+    async def scenario():
+        server.changed(uri, NET, 1)
+        await server.current(uri)
+        assert grammar.parser.cache_info().currsize == 0  # the valid text did not need it
+        await asyncio.sleep(server_module.WARM_SECONDS * 3)
+        await asyncio.get_running_loop().run_in_executor(server.worker, lambda: None)  # the worker's queue done
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        server.worker.shutdown(wait=True)
+    assert grammar.parser.cache_info().currsize == 1
+
+
 def test_a_quick_result_that_differs_is_corrected_by_the_whole_analysis(tmp_path, monkeypatch, caplog):
     """The safety net: were the quick path wrong, the whole analysis publishes the right diagnostics."""
     path = tmp_path / "net.cdsl"
