@@ -64,6 +64,17 @@ def comment_start(text: str, start: int, end: int) -> int | None:
     return None
 
 
+def string_at(text: str, start: int, end: int, offset: int) -> bool:
+    """Whether text[offset] is inside a string (or a comment) of text[start:end]: `start` must be where a line
+    or a token begins, and `end` where a line ends."""
+    for match in _COMMENT_OR_STRING.finditer(text, start, end):
+        if match.start() > offset:
+            break
+        if match.start() < offset < match.end() or (match.group()[0] == "#" and match.start() <= offset):
+            return True
+    return False
+
+
 @functools.lru_cache(maxsize=1)
 def fast_parser():
     """The fast parser, from cached tables or from Lark's; None where Lark's tables cannot be read."""

@@ -1,4 +1,5 @@
-"""Which edit a new text is of the old one: one number written over another, or text typed in a comment.
+"""Which edit a new text is of the old one: one number written over another, spaces typed or taken out
+between two tokens, or text typed in a comment.
 
 Found on the texts alone: the longest common start and end, and the changed stretch between them widened to
 the whole run of digits it is in. The texts are `Source` texts (line breaks normalised), so lines and columns
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..frontend import comment_start
+from ..frontend import comment_start, string_at
 
 # Larger numbers are analysed whole: a value this size is a layer's channels, kernel or stride, and any
 # limit a size meets (2^53 elements) is checked by inference either way.
@@ -37,6 +38,33 @@ class NumberEdit:
         if span.line == line and column >= end:
             column += self.delta
         if span.end_line == line and end_column >= end:
+            end_column += self.delta
+        if column == span.column and end_column == span.end_column:
+            return span
+        return type(span)(span.path, span.line, column, span.end_line, end_column)
+
+
+@dataclass(frozen=True)
+class SpaceEdit:
+    """Spaces (or tabs) typed or taken out on one line where no token begins, ends or changes: `conv(64,3)` ->
+    `conv(64, 3)`, `-> relu` -> `-> relu ` (what follows moves, and the text means what it meant)."""
+
+    line: int  # 1-based
+    column: int  # 1-based, where the changed spaces begin (before and after)
+    end_column: int  # where they ended in the old text (exclusive)
+    delta: int  # how far what follows them on the line moved
+
+    def shift(self, span):
+        """A span of the old text as it is in the new one: one that begins at or after the old spaces' end
+        moves; one that ends after their beginning ends later (no token ends inside spaces, and one that ends
+        where spaces are typed stays as it was)."""
+        line = self.line
+        if span.line != line and span.end_line != line:
+            return span
+        column, end_column = span.column, span.end_column
+        if span.line == line and column >= self.end_column:
+            column += self.delta
+        if span.end_line == line and end_column > self.column:
             end_column += self.delta
         if column == span.column and end_column == span.end_column:
             return span
@@ -101,6 +129,42 @@ def number_edit(old: str, new: str, change: Change) -> NumberEdit | None:
     line_start = old.rfind("\n", 0, first) + 1
     line = old.count("\n", 0, first) + 1
     return NumberEdit(line, first - line_start + 1, old_end - line_start + 1, value, int(before), delta)
+
+
+# where spaces may appear or vanish altogether next to it: no token joins it, or is split by it
+_APART = frozenset("()[],\n")
+_SPACE = frozenset(" \t")
+
+
+def space_edit(old: str, new: str, change: Change) -> SpaceEdit | None:
+    """The edit from `old` to `new` (`change`, changed's) if it types or takes out spaces only, between two
+    tokens of a line (not its indentation, not in a string); else None. Where the spaces between two tokens
+    appear or vanish altogether, one of them must be a bracket, a comma or the line's end: elsewhere two
+    tokens could join (`con v`, `- >`)."""
+    start, old_end, new_end = change.start, change.old_end, change.new_end
+    if not (_SPACE.issuperset(old[start:old_end]) and _SPACE.issuperset(new[start:new_end])):
+        return None
+    line_start = old.rfind("\n", 0, start) + 1
+    if start - line_start > MAX_SCANNED:
+        return None  # a line this long is analysed whole
+    first = start
+    while first > line_start and old[first - 1] in _SPACE:
+        first -= 1
+    if first == line_start:
+        return None  # the line's indentation
+    last = old_end
+    while last < len(old) and old[last] in _SPACE:
+        last += 1
+    delta = (new_end - start) - (old_end - start)
+    run = last - first
+    if run == 0 or run + delta == 0:
+        after = old[last] if last < len(old) else "\n"
+        if old[first - 1] not in _APART and after not in _APART:
+            return None
+    line_end = old.find("\n", start)
+    if string_at(old, line_start, len(old) if line_end == -1 else line_end, first):
+        return None  # inside a string: its text
+    return SpaceEdit(old.count("\n", 0, start) + 1, start - line_start + 1, old_end - line_start + 1, delta)
 
 
 def _digit(char: str) -> bool:

@@ -11,6 +11,9 @@ parameters: such networks are lowered again. So the new network is the old graph
   everything after it is inferred again.
 Anything else the number could be (a block's argument, a repeat count, a constant, an output's declared
 size, part of an expression) is not a layer's argument as written, and the text is analysed whole.
+
+Spaces typed or taken out between two tokens (`respace`) change no value: the new network is the old graph
+with the nodes written on the line moved.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from ..arguments import argument_tables, coerce
 from ..evaluate import EvalError
 from ..layers import KINDS
 from ..model import LayerNode
-from .edit import NumberEdit
+from .edit import NumberEdit, SpaceEdit
 
 # what a keyword argument's span holds before its value: `s=`, `stride = `
 _KEYWORD = re.compile(r"[^\W\d]\w*\s*=\s*\Z")
@@ -84,6 +87,39 @@ def patch(state, edit: NumberEdit, source):
         return None  # the number is no layer's argument as written
     graph = network.layer_graph.with_nodes(replaced)
     return replace(network, layer_graph=graph, inputs=inputs, sources={**network.sources, path: source}), dirty
+
+
+def respace(state, edit: SpaceEdit, source):
+    """(the new network, the names of the nodes to infer again) for spaces typed or taken out between two
+    tokens: the old graph, the nodes written on the line with their spans moved (and inferred again: their
+    diagnostics and fixes read the line), an input declared there with its spans moved. None where lowering
+    kept a place on the line elsewhere than in the nodes: a block call (its instances' sites), a diagnostic of
+    its own, shapes read while lowering."""
+    network = state.network
+    if network.shape_reads:
+        return None
+    path, line = state.path, edit.line
+    if line in state.call_lines:
+        return None
+    if any(_on_line(diagnostic, path, line) for diagnostic in network.diagnostics):
+        return None
+    replaced: dict[str, LayerNode] = {}
+    inputs = dict(network.inputs)
+    for name, data in network.layer_graph.nodes.items():
+        if not _touches(data, path, line):
+            continue
+        replaced[name] = _moved(data, edit, path)
+        spec = inputs.get(name) if data.kind == "input" else None
+        if spec is not None:
+            moved = replace(
+                spec,
+                span=edit.shift(spec.span) if spec.span is not None and spec.span.path == path else spec.span,
+                dim_spans=tuple(edit.shift(s) if s.path == path else s for s in spec.dim_spans),
+            )
+            inputs[name] = moved
+    graph = network.layer_graph.with_nodes(replaced)
+    network = replace(network, layer_graph=graph, inputs=inputs, sources={**network.sources, path: source})
+    return network, set(replaced)
 
 
 def _input_sized(spec, edit: NumberEdit, path: str):

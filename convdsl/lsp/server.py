@@ -1,9 +1,9 @@
 """The language server: pygls wiring, the open documents, and when they are analysed.
 
 Each open document is analysed in one worker thread. An edit that changes a number a layer's call
-writes, an input's size, or a comment is analysed from the state of the version before
+writes, an input's size, spaces between tokens or a comment is analysed from the state of the version before
 (convdsl/incremental/: ResNet-152's diagnostics in about a millisecond of work), and its diagnostics are
-published at once; then, as after any other edit, the text is analysed whole (8 to 14 ms for
+published at once (so are a text's syntax errors, which are all its diagnostics); then, as after any other edit, the text is analysed whole (8 to 14 ms for
 ResNet-152 on the benchmark's machine, as its speed drifts), for the other features, and published
 again only if that differs. An edit that arrives while an analysis runs does not queue another per
 keystroke: the running one is abandoned at its next checkpoint (within a millisecond or so:
@@ -173,7 +173,7 @@ class ConvdslServer(LanguageServer):
         loop = asyncio.get_running_loop()
         text, version = doc.text, doc.version
         selection = self.selection_for(doc.path)
-        # from the state of the text before: quickly if this one differs by a number or a comment, else whole
+        # from the state of the text before: quickly if this one differs by a number, spaces or a comment, else whole
         # in the same job (its unchanged layers not inferred again)
         parsed, doc.parsed = doc.parsed, None
         future = loop.run_in_executor(
@@ -204,7 +204,7 @@ class ConvdslServer(LanguageServer):
         """The snapshot of `text`, or None when it went stale on the way (the document changed again, an
         included file changed, or it was closed): the work stops at the next checkpoint (cancel.py). Unless
         `whole`, first the diagnostics that can be published before it (a Quick): from `state` (of an earlier
-        text), those of an edit that changed one number or a comment (incremental/); those of a text with
+        text), those of an edit that changed one number, spaces or a comment (incremental/); those of a text with
         syntax errors, which are the errors alone. parsed: `text` parsed already (Quick.parsed)."""
         if state is not None and not whole:
             try:

@@ -41,7 +41,7 @@ class Snapshot:
     programs: dict  # path -> syntax tree: this file's and (once the index is made) the files it includes
     broken: tuple[Span, ...] = ()  # the text left out by error recovery
     lowering: object = None
-    state: object = None  # incremental.State: what the next edit, if it changes one number, is analysed from
+    state: object = None  # incremental.State: what the next edit, if incremental/ can take it, is analysed from
     _index: positions.Index | None = field(default=None, repr=False)
     _nodes_by_span: dict | None = field(default=None, repr=False)
     _block_nodes: dict | None = field(default=None, repr=False)
@@ -291,7 +291,8 @@ class Quick:
 
 def quick(state, path: str, text: str, *, strict: bool = False, selection: Selection | None = None) -> Quick | None:
     """The diagnostics of `text` from the state of an earlier text of the same document (Snapshot.state), if
-    the edit changes one number a layer's call writes; else None (build it whole). Its included files must be
+    the edit changes one number a layer's call writes, spaces between tokens or a comment; else None (build it
+    whole). Its included files must be
     those the state was made with."""
     source = _load(path, text)
     if isinstance(source, Diagnostic):
