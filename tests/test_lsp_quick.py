@@ -119,6 +119,70 @@ def test_number_edits_are_published_as_check_reports_them_and_once(tmp_path):
         client.close()
 
 
+def _keystrokes(text: str, at: int, typed: str) -> list[tuple[int, int, str]]:
+    """(offset, end offset, text) of each key: `typed` typed at `at` a character at a time (a line break
+    as Enter), then taken out a backspace at a time."""
+    keys = [(at + i, at + i, char) for i, char in enumerate(typed)]
+    keys += [(at + i - 1, at + i, "") for i in range(len(typed), 0, -1)]
+    return keys
+
+
+def _position(text: str, offset: int) -> dict:
+    line = text.count("\n", 0, offset)
+    return {"line": line, "character": offset - (text.rfind("\n", 0, offset) + 1)}
+
+
+def test_a_line_typed_key_by_key_is_published_as_check_reports_each_text(tmp_path):
+    """An editor session: a layer, then a new line of layers, typed into a chain a key at a time and taken out
+    again. On the way: spaces (analysed from the text before), numbers (the same), syntax errors (published
+    from the parse), kinds half typed (analysed whole), a line break. Every version's diagnostics are
+    `check`'s for its text, fixes included."""
+    path = tmp_path / "net.cdsl"
+    path.write_text(NET)
+    at = NET.index("-> bn -> relu") + len("-> bn -> relu")
+    keys = _keystrokes(NET, at, " -> gelu\n    -> conv(16, 30, p=1) -> maxpool(3)  ")
+    client = LspClient()
+    texts, published = [], []
+    try:
+        client.initialize()
+        uri = client.open(path, NET)
+        client.diagnostics(uri, 1)
+        text = NET
+        for start, end, char in keys:
+            version = client.change(uri, char, {"start": _position(text, start), "end": _position(text, end)})
+            text = text[:start] + char + text[end:]
+            texts.append(text)
+            published.append(_shown(client.diagnostics(uri, version)))
+    finally:
+        client.close()
+    assert text == NET
+    files = []
+    for i, version_text in enumerate(texts):
+        files.append(tmp_path / f"v{i}.cdsl")
+        files[-1].write_text(version_text)
+    checked = check_json(*files)
+    for file, shown in zip(files, published):
+        expected = sorted(
+            (
+                d["code"],
+                SEVERITY[d["severity"]],
+                d["message"],
+                d["line"] - 1,
+                d["column"] - 1,
+                json.dumps(d.get("fixes") or None, sort_keys=True),
+            )
+            for d in checked[str(file.resolve())]
+        )
+        # a message or a fix that names the file names the editor's (net.cdsl), not the copy checked here
+        named = [
+            (code, severity, message.replace(file.name, path.name), line, column, fixes.replace(str(file), str(path)))
+            for code, severity, message, line, column, fixes in expected
+        ]
+        assert shown == named, file.read_text()
+    kinds = {tuple(code for code, *_ in shown) for shown in published}
+    assert ("E002",) in kinds and () in kinds and any("E101" in k for k in kinds), kinds  # the cases met
+
+
 def _drain(client) -> list:
     out = []
     while not client.notifications.empty():
