@@ -137,6 +137,12 @@ TAKEN = {
     "a space typed at a line's end": (NET, NET.replace("maxpool(2)\n", "maxpool(2) \n")),
     "a tab typed after an arrow": (NET, NET.replace("-> relu", "->\trelu", 1)),
     "a space typed in an input's line": (NET, NET.replace("3 x 32 x 32", "3 x  32 x 32")),
+    "a tab taken out before a space": (NET.replace("-> bn", "->\t bn"), NET),
+    # the pool's E101 is reported again, at its new place, with its fixes moved
+    "a space typed before a layer that reports": (
+        NET.replace("maxpool(2)", "maxpool(5)"),
+        NET.replace("maxpool(2)", "maxpool(5)").replace("-> conv(32", "->  conv(32"),
+    ),
     # 34 does not divide: E101's fixes edit the width where it is written, after the space
     "a space typed before a size that does not divide": (
         NET.replace("3 x 32 x 32", "3 x 32 x 34"),
@@ -324,6 +330,7 @@ def test_the_written_cases_show_what_they_say(tmp_path):
         d.notes for d in build(path, TAKEN["a merge's notes change while its inputs' shapes do not"][1]).diagnostics
     ]
     assert any("3.5 -> 3" in note for group in notes for note in group), notes
+    assert {d.code.code for d in build(path, TAKEN["a space typed before a layer that reports"][1]).diagnostics}
     spaced = build(path, TAKEN["a space typed before a size that does not divide"][1]).diagnostics
     assert any(edit.span.column == len("input x: 3  x 32 x ") + 1 for d in spaced for f in d.fixes for edit in f.edits)
     # the declined string edit is a real change: the layer's argument is the string as written
@@ -698,6 +705,26 @@ def test_a_quick_edit_infers_again_only_its_line_and_what_reads_a_changed_shape(
     assert len(rest) == 2 and all(name.startswith("layer1.0.") for name in rest), inferred
     assert {fast.state.inference.layers[name].kind for name in rest} == {"conv"}
     assert {fast.state.inference.layers[name].input_shapes[0][0] for name in rest} == {65}
+
+
+def test_spaces_typed_infer_nothing_again_but_what_reported(monkeypatch, tmp_path):
+    """Spaces change no value: on ResNet-152 (which reports nothing) no layer is inferred again; where a layer
+    on the line reports, it alone is, and its diagnostic has its new place."""
+    path = str(ROOT / "benchmarks" / "resnet152.cdsl")
+    text = Path(path).read_text()
+    state = build(path, text, keep_state=True).state
+    inferred = _count_inferred(monkeypatch)
+    fast = quick(state, path, text.replace("conv(64, 7, s=2", "conv(64,   7, s=2"))
+    assert fast is not None and fast.diagnostics == () and inferred == []
+    line = text.splitlines()[9]  # conv1's: bn1's call moved by the two spaces
+    assert fast.network.layer_graph.nodes["bn1"].span.column == line.index("bn1: bn") + len("bn1: ") + 1 + 2
+    small = str(tmp_path / "net.cdsl")
+    before = NET.replace("maxpool(2)", "maxpool(5)")
+    state = build(small, before, keep_state=True).state
+    inferred.clear()
+    fast = quick(state, small, before.replace("-> conv(32", "->  conv(32"))
+    assert fast is not None and inferred == ["maxpool1"], inferred
+    assert [d.span.column for d in fast.diagnostics] == [d.span.column + 1 for d in state.diagnostics]
 
 
 def test_a_chain_of_quick_edits_of_one_inputs_size_moves_its_spans_each_time(tmp_path):

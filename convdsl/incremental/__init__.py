@@ -6,7 +6,7 @@ of ResNet-152 takes 8 to 14 ms on the benchmark's machine. Here:
 - a number a layer's call writes: the new network is the old graph with the new argument (patch.py), and
   inference runs again only where something can differ (inference.py);
 - spaces typed or taken out where no token begins, ends or changes (edit.space_edit): the old graph, the
-  nodes written on the line with their places moved (patch.respace), and those nodes inferred again;
+  nodes written on the line with their places moved (patch.respace); only what reported is inferred again;
 - an edit inside a comment: the network is the old one (a comment changes nothing lowered); only a
   suppression comment can change what is shown, and suppressions are applied afterwards, to the new text.
 The diagnostics are those of the whole analysis: tests/test_incremental.py compares them on every number, every

@@ -90,9 +90,9 @@ def patch(state, edit: NumberEdit, source):
 
 
 def respace(state, edit: SpaceEdit, source):
-    """(the new network, the names of the nodes to infer again) for spaces typed or taken out between two
-    tokens: the old graph, the nodes written on the line with their spans moved (and inferred again: their
-    diagnostics and fixes read the line), an input declared there with its spans moved. None where lowering
+    """(the new network, the names of the nodes to infer again: none) for spaces typed or taken out between two
+    tokens: the old graph, the nodes written on the line with their spans moved, an input declared there with
+    its spans moved. None where lowering
     kept a place on the line elsewhere than in the nodes: a block call (its instances' sites), a diagnostic of
     its own, shapes read while lowering."""
     network = state.network
@@ -119,7 +119,9 @@ def respace(state, edit: SpaceEdit, source):
             inputs[name] = moved
     graph = network.layer_graph.with_nodes(replaced)
     network = replace(network, layer_graph=graph, inputs=inputs, sources={**network.sources, path: source})
-    return network, set(replaced)
+    # nothing to infer again: a node's results read no place, but for what it reports (the text a fix edits, a
+    # diagnostic's span), and every node that reported is inferred again anyway (inference.py)
+    return network, set()
 
 
 def _input_sized(spec, edit: NumberEdit, path: str):
