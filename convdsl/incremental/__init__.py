@@ -1,18 +1,19 @@
 """Analysis of an edit from the version before it: one number written over another, spaces typed or taken
 out between two tokens, or text typed in a comment.
 
-Typing in an architecture mostly changes numbers (channels, kernels, strides), spaces and comments. A whole analysis
-of ResNet-152 takes 8 to 14 ms on the benchmark's machine. Here:
+Typing in an architecture mostly changes numbers (channels, kernels, strides), spaces and comments. A whole
+analysis of ResNet-152 takes 8 to 14 ms on the benchmark's machine. Here:
 - a number a layer's call writes: the new network is the old graph with the new argument (patch.py), and
   inference runs again only where something can differ (inference.py);
 - spaces typed or taken out where no token begins, ends or changes (edit.space_edit): the old graph, the
   nodes written on the line with their places moved (patch.respace); only what reported is inferred again;
 - an edit inside a comment: the network is the old one (a comment changes nothing lowered); only a
   suppression comment can change what is shown, and suppressions are applied afterwards, to the new text.
-The diagnostics are those of the whole analysis: tests/test_incremental.py compares them on every number, every
-run of spaces and every comment of every file in the repository. Any other edit is analysed whole (`reanalyse` says None), and
-there too the state helps: `reinfer_lowered` takes over the inference of every layer that lowered to the
-same data, with the same inputs and consumers, as before (a kind changed, a layer put in or taken out).
+The diagnostics are those of the whole analysis: tests/test_incremental.py compares them on every number,
+every run of spaces and every comment of every file in the repository. Any other edit is analysed whole
+(`reanalyse` says None), and there too the state helps: `reinfer_lowered` takes over the inference of every
+layer that lowered to the same data, with the same inputs and consumers, as before (a kind changed, a layer
+put in or taken out).
 
     state = keep(path, source, network, inference, lowering, strict, diagnostics)  # after a whole analysis
     done = reanalyse(state, source)                                                # a later text of the file

@@ -1,16 +1,17 @@
 """The language server: pygls wiring, the open documents, and when they are analysed.
 
 Each open document is analysed in one worker thread. An edit that changes a number a layer's call
-writes, an input's size, spaces between tokens or a comment is analysed from the state of the version before
-(convdsl/incremental/: ResNet-152's diagnostics in about a millisecond of work), and its diagnostics are
-published at once (so are a text's syntax errors, which are all its diagnostics); then, as after any other edit, the text is analysed whole (8 to 14 ms for
-ResNet-152 on the benchmark's machine, as its speed drifts), for the other features, and published
-again only if that differs. An edit that arrives while an analysis runs does not queue another per
-keystroke: the running one is abandoned at its next checkpoint (within a millisecond or so:
-cancel.py), then only the newest text is analysed; a result for a text that has changed since is
-never published. Requests (hover, completion...) wait for the analysis of the text
-they were asked about; the event loop keeps reading messages meanwhile (stdio.py). The cycle
-collector stays off the path from an edit to its diagnostics (collector.py).
+writes, an input's size, spaces between tokens or a comment is analysed from the state of the version
+before (convdsl/incremental/: ResNet-152's diagnostics in about a millisecond of work), and its
+diagnostics are published at once; so are a text's syntax errors, which are all its diagnostics. Then,
+as after any other edit, the text is analysed whole (8 to 14 ms for ResNet-152 on the benchmark's
+machine, as its speed drifts), for the other features, and published again only if that differs. An
+edit that arrives while an analysis runs does not queue another per keystroke: the running one is
+abandoned at its next checkpoint (within a millisecond or so: cancel.py), then only the newest text is
+analysed; a result for a text that has changed since is never published. Requests (hover,
+completion...) wait for the analysis of the text they were asked about; the event loop keeps reading
+messages meanwhile (stdio.py). The cycle collector stays off the path from an edit to its diagnostics
+(collector.py).
 """
 
 from __future__ import annotations
@@ -173,8 +174,8 @@ class ConvdslServer(LanguageServer):
         loop = asyncio.get_running_loop()
         text, version = doc.text, doc.version
         selection = self.selection_for(doc.path)
-        # from the state of the text before: quickly if this one differs by a number, spaces or a comment, else whole
-        # in the same job (its unchanged layers not inferred again)
+        # from the state of the text before: quickly if this one differs by a number, spaces or a comment, else
+        # whole in the same job (its unchanged layers not inferred again)
         parsed, doc.parsed = doc.parsed, None
         future = loop.run_in_executor(
             self.worker, self._analyse, doc, text, version, self.open_texts(), selection, doc.state, whole, parsed
