@@ -55,6 +55,12 @@ def read_source(path: str | Path, *, regular_only: bool = False) -> Source | Dia
         return Diagnostic(codes.UNREADABLE_FILE, None, f"{path}: {err.strerror or err}")
     except ValueError:  # open() refuses a name with a NUL byte in it
         return Diagnostic(codes.UNREADABLE_FILE, None, f"{path!r}: a file name cannot contain a NUL byte")
+    return from_bytes(path, data)
+
+
+def from_bytes(path: str, data: bytes) -> Source | Diagnostic:
+    """A file's bytes (read from disk, or an editor's text encoded) as `check` judges them: too large,
+    binary, not UTF-8."""
     if len(data) > MAX_FILE_BYTES:
         return Diagnostic(
             codes.UNREADABLE_FILE,

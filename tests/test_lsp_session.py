@@ -129,6 +129,32 @@ def test_an_error_in_an_open_included_file_is_shown_there_once(client, tmp_path)
     )
 
 
+def test_an_open_included_file_that_is_not_utf8_is_refused_as_check_refuses_it(client, tmp_path):
+    """An editor's JSON can carry a lone surrogate (`\\ud800`). In the file being analysed it was refused as
+    not UTF-8, as `check` refuses those bytes; in an open included file it ended the analysis with an internal
+    error. Both are now read the one way (snapshot._load)."""
+    (tmp_path / "pyproject.toml").write_text("")
+    library = tmp_path / "lib.cdsl"
+    good = "block cbr(c) = conv(c, 3, p=1) -> relu\n"
+    library.write_text(good)
+    main = tmp_path / "main.cdsl"
+    main.write_text('include "lib.cdsl"\ninput x: 3 x 8 x 8\ny = x -> cbr(4)\noutput y\n')
+    main_uri = client.open(main)
+    assert client.diagnostics(main_uri, 1) == []
+    lib_uri = client.open(library)
+    client.diagnostics(lib_uri, 1)
+    hostile = good + "# \ud800\n"
+    version = client.change(lib_uri, hostile)
+    shown_lib = client.diagnostics(lib_uri, version)
+    shown_main = client.diagnostics(main_uri)  # the network, analysed again with the library's new text
+    library.write_bytes(hostile.encode("utf-8", "surrogatepass"))  # the same text on disk, for `check`
+    for shown, path, code in ((shown_lib, library, "E001"), (shown_main, main, "E016")):
+        expected = sorted((d["code"], d["message"]) for d in _check_json(path))
+        assert code in [c for c, _ in expected], expected  # unreadable; cannot include it
+        assert sorted((d["code"], d["message"]) for d in shown) == expected
+    assert not any("internal error" in str(m) for m in client.passed_over)
+
+
 def test_a_change_on_disk_of_an_included_file_is_seen(client, tmp_path):
     """An included file that is not open changes on disk (a checkout, another editor): the editor sends
     workspace/didChangeWatchedFiles, and the networks that include it are analysed again."""

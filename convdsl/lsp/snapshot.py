@@ -12,7 +12,6 @@ import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import diagnostics as codes
 from .. import positions
 from ..cancel import checkpoint
 from ..diagnostics import Diagnostic
@@ -133,13 +132,13 @@ class Snapshot:
 
 def read_through(open_documents: dict[str, str]):
     """A reader for includes that prefers the editor's unsaved text of a file to what is on disk."""
-    from ..loading import decode, read_included
+    from ..loading import read_included
 
     def read(path: str):
         key = _real(path)
         text = open_documents.get(key)
         if text is not None:
-            return decode(path, text.encode("utf-8"))
+            return _load(path, text)  # judged as the file's bytes would be (its size too)
         return read_included(path)  # a regular file only, as check reads includes
 
     return read
@@ -165,18 +164,11 @@ class Parsed:
 
 
 def _load(path: str, text: str) -> Source | Diagnostic:
-    """The editor's text, judged as `check` judges the file's bytes: too large, binary, not UTF-8."""
-    from ..loading import MAX_FILE_BYTES, decode
+    """The editor's text, judged as `check` judges the file's bytes: too large, binary, not UTF-8 (a lone
+    surrogate, which an editor's JSON can carry, is encoded as it is, and refused as not UTF-8)."""
+    from ..loading import from_bytes
 
-    data = text.encode("utf-8", "surrogatepass")
-    if len(data) > MAX_FILE_BYTES:
-        return Diagnostic(
-            codes.UNREADABLE_FILE,
-            None,
-            f"{path}: larger than the limit of {MAX_FILE_BYTES // 2**20} MiB for one file",
-            help="split the network into included files (each may be this large)",
-        )
-    return decode(path, data)
+    return from_bytes(path, text.encode("utf-8", "surrogatepass"))
 
 
 def parse_text(path: str, text: str) -> Parsed | None:
