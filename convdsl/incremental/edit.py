@@ -30,18 +30,9 @@ class NumberEdit:
     delta: int  # how far what follows the number on its line moved (new length - old length)
 
     def shift(self, span):
-        """A span of the old text as it is in the new one: columns at or after the old number's end move."""
-        line, end = self.line, self.end_column
-        if span.line != line and span.end_line != line:
-            return span
-        column, end_column = span.column, span.end_column
-        if span.line == line and column >= end:
-            column += self.delta
-        if span.end_line == line and end_column >= end:
-            end_column += self.delta
-        if column == span.column and end_column == span.end_column:
-            return span
-        return type(span)(span.path, span.line, column, span.end_line, end_column)
+        """A span of the old text as it is in the new one: columns at or after the old number's end move (a
+        span that ends with the number ends with the new one)."""
+        return _shifted(span, self.line, self.delta, self.end_column, self.end_column)
 
 
 @dataclass(frozen=True)
@@ -58,17 +49,22 @@ class SpaceEdit:
         """A span of the old text as it is in the new one: one that begins at or after the old spaces' end
         moves; one that ends after their beginning ends later (no token ends inside spaces, and one that ends
         where spaces are typed stays as it was)."""
-        line = self.line
-        if span.line != line and span.end_line != line:
-            return span
-        column, end_column = span.column, span.end_column
-        if span.line == line and column >= self.end_column:
-            column += self.delta
-        if span.end_line == line and end_column > self.column:
-            end_column += self.delta
-        if column == span.column and end_column == span.end_column:
-            return span
-        return type(span)(span.path, span.line, column, span.end_line, end_column)
+        return _shifted(span, self.line, self.delta, self.end_column, self.column + 1)
+
+
+def _shifted(span, line: int, delta: int, starts: int, ends: int):
+    """The span with what lies on `line` moved by `delta`: its start if it is at or after column `starts`, its
+    end if it is at or after column `ends`; the span itself where nothing moves."""
+    if span.line != line and span.end_line != line:
+        return span
+    column, end_column = span.column, span.end_column
+    if span.line == line and column >= starts:
+        column += delta
+    if span.end_line == line and end_column >= ends:
+        end_column += delta
+    if column == span.column and end_column == span.end_column:
+        return span
+    return type(span)(span.path, span.line, column, span.end_line, end_column)
 
 
 @dataclass(frozen=True)
@@ -155,7 +151,7 @@ def space_edit(old: str, new: str, change: Change) -> SpaceEdit | None:
     last = old_end
     while last < len(old) and old[last] in _SPACE:
         last += 1
-    delta = (new_end - start) - (old_end - start)
+    delta = new_end - old_end
     run = last - first
     if run == 0 or run + delta == 0:
         after = old[last] if last < len(old) else "\n"
