@@ -41,6 +41,11 @@ SEVERITY = {"error": 1, "warning": 2, "note": 3}
 
 
 def _check(path: Path) -> list:
+    return _rows(check_json(path)[str(path.resolve())])
+
+
+def _rows(checked: list) -> list:
+    """`check --format json`'s diagnostics of one file as _shown gives the published ones."""
     return sorted(
         (
             d["code"],
@@ -50,7 +55,7 @@ def _check(path: Path) -> list:
             d["column"] - 1,
             json.dumps(d.get("fixes") or None, sort_keys=True),
         )
-        for d in check_json(path)[str(path.resolve())]
+        for d in checked
     )
 
 
@@ -162,17 +167,7 @@ def test_a_line_typed_key_by_key_is_published_as_check_reports_each_text(tmp_pat
         files[-1].write_text(version_text)
     checked = check_json(*files)
     for file, shown in zip(files, published):
-        expected = sorted(
-            (
-                d["code"],
-                SEVERITY[d["severity"]],
-                d["message"],
-                d["line"] - 1,
-                d["column"] - 1,
-                json.dumps(d.get("fixes") or None, sort_keys=True),
-            )
-            for d in checked[str(file.resolve())]
-        )
+        expected = _rows(checked[str(file.resolve())])
         # a message or a fix that names the file names the editor's (net.cdsl), not the copy checked here
         named = [
             (code, severity, message.replace(file.name, path.name), line, column, fixes.replace(str(file), str(path)))
