@@ -63,6 +63,10 @@ class Source:
         line = bisect.bisect_right(self._line_starts, offset)
         return line, offset - self._line_starts[line - 1] + 1
 
+    def offset(self, line: int, column: int) -> int:
+        """The character offset of a 1-based line and column (position's inverse)."""
+        return self._line_starts[line - 1] + column - 1
+
     def span(self, start: int, end: int) -> Span:
         # The parser sees the text with a line break added at the end; a span on
         # that break would point past the file, so it ends where the file does.

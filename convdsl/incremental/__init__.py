@@ -8,9 +8,13 @@ analysis of ResNet-152 takes 8 to 14 ms on the benchmark's machine. Here:
 - spaces typed or taken out where no token begins, ends or changes (edit.space_edit): the old graph, the
   nodes written on the line with their places moved (patch.respace); only what reported is inferred again;
 - an edit inside a comment: the network is the old one (a comment changes nothing lowered); only a
-  suppression comment can change what is shown, and suppressions are applied afterwards, to the new text.
+  suppression comment can change what is shown, and suppressions are applied afterwards, to the new text;
+- any other edit inside one layer call's parentheses (`bias=false` -> `bias=true`, an argument typed or taken
+  out) whose arguments read no name: the old graph, with that call's layers bound again from the new text's
+  syntax tree (rebind.py), inferred as for a number.
 The diagnostics are those of the whole analysis: tests/test_incremental.py compares them on every number,
-every run of spaces and every comment of every file in the repository. Any other edit is analysed whole
+every run of spaces, every comment and every call's arguments (edited several ways) of every file in the
+repository. Any other edit is analysed whole
 (`reanalyse` says None), and there too the state helps: `reinfer_lowered` takes over the inference of every
 layer that lowered to the same data, with the same inputs and consumers, as before (a kind changed, a layer
 put in or taken out).
@@ -29,6 +33,7 @@ from ..source import Source
 from .edit import NumberEdit, SpaceEdit, changed, comment_edit, number_edit, space_edit
 from .inference import RecordingInference, reinfer, reinfer_lowered
 from .patch import patch, respace
+from .rebind import rebind
 
 __all__ = [
     "NumberEdit",
@@ -80,9 +85,11 @@ def keep(
     return State(path, source, network, inference, strict, frozenset(lines), tuple(diagnostics))
 
 
-def reanalyse(state: State, source: Source, *, strict: bool = False) -> Reanalysis | None:
+def reanalyse(state: State, source: Source, *, strict: bool = False, parse=None) -> Reanalysis | None:
     """The analysis of `source` (a later text of state's file, its included files unchanged) from `state`,
-    or None where the edit is not one this can analyse (the caller analyses the text whole)."""
+    or None where the edit is not one this can analyse (the caller analyses the text whole). parse: a function
+    giving source's syntax tree (None where it has syntax errors), asked only for an edit that is not a number
+    a layer's call writes, spaces or a comment: an edit inside a call's arguments is read from it."""
     if source.path != state.path or strict != state.strict:
         return None
     old, new = state.source.text, source.text
@@ -100,6 +107,9 @@ def reanalyse(state: State, source: Source, *, strict: bool = False) -> Reanalys
     else:
         spaced = space_edit(old, new, change)
         patched = respace(state, spaced, source) if spaced is not None else None
+    if patched is None and parse is not None:
+        program = parse()  # the new text's syntax tree (None: it has syntax errors)
+        patched = rebind(state, change, source, program) if program is not None else None
     if patched is None:
         return None
     network, dirty = patched

@@ -29,7 +29,7 @@ class Binding:
             return self._shared(kind, self._bind_now(kind, call, scope))
         names = self.call_names.get(id(call), _UNKNOWN)
         if names is _UNKNOWN:  # call is part of the syntax tree, alive while lowering: its id stays its own
-            names = self.call_names[id(call)] = _names_read(kind, call)
+            names = self.call_names[id(call)] = names_read(kind, call)
         key = _binding_key(call, names, scope.env) if names is not None else None
         if key is None:
             return self._shared(kind, self._bind_now(kind, call, scope))
@@ -52,8 +52,7 @@ class Binding:
 
     def _bind_now(self, kind: LayerKind, call: Call, scope):
         """The call's arguments checked through the catalogue, as the builder checks an importer's (arguments.py)."""
-        positional = [Argument(expr, expr.span) for expr in call.args]
-        keywords = [Argument(kw.value, kw.span, kw.value.span, kw.name.id, kw.name.span) for kw in call.kwargs]
+        positional, keywords = call_arguments(call)
         env = scope.env
         if (
             kind.torch_input_size
@@ -112,12 +111,20 @@ class Binding:
         return evaluate(expr, env)
 
 
+def call_arguments(call: Call) -> tuple[list[Argument], list[Argument]]:
+    """A call's positional and keyword arguments, as arguments.bind takes them (their values: expressions)."""
+    positional = [Argument(expr, expr.span) for expr in call.args]
+    keywords = [Argument(kw.value, kw.span, kw.value.span, kw.name.id, kw.name.span) for kw in call.kwargs]
+    return positional, keywords
+
+
 _UNKNOWN = object()
 _ABSENT = object()
 
 
-def _names_read(kind: LayerKind, call: Call) -> tuple | None:
-    """The names a call's argument values read; None where its binding depends on more (tensor arguments)."""
+def names_read(kind: LayerKind, call: Call) -> tuple | None:
+    """The names a call's argument values read; None where its binding depends on more (tensor arguments, a
+    shape read)."""
     if kind.variadic or any(spec.type == "tensor" for spec in kind.args):
         return None
     names: set = set()

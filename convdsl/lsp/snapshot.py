@@ -171,14 +171,22 @@ def _load(path: str, text: str) -> Source | Diagnostic:
     return from_bytes(path, text.encode("utf-8", "surrogatepass"))
 
 
+# The last text parsed: an edit the quick analysis parsed, then declined, is analysed whole from the same parse.
+_LAST_PARSED: list = [None]
+
+
 def parse_text(path: str, text: str) -> Parsed | None:
     """The text parsed; None where it cannot be read at all (build says why)."""
+    last = _LAST_PARSED[0]
+    if last is not None and last.source.path == path and (last.text is text or last.text == text):
+        return last
     source = _load(path, text)
     if isinstance(source, Diagnostic):
         return None
     with gc_paused():
         program, found = parse(source)
-    return Parsed(text, source, program, tuple(found))
+    parsed = _LAST_PARSED[0] = Parsed(text, source, program, tuple(found))
+    return parsed
 
 
 def syntax_errors(parsed: Parsed, selection: Selection | None = None) -> tuple[Diagnostic, ...] | None:
@@ -283,14 +291,19 @@ class Quick:
 
 def quick(state, path: str, text: str, *, strict: bool = False, selection: Selection | None = None) -> Quick | None:
     """The diagnostics of `text` from the state of an earlier text of the same document (Snapshot.state), if
-    the edit changes one number a layer's call writes, spaces between tokens or a comment; else None (build it
-    whole). Its included files must be
+    the edit changes one number a layer's call writes, spaces between tokens, a comment or a layer call's
+    arguments (incremental/); else None (build it whole, from the parse this may have made: parse_text). Its included files must be
     those the state was made with."""
     source = _load(path, text)
     if isinstance(source, Diagnostic):
         return None
+
+    def parse_new():
+        parsed = parse_text(path, text)
+        return parsed.program if parsed is not None else None
+
     with gc_paused():
-        done = reanalyse(state, source, strict=strict)
+        done = reanalyse(state, source, strict=strict, parse=parse_new)
         if done is None:
             return None
         diagnostics = tuple(apply_suppressions(done.diagnostics, done.network.sources, selection))

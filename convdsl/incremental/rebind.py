@@ -1,0 +1,166 @@
+"""The network of a new text whose edit lies within one layer call: that call's layers bound again.
+
+`conv(64, 7, s=2, p=3, bias=false)` -> `bias=true`, `p=3` -> `p=(3, 2)`, an argument typed or taken out, `bn` ->
+`bn(eps=0.001)`. Lowering reads such a call for its layers' `args`, `arg_spans` and `explicit` (binding.py)
+and nothing else, when:
+- the call is of a layer kind, written the same before and after (not a block or `reuse`, which lower
+  otherwise; and the names lowering gives unlabelled layers come from the kind as written);
+- its arguments read no name, no tensor and no shape (`names_read`): a constant, a block's parameter or a
+  repeat's index may differ by where the call is lowered. So every layer the call made, in every block
+  instance and repeat copy, binds the same values, bound here with no names at all;
+- binding reports nothing (an unknown argument, a wrong type, PyTorch's argument order: lowering's
+  diagnostics are left to lowering), and lowering reported nothing on the edited line;
+- the layer has as many outputs as before.
+The new network is the old graph, with the call's layers bound again and every node written on the edited line
+moved; those are inferred again (inference.py), and whatever reads a shape that changed.
+
+Found on the new text's syntax tree: the innermost call whose span holds the changed text. Its place in the
+old text follows (the text after the edit is as it was), and the old layers are those lowering made at exactly
+that place, of the same kind as written: a call there that was not what it is now is not one of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..arguments import bind
+from ..evaluate import evaluate
+from ..layers import KINDS
+from ..lower.binding import call_arguments, names_read
+from ..source import Span
+from ..syntax import (
+    Assign,
+    BlockDef,
+    Call,
+    Chain,
+    Group,
+    Labelled,
+    OutputDecl,
+    Repeat,
+    When,
+)
+from .edit import Change, _shifted
+from .patch import _copy, _moved, _on_line, _touches
+
+
+class _Shift:
+    """Spans of the old text as they are in the new one: on the edited line, what begins or ends at or after
+    the call's end moves (the call's own spans are made again from the new syntax tree)."""
+
+    def __init__(self, line: int, call_end: int, delta: int):
+        self.line, self.call_end, self.delta = line, call_end, delta
+
+    def shift(self, span):
+        return _shifted(span, self.line, self.delta, self.call_end, self.call_end)
+
+
+def rebind(state, change: Change, source, program):
+    """(the new network, the names of the nodes to infer again), or None where the edit is not within one layer
+    call whose arguments bind alike wherever it is lowered (see the module's docstring)."""
+    network = state.network
+    if program is None or network.shape_reads:
+        return None
+    path, new = state.path, source.text
+    line_start = new.rfind("\n", 0, change.start) + 1
+    line = new.count("\n", 0, change.start) + 1
+    column = change.start - line_start + 1
+    end_column = change.new_end - line_start + 1  # in the new text
+    delta = change.new_end - change.old_end
+    call = _call_around(program.statements, (line, column), (line, end_column))
+    if call is None:
+        return None
+    span = call.span
+    if delta and line in state.call_lines:
+        return None  # a block call on the line: its instances' sites hold its span
+    if any(_on_line(diagnostic, path, line) for diagnostic in network.diagnostics):
+        return None  # lowering reported on the line: what it said may read the arguments
+    written = call.name.id
+    kind = KINDS.get(written)
+    # no name read (a constant, a block's parameter, a repeat's index: a bare name would bind as a word where a
+    # string goes), no tensor, no shape
+    if kind is None or names_read(kind, call) != ():
+        return None
+    bound = _bound(kind, call)
+    if bound is None:
+        return None
+    args, arg_spans, explicit = bound
+    # where the call was: the text after the edit is as it was (the texts' common end), so the call ended as
+    # far before the edit's end as it ends after it now
+    old_span = span if span.end_line != line else replace(span, end_column=span.end_column - delta)
+    shift = _Shift(line, old_span.end_column, delta) if span.end_line == line else None
+    replaced, dirty, made = {}, set(), 0
+    for name, data in network.layer_graph.nodes.items():
+        if not _touches(data, path, line):
+            continue
+        dirty.add(name)  # written on the line: inferred again (its fixes read the line's text)
+        node = _moved(data, shift, path) if delta and shift is not None else _copy(data)
+        if data.span == old_span and data.kind not in ("input", "output"):
+            if data.written != written or kind.output_count(args) != kind.output_count(data.args):
+                return None
+            node.args, node.span, node.arg_spans, node.explicit = args, span, arg_spans, explicit
+            made += 1
+        replaced[name] = node
+    if not made:
+        return None  # the call made no layer (a condition that is false, a block never used): lowered again
+    graph = network.layer_graph.with_nodes(replaced)
+    return replace(network, layer_graph=graph, sources={**network.sources, path: source}), dirty
+
+
+def _bound(kind, call: Call):
+    """(args, arg_spans, explicit) of a call whose arguments read no name, or None where binding reports
+    anything: lowering's diagnostics are left to lowering. (Where it reports PyTorch's argument order,
+    `linear(100, 10)`, binding reports the number where a boolean goes.)"""
+    positional, keywords = call_arguments(call)
+    args, _, spans, explicit = bind(
+        kind,
+        call.name.id,
+        call.span,
+        positional,
+        keywords,
+        env={},
+        report=_ignored,
+        report_eval=_ignored,
+        value_of=lambda item: evaluate(item.value, {}),
+        tensor_of=lambda item: None,
+    )
+    return None if args is None else (args, spans, explicit)
+
+
+def _ignored(*said) -> None:
+    """Binding's reports: each comes with Nones for the binding (arguments.bind), which is all this reads."""
+
+
+def _call_around(statements, start: tuple, end: tuple) -> Call | None:
+    """The innermost call whose span holds [start, end) ((line, column) pairs), in statements and the chains
+    and block bodies in them."""
+    found = None
+    pending = list(statements)
+    while pending:
+        item = pending.pop()
+        if isinstance(item, Call):
+            if _holds(item.span, start, end):
+                found = item  # calls do not nest: the first that holds it is the one
+                break
+            continue
+        span = getattr(item, "span", None)
+        if span is None or not _holds(span, start, end):
+            continue
+        if isinstance(item, (Assign, OutputDecl)):
+            if item.chain is not None:
+                pending.append(item.chain)
+        elif isinstance(item, BlockDef):
+            if item.body is not None:
+                pending.extend(item.body)
+            if item.chain is not None:
+                pending.append(item.chain)
+        elif isinstance(item, Chain):
+            pending.extend(item.elements)
+        elif isinstance(item, Group):
+            pending.append(item.chain)
+        elif isinstance(item, (Labelled, Repeat, When)):
+            pending.append(item.element)
+    return found
+
+
+def _holds(span: Span, start: tuple, end: tuple) -> bool:
+    return (span.line, span.column) <= start and end <= (span.end_line, span.end_column)
