@@ -173,15 +173,19 @@ def _build_network(source: Source, limits: Limits, reader=read_included) -> Netw
     return lower_program(source, program, limits, reader)[0]
 
 
-def lower_program(source: Source, program, limits: Limits, reader, parser=None) -> tuple[Network, Lowering]:
+def lower_program(
+    source: Source, program, limits: Limits, reader, parser=None, carried=None, carrying: bool = False
+) -> tuple[Network, Lowering]:
     """The network of a parsed file, and the Lowering that made it (an editor's position index reads it).
 
     reader: path -> Source | Diagnostic, for included files (read_source, or an editor's open buffers).
     parser: Source -> (Program | None, diagnostics) for included files; frontend.parse unless given.
+    carried: the templates the lowering of the file's text before left (Lowering.carry(): lower/carrying.py);
+    carrying: leave this lowering's for the next.
     """
     sources = {source.path: source}
     builder = NetworkBuilder(source.path, sources=sources, limits=limits)
-    lowering = Lowering(sources, limits, reader, builder, parser)
+    lowering = Lowering(sources, limits, reader, builder, parser, carried, carrying)
     lowering.lower(program)
     builder.name = lowering.network_name
     builder.settings = lowering.settings

@@ -153,13 +153,15 @@ def _env(env: dict) -> dict:
     return {k: v for k, v in env.items() if k != SHAPES}
 
 
-def _state(text: str, path: str, stamping: bool, monkeypatch) -> dict:
+def _state(text: str, path: str, stamping: bool, monkeypatch, carried=None) -> dict:
+    """Everything lowering `text` leaves behind, comparable; carried: the templates of the lowering of the text
+    before (lower/carrying.py)."""
     monkeypatch.setattr(Lowering, "stamping", stamping)
     source = decode(path, text.encode())
     program, errors = parse(source)
     if program is None:
         return {"syntax": [d.message for d in errors]}
-    network, lowering = lower_program(source, program, Limits(), read_included)
+    network, lowering = lower_program(source, program, Limits(), read_included, carried=carried)
     graph = network.layer_graph
     nodes = {}
     for name, data in graph.nodes.items():

@@ -62,6 +62,7 @@ class State:
     strict: bool
     call_lines: frozenset  # the lines of this file where a block call is written (its instances keep its span)
     diagnostics: tuple  # the analysis's, before suppressions
+    carry: object = None  # what the last whole lowering left for the next (lower/carrying.py), or None
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,8 @@ def keep(
         span = site.call_span
         if span is not None and span.path == path:
             lines.update(range(span.line, span.end_line + 1))
-    return State(path, source, network, inference, strict, frozenset(lines), tuple(diagnostics))
+    carry = lowering.carry() if hasattr(lowering, "carry") else None
+    return State(path, source, network, inference, strict, frozenset(lines), tuple(diagnostics), carry)
 
 
 def reanalyse(state: State, source: Source, *, strict: bool = False, parse=None) -> Reanalysis | None:
@@ -119,5 +121,7 @@ def reanalyse(state: State, source: Source, *, strict: bool = False, parse=None)
         return Reanalysis(analysis.diagnostics, network, None)
     diagnostics = analysis.diagnostics
     return Reanalysis(
-        diagnostics, network, State(state.path, source, network, inference, strict, state.call_lines, diagnostics)
+        diagnostics,
+        network,
+        State(state.path, source, network, inference, strict, state.call_lines, diagnostics, state.carry),
     )

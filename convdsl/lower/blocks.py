@@ -176,6 +176,7 @@ class Blocks:
                     self._statement(stmt, inner, inner_names)
                 if "out" not in inner.tensors:
                     key = ("no-out", definition.span)
+                    self.withheld += key in self.warned
                     if key not in self.warned:
                         self.warned.add(key)
                         self.error(

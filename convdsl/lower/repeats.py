@@ -35,7 +35,9 @@ class Repeats:
         repeat_id = f"#{self.repeats}"
         enclosing = self.first_copies
         record = self.stamping and index_name is None  # copies without an index may be stamped (stamping.py)
-        template = None  # a copy lowered, as the next ones are stamped from
+        # a copy lowered, as the next ones are stamped from; the first too, if the lowering before left one
+        # (carrying.py)
+        template = self._carried_template(element, scope.env, names.block_path) if record else None
         for index in range(count):
             self.first_copies = enclosing * count if index == 0 else enclosing
             self.repeating += 1
@@ -76,6 +78,8 @@ class Repeats:
                     # copy would give the same, and a million failing copies would take minutes to say so.
                     # (Not with an index: each copy may differ, and the step budget bounds them.)
                     break
+        if record:
+            self._carry(element, scope.env, names.block_path, template)
         return current
 
     def _recorded(self, element: Repeat, current, scope, names):

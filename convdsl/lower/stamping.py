@@ -58,6 +58,7 @@ class _Mark:
     reuses: int
     shape_reads: int
     depth: int  # scopes open around the copy's layers (the repeat copy's own included)
+    withheld: int
 
 
 @dataclass
@@ -82,6 +83,9 @@ class _Template:
     first_repeat: int  # the id number of the first
     layers: int
     depth: int
+    # a diagnostic an earlier copy said was not said again while it was lowered: a template for the copies
+    # after it, not for a first copy (carrying.py)
+    withheld: bool
 
 
 class Stamping:
@@ -107,6 +111,7 @@ class Stamping:
             self.reuse_count,
             len(self.shape_reads),
             len(self.scopes),
+            self.withheld,
         )
 
     def _template(self, mark: _Mark, names, entry: list | None, result: list | None) -> _Template | None:
@@ -240,6 +245,7 @@ class Stamping:
             first_repeat,
             self.builder.layer_count - mark.layers,
             depth,
+            self.withheld != mark.withheld,
         )
 
     def _stamp(self, template: _Template, entry: list, names, span) -> list | None:
@@ -276,8 +282,9 @@ class Stamping:
         for site, scope, claim, rest, parent, _, _, _ in template.sites:
             env = dict(site.env)
             new_scope = _TensorScope(env, {}, set(scope.used), [], scope.warn_key, set(scope.locals_))
-            if SHAPES in env:
-                env[SHAPES] = self._shape_reader(new_scope.tensors)
+            # every block instance reads `in.shape` through its own (a template carried from the lowering
+            # before may have had its own taken out since: Snapshot.release)
+            env[SHAPES] = self._shape_reader(new_scope.tensors)
             new_site = Site(
                 heads[claim] + rest + ".",
                 site.block,

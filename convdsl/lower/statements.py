@@ -29,6 +29,7 @@ from ..syntax import (
 )
 from .binding import Binding
 from .blocks import Blocks
+from .carrying import Carry, Carrying
 from .includes import Includes
 from .naming import Naming, _NameScope
 from .indices import RepeatIndex
@@ -49,7 +50,9 @@ CHECK_EVERY = 64  # expansion steps between two cancellation checkpoints (half a
 EDGES_PER_CHECK = 128  # edges connected between two of them
 
 
-class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, Stamping, Reuses, Shapes, InputOptions):
+class Lowering(
+    Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, Stamping, Carrying, Reuses, Shapes, InputOptions
+):
     def __init__(
         self,
         sources: dict[str, Source],
@@ -57,8 +60,14 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, 
         reader,
         builder: NetworkBuilder | None = None,
         parser=None,
+        carried: Carry | None = None,
+        carrying: bool = False,
     ):
         self.sources = sources
+        # carrying.py: the templates of the lowering of the text before (an editor's), and whether to leave
+        # this one's for the next
+        self.carried = carried
+        self.carrying = {} if carrying else None
         self.limits = limits
         self.read = reader  # path -> Source | Diagnostic
         # Source -> (Program | None, syntax errors), for included files: frontend.parse, or an editor's memo of the
@@ -119,6 +128,9 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, 
         self.reads: list = []
         self.reuse_count = 0
         self.stamped = 0  # copies stamped
+        # diagnostics not said again because an earlier copy said them (self.warned): a copy lowered after one
+        # that said them is no template for a first copy (carrying.py)
+        self.withheld = 0
 
     @contextmanager
     def _scope(self, scope: Scope):
@@ -527,6 +539,8 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, 
         if name == "reuse":
             return self._reuse(call, current, scope, names, label)
         if name in self.blocks:
+            if label is None and self.carrying is not None and self.stamping:
+                return self._carried_block(call, current, scope, names)
             return self._block(call, current, scope, names, label)
         kind = KINDS.get(name)
         if kind is None:
@@ -620,6 +634,7 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, 
                 continue
             key = ("undefined", ref.span)
             if key in self.warned:
+                self.withheld += 1
                 continue
             self.warned.add(key)
             help_ = did_you_mean(ref.name, scope.tensors)
@@ -635,6 +650,7 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, 
                 continue  # the last tensor is the output when none is declared
             key = ("unused", span)
             if key in self.warned:
+                self.withheld += 1
                 continue
             self.warned.add(key)
             self.diagnostics.append(
@@ -666,6 +682,7 @@ class Lowering(Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, 
         """`t = t`, or `a = b` and `b = a`: names for each other and for no layer, so no graph cycle to find."""
         key = ("alias-cycle", value.span)
         if key in self.warned:
+            self.withheld += 1
             return
         self.warned.add(key)
         loop = [*names, names[0]] if names else [value.name, value.name]  # the names from the repeated one

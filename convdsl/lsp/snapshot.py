@@ -241,7 +241,9 @@ def build(
             diagnostics = tuple(sorted(found, key=Diagnostic.sort_key))  # what syntax_errors() says
             network = analysis = lowering = None
             if program is not None:
-                network, lowering = lower_program(source, program, limits, reader, parse_included)
+                network, lowering = lower_program(
+                    source, program, limits, reader, parse_included, _carried(previous, path)
+                )
                 # what was read of a text being typed is mostly as it was: its layers are not inferred again
                 # (no state is kept: the network is of the repaired text, which a later edit is not made from)
                 inference = _reinferred(previous, path, strict, network, size_hints=False)
@@ -251,7 +253,9 @@ def build(
                     else analyze(network, strict=strict, size_hints=False)
                 )
         else:
-            network, lowering = lower_program(source, program, limits, reader, parse_included)
+            network, lowering = lower_program(
+                source, program, limits, reader, parse_included, _carried(previous, path), carrying=keep_state
+            )
             if keep_state:
                 # the layers as they were in the text before are not inferred again (incremental/)
                 inference = _reinferred(previous, path, strict, network)
@@ -268,6 +272,11 @@ def build(
         diagnostics = tuple(apply_suppressions(diagnostics, sources, selection))
         programs = {path: program} if program is not None else {}
     return Snapshot(path, version, source, diagnostics, network, analysis, programs, broken, lowering, state)
+
+
+def _carried(previous, path: str):
+    """The templates the last whole lowering of the same file left (lower/carrying.py), or None."""
+    return previous.carry if previous is not None and previous.path == path else None
 
 
 def _reinferred(previous, path: str, strict: bool, network: Network, size_hints: bool = True):
