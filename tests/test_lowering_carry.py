@@ -197,3 +197,17 @@ def test_a_constant_of_an_included_file_its_block_reads(tmp_path, monkeypatch):
     stamped = _state(text, str(main), True, monkeypatch, carried=carried)
     for part in fresh:
         assert stamped[part] == fresh[part], part
+
+
+def test_a_template_is_not_stamped_under_other_limits(monkeypatch):
+    """Nested two blocks deep: under a limit of one, lowering afresh reports it; a template made without the
+    limit must not stamp the instance past it."""
+    text = "block a(c) = conv(c, 1)\nblock b(c) = a(c) -> relu\ninput x: 3 x 8 x 8\ny = x -> b(4) * 2\n"
+    carried, _ = _carry(text, "case.cdsl")
+    found = {}
+    for name, given in (("fresh", None), ("carried", carried)):
+        source = decode("case.cdsl", text.encode())
+        program, _ = parse(source)
+        network, _ = lower_program(source, program, Limits(max_depth=1), read_included, carried=given)
+        found[name] = [d.message for d in network.diagnostics]
+    assert found["fresh"] and found["carried"] == found["fresh"]

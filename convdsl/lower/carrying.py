@@ -13,7 +13,8 @@ The same context: a template was made by lowering one syntax element (a block ca
   same types (True == 1 == 1.0, but not as arguments);
 - inside the same blocks (a block's body is lowered once per instance, in whatever blocks call it: the
   template's layers keep the block path they were made with);
-- every block defined alike, with equal constants where it was defined (blocks compare once per lowering);
+- every block defined alike, with equal constants where it was defined (blocks compare once per lowering),
+  under the same limits (the nesting depth, the layers and steps allowed);
 and what it read of its surroundings was only the tensor flowing in (else `_template` refuses, as for a
 repeat's later copies). A copy that said nothing only because a copy before it had said it (an unused tensor
 in a block, warned once) is a template for later copies, not for a first one: it is not carried. Names, repeat ids and the tensor flowing in are given by the stamp, as lowering gives
@@ -31,6 +32,7 @@ from ..evaluate import SHAPES
 class Carry:
     """What one lowering leaves for the lowering of the file's next text: its templates and its blocks."""
 
+    limits: object  # model.Limits it was lowered under (a template is stamped only under the same)
     blocks: dict  # name -> (its definition as written (_written), its constants without SHAPES)
     # syntax element as written -> (the constants it was lowered with, without SHAPES; the blocks it was nested
     # in; its template)
@@ -51,7 +53,9 @@ class Carrying:
         if carried is None or not self.stamping:
             return None
         if self._carried_valid is None:
-            self._carried_valid = self.blocks.keys() == carried.blocks.keys() and all(
+            self._carried_valid = (
+                carried.limits == self.limits and self.blocks.keys() == carried.blocks.keys()
+            ) and all(
                 definition == self._written(self.blocks[name].definition)
                 and _same_env(constants, self.blocks[name].env)
                 for name, (definition, constants) in carried.blocks.items()
@@ -109,7 +113,7 @@ class Carrying:
         blocks = {
             name: (self._written(block.definition), _without_shapes(block.env)) for name, block in self.blocks.items()
         }
-        return Carry(blocks, dict(self.carrying))
+        return Carry(self.limits, blocks, dict(self.carrying))
 
 
 def _without_shapes(env: dict) -> dict:
