@@ -108,6 +108,26 @@ def test_the_servers_worker_abandons_the_analysis_of_a_text_that_changed():
     assert server._analyse(doc, text, 1, {}, Selection()) is None
 
 
+def test_the_servers_worker_abandons_a_quick_analysis_of_a_text_that_changed():
+    """From the state of the text before, a number edited: analysed quickly unless the editor sent another
+    version meanwhile (re-inferring everything after the number is work enough to abandon)."""
+    require("pygls")
+    from convdsl.lsp.server import Document, make_server
+    from convdsl.lsp.snapshot import Quick
+    from convdsl.suppress import Selection
+
+    server = make_server()
+    text = _chain(2 * LOWER_EVERY)
+    doc = Document("file:///tmp/chain.cdsl", "/tmp/chain.cdsl", "/tmp/chain.cdsl", 1, text)
+    server.documents[doc.uri] = doc
+    state = server._analyse(doc, text, 1, {}, Selection()).state
+    edited = text.replace("conv(8", "conv(9", 1)
+    doc.text = edited
+    assert isinstance(server._analyse(doc, edited, 2, {}, Selection(), state), Quick)
+    doc.text = edited + "\n"  # another version while this one was analysed
+    assert server._analyse(doc, edited, 2, {}, Selection(), state) is None
+
+
 def test_the_parse_of_a_long_file_stops_at_a_checkpoint_and_lark_is_not_tried_instead(monkeypatch):
     from convdsl import frontend, grammar
     from convdsl.fastparse import LINES_PER_CHECK

@@ -207,23 +207,27 @@ class ConvdslServer(LanguageServer):
         `whole`, first the diagnostics that can be published before it (a Quick): from `state` (of an earlier
         text), those of an edit that changed one number, spaces or a comment (incremental/); those of a text with
         syntax errors, which are the errors alone. parsed: `text` parsed already (Quick.parsed)."""
-        if state is not None and not whole:
-            try:
-                with gc_paused():
-                    result = quick(state, doc.path, text, strict=self.options.strict, selection=selection)
-            except Exception as error:  # a bug: said in the log, and the text analysed whole
-                log.error("quick analysis of %s failed: %r", doc.uri, error, exc_info=error)
-                result = None
-            if result is not None:
-                self.collector.settle(whole=False)
-                return result
 
         def stale() -> bool:
             return doc.text is not text or doc.dirty or self.documents.get(doc.uri) is not doc
 
+        # One pause of the collector for both: a quick analysis that declines may have parsed the text (kept
+        # for the whole one), and with the collector on between them a large file's syntax tree would be
+        # walked by it (half a second for 20,000 layers)
         with gc_paused():
             try:
                 with cancellable(stale):
+                    if state is not None and not whole:
+                        try:
+                            result = quick(state, doc.path, text, strict=self.options.strict, selection=selection)
+                        except Cancelled:
+                            raise  # (its parse of a large text is abandoned like the whole analysis)
+                        except Exception as error:  # a bug: said in the log, and the text analysed whole
+                            log.error("quick analysis of %s failed: %r", doc.uri, error, exc_info=error)
+                            result = None
+                        if result is not None:
+                            self.collector.settle(whole=False)
+                            return result
                     if not whole:
                         # A text being typed mostly has a syntax error. Its diagnostics are that error alone:
                         # they are published before what could be read of it is analysed (for hovers...).
