@@ -9,9 +9,9 @@ analysis of ResNet-152 takes 8 to 14 ms on the benchmark's machine. Here:
   nodes written on the line with their places moved (patch.respace); only what reported is inferred again;
 - an edit inside a comment: the network is the old one (a comment changes nothing lowered); only a
   suppression comment can change what is shown, and suppressions are applied afterwards, to the new text;
-- any other edit inside one layer call's parentheses (`bias=false` -> `bias=true`, an argument typed or taken
-  out) whose arguments read no name: the old graph, with that call's layers bound again from the new text's
-  syntax tree (rebind.py), inferred as for a number.
+- any other edit within one layer's call (`bias=false` -> `bias=true`, an argument typed or taken out) whose
+  arguments read no name: the old graph, with that call's layers bound again from the new text's syntax tree
+  (rebind.py), inferred as for a number.
 The diagnostics are those of the whole analysis: tests/test_incremental.py compares them on every number,
 every run of spaces, every comment and every call's arguments (edited several ways) of every file in the
 repository. Any other edit is analysed whole
@@ -83,15 +83,14 @@ def keep(
         span = site.call_span
         if span is not None and span.path == path:
             lines.update(range(span.line, span.end_line + 1))
-    carry = lowering.carry() if hasattr(lowering, "carry") else None
-    return State(path, source, network, inference, strict, frozenset(lines), tuple(diagnostics), carry)
+    return State(path, source, network, inference, strict, frozenset(lines), tuple(diagnostics), lowering.carry())
 
 
 def reanalyse(state: State, source: Source, *, strict: bool = False, parse=None) -> Reanalysis | None:
     """The analysis of `source` (a later text of state's file, its included files unchanged) from `state`,
     or None where the edit is not one this can analyse (the caller analyses the text whole). parse: a function
     giving source's syntax tree (None where it has syntax errors), asked only for an edit that is not a number
-    a layer's call writes, spaces or a comment: an edit inside a call's arguments is read from it."""
+    a layer's call writes, spaces or a comment: an edit within a layer's call is read from it."""
     if source.path != state.path or strict != state.strict:
         return None
     old, new = state.source.text, source.text

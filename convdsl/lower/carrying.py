@@ -17,8 +17,9 @@ The same context: a template was made by lowering one syntax element (a block ca
   under the same limits (the nesting depth, the layers and steps allowed);
 and what it read of its surroundings was only the tensor flowing in (else `_template` refuses, as for a
 repeat's later copies). A copy that said nothing only because a copy before it had said it (an unused tensor
-in a block, warned once) is a template for later copies, not for a first one: it is not carried. Names, repeat ids and the tensor flowing in are given by the stamp, as lowering gives
-them. tests/test_lowering_carry.py holds it to lowering afresh, on edits of every file in the repository.
+in a block, warned once) is a template for later copies, not for a first one: it is not carried. Names,
+repeat ids and the tensor flowing in are given by the stamp, as lowering gives them.
+tests/test_lowering_carry.py holds it to lowering afresh, on edits of every file in the repository.
 """
 
 from __future__ import annotations
@@ -26,13 +27,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..evaluate import SHAPES
+from ..model import Limits
 
 
 @dataclass
 class Carry:
     """What one lowering leaves for the lowering of the file's next text: its templates and its blocks."""
 
-    limits: object  # model.Limits it was lowered under (a template is stamped only under the same)
+    limits: Limits  # what it was lowered under (a template is stamped only under the same)
     blocks: dict  # name -> (its definition as written (_written), its constants without SHAPES)
     # syntax element as written -> (the constants it was lowered with, without SHAPES; the blocks it was nested
     # in; its template)

@@ -301,8 +301,8 @@ class Quick:
 def quick(state, path: str, text: str, *, strict: bool = False, selection: Selection | None = None) -> Quick | None:
     """The diagnostics of `text` from the state of an earlier text of the same document (Snapshot.state), if
     the edit changes one number a layer's call writes, spaces between tokens, a comment or a layer call's
-    arguments (incremental/); else None (build it whole, from the parse this may have made: parse_text). Its included files must be
-    those the state was made with."""
+    arguments (incremental/); else None (build it whole, from the parse this may have made: parse_text). Its
+    included files must be those the state was made with."""
     source = _load(path, text)
     if isinstance(source, Diagnostic):
         return None
