@@ -142,6 +142,18 @@ def bind(
     return bound, tensors, spans, frozenset(given)
 
 
+def same_value(a, b) -> bool:
+    """Equal, with the same types all the way down: True == 1 == 1.0, but not as arguments (a layer given 1
+    where a boolean goes is told so), nor as constants they are computed from."""
+    if type(a) is not type(b) or a != b:
+        return False
+    if type(a) is dict:
+        return all(same_value(value, b[key]) for key, value in a.items())
+    if type(a) is tuple or type(a) is list:
+        return all(same_value(x, y) for x, y in zip(a, b))
+    return True
+
+
 def _value_span(item: Argument):
     return item.value_span if item.value_span is not None else item.span
 

@@ -15,6 +15,7 @@ do after a full inference, over diagnostics collected in the same order.
 from __future__ import annotations
 
 from .. import diagnostics as codes
+from ..arguments import same_value
 from ..cancel import checkpoint
 from ..infer import CHECK_EVERY, _Inference
 from ..model import LayerInfo
@@ -111,7 +112,7 @@ def reinfer_lowered(previous: RecordingInference, network, size_hints: bool | No
             key = (id(data.args), id(old.args))
             same = alike.get(key)
             if same is None:
-                same = alike[key] = _same_value(data.args, old.args)
+                same = alike[key] = same_value(data.args, old.args)
             if not same:
                 return True
         return not same_node(data, old, args=False) or (
@@ -215,16 +216,5 @@ def same_node(a, b, args: bool = True) -> bool:
         and a.block_path == b.block_path
         and (a.dim_spans is b.dim_spans or a.dim_spans == b.dim_spans)
         and (a.arg_spans is b.arg_spans or a.arg_spans == b.arg_spans)
-        and (not args or a.args is b.args or _same_value(a.args, b.args))
+        and (not args or a.args is b.args or same_value(a.args, b.args))
     )
-
-
-def _same_value(a, b) -> bool:
-    """Equal, with the same types all the way down (True == 1 == 1.0, but not as arguments)."""
-    if type(a) is not type(b) or a != b:
-        return False
-    if type(a) is dict:
-        return all(_same_value(value, b[key]) for key, value in a.items())
-    if type(a) is tuple or type(a) is list:
-        return all(_same_value(x, y) for x, y in zip(a, b))
-    return True

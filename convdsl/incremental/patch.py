@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from ..arguments import argument_tables, coerce
+from ..arguments import argument_tables, coerce, same_value
 from ..evaluate import EvalError
 from ..layers import KINDS
 from ..model import LayerNode
@@ -162,7 +162,7 @@ def _with_value(data: LayerNode, arg: str, edit: NumberEdit) -> dict | None:
         return None
     span = data.arg_spans[arg]
     try:
-        if not _same(coerce(spec, edit.old_value, span, {}), data.args.get(arg)):
+        if not same_value(coerce(spec, edit.old_value, span, {}), data.args.get(arg)):
             return None
         coerced = coerce(spec, edit.value, span, {})
     except EvalError:
@@ -172,11 +172,6 @@ def _with_value(data: LayerNode, arg: str, edit: NumberEdit) -> dict | None:
     if kind.output_count(args) != kind.output_count(data.args):
         return None
     return args
-
-
-def _same(a, b) -> bool:
-    """Equal, and of the same types (True == 1 == 1.0, but not as arguments)."""
-    return type(a) is type(b) and a == b
 
 
 def _contains(span, edit: NumberEdit) -> bool:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..arguments import same_value
 from ..evaluate import SHAPES
 from ..model import Limits
 
@@ -128,21 +129,9 @@ def _same_env(constants: dict, env: dict) -> bool:
         return False
     for name, value in constants.items():
         other = env.get(name, _ABSENT)
-        if other is _ABSENT or not _same_value(value, other):
+        if other is _ABSENT or not same_value(value, other):
             return False
     return True
 
 
 _ABSENT = object()
-
-
-def _same_value(a, b) -> bool:
-    if a is b:
-        return True
-    if type(a) is not type(b) or a != b:
-        return False
-    if type(a) is tuple or type(a) is list:
-        return all(_same_value(x, y) for x, y in zip(a, b))
-    if type(a) is dict:
-        return all(_same_value(value, b[key]) for key, value in a.items())
-    return True
