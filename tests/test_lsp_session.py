@@ -102,15 +102,22 @@ def test_a_request_waiting_for_an_analysis_is_answered_when_its_document_closes(
 # diagnostics of included files ---------------------------------------------------------------------------
 
 
+def _library_and_network(tmp_path, library_text: str):
+    """lib.cdsl with `library_text` (a block `cbr(c)`), and main.cdsl, a network that includes it and uses
+    cbr(4) on a 3 x 8 x 8 input, in a folder of their own (its pyproject.toml: no settings from outside)."""
+    (tmp_path / "pyproject.toml").write_text("")
+    library = tmp_path / "lib.cdsl"
+    library.write_text(library_text)
+    main = tmp_path / "main.cdsl"
+    main.write_text('include "lib.cdsl"\ninput x: 3 x 8 x 8\ny = x -> cbr(4)\noutput y\n')
+    return library, main
+
+
 def test_an_error_in_an_open_included_file_is_shown_there_once(client, tmp_path):
     """The library is open and the network that includes it too: both analyses find the library's syntax
     error; the editor must show it once, as `check lib.cdsl` does."""
-    (tmp_path / "pyproject.toml").write_text("")
-    library = tmp_path / "lib.cdsl"
     good = "block cbr(c) {\n    out = in -> conv(c, 3, p=1, bias=false) -> bn -> relu\n}\n"
-    library.write_text(good)
-    main = tmp_path / "main.cdsl"
-    main.write_text('include "lib.cdsl"\ninput x: 3 x 8 x 8\ny = x -> cbr(4)\noutput y\n')
+    library, main = _library_and_network(tmp_path, good)
     main_uri = client.open(main)
     assert client.diagnostics(main_uri, 1) == []
     lib_uri = client.open(library)
@@ -133,12 +140,8 @@ def test_an_open_included_file_that_is_not_utf8_is_refused_as_check_refuses_it(c
     """An editor's JSON can carry a lone surrogate (`\\ud800`). In the file being analysed it was refused as
     not UTF-8, as `check` refuses those bytes; in an open included file it ended the analysis with an internal
     error. Both are now read the one way (snapshot._load)."""
-    (tmp_path / "pyproject.toml").write_text("")
-    library = tmp_path / "lib.cdsl"
     good = "block cbr(c) = conv(c, 3, p=1) -> relu\n"
-    library.write_text(good)
-    main = tmp_path / "main.cdsl"
-    main.write_text('include "lib.cdsl"\ninput x: 3 x 8 x 8\ny = x -> cbr(4)\noutput y\n')
+    library, main = _library_and_network(tmp_path, good)
     main_uri = client.open(main)
     assert client.diagnostics(main_uri, 1) == []
     lib_uri = client.open(library)
@@ -158,11 +161,7 @@ def test_an_open_included_file_that_is_not_utf8_is_refused_as_check_refuses_it(c
 def test_a_change_on_disk_of_an_included_file_is_seen(client, tmp_path):
     """An included file that is not open changes on disk (a checkout, another editor): the editor sends
     workspace/didChangeWatchedFiles, and the networks that include it are analysed again."""
-    (tmp_path / "pyproject.toml").write_text("")
-    library = tmp_path / "lib.cdsl"
-    library.write_text("block cbr(c) = conv(c, 3, p=1) -> relu\n")
-    main = tmp_path / "main.cdsl"
-    main.write_text('include "lib.cdsl"\ninput x: 3 x 8 x 8\ny = x -> cbr(4)\noutput y\n')
+    library, main = _library_and_network(tmp_path, "block cbr(c) = conv(c, 3, p=1) -> relu\n")
     uri = client.open(main)
     assert client.diagnostics(uri, 1) == []
     library.write_text("block cbr(c) = conv(c, 30, p=1) -> relu\n")  # a kernel larger than 8 + 2
@@ -391,11 +390,7 @@ def test_formatting_a_long_file_does_not_hold_up_other_requests(client, tmp_path
 def test_closing_an_included_file_unsaved_goes_back_to_its_text_on_disk(client, tmp_path):
     """The library is edited (a kernel of 30 on 8 x 8: E106, shown in the library) and closed without
     saving: the network that includes it is analysed again with the library on disk, which has no error."""
-    (tmp_path / "pyproject.toml").write_text("")
-    library = tmp_path / "lib.cdsl"
-    library.write_text("block cbr(c) = conv(c, 3, p=1) -> relu\n")
-    main = tmp_path / "main.cdsl"
-    main.write_text('include "lib.cdsl"\ninput x: 3 x 8 x 8\ny = x -> cbr(4)\noutput y\n')
+    library, main = _library_and_network(tmp_path, "block cbr(c) = conv(c, 3, p=1) -> relu\n")
     assert _check_json(main) == []
     main_uri = client.open(main)
     assert client.diagnostics(main_uri, 1) == []
