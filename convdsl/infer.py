@@ -14,7 +14,7 @@ from .diagnostics import Diagnostic, Severity
 from .evaluate import MAX_INT
 from .fixes import Edit, Fix, set_argument
 from .layers import KINDS, InferContext, ShapeError
-from .layers.base import fmt_shape
+from .layers.base import fmt_count, fmt_shape
 from .layers.merge import MergeError, axis_label
 from .model import SWEEP_BUDGET, Analysis, LayerInfo, LayerNode
 from .provenance import input_dims, output_dims
@@ -99,7 +99,7 @@ class _Inference:
                 Diagnostic(
                     codes.LIMIT_EXCEEDED,
                     data.span,
-                    f"input `{node}` has {math.prod(dims):.3g} elements, beyond the limit of 2^53",
+                    f"input `{node}` has {fmt_count(math.prod(dims))} elements, beyond the limit of 2^53",
                     "too large",
                     "tensors must stay below 2^53 elements",
                 )
@@ -338,7 +338,7 @@ class _Inference:
                 largest = max(d for d in shape if isinstance(d, int))
                 report(
                     codes.ARGUMENT_TYPE,
-                    f"an output size of {largest:.3g} is beyond any tensor",
+                    f"an output size of {fmt_count(largest)} is beyond any tensor",
                     "too large",
                     "an argument of this layer is far too large",
                 )
@@ -663,12 +663,12 @@ def _beyond_counts(result) -> str | None:
     """What of a layer's result reaches MAX_COUNT: its parameters, buffers, FLOPs or an output's elements."""
     for what, value in (("parameters", result.params), ("buffers", result.buffers), ("FLOPs", 2 * result.macs)):
         if type(value) is int and value >= MAX_COUNT:
-            return f"{value:.3g} {what}, beyond the limit of 2^53"
+            return f"{fmt_count(value)} {what}, beyond the limit of 2^53"
     for shape in result.outputs:
         if shape is not None and all(type(d) is int for d in shape):
             elements = math.prod(shape)
             if elements >= MAX_COUNT:
-                return f"an output of {elements:.3g} elements, beyond the limit of 2^53"
+                return f"an output of {fmt_count(elements)} elements, beyond the limit of 2^53"
     return None
 
 
@@ -706,7 +706,7 @@ def _totals_problem(network, layers) -> Diagnostic | None:
             return Diagnostic(
                 codes.LIMIT_EXCEEDED,
                 data.span,
-                f"the network's {what} reach {max(params, buffers, 2 * macs):.3g} here, beyond the limit of 2^53",
+                f"the network's {what} reach {fmt_count(max(params, buffers, 2 * macs))} here, beyond the limit of 2^53",
                 "too large",
                 "counts must stay below 2^53, so that every JSON reader gets them exactly",
             )

@@ -678,6 +678,17 @@ def test_counts_beyond_2_53_are_errors(text, words):
     assert all(abs(n) < 2**53 for n in numbers(to_json(analysis)))
 
 
+def test_a_count_beyond_a_floats_range_is_said_in_its_error():
+    """An opaque layer declares any output shape: 300 sizes of 16 are 2^1200 (1.72e+361) elements, past a
+    float's range (about 1.8e308). The count is said, not an internal error (inputs and params have at most 4
+    sizes, each in range, so they cannot get there)."""
+    import convdsl
+
+    text = "input x: 3 x 8 x 8\noutput y = x -> opaque((" + ", ".join(["16"] * 300) + "))\n"
+    messages = [d.message for d in convdsl.loads(text).analyze().diagnostics]
+    assert messages == ["an output of 1.72e+361 elements, beyond the limit of 2^53"]
+
+
 def test_an_input_beyond_2_53_elements_is_an_error():
     import convdsl
 

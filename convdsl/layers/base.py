@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import ClassVar
@@ -161,6 +163,19 @@ def per_axis(value, rank: int, name: str) -> tuple[int, ...]:
 
 def fmt_shape(shape) -> str:
     return "unknown" if shape is None else " x ".join(str(d) for d in shape)
+
+
+def fmt_count(n) -> str:
+    """A count in a message, to 3 significant digits (`1.15e+77`), however large: an int past a float's range
+    (the elements of a shape of hundreds of sizes) is written from its logarithm, not converted to a float."""
+    try:
+        return f"{n:.3g}"
+    except OverflowError:
+        exponent = int(math.log10(n))
+        mantissa = n / 10**exponent  # exact int division: a float near 1 to 10
+        if mantissa >= 10:
+            mantissa, exponent = mantissa / 10, exponent + 1
+        return f"{mantissa:.3g}e+{exponent}"
 
 
 def prod(values) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import diagnostics as codes
-from .base import Arg, Inferred, LayerKind, ShapeError, fmt_shape, prod
+from .base import Arg, Inferred, LayerKind, ShapeError, fmt_count, fmt_shape, prod
 from .ops import Unsupported
 
 # A tensor of learnable values past this many entries is a mistake (2^40 floats are 4 TB), and refusing it
@@ -49,7 +49,7 @@ class Parameter(LayerKind):
         if count > MAX_VALUES:
             raise ShapeError(
                 codes.LIMIT_EXCEEDED,
-                f"this param has {count:.3g} values, beyond the limit of 2^40",
+                f"this param has {fmt_count(count)} values, beyond the limit of 2^40",
                 "too large",
                 "check its sizes",
                 arg="shape",
