@@ -9,7 +9,9 @@ written with blocks) and measures, over stdio:
   - conv1's channels, 64 <-> 65: a number a layer's call writes, analysed from the version before
     (convdsl/incremental/);
   - conv1's bias, false <-> true: an argument that is no number, its layer bound again (rebind.py);
-  - conv1's line's relu <-> gelu: a layer's kind, the network lowered again (analysed whole).
+  - conv1's line's relu <-> gelu: a layer's kind, its layer bound again and renamed (relu1 <-> gelu1: rebind.py);
+  - ` -> gelu` put in after conv1's line's relu and taken out again, in one edit each (a paste, an undo): a
+    layer more or less, the network lowered again (analysed whole).
   Each twice: back to back (each edit sent as soon as the diagnostics of the one before arrive: a
   throughput no typist reaches, where whatever the server does after publishing delays the next edit),
   then at typing pace (`--pace`, 50 ms between one edit's diagnostics and the next edit: 20 keystrokes a
@@ -187,14 +189,20 @@ def main() -> int:
         other_paced = _edits(client, uri, line, bias, args.paced, args.pace / 1000, words)
         if (args.edits + args.paced) % 2:
             client.diagnostics(uri, client.change(uri, text), timeout=60)
-        # a layer's kind: conv1's line's relu <-> gelu (the network lowered again: analysed whole)
+        # a layer's kind: conv1's line's relu <-> gelu (its layer bound again and renamed: rebind.py)
         relu = text.splitlines()[line].index("-> relu") + len("-> ")
         words = ("relu", "gelu")
         kind = _edits(client, uri, line, relu, args.edits, 0.0, words)
         kind_paced = _edits(client, uri, line, relu, args.paced, args.pace / 1000, words)
         if (args.edits + args.paced) % 2:
             client.diagnostics(uri, client.change(uri, text), timeout=60)
+        # a layer put in after it and taken out again, one edit each (the network lowered again: analysed whole)
         after_relu = text.splitlines()[line].index("-> relu") + len("-> relu")
+        words = ("", TYPED)
+        layer = _edits(client, uri, line, after_relu, args.edits, 0.0, words)
+        layer_paced = _edits(client, uri, line, after_relu, args.paced, args.pace / 1000, words)
+        if (args.edits + args.paced) % 2:
+            client.diagnostics(uri, client.change(uri, text), timeout=60)
         typing = _typing(client, uri, line, after_relu, max(1, args.paced // (2 * len(TYPED))), args.pace / 1000)
         lines = text.splitlines()
         places = [
@@ -234,8 +242,10 @@ def main() -> int:
         (f"  the same, one every {args.pace:g} ms", paced, 20.0),
         ("  an argument of no number", other, 20.0),
         (f"  the same, one every {args.pace:g} ms", other_paced, 20.0),
-        ("  a layer's kind (analysed whole)", kind, 20.0),
+        ("  a layer's kind", kind, 20.0),
         (f"  the same, one every {args.pace:g} ms", kind_paced, 20.0),
+        ("  a layer put in or out (analysed whole)", layer, 20.0),
+        (f"  the same, one every {args.pace:g} ms", layer_paced, 20.0),
         (f"  typing `{TYPED.strip()}`, one key every {args.pace:g} ms", typing, 20.0),
         ("hover", hovers, 5.0),
         ("in-process analysis alone", alone, None),
@@ -244,7 +254,7 @@ def main() -> int:
         p50, p95 = percentile(values, 50), percentile(values, 95)
         verdict = "" if target is None else f"(target p95 <= {target:g} ms) " + ("PASS" if p95 <= target else "FAIL")
         print(
-            f"{name:38} n={len(values):4}  min {min(values):6.2f}  p50 {p50:6.2f}  p95 {p95:6.2f}  "
+            f"{name:40} n={len(values):4}  min {min(values):6.2f}  p50 {p50:6.2f}  p95 {p95:6.2f}  "
             f"max {max(values):7.2f} ms  {verdict}"
         )
     if burst:

@@ -40,7 +40,7 @@ def numbered_name(written: str, counts: dict[str, int], taken) -> str:
     `relu6_1`, not `relu61`, the first not in `taken`. counts[written] is where the numbering got to: lowering
     (per scope) and the builder (per network) each keep their own."""
     n = counts.get(written, 0)
-    separator = "_" if written[-1].isdigit() else ""
+    separator = number_separator(written)
     while True:
         n += 1
         name = f"{written}{separator}{n}"
@@ -48,6 +48,11 @@ def numbered_name(written: str, counts: dict[str, int], taken) -> str:
             break
     counts[written] = n
     return name
+
+
+def number_separator(written: str) -> str:
+    """What comes between a kind as written and its number in an automatic name: `relu6_1`, not `relu61`."""
+    return "_" if written[-1].isdigit() else ""
 
 
 class NetworkBuilder:

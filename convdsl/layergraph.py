@@ -60,6 +60,25 @@ class LayerGraph:
         graph._pred, graph._succ, graph._edges = self._pred, self._succ, self._edges
         return graph
 
+    def renamed(self, names: dict, replaced: dict) -> LayerGraph:
+        """A graph with some nodes renamed (old name -> new), each in its place, and the data of some replaced
+        (old name -> model.LayerNode); the edges as they were, between the nodes' new names, in the same order.
+        The edges' data are shared with this graph: neither may be changed afterwards (incremental/rebind.py)."""
+        graph = LayerGraph()
+        name = names.get
+        graph.nodes = {name(node, node): replaced.get(node, data) for node, data in self.nodes.items()}
+        pred = graph._pred = {node: {} for node in graph.nodes}
+        succ = graph._succ = {node: {} for node in graph.nodes}
+        edges = graph._edges
+        for u, v, key, attr in self._edges:
+            u, v = name(u, u), name(v, v)
+            keys = succ[u].get(v)
+            if keys is None:
+                keys = succ[u][v] = pred[v][u] = {}
+            keys[key] = attr
+            edges.append((u, v, key, attr))
+        return graph
+
     def add_edge(self, u, v, key=None, **attr) -> None:
         if u not in self.nodes:
             self.add_node(u)

@@ -104,3 +104,30 @@ def test_a_port_edge_is_the_edge_add_edge_makes(seed):
         assert sources.get(name, []) == [(u, src) for _, u, src in edges]
         after = tuple(f"kind-{v}" for v in theirs.successors(name))
         assert next_kinds.get(name, ()) == after
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_a_renamed_graph_is_the_graph_made_with_the_new_names(seed):
+    """renamed(names, replaced) against the same graph built afresh under the new names (networkx's
+    relabel_nodes with copy keeps neither the order nor the edges' data objects: built here in full)."""
+    _, ours, _ = _random_pair(seed)
+    rng = random.Random(seed)
+    chosen = rng.sample(list(ours.nodes), rng.randint(0, len(ours.nodes)))
+    names = {old: f"m{old}" for old in chosen}
+    replaced = {old: {"kind": "y"} for old in rng.sample(list(ours.nodes), rng.randint(0, len(ours.nodes)))}
+    before = (list(ours.nodes.items()), list(ours._edges))
+    new = ours.renamed(names, replaced)
+    expected = LayerGraph()
+    for node, data in ours.nodes.items():
+        expected.add_node(names.get(node, node), **replaced.get(node, data))
+    for u, v, key, data in ours._edges:
+        expected.add_edge(names.get(u, u), names.get(v, v), key=key, **data)
+    assert list(new.nodes.items()) == list(expected.nodes.items())
+    assert list(new.edges(data=True)) == list(expected.edges(data=True))
+    assert list(new.edges_as_made()) == list(expected.edges_as_made())
+    for node in expected.nodes:
+        assert new.in_edges(node, data=True) == expected.in_edges(node, data=True)
+        assert list(new.successors(node)) == list(expected.successors(node))
+        assert list(new.predecessors(node)) == list(expected.predecessors(node))
+    assert new.topological_order() == expected.topological_order()
+    assert (list(ours.nodes.items()), list(ours._edges)) == before  # the graph renamed is as it was

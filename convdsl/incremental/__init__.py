@@ -9,15 +9,16 @@ analysis of ResNet-152 takes 8 to 14 ms on the benchmark's machine. Here:
   nodes written on the line with their places moved (patch.respace); only what reported is inferred again;
 - an edit inside a comment: the network is the old one (a comment changes nothing lowered); only a
   suppression comment can change what is shown, and suppressions are applied afterwards, to the new text;
-- any other edit within one layer's call (`bias=false` -> `bias=true`, an argument typed or taken out) whose
-  arguments read no name: the old graph, with that call's layers bound again from the new text's syntax tree
-  (rebind.py), inferred as for a number.
+- any other edit within one layer's call (`bias=false` -> `bias=true`, an argument typed or taken out,
+  `relu` -> `gelu`) whose arguments read no name: the old graph, with that call's layers bound again from the
+  new text's syntax tree (rebind.py), inferred as for a number; where the kind changed, renamed as lowering
+  names it and inferred as after a lowering (what feeds it lints what follows it).
 The diagnostics are those of the whole analysis: tests/test_incremental.py compares them on every number,
-every run of spaces, every comment and every call's arguments (edited several ways) of every file in the
-repository. Any other edit is analysed whole
-(`reanalyse` says None), and there too the state helps: `reinfer_lowered` takes over the inference of every
-layer that lowered to the same data, with the same inputs and consumers, as before (a kind changed, a layer
-put in or taken out).
+every run of spaces, every comment, every call's arguments (edited several ways) and every layer's kind of
+every file in the repository (of the kinds KIND_SWAPS has). Any other edit is analysed whole (`reanalyse` says
+None), and there too the state helps: `reinfer_lowered` takes over the inference of every layer that lowered
+to the same data, with the same inputs and consumers, as before (a layer put in or taken out, a kind whose
+name moves others' numbers).
 
     state = keep(path, source, network, inference, lowering, strict, diagnostics)  # after a whole analysis
     done = reanalyse(state, source)                                                # a later text of the file
@@ -114,7 +115,12 @@ def reanalyse(state: State, source: Source, *, strict: bool = False, parse=None)
     if patched is None:
         return None
     network, dirty = patched
-    inference = reinfer(state.inference, network, dirty)
+    # dirty None: a layer's kind changed (rebind.py), and with it what its inputs feed, perhaps its name
+    inference = (
+        reinfer(state.inference, network, dirty) if dirty is not None else reinfer_lowered(state.inference, network)
+    )
+    if inference is None:
+        return None
     analysis = inference._conclude()
     if not inference.reusable():
         return Reanalysis(analysis.diagnostics, network, None)

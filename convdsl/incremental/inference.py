@@ -102,12 +102,13 @@ def reinfer_lowered(previous: RecordingInference, network, size_hints: bool | No
     rewired = sources != old_sources or next_kinds != old_next  # compared whole (in C) first: usually the same
 
     alike: dict[tuple[int, int], bool] = {}  # (id(args), id(old args)) -> same: equal layers share one dict
+    new_nodes = new.graph.nodes
 
     def dirty(node: str) -> bool:
         old = old_nodes.get(node)
         if old is None:
             return True
-        data = new.graph.nodes[node]
+        data = new_nodes[node]
         if data.args is not old.args:
             key = (id(data.args), id(old.args))
             same = alike.get(key)
@@ -154,7 +155,7 @@ def _again(previous: RecordingInference, new: RecordingInference, dirty) -> Reco
             or node in old_reports
             or node not in old_entries
             or dirty(node)
-            or (changed and any(source in changed for source in sources.get(node, ())))
+            or (changed and not changed.isdisjoint(sources.get(node, ())))
         ):
             new._layer(node, data)
             after = layers[node]

@@ -1,29 +1,37 @@
 """The network of a new text whose edit lies within one layer call: that call's layers bound again.
 
 `conv(64, 7, s=2, p=3, bias=false)` -> `bias=true`, `p=3` -> `p=(3, 2)`, an argument typed or taken out, `bn` ->
-`bn(eps=0.001)`. Lowering reads such a call for its layers' `args`, `arg_spans` and `explicit` (binding.py)
-and nothing else, when:
-- the call is of a layer kind, written the same before and after (not a block or `reuse`, which lower
-  otherwise; and the names lowering gives unlabelled layers come from the kind as written);
+`bn(eps=0.001)`, `relu` -> `gelu`. Lowering reads such a call for its layers' kind, `args`, `arg_spans` and
+`explicit` (binding.py), and for their names, when:
+- the call is of a layer kind (not a block or `reuse`, which lower otherwise), one that takes the tensor
+  flowing in (not a merge, whose inputs are its arguments), before and after;
 - its arguments read no name, no tensor and no shape (`names_read`): a constant, a block's parameter or a
   repeat's index may differ by where the call is lowered. So every layer the call made, in every block
   instance and repeat copy, binds the same values, bound here with no names at all;
 - binding reports nothing (an unknown argument, a wrong type, PyTorch's argument order: lowering's
   diagnostics are left to lowering), and lowering reported nothing on the edited line;
-- the layer has as many outputs as before.
+- the layer has as many outputs as before;
+- where the kind changed, the layers' names are known without lowering (`_renamed`): a label or a place in a
+  positional scope is kept; an automatic name follows the kind (`relu1` -> `gelu1`) where no other layer's
+  number moves with it.
 The new network is the old graph, with the call's layers bound again and every node written on the edited line
-moved; those are inferred again (inference.py), and whatever reads a shape that changed.
+moved; those are inferred again (inference.py), and whatever reads a shape that changed. Where the kind
+changed, the layers feeding the call have another consumer (their lints read it) and the call's layers
+perhaps other names: the graph is renamed and inferred as after a lowering (`reinfer_lowered`, each node
+compared with the one before).
 
 Found on the new text's syntax tree: the innermost call whose span holds the changed text. Its place in the
 old text follows (the text after the edit is as it was), and the old layers are those lowering made at exactly
-that place, of the same kind as written: a call there that was not what it is now is not one of them.
+that place: the same call, its kind perhaps written otherwise.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from ..arguments import bind
+from ..build import number_separator
 from ..evaluate import evaluate
 from ..layers import KINDS
 from ..lower.binding import call_arguments, names_read
@@ -36,6 +44,7 @@ from ..syntax import (
     Group,
     Labelled,
     OutputDecl,
+    ParamDecl,
     Repeat,
     When,
 )
@@ -66,9 +75,10 @@ def rebind(state, change: Change, source, program):
     column = change.start - line_start + 1
     end_column = change.new_end - line_start + 1  # in the new text
     delta = change.new_end - change.old_end
-    call = _call_around(program.statements, (line, column), (line, end_column))
-    if call is None:
+    found = _call_around(program.statements, (line, column), (line, end_column))
+    if found is None:
         return None
+    call, labelled = found
     span = call.span
     if delta and line in state.call_lines:
         return None  # a block call on the line: its instances' sites hold its span
@@ -78,7 +88,7 @@ def rebind(state, change: Change, source, program):
     kind = KINDS.get(written)
     # no name read (a constant, a block's parameter, a repeat's index: a bare name would bind as a word where a
     # string goes), no tensor, no shape
-    if kind is None or names_read(kind, call) != ():
+    if kind is None or kind.variadic or kind.statement or names_read(kind, call) != ():
         return None
     bound = _bound(kind, call)
     if bound is None:
@@ -88,22 +98,82 @@ def rebind(state, change: Change, source, program):
     # far before the edit's end as it ends after it now
     old_span = span if span.end_line != line else replace(span, end_column=span.end_column - delta)
     shift = _Shift(line, old_span.end_column, delta) if span.end_line == line else None
-    replaced, dirty, made = {}, set(), 0
-    for name, data in network.layer_graph.nodes.items():
+    nodes = network.layer_graph.nodes
+    replaced, dirty, made = {}, set(), []
+    for name, data in nodes.items():
         if not _touches(data, path, line):
             continue
         dirty.add(name)  # written on the line: inferred again (its fixes read the line's text)
         node = _moved(data, shift, path) if delta and shift is not None else _copy(data)
         if data.span == old_span and data.kind not in ("input", "output"):
-            if data.written != written or kind.output_count(args) != kind.output_count(data.args):
+            before = KINDS.get(data.written)
+            if before is None or kind.output_count(args) != before.output_count(data.args):
                 return None
             node.args, node.span, node.arg_spans, node.explicit = args, span, arg_spans, explicit
-            made += 1
+            made.append(name)
         replaced[name] = node
     if not made:
         return None  # the call made no layer (a condition that is false, a block never used): lowered again
-    graph = network.layer_graph.with_nodes(replaced)
-    return replace(network, layer_graph=graph, sources={**network.sources, path: source}), dirty
+    sources = {**network.sources, path: source}
+    if all(nodes[name].written == written for name in made):
+        graph = network.layer_graph.with_nodes(replaced)
+        return replace(network, layer_graph=graph, sources=sources), dirty
+    # another kind: each layer is named after it unless labelled, and what feeds it has another consumer; inferred
+    # as after a lowering (dirty None: what changed is found by comparing each node with the one before)
+    renamed = _renamed(nodes, made, written, _names_written(program.statements), labelled)
+    if renamed is None:
+        return None
+    for name in made:
+        node = replaced[name]
+        node.kind, node.written = kind.name, written
+        node.label = renamed.get(name, name)[len(name) - len(node.label) :]
+    graph = network.layer_graph.renamed(renamed, replaced)
+    return replace(network, layer_graph=graph, sources=sources), None
+
+
+def _renamed(nodes: dict, made: list[str], written: str, labels: set, labelled: bool) -> dict | None:
+    """The names lowering gives the layers `made` by one call, now of kind `written`: old name -> new, for
+    those whose name changes; None where the names of other layers would change too. labels: every name the
+    file's syntax gives a layer, a group or a parameter (`_names_written`).
+
+    A labelled layer keeps its label, one in a positional scope its place. Else a layer is named after its kind
+    as written, numbered in its scope (`relu2` -> `gelu2`, a repeat's copies named in turn): that holds where
+    no other layer of the scope is of either kind or named after one (their numbers would move), and no label
+    in the file is a name of either numbering (lowering keeps a label's name free in its scope, even one whose
+    condition is false, and one inside a group in the scope above)."""
+    if labelled:
+        return {}
+    old = nodes[made[0]].written
+    numberings = (_numbering(old), _numbering(written))
+    if any(numbering.fullmatch(label) for label in labels for numbering in numberings):
+        return None
+    mine = set(made)
+    scopes: dict[str, list[str]] = {}
+    for name in nodes:
+        scopes.setdefault(name[: name.rfind(".") + 1], []).append(name)
+    renamed = {}
+    for name in made:
+        data = nodes[name]
+        local = data.label
+        if local.isdigit():
+            continue
+        prefix = name[: len(name) - len(local)]
+        if not numberings[0].fullmatch(local):
+            return None
+        for other in scopes.get(prefix, ()):
+            if other not in mine and (
+                nodes[other].written in (old, written)
+                or any(numbering.fullmatch(other, len(prefix)) for numbering in numberings)
+            ):
+                return None
+        number = local[len(old) + len(number_separator(old)) :]
+        renamed[name] = prefix + written + number_separator(written) + number
+    return renamed
+
+
+def _numbering(written: str):
+    """The automatic names of a kind as written (build.numbered_name): `conv1`, `conv2`..., `relu6_1`..."""
+    return re.compile(re.escape(written) + number_separator(written) + r"\d+")
 
 
 def _bound(kind, call: Call):
@@ -130,17 +200,40 @@ def _ignored(*said) -> None:
     """Binding's reports: each comes with Nones for the binding (arguments.bind), which is all this reads."""
 
 
-def _call_around(statements, start: tuple, end: tuple) -> Call | None:
+def _names_written(statements) -> set[str]:
+    """Every label and parameter's name in statements, the chains and block bodies in them."""
+    found = set()
+    pending = list(statements)
+    while pending:
+        item = pending.pop()
+        if isinstance(item, ParamDecl):
+            found.add(item.name.id)
+        elif isinstance(item, (Assign, OutputDecl, Group)):
+            if item.chain is not None:
+                pending.append(item.chain)
+        elif isinstance(item, BlockDef):
+            pending.extend(item.body or ())
+            if item.chain is not None:
+                pending.append(item.chain)
+        elif isinstance(item, Chain):
+            pending.extend(item.elements)
+        elif isinstance(item, (Labelled, Repeat, When)):
+            if isinstance(item, Labelled):
+                found.add(item.label.id)
+            pending.append(item.element)
+    return found
+
+
+def _call_around(statements, start: tuple, end: tuple) -> tuple[Call, bool] | None:
     """The innermost call whose span holds [start, end) ((line, column) pairs), in statements and the chains
-    and block bodies in them."""
-    found = None
+    and block bodies in them, and whether it is labelled (`conv1: conv(...)`, or through a condition)."""
+    labelled: set[int] = set()  # id() of the elements a label names
     pending = list(statements)
     while pending:
         item = pending.pop()
         if isinstance(item, Call):
             if _holds(item.span, start, end):
-                found = item  # calls do not nest: the first that holds it is the one
-                break
+                return item, id(item) in labelled  # calls do not nest: the first that holds it is the one
             continue
         span = getattr(item, "span", None)
         if span is None or not _holds(span, start, end):
@@ -158,8 +251,10 @@ def _call_around(statements, start: tuple, end: tuple) -> Call | None:
         elif isinstance(item, Group):
             pending.append(item.chain)
         elif isinstance(item, (Labelled, Repeat, When)):
+            if isinstance(item, Labelled) or (isinstance(item, When) and id(item) in labelled):
+                labelled.add(id(item.element))
             pending.append(item.element)
-    return found
+    return None
 
 
 def _holds(span: Span, start: tuple, end: tuple) -> bool:
