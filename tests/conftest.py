@@ -198,6 +198,23 @@ def pytest_unconfigure(config):
     shutil.rmtree(_SESSION_HOME, ignore_errors=True)
 
 
+# -- counts a test records for the closing summary (the fuzz run's: tests/test_fuzz.py) -----------------
+
+_SUMMARY_LINES: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    """In the process that reports (pytest-xdist's controller, or the one process): a test's
+    `record_property("fuzz", line)`, kept for the closing summary."""
+    if report.when == "call":
+        _SUMMARY_LINES.extend(str(value) for name, value in report.user_properties if name == "fuzz")
+
+
+def pytest_terminal_summary(terminalreporter):
+    for line in _SUMMARY_LINES:
+        terminalreporter.write_line(line)
+
+
 # What the source tree may gain while the tests run: Python's bytecode, what `npm ci` installs for
 # the editor extension's own tests, and the caches of tools a developer runs meanwhile.
 _MAY_APPEAR = {"__pycache__", "node_modules", ".ruff_cache", ".pytest_cache", ".mypy_cache"}

@@ -72,7 +72,7 @@ def run(name: str) -> bool:
         target.write_text(text.replace(original, planted))
         env = {**os.environ, "PYTHONPATH": str(copy)}
         result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", *tests],
             cwd=copy,
             env=env,
             capture_output=True,

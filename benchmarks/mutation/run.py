@@ -189,7 +189,7 @@ def configure(copy: Path, module: str, tests: list[str]) -> None:
         f"only_mutate = {json.dumps([module])}\n"
         'also_copy = ["grammar", "examples", "README.md", "docs", "benchmarks", "editors"]\n'
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
-        'pytest_add_cli_args = ["-p", "no:randomly", "-m", "not slow"]\n'
+        'pytest_add_cli_args = ["-p", "no:randomly", "-n", "0", "-m", "not slow"]\n'
         # a mutant that makes a test loop is stopped after 2 x 2 x (its tests' time under mutmut's tracing,
         # slower than a plain run, + 20 s) of CPU time, not mutmut's default 2 x 15 x: on a shared machine
         # the CPU that hanging mutants burn is the cost. mutmut also stops it after half that in wall-clock
