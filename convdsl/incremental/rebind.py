@@ -47,6 +47,7 @@ from ..syntax import (
     ParamDecl,
     Repeat,
     When,
+    walk,
 )
 from .edit import Change, _shifted
 from .patch import _copy, _moved, _on_line, _touches
@@ -202,26 +203,11 @@ def _ignored(*said) -> None:
 
 def _names_written(statements) -> set[str]:
     """Every label and parameter's name in statements, the chains and block bodies in them."""
-    found = set()
-    pending = list(statements)
-    while pending:
-        item = pending.pop()
-        if isinstance(item, ParamDecl):
-            found.add(item.name.id)
-        elif isinstance(item, (Assign, OutputDecl, Group)):
-            if item.chain is not None:
-                pending.append(item.chain)
-        elif isinstance(item, BlockDef):
-            pending.extend(item.body or ())
-            if item.chain is not None:
-                pending.append(item.chain)
-        elif isinstance(item, Chain):
-            pending.extend(item.elements)
-        elif isinstance(item, (Labelled, Repeat, When)):
-            if isinstance(item, Labelled):
-                found.add(item.label.id)
-            pending.append(item.element)
-    return found
+    return {
+        item.label.id if isinstance(item, Labelled) else item.name.id
+        for item in walk(statements)
+        if isinstance(item, (Labelled, ParamDecl))
+    }
 
 
 def _call_around(statements, start: tuple, end: tuple) -> tuple[Call, bool] | None:

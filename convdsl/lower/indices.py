@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import diagnostics as codes
-from ..syntax import BlockDef, Chain, Group, Labelled, Repeat, When
+from ..syntax import Repeat, walk
 
 
 class RepeatIndex:
@@ -59,20 +59,6 @@ def _fresh(name: str, env: dict) -> str:
 
 def _collect(node, found: dict) -> None:
     """Every `as NAME` of the statements (block bodies included), first span kept, without recursion."""
-    pending = [node]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, BlockDef):
-            pending.extend(node.body or ())
-            if node.chain is not None:
-                pending.append(node.chain)
-        elif isinstance(node, Chain):
-            pending.extend(node.elements)
-        elif isinstance(node, Repeat):
-            if node.index is not None:
-                found.setdefault(node.index.id, node.index.span)
-            pending.append(node.element)
-        elif isinstance(node, (Labelled, When)):
-            pending.append(node.element)
-        elif isinstance(node, Group) or isinstance(getattr(node, "chain", None), Chain):
-            pending.append(node.chain)
+    for item in walk([node]):
+        if isinstance(item, Repeat) and item.index is not None:
+            found.setdefault(item.index.id, item.index.span)
