@@ -227,6 +227,48 @@ def test_a_number_edit_is_published_from_the_quick_path_then_left_alone(tmp_path
     assert server.publications == [(1, (), "whole"), (2, ("E106",), "quick"), (3, ("E106",), "whole")]
 
 
+def test_a_kind_edit_is_published_from_the_quick_path_as_check_reports_it(tmp_path):
+    """A layer's kind typed over another: published from the version before (rebind.py), as `check` reports
+    the new text, and the whole analysis that follows names the layer after its new kind for hovers."""
+    path = tmp_path / "net.cdsl"
+    path.write_text(NET)
+    texts = [
+        NET,
+        NET.replace("adaptive_avgpool(1)", "adaptive_maxpool(1)"),  # renamed: adaptive_maxpool1
+        NET.replace("adaptive_avgpool(1)", "adaptive_maxpool(1)").replace("pool: maxpool(2)", "pool: avgpool(3)"),
+    ]
+    server = _Recorded()
+    _run(server, convert.path_to_uri(str(path)), texts)
+    expected = []
+    for text in texts:
+        path.write_text(text)
+        expected.append(tuple(sorted(row[0] for row in _check(path))))
+    assert "E101" in expected[2]  # 16 / 3 does not divide: the third text reports it
+    assert [(version, tuple(sorted(codes)), how) for version, codes, how in server.publications] == [
+        (1, expected[0], "whole"),
+        (2, expected[1], "quick"),
+        (3, expected[2], "quick"),
+    ]
+    client = LspClient()
+    try:
+        client.initialize()
+        uri = client.open(path, texts[1])
+        client.diagnostics(uri, 1)
+        version = client.change(uri, "avgpool(3)", _range(texts[1], "maxpool(2)"))
+        published = client.diagnostics(uri, version)
+        assert _shown(published) == _check(path)  # the file holds the third text
+        line = texts[2][: texts[2].index("adaptive_maxpool")].count("\n")
+        hover = client.at("textDocument/hover", uri, line, texts[2].splitlines()[line].index("adaptive_maxpool") + 1)
+        assert "adaptive_maxpool1" in json.dumps(hover)
+    finally:
+        client.close()
+
+
+def _range(text: str, old: str) -> dict:
+    start = text.index(old)
+    return {"start": _position(text, start), "end": _position(text, start + len(old))}
+
+
 def test_a_text_with_a_syntax_error_leaves_the_state_before_it_for_the_next_edit(tmp_path):
     """While a call is typed the text has a syntax error, and no state of its own (its network is of a repaired
     text). The state of the last text that had one is kept: an edit that leaves that text one number apart
