@@ -322,6 +322,10 @@ TAKEN = {
         "input x: 3 x 8 x 8\ny = x -> relu * 2\noutput y\n",
         "input x: 3 x 8 x 8\ny = x -> gelu * 2\noutput y\n",
     ),
+    "a kind beside labelled layers of both kinds (they take no number)": (
+        "input x: 3 x 8 x 8\ny = x -> relu -> a: gelu -> b: relu\noutput y\n",
+        "input x: 3 x 8 x 8\ny = x -> gelu -> a: gelu -> b: relu\noutput y\n",
+    ),
     "a kind whose first name is written in a comment": (
         "input x: 3 x 8 x 8\ny = x -> relu  # the first gelu1\noutput y\n",
         "input x: 3 x 8 x 8\ny = x -> gelu  # the first gelu1\noutput y\n",
@@ -405,7 +409,7 @@ DECLINED = {
         "input x: 4 x 8 x 8\ny = x -> chunk(2)\noutput y\n",
     ),
     "a kind half typed": (NET, NET.replace("-> relu ->", "-> rel ->")),
-    "a kind made by a statement of its own": (NET, NET.replace("-> relu ->", "-> parameter ->")),
+    "a kind made by a statement of its own": (NET, NET.replace("-> relu ->", "-> parameter((1, 16)) ->")),
     "a kind made a block's name": (
         "block cbr(c) = conv(c, 3, p=1) -> relu\ninput x: 3 x 8 x 8\ny = x -> cbr(4) -> relu\noutput y\n",
         "block cbr(c) = conv(c, 3, p=1) -> relu\ninput x: 3 x 8 x 8\ny = x -> cbr(4) -> cbr\noutput y\n",

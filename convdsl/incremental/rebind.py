@@ -88,8 +88,9 @@ def rebind(state, change: Change, source, program):
     written = call.name.id
     kind = KINDS.get(written)
     # no name read (a constant, a block's parameter, a repeat's index: a bare name would bind as a word where a
-    # string goes), no tensor, no shape
-    if kind is None or kind.variadic or kind.statement or names_read(kind, call) != ():
+    # string goes), no tensor, no shape (a merge's inputs are tensors: names_read is None); not a kind made by a
+    # statement of its own (`param`), which lowering refuses in a chain
+    if kind is None or kind.statement or names_read(kind, call) != ():
         return None
     bound = _bound(kind, call)
     if bound is None:
@@ -139,7 +140,7 @@ def _renamed(nodes: dict, made: list[str], written: str, labels: set, labelled: 
 
     A labelled layer keeps its label, one in a positional scope its place. Else a layer is named after its kind
     as written, numbered in its scope (`relu2` -> `gelu2`, a repeat's copies named in turn): that holds where
-    no other layer of the scope is of either kind or named after one (their numbers would move), and no label
+    no other layer of the scope is named after either kind (their numbers would move), and no label
     in the file is a name of either numbering (lowering keeps a label's name free in its scope, even one whose
     condition is false, and one inside a group in the scope above)."""
     if labelled:
@@ -162,10 +163,8 @@ def _renamed(nodes: dict, made: list[str], written: str, labels: set, labelled: 
         if not numberings[0].fullmatch(local):
             return None
         for other in scopes.get(prefix, ()):
-            if other not in mine and (
-                nodes[other].written in (old, written)
-                or any(numbering.fullmatch(other, len(prefix)) for numbering in numberings)
-            ):
+            # another layer named after either kind (a labelled one is not numbered: its label is its name)
+            if other not in mine and any(numbering.fullmatch(other, len(prefix)) for numbering in numberings):
                 return None
         number = local[len(old) + len(number_separator(old)) :]
         renamed[name] = prefix + written + number_separator(written) + number
