@@ -301,9 +301,13 @@ TAKEN = {
         "input x: 3 x 8 x 8\ny = x -> seq: (conv(4, 3) -> relu)\noutput y\n",
         "input x: 3 x 8 x 8\ny = x -> seq: (conv(4, 3) -> gelu)\noutput y\n",
     ),
-    "a kind in a block used twice (both instances renamed)": (
+    "a kind in a block used twice (its layer named by its place)": (
         "block cbr(c) = conv(c, 3, p=1) -> relu\ninput x: 3 x 8 x 8\ny = x -> cbr(4) -> cbr(8)\noutput y\n",
         "block cbr(c) = conv(c, 3, p=1) -> gelu\ninput x: 3 x 8 x 8\ny = x -> cbr(4) -> cbr(8)\noutput y\n",
+    ),
+    "a kind in a block's body used twice (each instance's layer renamed)": (
+        "block cr(c) {\n    out = in -> conv(c, 3, p=1) -> relu\n}\ninput x: 3 x 8 x 8\ny = x -> cr(4) -> cr(8)\noutput y\n",
+        "block cr(c) {\n    out = in -> conv(c, 3, p=1) -> gelu\n}\ninput x: 3 x 8 x 8\ny = x -> cr(4) -> cr(8)\noutput y\n",
     ),
     "a kind in a repeat's body": (
         "input x: 3 x 8 x 8\ny = x -> (conv(3, 3, p=1) -> relu) * 3\noutput y\n",
@@ -506,6 +510,23 @@ def test_the_written_cases_show_what_they_say(tmp_path):
     assert {d.code.code for d in build(path, TAKEN["a space typed before a layer that reports"][1]).diagnostics}
     spaced = build(path, TAKEN["a space typed before a size that does not divide"][1]).diagnostics
     assert any(edit.span.column == len("input x: 3  x 32 x ") + 1 for d in spaced for f in d.fixes for edit in f.edits)
+    # the kinds' cases: the lint of the layer before, names as lowering gives them
+    assert codes["a kind that the layer before it reads"] == {"W101"}
+    assert codes["a kind that makes a warning downstream"] == {"W104"}
+    assert "E115" in codes["a kind that feeds an output with a declared shape"]
+    names = {name: list(build(path, after).network.layer_graph.nodes) for name, (_, after) in TAKEN.items()}
+    assert "gelu1" in names["a layer's kind"] and "relu1" not in names["a layer's kind"]
+    assert "relu6_1" in names["a kind whose name ends in a digit"]
+    assert {"gelu1", "gelu2"} <= set(names["a kind in a repeated call (its copies named in turn)"])
+    assert "act" in names["a labelled layer's kind (its name stays)"]
+    assert "seq.1" in names["a kind in a positional scope (its name is its place)"]
+    assert {"cbr1.1", "cbr2.1"} <= set(names["a kind in a block used twice (its layer named by its place)"])
+    assert {"cr1.gelu1", "cr2.gelu1"} <= set(
+        names["a kind in a block's body used twice (each instance's layer renamed)"]
+    )
+    declined = {name: list(build(path, after).network.layer_graph.nodes) for name, (_, after) in DECLINED.items()}
+    assert "gelu2" in declined["a kind whose first name is a label elsewhere"]  # gelu1 is kept for the label
+    assert "relu1" in declined["a kind whose layers after it would be numbered again"]  # relu2 became relu1
     # the string edit is a real change: the layer's argument is the string as written
     string = TAKEN["a space typed in a string"][1]
     assert build(path, string).network.layer_graph.nodes["opaque1"].args["source"] == "torch  ops"
