@@ -326,6 +326,20 @@ TAKEN = {
         "input x: 3 x 8 x 8\ny = x -> relu * 2\noutput y\n",
         "input x: 3 x 8 x 8\ny = x -> gelu * 2\noutput y\n",
     ),
+    # a kind's name being typed: no kind yet, before and after (lowering reports E005 and makes no layer)
+    "a name no kind has, typed on": (NET.replace("-> relu ->", "-> ge ->"), NET.replace("-> relu ->", "-> gel ->")),
+    "a name no kind has, a letter erased": (
+        NET.replace("-> relu ->", "-> gel ->"),
+        NET.replace("-> relu ->", "-> ge ->"),
+    ),
+    "a name no kind has, with arguments": (
+        NET.replace("maxpool(2)", "maxpoo(2)"),
+        NET.replace("maxpool(2)", "maxpoolx(2)"),
+    ),
+    "a name no kind has, in a block used twice": (
+        "block cr(c) {\n    out = in -> conv(c, 3, p=1) -> re\n}\ninput x: 3 x 8 x 8\ny = x -> cr(4) -> cr(8)\noutput y\n",
+        "block cr(c) {\n    out = in -> conv(c, 3, p=1) -> rel\n}\ninput x: 3 x 8 x 8\ny = x -> cr(4) -> cr(8)\noutput y\n",
+    ),
     "a kind beside labelled layers of both kinds (they take no number)": (
         "input x: 3 x 8 x 8\ny = x -> relu -> a: gelu -> b: relu\noutput y\n",
         "input x: 3 x 8 x 8\ny = x -> gelu -> a: gelu -> b: relu\noutput y\n",
@@ -413,6 +427,22 @@ DECLINED = {
         "input x: 4 x 8 x 8\ny = x -> chunk(2)\noutput y\n",
     ),
     "a kind half typed": (NET, NET.replace("-> relu ->", "-> rel ->")),
+    "a name no kind has, typed into a kind's": (
+        NET.replace("-> relu ->", "-> gel ->"),
+        NET.replace("-> relu ->", "-> gelu ->"),
+    ),
+    "a name no kind has, made a tensor's (its help names the tensor)": (
+        NET.replace("-> relu ->", "-> xx ->"),
+        NET.replace("-> relu ->", "-> x ->"),
+    ),
+    "a name no kind has, made a block's": (
+        "block cbr(c) = conv(c, 3, p=1) -> relu\ninput x: 3 x 8 x 8\ny = x -> cb(4)\noutput y\n",
+        "block cbr(c) = conv(c, 3, p=1) -> relu\ninput x: 3 x 8 x 8\ny = x -> cbr(4)\noutput y\n",
+    ),
+    "a name no kind has, its arguments edited": (
+        NET.replace("maxpool(2)", "maxpoo(2)"),
+        NET.replace("maxpool(2)", "maxpoo(2, s=1)"),
+    ),
     "a kind made by a statement of its own": (NET, NET.replace("-> relu ->", "-> parameter((1, 16)) ->")),
     "a kind made a block's name": (
         "block cbr(c) = conv(c, 3, p=1) -> relu\ninput x: 3 x 8 x 8\ny = x -> cbr(4) -> relu\noutput y\n",
@@ -761,6 +791,28 @@ def test_edits_of_layers_kinds_agree():
     quick_count, total = _sweep(_kind_edits, every=2)
     # the quick path really takes a kind: the unlabelled ones renamed (relu1 -> gelu1), labelled ones kept
     assert total > 200 and quick_count > total // 4, (quick_count, total)
+
+
+def test_names_no_kind_has_typed_over_each_other_agree():
+    """A kind's name being typed: every third kind of KIND_SWAPS written in a file made a name no kind has
+    (`relux`), then that name typed on (`reluxy`) and erased again; each compared with the whole analysis."""
+    quick_count = total = 0
+    for file in FILES:
+        text = file.read_text()
+        path = str(file)
+        for index, match in enumerate(KIND.finditer(text)):
+            if index % 3:
+                continue
+            before = text[: match.start()] + match.group() + "x" + text[match.end() :]
+            first = build(path, before, keep_state=True)
+            if first.state is None:
+                continue
+            for after in (f"{match.group()}xy", match.group()[:-1] + "x"):
+                fast, _ = compare(path, before, text[: match.start()] + after + text[match.end() :], first.state)
+                total += 1
+                quick_count += fast is not None
+    # taken where the name is a layer's (not a comment's, whose edit is a comment edit anyway)
+    assert total > 150 and quick_count > total // 3, (quick_count, total)
 
 
 @pytest.mark.slow

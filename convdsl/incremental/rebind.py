@@ -14,6 +14,8 @@
 - where the kind changed, the layers' names are known without lowering (`_renamed`): a label or a place in a
   positional scope is kept; an automatic name follows the kind (`relu1` -> `gelu1`) where no other layer's
   number moves with it.
+A name no kind has typed over another (` -> ge` -> ` -> gel`, a kind's name being typed) makes no layer before
+or after: the network is the old one with lowering's E005 said of the new name (`_unknown_again`).
 The new network is the old graph, with the call's layers bound again and every node written on the edited line
 moved; those are inferred again (inference.py), and whatever reads a shape that changed. Where the kind
 changed, the layers feeding the call have another consumer (their lints read it) and the call's layers
@@ -30,11 +32,13 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from .. import diagnostics as codes
 from ..arguments import bind
 from ..build import number_separator
 from ..evaluate import evaluate
 from ..layers import KINDS
 from ..lower.binding import call_arguments, names_read
+from ..lower.statements import unknown_layer
 from ..source import Span
 from ..syntax import (
     Assign,
@@ -42,6 +46,7 @@ from ..syntax import (
     Call,
     Chain,
     Group,
+    InputDecl,
     Labelled,
     OutputDecl,
     ParamDecl,
@@ -83,10 +88,12 @@ def rebind(state, change: Change, source, program):
     span = call.span
     if delta and line in state.call_lines:
         return None  # a block call on the line: its instances' sites hold its span
-    if any(_on_line(diagnostic, path, line) for diagnostic in network.diagnostics):
-        return None  # lowering reported on the line: what it said may read the arguments
     written = call.name.id
     kind = KINDS.get(written)
+    if kind is None:
+        return _unknown_again(state, call, (line, column, end_column, delta), source, program)
+    if any(_on_line(diagnostic, path, line) for diagnostic in network.diagnostics):
+        return None  # lowering reported on the line: what it said may read the arguments
     # no name read (a constant, a block's parameter, a repeat's index: a bare name would bind as a word where a
     # string goes), no tensor, no shape (a merge's inputs are tensors: names_read is None); not a kind made by a
     # statement of its own (`param`), which lowering refuses in a chain
@@ -131,6 +138,52 @@ def rebind(state, change: Change, source, program):
         node.label = renamed.get(name, name)[len(name) - len(node.label) :]
     graph = network.layer_graph.renamed(renamed, replaced)
     return replace(network, layer_graph=graph, sources=sources), None
+
+
+def _unknown_again(state, call: Call, edit: tuple, source, program):
+    """(the new network, the nodes to infer again) where a kind no layer has is typed over another (` -> ge` ->
+    ` -> gel`, a kind's name being typed), else None. Lowering makes no layer for either: it reports E005 at the
+    name (lower.statements.unknown_layer), and the layers after it lack an input, as they did. So the network
+    is the old one with that report made for the new name, and the places after it on the line moved."""
+    line, column, end_column, delta = edit
+    network, path = state.network, state.path
+    name = call.name.span
+    if not (name.line == name.end_line == line and name.column <= column and end_column <= name.end_column):
+        return None  # an unknown call's arguments edited: rare, analysed whole (its name's old place is another)
+    written = call.name.id
+    blocks = state.carry.blocks if state.carry is not None else None
+    if blocks is None or written in blocks or written == "reuse" or written in _tensor_names(program.statements):
+        return None  # a block is lowered, `reuse` is a step, a tensor's name changes the help
+    old_name = replace(name, end_column=name.end_column - delta)
+    reported = [d for d in network.diagnostics if _on_line(d, path, line)]
+    if not reported or any(d.code is not codes.UNKNOWN_LAYER or d.span != old_name for d in reported):
+        return None  # the name was a kind's (a layer made), or lowering said more on the line
+    now = unknown_layer(written, name, blocks, False)
+    diagnostics = tuple(now if d in reported else d for d in network.diagnostics)
+    shift = _Shift(line, old_name.end_column, delta) if delta else None
+    replaced = {}
+    for node, data in network.layer_graph.nodes.items():
+        if _touches(data, path, line):
+            replaced[node] = _moved(data, shift, path) if shift is not None else _copy(data)
+    graph = network.layer_graph.with_nodes(replaced)
+    sources = {**network.sources, path: source}
+    return replace(network, layer_graph=graph, sources=sources, diagnostics=diagnostics), set(replaced)
+
+
+def _tensor_names(statements) -> set[str]:
+    """Every name a tensor may have in statements: inputs, parameters, outputs, assignments' targets, blocks'
+    parameters, `in` and `out`."""
+    found = {"in", "out"}
+    for item in walk(statements):
+        if isinstance(item, (InputDecl, ParamDecl)):
+            found.add(item.name.id)
+        elif isinstance(item, Assign):
+            found.update(target.id for target in item.targets)
+        elif isinstance(item, OutputDecl):
+            found.update(target.id for target in item.names)
+        elif isinstance(item, BlockDef):
+            found.update(param.name.id for param in item.params)
+    return found
 
 
 def _renamed(nodes: dict, made: list[str], written: str, labels: set, labelled: bool) -> dict | None:

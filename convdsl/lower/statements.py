@@ -50,6 +50,17 @@ CHECK_EVERY = 64  # expansion steps between two cancellation checkpoints (half a
 EDGES_PER_CHECK = 128  # edges connected between two of them
 
 
+def unknown_layer(name: str, span: Span, blocks, is_tensor: bool) -> Diagnostic:
+    """E005 for a call of `name`, no layer kind or block (blocks: the names of those defined); is_tensor: a
+    tensor of that name is in scope where it is called."""
+    from ..layers import canonical_kinds
+
+    help_ = did_you_mean(name, [*(k.name for k in canonical_kinds()), *blocks]) or did_you_mean(name, KINDS)
+    if is_tensor:
+        help_ = f"`{name}` is a tensor; merge it with `add({name})` or `concat({name})`"
+    return Diagnostic(codes.UNKNOWN_LAYER, span, f"unknown layer `{name}`", "not a layer kind or block", help_)
+
+
 class Lowering(
     Includes, Naming, Binding, Blocks, Params, RepeatIndex, Repeats, Stamping, Carrying, Reuses, Shapes, InputOptions
 ):
@@ -544,16 +555,7 @@ class Lowering(
             return self._block(call, current, scope, names, label)
         kind = KINDS.get(name)
         if kind is None:
-            from ..layers import canonical_kinds
-
-            help_ = did_you_mean(name, [*(k.name for k in canonical_kinds()), *self.blocks]) or did_you_mean(
-                name, KINDS
-            )
-            if name in scope.tensors:
-                help_ = f"`{name}` is a tensor; merge it with `add({name})` or `concat({name})`"
-            self.error(
-                codes.UNKNOWN_LAYER, call.name.span, f"unknown layer `{name}`", "not a layer kind or block", help_
-            )
+            self.diagnostics.append(unknown_layer(name, call.name.span, self.blocks, name in scope.tensors))
             return None
         if kind.statement:
             self.error(
