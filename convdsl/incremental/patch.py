@@ -103,12 +103,9 @@ def respace(state, edit: SpaceEdit, source):
         return None
     if any(_on_line(diagnostic, path, line) for diagnostic in network.diagnostics):
         return None
-    replaced: dict[str, LayerNode] = {}
+    replaced = written_on_line(network, path, line, edit)
     inputs = dict(network.inputs)
-    for name, data in network.layer_graph.nodes.items():
-        if not _touches(data, path, line):
-            continue
-        replaced[name] = _moved(data, edit, path)
+    for name, data in replaced.items():
         spec = inputs.get(name) if data.kind == "input" else None
         if spec is not None:
             moved = replace(
@@ -198,6 +195,16 @@ def _touches(data: LayerNode, path: str, line: int) -> bool:
 def _on_line(diagnostic, path: str, line: int) -> bool:
     spans = [diagnostic.span, *(edit.span for fix in diagnostic.fixes for edit in fix.edits)]
     return any(span is not None and span.path == path and span.line <= line <= span.end_line for span in spans)
+
+
+def written_on_line(network, path: str, line: int, shift) -> dict[str, LayerNode]:
+    """Copies of the nodes written on the line (`_touches`), by name, their spans in the file moved by
+    `shift` (an edit's: its `shift(span)`; None: copied as they are)."""
+    return {
+        name: _moved(data, shift, path) if shift is not None else _copy(data)
+        for name, data in network.layer_graph.nodes.items()
+        if _touches(data, path, line)
+    }
 
 
 def _copy(data: LayerNode) -> LayerNode:

@@ -55,7 +55,7 @@ from ..syntax import (
     walk,
 )
 from .edit import Change, _shifted
-from .patch import _copy, _moved, _on_line, _touches
+from .patch import _on_line, written_on_line
 
 
 class _Shift:
@@ -97,7 +97,7 @@ def rebind(state, change: Change, source, program):
     # no name read (a constant, a block's parameter, a repeat's index: a bare name would bind as a word where a
     # string goes), no tensor, no shape (a merge's inputs are tensors: names_read is None); not a kind made by a
     # statement of its own (`param`), which lowering refuses in a chain
-    if kind is None or kind.statement or names_read(kind, call) != ():
+    if kind.statement or names_read(kind, call) != ():
         return None
     bound = _bound(kind, call)
     if bound is None:
@@ -108,25 +108,23 @@ def rebind(state, change: Change, source, program):
     old_span = span if span.end_line != line else replace(span, end_column=span.end_column - delta)
     shift = _Shift(line, old_span.end_column, delta) if span.end_line == line else None
     nodes = network.layer_graph.nodes
-    replaced, dirty, made = {}, set(), []
-    for name, data in nodes.items():
-        if not _touches(data, path, line):
-            continue
-        dirty.add(name)  # written on the line: inferred again (its fixes read the line's text)
-        node = _moved(data, shift, path) if delta and shift is not None else _copy(data)
+    # the nodes written on the line: inferred again (their fixes read the line's text)
+    replaced = written_on_line(network, path, line, shift if delta else None)
+    made = []
+    for name, node in replaced.items():
+        data = nodes[name]
         if data.span == old_span and data.kind not in ("input", "output"):
             before = KINDS.get(data.written)
             if before is None or kind.output_count(args) != before.output_count(data.args):
                 return None
             node.args, node.span, node.arg_spans, node.explicit = args, span, arg_spans, explicit
             made.append(name)
-        replaced[name] = node
     if not made:
         return None  # the call made no layer (a condition that is false, a block never used): lowered again
     sources = {**network.sources, path: source}
     if all(nodes[name].written == written for name in made):
         graph = network.layer_graph.with_nodes(replaced)
-        return replace(network, layer_graph=graph, sources=sources), dirty
+        return replace(network, layer_graph=graph, sources=sources), set(replaced)
     # another kind: each layer is named after it unless labelled, and what feeds it has another consumer; inferred
     # as after a lowering (dirty None: what changed is found by comparing each node with the one before)
     renamed = _renamed(nodes, made, written, _names_written(program.statements), labelled)
@@ -160,11 +158,7 @@ def _unknown_again(state, call: Call, edit: tuple, source, program):
         return None  # the name was a kind's (a layer made), or lowering said more on the line
     now = unknown_layer(written, name, blocks, False)
     diagnostics = tuple(now if d in reported else d for d in network.diagnostics)
-    shift = _Shift(line, old_name.end_column, delta) if delta else None
-    replaced = {}
-    for node, data in network.layer_graph.nodes.items():
-        if _touches(data, path, line):
-            replaced[node] = _moved(data, shift, path) if shift is not None else _copy(data)
+    replaced = written_on_line(network, path, line, _Shift(line, old_name.end_column, delta) if delta else None)
     graph = network.layer_graph.with_nodes(replaced)
     sources = {**network.sources, path: source}
     return replace(network, layer_graph=graph, sources=sources, diagnostics=diagnostics), set(replaced)
