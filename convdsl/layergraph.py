@@ -63,20 +63,41 @@ class LayerGraph:
     def renamed(self, names: dict, replaced: dict) -> LayerGraph:
         """A graph with some nodes renamed (old name -> new), each in its place, and the data of some replaced
         (old name -> model.LayerNode); the edges as they were, between the nodes' new names, in the same order.
-        The edges' data are shared with this graph: neither may be changed afterwards (incremental/rebind.py)."""
-        graph = LayerGraph()
+        The adjacency of the nodes not renamed nor next to one is shared with this graph: neither may be
+        changed afterwards (incremental/rebind.py)."""
         name = names.get
-        graph.nodes = {name(node, node): replaced.get(node, data) for node, data in self.nodes.items()}
-        pred = graph._pred = {node: {} for node in graph.nodes}
-        succ = graph._succ = {node: {} for node in graph.nodes}
-        edges = graph._edges
-        for u, v, key, attr in self._edges:
-            u, v = name(u, u), name(v, v)
-            keys = succ[u].get(v)
-            if keys is None:
-                keys = succ[u][v] = pred[v][u] = {}
-            keys[key] = attr
-            edges.append((u, v, key, attr))
+        nodes = {name(node, node): replaced.get(node, data) for node, data in self.nodes.items()}
+        if not names:
+            return self.spliced(nodes, self._edges, set())
+        edges = [(name(u, u), name(v, v), key, attr) for u, v, key, attr in self._edges]
+        touched = {*names, *names.values()}
+        for old in names:
+            touched.update(name(node, node) for node in self._pred[old])
+            touched.update(name(node, node) for node in self._succ[old])
+        return self.spliced(nodes, edges, touched)
+
+    def spliced(self, nodes: dict, edges: list, touched: set) -> LayerGraph:
+        """A graph of `nodes` (name -> model.LayerNode, in order) and `edges` ((u, v, key, data), as made), which
+        differ from this one's only at the `touched` nodes: every edge put in or taken out has its ends among
+        them, and so has every node put in or taken out. Their adjacency is made again from the edges; every
+        other node's is shared with this graph, so neither may be changed afterwards (incremental/splice.py)."""
+        graph = LayerGraph.__new__(LayerGraph)
+        graph.nodes, graph._edges = nodes, edges
+        # in the nodes' order, as a graph built afresh has them (edges() goes by it)
+        old_pred, old_succ = self._pred, self._succ
+        pred = {node: {} if node in touched else old_pred[node] for node in nodes}
+        succ = {node: {} if node in touched else old_succ[node] for node in nodes}
+        for u, v, key, attr in edges:
+            if u in touched or v in touched:
+                keys = succ[u].get(v) if u in touched else pred[v].get(u)
+                if keys is None:
+                    keys = {}
+                if u in touched:
+                    succ[u][v] = keys
+                if v in touched:
+                    pred[v][u] = keys
+                keys[key] = attr
+        graph._pred, graph._succ = pred, succ
         return graph
 
     def add_edge(self, u, v, key=None, **attr) -> None:

@@ -348,6 +348,63 @@ TAKEN = {
         "input x: 3 x 8 x 8\ny = x -> relu  # the first gelu1\noutput y\n",
         "input x: 3 x 8 x 8\ny = x -> gelu  # the first gelu1\noutput y\n",
     ),
+    # an element put into a top-level chain or taken out of one (splice.py)
+    "a layer put in": (NET, NET.replace("-> relu ->", "-> relu -> gelu ->")),
+    "a layer taken out": (NET, NET.replace("-> relu ->", "->")),
+    "a layer with arguments put in": (NET, NET.replace("-> relu ->", "-> relu -> dropout(0.1) ->")),
+    "a labelled layer put in": (NET, NET.replace("-> relu ->", "-> relu -> act: gelu ->")),
+    "a labelled layer taken out": (
+        NET.replace("-> relu ->", "-> relu -> act: gelu ->"),
+        NET,
+    ),
+    # relu1 before it: the new one is relu2, and no layer after it is named after relu
+    "a layer of a kind the scope has, put in after it": (NET, NET.replace("-> relu ->", "-> relu -> relu ->")),
+    "a layer whose input has another shape": (NET, NET.replace("-> maxpool(2)", "-> avgpool(2) -> maxpool(2)")),
+    "a layer that changes the shape after it": (NET, NET.replace("-> relu ->", "-> relu -> avgpool(2) ->")),
+    # the conv's W101 (a bias before batch norm) goes: it feeds a dropout now
+    "a layer put in between two the one before lints": (
+        NET.replace("bias=false", "bias=true"),
+        NET.replace("bias=false", "bias=true").replace("-> bn", "-> dropout(0.1) -> bn"),
+    ),
+    "a layer put in where the next element is on the next line": (
+        "input x: 3 x 8 x 8\ny = x -> conv(4, 3) -> relu\n    -> maxpool(2)\noutput y\n",
+        "input x: 3 x 8 x 8\ny = x -> conv(4, 3) -> relu -> gelu\n    -> maxpool(2)\noutput y\n",
+    ),
+    "a layer put in after a block call's line": (
+        "block cbr(c) = conv(c, 3, p=1) -> relu\ninput x: 3 x 8 x 8\ny = x -> cbr(4)\n    -> maxpool(2)\noutput y\n",
+        "block cbr(c) = conv(c, 3, p=1) -> relu\ninput x: 3 x 8 x 8\ny = x -> cbr(4)\n    -> gelu -> maxpool(2)\n"
+        "output y\n",
+    ),
+    "a layer put in before a layer with a comment between": (
+        "input x: 3 x 8 x 8\ny = x -> conv(4, 3) -> relu  # then pool\n    -> maxpool(2)\noutput y\n",
+        "input x: 3 x 8 x 8\ny = x -> conv(4, 3) -> relu -> gelu  # then pool\n    -> maxpool(2)\noutput y\n",
+    ),
+    "a layer put in in an output's statement": (
+        "input x: 3 x 8 x 8\noutput y = x -> conv(4, 3) -> relu\n",
+        "input x: 3 x 8 x 8\noutput y = x -> conv(4, 3) -> gelu -> relu\n",
+    ),
+    "a name no kind has put in (the layer after it has no input)": (NET, NET.replace("-> relu ->", "-> relu -> g ->")),
+    "a name no kind has taken out": (NET.replace("-> relu ->", "-> relu -> g ->"), NET),
+    "a name no kind has made a kind's (a layer where E005 was)": (
+        NET.replace("-> relu ->", "-> relu -> gel ->"),
+        NET.replace("-> relu ->", "-> relu -> gelu ->"),
+    ),
+    "a kind's name made a name no kind has": (
+        NET.replace("-> relu ->", "-> relu -> gelu ->"),
+        NET.replace("-> relu ->", "-> relu -> gel ->"),
+    ),
+    "a kind half typed (a name no kind has: the layer after it has no input)": (
+        NET,
+        NET.replace("-> relu ->", "-> rel ->"),
+    ),
+    "a name no kind has, typed into a kind's": (
+        NET.replace("-> relu ->", "-> gel ->"),
+        NET.replace("-> relu ->", "-> gelu ->"),
+    ),
+    "a name no kind has typed in front of one": (
+        NET.replace("-> relu ->", "-> relu -> elu ->"),
+        NET.replace("-> relu ->", "-> relu -> gelu ->"),
+    ),
 }
 
 DECLINED = {
@@ -426,11 +483,6 @@ DECLINED = {
         "input x: 4 x 8 x 8\ny = x -> relu\noutput y\n",
         "input x: 4 x 8 x 8\ny = x -> chunk(2)\noutput y\n",
     ),
-    "a kind half typed": (NET, NET.replace("-> relu ->", "-> rel ->")),
-    "a name no kind has, typed into a kind's": (
-        NET.replace("-> relu ->", "-> gel ->"),
-        NET.replace("-> relu ->", "-> gelu ->"),
-    ),
     "a name no kind has, made a tensor's (its help names the tensor)": (
         NET.replace("-> relu ->", "-> xx ->"),
         NET.replace("-> relu ->", "-> x ->"),
@@ -491,6 +543,56 @@ DECLINED = {
     "PyTorch's order typed": (
         "input x: 100\noutput y = x -> linear(10)\n",
         "input x: 100\noutput y = x -> linear(100, 10)\n",
+    ),
+    # elements put in or taken out where lowering would name, wire or count otherwise (splice.py)
+    "a layer put in before another of its kind (its number would move)": (
+        NET,
+        NET.replace("-> bn ->", "-> relu -> bn ->"),
+    ),
+    "a layer taken out before another of its kind": (
+        NET.replace("-> relu ->", "-> relu -> conv(16, 1) -> relu ->"),
+        NET.replace("-> relu ->", "-> conv(16, 1) -> relu ->"),
+    ),
+    "a layer put in whose name is a label elsewhere": (
+        "input x: 3 x 8 x 8\ny = x -> conv(4, 3) -> relu\nz = y -> gelu1: relu\noutput z\n",
+        "input x: 3 x 8 x 8\ny = x -> conv(4, 3) -> gelu -> relu\nz = y -> gelu1: relu\noutput z\n",
+    ),
+    "a label that ends in a digit put in": (NET, NET.replace("-> relu ->", "-> relu -> act1: gelu ->")),
+    "a label defined twice put in": (NET, NET.replace("-> relu ->", "-> relu -> conv1: gelu ->")),
+    "a layer put in at a chain's end": (NET, NET.replace("-> maxpool(2)", "-> maxpool(2) -> gelu")),
+    "a layer put in before a merge": (
+        "input x: 3 x 8 x 8\na = x -> conv(3, 1)\ny = x -> relu -> add(a)\noutput y\n",
+        "input x: 3 x 8 x 8\na = x -> conv(3, 1)\ny = x -> relu -> gelu -> add(a)\noutput y\n",
+    ),
+    "a layer put in in a block's body": (
+        "block cr(c) {\n    out = in -> conv(c, 3, p=1) -> relu\n}\ninput x: 3 x 8 x 8\ny = x -> cr(4)\noutput y\n",
+        "block cr(c) {\n    out = in -> conv(c, 3, p=1) -> gelu -> relu\n}\ninput x: 3 x 8 x 8\ny = x -> cr(4)\noutput y\n",
+    ),
+    "a layer put in in a group": (
+        "input x: 3 x 8 x 8\ny = x -> seq: (conv(4, 3) -> relu)\noutput y\n",
+        "input x: 3 x 8 x 8\ny = x -> seq: (conv(4, 3) -> gelu -> relu)\noutput y\n",
+    ),
+    "a layer whose arguments read a constant put in": (
+        "const rate = 0.1\n" + NET,
+        "const rate = 0.1\n" + NET.replace("-> relu ->", "-> relu -> dropout(rate) ->"),
+    ),
+    "a layer with a condition put in": (NET, NET.replace("-> relu ->", "-> relu -> gelu if true ->")),
+    "a repeated layer put in": (NET, NET.replace("-> relu ->", "-> relu -> gelu * 2 ->")),
+    "a block call put in": (
+        "block cbr(c) = conv(c, 3, p=1) -> relu\n" + NET,
+        "block cbr(c) = conv(c, 3, p=1) -> relu\n" + NET.replace("-> bn ->", "-> cbr(16) -> bn ->"),
+    ),
+    "a tensor's name put in (E005 says to merge it)": (
+        "input x: 3 x 8 x 8\na = x -> relu\ny = x -> conv(3, 1) -> relu -> maxpool(2)\noutput y\n",
+        "input x: 3 x 8 x 8\na = x -> relu\ny = x -> conv(3, 1) -> relu -> a -> maxpool(2)\noutput y\n",
+    ),
+    "a name no kind has put in with arguments": (NET, NET.replace("-> relu ->", "-> relu -> g(2) ->")),
+    "two layers put in": (NET, NET.replace("-> relu ->", "-> relu -> gelu -> dropout(0.1) ->")),
+    "a layer of two outputs put in": (NET, NET.replace("-> relu ->", "-> relu -> chunk(2) ->")),
+    # the conv after it was conv2 (conv1 was the label's), and is conv1 now
+    "a label that kept a name free taken out": (
+        NET,
+        NET.replace("-> conv1: conv(16, 4, s=2, p=1, bias=false) ->", "->"),
     ),
 }
 
@@ -821,6 +923,63 @@ def test_edits_of_every_layers_kind_agree():
     assert total > 400 and quick_count > total // 4, (quick_count, total)
 
 
+# an element put in after a chain's element, or taken out (splice.py): where an arrow follows a name or a call
+ARROW_AFTER = re.compile(r"(?<=[\w)]) -> (?=[^\W\d])")
+ELEMENT = re.compile(r" -> (?:[^\W\d]\w*: *)?[^\W\d]\w*(?:\([^()\n#]*\))?(?= ->)")
+PUT_IN = (" -> gelu", " -> g", " -> dropout(0.1)", " -> relu", " -> act: gelu")
+
+
+def _splice_edits(text: str, every: int):
+    """At every `every`th arrow after an element: each of PUT_IN put in before it, and the element after it
+    taken out (where another arrow follows it)."""
+    for index, match in enumerate(ARROW_AFTER.finditer(text)):
+        if index % every:
+            continue
+        at = match.start()
+        for element in PUT_IN:
+            yield text[:at] + element + text[at:]
+        taken = ELEMENT.match(text, at)
+        if taken is not None:
+            yield text[:at] + text[taken.end() :]
+
+
+def test_elements_put_in_and_taken_out_agree():
+    quick_count, total = _sweep(_splice_edits, every=3)
+    # taken where the chain is a top-level statement's and no number moves
+    assert total > 1000 and quick_count > total // 5, (quick_count, total)
+
+
+@pytest.mark.slow
+def test_elements_put_in_and_taken_out_everywhere_agree():
+    quick_count, total = _sweep(_splice_edits, every=1)
+    assert total > 3000 and quick_count > total // 5, (quick_count, total)
+
+
+def test_a_layer_typed_and_erased_a_key_at_a_time_agrees_at_every_step():
+    """` -> gelu` typed after an element a key at a time, then erased a key at a time, each text compared with
+    the whole analysis; each from the state of the last text that had one (a text with a syntax error has
+    none), as the language server goes."""
+    quick_count = total = 0
+    for file in FILES:
+        text = file.read_text()
+        path = str(file)
+        state = build(path, text, keep_state=True).state
+        if state is None:
+            continue
+        for index, match in enumerate(ARROW_AFTER.finditer(text)):
+            if index % 11:
+                continue
+            at = match.start()
+            typed = [text[:at] + PUT_IN[0][:n] + text[at:] for n in range(1, len(PUT_IN[0]) + 1)]
+            for after in [*typed, *reversed(typed[:-1]), text]:
+                fast, whole = compare(path, "", after, state)
+                total += 1
+                quick_count += fast is not None
+                state = (fast.state if fast is not None else whole) or state
+    # quick: the texts that name a kind or none (` -> g` on), spaces; syntax errors (` -`, ` ->`) are whole
+    assert total > 500 and quick_count > total // 3, (quick_count, total)
+
+
 def test_a_suppression_typed_in_a_comment_silences_at_once(tmp_path):
     path = str(tmp_path / "net.cdsl")
     before = "input x: 3 x 9 x 9\ny = x -> maxpool(2)  # rows dropped\noutput y\n"
@@ -985,6 +1144,41 @@ def test_a_whole_analysis_from_the_state_before_infers_only_what_changed(monkeyp
     assert snapshot.analysis.layers["layer4.2.conv3"].receptive_field is not None
 
 
+def test_a_layer_put_in_infers_only_it_and_what_its_place_moved(monkeypatch):
+    """` -> gelu` put in after conv1's line's relu on ResNet-152 (splice.py): the new layer, and the layers
+    written after it on the line (moved); gelu keeps the shape, so nothing further is inferred again."""
+    path = str(ROOT / "benchmarks" / "resnet152.cdsl")
+    text = Path(path).read_text()
+    state = build(path, text, keep_state=True).state
+    inferred = _count_inferred(monkeypatch)
+    fast = quick(state, path, text.replace("-> relu -> maxpool", "-> relu -> gelu -> maxpool"))
+    assert fast is not None and fast.diagnostics == ()
+    assert sorted(inferred) == ["bn1", "conv1", "gelu1", "maxpool", "relu1"]
+
+
+def test_a_chain_cut_by_a_name_no_kind_has_is_mended_from_before_the_cut(monkeypatch):
+    """` -> g` typed after conv1's line's relu cuts ResNet-152's chain: the 500 layers after it lose their
+    shapes. ` -> gelu` then mends it: inferred from the state before the cut (State.before_cut), the layers
+    after it have the shapes they had there and are not inferred again, though they were in the text before."""
+    path = str(ROOT / "benchmarks" / "resnet152.cdsl")
+    text = Path(path).read_text()
+    state = build(path, text, keep_state=True).state
+    inferred = _count_inferred(monkeypatch)
+    cut = quick(state, path, text.replace("-> relu -> maxpool", "-> relu -> g -> maxpool"))
+    assert cut is not None and [d.code.code for d in cut.diagnostics] == ["E005"]
+    assert len(inferred) > 500  # every layer after the cut, without an input now
+    assert cut.state.before_cut is state.inference
+    del inferred[:]
+    typed = quick(cut.state, path, text.replace("-> relu -> maxpool", "-> relu -> ge -> maxpool"))
+    assert typed.state.before_cut is state.inference  # carried while the chain stays cut
+    mended = quick(typed.state, path, text.replace("-> relu -> maxpool", "-> relu -> gelu -> maxpool"))
+    assert mended is not None and mended.diagnostics == () and mended.state.before_cut is None
+    assert sorted(set(inferred)) == ["bn1", "conv1", "gelu1", "maxpool", "relu1"]
+    # carried through a whole analysis of a text still cut (the server's, after each quick one)
+    whole = build(path, typed.network.sources[path].text, keep_state=True, previous=typed.state)
+    assert whole.state.before_cut is state.inference
+
+
 def test_a_whole_analysis_sees_a_layers_new_consumer(tmp_path):
     """`conv -> relu` made `conv -> bn`: the convolution is as it was, and so are its inputs, but its bias is
     now cancelled by the batch norm after it (W101 on the convolution)."""
@@ -1085,7 +1279,7 @@ def test_a_whole_analysis_of_a_text_with_a_cycle_takes_nothing_over(tmp_path):
 
 def test_a_text_the_quick_analysis_parsed_and_declined_is_parsed_once(monkeypatch, tmp_path):
     """An edit that is not a number, spaces or a comment is parsed to find the call it is in; where it is not
-    one rebind.py takes (a layer put in), the whole analysis starts from that parse (as the server does)."""
+    one rebind.py or splice.py takes (a repeat put in), the whole analysis starts from that parse (as the server does)."""
     from convdsl.lsp import snapshot
 
     path = str(tmp_path / "net.cdsl")
@@ -1098,8 +1292,8 @@ def test_a_text_the_quick_analysis_parsed_and_declined_is_parsed_once(monkeypatc
         return real(source)
 
     monkeypatch.setattr(snapshot, "parse", counted)
-    after = NET.replace("-> relu ->", "-> relu -> gelu ->")
+    after = NET.replace("-> relu ->", "-> relu -> gelu * 2 ->")  # a repeat put in: lowered again
     assert quick(state, path, after) is None
     whole = build(path, after, keep_state=True, previous=state, parsed=snapshot.parse_text(path, after))
     assert parsed_texts == [after]
-    assert whole.network.layer_graph.nodes["gelu1"].kind == "gelu"
+    assert whole.network.layer_graph.nodes["gelu2"].kind == "gelu"

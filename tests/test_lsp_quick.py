@@ -222,7 +222,7 @@ def test_a_number_edit_is_published_from_the_quick_path_then_left_alone(tmp_path
     path.write_text(NET)
     server = _Recorded()
     second = NET.replace("conv(32, 3", "conv(32, 99")
-    third = second.replace("-> pool:", "-> relu -> pool:")  # not a number: analysed whole
+    third = second.replace("-> pool:", "-> relu * 2 -> pool:")  # a repeat put in: analysed whole
     _run(server, convert.path_to_uri(str(path)), [NET, second, third])
     assert server.publications == [(1, (), "whole"), (2, ("E106",), "quick"), (3, ("E106",), "whole")]
 
@@ -262,6 +262,31 @@ def test_a_kind_edit_is_published_from_the_quick_path_as_check_reports_it(tmp_pa
         assert "adaptive_maxpool1" in json.dumps(hover)
     finally:
         client.close()
+
+
+def test_a_layer_typed_in_is_published_from_the_quick_path_at_every_key(tmp_path):
+    """` -> gelu` typed at the end of the line before `-> pool:` a key at a time: the texts that parse (` -> g`: a name no kind has,
+    the layers after it without input; ` -> gelu`: a layer more) are published from the version before
+    (splice.py, rebind.py), the others (` -`, ` ->`) from their syntax errors; each as `check` reports it.
+    The whole analysis after each is left alone where it agrees."""
+    path = tmp_path / "net.cdsl"
+    at = NET.index("\n    -> pool:")
+    typed = [NET[:at] + " -> gelu"[:n] + NET[at:] for n in range(1, len(" -> gelu") + 1)]
+    texts = [NET, *typed, *reversed(typed[:-1]), NET]
+    server = _Recorded()
+    _run(server, convert.path_to_uri(str(path)), texts)
+    expected = []
+    for text in texts:
+        path.write_text(text)
+        expected.append(tuple(sorted(row[0] for row in _check(path))))
+    assert "E005" in expected[len(" -> g")] and expected[len(" -> gelu")] == expected[0]
+    published = [(version, tuple(sorted(codes))) for version, codes, _ in server.publications]
+    # each version published once (the whole analysis agreed), as check reports it
+    assert published == [(version, codes) for version, codes in enumerate(expected, 1)]
+    how = {version: path for version, _, path in server.publications}
+    for version, text in enumerate(texts, 1):
+        if " -> g" in text or version == 2:  # (2: a space typed at the line's end)
+            assert how[version] == "quick", (version, text[at - 5 : at + 10])
 
 
 def _range(text: str, old: str) -> dict:

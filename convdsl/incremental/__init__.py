@@ -12,13 +12,19 @@ analysis of ResNet-152 takes 8 to 14 ms on the benchmark's machine. Here:
 - any other edit within one layer's call (`bias=false` -> `bias=true`, an argument typed or taken out,
   `relu` -> `gelu`) whose arguments read no name: the old graph, with that call's layers bound again from the
   new text's syntax tree (rebind.py), inferred as for a number; where the kind changed, renamed as lowering
-  names it and inferred as after a lowering (what feeds it lints what follows it).
+  names it, its neighbours' wiring made again (`reinfer_rewired`: what feeds it lints what follows it);
+- one element put into a top-level chain or taken out of it (`-> relu -> gelu -> maxpool`, a paste or an
+  undo; ` -> g`, a name no kind has, typed on the way to ` -> gelu`): the old graph with the element's node
+  and edges put in or taken out, named as lowering names it (splice.py). A name no kind has cuts the chain
+  (the layers after it lose their shapes); the edit that mends it is inferred from the state before the cut
+  (`State.before_cut`), whose layers after it have the shapes they will have again.
 The diagnostics are those of the whole analysis: tests/test_incremental.py compares them on every number,
-every run of spaces, every comment, every call's arguments (edited several ways) and every layer's kind of
-every file in the repository (of the kinds KIND_SWAPS has). Any other edit is analysed whole (`reanalyse` says
-None), and there too the state helps: `reinfer_lowered` takes over the inference of every layer that lowered
-to the same data, with the same inputs and consumers, as before (a layer put in or taken out, a kind whose
-name moves others' numbers).
+every run of spaces, every comment, every call's arguments (edited several ways), every layer's kind of every
+file in the repository (of the kinds KIND_SWAPS has), and elements put in and taken out after every element
+(a layer typed in a key at a time too). Any other edit is analysed whole (`reanalyse` says None), and there too
+the state helps: `reinfer_lowered` takes over the inference of every layer that lowered to the same data,
+with the same inputs and consumers, as before (a layer put in a block's body, a kind whose name moves
+others' numbers).
 
     state = keep(path, source, network, inference, lowering, strict, diagnostics)  # after a whole analysis
     done = reanalyse(state, source)                                                # a later text of the file
@@ -32,11 +38,13 @@ from ..diagnostics import Diagnostic
 from ..network import Network
 from ..source import Source
 from .edit import NumberEdit, SpaceEdit, changed, comment_edit, number_edit, space_edit
-from .inference import RecordingInference, reinfer, reinfer_lowered
+from .inference import RecordingInference, reinfer, reinfer_lowered, reinfer_rewired
 from .patch import patch, respace
 from .rebind import rebind
+from .splice import splice
 
 __all__ = [
+    "Expansion",
     "NumberEdit",
     "Reanalysis",
     "RecordingInference",
@@ -53,6 +61,17 @@ __all__ = [
 
 
 @dataclass(frozen=True)
+class Expansion:
+    """What the file's lowering counted against its limits: an element put in or taken out counts one step
+    (and a layer) more or less (splice.py)."""
+
+    steps: int
+    step_budget: int
+    layers: int
+    max_layers: int
+
+
+@dataclass(frozen=True)
 class State:
     """What a later edit of the same file is analysed from."""
 
@@ -64,6 +83,12 @@ class State:
     call_lines: frozenset  # the lines of this file where a block call is written (its instances keep its span)
     diagnostics: tuple  # the analysis's, before suppressions
     carry: object = None  # what the last whole lowering left for the next (lower/carrying.py), or None
+    expansion: Expansion | None = None
+    # The inference of a text before a name no kind has cut a chain (` -> g` typed: the layers after it lost
+    # their shapes): the edit that mends it (` -> gelu`, or the name taken out) is inferred from this one, whose
+    # layers after the cut have the shapes they will have again (splice.py). Any earlier inference of the file
+    # is a correct start (reinfer_lowered compares every node); this one takes most over.
+    before_cut: RecordingInference | None = None
 
 
 @dataclass(frozen=True)
@@ -84,7 +109,12 @@ def keep(
         span = site.call_span
         if span is not None and span.path == path:
             lines.update(range(span.line, span.end_line + 1))
-    return State(path, source, network, inference, strict, frozenset(lines), tuple(diagnostics), lowering.carry())
+    expansion = Expansion(
+        lowering.steps, lowering.step_budget, lowering.builder.layer_count, lowering.limits.max_layers
+    )
+    return State(
+        path, source, network, inference, strict, frozenset(lines), tuple(diagnostics), lowering.carry(), expansion
+    )
 
 
 def reanalyse(state: State, source: Source, *, strict: bool = False, parse=None) -> Reanalysis | None:
@@ -111,14 +141,23 @@ def reanalyse(state: State, source: Source, *, strict: bool = False, parse=None)
         patched = respace(state, spaced, source) if spaced is not None else None
     if patched is None and parse is not None:
         program = parse()  # the new text's syntax tree (None: it has syntax errors)
-        patched = rebind(state, change, source, program) if program is not None else None
+        if program is not None:
+            patched = rebind(state, change, source, program) or splice(state, change, source, program)
     if patched is None:
         return None
-    network, dirty = patched
-    # dirty None: a layer's kind changed (rebind.py), and with it what its inputs feed, perhaps its name
-    inference = (
-        reinfer(state.inference, network, dirty) if dirty is not None else reinfer_lowered(state.inference, network)
-    )
+    network, previous, before_cut = patched.network, state.inference, state.before_cut
+    if patched.cut is False and before_cut is not None:
+        # a chain mended: inferred from before it was cut, each node compared with the one there
+        inference = reinfer_lowered(before_cut, network)
+        before_cut = None
+    elif patched.rewired is not None:
+        # nodes put in, taken out or renamed: their wiring made again
+        inference = reinfer_rewired(previous, network, patched.rewired, patched.dirty)
+        if patched.cut and before_cut is None:
+            before_cut = previous
+    else:
+        inference = reinfer(previous, network, patched.dirty)
+    expansion = patched.expansion or state.expansion
     if inference is None:
         return None
     analysis = inference._conclude()
@@ -128,5 +167,16 @@ def reanalyse(state: State, source: Source, *, strict: bool = False, parse=None)
     return Reanalysis(
         diagnostics,
         network,
-        State(state.path, source, network, inference, strict, state.call_lines, diagnostics, state.carry),
+        State(
+            state.path,
+            source,
+            network,
+            inference,
+            strict,
+            state.call_lines,
+            diagnostics,
+            state.carry,
+            expansion,
+            before_cut,
+        ),
     )

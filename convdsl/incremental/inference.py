@@ -78,6 +78,33 @@ def reinfer(previous: RecordingInference, network, dirty: set[str]) -> Recording
     return _again(previous, new, dirty.__contains__)
 
 
+def reinfer_rewired(previous: RecordingInference, network, rewired: set, dirty: set) -> RecordingInference:
+    """Inference of `network`, the previous one's graph with nodes put in, taken out or renamed and edges
+    rewired among the `rewired` nodes (every node whose inputs or consumers, or its consumers' kinds, may
+    differ: splice.py, rebind.py), the data of the `dirty` ones replaced; from `previous`'s results. The
+    wiring is the previous one's, made again for the rewired nodes only (as walk.wiring makes it)."""
+    graph = network.layer_graph
+    nodes, pred, succ = graph.nodes, graph._pred, graph._succ
+    sources, next_kinds = dict(previous.sources), dict(previous.next_kinds)
+    for node in rewired:
+        sources.pop(node, None)
+        next_kinds.pop(node, None)
+        if node not in nodes:
+            continue
+        into = [(data["port"], u, data["src_port"]) for u, keys in pred[node].items() for data in keys.values()]
+        if into:
+            sources[node] = [(u, port) for _, u, port in (into if len(into) == 1 else sorted(into))]
+        kinds = tuple([nodes[v].kind for v in succ[node] if nodes[v].kind != "output"])
+        if kinds:
+            next_kinds[node] = kinds
+    new = RecordingInference(network, previous.strict, previous.size_hints)
+    new.sources, new.next_kinds = sources, next_kinds
+    new.shared = previous.shared  # args dicts more than one layer has: a hint for sharing results, no more
+    new.order = topological_order(graph)
+    changed = rewired | dirty
+    return _again(previous, new, changed.__contains__)
+
+
 def reinfer_lowered(previous: RecordingInference, network, size_hints: bool | None = None) -> RecordingInference | None:
     """Inference of `network`, lowered afresh from a later text of the previous one's file, from `previous`'s
     results where a node is as it was (the same data, as inference reads it, and the same inputs and

@@ -19,7 +19,7 @@ with the nodes written on the line moved.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from ..arguments import argument_tables, coerce, same_value
 from ..evaluate import EvalError
@@ -33,9 +33,21 @@ _KEYWORD = re.compile(r"[^\W\d]\w*\s*=\s*\Z")
 _NUMERIC = frozenset({"int", "ints", "padding", "float", "floats", "dims"})
 
 
+@dataclass(frozen=True)
+class Patched:
+    """A new text's network made from the old one's, and what inference must do again."""
+
+    network: object  # network.Network
+    dirty: set  # the nodes whose data differ from the old network's
+    # the nodes whose inputs or consumers (or their consumers' kinds) may differ, those gone included; None:
+    # the wiring is the old one's
+    rewired: set | None = None
+    expansion: object = None  # incremental.Expansion, where it changed (an element put in or taken out)
+    cut: bool | None = None  # a chain cut by a name no kind has (True) or mended (False): splice.py
+
+
 def patch(state, edit: NumberEdit, source):
-    """(the new network, the names of the nodes to infer again), or None where this edit is not one layer
-    argument's number, or where the network's lowering could depend on it otherwise."""
+    """The new network (Patched), or None where this edit is not one layer argument's number, or where the network's lowering could depend on it otherwise."""
     network = state.network
     if network.shape_reads:
         return None
@@ -86,15 +98,14 @@ def patch(state, edit: NumberEdit, source):
     if argument is None:
         return None  # the number is no layer's argument as written
     graph = network.layer_graph.with_nodes(replaced)
-    return replace(network, layer_graph=graph, inputs=inputs, sources={**network.sources, path: source}), dirty
+    return Patched(replace(network, layer_graph=graph, inputs=inputs, sources={**network.sources, path: source}), dirty)
 
 
 def respace(state, edit: SpaceEdit, source):
-    """(the new network, the names of the nodes to infer again: none) for spaces typed or taken out between two
-    tokens: the old graph, the nodes written on the line with their spans moved, an input declared there with
-    its spans moved. None where lowering
-    kept a place on the line elsewhere than in the nodes: a block call (its instances' sites), a diagnostic of
-    its own, shapes read while lowering."""
+    """The new network (Patched: no node to infer again) for spaces typed or taken out between two tokens: the
+    old graph, the nodes written on the line with their spans moved, an input declared there with its spans
+    moved. None where lowering kept a place on the line elsewhere than in the nodes: a block call (its
+    instances' sites), a diagnostic of its own, shapes read while lowering."""
     network = state.network
     if network.shape_reads:
         return None
@@ -118,7 +129,7 @@ def respace(state, edit: SpaceEdit, source):
     network = replace(network, layer_graph=graph, inputs=inputs, sources={**network.sources, path: source})
     # nothing to infer again: a node's results read no place, but for what it reports (the text a fix edits, a
     # diagnostic's span), and every node that reported is inferred again anyway (inference.py)
-    return network, set()
+    return Patched(network, set())
 
 
 def _input_sized(spec, edit: NumberEdit, path: str):

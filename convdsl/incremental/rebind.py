@@ -19,8 +19,8 @@ or after: the network is the old one with lowering's E005 said of the new name (
 The new network is the old graph, with the call's layers bound again and every node written on the edited line
 moved; those are inferred again (inference.py), and whatever reads a shape that changed. Where the kind
 changed, the layers feeding the call have another consumer (their lints read it) and the call's layers
-perhaps other names: the graph is renamed and inferred as after a lowering (`reinfer_lowered`, each node
-compared with the one before).
+perhaps other names: the graph is renamed, and the wiring of the call's layers and their neighbours made
+again (`reinfer_rewired`).
 
 Found on the new text's syntax tree: the innermost call whose span holds the changed text. Its place in the
 old text follows (the text after the edit is as it was), and the old layers are those lowering made at exactly
@@ -55,7 +55,7 @@ from ..syntax import (
     walk,
 )
 from .edit import Change, _shifted
-from .patch import _on_line, written_on_line
+from .patch import Patched, _on_line, written_on_line
 
 
 class _Shift:
@@ -70,7 +70,7 @@ class _Shift:
 
 
 def rebind(state, change: Change, source, program):
-    """(the new network, the names of the nodes to infer again), or None where the edit is not within one layer
+    """The new network (Patched), or None where the edit is not within one layer
     call whose arguments bind alike wherever it is lowered (see the module's docstring)."""
     network = state.network
     if program is None or network.shape_reads:
@@ -124,9 +124,9 @@ def rebind(state, change: Change, source, program):
     sources = {**network.sources, path: source}
     if all(nodes[name].written == written for name in made):
         graph = network.layer_graph.with_nodes(replaced)
-        return replace(network, layer_graph=graph, sources=sources), set(replaced)
-    # another kind: each layer is named after it unless labelled, and what feeds it has another consumer; inferred
-    # as after a lowering (dirty None: what changed is found by comparing each node with the one before)
+        return Patched(replace(network, layer_graph=graph, sources=sources), set(replaced))
+    # another kind: each layer is named after it unless labelled, and what feeds it has another consumer (its
+    # lints read it): the wiring of the layers and their neighbours made again
     renamed = _renamed(nodes, made, written, _names_written(program.statements), labelled)
     if renamed is None:
         return None
@@ -134,12 +134,19 @@ def rebind(state, change: Change, source, program):
         node = replaced[name]
         node.kind, node.written = kind.name, written
         node.label = renamed.get(name, name)[len(name) - len(node.label) :]
-    graph = network.layer_graph.renamed(renamed, replaced)
-    return replace(network, layer_graph=graph, sources=sources), None
+    old_graph = network.layer_graph
+    graph = old_graph.renamed(renamed, replaced)
+    # what feeds the call's layers reads their kind (its lints), what they feed reads their names
+    rewired = {*made, *renamed.values()}
+    for name in made:
+        rewired.update(old_graph.predecessors(name))
+        rewired.update(old_graph.successors(name))
+    dirty = {renamed.get(name, name) for name in replaced}
+    return Patched(replace(network, layer_graph=graph, sources=sources), dirty, rewired)
 
 
 def _unknown_again(state, call: Call, edit: tuple, source, program):
-    """(the new network, the nodes to infer again) where a kind no layer has is typed over another (` -> ge` ->
+    """The new network (Patched) where a kind no layer has is typed over another (` -> ge` ->
     ` -> gel`, a kind's name being typed), else None. Lowering makes no layer for either: it reports E005 at the
     name (lower.statements.unknown_layer), and the layers after it lack an input, as they did. So the network
     is the old one with that report made for the new name, and the places after it on the line moved."""
@@ -161,7 +168,7 @@ def _unknown_again(state, call: Call, edit: tuple, source, program):
     replaced = written_on_line(network, path, line, _Shift(line, old_name.end_column, delta) if delta else None)
     graph = network.layer_graph.with_nodes(replaced)
     sources = {**network.sources, path: source}
-    return replace(network, layer_graph=graph, sources=sources, diagnostics=diagnostics), set(replaced)
+    return Patched(replace(network, layer_graph=graph, sources=sources, diagnostics=diagnostics), set(replaced))
 
 
 def _tensor_names(statements) -> set[str]:

@@ -9,7 +9,7 @@ of the file with its shapes and definitions.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .. import positions
@@ -265,6 +265,14 @@ def build(
                     inference = RecordingInference(network, strict)
                     analysis = inference.run()
                 state = keep(path, source, network, inference, lowering, strict, analysis.diagnostics)
+                if (
+                    state is not None
+                    and previous is not None
+                    and previous.before_cut is not None
+                    and (previous.path, previous.strict) == (path, strict)
+                ):
+                    # a chain still cut where the edit before left it (incremental.State.before_cut)
+                    state = replace(state, before_cut=previous.before_cut)
             else:
                 analysis = analyze(network, strict=strict)
             diagnostics = analysis.diagnostics
