@@ -11,6 +11,7 @@ decline, or agree).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,11 @@ def compare(path: str, before: str, after: str, state=None):
             if inference is not None:
                 assert inference.shapes == whole.analysis.shapes
                 assert _layers(inference.layers) == _layers(whole.analysis.layers)
+                # what the next edit starts from: the wiring and the order, as lowering's would be
+                if whole.state is not None:
+                    assert inference.sources == whole.state.inference.sources, (path, after)
+                    assert inference.next_kinds == whole.state.inference.next_kinds, (path, after)
+                    assert inference.order == whole.state.inference.order, (path, after)
     return fast, whole.state
 
 
@@ -363,8 +369,8 @@ TAKEN = {
     "a layer that changes the shape after it": (NET, NET.replace("-> relu ->", "-> relu -> avgpool(2) ->")),
     # the conv's W101 (a bias before batch norm) goes: it feeds a dropout now
     "a layer put in between two the one before lints": (
-        NET.replace("bias=false", "bias=true"),
-        NET.replace("bias=false", "bias=true").replace("-> bn", "-> dropout(0.1) -> bn"),
+        NET.replace(", bias=false", ""),
+        NET.replace(", bias=false", "").replace("-> bn", "-> dropout(0.1) -> bn"),
     ),
     "a layer put in where the next element is on the next line": (
         "input x: 3 x 8 x 8\ny = x -> conv(4, 3) -> relu\n    -> maxpool(2)\noutput y\n",
@@ -588,6 +594,31 @@ DECLINED = {
     ),
     "a name no kind has put in with arguments": (NET, NET.replace("-> relu ->", "-> relu -> g(2) ->")),
     "two layers put in": (NET, NET.replace("-> relu ->", "-> relu -> gelu -> dropout(0.1) ->")),
+    # a label keeps its name free even under a false condition: the gelu put in is gelu2
+    "a layer put in whose first name a label under a false condition keeps": (
+        "input x: 3 x 8 x 8\ny = x -> gelu1: relu if false -> conv(4, 3) -> relu\noutput y\n",
+        "input x: 3 x 8 x 8\ny = x -> gelu1: relu if false -> conv(4, 3) -> gelu -> relu\noutput y\n",
+    ),
+    # an input's name is taken, but not in turn: the gelu put in is gelu1, though a node of its numbering is before
+    "a layer put in whose numbering an input's name has": (
+        "input gelu5: 3 x 8 x 8\ny = gelu5 -> conv(4, 3) -> relu\noutput y\n",
+        "input gelu5: 3 x 8 x 8\ny = gelu5 -> conv(4, 3) -> gelu -> relu\noutput y\n",
+    ),
+    "a layer put in before a block call on its line (its instances keep its place)": (
+        "block cbr(c) = conv(c, 3, p=1) -> relu\ninput x: 3 x 8 x 8\ny = x -> relu -> maxpool(2) -> cbr(4)\noutput y\n",
+        "block cbr(c) = conv(c, 3, p=1) -> relu\ninput x: 3 x 8 x 8\ny = x -> relu -> gelu -> maxpool(2) -> cbr(4)\n"
+        "output y\n",
+    ),
+    # the relu on the next line gets chunk's two tensors again: lowering reports it there
+    "a name no kind has taken out after a layer of two outputs": (
+        "input x: 4 x 8 x 8\ny = x -> chunk(2) -> g\n    -> relu\noutput y\n",
+        "input x: 4 x 8 x 8\ny = x -> chunk(2)\n    -> relu\noutput y\n",
+    ),
+    # the conv made no layer (q is no argument of it): interpolate's one edge in is `like`'s, not the flow's
+    "a layer put in before one whose only input is an argument's": (
+        "input x: 3 x 8 x 8\ny = x -> conv(4, q=1)\n    -> interpolate(like=x) -> relu\noutput y\n",
+        "input x: 3 x 8 x 8\ny = x -> conv(4, q=1)\n    -> gelu -> interpolate(like=x) -> relu\noutput y\n",
+    ),
     "a layer of two outputs put in": (NET, NET.replace("-> relu ->", "-> relu -> chunk(2) ->")),
     # the conv after it was conv2 (conv1 was the label's), and is conv1 now
     "a label that kept a name free taken out": (
@@ -659,6 +690,24 @@ def test_the_written_cases_show_what_they_say(tmp_path):
     declined = {name: list(build(path, after).network.layer_graph.nodes) for name, (_, after) in DECLINED.items()}
     assert "gelu2" in declined["a kind whose first name is a label elsewhere"]  # gelu1 is kept for the label
     assert "relu1" in declined["a kind whose layers after it would be numbered again"]  # relu2 became relu1
+    # elements put in and taken out: named as lowering names them, the lints of the layer before them
+    assert "gelu1" in names["a layer put in"]
+    assert {"relu1", "relu2"} <= set(names["a layer of a kind the scope has, put in after it"])
+    assert "act" in names["a labelled layer put in"] and "act" not in names["a labelled layer taken out"]
+    assert "gelu1" in names["a layer put in after a block call's line"]
+    assert codes["a name no kind has put in (the layer after it has no input)"] == {"E005"}
+    assert codes["a kind half typed (a name no kind has: the layer after it has no input)"] == {"E005"}
+    assert codes["a name no kind has taken out"] == set()
+    lints = TAKEN["a layer put in between two the one before lints"]
+    assert {d.code.code for d in build(path, lints[0]).diagnostics} == {"W101"} and codes[
+        "a layer put in between two the one before lints"
+    ] == set()
+    assert "conv1" in declined["a label that kept a name free taken out"]  # conv2 is conv1 now
+    assert "gelu2" in declined["a layer put in whose first name a label under a false condition keeps"]
+    assert "gelu1" in declined["a layer put in whose numbering an input's name has"]
+    # the relu put in is relu1 (before bn1), and the one there was is relu2 now
+    numbered = declined["a layer put in before another of its kind (its number would move)"]
+    assert numbered.index("relu1") < numbered.index("bn1") < numbered.index("relu2")
     # the string edit is a real change: the layer's argument is the string as written
     string = TAKEN["a space typed in a string"][1]
     assert build(path, string).network.layer_graph.nodes["opaque1"].args["source"] == "torch  ops"
@@ -1177,6 +1226,27 @@ def test_a_chain_cut_by_a_name_no_kind_has_is_mended_from_before_the_cut(monkeyp
     # carried through a whole analysis of a text still cut (the server's, after each quick one)
     whole = build(path, typed.network.sources[path].text, keep_state=True, previous=typed.state)
     assert whole.state.before_cut is state.inference
+
+
+def test_a_layer_put_in_past_the_limits_is_analysed_whole(tmp_path):
+    """The state counts what lowering counted against its limits: a layer put in one past --max-layers, or one
+    step past the expansion's budget, is declined (lowering reports E019); one within them is taken."""
+    from convdsl.model import Limits
+
+    path = str(tmp_path / "net.cdsl")
+    layers = 5  # NET's: conv1, bn1, relu1, conv2, maxpool1
+    after = NET.replace("-> relu ->", "-> relu -> gelu ->")
+    at_limit = build(path, NET, keep_state=True, limits=Limits(max_layers=layers)).state
+    assert at_limit is not None and at_limit.expansion.layers == layers
+    assert quick(at_limit, path, after) is None
+    assert any(d.code.code == "E019" for d in build(path, after, limits=Limits(max_layers=layers)).diagnostics)
+    room = build(path, NET, keep_state=True, limits=Limits(max_layers=layers + 1)).state
+    assert quick(room, path, after) is not None
+    # the steps: as counted, with the budget one step short of the element put in
+    steps = replace(room.expansion, step_budget=room.expansion.steps)
+    assert quick(replace(room, expansion=steps), path, after) is None
+    taken_out = NET.replace("-> relu ->", "->")
+    assert quick(replace(room, expansion=steps), path, taken_out) is not None  # a step fewer: within
 
 
 def test_a_whole_analysis_sees_a_layers_new_consumer(tmp_path):

@@ -131,3 +131,52 @@ def test_a_renamed_graph_is_the_graph_made_with_the_new_names(seed):
         assert list(new.predecessors(node)) == list(expected.predecessors(node))
     assert new.topological_order() == expected.topological_order()
     assert (list(ours.nodes.items()), list(ours._edges)) == before  # the graph renamed is as it was
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_a_spliced_graph_is_the_graph_made_afresh(seed):
+    """spliced(nodes, edges, touched): nodes taken out and put in (anywhere in the order), edges taken out and
+    put in between touched nodes (the ends of every edge that changes are: what spliced asks); against the same nodes and edges added to an empty graph."""
+    _, ours, _ = _random_pair(seed)
+    rng = random.Random(seed)
+    before = (list(ours.nodes.items()), list(ours._edges))
+    order = dict(ours.nodes)
+    touched = set(rng.sample(list(order), rng.randint(0, min(3, len(order)))))
+    gone = {node for node in touched if rng.random() < 0.3}
+    for node in gone:
+        del order[node]
+        touched.update(ours.predecessors(node))  # the ends of the edges going with it
+        touched.update(ours.successors(node))
+    items = list(order.items())
+    for i in range(rng.randint(0, 2)):  # new nodes, somewhere in the order
+        name = f"new{i}"
+        items.insert(rng.randint(0, len(items)), (name, {"kind": "new"}))
+        touched.add(name)
+    order = dict(items)
+    # an edge stays unless both its ends are touched: then it may go (and goes with a node gone)
+    edges = [
+        edge
+        for edge in ours._edges
+        if not {edge[0], edge[1]} <= touched or (not {edge[0], edge[1]} & gone and rng.random() < 0.7)
+    ]
+    live = [node for node in touched if node in order]
+    for _ in range(rng.randint(0, 4) if live else 0):  # new edges between touched nodes, anywhere in the order
+        u, v = rng.choice(live), rng.choice(live)
+        key = rng.randint(3, 5)
+        if not any(e[:3] == (u, v, key) for e in edges):
+            edges.insert(rng.randint(0, len(edges)), (u, v, key, {"port": key}))
+    new = ours.spliced(order, edges, touched)
+    expected = LayerGraph()
+    for node, data in order.items():
+        expected.add_node(node, **data)
+    for u, v, key, data in edges:
+        expected.add_edge(u, v, key=key, **data)
+    assert list(new.nodes.items()) == list(expected.nodes.items())
+    assert list(new.edges(data=True)) == list(expected.edges(data=True))
+    assert list(new.edges_as_made()) == list(expected.edges_as_made())
+    for node in expected.nodes:
+        assert new.in_edges(node, data=True) == expected.in_edges(node, data=True)
+        assert list(new.successors(node)) == list(expected.successors(node))
+        assert list(new.predecessors(node)) == list(expected.predecessors(node))
+    assert new.topological_order() == expected.topological_order()
+    assert (list(ours.nodes.items()), list(ours._edges)) == before  # the graph spliced is as it was

@@ -105,17 +105,14 @@ def splice(state, change, source, program):
         return None  # at a chain's start or end, or more than one element in between
     a, b = elements[before - 1], elements[after]
     b_call = b.element if isinstance(b, Labelled) else b
-    b_kind = KINDS.get(b_call.name.id) if isinstance(b_call, Call) else None
-    if b_kind is None or b_kind.variadic or b_kind.statement:
-        return None  # B must be a layer call taking the tensor flowing in, and that alone
-    now = _new_element(elements[before] if after > before else None, line, program, state.carry.blocks)
+    if not isinstance(b_call, Call) or b_call.name.id not in KINDS:
+        return None  # B must be a layer call (one node); that it takes the tensor flowing in alone, its edges say
+    now = _new_element(elements[before] if after > before else None, program, state.carry.blocks)
     if now is None:
         return None
     graph = network.layer_graph
     nodes = graph.nodes
     on_line = [name for name, data in nodes.items() if _touches(data, path, line)]
-    if any(nodes[name].kind == "input" for name in on_line):
-        return None  # an input declared on the line: its InputSpec keeps places too
     b_span = _old_span(b_call.span, line, delta)
     made_b = [name for name in (on_line if b_span.line == line else nodes) if nodes[name].span == b_span]
     if len(made_b) != 1:
@@ -164,15 +161,16 @@ def splice(state, change, source, program):
     return Patched(spliced, set(moved), touched, replace(expansion, steps=steps, layers=layers), cut)
 
 
-def _new_element(element, line: int, program, blocks) -> _Element | None:
+def _new_element(element, program, blocks) -> _Element | None:
     """What the new text has between A and B (`element`, or None), if it is what this module can take."""
     if element is None:
         return _Element("none")
     label, call = None, element
     if isinstance(element, Labelled):
         label, call = element.label.id, element.element
-    if not isinstance(call, Call) or element.span.line != line or element.span.end_line != line:
-        return None  # a condition, a repeat, a group; or an element on another line than the edit
+    # (on the edited line: it holds the edit, which is on one line, and it is new or was on one line)
+    if not isinstance(call, Call):
+        return None  # a condition, a repeat, a group
     name = call.name.id
     kind = KINDS.get(name)
     if kind is None:
@@ -233,8 +231,8 @@ def _undone(was: _Element, a, b_node: str, edges: list, order: dict, diagnostics
     output port), or None where the graph is not as that element leaves it."""
     into_b = [edge for edge in edges if edge[1] == b_node]
     if was.what == "none":
-        if len(into_b) != 1 or into_b[0][2] != 0 or order[b_node].incomplete:
-            return None
+        if len(into_b) != 1 or into_b[0][2] != 0:
+            return None  # B takes more than the tensor flowing in, or that is missing (A made none)
         return into_b[0][0], into_b[0][3]["src_port"]
     if was.what == "layer":
         x = was.node
