@@ -11,13 +11,14 @@ written with blocks) and measures, over stdio:
   - conv1's bias, false <-> true: an argument that is no number, its layer bound again (rebind.py);
   - conv1's line's relu <-> gelu: a layer's kind, its layer bound again and renamed (relu1 <-> gelu1: rebind.py);
   - ` -> gelu` put in after conv1's line's relu and taken out again, in one edit each (a paste, an undo): a
-    layer more or less, the network lowered again (analysed whole).
+    layer more or less, its node and edges put in or taken out (splice.py).
   Each twice: back to back (each edit sent as soon as the diagnostics of the one before arrive: a
   throughput no typist reaches, where whatever the server does after publishing delays the next edit),
   then at typing pace (`--pace`, 50 ms between one edit's diagnostics and the next edit: 20 keystrokes a
   second, faster than anyone types);
 - typing a new layer, at the same pace: ` -> gelu` typed after conv1's line's `relu` a key at a time, then
-  erased a key at a time; most texts on the way have a syntax error or name no kind, each analysed whole;
+  erased a key at a time: ` -`, ` ->` and ` -> ` have a syntax error (published as such), ` -> g` to
+  ` -> gel` name no kind (the chain cut there), ` -> gelu` a layer more (the chain mended: splice.py);
 - hover on a layer, a block call and a tensor (the snapshot is current); target p95 <= 5 ms;
 - a burst on a large network (a 20,000-layer chain, about a second per analysis): an edit, then another
   while the first is being analysed; the time from the second edit to its diagnostics, beside one
@@ -127,8 +128,8 @@ TYPED = " -> gelu"  # typed after conv1's line's `relu`, a character at a time, 
 def _typing(client, uri, line: int, column: int, rounds: int, pause: float) -> list[float]:
     """didChange -> publishDiagnostics, in ms, for each keystroke of TYPED typed at (line, column), then each
     backspace taking it out again, `rounds` times, a keystroke `pause` seconds after the diagnostics of the one
-    before. Most of the texts on the way are broken: ` -` and ` -> ` are syntax errors (what could be read is
-    analysed: recover.py), ` -> g` to ` -> gel` name no kind; each is analysed whole."""
+    before. Most of the texts on the way are broken: ` -` and ` -> ` are syntax errors (published as such, then
+    what could be read is analysed: recover.py), ` -> g` to ` -> gel` name no kind (E005, the chain cut)."""
     changes = []
     for _ in range(rounds):
         keystrokes = [(column + i, column + i, char) for i, char in enumerate(TYPED)]
@@ -196,7 +197,7 @@ def main() -> int:
         kind_paced = _edits(client, uri, line, relu, args.paced, args.pace / 1000, words)
         if (args.edits + args.paced) % 2:
             client.diagnostics(uri, client.change(uri, text), timeout=60)
-        # a layer put in after it and taken out again, one edit each (the network lowered again: analysed whole)
+        # a layer put in after it and taken out again, one edit each (its node and edges: splice.py)
         after_relu = text.splitlines()[line].index("-> relu") + len("-> relu")
         words = ("", TYPED)
         layer = _edits(client, uri, line, after_relu, args.edits, 0.0, words)
@@ -244,7 +245,7 @@ def main() -> int:
         (f"  the same, one every {args.pace:g} ms", other_paced, 20.0),
         ("  a layer's kind", kind, 20.0),
         (f"  the same, one every {args.pace:g} ms", kind_paced, 20.0),
-        ("  a layer put in or out (analysed whole)", layer, 20.0),
+        ("  a layer put in or out", layer, 20.0),
         (f"  the same, one every {args.pace:g} ms", layer_paced, 20.0),
         (f"  typing `{TYPED.strip()}`, one key every {args.pace:g} ms", typing, 20.0),
         ("hover", hovers, 5.0),
