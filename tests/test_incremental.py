@@ -15,6 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from convdsl.incremental import changed
 from convdsl.incremental import comment_edit as comment_edit_of
@@ -1367,3 +1369,55 @@ def test_a_text_the_quick_analysis_parsed_and_declined_is_parsed_once(monkeypatc
     whole = build(path, after, keep_state=True, previous=state, parsed=snapshot.parse_text(path, after))
     assert parsed_texts == [after]
     assert whole.network.layer_graph.nodes["gelu2"].kind == "gelu"
+
+
+# --- random edits of one chain, each from the state the one before left (splice.py's rules, as hypothesis finds
+# them): a chain of calls of a few kinds (labelled, of a name no kind has, with arguments), and edits that put an
+# element in after any element, take one out, or type one a key at a time
+ELEMENTS = (
+    "relu",
+    "gelu",
+    "bn",
+    "conv(4, 3, p=1)",
+    "maxpool(2)",
+    "act: gelu",
+    "relu1: relu",
+    "g",
+    "gel",
+    "dropout(0.1)",
+)
+CHAIN_EDIT = st.tuples(st.sampled_from(("put in", "take out", "type")), st.integers(0, 20), st.sampled_from(ELEMENTS))
+
+
+def _chain_text(elements: list[str]) -> str:
+    middle = "".join(f" -> {element}" for element in elements)
+    return f"input x: 4 x 16 x 16\nh = x -> conv(4, 1){middle}\n    -> relu\noutput y = h -> flatten\n"
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
+@given(st.lists(st.sampled_from(ELEMENTS), max_size=6), st.lists(CHAIN_EDIT, min_size=1, max_size=6))
+def test_random_edits_of_a_chain_agree_at_every_step(elements, edits):
+    path = "/tmp/convdsl-random-chain.cdsl"
+    text = _chain_text(elements)
+    state = build(path, text, keep_state=True).state
+    for action, where, element in edits:
+        texts = []
+        if action == "put in":
+            elements.insert(where % (len(elements) + 1), element)
+            texts.append(_chain_text(elements))
+        elif action == "take out" and elements:
+            elements.pop(where % len(elements))
+            texts.append(_chain_text(elements))
+        elif action == "type":  # ` -> element` typed a key at a time after the where-th element
+            at = where % (len(elements) + 1)
+            head = _chain_text(elements[:at]).split("\n    -> relu")[0]
+            rest = text[len(head) :] if text.startswith(head) else None
+            if rest is None:
+                continue
+            typed = f" -> {element}"
+            texts.extend(head + typed[:n] + rest for n in range(1, len(typed) + 1))
+            elements.insert(at, element)
+        for after in texts:
+            fast, whole = compare(path, "", after, state)
+            state = (fast.state if fast is not None else whole) or state
+            text = after
