@@ -106,6 +106,18 @@ def test_a_port_edge_is_the_edge_add_edge_makes(seed):
         assert next_kinds.get(name, ()) == after
 
 
+def _assert_same_graph(new: LayerGraph, expected: LayerGraph) -> None:
+    """The same nodes, edges and answers, in the same orders."""
+    assert list(new.nodes.items()) == list(expected.nodes.items())
+    assert list(new.edges(data=True)) == list(expected.edges(data=True))
+    assert list(new.edges_as_made()) == list(expected.edges_as_made())
+    for node in expected.nodes:
+        assert new.in_edges(node, data=True) == expected.in_edges(node, data=True)
+        assert list(new.successors(node)) == list(expected.successors(node))
+        assert list(new.predecessors(node)) == list(expected.predecessors(node))
+    assert new.topological_order() == expected.topological_order()
+
+
 @pytest.mark.parametrize("seed", range(100))
 def test_a_renamed_graph_is_the_graph_made_with_the_new_names(seed):
     """renamed(names, replaced) against the same graph built afresh under the new names (networkx's
@@ -122,14 +134,7 @@ def test_a_renamed_graph_is_the_graph_made_with_the_new_names(seed):
         expected.add_node(names.get(node, node), **replaced.get(node, data))
     for u, v, key, data in ours._edges:
         expected.add_edge(names.get(u, u), names.get(v, v), key=key, **data)
-    assert list(new.nodes.items()) == list(expected.nodes.items())
-    assert list(new.edges(data=True)) == list(expected.edges(data=True))
-    assert list(new.edges_as_made()) == list(expected.edges_as_made())
-    for node in expected.nodes:
-        assert new.in_edges(node, data=True) == expected.in_edges(node, data=True)
-        assert list(new.successors(node)) == list(expected.successors(node))
-        assert list(new.predecessors(node)) == list(expected.predecessors(node))
-    assert new.topological_order() == expected.topological_order()
+    _assert_same_graph(new, expected)
     assert (list(ours.nodes.items()), list(ours._edges)) == before  # the graph renamed is as it was
 
 
@@ -171,12 +176,5 @@ def test_a_spliced_graph_is_the_graph_made_afresh(seed):
         expected.add_node(node, **data)
     for u, v, key, data in edges:
         expected.add_edge(u, v, key=key, **data)
-    assert list(new.nodes.items()) == list(expected.nodes.items())
-    assert list(new.edges(data=True)) == list(expected.edges(data=True))
-    assert list(new.edges_as_made()) == list(expected.edges_as_made())
-    for node in expected.nodes:
-        assert new.in_edges(node, data=True) == expected.in_edges(node, data=True)
-        assert list(new.successors(node)) == list(expected.successors(node))
-        assert list(new.predecessors(node)) == list(expected.predecessors(node))
-    assert new.topological_order() == expected.topological_order()
+    _assert_same_graph(new, expected)
     assert (list(ours.nodes.items()), list(ours._edges)) == before  # the graph spliced is as it was

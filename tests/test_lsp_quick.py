@@ -217,6 +217,15 @@ def _run(server, uri, texts):
         server.worker.shutdown(wait=True)
 
 
+def _checked_codes(path, texts: list[str]) -> list[tuple]:
+    """Each text's codes as `check` reports them (the file holds the last text afterwards)."""
+    expected = []
+    for text in texts:
+        path.write_text(text)
+        expected.append(tuple(sorted(row[0] for row in _check(path))))
+    return expected
+
+
 def test_a_number_edit_is_published_from_the_quick_path_then_left_alone(tmp_path):
     path = tmp_path / "net.cdsl"
     path.write_text(NET)
@@ -239,10 +248,7 @@ def test_a_kind_edit_is_published_from_the_quick_path_as_check_reports_it(tmp_pa
     ]
     server = _Recorded()
     _run(server, convert.path_to_uri(str(path)), texts)
-    expected = []
-    for text in texts:
-        path.write_text(text)
-        expected.append(tuple(sorted(row[0] for row in _check(path))))
+    expected = _checked_codes(path, texts)
     assert "E101" in expected[2]  # 16 / 3 does not divide: the third text reports it
     assert [(version, tuple(sorted(codes)), how) for version, codes, how in server.publications] == [
         (1, expected[0], "whole"),
@@ -275,10 +281,7 @@ def test_a_layer_typed_in_is_published_from_the_quick_path_at_every_key(tmp_path
     texts = [NET, *typed, *reversed(typed[:-1]), NET]
     server = _Recorded()
     _run(server, convert.path_to_uri(str(path)), texts)
-    expected = []
-    for text in texts:
-        path.write_text(text)
-        expected.append(tuple(sorted(row[0] for row in _check(path))))
+    expected = _checked_codes(path, texts)
     assert "E005" in expected[len(" -> g")] and expected[len(" -> gelu")] == expected[0]
     published = [(version, tuple(sorted(codes))) for version, codes, _ in server.publications]
     # each version published once (the whole analysis agreed), as check reports it
