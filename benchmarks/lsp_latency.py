@@ -19,6 +19,9 @@ written with blocks) and measures, over stdio:
 - typing a new layer, at the same pace: ` -> gelu` typed after conv1's line's `relu` a key at a time, then
   erased a key at a time: ` -`, ` ->` and ` -> ` have a syntax error (published as such), ` -> g` to
   ` -> gel` name no kind (the chain cut there), ` -> gelu` a layer more (the chain mended: splice.py);
+- a line broken and joined again, at the same pace: `\\n   ` typed before ` -> maxpool:` on conv1's line (the
+  rest of it a chain's next line) and taken out again; every place after it moves a line, and the text is
+  analysed whole;
 - hover on a layer, a block call and a tensor (the snapshot is current); target p95 <= 5 ms;
 - a burst on a large network (a 20,000-layer chain, about a second per analysis): an edit, then another
   while the first is being analysed; the time from the second edit to its diagnostics, beside one
@@ -145,6 +148,26 @@ def _typing(client, uri, line: int, column: int, rounds: int, pause: float) -> l
     return changes
 
 
+def _line_breaks(client, uri, line: int, column: int, count: int, pause: float) -> list[float]:
+    """didChange -> publishDiagnostics, in ms, for `count` edits at (line, column) that break the line there
+    (`\\n   `, the rest of it a chain's next line) and join it again in turn, each sent `pause` seconds after the
+    diagnostics of the one before."""
+    changes = []
+    for i in range(count):
+        if pause:
+            time.sleep(pause)
+        start = {"line": line, "character": column}
+        if i % 2 == 0:
+            new, end = "\n   ", start
+        else:
+            new, end = "", {"line": line + 1, "character": 3}
+        begin = time.perf_counter()
+        version = client.change(uri, new, {"start": start, "end": end})
+        client.diagnostics(uri, version, timeout=60)
+        changes.append((client.received - begin) * 1000)
+    return changes
+
+
 def _machine_speed(rounds: int = 5) -> tuple[float, float]:
     """(fastest, slowest) of a fixed pure-Python loop, in ms: this host's speed drifts by a factor of two within
     minutes, so a run's latencies are read beside it (the same loop, the same interpreter, every run)."""
@@ -205,6 +228,8 @@ def main() -> int:
         if (args.edits + args.paced) % 2:
             client.diagnostics(uri, client.change(uri, text), timeout=60)
         typing = _typing(client, uri, line, after_relu, max(1, args.paced // (2 * len(TYPED))), args.pace / 1000)
+        # a line broken before ` -> maxpool:` and joined again (analysed whole: every place after it moves)
+        breaks = _line_breaks(client, uri, line, after_relu, args.paced - args.paced % 2, args.pace / 1000)
         lines = text.splitlines()
         places = [
             (line, lines[line].index("conv(64") + 1),  # a layer
@@ -248,6 +273,7 @@ def main() -> int:
         ("  a layer put in or out", layer, 20.0),
         (f"  the same, one every {args.pace:g} ms", layer_paced, 20.0),
         (f"  typing `{TYPED.strip()}`, one key every {args.pace:g} ms", typing, 20.0),
+        ("  a line broken and joined again", breaks, 20.0),
         ("hover", hovers, 5.0),
         ("in-process analysis alone", alone, None),
         ("in-process snapshot (server)", snapshot, None),
