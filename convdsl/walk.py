@@ -50,7 +50,7 @@ def topological_order(graph) -> list[str]:
 def wiring(graph) -> tuple[dict, dict]:
     """Each node's inputs by port, [(source, its output port)], and the kinds of the layers it feeds
     (distinct layers, in the order of graph.successors; outputs left out): in one pass over the edges,
-    rather than a graph query per node."""
+    rather than a graph query per node (node_wiring is that query, for the few nodes an edit rewires)."""
     nodes = graph.nodes
     inputs: dict = {}
     consumers: dict = {}
@@ -65,6 +65,16 @@ def wiring(graph) -> tuple[dict, dict]:
     }
     next_kinds = {u: tuple([nodes[v].kind for v in targets]) for u, targets in consumers.items()}
     return sources, next_kinds
+
+
+def node_wiring(graph: LayerGraph, node: str) -> tuple[list | None, tuple | None]:
+    """One node's entries of `wiring`: its inputs by port, [(source, its output port)], and the kinds of the
+    layers it feeds; None for either where wiring has no entry (no input; no layer fed)."""
+    nodes = graph.nodes
+    into = [(data["port"], u, data["src_port"]) for u, _, data in graph.in_edges(node, data=True)]
+    sources = [(u, port) for _, u, port in (into if len(into) == 1 else sorted(into))] if into else None
+    kinds = tuple([nodes[v].kind for v in graph.successors(node) if nodes[v].kind != "output"])
+    return sources, kinds or None
 
 
 def rank_problem(kind, written: str, shapes) -> tuple[str, str, str | None] | None:

@@ -19,7 +19,7 @@ from ..arguments import same_value
 from ..cancel import checkpoint
 from ..infer import CHECK_EVERY, _Inference
 from ..model import LayerInfo
-from ..walk import topological_order
+from ..walk import node_wiring, topological_order
 
 
 class RecordingInference(_Inference):
@@ -82,21 +82,18 @@ def reinfer_rewired(previous: RecordingInference, network, rewired: set, dirty: 
     """Inference of `network`, the previous one's graph with nodes put in, taken out or renamed and edges
     rewired among the `rewired` nodes (every node whose inputs or consumers, or its consumers' kinds, may
     differ: splice.py, rebind.py), the data of the `dirty` ones replaced; from `previous`'s results. The
-    wiring is the previous one's, made again for the rewired nodes only (as walk.wiring makes it)."""
+    wiring is the previous one's, made again for the rewired nodes only (walk.node_wiring)."""
     graph = network.layer_graph
-    nodes, pred, succ = graph.nodes, graph._pred, graph._succ
     sources, next_kinds = dict(previous.sources), dict(previous.next_kinds)
     for node in rewired:
         sources.pop(node, None)
         next_kinds.pop(node, None)
-        if node not in nodes:
-            continue
-        into = [(data["port"], u, data["src_port"]) for u, keys in pred[node].items() for data in keys.values()]
-        if into:
-            sources[node] = [(u, port) for _, u, port in (into if len(into) == 1 else sorted(into))]
-        kinds = tuple([nodes[v].kind for v in succ[node] if nodes[v].kind != "output"])
-        if kinds:
-            next_kinds[node] = kinds
+        if node in graph.nodes:
+            inputs, kinds = node_wiring(graph, node)
+            if inputs is not None:
+                sources[node] = inputs
+            if kinds is not None:
+                next_kinds[node] = kinds
     new = RecordingInference(network, previous.strict, previous.size_hints)
     new.sources, new.next_kinds = sources, next_kinds
     new.shared = previous.shared  # args dicts more than one layer has: a hint for sharing results, no more

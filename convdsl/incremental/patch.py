@@ -25,6 +25,7 @@ from ..arguments import argument_tables, coerce, same_value
 from ..evaluate import EvalError
 from ..layers import KINDS
 from ..model import LayerNode
+from ..network import Network
 from .edit import NumberEdit, SpaceEdit
 
 # what a keyword argument's span holds before its value: `s=`, `stride = `
@@ -37,7 +38,7 @@ _NUMERIC = frozenset({"int", "ints", "padding", "float", "floats", "dims"})
 class Patched:
     """A new text's network made from the old one's, and what inference must do again."""
 
-    network: object  # network.Network
+    network: Network
     dirty: set  # the nodes whose data differ from the old network's
     # the nodes whose inputs or consumers (or their consumers' kinds) may differ, those gone included; None:
     # the wiring is the old one's
@@ -47,7 +48,8 @@ class Patched:
 
 
 def patch(state, edit: NumberEdit, source):
-    """The new network (Patched), or None where this edit is not one layer argument's number, or where the network's lowering could depend on it otherwise."""
+    """The new network (Patched), or None where this edit is not one layer argument's number, or where the
+    network's lowering could depend on it otherwise."""
     network = state.network
     if network.shape_reads:
         return None

@@ -40,8 +40,8 @@ from ..lower.binding import names_read
 from ..lower.statements import unknown_layer
 from ..model import LayerNode
 from ..syntax import Assign, Call, Labelled, OutputDecl
-from .edit import _shifted
-from .patch import Patched, _copy, _on_line, _touches, written_on_line
+from .edit import SpaceEdit
+from .patch import Patched, _copy, _on_line, written_on_line
 from .rebind import _bound, _names_written, _numbering, _tensor_names
 
 
@@ -54,18 +54,6 @@ class _Element:
     diagnostic: Diagnostic | None = None  # the old text's: the E005 said of a name no kind has
     call: Call | None = None  # the new text's: the call
     label: str | None = None  # the layer's label, if it has one
-
-
-class _Moved:
-    """Spans of the old text as they are in the new one: on the edited line, a span beginning at or after the
-    old text's changed stretch's end moves, and one ending after its start (the element before it ends there,
-    and stays)."""
-
-    def __init__(self, line: int, start: int, old_end: int, delta: int):
-        self.line, self.start, self.old_end, self.delta = line, start, old_end, delta
-
-    def shift(self, span):
-        return _shifted(span, self.line, self.delta, self.old_end, self.start + 1)
 
 
 def splice(state, change, source, program):
@@ -112,7 +100,10 @@ def splice(state, change, source, program):
         return None
     graph = network.layer_graph
     nodes = graph.nodes
-    on_line = [name for name, data in nodes.items() if _touches(data, path, line)]
+    # the nodes written on the line, moved as the text after the edit moves (the stretch changed moves what
+    # follows it as spaces typed there would); the new element's own are made so
+    moved = written_on_line(network, path, line, SpaceEdit(line, column, change.old_end - line_start + 1, delta))
+    on_line = list(moved)
     b_span = _old_span(b_call.span, line, delta)
     made_b = [name for name in (on_line if b_span.line == line else nodes) if nodes[name].span == b_span]
     if len(made_b) != 1:
@@ -140,8 +131,6 @@ def splice(state, change, source, program):
     made = _done(now, b_node, producer, edges, order, diagnostics, program, state.carry.blocks)
     if made is None:
         return None
-    # the nodes written on the line, moved as the text after the edit (the new element's are made so)
-    moved = written_on_line(network, path, line, _Moved(line, column, change.old_end - line_start + 1, delta))
     for name, node in moved.items():
         if name in order:
             node.incomplete = order[name].incomplete  # B's, as the element before it now leaves it
