@@ -99,9 +99,18 @@ class Reanalysis:
 
 
 def keep(
-    path: str, source: Source, network: Network, inference, lowering, strict: bool, diagnostics: tuple
+    path: str,
+    source: Source,
+    network: Network,
+    inference,
+    lowering,
+    strict: bool,
+    diagnostics: tuple,
+    previous: State | None = None,
 ) -> State | None:
-    """The state of a whole analysis (made with RecordingInference), or None if no edit can start from it."""
+    """The state of a whole analysis (made with RecordingInference), or None if no edit can start from it.
+    previous: the state the analysis started from, if any: a chain it left cut stays cut in a text analysed
+    whole (the server's analysis after each quick one), and the state before the cut is carried on."""
     if not isinstance(inference, RecordingInference) or not inference.reusable():
         return None
     lines = set()
@@ -112,8 +121,20 @@ def keep(
     expansion = Expansion(
         lowering.steps, lowering.step_budget, lowering.builder.layer_count, lowering.limits.max_layers
     )
+    before_cut = (
+        previous.before_cut if previous is not None and (previous.path, previous.strict) == (path, strict) else None
+    )
     return State(
-        path, source, network, inference, strict, frozenset(lines), tuple(diagnostics), lowering.carry(), expansion
+        path,
+        source,
+        network,
+        inference,
+        strict,
+        frozenset(lines),
+        tuple(diagnostics),
+        lowering.carry(),
+        expansion,
+        before_cut,
     )
 
 

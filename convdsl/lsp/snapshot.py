@@ -9,7 +9,7 @@ of the file with its shapes and definitions.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import positions
@@ -264,15 +264,7 @@ def build(
                 else:
                     inference = RecordingInference(network, strict)
                     analysis = inference.run()
-                state = keep(path, source, network, inference, lowering, strict, analysis.diagnostics)
-                if (
-                    state is not None
-                    and previous is not None
-                    and previous.before_cut is not None
-                    and (previous.path, previous.strict) == (path, strict)
-                ):
-                    # a chain still cut where the edit before left it (incremental.State.before_cut)
-                    state = replace(state, before_cut=previous.before_cut)
+                state = keep(path, source, network, inference, lowering, strict, analysis.diagnostics, previous)
             else:
                 analysis = analyze(network, strict=strict)
             diagnostics = analysis.diagnostics
