@@ -1411,9 +1411,8 @@ def test_random_edits_of_a_chain_agree_at_every_step(elements, edits):
         elif action == "type":  # ` -> element` typed a key at a time after the where-th element
             at = where % (len(elements) + 1)
             head = _chain_text(elements[:at]).split("\n    -> relu")[0]
-            rest = text[len(head) :] if text.startswith(head) else None
-            if rest is None:
-                continue
+            assert text.startswith(head)  # the text is the chain's, as _chain_text writes it
+            rest = text[len(head) :]
             typed = f" -> {element}"
             texts.extend(head + typed[:n] + rest for n in range(1, len(typed) + 1))
             elements.insert(at, element)
