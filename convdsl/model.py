@@ -248,6 +248,28 @@ class LayerNode:
     def as_dict(self) -> dict:
         return {key: getattr(self, key) for key in self.keys()}
 
+    def copy(self) -> LayerNode:
+        node = LayerNode.__new__(LayerNode)
+        for slot in LayerNode.__slots__:
+            setattr(node, slot, getattr(self, slot))
+        return node
+
+    def moved(self, move) -> LayerNode:
+        """The node with every place it holds (its call, its arguments, its declared sizes) put through `move`
+        (Span -> Span, as an edit moved the text): a copy, or the node itself where none moved."""
+        span = move(self.span) if self.span is not None else None
+        arg_spans = {arg: move(place) for arg, place in self.arg_spans.items()}
+        dim_spans = tuple(move(place) for place in self.dim_spans)
+        if (
+            span is self.span
+            and all(arg_spans[arg] is place for arg, place in self.arg_spans.items())
+            and all(a is b for a, b in zip(dim_spans, self.dim_spans))
+        ):
+            return self
+        node = self.copy()
+        node.span, node.arg_spans, node.dim_spans = span, arg_spans, dim_spans
+        return node
+
     def __repr__(self) -> str:
         return f"LayerNode({self.kind!r}, {self.label!r}, {self.args!r})"
 

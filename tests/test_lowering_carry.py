@@ -65,6 +65,59 @@ def test_every_file_lowers_the_same_from_the_lowering_before(name, monkeypatch):
         _compare(text, after, path, monkeypatch, f"{name}: {after}")
 
 
+ARROW = re.compile(r" *-> *")
+CONTINUED = re.compile(r"\n[ \t]*(?=->)")
+
+
+def _line_edits(text: str, every: int):
+    """Edits that move what follows them, whole: a line broken before an arrow, a continued line joined to
+    the one before, spaces typed before an element on its line, a line put in at the start and after a line."""
+    for index, match in enumerate(ARROW.finditer(text)):
+        if index % every == 0:
+            yield text[: match.start()] + "\n    -> " + text[match.end() :]
+            yield text[: match.end()] + "   " + text[match.end() :]
+    for index, match in enumerate(CONTINUED.finditer(text)):
+        if index % every == 0:
+            yield text[: match.start()] + " " + text[match.end() :]
+    yield "# a line put in before\n" + text
+    lines = text.split("\n")
+    for index in range(0, len(lines), every * 3):
+        yield "\n".join([*lines[: index + 1], "", *lines[index + 1 :]])
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_every_file_lowers_the_same_after_lines_broken_joined_and_put_in(name, monkeypatch):
+    """Templates are found by their text wherever it moved, and every place in them moves with it: a block
+    call on a line broken before it (the Enter key), a block definition below a line put in."""
+    path = str(ROOT / name)
+    text = Path(path).read_text()
+    for after in _line_edits(text, every=5):
+        _compare(text, after, path, monkeypatch, f"{name}: {after}")
+
+
+# texts whose templates hold places the edits of _line_edits move in every way
+MOVED = {
+    # a layer's call ending on the line after the repeat begins: spaces before the repeat move its start only
+    "a call over two lines": "input x: 3 x 8 x 8\ny = x -> (conv(4,\n    1) -> relu) * 3\n",
+    # a tensor read before it is made, in a block defined after a line put in
+    "a name read before it is made, in a block": """\
+block b(c) {
+    out = t -> relu
+    t = in -> conv(c, 1)
+}
+input x: 3 x 8 x 8
+y = x -> b(4) -> b(4) * 2
+""",
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES) + sorted(MOVED))
+def test_the_stamping_cases_lower_the_same_after_lines_broken_and_put_in(case, monkeypatch):
+    text = CASES.get(case) or MOVED[case]
+    for after in _line_edits(text, every=1):
+        _compare(text, after, "case.cdsl", monkeypatch, f"{case}: {after}")
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_the_stamping_cases_lower_the_same_from_the_lowering_before(case, monkeypatch):
     text = CASES[case]
@@ -139,6 +192,76 @@ def test_templates_are_taken_where_the_lowering_before_left_them():
     edited = text.replace("-> relu ->", "-> gelu ->", 1)
     # all 50 bottleneck instances, against 42 stamped by a lowering of its own
     assert _stamped(text, edited, str(path)) == 50
+
+
+def test_templates_are_taken_wherever_their_text_moved():
+    """Not vacuous either: the Enter key before the calls, a line put in above the blocks, and spaces before
+    a call on its line leave every template in use; a text written at two places is stamped at each."""
+    broken = BLOCKS.replace("y = x -> b(4)", "y = x\n    -> b(4)")
+    assert _stamped(BLOCKS, broken) == 4
+    assert _stamped(broken, BLOCKS) == 4
+    assert _stamped(BLOCKS, "# a comment\n\n" + BLOCKS) == 4
+    assert _stamped(BLOCKS, BLOCKS.replace("-> b(4) ->", "->    b(4) ->")) == 4
+    twice = BLOCKS + "z = y -> b(4) -> b(4) * 3\n"
+    assert _stamped(twice, "\n" + twice) == 8
+    path = ROOT / "benchmarks" / "resnet152.cdsl"
+    text = path.read_text()
+    enter = text.replace("-> relu -> maxpool", "-> relu\n    -> maxpool", 1)
+    assert enter != text
+    assert _stamped(text, enter, str(path)) == 50
+    assert _stamped(enter, text, str(path)) == 50
+
+
+def test_a_template_moved_with_the_definitions_it_was_made_from(tmp_path, monkeypatch):
+    """The blocks in an included file, a line put in above them: the places in the template that lie in the
+    definitions move with them (an unused tensor's warning is said once per definition, by its place)."""
+    main = tmp_path / "main.cdsl"
+    lib = tmp_path / "lib.cdsl"
+    text = 'include "lib.cdsl"\ninput x: 3 x 8 x 8\ny = x -> b(4) -> b(4) * 3\n'
+    main.write_text(text)
+    definitions = "const k = 3\nblock b(c) {\n    t = in -> conv(c, k, p=1)\n    out = t -> relu\n}\n"
+    lib.write_text(definitions)
+    carried, _ = _carry(text, str(main))
+    lib.write_text("\n# moved\n" + definitions)
+    fresh = _state(text, str(main), False, monkeypatch)
+    stamped = _state(text, str(main), True, monkeypatch, carried=carried)
+    for part in fresh:
+        assert stamped[part] == fresh[part], part
+    source = decode(str(main), text.encode())
+    program, _ = parse(source)
+    network, lowering = lower_program(source, program, Limits(), read_included, carried=carried, carrying=True)
+    assert lowering.stamped == 4
+    spans = {data.span.line for data in network.layer_graph.nodes.values() if data.span.path == str(lib)}
+    assert spans == {5, 6}  # `t = in -> conv(...)` and `out = t -> relu`, two lines down
+
+
+def test_a_template_is_not_stamped_nested_deeper_than_it_was_made():
+    """One text at the top level and in a group: the group's is a level deeper, and under --max-depth 1 its
+    block's body is too deep, which lowering afresh reports. The template of the top level's must not stamp it."""
+    before = "block b(c) = conv(c, 1) -> relu\ninput x: 3 x 8 x 8\ny = x -> b(4)\n"
+    after = before + "z = x -> g: (b(4))\n"
+    limits = Limits(max_depth=1)
+    found = {}
+    for name in ("fresh", "carried"):
+        given = None
+        if name == "carried":
+            source = decode("case.cdsl", before.encode())
+            program, _ = parse(source)
+            given = lower_program(source, program, limits, read_included, carrying=True)[1].carry()
+        source = decode("case.cdsl", after.encode())
+        program, _ = parse(source)
+        network, _ = lower_program(source, program, limits, read_included, carried=given, carrying=True)
+        found[name] = [(d.code, d.span) for d in network.diagnostics]
+    assert found["fresh"] and found["carried"] == found["fresh"]
+
+
+def test_one_text_at_many_places_is_found_within_a_budget(monkeypatch):
+    """Three hundred calls with one text, every one moved a line down: each is stamped, from a template of
+    its own place or of one of the few tried besides it, and lowers as afresh."""
+    text = "block b(c) = conv(c, 1) -> relu\ninput x: 3 x 8 x 8\n" + "".join(f"y{i} = x -> b(4)\n" for i in range(300))
+    after = text.replace("input x", "\ninput x")
+    assert _stamped(text, after) == 300
+    _compare(text, after, "case.cdsl", monkeypatch)
 
 
 def test_a_template_does_not_keep_the_lowering_it_came_from():

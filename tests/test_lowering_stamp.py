@@ -161,7 +161,9 @@ def _state(text: str, path: str, stamping: bool, monkeypatch, carried=None) -> d
     program, errors = parse(source)
     if program is None:
         return {"syntax": [d.message for d in errors]}
-    network, lowering = lower_program(source, program, Limits(), read_included, carried=carried)
+    # carrying as an editor's lowering does: a block call is then stamped from the lowering before too
+    carrying = carried is not None
+    network, lowering = lower_program(source, program, Limits(), read_included, carried=carried, carrying=carrying)
     graph = network.layer_graph
     nodes = {}
     for name, data in graph.nodes.items():

@@ -94,7 +94,7 @@ def patch(state, edit: NumberEdit, source):
             if args is None:
                 return None
         if args is not data.args or edit.delta:
-            node = _moved(data, edit, path) if edit.delta else _copy(data)
+            node = _moved(data, edit, path) if edit.delta else data.copy()
             node.args = args
             replaced[name] = node
     if argument is None:
@@ -214,27 +214,13 @@ def written_on_line(network, path: str, line: int, shift) -> dict[str, LayerNode
     """Copies of the nodes written on the line (`_touches`), by name, their spans in the file moved by
     `shift` (an edit's: its `shift(span)`; None: copied as they are)."""
     return {
-        name: _moved(data, shift, path) if shift is not None else _copy(data)
+        name: _moved(data, shift, path) if shift is not None else data.copy()
         for name, data in network.layer_graph.nodes.items()
         if _touches(data, path, line)
     }
 
 
-def _copy(data: LayerNode) -> LayerNode:
-    node = LayerNode.__new__(LayerNode)
-    for slot in LayerNode.__slots__:
-        setattr(node, slot, getattr(data, slot))
-    return node
-
-
 def _moved(data: LayerNode, edit: NumberEdit, path: str) -> LayerNode:
     """A copy of the node with its spans in the edited file as they are in the new text."""
-    node = _copy(data)
-
-    def shift(span):
-        return edit.shift(span) if span.path == path else span
-
-    node.span = shift(data.span) if data.span is not None else None
-    node.arg_spans = {arg: shift(span) for arg, span in data.arg_spans.items()}
-    node.dim_spans = tuple(shift(span) for span in data.dim_spans)
-    return node
+    node = data.moved(lambda span: edit.shift(span) if span.path == path else span)
+    return node.copy() if node is data else node

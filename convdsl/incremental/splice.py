@@ -41,7 +41,7 @@ from ..lower.statements import unknown_layer
 from ..model import LayerNode
 from ..syntax import Assign, Call, Labelled, OutputDecl
 from .edit import SpaceEdit
-from .patch import Patched, _copy, _on_line, written_on_line
+from .patch import Patched, _on_line, written_on_line
 from .rebind import _bound, _names_written, _numbering, _tensor_names
 
 
@@ -259,7 +259,7 @@ def _undone(was: _Element, a, b_node: str, edges: list, order: dict, diagnostics
     if KINDS[producer.written].output_count(producer.args) != 1:
         return None
     diagnostics.remove(was.diagnostic)
-    node = _copy(order[b_node])
+    node = order[b_node].copy()
     node.incomplete = False
     order[b_node] = node
     # B's edge in where lowering makes it: after every edge into a node made before B
@@ -280,7 +280,7 @@ def _done(now: _Element, b_node: str, producer: tuple, edges: list, order: dict,
     written = call.name.id
     if now.what == "unknown":
         del edges[index]  # B has no input now
-        node = _copy(order[b_node])
+        node = order[b_node].copy()
         node.incomplete = True
         order[b_node] = node
         diagnostics.append(unknown_layer(written, call.name.span, blocks, False))

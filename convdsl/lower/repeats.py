@@ -37,7 +37,7 @@ class Repeats:
         record = self.stamping and index_name is None  # copies without an index may be stamped (stamping.py)
         # a copy lowered, as the next ones are stamped from; the first too, if the lowering before left one
         # (carrying.py)
-        template = self._carried_template(element, scope.env, names.block_path) if record else None
+        template = self._carried_template(element, scope.env, names) if record else None
         for index in range(count):
             self.first_copies = enclosing * count if index == 0 else enclosing
             self.repeating += 1
@@ -79,7 +79,7 @@ class Repeats:
                     # (Not with an index: each copy may differ, and the step budget bounds them.)
                     break
         if record:
-            self._carry(element, scope.env, names.block_path, template)
+            self._carry(element, scope.env, names, template)
         return current
 
     def _recorded(self, element: Repeat, current, scope, names):

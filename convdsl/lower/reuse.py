@@ -228,7 +228,7 @@ class Reuses:
             self._record(copy, inputs)
             made.append(copy)
             for port, source in inputs:
-                self.pending_edges.append((source, copy, port, call.span))
+                self.pending_edges.append((source, copy, port))
         outputs = None
         if extent.outputs is not None:
             outputs = []

@@ -97,7 +97,7 @@ class Shapes:
         inputs = self.early_inputs
         edges = self.pending_edges
         while self.early_indexed < len(edges):
-            value, node, port, _ = edges[self.early_indexed]
+            value, node, port = edges[self.early_indexed]
             inputs.setdefault(node, []).append((port, value))
             self.early_indexed += 1
         stack, visiting = [ref.node], set()

@@ -29,7 +29,7 @@ repeats written to reach each of these cases.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import islice
 
 from ..evaluate import SHAPES
@@ -73,10 +73,13 @@ class _Template:
     inner: list  # the distinct tuples of scopes inside the copy that its layers are in, as indices into `scopes`
     scopes: list  # (Scope, (claim, rest of its id)) for each block or group in the copy; (Scope, None): a repeat
     sites: list  # (Site, _TensorScope, claim, rest, parent site index or -1, inputs, tensors, refs)
-    pending: list  # (value index, node index, port, span)
+    pending: list  # (value index, node index, port)
     made: list  # node indices, in Lowering.made's order
     node_inputs: list  # (node index, [(port, value index)])
-    extents: list  # (claim, rest, start, end (both from the copy's first made), entry, outputs, kind, depth)
+    # (claim, rest, start, end (both from the copy's first made), entry, outputs, kind, depth: a group's or
+    # block's beyond the copy's, as the same text is stamped at other depths (a call in a repeat and out of
+    # it: carrying.py); a layer's is none)
+    extents: list
     result: list  # value indices
     steps: int
     repeats: int  # repeats it expanded (their ids run consecutively)
@@ -86,6 +89,38 @@ class _Template:
     # a diagnostic an earlier copy said was not said again while it was lowered: a template for the copies
     # after it, not for a first copy (carrying.py)
     withheld: bool
+
+    def moved(self, move) -> _Template:
+        """The template with every place it holds put through `move` (Span -> Span): its element, or a block
+        definition it was lowered from, is written elsewhere in the text of the next lowering (carrying.py).
+        Only places are held as it was written: names, values and counts are the same wherever it is."""
+
+        def place(span):
+            return move(span) if span is not None else None
+
+        sites = []
+        for site, scope, claim, rest, parent, inputs, tensors, refs in self.sites:
+            sites.append(
+                (
+                    replace(site, call_span=place(site.call_span)),
+                    replace(scope, warn_key=place(scope.warn_key)),  # a block's definition
+                    claim,
+                    rest,
+                    parent,
+                    inputs,
+                    [(key, value, place(span)) for key, value, span in tensors],
+                    refs,
+                )
+            )
+        return replace(
+            self,
+            values=[
+                (*value[:3], place(value[3])) if value is not None and value[0] == "deferred" else value
+                for value in self.values
+            ],
+            nodes=[(data.moved(move), *rest) for data, *rest in self.nodes],
+            sites=sites,
+        )
 
 
 class Stamping:
@@ -207,10 +242,7 @@ class Stamping:
             tensors = [(key, number(value), span) for key, (value, span) in scope.tensors.items()]
             refs = [number(ref) for ref in scope.refs]
             template_sites.append((site, scope, *where, parent, inputs, tensors, refs))
-        pending = [
-            (number(value), node_index[node], port, span)
-            for value, node, port, span in self.pending_edges[mark.pending :]
-        ]
+        pending = [(number(value), node_index[node], port) for value, node, port in self.pending_edges[mark.pending :]]
         node_inputs = [
             (node_index[name], [(port, number(value)) for port, value in inputs])
             for name in made
@@ -224,7 +256,8 @@ class Stamping:
                 return None
             outputs = [number(v) for v in extent.outputs] if extent.outputs is not None else None
             start, end = extent.start - mark.made, extent.end - mark.made
-            extents.append((*where, start, end, number(extent.entry), outputs, extent.kind, extent.depth))
+            scoped = extent.depth - depth if extent.kind in _SCOPED else extent.depth
+            extents.append((*where, start, end, number(extent.entry), outputs, extent.kind, scoped))
         result_values = [number(v) for v in result]
         if values.unmovable:
             return None  # a tensor value from outside the copy, other than its entry
@@ -333,7 +366,7 @@ class Stamping:
                     None,
                 ),
             )
-        self.pending_edges.extend((values[v], node_names[n], port, span) for v, n, port, span in template.pending)
+        self.pending_edges.extend((values[v], node_names[n], port) for v, n, port in template.pending)
         start = len(self.made)
         self.made.extend([node_names[i] for i in template.made])
         node_inputs = self.node_inputs
@@ -341,6 +374,8 @@ class Stamping:
             node_inputs[node_names[node]] = [(port, values[v]) for port, v in inputs]
         extents = self.extents
         for claim, rest, first, last, entry_, outputs, kind, depth in template.extents:
+            if kind in _SCOPED:
+                depth += len(outer)
             extents[heads[claim] + rest] = _Extent(
                 start + first,
                 start + last,
@@ -353,6 +388,9 @@ class Stamping:
         self.repeats += template.repeats
         self._spend(template.steps, span)  # room for them was checked above
         return [values[v] for v in template.result]
+
+
+_SCOPED = frozenset({"group", "block"})  # what a label makes that has a depth (reuse.py's _Extent)
 
 
 class _Values:

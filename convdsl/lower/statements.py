@@ -88,7 +88,7 @@ class Lowering(
         self.builder = builder if builder is not None else NetworkBuilder(sources=sources, limits=limits)
         self.graph = self.builder.graph
         self.diagnostics: list[Diagnostic] = self.builder.diagnostics
-        self.pending_edges: list[tuple] = []  # (value, node, port, span)
+        self.pending_edges: list[tuple] = []  # (value, node, port)
         self.blocks: dict[str, _Block] = {}
         self.block_stack: list[str] = []
         self.settings = Settings()
@@ -607,7 +607,7 @@ class Lowering(
         )
         for port, value in enumerate(inputs):
             if value is not None:
-                self.pending_edges.append((value, node, port, call.span))
+                self.pending_edges.append((value, node, port))
         outputs = [TensorRef(node, i) for i in range(kind.output_count(bound))]
         index = len(self.made)
         self._record(node, [(port, value) for port, value in enumerate(inputs) if value is not None])
@@ -698,7 +698,7 @@ class Lowering(
         )
 
     def _resolve_edges(self) -> None:
-        for count, (value, node, port, span) in enumerate(self.pending_edges):
+        for count, (value, node, port) in enumerate(self.pending_edges):
             if not count % EDGES_PER_CHECK:
                 checkpoint()
             producer = self._resolve(value)
