@@ -276,6 +276,29 @@ def walk(nodes) -> Iterator:
             pending.append(node.chain)
 
 
+def alike(a, b) -> bool:
+    """Whether two syntax trees are the same but for their places: the same nodes, names and values (of the
+    same types: `1` is not `true`), wherever they are written. Without recursion (a tree is as deep as its
+    expressions nest)."""
+    pending = [(a, b)]
+    while pending:
+        x, y = pending.pop()
+        if type(x) is not type(y):
+            return False
+        if isinstance(x, tuple):
+            if len(x) != len(y):
+                return False
+            pending.extend(zip(x, y))
+        elif hasattr(type(x), "__dataclass_fields__") and type(x).__module__ == __name__:
+            for name in type(x).__dataclass_fields__:
+                left, right = getattr(x, name), getattr(y, name)
+                if type(left) is not Span:
+                    pending.append((left, right))
+        elif x != y:
+            return False
+    return True
+
+
 # grammar rules -> dataclasses -------------------------------------------------
 
 # Far beyond any size (2^62 has 19 digits), far below the 4,300 digits Python refuses to convert.

@@ -22,6 +22,7 @@ from convdsl.incremental import changed
 from convdsl.incremental import comment_edit as comment_edit_of
 from convdsl.incremental import number_edit as number_edit_of
 from convdsl.lsp.snapshot import build, quick
+from convdsl.syntax import alike
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = sorted(p for p in ROOT.rglob("*.cdsl") if ".git" not in p.parts)
@@ -68,6 +69,7 @@ def compare(path: str, before: str, after: str, state=None):
         assert fast.diagnostics == whole.diagnostics, (path, after)
         if whole.network is not None:  # the inputs as lowering declares them, their places too
             assert fast.network.inputs == whole.network.inputs
+            assert fast.network.diagnostics == whole.network.diagnostics  # lowering's own
             # every node's arguments, and every place it keeps (the next edit is found by them: a number by its
             # argument's span)
             assert _nodes(fast.network) == _nodes(whole.network), (path, after)
@@ -150,6 +152,46 @@ TAKEN = {
     "a tab typed after an arrow": (NET, NET.replace("-> relu", "->\trelu", 1)),
     "a space typed in an input's line": (NET, NET.replace("3 x 32 x 32", "3 x  32 x 32")),
     "a tab taken out before a space": (NET.replace("-> bn", "->\t bn"), NET),
+    # white space with line breaks (layout.py): the same network, every place after them moved
+    "a space typed in a line's indentation": (
+        "input x: 3 x 8 x 8\ny = x\n    -> relu\noutput y\n",
+        "input x: 3 x 8 x 8\ny = x\n     -> relu\noutput y\n",
+    ),
+    "a space typed on a block call's line": (
+        "block cbr(c) = conv(c, 3, p=1) -> relu\ninput x: 3 x 8 x 8\ny = x -> cbr(4)\noutput y\n",
+        "block cbr(c) = conv(c, 3, p=1) -> relu\ninput x: 3 x 8 x 8\ny = x ->  cbr(4)\noutput y\n",
+    ),
+    "a line break typed after an arrow": (NET, NET.replace("-> relu", "->\n    relu", 1)),
+    "a line broken before an arrow (the Enter key)": (NET, NET.replace(" -> bn", "\n    -> bn", 1)),
+    "a continued line joined to the one before": (NET.replace(" -> bn", "\n    -> bn", 1), NET),
+    "a blank line put in at the start": (NET, "\n" + NET),
+    "blank lines taken out": ("\n\n" + NET, NET),
+    "a line broken after a comment": (
+        NET.replace("-> bn ->", "-> bn  # normalised\n    ->"),
+        NET.replace("-> bn ->", "-> bn  # normalised\n\n    ->"),
+    ),
+    # the pool's E101, after the line broken, at its new place with its fixes moved; the input sizes moved
+    "a line broken before a layer that reports": (
+        NET.replace("maxpool(2)", "maxpool(5)"),
+        NET.replace("maxpool(2)", "maxpool(5)").replace(" -> relu", "\n    -> relu"),
+    ),
+    "a line put in above a size that does not divide": (
+        NET.replace("3 x 32 x 32", "3 x 32 x 34"),
+        "\n" + NET.replace("3 x 32 x 32", "3 x 32 x 34"),
+    ),
+    "a line broken before a block call": (
+        "block cbr(c) = conv(c, 3, p=1) -> relu\ninput x: 3 x 8 x 8\ny = x -> cbr(4)\noutput y\n",
+        "block cbr(c) = conv(c, 3, p=1) -> relu\ninput x: 3 x 8 x 8\ny = x\n    -> cbr(4)\noutput y\n",
+    ),
+    "a line broken next to a layer that reports": (
+        NET.replace("maxpool(2)", "maxpool(5)"),
+        NET.replace("maxpool(2)", "maxpool(5)").replace(" -> maxpool(5)", "\n    -> maxpool(5)"),
+    ),
+    "a line broken after a labelled layer's call": (NET, NET.replace("bias=false) -> bn", "bias=false)\n    -> bn")),
+    "a line put in above a suppression": (
+        "input x: 3 x 9 x 9\ny = x -> maxpool(2)  # convdsl: ignore[E101]\nz = x -> maxpool(2)\noutput y\noutput z\n",
+        "input x: 3 x 9 x 9\n\ny = x -> maxpool(2)  # convdsl: ignore[E101]\nz = x -> maxpool(2)\noutput y\noutput z\n",
+    ),
     # the pool's E101 is reported again, at its new place, with its fixes moved
     "a space typed before a layer that reports": (
         NET.replace("maxpool(2)", "maxpool(5)"),
@@ -420,15 +462,29 @@ DECLINED = {
     "a space in a number": (NET, NET.replace("conv(16", "conv(1 6")),
     "a space in an arrow": (NET, NET.replace("-> relu", "- > relu", 1)),
     "the spaces between two names taken out": (NET, NET.replace("input x", "inputx")),
-    "a space typed in a line's indentation": (
-        "input x: 3 x 8 x 8\ny = x\n    -> relu\noutput y\n",
-        "input x: 3 x 8 x 8\ny = x\n     -> relu\noutput y\n",
+    # white space with line breaks (layout.py): where the text around a place, not the place alone, is read
+    "a line broken inside a layer's call": (NET, NET.replace("conv(16, 4,", "conv(16,\n    4,")),
+    "a line broken inside a block call": (
+        "block cbr(c) = conv(c, 3, p=1) -> relu\ninput x: 3 x 8 x 8\ny = x -> cbr(4, \n)\noutput y\n".replace(
+            "cbr(4, \n)", "cbr(4)"
+        ),
+        "block cbr(c) = conv(c, 3, p=1) -> relu\ninput x: 3 x 8 x 8\ny = x -> cbr(\n    4)\noutput y\n",
     ),
-    "a space typed on a block call's line": (
-        "block cbr(c) = conv(c, 3, p=1) -> relu\ninput x: 3 x 8 x 8\ny = x -> cbr(4)\noutput y\n",
-        "block cbr(c) = conv(c, 3, p=1) -> relu\ninput x: 3 x 8 x 8\ny = x ->  cbr(4)\noutput y\n",
+    "a line broken in a comment (its rest is code)": (
+        NET.replace("output y", "output y  # the output"),
+        NET.replace("output y", "output y  # the\noutput"),
     ),
-    "a line break typed": (NET, NET.replace("-> relu", "->\n    relu", 1)),
+    "a line broken where a statement cannot go on": (NET, NET.replace("y = x ->", "y =\n    x ->")),
+    "a line put in above a name defined twice (its note says the line of the first)": (
+        "input x: 3 x 8 x 8\ny = x -> relu\ny = x -> gelu\noutput y\n",
+        "\ninput x: 3 x 8 x 8\ny = x -> relu\ny = x -> gelu\noutput y\n",
+    ),
+    "a line broken inside an arrow": (NET, NET.replace("-> bn", "-\n> bn")),
+    # E101's fix edits the width, which the spaces taken out end next to
+    "a line broken after a size that does not divide, its fix next to the break": (
+        NET.replace("3 x 32 x 32", "3 x 32 x 34  "),
+        NET.replace("3 x 32 x 32", "3 x 32 x 34\n  "),
+    ),
     "an input's size of zero": (NET, NET.replace("3 x 32 x 32", "3 x 0 x 32")),
     "an input's batch": (
         NET.replace("3 x 32 x 32", "3 x 32 x 32, batch=8"),
@@ -455,7 +511,6 @@ DECLINED = {
         "input x: 3 x 8 x 8\noutput y: 4 x 8 x 8 = x -> conv(4, 3, p=1)\n",
         "input x: 3 x 8 x 8\noutput y: 5 x 8 x 8 = x -> conv(4, 3, p=1)\n",
     ),
-    "an edit across lines": (NET, NET.replace("bias=false) -> bn", "bias=false)\n    -> bn")),
     "PyTorch's order (E008 quotes the number)": (
         "input x: 100\noutput y = x -> linear(100, 10)\n",
         "input x: 100\noutput y = x -> linear(200, 10)\n",
@@ -847,6 +902,107 @@ def test_spaces_typed_and_taken_out_in_every_third_run_agree():
     # CI's time
     quick_count, total = _sweep(_space_edits, every=3)
     assert quick_count > total // 3, (quick_count, total)
+
+
+# --- line breaks and indentation (layout.py) -----------------------------------------------------------------
+
+BEFORE_ARROW = re.compile(r" (?=-> )")
+AFTER_ARROW = re.compile(r"(?<=->) ")
+CONTINUED = re.compile(r"\n[ \t]+(?=->)")
+INDENTED = re.compile(r"(?<=\n)[ \t]+(?=\S)")
+AFTER_COMMA = re.compile(r"(?<=,) ")
+
+
+def _layout_edits(text: str, every: int):
+    """The Enter key before an arrow and after one (indented as a continued line is), a continued line joined
+    to the one before, a line's indentation one space deeper and one shallower, a blank line put in and one
+    taken out, and a call's arguments broken over two lines."""
+    for index, match in enumerate(BEFORE_ARROW.finditer(text)):
+        if index % every == 0:
+            yield text[: match.start()] + "\n    " + text[match.end() :]
+    for index, match in enumerate(AFTER_ARROW.finditer(text)):
+        if index % (every * 2) == 0:
+            yield text[: match.start()] + "\n    " + text[match.end() :]
+    for index, match in enumerate(CONTINUED.finditer(text)):
+        if index % every == 0:
+            yield text[: match.start()] + " " + text[match.end() :]
+    for index, match in enumerate(INDENTED.finditer(text)):
+        if index % every == 0:
+            yield text[: match.start()] + " " + text[match.start() :]
+            yield text[: match.start()] + text[match.start() + 1 :]
+    lines = text.split("\n")
+    for index in range(0, len(lines), every * 2):
+        yield "\n".join([*lines[:index], "", *lines[index:]])
+        if not lines[index].strip() and index + 1 < len(lines):
+            yield "\n".join([*lines[:index], *lines[index + 1 :]])
+    for index, match in enumerate(AFTER_COMMA.finditer(text)):
+        if index % (every * 4) == 0:
+            yield text[: match.start()] + "\n        " + text[match.end() :]
+
+
+def test_line_breaks_and_indentation_agree():
+    quick_count, total = _sweep(_layout_edits, every=9)
+    # most are taken: a call broken over two lines, a line put in where a diagnostic says a line number, and
+    # texts that stop parsing are not
+    assert total > 500 and quick_count > total // 2, (quick_count, total)
+
+
+def test_syntax_trees_alike_but_for_places():
+    """What layout.py reads a line break by: the same tree wherever it is written, and not where a value, its
+    type, a name or a statement differs."""
+    from convdsl.frontend import parse
+    from convdsl.loading import decode
+
+    def tree(text: str):
+        program, errors = parse(decode("a.cdsl", text.encode()))
+        assert program is not None, errors
+        return program
+
+    text = "const k = 1\ninput x: 3 x 8 x 8\ny = x -> conv(4, k, bias=true) -> relu\noutput y\n"
+    assert alike(tree(text), tree("\n\n" + text.replace(" -> relu", "\n    ->   relu")))
+    for other in (
+        text.replace("k = 1", "k = true"),  # 1 == True, of another type
+        text.replace("k = 1", "k = 1.0"),
+        text.replace("conv(4", "conv(5"),
+        text.replace("-> relu", "-> gelu"),
+        text.replace("bias=true", "bias=false"),
+        text.replace("output y", "output y\noutput z = x"),
+        text.replace("input x", "input w").replace("= x", "= w"),
+    ):
+        assert not alike(tree(text), tree(other)), other
+
+
+def test_a_line_broken_after_a_number_edit_is_taken_from_its_state(tmp_path):
+    """A number edit's state knows no syntax tree of its text (the number in it changed): the line break after
+    it is compared with the old text parsed again, and taken."""
+    path = str(tmp_path / "net.cdsl")
+    numbered = NET.replace("conv(32, 3", "conv(32, 5")
+    fast, _ = compare(path, NET, numbered)
+    assert fast is not None and fast.state is not None and fast.state.program is None
+    broken, _ = compare(path, numbered, numbered.replace(" -> maxpool", "\n    -> maxpool"), fast.state)
+    assert broken is not None
+    # spaces typed keep the tree they were made from (alike but for places), which the next layout edit reads
+    spaced, whole = compare(path, NET, NET.replace("-> relu", "->  relu"))
+    assert spaced is not None and spaced.state.program is not None
+    assert alike(spaced.state.program, whole.program)
+
+
+def test_the_enter_key_then_indentation_agrees_at_every_step():
+    """conv1's line of ResNet-152 broken before `-> maxpool`, indented a space at a time, then the same taken
+    out: each text from the one before's state, as an editor sends them (a layout edit keeps no state: the
+    whole analysis of its text is the next one's start)."""
+    path = str(ROOT / "benchmarks" / "resnet152.cdsl")
+    text = Path(path).read_text()
+    at = text.index(" -> maxpool:")
+    texts = [text[:at] + "\n" + " " * width + text[at:] for width in range(5)]
+    steps = [*texts, *reversed(texts[:-1]), text]
+    state = build(path, text, keep_state=True).state
+    taken = 0
+    for before, after in zip([text, *steps], steps):
+        fast, whole_state = compare(path, before, after, state)
+        taken += fast is not None
+        state = fast.state if fast is not None and fast.state is not None else whole_state
+    assert taken == len(steps), taken
 
 
 # --- comments ------------------------------------------------------------------------------------------------

@@ -292,6 +292,39 @@ def test_a_layer_typed_in_is_published_from_the_quick_path_at_every_key(tmp_path
             assert how[version] == "quick", (version, text[at - 5 : at + 10])
 
 
+def test_the_enter_key_is_published_from_the_quick_path_at_the_new_places(tmp_path):
+    """conv1's line broken before `-> bn`, indented a key at a time, then joined again: each text published once
+    from the version before (layout.py), as `check` reports it, its E101 (after the break) a line lower with
+    its fixes; and a hover after the break reads the layer at its new place."""
+    path = tmp_path / "net.cdsl"
+    base = NET.replace("maxpool(2)", "maxpool(3)")  # 16 / 3 does not divide: E101, with fixes
+    at = base.index(" -> bn")
+    broken = [base[:at] + "\n" + " " * width + base[at:] for width in range(4)]
+    texts = [base, *broken, *reversed(broken[:-1]), base]
+    server = _Recorded()
+    _run(server, convert.path_to_uri(str(path)), texts)
+    expected = _checked_codes(path, texts)
+    assert all("E101" in codes for codes in expected)
+    assert [(version, tuple(sorted(codes))) for version, codes, _ in server.publications] == [
+        (version, codes) for version, codes in enumerate(expected, 1)
+    ]
+    assert all(how == "quick" for version, _, how in server.publications if version > 1)
+    client = LspClient()
+    try:
+        client.initialize()
+        path.write_text(broken[-1])
+        uri = client.open(path, base)
+        client.diagnostics(uri, 1)
+        version = client.change(uri, "\n" + " " * 3, {"start": _position(base, at), "end": _position(base, at)})
+        published = client.diagnostics(uri, version)
+        assert _shown(published) == _check(path)
+        line = broken[-1][: broken[-1].index("-> bn")].count("\n")
+        hover = client.at("textDocument/hover", uri, line, len("    -> b"))
+        assert "bn1" in json.dumps(hover)
+    finally:
+        client.close()
+
+
 def _range(text: str, old: str) -> dict:
     start = text.index(old)
     return {"start": _position(text, start), "end": _position(text, start + len(old))}

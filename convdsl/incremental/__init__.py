@@ -1,5 +1,6 @@
 """Analysis of an edit from the version before it: one number written over another, spaces typed or taken
-out between two tokens, or text typed in a comment.
+out between two tokens, text typed in a comment, a layer's call or kind, an element put in or taken out, a
+line broken or joined.
 
 Typing in an architecture mostly changes numbers (channels, kernels, strides), spaces and comments. A whole
 analysis of ResNet-152 takes 8 to 14 ms on the benchmark's machine. Here:
@@ -17,7 +18,10 @@ analysis of ResNet-152 takes 8 to 14 ms on the benchmark's machine. Here:
   undo; ` -> g`, a name no kind has, typed on the way to ` -> gelu`): the old graph with the element's node
   and edges put in or taken out, named as lowering names it (splice.py). A name no kind has cuts the chain
   (the layers after it lose their shapes); the edit that mends it is inferred from the state before the cut
-  (`State.before_cut`), whose layers after it have the shapes they will have again.
+  (`State.before_cut`), whose layers after it have the shapes they will have again;
+- white space typed or taken out, line breaks included (the Enter key, a continued line joined, a line's
+  indentation), where the new syntax tree is the old one's but for its places: the diagnostics before, their
+  places moved (layout.py); no state is kept, and the next text is analysed from the one before.
 The diagnostics are those of the whole analysis: tests/test_incremental.py compares them on every number,
 every run of spaces, every comment, every call's arguments (edited several ways), every layer's kind of every
 file in the repository (of the kinds KIND_SWAPS has), and elements put in and taken out after every element
@@ -37,8 +41,9 @@ from dataclasses import dataclass, replace
 from ..diagnostics import Diagnostic
 from ..network import Network
 from ..source import Source
-from .edit import NumberEdit, SpaceEdit, changed, comment_edit, number_edit, space_edit
+from .edit import NumberEdit, SpaceEdit, changed, comment_edit, layout_change, number_edit, space_edit
 from .inference import RecordingInference, reinfer, reinfer_lowered, reinfer_rewired
+from .layout import relaid
 from .patch import patch, respace
 from .rebind import rebind
 from .splice import splice
@@ -89,13 +94,16 @@ class State:
     # layers after the cut have the shapes they will have again (splice.py). Any earlier inference of the file
     # is a correct start (reinfer_lowered compares every node); this one takes most over.
     before_cut: RecordingInference | None = None
+    # The syntax tree of `source`, or of a text alike but for places (syntax.alike); None where not known (a
+    # number edited since): what a layout edit's new tree is compared with (layout.py).
+    program: object = None
 
 
 @dataclass(frozen=True)
 class Reanalysis:
     diagnostics: tuple[Diagnostic, ...]  # as analyze() gives them: before suppressions
     network: Network
-    state: State  # for the edit after this one
+    state: State | None  # for the edit after this one (None: analyse the next text from the state before)
 
 
 def keep(
@@ -107,10 +115,12 @@ def keep(
     strict: bool,
     diagnostics: tuple,
     previous: State | None = None,
+    program=None,
 ) -> State | None:
     """The state of a whole analysis (made with RecordingInference), or None if no edit can start from it.
     previous: the state the analysis started from, if any: a chain it left cut stays cut in a text analysed
-    whole (the server's analysis after each quick one), and the state before the cut is carried on."""
+    whole (the server's analysis after each quick one), and the state before the cut is carried on. program:
+    the text's syntax tree."""
     if not isinstance(inference, RecordingInference) or not inference.reusable():
         return None
     lines = set()
@@ -135,6 +145,7 @@ def keep(
         lowering.carry(),
         expansion,
         before_cut,
+        program,
     )
 
 
@@ -152,18 +163,23 @@ def reanalyse(state: State, source: Source, *, strict: bool = False, parse=None)
         # and only the suppressions may differ
         network = replace(state.network, sources={**state.network.sources, state.path: source})
         return Reanalysis(state.diagnostics, network, replace(state, source=source, network=network))
-    if change is None:
-        return None
+    if change is None:  # line breaks typed or taken out
+        return _relaid(state, source, parse)
     edit = number_edit(old, new, change)
+    program = None  # the new text's syntax tree, where known
     if edit is not None:
         patched = patch(state, edit, source)
     else:
         spaced = space_edit(old, new, change)
         patched = respace(state, spaced, source) if spaced is not None else None
+        if patched is not None:
+            program = state.program  # alike but for places
     if patched is None and parse is not None:
-        program = parse()  # the new text's syntax tree (None: it has syntax errors)
+        program = parse()  # (None: it has syntax errors)
         if program is not None:
             patched = rebind(state, change, source, program) or splice(state, change, source, program)
+        if patched is None and edit is None:  # a line's indentation
+            return _relaid(state, source, parse)
     if patched is None:
         return None
     network, previous, before_cut = patched.network, state.inference, state.before_cut
@@ -199,5 +215,19 @@ def reanalyse(state: State, source: Source, *, strict: bool = False, parse=None)
             state.carry,
             expansion,
             before_cut,
+            program,
         ),
     )
+
+
+def _relaid(state: State, source: Source, parse) -> Reanalysis | None:
+    """White space typed or taken out, line breaks included (layout.py): the diagnostics of the text before,
+    their places moved; no state (the next text is analysed from this one's)."""
+    change = layout_change(state.source.text, source.text)
+    if change is None or parse is None:
+        return None
+    found = relaid(state, change, source, parse())
+    if found is None:
+        return None
+    diagnostics, network = found
+    return Reanalysis(diagnostics, network, None)

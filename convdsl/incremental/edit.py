@@ -1,5 +1,5 @@
 """Which edit a new text is of the old one: one number written over another, spaces typed or taken out
-between two tokens, or text typed in a comment.
+between two tokens, text typed in a comment, or white space with line breaks (layout_change).
 
 Found on the texts alone: the longest common start and end, and the changed stretch between them widened to
 the whole run of digits it is in. The texts are `Source` texts (line breaks normalised), so lines and columns
@@ -85,6 +85,22 @@ def changed(old: str, new: str) -> Change | None:
     end = _common_end(old, new, min(len(old), len(new)) - start)
     old_end, new_end = len(old) - end, len(new) - end
     if "\n" in old[start:old_end] or "\n" in new[start:new_end]:
+        return None
+    return Change(start, old_end, new_end)
+
+
+_LAYOUT = frozenset(" \t\n")
+
+
+def layout_change(old: str, new: str) -> Change | None:
+    """What changed from `old` to `new` if it is white space only, typed or taken out, line breaks included
+    (the Enter key, a continued line joined to the one before, a line's indentation); else None."""
+    if old == new:
+        return None
+    start = _common_start(old, new)
+    end = _common_end(old, new, min(len(old), len(new)) - start)
+    old_end, new_end = len(old) - end, len(new) - end
+    if not (_LAYOUT.issuperset(old[start:old_end]) and _LAYOUT.issuperset(new[start:new_end])):
         return None
     return Change(start, old_end, new_end)
 

@@ -1,8 +1,8 @@
 """The language server: pygls wiring, the open documents, and when they are analysed.
 
 Each open document is analysed in one worker thread. An edit that changes a number a layer's call
-writes, an input's size, spaces between tokens or a comment is analysed from the state of the version
-before (convdsl/incremental/: ResNet-152's diagnostics in about a millisecond of work), and its
+writes, an input's size, spaces between tokens, a comment, a layer's call or kind, an element of a chain, or
+a line break or indentation is analysed from the state of the version before (convdsl/incremental/: ResNet-152's diagnostics in about a millisecond of work), and its
 diagnostics are published at once; so are a text's syntax errors, which are all its diagnostics. Then,
 as after any other edit, the text is analysed whole (8 to 14 ms for ResNet-152 on the benchmark's
 machine, as its speed drifts), for the other features, and published again only if that differs. An

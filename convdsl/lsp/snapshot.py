@@ -264,7 +264,9 @@ def build(
                 else:
                     inference = RecordingInference(network, strict)
                     analysis = inference.run()
-                state = keep(path, source, network, inference, lowering, strict, analysis.diagnostics, previous)
+                state = keep(
+                    path, source, network, inference, lowering, strict, analysis.diagnostics, previous, program
+                )
             else:
                 analysis = analyze(network, strict=strict)
             diagnostics = analysis.diagnostics
