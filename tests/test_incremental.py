@@ -152,7 +152,7 @@ TAKEN = {
     "a tab typed after an arrow": (NET, NET.replace("-> relu", "->\trelu", 1)),
     "a space typed in an input's line": (NET, NET.replace("3 x 32 x 32", "3 x  32 x 32")),
     "a tab taken out before a space": (NET.replace("-> bn", "->\t bn"), NET),
-    # white space with line breaks (layout.py): the same network, every place after them moved
+    # white space and comments across lines (trivia.py): the same network, every place after them moved
     "a space typed in a line's indentation": (
         "input x: 3 x 8 x 8\ny = x\n    -> relu\noutput y\n",
         "input x: 3 x 8 x 8\ny = x\n     -> relu\noutput y\n",
@@ -188,6 +188,13 @@ TAKEN = {
         NET.replace("maxpool(2)", "maxpool(5)").replace(" -> maxpool(5)", "\n    -> maxpool(5)"),
     ),
     "a line broken after a labelled layer's call": (NET, NET.replace("bias=false) -> bn", "bias=false)\n    -> bn")),
+    "a comment line's `#` typed": (NET.replace("output y", "\noutput y"), NET.replace("output y", "#\noutput y")),
+    "a comment line pasted above a layer that reports": (
+        NET.replace("maxpool(2)", "maxpool(5)"),
+        "# a note\n# and another\n" + NET.replace("maxpool(2)", "maxpool(5)"),
+    ),
+    "a comment line deleted": (NET.replace("output y", "# the end\noutput y"), NET),
+    "a comment typed at a line's end": (NET, NET.replace("maxpool(2)\n", "maxpool(2)  # halves\n")),
     "a line put in above a suppression": (
         "input x: 3 x 9 x 9\ny = x -> maxpool(2)  # convdsl: ignore[E101]\nz = x -> maxpool(2)\noutput y\noutput z\n",
         "input x: 3 x 9 x 9\n\ny = x -> maxpool(2)  # convdsl: ignore[E101]\nz = x -> maxpool(2)\noutput y\noutput z\n",
@@ -462,7 +469,8 @@ DECLINED = {
     "a space in a number": (NET, NET.replace("conv(16", "conv(1 6")),
     "a space in an arrow": (NET, NET.replace("-> relu", "- > relu", 1)),
     "the spaces between two names taken out": (NET, NET.replace("input x", "inputx")),
-    # white space with line breaks (layout.py): where the text around a place, not the place alone, is read
+    # white space and comments across lines (trivia.py): where the text around a place, not the place alone,
+    # is read, or the tree changed
     "a line broken inside a layer's call": (NET, NET.replace("conv(16, 4,", "conv(16,\n    4,")),
     "a line broken inside a block call": (
         "block cbr(c) = conv(c, 3, p=1) -> relu\ninput x: 3 x 8 x 8\ny = x -> cbr(4, \n)\noutput y\n".replace(
@@ -480,6 +488,8 @@ DECLINED = {
         "\ninput x: 3 x 8 x 8\ny = x -> relu\ny = x -> gelu\noutput y\n",
     ),
     "a line broken inside an arrow": (NET, NET.replace("-> bn", "-\n> bn")),
+    "a `#` typed before code (a comment now)": (NET, NET.replace("-> maxpool(2)", "# -> maxpool(2)")),
+    "a comment line put in inside a call": (NET, NET.replace("conv(16, 4,", "conv(16,\n    # kernel\n    4,")),
     # E101's fix edits the width, which the spaces taken out end next to
     "a line broken after a size that does not divide, its fix next to the break": (
         NET.replace("3 x 32 x 32", "3 x 32 x 34  "),
@@ -904,19 +914,20 @@ def test_spaces_typed_and_taken_out_in_every_third_run_agree():
     assert quick_count > total // 3, (quick_count, total)
 
 
-# --- line breaks and indentation (layout.py) -----------------------------------------------------------------
+# --- line breaks, indentation and comment lines (trivia.py) ---------------------------------------------------
 
 BEFORE_ARROW = re.compile(r" (?=-> )")
 AFTER_ARROW = re.compile(r"(?<=->) ")
 CONTINUED = re.compile(r"\n[ \t]+(?=->)")
 INDENTED = re.compile(r"(?<=\n)[ \t]+(?=\S)")
 AFTER_COMMA = re.compile(r"(?<=,) ")
+COMMENT_LINE = re.compile(r"(?<=\n)[ \t]*#[^\n]*\n")
 
 
-def _layout_edits(text: str, every: int):
+def _trivia_edits(text: str, every: int):
     """The Enter key before an arrow and after one (indented as a continued line is), a continued line joined
     to the one before, a line's indentation one space deeper and one shallower, a blank line put in and one
-    taken out, and a call's arguments broken over two lines."""
+    taken out, a call's arguments broken over two lines, and comment lines put in and taken out."""
     for index, match in enumerate(BEFORE_ARROW.finditer(text)):
         if index % every == 0:
             yield text[: match.start()] + "\n    " + text[match.end() :]
@@ -938,17 +949,40 @@ def _layout_edits(text: str, every: int):
     for index, match in enumerate(AFTER_COMMA.finditer(text)):
         if index % (every * 4) == 0:
             yield text[: match.start()] + "\n        " + text[match.end() :]
+    # comment lines: put in (a `#` typed on a new line, then a whole one pasted), at a line's end, deleted
+    for index in range(1, len(lines), every * 2):
+        yield "\n".join([*lines[:index], "#", *lines[index:]])
+        yield "\n".join([*lines[:index], "    # a note -> relu(", *lines[index:]])
+        yield "\n".join([*lines[: index - 1], lines[index - 1] + "  # why", *lines[index:]])
+    for index, match in enumerate(COMMENT_LINE.finditer(text)):
+        if index % every == 0:
+            yield text[: match.start()] + text[match.end() :]
 
 
-def test_line_breaks_and_indentation_agree():
-    quick_count, total = _sweep(_layout_edits, every=9)
+def test_line_breaks_indentation_and_comment_lines_agree():
+    quick_count, total = _sweep(_trivia_edits, every=9)
     # most are taken: a call broken over two lines, a line put in where a diagnostic says a line number, and
     # texts that stop parsing are not
     assert total > 500 and quick_count > total // 2, (quick_count, total)
 
 
+def test_trivia_change_is_white_space_and_comments_in_both_texts():
+    """Worked out by hand: the changed stretch (after the common start, before the common end) of each text."""
+    from convdsl.incremental.edit import Change, trivia_change
+
+    assert trivia_change("a -> b\n", "a\n    -> b\n") == Change(1, 1, 5)  # "\n   " put in after `a`
+    assert trivia_change("a -> b  # x\n", "a -> b  # x, y\n") == Change(11, 11, 14)
+    assert trivia_change("x\n", "x\n# c -> d(\n") == Change(2, 2, 12)
+    assert trivia_change("x # c\ny\n", "x\ny\n") == Change(1, 5, 1)
+    assert trivia_change("a -> b\n", "a # -> b\n") == Change(2, 2, 4)  # trivia; the tree says it is a comment now
+    assert trivia_change('y = x -> opaque("a b")\n', 'y = x -> opaque("a  b")\n') is None  # in a string
+    assert trivia_change('y = x -> opaque("#")\n', 'y = x -> opaque("# ")\n') is None  # no comment: a string
+    assert trivia_change("a -> b\n", "a -> bc\n") is None
+    assert trivia_change("a -> b\n", "a -> b\n") is None
+
+
 def test_syntax_trees_alike_but_for_places():
-    """What layout.py reads a line break by: the same tree wherever it is written, and not where a value, its
+    """What trivia.py reads a line break by: the same tree wherever it is written, and not where a value, its
     type, a name or a statement differs."""
     from convdsl.frontend import parse
     from convdsl.loading import decode
@@ -981,7 +1015,7 @@ def test_a_line_broken_after_a_number_edit_is_taken_from_its_state(tmp_path):
     assert fast is not None and fast.state is not None and fast.state.program is None
     broken, _ = compare(path, numbered, numbered.replace(" -> maxpool", "\n    -> maxpool"), fast.state)
     assert broken is not None
-    # spaces typed keep the tree they were made from (alike but for places), which the next layout edit reads
+    # spaces typed keep the tree they were made from (alike but for places), which the next trivia edit reads
     spaced, whole = compare(path, NET, NET.replace("-> relu", "->  relu"))
     assert spaced is not None and spaced.state.program is not None
     assert alike(spaced.state.program, whole.program)
@@ -989,7 +1023,7 @@ def test_a_line_broken_after_a_number_edit_is_taken_from_its_state(tmp_path):
 
 def test_the_enter_key_then_indentation_agrees_at_every_step():
     """conv1's line of ResNet-152 broken before `-> maxpool`, indented a space at a time, then the same taken
-    out: each text from the one before's state, as an editor sends them (a layout edit keeps no state: the
+    out: each text from the one before's state, as an editor sends them (a trivia edit keeps no state: the
     whole analysis of its text is the next one's start)."""
     path = str(ROOT / "benchmarks" / "resnet152.cdsl")
     text = Path(path).read_text()

@@ -294,7 +294,7 @@ def test_a_layer_typed_in_is_published_from_the_quick_path_at_every_key(tmp_path
 
 def test_the_enter_key_is_published_from_the_quick_path_at_the_new_places(tmp_path):
     """conv1's line broken before `-> bn`, indented a key at a time, then joined again: each text published once
-    from the version before (layout.py), as `check` reports it, its E101 (after the break) a line lower with
+    from the version before (trivia.py), as `check` reports it, its E101 (after the break) a line lower with
     its fixes; and a hover after the break reads the layer at its new place."""
     path = tmp_path / "net.cdsl"
     base = NET.replace("maxpool(2)", "maxpool(3)")  # 16 / 3 does not divide: E101, with fixes

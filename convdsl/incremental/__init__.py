@@ -19,9 +19,10 @@ analysis of ResNet-152 takes 8 to 14 ms on the benchmark's machine. Here:
   and edges put in or taken out, named as lowering names it (splice.py). A name no kind has cuts the chain
   (the layers after it lose their shapes); the edit that mends it is inferred from the state before the cut
   (`State.before_cut`), whose layers after it have the shapes they will have again;
-- white space typed or taken out, line breaks included (the Enter key, a continued line joined, a line's
-  indentation), where the new syntax tree is the old one's but for its places: the diagnostics before, their
-  places moved (layout.py); no state is kept, and the next text is analysed from the one before.
+- white space and comments typed or taken out, line breaks included (the Enter key, a continued line joined,
+  a line's indentation, a comment line typed, pasted or deleted), where the new syntax tree is the old one's
+  but for its places: the diagnostics before, their places moved (trivia.py); no state is kept, and the next
+  text is analysed from the one before.
 The diagnostics are those of the whole analysis: tests/test_incremental.py compares them on every number,
 every run of spaces, every comment, every call's arguments (edited several ways), every layer's kind of every
 file in the repository (of the kinds KIND_SWAPS has), and elements put in and taken out after every element
@@ -41,9 +42,9 @@ from dataclasses import dataclass, replace
 from ..diagnostics import Diagnostic
 from ..network import Network
 from ..source import Source
-from .edit import NumberEdit, SpaceEdit, changed, comment_edit, layout_change, number_edit, space_edit
+from .edit import NumberEdit, SpaceEdit, changed, comment_edit, trivia_change, number_edit, space_edit
 from .inference import RecordingInference, reinfer, reinfer_lowered, reinfer_rewired
-from .layout import relaid
+from .trivia import relaid
 from .patch import patch, respace
 from .rebind import rebind
 from .splice import splice
@@ -95,7 +96,7 @@ class State:
     # is a correct start (reinfer_lowered compares every node); this one takes most over.
     before_cut: RecordingInference | None = None
     # The syntax tree of `source`, or of a text alike but for places (syntax.alike); None where not known (a
-    # number edited since): what a layout edit's new tree is compared with (layout.py).
+    # number edited since): what a trivia edit's new tree is compared with (trivia.py).
     program: object = None
 
 
@@ -163,7 +164,7 @@ def reanalyse(state: State, source: Source, *, strict: bool = False, parse=None)
         # and only the suppressions may differ
         network = replace(state.network, sources={**state.network.sources, state.path: source})
         return Reanalysis(state.diagnostics, network, replace(state, source=source, network=network))
-    if change is None:  # line breaks typed or taken out
+    if change is None:  # across lines
         return _relaid(state, source, parse)
     edit = number_edit(old, new, change)
     program = None  # the new text's syntax tree, where known
@@ -178,7 +179,7 @@ def reanalyse(state: State, source: Source, *, strict: bool = False, parse=None)
         program = parse()  # (None: it has syntax errors)
         if program is not None:
             patched = rebind(state, change, source, program) or splice(state, change, source, program)
-        if patched is None and edit is None:  # a line's indentation
+        if patched is None and edit is None:  # a line's indentation, a comment's `#`...
             return _relaid(state, source, parse)
     if patched is None:
         return None
@@ -221,9 +222,9 @@ def reanalyse(state: State, source: Source, *, strict: bool = False, parse=None)
 
 
 def _relaid(state: State, source: Source, parse) -> Reanalysis | None:
-    """White space typed or taken out, line breaks included (layout.py): the diagnostics of the text before,
-    their places moved; no state (the next text is analysed from this one's)."""
-    change = layout_change(state.source.text, source.text)
+    """White space and comments typed or taken out, line breaks included (trivia.py): the diagnostics of the
+    text before, their places moved; no state (the next text is analysed from this one's)."""
+    change = trivia_change(state.source.text, source.text)
     if change is None or parse is None:
         return None
     found = relaid(state, change, source, parse())

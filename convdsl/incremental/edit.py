@@ -1,5 +1,5 @@
 """Which edit a new text is of the old one: one number written over another, spaces typed or taken out
-between two tokens, text typed in a comment, or white space with line breaks (layout_change).
+between two tokens, text typed in a comment, or white space and comments across lines (trivia_change).
 
 Found on the texts alone: the longest common start and end, and the changed stretch between them widened to
 the whole run of digits it is in. The texts are `Source` texts (line breaks normalised), so lines and columns
@@ -89,20 +89,37 @@ def changed(old: str, new: str) -> Change | None:
     return Change(start, old_end, new_end)
 
 
-_LAYOUT = frozenset(" \t\n")
-
-
-def layout_change(old: str, new: str) -> Change | None:
-    """What changed from `old` to `new` if it is white space only, typed or taken out, line breaks included
-    (the Enter key, a continued line joined to the one before, a line's indentation); else None."""
+def trivia_change(old: str, new: str) -> Change | None:
+    """What changed from `old` to `new` if it is white space and comments only, line breaks included, in both
+    texts: the Enter key, a continued line joined to the one before, a line's indentation, a comment line
+    typed (its `#` too), pasted or deleted; else None."""
     if old == new:
         return None
     start = _common_start(old, new)
     end = _common_end(old, new, min(len(old), len(new)) - start)
     old_end, new_end = len(old) - end, len(new) - end
-    if not (_LAYOUT.issuperset(old[start:old_end]) and _LAYOUT.issuperset(new[start:new_end])):
+    if not (_trivia(old, start, old_end) and _trivia(new, start, new_end)):
         return None
     return Change(start, old_end, new_end)
+
+
+def _trivia(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] is white space and comments only: no part of it before a line's `#` (outside
+    strings) is anything but spaces and tabs outside strings."""
+    position = start
+    while position < end:
+        line_start = text.rfind("\n", 0, position) + 1
+        line_end = text.find("\n", position)
+        if line_end == -1:
+            line_end = len(text)
+        hash_at = comment_start(text, line_start, line_end)
+        code_end = min(end, line_end if hash_at is None else hash_at)
+        if position < code_end and (
+            not _SPACE.issuperset(text[position:code_end]) or string_at(text, line_start, line_end, position)
+        ):
+            return False  # a token, or spaces in a string (its text)
+        position = line_end + 1  # past the line break, which is white space
+    return True
 
 
 def comment_edit(old: str, change: Change) -> bool:

@@ -1,13 +1,15 @@
-"""White space typed or taken out, line breaks included: the Enter key before ` -> maxpool`, a continued line
-joined to the one before, a line's indentation. The text means what it meant; only places move.
+"""White space and comments typed or taken out, line breaks included: the Enter key before ` -> maxpool`, a
+continued line joined to the one before, a line's indentation, a comment line typed (its `#` too), pasted or
+deleted. The text means what it meant; only places move.
 
 Whether it means the same is read from the syntax trees: the new text's must be the old one's but for its
 places (syntax.alike). A line break is not always white space to the grammar (it ends a statement, and
-ends a comment), so the text alone cannot say. Lowering and inference then give what they gave before with
-every place after the edit moved, and so do the diagnostics, but where a diagnostic depends on the text
+ends a comment), and a `#` typed before code makes it a comment, so the text alone cannot say. Lowering and
+inference then give what they gave before with every place after the edit moved (no token lies in the
+changed stretch: edit.trivia_change), and so do the diagnostics, but where a diagnostic depends on the text
 around a place rather than the place alone:
-- a diagnostic whose place or fix touches the changed white space (a span quoting its text, a fix edit
-  next to it: which side of the new space is it on?);
+- a diagnostic whose place or fix touches the changed stretch (a span quoting its text, a fix edit next to
+  it: which side of the new text is it on?);
 - the edit inside the call of a layer or block (help quotes a layer's call; a call broken over two lines is
   no longer quoted);
 - a line number in a diagnostic's words (`first defined at line 12`), once lines moved;
@@ -31,8 +33,8 @@ _LINE_NUMBER = re.compile(r"\bline \d|:\d")
 
 
 class Mover:
-    """Places of the old text as they are in the new: a place at or after the old white space's end moves
-    by what the edit added; an end after its start moves too (no token ends in white space)."""
+    """Places of the old text as they are in the new: a place at or after the changed stretch's end moves
+    by what the edit added; an end after its start moves too (no token ends in white space or a comment)."""
 
     def __init__(self, path: str, old: Source, new: Source, change: Change):
         self.path = path
@@ -73,14 +75,14 @@ class Mover:
         return Span(span.path, line, column, end_line, end_column)
 
     def touches(self, span) -> bool:
-        """Whether the span reaches the changed white space, or its ends (inclusive)."""
+        """Whether the span reaches the changed stretch, or its ends (inclusive)."""
         if span is None or not self.near(span):
             return False
         start, end = self.offsets(span)
         return start <= self.old_end and end >= self.start
 
     def inside(self, span) -> bool:
-        """Whether the changed white space lies inside the span, between two of its tokens."""
+        """Whether the changed stretch lies inside the span, between two of its tokens."""
         if span is None or not self.near(span):
             return False
         start, end = self.offsets(span)
@@ -89,8 +91,8 @@ class Mover:
 
 def relaid(state, change: Change, source: Source, program):
     """(the diagnostics, the network for them) of the new text, whose change from state's text is white space
-    only (edit.layout_change) and whose syntax tree is `program`; None where it is analysed whole (see the
-    module's docstring)."""
+    and comments only (edit.trivia_change) and whose syntax tree is `program`; None where it is analysed whole
+    (see the module's docstring)."""
     from ..frontend import parse
 
     network = state.network
