@@ -148,6 +148,38 @@ def _typing(client, uri, line: int, column: int, rounds: int, pause: float) -> l
     return changes
 
 
+NEW_LINE = "    -> drop: dropout(0.2)"  # typed as a line of its own after layer3's, then erased
+
+
+def _new_line(client, uri, line: int, column: int, rounds: int, pause: float) -> list[float]:
+    """didChange -> publishDiagnostics, in ms, for each keystroke of a new line typed after (line, column), the
+    end of a line in a chain: the Enter key, the indentation, then NEW_LINE a key at a time; then each
+    backspace taking it out again, the line break last; `rounds` times, a keystroke `pause` seconds after the
+    diagnostics of the one before. On the way: white space (trivia.py), syntax errors (` -`, `drop:`,
+    `dropout(0.`), names no kind has (` -> d`, `drop: dropou`: the chain cut), a layer put in (`dropout`),
+    its argument typed (`dropout(0.2)`)."""
+    keystrokes = [((line, column), (line, column), "\n")]
+    keystrokes += [((line + 1, i), (line + 1, i), char) for i, char in enumerate(NEW_LINE)]
+    keystrokes += [((line + 1, i - 1), (line + 1, i), "") for i in range(len(NEW_LINE), 0, -1)]
+    keystrokes += [((line, column), (line + 1, 0), "")]
+    changes = []
+    for _ in range(rounds):
+        for start, end, char in keystrokes:
+            time.sleep(pause)
+            begin = time.perf_counter()
+            version = client.change(
+                uri,
+                char,
+                {
+                    "start": {"line": start[0], "character": start[1]},
+                    "end": {"line": end[0], "character": end[1]},
+                },
+            )
+            client.diagnostics(uri, version, timeout=60)
+            changes.append((client.received - begin) * 1000)
+    return changes
+
+
 def _line_breaks(client, uri, line: int, column: int, count: int, pause: float) -> list[float]:
     """didChange -> publishDiagnostics, in ms, for `count` edits at (line, column) that break the line there
     (`\\n   `, the rest of it a chain's next line) and join it again in turn, each sent `pause` seconds after the
@@ -230,6 +262,9 @@ def main() -> int:
         typing = _typing(client, uri, line, after_relu, max(1, args.paced // (2 * len(TYPED))), args.pace / 1000)
         # a line broken before ` -> maxpool:` and joined again (analysed whole: every place after it moves)
         breaks = _line_breaks(client, uri, line, after_relu, args.paced - args.paced % 2, args.pace / 1000)
+        stage = text.splitlines().index(next(t for t in text.splitlines() if "-> layer3:" in t))
+        rounds = max(1, args.paced // (2 * len(NEW_LINE) + 2))
+        new_line = _new_line(client, uri, stage, len(text.splitlines()[stage]), rounds, args.pace / 1000)
         lines = text.splitlines()
         places = [
             (line, lines[line].index("conv(64") + 1),  # a layer
@@ -274,6 +309,7 @@ def main() -> int:
         (f"  the same, one every {args.pace:g} ms", layer_paced, 20.0),
         (f"  typing `{TYPED.strip()}`, one key every {args.pace:g} ms", typing, 20.0),
         ("  a line broken and joined again", breaks, 20.0),
+        (f"  a new line typed, one key every {args.pace:g} ms", new_line, 20.0),
         ("hover", hovers, 5.0),
         ("in-process analysis alone", alone, None),
         ("in-process snapshot (server)", snapshot, None),

@@ -258,13 +258,17 @@ class LayerNode:
         """The node with every place it holds (its call, its arguments, its declared sizes) put through `move`
         (Span -> Span, as an edit moved the text): a copy, or the node itself where none moved."""
         span = move(self.span) if self.span is not None else None
-        arg_spans = {arg: move(place) for arg, place in self.arg_spans.items()}
-        dim_spans = tuple(move(place) for place in self.dim_spans)
-        if (
-            span is self.span
-            and all(arg_spans[arg] is place for arg, place in self.arg_spans.items())
-            and all(a is b for a, b in zip(dim_spans, self.dim_spans))
-        ):
+        arg_spans, dim_spans = self.arg_spans, self.dim_spans
+        # asked of every node of a network on an editor's edits: nothing is made where nothing moved
+        for place in arg_spans.values():
+            if move(place) is not place:
+                arg_spans = {arg: move(place) for arg, place in arg_spans.items()}
+                break
+        for place in dim_spans:
+            if move(place) is not place:
+                dim_spans = tuple(move(place) for place in dim_spans)
+                break
+        if span is self.span and arg_spans is self.arg_spans and dim_spans is self.dim_spans:
             return self
         node = self.copy()
         node.span, node.arg_spans, node.dim_spans = span, arg_spans, dim_spans

@@ -978,6 +978,10 @@ def test_trivia_change_is_white_space_and_comments_in_both_texts():
     assert trivia_change('y = x -> opaque("a b")\n', 'y = x -> opaque("a  b")\n') is None  # in a string
     assert trivia_change('y = x -> opaque("#")\n', 'y = x -> opaque("# ")\n') is None  # no comment: a string
     assert trivia_change("a -> b\n", "a -> bc\n") is None
+    # white space alone, in a comment or before one, and in a string that a comment follows
+    assert trivia_change("# c\nx\n", "\n# c\nx\n") == Change(0, 0, 1)
+    assert trivia_change("x  # a b\n", "x  # a  b\n") == Change(7, 7, 8)
+    assert trivia_change('x -> opaque("a b")  # c\n', 'x -> opaque("a  b")  # c\n') is None
     assert trivia_change("a -> b\n", "a -> b\n") is None
 
 

@@ -103,9 +103,22 @@ def trivia_change(old: str, new: str) -> Change | None:
     return Change(start, old_end, new_end)
 
 
+_BLANK = frozenset(" \t\n")
+
+
 def _trivia(text: str, start: int, end: int) -> bool:
     """Whether text[start:end] is white space and comments only: no part of it before a line's `#` (outside
     strings) is anything but spaces and tabs outside strings."""
+    if "#" not in text[start:end] and _BLANK.issuperset(text[start:end]):
+        # white space alone (the Enter key, an indentation): in a string only if it begins in one, on its
+        # first line (a string does not go on past a line's end)
+        if start == end:
+            return True
+        line_start = text.rfind("\n", 0, start) + 1
+        line_end = text.find("\n", start)
+        line_end = len(text) if line_end == -1 else line_end
+        hash_at = comment_start(text, line_start, line_end)
+        return (hash_at is not None and hash_at < start) or not string_at(text, line_start, line_end, start)
     position = start
     while position < end:
         line_start = text.rfind("\n", 0, position) + 1

@@ -111,9 +111,9 @@ def relaid(state, change: Change, source: Source, program):
             return None
         if move.lines and _numbers_lines(diagnostic):
             return None
-    nodes = network.layer_graph.nodes
     sites = set()
-    for data in nodes.values():
+    moved = {}
+    for name, data in network.layer_graph.nodes.items():
         if move.inside(data.span):
             return None
         site = data.site
@@ -122,8 +122,6 @@ def relaid(state, change: Change, source: Source, program):
             if move.inside(site.call_span):
                 return None
             site = site.parent
-    moved = {}
-    for name, data in nodes.items():
         node = data.moved(move)
         if node is not data:
             moved[name] = node
