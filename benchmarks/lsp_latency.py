@@ -20,8 +20,12 @@ written with blocks) and measures, over stdio:
   erased a key at a time: ` -`, ` ->` and ` -> ` have a syntax error (published as such), ` -> g` to
   ` -> gel` name no kind (the chain cut there), ` -> gelu` a layer more (the chain mended: splice.py);
 - a line broken and joined again, at the same pace: `\\n   ` typed before ` -> maxpool:` on conv1's line (the
-  rest of it a chain's next line) and taken out again; every place after it moves a line, and the text is
-  analysed whole;
+  rest of it a chain's next line) and taken out again; every place after it moves a line, the diagnostics
+  with them (trivia.py);
+- a new line typed, at the same pace: after layer3's line, the Enter key, the indentation and
+  `-> drop: dropout(0.2)` a key at a time, then erased a key at a time, the line break last: white space,
+  syntax errors, names no kind has, a layer put in, its argument typed; the texts that none of the quick
+  paths answers (a name no kind has put in before a group, a label typed) are analysed whole;
 - hover on a layer, a block call and a tensor (the snapshot is current); target p95 <= 5 ms;
 - a burst on a large network (a 20,000-layer chain, about a second per analysis): an edit, then another
   while the first is being analysed; the time from the second edit to its diagnostics, beside one

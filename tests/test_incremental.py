@@ -473,9 +473,7 @@ DECLINED = {
     # is read, or the tree changed
     "a line broken inside a layer's call": (NET, NET.replace("conv(16, 4,", "conv(16,\n    4,")),
     "a line broken inside a block call": (
-        "block cbr(c) = conv(c, 3, p=1) -> relu\ninput x: 3 x 8 x 8\ny = x -> cbr(4, \n)\noutput y\n".replace(
-            "cbr(4, \n)", "cbr(4)"
-        ),
+        "block cbr(c) = conv(c, 3, p=1) -> relu\ninput x: 3 x 8 x 8\ny = x -> cbr(4)\noutput y\n",
         "block cbr(c) = conv(c, 3, p=1) -> relu\ninput x: 3 x 8 x 8\ny = x -> cbr(\n    4)\noutput y\n",
     ),
     "a line broken in a comment (its rest is code)": (
