@@ -42,12 +42,12 @@ from dataclasses import dataclass, replace
 from ..diagnostics import Diagnostic
 from ..network import Network
 from ..source import Source
-from .edit import NumberEdit, SpaceEdit, changed, comment_edit, trivia_change, number_edit, space_edit
+from .edit import NumberEdit, SpaceEdit, changed, comment_edit, number_edit, space_edit, trivia_change
 from .inference import RecordingInference, reinfer, reinfer_lowered, reinfer_rewired
-from .trivia import relaid
 from .patch import patch, respace
 from .rebind import rebind
 from .splice import splice
+from .trivia import relaid
 
 __all__ = [
     "Expansion",

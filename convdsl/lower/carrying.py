@@ -88,11 +88,14 @@ class Carrying:
         found = places.get(here)
         was = here
         if found is None or not found.fits(env, names):
-            found = None
-            for tried, (place, candidate) in enumerate(places.items()):
+            found, tried = None, 0
+            for place, candidate in places.items():
+                if place == here:
+                    continue
                 if tried == MAX_PLACES:
                     break
-                if place != here and candidate.fits(env, names):
+                tried += 1
+                if candidate.fits(env, names):
                     found, was = candidate, place
                     break
             if found is None:

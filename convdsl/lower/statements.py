@@ -354,13 +354,6 @@ class Lowering(
             value = FAILED  # its uses say nothing more: this error is their cause
         scope.env[name] = value
 
-    def _text(self, span: Span) -> str:
-        """The source text of a one-line span (for help that quotes the file), else `...`."""
-        source = self.sources.get(span.path)
-        if source is None or span.line != span.end_line:
-            return "..."
-        return source.line_text(span.line)[span.column - 1 : span.end_column - 1]
-
     def _assign(self, targets, chain: Chain, scope: _TensorScope, names: _NameScope) -> None:
         values = self._chain(chain, scope, names, start=None)
         if values is not None and len(values) != len(targets):
