@@ -108,24 +108,31 @@ def _burst(client, layers: int, rounds: int = 5) -> tuple[list[float], list[floa
     return single, burst, whole
 
 
+def _timed(client, uri, text: str, start: tuple, end: tuple, pause: float) -> float:
+    """didChange -> publishDiagnostics, in ms, of one incremental edit writing `text` over (line, character)
+    `start` to `end`, sent `pause` seconds after the diagnostics of the edit before: until the client's reader
+    thread had the message, not the hand-off to this thread after it."""
+    if pause:
+        time.sleep(pause)
+    begin = time.perf_counter()
+    where = {"start": {"line": start[0], "character": start[1]}, "end": {"line": end[0], "character": end[1]}}
+    client.diagnostics(uri, client.change(uri, text, where), timeout=60)
+    return (client.received - begin) * 1000
+
+
+def _keystrokes(client, uri, keystrokes: list, rounds: int, pause: float) -> list[float]:
+    """_timed for each of `keystrokes`, (start, end, text), in turn, `rounds` times."""
+    return [_timed(client, uri, text, start, end, pause) for _ in range(rounds) for start, end, text in keystrokes]
+
+
 def _edits(client, uri, line: int, column: int, count: int, pause: float, words=("64", "65")) -> list[float]:
     """didChange -> publishDiagnostics, in ms, for `count` edits at (line, column) writing words[0] and words[1] in
     turn over each other (one incremental edit each: conv1's channels 64 <-> 65, or its bias false <-> true),
     each sent `pause` seconds after the diagnostics of the one before."""
     changes = []
     for i in range(count):
-        if pause:
-            time.sleep(pause)
         new, old = (words[0], words[1]) if i % 2 else (words[1], words[0])
-        start = time.perf_counter()
-        version = client.change(
-            uri,
-            new,
-            {"start": {"line": line, "character": column}, "end": {"line": line, "character": column + len(old)}},
-        )
-        client.diagnostics(uri, version, timeout=60)
-        # until the client's reader thread had the message: not the hand-off to this thread after it
-        changes.append((client.received - start) * 1000)
+        changes.append(_timed(client, uri, new, (line, column), (line, column + len(old)), pause))
     return changes
 
 
@@ -137,19 +144,9 @@ def _typing(client, uri, line: int, column: int, rounds: int, pause: float) -> l
     backspace taking it out again, `rounds` times, a keystroke `pause` seconds after the diagnostics of the one
     before. Most of the texts on the way are broken: ` -` and ` -> ` are syntax errors (published as such, then
     what could be read is analysed: recover.py), ` -> g` to ` -> gel` name no kind (E005, the chain cut)."""
-    changes = []
-    for _ in range(rounds):
-        keystrokes = [(column + i, column + i, char) for i, char in enumerate(TYPED)]
-        keystrokes += [(column + i - 1, column + i, "") for i in range(len(TYPED), 0, -1)]
-        for start, end, char in keystrokes:
-            time.sleep(pause)
-            begin = time.perf_counter()
-            version = client.change(
-                uri, char, {"start": {"line": line, "character": start}, "end": {"line": line, "character": end}}
-            )
-            client.diagnostics(uri, version, timeout=60)
-            changes.append((client.received - begin) * 1000)
-    return changes
+    keystrokes = [((line, column + i), (line, column + i), char) for i, char in enumerate(TYPED)]
+    keystrokes += [((line, column + i - 1), (line, column + i), "") for i in range(len(TYPED), 0, -1)]
+    return _keystrokes(client, uri, keystrokes, rounds, pause)
 
 
 NEW_LINE = "    -> drop: dropout(0.2)"  # typed as a line of its own after layer3's, then erased
@@ -166,42 +163,15 @@ def _new_line(client, uri, line: int, column: int, rounds: int, pause: float) ->
     keystrokes += [((line + 1, i), (line + 1, i), char) for i, char in enumerate(NEW_LINE)]
     keystrokes += [((line + 1, i - 1), (line + 1, i), "") for i in range(len(NEW_LINE), 0, -1)]
     keystrokes += [((line, column), (line + 1, 0), "")]
-    changes = []
-    for _ in range(rounds):
-        for start, end, char in keystrokes:
-            time.sleep(pause)
-            begin = time.perf_counter()
-            version = client.change(
-                uri,
-                char,
-                {
-                    "start": {"line": start[0], "character": start[1]},
-                    "end": {"line": end[0], "character": end[1]},
-                },
-            )
-            client.diagnostics(uri, version, timeout=60)
-            changes.append((client.received - begin) * 1000)
-    return changes
+    return _keystrokes(client, uri, keystrokes, rounds, pause)
 
 
 def _line_breaks(client, uri, line: int, column: int, count: int, pause: float) -> list[float]:
-    """didChange -> publishDiagnostics, in ms, for `count` edits at (line, column) that break the line there
-    (`\\n   `, the rest of it a chain's next line) and join it again in turn, each sent `pause` seconds after the
-    diagnostics of the one before."""
-    changes = []
-    for i in range(count):
-        if pause:
-            time.sleep(pause)
-        start = {"line": line, "character": column}
-        if i % 2 == 0:
-            new, end = "\n   ", start
-        else:
-            new, end = "", {"line": line + 1, "character": 3}
-        begin = time.perf_counter()
-        version = client.change(uri, new, {"start": start, "end": end})
-        client.diagnostics(uri, version, timeout=60)
-        changes.append((client.received - begin) * 1000)
-    return changes
+    """didChange -> publishDiagnostics, in ms, for `count` edits (an even number: the file is left as it was) at
+    (line, column) that break the line there (`\\n   `, the rest of it a chain's next line) and join it again in
+    turn, each sent `pause` seconds after the diagnostics of the one before."""
+    broken, joined = ((line, column), (line, column), "\n   "), ((line, column), (line + 1, 3), "")
+    return _keystrokes(client, uri, [broken, joined], count // 2, pause)
 
 
 def _machine_speed(rounds: int = 5) -> tuple[float, float]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from _thread import allocate_lock  # threading's Lock, without importing threading (0.8 ms of every `check`)
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
@@ -60,6 +60,15 @@ class InputSpec:
     dim_spans: tuple[Span, ...] = ()  # where each of dims is written: a size fix edits it
     layout: str = "channels"  # `layout=tokens`: the last axis is the features, the others sequence or grid
     dtype: str = "float"  # `dtype=long`: integer ids (embedding's input), every axis a sequence axis
+
+    def moved(self, move) -> InputSpec:
+        """The input with its places (its declaration, each size) put through `move` (Span -> Span, as an edit
+        moved the text), as LayerNode.moved does a layer's."""
+        return replace(
+            self,
+            span=move(self.span) if self.span is not None else None,
+            dim_spans=tuple(move(place) for place in self.dim_spans),
+        )
 
     def spatial_indices(self) -> range:
         """The indices of dims that are spatial or sequence axes (the ones `sizes` sweeps)."""

@@ -76,17 +76,22 @@ class Change:
     new_end: int
 
 
-def changed(old: str, new: str) -> Change | None:
-    """What changed from `old` to `new`, or None where nothing did or a line break did (the longest common
-    start and end, compared a chunk at a time)."""
-    if old == new:
-        return None
+def _stretch(old: str, new: str) -> Change:
+    """Where `old` and `new` (not equal) differ: between their longest common start and end, compared a chunk
+    at a time."""
     start = _common_start(old, new)
     end = _common_end(old, new, min(len(old), len(new)) - start)
-    old_end, new_end = len(old) - end, len(new) - end
-    if "\n" in old[start:old_end] or "\n" in new[start:new_end]:
+    return Change(start, len(old) - end, len(new) - end)
+
+
+def changed(old: str, new: str) -> Change | None:
+    """What changed from `old` to `new`, or None where nothing did or a line break did."""
+    if old == new:
         return None
-    return Change(start, old_end, new_end)
+    change = _stretch(old, new)
+    if "\n" in old[change.start : change.old_end] or "\n" in new[change.start : change.new_end]:
+        return None
+    return change
 
 
 def trivia_change(old: str, new: str) -> Change | None:
@@ -95,12 +100,10 @@ def trivia_change(old: str, new: str) -> Change | None:
     typed (its `#` too), pasted or deleted; else None."""
     if old == new:
         return None
-    start = _common_start(old, new)
-    end = _common_end(old, new, min(len(old), len(new)) - start)
-    old_end, new_end = len(old) - end, len(new) - end
-    if not (_trivia(old, start, old_end) and _trivia(new, start, new_end)):
+    change = _stretch(old, new)
+    if not (_trivia(old, change.start, change.old_end) and _trivia(new, change.start, change.new_end)):
         return None
-    return Change(start, old_end, new_end)
+    return change
 
 
 _BLANK = frozenset(" \t\n")

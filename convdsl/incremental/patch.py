@@ -121,12 +121,7 @@ def respace(state, edit: SpaceEdit, source):
     for name, data in replaced.items():
         spec = inputs.get(name) if data.kind == "input" else None
         if spec is not None:
-            moved = replace(
-                spec,
-                span=edit.shift(spec.span) if spec.span is not None and spec.span.path == path else spec.span,
-                dim_spans=tuple(edit.shift(s) if s.path == path else s for s in spec.dim_spans),
-            )
-            inputs[name] = moved
+            inputs[name] = spec.moved(lambda span: edit.shift(span) if span.path == path else span)
     graph = network.layer_graph.with_nodes(replaced)
     network = replace(network, layer_graph=graph, inputs=inputs, sources={**network.sources, path: source})
     # nothing to infer again: a node's results read no place, but for what it reports (the text a fix edits, a
@@ -152,12 +147,7 @@ def _input_sized(spec, edit: NumberEdit, path: str):
             dims = (*spec.dims[:index], edit.value, *spec.dims[index + 1 :])
             if not edit.delta:
                 return replace(spec, dims=dims)
-            return replace(
-                spec,
-                dims=dims,
-                span=edit.shift(spec.span),
-                dim_spans=tuple(edit.shift(s) if s.path == path else s for s in spec.dim_spans),
-            )
+            return replace(spec, dims=dims).moved(lambda span: edit.shift(span) if span.path == path else span)
     return None
 
 

@@ -25,6 +25,7 @@ import re
 from dataclasses import replace
 
 from ..diagnostics import Diagnostic
+from ..frontend import parse
 from ..source import Source, Span
 from ..syntax import alike
 from .edit import Change
@@ -93,8 +94,6 @@ def relaid(state, change: Change, source: Source, program):
     """(the diagnostics, the network for them) of the new text, whose change from state's text is white space
     and comments only (edit.trivia_change) and whose syntax tree is `program`; None where it is analysed whole
     (see the module's docstring)."""
-    from ..frontend import parse
-
     network = state.network
     if program is None or network.shape_reads:
         return None
@@ -125,14 +124,7 @@ def relaid(state, change: Change, source: Source, program):
         node = data.moved(move)
         if node is not data:
             moved[name] = node
-    inputs = {
-        name: replace(
-            spec,
-            span=move(spec.span) if spec.span is not None else None,
-            dim_spans=tuple(move(s) for s in spec.dim_spans),
-        )
-        for name, spec in network.inputs.items()
-    }
+    inputs = {name: spec.moved(move) for name, spec in network.inputs.items()}
     network = replace(
         network,
         layer_graph=network.layer_graph.with_nodes(moved),
