@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from convdsl.incremental import changed
 from convdsl.incremental import comment_edit as comment_edit_of
 from convdsl.incremental import number_edit as number_edit_of
-from convdsl.lsp.snapshot import build, quick
+from convdsl.lsp.snapshot import build, parse_text, quick, syntax_errors
 from convdsl.syntax import alike
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -1410,16 +1410,43 @@ def test_a_chain_cut_by_a_name_no_kind_has_is_mended_from_before_the_cut(monkeyp
     cut = quick(state, path, text.replace("-> relu -> maxpool", "-> relu -> g -> maxpool"))
     assert cut is not None and [d.code.code for d in cut.diagnostics] == ["E005"]
     assert len(inferred) > 500  # every layer after the cut, without an input now
-    assert cut.state.before_cut is state.inference
+    assert cut.state.before_cut.inference is state.inference
     del inferred[:]
     typed = quick(cut.state, path, text.replace("-> relu -> maxpool", "-> relu -> ge -> maxpool"))
-    assert typed.state.before_cut is state.inference  # carried while the chain stays cut
+    assert typed.state.before_cut.inference is state.inference  # carried while the chain stays cut
     mended = quick(typed.state, path, text.replace("-> relu -> maxpool", "-> relu -> gelu -> maxpool"))
     assert mended is not None and mended.diagnostics == () and mended.state.before_cut is None
     assert sorted(set(inferred)) == ["bn1", "conv1", "gelu1", "maxpool", "relu1"]
     # carried through a whole analysis of a text still cut (the server's, after each quick one)
     whole = build(path, typed.network.sources[path].text, keep_state=True, previous=typed.state)
-    assert whole.state.before_cut is state.inference
+    assert whole.state.before_cut.inference is state.inference
+
+
+def test_a_chain_cut_before_a_group_of_blocks_leaves_out_what_they_made_and_is_mended_from_before(monkeypatch):
+    """` -> d` typed at the end of the line before ResNet-152's `layer4:` group: lowering makes none of the group's
+    block instances (no tensor flows into them), so its 32 layers go and avgpool loses its input; 4 of the 485
+    layers left are inferred again. `drop: dropout` then mends it: spliced from the state before the cut, whose layer4 is
+    there: the new layer and its neighbours are inferred, no more (dropout keeps the shape)."""
+    path = str(ROOT / "benchmarks" / "resnet152.cdsl")
+    text = Path(path).read_text()
+    state = build(path, text, keep_state=True).state
+    inferred = _count_inferred(monkeypatch)
+    cut = quick(state, path, text.replace("* 35)\n", "* 35) -> d\n"))
+    assert cut is not None and [d.code.code for d in cut.diagnostics] == ["E005"]
+    nodes = cut.network.layer_graph.nodes
+    assert not any(name.startswith("layer4.") for name in nodes) and len(nodes) == len(state.network.layer_graph) - 32
+    # what fed layer4 has another consumer (its lints read it), and what follows avgpool has no shape now
+    assert nodes["avgpool"].incomplete and inferred == ["layer3.35.relu3", "avgpool", "flatten1", "fc"]
+    assert cut.state.before_cut.inference is state.inference
+    del inferred[:]
+    mended = quick(cut.state, path, text.replace("* 35)\n", "* 35) -> drop: dropout\n"))
+    assert mended is not None and mended.diagnostics == () and mended.state.before_cut is None
+    # the new layer, what feeds it (another consumer) and what it feeds (another input)
+    assert sorted(inferred) == ["drop", "layer3.35.relu3", "layer4.0.conv1", "layer4.0.downsample.0"]
+    assert mended.network.layer_graph.nodes["drop"].incomplete is False
+    # taken back: the state before the cut, as it was
+    back = quick(cut.state, path, text)
+    assert back is not None and back.state.inference is state.inference and back.diagnostics == state.diagnostics
 
 
 def test_a_layer_put_in_past_the_limits_is_analysed_whole(tmp_path):
@@ -1612,3 +1639,105 @@ def test_random_edits_of_a_chain_agree_at_every_step(elements, edits):
             fast, whole = compare(path, "", after, state)
             state = (fast.state if fast is not None else whole) or state
             text = after
+
+
+def _as_the_server(path: str, texts, state) -> tuple[int, int, object]:
+    """Each of `texts` in turn as the language server takes it: quickly from the state of the text before (each
+    compared with the whole analysis, `compare`), then whole from that state (`previous`: a cut chain's state
+    before the cut is carried through it), whose state the next text starts from; a text with syntax errors
+    keeps the state it had. Returns (texts analysed quickly, texts without syntax errors, the last state)."""
+    quick_count = total = 0
+    for after in texts:
+        fast, _ = compare(path, "", after, state)
+        start = fast.state if fast is not None and fast.state is not None else state
+        whole = build(path, after, keep_state=True, previous=start)
+        if syntax_errors(parse_text(path, after)) is not None:
+            continue
+        compare_whole(path, after, start)
+        total += 1
+        quick_count += fast is not None
+        state = whole.state or start
+    return quick_count, total, state
+
+
+def _line_typed(text: str, line: int, typed: str) -> list[str]:
+    """The texts on the way as a new line is typed after `line` (0-based) a key at a time: the Enter key, then
+    each character of `typed`; then erased a key at a time, the line break last."""
+    lines = text.split("\n")
+    head, tail = "\n".join(lines[: line + 1]), "\n".join(lines[line + 1 :])
+    on = [head + "\n" + typed[:n] + "\n" + tail for n in range(len(typed) + 1)]
+    return [*on, *reversed(on[:-1]), text]
+
+
+def test_a_new_line_typed_before_a_group_of_blocks_is_answered_quickly_at_every_step():
+    """The benchmark's new line (lsp_latency.NEW_LINE) typed after layer3's line of ResNet-152 and erased: ` ->
+    d` cuts the chain before the `layer4:` group of block calls, whose layers lowering then does not make;
+    `drop: dropout` mends it, `drop: d` -> `drop` keeps it cut. Every text without a syntax error agrees with
+    the whole analysis, and each is answered from the state before it."""
+    path = str(ROOT / "benchmarks" / "resnet152.cdsl")
+    text = Path(path).read_text()
+    line = text.split("\n").index(next(t for t in text.split("\n") if "-> layer3:" in t))
+    state = build(path, text, keep_state=True).state
+    texts = _line_typed(text, line, "    -> drop: dropout(0.2)")
+    quick_count, total, _ = _as_the_server(path, texts, state)
+    assert total == 34 and quick_count == total, (quick_count, total)
+
+
+LINE_ELEMENTS = (
+    "relu",
+    "act: gelu",
+    "g",
+    "dropout(0.1)",
+    "pair(4)",
+    "pair(4) * 2",
+    "(bn -> relu)",
+    "grp: (bn -> pair(4))",
+    "stage: (pair(4) -> pair(4) * 2)",
+    "conv(4, 3, p=1) if wide",
+    "pair(4) if narrow",
+    "p: pair(4)",
+    "add(x)",
+    "conv(4, 1) * 2 as i",
+    "(pair(4) * 2) * 2",
+    "reps: (bn -> relu) * 2",
+)
+
+
+def _lines_text(elements: list[str]) -> str:
+    """A chain whose every element is on its own line, between a layer and a group of blocks."""
+    middle = "".join(f"\n    -> {element}" for element in elements)
+    return (
+        "block pair(c) {\n    out = in -> conv(c, 3, p=1) -> relu\n}\n"
+        "wide = true\nnarrow = false\ninput x: 4 x 16 x 16\n"
+        f"h = x -> conv(4, 1){middle}\n    -> tail: (pair(4) -> relu)\n"
+        "output y = h -> flatten\n"
+    )
+
+
+LINE_EDIT = st.tuples(
+    st.sampled_from(("put in", "take out", "type")), st.integers(0, 20), st.sampled_from(LINE_ELEMENTS)
+)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
+@given(st.lists(st.sampled_from(LINE_ELEMENTS), max_size=5), st.lists(LINE_EDIT, min_size=1, max_size=5))
+def test_random_edits_of_a_chain_of_lines_agree_as_the_server_goes(elements, edits):
+    """Elements put in, taken out and typed a key at a time on lines of their own, among groups, block calls
+    and repeats, each text analysed as the language server does (`_as_the_server`)."""
+    path = "/tmp/convdsl-random-lines.cdsl"
+    state = build(path, _lines_text(elements), keep_state=True).state
+    for action, where, element in edits:
+        texts = []
+        if action == "put in":
+            elements.insert(where % (len(elements) + 1), element)
+            texts.append(_lines_text(elements))
+        elif action == "take out" and elements:
+            elements.pop(where % len(elements))
+            texts.append(_lines_text(elements))
+        elif action == "type":
+            at = where % (len(elements) + 1)
+            text = _lines_text(elements)
+            line = text.split("\n").index(next(t for t in text.split("\n") if t.startswith("h = "))) + at
+            texts.extend(_line_typed(text, line, f"    -> {element}")[: len(element) + 8])
+            elements.insert(at, element)
+        _, _, state = _as_the_server(path, texts, state)

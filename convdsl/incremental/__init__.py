@@ -16,9 +16,11 @@ analysis of ResNet-152 takes 8 to 14 ms on the benchmark's machine. Here:
   names it, its neighbours' wiring made again (`reinfer_rewired`: what feeds it lints what follows it);
 - one element put into a top-level chain or taken out of it (`-> relu -> gelu -> maxpool`, a paste or an
   undo; ` -> g`, a name no kind has, typed on the way to ` -> gelu`): the old graph with the element's node
-  and edges put in or taken out, named as lowering names it (splice.py). A name no kind has cuts the chain
-  (the layers after it lose their shapes); the edit that mends it is inferred from the state before the cut
-  (`State.before_cut`), whose layers after it have the shapes they will have again;
+  and edges put in or taken out, named as lowering names it (splice.py), before a layer, a group, a block's use
+  or a repeat. A name no kind has cuts the chain (the layers after it lose their shapes, a block's use after it
+  makes nothing: cut.py); the edit that mends it is inferred from the state before the cut
+  (`State.before_cut`), whose layers after it have the shapes they will have again, or spliced from that state
+  where what a block's use made was left out (`_mended`);
 - white space and comments typed or taken out, line breaks included (the Enter key, a continued line joined,
   a line's indentation, a comment line typed, pasted or deleted), where the new syntax tree is the old one's
   but for its places: the diagnostics before, their places moved (trivia.py); no state is kept, and the next
@@ -44,7 +46,7 @@ from ..network import Network
 from ..source import Source
 from .edit import NumberEdit, SpaceEdit, changed, comment_edit, number_edit, space_edit, trivia_change
 from .inference import RecordingInference, reinfer, reinfer_lowered, reinfer_rewired
-from .patch import patch, respace
+from .patch import CALL_GOES_ON, patch, respace
 from .rebind import rebind
 from .splice import splice
 from .trivia import relaid
@@ -86,15 +88,20 @@ class State:
     network: Network
     inference: RecordingInference
     strict: bool
-    call_lines: frozenset  # the lines of this file where a block call is written (its instances keep its span)
+    # line -> the column where the block calls written on it end (exclusive; CALL_GOES_ON where one goes on to the
+    # next line), for the lines of this file where one is: its instances' sites keep its span, which an edit
+    # before that column may move (patch.calls_reach)
+    call_ends: dict
     diagnostics: tuple  # the analysis's, before suppressions
     carry: object = None  # what the last whole lowering left for the next (lower/carrying.py), or None
     expansion: Expansion | None = None
-    # The inference of a text before a name no kind has cut a chain (` -> g` typed: the layers after it lost
-    # their shapes): the edit that mends it (` -> gelu`, or the name taken out) is inferred from this one, whose
-    # layers after the cut have the shapes they will have again (splice.py). Any earlier inference of the file
-    # is a correct start (reinfer_lowered compares every node); this one takes most over.
-    before_cut: RecordingInference | None = None
+    # The state of a text before a name no kind has cut a chain (` -> g` typed: the layers after it lost their
+    # shapes, or were not made at all where a block's use follows): the edit that mends it (` -> gelu`, or the
+    # name taken out) is inferred from its inference, whose layers after the cut have the shapes they will have
+    # again; where the cut left out what a block's use made, the mended text is spliced from it (splice.py:
+    # from its text, the mended one differs by one element). Any earlier state of the file is a correct start
+    # (reinfer_lowered compares every node, splice compares the texts); this one takes most over.
+    before_cut: State | None = None
     # The syntax tree of `source`, or of a text alike but for places (syntax.alike); None where not known (a
     # number edited since): what a trivia edit's new tree is compared with (trivia.py).
     program: object = None
@@ -124,11 +131,13 @@ def keep(
     the text's syntax tree."""
     if not isinstance(inference, RecordingInference) or not inference.reusable():
         return None
-    lines = set()
+    ends: dict[int, int] = {}
     for site in lowering.sites:
         span = site.call_span
         if span is not None and span.path == path:
-            lines.update(range(span.line, span.end_line + 1))
+            for line in range(span.line, span.end_line):
+                ends[line] = CALL_GOES_ON
+            ends[span.end_line] = max(ends.get(span.end_line, 0), span.end_column)
     expansion = Expansion(
         lowering.steps, lowering.step_budget, lowering.builder.layer_count, lowering.limits.max_layers
     )
@@ -141,7 +150,7 @@ def keep(
         network,
         inference,
         strict,
-        frozenset(lines),
+        ends,
         tuple(diagnostics),
         lowering.carry(),
         expansion,
@@ -165,7 +174,7 @@ def reanalyse(state: State, source: Source, *, strict: bool = False, parse=None)
         network = replace(state.network, sources={**state.network.sources, state.path: source})
         return Reanalysis(state.diagnostics, network, replace(state, source=source, network=network))
     if change is None:  # across lines
-        return _relaid(state, source, parse)
+        return _relaid(state, source, parse) or _mended_across(state, source, strict, parse)
     edit = number_edit(old, new, change)
     program = None  # the new text's syntax tree, where known
     if edit is not None:
@@ -175,27 +184,40 @@ def reanalyse(state: State, source: Source, *, strict: bool = False, parse=None)
         patched = respace(state, spaced, source) if spaced is not None else None
         if patched is not None:
             program = state.program  # alike but for places
+    start = state  # the state the new text is analysed from
     if patched is None and parse is not None:
         program = parse()  # (None: it has syntax errors)
         if program is not None:
             patched = rebind(state, change, source, program) or splice(state, change, source, program)
+            if patched is None and state.before_cut is not None:
+                mended = _mended(state.before_cut, source, program)
+                if isinstance(mended, Reanalysis):
+                    return mended
+                if mended is not None:
+                    patched, start = mended, state.before_cut
         if patched is None and edit is None:  # a line's indentation, a comment's `#`...
             return _relaid(state, source, parse)
     if patched is None:
         return None
-    network, previous, before_cut = patched.network, state.inference, state.before_cut
+    return _answered(state, start, patched, source, strict, program)
+
+
+def _answered(state: State, start: State, patched, source: Source, strict: bool, program) -> Reanalysis | None:
+    """The analysis of the network an edit patched, spliced or bound again (Patched) from `start` (the state
+    before it, or the state before a cut that it mends), inferred again where it may differ."""
+    network, previous, before_cut = patched.network, start.inference, start.before_cut
     if patched.cut is False and before_cut is not None:
         # a chain mended: inferred from before it was cut, each node compared with the one there
-        inference = reinfer_lowered(before_cut, network)
+        inference = reinfer_lowered(before_cut.inference, network)
         before_cut = None
     elif patched.rewired is not None:
         # nodes put in, taken out or renamed: their wiring made again
         inference = reinfer_rewired(previous, network, patched.rewired, patched.dirty)
         if patched.cut and before_cut is None:
-            before_cut = previous
+            before_cut = _uncut(start)
     else:
         inference = reinfer(previous, network, patched.dirty)
-    expansion = patched.expansion or state.expansion
+    expansion = patched.expansion or start.expansion
     if inference is None:
         return None
     analysis = inference._conclude()
@@ -211,14 +233,50 @@ def reanalyse(state: State, source: Source, *, strict: bool = False, parse=None)
             network,
             inference,
             strict,
-            state.call_lines,
+            start.call_ends,
             diagnostics,
-            state.carry,
+            start.carry,
             expansion,
             before_cut,
             program,
         ),
     )
+
+
+def _uncut(state: State) -> State:
+    """The state kept as a cut chain's state before the cut: without its syntax tree, and without a state before
+    a cut of its own (one State each, not a chain of them)."""
+    return replace(state, before_cut=None, program=None)
+
+
+def _mended_across(state: State, source: Source, strict: bool, parse) -> Reanalysis | None:
+    """A cut chain mended by an edit across lines (a line the cut was typed on taken out whole, an undo): from
+    the state before the cut (`_mended`)."""
+    before = state.before_cut
+    if before is None or parse is None:
+        return None
+    program = parse()
+    if program is None:
+        return None
+    mended = _mended(before, source, program)
+    if mended is None or isinstance(mended, Reanalysis):
+        return mended
+    return _answered(state, before, mended, source, strict, program)
+
+
+def _mended(before: State, source: Source, program):
+    """A text that mends a cut chain where the text before the cut differs from it by one element between two
+    others, or not at all (the cut taken back): the network spliced from the state before the cut (Patched),
+    or that state's analysis itself (a Reanalysis); None where it does not."""
+    old, new = before.source.text, source.text
+    if old == new:
+        network = replace(before.network, sources={**before.network.sources, before.path: source})
+        kept = replace(before, source=source, network=network, program=program)
+        return Reanalysis(before.diagnostics, network, kept)
+    change = changed(old, new)
+    if change is None or comment_edit(old, change):
+        return None
+    return splice(before, change, source, program)
 
 
 def _relaid(state: State, source: Source, parse) -> Reanalysis | None:

@@ -54,7 +54,7 @@ def patch(state, edit: NumberEdit, source):
     if network.shape_reads:
         return None
     path, line = state.path, edit.line
-    if edit.delta and line in state.call_lines:
+    if edit.delta and calls_reach(state, line, edit.column):
         return None  # a block call on the line: its instances' sites hold its span
     for diagnostic in network.diagnostics:
         if _on_line(diagnostic, path, line):
@@ -112,7 +112,7 @@ def respace(state, edit: SpaceEdit, source):
     if network.shape_reads:
         return None
     path, line = state.path, edit.line
-    if line in state.call_lines:
+    if calls_reach(state, line, edit.column):
         return None
     if any(_on_line(diagnostic, path, line) for diagnostic in network.diagnostics):
         return None
@@ -193,6 +193,15 @@ def _touches(data: LayerNode, path: str, line: int) -> bool:
         if span.path == path and span.line <= line <= span.end_line:
             return True
     return any(span.path == path and span.line <= line <= span.end_line for span in data.dim_spans)
+
+
+CALL_GOES_ON = 1 << 62  # State.call_ends: a block call that goes on to the next line
+
+
+def calls_reach(state, line: int, column: int) -> bool:
+    """Whether a block call written on `line` ends after `column` (1-based): its instances' sites keep its span,
+    which an edit there may move. One that ends before the edit keeps its place."""
+    return state.call_ends.get(line, 0) > column
 
 
 def _on_line(diagnostic, path: str, line: int) -> bool:

@@ -55,7 +55,7 @@ from ..syntax import (
     walk,
 )
 from .edit import Change, _shifted
-from .patch import Patched, _on_line, written_on_line
+from .patch import Patched, _on_line, calls_reach, written_on_line
 
 
 class _Shift:
@@ -86,7 +86,7 @@ def rebind(state, change: Change, source, program):
         return None
     call, labelled = found
     span = call.span
-    if delta and line in state.call_lines:
+    if delta and calls_reach(state, line, column):
         return None  # a block call on the line: its instances' sites hold its span
     written = call.name.id
     kind = KINDS.get(written)

@@ -2,30 +2,39 @@
 
 `-> relu -> maxpool` -> `-> relu -> gelu -> maxpool` (a paste, a layer typed in) and back (an undo), and the
 texts on the way while a layer is typed: ` -> g` (a name no kind has: lowering's E005, and the layer after it
-has no input), ` -> gel` -> ` -> gelu` (a layer where E005 was) and back.
+has no input), ` -> gel` -> ` -> gelu` (a layer where E005 was) and back, `drop` -> `drop: d` (a label typed on
+such a name).
 
 Lowering makes, for an element between two others of a chain (A before it, B after it):
 - a layer call: one node, named by its label, else after its kind as written and numbered in its scope
-  (`gelu1`), made just before B's node, its input what fed B (the tensor flowing out of A), and B's input
-  it; the edges are made in the order the nodes are (lower/statements.py: pending edges, resolved in order);
-- a name no kind or block has: no node, E005 at the name (lower.statements.unknown_layer); B has no input
-  (`incomplete`) and no edge in;
+  (`gelu1`), made just before B's first node, its input what fed B (the tensor flowing out of A), and B's
+  input it; the edges are made in the order the nodes are (lower/statements.py: pending edges, resolved in
+  order);
+- a name no kind or block has: no node, E005 at the name (lower.statements.unknown_layer); the chain is cut:
+  B has no input. Where B is a layer call, it is made without it (`incomplete`); where B is a group, a block's
+  use, a repeat or a condition, cut.py says what lowering leaves of it and of the elements after it (a block's
+  use makes nothing);
 - nothing: A's tensor flows into B.
 So the new network is the old one with the old element's work undone and the new element's done, where
 - the chain is a statement's at the top level (not in a block's body or a group, whose instances and copies
-  are named by place or stamped from templates), A and B are on either side of the edit, B is a layer call
-  taking one tensor (the one flowing in), and the old and the new element are on the edited line;
+  are named by place or stamped from templates), A and B are on either side of the edit, and the old and the
+  new element are on the edited line; B is a layer call taking one tensor (the one flowing in), or any other
+  element on a later line after an element whose tensor has no name (its nodes' places do not move, and it
+  reads that tensor as the one flowing in alone);
 - the new element is a call (labelled or not; no condition, no repeat) of a layer kind whose arguments read no
   name and bind without a diagnostic (rebind.py's rules), with one output; or a name no kind, block or tensor
   has, written without arguments;
 - no other layer's name moves: an automatic name is taken only where no layer of the scope, and no label in
   the file, is a name of the kind's numbering; a label must be new and not end in a digit (a label keeps an
-  automatic name free);
+  automatic name free, even on a name no kind has), and no label is used twice;
 - lowering said nothing else on the line, no block call is written there, and the expansion stays within its
-  limits (the steps and layers the last lowering counted, one more or less: incremental.Expansion).
+  limits (the steps and layers the last lowering counted, one more or less: incremental.Expansion; a cut's
+  uses of blocks that make nothing are counted still).
 The nodes written on the line are moved as the text after the edit moved. The wiring of the nodes whose
 edges changed is made again (`reinfer_rewired`: what feeds the element has another consumer, whose lints
-read it); where a cut chain is mended, the state before the cut is the start (incremental.State.before_cut).
+read it). Where a cut chain is mended, the state before the cut is the start (incremental.State.before_cut):
+its inference where B is a layer call (B's node is there, without an input); its network where what B made
+was left out, from which the mended text is spliced (incremental.reanalyse: `_mended`).
 """
 
 from __future__ import annotations
@@ -39,9 +48,10 @@ from ..layers import KINDS
 from ..lower.binding import names_read
 from ..lower.statements import unknown_layer
 from ..model import LayerNode
-from ..syntax import Assign, Call, Labelled, OutputDecl
+from ..syntax import Assign, BlockDef, Call, Labelled, OutputDecl
+from .cut import Cut, _within, made_by
 from .edit import SpaceEdit
-from .patch import Patched, _on_line, written_on_line
+from .patch import Patched, _on_line, calls_reach, written_on_line
 from .rebind import _bound, _names_written, _numbering, _tensor_names
 
 
@@ -63,21 +73,27 @@ def splice(state, change, source, program):
     network, expansion = state.network, state.expansion
     if program is None or network.shape_reads or expansion is None or state.carry is None:
         return None
+    if any(diagnostic.code is codes.DUPLICATE_DEFINITION for diagnostic in network.diagnostics):
+        return None  # a label used twice: which use is named by it moves with the element put in or taken out
     path, old, new = state.path, state.source.text, source.text
     line_start = new.rfind("\n", 0, change.start) + 1
     line = new.count("\n", 0, change.start) + 1
-    if line in state.call_lines:
-        return None  # a block call on the line: its instances' sites hold its span
     delta = change.new_end - change.old_end
     column, end_column = change.start - line_start + 1, change.new_end - line_start + 1
+    if calls_reach(state, line, column):
+        return None  # a block call on the line after the edit's start: its instances' sites hold its span
     chain = _chain_on(program.statements, line)
     if chain is None:
         return None
     elements = chain.elements
-    # an element ending where the edit begins is edited if the edit joins its name (`gelu` -> `g`), and so is
-    # one beginning where it ends (`elu` -> `gelu`)
+    # an element ending where the edit begins is edited if the edit joins its name (`gelu` -> `g`) or makes it a
+    # label (`drop` -> `drop: d` and back), and so is one beginning where it ends (`elu` -> `gelu`)
     stretches = (old[change.start : change.old_end], new[change.start : change.new_end])
-    joined_left = change.start > 0 and _word(new[change.start - 1]) and any(_word(s[:1]) for s in stretches)
+    joined_left = (
+        change.start > 0
+        and _word(new[change.start - 1])
+        and any(_word(s[:1]) or s.lstrip(" \t")[:1] == ":" for s in stretches)
+    )
     joined_right = change.new_end < len(new) and _word(new[change.new_end]) and any(_word(s[-1:]) for s in stretches)
     before = 0
     while before < len(elements) and (
@@ -93,9 +109,14 @@ def splice(state, change, source, program):
         return None  # at a chain's start or end, or more than one element in between
     a, b = elements[before - 1], elements[after]
     b_call = b.element if isinstance(b, Labelled) else b
-    if not isinstance(b_call, Call) or b_call.name.id not in KINDS:
-        return None  # B must be a layer call (one node); that it takes the tensor flowing in alone, its edges say
-    now = _new_element(elements[before] if after > before else None, program, state.carry.blocks)
+    b_layer = isinstance(b_call, Call) and b_call.name.id in KINDS
+    if not b_layer and (b.span.line <= line or (before == 1 and _named(a))):
+        # B a group, a block's use, a repeat or a condition: on a line of its own after the edit (its nodes'
+        # places do not move), after an element whose tensor has no name (B reads it as the tensor flowing in
+        # alone)
+        return None
+    blocks = state.carry.blocks
+    now = _new_element(elements[before] if after > before else None, program, blocks)
     if now is None:
         return None
     graph = network.layer_graph
@@ -104,11 +125,18 @@ def splice(state, change, source, program):
     # follows it as spaces typed there would); the new element's own are made so
     moved = written_on_line(network, path, line, SpaceEdit(line, column, change.old_end - line_start + 1, delta))
     on_line = list(moved)
-    b_span = _old_span(b_call.span, line, delta)
-    made_b = [name for name in (on_line if b_span.line == line else nodes) if nodes[name].span == b_span]
-    if len(made_b) != 1:
-        return None
-    b_node = made_b[0]
+    if b_layer:
+        b_span = _old_span(b_call.span, line, delta)
+        b_nodes = [name for name in (on_line if b_span.line == line else nodes) if nodes[name].span == b_span]
+        if len(b_nodes) != 1:
+            return None
+    else:
+        b_nodes = list(made_by(nodes, b.span))
+        if not b_nodes:
+            return None  # a condition that did not hold, a block that made nothing: lowering's to say
+    statement = _statement_on(program.statements, line)
+    definitions = tuple(item.span for item in program.statements if isinstance(item, BlockDef))
+    after_b = _After(b_nodes, b_layer, a, elements[after:], blocks, statement.span, definitions)
     reported = [d for d in network.diagnostics if _on_line(d, path, line)]
     old_text = state.source
     a_end = old_text.offset(a.span.end_line, a.span.end_column)
@@ -116,28 +144,31 @@ def splice(state, change, source, program):
     was = _old_element(old, a_end, b_old, old_text, line, nodes, on_line, reported)
     if was is None or any(d is not was.diagnostic for d in reported):
         return None  # lowering said something else on the line (it may read what moves)
-    if was.what == now.what:
+    if was.what == now.what and was.what != "unknown":
         return None  # nothing put in or taken out: an element edited in place is rebind.py's
+    if any(label is not None and label[-1].isdigit() for label in (was.label, now.label)):
+        return (
+            None  # a label, even on a name no kind has, keeps an automatic name free (`relu1:`): which, lowering knows
+        )
     steps = expansion.steps + (now.what != "none") - (was.what != "none")
     layers = expansion.layers + (now.what == "layer") - (was.what == "layer")
     if steps > expansion.step_budget or layers > expansion.max_layers:
-        return None  # lowering would stop at a limit
+        return None  # lowering would stop at a limit (a cut's uses of blocks that make nothing are counted still)
     edges = list(graph._edges)
     order = dict(nodes)
     diagnostics = list(network.diagnostics)
-    producer = _undone(was, a, b_node, edges, order, diagnostics, on_line)
-    if producer is None:
-        return None
-    made = _done(now, b_node, producer, edges, order, diagnostics, program, state.carry.blocks)
-    if made is None:
-        return None
+    touched: set = set()  # the ends of every edge put in or taken out, every node put in or taken out
+    if was.what == now.what:  # a name no kind has, labelled otherwise (`drop` -> `drop: d`): still cut
+        diagnostics.remove(was.diagnostic)
+        diagnostics.append(unknown_layer(now.call.name.id, now.call.name.span, blocks, False))
+    else:
+        producer = _undone(was, after_b, edges, order, diagnostics, on_line, touched)
+        if producer is None or not _done(now, after_b, producer, edges, order, diagnostics, program, touched):
+            return None
     for name, node in moved.items():
         if name in order:
             node.incomplete = order[name].incomplete  # B's, as the element before it now leaves it
             order[name] = node
-    touched = {b_node, producer[0], *made}
-    if was.node is not None:
-        touched.add(was.node)
     diagnostics.sort(key=Diagnostic.sort_key)
     spliced = replace(
         network,
@@ -146,7 +177,7 @@ def splice(state, change, source, program):
         diagnostics=tuple(diagnostics),
     )
     # a name no kind has put in cuts the chain (the layers after it lose their shapes); taken out, it mends it
-    cut = True if now.what == "unknown" else False if was.what == "unknown" else None
+    cut = None if was.what == now.what else True if now.what == "unknown" else False if was.what == "unknown" else None
     return Patched(spliced, set(moved), touched, replace(expansion, steps=steps, layers=layers), cut)
 
 
@@ -211,44 +242,69 @@ def _old_element(old: str, a_end: int, b_old: int, text, line, nodes, on_line, r
             == (line, column, line, column + name_end - name_start)
             and _arrow(old, name_end, b_old) == b_old
         ):
-            return _Element("unknown", diagnostic=diagnostic)
+            return _Element("unknown", diagnostic=diagnostic, label=label)
     return None
 
 
-def _undone(was: _Element, a, b_node: str, edges: list, order: dict, diagnostics: list, on_line):
+@dataclass(frozen=True)
+class _After:
+    """B, the element after the edited one, and what the edit's tensor flows into: B's nodes (its one node
+    where B is a layer call), A, the elements from B to the chain's end, and what may read the cut."""
+
+    nodes: list  # the nodes B made, in order
+    layer: bool  # B is a layer call
+    a: object  # the element before the edited one
+    elements: list  # B and the elements after it
+    blocks: object  # the file's blocks
+    statement: object  # the span of the chain's statement
+    definitions: tuple  # the spans of the file's block definitions
+
+
+def _undone(was: _Element, after: _After, edges: list, order: dict, diagnostics: list, on_line, touched: set):
     """Undo the old element's work in `edges`, `order` and `diagnostics`: (the node that feeds B now, its
     output port), or None where the graph is not as that element leaves it."""
-    into_b = [edge for edge in edges if edge[1] == b_node]
+    b_set = set(after.nodes)
+    into_b = [edge for edge in edges if edge[1] in b_set and edge[0] not in b_set]
     if was.what == "none":
-        if len(into_b) != 1 or into_b[0][2] != 0:
-            return None  # B takes more than the tensor flowing in, or that is missing (A made none)
-        return into_b[0][0], into_b[0][3]["src_port"]
+        if after.layer:
+            if len(into_b) != 1 or into_b[0][2] != 0:
+                return None  # B takes more than the tensor flowing in, or that is missing (A made none)
+            flow = into_b
+        else:
+            # what A made feeds B (B may read other tensors by their names)
+            from_a = made_by({edge[0]: order[edge[0]] for edge in into_b}, after.a.span)
+            flow = [edge for edge in into_b if edge[0] in from_a]
+        ends = {(edge[0], edge[3]["src_port"]) for edge in flow}
+        return next(iter(ends)) if len(ends) == 1 else None
     if was.what == "layer":
         x = was.node
         into_x = [edge for edge in edges if edge[1] == x]
         out_of_x = [edge for edge in edges if edge[0] == x]
-        if (
-            len(into_x) != 1
-            or into_x[0][2] != 0
-            or len(into_b) != 1
-            or out_of_x != into_b
-            or into_b[0][2] != 0
-            or order[x].incomplete
-        ):
-            return None  # what it made feeds more than B, or it takes more than the tensor flowing in
+        if len(into_x) != 1 or into_x[0][2] != 0 or order[x].incomplete or not out_of_x:
+            return None  # it takes more than the tensor flowing in
+        if after.layer and (len(into_b) != 1 or out_of_x != into_b or into_b[0][2] != 0):
+            return None  # what it made feeds more than B
+        if any(edge[1] not in b_set for edge in out_of_x):
+            return None
         if was.label is None and _numbered_before(order, order[x].written, x) is None:
             return None  # a layer named after the same kind after it: its number moves
         if was.label is not None and was.label[-1].isdigit():
             return None  # a label that kept an automatic name free (`conv1:`): the next of that kind takes it
         source, port = into_x[0][0], into_x[0][3]["src_port"]
-        edges[edges.index(into_b[0])] = (source, b_node, 0, {"port": 0, "src_port": port})
+        for edge in out_of_x:  # what it fed is fed by what fed it, where its edge was
+            edges[edges.index(edge)] = (source, edge[1], edge[2], {"port": edge[3]["port"], "src_port": port})
+            touched.add(edge[1])
         edges.remove(into_x[0])
         del order[x]
+        touched.update((x, source))
         return source, port
     # a name no kind has: B had no input; what A made feeds it again
+    if not after.layer:
+        return None  # what B made was not made: the state before the cut is the start (incremental.reanalyse)
+    b_node = after.nodes[0]
     if into_b or not order[b_node].incomplete:
         return None
-    a_call = a.element if isinstance(a, Labelled) else a
+    a_call = after.a.element if isinstance(after.a, Labelled) else after.a
     if not isinstance(a_call, Call) or KINDS.get(a_call.name.id) is None:
         return None  # A's tensor is a block's, a group's or a name's: found by lowering
     span = a_call.span
@@ -267,56 +323,134 @@ def _undone(was: _Element, a, b_node: str, edges: list, order: dict, diagnostics
     at = position[b_node]
     index = next((i for i, edge in enumerate(edges) if position.get(edge[1], -1) > at), len(edges))
     edges.insert(index, (made[0], b_node, 0, {"port": 0, "src_port": 0}))
+    touched.update((b_node, made[0]))
     return made[0], 0
 
 
-def _done(now: _Element, b_node: str, producer: tuple, edges: list, order: dict, diagnostics: list, program, blocks):
-    """Do the new element's work in `edges`, `order` and `diagnostics`: the names of the nodes it made, or None
-    where lowering would name them otherwise."""
+def _done(
+    now: _Element, after: _After, producer: tuple, edges, order: dict, diagnostics: list, program, touched
+) -> bool:
+    """Do the new element's work in `edges`, `order` and `diagnostics`; False where lowering would do
+    otherwise than this knows (name the new layer otherwise, leave other nodes of a cut chain)."""
     if now.what == "none":
-        return ()
-    index = next(i for i, edge in enumerate(edges) if edge[1] == b_node)
+        return True  # A's tensor flows into B: _undone made it so
     call = now.call
     written = call.name.id
+    b_set = set(after.nodes)
     if now.what == "unknown":
-        del edges[index]  # B has no input now
-        node = order[b_node].copy()
-        node.incomplete = True
-        order[b_node] = node
-        diagnostics.append(unknown_layer(written, call.name.span, blocks, False))
-        return ()
+        if after.layer:
+            b_node = after.nodes[0]
+            del edges[next(i for i, edge in enumerate(edges) if edge[1] == b_node)]  # B has no input now
+            node = order[b_node].copy()
+            node.incomplete = True
+            order[b_node] = node
+            touched.update((b_node, producer[0]))
+        elif not _cut(after, producer, edges, order, diagnostics, touched):
+            return False
+        diagnostics.append(unknown_layer(written, call.name.span, after.blocks, False))
+        return True
     kind = KINDS[written]
+    first = after.nodes[0]
     if now.label is not None:
         local = now.label
-        if local in order or local[-1].isdigit():
-            return None  # defined twice; or a label that keeps an automatic name free, which others may have
+        if _taken(order, local) or local[-1].isdigit():
+            return False  # defined twice; or a label that keeps an automatic name free, which others may have
     else:
         if any(_numbering(written).fullmatch(label) for label in _names_written(program.statements)):
-            return None  # a label of the kind's numbering keeps a name free: which one, lowering knows
-        number = _numbered_before(order, written, b_node)
+            return False  # a label of the kind's numbering keeps a name free: which one, lowering knows
+        number = _numbered_before(order, written, first)
         if number is None:
-            return None
+            return False
         local = written + number_separator(written) + str(number + 1)
-        if local in order:
-            return None
+        if _taken(order, local):
+            return False
     bound = _bound(kind, call)
     if bound is None or kind.output_count(bound[0]) != 1:
-        return None
+        return False
     args, arg_spans, explicit = bound
-    b = order[b_node]
-    node = LayerNode(
-        kind.name, written, args, call.span, local, b.block_path, b.scopes, b.site, arg_spans, explicit, False
-    )
-    # made just before B: its edge in where B's was, then B's from it
+    b = order[first]
+    if after.layer:
+        block_path, scopes, site = b.block_path, b.scopes, b.site
+    else:  # B's first node is a block instance's or a group's: the new layer is the top level's
+        site = b.site
+        while site.parent is not None:
+            site = site.parent
+        block_path, scopes = (), ()
+    node = LayerNode(kind.name, written, args, call.span, local, block_path, scopes, site, arg_spans, explicit, False)
+    # made just before B: its edge in before the first into B's nodes, then B's from it in place of A's
     items = list(order.items())
-    at = next(i for i, (name, _) in enumerate(items) if name == b_node)
+    at = next(i for i, (name, _) in enumerate(items) if name == first)
     items.insert(at, (local, node))
     order.clear()
     order.update(items)
     source, port = producer
-    edges[index] = (local, b_node, 0, {"port": 0, "src_port": 0})
+    index = next(i for i, edge in enumerate(edges) if edge[1] in b_set)
+    for i, edge in enumerate(edges):
+        if edge[0] == source and edge[3]["src_port"] == port and edge[1] in b_set:
+            edges[i] = (local, edge[1], edge[2], {"port": edge[3]["port"], "src_port": 0})
+            touched.add(edge[1])
     edges.insert(index, (source, local, 0, {"port": 0, "src_port": port}))
-    return (local,)
+    touched.update((local, source))
+    return True
+
+
+def _cut(after: _After, producer: tuple, edges: list, order: dict, diagnostics: list, touched: set) -> bool:
+    """A chain cut before B, a group, a block's use, a repeat or a condition: what lowering leaves of B and the
+    elements after it (cut.py) made so; False where that is not known here."""
+    for diagnostic in diagnostics:
+        span = diagnostic.span
+        if (
+            span is None
+            or span.path != after.statement.path
+            or _within(span, after.statement)
+            or any(_within(span, definition) for definition in after.definitions)
+        ):
+            return False  # lowering said something the cut may change (a block's body, the chain's statement)
+    elements = after.elements
+    rest = elements[0].span.to(elements[-1].span)
+    cut = Cut(made_by(order, rest), after.blocks)
+    if cut.walk(elements) is None:
+        return False
+    source, port = producer
+    flow = [edge for edge in edges if edge[0] == source and edge[3]["src_port"] == port and edge[1] in cut.region]
+    if not flow:
+        return False
+    gone = cut.gone
+    names = list(order)
+    later = names[names.index(after.nodes[0]) :]
+    for block in cut.unnumbered:  # a use of it that made nothing took no number: a later use's would move
+        numbering = _numbering(block)
+        if any(name not in gone and numbering.fullmatch(name.split(".", 1)[0]) for name in later):
+            return False
+    removed = {id(edge) for edge in flow}
+    removed.update(id(edge) for edge in edges if edge[0] in gone or edge[1] in gone)
+    kept = []
+    for edge in edges:
+        if id(edge) not in removed:
+            kept.append(edge)
+            continue
+        touched.update(edge[:2])
+        target = edge[1]
+        if target not in gone and not order[target].incomplete:  # it lost an input
+            node = order[target].copy()
+            node.incomplete = True
+            order[target] = node
+    edges[:] = kept
+    for name in gone:
+        del order[name]
+    touched.update(gone)
+    return True
+
+
+def _taken(order: dict, local: str) -> bool:
+    """Whether a top-level name is a node's, or a group's or block instance's (its nodes' prefix)."""
+    prefix = local + "."
+    return local in order or any(name.startswith(prefix) for name in order)
+
+
+def _named(element) -> bool:
+    """Whether a chain's first element is a tensor's name (lower.statements: `_chain`)."""
+    return isinstance(element, Call) and not element.args and not element.kwargs and element.name.id not in KINDS
 
 
 def _numbered_before(order: dict, written: str, place: str) -> int | None:
@@ -337,12 +471,18 @@ def _numbered_before(order: dict, written: str, place: str) -> int | None:
 
 def _chain_on(statements, line: int):
     """The chain of the top-level statement written on `line`, if that is an assignment or an output's."""
+    statement = _statement_on(statements, line)
+    if isinstance(statement, (Assign, OutputDecl)) and statement.chain is not None:
+        return statement.chain
+    return None
+
+
+def _statement_on(statements, line: int):
+    """The top-level statement written on `line`, or None."""
     for statement in statements:
         span = statement.span
         if span.line <= line <= span.end_line:
-            if isinstance(statement, (Assign, OutputDecl)) and statement.chain is not None:
-                return statement.chain
-            return None
+            return statement
     return None
 
 
