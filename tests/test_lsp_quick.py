@@ -325,6 +325,37 @@ def test_the_enter_key_is_published_from_the_quick_path_at_the_new_places(tmp_pa
         client.close()
 
 
+BLOCKS_NET = """block pair(c) {
+    out = in -> conv(c, 3, p=1) -> relu
+}
+input image: 3 x 32 x 32
+features = image
+    -> conv1: conv(16, 3, p=1)
+    -> stage: (pair(16) -> pair(16) * 2)
+output logits = features -> adaptive_avgpool(1) -> flatten -> fc: linear(10)
+"""
+
+
+def test_a_new_line_typed_before_a_group_of_blocks_is_published_from_the_quick_path_at_every_key(tmp_path):
+    """`-> drop: dropout(0.1)` typed a key at a time on a new line before a group of block calls, then erased:
+    ` -> d` cuts the chain, and lowering makes none of the group's instances; `drop: dropout` mends it. Every
+    version after the first is published once from the version before (syntax errors, white space, splice.py,
+    rebind.py), as `check` reports it."""
+    path = tmp_path / "net.cdsl"
+    at = BLOCKS_NET.index("\n    -> stage:")
+    typed = "\n    -> drop: dropout(0.1)"
+    texts = [BLOCKS_NET[:at] + typed[:n] + BLOCKS_NET[at:] for n in range(len(typed) + 1)]
+    texts += reversed(texts[:-1])
+    server = _Recorded()
+    _run(server, convert.path_to_uri(str(path)), texts)
+    expected = _checked_codes(path, texts)
+    assert "E005" in expected[len("\n    -> d")] and expected[len(typed)] == expected[0] == ()
+    assert [(version, tuple(sorted(codes))) for version, codes, _ in server.publications] == [
+        (version, codes) for version, codes in enumerate(expected, 1)
+    ]
+    assert all(how == "quick" for version, _, how in server.publications if version > 1)
+
+
 def _range(text: str, old: str) -> dict:
     start = text.index(old)
     return {"start": _position(text, start), "end": _position(text, start + len(old))}
