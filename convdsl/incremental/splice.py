@@ -291,9 +291,10 @@ def _undone(was: _Element, after: _After, edges: list, order: dict, diagnostics:
         if was.label is not None and was.label[-1].isdigit():
             return None  # a label that kept an automatic name free (`conv1:`): the next of that kind takes it
         source, port = into_x[0][0], into_x[0][3]["src_port"]
-        for edge in out_of_x:  # what it fed is fed by what fed it, where its edge was
-            edges[edges.index(edge)] = (source, edge[1], edge[2], {"port": edge[3]["port"], "src_port": port})
-            touched.add(edge[1])
+        for i, edge in enumerate(edges):  # what it fed is fed by what fed it, where its edge was
+            if edge[0] == x:
+                edges[i] = (source, edge[1], edge[2], {"port": edge[3]["port"], "src_port": port})
+                touched.add(edge[1])
         edges.remove(into_x[0])
         del order[x]
         touched.update((x, source))
