@@ -150,18 +150,29 @@ def _typing(client, uri, line: int, column: int, rounds: int, pause: float) -> l
 
 
 NEW_LINE = "    -> drop: dropout(0.2)"  # typed as a line of its own after layer3's, then erased
+# typed as a line of its own in the bottleneck block's body (after its first line), in ResNet-152 written in one
+# file (ONE_FILE), then erased: one layer more in each of the block's 50 instances
+BODY_LINE = "        -> drop: dropout(0.1)"
+ONE_FILE = "resnet152-one-file.cdsl"  # not on disk: resnet152.cdsl with its included blocks written in it
 
 
-def _new_line(client, uri, line: int, column: int, rounds: int, pause: float) -> list[float]:
+def _one_file(text: str) -> str:
+    """resnet152.cdsl's text with the blocks it includes written in it instead."""
+    include = 'include "../examples/resnet_blocks.cdsl"\n'
+    blocks = (HERE.parent / "examples" / "resnet_blocks.cdsl").read_text()
+    return blocks + "\n" + text.replace(include, "")
+
+
+def _new_line(client, uri, line: int, column: int, rounds: int, pause: float, typed: str = NEW_LINE) -> list[float]:
     """didChange -> publishDiagnostics, in ms, for each keystroke of a new line typed after (line, column), the
     end of a line in a chain: the Enter key, the indentation, then NEW_LINE a key at a time; then each
     backspace taking it out again, the line break last; `rounds` times, a keystroke `pause` seconds after the
-    diagnostics of the one before. On the way: white space (trivia.py), syntax errors (` -`, `drop:`,
+    diagnostics of the one before (`typed`: another line). On the way: white space (trivia.py), syntax errors (` -`, `drop:`,
     `dropout(0.`), names no kind has (` -> d`, `drop: dropou`: the chain cut), a layer put in (`dropout`),
     its argument typed (`dropout(0.2)`)."""
     keystrokes = [((line, column), (line, column), "\n")]
-    keystrokes += [((line + 1, i), (line + 1, i), char) for i, char in enumerate(NEW_LINE)]
-    keystrokes += [((line + 1, i - 1), (line + 1, i), "") for i in range(len(NEW_LINE), 0, -1)]
+    keystrokes += [((line + 1, i), (line + 1, i), char) for i, char in enumerate(typed)]
+    keystrokes += [((line + 1, i - 1), (line + 1, i), "") for i in range(len(typed), 0, -1)]
     keystrokes += [((line, column), (line + 1, 0), "")]
     return _keystrokes(client, uri, keystrokes, rounds, pause)
 
@@ -255,6 +266,17 @@ def main() -> int:
             result = client.at("textDocument/hover", uri, *where)
             hovers.append((time.perf_counter() - start) * 1000)
             assert result is not None, where
+        # a layer typed into a block's body: one in each of its instances (ResNet-152 in one file)
+        one_file = _one_file(text)
+        body_uri = client.open(HERE / ONE_FILE, one_file)
+        client.diagnostics(body_uri, 1, timeout=60)
+        first = (
+            one_file.splitlines().index(next(t for t in one_file.splitlines() if "-> conv2: conv(c, 3, s=" in t)) - 1
+        )
+        rounds = max(1, args.paced // (2 * len(BODY_LINE) + 2))
+        body = _new_line(
+            client, body_uri, first, len(one_file.splitlines()[first]), rounds, args.pace / 1000, BODY_LINE
+        )
         single, burst, whole = _burst(client, args.large) if args.large else ([], [], [])
     finally:
         client.close()
@@ -284,6 +306,7 @@ def main() -> int:
         (f"  typing `{TYPED.strip()}`, one key every {args.pace:g} ms", typing, 20.0),
         ("  a line broken and joined again", breaks, 20.0),
         (f"  a new line typed, one key every {args.pace:g} ms", new_line, 20.0),
+        (f"  the same in a block's body, every {args.pace:g} ms", body, 20.0),
         ("hover", hovers, 5.0),
         ("in-process analysis alone", alone, None),
         ("in-process snapshot (server)", snapshot, None),

@@ -1,4 +1,5 @@
-"""The network of a new text where one element of a chain at the top level was put in or taken out.
+"""The network of a new text where one element of a chain at the top level or in a block's body was put in or
+taken out.
 
 `-> relu -> maxpool` -> `-> relu -> gelu -> maxpool` (a paste, a layer typed in) and back (an undo), and the
 texts on the way while a layer is typed: ` -> g` (a name no kind has: lowering's E005, and the layer after it
@@ -16,11 +17,13 @@ Lowering makes, for an element between two others of a chain (A before it, B aft
   use makes nothing);
 - nothing: A's tensor flows into B.
 So the new network is the old one with the old element's work undone and the new element's done, where
-- the chain is a statement's at the top level (not in a block's body or a group, whose instances and copies
-  are named by place or stamped from templates), A and B are on either side of the edit, and the old and the
-  new element are on the edited line; B is a layer call taking one tensor (the one flowing in), or any other
-  element on a later line after an element whose tensor has no name (its nodes' places do not move, and it
-  reads that tensor as the one flowing in alone);
+- the chain is a statement's at the top level, or in the body of a block (`{ ... }`, whose layers are named by
+  kind, not by place: a chain-form block's are numbered), where its work is done once in each of the block's
+  instances (B's node in each, the new layer named in each instance's scope); not in a group (named by place);
+  A and B are on either side of the edit, and the old and the new element are on the edited line;
+- B is a layer call taking one tensor (the one flowing in); or, at the top level, any other element on a later
+  line after an element whose tensor has no name (its nodes' places do not move, and it reads that tensor as
+  the one flowing in alone);
 - the new element is a call (labelled or not; no condition, no repeat) of a layer kind whose arguments read no
   name and bind without a diagnostic (rebind.py's rules), with one output; or a name no kind, block or tensor
   has, written without arguments;
@@ -82,9 +85,10 @@ def splice(state, change, source, program):
     column, end_column = change.start - line_start + 1, change.new_end - line_start + 1
     if calls_reach(state, line, column):
         return None  # a block call on the line after the edit's start: its instances' sites hold its span
-    chain = _chain_on(program.statements, line)
-    if chain is None:
+    found = _chain_on(program.statements, line)
+    if found is None:
         return None
+    chain, statement, in_body = found
     elements = chain.elements
     # an element ending where the edit begins is edited if the edit joins its name (`gelu` -> `g`) or makes it a
     # label (`drop` -> `drop: d` and back), and so is one beginning where it ends (`elu` -> `gelu`)
@@ -110,10 +114,10 @@ def splice(state, change, source, program):
     a, b = elements[before - 1], elements[after]
     b_call = b.element if isinstance(b, Labelled) else b
     b_layer = isinstance(b_call, Call) and b_call.name.id in KINDS
-    if not b_layer and (b.span.line <= line or (before == 1 and _named(a))):
-        # B a group, a block's use, a repeat or a condition: on a line of its own after the edit (its nodes'
-        # places do not move), after an element whose tensor has no name (B reads it as the tensor flowing in
-        # alone)
+    if not b_layer and (in_body or b.span.line <= line or (before == 1 and _named(a))):
+        # B a group, a block's use, a repeat or a condition: at the top level (one of each), on a line of its
+        # own after the edit (its nodes' places do not move), after an element whose tensor has no name (B
+        # reads it as the tensor flowing in alone)
         return None
     blocks = state.carry.blocks
     now = _new_element(elements[before] if after > before else None, program, blocks)
@@ -126,17 +130,17 @@ def splice(state, change, source, program):
     moved = written_on_line(network, path, line, SpaceEdit(line, column, change.old_end - line_start + 1, delta))
     on_line = list(moved)
     if b_layer:
+        # B's node: one at the top level, one per instance of the block in whose body the chain is
         b_span = _old_span(b_call.span, line, delta)
         b_nodes = [name for name in (on_line if b_span.line == line else nodes) if nodes[name].span == b_span]
-        if len(b_nodes) != 1:
+        if not b_nodes or (len(b_nodes) != 1 and not in_body):
             return None
     else:
         b_nodes = list(made_by(nodes, b.span))
         if not b_nodes:
             return None  # a condition that did not hold, a block that made nothing: lowering's to say
-    statement = _statement_on(program.statements, line)
     definitions = tuple(item.span for item in program.statements if isinstance(item, BlockDef))
-    after_b = _After(b_nodes, b_layer, a, elements[after:], blocks, statement.span, definitions)
+    after_b = _After(b_nodes, b_layer, a, elements[after:], blocks, statement.span, definitions, program)
     reported = [d for d in network.diagnostics if _on_line(d, path, line)]
     old_text = state.source
     a_end = old_text.offset(a.span.end_line, a.span.end_column)
@@ -147,11 +151,11 @@ def splice(state, change, source, program):
     if was.what == now.what and was.what != "unknown":
         return None  # nothing put in or taken out: an element edited in place is rebind.py's
     if any(label is not None and label[-1].isdigit() for label in (was.label, now.label)):
-        return (
-            None  # a label, even on a name no kind has, keeps an automatic name free (`relu1:`): which, lowering knows
-        )
-    steps = expansion.steps + (now.what != "none") - (was.what != "none")
-    layers = expansion.layers + (now.what == "layer") - (was.what == "layer")
+        # a label, even on a name no kind has, keeps an automatic name free (`relu1:`): which, lowering knows
+        return None
+    times = len(b_nodes) if b_layer else 1  # the element is lowered once per instance
+    steps = expansion.steps + times * ((now.what != "none") - (was.what != "none"))
+    layers = expansion.layers + times * ((now.what == "layer") - (was.what == "layer"))
     if steps > expansion.step_budget or layers > expansion.max_layers:
         return None  # lowering would stop at a limit (a cut's uses of blocks that make nothing are counted still)
     edges = list(graph._edges)
@@ -161,9 +165,12 @@ def splice(state, change, source, program):
     if was.what == now.what:  # a name no kind has, labelled otherwise (`drop` -> `drop: d`): still cut
         diagnostics.remove(was.diagnostic)
         diagnostics.append(unknown_layer(now.call.name.id, now.call.name.span, blocks, False))
+    elif b_layer:
+        if not _layers_spliced(was, now, after_b, edges, order, diagnostics, program, touched):
+            return None
     else:
-        producer = _undone(was, after_b, edges, order, diagnostics, on_line, touched)
-        if producer is None or not _done(now, after_b, producer, edges, order, diagnostics, program, touched):
+        producer = _undone(was, after_b, edges, order, touched)
+        if producer is None or not _done(now, after_b, producer, edges, order, diagnostics, touched):
             return None
     for name, node in moved.items():
         if name in order:
@@ -258,126 +265,244 @@ class _After:
     blocks: object  # the file's blocks
     statement: object  # the span of the chain's statement
     definitions: tuple  # the spans of the file's block definitions
+    program: object  # the new text's syntax tree
 
 
-def _undone(was: _Element, after: _After, edges: list, order: dict, diagnostics: list, on_line, touched: set):
-    """Undo the old element's work in `edges`, `order` and `diagnostics`: (the node that feeds B now, its
-    output port), or None where the graph is not as that element leaves it."""
+def _layers_spliced(
+    was: _Element, now: _Element, after: _After, edges: list, order: dict, diagnostics, program, touched
+) -> bool:
+    """B a layer call: the old element's work undone and the new one's done at each of B's nodes (one at the top
+    level, one per instance of the block in whose body the chain is), in a pass over the nodes and one or two
+    over the edges. False where the graph is not as the old element leaves it, or where lowering would name a
+    layer otherwise."""
+    b_nodes = after.nodes
+    b_set = set(b_nodes)
+    into: dict = {b: [] for b in b_nodes}
+    for edge in edges:
+        if edge[1] in b_set:
+            into[edge[1]].append(edge)
+    feeds = {}  # B's node -> (node, port): what feeds it once the old element's work is undone
+    xs = {}  # the old element's nodes -> the B node each fed
+    if was.what == "none":
+        for b in b_nodes:
+            ins = into[b]
+            if len(ins) != 1 or ins[0][2] != 0:
+                return False  # B takes more than the tensor flowing in, or that is missing (A made none)
+            feeds[b] = (ins[0][0], ins[0][3]["src_port"])
+    elif was.what == "layer":
+        x_span = order[was.node].span
+        for b in b_nodes:
+            ins = into[b]
+            if len(ins) != 1 or ins[0][2] != 0 or order[ins[0][0]].span != x_span or order[ins[0][0]].incomplete:
+                return False
+            xs[ins[0][0]] = b
+        into_x: dict = {x: [] for x in xs}
+        out_of_x: dict = {x: 0 for x in xs}
+        for edge in edges:
+            if edge[1] in into_x:
+                into_x[edge[1]].append(edge)
+            if edge[0] in out_of_x:
+                out_of_x[edge[0]] += 1
+        for x, b in xs.items():
+            ins = into_x[x]
+            if len(ins) != 1 or ins[0][2] != 0 or out_of_x[x] != 1:
+                return False  # it takes more than the tensor flowing in, or what it made feeds more than B
+            feeds[b] = (ins[0][0], ins[0][3]["src_port"])
+        if was.label is None and _numbers(order, order[was.node].written, xs) is None:
+            return False  # a layer named after the same kind after it: its number moves
+    else:  # a name no kind has: B had no input; what A made feeds it again
+        a_call = after.a.element if isinstance(after.a, Labelled) else after.a
+        if not isinstance(a_call, Call) or KINDS.get(a_call.name.id) is None:
+            return False  # A's tensor is a block's, a group's or a name's: found by lowering
+        a_span = a_call.span
+        by_site: dict = {}  # A's nodes, by the instance (site) they are in
+        for name, data in order.items():
+            if data.span == a_span:
+                by_site.setdefault(id(data.site), []).append(name)
+        for b in b_nodes:
+            made = by_site.get(id(order[b].site), ())
+            if into[b] or not order[b].incomplete or len(made) != 1:
+                return False
+            producer = order[made[0]]
+            if KINDS[producer.written].output_count(producer.args) != 1:
+                return False
+            feeds[b] = (made[0], 0)
+    made_nodes = {}  # B's node -> (the new layer's name, its node)
+    if now.what == "layer":
+        made_nodes = _made_layers(now, b_nodes, order, program)
+        if made_nodes is None:
+            return False
+    # the nodes: the old element's taken out, the new one's made just before B's, B's input found or lost
+    incomplete = {b: now.what == "unknown" for b in b_nodes}
+    spliced = {}
+    for name, data in order.items():
+        if name in xs:
+            continue
+        made = made_nodes.get(name)
+        if made is not None:
+            spliced[made[0]] = made[1]
+        if name in incomplete and data.incomplete != incomplete[name]:
+            data = data.copy()
+            data.incomplete = incomplete[name]
+        spliced[name] = data
+    # the edges: B's node fed by what fed the old element, where its edge was
+    if was.what == "layer":
+        edges[:] = [
+            (feeds[xs[edge[0]]][0], edge[1], edge[2], {"port": edge[3]["port"], "src_port": feeds[xs[edge[0]]][1]})
+            if edge[0] in xs
+            else edge
+            for edge in edges
+            if edge[1] not in xs
+        ]
+    elif was.what == "unknown":
+        # B's edge in where lowering makes it: after every edge into a node made before B
+        position = {name: index for index, name in enumerate(order)}
+        pending = sorted(b_nodes, key=position.__getitem__)
+        joined, at = [], 0
+        for edge in edges:
+            while at < len(pending) and position.get(edge[1], -1) > position[pending[at]]:
+                b = pending[at]
+                joined.append((feeds[b][0], b, 0, {"port": 0, "src_port": feeds[b][1]}))
+                at += 1
+            joined.append(edge)
+        joined.extend((feeds[b][0], b, 0, {"port": 0, "src_port": feeds[b][1]}) for b in pending[at:])
+        edges[:] = joined
+        diagnostics.remove(was.diagnostic)
+    # ... then the new element's: a layer between them, or nothing (B without an input)
+    if now.what != "none":
+        done = []
+        for edge in edges:
+            b = edge[1]
+            if b in b_set and edge[2] == 0 and (edge[0], edge[3]["src_port"]) == feeds[b]:
+                if now.what == "unknown":
+                    continue
+                local = made_nodes[b][0]
+                done.append((edge[0], local, 0, {"port": 0, "src_port": edge[3]["src_port"]}))
+                done.append((local, b, 0, {"port": 0, "src_port": 0}))
+            else:
+                done.append(edge)
+        edges[:] = done
+    if now.what == "unknown":
+        call = now.call
+        diagnostics.append(unknown_layer(call.name.id, call.name.span, after.blocks, False))
+    order.clear()
+    order.update(spliced)
+    touched.update(b_nodes, xs, (made[0] for made in made_nodes.values()), (feed[0] for feed in feeds.values()))
+    return True
+
+
+def _made_layers(now: _Element, b_nodes: list, order: dict, program, scopes: dict | None = None) -> dict | None:
+    """The new layer's node made before each of B's nodes (B's node -> (its name, its node)), named as lowering
+    names it in B's scope (or in `scopes[B's node]`, a name prefix); None where it would be named otherwise
+    (another layer's number would move)."""
+    call = now.call
+    written = call.name.id
+    kind = KINDS[written]
+    bound = _bound(kind, call)
+    if bound is None or kind.output_count(bound[0]) != 1:
+        return None
+    args, arg_spans, explicit = bound
+    if now.label is None:
+        if any(_numbering(written).fullmatch(label) for label in _names_written(program.statements)):
+            return None  # a label of the kind's numbering keeps a name free: which one, lowering knows
+        numbers = _numbers(order, written, b_nodes, scopes)
+        if numbers is None:
+            return None
+    named = {name[:i] for name in order for i, char in enumerate(name) if char == "."}  # groups', instances'
+    made = {}
+    for b in b_nodes:
+        data = order[b]
+        prefix = scopes[b] if scopes is not None else b[: len(b) - len(data.label)]
+        local = now.label if now.label is not None else written + number_separator(written) + str(numbers[b] + 1)
+        name = prefix + local
+        if name in order or name in named:
+            return None  # defined twice, or a group's or a block instance's name
+        node = LayerNode(
+            kind.name, written, args, call.span, local, data.block_path, data.scopes, data.site, arg_spans, explicit
+        )
+        made[b] = (name, node)
+    return made
+
+
+def _numbers(order: dict, written: str, places, scopes: dict | None = None) -> dict | None:
+    """How many layers named after the kind `written` (automatic names, numbered in turn: labels of the
+    numbering are ruled out before) come before each node of `places` in its scope (or in `scopes[place]`, a
+    name prefix), by node; None if one comes after one of them (its number would move), or an input is named
+    so."""
+    numbering = _numbering(written)
+    position, found = {}, {}
+    for index, (name, data) in enumerate(order.items()):
+        position[name] = index
+        local = name.rfind(".") + 1
+        if numbering.fullmatch(name, local):
+            if data.kind == "input":
+                return None
+            found.setdefault(name[:local], []).append(index)
+    numbers = {}
+    for place in places:
+        prefix = scopes[place] if scopes is not None else place[: place.rfind(".") + 1]
+        indices = [index for index in found.get(prefix, ()) if index != position[place]]
+        if indices and indices[-1] > position[place]:
+            return None
+        numbers[place] = len(indices)
+    return numbers
+
+
+def _undone(was: _Element, after: _After, edges: list, order: dict, touched: set):
+    """Undo the old element's work before B (a group, a block's use, a repeat, a condition) in `edges` and
+    `order`: (the node that feeds B now, its output port), or None where the graph is not as that element
+    leaves it, or a chain cut before B is mended (the state before the cut is the start: incremental)."""
     b_set = set(after.nodes)
     into_b = [edge for edge in edges if edge[1] in b_set and edge[0] not in b_set]
     if was.what == "none":
-        if after.layer:
-            if len(into_b) != 1 or into_b[0][2] != 0:
-                return None  # B takes more than the tensor flowing in, or that is missing (A made none)
-            flow = into_b
-        else:
-            # what A made feeds B (B may read other tensors by their names)
-            from_a = made_by({edge[0]: order[edge[0]] for edge in into_b}, after.a.span)
-            flow = [edge for edge in into_b if edge[0] in from_a]
-        ends = {(edge[0], edge[3]["src_port"]) for edge in flow}
+        # what A made feeds B (B may read other tensors by their names)
+        from_a = made_by({edge[0]: order[edge[0]] for edge in into_b}, after.a.span)
+        ends = {(edge[0], edge[3]["src_port"]) for edge in into_b if edge[0] in from_a}
         return next(iter(ends)) if len(ends) == 1 else None
-    if was.what == "layer":
-        x = was.node
-        into_x = [edge for edge in edges if edge[1] == x]
-        out_of_x = [edge for edge in edges if edge[0] == x]
-        if len(into_x) != 1 or into_x[0][2] != 0 or order[x].incomplete or not out_of_x:
-            return None  # it takes more than the tensor flowing in
-        if after.layer and (len(into_b) != 1 or out_of_x != into_b or into_b[0][2] != 0):
-            return None  # what it made feeds more than B
-        if any(edge[1] not in b_set for edge in out_of_x):
-            return None
-        if was.label is None and _numbered_before(order, order[x].written, x) is None:
-            return None  # a layer named after the same kind after it: its number moves
-        if was.label is not None and was.label[-1].isdigit():
-            return None  # a label that kept an automatic name free (`conv1:`): the next of that kind takes it
-        source, port = into_x[0][0], into_x[0][3]["src_port"]
-        for i, edge in enumerate(edges):  # what it fed is fed by what fed it, where its edge was
-            if edge[0] == x:
-                edges[i] = (source, edge[1], edge[2], {"port": edge[3]["port"], "src_port": port})
-                touched.add(edge[1])
-        edges.remove(into_x[0])
-        del order[x]
-        touched.update((x, source))
-        return source, port
-    # a name no kind has: B had no input; what A made feeds it again
-    if not after.layer:
-        return None  # what B made was not made: the state before the cut is the start (incremental.reanalyse)
-    b_node = after.nodes[0]
-    if into_b or not order[b_node].incomplete:
+    if was.what != "layer":
         return None
-    a_call = after.a.element if isinstance(after.a, Labelled) else after.a
-    if not isinstance(a_call, Call) or KINDS.get(a_call.name.id) is None:
-        return None  # A's tensor is a block's, a group's or a name's: found by lowering
-    span = a_call.span
-    made = [name for name in (on_line if span.line == was.diagnostic.span.line else order) if order[name].span == span]
-    if len(made) != 1:
+    x = was.node
+    into_x = [edge for edge in edges if edge[1] == x]
+    out_of_x = [edge for edge in edges if edge[0] == x]
+    if len(into_x) != 1 or into_x[0][2] != 0 or order[x].incomplete or not out_of_x:
+        return None  # it takes more than the tensor flowing in
+    if any(edge[1] not in b_set for edge in out_of_x):
         return None
-    producer = order[made[0]]
-    if KINDS[producer.written].output_count(producer.args) != 1:
-        return None
-    diagnostics.remove(was.diagnostic)
-    node = order[b_node].copy()
-    node.incomplete = False
-    order[b_node] = node
-    # B's edge in where lowering makes it: after every edge into a node made before B
-    position = {name: index for index, name in enumerate(order)}
-    at = position[b_node]
-    index = next((i for i, edge in enumerate(edges) if position.get(edge[1], -1) > at), len(edges))
-    edges.insert(index, (made[0], b_node, 0, {"port": 0, "src_port": 0}))
-    touched.update((b_node, made[0]))
-    return made[0], 0
+    if was.label is None and _numbers(order, order[x].written, (x,)) is None:
+        return None  # a layer named after the same kind after it: its number moves
+    source, port = into_x[0][0], into_x[0][3]["src_port"]
+    for i, edge in enumerate(edges):  # what it fed is fed by what fed it, where its edge was
+        if edge[0] == x:
+            edges[i] = (source, edge[1], edge[2], {"port": edge[3]["port"], "src_port": port})
+            touched.add(edge[1])
+    edges.remove(into_x[0])
+    del order[x]
+    touched.update((x, source))
+    return source, port
 
 
-def _done(
-    now: _Element, after: _After, producer: tuple, edges, order: dict, diagnostics: list, program, touched
-) -> bool:
-    """Do the new element's work in `edges`, `order` and `diagnostics`; False where lowering would do
-    otherwise than this knows (name the new layer otherwise, leave other nodes of a cut chain)."""
+def _done(now: _Element, after: _After, producer: tuple, edges, order: dict, diagnostics: list, touched) -> bool:
+    """Do the new element's work before B (a group, a block's use, a repeat, a condition) in `edges`, `order`
+    and `diagnostics`; False where lowering would do otherwise than this knows (name the new layer otherwise,
+    leave other nodes of a cut chain)."""
     if now.what == "none":
         return True  # A's tensor flows into B: _undone made it so
-    call = now.call
-    written = call.name.id
-    b_set = set(after.nodes)
     if now.what == "unknown":
-        if after.layer:
-            b_node = after.nodes[0]
-            del edges[next(i for i, edge in enumerate(edges) if edge[1] == b_node)]  # B has no input now
-            node = order[b_node].copy()
-            node.incomplete = True
-            order[b_node] = node
-            touched.update((b_node, producer[0]))
-        elif not _cut(after, producer, edges, order, diagnostics, touched):
+        if not _cut(after, producer, edges, order, diagnostics, touched):
             return False
-        diagnostics.append(unknown_layer(written, call.name.span, after.blocks, False))
+        diagnostics.append(unknown_layer(now.call.name.id, now.call.name.span, after.blocks, False))
         return True
-    kind = KINDS[written]
+    b_set = set(after.nodes)
     first = after.nodes[0]
-    if now.label is not None:
-        local = now.label
-        if _taken(order, local) or local[-1].isdigit():
-            return False  # defined twice; or a label that keeps an automatic name free, which others may have
-    else:
-        if any(_numbering(written).fullmatch(label) for label in _names_written(program.statements)):
-            return False  # a label of the kind's numbering keeps a name free: which one, lowering knows
-        number = _numbered_before(order, written, first)
-        if number is None:
-            return False
-        local = written + number_separator(written) + str(number + 1)
-        if _taken(order, local):
-            return False
-    bound = _bound(kind, call)
-    if bound is None or kind.output_count(bound[0]) != 1:
+    made = _made_layers(now, [first], order, after.program, {first: ""})  # named in the top level's scope
+    if made is None:
         return False
-    args, arg_spans, explicit = bound
-    b = order[first]
-    if after.layer:
-        block_path, scopes, site = b.block_path, b.scopes, b.site
-    else:  # B's first node is a block instance's or a group's: the new layer is the top level's
-        site = b.site
-        while site.parent is not None:
-            site = site.parent
-        block_path, scopes = (), ()
-    node = LayerNode(kind.name, written, args, call.span, local, block_path, scopes, site, arg_spans, explicit, False)
+    local, node = made[first]
+    # B's first node is a block instance's or a group's: the new layer is the top level's
+    site = node.site
+    while site.parent is not None:
+        site = site.parent
+    node.site, node.block_path, node.scopes = site, (), ()
     # made just before B: its edge in before the first into B's nodes, then B's from it in place of A's
     items = list(order.items())
     at = next(i for i, (name, _) in enumerate(items) if name == first)
@@ -443,38 +568,20 @@ def _cut(after: _After, producer: tuple, edges: list, order: dict, diagnostics: 
     return True
 
 
-def _taken(order: dict, local: str) -> bool:
-    """Whether a top-level name is a node's, or a group's or block instance's (its nodes' prefix)."""
-    prefix = local + "."
-    return local in order or any(name.startswith(prefix) for name in order)
-
-
 def _named(element) -> bool:
     """Whether a chain's first element is a tensor's name (lower.statements: `_chain`)."""
     return isinstance(element, Call) and not element.args and not element.kwargs and element.name.id not in KINDS
 
 
-def _numbered_before(order: dict, written: str, place: str) -> int | None:
-    """How many top-level layers before the node `place` are named after the kind `written` (automatic names,
-    numbered in turn: labels of the numbering are ruled out before), or None if one after it is (its number
-    would move), or an input is."""
-    numbering = _numbering(written)
-    count, seen = 0, False
-    for name, data in order.items():
-        if name == place:
-            seen = True
-        elif "." not in name and numbering.fullmatch(name):
-            if seen or data.kind == "input":
-                return None
-            count += 1
-    return count
-
-
 def _chain_on(statements, line: int):
-    """The chain of the top-level statement written on `line`, if that is an assignment or an output's."""
+    """(the chain, its statement, whether that is in a block's body) of the assignment or output written on
+    `line`, at the top level or in a block's body (`{ ... }`: its layers are named by kind, not by place)."""
     statement = _statement_on(statements, line)
+    in_body = isinstance(statement, BlockDef)
+    if in_body:
+        statement = _statement_on(statement.body or (), line)
     if isinstance(statement, (Assign, OutputDecl)) and statement.chain is not None:
-        return statement.chain
+        return statement.chain, statement, in_body
     return None
 
 
