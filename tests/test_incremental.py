@@ -146,6 +146,10 @@ BLOCK_USES = (
     "a = x -> relu\n    -> cr(4)\nb = x -> cr(4)\noutput y = add(a, b)\n"
 )
 
+BODY_USED_TWICE = (
+    "block cr(c) {\n    out = in -> conv(c, 3, p=1) -> relu\n}\ninput x: 3 x 8 x 8\ny = x -> cr(4) -> cr(4)\noutput y\n"
+)
+
 TAKEN = {
     "no change at all (an edit that wrote what was there)": (NET, NET),
     # spaces: the same network, the places after them on their line moved
@@ -468,13 +472,12 @@ TAKEN = {
         NET.replace("-> relu ->", "-> relu -> gelu ->"),
     ),
     "a layer put in in a block's body (one in each of its instances)": (
-        "block cr(c) {\n    out = in -> conv(c, 3, p=1) -> relu\n}\ninput x: 3 x 8 x 8\ny = x -> cr(4) -> cr(4)\noutput y\n",
-        "block cr(c) {\n    out = in -> conv(c, 3, p=1) -> gelu -> relu\n}\ninput x: 3 x 8 x 8\n"
-        "y = x -> cr(4) -> cr(4)\noutput y\n",
+        BODY_USED_TWICE,
+        BODY_USED_TWICE.replace("-> relu\n}", "-> gelu -> relu\n}"),
     ),
     "a name no kind has put in in a block's body (each instance's next layer has no input)": (
-        "block cr(c) {\n    out = in -> conv(c, 3, p=1) -> relu\n}\ninput x: 3 x 8 x 8\ny = x -> cr(4) -> cr(4)\noutput y\n",
-        "block cr(c) {\n    out = in -> conv(c, 3, p=1) -> g -> relu\n}\ninput x: 3 x 8 x 8\ny = x -> cr(4) -> cr(4)\noutput y\n",
+        BODY_USED_TWICE,
+        BODY_USED_TWICE.replace("-> relu\n}", "-> g -> relu\n}"),
     ),
     "a layer put in before a group of blocks' uses": (
         BLOCK_USES,
