@@ -1750,7 +1750,7 @@ LINE_EDIT = st.tuples(
 )
 
 
-@settings(max_examples=60, deadline=None, derandomize=True, database=None)
+@settings(max_examples=30, deadline=None, derandomize=True, database=None)
 @given(st.lists(st.sampled_from(LINE_ELEMENTS), max_size=5), st.lists(LINE_EDIT, min_size=1, max_size=5))
 def test_random_edits_of_a_chain_of_lines_agree_as_the_server_goes(elements, edits):
     """Elements put in, taken out and typed a key at a time on lines of their own, among groups, block calls
@@ -1814,7 +1814,7 @@ LINE_EDIT_BODY = st.tuples(
 )
 
 
-@settings(max_examples=50, deadline=None, derandomize=True, database=None)
+@settings(max_examples=30, deadline=None, derandomize=True, database=None)
 @given(
     st.lists(st.sampled_from(BODY_ELEMENTS), max_size=4),
     st.lists(LINE_EDIT_BODY, min_size=1, max_size=4),
@@ -1847,7 +1847,7 @@ def test_random_edits_of_a_blocks_body_agree_as_the_server_goes(elements, edits,
 
 
 def test_a_layer_typed_into_a_blocks_body_is_answered_quickly_at_every_step():
-    """`-> drop: dropout(0.1)` typed a key at a time on a new line of the bottleneck block's body, in a
+    """`-> d: gelu` typed a key at a time on a new line of the bottleneck block's body, in a
     ResNet-152 written in one file, then erased: each layer of it is one in each of the block's 50 instances.
     Every text without a syntax error agrees with the whole analysis, and is answered from the state before
     it."""
@@ -1860,6 +1860,7 @@ def test_a_layer_typed_into_a_blocks_body_is_answered_quickly_at_every_step():
     line = text.split("\n").index(next(t for t in text.split("\n") if "-> conv2: conv(c, 3, s=stride" in t)) - 1
     assert "block bottleneck" in text.split("\n")[line - 1]
     state = build(path, text, keep_state=True).state
-    texts = _line_typed(text, line, "        -> drop: dropout(0.1)")
+    texts = _line_typed(text, line, "        -> d: gelu")
     quick_count, total, _ = _as_the_server(path, texts, state)
-    assert total > 30 and quick_count == total, (quick_count, total)
+    # 38 texts, 10 with a syntax error (`-`, `->`, `-> `, `d:`, `d: `, typed and erased)
+    assert total == 28 and quick_count == total, (quick_count, total)

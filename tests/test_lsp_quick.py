@@ -337,13 +337,13 @@ output logits = features -> adaptive_avgpool(1) -> flatten -> fc: linear(10)
 
 
 def test_a_new_line_typed_before_a_group_of_blocks_is_published_from_the_quick_path_at_every_key(tmp_path):
-    """`-> drop: dropout(0.1)` typed a key at a time on a new line before a group of block calls, then erased:
-    ` -> d` cuts the chain, and lowering makes none of the group's instances; `drop: dropout` mends it. Every
+    """`-> d: gelu` typed a key at a time on a new line before a group of block calls, then erased: ` -> d`
+    cuts the chain, and lowering makes none of the group's instances; `d: gelu` mends it. Every
     version after the first is published once from the version before (syntax errors, white space, splice.py,
     rebind.py), as `check` reports it."""
     path = tmp_path / "net.cdsl"
     at = BLOCKS_NET.index("\n    -> stage:")
-    typed = "\n    -> drop: dropout(0.1)"
+    typed = "\n    -> d: gelu"
     texts = [BLOCKS_NET[:at] + typed[:n] + BLOCKS_NET[at:] for n in range(len(typed) + 1)]
     texts += reversed(texts[:-1])
     server = _Recorded()
