@@ -1864,3 +1864,30 @@ def test_a_layer_typed_into_a_blocks_body_is_answered_quickly_at_every_step():
     quick_count, total, _ = _as_the_server(path, texts, state)
     # 38 texts, 10 with a syntax error (`-`, `->`, `-> `, `d:`, `d: `, typed and erased)
     assert total == 28 and quick_count == total, (quick_count, total)
+
+
+def test_places_find_what_each_element_made_as_a_pass_over_every_node_does():
+    """cut.Places (bisection over the places nodes were written at) gives, for every element and every element
+    nested in it, the nodes made_by's pass over every node gives, in the same order."""
+    from convdsl.incremental.cut import Places, made_by
+    from convdsl.syntax import Chain, Group, Labelled, Repeat, When, walk
+
+    path = str(ROOT / "benchmarks" / "resnet152.cdsl")
+    snapshot = build(path, Path(path).read_text(), keep_state=True)
+    nodes = snapshot.network.layer_graph.nodes
+    places = Places(nodes)
+    elements = [
+        element
+        for item in walk(snapshot.programs[path].statements)
+        if isinstance(item, Chain)
+        for element in item.elements
+    ]
+    elements += [e.element for e in elements if isinstance(e, (Labelled, Repeat, When))]
+    elements += [inner for e in list(elements) if isinstance(e, Group) for inner in e.chain.elements]
+    assert len(elements) > 20
+    found = 0
+    for element in elements:
+        expected = made_by(nodes, element.span)
+        assert list(places.made_by(element.span)) == list(expected), element
+        found += len(expected)
+    assert found > 1000  # the groups' block instances among them

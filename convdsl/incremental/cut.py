@@ -16,6 +16,7 @@ reached by None, a repeat within a repeat or with an index (copies may differ), 
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field
 
 from ..layers import KINDS
@@ -41,6 +42,10 @@ class Cut:
     region: set = field(default_factory=set)
     unnumbered: set = field(default_factory=set)
     _in_repeat: bool = False
+    _places: Places | None = None
+
+    def __post_init__(self):
+        self._places = Places(self.candidates)
 
     def walk(self, elements) -> bool | None:
         """Whether None still flows after the elements (True), a tensor flows again (False), or None where
@@ -64,7 +69,7 @@ class Cut:
         if isinstance(element, Call):
             return self._call(element, names, label)
         if isinstance(element, When):
-            if not made_by(self.candidates, element.span):
+            if not self._places.made_by(element.span):
                 return None  # a condition that did not hold (or an element that made nothing): lowering's to say
             return self._element(element.element, names, label)
         if isinstance(element, Group):
@@ -79,7 +84,7 @@ class Cut:
 
     def _call(self, call: Call, names: _Names, label: str | None) -> bool | None:
         name = call.name.id
-        made = made_by(self.candidates, call.span)
+        made = self._places.made_by(call.span)
         if name in self.blocks:
             if label is not None:
                 return None  # its label is not claimed: a later use of it is no longer a duplicate
@@ -100,7 +105,7 @@ class Cut:
     def _repeat(self, repeat: Repeat, names: _Names) -> bool | None:
         if self._in_repeat or repeat.index is not None:
             return None
-        made = made_by(self.candidates, repeat.span)
+        made = self._places.made_by(repeat.span)
         gone = len(self.gone)
         self._in_repeat = True
         try:
@@ -115,6 +120,39 @@ class Cut:
         elif still is False and len(self.gone) != gone:
             return None  # the first copy lost nodes and the others did not: which are whose, lowering knows
         return still
+
+
+class Places:
+    """made_by for many elements of one chain: each node's places (its span, and the calls of the block instances
+    it is in) sorted by where they begin, so that the nodes an element made are found by bisection, not by a
+    pass over every node (500 uses of a block after a cut: 500 passes over 1,500 nodes)."""
+
+    def __init__(self, nodes: dict):
+        self.nodes = nodes
+        self.position = {name: index for index, name in enumerate(nodes)}
+        places = []
+        for name, data in nodes.items():
+            if data.kind in ("input", "output"):
+                continue
+            spans = [data.span]
+            site = data.site
+            while site is not None:
+                spans.append(site.call_span)
+                site = site.parent
+            for span in spans:
+                if span is not None:
+                    places.append(((span.path, span.line, span.column), (span.end_line, span.end_column), name))
+        places.sort(key=lambda place: place[0])
+        self.starts = [place[0] for place in places]
+        self.places = places
+
+    def made_by(self, span) -> dict:
+        """As made_by(nodes, span), in the nodes' order."""
+        low = bisect_left(self.starts, (span.path, span.line, span.column))
+        high = bisect_left(self.starts, (span.path, span.end_line, span.end_column), low)
+        end = (span.end_line, span.end_column)
+        found = {name for _, place_end, name in self.places[low:high] if place_end <= end}
+        return {name: self.nodes[name] for name in sorted(found, key=self.position.__getitem__)}
 
 
 def made_by(nodes: dict, span) -> dict:

@@ -58,6 +58,9 @@ from .patch import Patched, _on_line, calls_reach, written_on_line
 from .rebind import _bound, _names_written, _numbering, _tensor_names
 
 
+MAX_DIAGNOSTICS = 100  # lowering's diagnostics a cut before a group or a block's use is checked against
+
+
 @dataclass(frozen=True)
 class _Element:
     """What one text has between A and B: nothing, a layer call or a name no kind has."""
@@ -523,6 +526,8 @@ def _done(now: _Element, after: _After, producer: tuple, edges, order: dict, dia
 def _cut(after: _After, producer: tuple, edges: list, order: dict, diagnostics: list, touched: set) -> bool:
     """A chain cut before B, a group, a block's use, a repeat or a condition: what lowering leaves of B and the
     elements after it (cut.py) made so; False where that is not known here."""
+    if len(diagnostics) > MAX_DIAGNOSTICS:
+        return False  # each is compared with the file's block definitions: many are left to lowering
     for diagnostic in diagnostics:
         span = diagnostic.span
         if (
