@@ -251,6 +251,15 @@ def main() -> int:
         rounds = max(1, args.paced // (2 * len(NEW_LINE) + 2))
         new_line = _new_line(client, uri, stage, len(text.splitlines()[stage]), rounds, args.pace / 1000)
         lines = text.splitlines()
+        # a number in a block's use (analysed whole: its instances' sites hold the call's span): layer2's first
+        # bottleneck's channels, 128 <-> 129, and layer3's repeat count, 35 <-> 36 (an even count of each: the
+        # file is left as it was)
+        stage2 = lines.index(next(t for t in lines if "-> layer2:" in t))
+        channels = lines[stage2].index("bottleneck(128") + len("bottleneck(")
+        even = args.paced - args.paced % 2
+        block_arg = _edits(client, uri, stage2, channels, even, args.pace / 1000, ("128", "129"))
+        count = lines[stage].index("* 35") + len("* ")
+        repeat = _edits(client, uri, stage, count, even, args.pace / 1000, ("35", "36"))
         places = [
             (line, lines[line].index("conv(64") + 1),  # a layer
             (
@@ -307,6 +316,8 @@ def main() -> int:
         ("  a line broken and joined again", breaks, 20.0),
         (f"  a new line typed, one key every {args.pace:g} ms", new_line, 20.0),
         (f"  the same in a block's body, every {args.pace:g} ms", body, 20.0),
+        (f"  a block's argument, every {args.pace:g} ms", block_arg, 20.0),
+        (f"  a repeat's count, every {args.pace:g} ms", repeat, 20.0),
         ("hover", hovers, 5.0),
         ("in-process analysis alone", alone, None),
         ("in-process snapshot (server)", snapshot, None),
