@@ -14,10 +14,10 @@ analysis of ResNet-152 takes 8 to 14 ms on the benchmark's machine. Here:
   `relu` -> `gelu`) whose arguments read no name: the old graph, with that call's layers bound again from the
   new text's syntax tree (rebind.py), inferred as for a number; where the kind changed, renamed as lowering
   names it, its neighbours' wiring made again (`reinfer_rewired`: what feeds it lints what follows it);
-- one element put into a chain (at the top level, or in a block's body: one in each instance) or taken out of it (`-> relu -> gelu -> maxpool`, a paste or an
-  undo; ` -> g`, a name no kind has, typed on the way to ` -> gelu`): the old graph with the element's node
-  and edges put in or taken out, named as lowering names it (splice.py), before a layer, a group, a block's use
-  or a repeat. A name no kind has cuts the chain (the layers after it lose their shapes, a block's use after it
+- one element put into a chain or taken out of it, at the top level or in a block's body (one in each of its
+  instances) (`-> relu -> gelu -> maxpool`, a paste or an undo; ` -> g`, a name no kind has, typed on the way
+  to ` -> gelu`): the old graph with the element's node and edges put in or taken out, named as lowering names
+  it (splice.py), before a layer, a group, a block's use or a repeat. A name no kind has cuts the chain (the layers after it lose their shapes, a block's use after it
   makes nothing: cut.py); the edit that mends it is inferred from the state before the cut
   (`State.before_cut`), whose layers after it have the shapes they will have again, or spliced from that state
   where what a block's use made was left out (`_mended`);

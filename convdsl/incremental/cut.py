@@ -130,18 +130,11 @@ class Places:
     def __init__(self, nodes: dict):
         self.nodes = nodes
         self.position = {name: index for index, name in enumerate(nodes)}
-        places = []
-        for name, data in nodes.items():
-            if data.kind in ("input", "output"):
-                continue
-            spans = [data.span]
-            site = data.site
-            while site is not None:
-                spans.append(site.call_span)
-                site = site.parent
-            for span in spans:
-                if span is not None:
-                    places.append(((span.path, span.line, span.column), (span.end_line, span.end_column), name))
+        places = [
+            ((span.path, span.line, span.column), (span.end_line, span.end_column), name)
+            for name, data in nodes.items()
+            for span in _written_at(data)
+        ]
         places.sort(key=lambda place: place[0])
         self.starts = [place[0] for place in places]
         self.places = places
@@ -158,11 +151,13 @@ class Places:
 def made_by(nodes: dict, span) -> dict:
     """The nodes (name -> LayerNode) an element written at `span` made: those written in it, and those of block
     instances used in it (at any depth)."""
+    # `_written_at` written out: asked on every splice before a group, and through the generator a pass over
+    # ResNet-152's nodes takes 0.46 ms against 0.23
     found = {}
     for name, data in nodes.items():
         if data.kind in ("input", "output"):
             continue
-        if _within(data.span, span):
+        if data.span is not None and _within(data.span, span):
             found[name] = data
             continue
         site = data.site
@@ -175,10 +170,23 @@ def made_by(nodes: dict, span) -> dict:
     return found
 
 
+def _written_at(data):
+    """Where a layer's node was written: its own span, then the calls of the block instances it is in, innermost
+    first (none for an input or an output)."""
+    if data.kind in ("input", "output"):
+        return
+    if data.span is not None:
+        yield data.span
+    site = data.site
+    while site is not None:
+        if site.call_span is not None:
+            yield site.call_span
+        site = site.parent
+
+
 def _within(inner, outer) -> bool:
     return (
-        inner is not None
-        and inner.path == outer.path
+        inner.path == outer.path
         and (outer.line, outer.column) <= (inner.line, inner.column)
         and (inner.end_line, inner.end_column) <= (outer.end_line, outer.end_column)
     )

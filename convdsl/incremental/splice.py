@@ -74,8 +74,8 @@ class _Element:
 
 def splice(state, change, source, program):
     """The new network (Patched: its expansion, and whether a name no kind has cut the chain or was taken out
-    of it), or None where the edit is not one element put into or taken out of a top-level chain as the
-    module's docstring says."""
+    of it), or None where the edit is not one element put into or taken out of a chain at the top level or in a
+    block's body as the module's docstring says."""
     network, expansion = state.network, state.expansion
     if program is None or network.shape_reads or expansion is None or state.carry is None:
         return None
@@ -142,8 +142,7 @@ def splice(state, change, source, program):
         b_nodes = list(made_by(nodes, b.span))
         if not b_nodes:
             return None  # a condition that did not hold, a block that made nothing: lowering's to say
-    definitions = tuple(item.span for item in program.statements if isinstance(item, BlockDef))
-    after_b = _After(b_nodes, b_layer, a, elements[after:], blocks, statement.span, definitions, program)
+    after_b = _After(b_nodes, a, elements[after:], blocks, statement.span, program)
     reported = [d for d in network.diagnostics if _on_line(d, path, line)]
     old_text = state.source
     a_end = old_text.offset(a.span.end_line, a.span.end_column)
@@ -169,7 +168,7 @@ def splice(state, change, source, program):
         diagnostics.remove(was.diagnostic)
         diagnostics.append(unknown_layer(now.call.name.id, now.call.name.span, blocks, False))
     elif b_layer:
-        if not _layers_spliced(was, now, after_b, edges, order, diagnostics, program, touched):
+        if not _layers_spliced(was, now, after_b, edges, order, diagnostics, touched):
             return None
     else:
         producer = _undone(was, after_b, edges, order, touched)
@@ -187,7 +186,9 @@ def splice(state, change, source, program):
         diagnostics=tuple(diagnostics),
     )
     # a name no kind has put in cuts the chain (the layers after it lose their shapes); taken out, it mends it
-    cut = None if was.what == now.what else True if now.what == "unknown" else False if was.what == "unknown" else None
+    cut = None  # as it was
+    if was.what != now.what and "unknown" in (was.what, now.what):
+        cut = now.what == "unknown"
     return Patched(spliced, set(moved), touched, replace(expansion, steps=steps, layers=layers), cut)
 
 
@@ -262,17 +263,15 @@ class _After:
     where B is a layer call), A, the elements from B to the chain's end, and what may read the cut."""
 
     nodes: list  # the nodes B made, in order
-    layer: bool  # B is a layer call
     a: object  # the element before the edited one
     elements: list  # B and the elements after it
     blocks: object  # the file's blocks
     statement: object  # the span of the chain's statement
-    definitions: tuple  # the spans of the file's block definitions
     program: object  # the new text's syntax tree
 
 
 def _layers_spliced(
-    was: _Element, now: _Element, after: _After, edges: list, order: dict, diagnostics, program, touched
+    was: _Element, now: _Element, after: _After, edges: list, order: dict, diagnostics, touched
 ) -> bool:
     """B a layer call: the old element's work undone and the new one's done at each of B's nodes (one at the top
     level, one per instance of the block in whose body the chain is), in a pass over the nodes and one or two
@@ -332,7 +331,7 @@ def _layers_spliced(
             feeds[b] = (made[0], 0)
     made_nodes = {}  # B's node -> (the new layer's name, its node)
     if now.what == "layer":
-        made_nodes = _made_layers(now, b_nodes, order, program)
+        made_nodes = _made_layers(now, b_nodes, order, after.program)
         if made_nodes is None:
             return False
     # the nodes: the old element's taken out, the new one's made just before B's, B's input found or lost
@@ -528,13 +527,14 @@ def _cut(after: _After, producer: tuple, edges: list, order: dict, diagnostics: 
     elements after it (cut.py) made so; False where that is not known here."""
     if len(diagnostics) > MAX_DIAGNOSTICS:
         return False  # each is compared with the file's block definitions: many are left to lowering
+    definitions = [item.span for item in after.program.statements if isinstance(item, BlockDef)]
     for diagnostic in diagnostics:
         span = diagnostic.span
         if (
             span is None
             or span.path != after.statement.path
             or _within(span, after.statement)
-            or any(_within(span, definition) for definition in after.definitions)
+            or any(_within(span, definition) for definition in definitions)
         ):
             return False  # lowering said something the cut may change (a block's body, the chain's statement)
     elements = after.elements
