@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from convdsl.evaluate import SHAPES
 from convdsl.incremental import changed
 from convdsl.incremental import comment_edit as comment_edit_of
 from convdsl.incremental import number_edit as number_edit_of
@@ -56,9 +57,10 @@ def _layers(inference_or_analysis) -> dict:
     }
 
 
-def compare(path: str, before: str, after: str, state=None):
+def compare(path: str, before: str, after: str, state=None, sites: bool = False):
     """Analyse `after` quickly from `before`'s state; when it does, it must equal the whole analysis. Returns
-    (the quick result or None, the state to go on from)."""
+    (the quick result or None, the state to go on from). sites: the nodes' sites and scopes too (`_sites`: made
+    anew where a number in a block's use is edited)."""
     if state is None:
         state = build(path, before, keep_state=True).state
     if state is None:
@@ -73,6 +75,8 @@ def compare(path: str, before: str, after: str, state=None):
             # every node's arguments, and every place it keeps (the next edit is found by them: a number by its
             # argument's span)
             assert _nodes(fast.network) == _nodes(whole.network), (path, after)
+            if sites:
+                assert _sites(fast.network) == _sites(whole.network), (path, after)
         if whole.analysis is not None:
             inference = fast.state.inference if fast.state is not None else None
             if inference is not None:
@@ -97,6 +101,20 @@ def _nodes(network) -> list:
     return [*nodes, *graph.edges_as_made()]
 
 
+def _sites(network) -> list:
+    """Every node's site, the sites it is in, and its scopes: what the export and the hovers read of a block's
+    instances (its arguments, where it is used)."""
+    found = []
+    for name, data in network.layer_graph.nodes.items():
+        site, sites = data.site, []
+        while site is not None:
+            env = {key: value for key, value in site.env.items() if key != SHAPES}
+            sites.append((site.prefix, site.block, env, site.call_span, site.block_path, site.inputs))
+            site = site.parent
+        found.append((name, sites, data.scopes))
+    return found
+
+
 def _edits(text: str, every: int):
     for index, match in enumerate(NUMBER.finditer(text)):
         if index % every:
@@ -105,8 +123,9 @@ def _edits(text: str, every: int):
             yield text[: match.start()] + value + text[match.end() :]
 
 
-def _sweep(edits, every: int) -> tuple[int, int]:
-    """(edits analysed quickly, edits) over every file: each of `edits(text, every)` compared (`compare`)."""
+def _sweep(edits, every: int, sites: bool = False) -> tuple[int, int]:
+    """(edits analysed quickly, edits) over every file: each of `edits(text, every)` compared (`compare`, sites
+    and scopes too if `sites`)."""
     quick_count = total = 0
     for file in FILES:
         text = file.read_text()
@@ -115,14 +134,55 @@ def _sweep(edits, every: int) -> tuple[int, int]:
         if first.state is None:
             continue
         for after in edits(text, every):
-            fast, _ = compare(path, text, after, first.state)
+            fast, _ = compare(path, text, after, first.state, sites=sites)
             total += 1
             quick_count += fast is not None
     return quick_count, total
 
 
+def _block_arguments(path: str, text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of every whole number written in the arguments of a block's use in the text, read
+    from its syntax tree (a call of a name no layer kind has, given arguments)."""
+    from convdsl.layers import KINDS
+    from convdsl.syntax import Call, walk
+
+    parsed = parse_text(path, text)
+    if parsed is None or parsed.program is None:
+        return []  # (a file with syntax errors)
+    source = parsed.source
+    found = []
+    for item in walk(parsed.program.statements):
+        if isinstance(item, Call) and item.name.id not in KINDS and item.name.id != "reuse":
+            for expression in [*item.args, *(keyword.value for keyword in item.kwargs)]:
+                span = expression.span
+                start = source.offset(span.line, span.column)
+                end = source.offset(span.end_line, span.end_column)
+                found += [(start + m.start(), start + m.end()) for m in NUMBER.finditer(text[start:end])]
+    return found
+
+
+def test_every_number_in_a_blocks_use_agrees_and_is_answered_quickly():
+    """Each number given to a block's use in the repository's files, written over by a smaller, a larger and a
+    longer one: compared with the whole analysis, sites and scopes too (the instances' arguments); and the
+    quick path takes most of them (the others: a parameter a condition or a repeat's count reads...)."""
+    quick_count = total = 0
+    for file in FILES:
+        text, path = file.read_text(), str(file)
+        places = _block_arguments(path, text)
+        if not places:
+            continue
+        state = build(path, text, keep_state=True).state
+        for start, end in places:
+            value = int(text[start:end])
+            for new in {str(max(1, value - 1)), str(value + 1), str(value * 10 + 7)} - {text[start:end]}:
+                fast, _ = compare(path, text, text[:start] + new + text[end:], state, sites=True)
+                total += 1
+                quick_count += fast is not None
+    assert total > 100 and quick_count > total // 2, (quick_count, total)
+
+
 def test_sample_of_every_file_agrees():
-    quick_count, total = _sweep(_edits, every=13)
+    quick_count, total = _sweep(_edits, every=13, sites=True)
     # the quick path is really taken: about one number in seven of these files is a layer's argument as
     # written (the others are in comments, input sizes, block arguments, repeat counts, expressions)
     assert total > 1000 and quick_count > 150, (quick_count, total)
@@ -130,7 +190,7 @@ def test_sample_of_every_file_agrees():
 
 @pytest.mark.slow
 def test_every_number_of_every_file_agrees():
-    quick_count, total = _sweep(_edits, every=1)
+    quick_count, total = _sweep(_edits, every=1, sites=True)
     assert total > 3_000 and quick_count > 1_500, (quick_count, total)
 
 
@@ -149,6 +209,21 @@ BLOCK_USES = (
 BODY_USED_TWICE = (
     "block cr(c) {\n    out = in -> conv(c, 3, p=1) -> relu\n}\ninput x: 3 x 8 x 8\ny = x -> cr(4) -> cr(4)\noutput y\n"
 )
+
+CBR = "block cbr(c) = conv(c, 3, p=1) -> relu\n"
+# stages of a block with a body: a use given a stride and a projection, a repeat of it, a labelled one
+STAGES = """block unit(c, stride=1, down=false) {
+    y = in -> conv1: conv(c, 3, s=stride, p=1, bias=false) -> bn1: bn -> relu
+        -> conv2: conv(c * 2, 1, bias=false) -> bn2: bn
+    skip = in -> downsample: (conv(c * 2, 1, s=stride, bias=false) -> bn) if down
+    out = add(y, skip) -> relu
+}
+input x: 3 x 32 x 32
+y = x -> stem: conv(16, 3, p=1) -> bn -> relu
+    -> stage: (unit(8, stride=2, down=true) -> unit(8) * 2)
+    -> head: unit(2 * 4)
+output logits = y -> adaptive_avgpool(1) -> flatten -> fc: linear(10)
+"""
 
 TAKEN = {
     "no change at all (an edit that wrote what was there)": (NET, NET),
@@ -493,6 +568,45 @@ TAKEN = {
         NET.replace("-> relu ->", "-> relu -> g ->"),
         NET.replace("-> relu ->", "-> relu -> act: g ->"),
     ),
+    # a number in a block's use (blockargs.py): its instances' layers that read the parameter bound again
+    "a block's argument": (
+        CBR + "input x: 3 x 8 x 8\ny = x -> cbr(4)\noutput y\n",
+        CBR + "input x: 3 x 8 x 8\ny = x -> cbr(6)\noutput y\n",
+    ),
+    # the next unit's add no longer agrees: every layer after it loses its shape
+    "a block's argument, its use's shapes no longer agreeing after it": (
+        STAGES,
+        STAGES.replace("unit(8, s", "unit(9, s"),
+    ),
+    "a block's argument in a repeat (each copy's layers)": (STAGES, STAGES.replace("unit(8) * 2", "unit(9) * 2")),
+    "a block's keyword argument": (STAGES, STAGES.replace("stride=2", "stride=3")),
+    "a block's argument given in an expression": (STAGES, STAGES.replace("unit(2 * 4)", "unit(2 * 5)")),
+    # the call's end moves: its instances' sites keep its span (State.call_ends)
+    "a block's argument made longer at the end of its line": (STAGES, STAGES.replace("unit(2 * 4)", "unit(2 * 40)")),
+    "a block's argument made shorter at the end of its line": (
+        STAGES.replace("unit(2 * 4)", "unit(2 * 40)"),
+        STAGES,
+    ),
+    "a block's argument mended (the shapes after it as they were)": (STAGES.replace("unit(8, s", "unit(9, s"), STAGES),
+    "a block's argument that makes an error in a layer": (STAGES, STAGES.replace("stride=2", "stride=7")),
+    "a block's argument that makes a layer refuse it": (
+        CBR + "input x: 3 x 8 x 8\ny = x -> cbr(4)\noutput y\n",
+        CBR + "input x: 3 x 8 x 8\ny = x -> cbr(0)\noutput y\n",
+    ),
+    "a block's argument in a tuple": (
+        "block b(k) = conv(4, k)\ninput x: 3 x 8 x 8\ny = x -> b((3, 3))\noutput y\n",
+        "block b(k) = conv(4, k)\ninput x: 3 x 8 x 8\ny = x -> b((3, 1))\noutput y\n",
+    ),
+    # the block calls after it on the line move (their instances' sites keep their spans)
+    "a block's argument made longer, another block's use after it on its line": (
+        CBR + "input x: 3 x 8 x 8\ny = x -> cbr(4) -> cbr(4)\noutput y\n",
+        CBR + "input x: 3 x 8 x 8\ny = x -> cbr(16) -> cbr(4)\noutput y\n",
+    ),
+    "a block's argument made longer, a block's use after it that uses another": (
+        CBR + "block two(c) = cbr(c) -> cbr(c)\ninput x: 3 x 8 x 8\ny = x -> cbr(4) -> two(4)\noutput y\n",
+        CBR + "block two(c) = cbr(c) -> cbr(c)\ninput x: 3 x 8 x 8\ny = x -> cbr(16) -> two(4)\noutput y\n",
+    ),
+    "a block's argument the default was": (STAGES, STAGES.replace("stride=2", "stride=1")),
 }
 
 DECLINED = {
@@ -529,9 +643,30 @@ DECLINED = {
         NET.replace("3 x 32 x 32", "3 x 32 x 32, batch=8"),
         NET.replace("3 x 32 x 32", "3 x 32 x 32, batch=9"),
     ),
-    "a block's argument": (
-        "block cbr(c) = conv(c, 3, p=1) -> relu\ninput x: 3 x 8 x 8\ny = x -> cbr(4)\noutput y\n",
-        "block cbr(c) = conv(c, 3, p=1) -> relu\ninput x: 3 x 8 x 8\ny = x -> cbr(6)\noutput y\n",
+    # a number in a block's use where the body reads the parameter for more than layers' arguments
+    "a block's argument a condition reads": (
+        "block b(c) = conv(c, 3, p=1) -> relu if c > 4\ninput x: 3 x 8 x 8\ny = x -> b(4)\noutput y\n",
+        "block b(c) = conv(c, 3, p=1) -> relu if c > 4\ninput x: 3 x 8 x 8\ny = x -> b(5)\noutput y\n",
+    ),
+    "a block's argument a repeat's count reads": (
+        "block b(n) = (conv(3, 3, p=1) -> relu) * n\ninput x: 3 x 8 x 8\ny = x -> b(2)\noutput y\n",
+        "block b(n) = (conv(3, 3, p=1) -> relu) * n\ninput x: 3 x 8 x 8\ny = x -> b(3)\noutput y\n",
+    ),
+    "a block's argument its body gives another block": (
+        CBR + "block two(c) = cbr(c) -> cbr(c)\ninput x: 3 x 8 x 8\ny = x -> two(4)\noutput y\n",
+        CBR + "block two(c) = cbr(c) -> cbr(c)\ninput x: 3 x 8 x 8\ny = x -> two(5)\noutput y\n",
+    ),
+    "a block's use in another block's body": (
+        CBR + "block two(c) = cbr(4) -> cbr(c)\ninput x: 3 x 8 x 8\ny = x -> two(4)\noutput y\n",
+        CBR + "block two(c) = cbr(5) -> cbr(c)\ninput x: 3 x 8 x 8\ny = x -> two(4)\noutput y\n",
+    ),
+    "a block's argument a parameter's default reads": (
+        "block b(c, d=c * 2) = conv(d, 3, p=1)\ninput x: 3 x 8 x 8\ny = x -> b(4)\noutput y\n",
+        "block b(c, d=c * 2) = conv(d, 3, p=1)\ninput x: 3 x 8 x 8\ny = x -> b(5)\noutput y\n",
+    ),
+    "a block's argument read with a repeat's index": (
+        "block b(c) = conv(c + i, 3, p=1) * 2 as i\ninput x: 3 x 8 x 8\ny = x -> b(4)\noutput y\n",
+        "block b(c) = conv(c + i, 3, p=1) * 2 as i\ninput x: 3 x 8 x 8\ny = x -> b(5)\noutput y\n",
     ),
     "a repeat count": (
         "input x: 3 x 8 x 8\ny = x -> (conv(3, 3, p=1) -> relu) * 2\noutput y\n",

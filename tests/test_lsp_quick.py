@@ -356,6 +356,23 @@ def test_a_new_line_typed_before_a_group_of_blocks_is_published_from_the_quick_p
     assert all(how == "quick" for version, _, how in server.publications if version > 1)
 
 
+def test_a_stages_width_typed_over_is_published_from_the_quick_path_at_every_key(tmp_path):
+    """A block's argument typed over a key at a time (`pair(16` -> `pair(1` -> `pair(12` -> `pair(128`, and back),
+    the stage's repeat after it on the line: every version after the first is published once from the version
+    before (blockargs.py: its instances' layers bound again, the calls after it moved), as `check` reports it."""
+    path = tmp_path / "net.cdsl"
+    at = BLOCKS_NET.index("pair(16) ->") + len("pair(")
+    widths = ["16", "1", "12", "128", "12", "1", "16", "2", "24"]
+    texts = [BLOCKS_NET[:at] + width + BLOCKS_NET[at + 2 :] for width in widths]
+    server = _Recorded()
+    _run(server, convert.path_to_uri(str(path)), texts)
+    expected = _checked_codes(path, texts)
+    assert [(version, tuple(sorted(codes))) for version, codes, _ in server.publications] == [
+        (version, codes) for version, codes in enumerate(expected, 1)
+    ]
+    assert all(how == "quick" for version, _, how in server.publications if version > 1)
+
+
 def _range(text: str, old: str) -> dict:
     start = text.index(old)
     return {"start": _position(text, start), "end": _position(text, start + len(old))}

@@ -6,6 +6,9 @@ Typing in an architecture mostly changes numbers (channels, kernels, strides), s
 analysis of ResNet-152 takes 8 to 14 ms on the benchmark's machine. Here:
 - a number a layer's call writes: the new network is the old graph with the new argument (patch.py), and
   inference runs again only where something can differ (inference.py);
+- a number a block's use is given (`bottleneck(128)` -> `bottleneck(129)`, one of a repeat's copies or
+  alone), where the block's body reads its parameter only in layers' arguments: the old graph, with the
+  layers of the call's instances that read it bound again (blockargs.py), inferred as for a number;
 - spaces typed or taken out where no token begins, ends or changes (edit.space_edit): the old graph, the
   nodes written on the line with their places moved (patch.respace); only what reported is inferred again;
 - an edit inside a comment: the network is the old one (a comment changes nothing lowered); only a
@@ -44,6 +47,7 @@ from dataclasses import dataclass, replace
 from ..diagnostics import Diagnostic
 from ..network import Network
 from ..source import Source
+from .blockargs import block_argument
 from .edit import NumberEdit, SpaceEdit, changed, comment_edit, number_edit, space_edit, trivia_change
 from .inference import RecordingInference, reinfer, reinfer_lowered, reinfer_rewired
 from .patch import CALL_GOES_ON, patch, respace
@@ -188,7 +192,11 @@ def reanalyse(state: State, source: Source, *, strict: bool = False, parse=None)
     if patched is None and parse is not None:
         program = parse()  # (None: it has syntax errors)
         if program is not None:
-            patched = rebind(state, change, source, program) or splice(state, change, source, program)
+            patched = (
+                (edit is not None and block_argument(state, edit, source, program))
+                or rebind(state, change, source, program)
+                or splice(state, change, source, program)
+            )
             if patched is None and state.before_cut is not None:
                 mended = _mended(state.before_cut, source, program)
                 if isinstance(mended, Reanalysis):
@@ -233,7 +241,7 @@ def _answered(state: State, start: State, patched, source: Source, strict: bool,
             network,
             inference,
             strict,
-            start.call_ends,
+            start.call_ends if patched.call_ends is None else patched.call_ends,
             diagnostics,
             start.carry,
             expansion,

@@ -74,6 +74,7 @@ def reinfer(previous: RecordingInference, network, dirty: set[str]) -> Recording
     from `previous`'s results; `_conclude()` gives its Analysis."""
     new = RecordingInference(network, previous.strict, previous.size_hints)
     new.sources, new.next_kinds = previous.sources, previous.next_kinds  # the same edges
+    new.shared = previous.shared  # args dicts more than one layer has: a hint for sharing results, no more
     new.order = previous.order
     return _again(previous, new, dirty.__contains__)
 

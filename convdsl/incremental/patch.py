@@ -9,8 +9,9 @@ parameters: such networks are lowered again. So the new network is the old graph
   diagnostics read that line.
 - an input whose size the number is (`input x: 3 x 224 x 224`): its `shape`, and the network's InputSpec;
   everything after it is inferred again.
-Anything else the number could be (a block's argument, a repeat count, a constant, an output's declared
-size, part of an expression) is not a layer's argument as written, and the text is analysed whole.
+A block's argument is answered by blockargs.py. Anything else the number could be (a repeat count, a
+constant, an output's declared size, part of an expression) is not a layer's argument as written, and the text
+is analysed whole.
 
 Spaces typed or taken out between two tokens (`respace`) change no value: the new network is the old graph
 with the nodes written on the line moved.
@@ -45,6 +46,7 @@ class Patched:
     rewired: set | None = None
     expansion: object = None  # incremental.Expansion, where it changed (an element put in or taken out)
     cut: bool | None = None  # a chain cut by a name no kind has (True) or mended (False): splice.py
+    call_ends: dict | None = None  # State.call_ends of the new text, where a block call's end moved (blockargs.py)
 
 
 def patch(state, edit: NumberEdit, source):

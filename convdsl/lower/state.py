@@ -60,6 +60,12 @@ class Records:
     def names(self) -> list[str]:
         return list(self._blocks)
 
+    def syntax(self, name: str):
+        """The block's definition as written (syntax.BlockDef) and the constants visible where it is defined, or
+        None for a name no block has."""
+        block = self._blocks.get(name)
+        return None if block is None else (block.definition, block.env)
+
     def _read(self, syntax, env):
         made = self._made.get(id(syntax))
         if made is None:

@@ -1,0 +1,338 @@
+"""The network of a new text whose edit is one number a block's use is given: `bottleneck(128, stride=2)` ->
+`bottleneck(129, stride=2)`, a stage's width typed over.
+
+Lowering reads a block's arguments for its parameters' values, and those for whatever the block's body reads
+them in. Where the body reads the edited parameter only in its layer calls' arguments (`conv(c * 4, 1)`), the
+instances the call made keep their layers, names, wiring and places: only those layers' `args` differ, bound
+as lowering binds them, with the parameter's new value. So the new network is the old graph with, in each
+instance of the call (one, or a repeat's copies):
+- the layers whose call reads the parameter bound again (lower/binding.py: names a constant or parameter
+  does not have are words, `padding=same`);
+- the instance's model.Site with the new value among its constants, and its model.Scope with the arguments as
+  given (what the export and the hovers read);
+- where the number's length changed, the call's end moved (its instances' sites keep its span), and the nodes
+  written on the line moved.
+Those are inferred again, and whatever reads a shape that changed (inference.py).
+
+Left to a whole analysis, where the number could change more than arguments:
+- the body reads the parameter anywhere else: a condition (`if down`), a repeat's count, a constant, a
+  `param`'s sizes, another block's use or `reuse` (their instances are sites of their own), a parameter's
+  default, a layer call whose binding reads tensors, or one inside an indexed repeat that reads its index;
+- the call is not lowered at the top level (in another block's body, its instances are made per instance of
+  that block), the argument reads a name, or is not the parameter's value as written (`128` in `(128, 64)`);
+- binding reports anything (`conv(0)`: lowering's diagnostic), or a layer's outputs change in number;
+- lowering reported on the line or in the block's definition, or the network reads shapes while lowering.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..arguments import argument_tables, bind
+from ..evaluate import EvalError, Symbol, evaluate
+from ..layers import KINDS
+from ..lower.binding import call_arguments, names_read
+from ..model import Scope
+from ..syntax import BinOp, Call, Constant, FuncCall, IfExpr, Literal, Name, ParamDecl, Repeat, TupleExpr, UnaryOp
+from ..syntax import When, walk
+from .edit import NumberEdit
+from .patch import CALL_GOES_ON, Patched, _on_line, written_on_line
+from .rebind import _call_around
+
+
+def block_argument(state, edit: NumberEdit, source, program) -> Patched | None:
+    """The new network (Patched), or None where the edited number is not a block use's argument whose new value
+    changes only its instances' layers' arguments (see the module's docstring)."""
+    network = state.network
+    if program is None or network.shape_reads:
+        return None
+    path, line = state.path, edit.line
+    if any(_on_line(diagnostic, path, line) for diagnostic in network.diagnostics):
+        return None
+    found = _call_around(program.statements, (line, edit.column), (line, edit.end_column + edit.delta))
+    if found is None or found[0].name.id in KINDS:
+        return None
+    call = found[0]
+    given = _given(call, edit)
+    if given is None:
+        return None
+    position, keyword, expression = given
+    try:
+        value = evaluate(expression, {})
+    except EvalError:
+        return None
+    if isinstance(value, Symbol):
+        return None
+    span = call.span
+    old_span = replace(span, end_column=span.end_column - edit.delta) if span.end_line == line else span
+    call_ends = None
+    if edit.delta:  # the block calls that end after the number on its line end elsewhere now
+        end = state.call_ends.get(line)
+        if end is not None and end != CALL_GOES_ON and end >= edit.end_column:
+            call_ends = {**state.call_ends, line: end + edit.delta}
+    nodes = network.layer_graph.nodes
+    instances: dict[int, object] = {}  # id(site) -> site, for the sites the call made
+    for data in nodes.values():
+        site = data.site
+        if site is not None and site.call_span == old_span:
+            instances[id(site)] = site
+    if not instances:
+        return None
+    first = next(iter(instances.values()))
+    top = first.parent
+    if top is None or top.parent is not None or top.definitions is None or top.reuses:
+        return None
+    if any(site.parent is not top or site.block != first.block for site in instances.values()):
+        return None
+    written = top.definitions.syntax(first.block)
+    if written is None:
+        return None
+    definition, _ = written
+    parameter = _parameter(definition, position, keyword)
+    if parameter is None:
+        return None
+    if definition.span.path == path and definition.span.line <= line <= definition.span.end_line:
+        return None
+    if any(_within(diagnostic.span, definition.span) for diagnostic in network.diagnostics):
+        return None
+    reading = _calls_reading(definition, parameter, set(top.definitions.names()))
+    if reading is None:
+        return None
+    replaced = written_on_line(network, path, line, edit if edit.delta else None)
+    dirty = set(replaced)
+    resited = _Sites(instances, parameter, value, edit, path)
+    scopes: dict[int, Scope] = {}  # id(old scope) -> the instance's block scope, its arguments as given now
+    bound: dict = {}  # a layer call's span -> its layers' new args
+    for name, data in nodes.items():
+        site = data.site
+        if site is None:
+            continue
+        new_site = resited(site)
+        if new_site is None:
+            return None
+        if new_site is site:
+            continue
+        node = replaced.get(name)
+        if node is None:
+            node = replaced[name] = data.copy()
+        node.site = new_site
+        dirty.add(name)  # (its diagnostics may point at the call, which moved)
+        if id(site) not in instances:
+            continue
+        node.scopes = tuple(
+            _scope(scope, site, (position, keyword, value), scopes) if scope.kind == "block" else scope
+            for scope in data.scopes
+        )
+        call_read = reading.get(data.span)
+        if call_read is None or data.kind in ("input", "output"):
+            if not edit.delta:
+                dirty.discard(name)  # (as it was)
+            continue
+        # every instance of the call is given the same arguments, and its constants are those of its block's
+        # definition: the same values, so one binding for each call of the body
+        args = bound.get(data.span)
+        if args is None:
+            args = bound[data.span] = _bound(call_read, new_site.env, data)
+            if args is None:
+                return None
+        node.args = args
+    graph = network.layer_graph.with_nodes(replaced)
+    sources = {**network.sources, path: source}
+    return Patched(replace(network, layer_graph=graph, sources=sources), dirty, call_ends=call_ends)
+
+
+class _Sites:
+    """The sites of the new network: each instance of the call with the parameter's new value among its
+    constants; where the number's length changed, each site whose call is written after it on its line moved,
+    and every site inside a site made anew made anew too (its `parent`). Once per site."""
+
+    def __init__(self, instances: dict, parameter: str, value, edit: NumberEdit, path: str):
+        self.instances, self.parameter, self.value, self.edit, self.path = instances, parameter, value, edit, path
+        self.made: dict[int, object] = {}  # id(old site) -> the new site (the old one where nothing changed)
+
+    def __call__(self, site):
+        """The new site of `site` (itself where nothing changed); None for an instance that lacks the
+        parameter."""
+        made = self.made.get(id(site))
+        if made is not None:
+            return made
+        # a site's ancestors first, without recursion (blocks nest as deep as --max-depth allows)
+        chain = []
+        while site is not None and id(site) not in self.made:
+            chain.append(site)
+            site = site.parent
+        for old in reversed(chain):
+            parent = self.made.get(id(old.parent), old.parent) if old.parent is not None else None
+            changes = {} if parent is old.parent else {"parent": parent}
+            span = old.call_span
+            if id(old) in self.instances:
+                if self.parameter not in old.env:
+                    return None
+                changes["env"] = {**old.env, self.parameter: self.value}
+            if span is not None and span.path == self.path and self.edit.delta:
+                moved = self.edit.shift(span)
+                if moved is not span:
+                    changes["call_span"] = moved
+            self.made[id(old)] = replace(old, **changes) if changes else old
+        return self.made[id(chain[0])]
+
+
+def _scope(scope: Scope, site, given: tuple, scopes: dict) -> Scope:
+    """The scope, or where it is the instance's own (lower/blocks.py: its id is the instance's prefix), the same
+    with the argument's new value among those given: (keyword, or None if positional, value), positional ones
+    first."""
+    if scope.id + "." != site.prefix:
+        return scope
+    made = scopes.get(id(scope))
+    if made is None:
+        position, keyword, value = given
+        index = position if keyword is None else next(i for i, (k, _) in enumerate(scope.args) if k == keyword)
+        args = (*scope.args[:index], (keyword, value), *scope.args[index + 1 :])
+        made = scopes[id(scope)] = replace(scope, args=args)
+    return made
+
+
+def _given(call: Call, edit: NumberEdit):
+    """(position or None, keyword or None, expression) of the argument the edited number is written in, all of
+    it, reading no name; None otherwise."""
+    line, column, end = edit.line, edit.column, edit.end_column + edit.delta
+    for index, expression in enumerate(call.args):
+        if _holds(expression.span, line, column, end):
+            return (index, None, expression) if _names(expression) == set() else None
+    for keyword in call.kwargs:
+        if _holds(keyword.value.span, line, column, end):
+            return (None, keyword.name.id, keyword.value) if _names(keyword.value) == set() else None
+    return None
+
+
+def _holds(span, line: int, column: int, end: int) -> bool:
+    return (span.line, span.column) <= (line, column) and (line, end) <= (span.end_line, span.end_column)
+
+
+def _within(span, outer) -> bool:
+    return (
+        span is not None
+        and span.path == outer.path
+        and (outer.line, outer.column) <= (span.line, span.column)
+        and (span.end_line, span.end_column) <= (outer.end_line, outer.end_column)
+    )
+
+
+def _parameter(definition, position, keyword) -> str | None:
+    """The name of the value parameter an argument is given to, or None (a tensor's, too many arguments, a
+    name the block has no parameter of: lowering reports those)."""
+    params = definition.params
+    if keyword is None:
+        param = params[position] if position < len(params) else None
+    else:
+        param = next((p for p in params if p.name.id == keyword), None)
+    if param is None or param.type is not None:
+        return None
+    return param.name.id
+
+
+def _calls_reading(definition, parameter: str, blocks: set) -> dict | None:
+    """The layer calls of the block's definition that read the parameter, by span; None where anything else in
+    it reads it (or could: a block's use, `reuse`, a shape read), or a call that reads it reads a repeat's
+    index as well."""
+    for param in definition.params:
+        if param.default is not None and _reads(param.default, parameter):
+            return None
+    body = definition.body if definition.body is not None else (definition.chain,)
+    indices = set()
+    reading: dict = {}
+    for item in walk(body):
+        if isinstance(item, Call):
+            name = item.name.id
+            if name in blocks or name == "reuse":
+                return None
+            expressions = [*item.args, *(keyword.value for keyword in item.kwargs)]
+            if not any(_reads(expression, parameter) for expression in expressions):
+                continue
+            kind = KINDS.get(name)
+            if kind is None or kind.statement or names_read(kind, item) is None:
+                return None
+            reading[item.span] = item
+        elif isinstance(item, Repeat):
+            if _reads(item.count, parameter):
+                return None
+            if item.index is not None:
+                indices.add(item.index.id)
+        elif isinstance(item, When):
+            if _reads(item.condition, parameter):
+                return None
+        elif isinstance(item, Constant):
+            if item.name.id == parameter or _reads(item.value, parameter):
+                return None  # (a constant of the parameter's name is what the body's layers read)
+        elif isinstance(item, ParamDecl) and any(
+            _reads(expression, parameter) for expression in (*item.dims, *(o.value for o in item.options))
+        ):
+            return None
+    if indices and any(indices.intersection(names_read(KINDS[call.name.id], call)) for call in reading.values()):
+        return None
+    return reading
+
+
+def _reads(expression, parameter: str) -> bool:
+    """Whether an expression reads the parameter (or a tensor's shape, which may be computed from it)."""
+    names = _names(expression)
+    return names is None or parameter in names
+
+
+def _names(expression) -> set | None:
+    """The names an expression reads; None where it reads a shape. Without recursion (expressions nest deep)."""
+    names: set = set()
+    pending = [expression]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, Name):
+            names.add(item.id)
+        elif isinstance(item, TupleExpr):
+            pending.extend(item.items)
+        elif isinstance(item, BinOp):
+            pending += (item.left, item.right)
+        elif isinstance(item, UnaryOp):
+            pending.append(item.operand)
+        elif isinstance(item, IfExpr):
+            pending += (item.condition, item.then, item.otherwise)
+        elif isinstance(item, FuncCall):
+            pending.extend(item.args)
+        elif not isinstance(item, Literal):
+            return None
+    return names
+
+
+def _bound(call: Call, env: dict, data) -> dict | None:
+    """The layer's arguments bound again with the instance's constants, as lowering binds them (binding.py);
+    None where binding reports anything, where lowering would report PyTorch's argument order, or where the
+    layer's outputs would change in number."""
+    kind = KINDS.get(call.name.id)
+    if kind is None or kind.name != data.kind:
+        return None
+    if kind.torch_input_size and not kind.variadic and len(call.args) >= 2:
+        positional = argument_tables(kind)[0]
+        if len(positional) >= 2 and positional[1].type == "bool":
+            return None  # (binding.Binding._pytorch_order reads the values)
+    reported = []
+
+    def report(*said) -> None:
+        reported.append(said)
+
+    positional, keywords = call_arguments(call)
+    args, _, _, explicit = bind(
+        kind,
+        call.name.id,
+        call.span,
+        positional,
+        keywords,
+        env=env,
+        report=report,
+        report_eval=report,
+        value_of=lambda item: evaluate(item.value, env),
+        tensor_of=lambda item: None,
+    )
+    if args is None or reported or explicit != data.explicit:
+        return None
+    if kind.output_count(args) != kind.output_count(data.args):
+        return None
+    return args
