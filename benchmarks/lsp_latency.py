@@ -252,8 +252,8 @@ def main() -> int:
         new_line = _new_line(client, uri, stage, len(text.splitlines()[stage]), rounds, args.pace / 1000)
         lines = text.splitlines()
         # a number in a block's use: layer2's first bottleneck's channels, 128 <-> 129 (its instance's layers
-        # bound again: blockargs.py), and layer3's repeat count, 35 <-> 36 (analysed whole); an even count of
-        # each: the file is left as it was
+        # bound again: blockargs.py), and layer3's repeat count, 35 <-> 36 (a copy put in or taken out:
+        # recount.py); an even count of each: the file is left as it was
         stage2 = lines.index(next(t for t in lines if "-> layer2:" in t))
         channels = lines[stage2].index("bottleneck(128") + len("bottleneck(")
         even = args.paced - args.paced % 2

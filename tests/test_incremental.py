@@ -161,6 +161,46 @@ def _block_arguments(path: str, text: str) -> list[tuple[int, int]]:
     return found
 
 
+def _repeat_counts(path: str, text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of every repeat's count written as a number in the text, read from its syntax tree."""
+    from convdsl.syntax import Literal, Repeat, walk
+
+    parsed = parse_text(path, text)
+    if parsed is None or parsed.program is None:
+        return []
+    source = parsed.source
+    found = []
+    for item in walk(parsed.program.statements):
+        if isinstance(item, Repeat) and isinstance(item.count, Literal) and type(item.count.value) is int:
+            span = item.count.span
+            found.append((source.offset(span.line, span.column), source.offset(span.end_line, span.end_column)))
+    return found
+
+
+def test_every_repeat_count_agrees_and_the_counts_of_stages_are_answered_quickly():
+    """Each repeat's count in the repository's files, written over by a smaller, a larger and a longer one:
+    compared with the whole analysis, sites and scopes too; the stages of ResNet-50 and -152 (`layer3: (... ->
+    bottleneck(256) * 5)`) are answered quickly, every count of them."""
+    quick_count = total = 0
+    stages = set()
+    for file in FILES:
+        text, path = file.read_text(), str(file)
+        places = _repeat_counts(path, text)
+        if not places:
+            continue
+        state = build(path, text, keep_state=True).state
+        for start, end in places:
+            value = int(text[start:end])
+            for new in {str(max(1, value - 1)), str(value + 1), str(value * 10 + 7)} - {text[start:end]}:
+                fast, _ = compare(path, text, text[:start] + new + text[end:], state, sites=True)
+                total += 1
+                quick_count += fast is not None
+                if file.name in ("resnet50.cdsl", "resnet152.cdsl"):
+                    stages.add((file.name, start, new, fast is not None))
+    assert total > 50 and quick_count > 20, (quick_count, total)
+    assert len(stages) == 3 * 4 * 2 and all(answered for *_, answered in stages), sorted(stages)
+
+
 def test_every_number_in_a_blocks_use_agrees_and_is_answered_quickly():
     """Each number given to a block's use in the repository's files, written over by a smaller, a larger and a
     longer one: compared with the whole analysis, sites and scopes too (the instances' arguments); and the
@@ -224,6 +264,9 @@ y = x -> stem: conv(16, 3, p=1) -> bn -> relu
     -> head: unit(2 * 4)
 output logits = y -> adaptive_avgpool(1) -> flatten -> fc: linear(10)
 """
+
+LABELLED_REPEAT = CBR + "input x: 3 x 8 x 8\ny = x -> stem: conv(4, 1) -> blocks: cbr(4) * 3 -> relu\noutput y\n"
+CHAIN_REPEAT = CBR + "input x: 3 x 8 x 8\ny = x -> stage: (cbr(4) -> cbr(4) * 2)\noutput y\n"
 
 TAKEN = {
     "no change at all (an edit that wrote what was there)": (NET, NET),
@@ -607,6 +650,24 @@ TAKEN = {
         CBR + "block two(c) = cbr(c) -> cbr(c)\ninput x: 3 x 8 x 8\ny = x -> cbr(16) -> two(4)\noutput y\n",
     ),
     "a block's argument the default was": (STAGES, STAGES.replace("stride=2", "stride=1")),
+    # a repeat's count (recount.py): copies put in after the last one, or the last ones taken out
+    "a repeat's count made larger": (STAGES, STAGES.replace("unit(8) * 2", "unit(8) * 3")),
+    "a repeat's count made smaller": (STAGES, STAGES.replace("unit(8) * 2", "unit(8) * 1")),
+    "a repeat's count made one from many": (
+        STAGES.replace("unit(8) * 2", "unit(8) * 12"),
+        STAGES.replace("unit(8) * 2", "unit(8) * 1"),
+    ),
+    "a repeat's count made many from one": (
+        STAGES.replace("unit(8) * 2", "unit(8) * 1"),
+        STAGES.replace("unit(8) * 2", "unit(8) * 12"),
+    ),
+    "a labelled repeat's count": (LABELLED_REPEAT, LABELLED_REPEAT.replace("* 3", "* 5")),
+    "a labelled repeat's count made smaller": (LABELLED_REPEAT, LABELLED_REPEAT.replace("* 3", "* 2")),
+    "a repeat's count whose copies are a chain of layers": (CHAIN_REPEAT, CHAIN_REPEAT.replace("* 2", "* 4")),
+    "a repeat's count whose copies stop agreeing with what follows": (
+        STAGES.replace("-> head: unit(2 * 4)", "-> head: conv(8, 1)"),
+        STAGES.replace("-> head: unit(2 * 4)", "-> head: conv(8, 1)").replace("unit(8) * 2", "unit(8) * 3"),
+    ),
 }
 
 DECLINED = {
@@ -644,6 +705,35 @@ DECLINED = {
         NET.replace("3 x 32 x 32", "3 x 32 x 32, batch=9"),
     ),
     # a number in a block's use where the body reads the parameter for more than layers' arguments
+    # a repeat's count, where its copies could be named, numbered or wired otherwise
+    "a repeat's count, an element after it in its group": (
+        CBR + "input x: 3 x 8 x 8\ny = x -> stage: (cbr(4) * 2 -> relu)\noutput y\n",
+        CBR + "input x: 3 x 8 x 8\ny = x -> stage: (cbr(4) * 3 -> relu)\noutput y\n",
+    ),
+    "a repeat's count at the top level": (
+        CBR + "input x: 3 x 8 x 8\ny = x -> cbr(4) * 2 -> cbr(4)\noutput y\n",
+        CBR + "input x: 3 x 8 x 8\ny = x -> cbr(4) * 3 -> cbr(4)\noutput y\n",
+    ),
+    "a repeat's count with an index": (
+        CBR + "input x: 3 x 8 x 8\ny = x -> stage: (cbr(4 + i) * 2 as i)\noutput y\n",
+        CBR + "input x: 3 x 8 x 8\ny = x -> stage: (cbr(4 + i) * 3 as i)\noutput y\n",
+    ),
+    "a repeat's count of layers": (
+        "input x: 3 x 8 x 8\ny = x -> stage: (conv(4, 3, p=1) * 2)\noutput y\n",
+        "input x: 3 x 8 x 8\ny = x -> stage: (conv(4, 3, p=1) * 3)\noutput y\n",
+    ),
+    "a repeat's count whose block repeats": (
+        "block b(c) = conv(c, 3, p=1) * 2\ninput x: 3 x 8 x 8\ny = x -> stage: (b(4) * 2)\noutput y\n",
+        "block b(c) = conv(c, 3, p=1) * 2\ninput x: 3 x 8 x 8\ny = x -> stage: (b(4) * 3)\noutput y\n",
+    ),
+    "a repeat's count beyond the limit": (
+        CBR + "input x: 3 x 8 x 8\ny = x -> stage: (cbr(4) * 2)\noutput y\n",
+        CBR + "input x: 3 x 8 x 8\ny = x -> stage: (cbr(4) * 2000000)\noutput y\n",
+    ),
+    "a repeat's count of zero": (
+        CBR + "input x: 3 x 8 x 8\ny = x -> stage: (cbr(4) * 2)\noutput y\n",
+        CBR + "input x: 3 x 8 x 8\ny = x -> stage: (cbr(4) * 0)\noutput y\n",
+    ),
     "a block's argument a condition reads": (
         "block b(c) = conv(c, 3, p=1) -> relu if c > 4\ninput x: 3 x 8 x 8\ny = x -> b(4)\noutput y\n",
         "block b(c) = conv(c, 3, p=1) -> relu if c > 4\ninput x: 3 x 8 x 8\ny = x -> b(5)\noutput y\n",
@@ -859,12 +949,16 @@ DECLINED = {
 }
 
 
+# the cases whose quick path makes the nodes' sites and scopes as lowering does (compared: `_sites`)
+SITES_KEPT = ("a block's argument", "a block's keyword argument", "a repeat's count", "a labelled repeat's count")
+
+
 @pytest.mark.parametrize("name", sorted(TAKEN))
 def test_an_edit_the_quick_path_takes_agrees_with_the_whole_analysis(name, tmp_path):
     before, after = TAKEN[name]
     assert (before == after) == name.startswith("no change")
     path = str(tmp_path / "net.cdsl")
-    fast, _ = compare(path, before, after)
+    fast, _ = compare(path, before, after, sites=name.startswith(SITES_KEPT))
     assert fast is not None, "the quick analysis declined"
 
 
@@ -1807,14 +1901,14 @@ def test_random_edits_of_a_chain_agree_at_every_step(elements, edits):
             text = after
 
 
-def _as_the_server(path: str, texts, state) -> tuple[int, int, object]:
+def _as_the_server(path: str, texts, state, sites: bool = False) -> tuple[int, int, object]:
     """Each of `texts` in turn as the language server takes it: quickly from the state of the text before (each
     compared with the whole analysis, `compare`), then whole from that state (`previous`: a cut chain's state
     before the cut is carried through it), whose state the next text starts from; a text with syntax errors
     keeps the state it had. Returns (texts analysed quickly, texts without syntax errors, the last state)."""
     quick_count = total = 0
     for after in texts:
-        fast, _ = compare(path, "", after, state)
+        fast, _ = compare(path, "", after, state, sites=sites)
         start = fast.state if fast is not None and fast.state is not None else state
         whole = build(path, after, keep_state=True, previous=start)
         if syntax_errors(parse_text(path, after)) is not None:
@@ -1979,6 +2073,40 @@ def test_random_edits_of_a_blocks_body_agree_as_the_server_goes(elements, edits,
             texts.extend(_line_typed(text, line, f"        -> {element}")[: len(element) + 12])
             elements.insert(at, element)
         _, _, state = _as_the_server(path, texts, state)
+
+
+STAGE_NUMBERS = ("first", "stride", "repeated", "count", "head")
+
+
+def _stages_text(numbers: dict) -> str:
+    text = (
+        STAGES.replace("unit(8, stride=2", "unit(@first@, stride=@stride@")
+        .replace("unit(8) * 2", "unit(@repeated@) * @count@")
+        .replace("unit(2 * 4)", "unit(@head@)")
+    )
+    for slot, value in numbers.items():
+        text = text.replace(f"@{slot}@", value)
+    return text
+
+
+@settings(max_examples=20, deadline=None, derandomize=True, database=None)
+@given(st.lists(st.tuples(st.sampled_from(STAGE_NUMBERS), st.text("0123456789", min_size=1, max_size=3)), max_size=6))
+def test_random_numbers_typed_in_blocks_uses_and_repeats_agree_as_the_server_goes(edits):
+    """A stage's width, stride, depth typed over a key at a time (the old number erased from its end, the new one
+    typed), each text analysed as the language server does (`_as_the_server`), the nodes' sites and scopes
+    compared too: blockargs.py and recount.py from the states before, one after another."""
+    path = "/tmp/convdsl-random-stages.cdsl"
+    numbers = {"first": "8", "stride": "2", "repeated": "8", "count": "2", "head": "8"}
+    state = build(path, _stages_text(numbers), keep_state=True).state
+    for slot, typed in edits:
+        texts = []
+        while numbers[slot]:
+            numbers[slot] = numbers[slot][:-1]
+            texts.append(_stages_text(numbers))
+        for key in typed:
+            numbers[slot] += key
+            texts.append(_stages_text(numbers))
+        _, _, state = _as_the_server(path, texts, state, sites=True)
 
 
 def test_a_layer_typed_into_a_blocks_body_is_answered_quickly_at_every_step():

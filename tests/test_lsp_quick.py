@@ -373,6 +373,23 @@ def test_a_stages_width_typed_over_is_published_from_the_quick_path_at_every_key
     assert all(how == "quick" for version, _, how in server.publications if version > 1)
 
 
+def test_a_stages_depth_typed_over_is_published_from_the_quick_path_at_every_key(tmp_path):
+    """A repeat's count in a labelled group typed over a key at a time (`* 2` -> `* 1` -> `* 12` -> `* 1`...):
+    every version after the first is published once from the version before (recount.py: copies put in after
+    the last, or the last ones taken out), as `check` reports it."""
+    path = tmp_path / "net.cdsl"
+    at = BLOCKS_NET.index("* 2)") + len("* ")
+    counts = ["2", "1", "12", "1", "3", "30", "3", "2"]
+    texts = [BLOCKS_NET[:at] + count + BLOCKS_NET[at + 1 :] for count in counts]
+    server = _Recorded()
+    _run(server, convert.path_to_uri(str(path)), texts)
+    expected = _checked_codes(path, texts)
+    assert [(version, tuple(sorted(codes))) for version, codes, _ in server.publications] == [
+        (version, codes) for version, codes in enumerate(expected, 1)
+    ]
+    assert all(how == "quick" for version, _, how in server.publications if version > 1)
+
+
 def _range(text: str, old: str) -> dict:
     start = text.index(old)
     return {"start": _position(text, start), "end": _position(text, start + len(old))}

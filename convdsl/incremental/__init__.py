@@ -9,6 +9,10 @@ analysis of ResNet-152 takes 8 to 14 ms on the benchmark's machine. Here:
 - a number a block's use is given (`bottleneck(128)` -> `bottleneck(129)`, one of a repeat's copies or
   alone), where the block's body reads its parameter only in layers' arguments: the old graph, with the
   layers of the call's instances that read it bound again (blockargs.py), inferred as for a number;
+- a repeat's count where the copies are a block's instances, the last element of a labelled group (a stage's
+  depth: `layer3: (... -> bottleneck(256) * 35)` -> `* 36`): the old graph with copies put in after the last
+  one, made from it as lowering stamps them, or the last ones taken out (recount.py); the copies put in are
+  inferred, with the wiring around them made again;
 - spaces typed or taken out where no token begins, ends or changes (edit.space_edit): the old graph, the
   nodes written on the line with their places moved (patch.respace); only what reported is inferred again;
 - an edit inside a comment: the network is the old one (a comment changes nothing lowered); only a
@@ -52,6 +56,7 @@ from .edit import NumberEdit, SpaceEdit, changed, comment_edit, number_edit, spa
 from .inference import RecordingInference, reinfer, reinfer_lowered, reinfer_rewired
 from .patch import CALL_GOES_ON, patch, respace
 from .rebind import rebind
+from .recount import repeat_count
 from .splice import splice
 from .trivia import relaid
 
@@ -193,7 +198,10 @@ def reanalyse(state: State, source: Source, *, strict: bool = False, parse=None)
         program = parse()  # (None: it has syntax errors)
         if program is not None:
             patched = (
-                (edit is not None and block_argument(state, edit, source, program))
+                (
+                    edit is not None
+                    and (block_argument(state, edit, source, program) or repeat_count(state, edit, source, program))
+                )
                 or rebind(state, change, source, program)
                 or splice(state, change, source, program)
             )

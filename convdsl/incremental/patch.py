@@ -9,9 +9,9 @@ parameters: such networks are lowered again. So the new network is the old graph
   diagnostics read that line.
 - an input whose size the number is (`input x: 3 x 224 x 224`): its `shape`, and the network's InputSpec;
   everything after it is inferred again.
-A block's argument is answered by blockargs.py. Anything else the number could be (a repeat count, a
-constant, an output's declared size, part of an expression) is not a layer's argument as written, and the text
-is analysed whole.
+A block's argument is answered by blockargs.py, a repeat's count by recount.py. Anything else the number
+could be (a constant, an output's declared size, part of an expression) is not a layer's argument as written,
+and the text is analysed whole.
 
 Spaces typed or taken out between two tokens (`respace`) change no value: the new network is the old graph
 with the nodes written on the line moved.
