@@ -28,15 +28,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..arguments import argument_tables, bind
+from ..arguments import argument_tables
 from ..evaluate import EvalError, Symbol, evaluate
 from ..layers import KINDS
-from ..lower.binding import call_arguments, names_read
+from ..lower.binding import expression_names, names_read
 from ..model import Scope
-from ..syntax import BinOp, Call, Constant, FuncCall, IfExpr, Literal, Name, ParamDecl, Repeat, TupleExpr, UnaryOp
-from ..syntax import When, walk
+from ..syntax import Call, Constant, ParamDecl, Repeat, When, walk
 from .edit import NumberEdit
 from .patch import CALL_GOES_ON, Patched, _on_line, written_on_line
+from .rebind import _bound as _rebound
 from .rebind import _call_around
 
 
@@ -198,10 +198,10 @@ def _given(call: Call, edit: NumberEdit):
     line, column, end = edit.line, edit.column, edit.end_column + edit.delta
     for index, expression in enumerate(call.args):
         if _holds(expression.span, line, column, end):
-            return (index, None, expression) if _names(expression) == set() else None
+            return (index, None, expression) if expression_names((expression,)) == set() else None
     for keyword in call.kwargs:
         if _holds(keyword.value.span, line, column, end):
-            return (None, keyword.name.id, keyword.value) if _names(keyword.value) == set() else None
+            return (None, keyword.name.id, keyword.value) if expression_names((keyword.value,)) == set() else None
     return None
 
 
@@ -275,31 +275,8 @@ def _calls_reading(definition, parameter: str, blocks: set) -> dict | None:
 
 def _reads(expression, parameter: str) -> bool:
     """Whether an expression reads the parameter (or a tensor's shape, which may be computed from it)."""
-    names = _names(expression)
+    names = expression_names((expression,))
     return names is None or parameter in names
-
-
-def _names(expression) -> set | None:
-    """The names an expression reads; None where it reads a shape. Without recursion (expressions nest deep)."""
-    names: set = set()
-    pending = [expression]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, Name):
-            names.add(item.id)
-        elif isinstance(item, TupleExpr):
-            pending.extend(item.items)
-        elif isinstance(item, BinOp):
-            pending += (item.left, item.right)
-        elif isinstance(item, UnaryOp):
-            pending.append(item.operand)
-        elif isinstance(item, IfExpr):
-            pending += (item.condition, item.then, item.otherwise)
-        elif isinstance(item, FuncCall):
-            pending.extend(item.args)
-        elif not isinstance(item, Literal):
-            return None
-    return names
 
 
 def _bound(call: Call, env: dict, data) -> dict | None:
@@ -313,26 +290,10 @@ def _bound(call: Call, env: dict, data) -> dict | None:
         positional = argument_tables(kind)[0]
         if len(positional) >= 2 and positional[1].type == "bool":
             return None  # (binding.Binding._pytorch_order reads the values)
-    reported = []
-
-    def report(*said) -> None:
-        reported.append(said)
-
-    positional, keywords = call_arguments(call)
-    args, _, _, explicit = bind(
-        kind,
-        call.name.id,
-        call.span,
-        positional,
-        keywords,
-        env=env,
-        report=report,
-        report_eval=report,
-        value_of=lambda item: evaluate(item.value, env),
-        tensor_of=lambda item: None,
-    )
-    if args is None or reported or explicit != data.explicit:
+    bound = _rebound(kind, call, env)
+    if bound is None or bound[2] != data.explicit:
         return None
+    args = bound[0]
     if kind.output_count(args) != kind.output_count(data.args):
         return None
     return args

@@ -230,10 +230,16 @@ def _numbering(written: str):
     return re.compile(re.escape(written) + number_separator(written) + r"\d+")
 
 
-def _bound(kind, call: Call):
-    """(args, arg_spans, explicit) of a call whose arguments read no name, or None where binding reports
-    anything: lowering's diagnostics are left to lowering. (Where it reports PyTorch's argument order,
-    `linear(100, 10)`, binding reports the number where a boolean goes.)"""
+def _bound(kind, call: Call, env: dict | None = None):
+    """(args, arg_spans, explicit) of a call whose arguments read no name but the constants in `env`, or None
+    where binding reports anything: lowering's diagnostics are left to lowering. (Where it reports PyTorch's
+    argument order, `linear(100, 10)`, binding reports the number where a boolean goes.)"""
+    env = env if env is not None else {}
+    reported = []
+
+    def report(*said) -> None:
+        reported.append(said)
+
     positional, keywords = call_arguments(call)
     args, _, spans, explicit = bind(
         kind,
@@ -241,17 +247,13 @@ def _bound(kind, call: Call):
         call.span,
         positional,
         keywords,
-        env={},
-        report=_ignored,
-        report_eval=_ignored,
-        value_of=lambda item: evaluate(item.value, {}),
+        env=env,
+        report=report,
+        report_eval=report,
+        value_of=lambda item: evaluate(item.value, env),
         tensor_of=lambda item: None,
     )
-    return None if args is None else (args, spans, explicit)
-
-
-def _ignored(*said) -> None:
-    """Binding's reports: each comes with Nones for the binding (arguments.bind), which is all this reads."""
+    return None if args is None or reported else (args, spans, explicit)
 
 
 def _names_written(statements) -> set[str]:

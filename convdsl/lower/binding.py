@@ -127,8 +127,15 @@ def names_read(kind: LayerKind, call: Call) -> tuple | None:
     shape read)."""
     if kind.variadic or any(spec.type == "tensor" for spec in kind.args):
         return None
+    names = expression_names([*call.args, *(kw.value for kw in call.kwargs)])
+    return tuple(sorted(names)) if names is not None else None
+
+
+def expression_names(expressions) -> set | None:
+    """The names the expressions read; None where one reads a shape (`in.shape[d]`: its value is not in the
+    names it reads). Without recursion (expressions nest deep)."""
     names: set = set()
-    pending = [*call.args, *(kw.value for kw in call.kwargs)]
+    pending = list(expressions)
     while pending:
         expr = pending.pop()
         if isinstance(expr, Name):
@@ -143,9 +150,9 @@ def names_read(kind: LayerKind, call: Call) -> tuple | None:
             pending += (expr.condition, expr.then, expr.otherwise)
         elif isinstance(expr, FuncCall):
             pending.extend(expr.args)
-        elif not isinstance(expr, Literal):  # `in.shape[d]` too: its value is not in the names it reads
+        elif not isinstance(expr, Literal):
             return None
-    return tuple(sorted(names))
+    return names
 
 
 def _binding_key(call: Call, names: tuple, env: dict) -> tuple | None:
