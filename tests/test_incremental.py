@@ -1968,7 +1968,7 @@ def _lines_text(elements: list[str]) -> str:
 
 
 LINE_EDIT = st.tuples(
-    st.sampled_from(("put in", "take out", "type")), st.integers(0, 20), st.sampled_from(LINE_ELEMENTS)
+    st.sampled_from(("put in", "take out", "type", "number")), st.integers(0, 20), st.sampled_from(LINE_ELEMENTS)
 )
 
 
@@ -1976,7 +1976,8 @@ LINE_EDIT = st.tuples(
 @given(st.lists(st.sampled_from(LINE_ELEMENTS), max_size=5), st.lists(LINE_EDIT, min_size=1, max_size=5))
 def test_random_edits_of_a_chain_of_lines_agree_as_the_server_goes(elements, edits):
     """Elements put in, taken out and typed a key at a time on lines of their own, among groups, block calls
-    and repeats, each text analysed as the language server does (`_as_the_server`)."""
+    and repeats, and their numbers written over (blockargs.py, recount.py), each text analysed as the language
+    server does (`_as_the_server`)."""
     path = "/tmp/convdsl-random-lines.cdsl"
     state = build(path, _lines_text(elements), keep_state=True).state
     for action, where, element in edits:
@@ -1993,6 +1994,16 @@ def test_random_edits_of_a_chain_of_lines_agree_as_the_server_goes(elements, edi
             line = text.split("\n").index(next(t for t in text.split("\n") if t.startswith("h = "))) + at
             texts.extend(_line_typed(text, line, f"    -> {element}")[: len(element) + 8])
             elements.insert(at, element)
+        elif action == "number" and elements:
+            # a number of an element written over (a block's argument, a repeat's count, a layer's argument),
+            # larger, and longer every third time
+            at = where % len(elements)
+            numbers = list(NUMBER.finditer(elements[at]))
+            if numbers:
+                found = numbers[where % len(numbers)]
+                new = str(int(found.group()) + 1 + 10 * (where % 3 == 0))
+                elements[at] = elements[at][: found.start()] + new + elements[at][found.end() :]
+                texts.append(_lines_text(elements))
         _, _, state = _as_the_server(path, texts, state)
 
 
