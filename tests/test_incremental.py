@@ -697,7 +697,6 @@ DECLINED = {
         NET.replace("3 x 32 x 32", "3 x 32 x 32, batch=8"),
         NET.replace("3 x 32 x 32", "3 x 32 x 32, batch=9"),
     ),
-    # a number in a block's use where the body reads the parameter for more than layers' arguments
     # a repeat's count, where its copies could be named, numbered or wired otherwise
     "a repeat's count, an element after it in its group": (
         CBR + "input x: 3 x 8 x 8\ny = x -> stage: (cbr(4) * 2 -> relu)\noutput y\n",
@@ -727,6 +726,7 @@ DECLINED = {
         CBR + "input x: 3 x 8 x 8\ny = x -> stage: (cbr(4) * 2)\noutput y\n",
         CBR + "input x: 3 x 8 x 8\ny = x -> stage: (cbr(4) * 0)\noutput y\n",
     ),
+    # a number in a block's use where the body reads the parameter for more than layers' arguments
     "a block's argument a condition reads": (
         "block b(c) = conv(c, 3, p=1) -> relu if c > 4\ninput x: 3 x 8 x 8\ny = x -> b(4)\noutput y\n",
         "block b(c) = conv(c, 3, p=1) -> relu if c > 4\ninput x: 3 x 8 x 8\ny = x -> b(5)\noutput y\n",

@@ -35,9 +35,11 @@ from ..lower.binding import expression_names, names_read
 from ..model import Scope
 from ..syntax import Call, Constant, ParamDecl, Repeat, When, walk
 from .edit import NumberEdit
+from . import sites
+from .cut import _within
 from .patch import CALL_GOES_ON, Patched, _on_line, written_on_line
 from .rebind import _bound as _rebound
-from .rebind import _call_around
+from .rebind import _call_around, _holds
 
 
 def block_argument(state, edit: NumberEdit, source, program) -> Patched | None:
@@ -71,14 +73,11 @@ def block_argument(state, edit: NumberEdit, source, program) -> Patched | None:
         if end is not None and end != CALL_GOES_ON and end >= edit.end_column:
             call_ends = {**state.call_ends, line: end + edit.delta}
     nodes = network.layer_graph.nodes
-    instances: dict[int, object] = {}  # id(site) -> site, for the sites the call made
-    for data in nodes.values():
-        site = data.site
-        if site is not None and site.call_span == old_span:
-            instances[id(site)] = site
-    if not instances:
+    made = sites.instances(network, old_span)
+    if not made:
         return None
-    first = next(iter(instances.values()))
+    instances = {id(site): site for site, _ in made}  # the sites the call made
+    first = made[0][0]
     top = first.parent
     if top is None or top.parent is not None or top.definitions is None or top.reuses:
         return None
@@ -93,14 +92,14 @@ def block_argument(state, edit: NumberEdit, source, program) -> Patched | None:
         return None
     if definition.span.path == path and definition.span.line <= line <= definition.span.end_line:
         return None
-    if any(_within(diagnostic.span, definition.span) for diagnostic in network.diagnostics):
+    if any(d.span is not None and _within(d.span, definition.span) for d in network.diagnostics):
         return None
     reading = _calls_reading(definition, parameter, set(top.definitions.names()))
     if reading is None:
         return None
     replaced = written_on_line(network, path, line, edit if edit.delta else None)
     dirty = set(replaced)
-    resited = _Sites(instances, parameter, value, edit, path)
+    resited = sites.Resited(_SiteChange(instances, parameter, value, edit, path))
     scopes: dict[int, Scope] = {}  # id(old scope) -> the instance's block scope, its arguments as given now
     bound: dict = {}  # a layer call's span -> its layers' new args
     for name, data in nodes.items():
@@ -141,40 +140,26 @@ def block_argument(state, edit: NumberEdit, source, program) -> Patched | None:
     return Patched(replace(network, layer_graph=graph, sources=sources), dirty, call_ends=call_ends)
 
 
-class _Sites:
-    """The sites of the new network: each instance of the call with the parameter's new value among its
-    constants; where the number's length changed, each site whose call is written after it on its line moved,
-    and every site inside a site made anew made anew too (its `parent`). Once per site."""
+class _SiteChange:
+    """What a site of the new network changes (sites.Resited): an instance of the call, the parameter's new value
+    among its constants; where the number's length changed, a site whose call is written after it on its line,
+    its place. None for an instance that lacks the parameter."""
 
     def __init__(self, instances: dict, parameter: str, value, edit: NumberEdit, path: str):
         self.instances, self.parameter, self.value, self.edit, self.path = instances, parameter, value, edit, path
-        self.made: dict[int, object] = {}  # id(old site) -> the new site (the old one where nothing changed)
 
-    def __call__(self, site):
-        """The new site of `site` (itself where nothing changed); None for an instance that lacks the
-        parameter."""
-        made = self.made.get(id(site))
-        if made is not None:
-            return made
-        # a site's ancestors first, without recursion (blocks nest as deep as --max-depth allows)
-        chain = []
-        while site is not None and id(site) not in self.made:
-            chain.append(site)
-            site = site.parent
-        for old in reversed(chain):
-            parent = self.made.get(id(old.parent), old.parent) if old.parent is not None else None
-            changes = {} if parent is old.parent else {"parent": parent}
-            span = old.call_span
-            if id(old) in self.instances:
-                if self.parameter not in old.env:
-                    return None
-                changes["env"] = {**old.env, self.parameter: self.value}
-            if span is not None and span.path == self.path and self.edit.delta:
-                moved = self.edit.shift(span)
-                if moved is not span:
-                    changes["call_span"] = moved
-            self.made[id(old)] = replace(old, **changes) if changes else old
-        return self.made[id(chain[0])]
+    def __call__(self, site) -> dict | None:
+        changes = {}
+        if id(site) in self.instances:
+            if self.parameter not in site.env:
+                return None
+            changes["env"] = {**site.env, self.parameter: self.value}
+        span = site.call_span
+        if self.edit.delta and span is not None and span.path == self.path:
+            moved = self.edit.shift(span)
+            if moved is not span:
+                changes["call_span"] = moved
+        return changes
 
 
 def _scope(scope: Scope, site, given: tuple, scopes: dict) -> Scope:
@@ -195,27 +180,14 @@ def _scope(scope: Scope, site, given: tuple, scopes: dict) -> Scope:
 def _given(call: Call, edit: NumberEdit):
     """(position or None, keyword or None, expression) of the argument the edited number is written in, all of
     it, reading no name; None otherwise."""
-    line, column, end = edit.line, edit.column, edit.end_column + edit.delta
+    start, end = (edit.line, edit.column), (edit.line, edit.end_column + edit.delta)
     for index, expression in enumerate(call.args):
-        if _holds(expression.span, line, column, end):
+        if _holds(expression.span, start, end):
             return (index, None, expression) if expression_names((expression,)) == set() else None
     for keyword in call.kwargs:
-        if _holds(keyword.value.span, line, column, end):
+        if _holds(keyword.value.span, start, end):
             return (None, keyword.name.id, keyword.value) if expression_names((keyword.value,)) == set() else None
     return None
-
-
-def _holds(span, line: int, column: int, end: int) -> bool:
-    return (span.line, span.column) <= (line, column) and (line, end) <= (span.end_line, span.end_column)
-
-
-def _within(span, outer) -> bool:
-    return (
-        span is not None
-        and span.path == outer.path
-        and (outer.line, outer.column) <= (span.line, span.column)
-        and (span.end_line, span.end_column) <= (outer.end_line, outer.end_column)
-    )
 
 
 def _parameter(definition, position, keyword) -> str | None:

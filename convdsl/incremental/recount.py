@@ -30,6 +30,7 @@ from ..layers import KINDS
 from ..model import Scope
 from ..syntax import Call, Group, Labelled, Literal, Repeat, walk
 from .edit import NumberEdit
+from . import sites
 from .patch import Patched, _on_line, calls_reach, written_on_line
 
 
@@ -110,35 +111,23 @@ def _repeat_counted(statements, where: tuple) -> Repeat | None:
 class _Copy:
     """One copy the last lowering made: the block instance (model.Site) and its nodes, in order."""
 
-    def __init__(self, site, claim: int):
-        self.site, self.claim = site, claim
-        self.nodes: list[str] = []
+    def __init__(self, site, claim: int, nodes: list[str]):
+        self.site, self.claim, self.nodes = site, claim, nodes
 
 
 def _copies(network, call_span, count: int) -> list[_Copy] | None:
     """The repeat's copies, in order, or None unless there are `count`, block instances at the top level named
     under consecutive claims of one scope (`layer3.1.` to `layer3.35.`), each with its nodes written
     consecutively."""
-    found: dict[int, _Copy] = {}
+    made = sites.instances(network, call_span)
+    if made is None:
+        return None
     order: list[_Copy] = []
-    other = None  # the last site met that is no copy's (a block instance's nodes come together: compared once)
-    for name, data in network.layer_graph.nodes.items():
-        site = data.site
-        if site is None or site is other:
-            continue
-        if site.call_span != call_span:
-            other = site
-            continue
-        copy = found.get(id(site))
-        if copy is None:
-            _, _, claim = site.prefix[:-1].rpartition(".")
-            if not claim.isdigit() or site.parent is None or site.parent.parent is not None:
-                return None
-            copy = found[id(site)] = _Copy(site, int(claim))
-            order.append(copy)
-        elif copy is not order[-1]:
-            return None  # (another copy's nodes between its own)
-        copy.nodes.append(name)
+    for site, nodes in made:
+        _, _, claim = site.prefix[:-1].rpartition(".")
+        if not claim.isdigit() or site.parent is None or site.parent.parent is not None:
+            return None
+        order.append(_Copy(site, int(claim), nodes))
     if len(order) != count or not order:
         return None
     scope = order[0].site.prefix[: -len(str(order[0].claim)) - 1]
@@ -339,53 +328,43 @@ class _Copies:
         the copies made out of `now`; and the nodes whose adjacency changed."""
         last = set(self.copies[-1].nodes)
         edges, touched = [], {was[0], now[0]}
-        pending = list(put_in)
-        last_index = max(i for i, edge in enumerate(self.old_graph._edges) if edge[1] in last)
-        for index, (u, v, key, data) in enumerate(self.old_graph._edges):
+        after_last = 0  # where the edges after the last one into the last old copy begin
+        for u, v, key, data in self.old_graph._edges:
+            if v in last:
+                after_last = len(edges) + (v not in gone)
             if v in gone:
                 continue
-            if u == was[0] and v not in inside and data["src_port"] == was[1] and not (u in gone and v in gone):
+            if u == was[0] and v not in inside and data["src_port"] == was[1]:
                 edges.append((now[0], v, key, {"port": data["port"], "src_port": now[1]}))
                 touched.add(v)
             elif u in gone:
                 return None  # a copy taken out fed something other than through its result
             else:
                 edges.append((u, v, key, data))
-            if index == last_index:
-                edges.extend(pending)
-                pending = []
+        edges[after_last:after_last] = put_in
         return edges, touched
 
 
 def _resited(nodes: dict, was: tuple, now: tuple, gone: set, made_here) -> bool:
     """The block instances fed the old last copy's result (`was`: the instance after the repeat, its `in`) fed
-    `now` instead: each such site made anew, every site inside one made anew too (its `parent`), and the nodes
-    in them given theirs (in `nodes`, copied), but for the copies `made_here` (fed `was` by right). False where
-    a site reads a node taken out otherwise."""
-    made: dict[int, object] = {}  # id(old site) -> its new site (itself where nothing changed)
+    `now` instead (sites.Resited: every site inside one made anew too), and the nodes in them given theirs (in
+    `nodes`, copied), but for the copies `made_here` (fed `was` by right). False where a site reads a node taken
+    out otherwise."""
 
-    def resite(site):
-        chain = []
-        while site is not None and id(site) not in made:
-            chain.append(site)
-            site = site.parent
-        for old in reversed(chain):
-            changes = {}
-            if old.parent is not None and made[id(old.parent)] is not old.parent:
-                changes["parent"] = made[id(old.parent)]
-            inputs = old.inputs
-            if any((value is not None and value[0] in gone) or value == was for value in inputs.values()):
-                if any(value is not None and value[0] in gone and value != was for value in inputs.values()):
-                    return None
-                changes["inputs"] = {key: now if value == was else value for key, value in inputs.items()}
-            made[id(old)] = replace(old, **changes) if changes else old
-        return made[id(chain[0])] if chain else made[id(site)]
+    def change(site) -> dict | None:
+        inputs = site.inputs
+        if not any((value is not None and value[0] in gone) or value == was for value in inputs.values()):
+            return {}
+        if any(value is not None and value[0] in gone and value != was for value in inputs.values()):
+            return None
+        return {"inputs": {key: now if value == was else value for key, value in inputs.items()}}
 
+    resited = sites.Resited(change)
     for name, data in nodes.items():
         site = data.site
         if site is None or name in made_here:
             continue
-        new_site = made.get(id(site)) or resite(site)
+        new_site = resited(site)
         if new_site is None:
             return False
         if new_site is not site:
